@@ -1,0 +1,1 @@
+"""Local runner: embedded PostgreSQL and NATS, every service and the gateway on free ports."""

@@ -1,0 +1,3 @@
+from crm_dev.cli import main
+
+main()

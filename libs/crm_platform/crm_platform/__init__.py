@@ -1,0 +1,1 @@
+"""Shared platform library: settings, tenancy, outbox/inbox over NATS, gRPC edges, auth, jobs."""

@@ -1,0 +1,162 @@
+"""Access tokens (RFC 9068 JWTs signed by identity) and the principal derived from them.
+
+Every service verifies the caller's token itself against identity's JWKS (zero trust: nothing a
+caller merely asserts in a header is believed). The JWKS is cached and refreshed when a token
+names an unknown key id, so identity can rotate keys without restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from crm_platform.errors import PermissionDenied, Unauthenticated
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+SIGNING_ALGORITHM = "ES256"
+
+
+class Scope(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    TAGS_READ = "tags:read"
+    TAGS_MANAGE = "tags:manage"
+    FOLLOWUPS_READ = "followups:read"
+    FOLLOWUPS_WRITE = "followups:write"
+    REPORTS_READ = "reports:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    USERS_MANAGE = "users:manage"
+    CLIENTS_MANAGE = "clients:manage"
+    # Held only by service tokens identity mints for itself.
+    SYSTEM_PROVISION = "system:provision"
+
+
+# Scopes a tenant's users and API clients may be granted (system scopes are not among them).
+TENANT_SCOPES: tuple[Scope, ...] = tuple(s for s in Scope if not s.value.startswith("system:"))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, derived only from a verified token."""
+
+    tenant_id: uuid.UUID
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    roles: tuple[str, ...] = ()
+    user_id: uuid.UUID | None = None
+    token: str = field(default="", repr=False)
+
+    def require(self, *scopes: Scope) -> None:
+        missing = [s.value for s in scopes if s.value not in self.scopes]
+        if missing:
+            raise PermissionDenied(f"token lacks scope {' '.join(missing)}", extra={"missing_scopes": missing})
+
+    @property
+    def actor(self) -> str:
+        """The id written to created_by / updated_by."""
+        return str(self.user_id) if self.user_id else f"client:{self.client_id}"
+
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+
+def principal() -> Principal:
+    value = current_principal.get()
+    if value is None:
+        raise Unauthenticated("no authenticated caller")
+    return value
+
+
+JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class JwksCache:
+    """Identity's public keys, refreshed every `ttl` seconds and on an unknown `kid`
+    (at most once per `min_refresh_interval`, so forged kids cannot hammer identity)."""
+
+    def __init__(self, fetch: JwksFetcher, ttl: float = 300.0, min_refresh_interval: float = 5.0):
+        self._fetch = fetch
+        self._ttl = ttl
+        self._min_refresh_interval = min_refresh_interval
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> KeySet:
+        async with self._lock:
+            if self._keys is not None and time.monotonic() - self._fetched_at < self._min_refresh_interval:
+                return self._keys
+            self._keys = KeySet.import_key_set(await self._fetch())  # type: ignore[arg-type]
+            self._fetched_at = time.monotonic()
+            return self._keys
+
+    async def keyset(self, kid: str | None) -> KeySet:
+        keys = self._keys
+        if keys is None or time.monotonic() - self._fetched_at > self._ttl:
+            keys = await self._refresh()
+        if kid is not None and all(k.kid != kid for k in keys):
+            keys = await self._refresh()
+        return keys
+
+
+class TokenVerifier:
+    def __init__(self, jwks: JwksCache, issuer: str, audience: str, leeway: int = 30):
+        self.jwks = jwks
+        self.claims_registry = jwt.JWTClaimsRegistry(
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            sub={"essential": True},
+            tid={"essential": True},
+            client_id={"essential": True},
+        )
+
+    async def verify(self, raw: str) -> Principal:
+        try:
+            header = _unverified_header(raw)
+            if header.get("typ", "").lower() != ACCESS_TOKEN_TYPE:
+                raise Unauthenticated("not an access token")
+            keys = await self.jwks.keyset(header.get("kid"))
+            token = jwt.decode(raw, keys, algorithms=[SIGNING_ALGORITHM])
+            self.claims_registry.validate(token.claims)
+        except (JoseError, ValueError) as exc:
+            raise Unauthenticated("invalid or expired access token") from exc
+        claims = token.claims
+        try:
+            tenant_id = uuid.UUID(claims["tid"])
+            user_id = uuid.UUID(claims["uid"]) if claims.get("uid") else None
+        except (ValueError, TypeError) as exc:
+            raise Unauthenticated("invalid access token claims") from exc
+        return Principal(
+            tenant_id=tenant_id,
+            subject=claims["sub"],
+            client_id=claims["client_id"],
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            roles=tuple(claims.get("roles", ())),
+            user_id=user_id,
+            token=raw,
+        )
+
+
+def _unverified_header(raw: str) -> dict[str, Any]:
+    import base64
+    import json
+
+    head = raw.split(".", 1)[0]
+    padded = head + "=" * (-len(head) % 4)
+    value = json.loads(base64.urlsafe_b64decode(padded))
+    if not isinstance(value, dict):
+        raise ValueError("bad header")
+    return value

@@ -1,0 +1,137 @@
+"""Durable JetStream consumers with an inbox: each event is applied once per consumer even when
+NATS redelivers it (the inbox row and the handler's writes commit in one transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from crm_platform import events, telemetry
+from crm_platform.db import tenant_session
+from crm_platform.tables import inbox
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[events.CloudEvent, AsyncSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One durable consumer: a name unique in the stream, subjects it wants, and its handler.
+    The handler gets a session bound to the event's tenant, inside the inbox transaction."""
+
+    durable: str
+    filter_subjects: list[str]
+    handler: Handler
+    max_deliver: int = 20
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.5 * 2 ** max(attempt - 1, 0), 60.0)
+
+
+class EventConsumer:
+    def __init__(self, engine: AsyncEngine, nc: NATS, subscription: Subscription, batch: int = 50):
+        self.engine = engine
+        self.js = nc.jetstream()
+        self.sub = subscription
+        self.batch = batch
+        self._stopping = False
+        self._tracer = telemetry.tracer("crm_platform.consumer")
+
+    async def apply(self, event: events.CloudEvent) -> bool:
+        """Applies an event once. Returns False if this consumer had already processed it."""
+        async with tenant_session(self.engine, event.tenantid) as session:
+            inserted = await session.execute(
+                pg_insert(inbox)
+                .values(consumer=self.sub.durable, event_id=event.id, tenant_id=uuid.UUID(event.tenantid))
+                .on_conflict_do_nothing()
+                .returning(inbox.c.event_id)
+            )
+            if inserted.first() is None:
+                return False
+            await self.sub.handler(event, session)
+            return True
+
+    async def _handle(self, msg: Msg) -> None:
+        parent = telemetry.extract(dict(msg.headers or {}))
+        token = otel_context.attach(parent)
+        try:
+            event = events.CloudEvent.decode(msg.data)
+        except (ValueError, KeyError) as exc:
+            log.error("undecodable event, terminated", extra=telemetry.log_fields(subject=msg.subject, error=str(exc)))
+            await msg.term()
+            otel_context.detach(token)
+            return
+        tenant_token = telemetry.tenant_var.set(event.tenantid)
+        try:
+            with self._tracer.start_as_current_span(
+                f"consume {event.type}", kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "nats", "crm.consumer": self.sub.durable, "crm.event_id": event.id},
+            ):
+                try:
+                    await self.apply(event)
+                except Exception as exc:
+                    attempt = msg.metadata.num_delivered if msg.metadata else 1
+                    if attempt >= self.sub.max_deliver:
+                        log.error("event failed for the last time; dead-lettered by terminating it",
+                                  exc_info=True, extra=telemetry.log_fields(event_id=event.id, attempts=attempt))
+                        await msg.term()
+                    else:
+                        log.warning("event handler failed; will be redelivered",
+                                    extra=telemetry.log_fields(event_id=event.id, error=repr(exc), attempt=attempt))
+                        await msg.nak(delay=_backoff(attempt))
+                    return
+                await msg.ack()
+        finally:
+            telemetry.tenant_var.reset(tenant_token)
+            otel_context.detach(token)
+
+    async def _subscribe(self) -> nats.js.JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=self.sub.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30,
+            max_deliver=self.sub.max_deliver,
+            filter_subjects=self.sub.filter_subjects,
+        )
+        await events.ensure_stream(self.js)
+        # The server treats this as create-or-update, so a changed filter takes effect on deploy.
+        await self.js.add_consumer(events.STREAM, config)
+        return await self.js.pull_subscribe_bind(durable=self.sub.durable, stream=events.STREAM)
+
+    async def run(self) -> None:
+        subscription = None
+        while not self._stopping:
+            try:
+                if subscription is None:
+                    subscription = await self._subscribe()
+                messages = await subscription.fetch(self.batch, timeout=1)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS down: wait and re-bind; the durable consumer keeps our place
+                log.warning("consumer fetch failed; retrying",
+                            extra=telemetry.log_fields(consumer=self.sub.durable, error=repr(exc)))
+                subscription = None
+                await asyncio.sleep(1)
+                continue
+            for msg in messages:
+                await self._handle(msg)
+
+    def stop(self) -> None:
+        self._stopping = True

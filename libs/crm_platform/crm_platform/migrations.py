@@ -1,0 +1,88 @@
+"""Alembic runner for the two trees every service has.
+
+- `control`: service-wide tables in the `control` schema (plus the platform's own tree, applied
+  first, which holds the outbox, inbox, job queue and tenant registry).
+- `tenant`: applied to every tenant schema. Migrations declare tables with `schema="tenant"`;
+  the runner maps that to the real schema with `schema_translate_map`.
+
+Each tree's env.py is two lines: `from crm_platform.migrations import run_env; run_env()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from crm_platform.db import CONTROL, TENANT
+from crm_platform.ids import tenant_schema
+
+log = logging.getLogger(__name__)
+
+PLATFORM_CONTROL_TREE = Path(__file__).parent / "platform_migrations"
+
+
+def run_env() -> None:
+    """Body of every env.py: runs on the connection the runner passed in."""
+    attributes = context.config.attributes
+    connection: Connection = attributes["connection"]
+    context.configure(
+        connection=connection,
+        version_table=attributes["version_table"],
+        version_table_schema=attributes["version_table_schema"],
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _sync_url(database_url: str) -> str:
+    return database_url.replace("+asyncpg", "+psycopg")
+
+
+def _upgrade(database_url: str, tree: Path, schema: str, version_table: str) -> None:
+    engine = create_engine(_sync_url(database_url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            # Serialise concurrent replicas migrating the same schema.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            translated = connection.execution_options(schema_translate_map={TENANT: schema})
+            config = Config()
+            config.set_main_option("script_location", str(tree))
+            config.attributes.update(
+                connection=translated, version_table=version_table, version_table_schema=schema
+            )
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def upgrade_control(database_url: str, service_tree: Path | None) -> None:
+    """Platform control tables first, then the service's own control tree (if it has one)."""
+    _upgrade(database_url, PLATFORM_CONTROL_TREE, CONTROL, "alembic_version_platform")
+    if service_tree is not None:
+        _upgrade(database_url, service_tree, CONTROL, "alembic_version")
+
+
+def upgrade_tenant(database_url: str, tenant_tree: Path, tenant_id: uuid.UUID | str) -> str:
+    schema = tenant_schema(tenant_id)
+    _upgrade(database_url, tenant_tree, schema, "alembic_version")
+    return schema
+
+
+def upgrade_tenants(
+    database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID], parallelism: int = 4
+) -> None:
+    """Brings every known tenant schema to head, a few at a time."""
+    if not tenant_ids:
+        return
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
+        list(pool.map(lambda t: upgrade_tenant(database_url, tenant_tree, t), tenant_ids))
+    log.info("migrated %d tenant schemas", len(tenant_ids))

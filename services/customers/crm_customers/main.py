@@ -1,0 +1,35 @@
+"""customers: customer records, validation, events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import grpc
+from pydantic_settings import SettingsConfigDict
+
+from crm_customers.customer.service import CustomerService
+from crm_customers.customer.servicer import SERVICE_NAME, CustomerServicer
+from crm_platform.config import ServiceSettings
+from crm_platform.pagination import PageTokens
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.customers.v1 import customers_pb2_grpc
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_CUSTOMERS_", extra="ignore")
+
+    service_name: str = "customers"
+
+
+def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
+    service = CustomerService(PageTokens(runtime.settings.page_token_key))
+    customers_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(runtime.engine, service), server)
+    return [SERVICE_NAME]
+
+
+DEFINITION = ServiceDefinition(name="customers", package_dir=Path(__file__).parent, register=_register)
+
+
+def main() -> None:
+    serve(DEFINITION, Settings())  # type: ignore[call-arg]

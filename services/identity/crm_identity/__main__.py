@@ -1,0 +1,3 @@
+from crm_identity.main import main
+
+main()

@@ -1,0 +1,84 @@
+"""identity: tenants, users, OAuth clients, tokens and signing keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from crm_identity.keys.service import KeyRing
+from crm_identity.oauth.service import OAuthService
+from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
+from crm_identity.tenants.service import TenantService
+from crm_platform.config import ServiceSettings
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.identity.v1 import identity_pb2_grpc
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_IDENTITY_", extra="ignore")
+
+    service_name: str = "identity"
+    identity_addr: str = ""  # identity is the JWKS source itself
+    master_key: str = Field(description="base64 of 32 bytes; wraps signing keys")
+    tenant_services: str = Field(description="comma-separated host:port of services provisioned per tenant")
+    web_redirect_uris: str = Field(description="comma-separated redirect URIs of the crm-web client")
+    access_token_ttl: int = 3600
+
+
+class Identity:
+    """The objects `_register` builds and `_on_start` / the JWKS source use."""
+
+    keys: KeyRing
+    oauth: OAuthService
+
+
+_state = Identity()
+
+
+def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    keys = KeyRing(runtime.engine, settings.master_key, settings.token_issuer, settings.token_audience)
+    _state.keys = keys
+    tenants = TenantService(runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a],
+                            runtime.provision)
+    oauth = OAuthService(runtime.engine, keys, tenants, settings.access_token_ttl)
+    _state.oauth = oauth
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(runtime.engine, keys, tenants, oauth),
+                                                            server)
+    return [SERVICE_NAME]
+
+
+async def _on_start(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    await _state.keys.load()
+    await _state.oauth.ensure_web_client(
+        [u for u in settings.web_redirect_uris.split(",") if u]
+    )
+
+
+def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def fetch() -> dict[str, Any]:
+        return _state.keys.jwks()
+
+    return fetch
+
+
+DEFINITION = ServiceDefinition(
+    name="identity",
+    package_dir=Path(__file__).parent,
+    register=_register,
+    public_methods=PUBLIC_METHODS,
+    jwks_fetcher=_local_jwks,
+    on_start=_on_start,
+)
+
+
+def main() -> None:
+    serve(DEFINITION, Settings())  # type: ignore[call-arg]
