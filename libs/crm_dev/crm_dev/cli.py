@@ -1,0 +1,148 @@
+"""`crm dev` runs the platform locally; `crm test` runs every check CI runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from crm_dev.api_client import ApiClient
+from crm_dev.platform import Platform
+from crm_dev.seed import demo_customers
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "admin@demo.example.com"
+DEMO_PASSWORD = "demo-password-1"
+DEMO_CUSTOMERS = 1000
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stdout.write(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def seed_demo(platform: Platform) -> dict[str, str]:
+    """Creates the demo tenant, its admin, an API client and 1,000 customers, once. Resumable:
+    the state file records what exists, and customers already created are not created again."""
+    state_file = platform.data_dir / "demo.json"
+    state: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    api = ApiClient(platform.gateway_url)
+    try:
+        if "tenant_id" not in state:
+            print("creating the demo tenant...")
+            tenant = api.signup(DEMO_SLUG, company_name="演示科技有限公司", admin_email=DEMO_EMAIL,
+                                admin_password=DEMO_PASSWORD)
+            state["tenant_id"] = tenant.id
+            state_file.write_text(json.dumps(state))
+        if "client_id" not in state:
+            user_token = api.login_code_flow(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD)["access_token"]
+            client = api.create_api_client(user_token, "demo-integration",
+                                           ["customers:read", "customers:write", "tags:read", "reports:read"])
+            state |= {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+            state_file.write_text(json.dumps(state))
+        done = int(state.get("customers_seeded", "0"))
+        if done < DEMO_CUSTOMERS:
+            token = api.client_credentials(state["client_id"], state["client_secret"])
+            rows = demo_customers(DEMO_CUSTOMERS)
+            print("seeding demo customers...")
+            lock = threading.Lock()
+            counter = {"done": done}
+
+            def create(row: dict[str, str]) -> None:
+                reply = api.http.post("/v1/customers", json=row, headers={"Authorization": f"Bearer {token}"})
+                if reply.status_code != 201:
+                    raise RuntimeError(f"seeding failed: {reply.status_code} {reply.text[:300]}")
+                with lock:
+                    counter["done"] += 1
+                    _progress(counter["done"], DEMO_CUSTOMERS, "customers")
+
+            # Batches of 100 so an interrupted seed resumes from the last finished batch.
+            for start in range(done, DEMO_CUSTOMERS, 100):
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(create, rows[start:start + 100]))
+                state["customers_seeded"] = str(min(start + 100, DEMO_CUSTOMERS))
+                state_file.write_text(json.dumps(state))
+    finally:
+        api.close()
+    return state
+
+
+def dev(args: argparse.Namespace) -> int:
+    platform = Platform(Path(args.data_dir), gateway_port=args.port)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        print(f"starting PostgreSQL, NATS, six services and the gateway (data in {platform.data_dir})...")
+        started = time.monotonic()
+        platform.start()
+        print(f"platform up in {time.monotonic() - started:.1f}s")
+        state = seed_demo(platform) if not args.no_seed else {}
+        url = platform.gateway_url
+        print("\n" + "=" * 72)
+        print(f"  Web UI      {url}/")
+        print(f"  API docs    {url}/docs")
+        print(f"  Login       company: {DEMO_SLUG}   email: {DEMO_EMAIL}   password: {DEMO_PASSWORD}")
+        if state.get("client_id"):
+            print("  API (client credentials):")
+            print(f"    TOKEN=$(curl -s -u {state['client_id']}:{state['client_secret']} \\")
+            print(f"      -d grant_type=client_credentials {url}/oauth/token | python3 -c "
+                  "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
+            print(f"    curl -s -H \"Authorization: Bearer $TOKEN\" '{url}/v1/customers?page_size=3'")
+        print(f"  Logs        {platform.log_dir}")
+        print("  Ctrl-C stops everything.")
+        print("=" * 72, flush=True)
+        while not stopping.is_set():
+            for name, process in platform.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited ({process.returncode}); last log lines:\n{platform.tail(name)}")
+                    return 1
+            stopping.wait(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...", flush=True)
+        platform.stop()
+    return 0
+
+
+def _run(title: str, command: list[str]) -> None:
+    print(f"==> {title}", flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+def test(args: argparse.Namespace) -> int:
+    python = sys.executable
+    try:
+        _run("generated code is current", [python, "scripts/gen_proto.py", "--check"])
+        _run("ruff", [python, "-m", "ruff", "check", "."])
+        _run("mypy", [python, "-m", "mypy", "libs/crm_platform", "libs/crm_dev", "services", "gateway"])
+        _run("pytest", [python, "-m", "pytest", *args.pytest_args])
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="crm")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev_parser = commands.add_parser("dev", help="run the whole platform locally")
+    dev_parser.add_argument("--data-dir", default=str(ROOT / ".crm"))
+    dev_parser.add_argument("--port", type=int, default=8000, help="gateway port")
+    dev_parser.add_argument("--no-seed", action="store_true")
+    dev_parser.set_defaults(func=dev)
+    test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
+    test_parser.add_argument("pytest_args", nargs="*")
+    test_parser.set_defaults(func=test)
+    args = parser.parse_args()
+    sys.exit(args.func(args))
