@@ -54,25 +54,52 @@ class ApiClient:
     def close(self) -> None:
         self.http.close()
 
-    def signup(self, slug: str, *, company_name: str | None = None, admin_email: str | None = None,
-               admin_password: str = "demo-password-1", locale: str = "zh-CN") -> Tenant:
+    def signup(
+        self,
+        slug: str,
+        *,
+        company_name: str | None = None,
+        admin_email: str | None = None,
+        admin_password: str = "demo-password-1",
+        locale: str = "zh-CN",
+    ) -> Tenant:
         email = admin_email or f"admin@{slug}.example.com"
-        reply = self.http.post("/v1/signup", json={
-            "company_name": company_name or slug.title(), "slug": slug, "admin_email": email,
-            "admin_password": admin_password, "admin_name": "Admin", "locale": locale,
-        })
+        reply = self.http.post(
+            "/v1/signup",
+            json={
+                "company_name": company_name or slug.title(),
+                "slug": slug,
+                "admin_email": email,
+                "admin_password": admin_password,
+                "admin_name": "Admin",
+                "locale": locale,
+            },
+        )
         reply.raise_for_status()
         return Tenant(reply.json()["tenant"]["id"], slug, email, admin_password)
 
-    def login_code_flow(self, slug: str, email: str, password: str, scope: str = "",
-                        client_id: str = WEB_CLIENT_ID, redirect_uri: str | None = None) -> dict[str, Any]:
+    def login_code_flow(
+        self,
+        slug: str,
+        email: str,
+        password: str,
+        scope: str = "",
+        client_id: str = WEB_CLIENT_ID,
+        redirect_uri: str | None = None,
+    ) -> dict[str, Any]:
         """What a browser does: open the authorize page, submit the login form, follow the redirect
         to get the code, then exchange it with the PKCE verifier."""
         redirect_uri = redirect_uri or f"{self.base_url}/auth/callback"
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(16)
-        params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-                  "code_challenge": challenge, "code_challenge_method": "S256", "state": state}
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+        }
         if scope:
             params["scope"] = scope
         page = self.http.get("/oauth/authorize", params=params)
@@ -96,17 +123,24 @@ class ApiClient:
         query = parse_qs(location.query)
         if query.get("state") != [state]:
             raise RuntimeError("state mismatch")
-        token = self.http.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": redirect_uri,
-            "client_id": client_id, "code_verifier": verifier,
-        })
+        token = self.http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": query["code"][0],
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "code_verifier": verifier,
+            },
+        )
         token.raise_for_status()
         result: dict[str, Any] = token.json()
         return result
 
     def create_api_client(self, user_token: str, name: str, scopes: list[str]) -> dict[str, Any]:
-        reply = self.http.post("/v1/api-clients", json={"name": name, "scopes": scopes},
-                               headers={"Authorization": f"Bearer {user_token}"})
+        reply = self.http.post(
+            "/v1/api-clients", json={"name": name, "scopes": scopes}, headers={"Authorization": f"Bearer {user_token}"}
+        )
         reply.raise_for_status()
         result: dict[str, Any] = reply.json()
         return result

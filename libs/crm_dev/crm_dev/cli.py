@@ -41,14 +41,16 @@ def seed_demo(platform: Platform) -> dict[str, str]:
     try:
         if "tenant_id" not in state:
             print("creating the demo tenant...")
-            tenant = api.signup(DEMO_SLUG, company_name="演示科技有限公司", admin_email=DEMO_EMAIL,
-                                admin_password=DEMO_PASSWORD)
+            tenant = api.signup(
+                DEMO_SLUG, company_name="演示科技有限公司", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
+            )
             state["tenant_id"] = tenant.id
             state_file.write_text(json.dumps(state))
         if "client_id" not in state:
             user_token = api.login_code_flow(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD)["access_token"]
-            client = api.create_api_client(user_token, "demo-integration",
-                                           ["customers:read", "customers:write", "tags:read", "reports:read"])
+            client = api.create_api_client(
+                user_token, "demo-integration", ["customers:read", "customers:write", "tags:read", "reports:read"]
+            )
             state |= {"client_id": client["client_id"], "client_secret": client["client_secret"]}
             state_file.write_text(json.dumps(state))
         done = int(state.get("customers_seeded", "0"))
@@ -70,7 +72,7 @@ def seed_demo(platform: Platform) -> dict[str, str]:
             # Batches of 100 so an interrupted seed resumes from the last finished batch.
             for start in range(done, DEMO_CUSTOMERS, 100):
                 with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(pool.map(create, rows[start:start + 100]))
+                    list(pool.map(create, rows[start : start + 100]))
                 state["customers_seeded"] = str(min(start + 100, DEMO_CUSTOMERS))
                 state_file.write_text(json.dumps(state))
     finally:
@@ -96,8 +98,10 @@ def dev(args: argparse.Namespace) -> int:
         if state.get("client_id"):
             print("  API (client credentials):")
             print(f"    TOKEN=$(curl -s -u {state['client_id']}:{state['client_secret']} \\")
-            print(f"      -d grant_type=client_credentials {url}/oauth/token | python3 -c "
-                  "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
+            print(
+                f"      -d grant_type=client_credentials {url}/oauth/token | python3 -c "
+                "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')"
+            )
             print(f"    curl -s -H \"Authorization: Bearer $TOKEN\" '{url}/v1/customers?page_size=3'")
         print(f"  Logs        {platform.log_dir}")
         print("  Ctrl-C stops everything.")

@@ -93,19 +93,48 @@ class EmbeddedPostgres:
             _open_path_for(self.data_dir, self.user)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8"],
-                check=True, user=self.user, stdout=subprocess.DEVNULL,
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                user=self.user,
+                stdout=subprocess.DEVNULL,
             )
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             stale.unlink()  # a killed previous run; we own this data directory
         log = open(self.log_file, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
-            [_pg_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(self.data_dir), "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-             "-c", "fsync=on", "-c", "logging_collector=off"],
-            user=self.user, stdout=log, stderr=log, start_new_session=True,
+            [
+                _pg_bin("postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "fsync=on",
+                "-c",
+                "logging_collector=off",
+            ],
+            user=self.user,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         self._wait_ready(60)
 
@@ -115,16 +144,16 @@ class EmbeddedPostgres:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited; see {self.log_file}")
             try:
-                with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                                     connect_timeout=1):
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", connect_timeout=1
+                ):
                     return
             except psycopg.OperationalError:
                 time.sleep(0.2)
         raise TimeoutError(f"postgres not ready; see {self.log_file}")
 
     def create_database(self, name: str) -> None:
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
@@ -155,9 +184,7 @@ class NatsServer:
         )
         binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
         log = open(self.log_file, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [binary, "-c", str(config)], stdout=log, stderr=log, start_new_session=True
-        )
+        self.process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log, start_new_session=True)
         wait_for_port(self.port, 30, self.process)
 
     def stop(self) -> None:

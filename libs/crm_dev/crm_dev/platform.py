@@ -17,7 +17,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port, _terminate
+from crm_dev.infra import EmbeddedPostgres, NatsServer, _terminate, free_port
 
 SERVICES = ("identity", "customers", "tagging", "followups", "reporting", "webhooks")
 # Services that keep per-tenant schemas and are provisioned by identity at sign-up.
@@ -51,21 +51,29 @@ class Platform:
         self.log_dir.mkdir(exist_ok=True)
         # Ports and secrets persist with the data, so a restart finds the same platform.
         self.ports: dict[str, int] = {
-            k: int(v) for k, v in _load_or_create(
+            k: int(str(v))
+            for k, v in _load_or_create(
                 self.data_dir / "ports.json",
-                {"postgres": free_port(), "nats": free_port(), "gateway": self.gateway_port or free_port(),
-                 **{name: free_port() for name in SERVICES}},
+                {
+                    "postgres": free_port(),
+                    "nats": free_port(),
+                    "gateway": self.gateway_port or free_port(),
+                    **{name: free_port() for name in SERVICES},
+                },
             ).items()
         }
         if self.gateway_port:
             self.ports["gateway"] = self.gateway_port
         self.secrets = {
-            k: str(v) for k, v in _load_or_create(
+            k: str(v)
+            for k, v in _load_or_create(
                 self.data_dir / "secrets.json",
-                {"master_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-                 "webhook_secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-                 "session_secret": secrets.token_urlsafe(32),
-                 "page_token_key": secrets.token_urlsafe(32)},
+                {
+                    "master_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+                    "webhook_secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+                    "session_secret": secrets.token_urlsafe(32),
+                    "page_token_key": secrets.token_urlsafe(32),
+                },
             ).items()
         }
         self.postgres = EmbeddedPostgres(self.data_dir / "pg", self.ports["postgres"], self.log_dir / "postgres.log")
@@ -130,8 +138,12 @@ class Platform:
         self.nats.start()
 
     def start_process(self, name: str) -> None:
-        env = {**os.environ, **(self.gateway_env() if name == "gateway" else self.service_env(name)),
-               **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            **(self.gateway_env() if name == "gateway" else self.service_env(name)),
+            **self.extra_env,
+            "PYTHONUNBUFFERED": "1",
+        }
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", f"crm_{name}"], env=env, stdout=log, stderr=log, start_new_session=True
@@ -142,13 +154,15 @@ class Platform:
         process = self.processes[name]
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}"
-                                   f"\n{self.tail(name)}")
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}\n{self.tail(name)}"
+                )
             if self._healthy(name):
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"{name} not healthy after {timeout}s; see {self.log_dir / (name + '.log')}"
-                           f"\n{self.tail(name)}")
+        raise TimeoutError(
+            f"{name} not healthy after {timeout}s; see {self.log_dir / (name + '.log')}\n{self.tail(name)}"
+        )
 
     def _healthy(self, name: str) -> bool:
         if name == "gateway":

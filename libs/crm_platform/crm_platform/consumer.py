@@ -78,7 +78,8 @@ class EventConsumer:
         tenant_token = telemetry.tenant_var.set(event.tenantid)
         try:
             with self._tracer.start_as_current_span(
-                f"consume {event.type}", kind=trace.SpanKind.CONSUMER,
+                f"consume {event.type}",
+                kind=trace.SpanKind.CONSUMER,
                 attributes={"messaging.system": "nats", "crm.consumer": self.sub.durable, "crm.event_id": event.id},
             ):
                 try:
@@ -86,12 +87,17 @@ class EventConsumer:
                 except Exception as exc:
                     attempt = msg.metadata.num_delivered if msg.metadata else 1
                     if attempt >= self.sub.max_deliver:
-                        log.error("event failed for the last time; dead-lettered by terminating it",
-                                  exc_info=True, extra=telemetry.log_fields(event_id=event.id, attempts=attempt))
+                        log.error(
+                            "event failed for the last time; dead-lettered by terminating it",
+                            exc_info=True,
+                            extra=telemetry.log_fields(event_id=event.id, attempts=attempt),
+                        )
                         await msg.term()
                     else:
-                        log.warning("event handler failed; will be redelivered",
-                                    extra=telemetry.log_fields(event_id=event.id, error=repr(exc), attempt=attempt))
+                        log.warning(
+                            "event handler failed; will be redelivered",
+                            extra=telemetry.log_fields(event_id=event.id, error=repr(exc), attempt=attempt),
+                        )
                         await msg.nak(delay=_backoff(attempt))
                     return
                 await msg.ack()
@@ -125,8 +131,10 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS down: wait and re-bind; the durable consumer keeps our place
-                log.warning("consumer fetch failed; retrying",
-                            extra=telemetry.log_fields(consumer=self.sub.durable, error=repr(exc)))
+                log.warning(
+                    "consumer fetch failed; retrying",
+                    extra=telemetry.log_fields(consumer=self.sub.durable, error=repr(exc)),
+                )
                 subscription = None
                 await asyncio.sleep(1)
                 continue

@@ -103,7 +103,8 @@ def encode_detail(error: DomainError) -> str:
 def decode_rpc_error(error: grpc.aio.AioRpcError) -> ErrorDetail:
     """Reads the structured detail a service attached; falls back to the bare status."""
     status = error.code()
-    for key, value in error.trailing_metadata() or ():
+    metadata: Any = error.trailing_metadata() or ()
+    for key, value in metadata:
         if key == ERROR_METADATA_KEY:
             data = json.loads(value)
             code = data.pop("code", "internal")

@@ -46,8 +46,14 @@ class CloudEvent:
 
     @classmethod
     def new(
-        cls, *, source: str, type: str, tenant_id: uuid.UUID | str, data: dict[str, Any],
-        subject: str | None = None, event_id: uuid.UUID | None = None,
+        cls,
+        *,
+        source: str,
+        type: str,
+        tenant_id: uuid.UUID | str,
+        data: dict[str, Any],
+        subject: str | None = None,
+        event_id: uuid.UUID | None = None,
     ) -> CloudEvent:
         from crm_platform.ids import new_id
 
@@ -88,8 +94,13 @@ class CloudEvent:
         if body.get("specversion") != SPEC_VERSION:
             raise ValueError(f"unsupported CloudEvents specversion {body.get('specversion')!r}")
         return cls(
-            id=body["id"], source=body["source"], type=body["type"], tenantid=body["tenantid"],
-            time=body["time"], data=body.get("data") or {}, subject=body.get("subject"),
+            id=body["id"],
+            source=body["source"],
+            type=body["type"],
+            tenantid=body["tenantid"],
+            time=body["time"],
+            data=body.get("data") or {},
+            subject=body.get("subject"),
         )
 
 

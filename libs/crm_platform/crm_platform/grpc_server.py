@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -43,8 +44,8 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
-        method: str = details.method  # type: ignore[attr-defined]
-        inner = handler.unary_unary
+        method: str = details.method
+        inner: Any = handler.unary_unary
         public = method in self.public_methods
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -141,13 +142,13 @@ def create_server(interceptor: EdgeInterceptor, host: str, port: int) -> tuple[g
     return server, bound
 
 
-def add_health(server: grpc.aio.Server, service_names: Iterable[str]) -> health.aio.HealthServicer:
-    servicer = health.aio.HealthServicer()
+def add_health(server: grpc.aio.Server, service_names: Iterable[str]) -> HealthServicer:
+    servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     return servicer
 
 
-async def set_serving(servicer: health.aio.HealthServicer, service_names: Iterable[str], serving: bool) -> None:
+async def set_serving(servicer: HealthServicer, service_names: Iterable[str], serving: bool) -> None:
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *service_names]:
         await servicer.set(name, status)

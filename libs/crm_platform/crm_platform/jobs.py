@@ -38,7 +38,7 @@ class Job:
     max_attempts: int
 
 
-class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+class RetryLater(Exception):
     """Raised by a handler to be retried on the queue's schedule (the message is kept)."""
 
 
@@ -57,8 +57,15 @@ async def enqueue(
     await session.execute(
         pg_insert(jobs)
         .values(
-            id=job_id, kind=kind, tenant_id=tenant_id, payload=payload, status="queued", attempts=0,
-            max_attempts=max_attempts, run_at=run_at or datetime.now(UTC), progress_done=0,
+            id=job_id,
+            kind=kind,
+            tenant_id=tenant_id,
+            payload=payload,
+            status="queued",
+            attempts=0,
+            max_attempts=max_attempts,
+            run_at=run_at or datetime.now(UTC),
+            progress_done=0,
             dedupe_key=dedupe_key,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -89,11 +96,15 @@ async def claim(engine: AsyncEngine, kinds: Sequence[str], limit: int, lease: ti
                 sa.update(jobs)
                 .where(jobs.c.id.in_(due))
                 .values(
-                    status="running", attempts=jobs.c.attempts + 1, locked_by=WORKER_ID,
-                    locked_until=now + lease, updated_at=now,
+                    status="running",
+                    attempts=jobs.c.attempts + 1,
+                    locked_by=WORKER_ID,
+                    locked_until=now + lease,
+                    updated_at=now,
                 )
-                .returning(jobs.c.id, jobs.c.kind, jobs.c.tenant_id, jobs.c.payload, jobs.c.attempts,
-                           jobs.c.max_attempts)
+                .returning(
+                    jobs.c.id, jobs.c.kind, jobs.c.tenant_id, jobs.c.payload, jobs.c.attempts, jobs.c.max_attempts
+                )
             )
         ).all()
     return [Job(r.id, r.kind, r.tenant_id, r.payload, r.attempts, r.max_attempts) for r in rows]
@@ -102,7 +113,8 @@ async def claim(engine: AsyncEngine, kinds: Sequence[str], limit: int, lease: ti
 async def report_progress(engine: AsyncEngine, job_id: uuid.UUID, done: int, total: int | None) -> None:
     async with control_session(engine) as session:
         await session.execute(
-            sa.update(jobs).where(jobs.c.id == job_id)
+            sa.update(jobs)
+            .where(jobs.c.id == job_id)
             .values(progress_done=done, progress_total=total, updated_at=sa.func.now())
         )
 
@@ -110,7 +122,8 @@ async def report_progress(engine: AsyncEngine, job_id: uuid.UUID, done: int, tot
 async def complete(engine: AsyncEngine, job_id: uuid.UUID, result: dict[str, Any] | None = None) -> None:
     async with control_session(engine) as session:
         await session.execute(
-            sa.update(jobs).where(jobs.c.id == job_id)
+            sa.update(jobs)
+            .where(jobs.c.id == job_id)
             .values(status="succeeded", result=result, locked_by=None, locked_until=None, updated_at=sa.func.now())
         )
 
@@ -119,7 +132,10 @@ async def fail(engine: AsyncEngine, job: Job, error: str, retry_in: timedelta | 
     """Schedules a retry, or marks the job dead after its last attempt. Returns the new status."""
     status = "dead" if retry_in is None or job.attempts >= job.max_attempts else "queued"
     values: dict[str, Any] = {
-        "status": status, "last_error": error[:2000], "locked_by": None, "locked_until": None,
+        "status": status,
+        "last_error": error[:2000],
+        "locked_by": None,
+        "locked_until": None,
         "updated_at": sa.func.now(),
     }
     if status == "queued" and retry_in is not None:
@@ -170,8 +186,11 @@ class JobWorker:
         except Exception as exc:
             status = await fail(self.engine, job, f"{type(exc).__name__}: {exc}", self.retry_delay(job.attempts))
             level = logging.ERROR if status == "dead" else logging.WARNING
-            log.log(level, "job failed", extra=telemetry.log_fields(job_id=str(job.id), kind=job.kind,
-                                                                    attempts=job.attempts, status=status))
+            log.log(
+                level,
+                "job failed",
+                extra=telemetry.log_fields(job_id=str(job.id), kind=job.kind, attempts=job.attempts, status=status),
+            )
         else:
             await complete(self.engine, job.id, result)
         finally:

@@ -56,9 +56,7 @@ def _upgrade(database_url: str, tree: Path, schema: str, version_table: str) -> 
             translated = connection.execution_options(schema_translate_map={TENANT: schema})
             config = Config()
             config.set_main_option("script_location", str(tree))
-            config.attributes.update(
-                connection=translated, version_table=version_table, version_table_schema=schema
-            )
+            config.attributes.update(connection=translated, version_table=version_table, version_table_schema=schema)
             command.upgrade(config, "head")
     finally:
         engine.dispose()
@@ -77,9 +75,7 @@ def upgrade_tenant(database_url: str, tenant_tree: Path, tenant_id: uuid.UUID | 
     return schema
 
 
-def upgrade_tenants(
-    database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID], parallelism: int = 4
-) -> None:
+def upgrade_tenants(database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID], parallelism: int = 4) -> None:
     """Brings every known tenant schema to head, a few at a time."""
     if not tenant_ids:
         return

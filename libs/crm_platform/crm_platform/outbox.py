@@ -5,6 +5,7 @@ deduplicated by the stream) and marks them published."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -19,6 +20,7 @@ from crm_platform.tables import outbox
 
 log = logging.getLogger(__name__)
 
+
 async def add_event(
     session: AsyncSession,
     *,
@@ -31,7 +33,10 @@ async def add_event(
 ) -> events.CloudEvent:
     """Adds an event to the caller's transaction; it is published only if that commits."""
     event = events.CloudEvent.new(
-        source=source, type=events.event_type(aggregate, verb), tenant_id=tenant_id, data=data,
+        source=source,
+        type=events.event_type(aggregate, verb),
+        tenant_id=tenant_id,
+        data=data,
         subject=subject_id,
     )
     await session.execute(
@@ -107,10 +112,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
                 continue
             # Woken by a local commit at once; polling covers rows other replicas wrote.
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(outbox_committed.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import grpc
 import sqlalchemy as sa
+from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 from nats.aio.client import Client as NATS
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,8 +33,6 @@ from crm_platform.ids import parse_uuid, tenant_schema
 from crm_platform.jobs import JobWorker
 from crm_platform.outbox import OutboxRelay
 from crm_platform.tables import tenants
-from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
-from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class TenancyServicer(tenancy_pb2_grpc.TenancyServiceServicer):
     def __init__(self, runtime: ServiceRuntime):
         self.runtime = runtime
 
-    async def ProvisionTenant(  # noqa: N802 - gRPC method name
+    async def ProvisionTenant(
         self, request: tenancy_pb2.ProvisionTenantRequest, context: grpc.aio.ServicerContext
     ) -> tenancy_pb2.ProvisionTenantResponse:
         caller = current_principal.get()

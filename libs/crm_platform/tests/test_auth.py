@@ -7,11 +7,10 @@ import uuid
 from typing import Any
 
 import pytest
-from joserfc import jwt
-from joserfc.jwk import ECKey
-
 from crm_platform.auth import JwksCache, Scope, TokenVerifier
 from crm_platform.errors import PermissionDenied, Unauthenticated
+from joserfc import jwt
+from joserfc.jwk import ECKey
 
 ISSUER = "http://issuer.test"
 
@@ -24,8 +23,16 @@ def _key() -> ECKey:
 
 def _token(key: ECKey, **overrides: Any) -> str:
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": "crm-api", "sub": "u1", "client_id": "c1", "tid": str(uuid.uuid4()),
-              "scope": "customers:read", "iat": now, "exp": now + 300}
+    claims = {
+        "iss": ISSUER,
+        "aud": "crm-api",
+        "sub": "u1",
+        "client_id": "c1",
+        "tid": str(uuid.uuid4()),
+        "scope": "customers:read",
+        "iat": now,
+        "exp": now + 300,
+    }
     header = {"alg": "ES256", "kid": key.kid, "typ": overrides.pop("typ", "at+jwt")}
     claims.update(overrides)
     return jwt.encode(header, {k: v for k, v in claims.items() if v is not None}, key, algorithms=["ES256"])
@@ -54,13 +61,16 @@ async def test_valid_token_gives_the_principal() -> None:
         principal.require(Scope.CUSTOMERS_WRITE)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"exp": int(time.time()) - 10},
-    {"aud": "another-api"},
-    {"iss": "http://evil.test"},
-    {"tid": None},
-    {"typ": "JWT"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": int(time.time()) - 10},
+        {"aud": "another-api"},
+        {"iss": "http://evil.test"},
+        {"tid": None},
+        {"typ": "JWT"},
+    ],
+)
 async def test_rejected_tokens(overrides: dict[str, Any]) -> None:
     key = _key()
     with pytest.raises(Unauthenticated):

@@ -7,12 +7,11 @@ import asyncio
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_platform import jobs
 from crm_platform.db import control_session
 from crm_platform.ids import new_id
 from crm_platform.tables import jobs as jobs_table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 async def _enqueue(engine: AsyncEngine, kind: str, count: int = 1, max_attempts: int = 5) -> None:
@@ -23,9 +22,11 @@ async def _enqueue(engine: AsyncEngine, kind: str, count: int = 1, max_attempts:
 
 async def _status(engine: AsyncEngine, kind: str) -> list[tuple[str, int]]:
     async with control_session(engine) as session:
-        rows = (await session.execute(
-            sa.select(jobs_table.c.status, jobs_table.c.attempts).where(jobs_table.c.kind == kind)
-        )).all()
+        rows = (
+            await session.execute(
+                sa.select(jobs_table.c.status, jobs_table.c.attempts).where(jobs_table.c.kind == kind)
+            )
+        ).all()
     return [(r.status, r.attempts) for r in rows]
 
 

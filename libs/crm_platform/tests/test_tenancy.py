@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_platform import migrations
 from crm_platform.db import tenant_session
 from crm_platform.ids import new_id, tenant_schema
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import TENANT_TREE, Infra, notes
 
@@ -30,9 +29,15 @@ async def test_rows_written_for_one_tenant_are_invisible_to_another(
 async def test_the_table_lives_in_the_tenant_schema(engine: AsyncEngine, tenant: uuid.UUID) -> None:
     async with tenant_session(engine, tenant) as session:
         await session.execute(sa.insert(notes).values(id=7, body="x"))
-        schema = (await session.execute(sa.text(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'notes' AND table_schema = :s"
-        ), {"s": tenant_schema(tenant)})).scalar_one()
+        schema = (
+            await session.execute(
+                sa.text(
+                    "SELECT table_schema FROM information_schema.tables"
+                    " WHERE table_name = 'notes' AND table_schema = :s"
+                ),
+                {"s": tenant_schema(tenant)},
+            )
+        ).scalar_one()
     assert schema == tenant_schema(tenant)
 
 

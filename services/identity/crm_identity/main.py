@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from crm_platform.config import ServiceSettings
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.identity.v1 import identity_pb2_grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -14,9 +17,6 @@ from crm_identity.keys.service import KeyRing
 from crm_identity.oauth.service import OAuthService
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.tenants.service import TenantService
-from crm_platform.config import ServiceSettings
-from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -45,12 +45,14 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     assert isinstance(settings, Settings)
     keys = KeyRing(runtime.engine, settings.master_key, settings.token_issuer, settings.token_audience)
     _state.keys = keys
-    tenants = TenantService(runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a],
-                            runtime.provision)
+    tenants = TenantService(
+        runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a], runtime.provision
+    )
     oauth = OAuthService(runtime.engine, keys, tenants, settings.access_token_ttl)
     _state.oauth = oauth
-    identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(runtime.engine, keys, tenants, oauth),
-                                                            server)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(
+        IdentityServicer(runtime.engine, keys, tenants, oauth), server
+    )
     return [SERVICE_NAME]
 
 
@@ -58,9 +60,7 @@ async def _on_start(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     await _state.keys.load()
-    await _state.oauth.ensure_web_client(
-        [u for u in settings.web_redirect_uris.split(",") if u]
-    )
+    await _state.oauth.ensure_web_client([u for u in settings.web_redirect_uris.split(",") if u])
 
 
 def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any]]]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-
 from crm_platform.db import CONTROL, TENANT, new_metadata
+from sqlalchemy.dialects import postgresql as pg
 
 metadata = new_metadata()
 

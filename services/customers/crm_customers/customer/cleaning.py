@@ -6,9 +6,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from crm_platform.errors import FieldError
+from email_validator import EmailNotValidError, validate_email
 
 TYPES = ("individual", "enterprise")
 STATUSES = ("potential", "intent", "won", "lost")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
 
 WRITABLE_FIELDS = ("code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status")
 
@@ -20,10 +19,21 @@ def _ts(value: Any) -> Timestamp:
 
 def to_proto(row: sa.Row[Any]) -> pb.Customer:
     return pb.Customer(
-        id=str(row.id), code=row.code, name=row.name, type=row.type, industry=row.industry, region=row.region,
-        mobile=row.mobile, email=row.email, owner_id=str(row.owner_id or ""), status=row.status,
-        version=row.version, created_at=_ts(row.created_at), updated_at=_ts(row.updated_at),
-        created_by=row.created_by, updated_by=row.updated_by,
+        id=str(row.id),
+        code=row.code,
+        name=row.name,
+        type=row.type,
+        industry=row.industry,
+        region=row.region,
+        mobile=row.mobile,
+        email=row.email,
+        owner_id=str(row.owner_id or ""),
+        status=row.status,
+        version=row.version,
+        created_at=_ts(row.created_at),
+        updated_at=_ts(row.updated_at),
+        created_by=row.created_by,
+        updated_by=row.updated_by,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from crm_customers.customer.schemas import sent_fields, to_proto
-from crm_customers.customer.service import CustomerService
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import customers_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_customers.customer.schemas import sent_fields, to_proto
+from crm_customers.customer.service import CustomerService
 
 SERVICE_NAME = "crm.customers.v1.CustomerService"
 
@@ -29,13 +30,19 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     @rpc(Scope.CUSTOMERS_READ)
     async def ListCustomers(self, request: pb.ListCustomersRequest, call: Call) -> pb.ListCustomersResponse:
         rows, next_token = await self.customers.list(
-            call.session, size=request.page_size, token=request.page_token, order_by=request.order_by,
-            industry=request.industry, status=request.status, q=request.q,
+            call.session,
+            size=request.page_size,
+            token=request.page_token,
+            order_by=request.order_by,
+            industry=request.industry,
+            status=request.status,
+            q=request.q,
         )
         return pb.ListCustomersResponse(items=[to_proto(r) for r in rows], next_page_token=next_token)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
-        row = await self.customers.update(call.session, call.principal, request.id, sent_fields(request.customer),
-                                          request.expected_version)
+        row = await self.customers.update(
+            call.session, call.principal, request.id, sent_fields(request.customer), request.expected_version
+        )
         return to_proto(row)

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-
 from crm_platform.db import TENANT, new_metadata
+from sqlalchemy.dialects import postgresql as pg
 
 metadata = new_metadata()
 

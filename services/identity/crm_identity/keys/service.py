@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM
+from crm_platform.db import control_session
+from crm_platform.ids import new_id
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_identity.tables import signing_keys
-from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM
-from crm_platform.db import control_session
-from crm_platform.ids import new_id
 
 
 class KeyRing:
@@ -43,11 +43,13 @@ class KeyRing:
     async def load(self) -> None:
         """Loads the keys, creating the first one on a fresh installation."""
         async with control_session(self.engine) as session:
-            rows = (await session.execute(
-                sa.select(signing_keys).where(
-                    sa.or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > sa.func.now())
-                ).order_by(signing_keys.c.created_at)
-            )).all()
+            rows = (
+                await session.execute(
+                    sa.select(signing_keys)
+                    .where(sa.or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > sa.func.now()))
+                    .order_by(signing_keys.c.created_at)
+                )
+            ).all()
         if not rows:
             await self.rotate(retire_after=timedelta(0))
             return
@@ -65,12 +67,14 @@ class KeyRing:
         public = {**key.as_dict(private=False), "use": "sig", "alg": SIGNING_ALGORITHM}
         async with control_session(self.engine) as session:
             await session.execute(
-                sa.update(signing_keys).where(signing_keys.c.retired_at.is_(None))
+                sa.update(signing_keys)
+                .where(signing_keys.c.retired_at.is_(None))
                 .values(retired_at=datetime.now(UTC) + retire_after)
             )
             await session.execute(
-                sa.insert(signing_keys).values(kid=kid, private_jwk_encrypted=self._seal(private, kid),
-                                               public_jwk=public)
+                sa.insert(signing_keys).values(
+                    kid=kid, private_jwk_encrypted=self._seal(private, kid), public_jwk=public
+                )
             )
         await self.load()
         return kid
@@ -78,15 +82,31 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         return {"keys": list(self._public)}
 
-    def issue(self, *, subject: str, tenant_id: uuid.UUID | str, client_id: str, scopes: list[str],
-              ttl: int, user_id: uuid.UUID | None = None, roles: list[str] | None = None) -> str:
+    def issue(
+        self,
+        *,
+        subject: str,
+        tenant_id: uuid.UUID | str,
+        client_id: str,
+        scopes: list[str],
+        ttl: int,
+        user_id: uuid.UUID | None = None,
+        roles: list[str] | None = None,
+    ) -> str:
         """An RFC 9068 access token."""
         if self._active is None:
             raise RuntimeError("signing keys not loaded")
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.audience, "sub": subject, "client_id": client_id,
-            "tid": str(tenant_id), "scope": " ".join(scopes), "iat": now, "nbf": now, "exp": now + ttl,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "client_id": client_id,
+            "tid": str(tenant_id),
+            "scope": " ".join(scopes),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
             "jti": str(new_id()),
         }
         if user_id is not None:

@@ -11,13 +11,6 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from crm_identity.keys.service import KeyRing
-from crm_identity.tables import tenant_directory
-from crm_identity.users import service as users
-from crm_identity.users.roles import Role
 from crm_platform import telemetry
 from crm_platform.auth import Scope
 from crm_platform.db import control_session, tenant_session
@@ -25,6 +18,13 @@ from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Un
 from crm_platform.grpc_client import call_metadata, channel
 from crm_platform.ids import new_id
 from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_identity.keys.service import KeyRing
+from crm_identity.tables import tenant_directory
+from crm_identity.users import service as users
+from crm_identity.users.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +37,39 @@ STATUS_ACTIVE = "active"
 
 
 class TenantService:
-    def __init__(self, engine: AsyncEngine, keys: KeyRing, tenant_services: list[str],
-                 provision_locally: Callable[[uuid.UUID], Awaitable[str]]):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keys: KeyRing,
+        tenant_services: list[str],
+        provision_locally: Callable[[uuid.UUID], Awaitable[str]],
+    ):
         self.engine = engine
         self.keys = keys
         self.stubs = [tenancy_pb2_grpc.TenancyServiceStub(channel(addr)) for addr in tenant_services]
         self.provision_locally = provision_locally
 
-    async def create(self, *, name: str, slug: str, admin_email: str, admin_password: str,
-                     admin_display_name: str, default_locale: str) -> tuple[sa.Row[Any], sa.Row[Any]]:
+    async def create(
+        self,
+        *,
+        name: str,
+        slug: str,
+        admin_email: str,
+        admin_password: str,
+        admin_display_name: str,
+        default_locale: str,
+    ) -> tuple[sa.Row[Any], sa.Row[Any]]:
         slug = slug.strip().lower()
         locale = default_locale or "zh-CN"
         errors = users.validate_new_user(admin_email, admin_password, admin_display_name, [])
         if not name.strip():
             errors.append(FieldError("company_name", "required", "company name is required"))
         if not SLUG_RE.match(slug):
-            errors.append(FieldError("slug", "invalid_slug",
-                                     "3-40 lowercase letters, digits or hyphens, not starting or ending with -"))
+            errors.append(
+                FieldError(
+                    "slug", "invalid_slug", "3-40 lowercase letters, digits or hyphens, not starting or ending with -"
+                )
+            )
         if locale not in LOCALES:
             errors.append(FieldError("locale", "unsupported_locale", "locale must be zh-CN or en"))
         if errors:
@@ -62,54 +78,74 @@ class TenantService:
         tenant_id = new_id()
         try:
             async with control_session(self.engine) as session:
-                await session.execute(sa.insert(tenant_directory).values(
-                    id=tenant_id, slug=slug, name=name.strip(), status=STATUS_PROVISIONING, default_locale=locale,
-                ))
+                await session.execute(
+                    sa.insert(tenant_directory).values(
+                        id=tenant_id,
+                        slug=slug,
+                        name=name.strip(),
+                        status=STATUS_PROVISIONING,
+                        default_locale=locale,
+                    )
+                )
         except IntegrityError:
-            raise Conflict("this company identifier is taken", code="slug_taken",
-                           extra={"field": "slug"}) from None
+            raise Conflict("this company identifier is taken", code="slug_taken", extra={"field": "slug"}) from None
 
         await self._provision_everywhere(tenant_id)
         async with tenant_session(self.engine, tenant_id) as session:
-            admin = await users.create_user(session, admin_email, admin_password, admin_display_name,
-                                            [Role.TENANT_ADMIN.value])
+            admin = await users.create_user(
+                session, admin_email, admin_password, admin_display_name, [Role.TENANT_ADMIN.value]
+            )
         async with control_session(self.engine) as session:
-            tenant = (await session.execute(
-                sa.update(tenant_directory).where(tenant_directory.c.id == tenant_id)
-                .values(status=STATUS_ACTIVE).returning(tenant_directory)
-            )).one()
+            tenant = (
+                await session.execute(
+                    sa.update(tenant_directory)
+                    .where(tenant_directory.c.id == tenant_id)
+                    .values(status=STATUS_ACTIVE)
+                    .returning(tenant_directory)
+                )
+            ).one()
         log.info("tenant created", extra=telemetry.log_fields(tenant=str(tenant_id)))
         return tenant, admin
 
     async def _provision_everywhere(self, tenant_id: uuid.UUID) -> None:
         """Identity's own schema and every other service's, in parallel. Each call is idempotent,
         so a failed sign-up can be provisioned again; until then the tenant stays 'provisioning'."""
-        token = self.keys.issue(subject="service:identity", tenant_id=tenant_id, client_id="crm-identity",
-                                scopes=[Scope.SYSTEM_PROVISION.value], ttl=300)
+        token = self.keys.issue(
+            subject="service:identity",
+            tenant_id=tenant_id,
+            client_id="crm-identity",
+            scopes=[Scope.SYSTEM_PROVISION.value],
+            ttl=300,
+        )
         request = tenancy_pb2.ProvisionTenantRequest(tenant_id=str(tenant_id))
         try:
             await asyncio.gather(
                 self.provision_locally(tenant_id),
-                *(stub.ProvisionTenant(request, metadata=call_metadata(token), timeout=PROVISION_DEADLINE)
-                  for stub in self.stubs),
+                *(
+                    stub.ProvisionTenant(request, metadata=call_metadata(token), timeout=PROVISION_DEADLINE)
+                    for stub in self.stubs
+                ),
             )
         except grpc.aio.AioRpcError as exc:
-            log.error("tenant provisioning failed", extra=telemetry.log_fields(
-                tenant=str(tenant_id), status=str(exc.code()), detail=exc.details()))
+            log.error(
+                "tenant provisioning failed",
+                extra=telemetry.log_fields(tenant=str(tenant_id), status=str(exc.code()), detail=exc.details()),
+            )
             raise Unavailable("the tenant could not be provisioned in every service; try again") from exc
 
     async def get(self, tenant_id: uuid.UUID) -> sa.Row[Any]:
         async with control_session(self.engine) as session:
-            row = (await session.execute(
-                sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id)
-            )).first()
+            row = (await session.execute(sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id))).first()
         if row is None:
             raise NotFound("tenant not found")
         return row
 
     async def find_active_by_slug(self, slug: str) -> sa.Row[Any] | None:
         async with control_session(self.engine) as session:
-            return (await session.execute(
-                sa.select(tenant_directory).where(tenant_directory.c.slug == slug.strip().lower(),
-                                                  tenant_directory.c.status == STATUS_ACTIVE)
-            )).first()
+            return (
+                await session.execute(
+                    sa.select(tenant_directory).where(
+                        tenant_directory.c.slug == slug.strip().lower(), tenant_directory.c.status == STATUS_ACTIVE
+                    )
+                )
+            ).first()

@@ -16,16 +16,29 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.TENANT_ADMIN: frozenset(s.value for s in TENANT_SCOPES),
-    Role.SALES_MANAGER: frozenset({
-        Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.TAGS_READ, Scope.TAGS_MANAGE,
-        Scope.FOLLOWUPS_READ, Scope.FOLLOWUPS_WRITE, Scope.REPORTS_READ,
-    }),
-    Role.SALES_REP: frozenset({
-        Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.TAGS_READ, Scope.FOLLOWUPS_READ,
-        Scope.FOLLOWUPS_WRITE,
-    }),
-    Role.CUSTOMER_SERVICE: frozenset({Scope.CUSTOMERS_READ, Scope.TAGS_READ, Scope.FOLLOWUPS_READ,
-                                      Scope.FOLLOWUPS_WRITE}),
+    Role.SALES_MANAGER: frozenset(
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.TAGS_READ,
+            Scope.TAGS_MANAGE,
+            Scope.FOLLOWUPS_READ,
+            Scope.FOLLOWUPS_WRITE,
+            Scope.REPORTS_READ,
+        }
+    ),
+    Role.SALES_REP: frozenset(
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.TAGS_READ,
+            Scope.FOLLOWUPS_READ,
+            Scope.FOLLOWUPS_WRITE,
+        }
+    ),
+    Role.CUSTOMER_SERVICE: frozenset(
+        {Scope.CUSTOMERS_READ, Scope.TAGS_READ, Scope.FOLLOWUPS_READ, Scope.FOLLOWUPS_WRITE}
+    ),
 }
 
 

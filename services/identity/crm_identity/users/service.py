@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from typing import Any
@@ -10,13 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from crm_platform.errors import Conflict, FieldError, InvalidInput
+from crm_platform.ids import new_id
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_identity.tables import users
 from crm_identity.users.roles import Role
-from crm_platform.errors import Conflict, FieldError, InvalidInput
-from crm_platform.ids import new_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash of a random password, verified when the email is unknown so response time does not
@@ -32,8 +33,11 @@ def validate_new_user(email: str, password: str, display_name: str, roles: list[
     if not EMAIL_RE.match(email.strip()):
         errors.append(FieldError("email", "invalid_email", "not a valid email address"))
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(FieldError("password", "password_too_short",
-                                 f"password must have at least {MIN_PASSWORD_LENGTH} characters"))
+        errors.append(
+            FieldError(
+                "password", "password_too_short", f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        )
     if not display_name.strip():
         errors.append(FieldError("display_name", "required", "display name is required"))
     for role in roles:
@@ -42,20 +46,28 @@ def validate_new_user(email: str, password: str, display_name: str, roles: list[
     return errors
 
 
-async def create_user(session: AsyncSession, email: str, password: str, display_name: str,
-                      roles: list[str]) -> sa.Row[Any]:
+async def create_user(
+    session: AsyncSession, email: str, password: str, display_name: str, roles: list[str]
+) -> sa.Row[Any]:
     errors = validate_new_user(email, password, display_name, roles)
     if errors:
         raise InvalidInput(errors)
     password_hash = await asyncio.to_thread(_hasher.hash, password)
     try:
         async with session.begin_nested():
-            row = (await session.execute(
-                sa.insert(users).values(
-                    id=new_id(), email=email.strip().lower(), password_hash=password_hash,
-                    display_name=display_name.strip(), roles=roles or [Role.SALES_REP.value],
-                ).returning(users)
-            )).one()
+            row = (
+                await session.execute(
+                    sa.insert(users)
+                    .values(
+                        id=new_id(),
+                        email=email.strip().lower(),
+                        password_hash=password_hash,
+                        display_name=display_name.strip(),
+                        roles=roles or [Role.SALES_REP.value],
+                    )
+                    .returning(users)
+                )
+            ).one()
     except IntegrityError:
         raise Conflict("a user with this email exists", code="email_taken") from None
     return row
@@ -63,9 +75,11 @@ async def create_user(session: AsyncSession, email: str, password: str, display_
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> sa.Row[Any] | None:
     """The user if the password matches, else None (same work either way)."""
-    row = (await session.execute(
-        sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower(), users.c.disabled.is_(False))
-    )).first()
+    row = (
+        await session.execute(
+            sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower(), users.c.disabled.is_(False))
+        )
+    ).first()
     candidate_hash = row.password_hash if row is not None else _DUMMY_HASH
     try:
         await asyncio.to_thread(_hasher.verify, candidate_hash, password)
@@ -76,10 +90,8 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> sa.R
 
 async def authenticate_nobody(password: str) -> None:
     """Spends the same time as a real check, for an unknown company."""
-    try:
+    with contextlib.suppress(VerificationError, InvalidHashError):
         await asyncio.to_thread(_hasher.verify, _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        pass
 
 
 async def list_users(session: AsyncSession, limit: int, after: uuid.UUID | None) -> list[sa.Row[Any]]:

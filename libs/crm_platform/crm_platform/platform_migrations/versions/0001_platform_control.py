@@ -39,7 +39,10 @@ def upgrade() -> None:
         schema="control",
     )
     op.create_index(
-        "ix_outbox_unpublished", "outbox", ["seq"], schema="control",
+        "ix_outbox_unpublished",
+        "outbox",
+        ["seq"],
+        schema="control",
         postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_table(
@@ -72,7 +75,10 @@ def upgrade() -> None:
         schema="control",
     )
     op.create_index(
-        "ix_jobs_due", "jobs", ["kind", "run_at"], schema="control",
+        "ix_jobs_due",
+        "jobs",
+        ["kind", "run_at"],
+        schema="control",
         postgresql_where=sa.text("status = 'queued'"),
     )
 
