@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from crm_dev.api_client import ApiClient
 from crm_dev.platform import Platform
 

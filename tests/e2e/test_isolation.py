@@ -8,12 +8,12 @@ import uuid
 
 import httpx
 import pytest
-from crm_dev.platform import Platform
-from crm_identity.keys.service import KeyRing
-from crm_platform.db import create_engine
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from crm_dev.platform import Platform
+from crm_identity.keys.service import KeyRing
+from crm_platform.db import create_engine
 from tests.conftest import TenantContext
 
 

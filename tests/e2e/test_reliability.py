@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from crm_dev.platform import Platform
-
 from tests.conftest import TenantContext, wait_for
 from tests.e2e.receiver import Receiver
 

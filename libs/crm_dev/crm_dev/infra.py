@@ -57,7 +57,11 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
+        # Two runners starting at once may both try; the loser finds the user made.
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=False, stderr=subprocess.DEVNULL
+        )
+        pwd.getpwnam(PG_SYSTEM_USER)
     return PG_SYSTEM_USER
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats.errors
+import sqlalchemy as sa
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -19,8 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_platform import events, telemetry
-from crm_platform.db import tenant_session
-from crm_platform.tables import inbox
+from crm_platform.db import control_session, tenant_session
+from crm_platform.tables import inbox, tenants
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,30 @@ class EventConsumer:
         self.batch = batch
         self._stopping = False
         self._tracer = telemetry.tracer("crm_platform.consumer")
+        self._provisioned: set[str] = set()
+
+    async def _is_provisioned(self, tenant_id: str) -> bool:
+        """Events of tenants this service never provisioned (e.g. history replayed to a service
+        deployed later) are skipped rather than failing 20 times on a missing schema."""
+        if tenant_id in self._provisioned:
+            return True
+        async with control_session(self.engine) as session:
+            found = (
+                await session.execute(sa.select(tenants.c.tenant_id).where(tenants.c.tenant_id == uuid.UUID(tenant_id)))
+            ).first()
+        if found is not None:
+            self._provisioned.add(tenant_id)
+        return found is not None
 
     async def apply(self, event: events.CloudEvent) -> bool:
-        """Applies an event once. Returns False if this consumer had already processed it."""
+        """Applies an event once. Returns False if it was skipped (already processed, or a tenant
+        this service does not hold)."""
+        if not await self._is_provisioned(event.tenantid):
+            log.warning(
+                "event for a tenant not provisioned here; skipped",
+                extra=telemetry.log_fields(event_id=event.id, tenant=event.tenantid),
+            )
+            return False
         async with tenant_session(self.engine, event.tenantid) as session:
             inserted = await session.execute(
                 pg_insert(inbox)
@@ -139,7 +161,15 @@ class EventConsumer:
                 await asyncio.sleep(1)
                 continue
             for msg in messages:
-                await self._handle(msg)
+                if self._stopping:  # hand the rest back now rather than after ack_wait
+                    await msg.nak()
+                    continue
+                try:
+                    await self._handle(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # ack/nak failed (NATS reconnecting): redelivered after ack_wait
+                    log.warning("could not settle a message", extra=telemetry.log_fields(error=repr(exc)))
 
     def stop(self) -> None:
         self._stopping = True

@@ -93,6 +93,7 @@ class CloudEvent:
     def from_json(cls, body: dict[str, Any]) -> CloudEvent:
         if body.get("specversion") != SPEC_VERSION:
             raise ValueError(f"unsupported CloudEvents specversion {body.get('specversion')!r}")
+        uuid.UUID(str(body.get("tenantid")))  # a malformed tenant id is undecodable, not retryable
         return cls(
             id=body["id"],
             source=body["source"],

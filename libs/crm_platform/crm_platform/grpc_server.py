@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -97,7 +97,7 @@ class Call:
     session: AsyncSession
 
 
-class HasEngine:
+class HasEngine(Protocol):
     engine: AsyncEngine
 
 

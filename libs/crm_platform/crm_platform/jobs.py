@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,7 +64,7 @@ async def enqueue(
             status="queued",
             attempts=0,
             max_attempts=max_attempts,
-            run_at=run_at or datetime.now(UTC),
+            run_at=run_at if run_at is not None else sa.func.now(),  # the database's clock, as claim() uses
             progress_done=0,
             dedupe_key=dedupe_key,
         )
@@ -83,7 +83,11 @@ async def claim(engine: AsyncEngine, kinds: Sequence[str], limit: int, lease: ti
                 jobs.c.kind.in_(kinds),
                 sa.or_(
                     sa.and_(jobs.c.status == "queued", jobs.c.run_at <= now),
-                    sa.and_(jobs.c.status == "running", jobs.c.locked_until < now),
+                    sa.and_(
+                        jobs.c.status == "running",
+                        jobs.c.locked_until < now,
+                        jobs.c.attempts < jobs.c.max_attempts,
+                    ),
                 ),
             )
             .order_by(jobs.c.run_at)
@@ -206,7 +210,12 @@ class JobWorker:
                 log.exception("job claim failed")
                 claimed = []
             if claimed:
-                await asyncio.gather(*(self.run_job(job) for job in claimed))
+                outcomes = await asyncio.gather(*(self.run_job(job) for job in claimed), return_exceptions=True)
+                for outcome in outcomes:
+                    # Recording the outcome failed (e.g. Postgres restarting): the job stays
+                    # 'running' and is claimed again when its lease runs out.
+                    if isinstance(outcome, Exception):
+                        log.error("could not record a job's outcome", exc_info=outcome)
                 continue
             await asyncio.sleep(self.poll_seconds)
 

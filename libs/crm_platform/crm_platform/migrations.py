@@ -11,19 +11,25 @@ Each tree's env.py is two lines: `from crm_platform.migrations import run_env; r
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from crm_platform.db import CONTROL, TENANT
 from crm_platform.ids import tenant_schema
 
 log = logging.getLogger(__name__)
+
+# Alembic keeps its running context in module globals, so two migrations in one process must not
+# overlap; across replicas, the advisory lock below serialises per schema.
+_alembic_lock = threading.Lock()
 
 PLATFORM_CONTROL_TREE = Path(__file__).parent / "platform_migrations"
 
@@ -46,7 +52,9 @@ def _sync_url(database_url: str) -> str:
     return database_url.replace("+asyncpg", "+psycopg")
 
 
-def _upgrade(database_url: str, tree: Path, schema: str, version_table: str) -> None:
+def _upgrade(
+    database_url: str, tree: Path, schema: str, version_table: str, register_tenant: str | None = None
+) -> None:
     engine = create_engine(_sync_url(database_url), poolclass=NullPool)
     try:
         with engine.begin() as connection:
@@ -57,7 +65,16 @@ def _upgrade(database_url: str, tree: Path, schema: str, version_table: str) -> 
             config = Config()
             config.set_main_option("script_location", str(tree))
             config.attributes.update(connection=translated, version_table=version_table, version_table_schema=schema)
-            command.upgrade(config, "head")
+            with _alembic_lock:
+                command.upgrade(config, "head")
+            if register_tenant is not None:
+                connection.execute(
+                    text(
+                        "INSERT INTO control.tenants (tenant_id, schema_name) VALUES (:t, :s)"
+                        " ON CONFLICT (tenant_id) DO NOTHING"
+                    ),
+                    {"t": register_tenant, "s": schema},
+                )
     finally:
         engine.dispose()
 
@@ -70,15 +87,45 @@ def upgrade_control(database_url: str, service_tree: Path | None) -> None:
 
 
 def upgrade_tenant(database_url: str, tenant_tree: Path, tenant_id: uuid.UUID | str) -> str:
+    """Creates or migrates the tenant's schema and records the tenant in `control.tenants`
+    (consumers skip events of tenants not recorded there)."""
     schema = tenant_schema(tenant_id)
-    _upgrade(database_url, tenant_tree, schema, "alembic_version")
+    _upgrade(database_url, tenant_tree, schema, "alembic_version", register_tenant=str(tenant_id))
     return schema
 
 
-def upgrade_tenants(database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID], parallelism: int = 4) -> None:
-    """Brings every known tenant schema to head, a few at a time."""
-    if not tenant_ids:
-        return
-    with ThreadPoolExecutor(max_workers=parallelism) as pool:
-        list(pool.map(lambda t: upgrade_tenant(database_url, tenant_tree, t), tenant_ids))
-    log.info("migrated %d tenant schemas", len(tenant_ids))
+def _head(tree: Path) -> str | None:
+    config = Config()
+    config.set_main_option("script_location", str(tree))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def stale_tenants(database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Tenants whose schema is not at the tree's head (one cheap query per tenant)."""
+    head = _head(tenant_tree)
+    engine = create_engine(_sync_url(database_url), poolclass=NullPool)
+    stale: list[uuid.UUID] = []
+    try:
+        with engine.connect() as connection:
+            for tenant_id in tenant_ids:
+                try:
+                    version = connection.execute(
+                        text(f'SELECT version_num FROM "{tenant_schema(tenant_id)}".alembic_version')
+                    ).scalar()
+                except ProgrammingError:
+                    connection.rollback()
+                    version = None
+                if version != head:
+                    stale.append(tenant_id)
+    finally:
+        engine.dispose()
+    return stale
+
+
+def upgrade_tenants(database_url: str, tenant_tree: Path, tenant_ids: list[uuid.UUID]) -> None:
+    """Brings every known tenant schema to head at start-up; schemas already there are skipped."""
+    stale = stale_tenants(database_url, tenant_tree, tenant_ids)
+    for tenant_id in stale:
+        upgrade_tenant(database_url, tenant_tree, tenant_id)
+    if stale:
+        log.info("migrated %d of %d tenant schemas", len(stale), len(tenant_ids))

@@ -15,10 +15,7 @@ from typing import Any, Protocol
 
 import grpc
 import sqlalchemy as sa
-from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
-from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 from nats.aio.client import Client as NATS
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform import events, migrations, telemetry
@@ -33,6 +30,8 @@ from crm_platform.ids import parse_uuid, tenant_schema
 from crm_platform.jobs import JobWorker
 from crm_platform.outbox import OutboxRelay
 from crm_platform.tables import tenants
+from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,7 @@ class ServiceDefinition:
     public_methods: frozenset[str] = frozenset()
     jwks_fetcher: Callable[[ServiceRuntime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,14 +95,9 @@ class ServiceRuntime:
 
     # -- tenants ---------------------------------------------------------------------------
     async def provision(self, tenant_id: uuid.UUID) -> str:
-        schema = await asyncio.to_thread(
+        return await asyncio.to_thread(
             migrations.upgrade_tenant, self.settings.database_url, self.definition.tenant_tree, tenant_id
         )
-        async with control_session(self.engine) as session:
-            await session.execute(
-                pg_insert(tenants).values(tenant_id=tenant_id, schema_name=schema).on_conflict_do_nothing()
-            )
-        return schema
 
     async def known_tenants(self) -> list[uuid.UUID]:
         async with control_session(self.engine) as session:
@@ -178,6 +173,8 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc is not None and self.nc.is_connected:
             await self.nc.drain()
+        if self.definition.on_stop:
+            await self.definition.on_stop(self)
         await self.engine.dispose()
 
 

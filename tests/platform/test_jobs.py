@@ -7,11 +7,12 @@ import asyncio
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_platform import jobs
 from crm_platform.db import control_session
 from crm_platform.ids import new_id
 from crm_platform.tables import jobs as jobs_table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 async def _enqueue(engine: AsyncEngine, kind: str, count: int = 1, max_attempts: int = 5) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_platform import migrations
 from crm_platform.db import tenant_session
 from crm_platform.ids import new_id, tenant_schema
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import TENANT_TREE, Infra, notes
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port
 from crm_platform import events, migrations
 from crm_platform.db import TENANT, create_engine, new_metadata
 from crm_platform.ids import new_id
-from nats.aio.client import Client as NATS
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 TENANT_TREE = Path(__file__).parent / "tenant_tree"
 

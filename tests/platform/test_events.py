@@ -7,14 +7,15 @@ import contextlib
 import uuid
 
 import sqlalchemy as sa
+from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
 from crm_platform import events, outbox
 from crm_platform.consumer import EventConsumer, Subscription
 from crm_platform.db import control_session, tenant_session
 from crm_platform.outbox import OutboxRelay
 from crm_platform.tables import inbox
 from crm_platform.tables import outbox as outbox_table
-from nats.aio.client import Client as NATS
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .conftest import notes
 

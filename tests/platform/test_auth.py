@@ -7,10 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
-from crm_platform.auth import JwksCache, Scope, TokenVerifier
-from crm_platform.errors import PermissionDenied, Unauthenticated
 from joserfc import jwt
 from joserfc.jwk import ECKey
+
+from crm_platform.auth import JwksCache, Scope, TokenVerifier
+from crm_platform.errors import PermissionDenied, Unauthenticated
 
 ISSUER = "http://issuer.test"
 

@@ -1,0 +1,3 @@
+from crm_followups.main import main
+
+main()

@@ -1,0 +1,62 @@
+"""followups: follow-up tasks and the cadence rules that schedule them when tags are applied."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from pydantic_settings import SettingsConfigDict
+
+from crm_followups.cadence.events import subscription
+from crm_followups.cadence.service import CadenceService
+from crm_followups.servicer import SERVICE_NAME, FollowupServicer
+from crm_followups.task.service import TaskService
+from crm_platform.config import ServiceSettings
+from crm_platform.consumer import Subscription
+from crm_platform.pagination import PageTokens
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.followups.v1 import followups_pb2_grpc
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_FOLLOWUPS_", extra="ignore")
+
+    service_name: str = "followups"
+
+
+@dataclass(frozen=True)
+class Components:
+    """The service objects, built once per process and shared by the gRPC API and the consumer."""
+
+    tasks: TaskService
+    cadences: CadenceService
+
+
+@functools.cache
+def components(runtime: ServiceRuntime) -> Components:
+    tasks = TaskService(PageTokens(runtime.settings.page_token_key))
+    return Components(tasks=tasks, cadences=CadenceService(tasks))
+
+
+def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
+    parts = components(runtime)
+    followups_pb2_grpc.add_FollowupServiceServicer_to_server(
+        FollowupServicer(runtime.engine, parts.tasks, parts.cadences), server
+    )
+    return [SERVICE_NAME]
+
+
+def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    return [subscription(components(runtime).cadences)]
+
+
+DEFINITION = ServiceDefinition(
+    name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
+)
+
+
+def main() -> None:
+    serve(DEFINITION, Settings())  # type: ignore[call-arg]

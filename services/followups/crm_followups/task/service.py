@@ -1,0 +1,112 @@
+"""Follow-up task rules: clean input, one task per causing event, the task-created event.
+
+followups does not ask customers whether a customer id exists (no cross-service reads yet): a
+task names a customer id that is well formed, and the gateway/UI is trusted to pass real ones."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_followups.task import repository
+from crm_followups.task.schemas import task_to_proto
+from crm_platform import outbox
+from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.events import proto_data
+from crm_platform.ids import new_id
+from crm_platform.pagination import PageTokens, page_size
+from crm_proto.crm.events.v1 import events_pb2
+
+SOURCE = "crm/followups"
+MAX_TITLE = 200
+OPEN = "open"
+
+
+def clean_title(value: str, errors: list[FieldError]) -> str:
+    """Trimmed, full-width folded to half-width (NFKC); `required` / `too_long` otherwise."""
+    title = unicodedata.normalize("NFKC", value).strip()
+    if not title:
+        errors.append(FieldError("title", "required", "title is required"))
+    elif len(title) > MAX_TITLE:
+        errors.append(FieldError("title", "too_long", f"at most {MAX_TITLE} characters"))
+    return title
+
+
+def parse_id(value: str, field: str, errors: list[FieldError], *, required: bool) -> uuid.UUID | None:
+    """An id from a request field: `required` when blank (if required), `invalid_id` when malformed."""
+    if not value.strip():
+        if required:
+            errors.append(FieldError(field, "required", f"{field} is required"))
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        errors.append(FieldError(field, "invalid_id", f"{field} is not a valid id"))
+        return None
+
+
+class TaskService:
+    def __init__(self, page_tokens: PageTokens):
+        self.page_tokens = page_tokens
+
+    async def create(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: str, title: str,
+                     due_at: datetime | None, assignee_id: str) -> sa.Row[Any]:
+        errors: list[FieldError] = []
+        values = {
+            "customer_id": parse_id(customer_id, "customer_id", errors, required=True),
+            "title": clean_title(title, errors),
+            "assignee_id": parse_id(assignee_id, "assignee_id", errors, required=False),
+            "due_at": due_at,
+        }
+        if due_at is None:
+            errors.append(FieldError("due_at", "required", "due_at is required"))
+        if errors:
+            raise InvalidInput(errors)
+        row = await repository.insert(session, {**values, "id": new_id(), "status": OPEN})
+        await self._announce(session, tenant_id, row)
+        return row
+
+    async def create_for_event(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
+                               title: str, due_at: datetime, cadence_rule_id: uuid.UUID,
+                               source_event_id: str) -> sa.Row[Any] | None:
+        """A task a cadence rule made for an event; None (and no event) if that event already made it."""
+        row = await repository.insert_once_per_event(session, {
+            "id": new_id(), "customer_id": customer_id, "title": title, "due_at": due_at, "status": OPEN,
+            "cadence_rule_id": cadence_rule_id, "source_event_id": source_event_id,
+        })
+        if row is not None:
+            await self._announce(session, tenant_id, row)
+        return row
+
+    async def _announce(self, session: AsyncSession, tenant_id: uuid.UUID | str, row: sa.Row[Any]) -> None:
+        """followup_task.created, in the same transaction as the task row."""
+        created = events_pb2.FollowupTaskCreated(task=task_to_proto(row))
+        await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
+                               verb="created", data=proto_data(created), subject_id=str(row.id))
+
+    async def list_page(self, session: AsyncSession, *, customer_id: str, size: int,
+                        token: str) -> tuple[list[sa.Row[Any]], str]:
+        limit = page_size(size)
+        errors: list[FieldError] = []
+        customer = parse_id(customer_id, "customer_id", errors, required=False)
+        if errors:
+            raise InvalidInput(errors)
+        query_key = ["tasks", str(customer or "")]
+        after = None
+        if token:
+            cursor = self.page_tokens.decode(token)
+            if cursor.get("q") != query_key:
+                raise InvalidInput([FieldError("page_token", "invalid_page_token",
+                                               "page_token belongs to another query")])
+            after = (datetime.fromisoformat(cursor["d"]), uuid.UUID(cursor["i"]))
+        rows = await repository.list_page(session, customer_id=customer, limit=limit + 1, after=after)
+        next_token = ""
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_token = self.page_tokens.encode({"q": query_key, "d": last.due_at.isoformat(), "i": str(last.id)})
+        return rows[:limit], next_token

@@ -1,0 +1,25 @@
+"""Follow-up task table as SQL expressions (created by migrations/tenant)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from crm_platform.db import TENANT, new_metadata
+
+metadata = new_metadata()
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("assignee_id", pg.UUID(as_uuid=True)),
+    sa.Column("cadence_rule_id", pg.UUID(as_uuid=True)),
+    sa.Column("source_event_id", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)

@@ -1,0 +1,1 @@
+"""Reporting: projects every event into ClickHouse (chDB on one machine) and serves reports."""

@@ -1,0 +1,88 @@
+"""The one interface to the analytics store, and what both backends share.
+
+Two backends run the same ClickHouse SQL: `ChdbAnalytics` (chDB, ClickHouse in-process, for one
+machine) and `ClickHouseAnalytics` (a ClickHouse server through clickhouse-connect). Values never
+enter SQL text: rows travel as JSONEachRow data after the statement, and query values are bound
+to `{name:Type}` placeholders by the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from crm_reporting.analytics.query import BuiltQuery, TenantQuery
+from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable
+
+Row = dict[str, Any]
+
+# Statements `command` accepts: schema changes and maintenance, never reads.
+_DDL = re.compile(r"\s*(CREATE|ALTER|DROP|RENAME|OPTIMIZE|TRUNCATE)\s", re.IGNORECASE)
+
+
+class AnalyticsError(Exception):
+    """The analytics store refused or failed a statement."""
+
+
+class Analytics(Protocol):
+    async def insert(self, table: TenantTable, rows: list[Row]) -> None:
+        """Appends rows; every row must carry its tenant_id."""
+
+    async def query(self, builder: TenantQuery) -> list[Row]:
+        """Runs a tenant-restricted query; the builder is the only way to read."""
+
+    async def command(self, sql: str) -> None:
+        """Runs a DDL statement (schema set-up), never a read."""
+
+    async def close(self) -> None: ...
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass timezone-aware values")
+        # DateTime64 columns parse this form under every date_time_input_format setting.
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an analytics row")
+
+
+def encode_rows(table: TenantTable, rows: list[Row]) -> str:
+    """JSONEachRow text for `rows`, checked against the table: each row needs a UUID tenant_id
+    and may only name the table's columns (so a typo fails here, not as a silent default)."""
+    lines = []
+    for row in rows:
+        if not isinstance(row.get(TENANT_COLUMN), uuid.UUID):
+            raise ValueError(f"every {table.name} row needs a uuid.UUID {TENANT_COLUMN}")
+        unknown = set(row) - table.column_names
+        if unknown:
+            raise ValueError(f"{table.name} has no columns {sorted(unknown)}")
+        # ASCII-only JSON: every non-ASCII character is a \\u escape the JSON reader decodes.
+        lines.append(json.dumps(row, default=_json_value, ensure_ascii=True, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def build_query(builder: TenantQuery) -> BuiltQuery:
+    if not isinstance(builder, TenantQuery):
+        raise TypeError("analytics queries must be built with TenantQuery")
+    return builder.build()
+
+
+def check_ddl(sql: str) -> None:
+    if not _DDL.match(sql):
+        raise ValueError("command() runs schema statements only; read through TenantQuery")
+
+
+def decode_rows(raw: bytes | str) -> list[Row]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# Both backends ask for unquoted 64-bit integers so counts decode as ints, not strings.
+JSON_OUTPUT_SETTINGS = {"output_format_json_quote_64bit_integers": 0}

@@ -1,0 +1,42 @@
+"""An Analytics that can be wired before it is opened.
+
+The runtime registers servicers before it runs the start hook, and opening the store is async
+(a thread hop for chDB, a connection for ClickHouse), so the servicer and the consumer get this
+stand-in at registration and the start hook opens the real backend behind it.
+"""
+
+from __future__ import annotations
+
+from crm_reporting.analytics.backend import Analytics, AnalyticsError, Row
+from crm_reporting.analytics.query import TenantQuery
+from crm_reporting.analytics.tables import TenantTable
+
+
+class PendingAnalytics:
+    def __init__(self) -> None:
+        self._backend: Analytics | None = None
+
+    def attach(self, backend: Analytics) -> None:
+        if self._backend is not None:
+            raise RuntimeError("an analytics backend is already attached")
+        self._backend = backend
+
+    @property
+    def backend(self) -> Analytics:
+        if self._backend is None:
+            raise AnalyticsError("the analytics store is not open yet")
+        return self._backend
+
+    async def insert(self, table: TenantTable, rows: list[Row]) -> None:
+        await self.backend.insert(table, rows)
+
+    async def query(self, builder: TenantQuery) -> list[Row]:
+        return await self.backend.query(builder)
+
+    async def command(self, sql: str) -> None:
+        await self.backend.command(sql)
+
+    async def close(self) -> None:
+        if self._backend is not None:
+            await self._backend.close()
+            self._backend = None

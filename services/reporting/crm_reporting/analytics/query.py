@@ -1,0 +1,154 @@
+"""The tenant-safe query builder: the only way to read analytics tables.
+
+Every query it builds starts its WHERE clause with `tenant_id = {tenant_id:UUID}`, bound to the
+tenant the builder was created with; further conditions are ANDed after it, each inside its own
+parentheses, so no condition can widen the result past that tenant. Values never enter the SQL
+text: fragments refer to them as `{name:Type}` placeholders and the backend binds them.
+
+Fragments (select expressions, conditions, orderings) are written by this service's code, never
+taken from a request. They are still checked, so that a careless fragment cannot read another
+table (no subqueries, joins, dictionaries), end the statement, or hide text in comments or
+string literals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable
+
+TENANT_PARAM = "tenant_id"
+
+# Letters, digits, operators, parentheses and `{name:Type}` placeholders; no quotes, backslashes,
+# semicolons, `#`, `$` or `?`: a fragment cannot hold a literal string, heredoc or second statement.
+_SAFE_FRAGMENT = re.compile(r"[A-Za-z0-9_\s.,()*+\-/%<>=!{}:]+\Z")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9_(), ]+)\}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Words that would let a fragment read other rows or tables, or restructure the statement.
+# (`IN` is among them because `x IN some_table` reads a table: use `has({list:Array(T)}, x)`.)
+_FORBIDDEN_WORDS = frozenset({
+    "select", "from", "join", "union", "intersect", "except", "with", "format", "settings", "into",
+    "insert", "where", "prewhere", "having", "limit", "offset", "final", "sample", "array", "global",
+    "in", "exists", "alter", "drop", "create", "system", "attach", "detach", "kill", "optimize",
+    "rename", "truncate", "grant", "revoke", "show", "describe", "explain", "use", "set", "exchange",
+    "input", "remote", "remotesecure", "cluster", "clustersecure", "merge", "file", "url", "s3", "table",
+})
+_FORBIDDEN_PREFIXES = ("dict", "joinget")
+
+
+class UnsafeFragment(ValueError):
+    """A fragment handed to the builder could escape the tenant filter or the statement."""
+
+
+@dataclass(frozen=True)
+class BuiltQuery:
+    sql: str
+    params: dict[str, Any]
+
+
+def _check_fragment(fragment: str) -> set[str]:
+    """Validates one fragment and returns the placeholder names it uses."""
+    if not fragment.strip() or not _SAFE_FRAGMENT.match(fragment) or "--" in fragment or "/*" in fragment:
+        raise UnsafeFragment(f"fragment {fragment!r} has characters a query fragment may not use")
+    depth = 0
+    for char in fragment:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise UnsafeFragment(f"fragment {fragment!r} has unbalanced parentheses")
+    names = {m.group(1) for m in _PLACEHOLDER.finditer(fragment)}
+    without_placeholders = _PLACEHOLDER.sub(" ", fragment)
+    if "{" in without_placeholders or "}" in without_placeholders:
+        raise UnsafeFragment(f"fragment {fragment!r} has a malformed placeholder")
+    for word in _WORD.findall(without_placeholders):
+        lowered = word.lower()
+        if lowered in _FORBIDDEN_WORDS or lowered.startswith(_FORBIDDEN_PREFIXES):
+            raise UnsafeFragment(f"fragment {fragment!r} uses {word!r}, which a query fragment may not use")
+    return names
+
+
+@dataclass(frozen=True)
+class TenantQuery:
+    """An immutable SELECT over one tenant table, always restricted to one tenant, e.g.
+
+        TenantQuery(CUSTOMERS, tenant, final=True).select("industry", "count() AS customers")
+            .where("status = {status:String}", status="won").group_by("industry")
+    """
+
+    table: TenantTable
+    tenant_id: uuid.UUID
+    final: bool = False
+    _select: tuple[str, ...] = ()
+    _where: tuple[str, ...] = ()
+    _group_by: tuple[str, ...] = ()
+    _having: tuple[str, ...] = ()
+    _order_by: tuple[str, ...] = ()
+    _limit: int | None = None
+    _params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # Only a parsed UUID is accepted: the tenant comes from a verified token or an event
+        # envelope, never from text that could be empty or carry SQL.
+        if not isinstance(self.tenant_id, uuid.UUID):
+            raise TypeError("tenant_id must be a uuid.UUID")
+        if not isinstance(self.table, TenantTable):
+            raise TypeError("table must be a TenantTable")
+
+    def _with(self, fragments: tuple[str, ...], params: dict[str, Any], **changes: Any) -> TenantQuery:
+        used: set[str] = set()
+        for fragment in fragments:
+            used |= _check_fragment(fragment)
+        if TENANT_PARAM in params:
+            raise UnsafeFragment(f"parameter name {TENANT_PARAM!r} is reserved for the tenant filter")
+        unused = set(params) - used
+        if unused:
+            raise ValueError(f"parameters {sorted(unused)} are not used by {fragments}")
+        merged = {**self._params, **params}
+        missing = used - set(merged) - {TENANT_PARAM}
+        if missing:
+            raise ValueError(f"placeholders {sorted(missing)} have no value")
+        return dataclasses.replace(self, _params=merged, **changes)
+
+    def select(self, *expressions: str) -> TenantQuery:
+        return self._with(expressions, {}, _select=self._select + expressions)
+
+    def where(self, condition: str, **params: Any) -> TenantQuery:
+        return self._with((condition,), params, _where=(*self._where, condition))
+
+    def group_by(self, *expressions: str) -> TenantQuery:
+        return self._with(expressions, {}, _group_by=self._group_by + expressions)
+
+    def having(self, condition: str, **params: Any) -> TenantQuery:
+        return self._with((condition,), params, _having=(*self._having, condition))
+
+    def order_by(self, *expressions: str) -> TenantQuery:
+        return self._with(expressions, {}, _order_by=self._order_by + expressions)
+
+    def limit(self, rows: int) -> TenantQuery:
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise ValueError("limit must be a non-negative integer")
+        return dataclasses.replace(self, _limit=rows)
+
+    def build(self) -> BuiltQuery:
+        if not self._select:
+            raise ValueError("a query needs at least one select expression")
+        conditions = [f"{TENANT_COLUMN} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
+        parts = [
+            f"SELECT {', '.join(self._select)}",
+            f"FROM {self.table.name}" + (" FINAL" if self.final else ""),
+            "WHERE " + " AND ".join(conditions),
+        ]
+        if self._group_by:
+            parts.append(f"GROUP BY {', '.join(self._group_by)}")
+        if self._having:
+            parts.append("HAVING " + " AND ".join(f"({c})" for c in self._having))
+        if self._order_by:
+            parts.append(f"ORDER BY {', '.join(self._order_by)}")
+        if self._limit is not None:
+            parts.append(f"LIMIT {self._limit}")
+        return BuiltQuery(sql="\n".join(parts), params={**self._params, TENANT_PARAM: self.tenant_id})

@@ -1,0 +1,87 @@
+"""Wiring of the reporting service: settings, the analytics store, servicer and consumer."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from pathlib import Path
+
+import grpc
+from pydantic import SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from crm_platform.config import ServiceSettings
+from crm_platform.consumer import Subscription
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from crm_reporting.analytics import TenantTable, open_analytics
+from crm_reporting.analytics.pending import PendingAnalytics
+from crm_reporting.analytics.schema import ensure_schema
+from crm_reporting.customers.servicer import ReportingServicer
+from crm_reporting.customers.tables import CUSTOMERS
+from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.projection import reporting_subscription
+
+ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS)
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_REPORTING_", extra="ignore")
+
+    service_name: str = "reporting"
+    # Data directory of the embedded chDB store (one machine, `crm dev`).
+    chdb_path: Path | None = None
+    # clickhouse-connect DSN of a ClickHouse server, e.g. http://user:pw@host:8123/crm_reporting;
+    # when set it is used instead of chDB.
+    clickhouse_url: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _needs_an_analytics_store(self) -> Settings:
+        if self.chdb_path is None and self.clickhouse_url is None:
+            raise ValueError(
+                "set CRM_REPORTING_CHDB_PATH (embedded chDB data directory) or "
+                "CRM_REPORTING_CLICKHOUSE_URL (ClickHouse server)"
+            )
+        return self
+
+
+# One analytics store per runtime (a test may run several runtimes in one process).
+_analytics: weakref.WeakKeyDictionary[ServiceRuntime, PendingAnalytics] = weakref.WeakKeyDictionary()
+
+
+def analytics_of(runtime: ServiceRuntime) -> PendingAnalytics:
+    return _analytics.setdefault(runtime, PendingAnalytics())
+
+
+async def open_store(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    if not isinstance(settings, Settings):
+        raise TypeError("the reporting runtime needs crm_reporting.main.Settings")
+    url = settings.clickhouse_url.get_secret_value() if settings.clickhouse_url else None
+    backend = await open_analytics(chdb_path=settings.chdb_path, clickhouse_url=url)
+    await ensure_schema(backend, ANALYTICS_TABLES)
+    analytics_of(runtime).attach(backend)
+
+
+def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
+    reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
+        ReportingServicer(runtime.engine, analytics_of(runtime)), server
+    )
+    return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name]
+
+
+def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    return [reporting_subscription(analytics_of(runtime))]
+
+
+DEFINITION = ServiceDefinition(
+    name="reporting",
+    package_dir=Path(__file__).parent,
+    register=register,
+    subscriptions=subscriptions,
+    on_start=open_store,
+)
+
+
+def main() -> None:
+    serve(DEFINITION, Settings())  # type: ignore[call-arg]  # required values come from the environment

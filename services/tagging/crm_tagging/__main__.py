@@ -1,0 +1,3 @@
+from crm_tagging.main import main
+
+main()

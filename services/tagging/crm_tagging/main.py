@@ -1,0 +1,62 @@
+"""tagging: tags, auto-tag rules, and the tags applied to customers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from pydantic_settings import SettingsConfigDict
+
+from crm_platform.config import ServiceSettings
+from crm_platform.consumer import Subscription
+from crm_platform.pagination import PageTokens
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
+from crm_tagging.autotag.events import subscription
+from crm_tagging.autotag.service import AutoTagService
+from crm_tagging.servicer import SERVICE_NAME, TaggingServicer
+from crm_tagging.tag.service import TagService
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_TAGGING_", extra="ignore")
+
+    service_name: str = "tagging"
+
+
+@dataclass(frozen=True)
+class Components:
+    """The service objects, built once per process and shared by the gRPC API and the consumer."""
+
+    tags: TagService
+    autotag: AutoTagService
+
+
+@functools.cache
+def components(runtime: ServiceRuntime) -> Components:
+    tags = TagService(PageTokens(runtime.settings.page_token_key))
+    return Components(tags=tags, autotag=AutoTagService(tags))
+
+
+def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
+    parts = components(runtime)
+    tagging_pb2_grpc.add_TaggingServiceServicer_to_server(
+        TaggingServicer(runtime.engine, parts.tags, parts.autotag), server
+    )
+    return [SERVICE_NAME]
+
+
+def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    return [subscription(components(runtime).autotag)]
+
+
+DEFINITION = ServiceDefinition(
+    name="tagging", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
+)
+
+
+def main() -> None:
+    serve(DEFINITION, Settings())  # type: ignore[call-arg]

@@ -1,0 +1,29 @@
+"""The one mapping from stored tags to their contract shapes (API replies and event data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def tag_to_proto(row: sa.Row[Any]) -> pb.Tag:
+    return pb.Tag(id=str(row.id), name=row.name, color=row.color, created_at=timestamp(row.created_at))
+
+
+def customer_tag_to_proto(row: sa.Row[Any]) -> pb.CustomerTag:
+    """`row` is a customer_tags row joined with its tag's name as `tag_name`."""
+    return pb.CustomerTag(
+        customer_id=str(row.customer_id), tag_id=str(row.tag_id), tag_name=row.tag_name, source=row.source,
+        rule_id=str(row.rule_id or ""), applied_at=timestamp(row.applied_at),
+    )

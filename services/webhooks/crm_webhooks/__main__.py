@@ -1,0 +1,3 @@
+from crm_webhooks.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Deliveries: one row per (endpoint, event), sent by a job with retries and a dead letter."""

@@ -1,0 +1,92 @@
+"""Every SQL statement about endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_webhooks.endpoint.tables import endpoints
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredEndpoint:
+    """An endpoint with its encrypted secret: only the delivery path reads this."""
+
+    endpoint: Endpoint
+    secret_encrypted: bytes
+
+
+_PUBLIC_COLUMNS = (endpoints.c.id, endpoints.c.url, endpoints.c.event_types, endpoints.c.enabled,
+                   endpoints.c.created_at)
+
+
+def _endpoint(row: Any) -> Endpoint:
+    return Endpoint(row.id, row.url, list(row.event_types), row.enabled, row.created_at)
+
+
+async def insert(
+    session: AsyncSession,
+    *,
+    endpoint_id: uuid.UUID,
+    url: str,
+    secret_encrypted: bytes,
+    event_types: list[str],
+) -> Endpoint:
+    row = (
+        await session.execute(
+            sa.insert(endpoints)
+            .values(id=endpoint_id, url=url, secret_encrypted=secret_encrypted, event_types=event_types,
+                    enabled=True)
+            .returning(*_PUBLIC_COLUMNS)
+        )
+    ).one()
+    return _endpoint(row)
+
+
+async def list_all(session: AsyncSession) -> list[Endpoint]:
+    rows = await session.execute(sa.select(*_PUBLIC_COLUMNS).order_by(endpoints.c.created_at, endpoints.c.id))
+    return [_endpoint(row) for row in rows]
+
+
+async def exists(session: AsyncSession, endpoint_id: uuid.UUID) -> bool:
+    found = await session.execute(sa.select(endpoints.c.id).where(endpoints.c.id == endpoint_id))
+    return found.first() is not None
+
+
+async def get_stored(session: AsyncSession, endpoint_id: uuid.UUID) -> StoredEndpoint | None:
+    row = (
+        await session.execute(
+            sa.select(*_PUBLIC_COLUMNS, endpoints.c.secret_encrypted).where(endpoints.c.id == endpoint_id)
+        )
+    ).first()
+    return None if row is None else StoredEndpoint(_endpoint(row), row.secret_encrypted)
+
+
+async def list_enabled_for_event_type(session: AsyncSession, event_type: str) -> list[Endpoint]:
+    """Enabled endpoints subscribed to `event_type`: an empty list of types means all."""
+    rows = await session.execute(
+        sa.select(*_PUBLIC_COLUMNS)
+        .where(
+            endpoints.c.enabled,
+            sa.or_(
+                sa.func.cardinality(endpoints.c.event_types) == 0,
+                endpoints.c.event_types.any_() == event_type,
+            ),
+        )
+        .order_by(endpoints.c.id)
+    )
+    return [_endpoint(row) for row in rows]

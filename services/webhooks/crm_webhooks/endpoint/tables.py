@@ -1,0 +1,26 @@
+"""Tenant tables of the webhooks service (declared once; the migration creates them)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from crm_platform.db import TENANT, new_metadata
+
+# One metadata for the service's tenant tables, so deliveries can reference endpoints.
+metadata = new_metadata()
+
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    # AES-GCM ciphertext of the whsec_ signing secret (see secrets.SecretCipher): a dump of the
+    # database alone does not reveal any signing secret.
+    sa.Column("secret_encrypted", sa.LargeBinary, nullable=False),
+    # Empty means every event type.
+    sa.Column("event_types", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    schema=TENANT,
+)

@@ -1,0 +1,149 @@
+"""Both analytics backends against a real chDB engine: what goes in comes out unchanged, values
+never become SQL, and a query only ever sees its own tenant's rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crm_reporting.analytics import Analytics, AnalyticsError, TenantQuery
+from crm_reporting.event_log.tables import EVENTS
+
+NASTY_TEXT = [
+    "plain",
+    "it's",
+    'say "hi"',
+    "back\\slash and \\n (escaped-looking)",
+    "new\nline\ttab\r\nreturn",
+    "'); DROP TABLE events; --",
+    "{event_type:String}",
+    "\\N",
+    "零售 / 金融 😀",
+    "",
+]
+
+
+def event_row(tenant: uuid.UUID, event_id: str, *, type: str = "crm.test.happened", data: str = "{}") -> dict:
+    return {
+        "tenant_id": tenant,
+        "event_id": event_id,
+        "type": type,
+        "source": "tests",
+        "subject": "",
+        "time": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        "data": data,
+    }
+
+
+def events_of(tenant: uuid.UUID) -> TenantQuery:
+    return TenantQuery(EVENTS, tenant, final=True).select("event_id", "type", "data", "time").order_by("event_id")
+
+
+async def test_rows_round_trip_unchanged(analytics: Analytics, tenant: uuid.UUID) -> None:
+    rows = [event_row(tenant, f"e{i}", data=json.dumps({"text": text})) for i, text in enumerate(NASTY_TEXT)]
+    rows.append(event_row(tenant, "e-nasty-id-'\n\\", type="crm.odd'type\n"))
+
+    await analytics.insert(EVENTS, rows)
+
+    stored = await analytics.query(events_of(tenant))
+    assert sorted((r["event_id"], r["type"], r["data"]) for r in stored) == sorted(
+        (r["event_id"], r["type"], r["data"]) for r in rows
+    )
+    assert {r["time"] for r in stored} == {"2026-01-02 03:04:05.678901"}
+
+
+@pytest.mark.parametrize("text", NASTY_TEXT)
+async def test_bound_values_match_exactly(analytics: Analytics, tenant: uuid.UUID, text: str) -> None:
+    await analytics.insert(EVENTS, [event_row(tenant, "match", type=text), event_row(tenant, "other", type="x")])
+
+    query = events_of(tenant).where("type = {wanted:String}", wanted=text)
+    rows = await analytics.query(query)
+
+    assert [r["event_id"] for r in rows] == (["match"] if text != "x" else ["match", "other"])
+
+
+async def test_a_query_sees_only_its_tenant(analytics: Analytics, tenant: uuid.UUID, other_tenant: uuid.UUID) -> None:
+    await analytics.insert(EVENTS, [event_row(tenant, "mine"), event_row(other_tenant, "theirs")])
+
+    assert [r["event_id"] for r in await analytics.query(events_of(tenant))] == ["mine"]
+    assert [r["event_id"] for r in await analytics.query(events_of(other_tenant))] == ["theirs"]
+    # A condition that tries to widen the filter is ANDed with it, so it can only narrow.
+    widened = events_of(tenant).where("tenant_id = {other:UUID} OR 1 = 1", other=other_tenant)
+    assert [r["event_id"] for r in await analytics.query(widened)] == ["mine"]
+
+
+async def test_a_repeated_row_is_counted_once(analytics: Analytics, tenant: uuid.UUID) -> None:
+    row = event_row(tenant, "redelivered")
+    await analytics.insert(EVENTS, [row])
+    await analytics.insert(EVENTS, [row])
+
+    counted = await analytics.query(TenantQuery(EVENTS, tenant, final=True).select("count() AS n"))
+
+    assert counted == [{"n": 1}]
+
+
+async def test_raw_sql_cannot_be_queried(analytics: Analytics) -> None:
+    with pytest.raises(TypeError):
+        await analytics.query("SELECT * FROM events")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await analytics.command("SELECT * FROM events")
+
+
+async def test_rows_without_a_tenant_or_with_unknown_columns_are_refused(
+    analytics: Analytics, tenant: uuid.UUID
+) -> None:
+    with pytest.raises(ValueError, match="tenant_id"):
+        await analytics.insert(EVENTS, [{**event_row(tenant, "x"), "tenant_id": str(tenant)}])
+    with pytest.raises(ValueError, match="no columns"):
+        await analytics.insert(EVENTS, [{**event_row(tenant, "x"), "evnt_type": "typo"}])
+    with pytest.raises(ValueError, match="naive"):
+        await analytics.insert(EVENTS, [{**event_row(tenant, "x"), "time": datetime(2026, 1, 1)}])
+
+
+async def test_engine_errors_surface_as_analytics_errors(analytics: Analytics, tenant: uuid.UUID) -> None:
+    with pytest.raises(AnalyticsError):
+        await analytics.query(TenantQuery(EVENTS, tenant).select("no_such_column"))
+
+
+RESTART_SCRIPT = """
+import asyncio, sys, uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from crm_reporting.analytics import TenantQuery
+from crm_reporting.analytics.chdb_backend import ChdbAnalytics
+from crm_reporting.analytics.schema import ensure_schema
+from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.main import ANALYTICS_TABLES
+
+async def main(path, tenant, step):
+    analytics = await ChdbAnalytics.open(Path(path))
+    if step == "write":
+        await ensure_schema(analytics, ANALYTICS_TABLES)
+        await analytics.insert(EVENTS, [{"tenant_id": tenant, "event_id": "durable", "type": "t", "source": "s",
+                                         "subject": "", "time": datetime.now(UTC), "data": "{}"}])
+    else:
+        rows = await analytics.query(TenantQuery(EVENTS, tenant).select("event_id"))
+        print(",".join(r["event_id"] for r in rows))
+    await analytics.close()
+
+asyncio.run(main(sys.argv[1], uuid.UUID(sys.argv[2]), sys.argv[3]))
+"""
+
+
+def test_chdb_data_survives_a_process_restart(tmp_path: Path, tenant: uuid.UUID) -> None:
+    # Separate processes: chDB allows one data path per process, and a restart is the point.
+    def run(step: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", RESTART_SCRIPT, str(tmp_path / "chdb"), str(tenant), step],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+        return done.stdout.strip()
+
+    run("write")
+    assert run("read") == "durable"

@@ -1,0 +1,177 @@
+"""The builder cannot produce a query without the tenant filter, nor one a fragment can widen."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import uuid
+
+import pytest
+
+from crm_reporting.analytics import Column, TenantQuery, TenantTable, UnsafeFragment
+from crm_reporting.analytics.query import TENANT_PARAM
+from crm_reporting.customers.tables import CUSTOMERS
+from crm_reporting.event_log.tables import EVENTS
+
+TENANT = uuid.UUID("0190d6b8-0000-7000-8000-000000000001")
+TENANT_FILTER = "WHERE tenant_id = {tenant_id:UUID}"
+
+
+def where_clause(sql: str) -> str:
+    return next(line for line in sql.splitlines() if line.startswith("WHERE "))
+
+
+def test_the_tenant_filter_comes_first_and_is_bound_to_the_builder_tenant() -> None:
+    built = TenantQuery(CUSTOMERS, TENANT, final=True).select("industry", "count() AS customers").build()
+
+    assert built.sql == (
+        "SELECT industry, count() AS customers\nFROM customers FINAL\nWHERE tenant_id = {tenant_id:UUID}"
+    )
+    assert built.params == {TENANT_PARAM: TENANT}
+
+
+def test_every_condition_is_anded_after_the_tenant_filter_in_its_own_parentheses() -> None:
+    built = (
+        TenantQuery(CUSTOMERS, TENANT)
+        .select("count() AS n")
+        .where("1 = 1 OR 1 = 1")
+        .where("industry = {industry:String}", industry="retail")
+        .build()
+    )
+
+    assert where_clause(built.sql) == f"{TENANT_FILTER} AND (1 = 1 OR 1 = 1) AND (industry = {{industry:String}})"
+    assert built.params == {"industry": "retail", TENANT_PARAM: TENANT}
+
+
+# Every way of chaining the builder's methods, in random orders and combinations.
+STEPS = [
+    lambda q: q.select("industry"),
+    lambda q: q.select("count() AS n"),
+    lambda q: q.where("deleted = 0"),
+    lambda q: q.where("status = {status:String} OR region = {region:String}", status="won", region="cn"),
+    lambda q: q.group_by("industry"),
+    lambda q: q.having("count() > {least:UInt64}", least=1),
+    lambda q: q.order_by("industry DESC"),
+    lambda q: q.limit(10),
+]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_no_chain_of_builder_calls_loses_the_tenant_filter(seed: int) -> None:
+    rng = random.Random(seed)
+    query = TenantQuery(rng.choice([CUSTOMERS, EVENTS]), TENANT, final=rng.random() < 0.5).select("1 AS one")
+    for step in rng.sample(STEPS, rng.randint(0, len(STEPS))):
+        query = step(query)
+
+    built = query.build()
+    assert built.sql.count("WHERE") == 1
+    assert where_clause(built.sql).startswith(TENANT_FILTER)
+    rest = where_clause(built.sql).removeprefix(TENANT_FILTER)
+    assert re.fullmatch(r"( AND \(.+?\))*", rest)
+    assert built.params[TENANT_PARAM] == TENANT
+
+
+@pytest.mark.parametrize("tenant", [str(TENANT), TENANT.hex, None, "", 1])
+def test_the_tenant_must_be_a_parsed_uuid(tenant: object) -> None:
+    with pytest.raises(TypeError):
+        TenantQuery(CUSTOMERS, tenant)  # type: ignore[arg-type]
+
+
+def test_the_tenant_cannot_be_swapped_for_unparsed_text_afterwards() -> None:
+    query = TenantQuery(CUSTOMERS, TENANT)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.tenant_id = uuid.uuid4()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        dataclasses.replace(query, tenant_id=f"{TENANT}' OR 1=1 --")  # type: ignore[arg-type]
+
+
+def test_only_declared_tenant_tables_can_be_queried() -> None:
+    with pytest.raises(TypeError):
+        TenantQuery("customers", TENANT)  # type: ignore[arg-type]
+
+
+def test_a_table_cannot_be_declared_without_tenant_id_leading_its_order() -> None:
+    tenant = Column("tenant_id", "UUID")
+    other = Column("customer_id", "UUID")
+    with pytest.raises(ValueError, match="ORDER BY"):
+        TenantTable("t", (tenant, other), "MergeTree", order_by=("customer_id", "tenant_id"))
+    with pytest.raises(ValueError, match="tenant_id UUID"):
+        TenantTable("t", (other,), "MergeTree", order_by=("tenant_id",))
+    with pytest.raises(ValueError, match="identifier"):
+        TenantTable("t; DROP TABLE x", (tenant,), "MergeTree", order_by=("tenant_id",))
+
+
+ESCAPES = [
+    "1) OR (1",  # closes the tenant filter's parentheses
+    "1 = 1) OR tenant_id != {t:UUID",
+    "industry = 'retail'",  # literals must be bound, not written
+    'industry = "retail"',
+    "1 = 1; DROP TABLE customers",
+    "1 = 1 -- comment hides the rest",
+    "1 = 1 /* comment */",
+    "1 = 1 # comment",
+    "customer_id IN (SELECT customer_id FROM customers)",
+    "customer_id IN customers",
+    "customer_id GLOBAL IN other_table",
+    "dictGet('d', 'x', customer_id) = 1",
+    "joinGet(j, 'x', customer_id) = 1",
+    "exists(SELECT 1)",
+    "1 = 1 UNION ALL SELECT * FROM events",
+    "$$x$$ = 1",
+    "industry = \\x27",
+    "{x:String",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("fragment", ESCAPES)
+def test_fragments_that_could_escape_the_tenant_filter_are_refused(fragment: str) -> None:
+    query = TenantQuery(CUSTOMERS, TENANT)
+    with pytest.raises(UnsafeFragment):
+        query.where(fragment, t=TENANT) if "{t:" in fragment else query.where(fragment)
+
+
+@pytest.mark.parametrize(
+    ("method", "fragment"),
+    [
+        ("select", "(SELECT count() FROM customers) AS everyone"),
+        ("select", "industry FROM events WHERE 1"),
+        ("group_by", "industry SETTINGS max_threads = 1"),
+        ("order_by", "industry FORMAT CSV"),
+        ("order_by", "industry LIMIT 1"),
+    ],
+)
+def test_select_group_and_order_fragments_are_checked_too(method: str, fragment: str) -> None:
+    with pytest.raises(UnsafeFragment):
+        getattr(TenantQuery(CUSTOMERS, TENANT), method)(fragment)
+
+
+def test_the_tenant_parameter_name_is_reserved() -> None:
+    with pytest.raises(UnsafeFragment):
+        TenantQuery(CUSTOMERS, TENANT).where("tenant_id = {tenant_id:UUID}", tenant_id=uuid.uuid4())
+
+
+def test_placeholders_need_values_and_values_need_placeholders() -> None:
+    query = TenantQuery(CUSTOMERS, TENANT)
+    with pytest.raises(ValueError, match="no value"):
+        query.where("industry = {industry:String}")
+    with pytest.raises(ValueError, match="not used"):
+        query.where("industry = {industry:String}", industry="a", indstry="typo")
+
+
+def test_a_query_needs_a_select_list_and_a_sane_limit() -> None:
+    with pytest.raises(ValueError):
+        TenantQuery(CUSTOMERS, TENANT).build()
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError):
+            TenantQuery(CUSTOMERS, TENANT).limit(bad)  # type: ignore[arg-type]
+
+
+def test_builder_calls_do_not_mutate_earlier_queries() -> None:
+    base = TenantQuery(CUSTOMERS, TENANT).select("count() AS n")
+    narrowed = base.where("deleted = 0")
+    assert "deleted" not in base.build().sql
+    assert "deleted" in narrowed.build().sql
+    assert narrowed.build().params == {TENANT_PARAM: TENANT}
