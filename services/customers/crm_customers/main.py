@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import grpc
-from crm_platform.config import ServiceSettings
-from crm_platform.pagination import PageTokens
-from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.customers.v1 import customers_pb2_grpc
 from pydantic_settings import SettingsConfigDict
 
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.servicer import SERVICE_NAME, CustomerServicer
+from crm_platform.config import ServiceSettings
+from crm_platform.pagination import PageTokens
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.customers.v1 import customers_pb2_grpc
 
 
 class Settings(ServiceSettings):

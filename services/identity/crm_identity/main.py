@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from crm_platform.config import ServiceSettings
-from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.identity.v1 import identity_pb2_grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -17,6 +14,9 @@ from crm_identity.keys.service import KeyRing
 from crm_identity.oauth.service import OAuthService
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.tenants.service import TenantService
+from crm_platform.config import ServiceSettings
+from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
 
 class Settings(ServiceSettings):

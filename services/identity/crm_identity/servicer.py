@@ -9,17 +9,17 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from crm_platform.auth import Scope
-from crm_platform.grpc_server import Call, rpc
-from crm_platform.ids import parse_uuid
-from crm_proto.crm.identity.v1 import identity_pb2 as pb
-from crm_proto.crm.identity.v1 import identity_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_identity.keys.service import KeyRing
 from crm_identity.oauth.service import OAuthService, TokenGrant
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
+from crm_platform.auth import Scope
+from crm_platform.grpc_server import Call, rpc
+from crm_platform.ids import parse_uuid
+from crm_proto.crm.identity.v1 import identity_pb2 as pb
+from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
 SERVICE_NAME = "crm.identity.v1.IdentityService"
 PUBLIC_METHODS = frozenset(

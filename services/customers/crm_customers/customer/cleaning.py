@@ -6,8 +6,9 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-from crm_platform.errors import FieldError
 from email_validator import EmailNotValidError, validate_email
+
+from crm_platform.errors import FieldError
 
 TYPES = ("individual", "enterprise")
 STATUSES = ("potential", "intent", "won", "lost")

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from crm_platform.errors import Conflict
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import customer_code_seq, customers
+from crm_platform.errors import Conflict
 
 
 async def next_code_number(session: AsyncSession) -> int:

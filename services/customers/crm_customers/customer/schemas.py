@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 WRITABLE_FIELDS = ("code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status")
 

@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_customers.customer import repository
+from crm_customers.customer.cleaning import check_reachable, clean_fields
+from crm_customers.customer.schemas import to_proto
 from crm_platform import outbox
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
 from crm_platform.pagination import PageTokens, page_size
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crm_customers.customer import repository
-from crm_customers.customer.cleaning import check_reachable, clean_fields
-from crm_customers.customer.schemas import to_proto
 
 SOURCE = "crm/customers"
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from crm_platform.auth import Scope
-from crm_platform.grpc_server import Call, rpc
-from crm_proto.crm.customers.v1 import customers_pb2 as pb
-from crm_proto.crm.customers.v1 import customers_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.schemas import sent_fields, to_proto
 from crm_customers.customer.service import CustomerService
+from crm_platform.auth import Scope
+from crm_platform.grpc_server import Call, rpc
+from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from crm_proto.crm.customers.v1 import customers_pb2_grpc
 
 SERVICE_NAME = "crm.customers.v1.CustomerService"
 

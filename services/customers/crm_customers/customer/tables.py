@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from crm_platform.db import TENANT, new_metadata
 from sqlalchemy.dialects import postgresql as pg
+
+from crm_platform.db import TENANT, new_metadata
 
 metadata = new_metadata()
 

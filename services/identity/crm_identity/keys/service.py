@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM
-from crm_platform.db import control_session
-from crm_platform.ids import new_id
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_identity.tables import signing_keys
+from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM
+from crm_platform.db import control_session
+from crm_platform.ids import new_id
 
 
 class KeyRing:

@@ -16,9 +16,6 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from crm_platform.auth import TENANT_SCOPES
-from crm_platform.db import control_session, tenant_session
-from crm_platform.errors import DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +25,9 @@ from crm_identity.tables import users as users_table
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
 from crm_identity.users.roles import scopes_for_roles
+from crm_platform.auth import TENANT_SCOPES
+from crm_platform.db import control_session, tenant_session
+from crm_platform.errors import DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
 
 WEB_CLIENT_ID = "crm-web"
 CODE_TTL = timedelta(seconds=60)

@@ -11,13 +11,6 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from crm_platform import telemetry
-from crm_platform.auth import Scope
-from crm_platform.db import control_session, tenant_session
-from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
-from crm_platform.grpc_client import call_metadata, channel
-from crm_platform.ids import new_id
-from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +18,13 @@ from crm_identity.keys.service import KeyRing
 from crm_identity.tables import tenant_directory
 from crm_identity.users import service as users
 from crm_identity.users.roles import Role
+from crm_platform import telemetry
+from crm_platform.auth import Scope
+from crm_platform.db import control_session, tenant_session
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
+from crm_platform.grpc_client import call_metadata, channel
+from crm_platform.ids import new_id
+from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from crm_platform.errors import Conflict, FieldError, InvalidInput
-from crm_platform.ids import new_id
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_identity.tables import users
 from crm_identity.users.roles import Role
+from crm_platform.errors import Conflict, FieldError, InvalidInput
+from crm_platform.ids import new_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash of a random password, verified when the email is unknown so response time does not
