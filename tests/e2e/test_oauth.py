@@ -30,7 +30,7 @@ def _authorize(http: httpx.Client, tenant: TenantContext, challenge: str, *, red
             fields[name] = f"admin@{tenant.slug}.example.com"
         elif name in ("tenant", "tenant_slug", "slug", "company"):
             fields[name] = tenant.slug
-    return http.post(form.action or "/oauth/authorize", data=fields, cookies=page.cookies)
+    return http.post(form.action or "/oauth/authorize", data=fields)
 
 
 def _code(reply: httpx.Response) -> str:
@@ -106,7 +106,7 @@ def test_wrong_password_gets_no_code(platform: Platform, tenant: TenantContext) 
                 fields[name] = f"admin@{tenant.slug}.example.com"
             elif name in ("tenant", "tenant_slug", "slug", "company"):
                 fields[name] = tenant.slug
-        reply = http.post(form.action or "/oauth/authorize", data=fields, cookies=page.cookies)
+        reply = http.post(form.action or "/oauth/authorize", data=fields)
         assert reply.status_code in (400, 401, 200)
         assert "location" not in reply.headers
 

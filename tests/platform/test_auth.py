@@ -90,7 +90,18 @@ async def test_token_signed_by_another_key_with_a_known_kid_is_rejected() -> Non
         await _verifier(Keys(key)).verify(tampered)
 
 
-@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        "abc",
+        "a.b.c",
+        "eyJhbGciOiJub25lIn0.e30.",
+        "eyJ0eXAiOjUsImFsZyI6IkVTMjU2In0.e30.c2ln",  # {"typ": 5, ...}: not a string
+        "eyJ0eXAiOiJhdCtqd3QiLCJraWQiOls1XX0.e30.c2ln",  # {"typ": "at+jwt", "kid": [5]}
+        "W10.e30.c2ln",  # header is a JSON list
+    ],
+)
 async def test_garbage_is_unauthenticated_not_an_error(garbage: str) -> None:
     with pytest.raises(Unauthenticated):
         await _verifier(Keys(_key())).verify(garbage)

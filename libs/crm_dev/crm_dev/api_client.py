@@ -116,7 +116,7 @@ class ApiClient:
             elif lowered in ("tenant", "tenant_slug", "slug", "company"):
                 fields[name] = slug
         action = urljoin(str(page.url), form.action or "/oauth/authorize")
-        submitted = self.http.post(action, data=fields, cookies=page.cookies, follow_redirects=False)
+        submitted = self.http.post(action, data=fields, follow_redirects=False)
         if submitted.status_code not in (302, 303):
             raise RuntimeError(f"login failed: {submitted.status_code} {submitted.text[:300]}")
         location = urlparse(submitted.headers["location"])

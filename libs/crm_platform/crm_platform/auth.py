@@ -126,9 +126,12 @@ class TokenVerifier:
     async def verify(self, raw: str) -> Principal:
         try:
             header = _unverified_header(raw)
-            if header.get("typ", "").lower() != ACCESS_TOKEN_TYPE:
+            typ, kid = header.get("typ"), header.get("kid")
+            if not isinstance(typ, str) or typ.lower() != ACCESS_TOKEN_TYPE:
                 raise Unauthenticated("not an access token")
-            keys = await self.jwks.keyset(header.get("kid"))
+            if kid is not None and not isinstance(kid, str):
+                raise Unauthenticated("invalid key id")
+            keys = await self.jwks.keyset(kid)
             token = jwt.decode(raw, keys, algorithms=[SIGNING_ALGORITHM])
             self.claims_registry.validate(token.claims)
         except (JoseError, ValueError) as exc:
@@ -137,14 +140,15 @@ class TokenVerifier:
         try:
             tenant_id = uuid.UUID(claims["tid"])
             user_id = uuid.UUID(claims["uid"]) if claims.get("uid") else None
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a signed token with odd claims
             raise Unauthenticated("invalid access token claims") from exc
+        roles = claims.get("roles", [])
         return Principal(
             tenant_id=tenant_id,
-            subject=claims["sub"],
-            client_id=claims["client_id"],
+            subject=str(claims["sub"]),
+            client_id=str(claims["client_id"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
-            roles=tuple(claims.get("roles", ())),
+            roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             user_id=user_id,
             token=raw,
         )

@@ -172,7 +172,12 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc is not None and self.nc.is_connected:
-            await self.nc.drain()
+            try:
+                # Pull subscriptions can keep drain waiting on server round trips; flushing what
+                # was published is all that matters here (unacked messages are redelivered).
+                await asyncio.wait_for(self.nc.drain(), timeout=2)
+            except TimeoutError:
+                await self.nc.close()
         if self.definition.on_stop:
             await self.definition.on_stop(self)
         await self.engine.dispose()

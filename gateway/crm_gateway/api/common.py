@@ -1,0 +1,165 @@
+"""What every REST resource shares: operation metadata (scopes, errors), request/response base
+models, list paging, timestamps and ETags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Generic, TypeVar
+
+from fastapi import Depends, Security
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from crm_gateway.auth import anonymous, authenticate, current_caller
+from crm_gateway.clients import Backends, Caller, backends
+from crm_gateway.problems import Problem, ProblemDetails
+from crm_platform.auth import Scope
+
+# Handler parameters: the verified caller (or an anonymous one) and the gRPC stubs.
+CallerDep = Annotated[Caller, Depends(current_caller)]
+AnonymousDep = Annotated[Caller, Depends(anonymous)]
+BackendsDep = Annotated[Backends, Depends(backends)]
+
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 500
+
+ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
+    400: "Invalid input (`invalid_input`, with per-field `errors`) or malformed JSON (`malformed_json`).",
+    401: "No valid access token (`unauthenticated`, `invalid_token`).",
+    403: "The token lacks the scope or role (`permission_denied`).",
+    404: "Absent, or outside the caller's tenant or data scope (`not_found`).",
+    409: "Conflicts with existing data (`conflict`).",
+    412: "`If-Match` is stale (`stale_version`); `current_version` and `ETag` give the current one.",
+    413: "Body larger than 1 MiB (`body_too_large`).",
+    415: "Body is not JSON (`unsupported_media_type`).",
+    428: "`If-Match` is required (`precondition_required`).",
+    429: "Rate limited (`rate_limited`); see `Retry-After`.",
+    503: "A backing service is unavailable or slow (`unavailable`, `deadline_exceeded`).",
+}
+# Every authenticated operation can meet these.
+AUTHENTICATED_ERRORS: Final = (401, 403, 429, 503)
+WRITE_ERRORS: Final = (400, 413, 415)
+
+
+def error_responses(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ProblemDetails, "description": ERROR_DESCRIPTIONS[s]} for s in sorted(set(statuses))}
+
+
+def operation(
+    *,
+    operation_id: str,
+    summary: str,
+    scopes: Sequence[Scope],
+    errors: Iterable[int] = (),
+    status_code: int = 200,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """Route keyword arguments: operationId, summary, required scopes (as the OAuth security
+    requirement, for the token check and OpenAPI, and as `x-required-scopes`) and the problem
+    responses the operation can return."""
+    scope_names = [s.value for s in scopes]
+    statuses = set(errors) | ({*AUTHENTICATED_ERRORS} if scopes else {503})
+    kwargs: dict[str, Any] = {
+        "operation_id": operation_id,
+        "summary": summary,
+        "status_code": status_code,
+        "responses": error_responses(statuses),
+        "openapi_extra": {"x-required-scopes": scope_names},
+    }
+    if description:
+        kwargs["description"] = description
+    if scopes:
+        kwargs["dependencies"] = [Security(authenticate, scopes=scope_names)]
+    return kwargs
+
+
+INT32_MAX: Final = 2**31 - 1
+# For integer fields that travel as proto int32: out of range is bad input, not a crash.
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
+
+
+def _check_text(value: Any) -> None:
+    """JSON may carry lone surrogates ("\\ud800") that Python accepts but protobuf cannot encode."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError("invalid_text", "text is not valid Unicode") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_text(item)
+
+
+class RequestBody(BaseModel):
+    """Request bodies reject unknown fields, so a typo is a 400 rather than silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        _check_text(value)
+        return value
+
+
+class Resource(BaseModel):
+    pass
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = Field(
+        None,
+        description="Pass as `page_token` for the next page; absent on the last page.",
+        exclude_if=lambda value: not value,
+    )
+
+
+class ItemList(BaseModel, Generic[T]):
+    """A complete (unpaged) collection."""
+
+    items: list[T]
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description=f"At most {MAX_PAGE_SIZE}; larger values are capped.")
+    page_token: str = Field("", description="`next_page_token` of the previous page.")
+
+    @property
+    def size(self) -> int:
+        return min(self.page_size, MAX_PAGE_SIZE)
+
+
+def page(items: list[T], next_page_token: str) -> Page[T]:
+    return Page[T](items=items, next_page_token=next_page_token or None)
+
+
+def timestamp(value: Any) -> datetime | None:
+    """A google.protobuf.Timestamp as an aware UTC datetime (RFC 3339 with `Z` in JSON); unset -> None."""
+    if value is None or (value.seconds == 0 and value.nanos == 0):
+        return None
+    stamp: datetime = value.ToDatetime(tzinfo=UTC)
+    return stamp
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version an `If-Match: W/"<version>"` header expects; PATCH without one is a 428."""
+    if if_match is None or not if_match.strip():
+        raise Problem(428, "precondition_required")
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise Problem(
+            400, "invalid_input", params={"count": 1},
+            errors=[{"field": "If-Match", "code": "invalid_etag", "message": ""}],
+        )
+    return int(match.group(1))

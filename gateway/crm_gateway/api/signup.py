@@ -1,0 +1,59 @@
+"""POST /v1/signup: public self-service sign-up (identity.CreateTenant)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from crm_gateway.api.common import WRITE_ERRORS, AnonymousDep, BackendsDep, RequestBody, operation
+from crm_gateway.api.tenant import Tenant, tenant_out
+from crm_gateway.api.users import User, user_out
+from crm_gateway.problems import rename_fields
+from crm_proto.crm.identity.v1 import identity_pb2 as pb
+
+router = APIRouter(prefix="/v1", tags=["tenant"])
+
+# Identity names fields after CreateTenantRequest or after the user it creates; the REST body
+# has its own names.
+signup_fields = rename_fields({
+    "name": "company_name", "admin_display_name": "admin_name", "default_locale": "locale",
+    "email": "admin_email", "password": "admin_password", "display_name": "admin_name",
+})
+
+
+class Signup(RequestBody):
+    company_name: str = Field(description="The company's display name")
+    slug: str = Field(description="Short unique name users type to sign in (the 'company' field)")
+    admin_email: str
+    admin_password: str = Field(json_schema_extra={"format": "password", "writeOnly": True})
+    admin_name: str
+    locale: str = Field("zh-CN", description='"zh-CN" or "en"')
+
+
+class SignupResult(BaseModel):
+    tenant: Tenant
+    admin: User
+
+
+def signup_request(body: Signup) -> Any:
+    return pb.CreateTenantRequest(
+        name=body.company_name, slug=body.slug, admin_email=body.admin_email, admin_password=body.admin_password,
+        admin_display_name=body.admin_name, default_locale=body.locale,
+    )
+
+
+@router.post(
+    "/signup",
+    response_model=SignupResult,
+    **operation(
+        operation_id="signup", summary="Sign up a company and its first admin", scopes=[],
+        errors=[*WRITE_ERRORS, 409, 429], status_code=201,
+        description="Public. Returns when the tenant is usable; the admin then signs in with OAuth.",
+    ),
+)
+async def signup(body: Signup, response: Response, caller: AnonymousDep, services: BackendsDep) -> SignupResult:
+    reply = await caller.call(services.identity.CreateTenant, signup_request(body), rename=signup_fields)
+    response.headers["Location"] = "/v1/tenant"
+    return SignupResult(tenant=tenant_out(reply.tenant), admin=user_out(reply.admin))

@@ -1,0 +1,127 @@
+"""create_app: the gateway as one FastAPI application (REST /v1, OAuth, web UI, probes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+
+from crm_gateway import problems
+from crm_gateway.api import (
+    api_clients,
+    cadence_rules,
+    customers,
+    followup_tasks,
+    health,
+    reports,
+    signup,
+    tag_rules,
+    tags,
+    users,
+    webhook_endpoints,
+)
+from crm_gateway.clients import Backends
+from crm_gateway.limits import BodySizeLimitMiddleware
+from crm_gateway.oauth import authorize, metadata, token
+from crm_gateway.oauth.authorize import LoginCsrf
+from crm_gateway.settings import GatewaySettings
+from crm_gateway.tracing import TraceMiddleware
+from crm_gateway.web import auth as web_auth
+from crm_gateway.web import customers as web_customers
+from crm_gateway.web import problem_docs
+from crm_gateway.web.session import WebCookies
+from crm_gateway.web.templating import STATIC_DIR
+from crm_platform.auth import JwksCache, TokenVerifier
+
+API_DESCRIPTION = """\
+The public API of the customer data platform. OAuth 2.0 (see `/.well-known/oauth-authorization-server`):
+client credentials for systems, authorization code + PKCE for people. Errors are RFC 9457
+`application/problem+json` with a stable `code`; messages follow `Accept-Language` (zh-CN, en).
+"""
+
+ROUTERS = (
+    health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
+    api_clients.router, customers.router, tags.router, tag_rules.router, followup_tasks.router,
+    cadence_rules.router, reports.router, webhook_endpoints.router, web_auth.router, web_customers.router,
+    problem_docs.router,
+)
+
+
+def create_app(
+    settings: GatewaySettings, *, backends: Backends | None = None, verifier: TokenVerifier | None = None
+) -> FastAPI:
+    """`backends` and `verifier` are made at start-up unless given (tests give their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if app.state.backends is None:
+            owned = app.state.backends = Backends.connect(settings)  # channels bind to this loop
+        if app.state.verifier is None:
+            app.state.verifier = TokenVerifier(
+                JwksCache(app.state.backends.fetch_jwks), settings.token_issuer, settings.token_audience
+            )
+        try:
+            yield
+        finally:
+            if owned is not None:
+                await owned.close()
+
+    app = FastAPI(
+        title="CRM API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": True},
+    )
+    app.state.settings = settings
+    app.state.backends = backends
+    app.state.verifier = verifier
+    app.state.rpc_deadline = settings.rpc_deadline
+    app.state.web_cookies = WebCookies(settings)
+    app.state.login_csrf = LoginCsrf(settings)
+
+    problems.install(app, f"{settings.public_url}/problems/", settings.max_body_bytes)
+    app.add_exception_handler(web_auth.LoginRequired, web_auth.login_redirect)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Outermost last: trace -> 500 mapping -> body limit -> FastAPI.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(problems.InternalErrorMiddleware)
+    app.add_middleware(TraceMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            app.openapi_schema = tidy_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are problem+json, and FastAPI's default 422 never happens here (bad
+    input is a 400 problem), so it is removed with its schemas."""
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            responses: dict[str, Any] = op.get("responses", {})
+            responses.pop("422", None)
+            for status, response in responses.items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    content[problems.PROBLEM_JSON] = content.pop("application/json")
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema

@@ -1,0 +1,102 @@
+"""The bearer-token dependency (resource server side).
+
+The gateway verifies the access token (signature against identity's JWKS, issuer, audience,
+expiry) so bad tokens stop at the door with a 401, but it does not check scopes: the services
+do, from the same token (zero trust), and their PERMISSION_DENIED becomes a 403. Routes declare
+their scopes with `Security(authenticate, scopes=...)` only so OpenAPI can show them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
+from starlette.requests import HTTPConnection
+
+from crm_gateway.clients import Caller
+from crm_gateway.i18n import negotiate
+from crm_gateway.problems import BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, Problem
+from crm_platform.auth import TENANT_SCOPES, Scope, TokenVerifier
+from crm_platform.errors import Unauthenticated
+
+SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
+    Scope.CUSTOMERS_READ: "Read customers",
+    Scope.CUSTOMERS_WRITE: "Create and change customers",
+    Scope.TAGS_READ: "Read tags, tag rules and customers' tags",
+    Scope.TAGS_MANAGE: "Create tags and tag rules",
+    Scope.FOLLOWUPS_READ: "Read follow-up tasks and cadence rules",
+    Scope.FOLLOWUPS_WRITE: "Create follow-up tasks and cadence rules",
+    Scope.REPORTS_READ: "Read reports",
+    Scope.WEBHOOKS_MANAGE: "Manage webhook endpoints and read deliveries",
+    Scope.USERS_MANAGE: "Manage the tenant's users",
+    Scope.CLIENTS_MANAGE: "Manage the tenant's API clients",
+}
+assert set(SCOPE_DESCRIPTIONS) == set(TENANT_SCOPES), "every tenant scope needs a description"
+
+
+class BearerToken(OAuth2):
+    """Reads `Authorization: Bearer <token>`; documents both OAuth flows in OpenAPI."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            flows=OAuthFlows(
+                authorizationCode=OAuthFlowAuthorizationCode(
+                    authorizationUrl="/oauth/authorize", tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS
+                ),
+                clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS),
+            ),
+            scheme_name="oauth2",
+            description="RFC 9068 JWT access tokens issued by /oauth/token.",
+            auto_error=False,
+        )
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        token = credentials.strip()
+        return token if scheme.lower() == "bearer" and token else None
+
+
+bearer_token = BearerToken()
+
+
+def anonymous(request: Request) -> Caller:
+    """For public operations: no token, but the caller's language and the deadline still apply."""
+    return Caller(negotiate(request.headers.get("accept-language")), deadline=request.app.state.rpc_deadline)
+
+
+async def verify_token(request: Request, token: str) -> Caller:
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        principal = await verifier.verify(token)
+    except Unauthenticated as exc:
+        raise Problem(401, "invalid_token", headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE}) from exc
+    return Caller(
+        negotiate(request.headers.get("accept-language")),
+        token=token,
+        principal=principal,
+        deadline=request.app.state.rpc_deadline,
+    )
+
+
+async def authenticate(request: Request, token: str | None = Depends(bearer_token)) -> Caller:
+    """The verified caller; verified once per request however many dependencies ask."""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    if token is None:
+        # RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
+        raise Problem(401, "unauthenticated", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+    caller = await verify_token(request, token)
+    request.state.caller = caller
+    return caller
+
+
+async def current_caller(request: Request) -> Caller:
+    """What handlers take: the caller the route's `Security(authenticate, ...)` verified.
+    (A plain dependency, so OpenAPI shows the route's scoped requirement only once.)"""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    return await authenticate(request, await bearer_token(request))

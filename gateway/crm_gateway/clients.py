@@ -1,0 +1,105 @@
+"""gRPC stubs (one channel per service) and the one way routes call them: `Caller.call`, which
+forwards the caller's token and locale, applies the deadline and turns failures into
+`UpstreamError` for the problem mapper."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from fastapi import Request
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crm_gateway.i18n import DEFAULT_LOCALE, Locale
+from crm_gateway.problems import FieldRenamer, UpstreamError, keep_field
+from crm_gateway.settings import GatewaySettings
+from crm_platform.auth import Principal
+from crm_platform.grpc_client import DEFAULT_DEADLINE, call_metadata, channel
+from crm_proto.crm.customers.v1 import customers_pb2_grpc
+from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+from crm_proto.crm.reporting.v1 import reporting_pb2_grpc
+from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
+from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
+
+READINESS_DEADLINE = 1.0
+
+
+@dataclass
+class Backends:
+    """The services behind the gateway. Create inside the event loop (grpc.aio channels bind to it)."""
+
+    identity: Any
+    customers: Any
+    tagging: Any
+    followups: Any
+    reporting: Any
+    webhooks: Any
+    identity_health: Any
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    @classmethod
+    def connect(cls, settings: GatewaySettings) -> Backends:
+        channels = {
+            name: channel(getattr(settings, f"{name}_addr"))
+            for name in ("identity", "customers", "tagging", "followups", "reporting", "webhooks")
+        }
+        return cls(
+            identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
+            customers=customers_pb2_grpc.CustomerServiceStub(channels["customers"]),
+            tagging=tagging_pb2_grpc.TaggingServiceStub(channels["tagging"]),
+            followups=followups_pb2_grpc.FollowupServiceStub(channels["followups"]),
+            reporting=reporting_pb2_grpc.ReportingServiceStub(channels["reporting"]),
+            webhooks=webhooks_pb2_grpc.WebhookServiceStub(channels["webhooks"]),
+            identity_health=health_pb2_grpc.HealthStub(channels["identity"]),
+            channels=list(channels.values()),
+        )
+
+    async def close(self) -> None:
+        for ch in self.channels:
+            await ch.close(None)
+
+    async def fetch_jwks(self) -> dict[str, Any]:
+        """Identity's public keys, for `crm_platform.auth.JwksCache`."""
+        reply = await Caller(DEFAULT_LOCALE).call(self.identity.GetJwks, identity_pb2.GetJwksRequest())
+        keys: dict[str, Any] = json.loads(reply.jwks_json)
+        return keys
+
+    async def identity_ready(self) -> bool:
+        try:
+            reply = await self.identity_health.Check(health_pb2.HealthCheckRequest(), timeout=READINESS_DEADLINE)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def backends(request: Request) -> Backends:
+    """Dependency: the stubs opened at start-up (see app.lifespan)."""
+    stubs: Backends = request.app.state.backends
+    return stubs
+
+
+def _method_name(method: Any) -> str:
+    raw = getattr(method, "_method", b"")
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """On whose behalf gRPC calls are made: the raw bearer token is forwarded as is (each service
+    verifies it: zero trust), with the caller's locale and the trace context."""
+
+    locale: Locale
+    token: str | None = None
+    principal: Principal | None = None
+    deadline: float = DEFAULT_DEADLINE
+
+    async def call(self, method: Any, request: Any, *, rename: FieldRenamer = keep_field) -> Any:
+        """`await caller.call(stub.GetCustomer, GetCustomerRequest(id=...))`; `rename` maps the
+        service's field names in InvalidInput errors back to the REST body's names."""
+        try:
+            return await method(request, metadata=call_metadata(self.token, self.locale), timeout=self.deadline)
+        except grpc.aio.AioRpcError as exc:
+            raise UpstreamError.from_rpc(exc, _method_name(method), rename) from exc

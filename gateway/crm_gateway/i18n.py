@@ -1,0 +1,220 @@
+"""Locales and the message catalogue for API problems, keyed by stable `code`.
+
+Only zh-CN and en exist; everything else falls back to en. A catalogue entry is a mapping
+locale -> template; templates use `str.format` fields (`{count}`), filled from keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal
+
+Locale = Literal["en", "zh-CN"]
+DEFAULT_LOCALE: Final[Locale] = "en"
+SUPPORTED: Final[tuple[Locale, ...]] = ("en", "zh-CN")
+
+
+def parse_locale(tag: str | None) -> Locale | None:
+    """Maps one language tag (`zh`, `zh-Hans-CN`, `en-GB`, ...) to a supported locale."""
+    if not tag:
+        return None
+    primary = tag.strip().lower().split("-", 1)[0].split("_", 1)[0]
+    if primary == "zh":
+        return "zh-CN"
+    if primary == "en":
+        return "en"
+    return None
+
+
+def negotiate(accept_language: str | None) -> Locale:
+    """Picks the best supported locale from an Accept-Language header (RFC 9110 §12.5.4)."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, Locale]] = []
+    for position, item in enumerate(accept_language.split(",")):
+        tag, _, params = item.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        locale = parse_locale(tag)
+        if locale is not None and quality > 0:
+            # Ties keep header order: earlier wins.
+            ranked.append((-quality, position, locale))
+    return min(ranked)[2] if ranked else DEFAULT_LOCALE
+
+
+class Catalogue:
+    """Messages by key and locale; an unknown key yields None so callers choose a fallback."""
+
+    def __init__(self, entries: Mapping[str, Mapping[Locale, str]]):
+        self._entries = entries
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def get(self, key: str, locale: Locale, **params: object) -> str | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        template = entry.get(locale) or entry[DEFAULT_LOCALE]
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def text(self, key: str, locale: Locale, **params: object) -> str:
+        """Like `get`, but an unknown key shows itself (visible, never a crash)."""
+        return self.get(key, locale, **params) or key
+
+
+# Titles of problem codes (the `title` member: short, stable per code).
+PROBLEM_TITLES = Catalogue({
+    "invalid_input": {"en": "Invalid input", "zh-CN": "输入无效"},
+    "malformed_json": {"en": "Malformed JSON", "zh-CN": "JSON 格式错误"},
+    "unsupported_media_type": {"en": "Unsupported media type", "zh-CN": "不支持的内容类型"},
+    "body_too_large": {"en": "Request body too large", "zh-CN": "请求体过大"},
+    "unauthenticated": {"en": "Authentication required", "zh-CN": "需要身份验证"},
+    "invalid_token": {"en": "Invalid access token", "zh-CN": "访问令牌无效"},
+    "permission_denied": {"en": "Permission denied", "zh-CN": "权限不足"},
+    "not_found": {"en": "Not found", "zh-CN": "未找到"},
+    "method_not_allowed": {"en": "Method not allowed", "zh-CN": "不支持该请求方法"},
+    "conflict": {"en": "Conflict", "zh-CN": "冲突"},
+    "slug_taken": {"en": "Company identifier taken", "zh-CN": "公司标识已被占用"},
+    "email_taken": {"en": "Email taken", "zh-CN": "邮箱已被使用"},
+    "precondition_failed": {"en": "Precondition failed", "zh-CN": "前置条件不满足"},
+    "precondition_required": {"en": "Precondition required", "zh-CN": "缺少前置条件"},
+    "rate_limited": {"en": "Too many requests", "zh-CN": "请求过于频繁"},
+    "unavailable": {"en": "Service unavailable", "zh-CN": "服务暂不可用"},
+    "deadline_exceeded": {"en": "Service timed out", "zh-CN": "服务响应超时"},
+    "bad_request": {"en": "Bad request", "zh-CN": "错误的请求"},
+    "internal": {"en": "Internal error", "zh-CN": "内部错误"},
+})
+
+# Details: one sentence per code, used when the service's own message is not in the caller's
+# language (services write English messages; field-level messages are localised by the services).
+PROBLEM_DETAILS = Catalogue({
+    "invalid_input": {"en": "{count} field(s) are invalid.", "zh-CN": "{count} 个字段无效。"},
+    "malformed_json": {
+        "en": "The request body is not valid JSON: {error} (at character {position}).",
+        "zh-CN": "请求体不是有效的 JSON：{error}（第 {position} 个字符处）。",
+    },
+    "unsupported_media_type": {
+        "en": "Send the body as application/json.", "zh-CN": "请以 application/json 格式发送请求体。",
+    },
+    "body_too_large": {
+        "en": "The request body exceeds {limit} bytes.", "zh-CN": "请求体超过 {limit} 字节的上限。",
+    },
+    "unauthenticated": {
+        "en": "A valid access token is required.", "zh-CN": "需要有效的访问令牌。",
+    },
+    "invalid_token": {
+        "en": "The access token is invalid, expired or not issued for this API.",
+        "zh-CN": "访问令牌无效、已过期或不属于此 API。",
+    },
+    "permission_denied": {
+        "en": "The access token does not allow this operation.", "zh-CN": "访问令牌不允许执行此操作。",
+    },
+    "not_found": {"en": "The resource does not exist.", "zh-CN": "资源不存在。"},
+    "method_not_allowed": {
+        "en": "This resource does not support {method}.", "zh-CN": "此资源不支持 {method} 请求。",
+    },
+    "conflict": {
+        "en": "The request conflicts with the current state.", "zh-CN": "请求与当前状态冲突。",
+    },
+    "slug_taken": {
+        "en": "Another company already uses this identifier.", "zh-CN": "该公司标识已被其他公司使用。",
+    },
+    "email_taken": {"en": "A user with this email already exists.", "zh-CN": "已存在使用该邮箱的用户。"},
+    "precondition_failed": {
+        "en": "The resource has changed since you read it; fetch it again and retry.",
+        "zh-CN": "资源在读取后已被修改，请重新获取后再试。",
+    },
+    "precondition_required": {
+        "en": "Send the resource's ETag in an If-Match header.",
+        "zh-CN": "请在 If-Match 请求头中提供资源的 ETag。",
+    },
+    "rate_limited": {"en": "Slow down and retry later.", "zh-CN": "请稍后重试。"},
+    "unavailable": {
+        "en": "A backing service is unavailable; retry shortly.", "zh-CN": "后端服务暂不可用，请稍后重试。",
+    },
+    "deadline_exceeded": {
+        "en": "A backing service did not answer in time; retry shortly.",
+        "zh-CN": "后端服务未能及时响应，请稍后重试。",
+    },
+    "bad_request": {"en": "The request is not valid.", "zh-CN": "请求无效。"},
+    "internal": {
+        "en": "Something went wrong on our side; it has been logged.", "zh-CN": "服务器内部错误，已记录。",
+    },
+})
+
+# Field-level messages for errors the gateway itself finds (request shape, not business rules).
+FIELD_MESSAGES = Catalogue({
+    "required": {"en": "This field is required.", "zh-CN": "此字段为必填项。"},
+    "unknown_field": {"en": "Unknown field.", "zh-CN": "未知字段。"},
+    "invalid_type": {"en": "Must be {expected}.", "zh-CN": "类型应为{expected}。"},
+    "invalid_format": {"en": "Invalid format: {reason}.", "zh-CN": "格式无效：{reason}。"},
+    "out_of_range": {"en": "Must be {bound}.", "zh-CN": "取值应{bound}。"},
+    "too_long": {"en": "At most {limit} characters.", "zh-CN": "最多 {limit} 个字符。"},
+    "too_short": {"en": "At least {limit} characters.", "zh-CN": "至少 {limit} 个字符。"},
+    "invalid_choice": {"en": "Must be one of: {expected}.", "zh-CN": "应为以下之一：{expected}。"},
+    "timezone_required": {
+        "en": "Must be an RFC 3339 timestamp with a time zone offset.",
+        "zh-CN": "应为带时区偏移的 RFC 3339 时间。",
+    },
+    "invalid_etag": {
+        "en": 'Must be an ETag such as W/"3".', "zh-CN": '应为 ETag，例如 W/"3"。',
+    },
+    "invalid": {"en": "Invalid value.", "zh-CN": "值无效。"},
+})
+
+# Names of JSON types, for "Must be {expected}".
+TYPE_NAMES = Catalogue({
+    "string": {"en": "a string", "zh-CN": "字符串"},
+    "integer": {"en": "an integer", "zh-CN": "整数"},
+    "number": {"en": "a number", "zh-CN": "数字"},
+    "boolean": {"en": "true or false", "zh-CN": "布尔值"},
+    "array": {"en": "a list", "zh-CN": "列表"},
+    "object": {"en": "an object", "zh-CN": "对象"},
+    "timestamp": {"en": "an RFC 3339 timestamp", "zh-CN": "RFC 3339 时间"},
+})
+
+BOUNDS = Catalogue({
+    "ge": {"en": "at least {limit}", "zh-CN": "不小于 {limit}"},
+    "gt": {"en": "greater than {limit}", "zh-CN": "大于 {limit}"},
+    "le": {"en": "at most {limit}", "zh-CN": "不大于 {limit}"},
+    "lt": {"en": "less than {limit}", "zh-CN": "小于 {limit}"},
+})
+
+# Chinese wording for field-error codes the services return (their messages are English).
+# For `en` the service's own message is kept: it is usually more specific.
+SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
+    "required": "此字段为必填项。",
+    "too_long": "内容过长。",
+    "invalid_phone": "手机号码无效。",
+    "invalid_email": "邮箱地址无效。",
+    "invalid_choice": "取值不在允许范围内。",
+    "contact_required": "手机号码和邮箱至少填写一项。",
+    "invalid_id": "ID 无效。",
+    "invalid_page_token": "分页令牌无效。",
+    "invalid_order_by": "排序方式无效。",
+    "invalid_url": "URL 无效。",
+    "invalid_redirect_uri": "回调地址无效。",
+    "invalid_scope": "权限范围无效。",
+    "invalid_kind": "客户端类型无效。",
+    "unsupported_grant_type": "不支持的授权类型。",
+    "duplicate": "该值已存在。",
+    "taken": "该值已被占用。",
+    "weak_password": "密码强度不足。",
+    "password_too_short": "密码太短。",
+    "slug_taken": "该公司标识已被占用。",
+    "email_taken": "该邮箱已被使用。",
+    "invalid_slug": "应为 3-40 位小写字母、数字或连字符，且不以连字符开头或结尾。",
+    "unsupported_locale": "语言应为 zh-CN 或 en。",
+    "unknown_role": "角色不存在。",
+    "public_client_credentials": "公开客户端不能使用 client_credentials。",
+}

@@ -1,0 +1,57 @@
+"""Gateway settings (env prefix `CRM_GATEWAY_`). Required peers and secrets have no default, so a
+missing one stops the process at start-up with the variable's name."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ONE_MIB = 1024 * 1024
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_GATEWAY_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = Field(description="Absolute URL browsers and API clients reach the gateway at")
+    session_secret: SecretStr = Field(description="HMAC key for session, PKCE and CSRF cookies (>= 32 chars)")
+    identity_addr: str = Field(description="host:port of identity's gRPC server")
+    customers_addr: str = Field(description="host:port of customers' gRPC server")
+    tagging_addr: str = Field(description="host:port of tagging's gRPC server")
+    followups_addr: str = Field(description="host:port of followups' gRPC server")
+    reporting_addr: str = Field(description="host:port of reporting's gRPC server")
+    webhooks_addr: str = Field(description="host:port of webhooks' gRPC server")
+    token_issuer: str = "crm-identity"
+    token_audience: str = "crm-api"
+    log_level: str = "INFO"
+    # The platform's public OAuth client for the web UI; identity creates it at start-up.
+    web_client_id: str = "crm-web"
+    # Empty asks identity for everything the client and the user's roles allow.
+    web_scopes: str = ""
+    max_body_bytes: int = ONE_MIB
+    # Seconds a gRPC call may take before the gateway answers 503.
+    rpc_deadline: float = 5.0
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("CRM_GATEWAY_PUBLIC_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("CRM_GATEWAY_SESSION_SECRET must be at least 32 characters")
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` whenever the public URL is HTTPS."""
+        return self.public_url.startswith("https://")
+
+    @property
+    def web_redirect_uri(self) -> str:
+        return f"{self.public_url}/auth/callback"

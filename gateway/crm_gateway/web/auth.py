@@ -1,0 +1,178 @@
+"""The web UI as an OAuth client of its own authorization server: authorization code + PKCE with
+the platform's public client `crm-web`; the code is exchanged server-side and the access token
+kept in a signed httpOnly session cookie (it never reaches page scripts, and there are none)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from crm_gateway.api.common import AnonymousDep, BackendsDep
+from crm_gateway.auth import verify_token
+from crm_gateway.clients import Caller
+from crm_gateway.i18n import parse_locale
+from crm_gateway.problems import Problem, UpstreamError
+from crm_gateway.settings import GatewaySettings
+from crm_gateway.web.session import PendingLogin, WebCookies, WebSession, safe_next
+from crm_gateway.web.strings import UI
+from crm_gateway.web.templating import LANG_COOKIE, message_page, page_locale
+from crm_proto.crm.identity.v1 import identity_pb2 as pb
+
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    """No valid session: the page handler raises it, the app answers with a redirect to /login."""
+
+    def __init__(self, next_path: str):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    response = RedirectResponse(f"/login?{urlencode({'next': exc.next_path})}", status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.clear_session(response)
+    return response
+
+
+def web_session(request: Request) -> WebSession:
+    """Dependency of every /app page."""
+    cookies: WebCookies = request.app.state.web_cookies
+    session = cookies.session(request)
+    if session is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(path if request.method == "GET" else request.url.path)
+    return session
+
+
+def session_caller(request: Request, session: WebSession) -> Caller:
+    return Caller(page_locale(request), token=session.token, deadline=request.app.state.rpc_deadline)
+
+
+def authorize_url(settings: GatewaySettings, pending: PendingLogin) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": settings.web_client_id,
+        "redirect_uri": settings.web_redirect_uri,
+        "state": pending.state,
+        "code_challenge": create_s256_code_challenge(pending.verifier),
+        "code_challenge_method": "S256",
+    }
+    if settings.web_scopes:
+        query["scope"] = settings.web_scopes
+    return f"/oauth/authorize?{urlencode(query)}"
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/app/customers", status_code=302)
+
+
+@router.get("/login")
+async def login(request: Request, next: str | None = None) -> Response:
+    settings: GatewaySettings = request.app.state.settings
+    # RFC 7636 §4.1: 32 random octets, base64url -> a 43-character verifier.
+    pending = PendingLogin(verifier=secrets.token_urlsafe(32), state=secrets.token_urlsafe(16), next=safe_next(next))
+    response = RedirectResponse(authorize_url(settings, pending), status_code=302)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.start_login(response, pending)
+    return response
+
+
+def _failed(request: Request, message_key: str, **params: object) -> Response:
+    locale = page_locale(request)
+    return message_page(
+        request, UI.text("callback.failed_title", locale), UI.text(message_key, locale, **params),
+        status_code=400, link=("/login", UI.text("sign_in_again", locale)),
+    )
+
+
+def _display_name(claims: dict[str, Any]) -> str:
+    for claim in ("name", "email", "preferred_username"):
+        if isinstance(claims.get(claim), str) and claims[claim]:
+            return str(claims[claim])
+    return ""
+
+
+async def _tenant_name(caller: Caller, services: Any) -> str:
+    try:
+        tenant = await caller.call(services.identity.GetTenant, pb.GetTenantRequest())
+    except UpstreamError:
+        return ""  # only the top bar's label: not worth failing the sign-in for
+    return str(tenant.name)
+
+
+@router.get("/auth/callback")
+async def callback(request: Request, caller: AnonymousDep, services: BackendsDep) -> Response:
+    cookies: WebCookies = request.app.state.web_cookies
+    settings: GatewaySettings = request.app.state.settings
+    pending = cookies.pending_login(request)
+    params = request.query_params
+    if pending is None or not secrets.compare_digest(params.get("state", "").encode(), pending.state.encode()):
+        return _failed(request, "callback.expired")
+    if params.get("error"):
+        return _failed(request, "callback.denied", reason=params.get("error_description") or params["error"])
+    try:
+        reply = await caller.call(services.identity.ExchangeAuthorizationCode, pb.ExchangeAuthorizationCodeRequest(
+            code=params.get("code", ""), client_id=settings.web_client_id, redirect_uri=settings.web_redirect_uri,
+            code_verifier=pending.verifier,
+        ))
+        # Verified like any API token: a token the API would refuse must not make a session.
+        user = await verify_token(request, reply.access_token)
+    except (UpstreamError, Problem):
+        return _failed(request, "callback.exchange_failed")
+    assert user.principal is not None
+    claims = _unverified_claims(reply.access_token)
+    expires_at = int(time.time()) + max(0, int(reply.expires_in))
+    if isinstance(claims.get("exp"), int):
+        expires_at = min(expires_at, int(claims["exp"]))
+    session = WebSession(
+        token=reply.access_token, expires_at=expires_at,
+        tenant_name=await _tenant_name(Caller(caller.locale, token=reply.access_token), services),
+        user_name=_display_name(claims), roles=list(user.principal.roles),
+    )
+    response = RedirectResponse(pending.next, status_code=303)
+    cookies.write_session(response, session)
+    cookies.end_login(response)
+    return response
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The payload of a token `verify_token` has already verified (read for display only)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.clear_session(response)
+    return response
+
+
+@router.get("/lang/{tag}")
+async def set_language(request: Request, tag: str, next: str | None = None) -> Response:
+    locale = parse_locale(tag)
+    if locale is None:
+        raise Problem(404, "not_found")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    settings: GatewaySettings = request.app.state.settings
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="lax",
+                        secure=settings.secure_cookies)
+    return response

@@ -1,0 +1,82 @@
+"""The API description: every operation documented with its id, summary, scopes and problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crm_gateway.auth import SCOPE_DESCRIPTIONS
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture
+def schema(client: TestClient) -> dict[str, Any]:
+    reply = client.get("/openapi.json")
+    assert reply.status_code == 200
+    result: dict[str, Any] = reply.json()
+    return result
+
+
+def v1_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, item in schema["paths"].items() if path.startswith("/v1/")
+            for method, op in item.items() if method in METHODS]
+
+
+EXPECTED = {
+    ("/v1/signup", "post"), ("/v1/users", "get"), ("/v1/users", "post"), ("/v1/api-clients", "get"),
+    ("/v1/api-clients", "post"), ("/v1/customers", "get"), ("/v1/customers", "post"),
+    ("/v1/customers/{customer_id}", "get"), ("/v1/customers/{customer_id}", "patch"),
+    ("/v1/customers/{customer_id}/tags", "get"), ("/v1/tags", "get"), ("/v1/tags", "post"),
+    ("/v1/tag-rules", "get"), ("/v1/tag-rules", "post"), ("/v1/followup-tasks", "get"),
+    ("/v1/followup-tasks", "post"), ("/v1/cadence-rules", "get"), ("/v1/cadence-rules", "post"),
+    ("/v1/reports/customers-by-industry", "get"), ("/v1/webhook-endpoints", "get"),
+    ("/v1/webhook-endpoints", "post"), ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"),
+}
+
+
+def test_every_resource_operation_is_there(schema: dict[str, Any]) -> None:
+    assert {(path, method) for path, method, _ in v1_operations(schema)} == EXPECTED
+
+
+def test_every_operation_is_fully_described(schema: dict[str, Any]) -> None:
+    ids = set()
+    for path, method, op in v1_operations(schema):
+        where = f"{method.upper()} {path}"
+        assert op.get("operationId") and op.get("summary"), where
+        ids.add(op["operationId"])
+        scopes = op["x-required-scopes"]
+        security = op.get("security", [])
+        if path == "/v1/signup":
+            assert scopes == [] and not security, where
+        else:
+            assert scopes and set(scopes) <= set(SCOPE_DESCRIPTIONS), where
+            assert security == [{"oauth2": scopes}], where  # the same scopes, stated once
+            assert {"401", "403", "503"} <= set(op["responses"]), where
+        assert "200" in op["responses"] or "201" in op["responses"], where
+        for status, response in op["responses"].items():
+            assert status != "422", where
+            if int(status) >= 400:
+                assert set(response["content"]) == {"application/problem+json"}, where
+    assert len(ids) == len(EXPECTED)
+
+
+def test_writes_declare_bad_input_and_creates_are_201(schema: dict[str, Any]) -> None:
+    for path, method, op in v1_operations(schema):
+        if method in ("post", "patch"):
+            assert "400" in op["responses"] and "413" in op["responses"], path
+        if method == "post":
+            assert "201" in op["responses"], path
+
+
+def test_security_scheme_documents_both_flows(schema: dict[str, Any]) -> None:
+    flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]
+    assert flows["authorizationCode"]["authorizationUrl"] == "/oauth/authorize"
+    assert flows["clientCredentials"]["tokenUrl"] == "/oauth/token"
+
+
+def test_docs_page_is_served(client: TestClient) -> None:
+    reply = client.get("/docs")
+    assert reply.status_code == 200 and "swagger" in reply.text.lower()
