@@ -146,7 +146,10 @@ def main() -> None:
     dev_parser.add_argument("--no-seed", action="store_true")
     dev_parser.set_defaults(func=dev)
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
-    test_parser.add_argument("pytest_args", nargs="*")
     test_parser.set_defaults(func=test)
-    args = parser.parse_args()
+    # Anything `crm test` does not know is handed to pytest (e.g. `crm test tests/e2e -x`).
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra
     sys.exit(args.func(args))
