@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from crm_dev.api_client import ApiClient
+from crm_dev.infra import free_port
 from crm_dev.platform import Platform
 from crm_dev.seed import demo_customers
 
@@ -80,8 +82,21 @@ def seed_demo(platform: Platform) -> dict[str, str]:
     return state
 
 
+def _usable_port(requested: int) -> int:
+    """The requested gateway port, or a free one (said out loud) when something else holds it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", requested))
+            return requested
+        except OSError:
+            pass
+    port = free_port()
+    print(f"port {requested} is in use; the gateway will listen on {port}")
+    return port
+
+
 def dev(args: argparse.Namespace) -> int:
-    platform = Platform(Path(args.data_dir), gateway_port=args.port)
+    platform = Platform(Path(args.data_dir), gateway_port=_usable_port(args.port))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
