@@ -13,6 +13,9 @@ import pytest
 from crm_dev.api_client import ApiClient
 from crm_dev.platform import Platform
 
+# Fixtures for service-level packages (infra, engine, nc, tenant_id, token_for, ...).
+pytest_plugins = ["tests.support"]
+
 ALL_SCOPES = [
     "customers:read",
     "customers:write",
