@@ -104,10 +104,10 @@ async def in_process_server(key: ECKey, register: Callable[[grpc.aio.Server], No
 
 # -- fixtures for service-level test packages ------------------------------------------------
 # A package's conftest defines `service_definition` (its ServiceDefinition); these provide the
-# rest. Registered for the whole tree by `pytest_plugins` in tests/conftest.py.
+# rest, once per package (each package gets its own database). Registered for the whole tree by `pytest_plugins` in tests/conftest.py.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def infra(tmp_path_factory: pytest.TempPathFactory, service_definition: ServiceDefinition) -> Iterator[Infra]:
     name = service_definition.name
     with running_infra(
@@ -116,14 +116,14 @@ def infra(tmp_path_factory: pytest.TempPathFactory, service_definition: ServiceD
         yield infra
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(infra.database_url, pool_size=5)
     yield engine
     await engine.dispose()
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def nc(infra: Infra, service_definition: ServiceDefinition) -> AsyncIterator[NATS]:
     client = await events.connect(infra.nats_url, f"{service_definition.name}-tests")
     await events.ensure_stream(client.jetstream())
@@ -131,7 +131,7 @@ async def nc(infra: Infra, service_definition: ServiceDefinition) -> AsyncIterat
     await client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def provision_tenant(infra: Infra, service_definition: ServiceDefinition) -> Callable[[], uuid.UUID]:
     """Provisions a new tenant's schema, as identity's sign-up does through the runtime."""
 

@@ -22,17 +22,17 @@ from crm_proto.crm.followups.v1 import followups_pb2_grpc
 from tests.support import in_process_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service_definition() -> ServiceDefinition:
     return DEFINITION
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def task_service() -> TaskService:
     return TaskService(PageTokens("test-page-token-key"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cadence_service(task_service: TaskService) -> CadenceService:
     return CadenceService(task_service)
 
@@ -40,7 +40,7 @@ def cadence_service(task_service: TaskService) -> CadenceService:
 # -- tokens and the in-process gRPC server --------------------------------------------------
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def followups(
     engine: AsyncEngine, signing_key: ECKey, task_service: TaskService, cadence_service: CadenceService
 ) -> AsyncIterator[followups_pb2_grpc.FollowupServiceStub]:

@@ -22,17 +22,17 @@ from crm_tagging.tag.service import TagService
 from tests.support import in_process_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service_definition() -> ServiceDefinition:
     return DEFINITION
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tag_service() -> TagService:
     return TagService(PageTokens("test-page-token-key"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def autotag_service(tag_service: TagService) -> AutoTagService:
     return AutoTagService(tag_service)
 
@@ -40,7 +40,7 @@ def autotag_service(tag_service: TagService) -> AutoTagService:
 # -- tokens and the in-process gRPC server --------------------------------------------------
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def tagging(
     engine: AsyncEngine, signing_key: ECKey, tag_service: TagService, autotag_service: AutoTagService
 ) -> AsyncIterator[tagging_pb2_grpc.TaggingServiceStub]:
