@@ -103,8 +103,9 @@ async def in_process_server(key: ECKey, register: Callable[[grpc.aio.Server], No
 
 
 # -- fixtures for service-level test packages ------------------------------------------------
-# A package's conftest defines `service_definition` (its ServiceDefinition); these provide the
-# rest, once per package (each package gets its own database). Registered for the whole tree by `pytest_plugins` in tests/conftest.py.
+# A package's conftest defines `service_definition` (its ServiceDefinition); these provide
+# the rest, once per package (each package gets its own
+# database). Registered for the whole tree by `pytest_plugins` in tests/conftest.py.
 
 
 @pytest.fixture(scope="package")
