@@ -1,17 +1,21 @@
-"""/v1/customers: HTTP <-> crm.customers.v1.CustomerService."""
+"""/v1/customers: HTTP <-> crm.customers.v1.CustomerService (records, soft delete and restore,
+status changes with history)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
-from pydantic import Field
+from fastapi import APIRouter, Header, Query, Request, Response
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Struct
+from pydantic import ConfigDict, Field
 
 from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    ItemList,
     Page,
     PageQuery,
     RequestBody,
@@ -21,7 +25,7 @@ from crm_gateway.api.common import (
     page,
     timestamp,
 )
-from crm_gateway.problems import etag, rename_fields
+from crm_gateway.problems import Problem, etag, rename_fields
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
@@ -30,46 +34,90 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 # The service may name fields by their proto path ("customer.mobile").
 customer_fields = rename_fields({}, strip_prefix="customer.")
 
+CUSTOM_FILTER_PREFIX = "cf."
+
+
+def plain_json(value: Any) -> Any:
+    """Struct numbers are doubles; whole ones are shown as integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    return value
+
 
 class Customer(Resource):
     id: str
-    code: str = Field(description="Human-readable code, unique in the tenant")
+    code: str = Field(description="Human-readable code, unique in the tenant (generated from the tenant's pattern)")
     name: str
     type: str = Field(description='"individual" or "enterprise"')
-    industry: str
-    region: str
-    mobile: str = Field(description="E.164; masked unless the caller may reveal it")
+    contact_person: str
+    mobile: str = Field(description="E.164")
+    phone: str = Field(description="E.164; a landline keeps its area code")
     email: str
+    industry: str = Field(description="As written: a label or code of the tenant's industry dictionary")
+    region: str = Field(description='Path of region labels, e.g. "华北/北京"')
+    source: str = Field(description="Code from the tenant's source dictionary")
+    first_contact_date: str | None = Field(description="YYYY-MM-DD")
     owner_id: str
-    status: str
+    status: str = Field(description="potential, intent, won or lost; change it with :change-status")
+    employees: int | None
+    annual_revenue: str | None = Field(description="Decimal string")
+    annual_revenue_currency: str | None = Field(description="ISO 4217")
+    needs: str
+    notes: str
+    credit_code: str = Field(description="Unified social credit code (GB 32100-2015)")
+    custom_fields: dict[str, Any] = Field(description="Values of the tenant's custom fields, by key")
     version: int = Field(description="Increases with every change; the ETag carries it")
     created_at: datetime | None
     updated_at: datetime | None
     created_by: str
     updated_by: str
+    deleted_at: datetime | None = Field(None, description="Set while soft-deleted (admins with show_deleted)")
 
 
 def customer_out(message: Any) -> Customer:
     return Customer(
-        id=message.id, code=message.code, name=message.name, type=message.type, industry=message.industry,
-        region=message.region, mobile=message.mobile, email=message.email, owner_id=message.owner_id,
-        status=message.status, version=message.version, created_at=timestamp(message.created_at),
+        id=message.id, code=message.code, name=message.name, type=message.type,
+        contact_person=message.contact_person, mobile=message.mobile, phone=message.phone, email=message.email,
+        industry=message.industry, region=message.region, source=message.source,
+        first_contact_date=message.first_contact_date or None, owner_id=message.owner_id, status=message.status,
+        employees=message.employees if message.HasField("employees") else None,
+        annual_revenue=message.annual_revenue or None,
+        annual_revenue_currency=message.annual_revenue_currency or None,
+        needs=message.needs, notes=message.notes, credit_code=message.credit_code,
+        custom_fields=plain_json(json_format.MessageToDict(message.custom_fields)),
+        version=message.version, created_at=timestamp(message.created_at),
         updated_at=timestamp(message.updated_at), created_by=message.created_by, updated_by=message.updated_by,
+        deleted_at=timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
     )
 
 
 class CustomerCreate(RequestBody):
     """Which fields are required and how they are validated is the customers service's rule."""
 
-    code: str | None = Field(None, description="Generated when absent")
+    code: str | None = Field(None, description="Generated from the tenant's code pattern when absent")
     name: str | None = None
     type: str | None = Field(None, description='"individual" or "enterprise" (default)')
-    industry: str | None = None
-    region: str | None = None
-    mobile: str | None = None
+    contact_person: str | None = None
+    mobile: str | None = Field(None, description="Chinese mobiles: 11 digits; others with their + prefix")
+    phone: str | None = Field(None, description="Landline with area code (010-12345678) or any number")
     email: str | None = None
+    industry: str | None = None
+    region: str | None = Field(None, description='A region code, label or path ("华北/北京")')
+    source: str | None = Field(None, description="A code or label of the source dictionary")
+    first_contact_date: str | None = Field(None, description="YYYY-MM-DD")
     owner_id: str | None = None
-    status: str | None = None
+    status: str | None = Field(None, description="Initial status (default potential)")
+    employees: int | None = Field(None, ge=0, le=10_000_000)
+    annual_revenue: str | None = Field(None, description='Decimal string, e.g. "1250000.00"')
+    annual_revenue_currency: str | None = Field(None, description="ISO 4217 (default CNY)")
+    needs: str | None = None
+    notes: str | None = None
+    credit_code: str | None = Field(None, description="Unified social credit code, checked (GB 32100-2015)")
+    custom_fields: dict[str, Any] | None = Field(None, description="Custom field values by key; null clears one")
 
 
 class CustomerPatch(CustomerCreate):
@@ -77,20 +125,56 @@ class CustomerPatch(CustomerCreate):
 
 
 class CustomerListQuery(PageQuery):
-    order_by: str = Field("", description='"created_at desc" (default), "created_at asc" or "name asc"')
-    industry: str = Field("", description="Exact industry")
+    model_config = ConfigDict(extra="allow")
+
+    order_by: str = Field(
+        "", description='"<created_at|updated_at|name|code> [asc|desc]"; default "created_at desc"'
+    )
     status: str = Field("", description="Exact status")
-    q: str = Field("", description="Free text: name, code, mobile or email")
+    owner_id: str = Field("", description="Owner's user id")
+    industry: str = Field("", description="Exact industry")
+    region: str = Field("", description='Region prefix: "华北" matches "华北/北京"')
+    source: str = Field("", description="Source code or label")
+    type: str = Field("", description='"individual" or "enterprise"')
+    created_after: str = Field("", description="RFC 3339 timestamp or YYYY-MM-DD (inclusive)")
+    created_before: str = Field("", description="RFC 3339 timestamp or YYYY-MM-DD (exclusive)")
+    first_contact_after: str = Field("", description="YYYY-MM-DD (inclusive)")
+    first_contact_before: str = Field("", description="YYYY-MM-DD (inclusive)")
+    q: str = Field("", description="Free text: name, code, contact person, mobile, phone, email or credit code")
+    show_deleted: bool = Field(False, description="Include soft-deleted customers (needs customers:admin)")
+
+
+def _text_fields(values: dict[str, Any], *, clear_nulls: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "custom_fields":
+            continue
+        if value is None:
+            if clear_nulls:
+                out[key] = ""
+            continue
+        out[key] = str(value)
+    return out
+
+
+def _custom(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("custom_fields") is None:
+        return {}
+    struct = Struct()
+    struct.update(values["custom_fields"])
+    return {"custom_fields": struct}
 
 
 def created_input(body: CustomerCreate) -> Any:
     # Absent and null both mean "not sent" on create.
-    return pb.CustomerInput(**{k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None})
+    sent = body.model_dump(exclude_unset=True)
+    return pb.CustomerInput(**_text_fields(sent, clear_nulls=False), **_custom(sent))
 
 
 def patch_input(body: CustomerPatch) -> Any:
     # Sent fields only; null clears the field.
-    return pb.CustomerInput(**{k: v if v is not None else "" for k, v in body.model_dump(exclude_unset=True).items()})
+    sent = body.model_dump(exclude_unset=True)
+    return pb.CustomerInput(**_text_fields(sent, clear_nulls=True), **_custom(sent))
 
 
 def _single(response: Response, customer: Customer) -> Customer:
@@ -98,21 +182,42 @@ def _single(response: Response, customer: Customer) -> Customer:
     return customer
 
 
+def _custom_filters(request: Request, query: CustomerListQuery) -> dict[str, str]:
+    """`cf.<key>=value` parameters; any other unknown parameter is a 400, as in every list."""
+    filters: dict[str, str] = {}
+    errors = []
+    for name in query.model_extra or {}:
+        if name.startswith(CUSTOM_FILTER_PREFIX) and len(name) > len(CUSTOM_FILTER_PREFIX):
+            filters[name[len(CUSTOM_FILTER_PREFIX):]] = request.query_params.get(name, "")
+        else:
+            errors.append({"field": name, "code": "unknown_field", "message": ""})
+    if errors:
+        raise Problem(400, "invalid_input", errors=errors, params={"count": len(errors)})
+    return filters
+
+
 @router.get(
     "",
     response_model=Page[Customer],
     **operation(operation_id="listCustomers", summary="List customers", scopes=[Scope.CUSTOMERS_READ],
-                errors=[400]),
+                errors=[400],
+                description="Filters combine with AND. Custom fields filter as `cf.<key>=value` (exact; a multi "
+                            "select matches when it contains the value)."),
 )
 async def list_customers(
-    query: Annotated[CustomerListQuery, Query()], caller: CallerDep, services: BackendsDep
+    request: Request, query: Annotated[CustomerListQuery, Query()], caller: CallerDep, services: BackendsDep
 ) -> Page[Customer]:
+    custom = _custom_filters(request, query)
     reply = await caller.call(
         services.customers.ListCustomers,
         pb.ListCustomersRequest(
             page_size=query.size, page_token=query.page_token, order_by=query.order_by,
-            industry=query.industry, status=query.status, q=query.q,
+            industry=query.industry, status=query.status, q=query.q, owner_id=query.owner_id, region=query.region,
+            source=query.source, type=query.type, created_after=query.created_after,
+            created_before=query.created_before, first_contact_after=query.first_contact_after,
+            first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
         ),
+        rename=rename_fields({}, strip_prefix="custom_fields."),
     )
     return page([customer_out(c) for c in reply.items], reply.next_page_token)
 
@@ -139,8 +244,13 @@ async def create_customer(body: CustomerCreate, response: Response, caller: Call
     **operation(operation_id="getCustomer", summary="Get a customer", scopes=[Scope.CUSTOMERS_READ],
                 errors=[404]),
 )
-async def get_customer(customer_id: str, response: Response, caller: CallerDep, services: BackendsDep) -> Customer:
-    reply = await caller.call(services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id))
+async def get_customer(
+    customer_id: str, response: Response, caller: CallerDep, services: BackendsDep,
+    show_deleted: Annotated[bool, Query(description="Also find a soft-deleted customer (customers:admin)")] = False,
+) -> Customer:
+    reply = await caller.call(
+        services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id, show_deleted=show_deleted)
+    )
     return _single(response, customer_out(reply))
 
 
@@ -168,3 +278,94 @@ async def update_customer(
         rename=customer_fields,
     )
     return _single(response, customer_out(reply))
+
+
+@router.delete(
+    "/{customer_id}",
+    response_model=Customer,
+    **operation(
+        operation_id="deleteCustomer", summary="Soft-delete a customer", scopes=[Scope.CUSTOMERS_WRITE],
+        errors=[400, 404, 412, 428],
+        description="The customer disappears from reads and lists until restored. Needs `If-Match`.",
+    ),
+)
+async def delete_customer(
+    customer_id: str,
+    response: Response,
+    caller: CallerDep,
+    services: BackendsDep,
+    if_match: Annotated[str | None, Header(description='ETag of the version you read, e.g. W/"3"')] = None,
+) -> Customer:
+    version = expected_version(if_match)
+    reply = await caller.call(
+        services.customers.DeleteCustomer, pb.DeleteCustomerRequest(id=customer_id, expected_version=version)
+    )
+    return _single(response, customer_out(reply))
+
+
+@router.post(
+    "/{customer_id}:restore",
+    response_model=Customer,
+    **operation(operation_id="restoreCustomer", summary="Restore a soft-deleted customer",
+                scopes=[Scope.CUSTOMERS_WRITE], errors=[*WRITE_ERRORS, 404, 409]),
+)
+async def restore_customer(customer_id: str, response: Response, caller: CallerDep,
+                           services: BackendsDep) -> Customer:
+    reply = await caller.call(services.customers.RestoreCustomer, pb.RestoreCustomerRequest(id=customer_id))
+    return _single(response, customer_out(reply))
+
+
+class StatusChangeBody(RequestBody):
+    status: Literal["potential", "intent", "won", "lost"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/{customer_id}:change-status",
+    response_model=Customer,
+    **operation(
+        operation_id="changeCustomerStatus", summary="Change a customer's status, with a reason",
+        scopes=[Scope.CUSTOMERS_WRITE], errors=[*WRITE_ERRORS, 404, 409, 412],
+        description="Only the tenant's allowed transitions are accepted (409 `transition_not_allowed`, with "
+                    "`allowed`). `If-Match` is optional.",
+    ),
+)
+async def change_status(
+    customer_id: str,
+    body: StatusChangeBody,
+    response: Response,
+    caller: CallerDep,
+    services: BackendsDep,
+    if_match: Annotated[str | None, Header(description="Optional ETag of the version you read")] = None,
+) -> Customer:
+    version = expected_version(if_match) if if_match else 0
+    reply = await caller.call(
+        services.customers.ChangeCustomerStatus,
+        pb.ChangeCustomerStatusRequest(id=customer_id, status=body.status, reason=body.reason,
+                                       expected_version=version),
+    )
+    return _single(response, customer_out(reply))
+
+
+class StatusChange(Resource):
+    id: str
+    from_status: str | None = Field(description="Absent for the status the customer was created with")
+    to_status: str
+    reason: str
+    changed_by: str
+    changed_at: datetime | None
+
+
+@router.get(
+    "/{customer_id}/status-history",
+    response_model=ItemList[StatusChange],
+    **operation(operation_id="listCustomerStatusHistory", summary="A customer's status changes, newest first",
+                scopes=[Scope.CUSTOMERS_READ], errors=[404]),
+)
+async def status_history(customer_id: str, caller: CallerDep, services: BackendsDep) -> ItemList[StatusChange]:
+    reply = await caller.call(services.customers.ListStatusHistory, pb.ListStatusHistoryRequest(id=customer_id))
+    return ItemList[StatusChange](items=[
+        StatusChange(id=c.id, from_status=c.from_status or None, to_status=c.to_status, reason=c.reason,
+                     changed_by=c.changed_by, changed_at=timestamp(c.changed_at))
+        for c in reply.items
+    ])

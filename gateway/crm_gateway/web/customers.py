@@ -29,7 +29,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 PAGE_SIZE: Final = 20
 INDUSTRIES_DEADLINE: Final = 1.0
-FORM_FIELDS: Final = ("name", "type", "industry", "region", "mobile", "email")
+FORM_FIELDS: Final = ("name", "type", "contact_person", "industry", "region", "source", "mobile", "phone", "email")
 CUSTOMER_TYPES: Final = ("enterprise", "individual")
 SessionDep = Annotated[WebSession, Depends(web_session)]
 
@@ -56,13 +56,48 @@ def _label(prefix: str, value: str, locale: Locale) -> str:
     return UI.get(f"{prefix}.{value}", locale) or value
 
 
+@dataclass
+class Choices:
+    """Dictionary entries for the form's selects: (value, label) pairs."""
+
+    industry: list[tuple[str, str]] = field(default_factory=list)
+    region: list[tuple[str, str]] = field(default_factory=list)
+    source: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def load_choices(caller: Caller, services: Any) -> Choices:
+    """The tenant's dictionaries; a form without them still works (empty selects offer "none")."""
+
+    async def entries(name: str) -> list[Any]:
+        try:
+            reply = await caller.call(services.customers.GetDictionary, pb.GetDictionaryRequest(name=name))
+        except UpstreamError:
+            return []
+        return list(reply.entries)
+
+    industry, region, source = await asyncio.gather(entries("industry"), entries("region"), entries("source"))
+    return Choices(
+        industry=[(e.label, e.label) for e in industry],
+        region=[(e.path, e.path.replace("/", " › ")) for e in region],
+        source=[(e.code, e.label) for e in source],
+    )
+
+
 def customer_row(message: Any, locale: Locale) -> dict[str, str]:
     created = timestamp(message.created_at)
     return {
-        "code": message.code, "name": message.name, "industry": message.industry, "region": message.region,
+        "id": message.id, "code": message.code, "name": message.name, "industry": message.industry,
+        "region": message.region.replace("/", " › "),
         "mobile": message.mobile, "status": message.status, "status_label": _label("status", message.status, locale),
         "created": created.strftime("%Y-%m-%d %H:%M") if created else "",
     }
+
+
+def customer_input(sent: dict[str, str]) -> Any:
+    message = pb.CustomerInput()
+    for name, value in sent.items():
+        setattr(message, name, value)
+    return message
 
 
 def problem_text(exc: UpstreamError, locale: Locale) -> str:
@@ -117,9 +152,11 @@ async def customers_page(
 ) -> Response:
     caller = session_caller(request, session)
     # The suggestions are optional: they get a short deadline and never hold the page up long.
-    listing, industries = await asyncio.gather(
+    short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
+    listing, industries, choices = await asyncio.gather(
         load_listing(request, caller, services, filters),
-        load_industries(replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE)), services),
+        load_industries(short, services),
+        load_choices(short, services),
     )
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
@@ -133,6 +170,7 @@ async def customers_page(
         "first_query": filters.query(page_token="") if filters.page_token else None,
         "industries": industries,
         "types": CUSTOMER_TYPES,
+        "choices": choices,
         "values": values or {"type": "enterprise"},
         "field_errors": field_errors or {},
         "form_error": form_error,
@@ -165,7 +203,7 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     caller = session_caller(request, session)
     try:
         created = await caller.call(services.customers.CreateCustomer,
-                                    pb.CreateCustomerRequest(customer=pb.CustomerInput(**sent)))
+                                    pb.CreateCustomerRequest(customer=customer_input(sent)))
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))

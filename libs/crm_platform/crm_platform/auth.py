@@ -29,6 +29,8 @@ SIGNING_ALGORITHM = "ES256"
 class Scope(StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_WRITE = "customers:write"
+    # Customer settings, dictionaries, custom field definitions, soft-deleted records.
+    CUSTOMERS_ADMIN = "customers:admin"
     TAGS_READ = "tags:read"
     TAGS_MANAGE = "tags:manage"
     FOLLOWUPS_READ = "followups:read"

@@ -15,7 +15,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
@@ -46,6 +46,14 @@ def run_env() -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def current_schema() -> str:
+    """The real schema a migration is running in, for operations Alembic renders from a bare
+    schema string (ALTER TABLE ... ADD/DROP COLUMN), which `schema_translate_map` does not reach;
+    CREATE TABLE/INDEX with `schema="tenant"` are translated and need no help."""
+    translate = op.get_bind().get_execution_options().get("schema_translate_map") or {}
+    return str(translate.get(TENANT, TENANT))
 
 
 def _sync_url(database_url: str) -> str:

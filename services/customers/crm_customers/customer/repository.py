@@ -1,21 +1,27 @@
-"""Every SQL statement about customers."""
+"""Every SQL statement about customers and their status history."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_customers.customer.tables import customer_code_seq, customers
+from crm_customers.customer.tables import customer_code_seq, customers, status_history
 from crm_platform.errors import Conflict
+from crm_platform.ids import new_id
 
 
 async def next_code_number(session: AsyncSession) -> int:
     return int((await session.execute(sa.select(customer_code_seq.next_value()))).scalar_one())
+
+
+async def code_exists(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(sa.select(customers.c.id).where(customers.c.code == code))).first() is not None
 
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
@@ -48,38 +54,102 @@ async def update_if_version(
         raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
 
 
-ORDERINGS = {
-    "created_at desc": (customers.c.created_at.desc(), customers.c.id.desc()),
-    "created_at asc": (customers.c.created_at.asc(), customers.c.id.asc()),
+async def add_status_change(
+    session: AsyncSession, customer_id: uuid.UUID, from_status: str, to_status: str, reason: str, actor: str
+) -> None:
+    await session.execute(
+        sa.insert(status_history).values(
+            id=new_id(), customer_id=customer_id, from_status=from_status, to_status=to_status, reason=reason,
+            changed_by=actor,
+        )
+    )
+
+
+async def status_changes(session: AsyncSession, customer_id: uuid.UUID, limit: int = 500) -> list[sa.Row[Any]]:
+    query = (
+        sa.select(status_history)
+        .where(status_history.c.customer_id == customer_id)
+        .order_by(status_history.c.changed_at.desc(), status_history.c.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())
+
+
+# order_by value -> (column, descending)
+ORDERINGS: Final[dict[str, tuple[sa.Column[Any], bool]]] = {
+    f"{name} {direction}": (customers.c[name], direction == "desc")
+    for name in ("created_at", "updated_at", "name", "code")
+    for direction in ("desc", "asc")
 }
 
 
-async def list_page(
-    session: AsyncSession,
-    *,
-    order_by: str,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-    industry: str,
-    status: str,
-    q: str,
-) -> list[sa.Row[Any]]:
-    query = sa.select(customers).order_by(*ORDERINGS[order_by]).limit(limit)
-    if industry:
-        query = query.where(customers.c.industry == industry)
-    if status:
-        query = query.where(customers.c.status == status)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+@dataclass
+class ListFilter:
+    industry: str = ""
+    status: str = ""
+    q: str = ""
+    owner_id: uuid.UUID | None = None
+    region: str = ""
+    source: str = ""
+    type: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    first_contact_after: date | None = None
+    first_contact_before: date | None = None
+    show_deleted: bool = False
+    # JSON containment documents, one per `cf.<key>` filter.
+    custom: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
+    c = customers.c
+    if not f.show_deleted:
+        query = query.where(c.deleted_at.is_(None))
+    for column, value in ((c.industry, f.industry), (c.status, f.status), (c.source, f.source), (c.type, f.type)):
+        if value:
+            query = query.where(column == value)
+    if f.owner_id is not None:
+        query = query.where(c.owner_id == f.owner_id)
+    if f.region:
+        query = query.where(sa.or_(c.region == f.region, c.region.like(_like(f.region) + "/%")))
+    if f.created_after is not None:
+        query = query.where(c.created_at >= f.created_after)
+    if f.created_before is not None:
+        query = query.where(c.created_at < f.created_before)
+    if f.first_contact_after is not None:
+        query = query.where(c.first_contact_date >= f.first_contact_after)
+    if f.first_contact_before is not None:
+        query = query.where(c.first_contact_date <= f.first_contact_before)
+    for document in f.custom:
+        query = query.where(c.custom_fields.contains(document))
+    if f.q:
+        pattern = "%" + _like(f.q) + "%"
         query = query.where(
             sa.or_(
-                customers.c.name.ilike(pattern),
-                customers.c.code.ilike(pattern),
-                customers.c.mobile.like(pattern),
-                customers.c.email.ilike(pattern),
+                c.name.ilike(pattern),
+                c.code.ilike(pattern),
+                c.mobile.like(pattern),
+                c.phone.like(pattern),
+                c.email.ilike(pattern),
+                c.contact_person.ilike(pattern),
+                c.credit_code == f.q.upper(),
             )
         )
+    return query
+
+
+async def list_page(
+    session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter
+) -> list[sa.Row[Any]]:
+    column, descending = ORDERINGS[order_by]
+    id_order = customers.c.id.desc() if descending else customers.c.id.asc()
+    query = _where(sa.select(customers), filters)
+    query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
     if after is not None:
-        key = sa.tuple_(customers.c.created_at, customers.c.id)
-        query = query.where(key < sa.tuple_(*after) if order_by.endswith("desc") else key > sa.tuple_(*after))
+        key = sa.tuple_(column, customers.c.id)
+        query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
     return list((await session.execute(query)).all())

@@ -1,147 +1,378 @@
-"""Customer rules: clean input, code generation, optimistic concurrency, events."""
+"""Customer rules: clean input, dictionaries, custom fields, code generation, status lifecycle,
+soft delete, optimistic concurrency, events."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer import repository
-from crm_customers.customer.cleaning import check_reachable, clean_fields
+from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, clean_fields, clean_text, parse_date
+from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.schemas import to_proto
+from crm_customers.fields import service as fields
+from crm_customers.settings import dictionaries
+from crm_customers.settings import service as settings
 from crm_platform import outbox
-from crm_platform.auth import Principal
-from crm_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
+from crm_platform.auth import Principal, Scope
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
 from crm_platform.pagination import PageTokens, page_size
 
 SOURCE = "crm/customers"
+MAX_REASON: Final = 500
+MAX_CODE_ATTEMPTS: Final = 1000
 
 
-def _owner(values: dict[str, Any], errors: list[FieldError]) -> None:
-    if "owner_id" in values:
-        raw = values["owner_id"]
-        try:
-            values["owner_id"] = uuid.UUID(raw) if raw else None
-        except ValueError:
-            errors.append(FieldError("owner_id", "invalid_id", "owner_id is not a valid id"))
+def _stale(version: int) -> PreconditionFailed:
+    return PreconditionFailed(
+        "the customer was changed by someone else", code="stale_version", extra={"current_version": version}
+    )
+
+
+def _parse_instant(field: str, raw: str, errors: list[FieldError]) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            return datetime.combine(parse_date(raw), datetime.min.time(), tzinfo=UTC)
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            raise ValueError(raw)
+        return value
+    except ValueError:
+        errors.append(FieldError(field, "invalid_date", "an RFC 3339 timestamp with an offset, or YYYY-MM-DD"))
+        return None
+
+
+def _parse_day(field: str, raw: str, errors: list[FieldError]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError:
+        errors.append(FieldError(field, "invalid_date", "must be a date as YYYY-MM-DD"))
+        return None
 
 
 class CustomerService:
     def __init__(self, page_tokens: PageTokens):
         self.page_tokens = page_tokens
 
-    async def create(self, session: AsyncSession, caller: Principal, raw: dict[str, str]) -> sa.Row[Any]:
+    # -- shared write rules ----------------------------------------------------------------
+
+    async def _apply_dictionaries(
+        self, session: AsyncSession, values: dict[str, Any], errors: list[FieldError], enforce: bool
+    ) -> dict[str, dictionaries.Entry | None]:
+        """Resolves industry, region and source against the tenant's dictionaries: the region is
+        stored as its path, the source as its code; unknown values are errors for source always,
+        for industry and region when the tenant enforces its dictionaries."""
+        resolved: dict[str, dictionaries.Entry | None] = {}
+        for name in ("industry", "region", "source"):
+            value = values.get(name)
+            if not value:
+                continue
+            dictionary = await dictionaries.load(session, name)
+            entry = dictionary.resolve(value)
+            resolved[name] = entry
+            if entry is None:
+                if name == "source" or enforce:
+                    errors.append(FieldError(name, "not_in_dictionary", f"not an entry of the {name} dictionary"))
+                continue
+            if name == "region":
+                values[name] = entry.path
+                resolved["region_root"] = dictionary.root_of(entry)
+            elif name == "source":
+                values[name] = entry.code
+        return resolved
+
+    async def _generate_code(
+        self, session: AsyncSession, pattern: str, merged: dict[str, Any], errors: list[FieldError]
+    ) -> str | None:
+        needs = settings.pattern_needs(pattern)
+        codes: dict[str, str] = {}
+        for name in sorted(needs):
+            value = merged.get(name) or ""
+            dictionary = await dictionaries.load(session, name)
+            entry = dictionary.resolve(value) if value else None
+            if entry is None:
+                errors.append(FieldError(name, "required_for_code",
+                                         f"the tenant's code pattern needs a {name} from the dictionary"))
+                continue
+            codes[name] = (dictionary.root_of(entry) if name == "region" else entry).code.upper()
+        if errors:
+            return None
+        prefix, width = settings.render_prefix(
+            pattern, region=codes.get("region", ""), industry=codes.get("industry", ""), today=datetime.now(UTC).date()
+        )
+        for _ in range(MAX_CODE_ATTEMPTS):
+            code = settings.format_code(prefix, width, await settings.next_number(session, prefix))
+            if not await repository.code_exists(session, code):  # skips codes entered by hand
+                return code
+        raise Conflict("no free customer code for this pattern", code="code_taken", extra={"field": "code"})
+
+    async def _event(self, session: AsyncSession, caller: Principal, verb: str, row: Any, **extra: Any) -> None:
+        await outbox.add_event(
+            session, source=SOURCE, tenant_id=caller.tenant_id, aggregate="customer", verb=verb,
+            data={"customer": proto_data(to_proto(row)), **extra}, subject_id=str(row.id),
+        )
+
+    # -- create / read / update ------------------------------------------------------------
+
+    async def create(
+        self, session: AsyncSession, caller: Principal, raw: dict[str, str], custom: dict[str, Any] | None = None
+    ) -> sa.Row[Any]:
         cleaned = clean_fields(raw, creating=True)
         errors = cleaned.errors + check_reachable(cleaned.values, cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
-        _owner(values, errors)
+        tenant_settings = await settings.get(session)
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
+        definitions = await fields.list_all(session)
+        values["custom_fields"], custom_errors = fields.merge_values(definitions, {}, custom)
+        errors += custom_errors
+        if values.get("annual_revenue") is not None and not values.get("annual_revenue_currency"):
+            values["annual_revenue_currency"] = "CNY"
         if errors:
             raise InvalidInput(errors)
         if not values.get("code"):
-            number = await repository.next_code_number(session)
-            values["code"] = f"CUS-{datetime.now(UTC):%Y}-{number:06d}"
-        values.setdefault("owner_id", caller.user_id)
+            values["code"] = await self._generate_code(session, tenant_settings.code_pattern, values, errors)
+            if errors:
+                raise InvalidInput(errors)
+        if "owner_id" not in values:
+            values["owner_id"] = caller.user_id
         row = await repository.insert(
             session,
-            {
-                **values,
-                "id": new_id(),
-                "version": 1,
-                "created_by": caller.actor,
-                "updated_by": caller.actor,
-            },
+            {**values, "id": new_id(), "version": 1, "created_by": caller.actor, "updated_by": caller.actor},
         )
-        await outbox.add_event(
-            session,
-            source=SOURCE,
-            tenant_id=caller.tenant_id,
-            aggregate="customer",
-            verb="created",
-            data={"customer": proto_data(to_proto(row))},
-            subject_id=str(row.id),
-        )
+        await repository.add_status_change(session, row.id, "", row.status, "", caller.actor)
+        await self._event(session, caller, "created", row)
         return row
 
-    async def get(self, session: AsyncSession, customer_id: str) -> sa.Row[Any]:
+    async def get(
+        self, session: AsyncSession, customer_id: str, *, caller: Principal | None = None, show_deleted: bool = False
+    ) -> sa.Row[Any]:
+        if show_deleted and caller is not None:
+            caller.require(Scope.CUSTOMERS_ADMIN)
         row = await repository.get(session, parse_uuid(customer_id, "customer"))
-        if row is None:
+        if row is None or (row.deleted_at is not None and not show_deleted):
             raise NotFound("customer not found")
         return row
 
     async def update(
-        self, session: AsyncSession, caller: Principal, customer_id: str, raw: dict[str, str], expected_version: int
+        self,
+        session: AsyncSession,
+        caller: Principal,
+        customer_id: str,
+        raw: dict[str, str],
+        expected_version: int,
+        custom: dict[str, Any] | None = None,
     ) -> sa.Row[Any]:
         current = await self.get(session, customer_id)
         cleaned = clean_fields(raw, creating=False)
-        merged = {"mobile": current.mobile, "email": current.email, **cleaned.values}
-        errors = cleaned.errors + check_reachable(merged, cleaned.errors)
+        errors = list(cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
-        _owner(values, errors)
+        if "status" in values and values["status"] != current.status:
+            errors.append(FieldError("status", "use_change_status",
+                                     "change the status with :change-status, which records a reason"))
+        merged = {**current._mapping, **values}
+        errors += check_reachable(merged, cleaned.errors)
+        tenant_settings = await settings.get(session)
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
+        if custom is not None:
+            definitions = await fields.list_all(session)
+            values["custom_fields"], custom_errors = fields.merge_values(definitions, current.custom_fields, custom)
+            errors += custom_errors
+        merged = {**current._mapping, **values}
+        if merged.get("annual_revenue") is not None and not merged.get("annual_revenue_currency"):
+            values["annual_revenue_currency"] = "CNY"
+        if "code" in values and not values["code"]:
+            errors.append(FieldError("code", "required", "a customer's code cannot be removed"))
         if errors:
             raise InvalidInput(errors)
         if expected_version != current.version:
-            raise PreconditionFailed(
-                "the customer was changed by someone else",
-                code="stale_version",
-                extra={"current_version": current.version},
-            )
+            raise _stale(current.version)
         changed = sorted(k for k, v in values.items() if getattr(current, k) != v)
         if not changed:
             return current
         row = await repository.update_if_version(
-            session, current.id, expected_version, {**values, "updated_by": caller.actor}
+            session, current.id, expected_version, {**{k: values[k] for k in changed}, "updated_by": caller.actor}
         )
         if row is None:  # changed between our read and our write
-            latest = await self.get(session, customer_id)
-            raise PreconditionFailed(
-                "the customer was changed by someone else",
-                code="stale_version",
-                extra={"current_version": latest.version},
-            )
-        await outbox.add_event(
-            session,
-            source=SOURCE,
-            tenant_id=caller.tenant_id,
-            aggregate="customer",
-            verb="updated",
-            data={"customer": proto_data(to_proto(row)), "changed_fields": changed},
-            subject_id=str(row.id),
-        )
+            raise _stale((await self.get(session, customer_id)).version)
+        await self._event(session, caller, "updated", row, changed_fields=changed)
         return row
 
+    # -- soft delete and restore -------------------------------------------------------------
+
+    async def delete(
+        self, session: AsyncSession, caller: Principal, customer_id: str, expected_version: int
+    ) -> sa.Row[Any]:
+        current = await self.get(session, customer_id)
+        if expected_version != current.version:
+            raise _stale(current.version)
+        row = await repository.update_if_version(
+            session, current.id, expected_version,
+            {"deleted_at": sa.func.now(), "deleted_by": caller.actor, "updated_by": caller.actor},
+        )
+        if row is None:
+            raise _stale((await self.get(session, customer_id, show_deleted=True)).version)
+        await self._event(session, caller, "deleted", row)
+        return row
+
+    async def restore(self, session: AsyncSession, caller: Principal, customer_id: str) -> sa.Row[Any]:
+        current = await self.get(session, customer_id, show_deleted=True)
+        if current.deleted_at is None:
+            raise Conflict("the customer is not deleted", code="not_deleted")
+        row = await repository.update_if_version(
+            session, current.id, current.version, {"deleted_at": None, "deleted_by": "", "updated_by": caller.actor}
+        )
+        if row is None:
+            raise _stale((await self.get(session, customer_id, show_deleted=True)).version)
+        await self._event(session, caller, "restored", row)
+        return row
+
+    # -- status lifecycle ------------------------------------------------------------------
+
+    async def change_status(
+        self, session: AsyncSession, caller: Principal, customer_id: str, status: str, reason: str,
+        expected_version: int = 0,
+    ) -> sa.Row[Any]:
+        current = await self.get(session, customer_id)
+        status, reason = clean_text(status), clean_text(reason)
+        errors: list[FieldError] = []
+        if status not in STATUSES:
+            errors.append(FieldError("status", "invalid_choice", f"status must be one of {', '.join(STATUSES)}"))
+        if not reason:
+            errors.append(FieldError("reason", "required", "a status change needs a reason"))
+        elif len(reason) > MAX_REASON:
+            errors.append(FieldError("reason", "too_long", f"at most {MAX_REASON} characters"))
+        if errors:
+            raise InvalidInput(errors)
+        if expected_version and expected_version != current.version:
+            raise _stale(current.version)
+        allowed = (await settings.get(session)).status_transitions.get(current.status, [])
+        if status not in allowed:
+            raise Conflict(
+                f"a {current.status} customer cannot become {status}", code="transition_not_allowed",
+                extra={"field": "status", "allowed": allowed},
+            )
+        row = await repository.update_if_version(
+            session, current.id, current.version, {"status": status, "updated_by": caller.actor}
+        )
+        if row is None:
+            raise _stale((await self.get(session, customer_id)).version)
+        await repository.add_status_change(session, row.id, current.status, status, reason, caller.actor)
+        await self._event(session, caller, "updated", row, changed_fields=["status"])
+        return row
+
+    async def status_history(self, session: AsyncSession, customer_id: str) -> list[sa.Row[Any]]:
+        row = await self.get(session, customer_id)
+        return await repository.status_changes(session, row.id)
+
+    # -- list ------------------------------------------------------------------------------
+
     async def list(
-        self, session: AsyncSession, *, size: int, token: str, order_by: str, industry: str, status: str, q: str
+        self,
+        session: AsyncSession,
+        *,
+        size: int,
+        token: str,
+        order_by: str,
+        caller: Principal | None = None,
+        industry: str = "",
+        status: str = "",
+        q: str = "",
+        owner_id: str = "",
+        region: str = "",
+        source: str = "",
+        type: str = "",
+        created_after: str = "",
+        created_before: str = "",
+        first_contact_after: str = "",
+        first_contact_before: str = "",
+        show_deleted: bool = False,
+        custom: dict[str, str] | None = None,
     ) -> tuple[list[sa.Row[Any]], str]:
         limit = page_size(size)
+        errors: list[FieldError] = []
         order = " ".join((order_by or "created_at desc").lower().split())
+        if order in ("created_at", "updated_at", "name", "code"):
+            order += " asc"
         if order not in repository.ORDERINGS:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "order_by", "invalid_order_by", f"order_by must be one of: {', '.join(repository.ORDERINGS)}"
-                    )
-                ]
-            )
+            errors.append(FieldError(
+                "order_by", "invalid_order_by", f"order_by must be one of: {', '.join(repository.ORDERINGS)}"
+            ))
+        if show_deleted and caller is not None:
+            caller.require(Scope.CUSTOMERS_ADMIN)
+        if status and status not in STATUSES:
+            errors.append(FieldError("status", "invalid_choice", f"status must be one of {', '.join(STATUSES)}"))
+        if type and type not in TYPES:
+            errors.append(FieldError("type", "invalid_choice", f"type must be one of {', '.join(TYPES)}"))
+        owner: uuid.UUID | None = None
+        if owner_id:
+            try:
+                owner = uuid.UUID(owner_id)
+            except ValueError:
+                errors.append(FieldError("owner_id", "invalid_id", "owner_id is not a valid id"))
+        filters = ListFilter(
+            industry=clean_text(industry), status=status, q=clean_text(q), owner_id=owner,
+            region=clean_text(region).replace(" ", ""), source=clean_text(source), type=type,
+            created_after=_parse_instant("created_after", created_after, errors),
+            created_before=_parse_instant("created_before", created_before, errors),
+            first_contact_after=_parse_day("first_contact_after", first_contact_after, errors),
+            first_contact_before=_parse_day("first_contact_before", first_contact_before, errors),
+            show_deleted=show_deleted,
+        )
+        if filters.source:
+            entry = (await dictionaries.load(session, "source")).resolve(filters.source)
+            filters.source = entry.code if entry else filters.source
+        if filters.region:
+            entry = (await dictionaries.load(session, "region")).resolve(filters.region)
+            filters.region = entry.path if entry else filters.region
+        if custom:
+            by_key = {d.key: d for d in await fields.list_all(session)}
+            for cf_key, raw in sorted(custom.items()):
+                if cf_key not in by_key:
+                    errors.append(FieldError(f"cf.{cf_key}", "unknown_custom_field", "no custom field has this key"))
+                    continue
+                value, problem = fields.filter_value(by_key[cf_key], raw)
+                if problem:
+                    errors.append(FieldError(f"cf.{cf_key}", problem, "not a value of this field's type"))
+                else:
+                    filters.custom.append({cf_key: value})
+        if errors:
+            raise InvalidInput(errors)
+        fingerprint = hashlib.sha256(
+            json.dumps([industry, status, q, owner_id, region, source, type, created_after, created_before,
+                        first_contact_after, first_contact_before, show_deleted, sorted((custom or {}).items())],
+                       ensure_ascii=False).encode()
+        ).hexdigest()[:24]
+        column_name = order.split()[0]
         after = None
         if token:
             cursor = self.page_tokens.decode(token)
-            if cursor.get("o") != order or cursor.get("f") != [industry, status, q]:
+            if cursor.get("o") != order or cursor.get("f") != fingerprint:
                 raise InvalidInput(
                     [FieldError("page_token", "invalid_page_token", "page_token belongs to another query")]
                 )
-            after = (datetime.fromisoformat(cursor["c"]), uuid.UUID(cursor["i"]))
-        rows = await repository.list_page(
-            session, order_by=order, limit=limit + 1, after=after, industry=industry, status=status, q=q.strip()
-        )
+            key: Any = cursor["k"]
+            if column_name in ("created_at", "updated_at"):
+                key = datetime.fromisoformat(key)
+            after = (key, uuid.UUID(cursor["i"]))
+        rows = await repository.list_page(session, order_by=order, limit=limit + 1, after=after, filters=filters)
         next_token = ""
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_token = self.page_tokens.encode(
-                {"o": order, "f": [industry, status, q], "c": last.created_at.isoformat(), "i": str(last.id)}
-            )
+            value = getattr(last, column_name)
+            next_token = self.page_tokens.encode({
+                "o": order, "f": fingerprint, "k": value.isoformat() if isinstance(value, datetime) else value,
+                "i": str(last.id),
+            })
         return rows[:limit], next_token

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_customers.customer.schemas import sent_fields, to_proto
+from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
+from crm_customers.fields import service as fields
+from crm_customers.settings import dictionaries
+from crm_customers.settings import service as settings
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -14,35 +19,174 @@ from crm_proto.crm.customers.v1 import customers_pb2_grpc
 SERVICE_NAME = "crm.customers.v1.CustomerService"
 
 
+def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
+    return pb.CustomerSettings(
+        code_pattern=value.code_pattern,
+        status_transitions={k: pb.StatusTransitions(to=v) for k, v in value.status_transitions.items()},
+        enforce_dictionaries=value.enforce_dictionaries,
+        version=value.version,
+        updated_at=ts(value.updated_at),
+    )
+
+
+def dictionary_proto(value: dictionaries.Dictionary) -> pb.Dictionary:
+    return pb.Dictionary(
+        name=value.name,
+        entries=[pb.DictionaryEntry(code=e.code, label=e.label, parent=e.parent, path=e.path) for e in value.entries],
+    )
+
+
+def field_proto(value: fields.FieldDef) -> pb.CustomerField:
+    return pb.CustomerField(
+        key=value.key, label=value.label, type=value.type, required=value.required, options=list(value.options),
+        pattern=value.pattern, min=value.min, max=value.max, version=value.version,
+        created_at=ts(value.created_at), updated_at=ts(value.updated_at),
+    )
+
+
+def field_changes(message: pb.CustomerFieldInput) -> fields.FieldChanges:
+    def opt(name: str) -> Any:
+        return getattr(message, name) if message.HasField(name) else None
+
+    return fields.FieldChanges(
+        key=opt("key"), label=opt("label"), type=opt("type"), required=opt("required"),
+        options=list(message.options) if message.options_set else None, pattern=opt("pattern"), min=opt("min"),
+        max=opt("max"),
+    )
+
+
 class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     def __init__(self, engine: AsyncEngine, customers: CustomerService):
         self.engine = engine
         self.customers = customers
 
+    # -- customers -------------------------------------------------------------------------
+
     @rpc(Scope.CUSTOMERS_WRITE)
     async def CreateCustomer(self, request: pb.CreateCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.create(call.session, call.principal, sent_fields(request.customer)))
+        return to_proto(await self.customers.create(
+            call.session, call.principal, sent_fields(request.customer), sent_custom_fields(request.customer)
+        ))
 
     @rpc(Scope.CUSTOMERS_READ)
     async def GetCustomer(self, request: pb.GetCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.get(call.session, request.id))
+        return to_proto(await self.customers.get(
+            call.session, request.id, caller=call.principal, show_deleted=request.show_deleted
+        ))
 
     @rpc(Scope.CUSTOMERS_READ)
     async def ListCustomers(self, request: pb.ListCustomersRequest, call: Call) -> pb.ListCustomersResponse:
         rows, next_token = await self.customers.list(
             call.session,
+            caller=call.principal,
             size=request.page_size,
             token=request.page_token,
             order_by=request.order_by,
             industry=request.industry,
             status=request.status,
             q=request.q,
+            owner_id=request.owner_id,
+            region=request.region,
+            source=request.source,
+            type=request.type,
+            created_after=request.created_after,
+            created_before=request.created_before,
+            first_contact_after=request.first_contact_after,
+            first_contact_before=request.first_contact_before,
+            show_deleted=request.show_deleted,
+            custom=dict(request.custom_fields),
         )
         return pb.ListCustomersResponse(items=[to_proto(r) for r in rows], next_page_token=next_token)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
         row = await self.customers.update(
-            call.session, call.principal, request.id, sent_fields(request.customer), request.expected_version
+            call.session, call.principal, request.id, sent_fields(request.customer), request.expected_version,
+            sent_custom_fields(request.customer),
         )
         return to_proto(row)
+
+    @rpc(Scope.CUSTOMERS_WRITE)
+    async def DeleteCustomer(self, request: pb.DeleteCustomerRequest, call: Call) -> pb.Customer:
+        return to_proto(await self.customers.delete(call.session, call.principal, request.id, request.expected_version))
+
+    @rpc(Scope.CUSTOMERS_WRITE)
+    async def RestoreCustomer(self, request: pb.RestoreCustomerRequest, call: Call) -> pb.Customer:
+        return to_proto(await self.customers.restore(call.session, call.principal, request.id))
+
+    @rpc(Scope.CUSTOMERS_WRITE)
+    async def ChangeCustomerStatus(self, request: pb.ChangeCustomerStatusRequest, call: Call) -> pb.Customer:
+        return to_proto(await self.customers.change_status(
+            call.session, call.principal, request.id, request.status, request.reason, request.expected_version
+        ))
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def ListStatusHistory(
+        self, request: pb.ListStatusHistoryRequest, call: Call
+    ) -> pb.ListStatusHistoryResponse:
+        rows = await self.customers.status_history(call.session, request.id)
+        return pb.ListStatusHistoryResponse(items=[
+            pb.StatusChange(
+                id=str(r.id), customer_id=str(r.customer_id), from_status=r.from_status, to_status=r.to_status,
+                reason=r.reason, changed_by=r.changed_by, changed_at=ts(r.changed_at),
+            )
+            for r in rows
+        ])
+
+    # -- settings and dictionaries -----------------------------------------------------------
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def GetCustomerSettings(self, request: pb.GetCustomerSettingsRequest, call: Call) -> pb.CustomerSettings:
+        return settings_proto(await settings.get(call.session))
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def UpdateCustomerSettings(
+        self, request: pb.UpdateCustomerSettingsRequest, call: Call
+    ) -> pb.CustomerSettings:
+        return settings_proto(await settings.update(
+            call.session,
+            code_pattern=request.code_pattern if request.HasField("code_pattern") else None,
+            status_transitions=(
+                {k: list(v.to) for k, v in request.status_transitions.items()}
+                if request.replace_status_transitions else None
+            ),
+            enforce_dictionaries=request.enforce_dictionaries if request.HasField("enforce_dictionaries") else None,
+            expected_version=request.expected_version,
+        ))
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def GetDictionary(self, request: pb.GetDictionaryRequest, call: Call) -> pb.Dictionary:
+        return dictionary_proto(await dictionaries.load(call.session, request.name))
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def ReplaceDictionary(self, request: pb.ReplaceDictionaryRequest, call: Call) -> pb.Dictionary:
+        entries = [dictionaries.Entry(e.code, e.label, e.parent) for e in request.entries]
+        return dictionary_proto(await dictionaries.replace(call.session, request.name, entries))
+
+    # -- custom field definitions --------------------------------------------------------------
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def ListCustomerFields(
+        self, request: pb.ListCustomerFieldsRequest, call: Call
+    ) -> pb.ListCustomerFieldsResponse:
+        return pb.ListCustomerFieldsResponse(items=[field_proto(f) for f in await fields.list_all(call.session)])
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def GetCustomerField(self, request: pb.GetCustomerFieldRequest, call: Call) -> pb.CustomerField:
+        return field_proto(await fields.get(call.session, request.key))
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def CreateCustomerField(self, request: pb.CreateCustomerFieldRequest, call: Call) -> pb.CustomerField:
+        return field_proto(await fields.create(call.session, field_changes(request.field)))
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def UpdateCustomerField(self, request: pb.UpdateCustomerFieldRequest, call: Call) -> pb.CustomerField:
+        return field_proto(await fields.update(
+            call.session, request.key, field_changes(request.field), request.expected_version
+        ))
+
+    @rpc(Scope.CUSTOMERS_ADMIN)
+    async def DeleteCustomerField(
+        self, request: pb.DeleteCustomerFieldRequest, call: Call
+    ) -> pb.DeleteCustomerFieldResponse:
+        return pb.DeleteCustomerFieldResponse(field=field_proto(await fields.delete(call.session, request.key)))

@@ -27,5 +27,80 @@ customers = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("updated_by", sa.Text, nullable=False),
+    sa.Column("contact_person", sa.Text, nullable=False, server_default=""),
+    sa.Column("phone", sa.Text, nullable=False, server_default=""),
+    sa.Column("first_contact_date", sa.Date),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("employees", sa.BigInteger),
+    sa.Column("annual_revenue", sa.Numeric(20, 2)),
+    sa.Column("annual_revenue_currency", sa.Text, nullable=False, server_default=""),
+    sa.Column("needs", sa.Text, nullable=False, server_default=""),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("credit_code", sa.Text, nullable=False, server_default=""),
+    sa.Column("custom_fields", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted_by", sa.Text, nullable=False, server_default=""),
+    schema=TENANT,
+)
+
+status_history = sa.Table(
+    "status_history",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("from_status", sa.Text, nullable=False),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+code_counters = sa.Table(
+    "code_counters",
+    metadata,
+    sa.Column("prefix", sa.Text, primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+    schema=TENANT,
+)
+
+customer_settings = sa.Table(
+    "customer_settings",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("code_pattern", sa.Text, nullable=False),
+    sa.Column("status_transitions", pg.JSONB, nullable=False),
+    sa.Column("enforce_dictionaries", sa.Boolean, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+dictionary_entries = sa.Table(
+    "dictionary_entries",
+    metadata,
+    sa.Column("dictionary", sa.Text, primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("parent", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    schema=TENANT,
+)
+
+custom_field_definitions = sa.Table(
+    "custom_field_definitions",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("options", pg.JSONB, nullable=False),
+    sa.Column("pattern", sa.Text, nullable=False),
+    sa.Column("min", sa.Text, nullable=False),
+    sa.Column("max", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )

@@ -22,30 +22,89 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/customers/v1/customers.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n\x08\x43ustomer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x10\n\x08industry\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12\x0e\n\x06mobile\x18\x07 \x01(\t\x12\r\n\x05\x65mail\x18\x08 \x01(\t\x12\x10\n\x08owner_id\x18\t \x01(\t\x12\x0e\n\x06status\x18\n \x01(\t\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0e \x01(\t\x12\x12\n\nupdated_by\x18\x0f \x01(\t\"\xa9\x02\n\rCustomerInput\x12\x11\n\x04\x63ode\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08industry\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06region\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x13\n\x06mobile\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x12\n\x05\x65mail\x18\x07 \x01(\tH\x06\x88\x01\x01\x12\x15\n\x08owner_id\x18\x08 \x01(\tH\x07\x88\x01\x01\x12\x13\n\x06status\x18\t \x01(\tH\x08\x88\x01\x01\x42\x07\n\x05_codeB\x07\n\x05_nameB\x07\n\x05_typeB\x0b\n\t_industryB\t\n\x07_regionB\t\n\x07_mobileB\x08\n\x06_emailB\x0b\n\t_owner_idB\t\n\x07_status\"J\n\x15\x43reateCustomerRequest\x12\x31\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1f.crm.customers.v1.CustomerInput\" \n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"|\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x10\n\x08order_by\x18\x03 \x01(\t\x12\x10\n\x08industry\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\t\n\x01q\x18\x06 \x01(\t\"[\n\x15ListCustomersResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x15UpdateCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x1f.crm.customers.v1.CustomerInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x32\xf2\x02\n\x0f\x43ustomerService\x12U\n\x0e\x43reateCustomer\x12\'.crm.customers.v1.CreateCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12O\n\x0bGetCustomer\x12$.crm.customers.v1.GetCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12`\n\rListCustomers\x12&.crm.customers.v1.ListCustomersRequest\x1a\'.crm.customers.v1.ListCustomersResponse\x12U\n\x0eUpdateCustomer\x12\'.crm.customers.v1.UpdateCustomerRequest\x1a\x1a.crm.customers.v1.Customerb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/customers/v1/customers.proto\x12\x10\x63rm.customers.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x05\n\x08\x43ustomer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x10\n\x08industry\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12\x0e\n\x06mobile\x18\x07 \x01(\t\x12\r\n\x05\x65mail\x18\x08 \x01(\t\x12\x10\n\x08owner_id\x18\t \x01(\t\x12\x0e\n\x06status\x18\n \x01(\t\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0e \x01(\t\x12\x12\n\nupdated_by\x18\x0f \x01(\t\x12\x16\n\x0e\x63ontact_person\x18\x10 \x01(\t\x12\r\n\x05phone\x18\x11 \x01(\t\x12\x1a\n\x12\x66irst_contact_date\x18\x12 \x01(\t\x12\x0e\n\x06source\x18\x13 \x01(\t\x12\x16\n\temployees\x18\x14 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\x0e\x61nnual_revenue\x18\x15 \x01(\t\x12\x1f\n\x17\x61nnual_revenue_currency\x18\x16 \x01(\t\x12\r\n\x05needs\x18\x17 \x01(\t\x12\r\n\x05notes\x18\x18 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x19 \x01(\t\x12.\n\rcustom_fields\x18\x1a \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\ndeleted_at\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndeleted_by\x18\x1c \x01(\tB\x0c\n\n_employees\"\x94\x06\n\rCustomerInput\x12\x11\n\x04\x63ode\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08industry\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06region\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x13\n\x06mobile\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x12\n\x05\x65mail\x18\x07 \x01(\tH\x06\x88\x01\x01\x12\x15\n\x08owner_id\x18\x08 \x01(\tH\x07\x88\x01\x01\x12\x13\n\x06status\x18\t \x01(\tH\x08\x88\x01\x01\x12\x1b\n\x0e\x63ontact_person\x18\n \x01(\tH\t\x88\x01\x01\x12\x12\n\x05phone\x18\x0b \x01(\tH\n\x88\x01\x01\x12\x1f\n\x12\x66irst_contact_date\x18\x0c \x01(\tH\x0b\x88\x01\x01\x12\x13\n\x06source\x18\r \x01(\tH\x0c\x88\x01\x01\x12\x16\n\temployees\x18\x0e \x01(\tH\r\x88\x01\x01\x12\x1b\n\x0e\x61nnual_revenue\x18\x0f \x01(\tH\x0e\x88\x01\x01\x12$\n\x17\x61nnual_revenue_currency\x18\x10 \x01(\tH\x0f\x88\x01\x01\x12\x12\n\x05needs\x18\x11 \x01(\tH\x10\x88\x01\x01\x12\x12\n\x05notes\x18\x12 \x01(\tH\x11\x88\x01\x01\x12\x18\n\x0b\x63redit_code\x18\x13 \x01(\tH\x12\x88\x01\x01\x12\x33\n\rcustom_fields\x18\x14 \x01(\x0b\x32\x17.google.protobuf.StructH\x13\x88\x01\x01\x42\x07\n\x05_codeB\x07\n\x05_nameB\x07\n\x05_typeB\x0b\n\t_industryB\t\n\x07_regionB\t\n\x07_mobileB\x08\n\x06_emailB\x0b\n\t_owner_idB\t\n\x07_statusB\x11\n\x0f_contact_personB\x08\n\x06_phoneB\x15\n\x13_first_contact_dateB\t\n\x07_sourceB\x0c\n\n_employeesB\x11\n\x0f_annual_revenueB\x1a\n\x18_annual_revenue_currencyB\x08\n\x06_needsB\x08\n\x06_notesB\x0e\n\x0c_credit_codeB\x10\n\x0e_custom_fields\"J\n\x15\x43reateCustomerRequest\x12\x31\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1f.crm.customers.v1.CustomerInput\"6\n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x02 \x01(\x08\"\xc2\x03\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x10\n\x08order_by\x18\x03 \x01(\t\x12\x10\n\x08industry\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\t\n\x01q\x18\x06 \x01(\t\x12\x10\n\x08owner_id\x18\x07 \x01(\t\x12\x0e\n\x06region\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x0c\n\x04type\x18\n \x01(\t\x12\x15\n\rcreated_after\x18\x0b \x01(\t\x12\x16\n\x0e\x63reated_before\x18\x0c \x01(\t\x12\x1b\n\x13\x66irst_contact_after\x18\r \x01(\t\x12\x1c\n\x14\x66irst_contact_before\x18\x0e \x01(\t\x12\x14\n\x0cshow_deleted\x18\x0f \x01(\x08\x12O\n\rcustom_fields\x18\x10 \x03(\x0b\x32\x38.crm.customers.v1.ListCustomersRequest.CustomFieldsEntry\x1a\x33\n\x11\x43ustomFieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\x15ListCustomersResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x15UpdateCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x1f.crm.customers.v1.CustomerInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"=\n\x15\x44\x65leteCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\x03\"$\n\x16RestoreCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"c\n\x1b\x43hangeCustomerStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\"\xab\x01\n\x0cStatusChange\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x13\n\x0b\x66rom_status\x18\x03 \x01(\t\x12\x11\n\tto_status\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nchanged_by\x18\x06 \x01(\t\x12.\n\nchanged_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x18ListStatusHistoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x19ListStatusHistoryResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.crm.customers.v1.StatusChange\"\x1f\n\x11StatusTransitions\x12\n\n\x02to\x18\x01 \x03(\t\"\xbd\x02\n\x10\x43ustomerSettings\x12\x14\n\x0c\x63ode_pattern\x18\x01 \x01(\t\x12U\n\x12status_transitions\x18\x02 \x03(\x0b\x32\x39.crm.customers.v1.CustomerSettings.StatusTransitionsEntry\x12\x1c\n\x14\x65nforce_dictionaries\x18\x03 \x01(\x08\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a]\n\x16StatusTransitionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.crm.customers.v1.StatusTransitions:\x02\x38\x01\"\x1c\n\x1aGetCustomerSettingsRequest\"\x88\x03\n\x1dUpdateCustomerSettingsRequest\x12\x19\n\x0c\x63ode_pattern\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x62\n\x12status_transitions\x18\x02 \x03(\x0b\x32\x46.crm.customers.v1.UpdateCustomerSettingsRequest.StatusTransitionsEntry\x12\"\n\x1areplace_status_transitions\x18\x03 \x01(\x08\x12!\n\x14\x65nforce_dictionaries\x18\x04 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x10\x65xpected_version\x18\x05 \x01(\x03\x1a]\n\x16StatusTransitionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.crm.customers.v1.StatusTransitions:\x02\x38\x01\x42\x0f\n\r_code_patternB\x17\n\x15_enforce_dictionaries\"L\n\x0f\x44ictionaryEntry\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\"N\n\nDictionary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x07\x65ntries\x18\x02 \x03(\x0b\x32!.crm.customers.v1.DictionaryEntry\"$\n\x14GetDictionaryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\\\n\x18ReplaceDictionaryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x07\x65ntries\x18\x02 \x03(\x0b\x32!.crm.customers.v1.DictionaryEntry\"\xf8\x01\n\rCustomerField\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x0f\n\x07options\x18\x05 \x03(\t\x12\x0f\n\x07pattern\x18\x06 \x01(\t\x12\x0b\n\x03min\x18\x07 \x01(\t\x12\x0b\n\x03max\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x03\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x02\n\x12\x43ustomerFieldInput\x12\x10\n\x03key\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05label\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08required\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x0f\n\x07options\x18\x05 \x03(\t\x12\x13\n\x0boptions_set\x18\x06 \x01(\x08\x12\x14\n\x07pattern\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x10\n\x03min\x18\x08 \x01(\tH\x05\x88\x01\x01\x12\x10\n\x03max\x18\t \x01(\tH\x06\x88\x01\x01\x42\x06\n\x04_keyB\x08\n\x06_labelB\x07\n\x05_typeB\x0b\n\t_requiredB\n\n\x08_patternB\x06\n\x04_minB\x06\n\x04_max\"\x1b\n\x19ListCustomerFieldsRequest\"L\n\x1aListCustomerFieldsResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.crm.customers.v1.CustomerField\"&\n\x17GetCustomerFieldRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"Q\n\x1a\x43reateCustomerFieldRequest\x12\x33\n\x05\x66ield\x18\x01 \x01(\x0b\x32$.crm.customers.v1.CustomerFieldInput\"x\n\x1aUpdateCustomerFieldRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x33\n\x05\x66ield\x18\x02 \x01(\x0b\x32$.crm.customers.v1.CustomerFieldInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\")\n\x1a\x44\x65leteCustomerFieldRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"M\n\x1b\x44\x65leteCustomerFieldResponse\x12.\n\x05\x66ield\x18\x01 \x01(\x0b\x32\x1f.crm.customers.v1.CustomerField2\x92\r\n\x0f\x43ustomerService\x12U\n\x0e\x43reateCustomer\x12\'.crm.customers.v1.CreateCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12O\n\x0bGetCustomer\x12$.crm.customers.v1.GetCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12`\n\rListCustomers\x12&.crm.customers.v1.ListCustomersRequest\x1a\'.crm.customers.v1.ListCustomersResponse\x12U\n\x0eUpdateCustomer\x12\'.crm.customers.v1.UpdateCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12U\n\x0e\x44\x65leteCustomer\x12\'.crm.customers.v1.DeleteCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12W\n\x0fRestoreCustomer\x12(.crm.customers.v1.RestoreCustomerRequest\x1a\x1a.crm.customers.v1.Customer\x12\x61\n\x14\x43hangeCustomerStatus\x12-.crm.customers.v1.ChangeCustomerStatusRequest\x1a\x1a.crm.customers.v1.Customer\x12l\n\x11ListStatusHistory\x12*.crm.customers.v1.ListStatusHistoryRequest\x1a+.crm.customers.v1.ListStatusHistoryResponse\x12g\n\x13GetCustomerSettings\x12,.crm.customers.v1.GetCustomerSettingsRequest\x1a\".crm.customers.v1.CustomerSettings\x12m\n\x16UpdateCustomerSettings\x12/.crm.customers.v1.UpdateCustomerSettingsRequest\x1a\".crm.customers.v1.CustomerSettings\x12U\n\rGetDictionary\x12&.crm.customers.v1.GetDictionaryRequest\x1a\x1c.crm.customers.v1.Dictionary\x12]\n\x11ReplaceDictionary\x12*.crm.customers.v1.ReplaceDictionaryRequest\x1a\x1c.crm.customers.v1.Dictionary\x12o\n\x12ListCustomerFields\x12+.crm.customers.v1.ListCustomerFieldsRequest\x1a,.crm.customers.v1.ListCustomerFieldsResponse\x12^\n\x10GetCustomerField\x12).crm.customers.v1.GetCustomerFieldRequest\x1a\x1f.crm.customers.v1.CustomerField\x12\x64\n\x13\x43reateCustomerField\x12,.crm.customers.v1.CreateCustomerFieldRequest\x1a\x1f.crm.customers.v1.CustomerField\x12\x64\n\x13UpdateCustomerField\x12,.crm.customers.v1.UpdateCustomerFieldRequest\x1a\x1f.crm.customers.v1.CustomerField\x12r\n\x13\x44\x65leteCustomerField\x12,.crm.customers.v1.DeleteCustomerFieldRequest\x1a-.crm.customers.v1.DeleteCustomerFieldResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.customers.v1.customers_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CUSTOMER']._serialized_start=88
-  _globals['_CUSTOMER']._serialized_end=404
-  _globals['_CUSTOMERINPUT']._serialized_start=407
-  _globals['_CUSTOMERINPUT']._serialized_end=704
-  _globals['_CREATECUSTOMERREQUEST']._serialized_start=706
-  _globals['_CREATECUSTOMERREQUEST']._serialized_end=780
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=782
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=814
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=816
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=940
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=942
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1033
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1035
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1147
-  _globals['_CUSTOMERSERVICE']._serialized_start=1150
-  _globals['_CUSTOMERSERVICE']._serialized_end=1520
+  _globals['_LISTCUSTOMERSREQUEST_CUSTOMFIELDSENTRY']._loaded_options = None
+  _globals['_LISTCUSTOMERSREQUEST_CUSTOMFIELDSENTRY']._serialized_options = b'8\001'
+  _globals['_CUSTOMERSETTINGS_STATUSTRANSITIONSENTRY']._loaded_options = None
+  _globals['_CUSTOMERSETTINGS_STATUSTRANSITIONSENTRY']._serialized_options = b'8\001'
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST_STATUSTRANSITIONSENTRY']._loaded_options = None
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST_STATUSTRANSITIONSENTRY']._serialized_options = b'8\001'
+  _globals['_CUSTOMER']._serialized_start=118
+  _globals['_CUSTOMER']._serialized_end=779
+  _globals['_CUSTOMERINPUT']._serialized_start=782
+  _globals['_CUSTOMERINPUT']._serialized_end=1570
+  _globals['_CREATECUSTOMERREQUEST']._serialized_start=1572
+  _globals['_CREATECUSTOMERREQUEST']._serialized_end=1646
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=1648
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=1702
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=1705
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=2155
+  _globals['_LISTCUSTOMERSREQUEST_CUSTOMFIELDSENTRY']._serialized_start=2104
+  _globals['_LISTCUSTOMERSREQUEST_CUSTOMFIELDSENTRY']._serialized_end=2155
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=2157
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=2248
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=2250
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=2362
+  _globals['_DELETECUSTOMERREQUEST']._serialized_start=2364
+  _globals['_DELETECUSTOMERREQUEST']._serialized_end=2425
+  _globals['_RESTORECUSTOMERREQUEST']._serialized_start=2427
+  _globals['_RESTORECUSTOMERREQUEST']._serialized_end=2463
+  _globals['_CHANGECUSTOMERSTATUSREQUEST']._serialized_start=2465
+  _globals['_CHANGECUSTOMERSTATUSREQUEST']._serialized_end=2564
+  _globals['_STATUSCHANGE']._serialized_start=2567
+  _globals['_STATUSCHANGE']._serialized_end=2738
+  _globals['_LISTSTATUSHISTORYREQUEST']._serialized_start=2740
+  _globals['_LISTSTATUSHISTORYREQUEST']._serialized_end=2778
+  _globals['_LISTSTATUSHISTORYRESPONSE']._serialized_start=2780
+  _globals['_LISTSTATUSHISTORYRESPONSE']._serialized_end=2854
+  _globals['_STATUSTRANSITIONS']._serialized_start=2856
+  _globals['_STATUSTRANSITIONS']._serialized_end=2887
+  _globals['_CUSTOMERSETTINGS']._serialized_start=2890
+  _globals['_CUSTOMERSETTINGS']._serialized_end=3207
+  _globals['_CUSTOMERSETTINGS_STATUSTRANSITIONSENTRY']._serialized_start=3114
+  _globals['_CUSTOMERSETTINGS_STATUSTRANSITIONSENTRY']._serialized_end=3207
+  _globals['_GETCUSTOMERSETTINGSREQUEST']._serialized_start=3209
+  _globals['_GETCUSTOMERSETTINGSREQUEST']._serialized_end=3237
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST']._serialized_start=3240
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST']._serialized_end=3632
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST_STATUSTRANSITIONSENTRY']._serialized_start=3114
+  _globals['_UPDATECUSTOMERSETTINGSREQUEST_STATUSTRANSITIONSENTRY']._serialized_end=3207
+  _globals['_DICTIONARYENTRY']._serialized_start=3634
+  _globals['_DICTIONARYENTRY']._serialized_end=3710
+  _globals['_DICTIONARY']._serialized_start=3712
+  _globals['_DICTIONARY']._serialized_end=3790
+  _globals['_GETDICTIONARYREQUEST']._serialized_start=3792
+  _globals['_GETDICTIONARYREQUEST']._serialized_end=3828
+  _globals['_REPLACEDICTIONARYREQUEST']._serialized_start=3830
+  _globals['_REPLACEDICTIONARYREQUEST']._serialized_end=3922
+  _globals['_CUSTOMERFIELD']._serialized_start=3925
+  _globals['_CUSTOMERFIELD']._serialized_end=4173
+  _globals['_CUSTOMERFIELDINPUT']._serialized_start=4176
+  _globals['_CUSTOMERFIELDINPUT']._serialized_end=4440
+  _globals['_LISTCUSTOMERFIELDSREQUEST']._serialized_start=4442
+  _globals['_LISTCUSTOMERFIELDSREQUEST']._serialized_end=4469
+  _globals['_LISTCUSTOMERFIELDSRESPONSE']._serialized_start=4471
+  _globals['_LISTCUSTOMERFIELDSRESPONSE']._serialized_end=4547
+  _globals['_GETCUSTOMERFIELDREQUEST']._serialized_start=4549
+  _globals['_GETCUSTOMERFIELDREQUEST']._serialized_end=4587
+  _globals['_CREATECUSTOMERFIELDREQUEST']._serialized_start=4589
+  _globals['_CREATECUSTOMERFIELDREQUEST']._serialized_end=4670
+  _globals['_UPDATECUSTOMERFIELDREQUEST']._serialized_start=4672
+  _globals['_UPDATECUSTOMERFIELDREQUEST']._serialized_end=4792
+  _globals['_DELETECUSTOMERFIELDREQUEST']._serialized_start=4794
+  _globals['_DELETECUSTOMERFIELDREQUEST']._serialized_end=4835
+  _globals['_DELETECUSTOMERFIELDRESPONSE']._serialized_start=4837
+  _globals['_DELETECUSTOMERFIELDRESPONSE']._serialized_end=4914
+  _globals['_CUSTOMERSERVICE']._serialized_start=4917
+  _globals['_CUSTOMERSERVICE']._serialized_end=6599
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,71 @@ class CustomerServiceStub:
                 request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerRequest.SerializeToString,
                 response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
                 _registered_method=True)
+        self.DeleteCustomer = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/DeleteCustomer',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+                _registered_method=True)
+        self.RestoreCustomer = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/RestoreCustomer',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.RestoreCustomerRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+                _registered_method=True)
+        self.ChangeCustomerStatus = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/ChangeCustomerStatus',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ChangeCustomerStatusRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+                _registered_method=True)
+        self.ListStatusHistory = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/ListStatusHistory',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerSettings = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/GetCustomerSettings',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.FromString,
+                _registered_method=True)
+        self.UpdateCustomerSettings = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/UpdateCustomerSettings',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.FromString,
+                _registered_method=True)
+        self.GetDictionary = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/GetDictionary',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetDictionaryRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.FromString,
+                _registered_method=True)
+        self.ReplaceDictionary = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/ReplaceDictionary',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ReplaceDictionaryRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.FromString,
+                _registered_method=True)
+        self.ListCustomerFields = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/ListCustomerFields',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerField = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/GetCustomerField',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+                _registered_method=True)
+        self.CreateCustomerField = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/CreateCustomerField',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CreateCustomerFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+                _registered_method=True)
+        self.UpdateCustomerField = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/UpdateCustomerField',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+                _registered_method=True)
+        self.DeleteCustomerField = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/DeleteCustomerField',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.FromString,
+                _registered_method=True)
 
 
 class CustomerServiceServicer:
@@ -88,6 +153,93 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteCustomer(self, request, context):
+        """Requires `customers:write`. Soft delete; `expected_version` must match.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreCustomer(self, request, context):
+        """Requires `customers:write`. Undoes a soft delete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeCustomerStatus(self, request, context):
+        """Requires `customers:write`. Moves the status along an allowed transition, with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStatusHistory(self, request, context):
+        """Requires `customers:read`. Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerSettings(self, request, context):
+        """Requires `customers:admin`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomerSettings(self, request, context):
+        """Requires `customers:admin`. Only fields present change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDictionary(self, request, context):
+        """Requires `customers:read`. name: "industry", "region" or "source".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceDictionary(self, request, context):
+        """Requires `customers:admin`. Replaces every entry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCustomerFields(self, request, context):
+        """Custom field definitions. Reads need `customers:read`, writes `customers:admin`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCustomerField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomerField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCustomerField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +262,71 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.UpdateCustomer,
                     request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerRequest.FromString,
                     response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.SerializeToString,
+            ),
+            'DeleteCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCustomer,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.SerializeToString,
+            ),
+            'RestoreCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreCustomer,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.RestoreCustomerRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.SerializeToString,
+            ),
+            'ChangeCustomerStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeCustomerStatus,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ChangeCustomerStatusRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Customer.SerializeToString,
+            ),
+            'ListStatusHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatusHistory,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryResponse.SerializeToString,
+            ),
+            'GetCustomerSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerSettings,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerSettingsRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.SerializeToString,
+            ),
+            'UpdateCustomerSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCustomerSettings,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerSettingsRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.SerializeToString,
+            ),
+            'GetDictionary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDictionary,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetDictionaryRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.SerializeToString,
+            ),
+            'ReplaceDictionary': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplaceDictionary,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ReplaceDictionaryRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.SerializeToString,
+            ),
+            'ListCustomerFields': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCustomerFields,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsResponse.SerializeToString,
+            ),
+            'GetCustomerField': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerField,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerFieldRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.SerializeToString,
+            ),
+            'CreateCustomerField': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCustomerField,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.CreateCustomerFieldRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.SerializeToString,
+            ),
+            'UpdateCustomerField': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCustomerField,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerFieldRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.SerializeToString,
+            ),
+            'DeleteCustomerField': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCustomerField,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +437,357 @@ class CustomerService:
             '/crm.customers.v1.CustomerService/UpdateCustomer',
             crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerRequest.SerializeToString,
             crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/DeleteCustomer',
+            crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/RestoreCustomer',
+            crm_dot_customers_dot_v1_dot_customers__pb2.RestoreCustomerRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeCustomerStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/ChangeCustomerStatus',
+            crm_dot_customers_dot_v1_dot_customers__pb2.ChangeCustomerStatusRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatusHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/ListStatusHistory',
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListStatusHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/GetCustomerSettings',
+            crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerSettingsRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomerSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/UpdateCustomerSettings',
+            crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerSettingsRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.CustomerSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDictionary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/GetDictionary',
+            crm_dot_customers_dot_v1_dot_customers__pb2.GetDictionaryRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplaceDictionary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/ReplaceDictionary',
+            crm_dot_customers_dot_v1_dot_customers__pb2.ReplaceDictionaryRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.Dictionary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCustomerFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/ListCustomerFields',
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/GetCustomerField',
+            crm_dot_customers_dot_v1_dot_customers__pb2.GetCustomerFieldRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCustomerField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/CreateCustomerField',
+            crm_dot_customers_dot_v1_dot_customers__pb2.CreateCustomerFieldRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomerField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/UpdateCustomerField',
+            crm_dot_customers_dot_v1_dot_customers__pb2.UpdateCustomerFieldRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.CustomerField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCustomerField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/DeleteCustomerField',
+            crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.FromString,
             options,
             channel_credentials,
             insecure,

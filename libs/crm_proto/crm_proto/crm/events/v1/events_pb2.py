@@ -26,7 +26,7 @@ from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1
 from crm_proto.crm.followups.v1 import followups_pb2 as crm_dot_followups_dot_v1_dot_followups__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"d\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Taskb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"d\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Taskb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERCREATED']._serialized_end=176
   _globals['_CUSTOMERUPDATED']._serialized_start=178
   _globals['_CUSTOMERUPDATED']._serialized_end=265
-  _globals['_TAGAPPLIED']._serialized_start=267
-  _globals['_TAGAPPLIED']._serialized_end=367
-  _globals['_FOLLOWUPTASKCREATED']._serialized_start=369
-  _globals['_FOLLOWUPTASKCREATED']._serialized_end=428
+  _globals['_CUSTOMERDELETED']._serialized_start=267
+  _globals['_CUSTOMERDELETED']._serialized_end=330
+  _globals['_CUSTOMERRESTORED']._serialized_start=332
+  _globals['_CUSTOMERRESTORED']._serialized_end=396
+  _globals['_TAGAPPLIED']._serialized_start=398
+  _globals['_TAGAPPLIED']._serialized_end=498
+  _globals['_FOLLOWUPTASKCREATED']._serialized_start=500
+  _globals['_FOLLOWUPTASKCREATED']._serialized_end=559
 # @@protoc_insertion_point(module_scope)

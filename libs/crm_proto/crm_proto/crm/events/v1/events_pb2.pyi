@@ -22,6 +22,18 @@ class CustomerUpdated(_message.Message):
     changed_fields: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ..., changed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class CustomerDeleted(_message.Message):
+    __slots__ = ("customer",)
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    customer: _customers_pb2.Customer
+    def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ...) -> None: ...
+
+class CustomerRestored(_message.Message):
+    __slots__ = ("customer",)
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    customer: _customers_pb2.Customer
+    def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ...) -> None: ...
+
 class TagApplied(_message.Message):
     __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -1,0 +1,187 @@
+"""/app/customers/{id}: every field of one customer, its status history, the change-status form
+(with a reason) and the edit form (inline errors; a stale version shows who-changed-it message)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any, Final
+
+import grpc
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from google.protobuf import json_format
+from starlette.responses import Response
+
+from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.clients import Caller
+from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web.auth import session_caller
+from crm_gateway.web.customers import (
+    CUSTOMER_TYPES,
+    SessionDep,
+    _label,
+    _raise_if_signed_out,
+    customer_input,
+    load_choices,
+    problem_text,
+)
+from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.strings import UI
+from crm_gateway.web.templating import message_page, page_locale, render
+from crm_proto.crm.customers.v1 import customers_pb2 as pb
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+EDIT_FIELDS: Final = (
+    "name", "type", "contact_person", "mobile", "phone", "email", "industry", "region", "source",
+    "first_contact_date", "employees", "annual_revenue", "annual_revenue_currency", "credit_code", "needs", "notes",
+)
+STATUSES: Final = ("potential", "intent", "won", "lost")
+
+
+def _values(c: Any) -> dict[str, str]:
+    values = {name: str(getattr(c, name)) for name in EDIT_FIELDS if name != "employees"}
+    values["employees"] = str(c.employees) if c.HasField("employees") else ""
+    return values
+
+
+def _when(value: Any) -> str:
+    stamp = timestamp(value)
+    return stamp.strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+async def detail_page(
+    request: Request,
+    session: WebSession,
+    services: Any,
+    customer_id: str,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    form_error: str | None = None,
+    status_error: str | None = None,
+) -> Response:
+    caller: Caller = session_caller(request, session)
+    locale = caller.locale
+    try:
+        customer, history = await asyncio.gather(
+            caller.call(services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id)),
+            caller.call(services.customers.ListStatusHistory, pb.ListStatusHistoryRequest(id=customer_id)),
+        )
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        if exc.error.status == grpc.StatusCode.NOT_FOUND:
+            return message_page(request, UI.text("detail.not_found_title", locale),
+                                UI.text("detail.not_found", locale), status_code=404,
+                                link=("/app/customers", UI.text("detail.back", locale)))
+        return message_page(request, UI.text("detail.title", locale), problem_text(exc, locale),
+                            status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
+    choices = await load_choices(caller, services)
+    cookies: WebCookies = request.app.state.web_cookies
+    flash = cookies.read_flash(request)
+    custom = json_format.MessageToDict(customer.custom_fields)
+    context = {
+        "session": session,
+        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "c": customer,
+        "status_label": _label("status", customer.status, locale),
+        "type_label": _label("type", customer.type, locale),
+        "source_label": dict(choices.source).get(customer.source, customer.source),
+        "custom": sorted(custom.items()),
+        "created": _when(customer.created_at),
+        "updated": _when(customer.updated_at),
+        "history": [
+            {"from": _label("status", h.from_status, locale) if h.from_status else "",
+             "to": _label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
+             "by": h.changed_by, "at": _when(h.changed_at)}
+            for h in history.items
+        ],
+        "statuses": [s for s in STATUSES if s != customer.status],
+        "types": CUSTOMER_TYPES,
+        "choices": choices,
+        "values": values or _values(customer),
+        "field_errors": field_errors or {},
+        "form_error": form_error,
+        "status_error": status_error,
+        "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+    }
+    response = render(request, "customer_detail.html", context, status_code=status_code)
+    cookies.clear_flash(request, response)
+    return response
+
+
+@router.get("/customers/{customer_id}")
+async def show(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    return await detail_page(request, session, services, customer_id)
+
+
+def _csrf_ok(form: Any, session: WebSession) -> bool:
+    token = str(form.get("csrf_token") or "")
+    return hmac.compare_digest(token.encode(), session.csrf.encode())
+
+
+def _done(request: Request, customer_id: str, key: str) -> Response:
+    response = RedirectResponse(f"/app/customers/{customer_id}", status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, {"key": key})
+    return response
+
+
+@router.post("/customers/{customer_id}/edit")
+async def edit(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
+    if not _csrf_ok(form, session):
+        return await detail_page(request, session, services, customer_id, status_code=403, values=values,
+                                 form_error=UI.text("create.form_expired", locale))
+    try:
+        version = int(str(form.get("version") or "0"))
+    except ValueError:
+        version = 0
+    caller = session_caller(request, session)
+    try:
+        await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
+            id=customer_id, customer=customer_input(values), expected_version=version))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        status = exc.error.status
+        if status == grpc.StatusCode.FAILED_PRECONDITION:
+            # Someone saved first: show their version, keep what this user typed in the message.
+            return await detail_page(request, session, services, customer_id, status_code=412,
+                                     form_error=UI.text("detail.conflict", locale))
+        errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
+        field_errors = {e["field"]: e["message"] for e in errors if e["field"] in EDIT_FIELDS}
+        unplaced = [e["message"] for e in errors if e["field"] not in EDIT_FIELDS]
+        form_error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
+        if unplaced:
+            form_error = " ".join([form_error, *unplaced])
+        code = 400 if status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(status, INTERNAL)[0]
+        return await detail_page(request, session, services, customer_id, status_code=code, values=values,
+                                 field_errors=field_errors, form_error=form_error)
+    return _done(request, customer_id, "detail.saved")
+
+
+@router.post("/customers/{customer_id}/status")
+async def change_status(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return await detail_page(request, session, services, customer_id, status_code=403,
+                                 status_error=UI.text("create.form_expired", locale))
+    caller = session_caller(request, session)
+    try:
+        await caller.call(services.customers.ChangeCustomerStatus, pb.ChangeCustomerStatusRequest(
+            id=customer_id, status=str(form.get("status") or ""), reason=str(form.get("reason") or "")))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        if exc.error.code == "transition_not_allowed":
+            message = UI.text("detail.transition_not_allowed", locale)
+        else:
+            errors = localise_field_errors(exc.error.errors, locale)
+            message = "; ".join(e["message"] for e in errors) or problem_text(exc, locale)
+        code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
+        return await detail_page(request, session, services, customer_id, status_code=code, status_error=message)
+    return _done(request, customer_id, "detail.status_changed")
