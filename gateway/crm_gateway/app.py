@@ -14,6 +14,8 @@ from crm_gateway import problems
 from crm_gateway.api import (
     api_clients,
     cadence_rules,
+    customer_fields,
+    customer_settings,
     customers,
     followup_tasks,
     health,
@@ -21,16 +23,20 @@ from crm_gateway.api import (
     signup,
     tag_rules,
     tags,
+    user_security,
     users,
     webhook_endpoints,
 )
 from crm_gateway.clients import Backends
 from crm_gateway.limits import BodySizeLimitMiddleware
-from crm_gateway.oauth import authorize, metadata, token
+from crm_gateway.oauth import authorize, consent, login_steps, metadata, revocation, token
 from crm_gateway.oauth.authorize import LoginCsrf
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.tracing import TraceMiddleware
+from crm_gateway.web import account as web_account
+from crm_gateway.web import api_clients as web_api_clients
 from crm_gateway.web import auth as web_auth
+from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import problem_docs
 from crm_gateway.web.session import WebCookies
@@ -45,9 +51,12 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 
 ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
-    api_clients.router, customers.router, tags.router, tag_rules.router, followup_tasks.router,
+    api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
+    tag_rules.router, followup_tasks.router,
     cadence_rules.router, reports.router, webhook_endpoints.router, web_auth.router, web_customers.router,
-    problem_docs.router,
+    web_customer_detail.router,
+    problem_docs.router, revocation.router, consent.router, web_api_clients.router,
+    user_security.router, login_steps.router, web_account.router,
 )
 
 
@@ -94,7 +103,8 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # Outermost last: trace -> 500 mapping -> body limit -> FastAPI.
+    # Outermost last: trace -> 500 mapping -> body limit -> web session refresh -> FastAPI.
+    app.middleware("http")(web_auth.refresh_web_session)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(problems.InternalErrorMiddleware)
     app.add_middleware(TraceMiddleware)

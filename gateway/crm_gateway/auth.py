@@ -24,6 +24,7 @@ from crm_platform.errors import Unauthenticated
 SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.CUSTOMERS_READ: "Read customers",
     Scope.CUSTOMERS_WRITE: "Create and change customers",
+    Scope.CUSTOMERS_ADMIN: "Customer settings, dictionaries, custom fields and deleted customers",
     Scope.TAGS_READ: "Read tags, tag rules and customers' tags",
     Scope.TAGS_MANAGE: "Create tags and tag rules",
     Scope.FOLLOWUPS_READ: "Read follow-up tasks and cadence rules",

@@ -86,6 +86,13 @@ PROBLEM_TITLES = Catalogue({
     "conflict": {"en": "Conflict", "zh-CN": "冲突"},
     "slug_taken": {"en": "Company identifier taken", "zh-CN": "公司标识已被占用"},
     "email_taken": {"en": "Email taken", "zh-CN": "邮箱已被使用"},
+    "code_taken": {"en": "Customer code taken", "zh-CN": "客户编号已被占用"},
+    "stale_version": {"en": "Changed by someone else", "zh-CN": "已被他人修改"},
+    "transition_not_allowed": {"en": "Status change not allowed", "zh-CN": "不允许的状态变更"},
+    "not_deleted": {"en": "Not deleted", "zh-CN": "未被删除"},
+    "field_key_taken": {"en": "Custom field key taken", "zh-CN": "自定义字段标识已被占用"},
+    "client_revoked": {"en": "API client revoked", "zh-CN": "API 客户端已撤销"},
+    "client_has_no_secret": {"en": "Client has no secret", "zh-CN": "客户端没有密钥"},
     "precondition_failed": {"en": "Precondition failed", "zh-CN": "前置条件不满足"},
     "precondition_required": {"en": "Precondition required", "zh-CN": "缺少前置条件"},
     "rate_limited": {"en": "Too many requests", "zh-CN": "请求过于频繁"},
@@ -93,6 +100,12 @@ PROBLEM_TITLES = Catalogue({
     "deadline_exceeded": {"en": "Service timed out", "zh-CN": "服务响应超时"},
     "bad_request": {"en": "Bad request", "zh-CN": "错误的请求"},
     "internal": {"en": "Internal error", "zh-CN": "内部错误"},
+    # user security
+    "login_locked": {"en": "Too many attempts", "zh-CN": "尝试次数过多"},
+    "login_expired": {"en": "Sign-in expired", "zh-CN": "登录已失效"},
+    "login_step_mismatch": {"en": "Wrong sign-in step", "zh-CN": "登录步骤不符"},
+    "user_token_required": {"en": "User token required", "zh-CN": "需要用户令牌"},
+    "mfa_already_enabled": {"en": "Two-step verification already on", "zh-CN": "两步验证已开启"},
 })
 
 # Details: one sentence per code, used when the service's own message is not in the caller's
@@ -129,7 +142,24 @@ PROBLEM_DETAILS = Catalogue({
     "slug_taken": {
         "en": "Another company already uses this identifier.", "zh-CN": "该公司标识已被其他公司使用。",
     },
+    "client_revoked": {
+        "en": "The API client is revoked; it cannot be changed or get tokens.",
+        "zh-CN": "该 API 客户端已撤销，无法修改或获取令牌。",
+    },
+    "client_has_no_secret": {
+        "en": "A public client has no secret to rotate.", "zh-CN": "公开客户端没有可轮换的密钥。",
+    },
     "email_taken": {"en": "A user with this email already exists.", "zh-CN": "已存在使用该邮箱的用户。"},
+    "code_taken": {"en": "Another customer already has this code.", "zh-CN": "已有其他客户使用该编号。"},
+    "stale_version": {
+        "en": "Someone else changed this since you read it; reload and apply your change again.",
+        "zh-CN": "读取之后已被他人修改，请刷新后重新修改。",
+    },
+    "transition_not_allowed": {
+        "en": "The tenant's status rules do not allow this change.", "zh-CN": "租户的状态规则不允许此变更。",
+    },
+    "not_deleted": {"en": "The customer is not deleted.", "zh-CN": "该客户未被删除。"},
+    "field_key_taken": {"en": "A custom field with this key exists.", "zh-CN": "已存在使用该标识的自定义字段。"},
     "precondition_failed": {
         "en": "The resource has changed since you read it; fetch it again and retry.",
         "zh-CN": "资源在读取后已被修改，请重新获取后再试。",
@@ -150,6 +180,20 @@ PROBLEM_DETAILS = Catalogue({
     "internal": {
         "en": "Something went wrong on our side; it has been logged.", "zh-CN": "服务器内部错误，已记录。",
     },
+    # user security
+    "login_locked": {
+        "en": "Too many failed attempts; try again after the time in Retry-After.",
+        "zh-CN": "失败次数过多，请在 Retry-After 所示时间后再试。",
+    },
+    "login_expired": {"en": "This sign-in expired; start again.", "zh-CN": "本次登录已失效，请重新开始。"},
+    "login_step_mismatch": {
+        "en": "This is not the sign-in's pending step.", "zh-CN": "这不是当前待完成的登录步骤。",
+    },
+    "user_token_required": {
+        "en": "Only a signed-in user's token can do this, not an API client's.",
+        "zh-CN": "只有已登录用户的令牌可以执行此操作，API 客户端令牌不行。",
+    },
+    "mfa_already_enabled": {"en": "Two-step verification is already on.", "zh-CN": "两步验证已开启。"},
 })
 
 # Field-level messages for errors the gateway itself finds (request shape, not business rules).
@@ -217,4 +261,50 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "unsupported_locale": "语言应为 zh-CN 或 en。",
     "unknown_role": "角色不存在。",
     "public_client_credentials": "公开客户端不能使用 client_credentials。",
+    # user security
+    "password_too_long": "密码太长（最多 256 个字符）。",
+    "common_password": "这是最常见的密码之一，请换一个。",
+    "password_contains_email": "密码不能包含邮箱用户名。",
+    "password_reused": "新密码不能与当前密码相同。",
+    "wrong_password": "当前密码不正确。",
+    "invalid_otp": "验证码错误、已过期或已被使用。",
+    "mfa_not_started": "请先开始设置两步验证。",
+    "unknown_field": "未知字段。",
+    # customers (issue 4: the record, clean on the way in)
+    "not_mobile": "这是固定电话号码，请填写到“电话”中。",
+    "invalid_date": "日期格式应为 YYYY-MM-DD。",
+    "date_in_future": "日期不能晚于今天。",
+    "invalid_number": "应为整数。",
+    "invalid_decimal": "应为最多两位小数的数字，例如 1250000.00。",
+    "out_of_range": "超出允许范围。",
+    "invalid_currency": "应为 ISO 4217 币种代码，例如 CNY。",
+    "invalid_credit_code": "统一社会信用代码应为18位（数字及除 I、O、Z、S、V 外的大写字母）。",
+    "credit_code_checksum": "统一社会信用代码校验位不正确。",
+    "invalid_resident_id": "身份证号码应为17位数字加1位校验码（数字或X）。",
+    "invalid_birth_date": "身份证号码中的出生日期无效。",
+    "resident_id_checksum": "身份证号码校验位不正确。",
+    "invalid_code": "编号只能包含字母、数字及 - _ . /。",
+    "not_in_dictionary": "不在字典中，请从列表中选择。",
+    "required_for_code": "租户的编号规则需要此字段（取自字典）。",
+    "use_change_status": "请通过“变更状态”修改状态，并填写原因。",
+    "transition_not_allowed": "租户的状态规则不允许此变更。",
+    "code_taken": "该客户编号已被占用。",
+    "unknown_custom_field": "没有此标识的自定义字段。",
+    "invalid_type": "类型不正确。",
+    "pattern_mismatch": "格式不符合该字段的规则。",
+    "invalid_code_pattern": (
+        "编号规则无效：需包含一个 {seq}，占位符仅限 {region} {industry} {year} {yy} {month} {day}。"
+    ),
+    "invalid_key": "标识应以小写字母开头，只含小写字母、数字和下划线。",
+    "invalid_options": "选项不能为空且不能重复。",
+    "not_applicable": "此类型的字段不支持该设置。",
+    "invalid_pattern": "不是有效的正则表达式。",
+    "invalid_bound": "范围无效。",
+    "immutable": "创建后不可修改。",
+    "field_key_taken": "已存在使用该标识的自定义字段。",
+    "too_many": "数量超出上限。",
+    "invalid_label": "名称最多100个字符，且不能包含“/”。",
+    "unknown_parent": "上级编码不存在。",
+    "not_a_tree": "该字典不是树形结构，不能设置上级。",
+    "cycle": "上级关系形成了循环。",
 }

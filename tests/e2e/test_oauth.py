@@ -44,7 +44,7 @@ def test_discovery_metadata(platform: Platform) -> None:
     meta = httpx.get(f"{platform.gateway_url}/.well-known/oauth-authorization-server").json()
     assert meta["issuer"] == platform.gateway_url
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "client_credentials"}
+    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
     jwks = httpx.get(meta["jwks_uri"]).json()
     assert jwks["keys"] and all("d" not in key for key in jwks["keys"])  # never a private part
 

@@ -26,7 +26,9 @@ def test_metadata(client: TestClient) -> None:
     assert meta["issuer"] == "http://testserver"
     assert meta["token_endpoint"] == "http://testserver/oauth/token"
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    assert meta["grant_types_supported"] == ["authorization_code", "client_credentials"]
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert meta["revocation_endpoint"] == "http://testserver/oauth/revoke"
+    assert meta["introspection_endpoint"] == "http://testserver/oauth/introspect"
     assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
     assert "customers:read" in meta["scopes_supported"] and "system:provision" not in meta["scopes_supported"]
 

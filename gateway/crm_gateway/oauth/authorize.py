@@ -45,6 +45,8 @@ CSRF_COOKIE: Final = "crm_login_csrf"
 CSRF_MAX_AGE: Final = 1800
 UNREACHABLE: Final = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Identity's OAuth error codes that belong to the client (sent back to its redirect URI).
+# Identity's answer after too many failed attempts (users/login.py); carries `retry_after` seconds.
+LOGIN_LOCKED: Final = "login_locked"
 CLIENT_ERRORS: Final = frozenset({"invalid_request", "unauthorized_client", "invalid_scope", "access_denied"})
 
 
@@ -201,6 +203,7 @@ def login_page(
     error: str | None = None,
     values: Mapping[str, str] | None = None,
     field_errors: Mapping[str, str] | None = None,
+    error_params: Mapping[str, object] | None = None,
 ) -> Response:
     locale = page_locale(request)
     csrf: LoginCsrf = request.app.state.login_csrf
@@ -209,7 +212,7 @@ def login_page(
         "hidden": asdict(auth),
         "client_name": client.name or client.client_id,
         "scopes": auth.scope.split(),
-        "error": UI.text(error, locale) if error else None,
+        "error": UI.text(error, locale, **(error_params or {})) if error else None,
         "values": dict(values or {}),
         "field_errors": dict(field_errors or {}),
         "csrf_token": csrf.token(nonce),
@@ -274,6 +277,8 @@ async def authorize(request: Request, caller: AnonymousDep, services: BackendsDe
             return error_redirect(request, auth, ClientError(exc.error.code, exc.error.message))
         if exc.error.status in UNREACHABLE:
             return login_page(request, auth, client, status_code=503, error="login.unavailable", values=values)
+        if exc.error.code == LOGIN_LOCKED:
+            return locked_page(request, auth, client, exc, values)
         if exc.error.status in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT,
                                 grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
                                 grpc.StatusCode.FAILED_PRECONDITION):
@@ -281,7 +286,33 @@ async def authorize(request: Request, caller: AnonymousDep, services: BackendsDe
             return login_page(request, auth, client, status_code=400, error="login.wrong_credentials",
                               values=values)
         raise
+    return after_sign_in(request, auth, client, reply)
+
+
+def after_sign_in(request: Request, auth: AuthorizationRequest, client: Any, reply: Any) -> Response:
+    """What follows a successful AuthorizeUser / ContinueLogin: the next sign-in step (first-login
+    password, TOTP: oauth/login_steps.py), then consent (oauth/consent.py), then the code."""
+    if reply.next_step:
+        from crm_gateway.oauth.login_steps import step_page  # the steps build on this module
+
+        return step_page(request, auth, client, reply)
+    if reply.consent_ticket:  # a third-party client the user has not approved these scopes for
+        from crm_gateway.oauth.consent import consent_page  # consent builds on this module
+
+        return consent_page(request, auth, client, reply.consent_ticket, reply.scope)
     target = with_query(auth.redirect_uri, {
         "code": reply.code, "state": auth.state, "iss": request.app.state.settings.token_issuer,
     })
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+def locked_page(
+    request: Request, auth: AuthorizationRequest, client: Any, exc: UpstreamError, values: Mapping[str, str]
+) -> Response:
+    """Too many failed attempts (the same answer whether the email exists or not)."""
+    retry_after = exc.error.extra.get("retry_after")
+    seconds = int(retry_after) if isinstance(retry_after, int | float) else 60
+    response = login_page(request, auth, client, status_code=429, error="login.locked", values=values,
+                          error_params={"minutes": max(1, -(-seconds // 60))})
+    response.headers["Retry-After"] = str(seconds)
+    return response

@@ -28,10 +28,15 @@ def server_metadata(settings: GatewaySettings) -> dict[str, Any]:
         "jwks_uri": f"{base}/oauth/jwks",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": [s.value for s in TENANT_SCOPES],
+        # RFC 7009 and RFC 7662 (introspection: confidential clients only, so no "none").
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         # RFC 9207: authorization responses carry `iss`, against mix-up attacks.
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{base}/docs",

@@ -23,7 +23,7 @@ router = APIRouter(tags=["oauth"])
 
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TOKEN_PARAMS: Final = (
-    "grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret", "scope",
+    "grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret", "scope", "refresh_token",
 )
 OAUTH_ERRORS: Final = frozenset({
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
@@ -147,6 +147,14 @@ async def exchange(caller: Caller, services: Any, params: dict[str, str], client
             code=params["code"], client_id=client.client_id, client_secret=client.client_secret,
             redirect_uri=params["redirect_uri"], code_verifier=params["code_verifier"],
         ))
+    if grant_type == "refresh_token":
+        require(params, "refresh_token")
+        if not client.client_id:
+            raise TokenError("invalid_request", "missing client_id")
+        return await caller.call(services.identity.RefreshAccessToken, pb.RefreshAccessTokenRequest(
+            refresh_token=params["refresh_token"], client_id=client.client_id, client_secret=client.client_secret,
+            scope=params.get("scope", ""),
+        ))
     if grant_type == "client_credentials":
         if not client.client_id or not client.client_secret:
             raise TokenError("invalid_client", "client_credentials needs the client's id and secret",
@@ -162,7 +170,7 @@ async def exchange(caller: Caller, services: Any, params: dict[str, str], client
 @router.post(
     "/oauth/token",
     operation_id="issueToken",
-    summary="Issue an access token (authorization_code with PKCE, or client_credentials)",
+    summary="Issue an access token (authorization_code with PKCE, refresh_token, or client_credentials)",
     openapi_extra=TOKEN_FORM_SCHEMA,
 )
 async def token(request: Request, caller: AnonymousDep, services: BackendsDep) -> JSONResponse:
@@ -181,4 +189,6 @@ async def token(request: Request, caller: AnonymousDep, services: BackendsDep) -
         "expires_in": reply.expires_in,
         "scope": reply.scope,
     }
+    if reply.refresh_token:
+        body["refresh_token"] = reply.refresh_token
     return JSONResponse(body, headers=NO_STORE)

@@ -5,9 +5,11 @@ kept in a signed httpOnly session cookie (it never reaches page scripts, and the
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,10 +49,10 @@ def login_redirect(request: Request, exc: Exception) -> Response:
 
 
 def web_session(request: Request) -> WebSession:
-    """Dependency of every /app page."""
+    """Dependency of every /app page (after `refresh_web_session` has run)."""
     cookies: WebCookies = request.app.state.web_cookies
-    session = cookies.session(request)
-    if session is None:
+    session: WebSession | None = getattr(request.state, "web_session", None) or cookies.session(request)
+    if session is None or session.expired:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path if request.method == "GET" else request.url.path)
     return session
@@ -133,18 +135,52 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
     except (UpstreamError, Problem):
         return _failed(request, "callback.exchange_failed")
     assert user.principal is not None
+    session = _session_from(reply, list(user.principal.roles),
+                            await _tenant_name(Caller(caller.locale, token=reply.access_token), services))
+    response = RedirectResponse(pending.next, status_code=303)
+    cookies.write_session(response, session)
+    cookies.end_login(response)
+    return response
+
+
+def _session_from(reply: pb.TokenResponse, roles: list[str], tenant_name: str,
+                  csrf: str | None = None) -> WebSession:
     claims = _unverified_claims(reply.access_token)
     expires_at = int(time.time()) + max(0, int(reply.expires_in))
     if isinstance(claims.get("exp"), int):
         expires_at = min(expires_at, int(claims["exp"]))
-    session = WebSession(
-        token=reply.access_token, expires_at=expires_at,
-        tenant_name=await _tenant_name(Caller(caller.locale, token=reply.access_token), services),
-        user_name=_display_name(claims), roles=list(user.principal.roles),
-    )
-    response = RedirectResponse(pending.next, status_code=303)
-    cookies.write_session(response, session)
-    cookies.end_login(response)
+    extra = {"csrf": csrf} if csrf else {}
+    return WebSession(token=reply.access_token, expires_at=expires_at, refresh_token=reply.refresh_token,
+                      tenant_name=tenant_name, user_name=_display_name(claims), roles=roles, **extra)
+
+
+async def refresh_web_session(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """HTTP middleware for /app pages: swaps an expiring access token for a fresh one with the
+    session's refresh token (which identity rotates), and stores the new pair in the cookie.
+    A refused refresh (revoked, expired, reused) simply ends the session."""
+    cookies: WebCookies = request.app.state.web_cookies
+    session = cookies.session(request) if request.url.path.startswith("/app") else None
+    if session is None or not session.needs_refresh:
+        return await call_next(request)
+    settings: GatewaySettings = request.app.state.settings
+    services = request.app.state.backends
+    caller = Caller(page_locale(request), deadline=request.app.state.rpc_deadline)
+    try:
+        reply = await caller.call(services.identity.RefreshAccessToken, pb.RefreshAccessTokenRequest(
+            refresh_token=session.refresh_token, client_id=settings.web_client_id,
+        ))
+    except UpstreamError:
+        request.state.web_session = None
+        response = await call_next(request)
+        cookies.clear_session(response)
+        return response
+    # Same user, tenant and roles; the CSRF token stays so forms already on screen still post.
+    refreshed = _session_from(reply, session.roles, session.tenant_name, csrf=session.csrf)
+    request.state.web_session = refreshed
+    response = await call_next(request)
+    cookies.write_session(response, refreshed)
     return response
 
 
@@ -159,9 +195,17 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 
 
 @router.api_route("/logout", methods=["GET", "POST"])
-async def logout(request: Request) -> Response:
+async def logout(request: Request, caller: AnonymousDep, services: BackendsDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
+    session = cookies.session(request)
+    if session is not None and session.refresh_token:
+        settings: GatewaySettings = request.app.state.settings
+        # Revoking the refresh token ends its whole family: a copied cookie is useless after logout.
+        with contextlib.suppress(UpstreamError):
+            await caller.call(services.identity.RevokeToken, pb.RevokeTokenRequest(
+                token=session.refresh_token, token_type_hint="refresh_token", client_id=settings.web_client_id,
+            ))
     cookies.clear_session(response)
     return response
 

@@ -2,8 +2,10 @@
 
 - `crm_pkce`: the PKCE verifier, `state` and where to go after sign-in; lives for one sign-in
   (10 minutes), sent only to /auth/callback.
-- `crm_session`: the access token plus what the top bar shows and the CSRF token of the
-  forms; expires with the token.
+- `crm_session`: the access token and its refresh token, plus what the top bar shows and the
+  CSRF token of the forms. Access tokens live 15 minutes; the gateway refreshes them as pages
+  are used (rotating the refresh token), so the session lasts while the user is active, up to
+  the refresh token's idle timeout.
 - `crm_flash`: a one-shot message shown after a redirect (post/redirect/get).
 
 SameSite=Lax: the callback is reached by a top-level redirect, which Lax allows; cross-site
@@ -28,6 +30,10 @@ SESSION_COOKIE: Final = "crm_session"
 FLASH_COOKIE: Final = "crm_flash"
 PKCE_MAX_AGE: Final = 600
 FLASH_MAX_AGE: Final = 60
+# The refresh token's idle timeout in identity; the cookie need not outlive it.
+SESSION_MAX_AGE: Final = 7 * 24 * 3600
+# Refresh a little before expiry, so a page's several backend calls never straddle it.
+REFRESH_MARGIN: Final = 60
 CALLBACK_PATH: Final = "/auth/callback"
 
 
@@ -42,6 +48,7 @@ class PendingLogin:
 class WebSession:
     token: str
     expires_at: int
+    refresh_token: str = ""
     tenant_name: str = ""
     user_name: str = ""
     roles: list[str] = field(default_factory=list)
@@ -49,7 +56,12 @@ class WebSession:
 
     @property
     def expired(self) -> bool:
+        """The access token has expired (the session may still be refreshable)."""
         return time.time() >= self.expires_at
+
+    @property
+    def needs_refresh(self) -> bool:
+        return bool(self.refresh_token) and time.time() >= self.expires_at - REFRESH_MARGIN
 
 
 def safe_next(value: str | None, default: str = "/app/customers") -> str:
@@ -88,7 +100,7 @@ class WebCookies:
 
     # -- session ---------------------------------------------------------------------------
     def write_session(self, response: Response, session: WebSession) -> None:
-        max_age = max(1, session.expires_at - int(time.time()))
+        max_age = SESSION_MAX_AGE if session.refresh_token else max(1, session.expires_at - int(time.time()))
         self._set(response, SESSION_COOKIE, self._session.sign(asdict(session), max_age), max_age)
 
     def session(self, request: Request) -> WebSession | None:
@@ -97,7 +109,9 @@ class WebCookies:
             session = WebSession(**data) if data else None
         except TypeError:
             return None
-        return None if session is None or session.expired else session
+        if session is None or (session.expired and not session.refresh_token):
+            return None
+        return session
 
     def clear_session(self, response: Response) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self._secure)

@@ -152,6 +152,35 @@ def test(args: argparse.Namespace) -> int:
     return 0
 
 
+def rotate_keys(args: argparse.Namespace) -> int:
+    """A new token signing key for the platform whose data lives in --data-dir (identity's
+    database and master key); the previous keys stay in the JWKS for --retire-after seconds."""
+    import asyncio
+    from datetime import timedelta
+
+    from crm_identity.keys.service import rotate_signing_keys
+
+    data_dir = Path(args.data_dir)
+    if not (data_dir / "secrets.json").exists() or not (data_dir / "ports.json").exists():
+        print(f"no platform data in {data_dir} (run `crm dev` first, or pass --data-dir)", file=sys.stderr)
+        return 2
+    platform = Platform(data_dir)
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", platform.ports["postgres"]), timeout=2).close()
+    except OSError:
+        print("that platform's PostgreSQL is not running; start it with `crm dev`", file=sys.stderr)
+        return 2
+    kid, published = asyncio.run(rotate_signing_keys(
+        platform.database_url("identity"), platform.secrets["master_key"], timedelta(seconds=args.retire_after)
+    ))
+    print(f"new signing key: {kid}")
+    print(f"published keys:  {', '.join(published)}")
+    print(f"previous keys are retired in {args.retire_after}s; identity signs with the new key within seconds")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="crm")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +189,15 @@ def main() -> None:
     dev_parser.add_argument("--port", type=int, default=8000, help="gateway port")
     dev_parser.add_argument("--no-seed", action="store_true")
     dev_parser.set_defaults(func=dev)
+    rotate_parser = commands.add_parser(
+        "rotate-keys", help="make a new token signing key; the old ones stay published until their tokens expire"
+    )
+    rotate_parser.add_argument("--data-dir", default=str(ROOT / ".crm"))
+    rotate_parser.add_argument(
+        "--retire-after", type=int, default=1200,
+        help="seconds the previous keys stay in the JWKS; at least the access-token lifetime (900 s) plus leeway",
+    )
+    rotate_parser.set_defaults(func=rotate_keys)
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
     test_parser.set_defaults(func=test)
     # Anything `crm test` does not know is handed to pytest (e.g. `crm test tests/e2e -x`).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,14 @@ import grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from crm_identity.keys.service import KeyRing
-from crm_identity.oauth.service import OAuthService
+from crm_identity.keys.service import KeyReloader, KeyRing
+from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
+from crm_identity.sealing import Sealer
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.tenants.service import TenantService
+from crm_identity.users.account import AccountSecurity
+from crm_identity.users.login import LoginSecurity
+from crm_identity.users.mfa import Mfa
 from crm_platform.config import ServiceSettings
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
@@ -27,7 +33,13 @@ class Settings(ServiceSettings):
     master_key: str = Field(description="base64 of 32 bytes; wraps signing keys")
     tenant_services: str = Field(description="comma-separated host:port of services provisioned per tenant")
     web_redirect_uris: str = Field(description="comma-separated redirect URIs of the crm-web client")
-    access_token_ttl: int = 3600
+    # RFC 9700 §2.2: short-lived access tokens, since services verify signatures only and so
+    # accept a revoked access token until it expires (docs/oauth.md).
+    access_token_ttl: int = ACCESS_TOKEN_TTL
+    refresh_token_lifetime_days: float = REFRESH_TOKEN_LIFETIME.days
+    refresh_token_idle_days: float = REFRESH_TOKEN_IDLE.days
+    # How often each replica re-reads the signing keys (picks up `crm rotate-keys`).
+    key_reload_interval: float = 5.0
 
 
 class Identity:
@@ -35,6 +47,8 @@ class Identity:
 
     keys: KeyRing
     oauth: OAuthService
+    reloader: KeyReloader | None = None
+    reload_task: asyncio.Task[None] | None = None
 
 
 _state = Identity()
@@ -48,10 +62,20 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     tenants = TenantService(
         runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a], runtime.provision
     )
-    oauth = OAuthService(runtime.engine, keys, tenants, settings.access_token_ttl)
+    # User security: TOTP secrets sealed under the same master key as the signing keys.
+    mfa = Mfa(Sealer(settings.master_key))
+    oauth = OAuthService(
+        runtime.engine,
+        keys,
+        tenants,
+        settings.access_token_ttl,
+        refresh_lifetime=timedelta(days=settings.refresh_token_lifetime_days),
+        refresh_idle=timedelta(days=settings.refresh_token_idle_days),
+        login=LoginSecurity(runtime.engine, mfa),
+    )
     _state.oauth = oauth
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(runtime.engine, keys, tenants, oauth), server
+        IdentityServicer(runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa)), server
     )
     return [SERVICE_NAME]
 
@@ -61,6 +85,15 @@ async def _on_start(runtime: ServiceRuntime) -> None:
     assert isinstance(settings, Settings)
     await _state.keys.load()
     await _state.oauth.ensure_web_client([u for u in settings.web_redirect_uris.split(",") if u])
+    _state.reloader = KeyReloader(_state.keys, settings.key_reload_interval)
+    _state.reload_task = asyncio.create_task(_state.reloader.run(), name="KeyReloader")
+
+
+async def _on_stop(runtime: ServiceRuntime) -> None:
+    if _state.reloader is not None:
+        _state.reloader.stop()
+    if _state.reload_task is not None:
+        await asyncio.gather(_state.reload_task, return_exceptions=True)
 
 
 def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any]]]:
@@ -77,6 +110,7 @@ DEFINITION = ServiceDefinition(
     public_methods=PUBLIC_METHODS,
     jwks_fetcher=_local_jwks,
     on_start=_on_start,
+    on_stop=_on_stop,
 )
 
 

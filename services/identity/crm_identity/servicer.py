@@ -12,9 +12,12 @@ import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_identity.keys.service import KeyRing
-from crm_identity.oauth.service import OAuthService, TokenGrant
+from crm_identity.oauth.service import Authorization, OAuthService, TokenGrant
+from crm_identity.tenants import password_policy
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
+from crm_identity.users.account import AccountSecurity, SecurityState
+from crm_identity.users.passwords import PasswordPolicy
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
 from crm_platform.ids import parse_uuid
@@ -24,7 +27,13 @@ from crm_proto.crm.identity.v1 import identity_pb2_grpc
 SERVICE_NAME = "crm.identity.v1.IdentityService"
 PUBLIC_METHODS = frozenset(
     f"/{SERVICE_NAME}/{m}"
-    for m in ("GetJwks", "CreateTenant", "GetClient", "AuthorizeUser", "ExchangeAuthorizationCode", "IssueClientToken")
+    for m in (
+        "GetJwks", "CreateTenant", "GetClient", "AuthorizeUser", "ExchangeAuthorizationCode", "IssueClientToken",
+        # These carry their own credential (client secret, refresh token or consent ticket).
+        "RefreshAccessToken", "RevokeToken", "IntrospectToken", "ResolveConsent",
+        # The login ticket of a sign-in past its password (users/login.py).
+        "ContinueLogin",
+    )
 )
 TENANT_STATUS = {
     "provisioning": pb.TENANT_STATUS_PROVISIONING,
@@ -58,6 +67,8 @@ def user_pb(row: sa.Row[Any]) -> pb.User:
         display_name=row.display_name,
         roles=list(row.roles),
         created_at=_ts(row.created_at),
+        must_change_password=bool(row.must_change_password),
+        mfa_enabled=row.totp_enabled_at is not None,
     )
 
 
@@ -71,21 +82,62 @@ def client_pb(row: sa.Row[Any]) -> pb.OAuthClient:
         redirect_uris=list(row.redirect_uris),
         scopes=list(row.scopes),
         created_at=_ts(row.created_at),
+        revoked_at=_ts(row.revoked_at) if row.revoked_at else None,
+        secret_rotated_at=_ts(row.secret_rotated_at) if row.secret_rotated_at else None,
+    )
+
+
+def authorization_pb(outcome: Authorization) -> pb.AuthorizeUserResponse:
+    reply = pb.AuthorizeUserResponse(code=outcome.code, scope=outcome.scope, consent_ticket=outcome.consent_ticket)
+    if outcome.login is not None:
+        reply.next_step = outcome.login.next_step
+        reply.login_ticket = outcome.login.ticket
+        reply.totp_secret = outcome.login.totp_secret
+        reply.totp_uri = outcome.login.totp_uri
+        reply.recovery_codes.extend(outcome.login.recovery_codes)
+    return reply
+
+
+def policy_pb(policy: PasswordPolicy, updated_at: datetime | None) -> pb.PasswordPolicy:
+    return pb.PasswordPolicy(
+        min_length=policy.min_length, reject_common_passwords=policy.reject_common_passwords,
+        mfa_required_for_admins=policy.mfa_required_for_admins, version=policy.version,
+        updated_at=_ts(updated_at) if updated_at else None,
+    )
+
+
+def security_pb(state: SecurityState) -> pb.MySecurity:
+    return pb.MySecurity(
+        mfa_enabled=state.mfa_enabled, recovery_codes_remaining=state.recovery_codes_remaining,
+        must_change_password=state.must_change_password,
+        password_changed_at=_ts(state.password_changed_at) if state.password_changed_at else None,
+        min_password_length=state.min_password_length,
     )
 
 
 def token_pb(grant: TokenGrant) -> pb.TokenResponse:
     return pb.TokenResponse(
-        access_token=grant.access_token, token_type="Bearer", expires_in=grant.expires_in, scope=grant.scope
+        access_token=grant.access_token, token_type="Bearer", expires_in=grant.expires_in, scope=grant.scope,
+        refresh_token=grant.refresh_token,
     )
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, engine: Any, keys: KeyRing, tenants: TenantService, oauth: OAuthService):
+    def __init__(
+        self, engine: Any, keys: KeyRing, tenants: TenantService, oauth: OAuthService,
+        account: AccountSecurity | None = None,
+    ):
         self.engine = engine
         self.keys = keys
         self.tenants = tenants
         self.oauth = oauth
+        self._account = account
+
+    @property
+    def account(self) -> AccountSecurity:
+        if self._account is None:  # wiring error: main.py builds it (it needs the master key)
+            raise RuntimeError("IdentityServicer was built without AccountSecurity")
+        return self._account
 
     async def GetJwks(self, request: pb.GetJwksRequest, context: grpc.aio.ServicerContext) -> pb.GetJwksResponse:
         return pb.GetJwksResponse(jwks_json=json.dumps(self.keys.jwks()))
@@ -109,8 +161,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @rpc(Scope.USERS_MANAGE)
     async def CreateUser(self, request: pb.CreateUserRequest, call: Call) -> pb.User:
+        policy, _ = await password_policy.get_policy(call.session)
+        # An admin chose this password: the user replaces it at first sign-in.
         row = await users.create_user(
-            call.session, request.email, request.password, request.display_name, list(request.roles)
+            call.session, request.email, request.password, request.display_name, list(request.roles),
+            policy=policy, must_change_password=True,
         )
         return user_pb(row)
 
@@ -146,7 +201,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def AuthorizeUser(
         self, request: pb.AuthorizeUserRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthorizeUserResponse:
-        code, scope = await self.oauth.authorize_user(
+        outcome = await self.oauth.authorize_user(
             tenant_slug=request.tenant_slug,
             email=request.email,
             password=request.password,
@@ -156,7 +211,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
         )
-        return pb.AuthorizeUserResponse(code=code, scope=scope)
+        return authorization_pb(outcome)
 
     async def ExchangeAuthorizationCode(
         self, request: pb.ExchangeAuthorizationCodeRequest, context: grpc.aio.ServicerContext
@@ -180,6 +235,108 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 client_secret=request.client_secret,
                 scope=request.scope,
             )
+        )
+
+    async def RefreshAccessToken(
+        self, request: pb.RefreshAccessTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TokenResponse:
+        return token_pb(
+            await self.oauth.refresh(
+                refresh_token=request.refresh_token,
+                client_id=request.client_id,
+                client_secret=request.client_secret,
+                scope=request.scope,
+            )
+        )
+
+    async def RevokeToken(
+        self, request: pb.RevokeTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeTokenResponse:
+        await self.oauth.revoke(
+            token=request.token,
+            token_type_hint=request.token_type_hint,
+            client_id=request.client_id,
+            client_secret=request.client_secret,
+        )
+        return pb.RevokeTokenResponse()
+
+    async def IntrospectToken(
+        self, request: pb.IntrospectTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IntrospectTokenResponse:
+        answer = await self.oauth.introspect(
+            token=request.token,
+            token_type_hint=request.token_type_hint,
+            client_id=request.client_id,
+            client_secret=request.client_secret,
+        )
+        return pb.IntrospectTokenResponse(**answer) if answer else pb.IntrospectTokenResponse(active=False)
+
+    async def ResolveConsent(
+        self, request: pb.ResolveConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResolveConsentResponse:
+        answer = await self.oauth.resolve_consent(ticket=request.consent_ticket, allow=request.allow)
+        return pb.ResolveConsentResponse(
+            code=answer.code, scope=answer.scope, redirect_uri=answer.redirect_uri, client_id=answer.client_id
+        )
+
+    @rpc(Scope.CLIENTS_MANAGE)
+    async def GetApiClient(self, request: pb.GetApiClientRequest, call: Call) -> pb.OAuthClient:
+        return client_pb(await self.oauth.get_tenant_client(call.principal.tenant_id, request.client_id))
+
+    @rpc(Scope.CLIENTS_MANAGE)
+    async def RotateClientSecret(self, request: pb.RotateClientSecretRequest, call: Call) -> pb.CreateClientResponse:
+        row, secret = await self.oauth.rotate_secret(call.principal.tenant_id, request.client_id)
+        return pb.CreateClientResponse(client=client_pb(row), client_secret=secret)
+
+    @rpc(Scope.CLIENTS_MANAGE)
+    async def RevokeClient(self, request: pb.RevokeClientRequest, call: Call) -> pb.OAuthClient:
+        return client_pb(await self.oauth.revoke_client(call.principal.tenant_id, request.client_id))
+
+    # -- user security (users/login.py, users/account.py, tenants/password_policy.py) ----------
+    async def ContinueLogin(
+        self, request: pb.ContinueLoginRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AuthorizeUserResponse:
+        return authorization_pb(
+            await self.oauth.continue_login(
+                ticket=request.login_ticket, step=request.step, client_id=request.client_id,
+                redirect_uri=request.redirect_uri, new_password=request.new_password, code=request.code,
+            )
+        )
+
+    @rpc(Scope.USERS_MANAGE)
+    async def GetPasswordPolicy(self, request: pb.GetPasswordPolicyRequest, call: Call) -> pb.PasswordPolicy:
+        return policy_pb(*await password_policy.get_policy(call.session))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def UpdatePasswordPolicy(self, request: pb.UpdatePasswordPolicyRequest, call: Call) -> pb.PasswordPolicy:
+        changes = {name: getattr(request.policy, name, None) for name in request.update_mask}
+        return policy_pb(*await password_policy.update_policy(call.session, changes, request.expected_version))
+
+    @rpc()
+    async def GetMySecurity(self, request: pb.GetMySecurityRequest, call: Call) -> pb.MySecurity:
+        return security_pb(await self.account.state(call.session, call.principal))
+
+    @rpc()
+    async def ChangeMyPassword(self, request: pb.ChangeMyPasswordRequest, call: Call) -> pb.MySecurity:
+        return security_pb(
+            await self.account.change_my_password(
+                call.session, call.principal, request.current_password, request.new_password
+            )
+        )
+
+    @rpc()
+    async def StartTotpEnrollment(self, request: pb.StartTotpEnrollmentRequest, call: Call) -> pb.TotpEnrollment:
+        secret, uri = await self.account.start_totp(call.session, call.principal)
+        return pb.TotpEnrollment(secret=secret, uri=uri)
+
+    @rpc()
+    async def ConfirmTotpEnrollment(self, request: pb.ConfirmTotpEnrollmentRequest, call: Call) -> pb.RecoveryCodes:
+        return pb.RecoveryCodes(codes=await self.account.confirm_totp(call.session, call.principal, request.code))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def ResetUserPassword(self, request: pb.ResetUserPasswordRequest, call: Call) -> pb.User:
+        return user_pb(
+            await self.account.reset_password(call.session, call.principal, request.user_id, request.new_password)
         )
 
 

@@ -34,6 +34,7 @@ oauth_clients = sa.Table(
     sa.Column("scopes", pg.ARRAY(sa.Text), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("secret_rotated_at", sa.DateTime(timezone=True)),
     schema=CONTROL,
 )
 
@@ -63,6 +64,72 @@ signing_keys = sa.Table(
     schema=CONTROL,
 )
 
+# A refresh-token family: everything descended from one authorization (one code exchange).
+refresh_families = sa.Table(
+    "refresh_families",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_reason", sa.Text),
+    schema=CONTROL,
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("family_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    schema=CONTROL,
+)
+
+# Access tokens revoked before their expiry (RFC 7009); consulted by introspection.
+revoked_access_tokens = sa.Table(
+    "revoked_access_tokens",
+    metadata,
+    sa.Column("jti", sa.Text, primary_key=True),
+    sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=CONTROL,
+)
+
+# A signed-in user waiting on the consent screen: what the code will be bound to once allowed.
+consent_tickets = sa.Table(
+    "consent_tickets",
+    metadata,
+    sa.Column("ticket_hash", sa.Text, primary_key=True),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("code_challenge", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    schema=CONTROL,
+)
+
+# Scopes a user has approved for a third-party client (asked once).
+oauth_consents = sa.Table(
+    "oauth_consents",
+    metadata,
+    sa.Column("tenant_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("user_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column("scopes", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("granted_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=CONTROL,
+)
+
 users = sa.Table(
     "users",
     metadata,
@@ -73,5 +140,77 @@ users = sa.Table(
     sa.Column("roles", pg.ARRAY(sa.Text), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # user security (it0002): first-login change, TOTP (secrets sealed under the master key).
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("password_changed_at", sa.DateTime(timezone=True)),
+    sa.Column("totp_secret_sealed", sa.LargeBinary),
+    sa.Column("totp_pending_sealed", sa.LargeBinary),
+    sa.Column("totp_enabled_at", sa.DateTime(timezone=True)),
+    sa.Column("totp_last_step", sa.BigInteger),
+    schema=TENANT,
+)
+
+
+# -- user security (tenant schema, it0002) ---------------------------------------------------------
+
+# One row (id = 1): the tenant's password policy and MFA requirement.
+security_policy = sa.Table(
+    "security_policy",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("min_length", sa.Integer, nullable=False),
+    sa.Column("reject_common_passwords", sa.Boolean, nullable=False),
+    sa.Column("mfa_required_for_admins", sa.Boolean, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+# Consecutive failed sign-ins per email (known or not, so a lockout reveals nothing).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("email", sa.Text, primary_key=True),
+    sa.Column("failed_count", sa.Integer, nullable=False),
+    sa.Column("lockout_count", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("last_failure_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
+
+# A sign-in past the password, waiting for its remaining steps; the ticket is stored hashed.
+login_transactions = sa.Table(
+    "login_transactions",
+    metadata,
+    sa.Column("ticket_hash", sa.Text, primary_key=True),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("code_challenge", sa.Text, nullable=False),
+    sa.Column("steps", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    schema=TENANT,
+)
+
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("user_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("code_hash", sa.Text, primary_key=True),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
+
+# Append-only record of sign-in failures, lockouts, password and MFA changes.
+security_events = sa.Table(
+    "security_events",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("user_id", pg.UUID(as_uuid=True)),
+    sa.Column("email", sa.Text),
+    sa.Column("detail", pg.JSONB, nullable=False),
     schema=TENANT,
 )

@@ -1,44 +1,59 @@
 """Token signing keys: ES256 keys whose private half is stored encrypted (AES-GCM under the
 master key). The newest key signs; every key not yet retired is published in the JWKS, so
-tokens signed before a rotation stay verifiable until they expire."""
+tokens signed before a rotation stay verifiable until they expire.
+
+Rotation (`KeyRing.rotate`, run by `crm rotate-keys`) writes the database only; every identity
+replica re-reads the keys every few seconds (`KeyReloader`), and services' JWKS caches refetch
+when a token names a key id they do not know."""
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import json
-import os
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_identity.sealing import Sealer
 from crm_identity.tables import signing_keys
 from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM
 from crm_platform.db import control_session
 from crm_platform.ids import new_id
 
+log = logging.getLogger(__name__)
+
 
 class KeyRing:
     def __init__(self, engine: AsyncEngine, master_key_b64: str, issuer: str, audience: str):
         self.engine = engine
-        self._aead = AESGCM(base64.b64decode(master_key_b64))
+        self._sealer = Sealer(master_key_b64)  # shared with TOTP secrets (crm_identity/sealing.py)
         self.issuer = issuer
         self.audience = audience
         self._active: ECKey | None = None
         self._public: list[dict[str, Any]] = []
+        self._claims = jwt.JWTClaimsRegistry(
+            leeway=30,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            jti={"essential": True},
+            tid={"essential": True},
+            client_id={"essential": True},
+        )
 
     def _seal(self, plaintext: bytes, kid: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, plaintext, kid.encode())
+        return self._sealer.seal(plaintext, kid)
 
     def _open(self, sealed: bytes, kid: str) -> bytes:
-        return self._aead.decrypt(sealed[:12], sealed[12:], kid.encode())
+        return self._sealer.open(sealed, kid)
 
     async def load(self) -> None:
         """Loads the keys, creating the first one on a fresh installation."""
@@ -82,6 +97,22 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         return {"keys": list(self._public)}
 
+    @property
+    def active_kid(self) -> str | None:
+        return str(self._active.kid) if self._active is not None else None
+
+    def decode(self, raw: str) -> dict[str, Any] | None:
+        """The claims of an access token this issuer signed with a published key and that has
+        not expired; None for anything else (forged, expired, another issuer, not a JWT)."""
+        try:
+            header = jwt.decode(raw, KeySet.import_key_set(self.jwks()), algorithms=[SIGNING_ALGORITHM])  # type: ignore[arg-type]
+            if str(header.header.get("typ", "")).lower() != ACCESS_TOKEN_TYPE:
+                return None
+            self._claims.validate(header.claims)
+        except (JoseError, ValueError, TypeError):
+            return None
+        return dict(header.claims)
+
     def issue(
         self,
         *,
@@ -115,3 +146,44 @@ class KeyRing:
             claims["roles"] = roles
         header = {"alg": SIGNING_ALGORITHM, "kid": self._active.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(header, claims, self._active, algorithms=[SIGNING_ALGORITHM])
+
+
+class KeyReloader:
+    """Re-reads the signing keys every `interval` seconds, so a rotation made by another replica or
+    by `crm rotate-keys` (which only writes the database) reaches this process, and retired keys
+    leave the JWKS on time."""
+
+    def __init__(self, keys: KeyRing, interval: float):
+        self.keys = keys
+        self.interval = interval
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+            except TimeoutError:
+                try:
+                    await self.keys.load()
+                except Exception:  # the database may be briefly unreachable; keep the keys we have
+                    log.warning("could not reload signing keys", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+async def rotate_signing_keys(database_url: str, master_key_b64: str, retire_after: timedelta) -> tuple[str, list[str]]:
+    """What `crm rotate-keys` runs against identity's database: a new signing key, with every
+    current key retired after `retire_after` (keep it at least the access-token lifetime plus the
+    verifiers' leeway). Returns the new kid and every kid now published. Running identity
+    replicas pick the new key up within their reload interval."""
+    from crm_platform.db import create_engine
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        keys = KeyRing(engine, master_key_b64, issuer="", audience="")
+        await keys.load()  # fails here, before any change, if the master key is wrong
+        kid = await keys.rotate(retire_after=retire_after)
+        return kid, [str(k["kid"]) for k in keys.jwks()["keys"]]
+    finally:
+        await engine.dispose()

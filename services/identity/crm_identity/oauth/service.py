@@ -1,6 +1,8 @@
 """OAuth 2.0 as identity implements it (RFC 6749 + RFC 7636 + RFC 9068 tokens, per RFC 9700):
-clients, one-time authorization codes bound to a PKCE S256 challenge, and token issuance.
-The gateway speaks the HTTP protocol; every check that decides who gets a token is here."""
+clients, one-time authorization codes bound to a PKCE S256 challenge, consent for third-party
+clients, token issuance, rotated refresh tokens with reuse detection, revocation (RFC 7009) and
+introspection (RFC 7662). The gateway speaks the HTTP protocol; every check that decides who
+gets a token is here. docs/oauth.md describes the behaviour."""
 
 from __future__ import annotations
 
@@ -20,19 +22,26 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_identity.keys.service import KeyRing
-from crm_identity.tables import authorization_codes, oauth_clients
+from crm_identity.oauth import consent as consents
+from crm_identity.oauth import refresh as refresh_tokens
+from crm_identity.tables import authorization_codes, oauth_clients, revoked_access_tokens
 from crm_identity.tables import users as users_table
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
+from crm_identity.users.login import LoginProgress, LoginSecurity, PendingAuthorization
 from crm_identity.users.roles import scopes_for_roles
 from crm_platform.auth import TENANT_SCOPES
 from crm_platform.db import control_session, tenant_session
-from crm_platform.errors import DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
+from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
 
 WEB_CLIENT_ID = "crm-web"
 CODE_TTL = timedelta(seconds=60)
 VERIFIER_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 GRANT_TYPES = ("authorization_code", "client_credentials")
+# Defaults of identity's settings (CRM_IDENTITY_ACCESS_TOKEN_TTL, ..._REFRESH_TOKEN_*).
+ACCESS_TOKEN_TTL = 900
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+REFRESH_TOKEN_IDLE = timedelta(days=7)
 
 
 class OAuthError(DomainError):
@@ -52,19 +61,57 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def invalid_grant(message: str) -> OAuthError:
+    return OAuthError(message, code="invalid_grant")
+
+
 @dataclass(frozen=True)
 class TokenGrant:
     access_token: str
     expires_in: int
     scope: str
+    refresh_token: str = ""
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """AuthorizeUser's outcome: a code, or (third-party client, scopes not yet approved) a
+    ticket for the consent screen."""
+
+    code: str
+    scope: str
+    consent_ticket: str = ""
+    # Set while the sign-in needs another step first (first-login password, TOTP): users/login.py.
+    login: LoginProgress | None = None
+
+
+@dataclass(frozen=True)
+class ConsentAnswer:
+    code: str
+    scope: str
+    redirect_uri: str
+    client_id: str
 
 
 class OAuthService:
-    def __init__(self, engine: AsyncEngine, keys: KeyRing, tenants: TenantService, token_ttl: int):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keys: KeyRing,
+        tenants: TenantService,
+        token_ttl: int = ACCESS_TOKEN_TTL,
+        refresh_lifetime: timedelta = REFRESH_TOKEN_LIFETIME,
+        refresh_idle: timedelta = REFRESH_TOKEN_IDLE,
+        login: LoginSecurity | None = None,
+    ):
         self.engine = engine
+        # Password check with lockout, and the steps before a code (first-login change, TOTP).
+        self.login = login or LoginSecurity(engine, None)
         self.keys = keys
         self.tenants = tenants
         self.token_ttl = token_ttl
+        self.refresh_lifetime = refresh_lifetime
+        self.refresh_idle = refresh_idle
 
     # -- clients ---------------------------------------------------------------------------
     async def ensure_web_client(self, redirect_uris: list[str]) -> None:
@@ -200,7 +247,7 @@ class OAuthService:
         scope: str,
         code_challenge: str,
         code_challenge_method: str,
-    ) -> tuple[str, str]:
+    ) -> Authorization:
         client = await self.get_client(client_id)
         if "authorization_code" not in client.grant_types:
             raise OAuthError("client may not use the code grant", code="unauthorized_client")
@@ -209,30 +256,113 @@ class OAuthService:
         if code_challenge_method != "S256" or not re.fullmatch(r"[A-Za-z0-9\-_]{43}", code_challenge):
             raise OAuthError("PKCE with S256 is required", code="invalid_request")
         tenant = await self.tenants.find_active_by_slug(tenant_slug)
-        user = None
-        if tenant is not None and (client.tenant_id is None or client.tenant_id == tenant.id):
-            async with tenant_session(self.engine, tenant.id) as session:
-                user = await users.authenticate(session, email, password)
-        else:
+        if tenant is None or not (client.tenant_id is None or client.tenant_id == tenant.id):
             await users.authenticate_nobody(password)
-        if tenant is None or user is None:
             raise Unauthenticated("wrong company, email or password", code="invalid_credentials")
+        # Lockout with backoff, then the steps a sign-in may need first (users/login.py).
+        user = await self.login.check_password(tenant.id, email, password)
         scopes = self._granted_scopes(scope, frozenset(client.scopes) & scopes_for_roles(list(user.roles)))
-        code = secrets.token_urlsafe(32)
+        progress = await self.login.begin(
+            tenant.id, user, PendingAuthorization(client_id, redirect_uri, " ".join(scopes), code_challenge)
+        )
+        if progress.completed is None:
+            return Authorization("", " ".join(scopes), login=progress)
+        return await self._consent_or_code(client, progress.tenant_id, progress.user_id, progress.completed)
+
+    async def continue_login(
+        self, *, ticket: str, step: str, client_id: str, redirect_uri: str, new_password: str, code: str
+    ) -> Authorization:
+        """The next step of a sign-in `authorize_user` left pending; consent or the code once done."""
+        progress = await self.login.continue_login(
+            ticket=ticket, step=step, client_id=client_id, redirect_uri=redirect_uri, new_password=new_password,
+            code=code,
+        )
+        if progress.completed is None:
+            return Authorization("", "", login=progress)
+        client = await self.get_client(progress.completed.client_id)
+        return await self._consent_or_code(client, progress.tenant_id, progress.user_id, progress.completed)
+
+    async def _consent_or_code(
+        self, client: Any, tenant_id: uuid.UUID, user_id: uuid.UUID, pending: PendingAuthorization
+    ) -> Authorization:
+        scopes = pending.scope.split()
         async with control_session(self.engine) as session:
-            await session.execute(
-                sa.insert(authorization_codes).values(
-                    code_hash=_hash(code),
-                    client_id=client_id,
-                    tenant_id=tenant.id,
-                    user_id=user.id,
-                    redirect_uri=redirect_uri,
-                    scope=" ".join(scopes),
-                    code_challenge=code_challenge,
-                    expires_at=datetime.now(UTC) + CODE_TTL,
-                )
+            ticket = await self._consent_ticket(
+                session, client, tenant_id, user_id, pending.redirect_uri, scopes, pending.code_challenge
             )
-        return code, " ".join(scopes)
+            if ticket:
+                return Authorization("", pending.scope, ticket)
+            code = await self._issue_code(
+                session, client.client_id, tenant_id, user_id, pending.redirect_uri, pending.scope,
+                pending.code_challenge,
+            )
+        return Authorization(code, pending.scope)
+
+    @staticmethod
+    async def _issue_code(
+        session: Any,
+        client_id: str,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        redirect_uri: str,
+        scope: str,
+        code_challenge: str,
+    ) -> str:
+        code = secrets.token_urlsafe(32)
+        await session.execute(
+            sa.insert(authorization_codes).values(
+                code_hash=_hash(code),
+                client_id=client_id,
+                tenant_id=tenant_id,
+                user_id=user_id,
+                redirect_uri=redirect_uri,
+                scope=scope,
+                code_challenge=code_challenge,
+                expires_at=datetime.now(UTC) + CODE_TTL,
+            )
+        )
+        return code
+
+    # -- consent (third-party clients) ------------------------------------------------------
+    @staticmethod
+    async def _consent_ticket(
+        session: Any,
+        client: sa.Row[Any],
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        redirect_uri: str,
+        scopes: list[str],
+        code_challenge: str,
+    ) -> str:
+        """A ticket for the consent screen, or "" when no consent is needed: the first-party web
+        client, or scopes the user already approved for this client."""
+        if client.client_id == WEB_CLIENT_ID:
+            return ""
+        if set(scopes) <= await consents.granted_scopes(session, tenant_id, user_id, client.client_id):
+            return ""
+        return await consents.open_ticket(
+            session, client_id=client.client_id, tenant_id=tenant_id, user_id=user_id, redirect_uri=redirect_uri,
+            scope=" ".join(scopes), code_challenge=code_challenge, now=datetime.now(UTC),
+        )
+
+    async def resolve_consent(self, *, ticket: str, allow: bool) -> ConsentAnswer:
+        """The user's answer: allowed -> remembered and a code; denied -> no code (the gateway
+        redirects with error=access_denied). Either way the ticket is spent."""
+        async with control_session(self.engine) as session:
+            row = await consents.take_ticket(session, ticket, datetime.now(UTC))
+            if row is None:
+                code = None
+            elif not allow:
+                code = ""
+            else:
+                await consents.remember(session, row.tenant_id, row.user_id, row.client_id, row.scope.split())
+                code = await self._issue_code(
+                    session, row.client_id, row.tenant_id, row.user_id, row.redirect_uri, row.scope,
+                    row.code_challenge,
+                )
+        if row is None or code is None:
+            raise OAuthError("the consent request expired or was already answered", code="invalid_request")
+        return ConsentAnswer(code, row.scope if code else "", row.redirect_uri, row.client_id)
 
     async def exchange_code(
         self, *, code: str, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str
@@ -273,7 +403,12 @@ class OAuthService:
             user_id=user.id,
             roles=list(user.roles),
         )
-        return TokenGrant(token, self.token_ttl, row.scope)
+        async with control_session(self.engine) as session:
+            refresh = await refresh_tokens.start_family(
+                session, client_id=client.client_id, tenant_id=row.tenant_id, user_id=user.id, scope=row.scope,
+                now=datetime.now(UTC), lifetime=self.refresh_lifetime, idle=self.refresh_idle,
+            )
+        return TokenGrant(token, self.token_ttl, row.scope, refresh)
 
     # -- client credentials ---------------------------------------------------------------
     async def client_token(self, *, client_id: str, client_secret: str, scope: str) -> TokenGrant:
@@ -292,3 +427,229 @@ class OAuthService:
             ttl=self.token_ttl,
         )
         return TokenGrant(token, self.token_ttl, " ".join(scopes))
+
+    # -- refresh_token grant ----------------------------------------------------------------
+    async def refresh(self, *, refresh_token: str, client_id: str, client_secret: str, scope: str) -> TokenGrant:
+        """Rotates the refresh token. Checks run before the rotation, so a refused request (e.g. a
+        widened scope) leaves the client's token usable; a reused token revokes its family, and
+        that revocation commits although the request fails."""
+        client = await self._authenticate_client(client_id, client_secret)
+        if "authorization_code" not in client.grant_types:
+            raise OAuthError("client may not use refresh tokens", code="unauthorized_client")
+        now = datetime.now(UTC)
+        failure: OAuthError | None = None
+        new_token = ""
+        granted: list[str] = []
+        user: sa.Row[Any] | None = None
+        async with control_session(self.engine) as session:
+            row = await refresh_tokens.find(session, refresh_token, lock=True)
+            if row is None or row.client_id != client.client_id:
+                failure = invalid_grant("refresh token is invalid")
+            elif row.revoked_at is not None:
+                failure = invalid_grant("refresh token was revoked")
+            elif row.used_at is not None:
+                await refresh_tokens.revoke_family(session, row.family_id, "reuse")
+                failure = invalid_grant("refresh token was already used; every token of this grant is now revoked")
+            elif refresh_tokens.deadline(row) <= now:
+                failure = invalid_grant("refresh token expired")
+            else:
+                try:
+                    granted = self._granted_scopes(scope, frozenset(row.scope.split()))
+                except OAuthError as exc:
+                    failure = exc
+                if failure is None:
+                    user = await self._active_user(row.tenant_id, row.user_id)
+                    if user is None:
+                        await refresh_tokens.revoke_family(session, row.family_id, "user_inactive")
+                        failure = invalid_grant("user or tenant no longer active")
+                    else:
+                        new_token = await refresh_tokens.rotate(session, row, now=now, idle=self.refresh_idle)
+        if failure is not None:
+            raise failure
+        assert row is not None and user is not None
+        # The user's roles or the client's scopes may have shrunk since the authorization.
+        scopes = [s for s in granted if s in client.scopes and s in scopes_for_roles(list(user.roles))]
+        token = self.keys.issue(
+            subject=str(user.id),
+            tenant_id=row.tenant_id,
+            client_id=client.client_id,
+            scopes=scopes,
+            ttl=self.token_ttl,
+            user_id=user.id,
+            roles=list(user.roles),
+        )
+        return TokenGrant(token, self.token_ttl, " ".join(scopes), new_token)
+
+    async def _active_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> sa.Row[Any] | None:
+        try:
+            tenant = await self.tenants.get(tenant_id)
+        except NotFound:
+            return None
+        if tenant.status != "active":
+            return None
+        async with tenant_session(self.engine, tenant_id) as session:
+            return (
+                await session.execute(
+                    sa.select(users_table).where(users_table.c.id == user_id, users_table.c.disabled.is_(False))
+                )
+            ).first()
+
+    # -- revocation (RFC 7009) ----------------------------------------------------------------
+    async def revoke(self, *, token: str, token_type_hint: str, client_id: str, client_secret: str) -> None:
+        """Revokes a token the authenticated client holds. Unknown tokens, tokens of other clients
+        and expired ones are ignored without saying so (RFC 7009 §2.2: the answer is always 200).
+        A refresh token takes its family with it; an access token's `jti` joins the deny list that
+        introspection consults (services that only verify signatures accept it until it expires)."""
+        client = await self._authenticate_client(client_id, client_secret)
+        kinds = ["access_token", "refresh_token"] if token_type_hint == "access_token" else [
+            "refresh_token", "access_token"]
+        for kind in kinds:
+            if kind == "refresh_token":
+                async with control_session(self.engine) as session:
+                    row = await refresh_tokens.find(session, token)
+                    if row is not None:
+                        if row.client_id == client.client_id:
+                            await refresh_tokens.revoke_family(session, row.family_id, "revoked")
+                        return
+            else:
+                claims = self.keys.decode(token)
+                if claims is not None:
+                    if claims.get("client_id") == client.client_id:
+                        async with control_session(self.engine) as session:
+                            await session.execute(
+                                pg_insert(revoked_access_tokens)
+                                .values(
+                                    jti=str(claims["jti"]),
+                                    tenant_id=uuid.UUID(str(claims["tid"])),
+                                    expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                                )
+                                .on_conflict_do_nothing(index_elements=["jti"])
+                            )
+                    return
+
+    # -- introspection (RFC 7662) --------------------------------------------------------------
+    async def introspect(
+        self, *, token: str, token_type_hint: str, client_id: str, client_secret: str
+    ) -> dict[str, Any] | None:
+        """What an active token carries, for a confidential client of the token's own tenant;
+        None (inactive) for anything expired, revoked, forged, unknown or of another tenant."""
+        client = await self._authenticate_client(client_id, client_secret)
+        if client.kind != "confidential" or client.tenant_id is None:
+            raise InvalidClient("introspection is for confidential clients of a tenant")
+        if token_type_hint != "refresh_token" or not token.startswith(refresh_tokens.TOKEN_PREFIX):
+            claims = self.keys.decode(token)
+            if claims is not None:
+                return await self._introspect_access(claims, client.tenant_id)
+        return await self._introspect_refresh(token, client.tenant_id)
+
+    async def _introspect_access(self, claims: dict[str, Any], tenant_id: uuid.UUID) -> dict[str, Any] | None:
+        if claims.get("tid") != str(tenant_id):
+            return None
+        async with control_session(self.engine) as session:
+            revoked = (
+                await session.execute(
+                    sa.select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == str(claims["jti"]))
+                )
+            ).first()
+        if revoked is not None or not await self._client_usable(str(claims["client_id"])):
+            return None
+        if (await self.tenants.get(tenant_id)).status != "active":
+            return None
+        answer = {
+            "active": True,
+            "scope": str(claims.get("scope", "")),
+            "client_id": str(claims["client_id"]),
+            "sub": str(claims.get("sub", "")),
+            "exp": int(claims["exp"]),
+            "iat": int(claims.get("iat", 0)),
+            "tid": str(claims["tid"]),
+            "token_type": "Bearer",
+            "jti": str(claims["jti"]),
+            "iss": str(claims.get("iss", "")),
+            "aud": str(claims.get("aud", "")),
+        }
+        return answer
+
+    async def _introspect_refresh(self, token: str, tenant_id: uuid.UUID) -> dict[str, Any] | None:
+        async with control_session(self.engine) as session:
+            row = await refresh_tokens.find(session, token)
+        if row is None or row.tenant_id != tenant_id or not refresh_tokens.usable(row, datetime.now(UTC)):
+            return None
+        if not await self._client_usable(row.client_id) or await self._active_user(row.tenant_id, row.user_id) is None:
+            return None
+        return {
+            "active": True,
+            "scope": row.scope,
+            "client_id": row.client_id,
+            "sub": str(row.user_id),
+            "exp": int(refresh_tokens.deadline(row).timestamp()),
+            "iat": int(row.issued_at.timestamp()),
+            "tid": str(row.tenant_id),
+            "token_type": "refresh_token",
+        }
+
+    async def _client_usable(self, client_id: str) -> bool:
+        try:
+            await self.get_client(client_id)
+        except NotFound:
+            return False
+        return True
+
+    # -- API client management (tenant admins) ---------------------------------------------------
+    async def get_tenant_client(self, tenant_id: uuid.UUID, client_id: str) -> sa.Row[Any]:
+        """One of the tenant's clients, revoked or not; another tenant's (or the platform's own
+        web client) is NotFound."""
+        async with control_session(self.engine) as session:
+            row = (
+                await session.execute(
+                    sa.select(oauth_clients).where(
+                        oauth_clients.c.client_id == client_id, oauth_clients.c.tenant_id == tenant_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("no such API client")
+        return row
+
+    async def rotate_secret(self, tenant_id: uuid.UUID, client_id: str) -> tuple[sa.Row[Any], str]:
+        """A new secret, returned once; the old one stops working at once."""
+        client = await self.get_tenant_client(tenant_id, client_id)
+        if client.revoked_at is not None:
+            raise Conflict("the client is revoked", code="client_revoked")
+        if client.kind != "confidential":
+            raise Conflict("a public client has no secret", code="client_has_no_secret")
+        secret = f"cs_{secrets.token_urlsafe(32)}"
+        async with control_session(self.engine) as session:
+            row = (
+                await session.execute(
+                    sa.update(oauth_clients)
+                    .where(
+                        oauth_clients.c.client_id == client_id,
+                        oauth_clients.c.tenant_id == tenant_id,
+                        oauth_clients.c.revoked_at.is_(None),
+                    )
+                    .values(secret_hash=_hash(secret), secret_rotated_at=sa.func.now())
+                    .returning(oauth_clients)
+                )
+            ).first()
+        if row is None:  # revoked in between
+            raise Conflict("the client is revoked", code="client_revoked")
+        return row, secret
+
+    async def revoke_client(self, tenant_id: uuid.UUID, client_id: str) -> sa.Row[Any]:
+        """The client gets no more tokens (every grant authenticates it or checks it is live), its
+        refresh-token families are revoked and its consents forgotten. Idempotent."""
+        await self.get_tenant_client(tenant_id, client_id)
+        async with control_session(self.engine) as session:
+            await session.execute(
+                sa.update(oauth_clients)
+                .where(
+                    oauth_clients.c.client_id == client_id,
+                    oauth_clients.c.tenant_id == tenant_id,
+                    oauth_clients.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=sa.func.now(), secret_hash=None)
+            )
+            await refresh_tokens.revoke_client(session, client_id, "client_revoked")
+            await consents.forget_client(session, client_id)
+        return await self.get_tenant_client(tenant_id, client_id)

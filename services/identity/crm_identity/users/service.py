@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_identity.tables import users
+from crm_identity.users.passwords import DEFAULT_POLICY, PasswordPolicy, password_errors
 from crm_identity.users.roles import Role
 from crm_platform.errors import Conflict, FieldError, InvalidInput
 from crm_platform.ids import new_id
@@ -25,19 +26,16 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash(str(uuid.uuid4()))
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = DEFAULT_POLICY.min_length
 
 
-def validate_new_user(email: str, password: str, display_name: str, roles: list[str]) -> list[FieldError]:
+def validate_new_user(
+    email: str, password: str, display_name: str, roles: list[str], policy: PasswordPolicy = DEFAULT_POLICY
+) -> list[FieldError]:
     errors: list[FieldError] = []
     if not EMAIL_RE.match(email.strip()):
         errors.append(FieldError("email", "invalid_email", "not a valid email address"))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(
-            FieldError(
-                "password", "password_too_short", f"password must have at least {MIN_PASSWORD_LENGTH} characters"
-            )
-        )
+    errors.extend(password_errors(password, email=email, policy=policy))
     if not display_name.strip():
         errors.append(FieldError("display_name", "required", "display name is required"))
     for role in roles:
@@ -47,12 +45,21 @@ def validate_new_user(email: str, password: str, display_name: str, roles: list[
 
 
 async def create_user(
-    session: AsyncSession, email: str, password: str, display_name: str, roles: list[str]
+    session: AsyncSession,
+    email: str,
+    password: str,
+    display_name: str,
+    roles: list[str],
+    *,
+    policy: PasswordPolicy = DEFAULT_POLICY,
+    must_change_password: bool = False,
 ) -> sa.Row[Any]:
-    errors = validate_new_user(email, password, display_name, roles)
+    """`must_change_password`: the user chooses their own password at first sign-in (set for users
+    an admin creates; not for the tenant's first admin, who chose theirs at sign-up)."""
+    errors = validate_new_user(email, password, display_name, roles, policy)
     if errors:
         raise InvalidInput(errors)
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    password_hash = await hash_password(password)
     try:
         async with session.begin_nested():
             row = (
@@ -64,6 +71,7 @@ async def create_user(
                         password_hash=password_hash,
                         display_name=display_name.strip(),
                         roles=roles or [Role.SALES_REP.value],
+                        must_change_password=must_change_password,
                     )
                     .returning(users)
                 )
@@ -86,6 +94,17 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> sa.R
     except (VerificationError, InvalidHashError):
         return None
     return row
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return bool(await asyncio.to_thread(_hasher.verify, password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 async def authenticate_nobody(password: str) -> None:

@@ -38,21 +38,25 @@ class Tenant(_message.Message):
     def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., default_locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "email", "display_name", "roles", "created_at")
+    __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled")
     ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MUST_CHANGE_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    MFA_ENABLED_FIELD_NUMBER: _ClassVar[int]
     id: str
     email: str
     display_name: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    must_change_password: bool
+    mfa_enabled: bool
+    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., must_change_password: _Optional[bool] = ..., mfa_enabled: _Optional[bool] = ...) -> None: ...
 
 class OAuthClient(_message.Message):
-    __slots__ = ("client_id", "tenant_id", "name", "kind", "grant_types", "redirect_uris", "scopes", "created_at")
+    __slots__ = ("client_id", "tenant_id", "name", "kind", "grant_types", "redirect_uris", "scopes", "created_at", "revoked_at", "secret_rotated_at")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +65,8 @@ class OAuthClient(_message.Message):
     REDIRECT_URIS_FIELD_NUMBER: _ClassVar[int]
     SCOPES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_ROTATED_AT_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     tenant_id: str
     name: str
@@ -69,7 +75,9 @@ class OAuthClient(_message.Message):
     redirect_uris: _containers.RepeatedScalarFieldContainer[str]
     scopes: _containers.RepeatedScalarFieldContainer[str]
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, client_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., grant_types: _Optional[_Iterable[str]] = ..., redirect_uris: _Optional[_Iterable[str]] = ..., scopes: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    revoked_at: _timestamp_pb2.Timestamp
+    secret_rotated_at: _timestamp_pb2.Timestamp
+    def __init__(self, client_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., grant_types: _Optional[_Iterable[str]] = ..., redirect_uris: _Optional[_Iterable[str]] = ..., scopes: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_rotated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetJwksRequest(_message.Message):
     __slots__ = ()
@@ -196,12 +204,126 @@ class AuthorizeUserRequest(_message.Message):
     def __init__(self, tenant_slug: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., client_id: _Optional[str] = ..., redirect_uri: _Optional[str] = ..., scope: _Optional[str] = ..., code_challenge: _Optional[str] = ..., code_challenge_method: _Optional[str] = ...) -> None: ...
 
 class AuthorizeUserResponse(_message.Message):
-    __slots__ = ("code", "scope")
+    __slots__ = ("code", "scope", "consent_ticket", "next_step", "login_ticket", "totp_secret", "totp_uri", "recovery_codes")
     CODE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_TICKET_FIELD_NUMBER: _ClassVar[int]
+    NEXT_STEP_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_TICKET_FIELD_NUMBER: _ClassVar[int]
+    TOTP_SECRET_FIELD_NUMBER: _ClassVar[int]
+    TOTP_URI_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_CODES_FIELD_NUMBER: _ClassVar[int]
     code: str
     scope: str
-    def __init__(self, code: _Optional[str] = ..., scope: _Optional[str] = ...) -> None: ...
+    consent_ticket: str
+    next_step: str
+    login_ticket: str
+    totp_secret: str
+    totp_uri: str
+    recovery_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, code: _Optional[str] = ..., scope: _Optional[str] = ..., consent_ticket: _Optional[str] = ..., next_step: _Optional[str] = ..., login_ticket: _Optional[str] = ..., totp_secret: _Optional[str] = ..., totp_uri: _Optional[str] = ..., recovery_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ContinueLoginRequest(_message.Message):
+    __slots__ = ("login_ticket", "step", "client_id", "redirect_uri", "new_password", "code")
+    LOGIN_TICKET_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REDIRECT_URI_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    login_ticket: str
+    step: str
+    client_id: str
+    redirect_uri: str
+    new_password: str
+    code: str
+    def __init__(self, login_ticket: _Optional[str] = ..., step: _Optional[str] = ..., client_id: _Optional[str] = ..., redirect_uri: _Optional[str] = ..., new_password: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class PasswordPolicy(_message.Message):
+    __slots__ = ("min_length", "reject_common_passwords", "mfa_required_for_admins", "version", "updated_at")
+    MIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    REJECT_COMMON_PASSWORDS_FIELD_NUMBER: _ClassVar[int]
+    MFA_REQUIRED_FOR_ADMINS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    min_length: int
+    reject_common_passwords: bool
+    mfa_required_for_admins: bool
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, min_length: _Optional[int] = ..., reject_common_passwords: _Optional[bool] = ..., mfa_required_for_admins: _Optional[bool] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetPasswordPolicyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpdatePasswordPolicyRequest(_message.Message):
+    __slots__ = ("policy", "update_mask", "expected_version")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    policy: PasswordPolicy
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    expected_version: int
+    def __init__(self, policy: _Optional[_Union[PasswordPolicy, _Mapping]] = ..., update_mask: _Optional[_Iterable[str]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class MySecurity(_message.Message):
+    __slots__ = ("mfa_enabled", "recovery_codes_remaining", "must_change_password", "password_changed_at", "min_password_length")
+    MFA_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_CODES_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    MUST_CHANGE_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    MIN_PASSWORD_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    mfa_enabled: bool
+    recovery_codes_remaining: int
+    must_change_password: bool
+    password_changed_at: _timestamp_pb2.Timestamp
+    min_password_length: int
+    def __init__(self, mfa_enabled: _Optional[bool] = ..., recovery_codes_remaining: _Optional[int] = ..., must_change_password: _Optional[bool] = ..., password_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_password_length: _Optional[int] = ...) -> None: ...
+
+class GetMySecurityRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ChangeMyPasswordRequest(_message.Message):
+    __slots__ = ("current_password", "new_password")
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    current_password: str
+    new_password: str
+    def __init__(self, current_password: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
+
+class StartTotpEnrollmentRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TotpEnrollment(_message.Message):
+    __slots__ = ("secret", "uri")
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    secret: str
+    uri: str
+    def __init__(self, secret: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+
+class ConfirmTotpEnrollmentRequest(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...
+
+class RecoveryCodes(_message.Message):
+    __slots__ = ("codes",)
+    CODES_FIELD_NUMBER: _ClassVar[int]
+    codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ResetUserPasswordRequest(_message.Message):
+    __slots__ = ("user_id", "new_password")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    new_password: str
+    def __init__(self, user_id: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
 
 class ExchangeAuthorizationCodeRequest(_message.Message):
     __slots__ = ("code", "client_id", "client_secret", "redirect_uri", "code_verifier")
@@ -228,13 +350,119 @@ class IssueClientTokenRequest(_message.Message):
     def __init__(self, client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., scope: _Optional[str] = ...) -> None: ...
 
 class TokenResponse(_message.Message):
-    __slots__ = ("access_token", "token_type", "expires_in", "scope")
+    __slots__ = ("access_token", "token_type", "expires_in", "scope", "refresh_token")
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     access_token: str
     token_type: str
     expires_in: int
     scope: str
-    def __init__(self, access_token: _Optional[str] = ..., token_type: _Optional[str] = ..., expires_in: _Optional[int] = ..., scope: _Optional[str] = ...) -> None: ...
+    refresh_token: str
+    def __init__(self, access_token: _Optional[str] = ..., token_type: _Optional[str] = ..., expires_in: _Optional[int] = ..., scope: _Optional[str] = ..., refresh_token: _Optional[str] = ...) -> None: ...
+
+class RefreshAccessTokenRequest(_message.Message):
+    __slots__ = ("refresh_token", "client_id", "client_secret", "scope")
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    client_id: str
+    client_secret: str
+    scope: str
+    def __init__(self, refresh_token: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., scope: _Optional[str] = ...) -> None: ...
+
+class RevokeTokenRequest(_message.Message):
+    __slots__ = ("token", "token_type_hint", "client_id", "client_secret")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_HINT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    token_type_hint: str
+    client_id: str
+    client_secret: str
+    def __init__(self, token: _Optional[str] = ..., token_type_hint: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ...) -> None: ...
+
+class RevokeTokenResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class IntrospectTokenRequest(_message.Message):
+    __slots__ = ("token", "token_type_hint", "client_id", "client_secret")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_HINT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    token_type_hint: str
+    client_id: str
+    client_secret: str
+    def __init__(self, token: _Optional[str] = ..., token_type_hint: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ...) -> None: ...
+
+class IntrospectTokenResponse(_message.Message):
+    __slots__ = ("active", "scope", "client_id", "sub", "exp", "iat", "tid", "token_type", "jti", "iss", "aud")
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUB_FIELD_NUMBER: _ClassVar[int]
+    EXP_FIELD_NUMBER: _ClassVar[int]
+    IAT_FIELD_NUMBER: _ClassVar[int]
+    TID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JTI_FIELD_NUMBER: _ClassVar[int]
+    ISS_FIELD_NUMBER: _ClassVar[int]
+    AUD_FIELD_NUMBER: _ClassVar[int]
+    active: bool
+    scope: str
+    client_id: str
+    sub: str
+    exp: int
+    iat: int
+    tid: str
+    token_type: str
+    jti: str
+    iss: str
+    aud: str
+    def __init__(self, active: _Optional[bool] = ..., scope: _Optional[str] = ..., client_id: _Optional[str] = ..., sub: _Optional[str] = ..., exp: _Optional[int] = ..., iat: _Optional[int] = ..., tid: _Optional[str] = ..., token_type: _Optional[str] = ..., jti: _Optional[str] = ..., iss: _Optional[str] = ..., aud: _Optional[str] = ...) -> None: ...
+
+class ResolveConsentRequest(_message.Message):
+    __slots__ = ("consent_ticket", "allow")
+    CONSENT_TICKET_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
+    consent_ticket: str
+    allow: bool
+    def __init__(self, consent_ticket: _Optional[str] = ..., allow: _Optional[bool] = ...) -> None: ...
+
+class ResolveConsentResponse(_message.Message):
+    __slots__ = ("code", "scope", "redirect_uri", "client_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REDIRECT_URI_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    scope: str
+    redirect_uri: str
+    client_id: str
+    def __init__(self, code: _Optional[str] = ..., scope: _Optional[str] = ..., redirect_uri: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
+
+class GetApiClientRequest(_message.Message):
+    __slots__ = ("client_id",)
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    def __init__(self, client_id: _Optional[str] = ...) -> None: ...
+
+class RotateClientSecretRequest(_message.Message):
+    __slots__ = ("client_id",)
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    def __init__(self, client_id: _Optional[str] = ...) -> None: ...
+
+class RevokeClientRequest(_message.Message):
+    __slots__ = ("client_id",)
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    def __init__(self, client_id: _Optional[str] = ...) -> None: ...

@@ -92,6 +92,81 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
                 _registered_method=True)
+        self.ContinueLogin = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ContinueLogin',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ContinueLoginRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.AuthorizeUserResponse.FromString,
+                _registered_method=True)
+        self.GetPasswordPolicy = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetPasswordPolicy',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetPasswordPolicyRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.FromString,
+                _registered_method=True)
+        self.UpdatePasswordPolicy = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdatePasswordPolicy',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdatePasswordPolicyRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.FromString,
+                _registered_method=True)
+        self.GetMySecurity = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetMySecurity',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
+                _registered_method=True)
+        self.ChangeMyPassword = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ChangeMyPassword',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ChangeMyPasswordRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
+                _registered_method=True)
+        self.StartTotpEnrollment = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/StartTotpEnrollment',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.StartTotpEnrollmentRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.TotpEnrollment.FromString,
+                _registered_method=True)
+        self.ConfirmTotpEnrollment = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ConfirmTotpEnrollment',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ConfirmTotpEnrollmentRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RecoveryCodes.FromString,
+                _registered_method=True)
+        self.ResetUserPassword = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ResetUserPassword',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResetUserPasswordRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+                _registered_method=True)
+        self.RefreshAccessToken = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/RefreshAccessToken',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RefreshAccessTokenRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/RevokeToken',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
+        self.IntrospectToken = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/IntrospectToken',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenResponse.FromString,
+                _registered_method=True)
+        self.ResolveConsent = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ResolveConsent',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentResponse.FromString,
+                _registered_method=True)
+        self.GetApiClient = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetApiClient',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetApiClientRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
+                _registered_method=True)
+        self.RotateClientSecret = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/RotateClientSecret',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RotateClientSecretRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateClientResponse.FromString,
+                _registered_method=True)
+        self.RevokeClient = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/RevokeClient',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -179,6 +254,116 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ContinueLogin(self, request, context):
+        """-- user security (password policy, lockout, first-login change, TOTP MFA) -------------
+        The next step of a sign-in that AuthorizeUser answered with `next_step` (change the initial
+        password, enter a TOTP code, enroll in TOTP, acknowledge recovery codes). Carries the
+        login ticket, needs no bearer token. Returns the code once no step is left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPasswordPolicy(self, request, context):
+        """Requires `users:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePasswordPolicy(self, request, context):
+        """Requires `users:manage`. Fields not in `update_mask` are kept; `expected_version` guards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMySecurity(self, request, context):
+        """The signed-in user's own security state (any user token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeMyPassword(self, request, context):
+        """The signed-in user changes their password (current password required).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartTotpEnrollment(self, request, context):
+        """The signed-in user starts TOTP enrollment: a new secret (returned once) awaiting confirmation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmTotpEnrollment(self, request, context):
+        """Confirms enrollment with a code from the authenticator; returns 10 one-time recovery codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetUserPassword(self, request, context):
+        """Requires `users:manage`: sets a new password the user must change at next sign-in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshAccessToken(self, request, context):
+        """refresh_token grant: rotates the refresh token; presenting an already-rotated one revokes
+        its whole family (reuse detection, RFC 9700 §4.14.2). Carries the client credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """RFC 7009 revocation. Carries the client credential; succeeds for unknown tokens.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IntrospectToken(self, request, context):
+        """RFC 7662 introspection, for confidential clients of the token's tenant. Carries the credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveConsent(self, request, context):
+        """The user's answer on the consent screen for a ticket AuthorizeUser returned. No bearer token:
+        the one-time ticket is the credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApiClient(self, request, context):
+        """Requires `clients:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateClientSecret(self, request, context):
+        """Requires `clients:manage`. The new secret is returned once; the old one stops working.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeClient(self, request, context):
+        """Requires `clients:manage`. The client gets no more tokens; its refresh tokens are revoked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -236,6 +421,81 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.IssueClientToken,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.SerializeToString,
+            ),
+            'ContinueLogin': grpc.unary_unary_rpc_method_handler(
+                    servicer.ContinueLogin,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ContinueLoginRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.AuthorizeUserResponse.SerializeToString,
+            ),
+            'GetPasswordPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPasswordPolicy,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetPasswordPolicyRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.SerializeToString,
+            ),
+            'UpdatePasswordPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePasswordPolicy,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdatePasswordPolicyRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.SerializeToString,
+            ),
+            'GetMySecurity': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMySecurity,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.SerializeToString,
+            ),
+            'ChangeMyPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeMyPassword,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ChangeMyPasswordRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.SerializeToString,
+            ),
+            'StartTotpEnrollment': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTotpEnrollment,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.StartTotpEnrollmentRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.TotpEnrollment.SerializeToString,
+            ),
+            'ConfirmTotpEnrollment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmTotpEnrollment,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ConfirmTotpEnrollmentRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RecoveryCodes.SerializeToString,
+            ),
+            'ResetUserPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetUserPassword,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResetUserPasswordRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.SerializeToString,
+            ),
+            'RefreshAccessToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshAccessToken,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RefreshAccessTokenRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'IntrospectToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IntrospectToken,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenResponse.SerializeToString,
+            ),
+            'ResolveConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveConsent,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentResponse.SerializeToString,
+            ),
+            'GetApiClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApiClient,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetApiClientRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.SerializeToString,
+            ),
+            'RotateClientSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateClientSecret,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RotateClientSecretRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateClientResponse.SerializeToString,
+            ),
+            'RevokeClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeClient,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -538,6 +798,411 @@ class IdentityService:
             '/crm.identity.v1.IdentityService/IssueClientToken',
             crm_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContinueLogin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ContinueLogin',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ContinueLoginRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.AuthorizeUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPasswordPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetPasswordPolicy',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetPasswordPolicyRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePasswordPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdatePasswordPolicy',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdatePasswordPolicyRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.PasswordPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMySecurity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetMySecurity',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeMyPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ChangeMyPassword',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ChangeMyPasswordRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTotpEnrollment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/StartTotpEnrollment',
+            crm_dot_identity_dot_v1_dot_identity__pb2.StartTotpEnrollmentRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.TotpEnrollment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmTotpEnrollment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ConfirmTotpEnrollment',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ConfirmTotpEnrollmentRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.RecoveryCodes.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetUserPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ResetUserPassword',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ResetUserPasswordRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshAccessToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/RefreshAccessToken',
+            crm_dot_identity_dot_v1_dot_identity__pb2.RefreshAccessTokenRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/RevokeToken',
+            crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IntrospectToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/IntrospectToken',
+            crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.IntrospectTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ResolveConsent',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.ResolveConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApiClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetApiClient',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetApiClientRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateClientSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/RotateClientSecret',
+            crm_dot_identity_dot_v1_dot_identity__pb2.RotateClientSecretRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.CreateClientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/RevokeClient',
+            crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
             options,
             channel_credentials,
             insecure,

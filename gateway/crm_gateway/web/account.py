@@ -1,0 +1,181 @@
+"""/app/account/security: the signed-in user's password and two-step verification (TOTP).
+
+- change the password (current + new + confirmation; the tenant's policy applies);
+- set up TOTP: a QR code and the secret, confirmed with a code from the app, then the 10
+  recovery codes, shown once.
+Every form carries the session's CSRF token; the pages call identity with the session's token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any, Final
+
+import grpc
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.i18n import Locale
+from crm_gateway.oauth.login_steps import qr_data_uri
+from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web.auth import LoginRequired, session_caller, web_session
+from crm_gateway.web.customers import problem_text
+from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.strings import UI
+from crm_gateway.web.templating import page_locale, render
+from crm_proto.crm.identity.v1 import identity_pb2 as pb
+
+router = APIRouter(prefix="/app/account", include_in_schema=False)
+
+PAGE: Final = "/app/account/security"
+SessionDep = Annotated[WebSession, Depends(web_session)]
+
+
+def _user_label(session: WebSession, locale: Locale) -> str:
+    return session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles)
+
+
+async def security_page(
+    request: Request,
+    session: WebSession,
+    services: Any,
+    *,
+    status_code: int = 200,
+    password_errors: dict[str, str] | None = None,
+    password_error: str | None = None,
+    enrollment: dict[str, str] | None = None,
+    mfa_errors: dict[str, str] | None = None,
+    mfa_error: str | None = None,
+    recovery_codes: list[str] | None = None,
+) -> Response:
+    caller = session_caller(request, session)
+    locale = caller.locale
+    state: Any = None
+    error = None
+    try:
+        state = await caller.call(services.identity.GetMySecurity, pb.GetMySecurityRequest())
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        error = problem_text(exc, locale)
+    cookies: WebCookies = request.app.state.web_cookies
+    flash = cookies.read_flash(request)
+    changed = timestamp(state.password_changed_at) if state is not None else None
+    context = {
+        "session": session,
+        "user_label": _user_label(session, locale),
+        "state": state,
+        "error": error,
+        "password_changed": changed.strftime("%Y-%m-%d %H:%M UTC") if changed else None,
+        "password_errors": password_errors or {},
+        "password_error": password_error,
+        "enrollment": enrollment,
+        "qr": qr_data_uri(enrollment["uri"]) if enrollment else "",
+        "totp_secret": enrollment["secret"] if enrollment else "",
+        "field_errors": mfa_errors or {},
+        "mfa_error": mfa_error,
+        "recovery_codes": recovery_codes or [],
+        "flash": UI.text(f"account.flash.{flash['key']}", locale) if flash and "key" in flash else None,
+    }
+    response = render(request, "account_security.html", context, status_code=status_code)
+    cookies.clear_flash(request, response)
+    return response
+
+
+def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
+    if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
+        raise LoginRequired(PAGE) from exc
+
+
+def _csrf_ok(form: Any, session: WebSession) -> bool:
+    return hmac.compare_digest(str(form.get("csrf_token") or "").encode(), session.csrf.encode())
+
+
+def _status(exc: UpstreamError) -> int:
+    return 400 if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(
+        exc.error.status, INTERNAL)[0]
+
+
+@router.get("/security")
+async def show(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    return await security_page(request, session, services)
+
+
+@router.post("/security/password")
+async def change_password(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403,
+                                   password_error=UI.text("create.form_expired", locale))
+    values = {k: str(form.get(k) or "") for k in ("current_password", "new_password", "confirm_password")}
+    missing = {k: UI.text("login.required", locale) for k, v in values.items() if not v}
+    if missing:
+        return await security_page(request, session, services, status_code=400, password_errors=missing)
+    if values["new_password"] != values["confirm_password"]:
+        return await security_page(request, session, services, status_code=400,
+                                   password_errors={"confirm_password": UI.text("step.passwords_differ", locale)})
+    try:
+        await session_caller(request, session).call(services.identity.ChangeMyPassword, pb.ChangeMyPasswordRequest(
+            current_password=values["current_password"], new_password=values["new_password"],
+        ))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        if exc.error.code == "login_locked":
+            minutes = exc.error.extra.get("retry_after_minutes", 1)
+            return await security_page(request, session, services, status_code=429,
+                                       password_error=UI.text("login.locked", locale, minutes=minutes))
+        errors = localise_field_errors(exc.error.errors, locale)
+        placed = {e["field"]: e["message"] for e in errors}
+        return await security_page(request, session, services, status_code=_status(exc), password_errors=placed,
+                                   password_error=None if placed else problem_text(exc, locale))
+    response = RedirectResponse(PAGE, status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, {"key": "password_changed"})
+    return response
+
+
+@router.post("/security/mfa")
+async def start_mfa(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403,
+                                   mfa_error=UI.text("create.form_expired", locale))
+    try:
+        reply = await session_caller(request, session).call(
+            services.identity.StartTotpEnrollment, pb.StartTotpEnrollmentRequest()
+        )
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        return await security_page(request, session, services, status_code=_status(exc),
+                                   mfa_error=problem_text(exc, locale))
+    return await security_page(request, session, services, enrollment={"secret": reply.secret, "uri": reply.uri})
+
+
+@router.post("/security/mfa/confirm")
+async def confirm_mfa(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    secret, uri = str(form.get("totp_secret") or ""), str(form.get("totp_uri") or "")
+    # Shown again on a wrong code (the secret is the user's own, already on their screen).
+    enrollment = {"secret": secret, "uri": uri} if uri.startswith("otpauth://") else None
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403,
+                                   mfa_error=UI.text("create.form_expired", locale))
+    code = str(form.get("code") or "").strip()
+    if not code:
+        return await security_page(request, session, services, status_code=400, enrollment=enrollment,
+                                   mfa_errors={"code": UI.text("login.required", locale)})
+    try:
+        reply = await session_caller(request, session).call(
+            services.identity.ConfirmTotpEnrollment, pb.ConfirmTotpEnrollmentRequest(code=code)
+        )
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
+            return await security_page(request, session, services, status_code=400, enrollment=enrollment,
+                                       mfa_errors={"code": UI.text("step.wrong_code", locale)})
+        return await security_page(request, session, services, status_code=_status(exc),
+                                   mfa_error=problem_text(exc, locale))
+    return await security_page(request, session, services, recovery_codes=list(reply.codes))
