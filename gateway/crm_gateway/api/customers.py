@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import grpc
 from fastapi import APIRouter, Header, Query, Request, Response
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
@@ -25,8 +26,10 @@ from crm_gateway.api.common import (
     page,
     timestamp,
 )
-from crm_gateway.problems import Problem, etag, rename_fields
+from crm_gateway.clients import Caller
+from crm_gateway.problems import Problem, UpstreamError, etag, keep_field, rename_fields
 from crm_platform.auth import Scope
+from crm_platform.grpc_client import call_metadata
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -76,6 +79,12 @@ class Customer(Resource):
     created_by: str
     updated_by: str
     deleted_at: datetime | None = Field(None, description="Set while soft-deleted (admins with show_deleted)")
+    resident_id: str | None = Field(
+        None, description='Resident ID, masked ("110***********1234"); plaintext only via :reveal'
+    )
+    bank_card: str | None = Field(
+        None, description='Bank card, masked ("6222 **** **** 1234"); plaintext only via :reveal'
+    )
 
 
 def customer_out(message: Any) -> Customer:
@@ -92,6 +101,7 @@ def customer_out(message: Any) -> Customer:
         version=message.version, created_at=timestamp(message.created_at),
         updated_at=timestamp(message.updated_at), created_by=message.created_by, updated_by=message.updated_by,
         deleted_at=timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
+        resident_id=message.resident_id or None, bank_card=message.bank_card or None,
     )
 
 
@@ -118,6 +128,8 @@ class CustomerCreate(RequestBody):
     notes: str | None = None
     credit_code: str | None = Field(None, description="Unified social credit code, checked (GB 32100-2015)")
     custom_fields: dict[str, Any] | None = Field(None, description="Custom field values by key; null clears one")
+    resident_id: str | None = Field(None, description="Resident ID (GB 11643, checked); stored encrypted")
+    bank_card: str | None = Field(None, description="Bank card number (12-19 digits, Luhn); stored encrypted")
 
 
 class CustomerPatch(CustomerCreate):
@@ -142,6 +154,8 @@ class CustomerListQuery(PageQuery):
     first_contact_before: str = Field("", description="YYYY-MM-DD (inclusive)")
     q: str = Field("", description="Free text: name, code, contact person, mobile, phone, email or credit code")
     show_deleted: bool = Field(False, description="Include soft-deleted customers (needs customers:admin)")
+    resident_id: str = Field("", description="Exact resident ID (matched by blind index)")
+    bank_card: str = Field("", description="Exact bank card number (matched by blind index)")
 
 
 def _text_fields(values: dict[str, Any], *, clear_nulls: bool) -> dict[str, Any]:
@@ -216,6 +230,7 @@ async def list_customers(
             source=query.source, type=query.type, created_after=query.created_after,
             created_before=query.created_before, first_contact_after=query.first_contact_after,
             first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
+            resident_id=query.resident_id, bank_card=query.bank_card,
         ),
         rename=rename_fields({}, strip_prefix="custom_fields."),
     )
@@ -369,3 +384,54 @@ async def status_history(customer_id: str, caller: CallerDep, services: Backends
                      changed_by=c.changed_by, changed_at=timestamp(c.changed_at))
         for c in reply.items
     ])
+
+
+SensitiveField = Literal["resident_id", "bank_card"]
+
+
+class RevealBody(RequestBody):
+    fields: list[SensitiveField] = Field(min_length=1, max_length=2, description="Which fields to reveal")
+
+
+class Revealed(Resource):
+    customer_id: str
+    values: dict[str, str] = Field(description='Field -> plaintext ("" when the field is empty)')
+
+
+def client_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    """Where the request came from, for the service's audit: the proxy chain plus our peer."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    chain = ", ".join(p for p in (forwarded, peer) if p)
+    return (("x-forwarded-for", chain), ("x-client-user-agent", request.headers.get("user-agent", "")))
+
+
+async def reveal(caller: Caller, services: Any, customer_id: str, fields: list[str],
+                 client: tuple[tuple[str, str], ...]) -> Any:
+    """RevealCustomer with the caller's metadata plus where the request came from (for the audit)."""
+    try:
+        return await services.customers.RevealCustomer(
+            pb.RevealCustomerRequest(id=customer_id, fields=fields),
+            metadata=call_metadata(caller.token, caller.locale) + client, timeout=caller.deadline,
+        )
+    except grpc.aio.AioRpcError as exc:
+        raise UpstreamError.from_rpc(exc, "/crm.customers.v1.CustomerService/RevealCustomer", keep_field) from exc
+
+
+@router.post(
+    "/{customer_id}:reveal",
+    response_model=Revealed,
+    **operation(
+        operation_id="revealCustomer", summary="Reveal the plaintext of a customer's sensitive fields",
+        scopes=[Scope.CUSTOMERS_REVEAL], errors=[*WRITE_ERRORS, 404],
+        description="Every call is audited (who, which fields, when, client, address) and emits "
+                    "`crm.customer.revealed` (without the values). Reads elsewhere are always masked.",
+    ),
+)
+async def reveal_customer(
+    customer_id: str, body: RevealBody, request: Request, response: Response, caller: CallerDep,
+    services: BackendsDep,
+) -> Revealed:
+    reply = await reveal(caller, services, customer_id, list(body.fields), client_metadata(request))
+    response.headers["Cache-Control"] = "no-store"
+    return Revealed(customer_id=reply.customer_id, values=dict(reply.values))

@@ -14,9 +14,10 @@ from google.protobuf import json_format
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import session_caller
+from crm_gateway.web.auth import _unverified_claims, session_caller
 from crm_gateway.web.customers import (
     CUSTOMER_TYPES,
     SessionDep,
@@ -38,12 +39,20 @@ EDIT_FIELDS: Final = (
     "first_contact_date", "employees", "annual_revenue", "annual_revenue_currency", "credit_code", "needs", "notes",
 )
 STATUSES: Final = ("potential", "intent", "won", "lost")
+# Sent only when typed in (the page never holds their plaintext); REST PATCH with null clears them.
+SENSITIVE_FIELDS: Final = ("resident_id", "bank_card")
 
 
 def _values(c: Any) -> dict[str, str]:
     values = {name: str(getattr(c, name)) for name in EDIT_FIELDS if name != "employees"}
     values["employees"] = str(c.employees) if c.HasField("employees") else ""
     return values
+
+
+def can_reveal(session: WebSession) -> bool:
+    """Whether to offer the Reveal button; the customers service enforces the scope itself."""
+    scopes = str(_unverified_claims(session.token).get("scope", "")).split()
+    return "customers:reveal" in scopes
 
 
 def _when(value: Any) -> str:
@@ -62,6 +71,7 @@ async def detail_page(
     field_errors: dict[str, str] | None = None,
     form_error: str | None = None,
     status_error: str | None = None,
+    revealed: dict[str, str] | None = None,
 ) -> Response:
     caller: Caller = session_caller(request, session)
     locale = caller.locale
@@ -106,8 +116,12 @@ async def detail_page(
         "form_error": form_error,
         "status_error": status_error,
         "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+        "can_reveal": can_reveal(session),
+        "revealed": revealed or {},
     }
     response = render(request, "customer_detail.html", context, status_code=status_code)
+    if revealed:
+        response.headers["Cache-Control"] = "no-store"
     cookies.clear_flash(request, response)
     return response
 
@@ -134,9 +148,11 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
     form = await request.form()
     locale = page_locale(request)
     values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
+    secrets = {name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS}
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403, values=values,
                                  form_error=UI.text("create.form_expired", locale))
+    sent = {**values, **{k: v for k, v in secrets.items() if v}}
     try:
         version = int(str(form.get("version") or "0"))
     except ValueError:
@@ -144,7 +160,7 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
     caller = session_caller(request, session)
     try:
         await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
-            id=customer_id, customer=customer_input(values), expected_version=version))
+            id=customer_id, customer=customer_input(sent), expected_version=version))
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
         status = exc.error.status
@@ -153,14 +169,15 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
             return await detail_page(request, session, services, customer_id, status_code=412,
                                      form_error=UI.text("detail.conflict", locale))
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
-        field_errors = {e["field"]: e["message"] for e in errors if e["field"] in EDIT_FIELDS}
-        unplaced = [e["message"] for e in errors if e["field"] not in EDIT_FIELDS]
+        placed = (*EDIT_FIELDS, *SENSITIVE_FIELDS)
+        field_errors = {e["field"]: e["message"] for e in errors if e["field"] in placed}
+        unplaced = [e["message"] for e in errors if e["field"] not in placed]
         form_error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
         code = 400 if status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(status, INTERNAL)[0]
-        return await detail_page(request, session, services, customer_id, status_code=code, values=values,
-                                 field_errors=field_errors, form_error=form_error)
+        return await detail_page(request, session, services, customer_id, status_code=code,
+                                 values={**values, **secrets}, field_errors=field_errors, form_error=form_error)
     return _done(request, customer_id, "detail.saved")
 
 
@@ -185,3 +202,23 @@ async def change_status(request: Request, customer_id: str, session: SessionDep,
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code, status_error=message)
     return _done(request, customer_id, "detail.status_changed")
+
+
+@router.post("/customers/{customer_id}/reveal")
+async def reveal_fields(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    """Shows the plaintext once, in this response only (POST: never a link, never cached)."""
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return await detail_page(request, session, services, customer_id, status_code=403,
+                                 form_error=UI.text("create.form_expired", locale))
+    asked = [f for f in form.getlist("field") if f in SENSITIVE_FIELDS] or list(SENSITIVE_FIELDS)
+    caller = session_caller(request, session)
+    try:
+        reply = await reveal(caller, services, customer_id, [str(f) for f in asked], client_metadata(request))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
+        return await detail_page(request, session, services, customer_id, status_code=code,
+                                 form_error=problem_text(exc, locale))
+    return await detail_page(request, session, services, customer_id, revealed=dict(reply.values))

@@ -29,7 +29,8 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 PAGE_SIZE: Final = 20
 INDUSTRIES_DEADLINE: Final = 1.0
-FORM_FIELDS: Final = ("name", "type", "contact_person", "industry", "region", "source", "mobile", "phone", "email")
+FORM_FIELDS: Final = ("name", "type", "contact_person", "industry", "region", "source", "mobile", "phone", "email",
+                      "resident_id", "bank_card")
 CUSTOMER_TYPES: Final = ("enterprise", "individual")
 SessionDep = Annotated[WebSession, Depends(web_session)]
 

@@ -108,6 +108,8 @@ class Platform:
                 "CRM_IDENTITY_MASTER_KEY": self.secrets["master_key"],
                 "CRM_IDENTITY_WEB_REDIRECT_URIS": f"{self.gateway_url}/auth/callback",
             }
+        elif name == "customers":
+            env["CRM_CUSTOMERS_MASTER_KEY"] = self.secrets["master_key"]
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
         elif name == "webhooks":

@@ -6,10 +6,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import grpc
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.servicer import SERVICE_NAME, CustomerServicer
+from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
+from crm_customers.sensitive.service import SensitiveFields
 from crm_platform.config import ServiceSettings
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
@@ -20,10 +23,22 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_CUSTOMERS_", extra="ignore")
 
     service_name: str = "customers"
+    # base64 of 32 bytes; wraps each tenant's data key for sensitive fields. Checked at start-up.
+    master_key: str = Field("", validate_default=True)
+
+    @field_validator("master_key")
+    @classmethod
+    def _usable_master_key(cls, value: str) -> str:
+        decode_master_key(value)  # raises ValueError naming CRM_CUSTOMERS_MASTER_KEY
+        return value
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
-    service = CustomerService(PageTokens(runtime.settings.page_token_key))
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    service = CustomerService(
+        PageTokens(settings.page_token_key), SensitiveFields(LocalKeyWrapper(settings.master_key))
+    )
     customers_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(runtime.engine, service), server)
     return [SERVICE_NAME]
 

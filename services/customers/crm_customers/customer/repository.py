@@ -99,6 +99,8 @@ class ListFilter:
     show_deleted: bool = False
     # JSON containment documents, one per `cf.<key>` filter.
     custom: list[dict[str, Any]] = field(default_factory=list)
+    # Sensitive field -> blind index to match exactly.
+    blind_indexes: dict[str, str] = field(default_factory=dict)
 
 
 def _like(text: str) -> str:
@@ -124,6 +126,8 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
         query = query.where(c.first_contact_date >= f.first_contact_after)
     if f.first_contact_before is not None:
         query = query.where(c.first_contact_date <= f.first_contact_before)
+    for name, index in sorted(f.blind_indexes.items()):
+        query = query.where(customers.c[f"{name}_bidx"] == index)
     for document in f.custom:
         query = query.where(c.custom_fields.contains(document))
     if f.q:

@@ -15,7 +15,7 @@ from crm_proto.crm.customers.v1 import customers_pb2 as pb
 WRITABLE_FIELDS: Final = (
     "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "contact_person", "phone",
     "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes",
-    "credit_code",
+    "credit_code", "resident_id", "bank_card",
 )
 
 
@@ -58,6 +58,9 @@ def to_proto(row: sa.Row[Any]) -> pb.Customer:
         custom_fields=custom,
         deleted_at=ts(row.deleted_at),
         deleted_by=row.deleted_by,
+        # Only the masked forms ever leave the service here (replies and event data alike).
+        resident_id=row.resident_id_masked,
+        bank_card=row.bank_card_masked,
     )
     if row.employees is not None:
         message.employees = row.employees

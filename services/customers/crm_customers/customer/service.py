@@ -17,6 +17,8 @@ from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, cl
 from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.schemas import to_proto
 from crm_customers.fields import service as fields
+from crm_customers.sensitive.service import ClientInfo, SensitiveFields
+from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
 from crm_platform import outbox
@@ -63,8 +65,9 @@ def _parse_day(field: str, raw: str, errors: list[FieldError]) -> date | None:
 
 
 class CustomerService:
-    def __init__(self, page_tokens: PageTokens):
+    def __init__(self, page_tokens: PageTokens, sensitive: SensitiveFields):
         self.page_tokens = page_tokens
+        self.sensitive = sensitive
 
     # -- shared write rules ----------------------------------------------------------------
 
@@ -129,9 +132,11 @@ class CustomerService:
     async def create(
         self, session: AsyncSession, caller: Principal, raw: dict[str, str], custom: dict[str, Any] | None = None
     ) -> sa.Row[Any]:
+        secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
         cleaned = clean_fields(raw, creating=True)
         errors = cleaned.errors + check_reachable(cleaned.values, cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
+        values |= await self.sensitive.columns(session, caller.tenant_id, secret, errors)
         tenant_settings = await settings.get(session)
         await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
         definitions = await fields.list_all(session)
@@ -175,9 +180,11 @@ class CustomerService:
         custom: dict[str, Any] | None = None,
     ) -> sa.Row[Any]:
         current = await self.get(session, customer_id)
+        secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
         cleaned = clean_fields(raw, creating=False)
         errors = list(cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
+        sensitive_columns = await self.sensitive.columns(session, caller.tenant_id, secret, errors)
         if "status" in values and values["status"] != current.status:
             errors.append(FieldError("status", "use_change_status",
                                      "change the status with :change-status, which records a reason"))
@@ -199,10 +206,15 @@ class CustomerService:
         if expected_version != current.version:
             raise _stale(current.version)
         changed = sorted(k for k, v in values.items() if getattr(current, k) != v)
-        if not changed:
+        changed_secret = self.sensitive.changed(current, sensitive_columns)
+        if not changed and not changed_secret:
             return current
+        columns = {k: values[k] for k in changed}
+        for name in changed_secret:
+            columns |= {k: v for k, v in sensitive_columns.items() if k.startswith(f"{name}_")}
+        changed = sorted([*changed, *changed_secret])
         row = await repository.update_if_version(
-            session, current.id, expected_version, {**{k: values[k] for k in changed}, "updated_by": caller.actor}
+            session, current.id, expected_version, {**columns, "updated_by": caller.actor}
         )
         if row is None:  # changed between our read and our write
             raise _stale((await self.get(session, customer_id)).version)
@@ -272,6 +284,12 @@ class CustomerService:
         await self._event(session, caller, "updated", row, changed_fields=["status"])
         return row
 
+    async def reveal(
+        self, session: AsyncSession, caller: Principal, customer_id: str, names: list[str], client: ClientInfo
+    ) -> dict[str, str]:
+        row = await self.get(session, customer_id)
+        return await self.sensitive.reveal(session, caller, row, names, client)
+
     async def status_history(self, session: AsyncSession, customer_id: str) -> list[sa.Row[Any]]:
         row = await self.get(session, customer_id)
         return await repository.status_changes(session, row.id)
@@ -299,6 +317,8 @@ class CustomerService:
         first_contact_before: str = "",
         show_deleted: bool = False,
         custom: dict[str, str] | None = None,
+        resident_id: str = "",
+        bank_card: str = "",
     ) -> tuple[list[sa.Row[Any]], str]:
         limit = page_size(size)
         errors: list[FieldError] = []
@@ -349,10 +369,16 @@ class CustomerService:
                     filters.custom.append({cf_key: value})
         if errors:
             raise InvalidInput(errors)
+        exact: list[str] = []
+        for name, raw_value in (("resident_id", resident_id), ("bank_card", bank_card)):
+            if raw_value and caller is not None:
+                index = await self.sensitive.lookup_index(session, caller.tenant_id, name, raw_value)
+                filters.blind_indexes[name] = index or "-"  # an impossible value matches nothing
+                exact.append(filters.blind_indexes[name])
         fingerprint = hashlib.sha256(
             json.dumps([industry, status, q, owner_id, region, source, type, created_after, created_before,
-                        first_contact_after, first_contact_before, show_deleted, sorted((custom or {}).items())],
-                       ensure_ascii=False).encode()
+                        first_contact_after, first_contact_before, show_deleted, sorted((custom or {}).items()),
+                        *exact], ensure_ascii=False).encode()
         ).hexdigest()[:24]
         column_name = order.split()[0]
         after = None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
+import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
 from crm_customers.fields import service as fields
+from crm_customers.sensitive.service import ClientInfo
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
 from crm_platform.auth import Scope
@@ -17,6 +20,9 @@ from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import customers_pb2_grpc
 
 SERVICE_NAME = "crm.customers.v1.CustomerService"
+
+# Where the current reveal came from; set by RevealCustomer before its @rpc handler runs.
+_client: ContextVar[ClientInfo | None] = ContextVar("reveal_client", default=None)
 
 
 def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
@@ -95,6 +101,8 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             first_contact_before=request.first_contact_before,
             show_deleted=request.show_deleted,
             custom=dict(request.custom_fields),
+            resident_id=request.resident_id,
+            bank_card=request.bank_card,
         )
         return pb.ListCustomersResponse(items=[to_proto(r) for r in rows], next_page_token=next_token)
 
@@ -119,6 +127,23 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         return to_proto(await self.customers.change_status(
             call.session, call.principal, request.id, request.status, request.reason, request.expected_version
         ))
+
+    async def RevealCustomer(
+        self, request: pb.RevealCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevealCustomerResponse:
+        """Reads where the request came from (metadata set by the gateway) for the audit. The
+        browser's user agent travels as `x-client-user-agent`: gRPC replaces `user-agent` with its own."""
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        client = ClientInfo(ip=metadata.get("x-forwarded-for", ""),
+                            user_agent=metadata.get("x-client-user-agent", ""))
+        _client.set(client)
+        return await self._reveal_call(request, context)
+
+    @rpc(Scope.CUSTOMERS_REVEAL)
+    async def _reveal_call(self, request: pb.RevealCustomerRequest, call: Call) -> pb.RevealCustomerResponse:
+        values = await self.customers.reveal(call.session, call.principal, request.id, list(request.fields),
+                                             _client.get() or ClientInfo())
+        return pb.RevealCustomerResponse(customer_id=request.id, values=values)
 
     @rpc(Scope.CUSTOMERS_READ)
     async def ListStatusHistory(

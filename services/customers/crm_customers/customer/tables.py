@@ -40,6 +40,13 @@ customers = sa.Table(
     sa.Column("custom_fields", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("deleted_at", sa.DateTime(timezone=True)),
     sa.Column("deleted_by", sa.Text, nullable=False, server_default=""),
+    # Sensitive fields (migration c0003, crm_customers/sensitive): ciphertext, blind index, masked form.
+    sa.Column("resident_id_enc", sa.LargeBinary),
+    sa.Column("resident_id_bidx", sa.Text),
+    sa.Column("resident_id_masked", sa.Text, nullable=False, server_default=""),
+    sa.Column("bank_card_enc", sa.LargeBinary),
+    sa.Column("bank_card_bidx", sa.Text),
+    sa.Column("bank_card_masked", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
 
@@ -102,5 +109,29 @@ custom_field_definitions = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("wrapper", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+reveal_audit = sa.Table(
+    "reveal_audit",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("fields", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("ip", sa.Text, nullable=False),
+    sa.Column("user_agent", sa.Text, nullable=False),
+    sa.Column("revealed_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )

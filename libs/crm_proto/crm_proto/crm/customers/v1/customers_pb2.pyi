@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Customer(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by")
+    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,8 @@ class Customer(_message.Message):
     CUSTOM_FIELDS_FIELD_NUMBER: _ClassVar[int]
     DELETED_AT_FIELD_NUMBER: _ClassVar[int]
     DELETED_BY_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BANK_CARD_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -68,10 +70,12 @@ class Customer(_message.Message):
     custom_fields: _struct_pb2.Struct
     deleted_at: _timestamp_pb2.Timestamp
     deleted_by: str
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ...) -> None: ...
+    resident_id: str
+    bank_card: str
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
 
 class CustomerInput(_message.Message):
-    __slots__ = ("code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields")
+    __slots__ = ("code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "resident_id", "bank_card")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +96,8 @@ class CustomerInput(_message.Message):
     NOTES_FIELD_NUMBER: _ClassVar[int]
     CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BANK_CARD_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     type: str
@@ -112,7 +118,9 @@ class CustomerInput(_message.Message):
     notes: str
     credit_code: str
     custom_fields: _struct_pb2.Struct
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[str] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    resident_id: str
+    bank_card: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[str] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
 
 class CreateCustomerRequest(_message.Message):
     __slots__ = ("customer",)
@@ -129,7 +137,7 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., show_deleted: _Optional[bool] = ...) -> None: ...
 
 class ListCustomersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields")
+    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card")
     class CustomFieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +161,8 @@ class ListCustomersRequest(_message.Message):
     FIRST_CONTACT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     SHOW_DELETED_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BANK_CARD_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     order_by: str
@@ -169,7 +179,9 @@ class ListCustomersRequest(_message.Message):
     first_contact_before: str
     show_deleted: bool
     custom_fields: _containers.ScalarMap[str, str]
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    resident_id: str
+    bank_card: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
 
 class ListCustomersResponse(_message.Message):
     __slots__ = ("items", "next_page_token")
@@ -422,3 +434,26 @@ class DeleteCustomerFieldResponse(_message.Message):
     FIELD_FIELD_NUMBER: _ClassVar[int]
     field: CustomerField
     def __init__(self, field: _Optional[_Union[CustomerField, _Mapping]] = ...) -> None: ...
+
+class RevealCustomerRequest(_message.Message):
+    __slots__ = ("id", "fields")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RevealCustomerResponse(_message.Message):
+    __slots__ = ("customer_id", "values")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    values: _containers.ScalarMap[str, str]
+    def __init__(self, customer_id: _Optional[str] = ..., values: _Optional[_Mapping[str, str]] = ...) -> None: ...

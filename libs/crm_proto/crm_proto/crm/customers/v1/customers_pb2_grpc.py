@@ -119,6 +119,11 @@ class CustomerServiceStub:
                 request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.SerializeToString,
                 response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.FromString,
                 _registered_method=True)
+        self.RevealCustomer = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/RevealCustomer',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.FromString,
+                _registered_method=True)
 
 
 class CustomerServiceServicer:
@@ -240,6 +245,15 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevealCustomer(self, request, context):
+        """Requires `customers:reveal`. The plaintext of sensitive fields; every call is audited
+        (reveal_audit row + crm.customer.revealed event). Metadata `x-forwarded-for` and
+        `user-agent` are recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -327,6 +341,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.DeleteCustomerField,
                     request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.FromString,
                     response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.SerializeToString,
+            ),
+            'RevealCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevealCustomer,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -788,6 +807,33 @@ class CustomerService:
             '/crm.customers.v1.CustomerService/DeleteCustomerField',
             crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldRequest.SerializeToString,
             crm_dot_customers_dot_v1_dot_customers__pb2.DeleteCustomerFieldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevealCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/RevealCustomer',
+            crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.FromString,
             options,
             channel_credentials,
             insecure,
