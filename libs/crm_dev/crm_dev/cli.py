@@ -181,6 +181,63 @@ def rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator_platform(data_dir: Path) -> Platform | None:
+    """The platform whose data lives in `data_dir`, if it is running (for operator commands)."""
+    if not (data_dir / "secrets.json").exists() or not (data_dir / "ports.json").exists():
+        print(f"no platform data in {data_dir} (run `crm dev` first, or pass --data-dir)", file=sys.stderr)
+        return None
+    platform = Platform(data_dir)
+    try:
+        socket.create_connection(("127.0.0.1", platform.ports["postgres"]), timeout=2).close()
+    except OSError:
+        print("that platform's PostgreSQL is not running; start it with `crm dev`", file=sys.stderr)
+        return None
+    return platform
+
+
+def tenant_status(args: argparse.Namespace) -> int:
+    """`crm tenant suspend|resume`: every token of the tenant stops (or resumes) working within
+    seconds in every service; identity issues it no tokens while suspended."""
+    import asyncio
+
+    from crm_dev.operator import OperatorError, set_tenant_status
+
+    platform = _operator_platform(Path(args.data_dir))
+    if platform is None:
+        return 2
+    status = "suspended" if args.tenant_command == "suspend" else "active"
+    try:
+        tenant = asyncio.run(set_tenant_status(platform, args.tenant, status, args.reason))
+    except OperatorError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"tenant {tenant.slug} ({tenant.id}) is now {status}")
+    return 0
+
+
+def tenant_offboard(args: argparse.Namespace) -> int:
+    """`crm tenant offboard`: suspend, export everything to --export-to, erase everywhere. A job
+    in identity's database keeps its state: running it again resumes (or reports it done)."""
+    import asyncio
+
+    from crm_dev.operator import OffboardJob, OperatorError
+
+    platform = _operator_platform(Path(args.data_dir))
+    if platform is None:
+        return 2
+    print(f"offboarding {args.tenant}: suspend, export to {args.export_to}, erase everywhere")
+    try:
+        state = asyncio.run(OffboardJob(platform, args.tenant, Path(args.export_to), _progress).run())
+    except OperatorError as exc:
+        print(f"\n{exc}\n(run the same command again to resume)", file=sys.stderr)
+        return 1
+    files = [f for service in state["exported_services"].values() for f in service]
+    print(f"\nexported {sum(f['rows'] for f in files)} rows in {len(files)} files to {state['export_to']}")
+    print(f"manifest: {Path(state['export_to']) / 'manifest.json'}")
+    print(f"tenant {state['slug']} ({state['tenant_id']}) is offboarded; its id and slug are never reused")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="crm")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +255,24 @@ def main() -> None:
         help="seconds the previous keys stay in the JWKS; at least the access-token lifetime (900 s) plus leeway",
     )
     rotate_parser.set_defaults(func=rotate_keys)
+    tenant_parser = commands.add_parser("tenant", help="platform-operator actions on a tenant")
+    tenant_commands = tenant_parser.add_subparsers(dest="tenant_command", required=True)
+    for name, help_text in (
+        ("suspend", "every token of the tenant stops working at once; no new tokens are issued"),
+        ("resume", "the tenant's tokens work again"),
+    ):
+        sub = tenant_commands.add_parser(name, help=help_text)
+        sub.add_argument("--data-dir", default=str(ROOT / ".crm"))
+        sub.add_argument("--tenant", required=True, help="the tenant's company identifier (slug)")
+        sub.add_argument("--reason", default="", help="why (logged)")
+        sub.set_defaults(func=tenant_status)
+    offboard = tenant_commands.add_parser(
+        "offboard", help="suspend, export all of the tenant's data, then erase it from every service (resumable)"
+    )
+    offboard.add_argument("--data-dir", default=str(ROOT / ".crm"))
+    offboard.add_argument("--tenant", required=True, help="the tenant's company identifier (slug)")
+    offboard.add_argument("--export-to", required=True, help="directory for the JSON-lines files and manifest.json")
+    offboard.set_defaults(func=tenant_offboard)
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
     test_parser.set_defaults(func=test)
     # Anything `crm test` does not know is handed to pytest (e.g. `crm test tests/e2e -x`).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -26,13 +27,20 @@ log = logging.getLogger(__name__)
 HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
 
 
+class TenantGate(Protocol):
+    def refusal(self, tenant_id: uuid.UUID) -> str | None: ...
+
+
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     """For every unary call: continue the caller's trace, verify the bearer token into the
     principal (except for the listed public methods), and map domain errors to status codes
     with a JSON detail in trailing metadata. No handler sets a status code itself."""
 
-    def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str] = ()):
+    def __init__(
+        self, verifier: TokenVerifier, public_methods: Iterable[str] = (), tenant_gate: TenantGate | None = None
+    ):
         self.verifier = verifier
+        self.tenant_gate = tenant_gate
         self.public_methods = frozenset(public_methods) | HEALTH_METHODS
         self.tracer = telemetry.tracer("crm_platform.grpc")
 
@@ -85,7 +93,13 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw:
             raise Unauthenticated("missing bearer token")
-        return await self.verifier.verify(raw.strip())
+        caller = await self.verifier.verify(raw.strip())
+        # A suspended (or offboarded) tenant's tokens stop working at once (crm_platform/suspension.py);
+        # operator and service tokens still act on it (resume, export, erase).
+        refusal = None if self.tenant_gate is None or caller.is_system else self.tenant_gate.refusal(caller.tenant_id)
+        if refusal is not None:
+            raise Unauthenticated(f"the tenant is {refusal.removeprefix('tenant_')}", code=refusal)
+        return caller
 
 
 @dataclass(frozen=True)

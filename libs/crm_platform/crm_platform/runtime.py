@@ -18,17 +18,18 @@ import sqlalchemy as sa
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_platform import events, migrations, telemetry
+from crm_platform import events, migrations, offboarding, telemetry
 from crm_platform.auth import JwksCache, Scope, TokenVerifier, current_principal
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import EventConsumer, Subscription
 from crm_platform.db import control_session, create_engine
-from crm_platform.errors import PermissionDenied
+from crm_platform.errors import FieldError, InvalidInput, PermissionDenied, PreconditionFailed
 from crm_platform.grpc_client import DEFAULT_DEADLINE, channel
 from crm_platform.grpc_server import EdgeInterceptor, add_health, create_server, set_serving
 from crm_platform.ids import parse_uuid, tenant_schema
 from crm_platform.jobs import JobWorker
 from crm_platform.outbox import OutboxRelay
+from crm_platform.suspension import TenantGate
 from crm_platform.tables import tenants
 from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
 from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
@@ -55,6 +56,8 @@ class ServiceDefinition:
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Tenant data kept outside the service's Postgres schema, for export and erase (offboarding).
+    tenant_data: Callable[[ServiceRuntime], offboarding.TenantDataHook] | None = None
 
     @property
     def control_tree(self) -> Path | None:
@@ -82,6 +85,67 @@ class TenancyServicer(tenancy_pb2_grpc.TenancyServiceServicer):
         schema = await self.runtime.provision(tenant_id)
         return tenancy_pb2.ProvisionTenantResponse(tenant_id=str(tenant_id), schema=schema)
 
+    # -- offboarding (crm_platform/offboarding.py) ----------------------------------------------
+    @staticmethod
+    def _operator_target(tenant_id: str) -> uuid.UUID:
+        """Operator token (`system:tenants`) of exactly the tenant named in the request."""
+        caller = current_principal.get()
+        if caller is None or Scope.SYSTEM_TENANTS.value not in caller.scopes:
+            raise PermissionDenied("offboarding needs an operator token")
+        target = parse_uuid(tenant_id, "tenant")
+        if target != caller.tenant_id:
+            raise PermissionDenied("the operator token is for another tenant")
+        return target
+
+    async def ListTenantData(
+        self, request: tenancy_pb2.ListTenantDataRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ListTenantDataResponse:
+        tenant_id = self._operator_target(request.tenant_id)
+        tables = await offboarding.schema_tables(self.runtime.engine, tenant_id)
+        hook = self.runtime.tenant_data
+        if hook is not None:
+            tables += await hook.tables(tenant_id)
+        return tenancy_pb2.ListTenantDataResponse(
+            tables=[tenancy_pb2.TenantDataTable(name=name, rows=rows) for name, rows in tables]
+        )
+
+    async def ExportTenant(
+        self, request: tenancy_pb2.ExportTenantRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ExportTenantResponse:
+        tenant_id = self._operator_target(request.tenant_id)
+        limit = offboarding.page_size(request.page_size)
+        if request.offset < 0:
+            raise InvalidInput([FieldError("offset", "out_of_range", "offset must not be negative")])
+        hook = self.runtime.tenant_data
+        if hook is not None and request.table.startswith(hook.prefixes):
+            rows = await hook.export(tenant_id, request.table, request.offset, limit)
+        else:
+            rows = await offboarding.export_page(self.runtime.engine, tenant_id, request.table, request.offset, limit)
+        return tenancy_pb2.ExportTenantResponse(
+            rows=rows, next_offset=request.offset + len(rows), done=len(rows) < limit
+        )
+
+    async def EraseTenant(
+        self, request: tenancy_pb2.EraseTenantRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.EraseTenantResponse:
+        tenant_id = self._operator_target(request.tenant_id)
+        service = self.runtime.definition.name
+        gate = self.runtime.tenant_gate
+        if gate.refusal(tenant_id) is None:
+            # Erasing a tenant that still works would pull data from under its users.
+            await gate.refresh()
+            if gate.refusal(tenant_id) is None:
+                raise PreconditionFailed("suspend the tenant before erasing it", code="tenant_not_suspended")
+        hook = self.runtime.tenant_data
+        deleted: dict[str, int] = {}
+        if hook is not None:
+            deleted |= await hook.erase(tenant_id)
+        schema_deleted, dropped = await offboarding.erase_postgres(self.runtime.engine, tenant_id)
+        deleted |= schema_deleted
+        self.runtime.tenant_gate.mark_erased(tenant_id)
+        offboarding.audit("erased", service, tenant_id, deleted=deleted, schema_dropped=dropped)
+        return tenancy_pb2.EraseTenantResponse(deleted=deleted, schema_dropped=dropped)
+
 
 class ServiceRuntime:
     def __init__(self, definition: ServiceDefinition, settings: ServiceSettings):
@@ -90,6 +154,9 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(settings.database_url, settings.db_pool_size)
         self.nc: NATS | None = None
         self.nats_ready = asyncio.Event()
+        self.tenant_gate = TenantGate(self.engine)
+        self._tenant_data: offboarding.TenantDataHook | None = None
+        self._tenant_data_built = False
         self._background: list[Background] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -98,6 +165,14 @@ class ServiceRuntime:
         return await asyncio.to_thread(
             migrations.upgrade_tenant, self.settings.database_url, self.definition.tenant_tree, tenant_id
         )
+
+    @property
+    def tenant_data(self) -> offboarding.TenantDataHook | None:
+        if not self._tenant_data_built:
+            factory = self.definition.tenant_data
+            self._tenant_data = factory(self) if factory is not None else None
+            self._tenant_data_built = True
+        return self._tenant_data
 
     async def known_tenants(self) -> list[uuid.UUID]:
         async with control_session(self.engine) as session:
@@ -127,7 +202,8 @@ class ServiceRuntime:
                 await asyncio.sleep(1)
         await events.ensure_stream(self.nc.jetstream())
         self._start(OutboxRelay(self.engine, self.nc))
-        for sub in self.definition.subscriptions(self):
+        # Built in for every service: identity's tenant.suspended / .resumed events.
+        for sub in [self.tenant_gate.subscription(self.definition.name), *self.definition.subscriptions(self)]:
             self._start(EventConsumer(self.engine, self.nc, sub))
         self.nats_ready.set()
 
@@ -144,7 +220,9 @@ class ServiceRuntime:
         )
         fetcher = (self.definition.jwks_fetcher or ServiceRuntime._identity_jwks_fetcher)(self)
         verifier = TokenVerifier(JwksCache(fetcher), settings.token_issuer, settings.token_audience)
-        interceptor = EdgeInterceptor(verifier, self.definition.public_methods)
+        await self.tenant_gate.refresh()
+        self._start(self.tenant_gate)
+        interceptor = EdgeInterceptor(verifier, self.definition.public_methods, self.tenant_gate)
         server, port = create_server(interceptor, settings.grpc_host, settings.grpc_port)
         service_names = list(self.definition.register(server, self))
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(TenancyServicer(self), server)

@@ -15,6 +15,8 @@ tenants = sa.Table(
     sa.Column("tenant_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("schema_name", sa.Text, nullable=False),
     sa.Column("provisioned_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # Set while the tenant is suspended (platform migration p0002); every call of its tokens is refused.
+    sa.Column("suspended_at", sa.DateTime(timezone=True)),
     schema=CONTROL,
 )
 
@@ -63,5 +65,14 @@ jobs = sa.Table(
     sa.Column("dedupe_key", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=CONTROL,
+)
+
+# Offboarded tenants whose data this service erased: the id only (platform migration p0002).
+erased_tenants = sa.Table(
+    "erased_tenants",
+    metadata,
+    sa.Column("tenant_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("erased_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=CONTROL,
 )

@@ -20,6 +20,7 @@ from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMERS
 from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.offboarding import tenant_data
 from crm_reporting.projection import reporting_subscription
 
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS)
@@ -80,6 +81,8 @@ DEFINITION = ServiceDefinition(
     register=register,
     subscriptions=subscriptions,
     on_start=open_store,
+    # Offboarding: the tenant's ClickHouse rows are exported and erased with its schema.
+    tenant_data=lambda runtime: tenant_data(analytics_of(runtime), ANALYTICS_TABLES),
 )
 
 

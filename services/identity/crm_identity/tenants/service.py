@@ -15,13 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_identity.keys.service import KeyRing
-from crm_identity.tables import tenant_directory
+from crm_identity.tables import refresh_families, refresh_tokens, tenant_directory
 from crm_identity.users import service as users
 from crm_identity.users.roles import Role
-from crm_platform import telemetry
+from crm_platform import outbox, telemetry
 from crm_platform.auth import Scope
 from crm_platform.db import control_session, tenant_session
-from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed, Unavailable
 from crm_platform.grpc_client import call_metadata, channel
 from crm_platform.ids import new_id
 from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
@@ -34,6 +34,9 @@ PROVISION_DEADLINE = 60.0
 
 STATUS_PROVISIONING = "provisioning"
 STATUS_ACTIVE = "active"
+STATUS_SUSPENDED = "suspended"
+STATUS_OFFBOARDED = "offboarded"
+EVENT_SOURCE = "crm.identity"
 
 
 class TenantService:
@@ -139,6 +142,70 @@ class TenantService:
         if row is None:
             raise NotFound("tenant not found")
         return row
+
+    async def set_status(self, tenant_id: uuid.UUID, status: str, reason: str = "") -> sa.Row[Any]:
+        """Suspends or resumes a tenant (operator action). The directory row and the event that
+        makes every service refuse (or accept again) the tenant's tokens commit together."""
+        verbs = {STATUS_SUSPENDED: "suspended", STATUS_ACTIVE: "resumed"}
+        if status not in verbs:
+            raise InvalidInput([FieldError("status", "invalid_status", "status must be suspended or active")])
+        async with control_session(self.engine) as session:
+            row = (
+                await session.execute(
+                    sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id).with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise NotFound("tenant not found")
+            if row.status not in (STATUS_ACTIVE, STATUS_SUSPENDED):
+                raise Conflict(f"a tenant that is {row.status} cannot be {verbs[status]}", code="tenant_not_active")
+            if row.status == status:
+                return row  # idempotent: no second event
+            row = (
+                await session.execute(
+                    sa.update(tenant_directory)
+                    .where(tenant_directory.c.id == tenant_id)
+                    .values(status=status)
+                    .returning(tenant_directory)
+                )
+            ).one()
+            data: dict[str, Any] = {"tenant_id": str(tenant_id)}
+            if status == STATUS_SUSPENDED:
+                data["reason"] = reason
+            await outbox.add_event(
+                session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="tenant", verb=verbs[status], data=data
+            )
+        # Audited as a log line for now (the audit log comes later).
+        log.info(
+            "audit: tenant %s", verbs[status],
+            extra=telemetry.log_fields(tenant=str(tenant_id), audit=True, reason=reason),
+        )
+        return row
+
+    async def mark_offboarded(self, tenant_id: uuid.UUID) -> dict[str, int]:
+        """Identity's part of erasing a tenant (before its schema, with its users, is dropped): the
+        directory row stays, marked offboarded, so the id and slug are never used again."""
+        async with control_session(self.engine) as session:
+            row = (
+                await session.execute(
+                    sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id).with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise NotFound("tenant not found")
+            if row.status not in (STATUS_SUSPENDED, STATUS_OFFBOARDED):
+                raise PreconditionFailed("suspend the tenant before erasing it", code="tenant_not_suspended")
+            await session.execute(
+                sa.update(tenant_directory).where(tenant_directory.c.id == tenant_id).values(status=STATUS_OFFBOARDED)
+            )
+            # Refresh tokens carry no tenant_id (their family does), so the generic erase of control
+            # rows by tenant_id cannot reach them: they go first, then their families go with the rest.
+            families = sa.select(refresh_families.c.id).where(refresh_families.c.tenant_id == tenant_id)
+            tokens = await session.execute(sa.delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(families)))
+        return {
+            "control.tenant_directory.marked_offboarded": 1 if row.status != STATUS_OFFBOARDED else 0,
+            "control.refresh_tokens": int(tokens.rowcount or 0),  # type: ignore[attr-defined]
+        }
 
     async def find_active_by_slug(self, slug: str) -> sa.Row[Any] | None:
         async with control_session(self.engine) as session:

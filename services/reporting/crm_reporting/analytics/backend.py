@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from crm_reporting.analytics.query import BuiltQuery, TenantQuery
+from crm_reporting.analytics.query import BuiltQuery, TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable
 
 Row = dict[str, Any]
@@ -36,6 +36,9 @@ class Analytics(Protocol):
 
     async def command(self, sql: str) -> None:
         """Runs a DDL statement (schema set-up), never a read."""
+
+    async def delete_tenant(self, delete: TenantDelete) -> None:
+        """Deletes one tenant's rows from one table (offboarding); returns when they are gone."""
 
     async def close(self) -> None: ...
 
@@ -72,6 +75,12 @@ def build_query(builder: TenantQuery) -> BuiltQuery:
     if not isinstance(builder, TenantQuery):
         raise TypeError("analytics queries must be built with TenantQuery")
     return builder.build()
+
+
+def build_delete(delete: TenantDelete) -> BuiltQuery:
+    if not isinstance(delete, TenantDelete):
+        raise TypeError("analytics deletes must be built with TenantDelete")
+    return delete.build()
 
 
 def check_ddl(sql: str) -> None:

@@ -21,12 +21,13 @@ from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
     AnalyticsError,
     Row,
+    build_delete,
     build_query,
     check_ddl,
     decode_rows,
     encode_rows,
 )
-from crm_reporting.analytics.query import TenantQuery
+from crm_reporting.analytics.query import TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TenantTable
 
 T = TypeVar("T")
@@ -91,6 +92,10 @@ class ChdbAnalytics:
     async def command(self, sql: str) -> None:
         check_ddl(sql)
         await self._run(self._execute, sql)
+
+    async def delete_tenant(self, delete: TenantDelete) -> None:
+        built = build_delete(delete)
+        await self._run(self._execute, built.sql, "CSV", bind_params(built.params))
 
     async def close(self) -> None:
         if self._session is not None:

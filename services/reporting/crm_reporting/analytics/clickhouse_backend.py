@@ -19,12 +19,13 @@ from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
     AnalyticsError,
     Row,
+    build_delete,
     build_query,
     check_ddl,
     decode_rows,
     encode_rows,
 )
-from crm_reporting.analytics.query import TenantQuery
+from crm_reporting.analytics.query import TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TenantTable
 
 T = TypeVar("T")
@@ -66,6 +67,10 @@ class ClickHouseAnalytics:
     async def command(self, sql: str) -> None:
         check_ddl(sql)
         await self._run(self._client.command, sql)
+
+    async def delete_tenant(self, delete: TenantDelete) -> None:
+        built = build_delete(delete)
+        await self._run(self._client.command, built.sql, parameters=built.params)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)

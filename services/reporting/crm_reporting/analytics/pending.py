@@ -8,7 +8,7 @@ stand-in at registration and the start hook opens the real backend behind it.
 from __future__ import annotations
 
 from crm_reporting.analytics.backend import Analytics, AnalyticsError, Row
-from crm_reporting.analytics.query import TenantQuery
+from crm_reporting.analytics.query import TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TenantTable
 
 
@@ -35,6 +35,9 @@ class PendingAnalytics:
 
     async def command(self, sql: str) -> None:
         await self.backend.command(sql)
+
+    async def delete_tenant(self, delete: TenantDelete) -> None:
+        await self.backend.delete_tenant(delete)
 
     async def close(self) -> None:
         if self._backend is not None:

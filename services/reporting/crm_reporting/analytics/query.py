@@ -89,6 +89,7 @@ class TenantQuery:
     _having: tuple[str, ...] = ()
     _order_by: tuple[str, ...] = ()
     _limit: int | None = None
+    _offset: int = 0
     _params: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -129,10 +130,11 @@ class TenantQuery:
     def order_by(self, *expressions: str) -> TenantQuery:
         return self._with(expressions, {}, _order_by=self._order_by + expressions)
 
-    def limit(self, rows: int) -> TenantQuery:
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise ValueError("limit must be a non-negative integer")
-        return dataclasses.replace(self, _limit=rows)
+    def limit(self, rows: int, offset: int = 0) -> TenantQuery:
+        for value in (rows, offset):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError("limit and offset must be non-negative integers")
+        return dataclasses.replace(self, _limit=rows, _offset=offset)
 
     def build(self) -> BuiltQuery:
         if not self._select:
@@ -150,5 +152,30 @@ class TenantQuery:
         if self._order_by:
             parts.append(f"ORDER BY {', '.join(self._order_by)}")
         if self._limit is not None:
-            parts.append(f"LIMIT {self._limit}")
+            parts.append(f"LIMIT {self._limit}" + (f" OFFSET {self._offset}" if self._offset else ""))
         return BuiltQuery(sql="\n".join(parts), params={**self._params, TENANT_PARAM: self.tenant_id})
+
+
+@dataclass(frozen=True)
+class TenantDelete:
+    """Deletes every row of one tenant from one table (offboarding), and nothing else: the
+    statement's only condition is the tenant filter, bound like the builder's. Synchronous
+    (`mutations_sync = 2`), so the rows are gone on every replica when it returns."""
+
+    table: TenantTable
+    tenant_id: uuid.UUID
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tenant_id, uuid.UUID):
+            raise TypeError("tenant_id must be a uuid.UUID")
+        if not isinstance(self.table, TenantTable):
+            raise TypeError("table must be a TenantTable")
+
+    def build(self) -> BuiltQuery:
+        return BuiltQuery(
+            sql=(
+                f"ALTER TABLE {self.table.name} DELETE WHERE {TENANT_COLUMN} = {{{TENANT_PARAM}:UUID}}"
+                " SETTINGS mutations_sync = 2"
+            ),
+            params={TENANT_PARAM: self.tenant_id},
+        )

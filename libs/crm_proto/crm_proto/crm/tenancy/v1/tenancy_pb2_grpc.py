@@ -41,6 +41,21 @@ class TenancyServiceStub:
                 request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantRequest.SerializeToString,
                 response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantResponse.FromString,
                 _registered_method=True)
+        self.ListTenantData = channel.unary_unary(
+                '/crm.tenancy.v1.TenancyService/ListTenantData',
+                request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataRequest.SerializeToString,
+                response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataResponse.FromString,
+                _registered_method=True)
+        self.ExportTenant = channel.unary_unary(
+                '/crm.tenancy.v1.TenancyService/ExportTenant',
+                request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantRequest.SerializeToString,
+                response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantResponse.FromString,
+                _registered_method=True)
+        self.EraseTenant = channel.unary_unary(
+                '/crm.tenancy.v1.TenancyService/EraseTenant',
+                request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.SerializeToString,
+                response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.FromString,
+                _registered_method=True)
 
 
 class TenancyServiceServicer:
@@ -56,6 +71,32 @@ class TenancyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTenantData(self, request, context):
+        """Offboarding (docs/tenancy.md), with an operator token (scope `system:tenants`) of the tenant.
+        The tables this service holds for the tenant (its schema's tables, plus e.g. reporting's
+        ClickHouse tables named `clickhouse.<table>`) with their row counts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportTenant(self, request, context):
+        """One page of one table as JSON lines (one JSON object per row). Secrets (password hashes,
+        sealed keys) are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseTenant(self, request, context):
+        """Drops the tenant's schema, deletes its control rows (outbox, inbox, jobs such as queued
+        webhook deliveries, registry) and any store outside Postgres; remembers the tenant as erased
+        so its tokens stay refused. Idempotent: a second call deletes nothing and succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenancyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +104,21 @@ def add_TenancyServiceServicer_to_server(servicer, server):
                     servicer.ProvisionTenant,
                     request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantRequest.FromString,
                     response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantResponse.SerializeToString,
+            ),
+            'ListTenantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTenantData,
+                    request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataRequest.FromString,
+                    response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataResponse.SerializeToString,
+            ),
+            'ExportTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportTenant,
+                    request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantRequest.FromString,
+                    response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantResponse.SerializeToString,
+            ),
+            'EraseTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseTenant,
+                    request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.FromString,
+                    response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +150,87 @@ class TenancyService:
             '/crm.tenancy.v1.TenancyService/ProvisionTenant',
             crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantRequest.SerializeToString,
             crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ProvisionTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTenantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tenancy.v1.TenancyService/ListTenantData',
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataRequest.SerializeToString,
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ListTenantDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tenancy.v1.TenancyService/ExportTenant',
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantRequest.SerializeToString,
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ExportTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tenancy.v1.TenancyService/EraseTenant',
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.SerializeToString,
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.FromString,
             options,
             channel_credentials,
             insecure,

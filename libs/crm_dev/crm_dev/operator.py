@@ -1,0 +1,297 @@
+"""Platform-operator actions on a tenant (`crm tenant ...`): they are not something a tenant does to
+itself, so they run with an operator token minted here from identity's signing key (read from
+identity's database with the master key, as only an operator holding both can), carrying the system
+scope `system:tenants` that no tenant user or API client can be granted."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_dev.platform import SERVICES, TENANT_SERVICES, Platform
+from crm_identity.keys.service import KeyRing
+from crm_identity.tables import tenant_directory
+from crm_platform import jobs as jobs_lib
+from crm_platform.auth import Scope
+from crm_platform.db import control_session, create_engine
+from crm_platform.errors import decode_rpc_error
+from crm_platform.grpc_client import DEFAULT_DEADLINE, call_metadata, channel
+from crm_platform.tables import jobs
+from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+from crm_proto.crm.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+OPERATOR_CLIENT = "crm-operator"
+OPERATOR_TOKEN_TTL = 300
+
+
+class OperatorError(Exception):
+    """Something the operator should read (unknown tenant, refused transition)."""
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    id: uuid.UUID
+    slug: str
+    status: str
+
+
+async def find_tenant(platform: Platform, slug: str) -> TenantRef:
+    engine = create_engine(platform.database_url("identity"), pool_size=1)
+    try:
+        async with control_session(engine) as session:
+            row = (
+                await session.execute(
+                    sa.select(tenant_directory.c.id, tenant_directory.c.slug, tenant_directory.c.status).where(
+                        tenant_directory.c.slug == slug.strip().lower()
+                    )
+                )
+            ).first()
+    finally:
+        await engine.dispose()
+    if row is None:
+        raise OperatorError(f"no tenant with the identifier {slug!r}")
+    return TenantRef(row.id, row.slug, row.status)
+
+
+async def operator_token(platform: Platform, tenant_id: uuid.UUID, scopes: list[str] | None = None) -> str:
+    """An access token for `tenant_id` with `system:tenants`, signed with identity's current key."""
+    engine = create_engine(platform.database_url("identity"), pool_size=1)
+    try:
+        ring = KeyRing(engine, platform.secrets["master_key"], platform.gateway_url, "crm-api")
+        await ring.load()
+        return ring.issue(
+            subject=f"service:{OPERATOR_CLIENT}",
+            tenant_id=tenant_id,
+            client_id=OPERATOR_CLIENT,
+            scopes=scopes or [Scope.SYSTEM_TENANTS.value],
+            ttl=OPERATOR_TOKEN_TTL,
+        )
+    finally:
+        await engine.dispose()
+
+
+async def set_tenant_status(platform: Platform, slug: str, status: str, reason: str = "") -> identity_pb2.Tenant:
+    """Suspends (`status="suspended"`) or resumes (`"active"`) a tenant through identity."""
+    tenant = await find_tenant(platform, slug)
+    token = await operator_token(platform, tenant.id)
+    async with channel(platform.addr("identity")) as ch:
+        stub = identity_pb2_grpc.IdentityServiceStub(ch)
+        try:
+            reply: identity_pb2.Tenant = await stub.SetTenantStatus(
+                identity_pb2.SetTenantStatusRequest(status=status, reason=reason),
+                metadata=call_metadata(token),
+                timeout=DEFAULT_DEADLINE,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise OperatorError(f"identity refused: {decode_rpc_error(exc).message or exc.details()}") from exc
+    return reply
+
+
+# -- offboarding ------------------------------------------------------------------------------
+
+OFFBOARD_JOB = "tenant.offboard"
+EXPORT_FORMAT = "crm-tenant-export/1"
+EXPORT_PAGE = 500
+# Erased last: identity marks the tenant offboarded and drops its users.
+ERASE_ORDER = (*TENANT_SERVICES, "identity")
+# A service refuses to erase a tenant until it has seen the suspension (an event away).
+SUSPENSION_WAIT = 30.0
+
+Progress = Callable[[int, int, str], None]
+
+
+def _no_progress(done: int, total: int, label: str) -> None:
+    return None
+
+
+class OffboardJob:
+    """`crm tenant offboard`: suspend, export every service's data to a directory of JSON-lines
+    files with a manifest (counts, sha256), then erase the tenant everywhere. The state lives in a
+    job row in identity's database (`control.jobs`, kind `tenant.offboard`, one per tenant), so an
+    interrupted run resumes where it stopped; a finished one is not repeated."""
+
+    def __init__(self, platform: Platform, slug: str, export_to: Path, progress: Progress = _no_progress):
+        self.platform = platform
+        self.slug = slug
+        self.export_to = export_to.resolve()
+        self.progress = progress
+        self.engine: AsyncEngine = create_engine(platform.database_url("identity"), pool_size=2)
+        self.job_id: uuid.UUID | None = None
+        self.state: dict[str, Any] = {}
+        self.done = 0
+        self.total = 0
+
+    async def run(self) -> dict[str, Any]:
+        try:
+            tenant = await find_tenant(self.platform, self.slug)
+            await self._load_job(tenant)
+            if self.state.get("finished"):
+                return self.state
+            if tenant.status == "offboarded" and not self.state.get("exported"):
+                raise OperatorError("the tenant is already offboarded; its data was erased")
+            if tenant.status == "provisioning":
+                raise OperatorError("the tenant is still being provisioned; nothing to offboard yet")
+            if tenant.status == "active":
+                await set_tenant_status(self.platform, self.slug, "suspended", "offboarding")
+            log.info("audit: tenant offboarding started", extra={"fields": {"tenant": str(tenant.id)}})
+            if not self.state.get("exported"):
+                await self._export(tenant)
+            await self._erase(tenant)
+            self.state["finished"] = True
+            await self._save(status="succeeded")
+            log.info("audit: tenant offboarded", extra={"fields": {"tenant": str(tenant.id)}})
+            return self.state
+        finally:
+            await self.engine.dispose()
+
+    # -- job row -------------------------------------------------------------------------------
+    async def _load_job(self, tenant: TenantRef) -> None:
+        key = f"{OFFBOARD_JOB}:{tenant.id}"
+        async with control_session(self.engine) as session:
+            # No tenant_id on the row: it is the operator's record about the tenant, not the tenant's
+            # data, so erasing the tenant's control rows leaves it (and a finished run stays finished).
+            await jobs_lib.enqueue(
+                session, OFFBOARD_JOB, {"tenant_id": str(tenant.id), "slug": tenant.slug,
+                                        "export_to": str(self.export_to)},
+                dedupe_key=key, max_attempts=1,
+            )
+        async with control_session(self.engine) as session:
+            row = (await session.execute(sa.select(jobs).where(jobs.c.dedupe_key == key))).one()
+        self.job_id = row.id
+        self.state = dict(row.result or {})
+        self.state.setdefault("tenant_id", str(tenant.id))
+        self.state.setdefault("slug", tenant.slug)
+        self.state.setdefault("export_to", str(self.export_to))
+        self.state.setdefault("exported_services", {})
+        self.state.setdefault("erased", {})
+        if self.state["export_to"] != str(self.export_to) and not self.state.get("exported"):
+            # The export restarts in the new place: files in the old one are incomplete.
+            self.state["export_to"] = str(self.export_to)
+            self.state["exported_services"] = {}
+        self.export_to = Path(self.state["export_to"])
+        self.done, self.total = int(row.progress_done), int(row.progress_total or 0)
+
+    async def _save(self, status: str = "running") -> None:
+        async with control_session(self.engine) as session:
+            await session.execute(
+                sa.update(jobs)
+                .where(jobs.c.id == self.job_id)
+                .values(
+                    status=status, result=self.state, progress_done=self.done, progress_total=self.total,
+                    attempts=1, locked_by=None if status != "running" else "crm-cli", updated_at=sa.func.now(),
+                )
+            )
+
+    def _advance(self, rows: int, label: str) -> None:
+        self.done += rows
+        self.progress(self.done, self.total, label)
+
+    # -- export --------------------------------------------------------------------------------
+    async def _export(self, tenant: TenantRef) -> None:
+        token = await operator_token(self.platform, tenant.id)
+        listings: dict[str, list[tuple[str, int]]] = {}
+        for service in SERVICES:
+            request = tenancy_pb2.ListTenantDataRequest(tenant_id=str(tenant.id))
+            reply = await self._call(service, "ListTenantData", request, token)
+            listings[service] = [(t.name, t.rows) for t in reply.tables]
+        # Progress: rows to export, then one step per service erased.
+        self.total = sum(rows for tables in listings.values() for _, rows in tables) + len(ERASE_ORDER)
+        self.done = sum(f["rows"] for files in self.state["exported_services"].values() for f in files)
+        self.progress(self.done, self.total, "export")
+        self.export_to.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            if service in self.state["exported_services"]:
+                continue
+            token = await operator_token(self.platform, tenant.id)
+            files = [await self._export_table(service, tenant, name, token) for name, _ in listings[service]]
+            self.state["exported_services"][service] = files
+            await self._save()
+        manifest = {
+            "format": EXPORT_FORMAT,
+            "tenant": {"id": str(tenant.id), "slug": tenant.slug},
+            "exported_at": datetime.now(UTC).isoformat(),
+            "files": [f for service in SERVICES for f in self.state["exported_services"][service]],
+        }
+        (self.export_to / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        self.state["exported"] = True
+        await self._save()
+
+    async def _export_table(self, service: str, tenant: TenantRef, table: str, token: str) -> dict[str, Any]:
+        relative = Path(service) / f"{table}.jsonl"
+        path = self.export_to / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        rows = 0
+        offset = 0
+        with path.open("wb") as out:
+            while True:
+                reply = await self._call(
+                    service, "ExportTenant",
+                    tenancy_pb2.ExportTenantRequest(tenant_id=str(tenant.id), table=table, offset=offset,
+                                                    page_size=EXPORT_PAGE),
+                    token,
+                )
+                for line in reply.rows:
+                    data = (line + "\n").encode()
+                    out.write(data)
+                    digest.update(data)
+                rows += len(reply.rows)
+                self._advance(len(reply.rows), f"export {service}")
+                offset = reply.next_offset
+                if reply.done:
+                    break
+        return {"service": service, "table": table, "path": relative.as_posix(), "rows": rows,
+                "sha256": digest.hexdigest()}
+
+    # -- erase ---------------------------------------------------------------------------------
+    async def _erase(self, tenant: TenantRef) -> None:
+        for service in ERASE_ORDER:
+            if service in self.state["erased"]:
+                continue
+            token = await operator_token(self.platform, tenant.id)
+            request = tenancy_pb2.EraseTenantRequest(tenant_id=str(tenant.id))
+            deadline = time.monotonic() + SUSPENSION_WAIT
+            while True:
+                try:
+                    reply = await self._call(service, "EraseTenant", request, token, retry_precondition=True)
+                    break
+                except _NotYetSuspended:
+                    if time.monotonic() > deadline:
+                        raise OperatorError(f"{service} has not seen the suspension yet; try again") from None
+                    await asyncio.sleep(0.5)
+            self.state["erased"][service] = {"deleted": dict(reply.deleted), "schema_dropped": reply.schema_dropped}
+            await self._save()
+            self._advance(1, f"erase {service}")
+
+    async def _call(
+        self, service: str, method: str, request: Any, token: str, *, retry_precondition: bool = False
+    ) -> Any:
+        async with channel(self.platform.addr(service)) as ch:
+            stub = tenancy_pb2_grpc.TenancyServiceStub(ch)
+            try:
+                return await getattr(stub, method)(request, metadata=call_metadata(token), timeout=60)
+            except grpc.aio.AioRpcError as exc:
+                if retry_precondition and exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    raise _NotYetSuspended() from exc
+                raise OperatorError(
+                    f"{service} {method} failed: {decode_rpc_error(exc).message or exc.details()}"
+                ) from exc
+
+
+class _NotYetSuspended(Exception):
+    pass
