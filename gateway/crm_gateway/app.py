@@ -20,9 +20,11 @@ from crm_gateway.api import (
     followup_tasks,
     health,
     reports,
+    roles,
     signup,
     tag_rules,
     tags,
+    teams,
     user_security,
     users,
     webhook_endpoints,
@@ -33,6 +35,7 @@ from crm_gateway.oauth import authorize, consent, login_steps, metadata, revocat
 from crm_gateway.oauth.authorize import LoginCsrf
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.tracing import TraceMiddleware
+from crm_gateway.web import access_admin as web_access_admin
 from crm_gateway.web import account as web_account
 from crm_gateway.web import api_clients as web_api_clients
 from crm_gateway.web import auth as web_auth
@@ -57,6 +60,7 @@ ROUTERS = (
     web_customer_detail.router,
     problem_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
+    roles.router, teams.router, web_access_admin.router,
 )
 
 

@@ -25,6 +25,7 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.CUSTOMERS_READ: "Read customers",
     Scope.CUSTOMERS_WRITE: "Create and change customers",
     Scope.CUSTOMERS_ADMIN: "Customer settings, dictionaries, custom fields and deleted customers",
+    Scope.CUSTOMERS_REVEAL: "Reveal customers' sensitive fields (resident ID, bank card); audited",
     Scope.TAGS_READ: "Read tags, tag rules and customers' tags",
     Scope.TAGS_MANAGE: "Create tags and tag rules",
     Scope.FOLLOWUPS_READ: "Read follow-up tasks and cadence rules",
@@ -33,6 +34,7 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.WEBHOOKS_MANAGE: "Manage webhook endpoints and read deliveries",
     Scope.USERS_MANAGE: "Manage the tenant's users",
     Scope.CLIENTS_MANAGE: "Manage the tenant's API clients",
+    Scope.ROLES_MANAGE: "Manage custom roles, data scopes and field policies",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(TENANT_SCOPES), "every tenant scope needs a description"
 

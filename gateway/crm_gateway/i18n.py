@@ -92,6 +92,12 @@ PROBLEM_TITLES = Catalogue({
     "not_deleted": {"en": "Not deleted", "zh-CN": "未被删除"},
     "field_key_taken": {"en": "Custom field key taken", "zh-CN": "自定义字段标识已被占用"},
     "client_revoked": {"en": "API client revoked", "zh-CN": "API 客户端已撤销"},
+    # roles and teams (docs/access.md)
+    "builtin_role_readonly": {"en": "Built-in role is read-only", "zh-CN": "内置角色不可修改"},
+    "role_name_taken": {"en": "Role name taken", "zh-CN": "角色名称已被使用"},
+    "role_in_use": {"en": "Role in use", "zh-CN": "角色正在使用中"},
+    "grant_exceeds_own": {"en": "Cannot grant permissions you lack", "zh-CN": "不能授予自己没有的权限"},
+    "team_not_empty": {"en": "Team not empty", "zh-CN": "团队不为空"},
     "client_has_no_secret": {"en": "Client has no secret", "zh-CN": "客户端没有密钥"},
     "precondition_failed": {"en": "Precondition failed", "zh-CN": "前置条件不满足"},
     "precondition_required": {"en": "Precondition required", "zh-CN": "缺少前置条件"},
@@ -106,6 +112,10 @@ PROBLEM_TITLES = Catalogue({
     "login_step_mismatch": {"en": "Wrong sign-in step", "zh-CN": "登录步骤不符"},
     "user_token_required": {"en": "User token required", "zh-CN": "需要用户令牌"},
     "mfa_already_enabled": {"en": "Two-step verification already on", "zh-CN": "两步验证已开启"},
+    # tenant lifecycle (docs/tenancy.md)
+    "tenant_suspended": {"en": "Tenant suspended", "zh-CN": "租户已停用"},
+    "tenant_not_active": {"en": "Tenant not active", "zh-CN": "租户未处于正常状态"},
+    "tenant_offboarded": {"en": "Tenant offboarded", "zh-CN": "租户已注销"},
 })
 
 # Details: one sentence per code, used when the service's own message is not in the caller's
@@ -125,6 +135,16 @@ PROBLEM_DETAILS = Catalogue({
     "unauthenticated": {
         "en": "A valid access token is required.", "zh-CN": "需要有效的访问令牌。",
     },
+    "tenant_suspended": {
+        "en": "This company's account is suspended; its access tokens are not accepted.",
+        "zh-CN": "该公司账户已被停用，其访问令牌不再有效。",
+    },
+    "tenant_not_active": {
+        "en": "The company's account is not active.", "zh-CN": "该公司账户未处于正常状态。",
+    },
+    "tenant_offboarded": {
+        "en": "This company's account was closed and its data erased.", "zh-CN": "该公司账户已注销，数据已删除。",
+    },
     "invalid_token": {
         "en": "The access token is invalid, expired or not issued for this API.",
         "zh-CN": "访问令牌无效、已过期或不属于此 API。",
@@ -141,6 +161,23 @@ PROBLEM_DETAILS = Catalogue({
     },
     "slug_taken": {
         "en": "Another company already uses this identifier.", "zh-CN": "该公司标识已被其他公司使用。",
+    },
+    "builtin_role_readonly": {
+        "en": "Built-in roles cannot be changed or deleted; create a custom role instead.",
+        "zh-CN": "内置角色不能修改或删除，请创建自定义角色。",
+    },
+    "role_name_taken": {"en": "Another role already has this name.", "zh-CN": "已有同名角色。"},
+    "role_in_use": {
+        "en": "The role is assigned to users (`users` says how many); take it from them first.",
+        "zh-CN": "该角色已分配给用户（`users` 为人数），请先取消分配。",
+    },
+    "grant_exceeds_own": {
+        "en": "You cannot grant permissions you do not hold (listed in `missing_scopes`).",
+        "zh-CN": "不能授予自己没有的权限（见 `missing_scopes`）。",
+    },
+    "team_not_empty": {
+        "en": "The team still has sub-teams or members (`sub_teams`, `members`); move them first.",
+        "zh-CN": "该团队仍有子团队或成员（见 `sub_teams`、`members`），请先移走。",
     },
     "client_revoked": {
         "en": "The API client is revoked; it cannot be changed or get tokens.",
@@ -260,6 +297,12 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "invalid_slug": "应为 3-40 位小写字母、数字或连字符，且不以连字符开头或结尾。",
     "unsupported_locale": "语言应为 zh-CN 或 en。",
     "unknown_role": "角色不存在。",
+    # roles and teams
+    "invalid_data_scope": "数据范围应为 own、team 或 all。",
+    "invalid_field": "不是有效的客户字段名。",
+    "invalid_policy": "字段策略应为 hidden、masked、read_only 或 read_write。",
+    "invalid_name": "名称过长或与内置角色重名。",
+    "team_cycle": "团队不能成为自己的下级。",
     "public_client_credentials": "公开客户端不能使用 client_credentials。",
     # user security
     "password_too_long": "密码太长（最多 256 个字符）。",
@@ -283,6 +326,9 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "invalid_resident_id": "身份证号码应为17位数字加1位校验码（数字或X）。",
     "invalid_birth_date": "身份证号码中的出生日期无效。",
     "resident_id_checksum": "身份证号码校验位不正确。",
+    # customers: sensitive fields
+    "invalid_bank_card": "银行卡号应为12到19位数字。",
+    "bank_card_checksum": "银行卡号校验位不正确（Luhn）。",
     "invalid_code": "编号只能包含字母、数字及 - _ . /。",
     "not_in_dictionary": "不在字典中，请从列表中选择。",
     "required_for_code": "租户的编号规则需要此字段（取自字典）。",

@@ -42,11 +42,18 @@ EXPECTED = {
     ("/v1/api-clients/{client_id}:revoke", "post"),
     # customers: the record (issue 4)
     ("/v1/customers/{customer_id}", "delete"), ("/v1/customers/{customer_id}:restore", "post"),
+    ("/v1/customers/{customer_id}:reveal", "post"),
     ("/v1/customers/{customer_id}:change-status", "post"), ("/v1/customers/{customer_id}/status-history", "get"),
     ("/v1/customer-settings", "get"), ("/v1/customer-settings", "patch"), ("/v1/dictionaries/{name}", "get"),
     ("/v1/dictionaries/{name}", "put"), ("/v1/customer-fields", "get"), ("/v1/customer-fields", "post"),
     ("/v1/customer-fields/{key}", "get"), ("/v1/customer-fields/{key}", "patch"),
     ("/v1/customer-fields/{key}", "delete"),
+    # roles, permissions, teams, users (issue 3)
+    ("/v1/permissions", "get"), ("/v1/roles", "get"), ("/v1/roles", "post"), ("/v1/roles/{role_id}", "get"),
+    ("/v1/roles/{role_id}", "patch"), ("/v1/roles/{role_id}", "delete"),
+    ("/v1/roles/{role_id}/field-policies", "get"), ("/v1/roles/{role_id}/field-policies", "put"),
+    ("/v1/teams", "get"), ("/v1/teams", "post"), ("/v1/teams/{team_id}", "get"), ("/v1/teams/{team_id}", "patch"),
+    ("/v1/teams/{team_id}", "delete"), ("/v1/users/{user_id}", "get"), ("/v1/users/{user_id}", "patch"),
 }
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.

@@ -11,10 +11,10 @@ import asyncio
 import contextvars
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -31,6 +31,8 @@ class Scope(StrEnum):
     CUSTOMERS_WRITE = "customers:write"
     # Customer settings, dictionaries, custom field definitions, soft-deleted records.
     CUSTOMERS_ADMIN = "customers:admin"
+    # Plaintext of sensitive customer fields (resident ID, bank card); every use is audited.
+    CUSTOMERS_REVEAL = "customers:reveal"
     TAGS_READ = "tags:read"
     TAGS_MANAGE = "tags:manage"
     FOLLOWUPS_READ = "followups:read"
@@ -39,9 +41,18 @@ class Scope(StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     USERS_MANAGE = "users:manage"
     CLIENTS_MANAGE = "clients:manage"
+    # Custom roles, their data scope and field policies (issue 3).
+    ROLES_MANAGE = "roles:manage"
     # Held only by service tokens identity mints for itself.
     SYSTEM_PROVISION = "system:provision"
+    # Held only by operator tokens (`crm tenant ...`): suspend, resume, export and erase a tenant.
+    SYSTEM_TENANTS = "system:tenants"
 
+
+# Data scopes (claim `ds`), narrowest first: a user's own records, their team's (with sub-teams), all.
+DATA_SCOPES: Final[tuple[str, ...]] = ("own", "team", "all")
+# Field policies (claim `fp`), most restrictive first; a field absent from the claim is read_write.
+FIELD_POLICIES: Final[tuple[str, ...]] = ("hidden", "masked", "read_only", "read_write")
 
 # Scopes a tenant's users and API clients may be granted (system scopes are not among them).
 TENANT_SCOPES: tuple[Scope, ...] = tuple(s for s in Scope if not s.value.startswith("system:"))
@@ -58,11 +69,29 @@ class Principal:
     roles: tuple[str, ...] = ()
     user_id: uuid.UUID | None = None
     token: str = field(default="", repr=False)
+    # Row-level access (claims `ds`, `teams`): "own" | "team" | "all", and the teams visible with "team".
+    data_scope: str = "all"
+    team_ids: tuple[str, ...] = ()
+    # Per customer field: hidden | masked | read_only (claim `fp`); absent fields are read_write.
+    field_policies: Mapping[str, str] = field(default_factory=dict)
 
     def require(self, *scopes: Scope) -> None:
         missing = [s.value for s in scopes if s.value not in self.scopes]
         if missing:
             raise PermissionDenied(f"token lacks scope {' '.join(missing)}", extra={"missing_scopes": missing})
+
+    @property
+    def is_system(self) -> bool:
+        """A service or operator token: it acts on a tenant, not as the tenant, so a suspended
+        tenant's own tokens stop working while these keep working (to resume, export, erase)."""
+        return any(s.startswith("system:") for s in self.scopes)
+
+    def require_any(self, *scopes: Scope) -> None:
+        """At least one of the scopes (e.g. reading roles: users:manage or roles:manage)."""
+        if not any(s.value in self.scopes for s in scopes):
+            wanted = [s.value for s in scopes]
+            raise PermissionDenied(f"token lacks one of the scopes {' '.join(wanted)}",
+                                   extra={"missing_scopes": wanted})
 
     @property
     def actor(self) -> str:
@@ -145,6 +174,7 @@ class TokenVerifier:
         except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a signed token with odd claims
             raise Unauthenticated("invalid access token claims") from exc
         roles = claims.get("roles", [])
+        data_scope, team_ids, field_policies = _access_claims(claims, user_id)
         return Principal(
             tenant_id=tenant_id,
             subject=str(claims["sub"]),
@@ -153,7 +183,31 @@ class TokenVerifier:
             roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             user_id=user_id,
             token=raw,
+            data_scope=data_scope,
+            team_ids=team_ids,
+            field_policies=field_policies,
         )
+
+
+def _access_claims(claims: Mapping[str, Any], user_id: uuid.UUID | None) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """`ds`, `teams` and `fp`. A token without `ds` acts for the whole tenant when it is a client's
+    (client credentials: API clients act for the tenant) and for the user's own records only when it
+    names a user (least privilege for a user token minted without the claim)."""
+    raw_ds = claims.get("ds")
+    if raw_ds is None:
+        data_scope = "all" if user_id is None else "own"
+    elif raw_ds in DATA_SCOPES:
+        data_scope = str(raw_ds)
+    else:
+        raise Unauthenticated("invalid access token claims")
+    raw_teams = claims.get("teams", [])
+    raw_fp = claims.get("fp", {})
+    if not isinstance(raw_teams, list) or not isinstance(raw_fp, dict):
+        raise Unauthenticated("invalid access token claims")
+    policies = {str(k): str(v) for k, v in raw_fp.items()}
+    if any(v not in FIELD_POLICIES for v in policies.values()):
+        raise Unauthenticated("invalid access token claims")
+    return data_scope, tuple(str(t) for t in raw_teams), policies
 
 
 def _unverified_header(raw: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from crm_identity.users.account import AccountSecurity
 from crm_identity.users.login import LoginSecurity
 from crm_identity.users.mfa import Mfa
 from crm_platform.config import ServiceSettings
+from crm_platform.offboarding import TenantDataHook
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
@@ -47,6 +49,7 @@ class Identity:
 
     keys: KeyRing
     oauth: OAuthService
+    tenants: TenantService
     reloader: KeyReloader | None = None
     reload_task: asyncio.Task[None] | None = None
 
@@ -62,6 +65,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     tenants = TenantService(
         runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a], runtime.provision
     )
+    _state.tenants = tenants
     # User security: TOTP secrets sealed under the same master key as the signing keys.
     mfa = Mfa(Sealer(settings.master_key))
     oauth = OAuthService(
@@ -103,6 +107,15 @@ def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any
     return fetch
 
 
+def _tenant_data(runtime: ServiceRuntime) -> TenantDataHook:
+    """Offboarding: the directory row is marked offboarded before the schema (users) is dropped."""
+
+    async def erase(tenant_id: uuid.UUID) -> dict[str, int]:
+        return await _state.tenants.mark_offboarded(tenant_id)
+
+    return TenantDataHook(erase=erase)
+
+
 DEFINITION = ServiceDefinition(
     name="identity",
     package_dir=Path(__file__).parent,
@@ -111,6 +124,7 @@ DEFINITION = ServiceDefinition(
     jwks_fetcher=_local_jwks,
     on_start=_on_start,
     on_stop=_on_stop,
+    tenant_data=_tenant_data,
 )
 
 

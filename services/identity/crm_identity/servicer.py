@@ -13,12 +13,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_identity.keys.service import KeyRing
 from crm_identity.oauth.service import Authorization, OAuthService, TokenGrant
+from crm_identity.roles import service as roles
+from crm_identity.roles.catalogue import catalogue
+from crm_identity.roles.service import RoleView
+from crm_identity.teams import service as teams
 from crm_identity.tenants import password_policy
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
 from crm_identity.users.account import AccountSecurity, SecurityState
 from crm_identity.users.passwords import PasswordPolicy
-from crm_platform.auth import Scope
+from crm_platform.auth import Scope, principal
+from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.grpc_server import Call, rpc
 from crm_platform.ids import parse_uuid
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
@@ -39,6 +44,7 @@ TENANT_STATUS = {
     "provisioning": pb.TENANT_STATUS_PROVISIONING,
     "active": pb.TENANT_STATUS_ACTIVE,
     "suspended": pb.TENANT_STATUS_SUSPENDED,
+    "offboarded": pb.TENANT_STATUS_OFFBOARDED,
 }
 
 
@@ -69,7 +75,36 @@ def user_pb(row: sa.Row[Any]) -> pb.User:
         created_at=_ts(row.created_at),
         must_change_password=bool(row.must_change_password),
         mfa_enabled=row.totp_enabled_at is not None,
+        team_id=str(row.team_id) if row.team_id else "",
+        version=row.version,
+        updated_at=_ts(row.updated_at),
     )
+
+
+def role_pb(view: RoleView) -> pb.Role:
+    return pb.Role(
+        id=view.id, name=view.name, description=view.description, builtin=view.builtin, scopes=view.scopes,
+        data_scope=view.data_scope, field_policies=view.field_policies, version=view.version,
+        created_at=_ts(view.created_at), updated_at=_ts(view.updated_at),
+    )
+
+
+def team_pb(row: sa.Row[Any], members: int = 0) -> pb.Team:
+    return pb.Team(
+        id=str(row.id), name=row.name, parent_id=str(row.parent_id) if row.parent_id else "",
+        manager_id=str(row.manager_id) if row.manager_id else "", version=row.version, member_count=members,
+        created_at=_ts(row.created_at), updated_at=_ts(row.updated_at),
+    )
+
+
+def _masked(request: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields an update_mask names (unknown names are ignored), read from the request."""
+    values: dict[str, Any] = {}
+    for name in request.update_mask:
+        if name in names:
+            value = getattr(request, name)
+            values[name] = list(value) if not isinstance(value, str) else value
+    return values
 
 
 def client_pb(row: sa.Row[Any]) -> pb.OAuthClient:
@@ -162,10 +197,17 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc(Scope.USERS_MANAGE)
     async def CreateUser(self, request: pb.CreateUserRequest, call: Call) -> pb.User:
         policy, _ = await password_policy.get_policy(call.session)
+        assigned = list(request.roles) or ["sales_rep"]
+        errors: list[FieldError] = []
+        team_id = await users.team_reference(call.session, request.team_id, errors)
+        if errors:
+            raise InvalidInput(errors)
+        if not users.validate_new_user(request.email, request.password, request.display_name, assigned, policy):
+            assigned = await roles.check_assignable(call.session, call.principal, assigned)
         # An admin chose this password: the user replaces it at first sign-in.
         row = await users.create_user(
-            call.session, request.email, request.password, request.display_name, list(request.roles),
-            policy=policy, must_change_password=True,
+            call.session, request.email, request.password, request.display_name, assigned,
+            policy=policy, must_change_password=True, team_id=team_id,
         )
         return user_pb(row)
 
@@ -292,6 +334,88 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def RevokeClient(self, request: pb.RevokeClientRequest, call: Call) -> pb.OAuthClient:
         return client_pb(await self.oauth.revoke_client(call.principal.tenant_id, request.client_id))
 
+    # -- roles and teams (roles/, teams/; docs/access.md) ----------------------------------------
+    @rpc()
+    async def ListPermissions(self, request: pb.ListPermissionsRequest, call: Call) -> pb.ListPermissionsResponse:
+        call.principal.require_any(Scope.USERS_MANAGE, Scope.ROLES_MANAGE)
+        return pb.ListPermissionsResponse(
+            items=[pb.Permission(scope=scope, description_en=en, description_zh=zh) for scope, en, zh in catalogue()]
+        )
+
+    @rpc()
+    async def ListRoles(self, request: pb.ListRolesRequest, call: Call) -> pb.ListRolesResponse:
+        call.principal.require_any(Scope.USERS_MANAGE, Scope.ROLES_MANAGE)
+        return pb.ListRolesResponse(items=[role_pb(r) for r in await roles.list_roles(call.session)])
+
+    @rpc()
+    async def GetRole(self, request: pb.GetRoleRequest, call: Call) -> pb.Role:
+        call.principal.require_any(Scope.USERS_MANAGE, Scope.ROLES_MANAGE)
+        return role_pb(await roles.get_role(call.session, request.id))
+
+    @rpc(Scope.ROLES_MANAGE)
+    async def CreateRole(self, request: pb.CreateRoleRequest, call: Call) -> pb.Role:
+        values: dict[str, Any] = {"name": request.name, "description": request.description,
+                                  "scopes": list(request.scopes)}
+        if request.data_scope:
+            values["data_scope"] = request.data_scope
+        return role_pb(await roles.create_role(call.session, call.principal, values))
+
+    @rpc(Scope.ROLES_MANAGE)
+    async def UpdateRole(self, request: pb.UpdateRoleRequest, call: Call) -> pb.Role:
+        values = _masked(request, ("name", "description", "scopes", "data_scope"))
+        return role_pb(
+            await roles.update_role(call.session, call.principal, request.id, values, request.expected_version)
+        )
+
+    @rpc(Scope.ROLES_MANAGE)
+    async def DeleteRole(self, request: pb.DeleteRoleRequest, call: Call) -> pb.Role:
+        return role_pb(await roles.delete_role(call.session, request.id))
+
+    @rpc(Scope.ROLES_MANAGE)
+    async def SetRoleFieldPolicies(self, request: pb.SetRoleFieldPoliciesRequest, call: Call) -> pb.Role:
+        return role_pb(await roles.set_field_policies(
+            call.session, request.id, dict(request.field_policies), request.expected_version
+        ))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def GetUser(self, request: pb.GetUserRequest, call: Call) -> pb.User:
+        return user_pb(await users.get_user(call.session, request.id))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def UpdateUser(self, request: pb.UpdateUserRequest, call: Call) -> pb.User:
+        values = _masked(request, ("display_name", "roles", "team_id"))
+        if "roles" in values:
+            values["roles"] = await roles.check_assignable(call.session, call.principal, values["roles"])
+        return user_pb(await users.update_user(call.session, request.id, values, request.expected_version))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def ListTeams(self, request: pb.ListTeamsRequest, call: Call) -> pb.ListTeamsResponse:
+        counts = await teams.member_counts(call.session)
+        return pb.ListTeamsResponse(
+            items=[team_pb(r, counts.get(str(r.id), 0)) for r in await teams.list_teams(call.session)]
+        )
+
+    @rpc(Scope.USERS_MANAGE)
+    async def GetTeam(self, request: pb.GetTeamRequest, call: Call) -> pb.Team:
+        row = await teams.get_team(call.session, request.id)
+        return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def CreateTeam(self, request: pb.CreateTeamRequest, call: Call) -> pb.Team:
+        return team_pb(await teams.create_team(
+            call.session, {"name": request.name, "parent_id": request.parent_id, "manager_id": request.manager_id}
+        ))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def UpdateTeam(self, request: pb.UpdateTeamRequest, call: Call) -> pb.Team:
+        values = _masked(request, ("name", "parent_id", "manager_id"))
+        row = await teams.update_team(call.session, request.id, values, request.expected_version)
+        return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def DeleteTeam(self, request: pb.DeleteTeamRequest, call: Call) -> pb.Team:
+        return team_pb(await teams.delete_team(call.session, request.id))
+
     # -- user security (users/login.py, users/account.py, tenants/password_policy.py) ----------
     async def ContinueLogin(
         self, request: pb.ContinueLoginRequest, context: grpc.aio.ServicerContext
@@ -338,6 +462,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return user_pb(
             await self.account.reset_password(call.session, call.principal, request.user_id, request.new_password)
         )
+
+    async def SetTenantStatus(self, request: pb.SetTenantStatusRequest, context: grpc.aio.ServicerContext) -> pb.Tenant:
+        # An operator token (system:tenants) whose tenant is the target; no tenant session needed.
+        caller = principal()
+        caller.require(Scope.SYSTEM_TENANTS)
+        return tenant_pb(await self.tenants.set_status(caller.tenant_id, request.status, request.reason))
 
 
 __all__ = ["PUBLIC_METHODS", "IdentityServicer", "uuid"]

@@ -147,6 +147,10 @@ users = sa.Table(
     sa.Column("totp_pending_sealed", sa.LargeBinary),
     sa.Column("totp_enabled_at", sa.DateTime(timezone=True)),
     sa.Column("totp_last_step", sa.BigInteger),
+    # roles and teams (it0003)
+    sa.Column("team_id", pg.UUID(as_uuid=True)),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )
 
@@ -212,5 +216,38 @@ security_events = sa.Table(
     sa.Column("user_id", pg.UUID(as_uuid=True)),
     sa.Column("email", sa.Text),
     sa.Column("detail", pg.JSONB, nullable=False),
+    schema=TENANT,
+)
+
+
+# -- roles and teams (tenant schema, it0003) ---------------------------------------------------------
+
+# Custom roles; built-in roles live in code (users/roles.py). users.roles holds built-in names and
+# custom role ids.
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("scopes", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("data_scope", sa.Text, nullable=False),
+    sa.Column("field_policies", pg.JSONB, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    schema=TENANT,
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_id", pg.UUID(as_uuid=True)),
+    sa.Column("manager_id", pg.UUID(as_uuid=True)),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )

@@ -123,8 +123,12 @@ class KeyRing:
         ttl: int,
         user_id: uuid.UUID | None = None,
         roles: list[str] | None = None,
+        data_scope: str | None = None,
+        team_ids: list[str] | None = None,
+        field_policies: dict[str, str] | None = None,
     ) -> str:
-        """An RFC 9068 access token."""
+        """An RFC 9068 access token. User tokens also carry `ds` (data scope), `teams` (teams
+        visible with data scope "team") and `fp` (restricted customer fields): docs/access.md."""
         if self._active is None:
             raise RuntimeError("signing keys not loaded")
         now = int(time.time())
@@ -144,6 +148,10 @@ class KeyRing:
             claims["uid"] = str(user_id)
         if roles:
             claims["roles"] = roles
+        if data_scope is not None:
+            claims["ds"] = data_scope
+            claims["teams"] = list(team_ids or [])
+            claims["fp"] = dict(field_policies or {})
         header = {"alg": SIGNING_ALGORITHM, "kid": self._active.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(header, claims, self._active, algorithms=[SIGNING_ALGORITHM])
 

@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_identity.keys.service import KeyRing
 from crm_identity.oauth import consent as consents
 from crm_identity.oauth import refresh as refresh_tokens
+from crm_identity.roles.access import Access
+from crm_identity.roles.service import load_access
 from crm_identity.tables import authorization_codes, oauth_clients, revoked_access_tokens
 from crm_identity.tables import users as users_table
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
 from crm_identity.users.login import LoginProgress, LoginSecurity, PendingAuthorization
-from crm_identity.users.roles import scopes_for_roles
 from crm_platform.auth import TENANT_SCOPES
 from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
@@ -129,7 +130,11 @@ class OAuthService:
                     redirect_uris=redirect_uris,
                     scopes=[s.value for s in TENANT_SCOPES],
                 )
-                .on_conflict_do_update(index_elements=["client_id"], set_={"redirect_uris": redirect_uris})
+                .on_conflict_do_update(
+                    index_elements=["client_id"],
+                    # New catalogue scopes (e.g. roles:manage) reach an existing installation's web client.
+                    set_={"redirect_uris": redirect_uris, "scopes": [s.value for s in TENANT_SCOPES]},
+                )
             )
 
     async def get_client(self, client_id: str) -> sa.Row[Any]:
@@ -261,7 +266,8 @@ class OAuthService:
             raise Unauthenticated("wrong company, email or password", code="invalid_credentials")
         # Lockout with backoff, then the steps a sign-in may need first (users/login.py).
         user = await self.login.check_password(tenant.id, email, password)
-        scopes = self._granted_scopes(scope, frozenset(client.scopes) & scopes_for_roles(list(user.roles)))
+        access = await self._access(tenant.id, user)
+        scopes = self._granted_scopes(scope, frozenset(client.scopes) & access.scopes)
         progress = await self.login.begin(
             tenant.id, user, PendingAuthorization(client_id, redirect_uri, " ".join(scopes), code_challenge)
         )
@@ -386,29 +392,29 @@ class OAuthService:
             create_s256_code_challenge(code_verifier), row.code_challenge
         ):
             raise OAuthError("PKCE verification failed", code="invalid_grant")
-        async with tenant_session(self.engine, row.tenant_id) as session:
-            user = (
-                await session.execute(
-                    sa.select(users_table).where(users_table.c.id == row.user_id, users_table.c.disabled.is_(False))
-                )
-            ).first()
+        # A tenant suspended between the login and the exchange gets no token (also checks the user).
+        user = await self._active_user(row.tenant_id, row.user_id)
         if user is None:
-            raise OAuthError("user no longer active", code="invalid_grant")
+            raise OAuthError("user or tenant no longer active", code="invalid_grant")
+        access = await self._access(row.tenant_id, user)
+        # The user's roles may have shrunk since the code was issued.
+        granted = [s for s in row.scope.split() if s in access.scopes]
         token = self.keys.issue(
             subject=str(user.id),
             tenant_id=row.tenant_id,
             client_id=client.client_id,
-            scopes=row.scope.split(),
+            scopes=granted,
             ttl=self.token_ttl,
             user_id=user.id,
             roles=list(user.roles),
+            **self._access_claims(access),
         )
         async with control_session(self.engine) as session:
             refresh = await refresh_tokens.start_family(
                 session, client_id=client.client_id, tenant_id=row.tenant_id, user_id=user.id, scope=row.scope,
                 now=datetime.now(UTC), lifetime=self.refresh_lifetime, idle=self.refresh_idle,
             )
-        return TokenGrant(token, self.token_ttl, row.scope, refresh)
+        return TokenGrant(token, self.token_ttl, " ".join(granted), refresh)
 
     # -- client credentials ---------------------------------------------------------------
     async def client_token(self, *, client_id: str, client_secret: str, scope: str) -> TokenGrant:
@@ -468,7 +474,8 @@ class OAuthService:
             raise failure
         assert row is not None and user is not None
         # The user's roles or the client's scopes may have shrunk since the authorization.
-        scopes = [s for s in granted if s in client.scopes and s in scopes_for_roles(list(user.roles))]
+        access = await self._access(row.tenant_id, user)
+        scopes = [s for s in granted if s in client.scopes and s in access.scopes]
         token = self.keys.issue(
             subject=str(user.id),
             tenant_id=row.tenant_id,
@@ -477,8 +484,19 @@ class OAuthService:
             ttl=self.token_ttl,
             user_id=user.id,
             roles=list(user.roles),
+            **self._access_claims(access),
         )
         return TokenGrant(token, self.token_ttl, " ".join(scopes), new_token)
+
+    async def _access(self, tenant_id: uuid.UUID, user: sa.Row[Any]) -> Access:
+        """The user's scopes, data scope, visible teams and field policies (roles/service.py)."""
+        async with tenant_session(self.engine, tenant_id) as session:
+            return await load_access(session, user)
+
+    @staticmethod
+    def _access_claims(access: Access) -> dict[str, Any]:
+        return {"data_scope": access.data_scope, "team_ids": list(access.team_ids),
+                "field_policies": access.field_policies}
 
     async def _active_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> sa.Row[Any] | None:
         try:

@@ -14,10 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_identity.tables import users
+from crm_identity.tables import teams, users
 from crm_identity.users.passwords import DEFAULT_POLICY, PasswordPolicy, password_errors
 from crm_identity.users.roles import Role
-from crm_platform.errors import Conflict, FieldError, InvalidInput
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from crm_platform.ids import new_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -39,9 +39,18 @@ def validate_new_user(
     if not display_name.strip():
         errors.append(FieldError("display_name", "required", "display name is required"))
     for role in roles:
-        if role not in Role._value2member_map_:
+        # Custom roles are ids (their existence is checked by roles.service.check_assignable).
+        if role not in Role._value2member_map_ and not _is_uuid(role):
             errors.append(FieldError("roles", "unknown_role", f"unknown role {role!r}"))
     return errors
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return True
 
 
 async def create_user(
@@ -53,6 +62,7 @@ async def create_user(
     *,
     policy: PasswordPolicy = DEFAULT_POLICY,
     must_change_password: bool = False,
+    team_id: uuid.UUID | None = None,
 ) -> sa.Row[Any]:
     """`must_change_password`: the user chooses their own password at first sign-in (set for users
     an admin creates; not for the tenant's first admin, who chose theirs at sign-up)."""
@@ -72,6 +82,7 @@ async def create_user(
                         display_name=display_name.strip(),
                         roles=roles or [Role.SALES_REP.value],
                         must_change_password=must_change_password,
+                        team_id=team_id,
                     )
                     .returning(users)
                 )
@@ -118,3 +129,55 @@ async def list_users(session: AsyncSession, limit: int, after: uuid.UUID | None)
     if after is not None:
         query = query.where(users.c.id > after)
     return list((await session.execute(query)).all())
+
+
+async def get_user(session: AsyncSession, user_id: str, *, lock: bool = False) -> sa.Row[Any]:
+    parsed = uuid.UUID(user_id) if _is_uuid(user_id) else None
+    row = None
+    if parsed is not None:
+        query = sa.select(users).where(users.c.id == parsed)
+        row = (await session.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise NotFound("user not found")
+    return row
+
+
+async def update_user(
+    session: AsyncSession, user_id: str, changes: dict[str, Any], expected_version: int
+) -> sa.Row[Any]:
+    """Changes display name, roles (already checked by the caller) and team; `expected_version`
+    (If-Match) must be the current one."""
+    row = await get_user(session, user_id, lock=True)
+    if expected_version != row.version:
+        raise PreconditionFailed("the user was changed by someone else", code="stale_version",
+                                 extra={"current_version": row.version})
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    if "display_name" in changes:
+        name = str(changes["display_name"]).strip()
+        if not name or len(name) > 100:
+            errors.append(FieldError("display_name", "required", "1 to 100 characters"))
+        values["display_name"] = name
+    if "roles" in changes:
+        values["roles"] = list(changes["roles"])
+    if "team_id" in changes:
+        values["team_id"] = await team_reference(session, changes["team_id"], errors)
+    if errors:
+        raise InvalidInput(errors)
+    return (
+        await session.execute(
+            sa.update(users).where(users.c.id == row.id)
+            .values(**values, version=row.version + 1, updated_at=sa.func.now())
+            .returning(users)
+        )
+    ).one()
+
+
+async def team_reference(session: AsyncSession, raw: str, errors: list[FieldError]) -> uuid.UUID | None:
+    """A team id from a request ("" = no team) that must name an existing team."""
+    if not raw:
+        return None
+    parsed = uuid.UUID(raw) if _is_uuid(raw) else None
+    if parsed is None or (await session.execute(sa.select(teams.c.id).where(teams.c.id == parsed))).first() is None:
+        errors.append(FieldError("team_id", "not_found", "no such team"))
+    return parsed

@@ -26,7 +26,7 @@ from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1
 from crm_proto.crm.followups.v1 import followups_pb2 as crm_dot_followups_dot_v1_dot_followups__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"d\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Taskb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"Y\n\x10\x43ustomerRevealed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\"d\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\"4\n\x0fTenantSuspended\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\rTenantResumed\x12\x11\n\ttenant_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERDELETED']._serialized_end=330
   _globals['_CUSTOMERRESTORED']._serialized_start=332
   _globals['_CUSTOMERRESTORED']._serialized_end=396
-  _globals['_TAGAPPLIED']._serialized_start=398
-  _globals['_TAGAPPLIED']._serialized_end=498
-  _globals['_FOLLOWUPTASKCREATED']._serialized_start=500
-  _globals['_FOLLOWUPTASKCREATED']._serialized_end=559
+  _globals['_CUSTOMERREVEALED']._serialized_start=398
+  _globals['_CUSTOMERREVEALED']._serialized_end=487
+  _globals['_TAGAPPLIED']._serialized_start=489
+  _globals['_TAGAPPLIED']._serialized_end=589
+  _globals['_FOLLOWUPTASKCREATED']._serialized_start=591
+  _globals['_FOLLOWUPTASKCREATED']._serialized_end=650
+  _globals['_TENANTSUSPENDED']._serialized_start=652
+  _globals['_TENANTSUSPENDED']._serialized_end=704
+  _globals['_TENANTRESUMED']._serialized_start=706
+  _globals['_TENANTRESUMED']._serialized_end=740
 # @@protoc_insertion_point(module_scope)

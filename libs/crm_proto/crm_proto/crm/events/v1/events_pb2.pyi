@@ -34,6 +34,18 @@ class CustomerRestored(_message.Message):
     customer: _customers_pb2.Customer
     def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ...) -> None: ...
 
+class CustomerRevealed(_message.Message):
+    __slots__ = ("customer_id", "fields", "actor", "client_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    actor: str
+    client_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
+
 class TagApplied(_message.Message):
     __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -53,3 +65,17 @@ class FollowupTaskCreated(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: _followups_pb2.Task
     def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ...) -> None: ...
+
+class TenantSuspended(_message.Message):
+    __slots__ = ("tenant_id", "reason")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TenantResumed(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...

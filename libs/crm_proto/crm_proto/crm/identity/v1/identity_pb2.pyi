@@ -16,10 +16,12 @@ class TenantStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TENANT_STATUS_PROVISIONING: _ClassVar[TenantStatus]
     TENANT_STATUS_ACTIVE: _ClassVar[TenantStatus]
     TENANT_STATUS_SUSPENDED: _ClassVar[TenantStatus]
+    TENANT_STATUS_OFFBOARDED: _ClassVar[TenantStatus]
 TENANT_STATUS_UNSPECIFIED: TenantStatus
 TENANT_STATUS_PROVISIONING: TenantStatus
 TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
+TENANT_STATUS_OFFBOARDED: TenantStatus
 
 class Tenant(_message.Message):
     __slots__ = ("id", "slug", "name", "status", "default_locale", "created_at")
@@ -38,7 +40,7 @@ class Tenant(_message.Message):
     def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., default_locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled")
+    __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled", "team_id", "version", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +48,9 @@ class User(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     MUST_CHANGE_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     MFA_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     email: str
     display_name: str
@@ -53,7 +58,10 @@ class User(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     must_change_password: bool
     mfa_enabled: bool
-    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., must_change_password: _Optional[bool] = ..., mfa_enabled: _Optional[bool] = ...) -> None: ...
+    team_id: str
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., must_change_password: _Optional[bool] = ..., mfa_enabled: _Optional[bool] = ..., team_id: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OAuthClient(_message.Message):
     __slots__ = ("client_id", "tenant_id", "name", "kind", "grant_types", "redirect_uris", "scopes", "created_at", "revoked_at", "secret_rotated_at")
@@ -118,16 +126,18 @@ class GetTenantRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CreateUserRequest(_message.Message):
-    __slots__ = ("email", "password", "display_name", "roles")
+    __slots__ = ("email", "password", "display_name", "roles", "team_id")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     email: str
     password: str
     display_name: str
     roles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+    team_id: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., team_id: _Optional[str] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
@@ -466,3 +476,221 @@ class RevokeClientRequest(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     def __init__(self, client_id: _Optional[str] = ...) -> None: ...
+
+class SetTenantStatusRequest(_message.Message):
+    __slots__ = ("status", "reason")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    reason: str
+    def __init__(self, status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Permission(_message.Message):
+    __slots__ = ("scope", "description_en", "description_zh")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_EN_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_ZH_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    description_en: str
+    description_zh: str
+    def __init__(self, scope: _Optional[str] = ..., description_en: _Optional[str] = ..., description_zh: _Optional[str] = ...) -> None: ...
+
+class ListPermissionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPermissionsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Permission]
+    def __init__(self, items: _Optional[_Iterable[_Union[Permission, _Mapping]]] = ...) -> None: ...
+
+class Role(_message.Message):
+    __slots__ = ("id", "name", "description", "builtin", "scopes", "data_scope", "field_policies", "version", "created_at", "updated_at")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    builtin: bool
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    field_policies: _containers.ScalarMap[str, str]
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., builtin: _Optional[bool] = ..., scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListRolesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListRolesResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Role]
+    def __init__(self, items: _Optional[_Iterable[_Union[Role, _Mapping]]] = ...) -> None: ...
+
+class GetRoleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class CreateRoleRequest(_message.Message):
+    __slots__ = ("name", "description", "scopes", "data_scope")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ...) -> None: ...
+
+class UpdateRoleRequest(_message.Message):
+    __slots__ = ("id", "update_mask", "name", "description", "scopes", "data_scope", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    description: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteRoleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class SetRoleFieldPoliciesRequest(_message.Message):
+    __slots__ = ("id", "field_policies", "expected_version")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    field_policies: _containers.ScalarMap[str, str]
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UpdateUserRequest(_message.Message):
+    __slots__ = ("id", "update_mask", "display_name", "roles", "team_id", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    display_name: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    team_id: str
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., team_id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class Team(_message.Message):
+    __slots__ = ("id", "name", "parent_id", "manager_id", "version", "member_count", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    parent_id: str
+    manager_id: str
+    version: int
+    member_count: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., parent_id: _Optional[str] = ..., manager_id: _Optional[str] = ..., version: _Optional[int] = ..., member_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListTeamsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTeamsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Team]
+    def __init__(self, items: _Optional[_Iterable[_Union[Team, _Mapping]]] = ...) -> None: ...
+
+class GetTeamRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class CreateTeamRequest(_message.Message):
+    __slots__ = ("name", "parent_id", "manager_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    parent_id: str
+    manager_id: str
+    def __init__(self, name: _Optional[str] = ..., parent_id: _Optional[str] = ..., manager_id: _Optional[str] = ...) -> None: ...
+
+class UpdateTeamRequest(_message.Message):
+    __slots__ = ("id", "update_mask", "name", "parent_id", "manager_id", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    parent_id: str
+    manager_id: str
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., parent_id: _Optional[str] = ..., manager_id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteTeamRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

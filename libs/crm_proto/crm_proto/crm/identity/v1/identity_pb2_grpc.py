@@ -167,6 +167,81 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
                 _registered_method=True)
+        self.ListPermissions = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ListPermissions',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsResponse.FromString,
+                _registered_method=True)
+        self.ListRoles = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ListRoles',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesResponse.FromString,
+                _registered_method=True)
+        self.GetRole = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetRole',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetRoleRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+                _registered_method=True)
+        self.CreateRole = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/CreateRole',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateRoleRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+                _registered_method=True)
+        self.UpdateRole = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdateRole',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateRoleRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+                _registered_method=True)
+        self.DeleteRole = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/DeleteRole',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.DeleteRoleRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+                _registered_method=True)
+        self.SetRoleFieldPolicies = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/SetRoleFieldPolicies',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetRoleFieldPoliciesRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+                _registered_method=True)
+        self.GetUser = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetUser',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetUserRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+                _registered_method=True)
+        self.UpdateUser = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdateUser',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateUserRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+                _registered_method=True)
+        self.ListTeams = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ListTeams',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.FromString,
+                _registered_method=True)
+        self.GetTeam = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetTeam',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetTeamRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+                _registered_method=True)
+        self.CreateTeam = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/CreateTeam',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+                _registered_method=True)
+        self.UpdateTeam = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdateTeam',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTeamRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+                _registered_method=True)
+        self.DeleteTeam = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/DeleteTeam',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.DeleteTeamRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+                _registered_method=True)
+        self.SetTenantStatus = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/SetTenantStatus',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -364,6 +439,103 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPermissions(self, request, context):
+        """-- roles and teams (docs/access.md) --
+        Requires `users:manage` or `roles:manage` (either lets a caller see what can be assigned).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRole(self, request, context):
+        """Requires `roles:manage`; built-in roles are read-only (Conflict builtin_role_readonly).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRoleFieldPolicies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUser(self, request, context):
+        """Requires `users:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTeams(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTeam(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTeam(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTeam(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTeam(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTenantStatus(self, request, context):
+        """Platform operators only: requires `system:tenants`, which only operator/service tokens hold
+        (the `crm tenant suspend|resume` CLI mints one). The token's tenant must be the target tenant.
+        Publishes crm.<tenant>.tenant.suspended / .resumed; idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -496,6 +668,81 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.RevokeClient,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.SerializeToString,
+            ),
+            'ListPermissions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPermissions,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsResponse.SerializeToString,
+            ),
+            'ListRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoles,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesResponse.SerializeToString,
+            ),
+            'GetRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRole,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetRoleRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.SerializeToString,
+            ),
+            'CreateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRole,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateRoleRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.SerializeToString,
+            ),
+            'UpdateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRole,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateRoleRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.SerializeToString,
+            ),
+            'DeleteRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRole,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.DeleteRoleRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.SerializeToString,
+            ),
+            'SetRoleFieldPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRoleFieldPolicies,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetRoleFieldPoliciesRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Role.SerializeToString,
+            ),
+            'GetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUser,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetUserRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.SerializeToString,
+            ),
+            'UpdateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateUser,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateUserRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.User.SerializeToString,
+            ),
+            'ListTeams': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTeams,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.SerializeToString,
+            ),
+            'GetTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTeam,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetTeamRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.SerializeToString,
+            ),
+            'CreateTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTeam,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.SerializeToString,
+            ),
+            'UpdateTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTeam,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTeamRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.SerializeToString,
+            ),
+            'DeleteTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTeam,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.DeleteTeamRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Team.SerializeToString,
+            ),
+            'SetTenantStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTenantStatus,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1203,6 +1450,411 @@ class IdentityService:
             '/crm.identity.v1.IdentityService/RevokeClient',
             crm_dot_identity_dot_v1_dot_identity__pb2.RevokeClientRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.OAuthClient.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPermissions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ListPermissions',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListPermissionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ListRoles',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetRole',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetRoleRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/CreateRole',
+            crm_dot_identity_dot_v1_dot_identity__pb2.CreateRoleRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdateRole',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdateRoleRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/DeleteRole',
+            crm_dot_identity_dot_v1_dot_identity__pb2.DeleteRoleRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRoleFieldPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/SetRoleFieldPolicies',
+            crm_dot_identity_dot_v1_dot_identity__pb2.SetRoleFieldPoliciesRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetUser',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetUserRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdateUser',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdateUserRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTeams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ListTeams',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetTeam',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetTeamRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/CreateTeam',
+            crm_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdateTeam',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTeamRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/DeleteTeam',
+            crm_dot_identity_dot_v1_dot_identity__pb2.DeleteTeamRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Team.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTenantStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/SetTenantStatus',
+            crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
             options,
             channel_credentials,
             insecure,

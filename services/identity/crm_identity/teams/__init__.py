@@ -1,0 +1,1 @@
+"""Teams: a tree with managers; a user belongs to at most one team."""
