@@ -9,7 +9,7 @@ import logging
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,7 +55,6 @@ class ServiceDefinition:
     jwks_fetcher: Callable[[ServiceRuntime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     # Tenant data kept outside the service's Postgres schema, for export and erase (offboarding).
     tenant_data: Callable[[ServiceRuntime], offboarding.TenantDataHook] | None = None
 
