@@ -326,6 +326,10 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "invalid_resident_id": "身份证号码应为17位数字加1位校验码（数字或X）。",
     "invalid_birth_date": "身份证号码中的出生日期无效。",
     "resident_id_checksum": "身份证号码校验位不正确。",
+    # customers: data scope and field policies (docs/access.md, Enforcement)
+    "field_read_only": "您的角色不能修改此字段。",
+    "field_hidden": "您的角色不能查看或按此字段筛选。",
+    "owner_out_of_scope": "只能将客户分配给您数据范围内的用户。",
     # customers: sensitive fields
     "invalid_bank_card": "银行卡号应为12到19位数字。",
     "bank_card_checksum": "银行卡号校验位不正确（Luhn）。",

@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.servicer import SERVICE_NAME, CustomerServicer
+from crm_customers.customer.users import users_subscription
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
 from crm_customers.sensitive.service import SensitiveFields
 from crm_platform.config import ServiceSettings
@@ -43,7 +44,11 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     return [SERVICE_NAME]
 
 
-DEFINITION = ServiceDefinition(name="customers", package_dir=Path(__file__).parent, register=_register)
+DEFINITION = ServiceDefinition(
+    name="customers", package_dir=Path(__file__).parent, register=_register,
+    # Owner -> team map for data scope `team` (customer/users.py).
+    subscriptions=lambda runtime: [users_subscription()],
+)
 
 
 def main() -> None:

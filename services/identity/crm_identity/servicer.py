@@ -207,7 +207,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         # An admin chose this password: the user replaces it at first sign-in.
         row = await users.create_user(
             call.session, request.email, request.password, request.display_name, assigned,
-            policy=policy, must_change_password=True, team_id=team_id,
+            policy=policy, must_change_password=True, team_id=team_id, tenant_id=call.principal.tenant_id,
         )
         return user_pb(row)
 
@@ -386,7 +386,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         values = _masked(request, ("display_name", "roles", "team_id"))
         if "roles" in values:
             values["roles"] = await roles.check_assignable(call.session, call.principal, values["roles"])
-        return user_pb(await users.update_user(call.session, request.id, values, request.expected_version))
+        return user_pb(await users.update_user(
+            call.session, request.id, values, request.expected_version, tenant_id=call.principal.tenant_id
+        ))
 
     @rpc(Scope.USERS_MANAGE)
     async def ListTeams(self, request: pb.ListTeamsRequest, call: Call) -> pb.ListTeamsResponse:

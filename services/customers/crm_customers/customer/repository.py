@@ -32,8 +32,14 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
         raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
 
 
-async def get(session: AsyncSession, customer_id: uuid.UUID) -> sa.Row[Any] | None:
-    return (await session.execute(sa.select(customers).where(customers.c.id == customer_id))).first()
+async def get(
+    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None = None
+) -> sa.Row[Any] | None:
+    """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found."""
+    query = sa.select(customers).where(customers.c.id == customer_id)
+    if scope is not None:
+        query = query.where(scope)
+    return (await session.execute(query)).first()
 
 
 async def update_if_version(
@@ -101,6 +107,10 @@ class ListFilter:
     custom: list[dict[str, Any]] = field(default_factory=list)
     # Sensitive field -> blind index to match exactly.
     blind_indexes: dict[str, str] = field(default_factory=dict)
+    # The caller's data scope (customer/access.py scope_clause); None = every customer.
+    scope: sa.ColumnElement[bool] | None = None
+    # Fields hidden from the caller: `q` does not match on them.
+    hidden: frozenset[str] = frozenset()
 
 
 def _like(text: str) -> str:
@@ -109,6 +119,8 @@ def _like(text: str) -> str:
 
 def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     c = customers.c
+    if f.scope is not None:
+        query = query.where(f.scope)
     if not f.show_deleted:
         query = query.where(c.deleted_at.is_(None))
     for column, value in ((c.industry, f.industry), (c.status, f.status), (c.source, f.source), (c.type, f.type)):
@@ -132,17 +144,16 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
         query = query.where(c.custom_fields.contains(document))
     if f.q:
         pattern = "%" + _like(f.q) + "%"
-        query = query.where(
-            sa.or_(
-                c.name.ilike(pattern),
-                c.code.ilike(pattern),
-                c.mobile.like(pattern),
-                c.phone.like(pattern),
-                c.email.ilike(pattern),
-                c.contact_person.ilike(pattern),
-                c.credit_code == f.q.upper(),
-            )
-        )
+        matches = {
+            "name": c.name.ilike(pattern),
+            "code": c.code.ilike(pattern),
+            "mobile": c.mobile.like(pattern),
+            "phone": c.phone.like(pattern),
+            "email": c.email.ilike(pattern),
+            "contact_person": c.contact_person.ilike(pattern),
+            "credit_code": c.credit_code == f.q.upper(),
+        }
+        query = query.where(sa.or_(sa.false(), *(m for name, m in matches.items() if name not in f.hidden)))
     return query
 
 

@@ -12,7 +12,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_customers.customer import repository
+from crm_customers.customer import access, repository
 from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, clean_fields, clean_text, parse_date
 from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.schemas import to_proto
@@ -22,8 +22,9 @@ from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
 from crm_platform import outbox
+from crm_platform.access import field_policy
 from crm_platform.auth import Principal, Scope
-from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, PreconditionFailed
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
 from crm_platform.pagination import PageTokens, page_size
@@ -132,10 +133,13 @@ class CustomerService:
     async def create(
         self, session: AsyncSession, caller: Principal, raw: dict[str, str], custom: dict[str, Any] | None = None
     ) -> sa.Row[Any]:
+        policy_errors = access.write_errors(caller, raw, custom)
         secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
         cleaned = clean_fields(raw, creating=True)
-        errors = cleaned.errors + check_reachable(cleaned.values, cleaned.errors)
+        errors = policy_errors + cleaned.errors + check_reachable(cleaned.values, cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
+        if values.get("owner_id") is not None:
+            await access.check_owner(session, caller, values["owner_id"], errors)
         values |= await self.sensitive.columns(session, caller.tenant_id, secret, errors)
         tenant_settings = await settings.get(session)
         await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
@@ -165,7 +169,15 @@ class CustomerService:
     ) -> sa.Row[Any]:
         if show_deleted and caller is not None:
             caller.require(Scope.CUSTOMERS_ADMIN)
-        row = await repository.get(session, parse_uuid(customer_id, "customer"))
+        return await self._get(session, customer_id, caller, show_deleted=show_deleted)
+
+    async def _get(
+        self, session: AsyncSession, customer_id: str, caller: Principal | None, *, show_deleted: bool = False
+    ) -> sa.Row[Any]:
+        """The customer if it exists and is in the caller's data scope (else 404, the same answer
+        as for a missing one, so nobody learns that it exists)."""
+        scope = access.scope_clause(caller) if caller is not None else None
+        row = await repository.get(session, parse_uuid(customer_id, "customer"), scope)
         if row is None or (row.deleted_at is not None and not show_deleted):
             raise NotFound("customer not found")
         return row
@@ -179,11 +191,14 @@ class CustomerService:
         expected_version: int,
         custom: dict[str, Any] | None = None,
     ) -> sa.Row[Any]:
-        current = await self.get(session, customer_id)
+        current = await self._get(session, customer_id, caller)
+        policy_errors = access.write_errors(caller, raw, custom)
         secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
         cleaned = clean_fields(raw, creating=False)
-        errors = list(cleaned.errors)
+        errors = policy_errors + list(cleaned.errors)
         values: dict[str, Any] = dict(cleaned.values)
+        if "owner_id" in values and values["owner_id"] != current.owner_id:
+            await access.check_owner(session, caller, values["owner_id"], errors)
         sensitive_columns = await self.sensitive.columns(session, caller.tenant_id, secret, errors)
         if "status" in values and values["status"] != current.status:
             errors.append(FieldError("status", "use_change_status",
@@ -226,7 +241,7 @@ class CustomerService:
     async def delete(
         self, session: AsyncSession, caller: Principal, customer_id: str, expected_version: int
     ) -> sa.Row[Any]:
-        current = await self.get(session, customer_id)
+        current = await self._get(session, customer_id, caller)
         if expected_version != current.version:
             raise _stale(current.version)
         row = await repository.update_if_version(
@@ -239,7 +254,7 @@ class CustomerService:
         return row
 
     async def restore(self, session: AsyncSession, caller: Principal, customer_id: str) -> sa.Row[Any]:
-        current = await self.get(session, customer_id, show_deleted=True)
+        current = await self._get(session, customer_id, caller, show_deleted=True)
         if current.deleted_at is None:
             raise Conflict("the customer is not deleted", code="not_deleted")
         row = await repository.update_if_version(
@@ -256,7 +271,7 @@ class CustomerService:
         self, session: AsyncSession, caller: Principal, customer_id: str, status: str, reason: str,
         expected_version: int = 0,
     ) -> sa.Row[Any]:
-        current = await self.get(session, customer_id)
+        current = await self._get(session, customer_id, caller)
         status, reason = clean_text(status), clean_text(reason)
         errors: list[FieldError] = []
         if status not in STATUSES:
@@ -287,11 +302,16 @@ class CustomerService:
     async def reveal(
         self, session: AsyncSession, caller: Principal, customer_id: str, names: list[str], client: ClientInfo
     ) -> dict[str, str]:
-        row = await self.get(session, customer_id)
+        row = await self._get(session, customer_id, caller)
+        withheld = [n for n in names if field_policy(caller, n) in ("hidden", "masked")]
+        if withheld:
+            raise PermissionDenied(f"your role may not see {', '.join(sorted(set(withheld)))} in plaintext")
         return await self.sensitive.reveal(session, caller, row, names, client)
 
-    async def status_history(self, session: AsyncSession, customer_id: str) -> list[sa.Row[Any]]:
-        row = await self.get(session, customer_id)
+    async def status_history(
+        self, session: AsyncSession, customer_id: str, caller: Principal | None = None
+    ) -> list[sa.Row[Any]]:
+        row = await self._get(session, customer_id, caller)
         return await repository.status_changes(session, row.id)
 
     # -- list ------------------------------------------------------------------------------
@@ -350,6 +370,14 @@ class CustomerService:
             first_contact_before=_parse_day("first_contact_before", first_contact_before, errors),
             show_deleted=show_deleted,
         )
+        if caller is not None:
+            filters.scope = access.scope_clause(caller)
+            filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
+            explicit = {"industry": industry, "status": status, "region": region, "source": source, "type": type,
+                        "resident_id": resident_id, "bank_card": bank_card,
+                        **{f"cf.{k}": v for k, v in (custom or {}).items()}}
+            errors += [FieldError(name, "field_hidden", "your role may not see or filter by this field")
+                       for name, value in explicit.items() if value and not access.readable(caller, name)]
         if filters.source:
             entry = (await dictionaries.load(session, "source")).resolve(filters.source)
             filters.source = entry.code if entry else filters.source

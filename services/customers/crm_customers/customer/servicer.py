@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
 from crm_customers.fields import service as fields
@@ -66,17 +67,22 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         self.engine = engine
         self.customers = customers
 
+    @staticmethod
+    def _out(call: Call, row: Any) -> pb.Customer:
+        """Every customer reply: the contract shape with the caller's field policies applied."""
+        return apply_field_policies(call.principal, to_proto(row))
+
     # -- customers -------------------------------------------------------------------------
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def CreateCustomer(self, request: pb.CreateCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.create(
+        return self._out(call, await self.customers.create(
             call.session, call.principal, sent_fields(request.customer), sent_custom_fields(request.customer)
         ))
 
     @rpc(Scope.CUSTOMERS_READ)
     async def GetCustomer(self, request: pb.GetCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.get(
+        return self._out(call, await self.customers.get(
             call.session, request.id, caller=call.principal, show_deleted=request.show_deleted
         ))
 
@@ -104,7 +110,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             resident_id=request.resident_id,
             bank_card=request.bank_card,
         )
-        return pb.ListCustomersResponse(items=[to_proto(r) for r in rows], next_page_token=next_token)
+        return pb.ListCustomersResponse(items=[self._out(call, r) for r in rows], next_page_token=next_token)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
@@ -112,19 +118,20 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             call.session, call.principal, request.id, sent_fields(request.customer), request.expected_version,
             sent_custom_fields(request.customer),
         )
-        return to_proto(row)
+        return self._out(call, row)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def DeleteCustomer(self, request: pb.DeleteCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.delete(call.session, call.principal, request.id, request.expected_version))
+        row = await self.customers.delete(call.session, call.principal, request.id, request.expected_version)
+        return self._out(call, row)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def RestoreCustomer(self, request: pb.RestoreCustomerRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.restore(call.session, call.principal, request.id))
+        return self._out(call, await self.customers.restore(call.session, call.principal, request.id))
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def ChangeCustomerStatus(self, request: pb.ChangeCustomerStatusRequest, call: Call) -> pb.Customer:
-        return to_proto(await self.customers.change_status(
+        return self._out(call, await self.customers.change_status(
             call.session, call.principal, request.id, request.status, request.reason, request.expected_version
         ))
 
@@ -149,7 +156,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     async def ListStatusHistory(
         self, request: pb.ListStatusHistoryRequest, call: Call
     ) -> pb.ListStatusHistoryResponse:
-        rows = await self.customers.status_history(call.session, request.id)
+        rows = await self.customers.status_history(call.session, request.id, call.principal)
         return pb.ListStatusHistoryResponse(items=[
             pb.StatusChange(
                 id=str(r.id), customer_id=str(r.customer_id), from_status=r.from_status, to_status=r.to_status,

@@ -135,3 +135,13 @@ reveal_audit = sa.Table(
     sa.Column("revealed_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )
+
+# Owner -> team, from identity's user events (migration c0004, customer/users.py).
+user_teams = sa.Table(
+    "user_teams",
+    metadata,
+    sa.Column("user_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("team_id", pg.UUID(as_uuid=True)),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    schema=TENANT,
+)

@@ -96,7 +96,8 @@ class TenantService:
         await self._provision_everywhere(tenant_id)
         async with tenant_session(self.engine, tenant_id) as session:
             admin = await users.create_user(
-                session, admin_email, admin_password, admin_display_name, [Role.TENANT_ADMIN.value]
+                session, admin_email, admin_password, admin_display_name, [Role.TENANT_ADMIN.value],
+                tenant_id=tenant_id,
             )
         async with control_session(self.engine) as session:
             tenant = (

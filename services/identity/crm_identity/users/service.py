@@ -17,8 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_identity.tables import teams, users
 from crm_identity.users.passwords import DEFAULT_POLICY, PasswordPolicy, password_errors
 from crm_identity.users.roles import Role
+from crm_platform import outbox
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from crm_platform.events import proto_data
 from crm_platform.ids import new_id
+from crm_proto.crm.events.v1 import events_pb2
+
+EVENT_SOURCE = "crm.identity"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash of a random password, verified when the email is unknown so response time does not
@@ -63,9 +68,11 @@ async def create_user(
     policy: PasswordPolicy = DEFAULT_POLICY,
     must_change_password: bool = False,
     team_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | str | None = None,
 ) -> sa.Row[Any]:
-    """`must_change_password`: the user chooses their own password at first sign-in (set for users
-    an admin creates; not for the tenant's first admin, who chose theirs at sign-up)."""
+    """`tenant_id`: when given, `crm.<tenant>.user.created` is added to the outbox (customers keeps
+    each user's team for data scopes). `must_change_password`: the user chooses their own password at
+    first sign-in (set for users an admin creates; not for the tenant's first admin, who chose theirs at sign-up)."""
     errors = validate_new_user(email, password, display_name, roles, policy)
     if errors:
         raise InvalidInput(errors)
@@ -89,7 +96,18 @@ async def create_user(
             ).one()
     except IntegrityError:
         raise Conflict("a user with this email exists", code="email_taken") from None
+    if tenant_id is not None:
+        await _user_event(session, tenant_id, "created", row)
     return row
+
+
+async def _user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
+    """`user.created` / `user.updated`: id, team, roles and version (consumers keep the newest)."""
+    message = events_pb2.UserCreated if verb == "created" else events_pb2.UserUpdated
+    data = proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
+                              version=row.version))
+    await outbox.add_event(session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="user", verb=verb,
+                           data=data, subject_id=str(row.id))
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> sa.Row[Any] | None:
@@ -143,10 +161,11 @@ async def get_user(session: AsyncSession, user_id: str, *, lock: bool = False) -
 
 
 async def update_user(
-    session: AsyncSession, user_id: str, changes: dict[str, Any], expected_version: int
+    session: AsyncSession, user_id: str, changes: dict[str, Any], expected_version: int,
+    tenant_id: uuid.UUID | str | None = None,
 ) -> sa.Row[Any]:
     """Changes display name, roles (already checked by the caller) and team; `expected_version`
-    (If-Match) must be the current one."""
+    (If-Match) must be the current one. With `tenant_id`, `user.updated` goes to the outbox."""
     row = await get_user(session, user_id, lock=True)
     if expected_version != row.version:
         raise PreconditionFailed("the user was changed by someone else", code="stale_version",
@@ -164,13 +183,16 @@ async def update_user(
         values["team_id"] = await team_reference(session, changes["team_id"], errors)
     if errors:
         raise InvalidInput(errors)
-    return (
+    updated = (
         await session.execute(
             sa.update(users).where(users.c.id == row.id)
             .values(**values, version=row.version + 1, updated_at=sa.func.now())
             .returning(users)
         )
     ).one()
+    if tenant_id is not None:
+        await _user_event(session, tenant_id, "updated", updated)
+    return updated
 
 
 async def team_reference(session: AsyncSession, raw: str, errors: list[FieldError]) -> uuid.UUID | None:

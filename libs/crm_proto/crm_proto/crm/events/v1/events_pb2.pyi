@@ -79,3 +79,27 @@ class TenantResumed(_message.Message):
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class UserCreated(_message.Message):
+    __slots__ = ("user_id", "team_id", "roles", "version")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    team_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    version: int
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class UserUpdated(_message.Message):
+    __slots__ = ("user_id", "team_id", "roles", "version")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    team_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    version: int
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
