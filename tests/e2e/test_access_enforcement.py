@@ -4,6 +4,7 @@ signed in through the code flow after their first-login password change."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pytest
 
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext
-from tests.e2e.test_login_security import NEW_PASSWORD, Browser, admin_http, create_user
+from tests.e2e.test_login_security import NEW_PASSWORD, Browser, admin_http, create_user, web_session
 from tests.e2e.test_roles_teams import created
 
 
@@ -158,6 +159,28 @@ def test_read_only_field_cannot_be_written(org: Org, platform: Platform, tenant:
             assert refused.json()["errors"][0]["field"] == next(iter(body))
         assert careful.patch(f"/v1/customers/{target['id']}", json={"notes": "ok"},
                              headers={"If-Match": f'W/"{target["version"]}"'}).status_code == 200
+
+        # The web edit form offers those fields disabled and never sends them, so saving the
+        # fields the role may change works (it used to be refused with field_read_only).
+        browser = web_session(platform, tenant.slug, email, NEW_PASSWORD)
+        try:
+            page = browser.get(f"/app/customers/{target['id']}").text
+            for field in ("annual_revenue", "mobile"):
+                assert re.search(rf'<input id="e-{field}"[^>]*\sdisabled', page), field
+            notes = re.search(r'<textarea id="e-notes"[^>]*>', page)
+            assert notes is not None and "disabled" not in notes.group(0)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            version = careful.get(f"/v1/customers/{target['id']}").json()["version"]
+            assert csrf is not None
+            saved = browser.post(f"/app/customers/{target['id']}/edit", data={
+                "csrf_token": csrf.group(1), "version": str(version), "name": target["name"], "type": target["type"],
+                "notes": "saved from the web", "annual_revenue": "1.00", "mobile": "13800138000",
+            })
+            assert saved.status_code == 200 and saved.url.path == f"/app/customers/{target['id']}", saved.text[:300]
+        finally:
+            browser.close()
+        after = careful.get(f"/v1/customers/{target['id']}").json()
+        assert after["notes"] == "saved from the web" and after["annual_revenue"] == "1250000.00"
 
 
 # who, method, path (customer of whom, or "" for the collection), body -> expected status.

@@ -49,6 +49,16 @@ def _values(c: Any) -> dict[str, str]:
     return values
 
 
+def writable_fields(session: WebSession) -> frozenset[str]:
+    """Edit-form fields the session's field policies (token claim `fp`; absent = read_write) let
+    it change. Others are shown disabled and never sent; the customers service enforces the
+    policies itself, this only keeps the form from offering what would be refused."""
+    policies = _unverified_claims(session.token).get("fp")
+    policies = policies if isinstance(policies, dict) else {}
+    return frozenset(name for name in (*EDIT_FIELDS, *SENSITIVE_FIELDS)
+                     if policies.get(name, "read_write") == "read_write")
+
+
 def can_reveal(session: WebSession) -> bool:
     """Whether to offer the Reveal button; the customers service enforces the scope itself."""
     scopes = str(_unverified_claims(session.token).get("scope", "")).split()
@@ -117,6 +127,7 @@ async def detail_page(
         "status_error": status_error,
         "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
         "can_reveal": can_reveal(session),
+        "writable": writable_fields(session),
         "revealed": revealed or {},
     }
     response = render(request, "customer_detail.html", context, status_code=status_code)
@@ -147,8 +158,9 @@ def _done(request: Request, customer_id: str, key: str) -> Response:
 async def edit(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
-    secrets = {name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS}
+    writable = writable_fields(session)
+    values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS if name in writable}
+    secrets = {name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS if name in writable}
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403, values=values,
                                  form_error=UI.text("create.form_expired", locale))
