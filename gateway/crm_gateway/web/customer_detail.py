@@ -159,8 +159,10 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
     form = await request.form()
     locale = page_locale(request)
     writable = writable_fields(session)
-    values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS if name in writable}
-    secrets = {name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS if name in writable}
+    values: dict[str, str] = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS if name in writable}
+    secrets: dict[str, str] = {
+        name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS if name in writable
+    }
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403, values=values,
                                  form_error=UI.text("create.form_expired", locale))
