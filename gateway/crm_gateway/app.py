@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from crm_gateway import problems
 from crm_gateway.api import (
     api_clients,
+    audit_events,
     cadence_rules,
     customer_fields,
     customer_settings,
@@ -38,6 +39,7 @@ from crm_gateway.tracing import TraceMiddleware
 from crm_gateway.web import access_admin as web_access_admin
 from crm_gateway.web import account as web_account
 from crm_gateway.web import api_clients as web_api_clients
+from crm_gateway.web import audit as web_audit
 from crm_gateway.web import auth as web_auth
 from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customers as web_customers
@@ -61,6 +63,7 @@ ROUTERS = (
     problem_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     roles.router, teams.router, web_access_admin.router,
+    audit_events.router, web_audit.router,
 )
 
 

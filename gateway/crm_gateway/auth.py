@@ -15,7 +15,7 @@ from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCr
 from fastapi.security import OAuth2
 from starlette.requests import HTTPConnection
 
-from crm_gateway.clients import Caller
+from crm_gateway.clients import Caller, request_origin
 from crm_gateway.i18n import negotiate
 from crm_gateway.problems import BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, Problem
 from crm_platform.auth import TENANT_SCOPES, Scope, TokenVerifier
@@ -35,6 +35,7 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.USERS_MANAGE: "Manage the tenant's users",
     Scope.CLIENTS_MANAGE: "Manage the tenant's API clients",
     Scope.ROLES_MANAGE: "Manage custom roles, data scopes and field policies",
+    Scope.AUDIT_READ: "Search and export the audit log",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(TENANT_SCOPES), "every tenant scope needs a description"
 
@@ -66,7 +67,8 @@ bearer_token = BearerToken()
 
 def anonymous(request: Request) -> Caller:
     """For public operations: no token, but the caller's language and the deadline still apply."""
-    return Caller(negotiate(request.headers.get("accept-language")), deadline=request.app.state.rpc_deadline)
+    return Caller(negotiate(request.headers.get("accept-language")), deadline=request.app.state.rpc_deadline,
+                  origin=request_origin(request))
 
 
 async def verify_token(request: Request, token: str) -> Caller:
@@ -80,6 +82,7 @@ async def verify_token(request: Request, token: str) -> Caller:
         token=token,
         principal=principal,
         deadline=request.app.state.rpc_deadline,
+        origin=request_origin(request),
     )
 
 

@@ -81,6 +81,16 @@ def backends(request: Request) -> Backends:
     return stubs
 
 
+def request_origin(request: Request) -> tuple[tuple[str, str], ...]:
+    """Where the request came from, as gRPC metadata: the proxy chain plus our peer
+    (`x-forwarded-for`) and the browser's user agent (`x-client-user-agent`: gRPC replaces
+    `user-agent` with its own). Identity's audit log reads these (crm_identity/audit/log.py)."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    chain = ", ".join(p for p in (forwarded, peer) if p)
+    return (("x-forwarded-for", chain), ("x-client-user-agent", request.headers.get("user-agent", "")))
+
+
 def _method_name(method: Any) -> str:
     raw = getattr(method, "_method", b"")
     return raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -95,11 +105,15 @@ class Caller:
     token: str | None = None
     principal: Principal | None = None
     deadline: float = DEFAULT_DEADLINE
+    # Where the request came from (`request_origin`), sent on every call for the services' audit logs.
+    origin: tuple[tuple[str, str], ...] = ()
 
     async def call(self, method: Any, request: Any, *, rename: FieldRenamer = keep_field) -> Any:
         """`await caller.call(stub.GetCustomer, GetCustomerRequest(id=...))`; `rename` maps the
         service's field names in InvalidInput errors back to the REST body's names."""
         try:
-            return await method(request, metadata=call_metadata(self.token, self.locale), timeout=self.deadline)
+            return await method(
+                request, metadata=call_metadata(self.token, self.locale) + self.origin, timeout=self.deadline
+            )
         except grpc.aio.AioRpcError as exc:
             raise UpstreamError.from_rpc(exc, _method_name(method), rename) from exc

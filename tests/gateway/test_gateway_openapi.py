@@ -54,6 +54,8 @@ EXPECTED = {
     ("/v1/roles/{role_id}/field-policies", "get"), ("/v1/roles/{role_id}/field-policies", "put"),
     ("/v1/teams", "get"), ("/v1/teams", "post"), ("/v1/teams/{team_id}", "get"), ("/v1/teams/{team_id}", "patch"),
     ("/v1/teams/{team_id}", "delete"), ("/v1/users/{user_id}", "get"), ("/v1/users/{user_id}", "patch"),
+    # audit log (issue 3): read and export only, nothing changes an entry
+    ("/v1/audit-events", "get"), ("/v1/audit-events:export", "get"),
 }
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.

@@ -43,6 +43,8 @@ class Scope(StrEnum):
     CLIENTS_MANAGE = "clients:manage"
     # Custom roles, their data scope and field policies (issue 3).
     ROLES_MANAGE = "roles:manage"
+    # Search and export the tenant's append-only audit log (issue 3).
+    AUDIT_READ = "audit:read"
     # Held only by service tokens identity mints for itself.
     SYSTEM_PROVISION = "system:provision"
     # Held only by operator tokens (`crm tenant ...`): suspend, resume, export and erase a tenant.

@@ -13,6 +13,8 @@ import grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from crm_identity.audit import log as audit
+from crm_identity.audit.revealed import revealed_subscription
 from crm_identity.keys.service import KeyReloader, KeyRing
 from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
 from crm_identity.sealing import Sealer
@@ -23,6 +25,7 @@ from crm_identity.users.login import LoginSecurity
 from crm_identity.users.mfa import Mfa
 from crm_platform.config import ServiceSettings
 from crm_platform.offboarding import TenantDataHook
+from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
@@ -79,7 +82,11 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     )
     _state.oauth = oauth
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa)), server
+        audit.with_origin(IdentityServicer(
+            runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa),
+            page_tokens=PageTokens(settings.page_token_key),
+        )),
+        server,
     )
     return [SERVICE_NAME]
 
@@ -125,6 +132,7 @@ DEFINITION = ServiceDefinition(
     on_start=_on_start,
     on_stop=_on_stop,
     tenant_data=_tenant_data,
+    subscriptions=lambda rt: [revealed_subscription()],
 )
 
 

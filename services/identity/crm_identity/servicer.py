@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_identity.audit import log as audit
 from crm_identity.keys.service import KeyRing
 from crm_identity.oauth.service import Authorization, OAuthService, TokenGrant
 from crm_identity.roles import service as roles
@@ -26,6 +27,7 @@ from crm_platform.auth import Scope, principal
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.grpc_server import Call, rpc
 from crm_platform.ids import parse_uuid
+from crm_platform.pagination import PageTokens, page_size
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
@@ -160,9 +162,10 @@ def token_pb(grant: TokenGrant) -> pb.TokenResponse:
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(
         self, engine: Any, keys: KeyRing, tenants: TenantService, oauth: OAuthService,
-        account: AccountSecurity | None = None,
+        account: AccountSecurity | None = None, page_tokens: PageTokens | None = None,
     ):
         self.engine = engine
+        self.page_tokens = page_tokens or PageTokens("")
         self.keys = keys
         self.tenants = tenants
         self.oauth = oauth
@@ -232,6 +235,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             list(request.redirect_uris),
             list(request.scopes),
         )
+        await audit.record_by(call.session, call.principal, audit.CLIENT_CREATED, target_type="client",
+                              target_id=row.client_id, details={"name": row.name, "scopes": list(row.scopes or [])})
         return pb.CreateClientResponse(client=client_pb(row), client_secret=secret or "")
 
     @rpc(Scope.CLIENTS_MANAGE)
@@ -328,11 +333,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc(Scope.CLIENTS_MANAGE)
     async def RotateClientSecret(self, request: pb.RotateClientSecretRequest, call: Call) -> pb.CreateClientResponse:
         row, secret = await self.oauth.rotate_secret(call.principal.tenant_id, request.client_id)
+        await audit.record_by(call.session, call.principal, audit.CLIENT_SECRET_ROTATED, target_type="client",
+                              target_id=row.client_id)
         return pb.CreateClientResponse(client=client_pb(row), client_secret=secret)
 
     @rpc(Scope.CLIENTS_MANAGE)
     async def RevokeClient(self, request: pb.RevokeClientRequest, call: Call) -> pb.OAuthClient:
-        return client_pb(await self.oauth.revoke_client(call.principal.tenant_id, request.client_id))
+        row = await self.oauth.revoke_client(call.principal.tenant_id, request.client_id)
+        await audit.record_by(call.session, call.principal, audit.CLIENT_REVOKED, target_type="client",
+                              target_id=row.client_id)
+        return client_pb(row)
 
     # -- roles and teams (roles/, teams/; docs/access.md) ----------------------------------------
     @rpc()
@@ -470,6 +480,51 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         caller = principal()
         caller.require(Scope.SYSTEM_TENANTS)
         return tenant_pb(await self.tenants.set_status(caller.tenant_id, request.status, request.reason))
+
+    # -- audit log (audit/log.py; docs/identity.md#audit-log) ------------------------------------
+    @rpc(Scope.AUDIT_READ)
+    async def ListAuditEvents(self, request: pb.ListAuditEventsRequest, call: Call) -> pb.ListAuditEventsResponse:
+        size = page_size(request.page_size)
+        after = None
+        if request.page_token:
+            cursor = self.page_tokens.decode(request.page_token)
+            try:
+                after = (datetime.fromisoformat(cursor["t"]), uuid.UUID(cursor["id"]))
+            except (KeyError, TypeError, ValueError):
+                raise InvalidInput([FieldError("page_token", "invalid_page_token", "page_token is invalid")]) from None
+        where = audit_filter(request)
+        if request.record_export:
+            await audit.record_by(call.session, call.principal, audit.AUDIT_EXPORTED, target_type="audit_log",
+                                  details=where.as_details())
+        rows = await audit.search(call.session, where, size + 1, after)
+        next_token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            next_token = self.page_tokens.encode({"t": last.occurred_at.isoformat(), "id": str(last.id)})
+        return pb.ListAuditEventsResponse(items=[audit_pb(r) for r in rows[:size]], next_page_token=next_token)
+
+
+def _when(request: Any, name: str) -> datetime | None:
+    return getattr(request, name).ToDatetime(tzinfo=UTC) if request.HasField(name) else None
+
+
+def audit_filter(request: pb.ListAuditEventsRequest) -> audit.AuditFilter:
+    where = audit.AuditFilter(
+        actor=request.actor, action_prefix=request.action_prefix, target_id=request.target_id,
+        occurred_after=_when(request, "occurred_after"), occurred_before=_when(request, "occurred_before"),
+    )
+    if where.occurred_after and where.occurred_before and where.occurred_after >= where.occurred_before:
+        raise InvalidInput([FieldError("occurred_before", "invalid_range",
+                                       "occurred_before must be later than occurred_after")])
+    return where
+
+
+def audit_pb(row: sa.Row[Any]) -> pb.AuditEvent:
+    return pb.AuditEvent(
+        id=str(row.id), occurred_at=_ts(row.occurred_at), actor=row.actor, actor_kind=row.actor_kind,
+        action=row.action, target_type=row.target_type, target_id=row.target_id, ip=row.ip,
+        user_agent=row.user_agent, details_json=json.dumps(row.details, ensure_ascii=False, sort_keys=True),
+    )
 
 
 __all__ = ["PUBLIC_METHODS", "IdentityServicer", "uuid"]

@@ -251,3 +251,22 @@ teams = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,
 )
+
+
+# -- audit log (tenant schema, it0004; append-only: a trigger refuses UPDATE/DELETE) ---------------
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("actor_kind", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target_type", sa.Text, nullable=False),
+    sa.Column("target_id", sa.Text, nullable=False),
+    sa.Column("ip", sa.Text, nullable=False),
+    sa.Column("user_agent", sa.Text, nullable=False),
+    sa.Column("details", pg.JSONB, nullable=False),
+    schema=TENANT,
+)

@@ -30,6 +30,7 @@ PERMISSIONS: Final[dict[str, tuple[str, str]]] = {
     Scope.ROLES_MANAGE: (
         "Manage custom roles, data scopes and field policies", "管理自定义角色、数据范围和字段策略"
     ),
+    Scope.AUDIT_READ: ("Search and export the audit log", "查询和导出审计日志"),
 }
 
 

@@ -242,6 +242,11 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/ListAuditEvents',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -536,6 +541,14 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEvents(self, request, context):
+        """The tenant's append-only audit log (`audit:read`), newest first (docs/identity.md#audit-log).
+        `record_export` writes an `audit.exported` entry (the gateway sets it on an export's first page).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -743,6 +756,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.SetTenantStatus,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1855,6 +1873,33 @@ class IdentityService:
             '/crm.identity.v1.IdentityService/SetTenantStatus',
             crm_dot_identity_dot_v1_dot_identity__pb2.SetTenantStatusRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/ListAuditEvents',
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

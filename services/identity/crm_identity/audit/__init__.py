@@ -1,0 +1,1 @@
+"""The tenant's append-only audit log (docs/identity.md#audit-log)."""
