@@ -4,9 +4,7 @@ kept in a signed httpOnly session cookie (it never reaches page scripts, and the
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +25,7 @@ from crm_gateway.settings import GatewaySettings
 from crm_gateway.web.session import PendingLogin, WebCookies, WebSession, safe_next
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import LANG_COOKIE, message_page, page_locale
+from crm_platform.auth import unverified_segment
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(include_in_schema=False)
@@ -145,7 +144,7 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
 
 def _session_from(reply: pb.TokenResponse, roles: list[str], tenant_name: str,
                   csrf: str | None = None) -> WebSession:
-    claims = _unverified_claims(reply.access_token)
+    claims = token_claims(reply.access_token)
     expires_at = int(time.time()) + max(0, int(reply.expires_in))
     if isinstance(claims.get("exp"), int):
         expires_at = min(expires_at, int(claims["exp"]))
@@ -184,14 +183,13 @@ async def refresh_web_session(
     return response
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """The payload of a token `verify_token` has already verified (read for display only)."""
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a session token `verify_token` has already verified (for display and for
+    choosing what a page offers; the services check the token themselves)."""
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
+        return unverified_segment(token, 1)
+    except ValueError:
         return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 @router.api_route("/logout", methods=["GET", "POST"])

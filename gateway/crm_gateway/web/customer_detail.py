@@ -17,7 +17,7 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import _unverified_claims, session_caller
+from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.customers import (
     CUSTOMER_TYPES,
     SessionDep,
@@ -53,7 +53,7 @@ def writable_fields(session: WebSession) -> frozenset[str]:
     """Edit-form fields the session's field policies (token claim `fp`; absent = read_write) let
     it change. Others are shown disabled and never sent; the customers service enforces the
     policies itself, this only keeps the form from offering what would be refused."""
-    policies = _unverified_claims(session.token).get("fp")
+    policies = token_claims(session.token).get("fp")
     policies = policies if isinstance(policies, dict) else {}
     return frozenset(name for name in (*EDIT_FIELDS, *SENSITIVE_FIELDS)
                      if policies.get(name, "read_write") == "read_write")
@@ -61,7 +61,7 @@ def writable_fields(session: WebSession) -> frozenset[str]:
 
 def can_reveal(session: WebSession) -> bool:
     """Whether to offer the Reveal button; the customers service enforces the scope itself."""
-    scopes = str(_unverified_claims(session.token).get("scope", "")).split()
+    scopes = str(token_claims(session.token).get("scope", "")).split()
     return "customers:reveal" in scopes
 
 

@@ -8,7 +8,9 @@ names an unknown key id, so identity can rotate keys without restarts.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -158,7 +160,7 @@ class TokenVerifier:
 
     async def verify(self, raw: str) -> Principal:
         try:
-            header = _unverified_header(raw)
+            header = unverified_segment(raw, 0)
             typ, kid = header.get("typ"), header.get("kid")
             if not isinstance(typ, str) or typ.lower() != ACCESS_TOKEN_TYPE:
                 raise Unauthenticated("not an access token")
@@ -212,13 +214,15 @@ def _access_claims(claims: Mapping[str, Any], user_id: uuid.UUID | None) -> tupl
     return data_scope, tuple(str(t) for t in raw_teams), policies
 
 
-def _unverified_header(raw: str) -> dict[str, Any]:
-    import base64
-    import json
-
-    head = raw.split(".", 1)[0]
-    padded = head + "=" * (-len(head) % 4)
-    value = json.loads(base64.urlsafe_b64decode(padded))
+def unverified_segment(raw: str, index: int) -> dict[str, Any]:
+    """Segment `index` of a compact JWT (0 header, 1 claims) decoded WITHOUT checking the
+    signature: for choosing the key to verify with, or for display of an already verified token.
+    Raises ValueError when it is not a JSON object."""
+    try:
+        part = raw.split(".")[index]
+    except IndexError:
+        raise ValueError("not a compact JWT") from None
+    value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     if not isinstance(value, dict):
-        raise ValueError("bad header")
+        raise ValueError("not a JSON object")
     return value
