@@ -12,20 +12,31 @@ from fastapi.staticfiles import StaticFiles
 
 from crm_gateway import problems
 from crm_gateway.api import (
+    account_security,
     api_clients,
     audit_events,
     cadence_rules,
+    customer_activity,
+    customer_bulk_changes,
+    customer_duplicates,
+    customer_erasure,
+    customer_exports,
     customer_fields,
+    customer_merges,
     customer_settings,
+    customer_views,
     customers,
     followup_tasks,
     health,
+    invitations,
+    orders,
     reports,
     roles,
     signup,
     tag_rules,
     tags,
     teams,
+    user_imports,
     user_security,
     users,
     webhook_endpoints,
@@ -41,9 +52,15 @@ from crm_gateway.web import account as web_account
 from crm_gateway.web import api_clients as web_api_clients
 from crm_gateway.web import audit as web_audit
 from crm_gateway.web import auth as web_auth
+from crm_gateway.web import customer_bulk as web_customer_bulk
 from crm_gateway.web import customer_detail as web_customer_detail
+from crm_gateway.web import customer_duplicates as web_customer_duplicates
+from crm_gateway.web import customer_erasure as web_customer_erasure
+from crm_gateway.web import customer_lists as web_customer_lists
+from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import problem_docs
+from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
@@ -59,11 +76,24 @@ ROUTERS = (
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, followup_tasks.router,
     cadence_rules.router, reports.router, webhook_endpoints.router, web_auth.router, web_customers.router,
+    web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
+    web_customer_bulk.router,  # likewise /app/customers/bulk-change
+    web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_detail.router,
     problem_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
-    roles.router, teams.router, web_access_admin.router,
+    # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
+    roles.router, teams.router, web_user_admin.router, web_access_admin.router,
     audit_events.router, web_audit.router,
+    invitations.router, user_imports.router,
+    account_security.router,
+    customer_erasure.router, web_customer_erasure.router,
+    customer_views.router,
+    customer_exports.router, web_customer_lists.router,
+    customer_activity.router, customer_bulk_changes.router,
+    orders.router,
+    customer_merges.router,
+    customer_duplicates.router,
 )
 
 

@@ -26,6 +26,8 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.CUSTOMERS_WRITE: "Create and change customers",
     Scope.CUSTOMERS_ADMIN: "Customer settings, dictionaries, custom fields and deleted customers",
     Scope.CUSTOMERS_REVEAL: "Reveal customers' sensitive fields (resident ID, bank card); audited",
+    Scope.CUSTOMERS_DELETE: "Permanently erase customers in every service (cannot be undone)",
+    Scope.CUSTOMERS_EXPORT: "Export customers (CSV, XLSX) with your data scope and field policies; audited",
     Scope.TAGS_READ: "Read tags, tag rules and customers' tags",
     Scope.TAGS_MANAGE: "Create tags and tag rules",
     Scope.FOLLOWUPS_READ: "Read follow-up tasks and cadence rules",
@@ -36,6 +38,8 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.CLIENTS_MANAGE: "Manage the tenant's API clients",
     Scope.ROLES_MANAGE: "Manage custom roles, data scopes and field policies",
     Scope.AUDIT_READ: "Search and export the audit log",
+    Scope.ORDERS_READ: "Read orders and contracts of customers in the caller's data scope",
+    Scope.ORDERS_WRITE: "Record orders and contracts from outside systems",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(TENANT_SCOPES), "every tenant scope needs a description"
 

@@ -17,9 +17,19 @@ from crm_gateway.problems import FieldRenamer, UpstreamError, keep_field
 from crm_gateway.settings import GatewaySettings
 from crm_platform.auth import Principal
 from crm_platform.grpc_client import DEFAULT_DEADLINE, call_metadata, channel
-from crm_proto.crm.customers.v1 import customers_pb2_grpc
+from crm_proto.crm.customers.v1 import (
+    activity_pb2_grpc,
+    bulk_changes_pb2_grpc,
+    customers_pb2_grpc,
+    erasure_pb2_grpc,
+    merges_pb2_grpc,
+    orders_pb2_grpc,
+)
+from crm_proto.crm.customers.v1 import duplicates_pb2_grpc as customer_duplicates_pb2_grpc
+from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_grpc
+from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
-from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
 from crm_proto.crm.reporting.v1 import reporting_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
@@ -38,7 +48,26 @@ class Backends:
     reporting: Any
     webhooks: Any
     identity_health: Any
+    # crm.customers.v1.OrderService (orders and contracts, on the customers channel).
+    orders: Any = None
+    # crm.customers.v1.CustomerErasureService (permanent erasure, on the customers channel).
+    erasure: Any = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # crm.customers.v1.CustomerActivityService / CustomerBulkChangeService (on the customers channel).
+    customer_activity: Any = None
+    customer_bulk_changes: Any = None
+    # identity's sign-in sessions and TOTP management (account_security.proto)
+    account_security: Any = None
+    # identity's invitations and user import (user_admin.proto)
+    user_admin: Any = None
+    # crm.customers.v1.CustomerViewService (saved list views, on the customers channel).
+    customer_views: Any = None
+    # crm.customers.v1.CustomerExportService (customer exports, on the customers channel).
+    customer_exports: Any = None
+    # crm.customers.v1.MergeService (merge and undo, on the customers channel).
+    merges: Any = None
+    # crm.customers.v1.DuplicateService (duplicate scans and groups, on the customers channel).
+    customer_duplicates: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -54,7 +83,17 @@ class Backends:
             reporting=reporting_pb2_grpc.ReportingServiceStub(channels["reporting"]),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channels["webhooks"]),
             identity_health=health_pb2_grpc.HealthStub(channels["identity"]),
+            orders=orders_pb2_grpc.OrderServiceStub(channels["customers"]),
+            erasure=erasure_pb2_grpc.CustomerErasureServiceStub(channels["customers"]),
             channels=list(channels.values()),
+            customer_activity=activity_pb2_grpc.CustomerActivityServiceStub(channels["customers"]),
+            customer_bulk_changes=bulk_changes_pb2_grpc.CustomerBulkChangeServiceStub(channels["customers"]),
+            account_security=account_security_pb2_grpc.AccountSecurityServiceStub(channels["identity"]),
+            user_admin=user_admin_pb2_grpc.UserAdminServiceStub(channels["identity"]),
+            customer_views=customer_views_pb2_grpc.CustomerViewServiceStub(channels["customers"]),
+            customer_exports=customer_exports_pb2_grpc.CustomerExportServiceStub(channels["customers"]),
+            merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
+            customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
         )
 
     async def close(self) -> None:

@@ -90,7 +90,21 @@ PROBLEM_TITLES = Catalogue({
     "stale_version": {"en": "Changed by someone else", "zh-CN": "已被他人修改"},
     "transition_not_allowed": {"en": "Status change not allowed", "zh-CN": "不允许的状态变更"},
     "not_deleted": {"en": "Not deleted", "zh-CN": "未被删除"},
+    # customer merges (docs/customers.md, Merge and undo)
+    "customer_merged": {"en": "Customer merged", "zh-CN": "客户已被合并"},
+    "merge_undo_expired": {"en": "Undo period over", "zh-CN": "撤销期限已过"},
+    "merge_already_undone": {"en": "Merge already undone", "zh-CN": "合并已撤销"},
+    "survivor_changed_since_merge": {"en": "Changed since the merge", "zh-CN": "合并后已被修改"},
+    "survivor_deleted": {"en": "Surviving customer deleted", "zh-CN": "保留的客户已被删除"},
+    "customer_erased": {"en": "Customer erased", "zh-CN": "客户已被永久删除"},
     "field_key_taken": {"en": "Custom field key taken", "zh-CN": "自定义字段标识已被占用"},
+    # saved views and exports (docs/customers.md "Saved views", "Export")
+    "view_name_taken": {"en": "View name taken", "zh-CN": "视图名称已被使用"},
+    "too_many_views": {"en": "Too many views", "zh-CN": "视图数量已达上限"},
+    "export_not_ready": {"en": "Export not ready", "zh-CN": "导出尚未完成"},
+    "export_expired": {"en": "Export expired", "zh-CN": "导出已过期"},
+    "duplicate_customer": {"en": "Likely duplicate customer", "zh-CN": "疑似重复客户"},
+    "group_not_open": {"en": "Group already handled", "zh-CN": "分组已处理"},
     "client_revoked": {"en": "API client revoked", "zh-CN": "API 客户端已撤销"},
     # roles and teams (docs/access.md)
     "builtin_role_readonly": {"en": "Built-in role is read-only", "zh-CN": "内置角色不可修改"},
@@ -112,10 +126,19 @@ PROBLEM_TITLES = Catalogue({
     "login_step_mismatch": {"en": "Wrong sign-in step", "zh-CN": "登录步骤不符"},
     "user_token_required": {"en": "User token required", "zh-CN": "需要用户令牌"},
     "mfa_already_enabled": {"en": "Two-step verification already on", "zh-CN": "两步验证已开启"},
+    "mfa_not_enabled": {"en": "Two-step verification is off", "zh-CN": "两步验证未开启"},
+    "mfa_required_by_policy": {"en": "Two-step verification required", "zh-CN": "必须开启两步验证"},
+    "last_tenant_admin": {"en": "Last tenant admin", "zh-CN": "最后一位租户管理员"},
+    # orders and reports (docs/customers.md "Orders", docs/reporting.md)
+    "field_hidden": {"en": "Field hidden by your role", "zh-CN": "您的角色不能查看该字段"},
     # tenant lifecycle (docs/tenancy.md)
     "tenant_suspended": {"en": "Tenant suspended", "zh-CN": "租户已停用"},
     "tenant_not_active": {"en": "Tenant not active", "zh-CN": "租户未处于正常状态"},
     "tenant_offboarded": {"en": "Tenant offboarded", "zh-CN": "租户已注销"},
+    # invitations and user import (docs/identity.md)
+    "invitation_accepted": {"en": "Invitation already accepted", "zh-CN": "邀请已被接受"},
+    "invitation_not_pending": {"en": "Invitation not usable", "zh-CN": "邀请不可用"},
+    "mail_unavailable": {"en": "Email not sent", "zh-CN": "邮件未发送"},
 })
 
 # Details: one sentence per code, used when the service's own message is not in the caller's
@@ -196,7 +219,44 @@ PROBLEM_DETAILS = Catalogue({
         "en": "The tenant's status rules do not allow this change.", "zh-CN": "租户的状态规则不允许此变更。",
     },
     "not_deleted": {"en": "The customer is not deleted.", "zh-CN": "该客户未被删除。"},
+    "customer_merged": {
+        "en": "This customer was merged into another (`merged_into`); undo the merge to bring it back.",
+        "zh-CN": "该客户已合并到其他客户（见 `merged_into`），如需恢复请撤销合并。",
+    },
+    "merge_undo_expired": {
+        "en": "A merge can be undone within 30 days; this one's deadline (`expires_at`) has passed.",
+        "zh-CN": "合并只能在 30 天内撤销，本次合并的期限（`expires_at`）已过。",
+    },
+    "merge_already_undone": {"en": "This merge was already undone.", "zh-CN": "该合并已被撤销。"},
+    "survivor_changed_since_merge": {
+        "en": "The surviving customer was edited after the merge; undo with force to discard those edits.",
+        "zh-CN": "保留的客户在合并后又被修改过；如确认放弃这些修改，请强制撤销。",
+    },
+    "survivor_deleted": {
+        "en": "The surviving customer was deleted after the merge; restore it first.",
+        "zh-CN": "保留的客户在合并后被删除，请先恢复该客户。",
+    },
+    "customer_erased": {
+        "en": "This customer was permanently erased; nothing about it is kept.",
+        "zh-CN": "该客户已被永久删除，相关数据均已抹除。",
+    },
     "field_key_taken": {"en": "A custom field with this key exists.", "zh-CN": "已存在使用该标识的自定义字段。"},
+    "view_name_taken": {"en": "You already have a view with this name.", "zh-CN": "您已有同名的视图。"},
+    "too_many_views": {"en": "A user can keep at most 100 views; delete one first.",
+                       "zh-CN": "每位用户最多保存 100 个视图，请先删除一些。"},
+    "export_not_ready": {"en": "The export is still running (see `status`); download it when it succeeded.",
+                         "zh-CN": "导出仍在进行中（见 `status`），完成后再下载。"},
+    "export_expired": {"en": "The export's file was deleted after 24 hours; start a new export.",
+                       "zh-CN": "导出文件已在 24 小时后删除，请重新导出。"},
+    "duplicate_customer": {
+        "en": "Likely duplicates of this customer exist (`duplicates`) and the company blocks duplicates; nothing "
+              "was saved. An admin may save it anyway with `allow_duplicates`.",
+        "zh-CN": "已存在疑似重复的客户（见 `duplicates`），且公司设置为禁止重复，未保存。"
+                 "管理员可通过 `allow_duplicates` 仍然保存。",
+    },
+    "group_not_open": {
+        "en": "This duplicate group was already dismissed or merged.", "zh-CN": "该重复分组已被忽略或已合并。",
+    },
     "precondition_failed": {
         "en": "The resource has changed since you read it; fetch it again and retry.",
         "zh-CN": "资源在读取后已被修改，请重新获取后再试。",
@@ -231,6 +291,31 @@ PROBLEM_DETAILS = Catalogue({
         "zh-CN": "只有已登录用户的令牌可以执行此操作，API 客户端令牌不行。",
     },
     "mfa_already_enabled": {"en": "Two-step verification is already on.", "zh-CN": "两步验证已开启。"},
+    # invitations and user import
+    "invitation_accepted": {
+        "en": "The invitation was already accepted; the user is active.", "zh-CN": "该邀请已被接受，用户已激活。",
+    },
+    "invitation_not_pending": {
+        "en": "The invitation link is used, revoked, expired or replaced (`state` says which).",
+        "zh-CN": "该邀请链接已使用、已撤销、已过期或已被替换（见 `state`）。",
+    },
+    "mail_unavailable": {
+        "en": "The invitation email could not be sent, so nothing was changed; retry shortly.",
+        "zh-CN": "邀请邮件发送失败，未做任何更改，请稍后重试。",
+    },
+    "mfa_not_enabled": {"en": "Two-step verification is not on.", "zh-CN": "两步验证尚未开启。"},
+    "mfa_required_by_policy": {
+        "en": "Your company requires two-step verification for your role; it cannot be turned off.",
+        "zh-CN": "贵公司要求您的角色开启两步验证，不能关闭。",
+    },
+    "last_tenant_admin": {
+        "en": "This is the company's last active administrator: make someone else a tenant admin first.",
+        "zh-CN": "这是公司最后一位有效的管理员：请先将其他人设为租户管理员。",
+    },
+    "field_hidden": {
+        "en": "Your role's field policies hide a field this operation needs (listed in `fields`).",
+        "zh-CN": "您的角色的字段策略隐藏了此操作所需的字段（见 `fields`）。",
+    },
 })
 
 # Field-level messages for errors the gateway itself finds (request shape, not business rules).
@@ -329,7 +414,26 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     # customers: data scope and field policies (docs/access.md, Enforcement)
     "field_read_only": "您的角色不能修改此字段。",
     "field_hidden": "您的角色不能查看或按此字段筛选。",
+    # customers: saved views and exports (docs/customers.md)
+    "unknown_filter": "客户列表没有这个筛选条件。",
+    "unknown_column": "没有这一列。",
+    "duplicate_column": "同一列出现了两次。",
     "owner_out_of_scope": "只能将客户分配给您数据范围内的用户。",
+    # customers: mass changes (docs/customers.md, Mass changes)
+    "one_change": "只能设置负责人，或设置状态并填写原因，二选一。",
+    # customers: erasure (docs/customers.md, Erasure)
+    "confirm_mismatch": "请输入该客户的编号或名称以确认永久删除。",
+    "customer_erased": "该客户已被永久删除。",
+    # orders and contracts (docs/customers.md, Orders)
+    "unknown_customer": "找不到该客户（或不在您的数据范围内）。",
+    "one_of": "只能填写其中一项。",
+    "invalid_external_id": "外部单号最多200个字符，只能包含字母、数字及 . _ : / # -。",
+    "date_out_of_range": "日期超出允许范围（1900-01-01 至 2199-12-31）。",
+    "too_many_decimals": "小数位数超过该币种允许的位数。",
+    "negative": "不能为负数。",
+    "not_positive": "必须大于 0。",
+    "amount_mismatch": "金额应等于各明细数量 × 单价之和。",
+    "duplicate_in_batch": "该外部单号在本批次中重复出现。",
     # customers: sensitive fields
     "invalid_bank_card": "银行卡号应为12到19位数字。",
     "bank_card_checksum": "银行卡号校验位不正确（Luhn）。",
@@ -357,4 +461,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "unknown_parent": "上级编码不存在。",
     "not_a_tree": "该字典不是树形结构，不能设置上级。",
     "cycle": "上级关系形成了循环。",
+    # customer merges
+    "survivor_in_merged": "保留的客户不能同时被合并。",
+    "not_involved": "应为参与合并的某个客户的 ID。",
 }

@@ -111,7 +111,7 @@ async def test_reveal_needs_scope_and_is_audited(customers, as_user, engine: Asy
     [event] = [json.loads(e) if isinstance(e, str) else e for e in events]
     assert event["type"] == "crm.customer.revealed"
     assert event["data"] == {"customer_id": c.id, "fields": ["resident_id", "bank_card"], "actor": audit.actor,
-                             "client_id": audit.client_id}
+                             "client_id": audit.client_id, "ip": "203.0.113.7", "user_agent": "pytest/1"}
     assert ID not in json.dumps(event)
     async with engine.connect() as conn:  # append-only
         with pytest.raises(Exception, match="append-only"):

@@ -197,6 +197,7 @@ def test_grpc_services_get_their_settings(default_docs: list[Doc]) -> None:
     identity = env_of(deployments["crm-identity"])
     assert identity["CRM_IDENTITY_ISSUER"]["value"] == "https://crm.example.com"
     assert identity["CRM_IDENTITY_WEB_REDIRECT_URIS"]["value"] == "https://crm.example.com/auth/callback"
+    assert identity["CRM_IDENTITY_PUBLIC_URL"]["value"] == "https://crm.example.com"  # invitation links
     assert identity["CRM_IDENTITY_TENANT_SERVICES"]["value"].split(",") == [f"crm-{s}:50051" for s in TENANT_SERVICES]
     assert "secretKeyRef" in identity["CRM_IDENTITY_MASTER_KEY"]["valueFrom"]
     assert "secretKeyRef" in env_of(deployments["crm-customers"])["CRM_CUSTOMERS_MASTER_KEY"]["valueFrom"]

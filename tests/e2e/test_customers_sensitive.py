@@ -155,7 +155,7 @@ def test_reveal_needs_the_scope_and_is_audited(platform: Platform, tenant: Tenan
     [event] = wait_for(lambda: asyncio.run(_jetstream(platform.nats.url, subject)))
     assert event["type"] == "crm.customer.revealed" and event["tenantid"] == tenant.tenant_id
     assert event["data"] == {"customer_id": c["id"], "fields": ["resident_id", "bank_card"], "actor": actor,
-                             "client_id": client_id}
+                             "client_id": client_id, "ip": ip, "user_agent": "sensitive-test/1.0"}
     assert ID not in json.dumps(event) and CARD not in json.dumps(event)
 
 

@@ -87,11 +87,12 @@ class TokenIssuer:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [{**self.key.as_dict(private=False), "use": "sig", "alg": SIGNING_ALGORITHM}]}
 
-    def token(self, tenant_id: uuid.UUID, scopes: Sequence[str]) -> str:
+    def token(self, tenant_id: uuid.UUID, scopes: Sequence[str], **extra: Any) -> str:
+        """`extra`: more claims, e.g. `fp` (field policies) or `uid`."""
         now = int(time.time())
         claims = {
             "iss": self.issuer, "aud": self.audience, "sub": "user-1", "client_id": "web", "tid": str(tenant_id),
-            "scope": " ".join(scopes), "iat": now, "nbf": now, "exp": now + 300,
+            "scope": " ".join(scopes), "iat": now, "nbf": now, "exp": now + 300, **extra,
         }
         header = {"alg": SIGNING_ALGORITHM, "kid": self.key.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(header, claims, self.key, algorithms=[SIGNING_ALGORITHM])

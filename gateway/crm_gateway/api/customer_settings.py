@@ -36,6 +36,10 @@ class CustomerSettings(Resource):
     )
     status_transitions: dict[str, list[str]] = Field(description="from status -> statuses it may move to")
     enforce_dictionaries: bool = Field(description="Industry and region must be dictionary entries")
+    duplicate_policy: str = Field(
+        "warn", description='Likely duplicates on create/update: "warn" (saved, listed in `possible_duplicates`) '
+                            'or "block" (409 `duplicate_customer` unless an admin sends `allow_duplicates`)'
+    )
     version: int
     updated_at: datetime | None
 
@@ -44,7 +48,8 @@ def settings_out(message: pb.CustomerSettings) -> CustomerSettings:
     return CustomerSettings(
         code_pattern=message.code_pattern,
         status_transitions={k: list(v.to) for k, v in sorted(message.status_transitions.items())},
-        enforce_dictionaries=message.enforce_dictionaries, version=message.version,
+        enforce_dictionaries=message.enforce_dictionaries, duplicate_policy=message.duplicate_policy or "warn",
+        version=message.version,
         updated_at=timestamp(message.updated_at),
     )
 
@@ -53,6 +58,7 @@ class CustomerSettingsPatch(RequestBody):
     code_pattern: str | None = Field(None, max_length=64, examples=["{region}-{industry}-{year}-{seq:03}"])
     status_transitions: dict[Status, list[Status]] | None = None
     enforce_dictionaries: bool | None = None
+    duplicate_policy: Literal["warn", "block"] | None = None
 
 
 @router.get(
@@ -84,6 +90,8 @@ async def update_settings(
         request.code_pattern = sent["code_pattern"]
     if sent.get("enforce_dictionaries") is not None:
         request.enforce_dictionaries = sent["enforce_dictionaries"]
+    if sent.get("duplicate_policy") is not None:
+        request.duplicate_policy = sent["duplicate_policy"]
     if sent.get("status_transitions") is not None:
         request.replace_status_transitions = True
         for source, targets in sent["status_transitions"].items():

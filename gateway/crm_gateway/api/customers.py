@@ -51,6 +51,37 @@ def plain_json(value: Any) -> Any:
     return value
 
 
+class PossibleDuplicate(Resource):
+    """A likely duplicate (docs/customers.md, "Duplicates"). One outside your data scope is
+    reported once, without id, code or name, as `outside_scope: true`."""
+
+    id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    code: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    name: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    matched_on: list[str] = Field(description="credit_code, resident_id, bank_card, email, phone, name (same name "
+                                              "after removing legal suffixes), name_similar (one edit apart), "
+                                              "contact_person, email_domain")
+    confidence: float = Field(ge=0, le=1)
+    outside_scope: bool | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+DUPLICATES_NOTE = (
+    "Likely duplicates among the tenant's live customers come back in `possible_duplicates`. When the tenant's "
+    "`duplicate_policy` is `block`, a write with any is a 409 `duplicate_customer` listing them in `duplicates` "
+    "(nothing is written), unless `allow_duplicates: true` is sent by a holder of `customers:admin` (403 otherwise)."
+)
+
+
+def duplicates_out(message: Any) -> list[PossibleDuplicate]:
+    return [
+        PossibleDuplicate(matched_on=list(d.matched_on), confidence=round(d.confidence, 3), outside_scope=True)
+        if d.outside_scope else
+        PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=list(d.matched_on),
+                          confidence=round(d.confidence, 3))
+        for d in message.possible_duplicates
+    ]
+
+
 class Customer(Resource):
     id: str
     code: str = Field(description="Human-readable code, unique in the tenant (generated from the tenant's pattern)")
@@ -85,6 +116,20 @@ class Customer(Resource):
     bank_card: str | None = Field(
         None, description='Bank card, masked ("6222 **** **** 1234"); plaintext only via :reveal'
     )
+    annual_spend: dict[str, str] | None = Field(
+        None, description="Currency (ISO 4217) -> decimal string: confirmed and paid orders dated in the last 365 "
+                          "days (`{}` without orders), on every customer reply. Read-only; null when your role's field "
+                          "policies hide it"
+    )
+    lifetime_value: dict[str, str] | None = Field(
+        None, description="Currency -> decimal string: all confirmed and paid orders. Read-only; null when hidden"
+    )
+    possible_duplicates: list[PossibleDuplicate] | None = Field(
+        default=None, exclude_if=lambda value: not value,
+        description="Create and update replies only, and only when some were found: likely duplicates among the "
+                    "tenant's live customers (the tenant's `duplicate_policy` is `warn`, or the write sent "
+                    "`allow_duplicates`)",
+    )
 
 
 def customer_out(message: Any) -> Customer:
@@ -102,6 +147,8 @@ def customer_out(message: Any) -> Customer:
         updated_at=timestamp(message.updated_at), created_by=message.created_by, updated_by=message.updated_by,
         deleted_at=timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
         resident_id=message.resident_id or None, bank_card=message.bank_card or None,
+        annual_spend=dict(message.annual_spend.amounts) if message.HasField("annual_spend") else None,
+        lifetime_value=dict(message.lifetime_value.amounts) if message.HasField("lifetime_value") else None,
     )
 
 
@@ -130,6 +177,10 @@ class CustomerCreate(RequestBody):
     custom_fields: dict[str, Any] | None = Field(None, description="Custom field values by key; null clears one")
     resident_id: str | None = Field(None, description="Resident ID (GB 11643, checked); stored encrypted")
     bank_card: str | None = Field(None, description="Bank card number (12-19 digits, Luhn); stored encrypted")
+    allow_duplicates: bool | None = Field(
+        None, description="When the tenant blocks duplicates (409 `duplicate_customer`): save anyway. Needs "
+                          "`customers:admin`; without duplicates it changes nothing"
+    )
 
 
 class CustomerPatch(CustomerCreate):
@@ -161,7 +212,7 @@ class CustomerListQuery(PageQuery):
 def _text_fields(values: dict[str, Any], *, clear_nulls: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key == "custom_fields":
+        if key in ("custom_fields", "allow_duplicates"):
             continue
         if value is None:
             if clear_nulls:
@@ -210,6 +261,18 @@ def _custom_filters(request: Request, query: CustomerListQuery) -> dict[str, str
     return filters
 
 
+def list_request(query: CustomerListQuery, custom: dict[str, str]) -> Any:
+    """The list's filters as the service's request (mass changes send the same filters)."""
+    return pb.ListCustomersRequest(
+        page_size=query.size, page_token=query.page_token, order_by=query.order_by,
+        industry=query.industry, status=query.status, q=query.q, owner_id=query.owner_id, region=query.region,
+        source=query.source, type=query.type, created_after=query.created_after,
+        created_before=query.created_before, first_contact_after=query.first_contact_after,
+        first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
+        resident_id=query.resident_id, bank_card=query.bank_card,
+    )
+
+
 @router.get(
     "",
     response_model=Page[Customer],
@@ -223,15 +286,7 @@ async def list_customers(
 ) -> Page[Customer]:
     custom = _custom_filters(request, query)
     reply = await caller.call(
-        services.customers.ListCustomers,
-        pb.ListCustomersRequest(
-            page_size=query.size, page_token=query.page_token, order_by=query.order_by,
-            industry=query.industry, status=query.status, q=query.q, owner_id=query.owner_id, region=query.region,
-            source=query.source, type=query.type, created_after=query.created_after,
-            created_before=query.created_before, first_contact_after=query.first_contact_after,
-            first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
-            resident_id=query.resident_id, bank_card=query.bank_card,
-        ),
+        services.customers.ListCustomers, list_request(query, custom),
         rename=rename_fields({}, strip_prefix="custom_fields."),
     )
     return page([customer_out(c) for c in reply.items], reply.next_page_token)
@@ -241,16 +296,19 @@ async def list_customers(
     "",
     response_model=Customer,
     **operation(operation_id="createCustomer", summary="Create a customer", scopes=[Scope.CUSTOMERS_WRITE],
-                errors=[*WRITE_ERRORS, 409], status_code=201),
+                errors=[*WRITE_ERRORS, 409], status_code=201, description=DUPLICATES_NOTE),
 )
 async def create_customer(body: CustomerCreate, response: Response, caller: CallerDep,
                           services: BackendsDep) -> Customer:
     reply = await caller.call(
-        services.customers.CreateCustomer, pb.CreateCustomerRequest(customer=created_input(body)),
+        services.customers.CreateCustomer,
+        pb.CreateCustomerRequest(customer=created_input(body), allow_duplicates=bool(body.allow_duplicates)),
         rename=customer_fields,
     )
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
-    return _single(response, customer_out(reply))
+    created = customer_out(reply)
+    created.possible_duplicates = duplicates_out(reply)
+    return _single(response, created)
 
 
 @router.get(
@@ -275,7 +333,9 @@ async def get_customer(
     **operation(
         operation_id="updateCustomer", summary="Update a customer's fields", scopes=[Scope.CUSTOMERS_WRITE],
         errors=[*WRITE_ERRORS, 404, 409, 412, 428],
-        description="Send the ETag of the version you read in `If-Match`; a stale one gets 412.",
+        description="Send the ETag of the version you read in `If-Match`; a stale one gets 412. " + DUPLICATES_NOTE
+                    + " Checked against other customers when a key field (name, mobile, phone, email, credit code, "
+                      "resident ID, bank card) changes.",
     ),
 )
 async def update_customer(
@@ -289,10 +349,13 @@ async def update_customer(
     version = expected_version(if_match)
     reply = await caller.call(
         services.customers.UpdateCustomer,
-        pb.UpdateCustomerRequest(id=customer_id, customer=patch_input(body), expected_version=version),
+        pb.UpdateCustomerRequest(id=customer_id, customer=patch_input(body), expected_version=version,
+                                 allow_duplicates=bool(body.allow_duplicates)),
         rename=customer_fields,
     )
-    return _single(response, customer_out(reply))
+    updated = customer_out(reply)
+    updated.possible_duplicates = duplicates_out(reply)
+    return _single(response, updated)
 
 
 @router.delete(

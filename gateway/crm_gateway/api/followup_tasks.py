@@ -96,3 +96,16 @@ async def create_task(body: FollowupTaskCreate, response: Response, caller: Call
     )
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
     return task_out(reply)
+
+
+@router.post(
+    "/{task_id}:complete",
+    response_model=FollowupTask,
+    **operation(operation_id="completeFollowupTask", summary="Mark a follow-up task done",
+                scopes=[Scope.FOLLOWUPS_WRITE], errors=[*WRITE_ERRORS, 404],
+                description="Emits `crm.followup_task.completed` once; completing a done task returns it "
+                            "unchanged."),
+)
+async def complete_task(task_id: str, caller: CallerDep, services: BackendsDep) -> FollowupTask:
+    reply = await caller.call(services.followups.CompleteTask, pb.CompleteTaskRequest(id=task_id))
+    return task_out(reply)

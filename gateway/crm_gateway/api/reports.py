@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import BackendsDep, CallerDep, operation
 from crm_platform.auth import Scope
@@ -33,3 +35,75 @@ async def customers_by_industry(caller: CallerDep, services: BackendsDep) -> Cus
     return CustomersByIndustry(
         rows=[IndustryCount(industry=r.industry, customers=r.customers) for r in reply.rows], total=reply.total
     )
+
+
+class SpendMonth(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    currency: str = Field(description="ISO 4217")
+    amount: str = Field(description="Decimal string")
+    orders: int
+
+
+class SpendReport(BaseModel):
+    from_month: str
+    to_month: str
+    rows: list[SpendMonth]
+
+
+SPEND_NOTE = (
+    "Orders of kind `order` in status confirmed or paid, per currency (nothing is converted), from the "
+    "`crm.order.recorded` projection. 403 `field_hidden` (with `fields`) when your role's field policies hide "
+    "or mask {field}."
+)
+
+
+@router.get(
+    "/spend",
+    response_model=SpendReport,
+    **operation(operation_id="getSpendReport", summary="Spend per month and currency", scopes=[Scope.REPORTS_READ],
+                errors=[400], description=SPEND_NOTE.format(field="`annual_spend`")),
+)
+async def spend_report(
+    caller: CallerDep, services: BackendsDep,
+    from_month: Annotated[str, Query(description="YYYY-MM (inclusive); default 11 months before to_month")] = "",
+    to_month: Annotated[str, Query(description="YYYY-MM (inclusive); default the current month")] = "",
+    currency: Annotated[str, Query(description="ISO 4217; default every currency")] = "",
+) -> SpendReport:
+    reply = await caller.call(services.reporting.GetSpendReport, pb.GetSpendReportRequest(
+        from_month=from_month, to_month=to_month, currency=currency))
+    return SpendReport(from_month=reply.from_month, to_month=reply.to_month, rows=[
+        SpendMonth(month=r.month, currency=r.currency, amount=r.amount, orders=r.orders) for r in reply.rows
+    ])
+
+
+class CustomerValueRow(BaseModel):
+    customer_id: str
+    lifetime_value: str = Field(description="Decimal string")
+    orders: int
+    last_ordered_on: str = Field(description="YYYY-MM-DD")
+
+
+class CustomerValueReport(BaseModel):
+    currency: str
+    rows: list[CustomerValueRow]
+
+
+@router.get(
+    "/customer-value",
+    response_model=CustomerValueReport,
+    **operation(operation_id="getCustomerValueReport", summary="Top customers by lifetime value",
+                scopes=[Scope.REPORTS_READ], errors=[400],
+                description=SPEND_NOTE.format(field="`lifetime_value`")),
+)
+async def customer_value_report(
+    caller: CallerDep, services: BackendsDep,
+    currency: Annotated[str, Query(description="ISO 4217; default CNY")] = "",
+    limit: Annotated[int, Query(ge=1, le=100, description="How many customers (default 10)")] = 10,
+) -> CustomerValueReport:
+    reply = await caller.call(services.reporting.GetCustomerValueReport,
+                              pb.GetCustomerValueReportRequest(currency=currency, limit=limit))
+    return CustomerValueReport(currency=reply.currency, rows=[
+        CustomerValueRow(customer_id=r.customer_id, lifetime_value=r.lifetime_value, orders=r.orders,
+                         last_ordered_on=r.last_ordered_on)
+        for r in reply.rows
+    ])

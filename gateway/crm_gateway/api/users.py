@@ -36,12 +36,14 @@ class User(Resource):
     created_at: datetime | None
     team_id: str | None = Field(None, description="The user's team; null when in none")
     version: int = 0
+    disabled: bool = Field(False, description="A disabled user cannot sign in")
 
 
 def user_out(message: Any) -> User:
     return User(
         id=message.id, email=message.email, display_name=message.display_name, roles=list(message.roles),
         created_at=timestamp(message.created_at), team_id=message.team_id or None, version=message.version,
+        disabled=message.disabled,
     )
 
 
@@ -60,6 +62,7 @@ class UserPatch(RequestBody):
     display_name: str | None = Field(None, max_length=100)
     roles: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=20)
     team_id: str | None = Field(None, max_length=100, description="null takes the user out of their team")
+    disabled: bool | None = Field(None, description="true: the user cannot sign in and their sessions end at once")
 
 
 @router.get(
@@ -108,10 +111,12 @@ async def get_user(user_id: Annotated[str, UserId], response: Response, caller: 
 @router.patch(
     "/{user_id}",
     response_model=User,
-    **operation(operation_id="updateUser", summary="Change a user's name, roles or team",
-                scopes=[Scope.USERS_MANAGE], errors=[*WRITE_ERRORS, 404, 412, 428],
+    **operation(operation_id="updateUser", summary="Change a user's name, roles or team, or disable them",
+                scopes=[Scope.USERS_MANAGE], errors=[*WRITE_ERRORS, 404, 409, 412, 428],
                 description="`If-Match` is required. Roles must exist and grant nothing the caller lacks (403 "
-                            "`grant_exceeds_own`); the user's tokens change at their next refresh."),
+                            "`grant_exceeds_own`); the user's tokens change at their next refresh. Disabling "
+                            "revokes the user's sessions. The last active tenant admin can be neither disabled "
+                            "nor lose `tenant_admin` (409 `last_tenant_admin`)."),
 )
 async def update_user(
     user_id: Annotated[str, UserId], body: UserPatch, response: Response, caller: CallerDep, services: BackendsDep,
@@ -123,8 +128,11 @@ async def update_user(
         sent.pop("display_name")
     if sent.get("roles", []) is None:
         sent.pop("roles")
+    if sent.get("disabled", False) is None:
+        sent.pop("disabled")
     request = pb.UpdateUserRequest(id=user_id, update_mask=list(sent), expected_version=version,
-                                   display_name=sent.get("display_name", ""), team_id=sent.get("team_id") or "")
+                                   display_name=sent.get("display_name", ""), team_id=sent.get("team_id") or "",
+                                   disabled=bool(sent.get("disabled", False)))
     request.roles.extend(sent.get("roles", []))
     reply = await caller.call(services.identity.UpdateUser, request)
     response.headers["ETag"] = etag(reply.version)

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway import i18n
-from crm_gateway.api.common import BackendsDep
+from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
@@ -23,7 +23,9 @@ from crm_gateway.web.customers import problem_text
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
+from crm_proto.crm.identity.v1 import account_security_pb2 as security_pb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
+from crm_proto.crm.identity.v1 import user_admin_pb2 as user_admin_pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 SessionDep = Annotated[WebSession, Depends(web_session)]
@@ -114,11 +116,21 @@ def _users_loader(services: Any, locale: Locale) -> Any:
         teams = await caller.call(services.identity.ListTeams, pb.ListTeamsRequest())
         names = {r.id: r.name for r in roles.items}
         team_names = {t.id: t.name for t in teams.items}
+        # Pending invitations (web/user_admin.py): listed under the users, their users marked "invited".
+        invitations = await caller.call(services.user_admin.ListInvitations,
+                                        user_admin_pb.ListInvitationsRequest(state="pending", page_size=200))
+        invited = {i.user_id for i in invitations.items}
         return {
             "users": [{"id": u.id, "email": u.email, "name": u.display_name, "roles": list(u.roles),
                        "role_labels": [_role_label(r, names, locale) for r in u.roles],
-                       "team_id": u.team_id, "team": team_names.get(u.team_id, ""), "version": u.version}
+                       "team_id": u.team_id, "team": team_names.get(u.team_id, ""), "version": u.version,
+                       "invited": u.id in invited}
                       for u in users.items],
+            "invitations": [{"id": i.id, "email": i.email, "name": i.display_name,
+                             "expired": i.state == user_admin_pb.INVITATION_STATE_EXPIRED,
+                             "expires": timestamp(i.expires_at), "send_count": i.send_count,
+                             "role_labels": [_role_label(r, names, locale) for r in i.roles]}
+                            for i in invitations.items],
             "roles": [{"id": r.id, "label": _role_label(r.id, names, locale), "builtin": r.builtin}
                       for r in roles.items],
             "teams": sorted(({"id": t.id, "name": t.name} for t in teams.items), key=lambda t: t["name"]),
@@ -174,6 +186,25 @@ async def update_user(request: Request, user_id: str, session: SessionDep, servi
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            error=_message(exc, locale))
     return _done("/app/users", request, "access.user_saved", email=reply.email)
+
+
+@router.post("/users/{user_id}/sign-out")
+async def sign_out_everywhere(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    """"Sign out everywhere" (e.g. a lost laptop): every session of the user ends (identity audits it)."""
+    raw = await request.form()
+    locale = page_locale(request)
+    load = _users_loader(services, locale)
+    if not _csrf_ok(raw, session):
+        return await _page(request, session, "users.html", "/app/users", load, status_code=403,
+                           error=UI.text("create.form_expired", locale))
+    try:
+        reply = await _call(request, session, services.account_security.RevokeUserSessions,
+                            security_pb.RevokeUserSessionsRequest(user_id=user_id))
+    except UpstreamError as exc:
+        return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
+                           error=_message(exc, locale))
+    email = str(raw.get("email") or "")
+    return _done("/app/users", request, "access.user_signed_out", email=email, n=str(reply.revoked))
 
 
 # -- teams -------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 - change the password (current + new + confirmation; the tenant's policy applies);
 - set up TOTP: a QR code and the secret, confirmed with a code from the app, then the 10
-  recovery codes, shown once.
+  recovery codes, shown once; turn it off (TOTP or recovery code) or replace the recovery codes;
+- the user's sign-in sessions (device in plain words, ip, last active, "this device") with a
+  sign-out button each and "sign out all other devices".
 Every form carries the session's CSRF token; the pages call identity with the session's token."""
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from crm_gateway import i18n
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.i18n import Locale
 from crm_gateway.oauth.login_steps import qr_data_uri
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import LoginRequired, session_caller, web_session
 from crm_gateway.web.customers import problem_text
+from crm_gateway.web.devices import describe_device
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
+from crm_proto.crm.identity.v1 import account_security_pb2 as security_pb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(prefix="/app/account", include_in_schema=False)
@@ -48,13 +53,19 @@ async def security_page(
     mfa_errors: dict[str, str] | None = None,
     mfa_error: str | None = None,
     recovery_codes: list[str] | None = None,
+    recovery_regenerated: bool = False,
+    manage_errors: dict[str, str] | None = None,
+    sessions_error: str | None = None,
 ) -> Response:
     caller = session_caller(request, session)
     locale = caller.locale
     state: Any = None
     error = None
+    sessions: list[dict[str, Any]] = []
     try:
         state = await caller.call(services.identity.GetMySecurity, pb.GetMySecurityRequest())
+        listed = await caller.call(services.account_security.ListMySessions, security_pb.ListMySessionsRequest())
+        sessions = [session_row(s, locale) for s in listed.items]
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
         error = problem_text(exc, locale)
@@ -75,11 +86,23 @@ async def security_page(
         "field_errors": mfa_errors or {},
         "mfa_error": mfa_error,
         "recovery_codes": recovery_codes or [],
+        "recovery_regenerated": recovery_regenerated,
+        "manage_errors": manage_errors or {},
+        "sessions": sessions,
+        "sessions_error": sessions_error,
         "flash": UI.text(f"account.flash.{flash['key']}", locale) if flash and "key" in flash else None,
     }
     response = render(request, "account_security.html", context, status_code=status_code)
     cookies.clear_flash(request, response)
     return response
+
+
+def session_row(item: Any, locale: Locale) -> dict[str, Any]:
+    """One session as the page shows it: the device in plain words, ip, last active."""
+    last = timestamp(item.last_used_at)
+    return {"id": item.id, "device": describe_device(item.user_agent, locale), "user_agent": item.user_agent,
+            "ip": item.ip.split(",")[0].strip() if item.ip else "", "client_id": item.client_id,
+            "last_active": last.strftime("%Y-%m-%d %H:%M UTC") if last else "", "current": item.current}
 
 
 def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
@@ -179,3 +202,92 @@ async def confirm_mfa(request: Request, session: SessionDep, services: BackendsD
         return await security_page(request, session, services, status_code=_status(exc),
                                    mfa_error=problem_text(exc, locale))
     return await security_page(request, session, services, recovery_codes=list(reply.codes))
+
+
+@router.post("/security/mfa/disable")
+async def disable_mfa(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    """Turn TOTP off with a current code or a recovery code."""
+    return await _manage_mfa(request, session, services, disable=True)
+
+
+@router.post("/security/mfa/recovery-codes")
+async def regenerate_codes(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    """New recovery codes for a current TOTP code; shown once, the old ones stop working."""
+    return await _manage_mfa(request, session, services, disable=False)
+
+
+async def _manage_mfa(request: Request, session: WebSession, services: Any, *, disable: bool) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    field = "disable_code" if disable else "regenerate_code"
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403,
+                                   mfa_error=UI.text("create.form_expired", locale))
+    code = str(form.get("code") or "").strip()
+    if not code:
+        return await security_page(request, session, services, status_code=400,
+                                   manage_errors={field: UI.text("login.required", locale)})
+    caller = session_caller(request, session)
+    try:
+        if disable:
+            await caller.call(services.account_security.DisableTotp, security_pb.DisableTotpRequest(code=code))
+        else:
+            reply = await caller.call(services.account_security.RegenerateRecoveryCodes,
+                                      security_pb.RegenerateRecoveryCodesRequest(code=code))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        if exc.error.code == "login_locked":
+            minutes = exc.error.extra.get("retry_after_minutes", 1)
+            return await security_page(request, session, services, status_code=429,
+                                       mfa_error=UI.text("login.locked", locale, minutes=minutes))
+        if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
+            return await security_page(request, session, services, status_code=400,
+                                       manage_errors={field: UI.text("step.wrong_code", locale)})
+        return await security_page(request, session, services, status_code=_status(exc),
+                                   mfa_error=_problem(exc, locale))
+    if not disable:
+        return await security_page(request, session, services, recovery_codes=list(reply.codes),
+                                   recovery_regenerated=True)
+    response = RedirectResponse(PAGE, status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, {"key": "mfa_disabled"})
+    return response
+
+
+def _problem(exc: UpstreamError, locale: Locale) -> str:
+    """The localised message of a known code (e.g. mfa_required_by_policy), else the problem text."""
+    return (i18n.PROBLEM_DETAILS.get(exc.error.code, locale) if exc.error.code else None) or problem_text(exc, locale)
+
+
+@router.post("/security/sessions/{session_id}/revoke")
+async def revoke_session(request: Request, session_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    return await _revoke(request, session, services, session_id)
+
+
+@router.post("/security/sessions/revoke-others")
+async def revoke_other_sessions(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    return await _revoke(request, session, services, None)
+
+
+async def _revoke(request: Request, session: WebSession, services: Any, session_id: str | None) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403,
+                                   sessions_error=UI.text("create.form_expired", locale))
+    caller = session_caller(request, session)
+    try:
+        if session_id is None:
+            await caller.call(services.account_security.RevokeMyOtherSessions,
+                              security_pb.RevokeMyOtherSessionsRequest())
+        else:
+            await caller.call(services.account_security.RevokeMySession,
+                              security_pb.RevokeMySessionRequest(id=session_id))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        return await security_page(request, session, services, status_code=_status(exc),
+                                   sessions_error=_problem(exc, locale))
+    response = RedirectResponse(f"{PAGE}#sessions", status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, {"key": "session_revoked" if session_id else "sessions_revoked"})
+    return response

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.auth import verify_token
-from crm_gateway.clients import Caller
+from crm_gateway.clients import Caller, request_origin
 from crm_gateway.i18n import parse_locale
 from crm_gateway.problems import Problem, UpstreamError
 from crm_gateway.settings import GatewaySettings
@@ -58,7 +58,10 @@ def web_session(request: Request) -> WebSession:
 
 
 def session_caller(request: Request, session: WebSession) -> Caller:
-    return Caller(page_locale(request), token=session.token, deadline=request.app.state.rpc_deadline)
+    """Calls on behalf of the signed-in page user; sends the browser's origin (ip, user agent) like
+    the REST `Caller`, so audit entries from the web UI carry them."""
+    return Caller(page_locale(request), token=session.token, deadline=request.app.state.rpc_deadline,
+                  origin=request_origin(request))
 
 
 def authorize_url(settings: GatewaySettings, pending: PendingLogin) -> str:
@@ -135,7 +138,8 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
         return _failed(request, "callback.exchange_failed")
     assert user.principal is not None
     session = _session_from(reply, list(user.principal.roles),
-                            await _tenant_name(Caller(caller.locale, token=reply.access_token), services))
+                            await _tenant_name(Caller(caller.locale, token=reply.access_token,
+                                                                    origin=caller.origin), services))
     response = RedirectResponse(pending.next, status_code=303)
     cookies.write_session(response, session)
     cookies.end_login(response)
@@ -165,7 +169,7 @@ async def refresh_web_session(
         return await call_next(request)
     settings: GatewaySettings = request.app.state.settings
     services = request.app.state.backends
-    caller = Caller(page_locale(request), deadline=request.app.state.rpc_deadline)
+    caller = Caller(page_locale(request), deadline=request.app.state.rpc_deadline, origin=request_origin(request))
     try:
         reply = await caller.call(services.identity.RefreshAccessToken, pb.RefreshAccessTokenRequest(
             refresh_token=session.refresh_token, client_id=settings.web_client_id,

@@ -17,7 +17,11 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web import timeline
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.customer_erasure import can_erase
+from crm_gateway.web.customer_merge import survivor_merges
+from crm_gateway.web.customer_orders import orders_section
 from crm_gateway.web.customers import (
     CUSTOMER_TYPES,
     SessionDep,
@@ -92,6 +96,11 @@ async def detail_page(
         )
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
+        if exc.error.code == "customer_merged":  # say where it went (crm_customers/merge)
+            return message_page(request, UI.text("merge.merged_title", locale),
+                                UI.text("merge.merged_into", locale), status_code=404,
+                                link=(f"/app/customers/{exc.error.extra.get('merged_into', '')}",
+                                      UI.text("merge.go_survivor", locale)))
         if exc.error.status == grpc.StatusCode.NOT_FOUND:
             return message_page(request, UI.text("detail.not_found_title", locale),
                                 UI.text("detail.not_found", locale), status_code=404,
@@ -99,6 +108,13 @@ async def detail_page(
         return message_page(request, UI.text("detail.title", locale), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     choices = await load_choices(caller, services)
+    merges = await survivor_merges(caller, services, customer_id)
+    orders = await orders_section(caller, services, session, customer)
+    claims = token_claims(session.token)
+    people = await timeline.load_people(caller, services, str(claims.get("scope", "")).split())
+    activity = await timeline.load(caller, services, request, customer.id,
+                                   timeline.shown_count(request.query_params.get("timeline")),
+                                   str(claims.get("uid", "")), people)
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     custom = json_format.MessageToDict(customer.custom_fields)
@@ -127,8 +143,12 @@ async def detail_page(
         "status_error": status_error,
         "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
         "can_reveal": can_reveal(session),
+        "can_erase": can_erase(session),
         "writable": writable_fields(session),
         "revealed": revealed or {},
+        "merges": merges,
+        "orders": orders,
+        "timeline": activity,
     }
     response = render(request, "customer_detail.html", context, status_code=status_code)
     if revealed:

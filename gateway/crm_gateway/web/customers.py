@@ -19,6 +19,7 @@ from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import LoginRequired, session_caller, web_session
+from crm_gateway.web.customer_lists import can_export, list_request, list_views, load_view
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
@@ -47,9 +48,15 @@ class Filters:
     q: str = ""
     industry: str = ""
     page_token: str = ""
+    # A saved view (web/customer_lists.py): its id, its other filters and its sort.
+    view: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+    order_by: str = ""
+    view_name: str = ""
 
     def query(self, **changes: str) -> str:
-        values = {"q": self.q, "industry": self.industry, "page_token": self.page_token, **changes}
+        values = {"view": self.view, "q": self.q, "industry": self.industry, "page_token": self.page_token,
+                  **changes}
         return urlencode({k: v for k, v in values.items() if v})
 
 
@@ -121,8 +128,9 @@ def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
 
 async def load_listing(request: Request, caller: Caller, services: Any, filters: Filters) -> Listing:
     try:
-        reply = await caller.call(services.customers.ListCustomers, pb.ListCustomersRequest(
-            page_size=PAGE_SIZE, page_token=filters.page_token, industry=filters.industry, q=filters.q,
+        reply = await caller.call(services.customers.ListCustomers, list_request(
+            filters.extra, page_size=PAGE_SIZE, page_token=filters.page_token, industry=filters.industry, q=filters.q,
+            order_by=filters.order_by,
         ))
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
@@ -154,10 +162,11 @@ async def customers_page(
     caller = session_caller(request, session)
     # The suggestions are optional: they get a short deadline and never hold the page up long.
     short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
-    listing, industries, choices = await asyncio.gather(
+    listing, industries, choices, views = await asyncio.gather(
         load_listing(request, caller, services, filters),
         load_industries(short, services),
         load_choices(short, services),
+        list_views(short, services),
     )
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
@@ -176,6 +185,8 @@ async def customers_page(
         "field_errors": field_errors or {},
         "form_error": form_error,
         "flash": UI.text("create.created", locale, **flash) if flash else None,
+        "views": views,
+        "can_export": can_export(session),
     }
     response = render(request, "customers.html", context, status_code=status_code)
     cookies.clear_flash(request, response)
@@ -185,9 +196,17 @@ async def customers_page(
 @router.get("/customers")
 async def list_page(
     request: Request, session: SessionDep, services: BackendsDep, q: str = "", industry: str = "",
-    page_token: str = "",
+    page_token: str = "", view: str = "",
 ) -> Response:
-    return await customers_page(request, session, services, Filters(q.strip(), industry.strip(), page_token))
+    filters = Filters(q.strip(), industry.strip(), page_token)
+    active = await load_view(session_caller(request, session), services, view)
+    if active is not None:  # a saved view: its filters, the search box and industry as typed (or the view's)
+        filters.view, filters.view_name, filters.order_by = active.id, active.name, active.order_by
+        filters.extra = {k: v for k, v in active.filters.items() if k not in ("q", "industry")}
+        for name in ("q", "industry"):
+            if name not in request.query_params:
+                setattr(filters, name, active.filters.get(name, ""))
+    return await customers_page(request, session, services, filters)
 
 
 @router.post("/customers")

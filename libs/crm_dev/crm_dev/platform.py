@@ -84,6 +84,11 @@ class Platform:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
+    @property
+    def mail_dir(self) -> Path:
+        """Where identity's local mailer writes each email as an .eml file (`.crm/mail` for `crm dev`)."""
+        return self.data_dir / "mail"
+
     def addr(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
@@ -107,6 +112,9 @@ class Platform:
                 "CRM_IDENTITY_TENANT_SERVICES": ",".join(self.addr(s) for s in TENANT_SERVICES),
                 "CRM_IDENTITY_MASTER_KEY": self.secrets["master_key"],
                 "CRM_IDENTITY_WEB_REDIRECT_URIS": f"{self.gateway_url}/auth/callback",
+                # Invitation links, and emails written as .eml files (no SMTP in development).
+                "CRM_IDENTITY_PUBLIC_URL": self.gateway_url,
+                "CRM_IDENTITY_MAIL_DIR": str(self.mail_dir),
             }
         elif name == "customers":
             env["CRM_CUSTOMERS_MASTER_KEY"] = self.secrets["master_key"]

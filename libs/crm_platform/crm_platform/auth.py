@@ -35,6 +35,10 @@ class Scope(StrEnum):
     CUSTOMERS_ADMIN = "customers:admin"
     # Plaintext of sensitive customer fields (resident ID, bank card); every use is audited.
     CUSTOMERS_REVEAL = "customers:reveal"
+    # Export customers (CSV/XLSX) with the caller's data scope and field policies; every export is audited.
+    CUSTOMERS_EXPORT = "customers:export"
+    # Permanent erasure of a customer in every service (right to be forgotten); never implied.
+    CUSTOMERS_DELETE = "customers:delete"
     TAGS_READ = "tags:read"
     TAGS_MANAGE = "tags:manage"
     FOLLOWUPS_READ = "followups:read"
@@ -47,6 +51,9 @@ class Scope(StrEnum):
     ROLES_MANAGE = "roles:manage"
     # Search and export the tenant's append-only audit log (issue 3).
     AUDIT_READ = "audit:read"
+    # Orders and contracts recorded from outside systems (issue 4); amounts follow the spend field policy.
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
     # Held only by service tokens identity mints for itself.
     SYSTEM_PROVISION = "system:provision"
     # Held only by operator tokens (`crm tenant ...`): suspend, resume, export and erase a tenant.
@@ -78,6 +85,8 @@ class Principal:
     team_ids: tuple[str, ...] = ()
     # Per customer field: hidden | masked | read_only (claim `fp`); absent fields are read_write.
     field_policies: Mapping[str, str] = field(default_factory=dict)
+    # The sign-in session (refresh-token family) a user token came from (claim `sid`), "" if none.
+    session_id: str = ""
 
     def require(self, *scopes: Scope) -> None:
         missing = [s.value for s in scopes if s.value not in self.scopes]
@@ -190,6 +199,7 @@ class TokenVerifier:
             data_scope=data_scope,
             team_ids=team_ids,
             field_policies=field_policies,
+            session_id=str(claims.get("sid") or ""),
         )
 
 

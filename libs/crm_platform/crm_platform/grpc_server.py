@@ -21,6 +21,7 @@ from crm_platform import telemetry
 from crm_platform.auth import Principal, Scope, TokenVerifier, current_principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import ERROR_METADATA_KEY, DomainError, Unauthenticated, encode_detail
+from crm_platform.origin import origin_from_metadata, set_origin
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+            set_origin(origin_from_metadata(metadata))  # where the request came from, for audit writers
             token = otel_context.attach(telemetry.extract(metadata))
             try:
                 with self.tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):

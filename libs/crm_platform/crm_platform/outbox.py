@@ -52,6 +52,35 @@ async def add_event(
     return event
 
 
+async def add_events(
+    session: AsyncSession,
+    *,
+    source: str,
+    tenant_id: uuid.UUID | str,
+    aggregate: str,
+    verb: str,
+    items: list[tuple[dict[str, Any], str | None]],
+) -> list[events.CloudEvent]:
+    """`add_event` for many events of one kind in one INSERT (a batch write of 1,000 records then
+    costs one statement, not 1,000 round trips). `items`: (data, subject id) in publishing order."""
+    if not items:
+        return []
+    created = [
+        events.CloudEvent.new(source=source, type=events.event_type(aggregate, verb), tenant_id=tenant_id,
+                              data=data, subject=subject_id)
+        for data, subject_id in items
+    ]
+    headers = telemetry.inject({})
+    subject = events.subject_for(tenant_id, aggregate, verb)
+    await session.execute(sa.insert(outbox).values([
+        {"event_id": uuid.UUID(e.id), "tenant_id": uuid.UUID(str(tenant_id)), "subject": subject,
+         "payload": e.to_json(), "headers": headers}
+        for e in created
+    ]))
+    session.info["outbox_written"] = True
+    return created
+
+
 class OutboxRelay:
     """Publishes unpublished outbox rows in order. Runs as a background task in each service."""
 

@@ -9,15 +9,29 @@ import grpc
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from crm_customers.activity import servicer as activity_servicer
+from crm_customers.activity.events import activity_subscription
+from crm_customers.bulk import servicer as bulk_servicer
+from crm_customers.bulk.worker import bulk_change_worker
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.servicer import SERVICE_NAME, CustomerServicer
 from crm_customers.customer.users import users_subscription
+from crm_customers.duplicates import servicer as duplicates_servicer
+from crm_customers.duplicates.scan import duplicate_scan_worker
+from crm_customers.erasure import servicer as erasure_servicer
+from crm_customers.exports import servicer as exports_servicer
+from crm_customers.exports.worker import export_worker
+from crm_customers.merge import servicer as merge_servicer
+from crm_customers.orders.service import OrderService
+from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
+from crm_customers.orders.servicer import OrderServicer
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
 from crm_customers.sensitive.service import SensitiveFields
+from crm_customers.views import servicer as views_servicer
 from crm_platform.config import ServiceSettings
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.customers.v1 import customers_pb2_grpc
+from crm_proto.crm.customers.v1 import customers_pb2_grpc, orders_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -34,6 +48,12 @@ class Settings(ServiceSettings):
         return value
 
 
+def _customer_service(runtime: ServiceRuntime) -> CustomerService:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    return CustomerService(PageTokens(settings.page_token_key), SensitiveFields(LocalKeyWrapper(settings.master_key)))
+
+
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
@@ -41,13 +61,25 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
         PageTokens(settings.page_token_key), SensitiveFields(LocalKeyWrapper(settings.master_key))
     )
     customers_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(runtime.engine, service), server)
-    return [SERVICE_NAME]
+    orders_pb2_grpc.add_OrderServiceServicer_to_server(
+        OrderServicer(runtime.engine, OrderService(PageTokens(settings.page_token_key))), server
+    )
+    return [SERVICE_NAME, ORDERS_SERVICE_NAME, erasure_servicer.add_to_server(server, runtime.engine),
+            merge_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
+            activity_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
+            bulk_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
+            views_servicer.add_to_server(server, runtime.engine, service),
+            exports_servicer.add_to_server(server, runtime.engine, service),
+            duplicates_servicer.add_to_server(server, runtime.engine, PageTokens(settings.page_token_key))]
 
 
 DEFINITION = ServiceDefinition(
     name="customers", package_dir=Path(__file__).parent, register=_register,
     # Owner -> team map for data scope `team` (customer/users.py).
-    subscriptions=lambda runtime: [users_subscription()],
+    subscriptions=lambda runtime: [users_subscription(), activity_subscription()],
+    workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
+                             duplicate_scan_worker(runtime),
+                             export_worker(runtime, _customer_service(runtime))],
 )
 
 

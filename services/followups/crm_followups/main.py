@@ -10,8 +10,10 @@ from pathlib import Path
 import grpc
 from pydantic_settings import SettingsConfigDict
 
+from crm_followups import erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
+from crm_followups.merging import events as merging_events
 from crm_followups.servicer import SERVICE_NAME, FollowupServicer
 from crm_followups.task.service import TaskService
 from crm_platform.config import ServiceSettings
@@ -50,7 +52,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    return [subscription(components(runtime).cadences)]
+    return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription()]
 
 
 DEFINITION = ServiceDefinition(

@@ -30,6 +30,11 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
         )
         return task_to_proto(row)
 
+    @rpc(Scope.FOLLOWUPS_WRITE)
+    async def CompleteTask(self, request: pb.CompleteTaskRequest, call: Call) -> pb.Task:
+        return task_to_proto(await self.tasks.complete(call.session, call.principal.tenant_id, request.id,
+                                                       call.principal.actor))
+
     @rpc(Scope.FOLLOWUPS_READ)
     async def ListTasks(self, request: pb.ListTasksRequest, call: Call) -> pb.ListTasksResponse:
         rows, next_token = await self.tasks.list_page(call.session, customer_id=request.customer_id,

@@ -13,21 +13,30 @@ import grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from crm_identity.audit import log as audit
 from crm_identity.audit.revealed import revealed_subscription
+from crm_identity.imports.service import JOB_KIND as IMPORT_JOB
+from crm_identity.imports.service import RETRY_SCHEDULE, UserImports
+from crm_identity.invitations.service import Invitations
+from crm_identity.invitations.servicer import PUBLIC_METHODS as USER_ADMIN_PUBLIC
+from crm_identity.invitations.servicer import SERVICE_NAME as USER_ADMIN_SERVICE
+from crm_identity.invitations.servicer import UserAdminServicer
 from crm_identity.keys.service import KeyReloader, KeyRing
+from crm_identity.mail import mailer_from_settings
 from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
 from crm_identity.sealing import Sealer
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
+from crm_identity.sessions.servicer import SERVICE_NAME as ACCOUNT_SECURITY_SERVICE
+from crm_identity.sessions.servicer import AccountSecurityServicer
 from crm_identity.tenants.service import TenantService
 from crm_identity.users.account import AccountSecurity
 from crm_identity.users.login import LoginSecurity
 from crm_identity.users.mfa import Mfa
 from crm_platform.config import ServiceSettings
+from crm_platform.jobs import JobWorker
 from crm_platform.offboarding import TenantDataHook
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.identity.v1 import identity_pb2_grpc
+from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2_grpc, user_admin_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -45,6 +54,17 @@ class Settings(ServiceSettings):
     refresh_token_idle_days: float = REFRESH_TOKEN_IDLE.days
     # How often each replica re-reads the signing keys (picks up `crm rotate-keys`).
     key_reload_interval: float = 5.0
+    # Invitations (invitations/, docs/identity.md#invitations): links are {public_url}/invite/{token}.
+    public_url: str = Field(description="the gateway's public URL, for links in emails")
+    # Email: SMTP when smtp_host is set, else .eml files in mail_dir (development, tests).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    mail_from: str = "no-reply@crm.local"
+    mail_from_name: str = "CRM"
+    mail_dir: str = ""
 
 
 class Identity:
@@ -53,6 +73,7 @@ class Identity:
     keys: KeyRing
     oauth: OAuthService
     tenants: TenantService
+    imports: UserImports
     reloader: KeyReloader | None = None
     reload_task: asyncio.Task[None] | None = None
 
@@ -81,14 +102,36 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
         login=LoginSecurity(runtime.engine, mfa),
     )
     _state.oauth = oauth
+    _register_user_admin(server, runtime, settings)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        audit.with_origin(IdentityServicer(
+        IdentityServicer(
             runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa),
             page_tokens=PageTokens(settings.page_token_key),
-        )),
+        ),
         server,
     )
-    return [SERVICE_NAME]
+    account_security_pb2_grpc.add_AccountSecurityServiceServicer_to_server(
+        AccountSecurityServicer(runtime.engine, AccountSecurity(runtime.engine, mfa)), server)
+    return [SERVICE_NAME, ACCOUNT_SECURITY_SERVICE, USER_ADMIN_SERVICE]
+
+
+def _register_user_admin(server: grpc.aio.Server, runtime: ServiceRuntime, settings: Settings) -> None:
+    """Invitations and user import (crm.identity.v1.UserAdminService)."""
+    mailer = mailer_from_settings(
+        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password, smtp_security=settings.smtp_security, mail_from=settings.mail_from,
+        mail_from_name=settings.mail_from_name, mail_dir=settings.mail_dir,
+    )
+    invitations = Invitations(runtime.engine, mailer, settings.public_url)
+    _state.imports = UserImports(runtime.engine, invitations)
+    user_admin_pb2_grpc.add_UserAdminServiceServicer_to_server(
+        UserAdminServicer(runtime.engine, invitations, _state.imports), server
+    )
+
+
+def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
+    """The user-import job (imports/service.py)."""
+    return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run}, RETRY_SCHEDULE, concurrency=2)]
 
 
 async def _on_start(runtime: ServiceRuntime) -> None:
@@ -127,7 +170,8 @@ DEFINITION = ServiceDefinition(
     name="identity",
     package_dir=Path(__file__).parent,
     register=_register,
-    public_methods=PUBLIC_METHODS,
+    public_methods=PUBLIC_METHODS | USER_ADMIN_PUBLIC,
+    workers=_workers,
     jwks_fetcher=_local_jwks,
     on_start=_on_start,
     on_stop=_on_stop,

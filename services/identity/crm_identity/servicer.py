@@ -80,6 +80,7 @@ def user_pb(row: sa.Row[Any]) -> pb.User:
         team_id=str(row.team_id) if row.team_id else "",
         version=row.version,
         updated_at=_ts(row.updated_at),
+        disabled=bool(row.disabled),
     )
 
 
@@ -212,6 +213,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             call.session, request.email, request.password, request.display_name, assigned,
             policy=policy, must_change_password=True, team_id=team_id, tenant_id=call.principal.tenant_id,
         )
+        await audit.record_by(call.session, call.principal, audit.USER_CREATED, target_type="user",
+                              target_id=str(row.id), details=_user_details(row))
         return user_pb(row)
 
     @rpc(Scope.USERS_MANAGE)
@@ -368,24 +371,32 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                                   "scopes": list(request.scopes)}
         if request.data_scope:
             values["data_scope"] = request.data_scope
-        return role_pb(await roles.create_role(call.session, call.principal, values))
+        view = await roles.create_role(call.session, call.principal, values)
+        await _audit_role(call, audit.ROLE_CREATED, None, view)
+        return role_pb(view)
 
     @rpc(Scope.ROLES_MANAGE)
     async def UpdateRole(self, request: pb.UpdateRoleRequest, call: Call) -> pb.Role:
         values = _masked(request, ("name", "description", "scopes", "data_scope"))
-        return role_pb(
-            await roles.update_role(call.session, call.principal, request.id, values, request.expected_version)
-        )
+        before = await roles.get_role(call.session, request.id)
+        view = await roles.update_role(call.session, call.principal, request.id, values, request.expected_version)
+        await _audit_role(call, audit.ROLE_UPDATED, before, view)
+        return role_pb(view)
 
     @rpc(Scope.ROLES_MANAGE)
     async def DeleteRole(self, request: pb.DeleteRoleRequest, call: Call) -> pb.Role:
-        return role_pb(await roles.delete_role(call.session, request.id))
+        view = await roles.delete_role(call.session, request.id)
+        await _audit_role(call, audit.ROLE_DELETED, view, None)
+        return role_pb(view)
 
     @rpc(Scope.ROLES_MANAGE)
     async def SetRoleFieldPolicies(self, request: pb.SetRoleFieldPoliciesRequest, call: Call) -> pb.Role:
-        return role_pb(await roles.set_field_policies(
+        before = await roles.get_role(call.session, request.id)
+        view = await roles.set_field_policies(
             call.session, request.id, dict(request.field_policies), request.expected_version
-        ))
+        )
+        await _audit_role(call, audit.ROLE_FIELD_POLICIES_UPDATED, before, view)
+        return role_pb(view)
 
     @rpc(Scope.USERS_MANAGE)
     async def GetUser(self, request: pb.GetUserRequest, call: Call) -> pb.User:
@@ -394,10 +405,13 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc(Scope.USERS_MANAGE)
     async def UpdateUser(self, request: pb.UpdateUserRequest, call: Call) -> pb.User:
         values = _masked(request, ("display_name", "roles", "team_id"))
+        if "disabled" in request.update_mask:
+            values["disabled"] = request.disabled
         if "roles" in values:
             values["roles"] = await roles.check_assignable(call.session, call.principal, values["roles"])
         return user_pb(await users.update_user(
-            call.session, request.id, values, request.expected_version, tenant_id=call.principal.tenant_id
+            call.session, request.id, values, request.expected_version, tenant_id=call.principal.tenant_id,
+            actor=call.principal,
         ))
 
     @rpc(Scope.USERS_MANAGE)
@@ -414,19 +428,25 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @rpc(Scope.USERS_MANAGE)
     async def CreateTeam(self, request: pb.CreateTeamRequest, call: Call) -> pb.Team:
-        return team_pb(await teams.create_team(
+        row = await teams.create_team(
             call.session, {"name": request.name, "parent_id": request.parent_id, "manager_id": request.manager_id}
-        ))
+        )
+        await _audit_team(call, audit.TEAM_CREATED, None, row)
+        return team_pb(row)
 
     @rpc(Scope.USERS_MANAGE)
     async def UpdateTeam(self, request: pb.UpdateTeamRequest, call: Call) -> pb.Team:
         values = _masked(request, ("name", "parent_id", "manager_id"))
+        before = await teams.get_team(call.session, request.id)
         row = await teams.update_team(call.session, request.id, values, request.expected_version)
+        await _audit_team(call, audit.TEAM_UPDATED, before, row)
         return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
 
     @rpc(Scope.USERS_MANAGE)
     async def DeleteTeam(self, request: pb.DeleteTeamRequest, call: Call) -> pb.Team:
-        return team_pb(await teams.delete_team(call.session, request.id))
+        row = await teams.delete_team(call.session, request.id)
+        await _audit_team(call, audit.TEAM_DELETED, row, None)
+        return team_pb(row)
 
     # -- user security (users/login.py, users/account.py, tenants/password_policy.py) ----------
     async def ContinueLogin(
@@ -479,7 +499,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         # An operator token (system:tenants) whose tenant is the target; no tenant session needed.
         caller = principal()
         caller.require(Scope.SYSTEM_TENANTS)
-        return tenant_pb(await self.tenants.set_status(caller.tenant_id, request.status, request.reason))
+        return tenant_pb(await self.tenants.set_status(caller.tenant_id, request.status, request.reason, actor=caller))
 
     # -- audit log (audit/log.py; docs/identity.md#audit-log) ------------------------------------
     @rpc(Scope.AUDIT_READ)
@@ -502,6 +522,43 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             last = rows[size - 1]
             next_token = self.page_tokens.encode({"t": last.occurred_at.isoformat(), "id": str(last.id)})
         return pb.ListAuditEventsResponse(items=[audit_pb(r) for r in rows[:size]], next_page_token=next_token)
+
+
+def _user_details(row: sa.Row[Any]) -> dict[str, Any]:
+    return {"email": row.email, "roles": list(row.roles), "team_id": str(row.team_id or "")}
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """{field: {"old", "new"}} for the fields that differ (a creation or deletion lists every field)."""
+    old, new = before or {}, after or {}
+    return {k: {"old": old.get(k), "new": new.get(k)} for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def _role_fields(view: RoleView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {"name": view.name, "description": view.description, "scopes": sorted(view.scopes),
+            "data_scope": view.data_scope, "field_policies": dict(sorted(view.field_policies.items()))}
+
+
+async def _audit_role(call: Call, action: str, before: RoleView | None, after: RoleView | None) -> None:
+    view = after or before
+    assert view is not None
+    await audit.record_by(call.session, call.principal, action, target_type="role", target_id=view.id,
+                          details={"name": view.name, "changes": _changes(_role_fields(before), _role_fields(after))})
+
+
+def _team_fields(row: sa.Row[Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"name": row.name, "parent_id": str(row.parent_id or ""), "manager_id": str(row.manager_id or "")}
+
+
+async def _audit_team(call: Call, action: str, before: sa.Row[Any] | None, after: sa.Row[Any] | None) -> None:
+    row = after if after is not None else before
+    assert row is not None
+    await audit.record_by(call.session, call.principal, action, target_type="team", target_id=str(row.id),
+                          details={"name": row.name, "changes": _changes(_team_fields(before), _team_fields(after))})
 
 
 def _when(request: Any, name: str) -> datetime | None:

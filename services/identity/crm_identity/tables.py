@@ -151,6 +151,8 @@ users = sa.Table(
     sa.Column("team_id", pg.UUID(as_uuid=True)),
     sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # invitations (it0006): `invited` until the invitee sets a password on the accept page.
+    sa.Column("status", sa.Text, nullable=False, server_default="active"),
     schema=TENANT,
 )
 
@@ -206,16 +208,20 @@ recovery_codes = sa.Table(
     schema=TENANT,
 )
 
-# Append-only record of sign-in failures, lockouts, password and MFA changes.
-security_events = sa.Table(
-    "security_events",
+# (it0002's `security_events` was dropped by it0005: sign-in security events go to `audit_events`.)
+
+# Sign-in sessions (it0005): one row per refresh-token family (control.refresh_families, same id),
+# written with the family; what the user sees on the account security page.
+sign_in_sessions = sa.Table(
+    "sign_in_sessions",
     metadata,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("user_id", pg.UUID(as_uuid=True)),
-    sa.Column("email", sa.Text),
-    sa.Column("detail", pg.JSONB, nullable=False),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ip", sa.Text, nullable=False),
+    sa.Column("user_agent", sa.Text, nullable=False),
     schema=TENANT,
 )
 
@@ -268,5 +274,59 @@ audit_events = sa.Table(
     sa.Column("ip", sa.Text, nullable=False),
     sa.Column("user_agent", sa.Text, nullable=False),
     sa.Column("details", pg.JSONB, nullable=False),
+    schema=TENANT,
+)
+
+
+# -- invitations and user import (tenant schema, it0006) --------------------------------------------
+
+# One per invited user; `token_hash` is the SHA-256 of the current link's token (a resend replaces it).
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("invited_by", sa.Text, nullable=False),
+    sa.Column("import_id", pg.UUID(as_uuid=True)),
+    sa.Column("send_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("accepted_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
+
+user_imports = sa.Table(
+    "user_imports",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_by_kind", sa.Text, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("processed", sa.Integer, nullable=False),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
+
+user_import_rows = sa.Table(
+    "user_import_rows",
+    metadata,
+    sa.Column("import_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("row_number", sa.Integer, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("roles", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("team_id", pg.UUID(as_uuid=True)),
+    sa.Column("user_id", pg.UUID(as_uuid=True)),
+    sa.Column("error_code", sa.Text),
     schema=TENANT,
 )

@@ -21,9 +21,10 @@ from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMERS
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
+from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
 
-ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS)
+ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS)
 
 
 class Settings(ServiceSettings):
@@ -72,7 +73,7 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    return [reporting_subscription(analytics_of(runtime))]
+    return [reporting_subscription(analytics_of(runtime), ANALYTICS_TABLES)]
 
 
 DEFINITION = ServiceDefinition(

@@ -9,34 +9,51 @@ first copy.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.consumer import Subscription
+from crm_platform.erasure import about_erased_customer, apply_erasure
 from crm_platform.events import CloudEvent
-from crm_reporting.analytics import Analytics
+from crm_reporting.analytics import Analytics, TenantTable
 from crm_reporting.customers.service import customer_service
+from crm_reporting.erasure import erase_customer
 from crm_reporting.event_log.service import event_log_service
+from crm_reporting.orders.service import order_reports
 
 DURABLE_NAME = "reporting"
 ALL_EVENTS = "crm.>"
 
 
 class EventProjector:
-    def __init__(self, analytics: Analytics):
+    def __init__(self, analytics: Analytics, tables: Sequence[TenantTable] = ()):
         self.analytics = analytics
+        # Every analytics table, for customer erasure (crm_reporting/erasure.py).
+        self.tables = tuple(tables)
 
     async def project(self, event: CloudEvent) -> None:
         await event_log_service.record(self.analytics, event)
         if customer_service.projects(event):
             await customer_service.record(self.analytics, event)
+        if order_reports.projects(event):
+            await order_reports.record(self.analytics, event)
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
-        """consumer.Handler: the session only carries the inbox row; nothing else is written
-        to Postgres."""
+        """consumer.Handler: the session carries the inbox row and, for `customer.erased`, the
+        erased-id marker; nothing else is written to Postgres. Events about an erased customer
+        that arrive after its erasure are not projected."""
+        if await about_erased_customer(session, event):
+            return
+        await apply_erasure(session, event, self._erase)
         await self.project(event)
 
+    async def _erase(self, session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+        await erase_customer(self.analytics, self.tables, tenant_id, customer_id)
 
-def reporting_subscription(analytics: Analytics) -> Subscription:
+
+def reporting_subscription(analytics: Analytics, tables: Sequence[TenantTable] = ()) -> Subscription:
     return Subscription(
-        durable=DURABLE_NAME, filter_subjects=[ALL_EVENTS], handler=EventProjector(analytics).handle
+        durable=DURABLE_NAME, filter_subjects=[ALL_EVENTS], handler=EventProjector(analytics, tables).handle
     )

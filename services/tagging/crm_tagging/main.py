@@ -15,8 +15,10 @@ from crm_platform.consumer import Subscription
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
+from crm_tagging import erasure
 from crm_tagging.autotag.events import subscription
 from crm_tagging.autotag.service import AutoTagService
+from crm_tagging.merging import events as merging_events
 from crm_tagging.servicer import SERVICE_NAME, TaggingServicer
 from crm_tagging.tag.service import TagService
 
@@ -50,7 +52,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    return [subscription(components(runtime).autotag)]
+    return [subscription(components(runtime).autotag), erasure.subscription(), merging_events.subscription()]
 
 
 DEFINITION = ServiceDefinition(

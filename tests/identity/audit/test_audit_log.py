@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from crm_identity.users import security_events
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.events import CloudEvent
+from crm_platform.origin import Origin, origin_from_metadata, set_origin
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -36,35 +36,23 @@ async def test_update_and_delete_are_refused_by_the_database(users_engine: Async
     assert row.action == audit.LOGIN_FAILED
 
 
-class FakeContext:
-    """Only what `with_origin` reads from a grpc.aio.ServicerContext."""
-
-    def __init__(self, metadata: tuple[tuple[str, str], ...]):
-        self.metadata = metadata
-
-    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
-        return self.metadata
-
-
 async def test_origin_is_read_from_metadata_and_secrets_are_dropped(
     users_engine: AsyncEngine, tenant_id: uuid.UUID,
 ) -> None:
+    """The origin the platform's EdgeInterceptor reads from the gateway's metadata (crm_platform.origin)
+    is what the writer stores."""
     principal = Principal(tenant_id=tenant_id, subject="c", client_id="erp", scopes=frozenset())
-
-    class Servicer:
-        async def Create(self, request: Any, context: Any) -> uuid.UUID:
-            async with tenant_session(users_engine, tenant_id) as session:
-                return await audit.record_by(session, principal, audit.CLIENT_CREATED, target_type="client",
-                                             target_id="erp", details={"client_secret": "s3cr3t", "name": "ERP"})
-
-    wrapped = audit.with_origin(Servicer())
-    await wrapped.Create(None, FakeContext((("x-forwarded-for", "203.0.113.5, 10.0.0.1"),
-                                            ("x-client-user-agent", "Mozilla/5.0"))))
+    set_origin(origin_from_metadata({"x-forwarded-for": "203.0.113.5, 10.0.0.1", "x-client-user-agent": "Mozilla/5.0",
+                                     "user-agent": "grpc-python/1.0"}))
+    async with tenant_session(users_engine, tenant_id) as session:
+        await audit.record_by(session, principal, audit.CLIENT_CREATED, target_type="client",
+                              target_id="erp", details={"client_secret": "s3cr3t", "name": "ERP"})
     async with tenant_session(users_engine, tenant_id) as session:
         [row] = await audit.search(session, audit.AuditFilter(), 10)
     assert (row.actor, row.actor_kind, row.ip, row.user_agent) == ("client:erp", "client", "203.0.113.5, 10.0.0.1",
                                                                     "Mozilla/5.0")
     assert row.details == {"name": "ERP"}
+    set_origin(Origin())
 
 
 async def test_search_filters_and_pages_newest_first(users_engine: AsyncEngine, tenant_id: uuid.UUID) -> None:

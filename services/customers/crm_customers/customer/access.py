@@ -25,7 +25,8 @@ from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 MASK: Final = "****"
 # Fields a policy can govern; identity, version and audit fields always travel.
-GOVERNED: Final = frozenset(WRITABLE_FIELDS) | {"annual_revenue_currency"}
+# `annual_spend` / `lifetime_value`: read-only figures computed from orders (orders/spend.py).
+GOVERNED: Final = frozenset(WRITABLE_FIELDS) | {"annual_revenue_currency", "annual_spend", "lifetime_value"}
 # Already masked by the service itself (plaintext only through the audited reveal).
 SELF_MASKED: Final = frozenset({"resident_id", "bank_card"})
 

@@ -12,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import customer_code_seq, customers, status_history
+from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
+from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
+from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -24,12 +27,22 @@ async def code_exists(session: AsyncSession, code: str) -> bool:
     return (await session.execute(sa.select(customers.c.id).where(customers.c.code == code))).first() is not None
 
 
+def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """Every write of `name` also writes its pinyin search keys (crm_customers/search)."""
+    if isinstance(values.get("name"), str):
+        return {**values, **name_columns(values["name"])}
+    return values
+
+
 async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
+    values = _with_search_keys(values)
     try:
         async with session.begin_nested():
-            return (await session.execute(sa.insert(customers).values(**values).returning(customers))).one()
+            row = (await session.execute(sa.insert(customers).values(**values).returning(customers))).one()
     except IntegrityError:
         raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
+    await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
+    return row
 
 
 async def get(
@@ -46,9 +59,10 @@ async def update_if_version(
     session: AsyncSession, customer_id: uuid.UUID, expected_version: int, values: dict[str, Any]
 ) -> sa.Row[Any] | None:
     """Updates only if the stored version is the expected one (optimistic concurrency)."""
+    values = _with_search_keys(values)
     try:
         async with session.begin_nested():
-            return (
+            row = (
                 await session.execute(
                     sa.update(customers)
                     .where(customers.c.id == customer_id, customers.c.version == expected_version)
@@ -58,6 +72,9 @@ async def update_if_version(
             ).first()
     except IntegrityError:
         raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
+    if row is not None and MATCH_KEY_COLUMNS & values.keys():
+        await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
+    return row
 
 
 async def add_status_change(
@@ -111,6 +128,14 @@ class ListFilter:
     scope: sa.ColumnElement[bool] | None = None
     # Fields hidden from the caller: `q` does not match on them.
     hidden: frozenset[str] = frozenset()
+    # The caller sees only their own customers (data scope `own`): few rows, found by owner.
+    own_only: bool = False
+
+
+# Generated column (migration c0008) with a pg_trgm GIN index: every text `q` can match. Not in
+# the Table, so no INSERT ever names it.
+SEARCH_TEXT: Final = sa.literal_column("customers.search_text", sa.Text)
+MIN_TRIGRAM_QUERY: Final = 3
 
 
 def _like(text: str) -> str:
@@ -144,7 +169,9 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
         query = query.where(c.custom_fields.contains(document))
     if f.q:
         pattern = "%" + _like(f.q) + "%"
-        matches = {
+        spelled = pinyin_query(f.q)
+        pinyin_pattern = "%" + _like(spelled) + "%"
+        matches: dict[str, sa.ColumnElement[bool]] = {
             "name": c.name.ilike(pattern),
             "code": c.code.ilike(pattern),
             "mobile": c.mobile.like(pattern),
@@ -153,6 +180,17 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
             "contact_person": c.contact_person.ilike(pattern),
             "credit_code": c.credit_code == f.q.upper(),
         }
+        if spelled:  # "bjkj", "beijing", "Bei Jing" -> the name's pinyin keys
+            matches["name"] = sa.or_(matches["name"], c.name_pinyin.like(pinyin_pattern),
+                                     c.name_initials.like(pinyin_pattern))
+        # The trigram index narrows the rows (it holds every field above); the per-field test then
+        # leaves out fields hidden from the caller. Not for 1-2 characters (no trigram: the index
+        # would be read whole) nor for one owner's customers (the owner index finds those faster).
+        if len(f.q) >= MIN_TRIGRAM_QUERY and not f.own_only and f.owner_id is None:
+            prefilter: sa.ColumnElement[bool] = SEARCH_TEXT.ilike(pattern)
+            if spelled and spelled != f.q.lower():
+                prefilter = sa.or_(prefilter, SEARCH_TEXT.ilike(pinyin_pattern))
+            query = query.where(prefilter)
         query = query.where(sa.or_(sa.false(), *(m for name, m in matches.items() if name not in f.hidden)))
     return query
 
@@ -162,9 +200,18 @@ async def list_page(
 ) -> list[sa.Row[Any]]:
     column, descending = ORDERINGS[order_by]
     id_order = customers.c.id.desc() if descending else customers.c.id.asc()
+    # Plan for these values, not a generic plan: how selective a filter or `q` is decides between
+    # walking the sort index and reading the matches (docs/benchmarks.md).
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     query = _where(sa.select(customers), filters)
     query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
     if after is not None:
         key = sa.tuple_(column, customers.c.id)
         query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
     return list((await session.execute(query)).all())
+
+
+async def count(session: AsyncSession, filters: ListFilter) -> int:
+    """How many customers match (every page of the list)."""
+    query = _where(sa.select(sa.func.count()).select_from(customers), filters)
+    return int((await session.execute(query)).scalar_one())

@@ -12,10 +12,15 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.activity import kinds as activity_kinds
+from crm_customers.activity import recording as activity
 from crm_customers.customer import access, repository
 from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, clean_fields, clean_text, parse_date
 from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.schemas import to_proto
+from crm_customers.duplicates import check as duplicates
+from crm_customers.duplicates.check import PossibleDuplicate
+from crm_customers.erasure.service import check_not_erased
 from crm_customers.fields import service as fields
 from crm_customers.sensitive.service import ClientInfo, SensitiveFields
 from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
@@ -131,8 +136,10 @@ class CustomerService:
     # -- create / read / update ------------------------------------------------------------
 
     async def create(
-        self, session: AsyncSession, caller: Principal, raw: dict[str, str], custom: dict[str, Any] | None = None
+        self, session: AsyncSession, caller: Principal, raw: dict[str, str], custom: dict[str, Any] | None = None,
+        *, allow_duplicates: bool = False, duplicates_found: list[PossibleDuplicate] | None = None,
     ) -> sa.Row[Any]:
+        """`duplicates_found` receives the likely duplicates (duplicates/check.py)."""
         policy_errors = access.write_errors(caller, raw, custom)
         secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
         cleaned = clean_fields(raw, creating=True)
@@ -156,11 +163,14 @@ class CustomerService:
                 raise InvalidInput(errors)
         if "owner_id" not in values:
             values["owner_id"] = caller.user_id
+        found = await duplicates.check_write(session, caller, values, exclude=None, allow_duplicates=allow_duplicates)
+        (duplicates_found if duplicates_found is not None else []).extend(found)
         row = await repository.insert(
             session,
             {**values, "id": new_id(), "version": 1, "created_by": caller.actor, "updated_by": caller.actor},
         )
         await repository.add_status_change(session, row.id, "", row.status, "", caller.actor)
+        await activity.record_created(session, caller, row)
         await self._event(session, caller, "created", row)
         return row
 
@@ -177,7 +187,14 @@ class CustomerService:
         """The customer if it exists and is in the caller's data scope (else 404, the same answer
         as for a missing one, so nobody learns that it exists)."""
         scope = access.scope_clause(caller) if caller is not None else None
-        row = await repository.get(session, parse_uuid(customer_id, "customer"), scope)
+        parsed = parse_uuid(customer_id, "customer")
+        row = await repository.get(session, parsed, scope)
+        if row is None:
+            await check_not_erased(session, parsed)  # an erased id: 404 `customer_erased`
+        if row is not None and row.merged_into is not None and not show_deleted:
+            # Merged into another customer (crm_customers/merge): say where it went.
+            raise NotFound("the customer was merged into another", code="customer_merged",
+                           extra={"merged_into": str(row.merged_into)})
         if row is None or (row.deleted_at is not None and not show_deleted):
             raise NotFound("customer not found")
         return row
@@ -190,7 +207,11 @@ class CustomerService:
         raw: dict[str, str],
         expected_version: int,
         custom: dict[str, Any] | None = None,
+        *,
+        allow_duplicates: bool = False,
+        duplicates_found: list[PossibleDuplicate] | None = None,
     ) -> sa.Row[Any]:
+        """Checked for duplicates (against others, never itself) when a key field changes."""
         current = await self._get(session, customer_id, caller)
         policy_errors = access.write_errors(caller, raw, custom)
         secret: dict[str, str] = {k: raw.pop(k) for k in SENSITIVE_FIELDS if k in raw}
@@ -228,11 +249,16 @@ class CustomerService:
         for name in changed_secret:
             columns |= {k: v for k, v in sensitive_columns.items() if k.startswith(f"{name}_")}
         changed = sorted([*changed, *changed_secret])
+        if duplicates.MATCH_KEY_COLUMNS & columns.keys():
+            found = await duplicates.check_write(session, caller, {**current._mapping, **columns}, exclude=current.id,
+                                                 allow_duplicates=allow_duplicates)
+            (duplicates_found if duplicates_found is not None else []).extend(found)
         row = await repository.update_if_version(
             session, current.id, expected_version, {**columns, "updated_by": caller.actor}
         )
         if row is None:  # changed between our read and our write
             raise _stale((await self.get(session, customer_id)).version)
+        await activity.record_updated(session, caller, current, row, changed)
         await self._event(session, caller, "updated", row, changed_fields=changed)
         return row
 
@@ -250,6 +276,7 @@ class CustomerService:
         )
         if row is None:
             raise _stale((await self.get(session, customer_id, show_deleted=True)).version)
+        await activity.record(session, caller, row.id, activity_kinds.DELETED)
         await self._event(session, caller, "deleted", row)
         return row
 
@@ -257,11 +284,15 @@ class CustomerService:
         current = await self._get(session, customer_id, caller, show_deleted=True)
         if current.deleted_at is None:
             raise Conflict("the customer is not deleted", code="not_deleted")
+        if current.merged_into is not None:
+            raise Conflict("the customer was merged; undo the merge to bring it back", code="customer_merged",
+                           extra={"merged_into": str(current.merged_into)})
         row = await repository.update_if_version(
             session, current.id, current.version, {"deleted_at": None, "deleted_by": "", "updated_by": caller.actor}
         )
         if row is None:
             raise _stale((await self.get(session, customer_id, show_deleted=True)).version)
+        await activity.record(session, caller, row.id, activity_kinds.RESTORED)
         await self._event(session, caller, "restored", row)
         return row
 
@@ -296,6 +327,7 @@ class CustomerService:
         if row is None:
             raise _stale((await self.get(session, customer_id)).version)
         await repository.add_status_change(session, row.id, current.status, status, reason, caller.actor)
+        await activity.record_status(session, caller, row.id, current.status, status, reason)
         await self._event(session, caller, "updated", row, changed_fields=["status"])
         return row
 
@@ -306,7 +338,9 @@ class CustomerService:
         withheld = [n for n in names if field_policy(caller, n) in ("hidden", "masked")]
         if withheld:
             raise PermissionDenied(f"your role may not see {', '.join(sorted(set(withheld)))} in plaintext")
-        return await self.sensitive.reveal(session, caller, row, names, client)
+        values = await self.sensitive.reveal(session, caller, row, names, client)
+        await activity.record(session, caller, row.id, activity_kinds.REVEALED, {"fields": sorted(set(names))})
+        return values
 
     async def status_history(
         self, session: AsyncSession, customer_id: str, caller: Principal | None = None
@@ -316,12 +350,10 @@ class CustomerService:
 
     # -- list ------------------------------------------------------------------------------
 
-    async def list(
+    async def list_filter(
         self,
         session: AsyncSession,
         *,
-        size: int,
-        token: str,
         order_by: str,
         caller: Principal | None = None,
         industry: str = "",
@@ -339,8 +371,9 @@ class CustomerService:
         custom: dict[str, str] | None = None,
         resident_id: str = "",
         bank_card: str = "",
-    ) -> tuple[list[sa.Row[Any]], str]:
-        limit = page_size(size)
+    ) -> tuple[ListFilter, str, str]:
+        """The checked filter of a list request, its normalised order and its fingerprint (what a
+        page token is bound to). InvalidInput names every bad argument."""
         errors: list[FieldError] = []
         order = " ".join((order_by or "created_at desc").lower().split())
         if order in ("created_at", "updated_at", "name", "code"):
@@ -372,6 +405,7 @@ class CustomerService:
         )
         if caller is not None:
             filters.scope = access.scope_clause(caller)
+            filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
             explicit = {"industry": industry, "status": status, "region": region, "source": source, "type": type,
                         "resident_id": resident_id, "bank_card": bank_card,
@@ -408,6 +442,44 @@ class CustomerService:
                         first_contact_after, first_contact_before, show_deleted, sorted((custom or {}).items()),
                         *exact], ensure_ascii=False).encode()
         ).hexdigest()[:24]
+        return filters, order, fingerprint
+
+    async def count(self, session: AsyncSession, *, caller: Principal | None = None, **arguments: Any) -> int:
+        """How many customers the list would return over all its pages (export progress)."""
+        filters, _, _ = await self.list_filter(session, order_by="", caller=caller, **arguments)
+        return await repository.count(session, filters)
+
+    async def list(
+        self,
+        session: AsyncSession,
+        *,
+        size: int,
+        token: str,
+        order_by: str,
+        caller: Principal | None = None,
+        industry: str = "",
+        status: str = "",
+        q: str = "",
+        owner_id: str = "",
+        region: str = "",
+        source: str = "",
+        type: str = "",
+        created_after: str = "",
+        created_before: str = "",
+        first_contact_after: str = "",
+        first_contact_before: str = "",
+        show_deleted: bool = False,
+        custom: dict[str, str] | None = None,
+        resident_id: str = "",
+        bank_card: str = "",
+    ) -> tuple[list[sa.Row[Any]], str]:
+        limit = page_size(size)
+        filters, order, fingerprint = await self.list_filter(
+            session, order_by=order_by, caller=caller, industry=industry, status=status, q=q, owner_id=owner_id,
+            region=region, source=source, type=type, created_after=created_after, created_before=created_before,
+            first_contact_after=first_contact_after, first_contact_before=first_contact_before,
+            show_deleted=show_deleted, custom=custom, resident_id=resident_id, bank_card=bank_card,
+        )
         column_name = order.split()[0]
         after = None
         if token:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
+from crm_customers.duplicates.check import PossibleDuplicate
 from crm_customers.fields import service as fields
+from crm_customers.orders import spend
 from crm_customers.sensitive.service import ClientInfo
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
+from crm_platform.origin import current_origin
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import customers_pb2_grpc
 
 SERVICE_NAME = "crm.customers.v1.CustomerService"
-
-# Where the current reveal came from; set by RevealCustomer before its @rpc handler runs.
-_client: ContextVar[ClientInfo | None] = ContextVar("reveal_client", default=None)
 
 
 def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
@@ -31,9 +29,20 @@ def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
         code_pattern=value.code_pattern,
         status_transitions={k: pb.StatusTransitions(to=v) for k, v in value.status_transitions.items()},
         enforce_dictionaries=value.enforce_dictionaries,
+        duplicate_policy=value.duplicate_policy,
         version=value.version,
         updated_at=ts(value.updated_at),
     )
+
+
+def with_duplicates(message: pb.Customer, found: list[PossibleDuplicate]) -> pb.Customer:
+    """A create/update reply with the likely duplicates the check found (duplicates/check.py)."""
+    message.possible_duplicates.extend(
+        pb.PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=d.matched_on, confidence=d.confidence,
+                             outside_scope=d.outside_scope)
+        for d in found
+    )
+    return message
 
 
 def dictionary_proto(value: dictionaries.Dictionary) -> pb.Dictionary:
@@ -62,29 +71,62 @@ def field_changes(message: pb.CustomerFieldInput) -> fields.FieldChanges:
     )
 
 
+def list_filters(request: pb.ListCustomersRequest) -> dict[str, Any]:
+    """The list's filters as `CustomerService.list` keywords (mass changes reuse them)."""
+    return {
+        "industry": request.industry,
+        "status": request.status,
+        "q": request.q,
+        "owner_id": request.owner_id,
+        "region": request.region,
+        "source": request.source,
+        "type": request.type,
+        "created_after": request.created_after,
+        "created_before": request.created_before,
+        "first_contact_after": request.first_contact_after,
+        "first_contact_before": request.first_contact_before,
+        "show_deleted": request.show_deleted,
+        "custom": dict(request.custom_fields),
+        "resident_id": request.resident_id,
+        "bank_card": request.bank_card,
+    }
+
+
 class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     def __init__(self, engine: AsyncEngine, customers: CustomerService):
         self.engine = engine
         self.customers = customers
 
+    @classmethod
+    async def _out(cls, call: Call, row: Any) -> pb.Customer:
+        """Every single-customer reply, writes included, has the same shape as a read."""
+        return (await cls._out_with_spend(call, [row]))[0]
+
     @staticmethod
-    def _out(call: Call, row: Any) -> pb.Customer:
-        """Every customer reply: the contract shape with the caller's field policies applied."""
-        return apply_field_policies(call.principal, to_proto(row))
+    async def _out_with_spend(call: Call, rows: list[Any]) -> list[pb.Customer]:
+        """Every customer reply: the contract shape with the spend figures from orders
+        (orders/spend.py) and the caller's field policies applied (which may hide spend too)."""
+        messages = [to_proto(row) for row in rows]
+        await spend.attach(call.session, messages)
+        return [apply_field_policies(call.principal, m) for m in messages]
 
     # -- customers -------------------------------------------------------------------------
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def CreateCustomer(self, request: pb.CreateCustomerRequest, call: Call) -> pb.Customer:
-        return self._out(call, await self.customers.create(
-            call.session, call.principal, sent_fields(request.customer), sent_custom_fields(request.customer)
-        ))
+        found: list[PossibleDuplicate] = []
+        row = await self.customers.create(
+            call.session, call.principal, sent_fields(request.customer), sent_custom_fields(request.customer),
+            allow_duplicates=request.allow_duplicates, duplicates_found=found,
+        )
+        return with_duplicates(await self._out(call, row), found)
 
     @rpc(Scope.CUSTOMERS_READ)
     async def GetCustomer(self, request: pb.GetCustomerRequest, call: Call) -> pb.Customer:
-        return self._out(call, await self.customers.get(
+        [customer] = await self._out_with_spend(call, [await self.customers.get(
             call.session, request.id, caller=call.principal, show_deleted=request.show_deleted
-        ))
+        )])
+        return customer
 
     @rpc(Scope.CUSTOMERS_READ)
     async def ListCustomers(self, request: pb.ListCustomersRequest, call: Call) -> pb.ListCustomersResponse:
@@ -94,62 +136,41 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             size=request.page_size,
             token=request.page_token,
             order_by=request.order_by,
-            industry=request.industry,
-            status=request.status,
-            q=request.q,
-            owner_id=request.owner_id,
-            region=request.region,
-            source=request.source,
-            type=request.type,
-            created_after=request.created_after,
-            created_before=request.created_before,
-            first_contact_after=request.first_contact_after,
-            first_contact_before=request.first_contact_before,
-            show_deleted=request.show_deleted,
-            custom=dict(request.custom_fields),
-            resident_id=request.resident_id,
-            bank_card=request.bank_card,
+            **list_filters(request),
         )
-        return pb.ListCustomersResponse(items=[self._out(call, r) for r in rows], next_page_token=next_token)
+        return pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
+        found: list[PossibleDuplicate] = []
         row = await self.customers.update(
             call.session, call.principal, request.id, sent_fields(request.customer), request.expected_version,
-            sent_custom_fields(request.customer),
+            sent_custom_fields(request.customer), allow_duplicates=request.allow_duplicates, duplicates_found=found,
         )
-        return self._out(call, row)
+        return with_duplicates(await self._out(call, row), found)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def DeleteCustomer(self, request: pb.DeleteCustomerRequest, call: Call) -> pb.Customer:
         row = await self.customers.delete(call.session, call.principal, request.id, request.expected_version)
-        return self._out(call, row)
+        return await self._out(call, row)
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def RestoreCustomer(self, request: pb.RestoreCustomerRequest, call: Call) -> pb.Customer:
-        return self._out(call, await self.customers.restore(call.session, call.principal, request.id))
+        return await self._out(call, await self.customers.restore(call.session, call.principal, request.id))
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def ChangeCustomerStatus(self, request: pb.ChangeCustomerStatusRequest, call: Call) -> pb.Customer:
-        return self._out(call, await self.customers.change_status(
+        return await self._out(call, await self.customers.change_status(
             call.session, call.principal, request.id, request.status, request.reason, request.expected_version
         ))
 
-    async def RevealCustomer(
-        self, request: pb.RevealCustomerRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RevealCustomerResponse:
-        """Reads where the request came from (metadata set by the gateway) for the audit. The
-        browser's user agent travels as `x-client-user-agent`: gRPC replaces `user-agent` with its own."""
-        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        client = ClientInfo(ip=metadata.get("x-forwarded-for", ""),
-                            user_agent=metadata.get("x-client-user-agent", ""))
-        _client.set(client)
-        return await self._reveal_call(request, context)
-
     @rpc(Scope.CUSTOMERS_REVEAL)
-    async def _reveal_call(self, request: pb.RevealCustomerRequest, call: Call) -> pb.RevealCustomerResponse:
+    async def RevealCustomer(self, request: pb.RevealCustomerRequest, call: Call) -> pb.RevealCustomerResponse:
+        """Where the request came from (the gateway's metadata, read once per call by the platform's
+        `EdgeInterceptor`: `crm_platform.origin`) goes into the reveal audit and the event."""
+        where = current_origin()
         values = await self.customers.reveal(call.session, call.principal, request.id, list(request.fields),
-                                             _client.get() or ClientInfo())
+                                             ClientInfo(ip=where.ip, user_agent=where.user_agent))
         return pb.RevealCustomerResponse(customer_id=request.id, values=values)
 
     @rpc(Scope.CUSTOMERS_READ)
@@ -184,6 +205,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             ),
             enforce_dictionaries=request.enforce_dictionaries if request.HasField("enforce_dictionaries") else None,
             expected_version=request.expected_version,
+            duplicate_policy=request.duplicate_policy if request.HasField("duplicate_policy") else None,
         ))
 
     @rpc(Scope.CUSTOMERS_READ)

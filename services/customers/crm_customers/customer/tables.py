@@ -47,6 +47,12 @@ customers = sa.Table(
     sa.Column("bank_card_enc", sa.LargeBinary),
     sa.Column("bank_card_bidx", sa.Text),
     sa.Column("bank_card_masked", sa.Text, nullable=False, server_default=""),
+    # Set while soft-deleted by a merge: the survivor (migration c0006, crm_customers/merge).
+    sa.Column("merged_into", pg.UUID(as_uuid=True)),
+    # Search keys of `name` (migration c0008, crm_customers/search/pinyin.py), set by repository.py on
+    # every write. The generated `search_text` column is deliberately not declared (never written).
+    sa.Column("name_pinyin", sa.Text, nullable=False, server_default=""),
+    sa.Column("name_initials", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
 
@@ -78,6 +84,8 @@ customer_settings = sa.Table(
     sa.Column("code_pattern", sa.Text, nullable=False),
     sa.Column("status_transitions", pg.JSONB, nullable=False),
     sa.Column("enforce_dictionaries", sa.Boolean, nullable=False),
+    # "warn" | "block" (migration c0005, crm_customers/duplicates).
+    sa.Column("duplicate_policy", sa.Text, nullable=False, server_default="warn"),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     schema=TENANT,

@@ -137,7 +137,8 @@ class SensitiveFields:
         ))
         await outbox.add_event(
             session, source=SOURCE, tenant_id=caller.tenant_id, aggregate="customer", verb="revealed",
-            data={"customer_id": str(row.id), "fields": asked, "actor": caller.actor, "client_id": caller.client_id},
+            data={"customer_id": str(row.id), "fields": asked, "actor": caller.actor, "client_id": caller.client_id,
+                  "ip": client.ip[:MAX_HEADER], "user_agent": client.user_agent[:MAX_HEADER]},
             subject_id=str(row.id),
         )
         return plain

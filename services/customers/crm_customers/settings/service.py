@@ -21,6 +21,7 @@ TOKEN_RE: Final = re.compile(r"\{([a-z]+)(?::(0\d))?\}")
 TOKENS: Final = frozenset({"region", "industry", "year", "yy", "month", "day", "seq"})
 MAX_PATTERN: Final = 64
 SEQ_MARK: Final = "{#}"  # literal text of a pattern cannot hold braces
+DUPLICATE_POLICIES: Final = ("warn", "block")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Settings:
     enforce_dictionaries: bool
     version: int
     updated_at: Any = None
+    # Likely duplicates on create/update: "warn" (reported) or "block" (409), crm_customers/duplicates.
+    duplicate_policy: str = "warn"
 
 
 def pattern_errors(pattern: str) -> list[FieldError]:
@@ -92,7 +95,7 @@ def transitions_errors(transitions: dict[str, list[str]]) -> list[FieldError]:
 
 def _from_row(row: Any) -> Settings:
     return Settings(row.code_pattern, {k: list(v) for k, v in row.status_transitions.items()},
-                    row.enforce_dictionaries, row.version, row.updated_at)
+                    row.enforce_dictionaries, row.version, row.updated_at, row.duplicate_policy)
 
 
 async def get(session: AsyncSession) -> Settings:
@@ -107,6 +110,7 @@ async def update(
     status_transitions: dict[str, list[str]] | None,
     enforce_dictionaries: bool | None,
     expected_version: int,
+    duplicate_policy: str | None = None,
 ) -> Settings:
     current = await get(session)
     errors: list[FieldError] = []
@@ -121,6 +125,11 @@ async def update(
                                         if k in STATUSES}
     if enforce_dictionaries is not None:
         values["enforce_dictionaries"] = enforce_dictionaries
+    if duplicate_policy is not None:
+        if duplicate_policy in DUPLICATE_POLICIES:
+            values["duplicate_policy"] = duplicate_policy
+        else:
+            errors.append(FieldError("duplicate_policy", "invalid_choice", "must be warn or block"))
     if errors:
         raise InvalidInput(errors)
     if expected_version and expected_version != current.version:

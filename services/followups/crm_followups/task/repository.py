@@ -37,3 +37,15 @@ async def list_page(session: AsyncSession, *, customer_id: uuid.UUID | None, lim
     if after is not None:
         query = query.where(sa.tuple_(tasks.c.due_at, tasks.c.id) > sa.tuple_(*after))
     return list((await session.execute(query)).all())
+
+
+async def get(session: AsyncSession, task_id: uuid.UUID) -> sa.Row[Any] | None:
+    return (await session.execute(sa.select(tasks).where(tasks.c.id == task_id))).first()
+
+
+async def complete_if_open(session: AsyncSession, task_id: uuid.UUID) -> sa.Row[Any] | None:
+    """Marks an open task done; None when it is not open (or absent)."""
+    return (await session.execute(
+        sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == "open").values(status="done")
+        .returning(tasks)
+    )).first()

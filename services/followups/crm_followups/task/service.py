@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_followups.task import repository
 from crm_followups.task.schemas import task_to_proto
 from crm_platform import outbox
-from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.erasure import is_erased
+from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
 from crm_platform.pagination import PageTokens, page_size
@@ -57,14 +58,17 @@ class TaskService:
     async def create(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: str, title: str,
                      due_at: datetime | None, assignee_id: str) -> sa.Row[Any]:
         errors: list[FieldError] = []
+        customer = parse_id(customer_id, "customer_id", errors, required=True)
         values = {
-            "customer_id": parse_id(customer_id, "customer_id", errors, required=True),
+            "customer_id": customer,
             "title": clean_title(title, errors),
             "assignee_id": parse_id(assignee_id, "assignee_id", errors, required=False),
             "due_at": due_at,
         }
         if due_at is None:
             errors.append(FieldError("due_at", "required", "due_at is required"))
+        if customer is not None and await is_erased(session, tenant_id, customer):
+            errors.append(FieldError("customer_id", "customer_erased", "this customer was permanently erased"))
         if errors:
             raise InvalidInput(errors)
         row = await repository.insert(session, {**values, "id": new_id(), "status": OPEN})
@@ -74,13 +78,34 @@ class TaskService:
     async def create_for_event(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
                                title: str, due_at: datetime, cadence_rule_id: uuid.UUID,
                                source_event_id: str) -> sa.Row[Any] | None:
-        """A task a cadence rule made for an event; None (and no event) if that event already made it."""
+        """A task a cadence rule made for an event; None (and no event) if that event already made it,
+        or if the customer has been erased since (crm_platform/erasure.py)."""
+        if await is_erased(session, tenant_id, customer_id):
+            return None
         row = await repository.insert_once_per_event(session, {
             "id": new_id(), "customer_id": customer_id, "title": title, "due_at": due_at, "status": OPEN,
             "cadence_rule_id": cadence_rule_id, "source_event_id": source_event_id,
         })
         if row is not None:
             await self._announce(session, tenant_id, row)
+        return row
+
+    async def complete(self, session: AsyncSession, tenant_id: uuid.UUID, task_id: str, actor: str) -> sa.Row[Any]:
+        """Marks the task done and emits `followup_task.completed` in the same transaction; a task
+        already done is returned as it is, without a second event."""
+        errors: list[FieldError] = []
+        parsed = parse_id(task_id, "id", errors, required=True)
+        if parsed is None:
+            raise InvalidInput(errors)
+        row = await repository.complete_if_open(session, parsed)
+        if row is None:
+            existing = await repository.get(session, parsed)
+            if existing is None:
+                raise NotFound("follow-up task not found")
+            return existing
+        completed = events_pb2.FollowupTaskCompleted(task=task_to_proto(row), completed_by=actor)
+        await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
+                               verb="completed", data=proto_data(completed), subject_id=str(row.id))
         return row
 
     async def _announce(self, session: AsyncSession, tenant_id: uuid.UUID | str, row: sa.Row[Any]) -> None:

@@ -2,25 +2,24 @@
 
 Every entry is written in the same session (transaction) as the change it records. Where the request
 came from (ip, user agent) is read once per gRPC call from the metadata the gateway sends
-(`x-forwarded-for`, `x-client-user-agent`; see `with_origin`) and kept in a context variable, so the
-domain code never passes it around. Details never hold secrets or revealed values."""
+(`x-forwarded-for`, `x-client-user-agent`) by the platform's `EdgeInterceptor` into a context variable
+(`crm_platform.origin`), so the domain code never passes it around. Details never hold secrets or
+revealed values."""
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import grpc
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_identity.tables import audit_events
 from crm_platform.auth import Principal
 from crm_platform.ids import new_id
+from crm_platform.origin import Origin, current_origin
 
 LOGIN_SUCCEEDED: Final = "login.succeeded"
 LOGIN_FAILED: Final = "login.failed"
@@ -35,54 +34,36 @@ CLIENT_CREATED: Final = "client.created"
 CLIENT_SECRET_ROTATED: Final = "client.secret_rotated"
 CLIENT_REVOKED: Final = "client.revoked"
 CUSTOMER_REVEALED: Final = "customer.revealed"
+CUSTOMER_EXPORTED: Final = "customer.exported"
 AUDIT_EXPORTED: Final = "audit.exported"
+MFA_DISABLED: Final = "mfa.disabled"
+MFA_RECOVERY_CODES_REGENERATED: Final = "mfa.recovery_codes_regenerated"
+TOKEN_ISSUED: Final = "token.issued"
+TOKEN_REVOKED: Final = "token.revoked"
+SESSION_REVOKED: Final = "session.revoked"
+USER_CREATED: Final = "user.created"
+USER_UPDATED: Final = "user.updated"
+USER_DISABLED: Final = "user.disabled"
+USER_ENABLED: Final = "user.enabled"
+ROLE_CREATED: Final = "role.created"
+ROLE_UPDATED: Final = "role.updated"
+ROLE_DELETED: Final = "role.deleted"
+ROLE_FIELD_POLICIES_UPDATED: Final = "role.field_policies_updated"
+TEAM_CREATED: Final = "team.created"
+TEAM_UPDATED: Final = "team.updated"
+TEAM_DELETED: Final = "team.deleted"
+TENANT_SUSPENDED: Final = "tenant.suspended"
+TENANT_RESUMED: Final = "tenant.resumed"
 
 # Keys never stored in details, whoever passes them.
 _SECRET_KEYS: Final = frozenset({"password", "secret", "client_secret", "token", "code", "values", "totp"})
 
 
-@dataclass(frozen=True)
-class Origin:
-    ip: str = ""
-    user_agent: str = ""
-
-
-_origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar("crm_identity_audit_origin", default=None)
-
-
-def current_origin() -> Origin:
-    return _origin.get() or Origin()
-
-
-def origin_from_metadata(metadata: Any) -> Origin:
-    """The gateway's `x-forwarded-for` (proxy chain + its peer) and `x-client-user-agent` (gRPC
-    replaces `user-agent` with its own)."""
-    values = {k: v for k, v in (metadata or ()) if isinstance(v, str)}
-    return Origin(ip=values.get("x-forwarded-for", "")[:512], user_agent=values.get("x-client-user-agent", "")[:512])
-
-
-class with_origin:
-    """Wraps a servicer so every RPC first reads where the request came from: the one place identity
-    reads the origin metadata."""
-
-    def __init__(self, servicer: Any):
-        self._servicer = servicer
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._servicer, name)
-        if not callable(target) or name.startswith("_"):
-            return target
-
-        @functools.wraps(target)
-        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            _origin.set(origin_from_metadata(context.invocation_metadata()))
-            return await target(request, context)
-
-        return call
-
-
 def actor_of(principal: Principal) -> tuple[str, str]:
-    """(actor, actor_kind): a user's id, or `client:<id>` for a machine client's token."""
+    """(actor, actor_kind): a user's id, `client:<id>` for a machine client's token, or the subject
+    of an operator / service token (`system`)."""
+    if principal.is_system:
+        return principal.subject, "system"
     if principal.user_id is not None:
         return str(principal.user_id), "user"
     return f"client:{principal.client_id}", "client"

@@ -1,4 +1,4 @@
-"""The `identity-audit` consumer: customers' `crm.<tenant>.customer.revealed` events written into the
+"""The `identity-audit` consumer: customers' `crm.<tenant>.customer.revealed` (and `.exported`) events written into the
 tenant's audit log as `customer.revealed` (which fields, by whom; never the values). The inbox makes a
 redelivered event a no-op, so each reveal appears once."""
 
@@ -13,10 +13,13 @@ from crm_platform.consumer import Subscription
 from crm_platform.events import CloudEvent
 
 DURABLE_NAME = "identity-audit"
-SUBJECTS = ["crm.*.customer.revealed"]
+SUBJECTS = ["crm.*.customer.revealed", "crm.*.customer.exported"]
 
 
 async def record_reveal(event: CloudEvent, session: AsyncSession) -> None:
+    if event.type.endswith(".exported"):
+        await record_export(event, session)
+        return
     data = event.data
     actor = str(data.get("actor") or "")
     kind = "client" if actor.startswith("client:") else ("user" if actor else "anonymous")
@@ -29,6 +32,26 @@ async def record_reveal(event: CloudEvent, session: AsyncSession) -> None:
         target_id=str(data.get("customer_id") or ""), at=at,
         details={"fields": list(data.get("fields") or []), "client_id": str(data.get("client_id") or ""),
                  "event_id": event.id},
+        origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
+    )
+
+
+async def record_export(event: CloudEvent, session: AsyncSession) -> None:
+    """A finished customer export (crm_customers/exports): who, how many rows, which filters and
+    format, which columns; never the exported data."""
+    data = event.data
+    actor = str(data.get("actor") or "")
+    kind = "client" if actor.startswith("client:") else ("user" if actor else "anonymous")
+    try:
+        at = datetime.fromisoformat(event.time)
+    except (TypeError, ValueError):
+        at = None
+    await audit.record(
+        session, audit.CUSTOMER_EXPORTED, actor=actor, actor_kind=kind, target_type="customer_export",
+        target_id=str(data.get("export_id") or ""), at=at,
+        details={"rows": int(data.get("rows") or 0), "format": str(data.get("format") or ""),
+                 "filters": dict(data.get("filters") or {}), "columns": list(data.get("columns") or []),
+                 "client_id": str(data.get("client_id") or ""), "event_id": event.id},
         origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
     )
 

@@ -126,9 +126,13 @@ class KeyRing:
         data_scope: str | None = None,
         team_ids: list[str] | None = None,
         field_policies: dict[str, str] | None = None,
+        jti: str | None = None,
+        session_id: str | None = None,
     ) -> str:
         """An RFC 9068 access token. User tokens also carry `ds` (data scope), `teams` (teams
-        visible with data scope "team") and `fp` (restricted customer fields): docs/access.md."""
+        visible with data scope "team") and `fp` (restricted customer fields): docs/access.md.
+        `jti` may be chosen by the caller (to audit it); `session_id` becomes `sid`, the sign-in
+        session (refresh-token family) the token belongs to."""
         if self._active is None:
             raise RuntimeError("signing keys not loaded")
         now = int(time.time())
@@ -142,8 +146,10 @@ class KeyRing:
             "iat": now,
             "nbf": now,
             "exp": now + ttl,
-            "jti": str(new_id()),
+            "jti": jti or str(new_id()),
         }
+        if session_id:
+            claims["sid"] = session_id
         if user_id is not None:
             claims["uid"] = str(user_id)
         if roles:

@@ -50,8 +50,8 @@ async def start_family(
     now: datetime,
     lifetime: timedelta,
     idle: timedelta,
-) -> str:
-    """A new family for one authorization, and its first refresh token."""
+) -> tuple[str, uuid.UUID]:
+    """A new family for one authorization, and its first refresh token (with the family's id)."""
     family_id = new_id()
     expires_at = now + lifetime
     await session.execute(
@@ -60,7 +60,7 @@ async def start_family(
             created_at=now, expires_at=expires_at,
         )
     )
-    return await _issue(session, family_id, min(now + idle, expires_at))
+    return await _issue(session, family_id, min(now + idle, expires_at)), family_id
 
 
 def _joined() -> sa.Select[Any]:
@@ -105,12 +105,14 @@ async def rotate(session: AsyncSession, row: sa.Row[Any], *, now: datetime, idle
     return await _issue(session, row.family_id, min(now + idle, row.family_expires_at))
 
 
-async def revoke_family(session: AsyncSession, family_id: uuid.UUID, reason: str) -> None:
-    await session.execute(
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, reason: str) -> bool:
+    """True when this call revoked it (False: it was revoked already)."""
+    result = await session.execute(
         sa.update(refresh_families)
         .where(refresh_families.c.id == family_id, refresh_families.c.revoked_at.is_(None))
         .values(revoked_at=sa.func.now(), revoked_reason=reason)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def revoke_client(session: AsyncSession, client_id: str, reason: str) -> int:

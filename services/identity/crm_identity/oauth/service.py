@@ -21,11 +21,13 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_identity.audit import log as audit
 from crm_identity.keys.service import KeyRing
 from crm_identity.oauth import consent as consents
 from crm_identity.oauth import refresh as refresh_tokens
 from crm_identity.roles.access import Access
 from crm_identity.roles.service import load_access
+from crm_identity.sessions import service as sign_in_sessions
 from crm_identity.tables import authorization_codes, oauth_clients, revoked_access_tokens
 from crm_identity.tables import users as users_table
 from crm_identity.tenants.service import TenantService
@@ -34,6 +36,7 @@ from crm_identity.users.login import LoginProgress, LoginSecurity, PendingAuthor
 from crm_platform.auth import TENANT_SCOPES
 from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
+from crm_platform.ids import new_id
 
 WEB_CLIENT_ID = "crm-web"
 CODE_TTL = timedelta(seconds=60)
@@ -396,25 +399,49 @@ class OAuthService:
         user = await self._active_user(row.tenant_id, row.user_id)
         if user is None:
             raise OAuthError("user or tenant no longer active", code="invalid_grant")
-        access = await self._access(row.tenant_id, user)
-        # The user's roles may have shrunk since the code was issued.
-        granted = [s for s in row.scope.split() if s in access.scopes]
-        token = self.keys.issue(
-            subject=str(user.id),
-            tenant_id=row.tenant_id,
-            client_id=client.client_id,
-            scopes=granted,
-            ttl=self.token_ttl,
-            user_id=user.id,
-            roles=list(user.roles),
-            **self._access_claims(access),
-        )
-        async with control_session(self.engine) as session:
-            refresh = await refresh_tokens.start_family(
+        now = datetime.now(UTC)
+        # The family (control schema), its session row and the audit entry (tenant schema) commit together.
+        async with tenant_session(self.engine, row.tenant_id) as session:
+            access = await load_access(session, user)
+            # The user's roles may have shrunk since the code was issued.
+            granted = [s for s in row.scope.split() if s in access.scopes]
+            refresh, family_id = await refresh_tokens.start_family(
                 session, client_id=client.client_id, tenant_id=row.tenant_id, user_id=user.id, scope=row.scope,
-                now=datetime.now(UTC), lifetime=self.refresh_lifetime, idle=self.refresh_idle,
+                now=now, lifetime=self.refresh_lifetime, idle=self.refresh_idle,
             )
+            await sign_in_sessions.start(session, family_id, user.id, client.client_id, now)
+            jti = str(new_id())
+            token = self.keys.issue(
+                subject=str(user.id),
+                tenant_id=row.tenant_id,
+                client_id=client.client_id,
+                scopes=granted,
+                ttl=self.token_ttl,
+                user_id=user.id,
+                roles=list(user.roles),
+                jti=jti,
+                session_id=str(family_id),
+                **self._access_claims(access),
+            )
+            await self._audit_issued(session, "authorization_code", client.client_id, user.id, jti, family_id,
+                                     granted)
         return TokenGrant(token, self.token_ttl, " ".join(granted), refresh)
+
+    @staticmethod
+    async def _audit_issued(session: Any, grant_type: str, client_id: str, user_id: uuid.UUID | None, jti: str,
+                            family_id: uuid.UUID | None, scopes: list[str]) -> None:
+        """`token.issued`: the grant, client, the access token's jti and (user tokens) its family;
+        never a token itself."""
+        details: dict[str, Any] = {"grant_type": grant_type, "client_id": client_id, "jti": jti,
+                                   "scope": " ".join(scopes)}
+        if family_id is not None:
+            details["family"] = str(family_id)
+        if user_id is not None:
+            await audit.record(session, audit.TOKEN_ISSUED, actor=str(user_id), actor_kind="user",
+                               target_type="user", target_id=str(user_id), details=details)
+        else:
+            await audit.record(session, audit.TOKEN_ISSUED, actor=f"client:{client_id}", actor_kind="client",
+                               target_type="client", target_id=client_id, details=details)
 
     # -- client credentials ---------------------------------------------------------------
     async def client_token(self, *, client_id: str, client_secret: str, scope: str) -> TokenGrant:
@@ -425,13 +452,17 @@ class OAuthService:
         if tenant.status != "active":
             raise InvalidClient("tenant is not active")
         scopes = self._granted_scopes(scope, frozenset(client.scopes))
+        jti = str(new_id())
         token = self.keys.issue(
             subject=f"client:{client.client_id}",
             tenant_id=client.tenant_id,
             client_id=client.client_id,
             scopes=scopes,
             ttl=self.token_ttl,
+            jti=jti,
         )
+        async with tenant_session(self.engine, client.tenant_id) as session:
+            await self._audit_issued(session, "client_credentials", client.client_id, None, jti, None, scopes)
         return TokenGrant(token, self.token_ttl, " ".join(scopes))
 
     # -- refresh_token grant ----------------------------------------------------------------
@@ -448,13 +479,20 @@ class OAuthService:
         granted: list[str] = []
         user: sa.Row[Any] | None = None
         async with control_session(self.engine) as session:
+            found = await refresh_tokens.find(session, refresh_token)
+        if found is None or found.client_id != client.client_id:
+            raise invalid_grant("refresh token is invalid")
+        # A tenant transaction (control tables are reachable from it): the rotation or revocation, the
+        # session's last use and the audit entry commit together.
+        async with tenant_session(self.engine, found.tenant_id) as session:
             row = await refresh_tokens.find(session, refresh_token, lock=True)
             if row is None or row.client_id != client.client_id:
                 failure = invalid_grant("refresh token is invalid")
             elif row.revoked_at is not None:
                 failure = invalid_grant("refresh token was revoked")
             elif row.used_at is not None:
-                await refresh_tokens.revoke_family(session, row.family_id, "reuse")
+                if await refresh_tokens.revoke_family(session, row.family_id, "reuse"):
+                    await self._audit_revoked(session, row, "reuse")
                 failure = invalid_grant("refresh token was already used; every token of this grant is now revoked")
             elif refresh_tokens.deadline(row) <= now:
                 failure = invalid_grant("refresh token expired")
@@ -466,27 +504,43 @@ class OAuthService:
                 if failure is None:
                     user = await self._active_user(row.tenant_id, row.user_id)
                     if user is None:
-                        await refresh_tokens.revoke_family(session, row.family_id, "user_inactive")
+                        if await refresh_tokens.revoke_family(session, row.family_id, "user_inactive"):
+                            await self._audit_revoked(session, row, "user_inactive")
                         failure = invalid_grant("user or tenant no longer active")
                     else:
                         new_token = await refresh_tokens.rotate(session, row, now=now, idle=self.refresh_idle)
+                        await sign_in_sessions.touch(session, row.family_id, now)
+            if failure is None:
+                assert row is not None and user is not None
+                # The user's roles or the client's scopes may have shrunk since the authorization.
+                access = await load_access(session, user)
+                scopes = [s for s in granted if s in client.scopes and s in access.scopes]
+                jti = str(new_id())
+                token = self.keys.issue(
+                    subject=str(user.id),
+                    tenant_id=row.tenant_id,
+                    client_id=client.client_id,
+                    scopes=scopes,
+                    ttl=self.token_ttl,
+                    user_id=user.id,
+                    roles=list(user.roles),
+                    jti=jti,
+                    session_id=str(row.family_id),
+                    **self._access_claims(access),
+                )
+                await self._audit_issued(session, "refresh_token", client.client_id, user.id, jti, row.family_id,
+                                         scopes)
         if failure is not None:
             raise failure
-        assert row is not None and user is not None
-        # The user's roles or the client's scopes may have shrunk since the authorization.
-        access = await self._access(row.tenant_id, user)
-        scopes = [s for s in granted if s in client.scopes and s in access.scopes]
-        token = self.keys.issue(
-            subject=str(user.id),
-            tenant_id=row.tenant_id,
-            client_id=client.client_id,
-            scopes=scopes,
-            ttl=self.token_ttl,
-            user_id=user.id,
-            roles=list(user.roles),
-            **self._access_claims(access),
-        )
         return TokenGrant(token, self.token_ttl, " ".join(scopes), new_token)
+
+    @staticmethod
+    async def _audit_revoked(session: Any, row: sa.Row[Any], reason: str) -> None:
+        """`token.revoked` for a refresh-token family (the family id, never a token)."""
+        await audit.record(session, audit.TOKEN_REVOKED, actor=str(row.user_id), actor_kind="user",
+                           target_type="user", target_id=str(row.user_id),
+                           details={"token_type": "refresh_token", "client_id": row.client_id,
+                                    "family": str(row.family_id), "reason": reason})
 
     async def _access(self, tenant_id: uuid.UUID, user: sa.Row[Any]) -> Access:
         """The user's scopes, data scope, visible teams and field policies (roles/service.py)."""
@@ -524,26 +578,45 @@ class OAuthService:
         for kind in kinds:
             if kind == "refresh_token":
                 async with control_session(self.engine) as session:
-                    row = await refresh_tokens.find(session, token)
-                    if row is not None:
-                        if row.client_id == client.client_id:
-                            await refresh_tokens.revoke_family(session, row.family_id, "revoked")
-                        return
+                    found = await refresh_tokens.find(session, token)
+                if found is not None:
+                    if found.client_id == client.client_id:
+                        async with tenant_session(self.engine, found.tenant_id) as session:
+                            if await refresh_tokens.revoke_family(session, found.family_id, "revoked"):
+                                await self._audit_revoked(session, found, "revoked")
+                    return
             else:
                 claims = self.keys.decode(token)
                 if claims is not None:
                     if claims.get("client_id") == client.client_id:
-                        async with control_session(self.engine) as session:
-                            await session.execute(
-                                pg_insert(revoked_access_tokens)
-                                .values(
-                                    jti=str(claims["jti"]),
-                                    tenant_id=uuid.UUID(str(claims["tid"])),
-                                    expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
-                                )
-                                .on_conflict_do_nothing(index_elements=["jti"])
-                            )
+                        await self._revoke_access_token(claims)
                     return
+
+    async def _revoke_access_token(self, claims: dict[str, Any]) -> None:
+        """The jti joins the deny list; audited in the token's tenant (unless it is gone)."""
+        tenant_id = uuid.UUID(str(claims["tid"]))
+        values = {"jti": str(claims["jti"]), "tenant_id": tenant_id,
+                  "expires_at": datetime.fromtimestamp(int(claims["exp"]), UTC)}
+        insert = pg_insert(revoked_access_tokens).values(**values).on_conflict_do_nothing(index_elements=["jti"])
+        try:
+            tenant_status = (await self.tenants.get(tenant_id)).status
+        except NotFound:
+            tenant_status = ""
+        if tenant_status not in ("active", "suspended"):  # no tenant schema to audit in
+            async with control_session(self.engine) as session:
+                await session.execute(insert)
+            return
+        async with tenant_session(self.engine, tenant_id) as session:
+            added = (await session.execute(insert.returning(revoked_access_tokens.c.jti))).first()
+            if added is not None:
+                uid = str(claims.get("uid") or "")
+                await audit.record(
+                    session, audit.TOKEN_REVOKED, actor=uid or f"client:{claims['client_id']}",
+                    actor_kind="user" if uid else "client", target_type="user" if uid else "client",
+                    target_id=uid or str(claims["client_id"]),
+                    details={"token_type": "access_token", "client_id": str(claims["client_id"]),
+                             "jti": str(claims["jti"]), "reason": "revoked"},
+                )
 
     # -- introspection (RFC 7662) --------------------------------------------------------------
     async def introspect(

@@ -19,6 +19,14 @@ PERMISSIONS: Final[dict[str, tuple[str, str]]] = {
         "Reveal customers' sensitive fields (resident ID, bank card); every reveal is audited",
         "查看客户敏感字段明文（身份证号、银行卡号），每次查看均记录审计",
     ),
+    Scope.CUSTOMERS_EXPORT: (
+        "Export customers in the caller's data scope (CSV, XLSX; field policies apply); every export is audited",
+        "导出数据范围内的客户（CSV、XLSX，字段策略同样适用），每次导出均记录审计",
+    ),
+    Scope.CUSTOMERS_DELETE: (
+        "Permanently erase customers in every service (right to be forgotten); cannot be undone",
+        "永久删除客户（在所有服务中抹除，被遗忘权），不可恢复",
+    ),
     Scope.TAGS_READ: ("Read tags, tag rules and customers' tags", "查看标签、标签规则和客户标签"),
     Scope.TAGS_MANAGE: ("Create and change tags and tag rules", "创建和修改标签及标签规则"),
     Scope.FOLLOWUPS_READ: ("Read follow-up tasks and cadence rules", "查看跟进任务和跟进节奏规则"),
@@ -31,6 +39,12 @@ PERMISSIONS: Final[dict[str, tuple[str, str]]] = {
         "Manage custom roles, data scopes and field policies", "管理自定义角色、数据范围和字段策略"
     ),
     Scope.AUDIT_READ: ("Search and export the audit log", "查询和导出审计日志"),
+    Scope.ORDERS_READ: (
+        "Read orders and contracts of customers in the caller's data scope", "查看数据范围内客户的订单和合同"
+    ),
+    Scope.ORDERS_WRITE: (
+        "Record orders and contracts from outside systems", "录入外部系统的订单和合同"
+    ),
 }
 
 

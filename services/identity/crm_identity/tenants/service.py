@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_identity.audit import log as audit
 from crm_identity.keys.service import KeyRing
 from crm_identity.tables import refresh_families, refresh_tokens, tenant_directory
 from crm_identity.users import service as users
 from crm_identity.users.roles import Role
 from crm_platform import outbox, telemetry
-from crm_platform.auth import Scope
+from crm_platform.auth import Principal, Scope
 from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed, Unavailable
 from crm_platform.grpc_client import call_metadata, channel
@@ -144,13 +145,17 @@ class TenantService:
             raise NotFound("tenant not found")
         return row
 
-    async def set_status(self, tenant_id: uuid.UUID, status: str, reason: str = "") -> sa.Row[Any]:
-        """Suspends or resumes a tenant (operator action). The directory row and the event that
-        makes every service refuse (or accept again) the tenant's tokens commit together."""
+    async def set_status(
+        self, tenant_id: uuid.UUID, status: str, reason: str = "", actor: Principal | None = None,
+    ) -> sa.Row[Any]:
+        """Suspends or resumes a tenant (operator action). The directory row, the event that makes
+        every service refuse (or accept again) the tenant's tokens and the tenant's audit entry
+        (`tenant.suspended` / `tenant.resumed`, by `actor`) commit together: a tenant session reaches
+        the control tables too."""
         verbs = {STATUS_SUSPENDED: "suspended", STATUS_ACTIVE: "resumed"}
         if status not in verbs:
             raise InvalidInput([FieldError("status", "invalid_status", "status must be suspended or active")])
-        async with control_session(self.engine) as session:
+        async with tenant_session(self.engine, tenant_id) as session:
             row = (
                 await session.execute(
                     sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id).with_for_update()
@@ -176,7 +181,14 @@ class TenantService:
             await outbox.add_event(
                 session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="tenant", verb=verbs[status], data=data
             )
-        # Audited as a log line for now (the audit log comes later).
+            action = audit.TENANT_SUSPENDED if status == STATUS_SUSPENDED else audit.TENANT_RESUMED
+            details = {"reason": reason} if reason else {}
+            if actor is not None:
+                await audit.record_by(session, actor, action, target_type="tenant", target_id=str(tenant_id),
+                                      details=details)
+            else:
+                await audit.record(session, action, actor_kind="system", target_type="tenant",
+                                   target_id=str(tenant_id), details=details)
         log.info(
             "audit: tenant %s", verbs[status],
             extra=telemetry.log_fields(tenant=str(tenant_id), audit=True, reason=reason),

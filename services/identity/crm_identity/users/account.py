@@ -17,9 +17,10 @@ from crm_identity.users import security_events as events
 from crm_identity.users import service as user_service
 from crm_identity.users.login import Clock, LoginLocked, change_password, utc_now
 from crm_identity.users.passwords import password_errors
+from crm_identity.users.roles import Role
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
-from crm_platform.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from crm_platform.ids import parse_uuid
 
 
@@ -91,6 +92,50 @@ class AccountSecurity:
             raise InvalidInput([FieldError("code", "required", "enter the code from your authenticator app")])
         user = await self.me(session, principal, lock=True)
         return await self.mfa.confirm_enrollment(session, principal.tenant_id, user, code, self.clock())
+
+    async def _check_code(self, session: AsyncSession, principal: Principal, user: sa.Row[Any], code: str,
+                          *, totp_only: bool) -> None:
+        """A TOTP code (or, unless `totp_only`, a recovery code) for the signed-in user. A wrong code
+        counts towards the lockout like one at sign-in, recorded in its own transaction so it stays
+        when this call's rolls back."""
+        if user.totp_enabled_at is None:
+            raise Conflict("two-step verification is not on", code="mfa_not_enabled")
+        if not code.strip():
+            raise InvalidInput([FieldError("code", "required", "enter the code from your authenticator app")])
+        now = self.clock()
+        locked = await lockout.locked_until(session, user.email, now)
+        if locked is not None:
+            raise LoginLocked(locked, now)
+        check = self.mfa.verify_totp_only if totp_only else self.mfa.verify
+        if await check(session, principal.tenant_id, user, code, now):
+            return
+        async with tenant_session(self.engine, principal.tenant_id) as own:
+            until = await lockout.record_failure(own, user.email, now, user_id=user.id, kind=events.MFA_FAILED)
+        if until is not None:
+            raise LoginLocked(until, now)
+        raise InvalidInput([FieldError("code", "invalid_otp", "the code is wrong or expired")])
+
+    async def disable_totp(self, session: AsyncSession, principal: Principal, code: str) -> SecurityState:
+        """Turns TOTP off with a current TOTP code or an unused recovery code. Refused (409
+        `mfa_required_by_policy`) when the tenant requires TOTP for this user's role."""
+        user = await self.me(session, principal, lock=True)
+        policy, _ = await password_policy.get_policy(session)
+        if policy.mfa_required_for_admins and Role.TENANT_ADMIN.value in user.roles:
+            raise Conflict("the tenant requires two-step verification for administrators",
+                           code="mfa_required_by_policy")
+        await self._check_code(session, principal, user, code, totp_only=False)
+        await self.mfa.disable(session, user)
+        await events.record(session, events.MFA_DISABLED, self.clock(), user_id=user.id, email=user.email)
+        return await self.state(session, principal)
+
+    async def regenerate_recovery_codes(self, session: AsyncSession, principal: Principal, code: str) -> list[str]:
+        """Ten new recovery codes for a current TOTP code; the old ones stop working."""
+        user = await self.me(session, principal, lock=True)
+        await self._check_code(session, principal, user, code, totp_only=True)
+        codes = await self.mfa.new_recovery_codes(session, principal.tenant_id, user.id)
+        await events.record(session, events.RECOVERY_CODES_REGENERATED, self.clock(), user_id=user.id,
+                            email=user.email)
+        return codes
 
     async def reset_password(
         self, session: AsyncSession, principal: Principal, user_id: str, new_password: str

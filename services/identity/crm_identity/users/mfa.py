@@ -157,6 +157,23 @@ class Mfa:
         ).first()
         return accepted is not None
 
+    async def disable(self, session: AsyncSession, user: sa.Row[Any]) -> None:
+        """TOTP off: secret, pending secret, replay mark and recovery codes gone (the caller has
+        checked a code and the tenant's policy)."""
+        await session.execute(
+            sa.update(users).where(users.c.id == user.id)
+            .values(totp_secret_sealed=None, totp_pending_sealed=None, totp_enabled_at=None, totp_last_step=None)
+        )
+        await session.execute(sa.delete(recovery_codes).where(recovery_codes.c.user_id == user.id))
+
+    async def verify_totp_only(
+        self, session: AsyncSession, tenant_id: uuid.UUID, user: sa.Row[Any], code: str, now: datetime
+    ) -> bool:
+        """A current TOTP code (never a recovery code), with the same replay protection as `verify`."""
+        if looks_like_recovery_code(code):
+            return False
+        return await self.verify(session, tenant_id, user, code, now)
+
     async def recovery_codes_left(self, session: AsyncSession, user_id: uuid.UUID) -> int:
         return int(
             (

@@ -25,6 +25,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             Scope.FOLLOWUPS_READ,
             Scope.FOLLOWUPS_WRITE,
             Scope.REPORTS_READ,
+            Scope.ORDERS_READ,
+            Scope.CUSTOMERS_EXPORT,
         }
     ),
     Role.SALES_REP: frozenset(
@@ -34,6 +36,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             Scope.TAGS_READ,
             Scope.FOLLOWUPS_READ,
             Scope.FOLLOWUPS_WRITE,
+            Scope.ORDERS_READ,
         }
     ),
     Role.CUSTOMER_SERVICE: frozenset(

@@ -14,10 +14,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_identity.audit import log as audit
+from crm_identity.sessions import service as sign_in_sessions
 from crm_identity.tables import teams, users
 from crm_identity.users.passwords import DEFAULT_POLICY, PasswordPolicy, password_errors
 from crm_identity.users.roles import Role
 from crm_platform import outbox
+from crm_platform.auth import Principal
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
@@ -35,12 +38,14 @@ MIN_PASSWORD_LENGTH = DEFAULT_POLICY.min_length
 
 
 def validate_new_user(
-    email: str, password: str, display_name: str, roles: list[str], policy: PasswordPolicy = DEFAULT_POLICY
+    email: str, password: str | None, display_name: str, roles: list[str], policy: PasswordPolicy = DEFAULT_POLICY
 ) -> list[FieldError]:
+    """`password` None: an invited user, who chooses one on the accept page (invitations/)."""
     errors: list[FieldError] = []
     if not EMAIL_RE.match(email.strip()):
         errors.append(FieldError("email", "invalid_email", "not a valid email address"))
-    errors.extend(password_errors(password, email=email, policy=policy))
+    if password is not None:
+        errors.extend(password_errors(password, email=email, policy=policy))
     if not display_name.strip():
         errors.append(FieldError("display_name", "required", "display name is required"))
     for role in roles:
@@ -61,7 +66,7 @@ def _is_uuid(value: str) -> bool:
 async def create_user(
     session: AsyncSession,
     email: str,
-    password: str,
+    password: str | None,
     display_name: str,
     roles: list[str],
     *,
@@ -69,14 +74,18 @@ async def create_user(
     must_change_password: bool = False,
     team_id: uuid.UUID | None = None,
     tenant_id: uuid.UUID | str | None = None,
+    status: str = "active",
 ) -> sa.Row[Any]:
-    """`tenant_id`: when given, `crm.<tenant>.user.created` is added to the outbox (customers keeps
+    """`password` None with `status="invited"`: no usable password (the dummy hash of a random
+    secret nobody knows) until the invitation is accepted.
+    `tenant_id`: when given, `crm.<tenant>.user.created` is added to the outbox (customers keeps
     each user's team for data scopes). `must_change_password`: the user chooses their own password at
     first sign-in (set for users an admin creates; not for the tenant's first admin, who chose theirs at sign-up)."""
     errors = validate_new_user(email, password, display_name, roles, policy)
     if errors:
         raise InvalidInput(errors)
-    password_hash = await hash_password(password)
+    # No password yet: the dummy hash (of a random secret nobody knows) verifies as slowly as a real one.
+    password_hash = await hash_password(password) if password is not None else _DUMMY_HASH
     try:
         async with session.begin_nested():
             row = (
@@ -90,6 +99,7 @@ async def create_user(
                         roles=roles or [Role.SALES_REP.value],
                         must_change_password=must_change_password,
                         team_id=team_id,
+                        status=status,
                     )
                     .returning(users)
                 )
@@ -162,10 +172,13 @@ async def get_user(session: AsyncSession, user_id: str, *, lock: bool = False) -
 
 async def update_user(
     session: AsyncSession, user_id: str, changes: dict[str, Any], expected_version: int,
-    tenant_id: uuid.UUID | str | None = None,
+    tenant_id: uuid.UUID | str | None = None, actor: Principal | None = None,
 ) -> sa.Row[Any]:
-    """Changes display name, roles (already checked by the caller) and team; `expected_version`
-    (If-Match) must be the current one. With `tenant_id`, `user.updated` goes to the outbox."""
+    """Changes display name, roles (already checked by the caller), team and whether the user is
+    disabled; `expected_version` (If-Match) must be the current one. With `tenant_id`, `user.updated`
+    goes to the outbox. The last active tenant admin can be neither disabled nor lose `tenant_admin`
+    (409 `last_tenant_admin`). Disabling revokes the user's sessions. With `actor`, audited
+    (`user.updated`, or `user.disabled` / `user.enabled`) with each changed field's old and new value."""
     row = await get_user(session, user_id, lock=True)
     if expected_version != row.version:
         raise PreconditionFailed("the user was changed by someone else", code="stale_version",
@@ -181,8 +194,11 @@ async def update_user(
         values["roles"] = list(changes["roles"])
     if "team_id" in changes:
         values["team_id"] = await team_reference(session, changes["team_id"], errors)
+    if "disabled" in changes:
+        values["disabled"] = bool(changes["disabled"])
     if errors:
         raise InvalidInput(errors)
+    await _keep_an_admin(session, row, values)
     updated = (
         await session.execute(
             sa.update(users).where(users.c.id == row.id)
@@ -192,7 +208,54 @@ async def update_user(
     ).one()
     if tenant_id is not None:
         await _user_event(session, tenant_id, "updated", updated)
+    if actor is not None:
+        if updated.disabled and not row.disabled:
+            await sign_in_sessions.revoke_all(session, None, actor.tenant_id, row.id, sign_in_sessions.USER_DISABLED)
+        await _audit_update(session, actor, row, updated, values)
     return updated
+
+
+def _active_admin(disabled: bool, roles: list[str]) -> bool:
+    return not disabled and Role.TENANT_ADMIN.value in roles
+
+
+async def _keep_an_admin(session: AsyncSession, row: sa.Row[Any], values: dict[str, Any]) -> None:
+    """Refuses a change that would leave the tenant without an active tenant admin (not disabled, not
+    an invitation still pending). The other active admins are locked, so two admins demoting each
+    other at once cannot both succeed."""
+    if getattr(row, "status", "active") != "active" or not _active_admin(row.disabled, list(row.roles)):
+        return
+    if _active_admin(values.get("disabled", row.disabled), list(values.get("roles", row.roles))):
+        return
+    others = (await session.execute(
+        sa.select(users.c.id)
+        .where(users.c.id != row.id, users.c.disabled.is_(False), users.c.status == "active",
+               users.c.roles.any(Role.TENANT_ADMIN.value))
+        .with_for_update()
+    )).all()
+    if not others:
+        raise Conflict("the tenant's last active admin cannot be disabled or lose the admin role",
+                       code="last_tenant_admin")
+
+
+async def _audit_update(session: AsyncSession, actor: Principal, old: sa.Row[Any], new: sa.Row[Any],
+                        values: dict[str, Any]) -> None:
+    changed: dict[str, Any] = {}
+    for name in values:
+        before, after = getattr(old, name), getattr(new, name)
+        if isinstance(before, list | tuple) or isinstance(after, list | tuple):
+            before, after = list(before or []), list(after or [])
+        elif isinstance(before, uuid.UUID) or isinstance(after, uuid.UUID):
+            before, after = str(before or ""), str(after or "")
+        if before != after:
+            changed[name] = {"old": before, "new": after}
+    if not changed:
+        return
+    action = audit.USER_UPDATED
+    if "disabled" in changed:
+        action = audit.USER_DISABLED if new.disabled else audit.USER_ENABLED
+    await audit.record_by(session, actor, action, target_type="user", target_id=str(old.id),
+                          details={"changes": changed, "email": old.email})
 
 
 async def team_reference(session: AsyncSession, raw: str, errors: list[FieldError]) -> uuid.UUID | None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import outbox
+from crm_platform.erasure import is_erased
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
@@ -99,7 +100,9 @@ class TagService:
                     tag_id: uuid.UUID, tag_name: str, source: str, rule_id: uuid.UUID | None = None) -> bool:
         """Applies a tag to a customer; returns False (and emits nothing) if it already carried it.
         `tag.applied` is written to the outbox in the caller's transaction, so it is published
-        exactly when the tag row commits."""
+        exactly when the tag row commits. An erased customer gets nothing (crm_platform/erasure.py)."""
+        if await is_erased(session, tenant_id, customer_id):
+            return False
         newly_applied = await repository.insert_customer_tag_if_absent(
             session, customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id,
         )

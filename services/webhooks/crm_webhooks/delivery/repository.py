@@ -87,7 +87,8 @@ async def record_attempt(
 ) -> None:
     await session.execute(
         sa.update(deliveries)
-        .where(deliveries.c.id == delivery_id)
+        # An attempt in flight while its customer was erased does not bring the delivery back.
+        .where(deliveries.c.id == delivery_id, deliveries.c.status != "cancelled")
         .values(
             status=status,
             attempts=deliveries.c.attempts + 1,
@@ -103,7 +104,7 @@ async def mark_dead(session: AsyncSession, delivery_id: uuid.UUID, error: str) -
     """Gives up without an attempt (e.g. the endpoint was disabled meanwhile)."""
     await session.execute(
         sa.update(deliveries)
-        .where(deliveries.c.id == delivery_id)
+        .where(deliveries.c.id == delivery_id, deliveries.c.status != "cancelled")
         .values(status="dead", last_error=error, next_attempt_at=None, updated_at=sa.func.now())
     )
 
@@ -118,3 +119,24 @@ async def list_newest_first(
     if before_id is not None:
         query = query.where(deliveries.c.id < before_id)
     return [_delivery(row) for row in await session.execute(query)]
+
+
+async def purge_about_customer(session: AsyncSession, customer_id: uuid.UUID) -> dict[str, int]:
+    """Customer erasure: deliveries whose payload mentions the customer lose their payload (set to
+    `{}`, `payload_purged_at` set; id, event id and type, status, attempts and times stay); those
+    not yet delivered (pending, failed and waiting for a retry) are also cancelled. Scans the
+    tenant's deliveries (the payload is JSONB, matched as text)."""
+    about = sa.cast(deliveries.c.payload, sa.Text).contains(str(customer_id))
+    cancelled = await session.execute(
+        sa.update(deliveries)
+        .where(about, deliveries.c.status.in_(("pending", "failed")))
+        .values(status="cancelled", payload={}, payload_purged_at=sa.func.now(), next_attempt_at=None,
+                last_error="customer erased", updated_at=sa.func.now())
+    )
+    purged = await session.execute(
+        sa.update(deliveries)
+        .where(about, deliveries.c.payload_purged_at.is_(None))
+        .values(payload={}, payload_purged_at=sa.func.now(), updated_at=sa.func.now())
+    )
+    return {"cancelled": int(getattr(cancelled, "rowcount", 0) or 0),
+            "purged": int(getattr(purged, "rowcount", 0) or 0)}

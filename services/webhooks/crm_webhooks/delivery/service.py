@@ -5,25 +5,29 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import jobs, pagination, telemetry
+from crm_platform.access import effective_policy, hidden_by, redact_customer
 from crm_platform.errors import FieldError, InvalidInput
-from crm_platform.events import CloudEvent
+from crm_platform.events import CloudEvent, event_type
 from crm_platform.ids import new_id
 from crm_platform.pagination import PageTokens
 from crm_webhooks.delivery import repository
 from crm_webhooks.delivery.repository import Delivery
 from crm_webhooks.delivery.sender import Outcome
-from crm_webhooks.endpoint.service import EndpointService
+from crm_webhooks.endpoint.service import EndpointService, effective_policies
 
 log = logging.getLogger(__name__)
 
 DELIVER_JOB = "webhook.deliver"
-FINISHED_STATUSES = frozenset({"succeeded", "dead"})
+# "cancelled": its customer was erased before delivery (delivery/erasure.py).
+FINISHED_STATUSES = frozenset({"succeeded", "dead", "cancelled"})
 INVALID_PAGE_TOKEN = FieldError("page_token", "invalid_page_token", "page_token is invalid")
 
 
@@ -45,6 +49,34 @@ class DeliveryPage:
     next_page_token: str
 
 
+# The field policy governing order amounts (customers' orders/service.py SPEND_FIELD).
+ORDER_AMOUNT_FIELD = "annual_spend"
+ORDER_RECORDED = event_type("order", "recorded")
+
+
+def endpoint_payload(event: CloudEvent, policies: Mapping[str, str]) -> dict[str, Any]:
+    """The CloudEvent as this endpoint may receive it, stored as the delivery's payload: a customer
+    in `data` has the endpoint's field policies applied (`crm_platform.access.redact_customer`,
+    the rules the customers service applies to its replies) and hidden fields are dropped from
+    `changed_fields`, so nothing is stored or sent that the endpoint's creator may not see."""
+    payload = event.to_json()
+    data = payload.get("data")
+    if not policies or not isinstance(data, dict):
+        return payload
+    data = dict(data)
+    if isinstance(data.get("customer"), dict):
+        data["customer"] = redact_customer(data["customer"], policies)
+    if isinstance(data.get("changed_fields"), list):
+        hidden = hidden_by(policies)
+        data["changed_fields"] = [name for name in data["changed_fields"] if name not in hidden]
+    if payload.get("type") == ORDER_RECORDED and effective_policy(policies, ORDER_AMOUNT_FIELD) in ("hidden", "masked"):
+        # Order amounts are spend: they follow the `annual_spend` policy, as in the orders API.
+        data.pop("amount", None)
+        data["amount_hidden"] = True
+    payload["data"] = data
+    return payload
+
+
 class DeliveryService:
     def __init__(self, endpoints: EndpointService, page_tokens: PageTokens, *, max_attempts: int):
         self.endpoints = endpoints
@@ -60,7 +92,7 @@ class DeliveryService:
             delivery_id = new_id()
             is_new = await repository.insert_if_new(
                 session, delivery_id=delivery_id, endpoint_id=endpoint.id, event_id=event.id,
-                event_type=event.type, payload=event.to_json(),
+                event_type=event.type, payload=endpoint_payload(event, effective_policies(endpoint)),
             )
             if not is_new:
                 continue

@@ -8,7 +8,8 @@ from sqlalchemy.dialects import postgresql as pg
 from crm_platform.db import TENANT
 from crm_webhooks.endpoint.tables import metadata
 
-DELIVERY_STATUSES = ("pending", "succeeded", "failed", "dead")
+# "cancelled": the customer the payload is about was erased before it was delivered (w0002).
+DELIVERY_STATUSES = ("pending", "succeeded", "failed", "dead", "cancelled")
 
 deliveries = sa.Table(
     "deliveries",
@@ -26,6 +27,8 @@ deliveries = sa.Table(
     sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # Set when the payload was emptied because its customer was erased (w0002); metadata stays.
+    sa.Column("payload_purged_at", sa.DateTime(timezone=True)),
     # A redelivered event must not produce a second delivery to the same endpoint.
     sa.UniqueConstraint("endpoint_id", "event_id"),
     sa.CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,11 @@ class Endpoint:
     event_types: list[str]
     enabled: bool
     created_at: datetime
+    # The field policies of the token that created or last updated the endpoint (w0002).
+    field_policies: dict[str, str] = field(default_factory=dict)
+    hidden_fields: list[str] = field(default_factory=list)
+    policies_set_by: str = ""
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,14 @@ class StoredEndpoint:
 
 
 _PUBLIC_COLUMNS = (endpoints.c.id, endpoints.c.url, endpoints.c.event_types, endpoints.c.enabled,
-                   endpoints.c.created_at)
+                   endpoints.c.created_at, endpoints.c.field_policies, endpoints.c.hidden_fields,
+                   endpoints.c.policies_set_by, endpoints.c.updated_at)
 
 
 def _endpoint(row: Any) -> Endpoint:
-    return Endpoint(row.id, row.url, list(row.event_types), row.enabled, row.created_at)
+    return Endpoint(row.id, row.url, list(row.event_types), row.enabled, row.created_at,
+                    dict(row.field_policies or {}), list(row.hidden_fields or []), row.policies_set_by,
+                    row.updated_at)
 
 
 async def insert(
@@ -45,12 +53,16 @@ async def insert(
     url: str,
     secret_encrypted: bytes,
     event_types: list[str],
+    field_policies: dict[str, str] | None = None,
+    hidden_fields: list[str] | None = None,
+    policies_set_by: str = "",
 ) -> Endpoint:
     row = (
         await session.execute(
             sa.insert(endpoints)
             .values(id=endpoint_id, url=url, secret_encrypted=secret_encrypted, event_types=event_types,
-                    enabled=True)
+                    enabled=True, field_policies=field_policies or {}, hidden_fields=hidden_fields or [],
+                    policies_set_by=policies_set_by)
             .returning(*_PUBLIC_COLUMNS)
         )
     ).one()
@@ -90,3 +102,20 @@ async def list_enabled_for_event_type(session: AsyncSession, event_type: str) ->
         .order_by(endpoints.c.id)
     )
     return [_endpoint(row) for row in rows]
+
+
+async def get(session: AsyncSession, endpoint_id: uuid.UUID) -> Endpoint | None:
+    row = (await session.execute(sa.select(*_PUBLIC_COLUMNS).where(endpoints.c.id == endpoint_id))).first()
+    return None if row is None else _endpoint(row)
+
+
+async def update(session: AsyncSession, endpoint_id: uuid.UUID, values: dict[str, Any]) -> Endpoint | None:
+    row = (
+        await session.execute(
+            sa.update(endpoints)
+            .where(endpoints.c.id == endpoint_id)
+            .values(**values, updated_at=sa.func.now())
+            .returning(*_PUBLIC_COLUMNS)
+        )
+    ).first()
+    return None if row is None else _endpoint(row)

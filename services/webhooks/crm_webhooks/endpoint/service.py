@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import telemetry
-from crm_platform.errors import InvalidInput, NotFound
+from crm_platform.access import effective_policy
+from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.ids import new_id, parse_uuid
 from crm_webhooks.endpoint import repository
 from crm_webhooks.endpoint.repository import Endpoint
 from crm_webhooks.endpoint.secrets import SecretCipher, new_signing_secret
-from crm_webhooks.endpoint.validation import distinct, event_type_errors, url_errors
+from crm_webhooks.endpoint.validation import distinct, event_type_errors, hidden_field_errors, url_errors
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +39,34 @@ class DeliveryTarget:
     secret: str = field(repr=False)
 
 
+def restrictions(policies: Mapping[str, str]) -> dict[str, str]:
+    """The policies worth storing: fields that are not read_write."""
+    return {name: effective_policy(policies, name) for name in policies
+            if effective_policy(policies, name) != "read_write"}
+
+
+def effective_policies(endpoint: Endpoint) -> dict[str, str]:
+    """What is applied to the endpoint's customer payloads: its token's policies, with the
+    endpoint's own hidden fields hidden."""
+    return {**endpoint.field_policies, **dict.fromkeys(endpoint.hidden_fields, "hidden")}
+
+
 class EndpointService:
     def __init__(self, cipher: SecretCipher, *, allow_private_targets: bool):
         self.cipher = cipher
         self.allow_private_targets = allow_private_targets
 
     async def create(
-        self, session: AsyncSession, tenant_id: uuid.UUID, *, url: str, event_types: Sequence[str]
+        self, session: AsyncSession, tenant_id: uuid.UUID, *, url: str, event_types: Sequence[str],
+        hidden_fields: Sequence[str] = (), field_policies: Mapping[str, str] | None = None, set_by: str = "",
     ) -> CreatedEndpoint:
+        """`field_policies`: the creating token's (`Principal.field_policies`); an endpoint never
+        sends more than its creator may see."""
         url = url.strip()
         event_types = distinct([value.strip() for value in event_types])
-        errors = url_errors(url, allow_private=self.allow_private_targets) + event_type_errors(event_types)
+        hidden = distinct([value.strip() for value in hidden_fields])
+        errors = (url_errors(url, allow_private=self.allow_private_targets) + event_type_errors(event_types)
+                  + hidden_field_errors(hidden))
         if errors:
             raise InvalidInput(errors)
         endpoint_id = new_id()
@@ -58,12 +77,50 @@ class EndpointService:
             url=url,
             secret_encrypted=self.cipher.encrypt(secret, tenant_id=tenant_id, endpoint_id=endpoint_id),
             event_types=event_types,
+            field_policies=restrictions(field_policies or {}),
+            hidden_fields=hidden,
+            policies_set_by=set_by,
         )
         log.info("webhook endpoint created", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
         return CreatedEndpoint(endpoint, secret)
 
     async def list_all(self, session: AsyncSession) -> list[Endpoint]:
         return await repository.list_all(session)
+
+    async def get(self, session: AsyncSession, raw_id: str) -> Endpoint:
+        found = await repository.get(session, parse_uuid(raw_id, "endpoint"))
+        if found is None:
+            raise NotFound("endpoint not found")
+        return found
+
+    async def update(
+        self, session: AsyncSession, raw_id: str, *, url: str | None = None, event_types: Sequence[str] | None = None,
+        enabled: bool | None = None, hidden_fields: Sequence[str] | None = None,
+        field_policies: Mapping[str, str] | None = None, set_by: str = "",
+    ) -> Endpoint:
+        """Changes what is sent (None leaves a value as it is). The endpoint's field policies are
+        always replaced by the updating token's: the admin who changes an endpoint answers for it."""
+        endpoint_id = (await self.get(session, raw_id)).id
+        values: dict[str, Any] = {"field_policies": restrictions(field_policies or {}), "policies_set_by": set_by}
+        errors: list[FieldError] = []
+        if url is not None:
+            values["url"] = url.strip()
+            errors += url_errors(values["url"], allow_private=self.allow_private_targets)
+        if event_types is not None:
+            values["event_types"] = distinct([value.strip() for value in event_types])
+            errors += event_type_errors(values["event_types"])
+        if hidden_fields is not None:
+            values["hidden_fields"] = distinct([value.strip() for value in hidden_fields])
+            errors += hidden_field_errors(values["hidden_fields"])
+        if enabled is not None:
+            values["enabled"] = enabled
+        if errors:
+            raise InvalidInput(errors)
+        updated = await repository.update(session, endpoint_id, values)
+        if updated is None:
+            raise NotFound("endpoint not found")
+        log.info("webhook endpoint updated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
+        return updated
 
     async def require_id(self, session: AsyncSession, raw_id: str) -> uuid.UUID:
         """An endpoint id from outside that names an endpoint of this tenant, else NotFound."""

@@ -22,5 +22,11 @@ endpoints = sa.Table(
     sa.Column("event_types", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # Migration w0002: the field policies of the token that created or last updated the endpoint,
+    # fields hidden on top of them, who set them and when (docs/webhooks.md, "Field policies").
+    sa.Column("field_policies", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("hidden_fields", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("policies_set_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     schema=TENANT,
 )

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crm_platform.access import CUSTOMER_FIELDS
 from crm_platform.errors import FieldError
 from crm_webhooks.targets import is_forbidden_literal_host
 
@@ -15,6 +16,9 @@ MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 100
 # crm.<aggregate>.<verb>, as produced by crm_platform.events.event_type.
 EVENT_TYPE = re.compile(r"crm\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+MAX_HIDDEN_FIELDS = 100
+# A custom field as field policies name it (identity's role field policies use the same form).
+CUSTOM_FIELD = re.compile(r"cf\.[a-z][a-z0-9_]{0,39}")
 
 
 def url_errors(url: str, *, allow_private: bool) -> list[FieldError]:
@@ -65,3 +69,14 @@ def event_type_errors(event_types: Sequence[str]) -> list[FieldError]:
 def distinct(values: Sequence[str]) -> list[str]:
     """Drops repeats, keeping the first occurrence's order."""
     return list(dict.fromkeys(values))
+
+
+def hidden_field_errors(names: Sequence[str]) -> list[FieldError]:
+    """Fields an endpoint may hide: the customer fields field policies govern, or `cf.<key>`."""
+    if len(names) > MAX_HIDDEN_FIELDS:
+        return [FieldError("hidden_fields", "too_many", f"at most {MAX_HIDDEN_FIELDS} fields")]
+    return [
+        FieldError(f"hidden_fields[{index}]", "invalid_field", "not a customer field (or cf.<key>)")
+        for index, name in enumerate(names)
+        if name not in CUSTOMER_FIELDS and not CUSTOM_FIELD.fullmatch(name)
+    ]

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Customer(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card")
+    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card", "annual_spend", "lifetime_value", "possible_duplicates")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,9 @@ class Customer(_message.Message):
     DELETED_BY_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     BANK_CARD_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_SPEND_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_VALUE_FIELD_NUMBER: _ClassVar[int]
+    POSSIBLE_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -72,7 +75,39 @@ class Customer(_message.Message):
     deleted_by: str
     resident_id: str
     bank_card: str
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
+    annual_spend: Spend
+    lifetime_value: Spend
+    possible_duplicates: _containers.RepeatedCompositeFieldContainer[PossibleDuplicate]
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ...) -> None: ...
+
+class PossibleDuplicate(_message.Message):
+    __slots__ = ("id", "code", "name", "matched_on", "confidence", "outside_scope")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_ON_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    code: str
+    name: str
+    matched_on: _containers.RepeatedScalarFieldContainer[str]
+    confidence: float
+    outside_scope: bool
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., matched_on: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., outside_scope: _Optional[bool] = ...) -> None: ...
+
+class Spend(_message.Message):
+    __slots__ = ("amounts",)
+    class AmountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    amounts: _containers.ScalarMap[str, str]
+    def __init__(self, amounts: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CustomerInput(_message.Message):
     __slots__ = ("code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "resident_id", "bank_card")
@@ -123,10 +158,12 @@ class CustomerInput(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[str] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
 
 class CreateCustomerRequest(_message.Message):
-    __slots__ = ("customer",)
+    __slots__ = ("customer", "allow_duplicates")
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     customer: CustomerInput
-    def __init__(self, customer: _Optional[_Union[CustomerInput, _Mapping]] = ...) -> None: ...
+    allow_duplicates: bool
+    def __init__(self, customer: _Optional[_Union[CustomerInput, _Mapping]] = ..., allow_duplicates: _Optional[bool] = ...) -> None: ...
 
 class GetCustomerRequest(_message.Message):
     __slots__ = ("id", "show_deleted")
@@ -192,14 +229,16 @@ class ListCustomersResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Customer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateCustomerRequest(_message.Message):
-    __slots__ = ("id", "customer", "expected_version")
+    __slots__ = ("id", "customer", "expected_version", "allow_duplicates")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer: CustomerInput
     expected_version: int
-    def __init__(self, id: _Optional[str] = ..., customer: _Optional[_Union[CustomerInput, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    allow_duplicates: bool
+    def __init__(self, id: _Optional[str] = ..., customer: _Optional[_Union[CustomerInput, _Mapping]] = ..., expected_version: _Optional[int] = ..., allow_duplicates: _Optional[bool] = ...) -> None: ...
 
 class DeleteCustomerRequest(_message.Message):
     __slots__ = ("id", "expected_version")
@@ -264,7 +303,7 @@ class StatusTransitions(_message.Message):
     def __init__(self, to: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CustomerSettings(_message.Message):
-    __slots__ = ("code_pattern", "status_transitions", "enforce_dictionaries", "version", "updated_at")
+    __slots__ = ("code_pattern", "status_transitions", "enforce_dictionaries", "version", "updated_at", "duplicate_policy")
     class StatusTransitionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -277,19 +316,21 @@ class CustomerSettings(_message.Message):
     ENFORCE_DICTIONARIES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_POLICY_FIELD_NUMBER: _ClassVar[int]
     code_pattern: str
     status_transitions: _containers.MessageMap[str, StatusTransitions]
     enforce_dictionaries: bool
     version: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., enforce_dictionaries: _Optional[bool] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    duplicate_policy: str
+    def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., enforce_dictionaries: _Optional[bool] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duplicate_policy: _Optional[str] = ...) -> None: ...
 
 class GetCustomerSettingsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class UpdateCustomerSettingsRequest(_message.Message):
-    __slots__ = ("code_pattern", "status_transitions", "replace_status_transitions", "enforce_dictionaries", "expected_version")
+    __slots__ = ("code_pattern", "status_transitions", "replace_status_transitions", "enforce_dictionaries", "expected_version", "duplicate_policy")
     class StatusTransitionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -302,12 +343,14 @@ class UpdateCustomerSettingsRequest(_message.Message):
     REPLACE_STATUS_TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
     ENFORCE_DICTIONARIES_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_POLICY_FIELD_NUMBER: _ClassVar[int]
     code_pattern: str
     status_transitions: _containers.MessageMap[str, StatusTransitions]
     replace_status_transitions: bool
     enforce_dictionaries: bool
     expected_version: int
-    def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., replace_status_transitions: _Optional[bool] = ..., enforce_dictionaries: _Optional[bool] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    duplicate_policy: str
+    def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., replace_status_transitions: _Optional[bool] = ..., enforce_dictionaries: _Optional[bool] = ..., expected_version: _Optional[int] = ..., duplicate_policy: _Optional[str] = ...) -> None: ...
 
 class DictionaryEntry(_message.Message):
     __slots__ = ("code", "label", "parent", "path")

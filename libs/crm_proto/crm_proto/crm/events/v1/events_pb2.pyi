@@ -35,16 +35,20 @@ class CustomerRestored(_message.Message):
     def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ...) -> None: ...
 
 class CustomerRevealed(_message.Message):
-    __slots__ = ("customer_id", "fields", "actor", "client_id")
+    __slots__ = ("customer_id", "fields", "actor", "client_id", "ip", "user_agent")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     fields: _containers.RepeatedScalarFieldContainer[str]
     actor: str
     client_id: str
-    def __init__(self, customer_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
+    ip: str
+    user_agent: str
+    def __init__(self, customer_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., client_id: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
 
 class TagApplied(_message.Message):
     __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id")
@@ -103,3 +107,90 @@ class UserUpdated(_message.Message):
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
     def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class OrderRecorded(_message.Message):
+    __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ORDERED_ON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    external_id: str
+    customer_id: str
+    kind: str
+    amount: str
+    currency: str
+    ordered_on: str
+    status: str
+    version: int
+    moved: bool
+    def __init__(self, order_id: _Optional[str] = ..., external_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., ordered_on: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., moved: _Optional[bool] = ...) -> None: ...
+
+class CustomerErased(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class CustomerMerged(_message.Message):
+    __slots__ = ("merge_id", "survivor_id", "merged_ids")
+    MERGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
+    merge_id: str
+    survivor_id: str
+    merged_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, merge_id: _Optional[str] = ..., survivor_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CustomerUnmerged(_message.Message):
+    __slots__ = ("merge_id", "survivor_id", "merged_ids")
+    MERGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
+    merge_id: str
+    survivor_id: str
+    merged_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, merge_id: _Optional[str] = ..., survivor_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CustomerExported(_message.Message):
+    __slots__ = ("export_id", "actor", "client_id", "format", "rows", "filters", "columns", "ip", "user_agent")
+    class FiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    actor: str
+    client_id: str
+    format: str
+    rows: int
+    filters: _containers.ScalarMap[str, str]
+    columns: _containers.RepeatedScalarFieldContainer[str]
+    ip: str
+    user_agent: str
+    def __init__(self, export_id: _Optional[str] = ..., actor: _Optional[str] = ..., client_id: _Optional[str] = ..., format: _Optional[str] = ..., rows: _Optional[int] = ..., filters: _Optional[_Mapping[str, str]] = ..., columns: _Optional[_Iterable[str]] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
+
+class FollowupTaskCompleted(_message.Message):
+    __slots__ = ("task", "completed_by")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_BY_FIELD_NUMBER: _ClassVar[int]
+    task: _followups_pb2.Task
+    completed_by: str
+    def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., completed_by: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class FollowupServiceStub:
                 request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.CompleteTask = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/CompleteTask',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.CompleteTaskRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
+                _registered_method=True)
         self.CreateCadenceRule = channel.unary_unary(
                 '/crm.followups.v1.FollowupService/CreateCadenceRule',
                 request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.CreateCadenceRuleRequest.SerializeToString,
@@ -68,6 +73,14 @@ class FollowupServiceServicer:
 
     def ListTasks(self, request, context):
         """Requires `followups:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteTask(self, request, context):
+        """Requires `followups:write`. Marks an open task done and emits `followup_task.completed`
+        (once: completing a done task returns it and emits nothing).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -99,6 +112,11 @@ def add_FollowupServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'CompleteTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteTask,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.CompleteTaskRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.SerializeToString,
             ),
             'CreateCadenceRule': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateCadenceRule,
@@ -165,6 +183,33 @@ class FollowupService:
             '/crm.followups.v1.FollowupService/ListTasks',
             crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/CompleteTask',
+            crm_dot_followups_dot_v1_dot_followups__pb2.CompleteTaskRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,7 +40,7 @@ class Tenant(_message.Message):
     def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., default_locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled", "team_id", "version", "updated_at")
+    __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled", "team_id", "version", "updated_at", "disabled")
     ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class User(_message.Message):
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
     id: str
     email: str
     display_name: str
@@ -61,7 +62,8 @@ class User(_message.Message):
     team_id: str
     version: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., must_change_password: _Optional[bool] = ..., mfa_enabled: _Optional[bool] = ..., team_id: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    disabled: bool
+    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., must_change_password: _Optional[bool] = ..., mfa_enabled: _Optional[bool] = ..., team_id: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class OAuthClient(_message.Message):
     __slots__ = ("client_id", "tenant_id", "name", "kind", "grant_types", "redirect_uris", "scopes", "created_at", "revoked_at", "secret_rotated_at")
@@ -612,20 +614,22 @@ class GetUserRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class UpdateUserRequest(_message.Message):
-    __slots__ = ("id", "update_mask", "display_name", "roles", "team_id", "expected_version")
+    __slots__ = ("id", "update_mask", "display_name", "roles", "team_id", "expected_version", "disabled")
     ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
     id: str
     update_mask: _containers.RepeatedScalarFieldContainer[str]
     display_name: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     team_id: str
     expected_version: int
-    def __init__(self, id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., team_id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    disabled: bool
+    def __init__(self, id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., team_id: _Optional[str] = ..., expected_version: _Optional[int] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class Team(_message.Message):
     __slots__ = ("id", "name", "parent_id", "manager_id", "version", "member_count", "created_at", "updated_at")

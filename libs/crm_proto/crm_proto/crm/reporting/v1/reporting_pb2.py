@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/reporting/v1/reporting.proto\x12\x10\x63rm.reporting.v1\"\x1f\n\x1dGetCustomersByIndustryRequest\"4\n\rIndustryCount\x12\x10\n\x08industry\x18\x01 \x01(\t\x12\x11\n\tcustomers\x18\x02 \x01(\x03\"^\n\x1eGetCustomersByIndustryResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.crm.reporting.v1.IndustryCount\x12\r\n\x05total\x18\x02 \x01(\x03\x32\x8f\x01\n\x10ReportingService\x12{\n\x16GetCustomersByIndustry\x12/.crm.reporting.v1.GetCustomersByIndustryRequest\x1a\x30.crm.reporting.v1.GetCustomersByIndustryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/reporting/v1/reporting.proto\x12\x10\x63rm.reporting.v1\"\x1f\n\x1dGetCustomersByIndustryRequest\"4\n\rIndustryCount\x12\x10\n\x08industry\x18\x01 \x01(\t\x12\x11\n\tcustomers\x18\x02 \x01(\x03\"^\n\x1eGetCustomersByIndustryResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.crm.reporting.v1.IndustryCount\x12\r\n\x05total\x18\x02 \x01(\x03\"O\n\x15GetSpendReportRequest\x12\x12\n\nfrom_month\x18\x01 \x01(\t\x12\x10\n\x08to_month\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"M\n\nSpendMonth\x12\r\n\x05month\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x0e\n\x06orders\x18\x04 \x01(\x03\"j\n\x16GetSpendReportResponse\x12*\n\x04rows\x18\x01 \x03(\x0b\x32\x1c.crm.reporting.v1.SpendMonth\x12\x12\n\nfrom_month\x18\x02 \x01(\t\x12\x10\n\x08to_month\x18\x03 \x01(\t\"@\n\x1dGetCustomerValueReportRequest\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"e\n\rCustomerValue\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x16\n\x0elifetime_value\x18\x02 \x01(\t\x12\x0e\n\x06orders\x18\x03 \x01(\x03\x12\x17\n\x0flast_ordered_on\x18\x04 \x01(\t\"a\n\x1eGetCustomerValueReportResponse\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12-\n\x04rows\x18\x02 \x03(\x0b\x32\x1f.crm.reporting.v1.CustomerValue2\xf1\x02\n\x10ReportingService\x12{\n\x16GetCustomersByIndustry\x12/.crm.reporting.v1.GetCustomersByIndustryRequest\x1a\x30.crm.reporting.v1.GetCustomersByIndustryResponse\x12\x63\n\x0eGetSpendReport\x12\'.crm.reporting.v1.GetSpendReportRequest\x1a(.crm.reporting.v1.GetSpendReportResponse\x12{\n\x16GetCustomerValueReport\x12/.crm.reporting.v1.GetCustomerValueReportRequest\x1a\x30.crm.reporting.v1.GetCustomerValueReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INDUSTRYCOUNT']._serialized_end=139
   _globals['_GETCUSTOMERSBYINDUSTRYRESPONSE']._serialized_start=141
   _globals['_GETCUSTOMERSBYINDUSTRYRESPONSE']._serialized_end=235
-  _globals['_REPORTINGSERVICE']._serialized_start=238
-  _globals['_REPORTINGSERVICE']._serialized_end=381
+  _globals['_GETSPENDREPORTREQUEST']._serialized_start=237
+  _globals['_GETSPENDREPORTREQUEST']._serialized_end=316
+  _globals['_SPENDMONTH']._serialized_start=318
+  _globals['_SPENDMONTH']._serialized_end=395
+  _globals['_GETSPENDREPORTRESPONSE']._serialized_start=397
+  _globals['_GETSPENDREPORTRESPONSE']._serialized_end=503
+  _globals['_GETCUSTOMERVALUEREPORTREQUEST']._serialized_start=505
+  _globals['_GETCUSTOMERVALUEREPORTREQUEST']._serialized_end=569
+  _globals['_CUSTOMERVALUE']._serialized_start=571
+  _globals['_CUSTOMERVALUE']._serialized_end=672
+  _globals['_GETCUSTOMERVALUEREPORTRESPONSE']._serialized_start=674
+  _globals['_GETCUSTOMERVALUEREPORTRESPONSE']._serialized_end=771
+  _globals['_REPORTINGSERVICE']._serialized_start=774
+  _globals['_REPORTINGSERVICE']._serialized_end=1143
 # @@protoc_insertion_point(module_scope)

@@ -39,6 +39,16 @@ class ReportingServiceStub:
                 request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryRequest.SerializeToString,
                 response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryResponse.FromString,
                 _registered_method=True)
+        self.GetSpendReport = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetSpendReport',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerValueReport = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetCustomerValueReport',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -51,6 +61,22 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSpendReport(self, request, context):
+        """Requires `reports:read` and a visible `annual_spend` (else PERMISSION_DENIED `field_hidden`).
+        Spend per month and currency from orders (kind order, status confirmed or paid).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerValueReport(self, request, context):
+        """Requires `reports:read` and a visible `lifetime_value` (else `field_hidden`). Top customers
+        by lifetime value in one currency.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +84,16 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.GetCustomersByIndustry,
                     request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryRequest.FromString,
                     response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryResponse.SerializeToString,
+            ),
+            'GetSpendReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpendReport,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportResponse.SerializeToString,
+            ),
+            'GetCustomerValueReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerValueReport,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +123,60 @@ class ReportingService:
             '/crm.reporting.v1.ReportingService/GetCustomersByIndustry',
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryRequest.SerializeToString,
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomersByIndustryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSpendReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetSpendReport',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetSpendReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerValueReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetCustomerValueReport',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,29 +25,37 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/webhooks/v1/webhooks.proto\x12\x0f\x63rm.webhooks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x04 \x01(\x08\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x18\n\x10last_status_code\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x15\x43reateEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x02 \x03(\t\"U\n\x16\x43reateEndpointResponse\x12+\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x19.crm.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x16\n\x14ListEndpointsRequest\"A\n\x15ListEndpointsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.webhooks.v1.Endpoint\"S\n\x15ListDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x16ListDeliveriesResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.webhooks.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb6\x02\n\x0eWebhookService\x12\x61\n\x0e\x43reateEndpoint\x12&.crm.webhooks.v1.CreateEndpointRequest\x1a\'.crm.webhooks.v1.CreateEndpointResponse\x12^\n\rListEndpoints\x12%.crm.webhooks.v1.ListEndpointsRequest\x1a&.crm.webhooks.v1.ListEndpointsResponse\x12\x61\n\x0eListDeliveries\x12&.crm.webhooks.v1.ListDeliveriesRequest\x1a\'.crm.webhooks.v1.ListDeliveriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/webhooks/v1/webhooks.proto\x12\x0f\x63rm.webhooks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x04 \x01(\x08\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rhidden_fields\x18\x06 \x03(\t\x12\x44\n\x0e\x66ield_policies\x18\x07 \x03(\x0b\x32,.crm.webhooks.v1.Endpoint.FieldPoliciesEntry\x12\x17\n\x0fpolicies_set_by\x18\x08 \x01(\t\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x34\n\x12\x46ieldPoliciesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x18\n\x10last_status_code\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"P\n\x15\x43reateEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x02 \x03(\t\x12\x15\n\rhidden_fields\x18\x03 \x03(\t\" \n\x12GetEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xc7\x01\n\x15UpdateEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x03url\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x13replace_event_types\x18\x03 \x01(\x08\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x1d\n\x15replace_hidden_fields\x18\x06 \x01(\x08\x12\x15\n\rhidden_fields\x18\x07 \x03(\tB\x06\n\x04_urlB\n\n\x08_enabled\"U\n\x16\x43reateEndpointResponse\x12+\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x19.crm.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x16\n\x14ListEndpointsRequest\"A\n\x15ListEndpointsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.webhooks.v1.Endpoint\"S\n\x15ListDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x16ListDeliveriesResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.webhooks.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xda\x03\n\x0eWebhookService\x12\x61\n\x0e\x43reateEndpoint\x12&.crm.webhooks.v1.CreateEndpointRequest\x1a\'.crm.webhooks.v1.CreateEndpointResponse\x12^\n\rListEndpoints\x12%.crm.webhooks.v1.ListEndpointsRequest\x1a&.crm.webhooks.v1.ListEndpointsResponse\x12M\n\x0bGetEndpoint\x12#.crm.webhooks.v1.GetEndpointRequest\x1a\x19.crm.webhooks.v1.Endpoint\x12S\n\x0eUpdateEndpoint\x12&.crm.webhooks.v1.UpdateEndpointRequest\x1a\x19.crm.webhooks.v1.Endpoint\x12\x61\n\x0eListDeliveries\x12&.crm.webhooks.v1.ListDeliveriesRequest\x1a\'.crm.webhooks.v1.ListDeliveriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.webhooks.v1.webhooks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENDPOINT']._serialized_start=84
-  _globals['_ENDPOINT']._serialized_end=205
-  _globals['_DELIVERY']._serialized_start=208
-  _globals['_DELIVERY']._serialized_end=470
-  _globals['_CREATEENDPOINTREQUEST']._serialized_start=472
-  _globals['_CREATEENDPOINTREQUEST']._serialized_end=529
-  _globals['_CREATEENDPOINTRESPONSE']._serialized_start=531
-  _globals['_CREATEENDPOINTRESPONSE']._serialized_end=616
-  _globals['_LISTENDPOINTSREQUEST']._serialized_start=618
-  _globals['_LISTENDPOINTSREQUEST']._serialized_end=640
-  _globals['_LISTENDPOINTSRESPONSE']._serialized_start=642
-  _globals['_LISTENDPOINTSRESPONSE']._serialized_end=707
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=709
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=792
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=794
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=885
-  _globals['_WEBHOOKSERVICE']._serialized_start=888
-  _globals['_WEBHOOKSERVICE']._serialized_end=1198
+  _globals['_ENDPOINT_FIELDPOLICIESENTRY']._loaded_options = None
+  _globals['_ENDPOINT_FIELDPOLICIESENTRY']._serialized_options = b'8\001'
+  _globals['_ENDPOINT']._serialized_start=85
+  _globals['_ENDPOINT']._serialized_end=426
+  _globals['_ENDPOINT_FIELDPOLICIESENTRY']._serialized_start=374
+  _globals['_ENDPOINT_FIELDPOLICIESENTRY']._serialized_end=426
+  _globals['_DELIVERY']._serialized_start=429
+  _globals['_DELIVERY']._serialized_end=691
+  _globals['_CREATEENDPOINTREQUEST']._serialized_start=693
+  _globals['_CREATEENDPOINTREQUEST']._serialized_end=773
+  _globals['_GETENDPOINTREQUEST']._serialized_start=775
+  _globals['_GETENDPOINTREQUEST']._serialized_end=807
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_start=810
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_end=1009
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_start=1011
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_end=1096
+  _globals['_LISTENDPOINTSREQUEST']._serialized_start=1098
+  _globals['_LISTENDPOINTSREQUEST']._serialized_end=1120
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_start=1122
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_end=1187
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1189
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1272
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1274
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1365
+  _globals['_WEBHOOKSERVICE']._serialized_start=1368
+  _globals['_WEBHOOKSERVICE']._serialized_end=1842
 # @@protoc_insertion_point(module_scope)

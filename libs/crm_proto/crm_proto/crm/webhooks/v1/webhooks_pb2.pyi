@@ -10,18 +10,33 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Endpoint(_message.Message):
-    __slots__ = ("id", "url", "event_types", "enabled", "created_at")
+    __slots__ = ("id", "url", "event_types", "enabled", "created_at", "hidden_fields", "field_policies", "policies_set_by", "updated_at")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    POLICIES_SET_BY_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     event_types: _containers.RepeatedScalarFieldContainer[str]
     enabled: bool
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    hidden_fields: _containers.RepeatedScalarFieldContainer[str]
+    field_policies: _containers.ScalarMap[str, str]
+    policies_set_by: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., policies_set_by: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Delivery(_message.Message):
     __slots__ = ("id", "endpoint_id", "event_id", "event_type", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "created_at")
@@ -48,12 +63,38 @@ class Delivery(_message.Message):
     def __init__(self, id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., last_status_code: _Optional[int] = ..., last_error: _Optional[str] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateEndpointRequest(_message.Message):
-    __slots__ = ("url", "event_types")
+    __slots__ = ("url", "event_types", "hidden_fields")
     URL_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
     url: str
     event_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    hidden_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., hidden_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetEndpointRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UpdateEndpointRequest(_message.Message):
+    __slots__ = ("id", "url", "replace_event_types", "event_types", "enabled", "replace_hidden_fields", "hidden_fields")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    url: str
+    replace_event_types: bool
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    enabled: bool
+    replace_hidden_fields: bool
+    hidden_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., replace_event_types: _Optional[bool] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., replace_hidden_fields: _Optional[bool] = ..., hidden_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateEndpointResponse(_message.Message):
     __slots__ = ("endpoint", "secret")

@@ -44,6 +44,16 @@ class WebhookServiceStub:
                 request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.SerializeToString,
                 response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.FromString,
                 _registered_method=True)
+        self.GetEndpoint = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/GetEndpoint',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.FromString,
+                _registered_method=True)
+        self.UpdateEndpoint = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/UpdateEndpoint',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.FromString,
+                _registered_method=True)
         self.ListDeliveries = channel.unary_unary(
                 '/crm.webhooks.v1.WebhookService/ListDeliveries',
                 request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.SerializeToString,
@@ -68,6 +78,20 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEndpoint(self, request, context):
+        """Requires `webhooks:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEndpoint(self, request, context):
+        """Requires `webhooks:manage`. Also refreshes the endpoint's field policies from the caller's token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDeliveries(self, request, context):
         """Requires `webhooks:manage`.
         """
@@ -87,6 +111,16 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.ListEndpoints,
                     request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.FromString,
                     response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.SerializeToString,
+            ),
+            'GetEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEndpoint,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.SerializeToString,
+            ),
+            'UpdateEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEndpoint,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.SerializeToString,
             ),
             'ListDeliveries': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeliveries,
@@ -148,6 +182,60 @@ class WebhookService:
             '/crm.webhooks.v1.WebhookService/ListEndpoints',
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.SerializeToString,
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/GetEndpoint',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/UpdateEndpoint',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,138 @@
+"""/v1/imports (kind `users`), /v1/import-templates/users (API.md): batch user import from the
+XLSX/CSV template (identity's UserAdminService; docs/identity.md#user-import). A dry run lists every
+row's errors and writes nothing; a real import validates again and, only when every row is valid,
+creates and invites the users as a job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from crm_gateway.api.common import BackendsDep, CallerDep, Resource, operation, timestamp
+from crm_gateway.problems import Problem
+from crm_platform.auth import Scope
+from crm_proto.crm.identity.v1 import user_admin_pb2 as pb
+
+router = APIRouter(tags=["users"])
+# API.md: one imports resource for every kind; `users` is the only kind so far (customers come later).
+IMPORTS = "/v1/imports"
+ImportKind = Literal["users"]
+
+
+class UserImport(Resource):
+    id: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    total: int = Field(description="Rows to import")
+    processed: int
+    created: int = Field(description="Users created and invited so far")
+    percent: int = Field(description="processed / total, 0-100")
+    filename: str
+    created_by: str
+    created_at: datetime | None
+    finished_at: datetime | None = None
+    error: str = Field("", description="Why the job is waiting to retry or failed (e.g. email unavailable)")
+
+
+def import_out(message: Any) -> UserImport:
+    total = max(message.total, 0)
+    return UserImport(
+        id=message.id, status=message.status, total=total, processed=message.processed, created=message.created,
+        percent=100 if total == 0 else min(100, message.processed * 100 // total), filename=message.filename,
+        created_by=message.created_by, created_at=timestamp(message.created_at),
+        finished_at=timestamp(message.finished_at), error=message.error,
+    )
+
+
+class RowError(BaseModel):
+    row: int = Field(description="Spreadsheet row number (the header is row 1)")
+    column: str = Field(description="email, display_name, roles or team")
+    code: str = Field(description="Stable: required, too_long, invalid_email, duplicate_email_in_file, "
+                                  "email_exists, unknown_role, grant_exceeds_own, unknown_team, ambiguous_team")
+    message: str = Field(description="In the caller's language (Accept-Language)")
+
+
+class ImportReport(BaseModel):
+    dry_run: bool
+    total_rows: int
+    valid: bool = Field(description="True when no row has an error")
+    errors: list[RowError]
+    import_: UserImport | None = Field(None, alias="import", description="The started import (not a dry run)")
+
+
+def report_out(message: Any) -> ImportReport:
+    started = import_out(getattr(message, "import")) if message.HasField("import") else None
+    return ImportReport.model_validate({
+        "dry_run": message.dry_run, "total_rows": message.total_rows, "valid": not message.errors,
+        "errors": [RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in message.errors],
+        "import": started,
+    })
+
+
+_TEMPLATE_OPERATION = operation(
+    operation_id="getUserImportTemplate", summary="Download the user import template", scopes=[Scope.USERS_MANAGE],
+    errors=[400],
+    description="Header row in the caller's language (keys and labels in either language are accepted on "
+                "upload), an example row (ignored on upload); the xlsx has the tenant's role names and team "
+                "paths as drop-downs and on a second sheet.",
+)
+_TEMPLATE_OPERATION["responses"][200] = {"description": "The template file", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}}}
+_IMPORT_OPERATION = operation(
+    operation_id="importUsers", summary="Validate (dry run) or import users from a file", scopes=[Scope.USERS_MANAGE],
+    errors=[400, 413],
+    description="Multipart `file` (xlsx, or csv in UTF-8 or GBK), at most 1 MiB and 5,000 rows. `dry_run=true`: "
+                "200 with every row's errors, nothing written. Otherwise the file is validated again: any row "
+                "error is a 400 (`errors[].field` = `rows[<row>].<column>`) and nothing is written; else 201 with "
+                "the import, which runs as a job (`Location`: poll it). File-level problems are 400 on `file`: "
+                "`unsupported_file`, `too_many_rows`, `no_rows`, `missing_column`.",
+)
+_IMPORT_OPERATION["responses"][201] = {"description": "Every row was valid: the import (a job) was created",
+                                       "model": ImportReport}
+
+
+@router.get("/v1/import-templates/{kind}", response_class=Response, **_TEMPLATE_OPERATION)
+async def get_template(
+    kind: ImportKind, caller: CallerDep, services: BackendsDep,
+    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
+) -> Response:
+    reply = await caller.call(services.user_admin.GetUserImportTemplate,
+                              pb.GetUserImportTemplateRequest(format=format, locale=caller.locale))
+    ascii_name = f"user-import-template.{format}"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(reply.filename)}"
+    return Response(reply.content, media_type=reply.content_type, headers={
+        "Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+@router.post(IMPORTS, response_model=ImportReport, response_model_by_alias=True, **_IMPORT_OPERATION)
+async def import_users(
+    response: Response, caller: CallerDep, services: BackendsDep,
+    file: Annotated[UploadFile, File(description="The filled-in template")],
+    kind: Annotated[ImportKind, Query(description="What the file holds")],
+    dry_run: Annotated[bool, Query(description="Only validate")] = False,
+) -> ImportReport:
+    content = await file.read()
+    if not content:
+        raise Problem(400, "invalid_input", params={"count": 1},
+                      errors=[{"field": "file", "code": "required", "message": ""}])
+    reply = await caller.call(services.user_admin.ImportUsers, pb.ImportUsersRequest(
+        filename=file.filename or "", content=content, dry_run=dry_run, locale=caller.locale))
+    report = report_out(reply)
+    if report.import_ is not None:
+        response.status_code = 201
+        response.headers["Location"] = f"{IMPORTS}/{report.import_.id}"
+    return report
+
+
+@router.get(
+    f"{IMPORTS}/{{import_id}}",
+    response_model=UserImport,
+    **operation(operation_id="getUserImport", summary="An import's progress", scopes=[Scope.USERS_MANAGE],
+                errors=[404]),
+)
+async def get_import(caller: CallerDep, services: BackendsDep,
+                     import_id: Annotated[str, Path(max_length=100)]) -> UserImport:
+    return import_out(await caller.call(services.user_admin.GetUserImport, pb.GetUserImportRequest(id=import_id)))

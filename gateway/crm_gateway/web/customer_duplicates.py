@@ -1,0 +1,183 @@
+"""/app/customers/duplicates: "Scan now" with a progress bar that refreshes itself while the scan
+runs (the pages carry no scripts: a meta refresh polls), then the open duplicate groups, highest
+confidence first, with their members' key fields side by side, the reasons, Dismiss and
+"Review & merge" (-> /app/customers/merge?ids=a,b,c). Pages call DuplicateService with the
+session's token, so scopes and data scope are the service's, as for the REST API."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import grpc
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.i18n import Locale
+from crm_gateway.problems import UpstreamError
+from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.customers import SessionDep, _raise_if_signed_out, problem_text
+from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.strings import UI
+from crm_gateway.web.templating import page_locale, render
+from crm_proto.crm.customers.v1 import customers_pb2 as cpb
+from crm_proto.crm.customers.v1 import duplicates_pb2 as pb
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+PAGE: Final = "/app/customers/duplicates"
+PAGE_SIZE: Final = 20
+MERGE_PAGE: Final = "/app/customers/merge"
+POLICIES: Final = ("warn", "block")
+# (row label key, customer field, reasons that point at the row)
+ROWS: Final = (
+    ("col.code", "code", ()),
+    ("create.name", "name", ("name", "name_similar")),
+    ("create.contact_person", "contact_person", ("contact_person",)),
+    ("create.mobile", "mobile", ("phone",)),
+    ("create.phone", "phone", ("phone",)),
+    ("create.email", "email", ("email", "email_domain")),
+    ("detail.credit_code", "credit_code", ("credit_code",)),
+    ("sensitive.resident_id", "resident_id", ("resident_id",)),
+    ("sensitive.bank_card", "bank_card", ("bank_card",)),
+    ("create.region", "region", ()),
+    ("col.created", "created_at", ()),
+)
+
+
+def _is_admin(session: WebSession) -> bool:
+    return "customers:admin" in str(token_claims(session.token).get("scope", "")).split()
+
+
+def _scan_view(message: Any, locale: Locale) -> dict[str, Any]:
+    running = message.status in ("queued", "running")
+    percent = int(100 * message.processed / message.total) if message.total else 0
+    finished = timestamp(message.finished_at)
+    return {
+        "id": message.id, "status": message.status, "running": running,
+        "percent": 100 if message.status == "succeeded" else min(percent, 99 if running else 100),
+        "state": UI.text(f"dup.scan.{message.status}", locale),
+        "phase": UI.text(f"dup.phase.{message.phase}", locale) if message.phase and running else "",
+        "groups_found": message.groups_found, "pairs_found": message.pairs_found,
+        "finished": finished.strftime("%Y-%m-%d %H:%M") if finished else "", "error": message.error,
+    }
+
+
+def _value(member: Any, name: str) -> str:
+    if name == "created_at":
+        created = timestamp(member.created_at)
+        return created.strftime("%Y-%m-%d") if created else ""
+    if name == "region":
+        return str(member.region).replace("/", " › ")
+    return str(getattr(member, name))
+
+
+def _group_view(message: Any, locale: Locale) -> dict[str, Any]:
+    reasons = list(message.reasons)
+    members = list(message.members)
+    rows = []
+    for label, name, pointed in ROWS:
+        values = [_value(m, name) for m in members]
+        if not any(values):
+            continue
+        same = len({v for v in values if v}) == 1 and all(values)
+        rows.append({"label": UI.text(label, locale), "cells": values, "matched": bool(set(pointed) & set(reasons)),
+                     "same": same, "mono": name in ("code", "mobile", "phone", "credit_code", "resident_id",
+                                                     "bank_card")})
+    return {
+        "id": message.id, "confidence": round(message.confidence * 100),
+        "level": "high" if message.confidence >= 0.9 else "medium" if message.confidence >= 0.75 else "low",
+        "reasons": [UI.text(f"dup.reason.{r}", locale) for r in reasons],
+        "members": [{"id": m.id, "name": m.name} for m in members], "rows": rows,
+        "hidden": message.hidden_members,
+        "merge_url": f"{MERGE_PAGE}?{urlencode({'ids': ','.join(m.id for m in members)}, safe=',')}",
+        "can_merge": len(members) >= 2,
+    }
+
+
+@router.get("/customers/duplicates")
+async def duplicates_page(request: Request, session: SessionDep, services: BackendsDep,
+                          page_token: str = "") -> Response:
+    caller = session_caller(request, session)
+    locale = caller.locale
+    admin = _is_admin(session)
+    error = None
+    scan = None
+    policy = ""
+    groups: list[dict[str, Any]] = []
+    next_token = ""
+    status = 200
+    try:
+        if admin:
+            scans = await caller.call(services.customer_duplicates.ListDuplicateScans,
+                                      pb.ListDuplicateScansRequest(page_size=1))
+            scan = _scan_view(scans.items[0], locale) if scans.items else None
+            settings = await caller.call(services.customers.GetCustomerSettings, cpb.GetCustomerSettingsRequest())
+            policy = settings.duplicate_policy or "warn"
+        reply = await caller.call(services.customer_duplicates.ListDuplicateGroups,
+                                  pb.ListDuplicateGroupsRequest(page_size=PAGE_SIZE, page_token=page_token))
+        groups = [_group_view(g, locale) for g in reply.items]
+        next_token = reply.next_page_token
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        error = problem_text(exc, locale)
+        status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 400
+    cookies: WebCookies = request.app.state.web_cookies
+    flash = cookies.read_flash(request)
+    context = {
+        "session": session, "user_label": session.user_name, "admin": admin, "scan": scan, "groups": groups,
+        "policy": policy, "policies": POLICIES,
+        "next_token": next_token, "first_page": not page_token, "error": error,
+        "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+    }
+    response = render(request, "customer_duplicates.html", context, status_code=status)
+    cookies.clear_flash(request, response)
+    return response
+
+
+def _csrf_ok(form: Any, session: WebSession) -> bool:
+    token = str(form.get("csrf_token") or "")
+    return hmac.compare_digest(token.encode(), session.csrf.encode())
+
+
+async def _post(request: Request, session: WebSession, call: Any, message: Any, flash_key: str) -> Response:
+    form = await request.form()
+    locale = page_locale(request)
+    if not _csrf_ok(form, session):
+        return Response(UI.text("create.form_expired", locale), status_code=403, media_type="text/plain")
+    caller = session_caller(request, session)
+    try:
+        await caller.call(call, message)
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 409
+        return Response(problem_text(exc, locale), status_code=status, media_type="text/plain")
+    response = RedirectResponse(PAGE, status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, {"key": flash_key})
+    return response
+
+
+@router.post("/customers/duplicates/scan")
+async def start_scan(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    return await _post(request, session, services.customer_duplicates.StartDuplicateScan,
+                       pb.StartDuplicateScanRequest(), "dup.scan_started")
+
+
+@router.post("/customers/duplicates/{group_id}/dismiss")
+async def dismiss(group_id: str, request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    return await _post(request, session, services.customer_duplicates.DismissDuplicateGroup,
+                       pb.DismissDuplicateGroupRequest(id=group_id), "dup.dismissed")
+
+
+@router.post("/customers/duplicates/policy")
+async def set_policy(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    form = await request.form()
+    value = str(form.get("duplicate_policy") or "")
+    if value not in POLICIES:
+        return Response(UI.text("create.invalid", page_locale(request)), status_code=400, media_type="text/plain")
+    return await _post(request, session, services.customers.UpdateCustomerSettings,
+                       cpb.UpdateCustomerSettingsRequest(duplicate_policy=value), "dup.policy_saved")

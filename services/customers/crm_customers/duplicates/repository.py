@@ -1,0 +1,290 @@
+"""Every SQL statement of duplicate detection: match keys, candidates, scans, groups, dismissals."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_customers.customer.tables import customer_settings, customers
+from crm_customers.duplicates.tables import (
+    dismissals,
+    duplicate_groups,
+    duplicate_scans,
+    group_members,
+    match_keys,
+    scan_pairs,
+)
+
+INSERT_BATCH: Final = 2000
+# Columns the checks compare (keys are computed from these, see keys.keys_of).
+KEY_COLUMNS: Final = ("name", "mobile", "phone", "email", "credit_code", "resident_id_bidx", "bank_card_bidx")
+_c = customers.c
+
+
+# -- policy ------------------------------------------------------------------------------------
+
+async def policy(session: AsyncSession) -> str:
+    value = (await session.execute(
+        sa.select(customer_settings.c.duplicate_policy).where(customer_settings.c.id == 1)
+    )).scalar_one()
+    return str(value)
+
+
+# -- match keys --------------------------------------------------------------------------------
+
+async def replace_keys(session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]]) -> None:
+    await session.execute(sa.delete(match_keys).where(match_keys.c.customer_id == customer_id))
+    rows = [{"customer_id": customer_id, "kind": k, "value": v} for k, v in sorted(set(keys))]
+    if rows:
+        await session.execute(sa.insert(match_keys), rows)
+
+
+async def matching_keys(
+    session: AsyncSession, exact: Sequence[tuple[str, str]], probes: Sequence[str], exclude: uuid.UUID | None
+) -> list[Any]:
+    """(customer_id, kind, value) of live customers sharing an exact key, or whose `name` /
+    `name_del` keys equal one of the probes (names one edit away)."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        sa.and_(match_keys.c.kind == kind, match_keys.c.value == value) for kind, value in exact
+    ]
+    if probes:
+        conditions.append(sa.and_(match_keys.c.kind.in_(("name", "name_del")), match_keys.c.value.in_(list(probes))))
+    if not conditions:
+        return []
+    query = (
+        sa.select(match_keys.c.customer_id, match_keys.c.kind, match_keys.c.value)
+        .join(customers, customers.c.id == match_keys.c.customer_id)
+        .where(sa.or_(*conditions), _c.deleted_at.is_(None))
+        .limit(2000)
+    )
+    if exclude is not None:
+        query = query.where(match_keys.c.customer_id != exclude)
+    return list((await session.execute(query)).all())
+
+
+async def customer_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    if not ids:
+        return []
+    return list((await session.execute(sa.select(customers).where(_c.id.in_(list(ids))))).all())
+
+
+async def visible_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID], scope: sa.ColumnElement[bool] | None
+) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    query = sa.select(_c.id).where(_c.id.in_(list(ids)))
+    if scope is not None:
+        query = query.where(scope)
+    return set((await session.execute(query)).scalars())
+
+
+# -- scans -------------------------------------------------------------------------------------
+
+async def insert_scan(session: AsyncSession, scan_id: uuid.UUID, requested_by: str) -> sa.Row[Any]:
+    return (await session.execute(
+        sa.insert(duplicate_scans).values(
+            id=scan_id, status="queued", phase="", processed=0, total=0, pairs_found=0, groups_found=0, error="",
+            requested_by=requested_by,
+        ).returning(duplicate_scans)
+    )).one()
+
+
+async def get_scan(session: AsyncSession, scan_id: uuid.UUID) -> sa.Row[Any] | None:
+    return (await session.execute(sa.select(duplicate_scans).where(duplicate_scans.c.id == scan_id))).first()
+
+
+async def recent_scans(session: AsyncSession, limit: int) -> list[sa.Row[Any]]:
+    query = sa.select(duplicate_scans).order_by(duplicate_scans.c.created_at.desc(), duplicate_scans.c.id.desc())
+    return list((await session.execute(query.limit(limit))).all())
+
+
+async def active_scan(session: AsyncSession) -> sa.Row[Any] | None:
+    query = sa.select(duplicate_scans).where(duplicate_scans.c.status.in_(("queued", "running")))
+    return (await session.execute(query.limit(1))).first()
+
+
+async def update_scan(session: AsyncSession, scan_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(sa.update(duplicate_scans).where(duplicate_scans.c.id == scan_id).values(**values))
+
+
+async def count_live(session: AsyncSession) -> int:
+    return int((await session.execute(
+        sa.select(sa.func.count()).select_from(customers).where(_c.deleted_at.is_(None))
+    )).scalar_one())
+
+
+async def exact_blocks(
+    session: AsyncSession, kind: str, max_block: int, min_length: int = 0
+) -> list[list[uuid.UUID]]:
+    """Live customers sharing one value of `kind`, per value (blocks of 2..max_block); values
+    shorter than `min_length` are skipped."""
+    members = sa.func.array_agg(match_keys.c.customer_id)
+    query = (
+        sa.select(members)
+        .join(customers, customers.c.id == match_keys.c.customer_id)
+        .where(match_keys.c.kind == kind, _c.deleted_at.is_(None))
+        .group_by(match_keys.c.value)
+        .having(sa.func.count() > 1)
+        .having(sa.func.count() <= max_block)
+    )
+    if min_length:
+        query = query.where(sa.func.char_length(match_keys.c.value) >= min_length)
+    return [list(row[0]) for row in (await session.execute(query)).all()]
+
+
+async def stream_live(session: AsyncSession, batch: int) -> AsyncIterator[list[Any]]:
+    """id, stored name key, contact_person, email of every live customer, in batches
+    (server-side cursor)."""
+    name = match_keys.alias("name_key")
+    query = (
+        sa.select(_c.id, name.c.value.label("name_key"), _c.contact_person, _c.email)
+        .outerjoin(name, sa.and_(name.c.customer_id == _c.id, name.c.kind == "name"))
+        .where(_c.deleted_at.is_(None))
+    )
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for part in result.partitions(batch):
+        yield list(part)
+
+
+async def save_pairs(session: AsyncSession, scan_id: uuid.UUID, pairs: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(pairs), INSERT_BATCH):
+        chunk = [{"scan_id": scan_id, **p} for p in pairs[start:start + INSERT_BATCH]]
+        await session.execute(pg_insert(scan_pairs).on_conflict_do_nothing(), chunk)
+
+
+async def load_pairs(session: AsyncSession, scan_id: uuid.UUID) -> list[Any]:
+    query = sa.select(scan_pairs.c.a, scan_pairs.c.b, scan_pairs.c.confidence, scan_pairs.c.reasons)
+    return list((await session.execute(query.where(scan_pairs.c.scan_id == scan_id))).all())
+
+
+async def delete_pairs(session: AsyncSession, scan_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(scan_pairs).where(scan_pairs.c.scan_id == scan_id))
+
+
+async def dismissed_pairs(session: AsyncSession) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    rows = (await session.execute(sa.select(dismissals.c.customer_a, dismissals.c.customer_b))).all()
+    return {(r[0], r[1]) for r in rows}
+
+
+# -- groups ------------------------------------------------------------------------------------
+
+async def drop_open_groups(session: AsyncSession) -> None:
+    """A new scan's groups replace the open ones (dismissed and merged ones stay as history)."""
+    await session.execute(sa.delete(duplicate_groups).where(duplicate_groups.c.status == "open"))
+
+
+async def insert_groups(session: AsyncSession, groups: Sequence[dict[str, Any]],
+                        members: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(groups), INSERT_BATCH):
+        await session.execute(sa.insert(duplicate_groups), list(groups[start:start + INSERT_BATCH]))
+    for start in range(0, len(members), INSERT_BATCH):
+        await session.execute(sa.insert(group_members), list(members[start:start + INSERT_BATCH]))
+
+
+def _visible_member(scope: sa.ColumnElement[bool] | None) -> sa.Exists:
+    query = (
+        sa.select(group_members.c.customer_id)
+        .join(customers, customers.c.id == group_members.c.customer_id)
+        .where(group_members.c.group_id == duplicate_groups.c.id, _c.deleted_at.is_(None))
+    )
+    if scope is not None:
+        query = query.where(scope)
+    return query.exists()
+
+
+async def list_groups(
+    session: AsyncSession, *, status: str, scope: sa.ColumnElement[bool] | None, limit: int,
+    after: tuple[float, uuid.UUID] | None,
+) -> list[sa.Row[Any]]:
+    """Groups with at least one live member the caller may see, highest confidence first."""
+    g = duplicate_groups.c
+    query = sa.select(duplicate_groups).where(g.status == status, _visible_member(scope))
+    if status == "open":  # merged or deleted down to one live member: nothing left to review
+        live = (
+            sa.select(sa.func.count())
+            .select_from(group_members.join(customers, customers.c.id == group_members.c.customer_id))
+            .where(group_members.c.group_id == g.id, _c.deleted_at.is_(None))
+            .scalar_subquery()
+        )
+        query = query.where(live >= 2)
+    if after is not None:
+        query = query.where(sa.tuple_(-g.confidence, g.id) > sa.tuple_(-after[0], after[1]))
+    query = query.order_by(g.confidence.desc(), g.id).limit(limit)
+    return list((await session.execute(query)).all())
+
+
+async def get_group(
+    session: AsyncSession, group_id: uuid.UUID, scope: sa.ColumnElement[bool] | None
+) -> sa.Row[Any] | None:
+    query = sa.select(duplicate_groups).where(duplicate_groups.c.id == group_id, _visible_member(scope))
+    return (await session.execute(query)).first()
+
+
+async def members_of(session: AsyncSession, group_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """(group_id, customer row) for every live member of these groups."""
+    if not group_ids:
+        return []
+    query = (
+        sa.select(group_members.c.group_id, customers)
+        .join(customers, customers.c.id == group_members.c.customer_id)
+        .where(group_members.c.group_id.in_(list(group_ids)), _c.deleted_at.is_(None))
+        .order_by(group_members.c.group_id, _c.created_at, _c.id)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def member_ids(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
+    query = sa.select(group_members.c.customer_id).where(group_members.c.group_id == group_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def set_group_status(session: AsyncSession, group_id: uuid.UUID, status: str, actor: str) -> sa.Row[Any]:
+    return (await session.execute(
+        sa.update(duplicate_groups).where(duplicate_groups.c.id == group_id)
+        .values(status=status, resolved_by=actor, updated_at=sa.func.now()).returning(duplicate_groups)
+    )).one()
+
+
+async def add_dismissals(session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], actor: str) -> None:
+    rows = [{"customer_a": a, "customer_b": b, "dismissed_by": actor} for a, b in pairs]
+    if rows:
+        await session.execute(pg_insert(dismissals).on_conflict_do_nothing(), rows)
+
+
+async def mark_merged(session: AsyncSession, customer_ids: Sequence[uuid.UUID], actor: str) -> None:
+    """Open groups containing any of these customers become `merged` (for the merge work to call)."""
+    touched = sa.select(group_members.c.group_id).where(group_members.c.customer_id.in_(list(customer_ids)))
+    await session.execute(
+        sa.update(duplicate_groups)
+        .where(duplicate_groups.c.status == "open", duplicate_groups.c.id.in_(touched))
+        .values(status="merged", resolved_by=actor, updated_at=sa.func.now())
+    )
+
+
+async def forget_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """Erasure: no trace of the customer stays in duplicate detection (its match keys go with the
+    customers row, ON DELETE CASCADE)."""
+    touched = list((await session.execute(
+        sa.select(group_members.c.group_id).where(group_members.c.customer_id == customer_id)
+    )).scalars())
+    await session.execute(sa.delete(group_members).where(group_members.c.customer_id == customer_id))
+    await session.execute(sa.delete(dismissals).where(
+        sa.or_(dismissals.c.customer_a == customer_id, dismissals.c.customer_b == customer_id)))
+    await session.execute(
+        sa.delete(scan_pairs).where(sa.or_(scan_pairs.c.a == customer_id, scan_pairs.c.b == customer_id)))
+    if touched:
+        pair = sa.func.jsonb_array_elements(duplicate_groups.c.pairs).table_valued(
+            sa.column("value", pg.JSONB)).alias("p")
+        kept = (
+            sa.select(sa.func.coalesce(sa.func.jsonb_agg(pair.c.value), sa.text("'[]'::jsonb")))
+            .where(pair.c.value["a"].astext != str(customer_id), pair.c.value["b"].astext != str(customer_id))
+            .scalar_subquery()
+        )
+        await session.execute(sa.update(duplicate_groups).where(duplicate_groups.c.id.in_(touched)).values(pairs=kept))

@@ -1,0 +1,87 @@
+"""What goes into an export file: one cell per column from a customer as the caller may see it
+(field policies already applied), CSV text per page (UTF-8, BOM added once for Excel), and the XLSX
+workbook built from those pages with openpyxl's write-only (streaming) mode."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from google.protobuf import json_format
+from openpyxl import Workbook
+
+from crm_proto.crm.customers.v1 import customers_pb2 as pb
+
+BOM: Final = "\ufeff"
+CSV_TYPE: Final = "text/csv; charset=utf-8"
+XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "@SUM", "-1+2"...): kept as text
+# with a leading apostrophe (OWASP CSV injection). Phone numbers ("+8613800138000") are left alone.
+_FORMULA: Final = re.compile(r"^(?:[=@\t\r]|[+-](?![\d\s().]*$))")
+_ILLEGAL_XLSX: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+XLSX_PART_BYTES: Final = 1024 * 1024
+
+
+def _timestamp(message: Any) -> str:
+    if message.seconds == 0 and message.nanos == 0:
+        return ""
+    return str(message.ToDatetime().replace(microsecond=0).isoformat()) + "Z"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ";".join(_plain(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def cell(message: pb.Customer, column: str) -> str:
+    """The text of one column of a customer reply (hidden fields are already cleared)."""
+    if column.startswith("cf."):
+        key = column[3:]
+        if key not in message.custom_fields.fields:
+            return ""
+        return _plain(json_format.MessageToDict(message.custom_fields).get(key))
+    if column in ("created_at", "updated_at"):
+        return _timestamp(getattr(message, column))
+    if column == "employees":
+        return str(message.employees) if message.HasField("employees") else ""
+    return str(getattr(message, column))
+
+
+def safe(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def csv_text(rows: Iterable[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([safe(value) for value in row])
+    return out.getvalue()
+
+
+def read_csv(text: str) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def xlsx_parts(header: list[str], pages: Iterable[str]) -> Iterator[bytes]:
+    """The workbook (one sheet, header row first) in slices of XLSX_PART_BYTES."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("customers")
+    sheet.append(header)
+    for page in pages:
+        for row in read_csv(page):
+            sheet.append([_ILLEGAL_XLSX.sub("", value) for value in row])
+    with tempfile.TemporaryFile() as handle:
+        workbook.save(handle)
+        handle.seek(0)
+        while chunk := handle.read(XLSX_PART_BYTES):
+            yield chunk

@@ -1,0 +1,21 @@
+"""Follow-up tasks follow a merged customer to its survivor (`customer.merged`) and go back on
+undo (`customer.unmerged`)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_followups.merging import repository
+from crm_platform.merges import MergeEvent
+
+
+async def apply_merge(session: AsyncSession, event: MergeEvent) -> int:
+    if not event.merged_ids or not await repository.begin_merge(session, event.merge_id, event.survivor_id):
+        return 0
+    return await repository.move_tasks(session, event.merge_id, event.merged_ids, event.survivor_id)
+
+
+async def undo_merge(session: AsyncSession, event: MergeEvent) -> int:
+    if not await repository.begin_undo(session, event.merge_id, event.survivor_id):
+        return 0
+    return await repository.put_back(session, event.merge_id, event.survivor_id)

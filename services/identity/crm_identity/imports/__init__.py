@@ -1,0 +1,1 @@
+"""Batch user import from an XLSX/CSV template, with a dry run, as a resumable job."""

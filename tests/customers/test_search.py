@@ -1,0 +1,93 @@
+"""Name search (docs/customers.md, "Search"): substrings of every searched field, and for Chinese
+names full pinyin and pinyin initials, through the real gRPC list over a real tenant schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_customers.search.pinyin import pinyin_query, search_keys
+from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from crm_proto.crm.customers.v1 import customers_pb2_grpc
+from tests.customers.conftest import Metadata
+
+KEYS = [
+    # name -> (full pinyin, initials)
+    ("北京科技有限公司", ("beijingkejiyouxiangongsi", "bjkjyxgs")),
+    ("重庆银行", ("chongqingyinhang", "cqyh")),  # heteronyms: the phrase's common reading
+    ("长沙市", ("changshashi", "css")),
+    ("ABC科技", ("abckeji", "abckj")),  # Latin runs are kept whole
+    ("上海xyz贸易123", ("shanghaixyzmaoyi123", "shxyzmy123")),
+    ("Acme Ltd", ("", "")),  # no Chinese: the name itself is searched
+]
+
+
+@pytest.mark.parametrize(("name", "keys"), KEYS)
+def test_search_keys(name: str, keys: tuple[str, str]) -> None:
+    assert search_keys(name) == keys
+
+
+@pytest.mark.parametrize(("q", "spelled"), [
+    ("bjkj", "bjkj"), ("Bei Jing", "beijing"), ("xi'an", "xian"), ("北京", ""), ("138", ""), ("a.b", ""),
+])
+def test_pinyin_query(q: str, spelled: str) -> None:
+    assert pinyin_query(q) == spelled
+
+
+NAMES = {
+    "bj": ("北京科技有限公司", "13800138001"),
+    "sh": ("上海贸易有限公司", "13800138002"),
+    "cq": ("重庆银行", "13800138003"),
+    "acme": ("Acme Ltd", "13800138004"),
+}
+
+# q -> the customers it finds
+CASES = [
+    ("bjkj", {"bj"}),            # initials
+    ("beijing", {"bj"}),          # full pinyin
+    ("BeiJing", {"bj"}),          # case does not matter
+    ("bei jing", {"bj"}),         # spaces between syllables
+    ("kejiyou", {"bj"}),          # pinyin substring
+    ("北京", {"bj"}),              # Chinese substring (2 characters: no trigram, still found)
+    ("科技有限", {"bj"}),          # Chinese substring in the middle
+    ("有限公司", {"bj", "sh"}),
+    ("cqyh", {"cq"}),
+    ("chongqing", {"cq"}),        # 重 read as chong in 重庆
+    ("acm", {"acme"}),            # Latin substring
+    ("ltd", {"acme"}),
+    ("138001380", {"bj", "sh", "cq", "acme"}),  # mobile substring
+    ("13800138003", {"cq"}),
+    ("gongsi", {"bj", "sh"}),
+    ("zzzz", set()),
+    ("%", set()),                 # LIKE wildcards are literal
+]
+
+
+async def test_q_matches_pinyin_initials_and_substrings(
+    customers: customers_pb2_grpc.CustomerServiceStub, as_user: Metadata
+) -> None:
+    ids = {}
+    for key, (name, mobile) in NAMES.items():
+        created = await customers.CreateCustomer(
+            pb.CreateCustomerRequest(customer=pb.CustomerInput(name=name, mobile=mobile)), metadata=as_user()
+        )
+        ids[created.id] = key
+    for q, expected in CASES:
+        reply = await customers.ListCustomers(pb.ListCustomersRequest(q=q, page_size=50), metadata=as_user())
+        assert {ids[c.id] for c in reply.items} == expected, q
+
+
+async def test_renamed_customer_is_found_by_its_new_pinyin(
+    customers: customers_pb2_grpc.CustomerServiceStub, as_user: Metadata
+) -> None:
+    created = await customers.CreateCustomer(
+        pb.CreateCustomerRequest(customer=pb.CustomerInput(name="北京科技", mobile="13800138009")), metadata=as_user()
+    )
+    await customers.UpdateCustomer(
+        pb.UpdateCustomerRequest(id=created.id, expected_version=created.version,
+                                 customer=pb.CustomerInput(name="深圳电子")),
+        metadata=as_user(),
+    )
+    found = await customers.ListCustomers(pb.ListCustomersRequest(q="szdz"), metadata=as_user())
+    assert [c.id for c in found.items] == [created.id]
+    gone = await customers.ListCustomers(pb.ListCustomersRequest(q="bjkj"), metadata=as_user())
+    assert list(gone.items) == []
