@@ -2,7 +2,7 @@
 everywhere", in headless Chromium (en and zh-CN): a second sign-in (a phone) appears with its device
 in plain words, this browser's row is marked, signing the phone out stops its refresh token; the
 audit entry of that web action carries this browser's user agent; new recovery codes and turning
-TOTP off with real codes. Screenshots go to /tmp/shots/."""
+TOTP off with real codes; disabling and enabling a user. Screenshots go to /tmp/shots/."""
 
 from __future__ import annotations
 
@@ -131,5 +131,38 @@ def test_admin_signs_a_user_out_everywhere(browser: Browser, platform: Platform,
         page.goto(f"{platform.gateway_url}/lang/zh-CN?next=/app/users")
         expect(page.locator("tbody tr", has_text=rep_email).locator("button", has_text="全部退出登录")).to_be_visible()
         shot(page, "users-sign-out-everywhere-zh")
+    finally:
+        context.close()
+
+
+def test_admin_disables_and_enables_a_user(browser: Browser, platform: Platform, tenant: TenantContext) -> None:
+    """Disable from the users page: the badge shows and the user's refresh token stops at once; enable
+    lets them sign in again. Disabling yourself, the last admin, is refused."""
+    rep_email = f"rep2@{tenant.slug}.example.com"
+    create_user(tenant, rep_email)
+    rep = sign_in(platform, tenant.slug, rep_email, "Temporary-pass-42", PHONE, new_password=NEW_PASSWORD)
+    context = browser.new_context(locale="en-US", user_agent=DESKTOP, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        web_sign_in(page, platform, tenant, "/app/users")
+        row = page.locator("tbody tr", has_text=rep_email)
+        row.locator("button", has_text="Disable").click()
+        expect(page.locator(".alert-success")).to_have_text(
+            f"{rep_email} is disabled: they cannot sign in and their sessions have ended.")
+        row = page.locator("tbody tr", has_text=rep_email)
+        expect(row.locator(".badge-disabled")).to_have_text("Disabled")
+        assert refresh(platform, rep["refresh_token"]).json()["error"] == "invalid_grant"
+        shot(page, "users-disabled-en")
+
+        admin_row = page.locator("tbody tr", has_text=admin_email(tenant))
+        admin_row.locator("button", has_text="Disable").click()
+        expect(page.locator(".alert-error")).to_be_visible()
+        expect(page.locator("tbody tr", has_text=admin_email(tenant)).locator(".badge-disabled")).to_have_count(0)
+
+        page.locator("tbody tr", has_text=rep_email).locator("button", has_text="Enable").click()
+        expect(page.locator(".alert-success")).to_have_text(f"{rep_email} can sign in again.")
+        expect(page.locator("tbody tr", has_text=rep_email).locator(".badge-disabled")).to_have_count(0)
+        again = sign_in(platform, tenant.slug, rep_email, NEW_PASSWORD, PHONE)
+        assert refresh(platform, again["refresh_token"]).status_code == 200
     finally:
         context.close()

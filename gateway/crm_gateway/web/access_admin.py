@@ -124,7 +124,7 @@ def _users_loader(services: Any, locale: Locale) -> Any:
             "users": [{"id": u.id, "email": u.email, "name": u.display_name, "roles": list(u.roles),
                        "role_labels": [_role_label(r, names, locale) for r in u.roles],
                        "team_id": u.team_id, "team": team_names.get(u.team_id, ""), "version": u.version,
-                       "invited": u.id in invited}
+                       "invited": u.id in invited, "disabled": u.disabled}
                       for u in users.items],
             "invitations": [{"id": i.id, "email": i.email, "name": i.display_name,
                              "expired": i.state == user_admin_pb.INVITATION_STATE_EXPIRED,
@@ -186,6 +186,41 @@ async def update_user(request: Request, user_id: str, session: SessionDep, servi
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            error=_message(exc, locale))
     return _done("/app/users", request, "access.user_saved", email=reply.email)
+
+
+@router.post("/users/{user_id}/disable")
+async def disable_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    """The user cannot sign in and every session ends; identity refuses it for the last active
+    tenant admin (409 `last_tenant_admin`) and audits it."""
+    return await _set_disabled(request, user_id, session, services, disabled=True)
+
+
+@router.post("/users/{user_id}/enable")
+async def enable_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    return await _set_disabled(request, user_id, session, services, disabled=False)
+
+
+async def _set_disabled(
+    request: Request, user_id: str, session: WebSession, services: Any, *, disabled: bool
+) -> Response:
+    raw = await request.form()
+    locale = page_locale(request)
+    load = _users_loader(services, locale)
+    if not _csrf_ok(raw, session):
+        return await _page(request, session, "users.html", "/app/users", load, status_code=403,
+                           error=UI.text("create.form_expired", locale))
+    try:
+        version = int(str(raw.get("version") or "0"))
+    except ValueError:
+        version = 0
+    try:
+        reply = await _call(request, session, services.identity.UpdateUser, pb.UpdateUserRequest(
+            id=user_id, update_mask=["disabled"], disabled=disabled, expected_version=version))
+    except UpstreamError as exc:
+        return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
+                           error=_message(exc, locale))
+    return _done("/app/users", request, "access.user_disabled" if disabled else "access.user_enabled",
+                 email=reply.email)
 
 
 @router.post("/users/{user_id}/sign-out")

@@ -585,6 +585,13 @@ UI = Catalogue({
         "en": "{email} was signed out on every device ({n}).", "zh-CN": "{email} 已在所有设备上退出登录（{n} 个）。",
     },
     "users.disabled": {"en": "Disabled", "zh-CN": "已停用"},
+    "users.disable": {"en": "Disable", "zh-CN": "停用"},
+    "users.enable": {"en": "Enable", "zh-CN": "启用"},
+    "access.user_disabled": {
+        "en": "{email} is disabled: they cannot sign in and their sessions have ended.",
+        "zh-CN": "已停用 {email}：无法再登录，其所有会话已结束。",
+    },
+    "access.user_enabled": {"en": "{email} can sign in again.", "zh-CN": "{email} 已恢复，可以重新登录。"},
     # -- users, teams, roles pages (web/access_admin.py) ----------------------------------------------
     "nav.users": {"en": "Users", "zh-CN": "用户"},
     "nav.teams": {"en": "Teams", "zh-CN": "团队"},
