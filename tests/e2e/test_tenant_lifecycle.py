@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from crm_dev.api_client import ApiClient
-from crm_dev.operator import operator_token
+from crm_dev.operator import operator_name, operator_token
 from crm_dev.platform import Platform
 from crm_platform.grpc_client import call_metadata, channel
 from crm_platform.ids import tenant_schema
@@ -259,6 +259,9 @@ def test_offboard_exports_everything_then_erases_it_everywhere(
         ).fetchone()
     assert job is not None and job[0] == "succeeded"
     assert job[1]["erased"]["reporting"]["deleted"]["clickhouse.customers"] >= 3
+    # The operator's audit record outlives the tenant's own log: who ran it, when it started and ended.
+    assert job[1]["runs"][0]["by"] == operator_name() and job[1]["runs"][0]["started_at"]
+    assert job[1]["finished_at"] >= job[1]["runs"][0]["started_at"]
 
     # Running it again is harmless; the tenant's remaining tokens are refused; its slug is never reused.
     rerun = crm(platform, "tenant", "offboard", "--tenant", tenant.slug, "--export-to", str(export))

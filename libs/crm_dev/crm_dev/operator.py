@@ -6,9 +6,11 @@ scope `system:tenants` that no tenant user or API client can be granted."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import json
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -119,6 +121,11 @@ def _no_progress(done: int, total: int, label: str) -> None:
     return None
 
 
+def operator_name() -> str:
+    """Who runs an operator command: the OS account and host (operators sign in to the machine)."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 class OffboardJob:
     """`crm tenant offboard`: suspend, export every service's data to a directory of JSON-lines
     files with a manifest (counts, sha256), then erase the tenant everywhere. The state lives in a
@@ -153,6 +160,7 @@ class OffboardJob:
                 await self._export(tenant)
             await self._erase(tenant)
             self.state["finished"] = True
+            self.state["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             await self._save(status="succeeded")
             log.info("audit: tenant offboarded", extra={"fields": {"tenant": str(tenant.id)}})
             return self.state
@@ -176,6 +184,10 @@ class OffboardJob:
         self.state = dict(row.result or {})
         self.state.setdefault("tenant_id", str(tenant.id))
         self.state.setdefault("slug", tenant.slug)
+        # The operator's audit record of the offboarding: it outlives the tenant's own audit log,
+        # which is erased with the tenant. Each run (a resume too) is listed.
+        self.state.setdefault("runs", []).append(
+            {"by": operator_name(), "started_at": datetime.now(UTC).isoformat(timespec="seconds")})
         self.state.setdefault("export_to", str(self.export_to))
         self.state.setdefault("exported_services", {})
         self.state.setdefault("erased", {})
