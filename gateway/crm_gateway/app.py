@@ -36,6 +36,7 @@ from crm_gateway.api import (
     tag_rules,
     tags,
     teams,
+    tenant,
     user_imports,
     user_security,
     users,
@@ -84,7 +85,7 @@ ROUTERS = (
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
-    audit_events.router, web_audit.router,
+    audit_events.router, web_audit.router, tenant.router,
     invitations.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,

@@ -381,6 +381,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "email_taken": "该邮箱已被使用。",
     "invalid_slug": "应为 3-40 位小写字母、数字或连字符，且不以连字符开头或结尾。",
     "unsupported_locale": "语言应为 zh-CN 或 en。",
+    "invalid_time_zone": "应为 IANA 时区名称，例如 Asia/Shanghai。",
     "unknown_role": "角色不存在。",
     # roles and teams
     "invalid_data_scope": "数据范围应为 own、team 或 all。",

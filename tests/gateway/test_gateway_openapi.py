@@ -35,7 +35,8 @@ EXPECTED = {
     ("/v1/reports/customers-by-industry", "get"), ("/v1/webhook-endpoints", "get"),
     ("/v1/webhook-endpoints", "post"), ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"),
     # user security
-    ("/v1/tenant/password-policy", "get"), ("/v1/tenant/password-policy", "patch"),
+    ("/v1/tenant/password-policy", "get"), ("/v1/tenant/password-policy", "patch"), ("/v1/tenant", "get"),
+    ("/v1/tenant", "patch"),
     ("/v1/users/me:change-password", "post"), ("/v1/users/{user_id}:reset-password", "post"),
     # OAuth: API clients management
     ("/v1/api-clients/{client_id}", "get"), ("/v1/api-clients/{client_id}:rotate-secret", "post"),
@@ -95,6 +96,8 @@ ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports"}
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",
                 "/v1/users/me/sessions:revoke-others", "/v1/users/me/mfa:disable",
                 "/v1/users/me/mfa/recovery-codes:regenerate"}
+# The same for one method of a path: every member of the tenant may read its settings.
+SELF_SERVICE_OPERATIONS = {("/v1/tenant", "get")}
 
 
 def is_custom_method(path: str) -> bool:
@@ -116,7 +119,7 @@ def test_every_operation_is_fully_described(schema: dict[str, Any]) -> None:
         security = op.get("security", [])
         if path == "/v1/signup":
             assert scopes == [] and not security, where
-        elif path in SELF_SERVICE:
+        elif path in SELF_SERVICE or (path, method) in SELF_SERVICE_OPERATIONS:
             assert scopes == [] and security == [{"oauth2": []}], where
             assert {"401", "403", "503"} <= set(op["responses"]), where
         else:

@@ -65,6 +65,7 @@ def tenant_pb(row: sa.Row[Any]) -> pb.Tenant:
         status=TENANT_STATUS[row.status],
         default_locale=row.default_locale,
         created_at=_ts(row.created_at),
+        time_zone=row.time_zone,
     )
 
 
@@ -197,6 +198,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc()
     async def GetTenant(self, request: pb.GetTenantRequest, call: Call) -> pb.Tenant:
         return tenant_pb(await self.tenants.get(call.principal.tenant_id))
+
+    @rpc(Scope.USERS_MANAGE)
+    async def UpdateTenant(self, request: pb.UpdateTenantRequest, call: Call) -> pb.Tenant:
+        values = {name: str(getattr(request, name, "")) for name in request.update_mask}
+        return tenant_pb(await self.tenants.update_settings(call.principal, values))
 
     @rpc(Scope.USERS_MANAGE)
     async def CreateUser(self, request: pb.CreateUserRequest, call: Call) -> pb.User:

@@ -18,6 +18,8 @@ tenant_directory = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("default_locale", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # IANA name (migration i0003); sign-up picks Asia/Shanghai for zh-CN, UTC otherwise.
+    sa.Column("time_zone", sa.Text, nullable=False, server_default="UTC"),
     schema=CONTROL,
 )
 

@@ -53,6 +53,7 @@ TEAM_CREATED: Final = "team.created"
 TEAM_UPDATED: Final = "team.updated"
 TEAM_DELETED: Final = "team.deleted"
 TENANT_SUSPENDED: Final = "tenant.suspended"
+TENANT_UPDATED: Final = "tenant.updated"
 TENANT_RESUMED: Final = "tenant.resumed"
 
 # Keys never stored in details, whoever passes them.

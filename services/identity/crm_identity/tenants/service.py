@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import available_timezones
 
 import grpc
 import sqlalchemy as sa
@@ -31,6 +32,24 @@ log = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
 LOCALES = ("zh-CN", "en")
+SETTINGS = ("name", "default_locale", "time_zone")
+
+
+def default_time_zone(locale: str) -> str:
+    return "Asia/Shanghai" if locale == "zh-CN" else "UTC"
+
+
+def settings_errors(values: dict[str, str]) -> list[FieldError]:
+    errors = [FieldError(k, "unknown_field", "not a tenant setting") for k in values if k not in SETTINGS]
+    if "name" in values and not values["name"].strip():
+        errors.append(FieldError("name", "required", "the company name is required"))
+    elif len(values.get("name", "")) > 200:
+        errors.append(FieldError("name", "too_long", "at most 200 characters"))
+    if "default_locale" in values and values["default_locale"] not in LOCALES:
+        errors.append(FieldError("default_locale", "unsupported_locale", "locale must be zh-CN or en"))
+    if "time_zone" in values and values["time_zone"] not in available_timezones():
+        errors.append(FieldError("time_zone", "invalid_time_zone", "an IANA time zone such as Asia/Shanghai"))
+    return errors
 PROVISION_DEADLINE = 60.0
 
 STATUS_PROVISIONING = "provisioning"
@@ -89,6 +108,7 @@ class TenantService:
                         name=name.strip(),
                         status=STATUS_PROVISIONING,
                         default_locale=locale,
+                        time_zone=default_time_zone(locale),
                     )
                 )
         except IntegrityError:
@@ -143,6 +163,30 @@ class TenantService:
             row = (await session.execute(sa.select(tenant_directory).where(tenant_directory.c.id == tenant_id))).first()
         if row is None:
             raise NotFound("tenant not found")
+        return row
+
+    async def update_settings(self, actor: Principal, values: dict[str, str]) -> sa.Row[Any]:
+        """Tenant settings (`values`: any of name, default_locale, time_zone), checked, written and
+        audited (`tenant.updated` with old -> new) together."""
+        errors = settings_errors(values)
+        if errors:
+            raise InvalidInput(errors)
+        cleaned = {k: v.strip() for k, v in values.items()}
+        async with tenant_session(self.engine, actor.tenant_id) as session:
+            row = (await session.execute(
+                sa.select(tenant_directory).where(tenant_directory.c.id == actor.tenant_id).with_for_update()
+            )).first()
+            if row is None:
+                raise NotFound("tenant not found")
+            changes = {k: {"old": getattr(row, k), "new": v} for k, v in cleaned.items() if getattr(row, k) != v}
+            if not changes:
+                return row
+            row = (await session.execute(
+                sa.update(tenant_directory).where(tenant_directory.c.id == actor.tenant_id)
+                .values(**cleaned).returning(tenant_directory)
+            )).one()
+            await audit.record_by(session, actor, audit.TENANT_UPDATED, target_type="tenant",
+                                  target_id=str(actor.tenant_id), details={"changes": changes})
         return row
 
     async def set_status(

@@ -24,20 +24,22 @@ TENANT_STATUS_SUSPENDED: TenantStatus
 TENANT_STATUS_OFFBOARDED: TenantStatus
 
 class Tenant(_message.Message):
-    __slots__ = ("id", "slug", "name", "status", "default_locale", "created_at")
+    __slots__ = ("id", "slug", "name", "status", "default_locale", "created_at", "time_zone")
     ID_FIELD_NUMBER: _ClassVar[int]
     SLUG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_LOCALE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     id: str
     slug: str
     name: str
     status: TenantStatus
     default_locale: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., default_locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., default_locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class User(_message.Message):
     __slots__ = ("id", "email", "display_name", "roles", "created_at", "must_change_password", "mfa_enabled", "team_id", "version", "updated_at", "disabled")
@@ -126,6 +128,18 @@ class CreateTenantResponse(_message.Message):
 class GetTenantRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class UpdateTenantRequest(_message.Message):
+    __slots__ = ("update_mask", "name", "default_locale", "time_zone")
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    default_locale: str
+    time_zone: str
+    def __init__(self, update_mask: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., default_locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class CreateUserRequest(_message.Message):
     __slots__ = ("email", "password", "display_name", "roles", "team_id")

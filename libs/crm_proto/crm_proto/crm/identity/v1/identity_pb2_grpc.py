@@ -52,6 +52,11 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetTenantRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
                 _registered_method=True)
+        self.UpdateTenant = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdateTenant',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTenantRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
+                _registered_method=True)
         self.CreateUser = channel.unary_unary(
                 '/crm.identity.v1.IdentityService/CreateUser',
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
@@ -272,6 +277,13 @@ class IdentityServiceServicer:
 
     def GetTenant(self, request, context):
         """The caller's own tenant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTenant(self, request, context):
+        """Tenant settings: display name, default locale, time zone. Requires `users:manage`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -567,6 +579,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetTenantRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.SerializeToString,
             ),
+            'UpdateTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTenant,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTenantRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.SerializeToString,
+            ),
             'CreateUser': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateUser,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.FromString,
@@ -846,6 +863,33 @@ class IdentityService:
             target,
             '/crm.identity.v1.IdentityService/GetTenant',
             crm_dot_identity_dot_v1_dot_identity__pb2.GetTenantRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdateTenant',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdateTenantRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.Tenant.FromString,
             options,
             channel_credentials,
