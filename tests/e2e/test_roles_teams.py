@@ -358,7 +358,7 @@ def test_admin_pages_teams_roles_users(chromium: Any, platform: Platform, tenant
         _shot(page, "access-users")
         row = page.locator("tr", has_text=f"lead@{tenant.slug}.example.com")
         row.locator("input[name=roles][value='customer_service']").check()
-        row.locator("form:not([action$='/sign-out']) button[type=submit]").click()
+        row.locator("form[id^='user-'] button[type=submit]").click()  # the row's Save form
         expect(page.locator("[role=status]")).to_contain_text("Saved")
 
         page.goto(f"{platform.gateway_url}/lang/zh-CN?next=/app/roles")
