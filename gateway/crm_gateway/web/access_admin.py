@@ -6,6 +6,7 @@ users:manage / roles:manage exactly as for the REST API (docs/access.md)."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any, Final
 
 import grpc
@@ -168,41 +169,32 @@ async def create_user(request: Request, session: SessionDep, services: BackendsD
 
 @router.post("/users/{user_id}")
 async def update_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
-    raw = await request.form()
-    locale = page_locale(request)
-    load = _users_loader(services, locale)
-    if not _csrf_ok(raw, session):
-        return await _page(request, session, "users.html", "/app/users", load, status_code=403,
-                           error=UI.text("create.form_expired", locale))
-    try:
-        version = int(str(raw.get("version") or "0"))
-    except ValueError:
-        version = 0
-    try:
-        reply = await _call(request, session, services.identity.UpdateUser, pb.UpdateUserRequest(
-            id=user_id, update_mask=["roles", "team_id"], roles=[str(r) for r in raw.getlist("roles")],
-            team_id=str(raw.get("team_id") or ""), expected_version=version))
-    except UpstreamError as exc:
-        return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
-                           error=_message(exc, locale))
-    return _done("/app/users", request, "access.user_saved", email=reply.email)
+    return await _update_user(request, user_id, session, services, lambda raw: {
+        "update_mask": ["roles", "team_id"], "roles": [str(r) for r in raw.getlist("roles")],
+        "team_id": str(raw.get("team_id") or ""),
+    }, "access.user_saved")
 
 
 @router.post("/users/{user_id}/disable")
 async def disable_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
     """The user cannot sign in and every session ends; identity refuses it for the last active
     tenant admin (409 `last_tenant_admin`) and audits it."""
-    return await _set_disabled(request, user_id, session, services, disabled=True)
+    return await _update_user(request, user_id, session, services,
+                              lambda raw: {"update_mask": ["disabled"], "disabled": True}, "access.user_disabled")
 
 
 @router.post("/users/{user_id}/enable")
 async def enable_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
-    return await _set_disabled(request, user_id, session, services, disabled=False)
+    return await _update_user(request, user_id, session, services,
+                              lambda raw: {"update_mask": ["disabled"], "disabled": False}, "access.user_enabled")
 
 
-async def _set_disabled(
-    request: Request, user_id: str, session: WebSession, services: Any, *, disabled: bool
+async def _update_user(
+    request: Request, user_id: str, session: WebSession, services: Any,
+    changes: Callable[[Any], dict[str, Any]], done_key: str,
 ) -> Response:
+    """A users-page form posting one change of a user (`changes` from the form) with the row's
+    version: CSRF check, `UpdateUser` with If-Match semantics, the page again with the error."""
     raw = await request.form()
     locale = page_locale(request)
     load = _users_loader(services, locale)
@@ -215,12 +207,11 @@ async def _set_disabled(
         version = 0
     try:
         reply = await _call(request, session, services.identity.UpdateUser, pb.UpdateUserRequest(
-            id=user_id, update_mask=["disabled"], disabled=disabled, expected_version=version))
+            id=user_id, expected_version=version, **changes(raw)))
     except UpstreamError as exc:
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            error=_message(exc, locale))
-    return _done("/app/users", request, "access.user_disabled" if disabled else "access.user_enabled",
-                 email=reply.email)
+    return _done("/app/users", request, done_key, email=reply.email)
 
 
 @router.post("/users/{user_id}/sign-out")
