@@ -13,10 +13,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import telemetry
 from crm_platform.consumer import Subscription
+from crm_platform.db import TENANT
 from crm_platform.events import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -64,3 +67,17 @@ def merge_subscription(durable: str, *, merged: MergeHandler, unmerged: MergeHan
             await unmerged(session, found)
 
     return Subscription(durable=durable, filter_subjects=SUBJECTS, handler=handle)
+
+
+def merge_log_table(metadata: sa.MetaData) -> sa.Table:
+    """Each consuming service's record of the merges it applied and undid (tenant schema), so a
+    redelivered merge does nothing and an undo that arrives first makes the late merge a no-op."""
+    return sa.Table(
+        "merge_log",
+        metadata,
+        sa.Column("merge_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("survivor_id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("merged_at", sa.DateTime(timezone=True)),
+        sa.Column("undone_at", sa.DateTime(timezone=True)),
+        schema=TENANT,
+    )

@@ -7,16 +7,9 @@ from sqlalchemy.dialects import postgresql as pg
 
 from crm_followups.task.tables import metadata
 from crm_platform.db import TENANT
+from crm_platform.merges import merge_log_table
 
-merge_log = sa.Table(
-    "merge_log",
-    metadata,
-    sa.Column("merge_id", pg.UUID(as_uuid=True), primary_key=True),
-    sa.Column("survivor_id", pg.UUID(as_uuid=True), nullable=False),
-    sa.Column("merged_at", sa.DateTime(timezone=True)),
-    sa.Column("undone_at", sa.DateTime(timezone=True)),
-    schema=TENANT,
-)
+merge_log = merge_log_table(metadata)
 
 merge_task_moves = sa.Table(
     "merge_task_moves",

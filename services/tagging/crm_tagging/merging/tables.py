@@ -6,17 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from crm_platform.db import TENANT
+from crm_platform.merges import merge_log_table
 from crm_tagging.tag.tables import metadata
 
-merge_log = sa.Table(
-    "merge_log",
-    metadata,
-    sa.Column("merge_id", pg.UUID(as_uuid=True), primary_key=True),
-    sa.Column("survivor_id", pg.UUID(as_uuid=True), nullable=False),
-    sa.Column("merged_at", sa.DateTime(timezone=True)),
-    sa.Column("undone_at", sa.DateTime(timezone=True)),
-    schema=TENANT,
-)
+merge_log = merge_log_table(metadata)
 
 merge_tag_moves = sa.Table(
     "merge_tag_moves",
