@@ -92,3 +92,29 @@ async def test_expired_lease_is_claimed_again(engine: AsyncEngine) -> None:
     [first] = await jobs.claim(engine, [kind], 1, timedelta(seconds=-1))  # the worker "crashed"
     [again] = await jobs.claim(engine, [kind], 1, timedelta(minutes=1))
     assert again.id == first.id and again.attempts == 2
+
+
+async def test_running_job_keeps_its_lease(engine: AsyncEngine) -> None:
+    """A handler running for several leases is not claimed by another worker meanwhile."""
+    kind = f"k-{new_id().hex}"
+    await _enqueue(engine, kind)
+    lease = timedelta(seconds=0.6)
+    released = asyncio.Event()
+    runs = 0
+
+    async def slow(job: jobs.Job) -> None:
+        nonlocal runs
+        runs += 1
+        await released.wait()
+
+    worker = jobs.JobWorker(engine, {kind: slow}, retry_schedule=[], poll_seconds=0.05, lease=lease)
+    [job] = await jobs.claim(engine, [kind], 1, lease)
+    running = asyncio.create_task(worker.run_job(job))
+    for _ in range(6):  # three leases' worth of other workers trying to claim
+        await asyncio.sleep(0.3)
+        assert await jobs.claim(engine, [kind], 1, lease) == []
+    released.set()
+    await running
+    assert runs == 1
+    assert await _status(engine, kind) == [("succeeded", 1)]
+    assert not await jobs.renew_lease(engine, job.id, lease)  # finished: nothing to renew

@@ -1,6 +1,7 @@
 """Long work as jobs in Postgres: enqueued in the caller's transaction, claimed with
-`FOR UPDATE SKIP LOCKED` under a lease (so a crashed worker's job is picked up again), with
-progress, retries on a schedule, and a dead state after the last attempt."""
+`FOR UPDATE SKIP LOCKED` under a lease (so a crashed worker's job is picked up again; a live
+worker renews the lease while its handler runs), with progress, retries on a schedule, and a dead
+state after the last attempt."""
 
 from __future__ import annotations
 
@@ -114,6 +115,19 @@ async def claim(engine: AsyncEngine, kinds: Sequence[str], limit: int, lease: ti
     return [Job(r.id, r.kind, r.tenant_id, r.payload, r.attempts, r.max_attempts) for r in rows]
 
 
+async def renew_lease(engine: AsyncEngine, job_id: uuid.UUID, lease: timedelta) -> bool:
+    """Extends this worker's lease on a running job; False if the job is no longer ours (finished,
+    or claimed by another worker after the lease ran out)."""
+    async with control_session(engine) as session:
+        renewed = await session.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == "running", jobs.c.locked_by == WORKER_ID)
+            .values(locked_until=sa.func.now() + lease)
+            .returning(jobs.c.id)
+        )
+        return renewed.first() is not None
+
+
 async def report_progress(engine: AsyncEngine, job_id: uuid.UUID, done: int, total: int | None) -> None:
     async with control_session(engine) as session:
         await session.execute(
@@ -180,9 +194,24 @@ class JobWorker:
         index = attempts - 1
         return self.retry_schedule[index] if index < len(self.retry_schedule) else None
 
+    async def _keep_lease(self, job: Job) -> None:
+        """Renews the lease at a third of its length while the handler runs, so a job that takes
+        longer than one lease is not claimed a second time by another worker."""
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await renew_lease(self.engine, job.id, self.lease):
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Postgres briefly away: try again next interval, the lease still holds
+                log.warning("could not renew a job lease", extra=telemetry.log_fields(job_id=str(job.id)))
+
     async def run_job(self, job: Job) -> None:
         handler = self.handlers[job.kind]
         token = telemetry.tenant_var.set(str(job.tenant_id) if job.tenant_id else None)
+        keeper = asyncio.create_task(self._keep_lease(job))
         try:
             result = await handler(job)
         except asyncio.CancelledError:
@@ -198,6 +227,7 @@ class JobWorker:
         else:
             await complete(self.engine, job.id, result)
         finally:
+            keeper.cancel()
             telemetry.tenant_var.reset(token)
 
     async def run(self) -> None:
