@@ -180,3 +180,27 @@ async def test_out_of_scope_duplicates_are_reported_without_details(
     hidden = found[1]
     assert hidden.outside_scope and hidden.code == "" and hidden.name == "" and list(hidden.matched_on) == ["name"]
     assert theirs.id not in repr(found) and theirs.code not in repr(found)
+
+
+
+async def test_block_holds_under_concurrent_writes(customers: Any, as_user: Any) -> None:
+    """Five customers changed to the same phone at once under `block`: one change lands, four are
+    refused (without the key locks each would find no duplicate and all five would land; creates
+    happen to be serialised by the customer-code counter, updates are not)."""
+    import asyncio
+
+    meta = as_user()
+    await _policy(customers, meta, "block")
+    created = [await _create(customers, meta, name=f"并发客户{i}", mobile=f"1370013700{i}") for i in range(5)]
+    outcomes = await asyncio.gather(
+        *(customers.UpdateCustomer(pb.UpdateCustomerRequest(
+            id=c.id, customer=pb.CustomerInput(mobile="13600136000"), expected_version=c.version), metadata=meta)
+          for c in created),
+        return_exceptions=True,
+    )
+    updated = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(updated) == 1 and len(refused) == 4
+    assert all("duplicate_customer" in dict(r.trailing_metadata())["crm-error"] for r in refused)
+    listed = await customers.ListCustomers(pb.ListCustomersRequest(q="13600136000"), metadata=meta)
+    assert [c.id for c in listed.items] == [updated[0].id]

@@ -109,8 +109,14 @@ async def check_write(
     """The possible duplicates to report. Under `block`, a write with any is refused (409
     `duplicate_customer`, listing them) unless `allow_duplicates` is sent by a holder of
     `customers:admin` (403 for anyone else who sends it)."""
+    blocking = await repository.policy(session) == "block"
+    if blocking:
+        # Two writes of the same phone (or email, code, ...) at once would each find no duplicate:
+        # the second waits here until the first commits, then finds it.
+        await repository.lock_keys(session, caller.tenant_id, [f"{kind}:{value}" for kind, value
+                                                               in match.keys_of(values) if kind != "name_del"])
     found = await find(session, caller, values, exclude)
-    if not found or await repository.policy(session) != "block":
+    if not found or not blocking:
         return found
     if allow_duplicates:
         caller.require(Scope.CUSTOMERS_ADMIN)  # 403 for anyone else

@@ -45,6 +45,17 @@ async def replace_keys(session: AsyncSession, customer_id: uuid.UUID, keys: Iter
         await session.execute(sa.insert(match_keys), rows)
 
 
+async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[str]) -> None:
+    """Transaction-scoped advisory locks on this tenant's match keys (advisory locks are
+    database-wide, hence the tenant in the key), in one order: no deadlock between two writers
+    taking overlapping keys."""
+    for value in sorted(set(values)):
+        await session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"customers:duplicate-key:{tenant_id}:{value}"},
+        )
+
+
 async def matching_keys(
     session: AsyncSession, exact: Sequence[tuple[str, str]], probes: Sequence[str], exclude: uuid.UUID | None
 ) -> list[Any]:
