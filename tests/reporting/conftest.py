@@ -13,11 +13,19 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
+from crm_platform.runtime import ServiceDefinition
 from crm_reporting.analytics import Analytics
 from crm_reporting.analytics.chdb_backend import ChdbAnalytics
 from crm_reporting.analytics.clickhouse_backend import ClickHouseAnalytics
 from crm_reporting.analytics.schema import ensure_schema
-from crm_reporting.main import ANALYTICS_TABLES
+from crm_reporting.main import ANALYTICS_TABLES, DEFINITION
+
+
+@pytest.fixture(scope="package")
+def service_definition() -> ServiceDefinition:
+    """For tests that need reporting's Postgres (tests/support.py `infra`, `engine`, `tenant_id`):
+    its tenant tables, such as the owner -> team map of data scope `team`."""
+    return DEFINITION
 
 
 @pytest.fixture(scope="session")

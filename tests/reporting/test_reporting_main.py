@@ -63,6 +63,7 @@ def test_the_clickhouse_url_is_kept_out_of_reprs(env: pytest.MonkeyPatch) -> Non
 def test_the_service_has_a_tenant_migration_tree() -> None:
     assert (DEFINITION.tenant_tree / "env.py").exists()
     assert list((DEFINITION.tenant_tree / "versions").glob("0001_*.py"))
+    assert list((DEFINITION.tenant_tree / "versions").glob("0002_user_teams.py"))
 
 
 async def test_start_up_opens_the_store_creates_the_schema_and_subscribes_to_everything(
@@ -75,9 +76,12 @@ async def test_start_up_opens_the_store_creates_the_schema_and_subscribes_to_eve
         await open_store(runtime)
         await ensure_schema(analytics_of(runtime), ANALYTICS_TABLES)  # creating it again is harmless
 
-        [subscription] = subscriptions(runtime)
+        subscription, users = subscriptions(runtime)
         assert subscription.durable == "reporting"
         assert subscription.filter_subjects == ["crm.>"]
+        # The owner -> team map for data scope `team` on reports.
+        assert users.durable == "reporting-users"
+        assert users.filter_subjects == ["crm.*.user.created", "crm.*.user.updated"]
         report = await customer_service.customers_by_industry(analytics_of(runtime), uuid.uuid4())
         assert report.total == 0
     finally:

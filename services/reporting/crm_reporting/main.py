@@ -23,6 +23,7 @@ from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
+from crm_reporting.scope.service import users_subscription
 
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS)
 
@@ -73,7 +74,8 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    return [reporting_subscription(analytics_of(runtime), ANALYTICS_TABLES)]
+    # Owner -> team map for data scope `team` on reports (scope/service.py).
+    return [reporting_subscription(analytics_of(runtime), ANALYTICS_TABLES), users_subscription()]
 
 
 DEFINITION = ServiceDefinition(

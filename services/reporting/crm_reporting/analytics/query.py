@@ -85,6 +85,8 @@ class TenantQuery:
     final: bool = False
     _select: tuple[str, ...] = ()
     _where: tuple[str, ...] = ()
+    # `expression IN (subquery)` conditions: (expression, a query of the same tenant).
+    _where_in: tuple[tuple[str, TenantQuery], ...] = ()
     _group_by: tuple[str, ...] = ()
     _having: tuple[str, ...] = ()
     _order_by: tuple[str, ...] = ()
@@ -109,7 +111,7 @@ class TenantQuery:
         unused = set(params) - used
         if unused:
             raise ValueError(f"parameters {sorted(unused)} are not used by {fragments}")
-        merged = {**self._params, **params}
+        merged = self._merged_params(params)
         missing = used - set(merged) - {TENANT_PARAM}
         if missing:
             raise ValueError(f"placeholders {sorted(missing)} have no value")
@@ -120,6 +122,30 @@ class TenantQuery:
 
     def where(self, condition: str, **params: Any) -> TenantQuery:
         return self._with((condition,), params, _where=(*self._where, condition))
+
+    def where_in(self, expression: str, subquery: TenantQuery) -> TenantQuery:
+        """`expression IN (subquery)`: a semi-join on another of this tenant's tables (the orders of
+        the customers a caller may see). The subquery is itself a `TenantQuery` of the same tenant,
+        so it carries its own tenant filter; it selects one expression, and a parameter name both
+        queries use must hold the same value."""
+        if not isinstance(subquery, TenantQuery):
+            raise TypeError("the subquery must be a TenantQuery")
+        if subquery.tenant_id != self.tenant_id:
+            raise UnsafeFragment("a subquery must read the same tenant")
+        if len(subquery._select) != 1:
+            raise ValueError("an IN subquery selects exactly one expression")
+        sub_params = subquery.build().params
+        sub_params.pop(TENANT_PARAM)
+        checked = self._with((expression,), {}, _where_in=(*self._where_in, (expression, subquery)))
+        return dataclasses.replace(checked, _params=checked._merged_params(sub_params))
+
+    def _merged_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One value per placeholder name: a name reused with another value would silently change
+        an earlier condition (or a subquery's), so it is refused."""
+        for name, value in params.items():
+            if name in self._params and self._params[name] != value:
+                raise ValueError(f"parameter {name!r} already has a different value")
+        return {**self._params, **params}
 
     def group_by(self, *expressions: str) -> TenantQuery:
         return self._with(expressions, {}, _group_by=self._group_by + expressions)
@@ -140,6 +166,7 @@ class TenantQuery:
         if not self._select:
             raise ValueError("a query needs at least one select expression")
         conditions = [f"{TENANT_COLUMN} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
+        conditions += [f"({expression} IN ({subquery.build().sql}))" for expression, subquery in self._where_in]
         parts = [
             f"SELECT {', '.join(self._select)}",
             f"FROM {self.table.name}" + (" FINAL" if self.final else ""),

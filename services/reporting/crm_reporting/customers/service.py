@@ -12,6 +12,7 @@ from crm_platform import telemetry
 from crm_platform.events import CloudEvent
 from crm_reporting.analytics import Analytics, Row
 from crm_reporting.customers.repository import customer_repository
+from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
 from crm_reporting.timestamps import parse_rfc3339
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,12 @@ class CustomerService:
             return
         await customer_repository.save_versions(analytics, [row])
 
-    async def customers_by_industry(self, analytics: Analytics, tenant_id: uuid.UUID) -> CustomersByIndustry:
+    async def customers_by_industry(
+        self, analytics: Analytics, tenant_id: uuid.UUID, scope: ReportScope = EVERY_CUSTOMER
+    ) -> CustomersByIndustry:
         rows = [
             IndustryCount(industry=str(r["industry"]), customers=int(r["customers"]))
-            for r in await customer_repository.count_by_industry(analytics, tenant_id)
+            for r in await customer_repository.count_by_industry(analytics, tenant_id, scope)
         ]
         return CustomersByIndustry(rows=rows, total=sum(r.customers for r in rows))
 

@@ -1,4 +1,5 @@
-"""gRPC ReportingService: translation only; the tenant comes from the verified token."""
+"""gRPC ReportingService: translation only; the tenant and the data scope come from the verified
+token (scope/service.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from crm_proto.crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_reporting.analytics import Analytics
 from crm_reporting.customers.service import customer_service
 from crm_reporting.orders.service import order_reports
+from crm_reporting.scope.service import report_scope
 
 
-# HasEngine: `@rpc` opens the caller's tenant transaction on `self.engine` (unused here: reports
-# read only the analytics store, and SQLAlchemy connects lazily, so no connection is taken).
+# HasEngine: `@rpc` opens the caller's tenant transaction on `self.engine`; only data scope `team`
+# uses it (the team's owners from `user_teams`), and SQLAlchemy connects lazily, so other callers
+# take no connection.
 class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer, HasEngine):
     def __init__(self, engine: AsyncEngine, analytics: Analytics):
         self.engine = engine
@@ -26,7 +29,8 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer, HasEngine):
     ) -> reporting_pb2.GetCustomersByIndustryResponse:
         # `industry` is the report's dimension: a role that may not see it may not group by it.
         require_readable_fields(call.principal, "industry")
-        report = await customer_service.customers_by_industry(self.analytics, call.principal.tenant_id)
+        scope = await report_scope(call.session, call.principal)
+        report = await customer_service.customers_by_industry(self.analytics, call.principal.tenant_id, scope)
         return reporting_pb2.GetCustomersByIndustryResponse(
             rows=[
                 reporting_pb2.IndustryCount(industry=r.industry, customers=r.customers) for r in report.rows
@@ -43,7 +47,7 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer, HasEngine):
         require_readable_fields(call.principal, "annual_spend")
         report = await order_reports.spend_by_month(
             self.analytics, call.principal.tenant_id, from_month=request.from_month, to_month=request.to_month,
-            currency=request.currency,
+            currency=request.currency, scope=await report_scope(call.session, call.principal),
         )
         return reporting_pb2.GetSpendReportResponse(
             rows=[reporting_pb2.SpendMonth(month=r.month, currency=r.currency, amount=r.amount, orders=r.orders)
@@ -57,7 +61,8 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer, HasEngine):
     ) -> reporting_pb2.GetCustomerValueReportResponse:
         require_readable_fields(call.principal, "lifetime_value")
         currency, rows = await order_reports.customer_value(
-            self.analytics, call.principal.tenant_id, currency=request.currency, limit=request.limit
+            self.analytics, call.principal.tenant_id, currency=request.currency, limit=request.limit,
+            scope=await report_scope(call.session, call.principal),
         )
         return reporting_pb2.GetCustomerValueReportResponse(currency=currency, rows=[
             reporting_pb2.CustomerValue(customer_id=r.customer_id, lifetime_value=r.lifetime_value, orders=r.orders,

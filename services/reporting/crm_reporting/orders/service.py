@@ -1,8 +1,9 @@
 """Orders for reports: projecting `crm.order.recorded`, and the spend reports (docs/reporting.md).
 
 Spend counts orders of kind `order` in status confirmed or paid, as the customers service does for
-a customer's `annual_spend` / `lifetime_value` (crm_customers/orders/spend.py). Amounts stay in
-their own currency: nothing is converted."""
+a customer's `annual_spend` / `lifetime_value` (crm_customers/orders/spend.py), of the customers in
+the caller's data scope (scope/service.py). Amounts stay in their own currency: nothing is
+converted."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.events import CloudEvent
 from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.orders.tables import ORDERS
+from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,8 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _spend(tenant_id: uuid.UUID) -> TenantQuery:
-    return (
+def _spend(tenant_id: uuid.UUID, scope: ReportScope) -> TenantQuery:
+    return scope.by_customer(
         TenantQuery(ORDERS, tenant_id, final=True)
         .where("kind = {kind:String}", kind=SPEND_KIND)
         .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
@@ -124,7 +126,7 @@ class OrderReports:
 
     async def spend_by_month(
         self, analytics: Analytics, tenant_id: uuid.UUID, *, from_month: str, to_month: str, currency: str,
-        today: date | None = None,
+        today: date | None = None, scope: ReportScope = EVERY_CUSTOMER,
     ) -> SpendReport:
         errors: list[FieldError] = []
         for name, value in (("from_month", from_month), ("to_month", to_month)):
@@ -142,7 +144,7 @@ class OrderReports:
         if _add_months(start, MAX_MONTHS) <= end:
             raise InvalidInput([FieldError("from_month", "invalid_range", f"at most {MAX_MONTHS} months")])
         query = (
-            _spend(tenant_id)
+            _spend(tenant_id, scope)
             .where("ordered_on >= {start:Date32}", start=start)
             .where("ordered_on < {stop:Date32}", stop=_add_months(end, 1))
         )
@@ -160,7 +162,8 @@ class OrderReports:
         )
 
     async def customer_value(
-        self, analytics: Analytics, tenant_id: uuid.UUID, *, currency: str, limit: int
+        self, analytics: Analytics, tenant_id: uuid.UUID, *, currency: str, limit: int,
+        scope: ReportScope = EVERY_CUSTOMER,
     ) -> tuple[str, list[CustomerValue]]:
         currency = currency or DEFAULT_VALUE_CURRENCY
         errors: list[FieldError] = []
@@ -171,7 +174,7 @@ class OrderReports:
         if errors:
             raise InvalidInput(errors)
         rows = await analytics.query(
-            _spend(tenant_id).where("currency = {currency:String}", currency=currency)
+            _spend(tenant_id, scope).where("currency = {currency:String}", currency=currency)
             .select("toString(customer_id) AS customer", "toString(sum(amount)) AS total", "count() AS orders",
                     "toString(max(ordered_on)) AS last_on")
             .group_by("customer").order_by("sum(amount) DESC", "customer ASC").limit(limit or 10)
