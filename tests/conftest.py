@@ -27,11 +27,19 @@ ALL_SCOPES = [
     "webhooks:manage",
 ]
 
+SUITE_RATE_LIMITS = {
+    "CRM_GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND": "10000", "CRM_GATEWAY_RATE_LIMIT_CLIENT_BURST": "100000",
+    "CRM_GATEWAY_RATE_LIMIT_TENANT_PER_SECOND": "10000", "CRM_GATEWAY_RATE_LIMIT_TENANT_BURST": "100000",
+}
+
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    # Short webhook retries so retry behaviour is observable within a test.
-    stack = Platform(tmp_path_factory.mktemp("platform"), extra_env={"CRM_WEBHOOKS_RETRY_SCHEDULE": "1,1,2"})
+    # Short webhook retries so retry behaviour is observable within a test; rate limits far above
+    # what the suite sends (429 is tested on an in-process gateway with tiny limits).
+    stack = Platform(tmp_path_factory.mktemp("platform"), extra_env={
+        "CRM_WEBHOOKS_RETRY_SCHEDULE": "1,1,2", **SUITE_RATE_LIMITS,
+    })
     try:
         stack.start()
         yield stack

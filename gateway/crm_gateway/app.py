@@ -23,6 +23,7 @@ from crm_gateway.api import (
     customer_exports,
     customer_fields,
     customer_merges,
+    customer_owners,
     customer_settings,
     customer_views,
     customers,
@@ -42,10 +43,13 @@ from crm_gateway.api import (
     users,
     webhook_endpoints,
 )
+from crm_gateway.api.common import document_api_limits
 from crm_gateway.clients import Backends
-from crm_gateway.limits import BodySizeLimitMiddleware
+from crm_gateway.idempotency import IdempotencyStore
+from crm_gateway.limits import ApiLimitsMiddleware, BodySizeLimitMiddleware
 from crm_gateway.oauth import authorize, consent, login_steps, metadata, revocation, token
 from crm_gateway.oauth.authorize import LoginCsrf
+from crm_gateway.ratelimit import BucketPolicy, RateLimiter
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.tracing import TraceMiddleware
 from crm_gateway.web import access_admin as web_access_admin
@@ -59,6 +63,7 @@ from crm_gateway.web import customer_duplicates as web_customer_duplicates
 from crm_gateway.web import customer_erasure as web_customer_erasure
 from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
+from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import problem_docs
 from crm_gateway.web import user_admin as web_user_admin
@@ -80,7 +85,7 @@ ROUTERS = (
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
-    web_customer_detail.router,
+    web_customer_detail.router, web_customer_tags.router,
     problem_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
@@ -95,6 +100,7 @@ ROUTERS = (
     orders.router,
     customer_merges.router,
     customer_duplicates.router,
+    customer_owners.router,
 )
 
 
@@ -105,6 +111,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Creates the bucket on first start; a NATS that cannot be reached stops the start-up.
+        app.state.idempotency = await IdempotencyStore.connect(settings.nats_url, settings.idempotency_lock_seconds)
         owned = None
         if app.state.backends is None:
             owned = app.state.backends = Backends.connect(settings)  # channels bind to this loop
@@ -115,6 +123,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.idempotency.close()
             if owned is not None:
                 await owned.close()
 
@@ -141,8 +150,10 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # Outermost last: trace -> 500 mapping -> body limit -> web session refresh -> FastAPI.
+    # Outermost last: trace -> 500 mapping -> body limit -> /v1 rate limits and Idempotency-Key
+    # -> web session refresh -> FastAPI.
     app.middleware("http")(web_auth.refresh_web_session)
+    app.add_middleware(ApiLimitsMiddleware, limiter=rate_limiter(settings))
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(problems.InternalErrorMiddleware)
     app.add_middleware(TraceMiddleware)
@@ -158,9 +169,17 @@ def create_app(
     return app
 
 
+def rate_limiter(settings: GatewaySettings) -> RateLimiter:
+    return RateLimiter(
+        client=BucketPolicy(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
+        tenant=BucketPolicy(settings.rate_limit_tenant_per_second, settings.rate_limit_tenant_burst),
+    )
+
+
 def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are problem+json, and FastAPI's default 422 never happens here (bad
-    input is a 400 problem), so it is removed with its schemas."""
+    input is a 400 problem), so it is removed with its schemas; then the rate-limit and
+    Idempotency-Key conventions are added to every /v1 operation."""
     for path_item in schema.get("paths", {}).values():
         for op in path_item.values():
             responses: dict[str, Any] = op.get("responses", {})
@@ -172,4 +191,5 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    return schema
+    # After FastAPI's 422 is gone: POSTs answer 422 for an Idempotency-Key mismatch.
+    return document_api_limits(schema)

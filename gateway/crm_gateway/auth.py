@@ -103,6 +103,23 @@ async def authenticate(request: Request, token: str | None = Depends(bearer_toke
     return caller
 
 
+async def caller_if_valid(request: Request) -> Caller | None:
+    """The verified caller when the request carries a valid bearer token, else None (the route
+    answers 401 itself, or runs anonymously). Caches it for `authenticate` like a route does."""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    token = await bearer_token(request)
+    if token is None:
+        return None
+    try:
+        caller = await verify_token(request, token)
+    except Problem:
+        return None
+    request.state.caller = caller
+    return caller
+
+
 async def current_caller(request: Request) -> Caller:
     """What handlers take: the caller the route's `Security(authenticate, ...)` verified.
     (A plain dependency, so OpenAPI shows the route's scoped requirement only once.)"""

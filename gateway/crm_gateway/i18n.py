@@ -116,6 +116,10 @@ PROBLEM_TITLES = Catalogue({
     "precondition_failed": {"en": "Precondition failed", "zh-CN": "前置条件不满足"},
     "precondition_required": {"en": "Precondition required", "zh-CN": "缺少前置条件"},
     "rate_limited": {"en": "Too many requests", "zh-CN": "请求过于频繁"},
+    "invalid_idempotency_key": {"en": "Invalid Idempotency-Key", "zh-CN": "Idempotency-Key 无效"},
+    "idempotency_key_mismatch": {"en": "Idempotency-Key reused", "zh-CN": "Idempotency-Key 已用于其他请求"},
+    "idempotency_key_in_use": {"en": "Request in progress", "zh-CN": "请求正在处理中"},
+    "idempotency_response_too_large": {"en": "Response not kept", "zh-CN": "未保留响应"},
     "unavailable": {"en": "Service unavailable", "zh-CN": "服务暂不可用"},
     "deadline_exceeded": {"en": "Service timed out", "zh-CN": "服务响应超时"},
     "bad_request": {"en": "Bad request", "zh-CN": "错误的请求"},
@@ -265,7 +269,27 @@ PROBLEM_DETAILS = Catalogue({
         "en": "Send the resource's ETag in an If-Match header.",
         "zh-CN": "请在 If-Match 请求头中提供资源的 ETag。",
     },
-    "rate_limited": {"en": "Slow down and retry later.", "zh-CN": "请稍后重试。"},
+    "rate_limited": {
+        "en": "Too many requests for this client or tenant; retry after the number of seconds in Retry-After.",
+        "zh-CN": "该客户端或租户的请求过于频繁，请在 Retry-After 指定的秒数后重试。",
+    },
+    "invalid_idempotency_key": {
+        "en": "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
+        "zh-CN": "Idempotency-Key 请求头应为 1 到 255 个可打印 ASCII 字符。",
+    },
+    "idempotency_key_mismatch": {
+        "en": "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+        "zh-CN": "此 Idempotency-Key 已用于另一个不同的请求；新的请求请使用新的键。",
+    },
+    "idempotency_key_in_use": {
+        "en": "The first request with this Idempotency-Key is still being processed; retry shortly.",
+        "zh-CN": "使用此 Idempotency-Key 的首个请求仍在处理中，请稍后重试。",
+    },
+    "idempotency_response_too_large": {
+        "en": "The request with this Idempotency-Key already ran, but its response was too large to keep; "
+              "read the result with a GET.",
+        "zh-CN": "使用此 Idempotency-Key 的请求已执行，但其响应过大未被保留；请用 GET 读取结果。",
+    },
     "unavailable": {
         "en": "A backing service is unavailable; retry shortly.", "zh-CN": "后端服务暂不可用，请稍后重试。",
     },
@@ -336,6 +360,17 @@ FIELD_MESSAGES = Catalogue({
         "en": 'Must be an ETag such as W/"3".', "zh-CN": '应为 ETag，例如 W/"3"。',
     },
     "invalid": {"en": "Invalid value.", "zh-CN": "值无效。"},
+    # the Idempotency-Key header (crm_gateway/idempotency.py)
+    "invalid_idempotency_key": {
+        "en": "Must be 1 to 255 printable ASCII characters.", "zh-CN": "应为 1 到 255 个可打印 ASCII 字符。",
+    },
+    "idempotency_key_mismatch": {
+        "en": "Already used for a different request.", "zh-CN": "已用于另一个不同的请求。",
+    },
+    # the customer list's tag filter (api/tags.py check_tag_filter)
+    "invalid_id": {"en": "Not a valid id.", "zh-CN": "ID 无效。"},
+    "unknown_tag": {"en": "No tag with this id.", "zh-CN": "标签不存在。"},
+    "too_many": {"en": "Too many values.", "zh-CN": "取值过多。"},
 })
 
 # Names of JSON types, for "Must be {expected}".
@@ -399,6 +434,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "invalid_otp": "验证码错误、已过期或已被使用。",
     "mfa_not_started": "请先开始设置两步验证。",
     "unknown_field": "未知字段。",
+    "unknown_tag": "标签不存在。",
     # customers (issue 4: the record, clean on the way in)
     "not_mobile": "这是固定电话号码，请填写到“电话”中。",
     "invalid_date": "日期格式应为 YYYY-MM-DD。",
@@ -420,6 +456,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "unknown_column": "没有这一列。",
     "duplicate_column": "同一列出现了两次。",
     "owner_out_of_scope": "只能将客户分配给您数据范围内的用户。",
+    "owner_disabled": "该用户已停用，不能再分配新客户。",
     # customers: mass changes (docs/customers.md, Mass changes)
     "one_change": "只能设置负责人，或设置状态并填写原因，二选一。",
     # customers: erasure (docs/customers.md, Erasure)
@@ -445,6 +482,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     "transition_not_allowed": "租户的状态规则不允许此变更。",
     "code_taken": "该客户编号已被占用。",
     "unknown_custom_field": "没有此标识的自定义字段。",
+    "range_not_supported": "只有数字和日期类型的自定义字段可以按范围筛选。",
     "invalid_type": "类型不正确。",
     "pattern_mismatch": "格式不符合该字段的规则。",
     "invalid_code_pattern": (

@@ -1,4 +1,8 @@
-"""Request body size limit, as ASGI middleware so it holds for every route and body kind.
+"""Limits as ASGI middleware, so they hold for every route and body kind: the request body size
+(`BodySizeLimitMiddleware`) and, for the public API, rate limits and Idempotency-Key
+(`ApiLimitsMiddleware`).
+
+Body size:
 
 Checked twice: by `Content-Length` before the app runs (cheap rejection), and by counting the
 bytes actually received (chunked uploads, or a Content-Length that lies). When the count goes
@@ -8,10 +12,16 @@ problem is sent instead.
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_gateway.problems import problem_response
+from crm_gateway import idempotency
+from crm_gateway.auth import caller_if_valid
+from crm_gateway.problems import Problem, problem_response, render_problem
+from crm_gateway.ratelimit import RateLimiter
+
+API_PREFIX = "/v1/"
 
 
 class BodyTooLarge(Exception):
@@ -79,3 +89,50 @@ class BodySizeLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+class ApiLimitsMiddleware:
+    """For /v1 requests with a valid access token: one token from the caller's client and tenant
+    buckets (429 `rate_limited` with `Retry-After` when either is empty), then Idempotency-Key for
+    POSTs; the `RateLimit-*` headers of the tighter bucket go on every such response (replays and
+    problems included). Requests without a valid token pass through uncharged: the route answers
+    401, or runs anonymously (`POST /v1/signup`, which therefore takes no Idempotency-Key)."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        caller = await caller_if_valid(request)
+        if caller is None or caller.principal is None:
+            await self.app(scope, receive, send)
+            return
+        decision = self.limiter.charge(caller.principal)
+        rate_headers = [(name.lower().encode(), value.encode()) for name, value in decision.headers().items()]
+
+        async def send_with_rate_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", ())}
+                extra = [(name, value) for name, value in rate_headers if name not in present]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        if not decision.allowed:
+            response = render_problem(request, Problem(429, "rate_limited", headers=decision.headers()))
+            await response(scope, receive, send)
+            return
+        if scope["method"] != "POST" or idempotency.HEADER.lower() not in Headers(scope=scope):
+            await self.app(scope, receive, send_with_rate_headers)
+            return
+        try:
+            value = idempotency.parse_key(Headers(scope=scope).getlist(idempotency.HEADER))
+        except Problem as problem:
+            await render_problem(request, problem)(scope, receive, send_with_rate_headers)
+            return
+        store: idempotency.IdempotencyStore = request.app.state.idempotency
+        key = idempotency.record_key(caller.principal, value)
+        await idempotency.run_once(self.app, scope, receive, send_with_rate_headers, store, key)

@@ -363,8 +363,9 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
 # -- handlers --------------------------------------------------------------------------------
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)
+def render_problem(request: Request, exc: Problem) -> JSONResponse:
+    """A gateway `Problem` as a response; also used by ASGI middleware, which runs outside the
+    exception handlers."""
     locale = request_locale(request)
     # Errors raised without a message get the catalogue's wording for their code.
     errors = [{**e, "message": e.get("message") or i18n.FIELD_MESSAGES.text(e["code"], locale)} for e in exc.errors]
@@ -372,6 +373,11 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
         request, exc.status, exc.code, detail=exc.detail, errors=errors, headers=exc.headers,
         params=exc.params, extra=exc.extra,
     )
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return render_problem(request, exc)
 
 
 async def _on_upstream(request: Request, exc: Exception) -> JSONResponse:

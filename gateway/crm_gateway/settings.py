@@ -22,6 +22,8 @@ class GatewaySettings(BaseSettings):
     followups_addr: str = Field(description="host:port of followups' gRPC server")
     reporting_addr: str = Field(description="host:port of reporting's gRPC server")
     webhooks_addr: str = Field(description="host:port of webhooks' gRPC server")
+    # Idempotency-Key records live in a JetStream key-value bucket, shared by every replica.
+    nats_url: str = Field(description="NATS JetStream URL (idempotency records), e.g. nats://nats:4222")
     token_issuer: str = "crm-identity"
     token_audience: str = "crm-api"
     log_level: str = "INFO"
@@ -32,6 +34,15 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = ONE_MIB
     # Seconds a gRPC call may take before the gateway answers 503.
     rpc_deadline: float = 5.0
+    # Idempotency-Key: how long a first request holds its key before another may take it over
+    # (a replica that dies mid-request frees the key after this); longer than any request runs.
+    idempotency_lock_seconds: int = Field(60, ge=5, le=3600)
+    # Token buckets, per replica and in memory: sustained requests per second and burst size, per
+    # API client (per user, for a user's token) and per tenant (all its clients together).
+    rate_limit_client_per_second: float = Field(10.0, gt=0)
+    rate_limit_client_burst: int = Field(50, ge=1)
+    rate_limit_tenant_per_second: float = Field(50.0, gt=0)
+    rate_limit_tenant_burst: int = Field(200, ge=1)
 
     @field_validator("public_url")
     @classmethod

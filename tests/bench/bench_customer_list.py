@@ -32,6 +32,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer.list_query import ListQuery
 from crm_customers.customer.service import CustomerService
 from crm_customers.fields import service as fields
 from crm_customers.main import DEFINITION
@@ -66,6 +67,19 @@ EPOCH: Final = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_SECONDS: Final = 3 * 365 * 86400
 OWNERS: Final = 200
 TEAM_SIZE: Final = 10
+
+# Tags in customers' projection (crm_customers/tags): on 30%, 10% and 0.1% of the customers.
+TAG_COMMON: Final = uuid.uuid5(uuid.NAMESPACE_URL, "bench-tag-common")
+TAG_MID: Final = uuid.uuid5(uuid.NAMESPACE_URL, "bench-tag-mid")
+TAG_RARE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "bench-tag-rare")
+
+
+def tags_of(customer_id: uuid.UUID) -> list[uuid.UUID]:
+    """The bench tags a customer carries, from independent bits of its (random) id."""
+    bits = customer_id.int
+    return [tag for tag, share in ((TAG_COMMON, bits % 1000 < 300), (TAG_MID, (bits >> 20) % 1000 < 100),
+                                   (TAG_RARE, (bits >> 40) % 1000 < 1)) if share]
+
 
 COLUMNS: Final = (
     "id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version",
@@ -167,18 +181,27 @@ def check_keys(rows: list[dict[str, Any]]) -> float:
 
 
 def copy_rows(sync_url: str, schema: str, rows: Iterable[dict[str, Any]]) -> int:
-    """COPY into the migrated table (its indexes in place, as in production)."""
+    """COPY into the migrated table (its indexes in place, as in production), with each customer's
+    tags as the tag projection keeps them (crm_customers/tags: `customer_tags` rows and the
+    `tag_ids` column the list filters on)."""
     count = 0
     with psycopg.connect(sync_url) as conn, conn.cursor() as cur:
-        columns = ", ".join(COLUMNS)
+        columns = ", ".join((*COLUMNS, "tag_ids"))
+        tagged: list[tuple[uuid.UUID, uuid.UUID]] = []
         with cur.copy(f'COPY "{schema}".customers ({columns}) FROM STDIN') as copy:
             for row in rows:
+                tags = sorted(tags_of(row["id"]))
                 copy.write_row([json.dumps(row[c], ensure_ascii=False) if c == "custom_fields" else row[c]
-                                for c in COLUMNS])
+                                for c in COLUMNS] + [tags])
+                tagged.extend((row["id"], tag) for tag in tags)
                 count += 1
+        with cur.copy(f'COPY "{schema}".customer_tags (customer_id, tag_id, change_seq, removed) FROM STDIN') as copy:
+            for customer_id, tag_id in tagged:
+                copy.write_row([customer_id, tag_id, 1, False])
         conn.commit()
         conn.autocommit = True
         conn.execute(f'ANALYZE "{schema}".customers')
+        conn.execute(f'ANALYZE "{schema}".customer_tags')
     return count
 
 
@@ -252,10 +275,23 @@ SHAPES: Final[list[Shape]] = [
     Shape("all, q mobile digits", "all", lambda w, i: {"q": f"{1380000 + i * 7919 % 10000:07d}"}),
     Shape("all, q rare (no match)", "all", lambda w, i: {"q": f"不存在{i}"}),
     Shape("all, q 2 chars rare (worst case)", "all", lambda w, i: {"q": "稀有"}),
+    Shape("all, tag (30%)", "all", lambda w, i: {"tag_ids": (str(TAG_COMMON),)}),
+    Shape("all, rare tag (0.1%)", "all", lambda w, i: {"tag_ids": (str(TAG_RARE),)}),
+    Shape("all, two tags (30% and 10%)", "all", lambda w, i: {"tag_ids": (str(TAG_COMMON), str(TAG_MID))}),
+    Shape("manager (team), tag+status", "team",
+          lambda w, i: {"tag_ids": (str(TAG_MID),), "status": STATUSES[i % 4][0]}, "updated_at desc"),
     Shape("rep (own), q pinyin", "own", lambda w, i: {"q": _keys([SUFFIXES[i % len(SUFFIXES)]])[0]}),
     Shape("manager (team), status+q", "team",
           lambda w, i: {"status": STATUSES[i % 4][0], "q": TRADES[i % len(TRADES)]}),
 ]
+
+
+# `--shapes` narrows a re-timing to the shapes whose names contain one of these words.
+SHAPE_FILTER: list[str] = []
+
+
+def chosen_shapes() -> list[Shape]:
+    return [s for s in SHAPES if not SHAPE_FILTER or any(word in s.name for word in SHAPE_FILTER)]
 
 
 def principal(tenant: uuid.UUID, who: str, world: World, i: int) -> Principal:
@@ -281,7 +317,7 @@ async def first_page(service: CustomerService, engine: AsyncEngine, tenant: uuid
     args = shape.args(world, i)
     async with tenant_session(engine, tenant) as session:
         rows, _ = await service.list(session, size=PAGE, token="", order_by=shape.order_by,
-                                     caller=principal(tenant, shape.who, world, i), **args)
+                                     caller=principal(tenant, shape.who, world, i), query=ListQuery(**args))
     return rows
 
 
@@ -298,7 +334,7 @@ async def time_shapes(engine: AsyncEngine, tenant: uuid.UUID, world: World, runs
                       progress: bool = True) -> dict[str, Timing]:
     service = new_service()
     timings: dict[str, Timing] = {}
-    for shape in SHAPES:
+    for shape in chosen_shapes():
         await first_page(service, engine, tenant, shape, world, 0)  # warm the plan and the cache
         timing = timings.setdefault(shape.name, Timing())
         for i in range(runs):
@@ -349,12 +385,18 @@ def expected_page(rows: list[dict[str, Any]], shape: Shape, world: World, i: int
         for key, value in args.get("custom", {}).items():
             if r["custom_fields"].get(key) != value:
                 return False
+        if not set(args.get("tag_ids", ())) <= {str(t) for t in tags_of(r["id"])}:
+            return False
         if "q" in args:
             q = args["q"]
-            texts = [r["name"], r["code"], r["email"], r["contact_person"]]
-            hit = any(q.lower() in t.lower() for t in texts) or q in r["mobile"] or q in r["phone"]
             spelled = pinyin_query(q)
-            hit = hit or bool(spelled and (spelled in r["name_pinyin"] or spelled in r["name_initials"]))
+            if len(q) < 3:  # short queries search names and contact persons only (c0012)
+                hit = any(q.lower() in t.lower() for t in (r["name"], r["contact_person"]))
+                hit = hit or bool(spelled and spelled in r["name_initials"])
+            else:
+                texts = [r["name"], r["code"], r["email"], r["contact_person"]]
+                hit = any(q.lower() in t.lower() for t in texts) or q in r["mobile"] or q in r["phone"]
+                hit = hit or bool(spelled and (spelled in r["name_pinyin"] or spelled in r["name_initials"]))
             if not hit:
                 return False
         return True
@@ -384,6 +426,7 @@ async def run(total: int, baseline: int, runs: int, explain: bool) -> None:
     from crm_dev.infra import EmbeddedPostgres, free_port
 
     base = Path(tempfile.mkdtemp(prefix="bench-customers-"))
+    print(f"data in {base} (time the shapes again on it: --reuse {base}; delete it when done)")
     postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
     postgres.start()
     try:
@@ -441,7 +484,7 @@ async def explain_shapes(engine: AsyncEngine, tenant: uuid.UUID, world: World) -
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     service = new_service()
     try:
-        for shape in SHAPES:
+        for shape in chosen_shapes():
             statements.clear()
             await first_page(service, engine, tenant, shape, world, 1)
             statement, parameters = statements[-1]
@@ -476,6 +519,18 @@ async def rerun(url: str, runs: int, explain: bool) -> None:
         await engine.dispose()
 
 
+async def rerun_stored(base: Path, runs: int, explain: bool) -> None:
+    """`rerun` on the data directory an earlier run left (its own PostgreSQL started again)."""
+    from crm_dev.infra import EmbeddedPostgres, free_port
+
+    postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
+    postgres.start()
+    try:
+        await rerun(postgres.url("crm_customers"), runs, explain)
+    finally:
+        postgres.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -483,8 +538,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="timed requests per query shape")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each shape at the end")
     parser.add_argument("--database-url", help="only time the shapes, on a database an earlier run loaded")
+    parser.add_argument("--reuse", type=Path, help="only time the shapes, on the data directory an earlier run left")
+    parser.add_argument("--shapes", nargs="*", default=[], help="only the shapes whose names contain one of these")
     args = parser.parse_args()
-    if args.database_url:
+    SHAPE_FILTER.extend(args.shapes)
+    if args.reuse:
+        asyncio.run(rerun_stored(args.reuse, args.runs, args.explain))
+    elif args.database_url:
         asyncio.run(rerun(args.database_url, args.runs, args.explain))
     else:
         asyncio.run(run(args.rows, min(args.baseline_rows, args.rows), args.runs, args.explain))

@@ -184,6 +184,15 @@ async def test_other_services_events(engine: AsyncEngine, tenant_id: uuid.UUID, 
         await record_event(event(tenant_id, "crm.order.recorded", {"order_id": "o1", "customer_id": str(c.id),
                                                                    "moved": True}), session)
     assert len(await timeline(engine, activity, admin, c.id)) == 4
+    # Nor is a tag moved by a merge (source "merge"); a removal by hand is.
+    for verb, source in (("applied", "merge"), ("removed", "merge"), ("removed", "manual")):
+        async with tenant_session(engine, tenant_id) as session:
+            await record_event(event(tenant_id, f"crm.tag.{verb}", {
+                "customer_id": str(c.id), "tag_id": "t1", "tag_name": "VIP", "source": source, "actor": "u1"}),
+                session)
+    entries = await timeline(engine, activity, admin, c.id)
+    assert [k for k, _ in entries][:2] == ["tag_removed", "order_recorded"] and len(entries) == 5
+    assert dict(entries)["tag_removed"]["tag_name"] == "VIP"
 
 
 async def test_merge_moves_the_timeline_and_undo_moves_it_back(

@@ -59,6 +59,14 @@ CASES = [
     ("gongsi", {"bj", "sh"}),
     ("zzzz", set()),
     ("%", set()),                 # LIKE wildcards are literal
+    # Shorter than a trigram (c0012): names, contact persons and pinyin initials only.
+    ("bj", {"bj"}),               # two initials
+    ("银", {"cq"}),                # one Chinese character
+    ("庆银", {"cq"}),
+    ("ac", {"acme"}),
+    ("a", {"acme"}),              # one Latin letter: names that contain it
+    ("13", set()),                # two digits of a phone tell nothing: not searched
+    ("%_", set()),
 ]
 
 
@@ -91,3 +99,20 @@ async def test_renamed_customer_is_found_by_its_new_pinyin(
     assert [c.id for c in found.items] == [created.id]
     gone = await customers.ListCustomers(pb.ListCustomersRequest(q="bjkj"), metadata=as_user())
     assert list(gone.items) == []
+    # The short-query grams are a generated column: they follow the rename too.
+    short = await customers.ListCustomers(pb.ListCustomersRequest(q="深圳"), metadata=as_user())
+    assert [c.id for c in short.items] == [created.id]
+    assert list((await customers.ListCustomers(pb.ListCustomersRequest(q="北京"), metadata=as_user())).items) == []
+
+
+async def test_short_query_matches_the_contact_person(
+    customers: customers_pb2_grpc.CustomerServiceStub, as_user: Metadata
+) -> None:
+    created = await customers.CreateCustomer(
+        pb.CreateCustomerRequest(customer=pb.CustomerInput(name="Acme Ltd", contact_person="闫小明",
+                                                           mobile="13800138010")),
+        metadata=as_user(),
+    )
+    for q in ("闫", "小明"):
+        found = await customers.ListCustomers(pb.ListCustomersRequest(q=q), metadata=as_user())
+        assert [c.id for c in found.items] == [created.id], q

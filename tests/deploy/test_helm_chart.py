@@ -219,6 +219,21 @@ def test_gateway_gets_its_settings(default_docs: list[Doc]) -> None:
     assert "secretKeyRef" in env["CRM_GATEWAY_SESSION_SECRET"]["valueFrom"]
     for service in GRPC_SERVICES:
         assert env[f"CRM_GATEWAY_{service.upper()}_ADDR"]["value"] == f"crm-{service}:50051"
+    assert env["CRM_GATEWAY_NATS_URL"]["value"] == "nats://nats:4222"
+    limits = {name: env[f"CRM_GATEWAY_RATE_LIMIT_{name}"]["value"]
+              for name in ("CLIENT_PER_SECOND", "CLIENT_BURST", "TENANT_PER_SECOND", "TENANT_BURST")}
+    assert limits == {"CLIENT_PER_SECOND": "10", "CLIENT_BURST": "50", "TENANT_PER_SECOND": "50", "TENANT_BURST": "200"}
+    assert "PAGE_TOKEN_KEY" not in " ".join(env) and "DATABASE_URL" not in " ".join(env)
+
+
+def test_gateway_rate_limits_follow_the_values() -> None:
+    docs = render(
+        "--set-json", "gateway.rateLimits.clientPerSecond=2.5", "--set", "gateway.rateLimits.tenantBurst=1000",
+    )
+    env = env_of(of_kind(docs, "Deployment")["crm-gateway"])
+    assert env["CRM_GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND"]["value"] == "2.5"
+    assert env["CRM_GATEWAY_RATE_LIMIT_TENANT_BURST"]["value"] == "1000"
+    assert "/gateway/rateLimits" in render_error("--set", "gateway.rateLimits.clientBurst=0")
 
 
 def test_secrets_are_only_referenced(docs: list[Doc]) -> None:
@@ -252,6 +267,7 @@ def test_existing_secrets_replace_the_chart_secret() -> None:
     assert refs["CRM_GATEWAY_SESSION_SECRET"] == "crm-app"
     assert refs["CRM_CUSTOMERS_DATABASE_URL"] == "crm-postgres"
     assert refs["CRM_TAGGING_NATS_URL"] == "crm-nats"
+    assert refs["CRM_GATEWAY_NATS_URL"] == "crm-nats"
     assert refs["CRM_REPORTING_CLICKHOUSE_URL"] == "crm-clickhouse"
 
 
@@ -306,9 +322,10 @@ def test_gateway_is_open_on_8000_only(default_docs: list[Doc]) -> None:
     spec = of_kind(default_docs, "NetworkPolicy")["crm-gateway"]["spec"]
     (ingress,) = spec["ingress"]
     assert _ports(ingress) == {8000} and "from" not in ingress
-    (egress,) = spec["egress"]
-    assert _ports(egress) == {50051}
-    assert _peer_components(egress["to"][0]) == set(GRPC_SERVICES)
+    services, nats = spec["egress"]
+    assert _ports(services) == {50051}
+    assert _peer_components(services["to"][0]) == set(GRPC_SERVICES)
+    assert _ports(nats) == {4222}  # Idempotency-Key records
 
 
 def test_grpc_services_accept_only_gateway_and_identity(docs: list[Doc]) -> None:

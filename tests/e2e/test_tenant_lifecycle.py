@@ -15,6 +15,8 @@ from pathlib import Path
 
 import grpc
 import httpx
+import nats
+import nats.js.errors
 import psycopg
 import pytest
 
@@ -176,6 +178,25 @@ def _erase_again(platform: Platform, service: str, tenant_id: str) -> tenancy_pb
     return asyncio.run(call())
 
 
+def _idempotency_keys(platform: Platform, tenant_id: str) -> list[str]:
+    """Keys of the tenant's records in the gateway's Idempotency-Key bucket."""
+
+    async def read() -> list[str]:
+        nc = await nats.connect(platform.nats.url)
+        try:
+            kv = await nc.jetstream().key_value("crm_idempotency")
+            try:
+                # nats-py filters keys by substring, not by subject wildcard.
+                prefix = f"{uuid.UUID(tenant_id).hex}."
+                return [k for k in await kv.keys(filters=[prefix]) if k.startswith(prefix)]
+            except nats.js.errors.NoKeysError:
+                return []
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
 def test_offboard_exports_everything_then_erases_it_everywhere(
     platform: Platform, tenant: TenantContext, other_tenant: TenantContext, tmp_path: Path
 ) -> None:
@@ -190,11 +211,14 @@ def test_offboard_exports_everything_then_erases_it_everywhere(
         assert http.post("/v1/cadence-rules", json=cadence).status_code == 201
         for index in range(3):
             reply = http.post("/v1/customers", json={"name": f"精工制造{index}", "industry": "制造业",
-                                                    "mobile": f"1580000200{index}"})
+                                                    "mobile": f"1580000200{index}"},
+                              headers={"Idempotency-Key": f"offboard-{index}"})
             assert reply.status_code == 201, reply.text
         other_http = other_tenant.http()
         assert other_http.post("/v1/customers", json={"name": "留下的公司", "industry": "零售",
-                                                      "mobile": "13900139000"}).status_code == 201
+                                                      "mobile": "13900139000"},
+                               headers={"Idempotency-Key": "offboard-0"}).status_code == 201
+        assert len(_idempotency_keys(platform, tenant.tenant_id)) == 3
 
         def settled() -> bool:
             rows = http.get("/v1/reports/customers-by-industry").json()["rows"]
@@ -246,6 +270,9 @@ def test_offboard_exports_everything_then_erases_it_everywhere(
         left = _tenant_rows_left(platform, service, tenant.tenant_id)
         assert left == {"schema": None, "tenants": 0, "outbox": 0, "inbox": 0, "jobs": 0,
                         "recorded_as_erased": True}, (service, left)
+    # The gateway's Idempotency-Key records (response bodies) went too; the other tenant's stay.
+    assert _idempotency_keys(platform, tenant.tenant_id) == []
+    assert len(_idempotency_keys(platform, other_tenant.tenant_id)) == 1
     # ClickHouse: erasing again finds nothing left to delete (the first erase deleted the rows).
     again = _erase_again(platform, "reporting", tenant.tenant_id)
     assert dict(again.deleted)["clickhouse.customers"] == 0

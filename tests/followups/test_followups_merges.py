@@ -62,3 +62,18 @@ async def test_undo_first_then_merge_moves_nothing(engine: AsyncEngine, nc: NATS
     assert await consumer.apply(merge_event(tenant_id, "unmerged", merge_id, survivor, [b]))
     assert await consumer.apply(merge_event(tenant_id, "merged", merge_id, survivor, [b]))
     assert await _owners(engine, tenant_id) == {"B": b}
+
+
+async def test_merge_into_an_erased_survivor_moves_nothing(engine: AsyncEngine, nc: NATS,
+                                                           tenant_id: uuid.UUID) -> None:
+    """The survivor's erasure reached followups before the merge did: its tasks are gone and the
+    merged customer's stay where they are (nothing re-attached to an erased id)."""
+    from crm_platform.erasure import mark_erased
+
+    consumer = EventConsumer(engine, nc, merging.subscription())
+    survivor, b = new_id(), new_id()
+    await _add_task(engine, tenant_id, b, "B")
+    async with tenant_session(engine, tenant_id) as session:
+        await mark_erased(session, tenant_id, survivor)
+    assert await consumer.apply(merge_event(tenant_id, "merged", new_id(), survivor, [b]))
+    assert await _owners(engine, tenant_id) == {"B": b}

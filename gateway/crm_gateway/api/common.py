@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from crm_gateway.auth import anonymous, authenticate, current_caller
 from crm_gateway.clients import Backends, Caller, backends
-from crm_gateway.problems import Problem, ProblemDetails
+from crm_gateway.problems import PROBLEM_JSON, Problem, ProblemDetails
 from crm_platform.auth import Scope
 
 # Handler parameters: the verified caller (or an anonymous one) and the gRPC stubs.
@@ -41,6 +41,71 @@ ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
 # Every authenticated operation can meet these.
 AUTHENTICATED_ERRORS: Final = (401, 403, 429, 503)
 WRITE_ERRORS: Final = (400, 413, 415)
+
+
+# The API conventions every /v1 operation follows, added to the OpenAPI document in one place
+# (`document_api_limits`, called when the document is built) so no route can forget them.
+IDEMPOTENCY_KEY_DESCRIPTION: Final = (
+    "1-255 printable ASCII characters, unique per intended operation (e.g. a UUID). Repeating the request "
+    "with the same key within 24 h returns the first response again, with `Idempotent-Replayed: true`, "
+    "instead of running it twice; the same key with a different method, path, query or body is a 422. "
+    "Keys belong to the caller (tenant, client and user). Responses 400, 401, 403, 413, 415, 429 and 5xx "
+    "are not kept: a retry with the key runs again."
+)
+RATE_LIMIT_HEADERS: Final[dict[str, tuple[str, str]]] = {
+    "RateLimit-Limit": ("Size of the tighter of the caller's token buckets (per client, per tenant).", "integer"),
+    "RateLimit-Remaining": ("Requests left in that bucket now.", "integer"),
+    "RateLimit-Reset": ("Seconds until that bucket is full again.", "integer"),
+}
+IDEMPOTENCY_ERRORS: Final[dict[str, str]] = {
+    "400": " `invalid_idempotency_key`: the `Idempotency-Key` header is not 1-255 printable ASCII characters.",
+    "409": (" `idempotency_key_in_use`: the first request with this `Idempotency-Key` is still running (see "
+            "`Retry-After`); `idempotency_response_too_large`: it ran, but its response was too large to keep."),
+}
+IDEMPOTENCY_MISMATCH: Final = (
+    "The `Idempotency-Key` was used for a different request (method, path, query or body): "
+    "`idempotency_key_mismatch`."
+)
+HTTP_METHODS: Final = ("get", "post", "put", "patch", "delete")
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+
+
+def document_api_limits(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every authenticated /v1 operation: 429 with `Retry-After` and the `RateLimit-*` headers on
+    each response; every such POST: the `Idempotency-Key` parameter and its 400/409/422 problems."""
+    components = schema.setdefault("components", {})
+    components.setdefault("headers", {}).update({
+        name: {"description": description, "schema": {"type": kind}}
+        for name, (description, kind) in RATE_LIMIT_HEADERS.items()
+    } | {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}})
+    components.setdefault("parameters", {})["IdempotencyKey"] = {
+        "name": "Idempotency-Key", "in": "header", "required": False, "description": IDEMPOTENCY_KEY_DESCRIPTION,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    }
+    rate_headers = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    for path, path_item in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in path_item.items():
+            if method not in HTTP_METHODS or not op.get("security"):
+                continue  # without a token nothing is charged or recorded (POST /v1/signup)
+            responses: dict[str, Any] = op.setdefault("responses", {})
+            responses.setdefault("429", {"description": ERROR_DESCRIPTIONS[429], "content": _problem_content()})
+            responses["429"].setdefault("headers", {})["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+            if method == "post":
+                op.setdefault("parameters", []).append({"$ref": "#/components/parameters/IdempotencyKey"})
+                for status, description in IDEMPOTENCY_ERRORS.items():
+                    if status in responses:
+                        responses[status]["description"] += description
+                    else:
+                        responses[status] = {"description": description.strip(), "content": _problem_content()}
+                responses["422"] = {"description": IDEMPOTENCY_MISMATCH, "content": _problem_content()}
+            for response in responses.values():
+                response.setdefault("headers", {}).update(rate_headers)
+    return schema
 
 
 def error_responses(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:

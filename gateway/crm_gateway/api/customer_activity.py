@@ -26,9 +26,12 @@ class ActivityEntry(Resource):
     occurred_at: datetime | None
     kind: str = Field(description=KINDS)
     actor: str | None = Field(description='User id, "client:<id>", or null for automatic work of another service')
+    actor_name: str | None = Field(description="The acting user's display name; null for API clients, automatic "
+                                               "work and users not known by name")
     data: dict[str, Any] = Field(
-        description='Per kind. Field changes: `{"changes": [{"field", "from", "to"}], "reason"}`; a sensitive or '
-                    'masked field appears as `{"field", "changed": true}` without values, a hidden one not at all. '
+        description='Per kind. Field changes: `{"changes": [{"field", "from", "to"}], "reason"}` (owner changes '
+                    'also `from_name` / `to_name`); a sensitive or masked field appears as `{"field", "changed": '
+                    'true}` without values, a hidden one not at all. '
                     '`revealed`: `{"fields"}`; tags: `{"tag_id", "tag_name", "source"}`; tasks: `{"task_id", '
                     '"title", "due_at"}`; orders: the order\'s id, amount and currency.'
     )
@@ -41,7 +44,7 @@ class ActivityQuery(PageQuery):
 def entry_out(message: Any) -> ActivityEntry:
     return ActivityEntry(
         id=message.id, customer_id=message.customer_id, occurred_at=timestamp(message.occurred_at),
-        kind=message.kind, actor=message.actor or None,
+        kind=message.kind, actor=message.actor or None, actor_name=message.actor_name or None,
         data=plain_json(json_format.MessageToDict(message.data, preserving_proto_field_name=True)),
     )
 

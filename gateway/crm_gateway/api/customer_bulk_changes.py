@@ -21,6 +21,7 @@ from crm_gateway.api.common import (
     timestamp,
 )
 from crm_gateway.api.customers import CUSTOM_FILTER_PREFIX, CustomerListQuery, list_request
+from crm_gateway.api.tags import check_tag_filter
 from crm_gateway.problems import Problem
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import bulk_changes_pb2 as pb
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/v1/customer-bulk-changes", tags=["customers"])
 # List parameters that are paging, not filters.
 NOT_FILTERS = frozenset({"page_size", "page_token", "order_by"})
 FILTERS = tuple(name for name in CustomerListQuery.model_fields if name not in NOT_FILTERS)
+TAG_FILTER = "tag_id"
 
 
 class BulkChangeSet(RequestBody):
@@ -43,8 +45,8 @@ class BulkChangeSet(RequestBody):
 class BulkChangeCreate(RequestBody):
     filter: dict[str, str | bool] = Field(
         default_factory=dict,
-        description=f"The customer list's filters: {', '.join(FILTERS)}, `cf.<key>`. Empty: every customer "
-                    "you can see.",
+        description=f"The customer list's filters: {', '.join(FILTERS)}, `cf.<key>`; `tag_id` holds tag ids "
+                    "joined by commas. Empty: every customer you can see.",
     )
     set: BulkChangeSet = Field(description="Either `owner_id`, or `status` with `reason`")
 
@@ -101,6 +103,8 @@ def filter_request(raw: dict[str, str | bool]) -> Any:
     for name, value in raw.items():
         if name.startswith(CUSTOM_FILTER_PREFIX) and len(name) > len(CUSTOM_FILTER_PREFIX):
             custom[name[len(CUSTOM_FILTER_PREFIX):]] = str(value)
+        elif name == TAG_FILTER and isinstance(value, str):
+            plain[name] = [value]  # as in saved views: tag ids joined by commas (the list query splits them)
         elif name in FILTERS:
             plain[name] = value
         else:
@@ -134,9 +138,11 @@ def _set_request(body: BulkChangeSet) -> Any:
 )
 async def start_bulk_change(body: BulkChangeCreate, response: Response, caller: CallerDep,
                             services: BackendsDep) -> BulkChange:
+    customers_filter = filter_request(body.filter)
+    await check_tag_filter(caller, services, customers_filter.tag_ids, f"filter.{TAG_FILTER}")
     reply = await caller.call(
         services.customer_bulk_changes.StartBulkChange,
-        pb.StartBulkChangeRequest(filter=filter_request(body.filter), set=_set_request(body.set)),
+        pb.StartBulkChangeRequest(filter=customers_filter, set=_set_request(body.set)),
     )
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
     return bulk_change_out(reply)

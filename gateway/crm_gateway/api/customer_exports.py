@@ -22,6 +22,7 @@ from crm_gateway.api.common import (
     timestamp,
 )
 from crm_gateway.api.customer_views import FILTERS_DESCRIPTION
+from crm_gateway.api.tags import check_saved_tag_filter
 from crm_gateway.clients import Backends, Caller
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import exports_pb2 as pb
@@ -85,6 +86,7 @@ def export_out(message: Any) -> CustomerExport:
 )
 async def create_export(body: CustomerExportCreate, response: Response, caller: CallerDep,
                         services: BackendsDep) -> CustomerExport:
+    await check_saved_tag_filter(caller, services, body.filters)
     reply = await caller.call(
         services.customer_exports.CreateCustomerExport,
         pb.CreateCustomerExportRequest(filters=body.filters, order_by=body.order_by or "", format=body.format,

@@ -21,6 +21,7 @@ from crm_gateway.api.common import (
     operation,
     timestamp,
 )
+from crm_gateway.api.tags import check_saved_tag_filter
 from crm_gateway.problems import etag, rename_fields
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import views_pb2 as pb
@@ -32,7 +33,8 @@ view_fields = rename_fields({}, strip_prefix="view.")
 FILTERS_DESCRIPTION = (
     "List query parameter -> value, as `/v1/customers` takes them: `q`, `status`, `owner_id`, `industry`, "
     "`region`, `source`, `type`, `created_after`, `created_before`, `first_contact_after`, "
-    "`first_contact_before`, `cf.<key>`. Validated as the list validates them (an unknown filter or a bad "
+    "`first_contact_before`, `cf.<key>`, `tag_id` (tag ids joined by commas; the customer carries all of "
+    "them). Validated as the list validates them (an unknown filter or a bad "
     "value is a 400 naming `filters.<name>`)."
 )
 
@@ -112,6 +114,7 @@ async def list_views(caller: CallerDep, services: BackendsDep) -> ItemList[Custo
 )
 async def create_view(body: CustomerViewCreate, response: Response, caller: CallerDep,
                       services: BackendsDep) -> CustomerView:
+    await check_saved_tag_filter(caller, services, body.filters)
     reply = await caller.call(
         services.customer_views.CreateCustomerView,
         pb.CreateCustomerViewRequest(view=view_input(body.model_dump(exclude_unset=True) | {"filters": body.filters})),
@@ -144,6 +147,7 @@ async def update_view(
     if_match: Annotated[str | None, Header(description='ETag of the version you read, e.g. W/"3"')] = None,
 ) -> CustomerView:
     version = expected_version(if_match)
+    await check_saved_tag_filter(caller, services, body.filters)
     reply = await caller.call(
         services.customer_views.UpdateCustomerView,
         pb.UpdateCustomerViewRequest(id=view_id, view=view_input(body.model_dump(exclude_unset=True)),

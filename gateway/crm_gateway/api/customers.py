@@ -10,7 +10,7 @@ import grpc
 from fastapi import APIRouter, Header, Query, Request, Response
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from crm_gateway.api.common import (
     WRITE_ERRORS,
@@ -26,6 +26,7 @@ from crm_gateway.api.common import (
     page,
     timestamp,
 )
+from crm_gateway.api.tags import check_tag_filter
 from crm_gateway.clients import Caller
 from crm_gateway.problems import Problem, UpstreamError, etag, keep_field, rename_fields
 from crm_platform.auth import Scope
@@ -38,6 +39,12 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 customer_fields = rename_fields({}, strip_prefix="customer.")
 
 CUSTOM_FILTER_PREFIX = "cf."
+# Filters sent to ListCustomersRequest under their own names (fields 20-32; the customers
+# service's `list_query.ADDED_FILTERS`).
+ADDED_FILTERS = (
+    "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before",
+    "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency",
+)
 
 
 def plain_json(value: Any) -> Any:
@@ -96,6 +103,8 @@ class Customer(Resource):
     source: str = Field(description="Code from the tenant's source dictionary")
     first_contact_date: str | None = Field(description="YYYY-MM-DD")
     owner_id: str
+    owner_name: str = Field(description="Read-only: the owner's display name (empty while unknown, or when "
+                                        "`owner_id` is hidden or masked for you)")
     status: str = Field(description="potential, intent, won or lost; change it with :change-status")
     employees: int | None
     annual_revenue: str | None = Field(description="Decimal string")
@@ -109,6 +118,8 @@ class Customer(Resource):
     updated_at: datetime | None
     created_by: str
     updated_by: str
+    created_by_name: str = Field(description="Read-only: `created_by`'s display name when a user known by name")
+    updated_by_name: str = Field(description="Read-only: `updated_by`'s display name when a user known by name")
     deleted_at: datetime | None = Field(None, description="Set while soft-deleted (admins with show_deleted)")
     resident_id: str | None = Field(
         None, description='Resident ID, masked ("110***********1234"); plaintext only via :reveal'
@@ -137,7 +148,8 @@ def customer_out(message: Any) -> Customer:
         id=message.id, code=message.code, name=message.name, type=message.type,
         contact_person=message.contact_person, mobile=message.mobile, phone=message.phone, email=message.email,
         industry=message.industry, region=message.region, source=message.source,
-        first_contact_date=message.first_contact_date or None, owner_id=message.owner_id, status=message.status,
+        first_contact_date=message.first_contact_date or None, owner_id=message.owner_id,
+        owner_name=message.owner_name, status=message.status,
         employees=message.employees if message.HasField("employees") else None,
         annual_revenue=message.annual_revenue or None,
         annual_revenue_currency=message.annual_revenue_currency or None,
@@ -145,6 +157,7 @@ def customer_out(message: Any) -> Customer:
         custom_fields=plain_json(json_format.MessageToDict(message.custom_fields)),
         version=message.version, created_at=timestamp(message.created_at),
         updated_at=timestamp(message.updated_at), created_by=message.created_by, updated_by=message.updated_by,
+        created_by_name=message.created_by_name, updated_by_name=message.updated_by_name,
         deleted_at=timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
         resident_id=message.resident_id or None, bank_card=message.bank_card or None,
         annual_spend=dict(message.annual_spend.amounts) if message.HasField("annual_spend") else None,
@@ -207,6 +220,35 @@ class CustomerListQuery(PageQuery):
     show_deleted: bool = Field(False, description="Include soft-deleted customers (needs customers:admin)")
     resident_id: str = Field("", description="Exact resident ID (matched by blind index)")
     bank_card: str = Field("", description="Exact bank card number (matched by blind index)")
+    tag_id: list[str] = Field(
+        default_factory=list,
+        description="A tag's id; repeat it or join ids with commas (as a saved view holds them) for several: "
+                    "the customer carries all of them (at most 10). Needs tags:read too; an unknown or malformed "
+                    "id is a 400 on `tag_id`.",
+    )
+
+    code: str = Field("", description="Exact customer code")
+    contact_person: str = Field("", description="Exact contact person (trimmed, full-width folded)")
+    mobile: str = Field("", description='Exact mobile in any format the field accepts ("138 0013 8000" finds '
+                                        '"+8613800138000"); `invalid_phone` / `not_mobile` when it is not one')
+    phone: str = Field("", description="Exact phone in any accepted format (010-62345678 finds +861062345678)")
+    email: str = Field("", description="Exact email, case-insensitive; `invalid_email` when it is not one")
+    credit_code: str = Field("", description="Exact unified social credit code (any case; checked like a write)")
+    updated_after: str = Field("", description="RFC 3339 timestamp or YYYY-MM-DD (inclusive)")
+    updated_before: str = Field("", description="RFC 3339 timestamp or YYYY-MM-DD (exclusive)")
+    employees_min: str = Field("", description="Whole number, inclusive")
+    employees_max: str = Field("", description="Whole number, inclusive")
+    annual_revenue_min: str = Field("", description='Decimal string, inclusive ("1000000.00"); needs '
+                                                    "`annual_revenue_currency`")
+    annual_revenue_max: str = Field("", description="Decimal string, inclusive; needs `annual_revenue_currency`")
+    annual_revenue_currency: str = Field("", description="ISO 4217: the currency of the revenue range (amounts "
+                                                         "in different currencies are never compared); alone, "
+                                                         "an exact filter")
+
+    @field_validator("tag_id")
+    @classmethod
+    def _split_tag_ids(cls, value: list[str]) -> list[str]:
+        return [part.strip() for item in value for part in item.split(",") if part.strip()]
 
 
 def _text_fields(values: dict[str, Any], *, clear_nulls: bool) -> dict[str, Any]:
@@ -269,7 +311,8 @@ def list_request(query: CustomerListQuery, custom: dict[str, str]) -> Any:
         source=query.source, type=query.type, created_after=query.created_after,
         created_before=query.created_before, first_contact_after=query.first_contact_after,
         first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
-        resident_id=query.resident_id, bank_card=query.bank_card,
+        resident_id=query.resident_id, bank_card=query.bank_card, tag_ids=query.tag_id,
+        **{name: getattr(query, name) for name in ADDED_FILTERS},
     )
 
 
@@ -279,12 +322,16 @@ def list_request(query: CustomerListQuery, custom: dict[str, str]) -> Any:
     **operation(operation_id="listCustomers", summary="List customers", scopes=[Scope.CUSTOMERS_READ],
                 errors=[400],
                 description="Filters combine with AND. Custom fields filter as `cf.<key>=value` (exact; a multi "
-                            "select matches when it contains the value)."),
+                            "select matches when it contains the value); number and date custom fields also as "
+                            "`cf.<key>_min` / `cf.<key>_max` (inclusive). A filter on a field your role hides is "
+                            "400 `field_hidden`; a value the field could not hold is a 400 naming the parameter "
+                            "with the field's own code (`invalid_phone`, `invalid_email`, `invalid_decimal`, ...)."),
 )
 async def list_customers(
     request: Request, query: Annotated[CustomerListQuery, Query()], caller: CallerDep, services: BackendsDep
 ) -> Page[Customer]:
     custom = _custom_filters(request, query)
+    await check_tag_filter(caller, services, query.tag_id, "tag_id")
     reply = await caller.call(
         services.customers.ListCustomers, list_request(query, custom),
         rename=rename_fields({}, strip_prefix="custom_fields."),
@@ -431,6 +478,7 @@ class StatusChange(Resource):
     to_status: str
     reason: str
     changed_by: str
+    changed_by_name: str = Field(description="Read-only: `changed_by`'s display name when a user known by name")
     changed_at: datetime | None
 
 
@@ -444,7 +492,7 @@ async def status_history(customer_id: str, caller: CallerDep, services: Backends
     reply = await caller.call(services.customers.ListStatusHistory, pb.ListStatusHistoryRequest(id=customer_id))
     return ItemList[StatusChange](items=[
         StatusChange(id=c.id, from_status=c.from_status or None, to_status=c.to_status, reason=c.reason,
-                     changed_by=c.changed_by, changed_at=timestamp(c.changed_at))
+                     changed_by=c.changed_by, changed_by_name=c.changed_by_name, changed_at=timestamp(c.changed_at))
         for c in reply.items
     ])
 

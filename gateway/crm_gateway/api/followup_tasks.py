@@ -36,13 +36,15 @@ class FollowupTask(Resource):
     assignee_id: str
     cadence_rule_id: str = Field(description="Set when a cadence rule created the task")
     created_at: datetime | None
+    created_by: str = Field(description='Who created it: a user id, "client:<client id>" for an API client, or '
+                                        '"" for a cadence rule (and tasks made before this was recorded)')
 
 
 def task_out(message: Any) -> FollowupTask:
     return FollowupTask(
         id=message.id, customer_id=message.customer_id, title=message.title, due_at=timestamp(message.due_at),
         status=message.status, assignee_id=message.assignee_id, cadence_rule_id=message.cadence_rule_id,
-        created_at=timestamp(message.created_at),
+        created_at=timestamp(message.created_at), created_by=message.created_by,
     )
 
 

@@ -18,28 +18,48 @@ from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.customer_lists import FORM_FILTERS, list_request
 from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
+from crm_gateway.web.owners import owner_choices
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.strings import UI
+from crm_gateway.web.tag_choices import tenant_tags
 from crm_gateway.web.templating import message_page, page_locale, render
-from crm_gateway.web.timeline import load_people
 from crm_proto.crm.customers.v1 import bulk_changes_pb2 as bpb
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
-FILTERS: Final = ("q", "industry")
+FILTERS: Final = FORM_FILTERS
+TAG_FILTER: Final = "tag_id"
+# The dialog posts the list's filters under this prefix: its own `status` and `owner_id` are the change.
+FILTER_PREFIX: Final = "filter."
 STATUSES: Final = ("potential", "intent", "won", "lost")
 FINISHED: Final = frozenset({"succeeded", "cancelled"})
 FAILURES_SHOWN: Final = 100
 
 
-def _filters(source: Any) -> dict[str, str]:
-    return {name: str(source.get(name) or "").strip() for name in FILTERS if str(source.get(name) or "").strip()}
+def _filters(source: Any, prefix: str = "") -> dict[str, str]:
+    found = {name: value for name in FILTERS if (value := str(source.get(prefix + name) or "").strip())}
+    # The list's tag filter, held as one value: tag ids joined by commas (as saved views hold it).
+    tags = ",".join(str(v).strip() for v in source.getlist(prefix + TAG_FILTER) if str(v).strip())
+    if tags:
+        found[TAG_FILTER] = tags
+    return found
+
+
+def _filter_labels(filters: dict[str, str], people: dict[str, str], tags: dict[str, str],
+                   locale: Locale) -> dict[str, str]:
+    """The filters as shown: an owner and tags by name, a status or type by its label."""
+    shown = {k: people.get(v, v) if k == "owner_id" else _label(k, v, locale) if k in ("status", "type") else v
+             for k, v in filters.items()}
+    if filters.get(TAG_FILTER):
+        shown[TAG_FILTER] = "、".join(tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(","))
+    return shown
 
 
 def filter_message(filters: dict[str, str]) -> pb.ListCustomersRequest:
-    return pb.ListCustomersRequest(q=filters.get("q", ""), industry=filters.get("industry", ""))
+    return list_request(filters)
 
 
 def _context_base(session: WebSession, locale: Locale) -> dict[str, Any]:
@@ -54,10 +74,11 @@ async def form_page(request: Request, session: WebSession, services: Any, filter
     locale = caller.locale
     claims = token_claims(session.token)
     try:
-        counted, people = await asyncio.gather(
+        counted, people, tags = await asyncio.gather(
             caller.call(services.customer_bulk_changes.CountBulkChangeTargets,
                         bpb.CountBulkChangeTargetsRequest(filter=filter_message(filters))),
-            load_people(caller, services, str(claims.get("scope", "")).split()),
+            owner_choices(caller, services),
+            tenant_tags(caller, services),
         )
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
@@ -68,9 +89,10 @@ async def form_page(request: Request, session: WebSession, services: Any, filter
     context = {
         **_context_base(session, locale),
         "filters": filters,
+        "filter_labels": _filter_labels(filters, dict(people), {t.id: t.name for t in tags}, locale),
         "count": counted.count,
         "more": counted.more,
-        "people": sorted(people.items(), key=lambda p: p[1]),
+        "people": people,
         "me": me,
         "statuses": STATUSES,
         "values": values or {"change": "owner", "owner_id": me},
@@ -89,7 +111,7 @@ async def show_form(request: Request, session: SessionDep, services: BackendsDep
 async def start(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    filters = _filters(form)
+    filters = _filters(form, FILTER_PREFIX)
     values = {name: str(form.get(name) or "").strip() for name in ("change", "owner_id", "status", "reason")}
     if not hmac.compare_digest(str(form.get("csrf_token") or "").encode(), session.csrf.encode()):
         return await form_page(request, session, services, filters, status_code=403, values=values,
@@ -144,7 +166,7 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
     total = change.total if change.HasField("total") else 0
     names = await _names(caller, services, [f.customer_id for f in change.failures]) if finished else {}
     claims = token_claims(session.token)
-    people = await load_people(caller, services, str(claims.get("scope", "")).split())
+    people = dict(await owner_choices(caller, services))
     owner = change.set.owner_id
     owner_label = UI.text("bulk.myself", locale) if owner and owner == claims.get("uid") else people.get(owner, owner)
     context = {
@@ -156,8 +178,11 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
         "summary": (UI.text("bulk.summary_owner", locale, owner=owner_label) if owner else UI.text(
             "bulk.summary_status", locale, status=_label("status", change.set.status, locale),
             reason=change.set.reason)),
-        "filters": [(UI.text(f"bulk.filter.{k}", locale), v) for k, v in (
-            ("q", change.filter.q), ("industry", change.filter.industry)) if v],
+        "filters": [(UI.text(f"filter.{k}", locale), v) for k, v in _filter_labels(
+            {**{name: getattr(change.filter, name) for name in FILTERS}, TAG_FILTER: ",".join(change.filter.tag_ids)},
+            people, {t.id: t.name for t in await tenant_tags(caller, services)} if change.filter.tag_ids else {},
+            locale,
+        ).items() if v],
         "failures": [{"id": f.customer_id, "name": names.get(f.customer_id, ""),
                       "why": UI.get(f"bulk.why.{f.code}", locale) or f.code} for f in change.failures],
     }

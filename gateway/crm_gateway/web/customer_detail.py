@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from google.protobuf import json_format
 from starlette.responses import Response
 
-from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.common import BackendsDep
 from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
@@ -22,6 +22,7 @@ from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.customer_erasure import can_erase
 from crm_gateway.web.customer_merge import survivor_merges
 from crm_gateway.web.customer_orders import orders_section
+from crm_gateway.web.customer_tags import tags_section
 from crm_gateway.web.customers import (
     CUSTOMER_TYPES,
     SessionDep,
@@ -31,6 +32,7 @@ from crm_gateway.web.customers import (
     load_choices,
     problem_text,
 )
+from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
@@ -41,6 +43,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 EDIT_FIELDS: Final = (
     "name", "type", "contact_person", "mobile", "phone", "email", "industry", "region", "source",
     "first_contact_date", "employees", "annual_revenue", "annual_revenue_currency", "credit_code", "needs", "notes",
+    "owner_id",
 )
 STATUSES: Final = ("potential", "intent", "won", "lost")
 # Sent only when typed in (the page never holds their plaintext); REST PATCH with null clears them.
@@ -67,11 +70,6 @@ def can_reveal(session: WebSession) -> bool:
     """Whether to offer the Reveal button; the customers service enforces the scope itself."""
     scopes = str(token_claims(session.token).get("scope", "")).split()
     return "customers:reveal" in scopes
-
-
-def _when(value: Any) -> str:
-    stamp = timestamp(value)
-    return stamp.strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
 async def detail_page(
@@ -111,10 +109,11 @@ async def detail_page(
     merges = await survivor_merges(caller, services, customer_id)
     orders = await orders_section(caller, services, session, customer)
     claims = token_claims(session.token)
-    people = await timeline.load_people(caller, services, str(claims.get("scope", "")).split())
+    me = str(claims.get("uid", ""))
+    owners = await owner_choices(caller, services)
+    tags = await tags_section(caller, services, session, customer.id)
     activity = await timeline.load(caller, services, request, customer.id,
-                                   timeline.shown_count(request.query_params.get("timeline")),
-                                   str(claims.get("uid", "")), people)
+                                   timeline.shown_count(request.query_params.get("timeline")), me)
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     custom = json_format.MessageToDict(customer.custom_fields)
@@ -126,12 +125,12 @@ async def detail_page(
         "type_label": _label("type", customer.type, locale),
         "source_label": dict(choices.source).get(customer.source, customer.source),
         "custom": sorted(custom.items()),
-        "created": _when(customer.created_at),
-        "updated": _when(customer.updated_at),
+        "created": timeline.local_time(customer.created_at, activity.zone),
+        "updated": timeline.local_time(customer.updated_at, activity.zone),
         "history": [
             {"from": _label("status", h.from_status, locale) if h.from_status else "",
              "to": _label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
-             "by": h.changed_by, "at": _when(h.changed_at)}
+             "by": h.changed_by_name or h.changed_by, "at": timeline.local_time(h.changed_at, activity.zone)}
             for h in history.items
         ],
         "statuses": [s for s in STATUSES if s != customer.status],
@@ -149,6 +148,11 @@ async def detail_page(
         "merges": merges,
         "orders": orders,
         "timeline": activity,
+        "tags": tags,
+        "owner_label": customer.owner_name or (customer.owner_id[:8] + "…" if customer.owner_id else ""),
+        # Only users the viewer may assign, plus the current owner (even if disabled) so saving keeps them.
+        "owners": with_current(owners, customer.owner_id, customer.owner_name),
+        "me": me,
     }
     response = render(request, "customer_detail.html", context, status_code=status_code)
     if revealed:
@@ -180,6 +184,8 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
     locale = page_locale(request)
     writable = writable_fields(session)
     values: dict[str, str] = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS if name in writable}
+    if not values.get("owner_id"):  # no owner picker on the page: the owner stays as it is
+        values.pop("owner_id", None)
     secrets: dict[str, str] = {
         name: str(form.get(name) or "").strip() for name in SENSITIVE_FIELDS if name in writable
     }

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.customer_exports import _parts
+from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import UpstreamError, localise_field_errors
@@ -32,9 +33,19 @@ SessionDep = Annotated[WebSession, Depends(web_session)]
 # ListCustomersRequest fields a saved filter may set (the rest are `cf.<key>` custom fields).
 REQUEST_FIELDS: Final = frozenset({
     "q", "status", "owner_id", "industry", "region", "source", "type", "created_after", "created_before",
-    "first_contact_after", "first_contact_before",
+    "first_contact_after", "first_contact_before", *ADDED_FILTERS,
 })
 FINISHED: Final = frozenset({"succeeded", "failed", "expired"})
+# The list's tag filter: repeated in the page's forms, one value (ids joined by commas) in a view.
+TAG_FILTER: Final = "tag_id"
+# The list page's "More filters" panel (docs/customers.md, "Web UI").
+PANEL_FILTERS: Final = (
+    "type", "region", "source", "created_after", "created_before", "first_contact_after", "first_contact_before",
+    "updated_after", "updated_before", "mobile", "email", "code", "contact_person",
+)
+# Every filter the page's controls set besides tags: the bar's boxes, then the panel. The views,
+# export and mass-change forms carry each as a hidden input.
+FORM_FILTERS: Final = ("q", "industry", "owner_id", "status", *PANEL_FILTERS)
 
 
 @dataclass
@@ -54,7 +65,9 @@ def list_request(filters: dict[str, str], **fields: Any) -> pb.ListCustomersRequ
     """A list request from a view's filters (query parameter names, `cf.<key>` included)."""
     request = pb.ListCustomersRequest(**fields)
     for name, value in filters.items():
-        if name in REQUEST_FIELDS:
+        if name == TAG_FILTER:  # tag ids joined by commas
+            request.tag_ids.extend(t for t in value.split(",") if t and t not in request.tag_ids)
+        elif name in REQUEST_FIELDS:
             setattr(request, name, value)
         elif name.startswith("cf."):
             request.custom_fields[name[3:]] = value
@@ -90,16 +103,21 @@ def _signed_out(request: Request, exc: UpstreamError) -> None:
 
 
 async def current_filters(caller: Caller, services: Any, form: Any) -> tuple[dict[str, str], str]:
-    """The list's filters as the page shows them: the active view's, with the search box and
-    industry as typed; and its sort."""
+    """The list's filters as the page shows them: the active view's, with the page's filter
+    controls and tags as chosen; and its sort."""
     view = await load_view(caller, services, str(form.get("view") or ""))
     filters = dict(view.filters) if view else {}
-    for name in ("q", "industry"):  # the page always sends what its boxes show
+    for name in FORM_FILTERS:  # the page always sends what its controls show
         value = str(form.get(name) or "").strip()
         if value:
             filters[name] = value
         else:
             filters.pop(name, None)
+    tags = ",".join(dict.fromkeys(str(v).strip() for v in form.getlist(TAG_FILTER) if str(v).strip()))
+    if tags:
+        filters[TAG_FILTER] = tags
+    else:
+        filters.pop(TAG_FILTER, None)
     return filters, view.order_by if view else ""
 
 

@@ -8,20 +8,31 @@ import hmac
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customer_lists import can_export, list_request, list_views, load_view
+from crm_gateway.web import timeline
+from crm_gateway.web.auth import LoginRequired, session_caller, token_claims, web_session
+from crm_gateway.web.customer_lists import (
+    FORM_FILTERS,
+    PANEL_FILTERS,
+    can_export,
+    list_request,
+    list_views,
+    load_view,
+)
+from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
+from crm_gateway.web.tag_choices import TagChoice, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.reporting.v1 import reporting_pb2
@@ -31,8 +42,15 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE_SIZE: Final = 20
 INDUSTRIES_DEADLINE: Final = 1.0
 FORM_FIELDS: Final = ("name", "type", "contact_person", "industry", "region", "source", "mobile", "phone", "email",
-                      "resident_id", "bank_card")
+                      "resident_id", "bank_card", "owner_id")
 CUSTOMER_TYPES: Final = ("enterprise", "individual")
+STATUSES: Final = ("potential", "intent", "won", "lost")
+# Filters the list's filter bar shows as boxes (a saved view's other filters are chips).
+BOX_FILTERS: Final = ("q", "industry", "owner_id")
+# Filters held in `Filters.chosen`: the bar's status and the "More filters" panel.
+CHOSEN_FILTERS: Final = tuple(name for name in FORM_FILTERS if name not in BOX_FILTERS)
+# The tag picker's parameter (repeated, or ids joined by commas as a saved view holds them).
+TAG_FILTER: Final = "tag_id"
 SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
@@ -41,6 +59,8 @@ class Listing:
     rows: list[dict[str, str]] = field(default_factory=list)
     next_page_token: str = ""
     error: str | None = None
+    # A bad filter value: parameter -> message, shown next to its control.
+    field_errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,20 +68,71 @@ class Filters:
     q: str = ""
     industry: str = ""
     page_token: str = ""
+    owner_id: str = ""
     # A saved view (web/customer_lists.py): its id, its other filters and its sort.
     view: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     order_by: str = ""
     view_name: str = ""
+    # The tag filter (web/customer_tags.py): the customer carries every one.
+    tag_ids: list[str] = field(default_factory=list)
+    # Status and the "More filters" panel (CHOSEN_FILTERS) that are set.
+    chosen: dict[str, str] = field(default_factory=dict)
 
-    def query(self, **changes: str) -> str:
-        values = {"view": self.view, "q": self.q, "industry": self.industry, "page_token": self.page_token,
-                  **changes}
-        return urlencode({k: v for k, v in values.items() if v})
+    def query(self, **changes: str | list[str]) -> str:
+        values = {"view": self.view, "q": self.q, "industry": self.industry, "owner_id": self.owner_id,
+                  **self.chosen, "tag_id": self.tag_ids, "page_token": self.page_token, **changes}
+        return urlencode({k: v for k, v in values.items() if v}, doseq=True)
+
+    def form_values(self) -> list[tuple[str, str]]:
+        """Every filter control's value (empty ones too: the forms say what the page shows)."""
+        return [(name, str(getattr(self, name) if name in BOX_FILTERS else self.chosen.get(name, "")))
+                for name in FORM_FILTERS]
+
+    @staticmethod
+    def panel_open(errors: dict[str, str]) -> bool:
+        """The panel opens by itself only to show a bad value (active values show as chips)."""
+        return any(name in errors for name in PANEL_FILTERS)
+
+
+def split_tag_ids(values: list[str]) -> list[str]:
+    """Tag ids from repeated parameters, each possibly several joined by commas; order kept, once each."""
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    return list(dict.fromkeys(ids))
+
+
+def active_tags(filters: Filters, tags: list[TagChoice]) -> list[dict[str, str]]:
+    """The chips of the tag filter: each tag by name (an id the tenant does not know, by itself),
+    with the query that drops it."""
+    by_id = {t.id: t for t in tags}
+    chips = []
+    for tag_id in filters.tag_ids:
+        tag = by_id.get(tag_id)
+        rest = [t for t in filters.tag_ids if t != tag_id]
+        chips.append({"id": tag_id, "name": tag.name if tag else tag_id[:8], "color_key": tag.color_key if tag else "",
+                      "drop_query": filters.query(tag_id=rest, page_token="")})
+    return chips
 
 
 def _label(prefix: str, value: str, locale: Locale) -> str:
     return UI.get(f"{prefix}.{value}", locale) or value
+
+
+def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[dict[str, str]]:
+    """Chips for the status and "More filters" values: the filter's name, its value as the
+    controls show it, and the query without it."""
+    labels = {"region": dict(choices.region), "source": dict(choices.source)}
+    chips = []
+    for name in CHOSEN_FILTERS:
+        value = filters.chosen.get(name, "")
+        if not value:
+            continue
+        shown = _label(name, value, locale) if name in ("status", "type") else labels.get(name, {}).get(value, value)
+        # Under a view an empty parameter says "not this filter" (absent means "the view's").
+        dropped = filters.query(**{name: "", "page_token": ""}) + (f"&{name}=" if filters.view else "")
+        chips.append({"name": name, "label": UI.text(f"filter.{name}", locale), "value": shown,
+                      "drop_query": dropped})
+    return chips
 
 
 @dataclass
@@ -91,13 +162,13 @@ async def load_choices(caller: Caller, services: Any) -> Choices:
     )
 
 
-def customer_row(message: Any, locale: Locale) -> dict[str, str]:
-    created = timestamp(message.created_at)
+def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, str]:
     return {
         "id": message.id, "code": message.code, "name": message.name, "industry": message.industry,
         "region": message.region.replace("/", " › "),
         "mobile": message.mobile, "status": message.status, "status_label": _label("status", message.status, locale),
-        "created": created.strftime("%Y-%m-%d %H:%M") if created else "",
+        "owner_id": message.owner_id, "owner": message.owner_name or message.owner_id[:8],
+        "created": timeline.local_time(message.created_at, zone),
     }
 
 
@@ -128,14 +199,20 @@ def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
 
 async def load_listing(request: Request, caller: Caller, services: Any, filters: Filters) -> Listing:
     try:
-        reply = await caller.call(services.customers.ListCustomers, list_request(
-            filters.extra, page_size=PAGE_SIZE, page_token=filters.page_token, industry=filters.industry, q=filters.q,
-            order_by=filters.order_by,
-        ))
+        reply, zone = await asyncio.gather(
+            caller.call(services.customers.ListCustomers, list_request(
+                {**filters.extra, **filters.chosen}, page_size=PAGE_SIZE, page_token=filters.page_token,
+                industry=filters.industry,
+                q=filters.q, owner_id=filters.owner_id, order_by=filters.order_by, tag_ids=filters.tag_ids,
+            )),
+            timeline.page_zone(caller, services, request),
+        )
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
-        return Listing(error=problem_text(exc, caller.locale))
-    return Listing([customer_row(c, caller.locale) for c in reply.items], reply.next_page_token)
+        shown = {e["field"]: e["message"] for e in localise_field_errors(exc.error.errors, caller.locale)
+                 if e["field"] in FORM_FILTERS}
+        return Listing(error=problem_text(exc, caller.locale), field_errors=shown)
+    return Listing([customer_row(c, caller.locale, zone) for c in reply.items], reply.next_page_token)
 
 
 async def load_industries(caller: Caller, services: Any) -> list[str]:
@@ -162,12 +239,15 @@ async def customers_page(
     caller = session_caller(request, session)
     # The suggestions are optional: they get a short deadline and never hold the page up long.
     short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
-    listing, industries, choices, views = await asyncio.gather(
+    listing, industries, choices, views, owners, tags = await asyncio.gather(
         load_listing(request, caller, services, filters),
         load_industries(short, services),
         load_choices(short, services),
         list_views(short, services),
+        owner_choices(short, services),
+        tenant_tags(short, services),
     )
+    me = str(token_claims(session.token).get("uid", ""))
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     locale = caller.locale
@@ -181,12 +261,22 @@ async def customers_page(
         "industries": industries,
         "types": CUSTOMER_TYPES,
         "choices": choices,
-        "values": values or {"type": "enterprise"},
+        "values": values or {"type": "enterprise", "owner_id": me},
+        "owners": owners,
+        # The create form's choices always hold the viewer (the default owner), even before the
+        # customers service has heard of them.
+        "form_owners": with_current(owners, me, session.user_name) if owners else [],
+        "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
         "flash": UI.text("create.created", locale, **flash) if flash else None,
         "views": views,
         "can_export": can_export(session),
+        "tags": tags,
+        "active_tags": active_tags(filters, tags),
+        "active_filters": active_filters(filters, choices, locale),
+        "statuses": STATUSES,
+        "tag_stylesheet": color_stylesheet(t.color for t in tags),
     }
     response = render(request, "customers.html", context, status_code=status_code)
     cookies.clear_flash(request, response)
@@ -196,16 +286,23 @@ async def customers_page(
 @router.get("/customers")
 async def list_page(
     request: Request, session: SessionDep, services: BackendsDep, q: str = "", industry: str = "",
-    page_token: str = "", view: str = "",
+    page_token: str = "", view: str = "", owner_id: str = "",
+    tag_id: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
-    filters = Filters(q.strip(), industry.strip(), page_token)
+    filters = Filters(q.strip(), industry.strip(), page_token, owner_id.strip(), tag_ids=split_tag_ids(tag_id or []))
+    filters.chosen = {name: value for name in CHOSEN_FILTERS if (value := request.query_params.get(name, "").strip())}
     active = await load_view(session_caller(request, session), services, view)
-    if active is not None:  # a saved view: its filters, the search box and industry as typed (or the view's)
+    if active is not None:  # a saved view: its filters, the page's controls as chosen (or the view's)
         filters.view, filters.view_name, filters.order_by = active.id, active.name, active.order_by
-        filters.extra = {k: v for k, v in active.filters.items() if k not in ("q", "industry")}
-        for name in ("q", "industry"):
+        filters.extra = {k: v for k, v in active.filters.items() if k not in (*FORM_FILTERS, TAG_FILTER)}
+        for name in BOX_FILTERS:
             if name not in request.query_params:
                 setattr(filters, name, active.filters.get(name, ""))
+        for name in CHOSEN_FILTERS:
+            if name not in request.query_params and active.filters.get(name):
+                filters.chosen[name] = active.filters[name]
+        if TAG_FILTER not in request.query_params:
+            filters.tag_ids = split_tag_ids([active.filters.get(TAG_FILTER, "")])
     return await customers_page(request, session, services, filters)
 
 

@@ -1,12 +1,15 @@
 """The Timeline on the customer detail page: entries from CustomerActivityService, described in the
 page's locale with relative times in the viewer's time zone (pages carry no script, so times are
-made on the server; "load more" asks for a longer page).
+made on the server; "load more" asks for a longer page). People are named by the customers service
+(`actor_name`, owner changes' `from_name` / `to_name`); API clients by their client id; rules as
+"Rule".
 
-Time zone: the `crm_tz` cookie when it holds an IANA name, else Asia/Shanghai for zh-CN and UTC
-for en (users have no time-zone setting yet)."""
+Time zone: the `crm_tz` cookie when the user chose one (an IANA name), else the tenant's time zone
+(identity's tenant settings), else Asia/Shanghai for zh-CN and UTC for en."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,12 +48,26 @@ FIELD_LABELS: Final[dict[str, str]] = {
 }
 
 
-def viewer_zone(request: Request, locale: Locale) -> ZoneInfo:
-    name = request.cookies.get(TZ_COOKIE) or DEFAULT_ZONES.get(locale, "UTC")
+def _zone(name: str) -> ZoneInfo | None:
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONES.get(locale, "UTC"))
+        return None
+
+
+def viewer_zone(request: Request, locale: Locale, tenant_zone: str = "") -> ZoneInfo:
+    """The user's choice (cookie), else the tenant's zone, else the locale's default."""
+    return (_zone(request.cookies.get(TZ_COOKIE) or "") or _zone(tenant_zone)
+            or ZoneInfo(DEFAULT_ZONES.get(locale, "UTC")))
+
+
+async def tenant_zone(caller: Caller, services: Any) -> str:
+    """The tenant's IANA time zone from identity (any signed-in user may read it); "" if unavailable."""
+    try:
+        tenant = await caller.call(services.identity.GetTenant, identity_pb2.GetTenantRequest())
+    except UpstreamError:
+        return ""
+    return str(tenant.time_zone)
 
 
 def relative(when: datetime, now: datetime, locale: Locale, zone: ZoneInfo) -> str:
@@ -89,13 +106,17 @@ def _label(name: str, locale: Locale) -> str:
     return UI.text(key, locale) if key else name
 
 
-def _value(name: str, value: Any, locale: Locale, people: dict[str, str]) -> str:
+def short_id(value: str) -> str:
+    return value[:8] + "…" if len(value) > 8 else value
+
+
+def _value(name: str, value: Any, locale: Locale, shown_name: str = "") -> str:
     if value is None or value == "":
         return UI.text("timeline.empty_value", locale)
     if name == "status":
         return UI.get(f"status.{value}", locale) or str(value)
     if name == "owner_id":
-        return people.get(str(value), str(value)[:8] + "…")
+        return shown_name or short_id(str(value))
     if name == "type":
         return UI.get(f"type.{value}", locale) or str(value)
     if isinstance(value, list):
@@ -103,37 +124,39 @@ def _value(name: str, value: Any, locale: Locale, people: dict[str, str]) -> str
     return str(value)
 
 
-def _changes(data: dict[str, Any], locale: Locale, people: dict[str, str]) -> list[str]:
+def _changes(data: dict[str, Any], locale: Locale) -> list[str]:
     out = []
     for change in data.get("changes", []):
         name = str(change.get("field", ""))
         if change.get("changed"):
             out.append(f"{_label(name, locale)}: {UI.text('timeline.changed', locale)}")
         elif "from" in change:
-            old = _value(name, change.get("from"), locale, people)
-            new = _value(name, change.get("to"), locale, people)
+            old = _value(name, change.get("from"), locale, str(change.get("from_name") or ""))
+            new = _value(name, change.get("to"), locale, str(change.get("to_name") or ""))
             out.append(f"{_label(name, locale)}: {old} → {new}")
         elif name == "status":
-            initial = _value(name, change.get("to"), locale, people)
+            initial = _value(name, change.get("to"), locale)
             out.append(UI.text("timeline.initial_status", locale, status=initial))
     return out
 
 
-def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: str,
-             people: dict[str, str]) -> Entry:
+def who_acted(message: Any, data: dict[str, Any], locale: Locale, me: str) -> str:
+    actor = message.actor
+    if not actor:  # a rule's work says so; other automatic work (a merge moving tags) names nobody
+        by_rule = data.get("source") == "rule" or bool(data.get("cadence_rule_id"))
+        return UI.text("timeline.rule" if by_rule else "timeline.automatic", locale)
+    if actor == me:
+        return UI.text("timeline.you", locale)
+    if actor.startswith("client:"):
+        return UI.text("timeline.api_client_named", locale, client=actor.removeprefix("client:"))
+    return message.actor_name or short_id(actor)
+
+
+def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: str) -> Entry:
     data: dict[str, Any] = json_format.MessageToDict(message.data, preserving_proto_field_name=True)
     kind = message.kind
-    actor = message.actor
-    if not actor:  # a rule's work says so; followups' own events name nobody
-        automatic = data.get("source") == "rule" or bool(data.get("cadence_rule_id"))
-        who = UI.text("timeline.automatic" if automatic else "timeline.someone", locale)
-    elif actor == me:
-        who = UI.text("timeline.you", locale)
-    elif actor.startswith("client:"):
-        who = UI.text("timeline.api_client", locale)
-    else:
-        who = people.get(actor, actor[:8] + "…")
-    details = _changes(data, locale, people)
+    who = who_acted(message, data, locale, me)
+    details = _changes(data, locale)
     if kind == "status_changed" and data.get("reason"):
         details.append(UI.text("timeline.reason", locale, reason=data["reason"]))
     elif kind == "revealed":
@@ -164,10 +187,23 @@ def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: st
 
 @dataclass
 class Timeline:
+    # The zone the page shows times in (viewer_zone), for the rest of the page too.
+    zone: ZoneInfo
     entries: list[Entry] = field(default_factory=list)
     more: bool = False
     next_shown: int = STEP
     error: str | None = None
+
+
+def local_time(value: Any, zone: ZoneInfo) -> str:
+    """A proto timestamp as the viewer's wall-clock time ("" when unset)."""
+    stamp = timestamp(value)
+    return stamp.astimezone(zone).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+async def page_zone(caller: Caller, services: Any, request: Request) -> ZoneInfo:
+    """viewer_zone with the tenant's zone read from identity."""
+    return viewer_zone(request, caller.locale, await tenant_zone(caller, services))
 
 
 def shown_count(raw: str | None) -> int:
@@ -178,27 +214,18 @@ def shown_count(raw: str | None) -> int:
     return max(STEP, min(value, MAX_SHOWN))
 
 
-async def load(caller: Caller, services: Any, request: Request, customer_id: str, shown: int, me: str,
-               people: dict[str, str]) -> Timeline:
+async def load(caller: Caller, services: Any, request: Request, customer_id: str, shown: int, me: str) -> Timeline:
     try:
-        reply = await caller.call(services.customer_activity.ListCustomerActivity,
-                                  activity_pb2.ListCustomerActivityRequest(customer_id=customer_id, page_size=shown))
+        reply, tenant_zone_name = await asyncio.gather(
+            caller.call(services.customer_activity.ListCustomerActivity,
+                        activity_pb2.ListCustomerActivityRequest(customer_id=customer_id, page_size=shown)),
+            tenant_zone(caller, services),
+        )
     except UpstreamError as exc:
-        return Timeline(error=exc.error.message or exc.error.code)
-    zone = viewer_zone(request, caller.locale)
+        return Timeline(zone=viewer_zone(request, caller.locale), error=exc.error.message or exc.error.code)
+    zone = viewer_zone(request, caller.locale, tenant_zone_name)
     now = datetime.now(zone)
     return Timeline(
-        entries=[describe(m, caller.locale, zone, now, me, people) for m in reply.items],
+        zone=zone, entries=[describe(m, caller.locale, zone, now, me) for m in reply.items],
         more=bool(reply.next_page_token) and shown < MAX_SHOWN, next_shown=min(shown + STEP, MAX_SHOWN),
     )
-
-
-async def load_people(caller: Caller, services: Any, scopes: list[str]) -> dict[str, str]:
-    """User id -> name, when the viewer may list users (admins); others see short ids."""
-    if "users:manage" not in scopes:
-        return {}
-    try:
-        reply = await caller.call(services.identity.ListUsers, identity_pb2.ListUsersRequest(page_size=500))
-    except UpstreamError:
-        return {}
-    return {u.id: u.display_name or u.email for u in reply.items}

@@ -44,6 +44,7 @@ class Tenant:
     slug: str
     admin_email: str
     admin_password: str
+    admin_id: str = ""
 
 
 class ApiClient:
@@ -76,7 +77,8 @@ class ApiClient:
             },
         )
         reply.raise_for_status()
-        return Tenant(reply.json()["tenant"]["id"], slug, email, admin_password)
+        body = reply.json()
+        return Tenant(body["tenant"]["id"], slug, email, admin_password, body["admin"]["id"])
 
     def login_code_flow(
         self,

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_dev.platform import SERVICES, TENANT_SERVICES, Platform
+from crm_gateway import idempotency
 from crm_identity.keys.service import KeyRing
 from crm_identity.tables import tenant_directory
 from crm_platform import jobs as jobs_lib
@@ -289,6 +290,8 @@ class OffboardJob:
             self.state["erased"][service] = {"deleted": dict(reply.deleted), "schema_dropped": reply.schema_dropped}
             await self._save()
             self._advance(1, f"erase {service}")
+        # The gateway's Idempotency-Key records keep response bodies for 24 h: dropped with the rest.
+        await idempotency.purge_tenant(self.platform.nats.url, tenant.id)
 
     async def _call(
         self, service: str, method: str, request: Any, token: str, *, retry_precondition: bool = False

@@ -135,6 +135,7 @@ class Platform:
             "CRM_GATEWAY_SESSION_SECRET": self.secrets["session_secret"],
             "CRM_GATEWAY_TOKEN_ISSUER": self.gateway_url,
             "CRM_GATEWAY_LOG_LEVEL": self.log_level,
+            "CRM_GATEWAY_NATS_URL": self.nats.url,  # Idempotency-Key records (a JetStream KV bucket)
         }
         for service in SERVICES:
             env[f"CRM_GATEWAY_{service.upper()}_ADDR"] = self.addr(service)

@@ -34,6 +34,8 @@ class MergeEvent:
     merge_id: uuid.UUID
     survivor_id: uuid.UUID
     merged_ids: list[uuid.UUID]
+    # The event's tenant, for handlers that write events of their own (tagging's tag moves).
+    tenant_id: str = ""
 
     @classmethod
     def parse(cls, event: CloudEvent) -> MergeEvent | None:
@@ -43,6 +45,7 @@ class MergeEvent:
                 merge_id=uuid.UUID(str(data.get("merge_id"))),
                 survivor_id=uuid.UUID(str(data.get("survivor_id"))),
                 merged_ids=[uuid.UUID(str(i)) for i in data.get("merged_ids") or []],
+                tenant_id=event.tenantid,
             )
         except (ValueError, TypeError):
             return None

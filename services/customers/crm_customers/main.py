@@ -27,6 +27,7 @@ from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
 from crm_customers.orders.servicer import OrderServicer
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
 from crm_customers.sensitive.service import SensitiveFields
+from crm_customers.tags.events import tags_subscription
 from crm_customers.views import servicer as views_servicer
 from crm_platform.config import ServiceSettings
 from crm_platform.pagination import PageTokens
@@ -76,7 +77,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 DEFINITION = ServiceDefinition(
     name="customers", package_dir=Path(__file__).parent, register=_register,
     # Owner -> team map for data scope `team` (customer/users.py).
-    subscriptions=lambda runtime: [users_subscription(), activity_subscription()],
+    subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription()],
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
                              export_worker(runtime, _customer_service(runtime))],

@@ -27,6 +27,7 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
         row = await self.tasks.create(
             call.session, call.principal.tenant_id, customer_id=request.customer_id, title=request.title,
             due_at=sent_datetime(request, "due_at"), assignee_id=request.assignee_id,
+            created_by=call.principal.actor,
         )
         return task_to_proto(row)
 

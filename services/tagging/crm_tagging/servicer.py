@@ -28,6 +28,9 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
 
     @rpc(Scope.TAGS_READ)
     async def ListTags(self, request: pb.ListTagsRequest, call: Call) -> pb.ListTagsResponse:
+        if request.ids:
+            return pb.ListTagsResponse(items=[tag_to_proto(r) for r in await self.tags.with_ids(call.session,
+                                                                                              list(request.ids))])
         rows, next_token = await self.tags.list_page(call.session, size=request.page_size,
                                                 token=request.page_token)
         return pb.ListTagsResponse(items=[tag_to_proto(r) for r in rows], next_page_token=next_token)
@@ -48,3 +51,17 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
                                call: Call) -> pb.ListCustomerTagsResponse:
         rows = await self.tags.list_for_customer(call.session, request.customer_id)
         return pb.ListCustomerTagsResponse(items=[customer_tag_to_proto(r) for r in rows])
+
+    @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)
+    async def ApplyCustomerTag(self, request: pb.ApplyCustomerTagRequest,
+                               call: Call) -> pb.ApplyCustomerTagResponse:
+        row, newly_applied = await self.tags.apply_by_hand(call.session, call.principal,
+                                                           customer_id=request.customer_id, tag_id=request.tag_id)
+        return pb.ApplyCustomerTagResponse(customer_tag=customer_tag_to_proto(row), newly_applied=newly_applied)
+
+    @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)
+    async def RemoveCustomerTag(self, request: pb.RemoveCustomerTagRequest,
+                                call: Call) -> pb.RemoveCustomerTagResponse:
+        row = await self.tags.remove_by_hand(call.session, call.principal, customer_id=request.customer_id,
+                                             tag_id=request.tag_id)
+        return pb.RemoveCustomerTagResponse(removed=customer_tag_to_proto(row))

@@ -273,7 +273,7 @@ livenessProbe:
 {{/*
 Environment of one deployable, in this order:
   1. what every gRPC service needs (CRM_<NAME>_GRPC_HOST, _GRPC_PORT, _DATABASE_URL, _NATS_URL,
-     _PAGE_TOKEN_KEY, _IDENTITY_ADDR);
+     _PAGE_TOKEN_KEY, _IDENTITY_ADDR); the gateway gets _NATS_URL too (Idempotency-Key records);
   2. the service's own variables (context key extraEnv);
   3. what every deployable needs (CRM_<NAME>_TOKEN_ISSUER, _LOG_LEVEL, OTEL_*);
   4. global.env, then <service>.env; an entry there replaces a chart-managed variable of the same
@@ -290,11 +290,14 @@ Environment of one deployable, in this order:
 {{- $env = append $env (dict "name" (print $prefix "GRPC_HOST") "value" "0.0.0.0") -}}
 {{- $env = append $env (dict "name" (print $prefix "GRPC_PORT") "value" (include "crm.grpcPort" .)) -}}
 {{- $env = append $env (include "crm.secretEnv" (dict "root" $root "kind" "postgres" "env" (print $prefix "DATABASE_URL") "key" (printf "%s-database-url" .name)) | fromYaml) -}}
+{{- end -}}
+{{- /* Every deployable: the services' events, the gateway's Idempotency-Key records. */ -}}
 {{- if $g.nats.existingSecret -}}
 {{- $env = append $env (include "crm.secretEnv" (dict "root" $root "kind" "nats" "env" (print $prefix "NATS_URL") "key" $g.nats.existingSecretKey) | fromYaml) -}}
 {{- else -}}
 {{- $env = append $env (dict "name" (print $prefix "NATS_URL") "value" $g.nats.url) -}}
 {{- end -}}
+{{- if ne .name "gateway" -}}
 {{- /* One key on every replica of every service, so list page tokens survive load balancing. */ -}}
 {{- $env = append $env (include "crm.secretEnv" (dict "root" $root "kind" "app" "env" (print $prefix "PAGE_TOKEN_KEY") "key" "page-token-key") | fromYaml) -}}
 {{- if ne .name "identity" -}}

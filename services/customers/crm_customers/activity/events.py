@@ -21,6 +21,10 @@ DURABLE_NAME = "customers-activity"
 
 
 def _tag(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`TagApplied` / `TagRemoved`. A tag moved by a merge or its undo (source "merge") is not
+    news: the merge is on the timeline already, and moves the timeline itself."""
+    if data.get("source") == "merge":
+        return "", {}
     return str(data.get("customer_id") or ""), {
         "tag_id": data.get("tag_id", ""), "tag_name": data.get("tag_name", ""), "source": data.get("source", ""),
         "rule_id": data.get("rule_id", ""),

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_customers.activity import repository
 from crm_customers.activity.kinds import KINDS, ONLY_CHANGES, ORDER_RECORDED
 from crm_customers.customer.service import CustomerService
+from crm_customers.owners import service as owners
 from crm_platform.access import field_policy
 from crm_platform.auth import Principal, Scope
 from crm_platform.errors import FieldError, InvalidInput
@@ -81,4 +82,22 @@ class ActivityService:
             data = visible_data(caller, row.kind, row.data)
             if data is not None:
                 out.append((row, data))
+        await _name_owners(session, [data for _, data in out])
         return out, next_token
+
+
+async def actor_names(session: AsyncSession, entries: list[tuple[sa.Row[Any], dict[str, Any]]]) -> dict[str, str]:
+    """User id -> display name for the entries' actors (API clients and rules have none)."""
+    return await owners.names(session, (row.actor for row, _ in entries))
+
+
+async def _name_owners(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Owner changes the reader may see get "from_name" / "to_name" next to the ids."""
+    changes = [c for data in entries for c in data.get("changes", [])
+               if c.get("field") == "owner_id" and not c.get("changed")]
+    known = await owners.names(session, (str(c.get(k) or "") for c in changes for k in ("from", "to")))
+    for change in changes:
+        for key in ("from", "to"):
+            name = known.get(str(change.get(key) or ""))
+            if name:
+                change[f"{key}_name"] = name

@@ -8,7 +8,7 @@ import grpc
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_customers.activity.service import ActivityService
+from crm_customers.activity.service import ActivityService, actor_names
 from crm_customers.customer.schemas import ts
 from crm_customers.customer.service import CustomerService
 from crm_platform.auth import Scope
@@ -20,11 +20,11 @@ from crm_proto.crm.customers.v1 import activity_pb2_grpc
 SERVICE_NAME = "crm.customers.v1.CustomerActivityService"
 
 
-def entry_proto(row: Any, data: dict[str, Any]) -> pb.ActivityEntry:
+def entry_proto(row: Any, data: dict[str, Any], actor_name: str = "") -> pb.ActivityEntry:
     struct = Struct()
     struct.update(data)
     return pb.ActivityEntry(id=str(row.id), customer_id=str(row.customer_id), occurred_at=ts(row.occurred_at),
-                            kind=row.kind, actor=row.actor, data=struct)
+                            kind=row.kind, actor=row.actor, data=struct, actor_name=actor_name)
 
 
 class ActivityServicer(activity_pb2_grpc.CustomerActivityServiceServicer):
@@ -40,8 +40,11 @@ class ActivityServicer(activity_pb2_grpc.CustomerActivityServiceServicer):
             call.session, call.principal, request.customer_id, list(request.kinds), request.page_size,
             request.page_token,
         )
-        return pb.ListCustomerActivityResponse(items=[entry_proto(row, data) for row, data in entries],
-                                               next_page_token=next_token)
+        names = await actor_names(call.session, entries)
+        return pb.ListCustomerActivityResponse(
+            items=[entry_proto(row, data, names.get(row.actor, "")) for row, data in entries],
+            next_page_token=next_token,
+        )
 
 
 def add_to_server(server: grpc.aio.Server, engine: AsyncEngine, customers: CustomerService,

@@ -87,7 +87,7 @@ class BulkChangeService:
         try:
             async with session.begin_nested():
                 await self.customers.list(session, caller=caller, size=1, token="", order_by=SNAPSHOT_ORDER,
-                                          **list_filters(request))
+                                          query=list_filters(request))
         except InvalidInput as exc:
             errors += _prefixed(exc, "filter.")
 
@@ -151,7 +151,7 @@ class BulkChangeService:
         total, token = 0, ""
         while True:
             rows, token = await self.customers.list(session, caller=caller, size=SNAPSHOT_PAGE, token=token,
-                                                    order_by=SNAPSHOT_ORDER, **filters)
+                                                    order_by=SNAPSHOT_ORDER, query=filters)
             total += len(rows)
             if not token:
                 return total, False
@@ -233,7 +233,7 @@ class BulkChangeRunner:
             token = ""
             while True:
                 rows, token = await self.customers.list(session, caller=principal, size=SNAPSHOT_PAGE, token=token,
-                                                        order_by=SNAPSHOT_ORDER, **filters)
+                                                        order_by=SNAPSHOT_ORDER, query=filters)
                 ids += [r.id for r in rows]
                 if not token:
                     break

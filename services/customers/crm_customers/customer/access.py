@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.schemas import WRITABLE_FIELDS
 from crm_customers.customer.tables import customers, user_teams
-from crm_platform.access import ALL, TEAM, can_read_field, can_write_field, field_policy
+from crm_platform.access import ALL, can_read_field, can_write_field, field_policy
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError
+from crm_platform.user_teams import visible_owners, visible_team_ids
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 MASK: Final = "****"
@@ -31,16 +32,6 @@ GOVERNED: Final = frozenset(WRITABLE_FIELDS) | {"annual_revenue_currency", "annu
 SELF_MASKED: Final = frozenset({"resident_id", "bank_card"})
 
 
-def _team_ids(principal: Principal) -> list[uuid.UUID]:
-    ids = []
-    for raw in principal.team_ids:
-        try:
-            ids.append(uuid.UUID(raw))
-        except ValueError:
-            continue
-    return ids
-
-
 def scope_clause(principal: Principal) -> sa.ColumnElement[bool] | None:
     """None for data scope `all` (client-credentials and service tokens have `all`). `team`: the
     caller's own customers and those whose owner is in one of the caller's visible teams (owner
@@ -48,11 +39,22 @@ def scope_clause(principal: Principal) -> sa.ColumnElement[bool] | None:
     if principal.data_scope == ALL:
         return None
     own = customers.c.owner_id == principal.user_id if principal.user_id else sa.false()
-    teams = _team_ids(principal) if principal.data_scope == TEAM else []
+    teams = visible_team_ids(principal)
     if not teams:
         return own
     members = sa.select(user_teams.c.user_id).where(user_teams.c.team_id.in_(teams))
     return sa.or_(own, customers.c.owner_id.in_(members))
+
+
+async def list_scope_clause(session: AsyncSession, principal: Principal) -> sa.ColumnElement[bool] | None:
+    """`scope_clause` for lists: the visible owners read first (crm_platform/user_teams.py, the rule
+    reporting applies too), so the condition is a list of ids the planner can size and serve from
+    the owner indexes (an `IN (subquery)` it cannot size sent a manager's filtered search down the
+    wrong index: docs/benchmarks.md)."""
+    owners = await visible_owners(session, user_teams, principal)
+    if owners is None:
+        return None
+    return customers.c.owner_id.in_(owners) if owners else sa.false()
 
 
 async def owner_in_scope(session: AsyncSession, principal: Principal, owner: uuid.UUID | None) -> bool:
@@ -60,7 +62,7 @@ async def owner_in_scope(session: AsyncSession, principal: Principal, owner: uui
         return True
     if owner is not None and owner == principal.user_id:
         return True
-    teams = _team_ids(principal) if principal.data_scope == TEAM else []
+    teams = visible_team_ids(principal)
     if owner is None or not teams:
         return False
     row = (await session.execute(
@@ -72,11 +74,20 @@ async def owner_in_scope(session: AsyncSession, principal: Principal, owner: uui
 async def check_owner(
     session: AsyncSession, principal: Principal, owner: uuid.UUID | None, errors: list[FieldError]
 ) -> None:
-    """A 400 field error `owner_out_of_scope` when the new owner is outside the caller's data scope
-    (a rep can only own customers themselves; a manager can assign within their teams)."""
+    """A 400 field error when the new owner is outside the caller's data scope
+    (`owner_out_of_scope`: a rep can only own customers themselves; a manager can assign within
+    their teams) or is a disabled user (`owner_disabled`: they keep the customers they have, but
+    get no new ones)."""
     if not await owner_in_scope(session, principal, owner):
         errors.append(FieldError("owner_id", "owner_out_of_scope",
                                  "you can only assign customers to users in your data scope"))
+    elif owner is not None and await _disabled(session, owner):
+        errors.append(FieldError("owner_id", "owner_disabled", "this user is disabled and cannot own customers"))
+
+
+async def _disabled(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    row = (await session.execute(sa.select(user_teams.c.disabled).where(user_teams.c.user_id == user_id))).first()
+    return bool(row and row.disabled)
 
 
 def write_errors(principal: Principal, raw: dict[str, Any], custom: dict[str, Any] | None) -> list[FieldError]:
@@ -118,3 +129,17 @@ def apply_field_policies(principal: Principal, message: pb.Customer) -> pb.Custo
         elif value:
             setattr(message, name, MASK)
     return message
+
+
+def owner_candidates(principal: Principal) -> sa.ColumnElement[bool]:
+    """Over `user_teams`: the users `check_owner` accepts as a new owner for this caller, minus
+    disabled ones (they keep their customers but are not offered): `all` everyone, `team` the caller
+    and the members of the caller's visible teams, `own` the caller alone."""
+    enabled = user_teams.c.disabled.is_(False)
+    if principal.data_scope == ALL:
+        return enabled
+    own = user_teams.c.user_id == principal.user_id if principal.user_id else sa.false()
+    teams = visible_team_ids(principal)
+    if teams:
+        own = sa.or_(own, user_teams.c.team_id.in_(teams))
+    return sa.and_(enabled, own)

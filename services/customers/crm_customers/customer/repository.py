@@ -8,13 +8,17 @@ from datetime import date, datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import customer_code_seq, customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
+from crm_customers.duplicates.keys import email_key
+from crm_customers.duplicates.tables import match_keys
 from crm_customers.search.pinyin import name_columns, pinyin_query
+from crm_customers.tags import repository as tag_projection
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -130,12 +134,31 @@ class ListFilter:
     hidden: frozenset[str] = frozenset()
     # The caller sees only their own customers (data scope `own`): few rows, found by owner.
     own_only: bool = False
+    # Tags (customers' projection, crm_customers/tags) the customer must all carry.
+    tag_ids: list[uuid.UUID] = field(default_factory=list)
+    # Of those, the ones on many customers (tags/repository.py common_tags): checked in the row.
+    common_tag_ids: frozenset[uuid.UUID] = frozenset()
+    # Column -> the value to match exactly, already as stored (cleaning.py): code, contact_person,
+    # mobile, phone, credit_code, annual_revenue_currency.
+    equals: dict[str, str] = field(default_factory=dict)
+    # A cleaned email, matched case-insensitively.
+    email: str = ""
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    # Column (employees, annual_revenue) -> inclusive (lowest, highest); None = unbounded.
+    ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Custom field key (number or date) -> inclusive (lowest, highest) as JSON values.
+    custom_ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 # Generated column (migration c0008) with a pg_trgm GIN index: every text `q` can match. Not in
 # the Table, so no INSERT ever names it.
 SEARCH_TEXT: Final = sa.literal_column("customers.search_text", sa.Text)
 MIN_TRIGRAM_QUERY: Final = 3
+# Generated column (migration c0012) with a GIN index: the two-character pairs and single non-ASCII
+# characters of these fields. A `q` shorter than a trigram searches only them (two digits of a phone
+# or two letters of an email match nearly everyone).
+SHORT_SEARCH_GRAMS: Final = sa.literal_column("customers.short_search_grams", pg.ARRAY(sa.Text))
 
 
 def _like(text: str) -> str:
@@ -167,32 +190,126 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
         query = query.where(customers.c[f"{name}_bidx"] == index)
     for document in f.custom:
         query = query.where(c.custom_fields.contains(document))
+    if f.tag_ids:
+        query = query.where(tag_projection.carries_every(f.tag_ids, f.common_tag_ids))
+    query = _where_added(query, f)
     if f.q:
-        pattern = "%" + _like(f.q) + "%"
-        spelled = pinyin_query(f.q)
-        pinyin_pattern = "%" + _like(spelled) + "%"
-        matches: dict[str, sa.ColumnElement[bool]] = {
-            "name": c.name.ilike(pattern),
-            "code": c.code.ilike(pattern),
-            "mobile": c.mobile.like(pattern),
-            "phone": c.phone.like(pattern),
-            "email": c.email.ilike(pattern),
-            "contact_person": c.contact_person.ilike(pattern),
-            "credit_code": c.credit_code == f.q.upper(),
-        }
-        if spelled:  # "bjkj", "beijing", "Bei Jing" -> the name's pinyin keys
-            matches["name"] = sa.or_(matches["name"], c.name_pinyin.like(pinyin_pattern),
-                                     c.name_initials.like(pinyin_pattern))
-        # The trigram index narrows the rows (it holds every field above); the per-field test then
-        # leaves out fields hidden from the caller. Not for 1-2 characters (no trigram: the index
-        # would be read whole) nor for one owner's customers (the owner index finds those faster).
-        if len(f.q) >= MIN_TRIGRAM_QUERY and not f.own_only and f.owner_id is None:
-            prefilter: sa.ColumnElement[bool] = SEARCH_TEXT.ilike(pattern)
-            if spelled and spelled != f.q.lower():
-                prefilter = sa.or_(prefilter, SEARCH_TEXT.ilike(pinyin_pattern))
-            query = query.where(prefilter)
-        query = query.where(sa.or_(sa.false(), *(m for name, m in matches.items() if name not in f.hidden)))
+        query = query.where(_search(f))
     return query
+
+
+def _with_match_key(kind: str, value: str) -> sa.ColumnElement[bool]:
+    """Customers holding this duplicate-detection key (c0005's `(kind, value)` index): how an exact
+    phone or email filter finds its few rows without an index of its own on the column."""
+    return customers.c.id.in_(
+        sa.select(match_keys.c.customer_id).where(match_keys.c.kind == kind, match_keys.c.value == value)
+    )
+
+
+def _text_prefilter(value: str) -> sa.ColumnElement[bool] | None:
+    """An index condition implied by "contact_person = value": the trigram index holds every
+    contact person (`search_text`), the short-query grams their pairs and non-ASCII characters."""
+    if len(value) >= MIN_TRIGRAM_QUERY:
+        return SEARCH_TEXT.ilike("%" + _like(value) + "%")
+    if value and not any(ch.isspace() for ch in value) and (len(value) == 2 or not value.isascii()):
+        return SHORT_SEARCH_GRAMS.contains(pg.array([sa.func.lower(sa.literal(value, sa.Text))]))
+    return None
+
+
+def _between(lowest: Any, highest: Any, column: Any) -> list[sa.ColumnElement[bool]]:
+    return [*([column >= lowest] if lowest is not None else []), *([column <= highest] if highest is not None else [])]
+
+
+def _custom_range(key: str, lowest: Any, highest: Any) -> sa.ColumnElement[bool]:
+    """A number or date custom field within bounds, by jsonpath over the stored JSONB (a value of
+    another JSON type never matches and never fails a cast). Keys are `^[a-z][a-z0-9_]*$`."""
+    tests = [*(["@ >= $lowest"] if lowest is not None else []), *(["@ <= $highest"] if highest is not None else [])]
+    path = f'$."{key}" ? ({" && ".join(tests)})'
+    variables = {"lowest": lowest, "highest": highest}
+    return sa.func.jsonb_path_exists(customers.c.custom_fields, sa.cast(sa.literal(path), pg.JSONPATH),
+                                     sa.literal(variables, pg.JSONB))
+
+
+def _where_added(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
+    """The exact and range filters on the remaining standard fields (docs/customers.md, "List
+    filters")."""
+    c = customers.c
+    for name, value in sorted(f.equals.items()):
+        query = query.where(c[name] == value)
+        if name in ("mobile", "phone"):  # mobile and phone are both `phone` keys (E.164)
+            query = query.where(_with_match_key("phone", value))
+        elif name == "contact_person" and (prefilter := _text_prefilter(value)) is not None:
+            query = query.where(prefilter)
+    if f.email:
+        key = email_key(f.email)
+        query = query.where(sa.func.lower(c.email) == key, _with_match_key("email", key))
+    query = query.where(*_between(f.updated_after, None, c.updated_at))
+    if f.updated_before is not None:
+        query = query.where(c.updated_at < f.updated_before)
+    for name, (lowest, highest) in sorted(f.ranges.items()):
+        query = query.where(*_between(lowest, highest, c[name]))
+    for key, (lowest, highest) in sorted(f.custom_ranges.items()):
+        query = query.where(_custom_range(key, lowest, highest))
+    return query
+
+
+def _search(f: ListFilter) -> sa.ColumnElement[bool]:
+    """`q` as a condition: one per-field match per field the caller may see, behind an index
+    prefilter the planner can size (trigrams from 3 characters, the short-query grams below)."""
+    c = customers.c
+    pattern = "%" + _like(f.q) + "%"
+    spelled = pinyin_query(f.q)
+    pinyin_pattern = "%" + _like(spelled) + "%"
+    if len(f.q) < MIN_TRIGRAM_QUERY:
+        return _short_search(f, pattern, spelled)
+    matches: dict[str, sa.ColumnElement[bool]] = {
+        "name": c.name.ilike(pattern),
+        "code": c.code.ilike(pattern),
+        "mobile": c.mobile.like(pattern),
+        "phone": c.phone.like(pattern),
+        "email": c.email.ilike(pattern),
+        "contact_person": c.contact_person.ilike(pattern),
+        "credit_code": c.credit_code == f.q.upper(),
+    }
+    if spelled:  # "bjkj", "beijing", "Bei Jing" -> the name's pinyin keys
+        matches["name"] = sa.or_(matches["name"], c.name_pinyin.like(pinyin_pattern),
+                                 c.name_initials.like(pinyin_pattern))
+    condition = sa.or_(sa.false(), *(m for name, m in matches.items() if name not in f.hidden))
+    # The trigram index narrows the rows (it holds every field above); the per-field test then
+    # leaves out fields hidden from the caller. Not for one owner's customers (the owner index
+    # finds those faster).
+    if f.own_only or f.owner_id is not None:
+        return condition
+    prefilter: sa.ColumnElement[bool] = SEARCH_TEXT.ilike(pattern)
+    if spelled and spelled != f.q.lower():
+        prefilter = sa.or_(prefilter, SEARCH_TEXT.ilike(pinyin_pattern))
+    return sa.and_(prefilter, condition)
+
+
+def _short_search(f: ListFilter, pattern: str, spelled: str) -> sa.ColumnElement[bool]:
+    """A `q` of one or two characters: the name, the contact person and the pinyin initials. When
+    the caller sees all three and `q` has a gram, "the grams contain q" is exactly that match (the
+    grams are those fields' pairs, lower-cased as ILIKE compares), so it is the whole condition and
+    the planner sizes it from the column's element statistics; adding the per-field tests would
+    multiply two estimates of the same thing and mislead it."""
+    c = customers.c
+    by_field: dict[str, sa.ColumnElement[bool]] = {
+        "name": c.name.ilike(pattern), "contact_person": c.contact_person.ilike(pattern),
+    }
+    if spelled:  # "bj" -> 北京 by its initials
+        by_field["name"] = sa.or_(by_field["name"], c.name_initials.like("%" + _like(spelled) + "%"))
+    visible = [condition for name, condition in by_field.items() if name not in f.hidden]
+    if not visible:
+        return sa.false()
+    has_gram = not any(ch.isspace() for ch in f.q) and (len(f.q) == 2 or not f.q.isascii())
+    if not has_gram:
+        return sa.or_(*visible)
+    grams = SHORT_SEARCH_GRAMS.contains(pg.array([sa.func.lower(sa.literal(f.q, sa.Text))]))
+    # Initials hold letter pairs of no name substring ("上海" -> "sh"), and pairs across a Latin run
+    # ("贸易123" -> "my123"): only letters-only or non-ASCII-only queries match the grams exactly.
+    same_fields = spelled == f.q.lower() if f.q.isascii() else not any(ch.isascii() for ch in f.q)
+    exact = len(visible) == len(by_field) and same_fields
+    return grams if exact else sa.and_(grams, sa.or_(*visible))
 
 
 async def list_page(

@@ -16,6 +16,7 @@ from crm_customers.activity import kinds as activity_kinds
 from crm_customers.activity import recording as activity
 from crm_customers.customer import access, repository
 from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, clean_fields, clean_text, parse_date
+from crm_customers.customer.list_query import ListQuery
 from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.schemas import to_proto
 from crm_customers.duplicates import check as duplicates
@@ -26,6 +27,7 @@ from crm_customers.sensitive.service import ClientInfo, SensitiveFields
 from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
+from crm_customers.tags import repository as tag_projection
 from crm_platform import outbox
 from crm_platform.access import field_policy
 from crm_platform.auth import Principal, Scope
@@ -37,6 +39,7 @@ from crm_platform.pagination import PageTokens, page_size
 SOURCE = "crm/customers"
 MAX_REASON: Final = 500
 MAX_CODE_ATTEMPTS: Final = 1000
+NO_FILTERS: Final = ListQuery()
 
 
 def _stale(version: int) -> PreconditionFailed:
@@ -68,6 +71,95 @@ def _parse_day(field: str, raw: str, errors: list[FieldError]) -> date | None:
     except ValueError:
         errors.append(FieldError(field, "invalid_date", "must be a date as YYYY-MM-DD"))
         return None
+
+
+# List filters cleaned exactly as the field is when written (cleaning.py): a value that cannot be
+# stored is refused with the cleaning's own code on the parameter.
+CLEANED_EXACT: Final = ("code", "contact_person", "mobile", "phone", "email", "credit_code", "annual_revenue_currency")
+# Range parameter -> the field whose cleaning parses its bounds.
+RANGE_BOUNDS: Final = {
+    "employees_min": "employees", "employees_max": "employees",
+    "annual_revenue_min": "annual_revenue", "annual_revenue_max": "annual_revenue",
+}
+RANGE_SUFFIXES: Final = ("_min", "_max")
+# Field policies govern these fields; a filter on one the caller cannot see is refused.
+ADDED_FILTER_FIELDS: Final = {
+    **{name: name for name in CLEANED_EXACT}, **RANGE_BOUNDS,
+}
+
+
+def _clean_exact(query: ListQuery, errors: list[FieldError]) -> dict[str, str]:
+    """The exact filters as stored values; whitespace alone is no filter."""
+    sent = {name: value for name in CLEANED_EXACT if clean_text(value := getattr(query, name))}
+    cleaned = clean_fields(sent, creating=False)
+    errors += cleaned.errors
+    return {name: str(value) for name, value in cleaned.values.items()}
+
+
+def _clean_ranges(query: ListQuery, errors: list[FieldError]) -> dict[str, tuple[Any, Any]]:
+    """employees / annual_revenue bounds (inclusive), parsed by the field's own cleaning."""
+    bounds: dict[str, list[Any]] = {}
+    for parameter, name in RANGE_BOUNDS.items():
+        raw = clean_text(getattr(query, parameter))
+        if not raw:
+            continue
+        cleaned = clean_fields({name: raw}, creating=False)
+        errors += [FieldError(parameter, e.code, e.message) for e in cleaned.errors]
+        if name in cleaned.values:
+            bounds.setdefault(name, [None, None])[parameter.endswith("_max")] = cleaned.values[name]
+    if "annual_revenue" in bounds and not clean_text(query.annual_revenue_currency):
+        errors.append(FieldError("annual_revenue_currency", "required",
+                                 "a revenue range needs the currency of its amounts"))
+    return {name: (lowest, highest) for name, (lowest, highest) in bounds.items()}
+
+
+def _custom_filters(
+    definitions: list[fields.FieldDef], custom: dict[str, str], filters: ListFilter, errors: list[FieldError]
+) -> dict[str, str]:
+    """`cf.<key>` (exact) and, for number and date fields, `cf.<key>_min` / `cf.<key>_max`
+    (inclusive) into `filters`; returns parameter -> the `cf.<key>` whose field policy governs it.
+    A defined key always means itself, so a field named `budget_min` keeps its exact filter."""
+    by_key = {d.key: d for d in definitions}
+    governed: dict[str, str] = {}
+    bounds: dict[str, list[Any]] = {}
+    for cf_key, raw in sorted(custom.items()):
+        parameter = f"cf.{cf_key}"
+        base = cf_key[:-len(RANGE_SUFFIXES[0])]
+        if cf_key in by_key:
+            value, problem = fields.filter_value(by_key[cf_key], raw)
+            if problem:
+                errors.append(FieldError(parameter, problem, "not a value of this field's type"))
+            else:
+                filters.custom.append({cf_key: value})
+            governed[parameter] = parameter
+        elif cf_key.endswith(RANGE_SUFFIXES) and base in by_key:
+            governed[parameter] = f"cf.{base}"
+            if by_key[base].type not in ("number", "date"):
+                errors.append(FieldError(parameter, "range_not_supported",
+                                         "only number and date custom fields filter by range"))
+                continue
+            value, problem = fields.filter_value(by_key[base], raw)
+            if problem:
+                errors.append(FieldError(parameter, problem, "not a value of this field's type"))
+            else:
+                bounds.setdefault(base, [None, None])[cf_key.endswith("_max")] = value
+        else:
+            governed[parameter] = parameter
+            errors.append(FieldError(parameter, "unknown_custom_field", "no custom field has this key"))
+    filters.custom_ranges = {key: (lowest, highest) for key, (lowest, highest) in bounds.items()}
+    return governed
+
+
+def _parse_tag_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.UUID]:
+    """The list's `tag_id` values (each must be an id; whether the tag exists is tagging's to say)."""
+    parsed: list[uuid.UUID] = []
+    for value in raw:
+        try:
+            parsed.append(uuid.UUID(value.strip()))
+        except ValueError:
+            errors.append(FieldError("tag_id", "invalid_id", "tag_id is not a valid id"))
+            return []
+    return sorted(set(parsed))
 
 
 class CustomerService:
@@ -351,26 +443,8 @@ class CustomerService:
     # -- list ------------------------------------------------------------------------------
 
     async def list_filter(
-        self,
-        session: AsyncSession,
-        *,
-        order_by: str,
-        caller: Principal | None = None,
-        industry: str = "",
-        status: str = "",
-        q: str = "",
-        owner_id: str = "",
-        region: str = "",
-        source: str = "",
-        type: str = "",
-        created_after: str = "",
-        created_before: str = "",
-        first_contact_after: str = "",
-        first_contact_before: str = "",
-        show_deleted: bool = False,
-        custom: dict[str, str] | None = None,
-        resident_id: str = "",
-        bank_card: str = "",
+        self, session: AsyncSession, *, order_by: str, caller: Principal | None = None,
+        query: ListQuery = NO_FILTERS,
     ) -> tuple[ListFilter, str, str]:
         """The checked filter of a list request, its normalised order and its fingerprint (what a
         page token is bound to). InvalidInput names every bad argument."""
@@ -382,104 +456,87 @@ class CustomerService:
             errors.append(FieldError(
                 "order_by", "invalid_order_by", f"order_by must be one of: {', '.join(repository.ORDERINGS)}"
             ))
-        if show_deleted and caller is not None:
+        if query.show_deleted and caller is not None:
             caller.require(Scope.CUSTOMERS_ADMIN)
-        if status and status not in STATUSES:
+        if query.status and query.status not in STATUSES:
             errors.append(FieldError("status", "invalid_choice", f"status must be one of {', '.join(STATUSES)}"))
-        if type and type not in TYPES:
+        if query.type and query.type not in TYPES:
             errors.append(FieldError("type", "invalid_choice", f"type must be one of {', '.join(TYPES)}"))
         owner: uuid.UUID | None = None
-        if owner_id:
+        if query.owner_id:
             try:
-                owner = uuid.UUID(owner_id)
+                owner = uuid.UUID(query.owner_id)
             except ValueError:
                 errors.append(FieldError("owner_id", "invalid_id", "owner_id is not a valid id"))
         filters = ListFilter(
-            industry=clean_text(industry), status=status, q=clean_text(q), owner_id=owner,
-            region=clean_text(region).replace(" ", ""), source=clean_text(source), type=type,
-            created_after=_parse_instant("created_after", created_after, errors),
-            created_before=_parse_instant("created_before", created_before, errors),
-            first_contact_after=_parse_day("first_contact_after", first_contact_after, errors),
-            first_contact_before=_parse_day("first_contact_before", first_contact_before, errors),
-            show_deleted=show_deleted,
+            industry=clean_text(query.industry), status=query.status, q=clean_text(query.q), owner_id=owner,
+            region=clean_text(query.region).replace(" ", ""), source=clean_text(query.source), type=query.type,
+            created_after=_parse_instant("created_after", query.created_after, errors),
+            created_before=_parse_instant("created_before", query.created_before, errors),
+            first_contact_after=_parse_day("first_contact_after", query.first_contact_after, errors),
+            first_contact_before=_parse_day("first_contact_before", query.first_contact_before, errors),
+            show_deleted=query.show_deleted, tag_ids=_parse_tag_ids(query.tag_ids, errors),
+            updated_after=_parse_instant("updated_after", query.updated_after, errors),
+            updated_before=_parse_instant("updated_before", query.updated_before, errors),
+            ranges=_clean_ranges(query, errors),
+        )
+        filters.equals = _clean_exact(query, errors)
+        filters.email = filters.equals.pop("email", "")
+        governed_custom = (
+            _custom_filters(await fields.list_all(session), query.custom, filters, errors) if query.custom else {}
         )
         if caller is not None:
-            filters.scope = access.scope_clause(caller)
+            filters.common_tag_ids = await tag_projection.common_tags(session, caller.tenant_id, filters.tag_ids)
+            filters.scope = await access.list_scope_clause(session, caller)
             filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
-            explicit = {"industry": industry, "status": status, "region": region, "source": source, "type": type,
-                        "resident_id": resident_id, "bank_card": bank_card,
-                        **{f"cf.{k}": v for k, v in (custom or {}).items()}}
+            # parameter -> (the field whose policy governs it, the value sent)
+            explicit = {name: (name, getattr(query, name)) for name in (
+                "industry", "status", "region", "source", "type", "resident_id", "bank_card")}
+            explicit |= {name: (field, getattr(query, name)) for name, field in ADDED_FILTER_FIELDS.items()}
+            explicit |= {name: (field, query.custom[name[3:]]) for name, field in governed_custom.items()}
+            hidden = {name for name, (field, value) in explicit.items()
+                      if value and not access.readable(caller, field)}
             errors += [FieldError(name, "field_hidden", "your role may not see or filter by this field")
-                       for name, value in explicit.items() if value and not access.readable(caller, name)]
+                       for name in sorted(hidden)]
         if filters.source:
             entry = (await dictionaries.load(session, "source")).resolve(filters.source)
             filters.source = entry.code if entry else filters.source
         if filters.region:
             entry = (await dictionaries.load(session, "region")).resolve(filters.region)
             filters.region = entry.path if entry else filters.region
-        if custom:
-            by_key = {d.key: d for d in await fields.list_all(session)}
-            for cf_key, raw in sorted(custom.items()):
-                if cf_key not in by_key:
-                    errors.append(FieldError(f"cf.{cf_key}", "unknown_custom_field", "no custom field has this key"))
-                    continue
-                value, problem = fields.filter_value(by_key[cf_key], raw)
-                if problem:
-                    errors.append(FieldError(f"cf.{cf_key}", problem, "not a value of this field's type"))
-                else:
-                    filters.custom.append({cf_key: value})
         if errors:
             raise InvalidInput(errors)
         exact: list[str] = []
-        for name, raw_value in (("resident_id", resident_id), ("bank_card", bank_card)):
+        for name, raw_value in (("resident_id", query.resident_id), ("bank_card", query.bank_card)):
             if raw_value and caller is not None:
                 index = await self.sensitive.lookup_index(session, caller.tenant_id, name, raw_value)
                 filters.blind_indexes[name] = index or "-"  # an impossible value matches nothing
                 exact.append(filters.blind_indexes[name])
         fingerprint = hashlib.sha256(
-            json.dumps([industry, status, q, owner_id, region, source, type, created_after, created_before,
-                        first_contact_after, first_contact_before, show_deleted, sorted((custom or {}).items()),
-                        *exact], ensure_ascii=False).encode()
+            json.dumps([query.industry, query.status, query.q, query.owner_id, query.region, query.source, query.type,
+                        query.created_after, query.created_before, query.first_contact_after,
+                        query.first_contact_before, query.show_deleted, sorted(query.custom.items()), *exact,
+                        # only when filtering by tag, so page tokens of other lists stay valid
+                        *([[str(t) for t in filters.tag_ids]] if filters.tag_ids else []),
+                        # likewise the filters added later (list_query.py ADDED_FILTERS)
+                        *([added] if (added := query.added_filters()) else [])],
+                       ensure_ascii=False).encode()
         ).hexdigest()[:24]
         return filters, order, fingerprint
 
-    async def count(self, session: AsyncSession, *, caller: Principal | None = None, **arguments: Any) -> int:
+    async def count(self, session: AsyncSession, *, caller: Principal | None = None,
+                    query: ListQuery = NO_FILTERS) -> int:
         """How many customers the list would return over all its pages (export progress)."""
-        filters, _, _ = await self.list_filter(session, order_by="", caller=caller, **arguments)
+        filters, _, _ = await self.list_filter(session, order_by="", caller=caller, query=query)
         return await repository.count(session, filters)
 
     async def list(
-        self,
-        session: AsyncSession,
-        *,
-        size: int,
-        token: str,
-        order_by: str,
-        caller: Principal | None = None,
-        industry: str = "",
-        status: str = "",
-        q: str = "",
-        owner_id: str = "",
-        region: str = "",
-        source: str = "",
-        type: str = "",
-        created_after: str = "",
-        created_before: str = "",
-        first_contact_after: str = "",
-        first_contact_before: str = "",
-        show_deleted: bool = False,
-        custom: dict[str, str] | None = None,
-        resident_id: str = "",
-        bank_card: str = "",
+        self, session: AsyncSession, *, size: int, token: str, order_by: str, caller: Principal | None = None,
+        query: ListQuery = NO_FILTERS,
     ) -> tuple[list[sa.Row[Any]], str]:
         limit = page_size(size)
-        filters, order, fingerprint = await self.list_filter(
-            session, order_by=order_by, caller=caller, industry=industry, status=status, q=q, owner_id=owner_id,
-            region=region, source=source, type=type, created_after=created_after, created_before=created_before,
-            first_contact_after=first_contact_after, first_contact_before=first_contact_before,
-            show_deleted=show_deleted, custom=custom, resident_id=resident_id, bank_card=bank_card,
-        )
+        filters, order, fingerprint = await self.list_filter(session, order_by=order_by, caller=caller, query=query)
         column_name = order.split()[0]
         after = None
         if token:

@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.access import apply_field_policies
+from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
 from crm_customers.duplicates.check import PossibleDuplicate
 from crm_customers.fields import service as fields
 from crm_customers.orders import spend
+from crm_customers.owners import service as owners
 from crm_customers.sensitive.service import ClientInfo
 from crm_customers.settings import dictionaries
 from crm_customers.settings import service as settings
@@ -71,31 +73,23 @@ def field_changes(message: pb.CustomerFieldInput) -> fields.FieldChanges:
     )
 
 
-def list_filters(request: pb.ListCustomersRequest) -> dict[str, Any]:
-    """The list's filters as `CustomerService.list` keywords (mass changes reuse them)."""
-    return {
-        "industry": request.industry,
-        "status": request.status,
-        "q": request.q,
-        "owner_id": request.owner_id,
-        "region": request.region,
-        "source": request.source,
-        "type": request.type,
-        "created_after": request.created_after,
-        "created_before": request.created_before,
-        "first_contact_after": request.first_contact_after,
-        "first_contact_before": request.first_contact_before,
-        "show_deleted": request.show_deleted,
-        "custom": dict(request.custom_fields),
-        "resident_id": request.resident_id,
-        "bank_card": request.bank_card,
-    }
+def list_filters(request: pb.ListCustomersRequest) -> ListQuery:
+    """The list's filters of a request (mass changes reuse them)."""
+    return ListQuery(
+        industry=request.industry, status=request.status, q=request.q, owner_id=request.owner_id,
+        region=request.region, source=request.source, type=request.type, created_after=request.created_after,
+        created_before=request.created_before, first_contact_after=request.first_contact_after,
+        first_contact_before=request.first_contact_before, show_deleted=request.show_deleted,
+        custom=dict(request.custom_fields), resident_id=request.resident_id, bank_card=request.bank_card,
+        tag_ids=tuple(request.tag_ids), **{name: getattr(request, name) for name in ADDED_FILTERS},
+    )
 
 
 class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     def __init__(self, engine: AsyncEngine, customers: CustomerService):
         self.engine = engine
         self.customers = customers
+        self.owners = owners.OwnerService(customers.page_tokens)
 
     @classmethod
     async def _out(cls, call: Call, row: Any) -> pb.Customer:
@@ -108,7 +102,9 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         (orders/spend.py) and the caller's field policies applied (which may hide spend too)."""
         messages = [to_proto(row) for row in rows]
         await spend.attach(call.session, messages)
-        return [apply_field_policies(call.principal, m) for m in messages]
+        shown = [apply_field_policies(call.principal, m) for m in messages]
+        await owners.attach_names(call.session, shown)
+        return shown
 
     # -- customers -------------------------------------------------------------------------
 
@@ -136,7 +132,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             size=request.page_size,
             token=request.page_token,
             order_by=request.order_by,
-            **list_filters(request),
+            query=list_filters(request),
         )
         return pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
 
@@ -178,10 +174,12 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         self, request: pb.ListStatusHistoryRequest, call: Call
     ) -> pb.ListStatusHistoryResponse:
         rows = await self.customers.status_history(call.session, request.id, call.principal)
+        known = await owners.names(call.session, (r.changed_by for r in rows))
         return pb.ListStatusHistoryResponse(items=[
             pb.StatusChange(
                 id=str(r.id), customer_id=str(r.customer_id), from_status=r.from_status, to_status=r.to_status,
                 reason=r.reason, changed_by=r.changed_by, changed_at=ts(r.changed_at),
+                changed_by_name=known.get(r.changed_by, ""),
             )
             for r in rows
         ])
@@ -244,3 +242,18 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         self, request: pb.DeleteCustomerFieldRequest, call: Call
     ) -> pb.DeleteCustomerFieldResponse:
         return pb.DeleteCustomerFieldResponse(field=field_proto(await fields.delete(call.session, request.key)))
+
+    # -- owners ------------------------------------------------------------------------------------
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def ListCustomerOwners(
+        self, request: pb.ListCustomerOwnersRequest, call: Call
+    ) -> pb.ListCustomerOwnersResponse:
+        rows, next_token = await self.owners.list_candidates(
+            call.session, call.principal, request.q, request.page_size, request.page_token
+        )
+        return pb.ListCustomerOwnersResponse(
+            items=[pb.CustomerOwner(user_id=str(r.user_id), display_name=r.display_name, team_id=str(r.team_id or ""))
+                   for r in rows],
+            next_page_token=next_token,
+        )

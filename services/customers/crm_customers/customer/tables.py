@@ -144,12 +144,17 @@ reveal_audit = sa.Table(
     schema=TENANT,
 )
 
-# Owner -> team, from identity's user events (migration c0004, customer/users.py).
+# Owner -> team, name and disabled flag, from identity's user events (migrations c0004, c0013;
+# customer/users.py).
 user_teams = sa.Table(
     "user_teams",
     metadata,
     sa.Column("user_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("team_id", pg.UUID(as_uuid=True)),
     sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Pinyin of a Chinese name, else the name in lower case (owners/repository.py orders by it).
+    sa.Column("sort_key", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.schemas import to_proto, ts
 from crm_customers.duplicates.service import DuplicateService
+from crm_customers.owners import service as owners
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
 from crm_platform.pagination import PageTokens
@@ -37,9 +38,11 @@ class DuplicateServicer(duplicates_pb2_grpc.DuplicateServiceServicer):
         shown = [m for m in members if m.id in visible]
         ids = {str(m.id) for m in shown}
         pairs = [p for p in row.pairs if p["a"] in ids and p["b"] in ids]
+        members_out = [apply_field_policies(call.principal, to_proto(m)) for m in shown]
+        await owners.attach_names(call.session, members_out)
         return pb.DuplicateGroup(
             id=str(row.id), status=row.status, confidence=row.confidence, reasons=list(row.reasons),
-            members=[apply_field_policies(call.principal, to_proto(m)) for m in shown],
+            members=members_out,
             pairs=[pb.DuplicatePair(a=p["a"], b=p["b"], confidence=p["confidence"], reasons=p["reasons"])
                    for p in pairs],
             hidden_members=len(members) - len(shown), scan_id=str(row.scan_id),

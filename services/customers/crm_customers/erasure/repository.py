@@ -16,6 +16,7 @@ from crm_customers.duplicates.tables import match_keys
 from crm_customers.erasure.tables import customer_erasures
 from crm_customers.merge.tables import merges
 from crm_customers.orders.tables import orders
+from crm_customers.tags.tables import customer_tags
 from crm_platform.tables import outbox
 
 # Rows of the customers service that belong to one customer, deleted by erasure before the customer
@@ -30,6 +31,7 @@ RELATED: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (customer_activity, ("customer_id",)),  # also ON DELETE CASCADE
     (bulk_change_items, ("customer_id",)),  # also ON DELETE CASCADE
     (match_keys, ("customer_id",)),  # also ON DELETE CASCADE
+    (customer_tags, ("customer_id",)),  # also ON DELETE CASCADE; the tag filter's projection
 )
 
 

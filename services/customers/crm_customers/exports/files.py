@@ -9,7 +9,7 @@ import io
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from google.protobuf import json_format
 from openpyxl import Workbook
@@ -72,16 +72,22 @@ def read_csv(text: str) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""))
 
 
-def xlsx_parts(header: list[str], pages: Iterable[str]) -> Iterator[bytes]:
-    """The workbook (one sheet, header row first) in slices of XLSX_PART_BYTES."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("customers")
-    sheet.append(header)
-    for page in pages:
+class XlsxFile:
+    """The workbook (one sheet, header row first), written page by page to a temporary file by
+    openpyxl's write-only mode: memory stays at one page however many rows the export has."""
+
+    def __init__(self, header: list[str]):
+        self._workbook = Workbook(write_only=True)
+        self._sheet = self._workbook.create_sheet("customers")
+        self._sheet.append(header)
+
+    def add_page(self, page: str) -> None:
         for row in read_csv(page):
-            sheet.append([_ILLEGAL_XLSX.sub("", value) for value in row])
-    with tempfile.TemporaryFile() as handle:
-        workbook.save(handle)
+            self._sheet.append([_ILLEGAL_XLSX.sub("", value) for value in row])
+
+    def save(self) -> IO[bytes]:
+        """The finished file: a temporary file, read from its start, deleted when closed."""
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+        self._workbook.save(handle)
         handle.seek(0)
-        while chunk := handle.read(XLSX_PART_BYTES):
-            yield chunk
+        return handle

@@ -12,6 +12,7 @@ audit log. Files expire after `EXPIRES_AFTER`."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -152,8 +153,8 @@ class ExportRunner:
             if row is None or row.status in (SUCCEEDED, FAILED, EXPIRED):
                 return False
             if row.status == QUEUED:
-                arguments, _ = list_filters.list_arguments(row.filters)
-                total = await self.customers.count(session, caller=principal_from(row.access), **arguments)
+                query, _ = list_filters.list_arguments(row.filters)
+                total = await self.customers.count(session, caller=principal_from(row.access), query=query)
                 await repository.update(session, export_id, {"status": RUNNING, "rows_total": total})
                 await jobs.report_progress(self.engine, job_id, 0, total)
             return True
@@ -167,9 +168,9 @@ class ExportRunner:
             if row.parts > 0 and not row.next_page_token:
                 return True
             caller = principal_from(row.access)
-            arguments, _ = list_filters.list_arguments(row.filters)
+            query, _ = list_filters.list_arguments(row.filters)
             found, token = await self.customers.list(session, caller=caller, size=self.page,
-                                                     token=row.next_page_token, order_by=row.order_by, **arguments)
+                                                     token=row.next_page_token, order_by=row.order_by, query=query)
             columns = list(row.columns)
             lines = []
             for customer in found:
@@ -191,10 +192,15 @@ class ExportRunner:
                 return
             if row.format == "xlsx":
                 await repository.drop_parts(session, export_id, FILE)
-                pages = [p async for p in self._pages(session, row)]
+                # openpyxl is synchronous: in a thread, so a large workbook does not stall the service.
+                workbook = files.XlsxFile(list(row.columns))
+                async for page in self._pages(session, row):
+                    await asyncio.to_thread(workbook.add_page, page)
                 count = 0
-                for count, chunk in enumerate(files.xlsx_parts(list(row.columns), pages), start=1):
-                    await repository.add_part(session, export_id, FILE, count - 1, chunk)
+                with await asyncio.to_thread(workbook.save) as saved:
+                    while chunk := saved.read(files.XLSX_PART_BYTES):
+                        await repository.add_part(session, export_id, FILE, count, chunk)
+                        count += 1
                 size = await repository.parts_size(session, export_id, FILE)
             else:
                 count = 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
 from crm_customers.fields import service as fields
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput
@@ -17,11 +18,16 @@ from crm_platform.errors import FieldError, InvalidInput
 if TYPE_CHECKING:
     from crm_customers.customer.service import CustomerService
 
+# The list's repeatable `tag_id`, held in a filter map as one value: the ids joined by commas
+# ("id1,id2"; ids never contain a comma). The customer must carry every one.
+TAG_KEY: Final = "tag_id"
+TAG_SEPARATOR: Final = ","
+
 # List query parameters a saved filter may use (not page_token/page_size, not show_deleted, and
 # never the plaintext of a sensitive field).
 FILTER_KEYS: Final = (
     "q", "status", "owner_id", "industry", "region", "source", "type", "created_after", "created_before",
-    "first_contact_after", "first_contact_before",
+    "first_contact_after", "first_contact_before", TAG_KEY, *ADDED_FILTERS,
 )
 CUSTOM_PREFIX: Final = "cf."
 # Columns a view can show / an export can contain, in their default order (plus `cf.<key>`).
@@ -33,42 +39,42 @@ COLUMNS: Final = (
 MAX_FILTER_VALUE: Final = 500
 
 
-def list_arguments(filters: Mapping[str, str], prefix: str = "filters") -> tuple[dict[str, Any], list[FieldError]]:
-    """`CustomerService.list` keyword arguments for a filter map, and errors for unknown keys."""
+def list_arguments(filters: Mapping[str, str], prefix: str = "filters") -> tuple[ListQuery, list[FieldError]]:
+    """The list's filters for a filter map, and errors for unknown keys."""
     arguments: dict[str, Any] = {}
     custom: dict[str, str] = {}
     errors: list[FieldError] = []
     for key, value in sorted(filters.items()):
         if len(value) > MAX_FILTER_VALUE:
             errors.append(FieldError(f"{prefix}.{key}", "too_long", f"at most {MAX_FILTER_VALUE} characters"))
+        elif key == TAG_KEY:
+            arguments["tag_ids"] = tuple(t.strip() for t in value.split(TAG_SEPARATOR) if t.strip())
         elif key in FILTER_KEYS:
             arguments[key] = value
         elif key.startswith(CUSTOM_PREFIX) and len(key) > len(CUSTOM_PREFIX):
             custom[key[len(CUSTOM_PREFIX):]] = value
         else:
             errors.append(FieldError(f"{prefix}.{key}", "unknown_filter", "not a filter of the customer list"))
-    if custom:
-        arguments["custom"] = custom
-    return arguments, errors
+    return ListQuery(**arguments, custom=custom), errors
 
 
 async def validate(
     session: AsyncSession, customers: CustomerService, caller: Principal, filters: Mapping[str, str],
     order_by: str, prefix: str = "filters",
-) -> dict[str, Any]:
-    """The list arguments, or InvalidInput naming `<prefix>.<key>` (or `order_by`) at fault. Runs
-    the list's own checks (choices, dates, custom field types, fields hidden from the caller)."""
-    arguments, errors = list_arguments(filters, prefix)
+) -> ListQuery:
+    """The list's filters, or InvalidInput naming `<prefix>.<key>` (or `order_by`) at fault. Runs
+    the list's own checks (choices, dates, custom field types, tags, fields hidden from the caller)."""
+    query, errors = list_arguments(filters, prefix)
     if errors:
         raise InvalidInput(errors)
     try:
-        await customers.list(session, size=1, token="", order_by=order_by, caller=caller, **arguments)
+        await customers.list(session, size=1, token="", order_by=order_by, caller=caller, query=query)
     except InvalidInput as exc:
         raise InvalidInput([
             FieldError(e.field if e.field == "order_by" else f"{prefix}.{e.field}", e.code, e.message)
             for e in exc.errors
         ]) from None
-    return arguments
+    return query
 
 
 async def check_columns(session: AsyncSession, columns: list[str], field: str = "columns") -> list[FieldError]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_followups.merging import repository
+from crm_platform.erasure import is_erased
 from crm_platform.merges import MergeEvent
 
 
 async def apply_merge(session: AsyncSession, event: MergeEvent) -> int:
     if not event.merged_ids or not await repository.begin_merge(session, event.merge_id, event.survivor_id):
+        return 0
+    if await is_erased(session, event.tenant_id, event.survivor_id):  # erased before this merge arrived
         return 0
     return await repository.move_tasks(session, event.merge_id, event.merged_ids, event.survivor_id)
 

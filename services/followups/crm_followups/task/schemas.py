@@ -33,5 +33,5 @@ def task_to_proto(row: sa.Row[Any]) -> pb.Task:
     return pb.Task(
         id=str(row.id), customer_id=str(row.customer_id), title=row.title, due_at=timestamp(row.due_at),
         status=row.status, assignee_id=str(row.assignee_id or ""), cadence_rule_id=str(row.cadence_rule_id or ""),
-        created_at=timestamp(row.created_at),
+        created_at=timestamp(row.created_at), created_by=row.created_by,
     )

@@ -56,7 +56,8 @@ class TaskService:
         self.page_tokens = page_tokens
 
     async def create(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: str, title: str,
-                     due_at: datetime | None, assignee_id: str) -> sa.Row[Any]:
+                     due_at: datetime | None, assignee_id: str, created_by: str = "") -> sa.Row[Any]:
+        """`created_by`: the caller's actor (user id, or "client:<id>" for an API client)."""
         errors: list[FieldError] = []
         customer = parse_id(customer_id, "customer_id", errors, required=True)
         values = {
@@ -64,6 +65,7 @@ class TaskService:
             "title": clean_title(title, errors),
             "assignee_id": parse_id(assignee_id, "assignee_id", errors, required=False),
             "due_at": due_at,
+            "created_by": created_by,
         }
         if due_at is None:
             errors.append(FieldError("due_at", "required", "due_at is required"))

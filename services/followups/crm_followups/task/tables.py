@@ -21,5 +21,7 @@ tasks = sa.Table(
     sa.Column("cadence_rule_id", pg.UUID(as_uuid=True)),
     sa.Column("source_event_id", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # User id, "client:<client id>", or "" for a cadence rule (migration fu0003).
+    sa.Column("created_by", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )

@@ -210,7 +210,7 @@ class Invitations:
         token = new_token(caller.tenant_id)
         await repo.update(session, row.id, token_hash=token_hash(token), state="pending", sent_at=now,
                           expires_at=now + INVITATION_TTL, revoked_at=None, send_count=row.send_count + 1)
-        await repo.set_user(session, row.user_id, disabled=False)
+        await users.set_disabled(session, caller.tenant_id, row.user_id, False)
         fresh = await repo.get(session, row.id)
         assert fresh is not None
         actor = Actor.of(caller)
@@ -228,7 +228,7 @@ class Invitations:
             return row  # revoking twice changes nothing
         now = self.clock()
         await repo.update(session, row.id, state="revoked", revoked_at=now)
-        await repo.set_user(session, row.user_id, disabled=True)
+        await users.set_disabled(session, caller.tenant_id, row.user_id, True)
         await audit.record_by(session, caller, REVOKED, target_type="user", target_id=str(row.user_id),
                               details={"invitation_id": str(row.id), "email": row.email})
         fresh = await repo.get(session, row.id)
@@ -291,8 +291,8 @@ class Invitations:
                 raise InvalidInput(errors)
             # They chose this password themselves: no change is asked at the first sign-in.
             await repo.set_user(session, row.user_id, password_hash=await users.hash_password(password),
-                                must_change_password=False, password_changed_at=now, status="active",
-                                disabled=False)
+                                must_change_password=False, password_changed_at=now, status="active")
+            await users.set_disabled(session, tenant_id, row.user_id, False)
             await repo.update(session, row.id, state="accepted", accepted_at=now)
             await lockout.clear(session, row.email)
             await audit.record(session, ACCEPTED, actor=str(row.user_id), actor_kind="user", target_type="user",

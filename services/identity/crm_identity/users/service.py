@@ -111,13 +111,30 @@ async def create_user(
     return row
 
 
-async def _user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
-    """`user.created` / `user.updated`: id, team, roles and version (consumers keep the newest)."""
+def user_event_data(verb: str, row: Any) -> dict[str, Any]:
+    """`user.created` / `user.updated` data: id, team, roles, name, disabled and version (consumers
+    keep the newest). Also used by migration it0007, which announces every existing user once."""
     message = events_pb2.UserCreated if verb == "created" else events_pb2.UserUpdated
-    data = proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
-                              version=row.version))
+    return proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
+                              version=row.version, display_name=row.display_name, disabled=bool(row.disabled)))
+
+
+async def _user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
     await outbox.add_event(session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="user", verb=verb,
-                           data=data, subject_id=str(row.id))
+                           data=user_event_data(verb, row), subject_id=str(row.id))
+
+
+async def set_disabled(session: AsyncSession, tenant_id: uuid.UUID | str, user_id: uuid.UUID, disabled: bool) -> None:
+    """Disables or enables a user outside `update_user` (invitations revoke, resend and accept):
+    when the flag really changes, the version goes up and `user.updated` goes to the outbox, so
+    customers stops (or starts again) offering the user as an owner."""
+    row = (await session.execute(
+        sa.update(users).where(users.c.id == user_id, users.c.disabled.is_distinct_from(disabled))
+        .values(disabled=disabled, version=users.c.version + 1, updated_at=sa.func.now())
+        .returning(users)
+    )).first()
+    if row is not None:
+        await _user_event(session, tenant_id, "updated", row)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> sa.Row[Any] | None:

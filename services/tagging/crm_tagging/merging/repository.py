@@ -38,17 +38,26 @@ async def begin_undo(session: AsyncSession, merge_id: uuid.UUID, survivor_id: uu
 
 
 async def tags_of(session: AsyncSession, customer_ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    """The customers' tag rows (locked), each with its tag's name as `tag_name` (for the events)."""
     return list((await session.execute(
-        sa.select(customer_tags).where(customer_tags.c.customer_id.in_(customer_ids))
+        sa.select(customer_tags, tags.c.name.label("tag_name"))
+        .join(tags, tags.c.id == customer_tags.c.tag_id)
+        .where(customer_tags.c.customer_id.in_(customer_ids))
         .order_by(customer_tags.c.applied_at, customer_tags.c.customer_id, customer_tags.c.tag_id)
-        .with_for_update()
+        .with_for_update(of=customer_tags)
     )).all())
+
+
+async def tag_names(session: AsyncSession, tag_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names of the tags that still exist."""
+    rows = (await session.execute(sa.select(tags.c.id, tags.c.name).where(tags.c.id.in_(tag_ids)))).all()
+    return {row.id: row.name for row in rows}
 
 
 async def record_move(session: AsyncSession, merge_id: uuid.UUID, row: sa.Row[Any], moved: bool) -> None:
     await session.execute(sa.insert(merge_tag_moves).values(
         merge_id=merge_id, customer_id=row.customer_id, tag_id=row.tag_id, moved=moved, source=row.source,
-        rule_id=row.rule_id, applied_at=row.applied_at,
+        rule_id=row.rule_id, applied_at=row.applied_at, applied_by=row.applied_by,
     ))
 
 
@@ -60,10 +69,13 @@ async def repoint(session: AsyncSession, tag_id: uuid.UUID, from_id: uuid.UUID, 
     )
 
 
-async def drop(session: AsyncSession, customer_id: uuid.UUID, tag_id: uuid.UUID) -> None:
-    await session.execute(
+async def drop(session: AsyncSession, customer_id: uuid.UUID, tag_id: uuid.UUID) -> bool:
+    """True if the customer carried the tag."""
+    deleted = await session.execute(
         sa.delete(customer_tags).where(customer_tags.c.customer_id == customer_id, customer_tags.c.tag_id == tag_id)
+        .returning(customer_tags.c.tag_id)
     )
+    return deleted.first() is not None
 
 
 async def moves(session: AsyncSession, merge_id: uuid.UUID) -> list[sa.Row[Any]]:
@@ -72,16 +84,18 @@ async def moves(session: AsyncSession, merge_id: uuid.UUID) -> list[sa.Row[Any]]
     )).all())
 
 
-async def put_back(session: AsyncSession, move: sa.Row[Any]) -> None:
+async def put_back(session: AsyncSession, move: sa.Row[Any]) -> bool:
     """The merged customer's tag row as it was, unless the tag was deleted since (a rule deleted
-    since leaves no rule id)."""
+    since leaves no rule id). True if the row went back (the customer did not carry it)."""
     rule = sa.select(tag_rules.c.id).where(tag_rules.c.id == move.rule_id).scalar_subquery()
     source = sa.select(
         sa.literal(move.customer_id, pg.UUID(as_uuid=True)), tags.c.id, sa.literal(move.source), rule,
-        sa.literal(move.applied_at, sa.DateTime(timezone=True)),
+        sa.literal(move.applied_at, sa.DateTime(timezone=True)), sa.literal(move.applied_by),
     ).where(tags.c.id == move.tag_id)
-    await session.execute(
+    inserted = await session.execute(
         pg_insert(customer_tags)
-        .from_select(["customer_id", "tag_id", "source", "rule_id", "applied_at"], source)
+        .from_select(["customer_id", "tag_id", "source", "rule_id", "applied_at", "applied_by"], source)
         .on_conflict_do_nothing(index_elements=[customer_tags.c.customer_id, customer_tags.c.tag_id])
+        .returning(customer_tags.c.tag_id)
     )
+    return inserted.first() is not None

@@ -21,5 +21,6 @@ merge_tag_moves = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("rule_id", pg.UUID(as_uuid=True)),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("applied_by", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )

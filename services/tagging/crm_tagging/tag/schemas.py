@@ -22,8 +22,9 @@ def tag_to_proto(row: sa.Row[Any]) -> pb.Tag:
 
 
 def customer_tag_to_proto(row: sa.Row[Any]) -> pb.CustomerTag:
-    """`row` is a customer_tags row joined with its tag's name as `tag_name`."""
+    """`row` is a customer_tags row joined with its tag's name and colour (`tag_name`, `tag_color`)."""
     return pb.CustomerTag(
         customer_id=str(row.customer_id), tag_id=str(row.tag_id), tag_name=row.tag_name, source=row.source,
-        rule_id=str(row.rule_id or ""), applied_at=timestamp(row.applied_at),
+        rule_id=str(row.rule_id or ""), applied_at=timestamp(row.applied_at), tag_color=row.tag_color,
+        applied_by=row.applied_by,
     )

@@ -1,4 +1,4 @@
-"""Tag rules: clean input, unique names, applying a tag to a customer (and its event)."""
+"""Tag rules: clean input, unique names, applying a tag to a customer and taking it off (and their events)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform import outbox
+from crm_platform.auth import Principal
 from crm_platform.erasure import is_erased
-from crm_platform.errors import FieldError, InvalidInput
-from crm_platform.events import proto_data
+from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.ids import new_id
 from crm_platform.pagination import PageTokens, page_size
-from crm_proto.crm.events.v1 import events_pb2
 from crm_tagging.tag import repository
+from crm_tagging.tag.changes import SOURCE_MANUAL, SOURCE_RULE, announce_applied, announce_removed
 
-SOURCE = "crm/tagging"
+__all__ = ["SOURCE_MANUAL", "SOURCE_RULE", "TagService", "clean_tag", "clean_text", "parse_id"]
+
 MAX_NAME = 50
 DEFAULT_COLOR = "#3b82f6"
 COLOR_PATTERN = re.compile(r"#[0-9a-f]{6}")
-# Where a customer's tag came from (customer_tags.source, TagApplied.source).
-SOURCE_RULE = "rule"
-SOURCE_MANUAL = "manual"
+# Tags one ListTags call may ask for by id.
+MAX_IDS = 100
 
 
 def clean_text(value: str) -> str:
@@ -89,6 +88,18 @@ class TagService:
                                                   "i": str(last.id)})
         return rows[:limit], next_token
 
+    async def with_ids(self, session: AsyncSession, tag_ids: list[str]) -> list[sa.Row[Any]]:
+        """The tags among these ids that exist; malformed ids match nothing."""
+        if len(tag_ids) > MAX_IDS:
+            raise InvalidInput([FieldError("ids", "too_many", f"at most {MAX_IDS} ids")])
+        parsed = []
+        for value in tag_ids:
+            try:
+                parsed.append(uuid.UUID(value.strip()))
+            except ValueError:
+                continue
+        return await repository.tags_with_ids(session, parsed) if parsed else []
+
     async def list_for_customer(self, session: AsyncSession, customer_id: str) -> list[sa.Row[Any]]:
         errors: list[FieldError] = []
         parsed = parse_id(customer_id, "customer_id", errors)
@@ -97,18 +108,54 @@ class TagService:
         return await repository.list_customer_tags(session, parsed)
 
     async def apply(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
-                    tag_id: uuid.UUID, tag_name: str, source: str, rule_id: uuid.UUID | None = None) -> bool:
+                    tag_id: uuid.UUID, tag_name: str, source: str, rule_id: uuid.UUID | None = None,
+                    actor: str = "") -> bool:
         """Applies a tag to a customer; returns False (and emits nothing) if it already carried it.
-        `tag.applied` is written to the outbox in the caller's transaction, so it is published
-        exactly when the tag row commits. An erased customer gets nothing (crm_platform/erasure.py)."""
+        `tag.applied` goes to the outbox in the caller's transaction (tag/changes.py). An erased
+        customer gets nothing (crm_platform/erasure.py)."""
         if await is_erased(session, tenant_id, customer_id):
             return False
         newly_applied = await repository.insert_customer_tag_if_absent(
-            session, customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id,
+            session, customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id, applied_by=actor,
         )
         if newly_applied:
-            applied = events_pb2.TagApplied(customer_id=str(customer_id), tag_id=str(tag_id),
-                                            tag_name=tag_name, source=source, rule_id=str(rule_id or ""))
-            await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="tag",
-                                   verb="applied", data=proto_data(applied), subject_id=str(customer_id))
+            await announce_applied(session, tenant_id, customer_id=customer_id, tag_id=tag_id, tag_name=tag_name,
+                                   source=source, rule_id=rule_id, actor=actor)
         return newly_applied
+
+    async def apply_by_hand(self, session: AsyncSession, caller: Principal, *, customer_id: str,
+                            tag_id: str) -> tuple[sa.Row[Any], bool]:
+        """Puts a tag on a customer for a person and says whether it is new (idempotent: a tag
+        already there is returned as it is). The caller's right to see the customer is checked
+        before, by the customers service (docs/access.md); an unknown tag is a field error on
+        `tag_id`."""
+        errors: list[FieldError] = []
+        customer = parse_id(customer_id, "customer_id", errors)
+        tag_uuid = parse_id(tag_id, "tag_id", errors)
+        if customer is None or tag_uuid is None:
+            raise InvalidInput(errors)
+        tag = await repository.get_tag(session, tag_uuid)
+        if tag is None:
+            raise InvalidInput([FieldError("tag_id", "unknown_tag", "no tag with this id")])
+        if await is_erased(session, caller.tenant_id, customer):
+            raise NotFound("customer not found")
+        newly_applied = await self.apply(session, caller.tenant_id, customer_id=customer, tag_id=tag_uuid,
+                                         tag_name=tag.name, source=SOURCE_MANUAL, actor=caller.actor)
+        applied = await repository.get_customer_tag(session, customer, tag_uuid)
+        assert applied is not None  # inserted above, or already there (rows are only deleted by removal)
+        return applied, newly_applied
+
+    async def remove_by_hand(self, session: AsyncSession, caller: Principal, *, customer_id: str,
+                             tag_id: str) -> sa.Row[Any]:
+        """Takes a tag off a customer; NotFound when the customer does not carry it (or either id
+        is malformed: a path, not a field). Returns the tag as it was on the customer."""
+        try:
+            customer, tag_uuid = uuid.UUID(customer_id), uuid.UUID(tag_id)
+        except ValueError:
+            raise NotFound("the customer does not carry this tag") from None
+        carried = await repository.get_customer_tag(session, customer, tag_uuid)
+        if carried is None or not await repository.delete_customer_tag(session, customer, tag_uuid):
+            raise NotFound("the customer does not carry this tag")
+        await announce_removed(session, caller.tenant_id, customer_id=customer, tag_id=tag_uuid,
+                               tag_name=carried.tag_name, source=SOURCE_MANUAL, actor=caller.actor)
+        return carried

@@ -27,5 +27,10 @@ customer_tags = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("rule_id", pg.UUID(as_uuid=True)),
     sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    # Who applied it by hand ("" for rules); migration tg0003.
+    sa.Column("applied_by", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
+
+# Numbers every apply and removal (TagApplied/TagRemoved.change_seq); migration tg0003.
+tag_change_seq = sa.Sequence("tag_change_seq", schema=TENANT)

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/customers/v1/activity.proto\x12\x10\x63rm.customers.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x01\n\rActivityEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12%\n\x04\x64\x61ta\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"h\n\x1bListCustomerActivityRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\r\n\x05kinds\x18\x02 \x03(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"g\n\x1cListCustomerActivityResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.crm.customers.v1.ActivityEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x90\x01\n\x17\x43ustomerActivityService\x12u\n\x14ListCustomerActivity\x12-.crm.customers.v1.ListCustomerActivityRequest\x1a..crm.customers.v1.ListCustomerActivityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/customers/v1/activity.proto\x12\x10\x63rm.customers.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x01\n\rActivityEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12%\n\x04\x64\x61ta\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nactor_name\x18\x07 \x01(\t\"h\n\x1bListCustomerActivityRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\r\n\x05kinds\x18\x02 \x03(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"g\n\x1cListCustomerActivityResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.crm.customers.v1.ActivityEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x90\x01\n\x17\x43ustomerActivityService\x12u\n\x14ListCustomerActivity\x12-.crm.customers.v1.ListCustomerActivityRequest\x1a..crm.customers.v1.ListCustomerActivityResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.customers.v1.activity_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACTIVITYENTRY']._serialized_start=117
-  _globals['_ACTIVITYENTRY']._serialized_end=282
-  _globals['_LISTCUSTOMERACTIVITYREQUEST']._serialized_start=284
-  _globals['_LISTCUSTOMERACTIVITYREQUEST']._serialized_end=388
-  _globals['_LISTCUSTOMERACTIVITYRESPONSE']._serialized_start=390
-  _globals['_LISTCUSTOMERACTIVITYRESPONSE']._serialized_end=493
-  _globals['_CUSTOMERACTIVITYSERVICE']._serialized_start=496
-  _globals['_CUSTOMERACTIVITYSERVICE']._serialized_end=640
+  _globals['_ACTIVITYENTRY']._serialized_end=302
+  _globals['_LISTCUSTOMERACTIVITYREQUEST']._serialized_start=304
+  _globals['_LISTCUSTOMERACTIVITYREQUEST']._serialized_end=408
+  _globals['_LISTCUSTOMERACTIVITYRESPONSE']._serialized_start=410
+  _globals['_LISTCUSTOMERACTIVITYRESPONSE']._serialized_end=513
+  _globals['_CUSTOMERACTIVITYSERVICE']._serialized_start=516
+  _globals['_CUSTOMERACTIVITYSERVICE']._serialized_end=660
 # @@protoc_insertion_point(module_scope)

@@ -11,20 +11,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ActivityEntry(_message.Message):
-    __slots__ = ("id", "customer_id", "occurred_at", "kind", "actor", "data")
+    __slots__ = ("id", "customer_id", "occurred_at", "kind", "actor", "data", "actor_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     occurred_at: _timestamp_pb2.Timestamp
     kind: str
     actor: str
     data: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., actor: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    actor_name: str
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., actor: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., actor_name: _Optional[str] = ...) -> None: ...
 
 class ListCustomerActivityRequest(_message.Message):
     __slots__ = ("customer_id", "kinds", "page_size", "page_token")

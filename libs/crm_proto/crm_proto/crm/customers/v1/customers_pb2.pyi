@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Customer(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card", "annual_spend", "lifetime_value", "possible_duplicates")
+    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card", "annual_spend", "lifetime_value", "possible_duplicates", "owner_name", "created_by_name", "updated_by_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,9 @@ class Customer(_message.Message):
     ANNUAL_SPEND_FIELD_NUMBER: _ClassVar[int]
     LIFETIME_VALUE_FIELD_NUMBER: _ClassVar[int]
     POSSIBLE_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    OWNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -78,7 +81,10 @@ class Customer(_message.Message):
     annual_spend: Spend
     lifetime_value: Spend
     possible_duplicates: _containers.RepeatedCompositeFieldContainer[PossibleDuplicate]
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ...) -> None: ...
+    owner_name: str
+    created_by_name: str
+    updated_by_name: str
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ..., owner_name: _Optional[str] = ..., created_by_name: _Optional[str] = ..., updated_by_name: _Optional[str] = ...) -> None: ...
 
 class PossibleDuplicate(_message.Message):
     __slots__ = ("id", "code", "name", "matched_on", "confidence", "outside_scope")
@@ -174,7 +180,7 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., show_deleted: _Optional[bool] = ...) -> None: ...
 
 class ListCustomersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card")
+    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card", "tag_ids", "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before", "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency")
     class CustomFieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +206,20 @@ class ListCustomersRequest(_message.Message):
     CUSTOM_FIELDS_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     BANK_CARD_FIELD_NUMBER: _ClassVar[int]
+    TAG_IDS_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_PERSON_FIELD_NUMBER: _ClassVar[int]
+    MOBILE_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYEES_MIN_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYEES_MAX_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_REVENUE_MIN_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_REVENUE_MAX_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_REVENUE_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     order_by: str
@@ -218,7 +238,21 @@ class ListCustomersRequest(_message.Message):
     custom_fields: _containers.ScalarMap[str, str]
     resident_id: str
     bank_card: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ...) -> None: ...
+    tag_ids: _containers.RepeatedScalarFieldContainer[str]
+    code: str
+    contact_person: str
+    mobile: str
+    phone: str
+    email: str
+    credit_code: str
+    updated_after: str
+    updated_before: str
+    employees_min: str
+    employees_max: str
+    annual_revenue_min: str
+    annual_revenue_max: str
+    annual_revenue_currency: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., contact_person: _Optional[str] = ..., mobile: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., credit_code: _Optional[str] = ..., updated_after: _Optional[str] = ..., updated_before: _Optional[str] = ..., employees_min: _Optional[str] = ..., employees_max: _Optional[str] = ..., annual_revenue_min: _Optional[str] = ..., annual_revenue_max: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ...) -> None: ...
 
 class ListCustomersResponse(_message.Message):
     __slots__ = ("items", "next_page_token")
@@ -267,7 +301,7 @@ class ChangeCustomerStatusRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class StatusChange(_message.Message):
-    __slots__ = ("id", "customer_id", "from_status", "to_status", "reason", "changed_by", "changed_at")
+    __slots__ = ("id", "customer_id", "from_status", "to_status", "reason", "changed_by", "changed_at", "changed_by_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -275,6 +309,7 @@ class StatusChange(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     from_status: str
@@ -282,7 +317,8 @@ class StatusChange(_message.Message):
     reason: str
     changed_by: str
     changed_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., from_status: _Optional[str] = ..., to_status: _Optional[str] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    changed_by_name: str
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., from_status: _Optional[str] = ..., to_status: _Optional[str] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., changed_by_name: _Optional[str] = ...) -> None: ...
 
 class ListStatusHistoryRequest(_message.Message):
     __slots__ = ("id",)
@@ -500,3 +536,31 @@ class RevealCustomerResponse(_message.Message):
     customer_id: str
     values: _containers.ScalarMap[str, str]
     def __init__(self, customer_id: _Optional[str] = ..., values: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ListCustomerOwnersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "q")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    q: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., q: _Optional[str] = ...) -> None: ...
+
+class CustomerOwner(_message.Message):
+    __slots__ = ("user_id", "display_name", "team_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    display_name: str
+    team_id: str
+    def __init__(self, user_id: _Optional[str] = ..., display_name: _Optional[str] = ..., team_id: _Optional[str] = ...) -> None: ...
+
+class ListCustomerOwnersResponse(_message.Message):
+    __slots__ = ("items", "next_page_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CustomerOwner]
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[CustomerOwner, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

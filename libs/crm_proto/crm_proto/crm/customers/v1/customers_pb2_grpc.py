@@ -124,6 +124,11 @@ class CustomerServiceStub:
                 request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.SerializeToString,
                 response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.FromString,
                 _registered_method=True)
+        self.ListCustomerOwners = channel.unary_unary(
+                '/crm.customers.v1.CustomerService/ListCustomerOwners',
+                request_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersResponse.FromString,
+                _registered_method=True)
 
 
 class CustomerServiceServicer:
@@ -254,6 +259,15 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCustomerOwners(self, request, context):
+        """Requires `customers:read`. The users the caller may make owners of customers (exactly whom an
+        owner change accepts: data scope own = the caller, team = the caller and their visible teams'
+        members, all = everyone), without disabled users, by name (crm_customers/owners/).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -346,6 +360,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.RevealCustomer,
                     request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.FromString,
                     response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.SerializeToString,
+            ),
+            'ListCustomerOwners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCustomerOwners,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -834,6 +853,33 @@ class CustomerService:
             '/crm.customers.v1.CustomerService/RevealCustomer',
             crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerRequest.SerializeToString,
             crm_dot_customers_dot_v1_dot_customers__pb2.RevealCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCustomerOwners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.CustomerService/ListCustomerOwners',
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_customers__pb2.ListCustomerOwnersResponse.FromString,
             options,
             channel_credentials,
             insecure,

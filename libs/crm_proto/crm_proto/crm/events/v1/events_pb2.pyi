@@ -51,18 +51,38 @@ class CustomerRevealed(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., client_id: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
 
 class TagApplied(_message.Message):
-    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id")
+    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id", "actor", "change_seq")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_SEQ_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     tag_id: str
     tag_name: str
     source: str
     rule_id: str
-    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ...) -> None: ...
+    actor: str
+    change_seq: int
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., actor: _Optional[str] = ..., change_seq: _Optional[int] = ...) -> None: ...
+
+class TagRemoved(_message.Message):
+    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "actor", "change_seq")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    TAG_NAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    tag_id: str
+    tag_name: str
+    source: str
+    actor: str
+    change_seq: int
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., actor: _Optional[str] = ..., change_seq: _Optional[int] = ...) -> None: ...
 
 class FollowupTaskCreated(_message.Message):
     __slots__ = ("task",)
@@ -85,28 +105,36 @@ class TenantResumed(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+    display_name: str
+    disabled: bool
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class UserUpdated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+    display_name: str
+    disabled: bool
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class OrderRecorded(_message.Message):
     __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")

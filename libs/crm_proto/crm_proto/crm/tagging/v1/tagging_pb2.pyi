@@ -40,20 +40,24 @@ class TagRule(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tag_id: _Optional[str] = ..., field: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CustomerTag(_message.Message):
-    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id", "applied_at")
+    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id", "applied_at", "tag_color", "applied_by")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    TAG_COLOR_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_BY_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     tag_id: str
     tag_name: str
     source: str
     rule_id: str
     applied_at: _timestamp_pb2.Timestamp
-    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tag_color: str
+    applied_by: str
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tag_color: _Optional[str] = ..., applied_by: _Optional[str] = ...) -> None: ...
 
 class CreateTagRequest(_message.Message):
     __slots__ = ("name", "color")
@@ -64,12 +68,14 @@ class CreateTagRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., color: _Optional[str] = ...) -> None: ...
 
 class ListTagsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token")
+    __slots__ = ("page_size", "page_token", "ids")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListTagsResponse(_message.Message):
     __slots__ = ("items", "next_page_token")
@@ -112,3 +118,33 @@ class ListCustomerTagsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[CustomerTag]
     def __init__(self, items: _Optional[_Iterable[_Union[CustomerTag, _Mapping]]] = ...) -> None: ...
+
+class ApplyCustomerTagRequest(_message.Message):
+    __slots__ = ("customer_id", "tag_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    tag_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ...) -> None: ...
+
+class ApplyCustomerTagResponse(_message.Message):
+    __slots__ = ("customer_tag", "newly_applied")
+    CUSTOMER_TAG_FIELD_NUMBER: _ClassVar[int]
+    NEWLY_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    customer_tag: CustomerTag
+    newly_applied: bool
+    def __init__(self, customer_tag: _Optional[_Union[CustomerTag, _Mapping]] = ..., newly_applied: _Optional[bool] = ...) -> None: ...
+
+class RemoveCustomerTagRequest(_message.Message):
+    __slots__ = ("customer_id", "tag_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    tag_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ...) -> None: ...
+
+class RemoveCustomerTagResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: CustomerTag
+    def __init__(self, removed: _Optional[_Union[CustomerTag, _Mapping]] = ...) -> None: ...

@@ -59,6 +59,16 @@ class TaggingServiceStub:
                 request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsRequest.SerializeToString,
                 response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsResponse.FromString,
                 _registered_method=True)
+        self.ApplyCustomerTag = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/ApplyCustomerTag',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagResponse.FromString,
+                _registered_method=True)
+        self.RemoveCustomerTag = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/RemoveCustomerTag',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.FromString,
+                _registered_method=True)
 
 
 class TaggingServiceServicer:
@@ -99,6 +109,22 @@ class TaggingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyCustomerTag(self, request, context):
+        """Requires `customers:write` and `tags:read`. Puts a tag on a customer by hand; applying a tag
+        the customer already carries returns it unchanged. The caller (the gateway) first checks that
+        the customer is in the caller's data scope (customers service), as for ListCustomerTags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveCustomerTag(self, request, context):
+        """Requires `customers:write` and `tags:read`. NotFound when the customer does not carry the tag.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaggingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +152,16 @@ def add_TaggingServiceServicer_to_server(servicer, server):
                     servicer.ListCustomerTags,
                     request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsRequest.FromString,
                     response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsResponse.SerializeToString,
+            ),
+            'ApplyCustomerTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyCustomerTag,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagResponse.SerializeToString,
+            ),
+            'RemoveCustomerTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveCustomerTag,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +299,60 @@ class TaggingService:
             '/crm.tagging.v1.TaggingService/ListCustomerTags',
             crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsRequest.SerializeToString,
             crm_dot_tagging_dot_v1_dot_tagging__pb2.ListCustomerTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyCustomerTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/ApplyCustomerTag',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.ApplyCustomerTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveCustomerTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/RemoveCustomerTag',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.FromString,
             options,
             channel_credentials,
             insecure,

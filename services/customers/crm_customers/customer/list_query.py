@@ -1,0 +1,59 @@
+"""The customer list's filters as asked (unchecked): one object built from a list request
+(customer/servicer.py `list_filters`), a mass change's stored request (bulk/) or a saved view's or
+export's filter map (search/filters.py), and taken by `CustomerService.list`, `list_filter` and
+`count`. `CustomerService.list_filter` checks it into the repository's `ListFilter`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    industry: str = ""
+    status: str = ""
+    q: str = ""
+    owner_id: str = ""
+    region: str = ""
+    source: str = ""
+    type: str = ""
+    created_after: str = ""
+    created_before: str = ""
+    first_contact_after: str = ""
+    first_contact_before: str = ""
+    show_deleted: bool = False
+    # Custom field key -> value (`cf.<key>` filters).
+    custom: dict[str, str] = field(default_factory=dict)
+    resident_id: str = ""
+    bank_card: str = ""
+    # The customer carries every one of these tags.
+    tag_ids: tuple[str, ...] = ()
+    # Exact, normalised as the field is stored (cleaning.py).
+    code: str = ""
+    contact_person: str = ""
+    mobile: str = ""
+    phone: str = ""
+    email: str = ""
+    credit_code: str = ""
+    updated_after: str = ""
+    updated_before: str = ""
+    # Inclusive ranges; revenue bounds need the currency.
+    employees_min: str = ""
+    employees_max: str = ""
+    annual_revenue_min: str = ""
+    annual_revenue_max: str = ""
+    annual_revenue_currency: str = ""
+
+    def added_filters(self) -> dict[str, str]:
+        """The filters added after the first page tokens were issued, those that are set: a page
+        token's fingerprint names them only when used, so tokens of other lists stay valid."""
+        return {name: value for name in ADDED_FILTERS if (value := getattr(self, name))}
+
+
+# Plain string filters beyond the original set (proto ListCustomersRequest fields 20-32, saved
+# filter map keys of the same names).
+ADDED_FILTERS: Final[tuple[str, ...]] = (
+    "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before",
+    "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency",
+)

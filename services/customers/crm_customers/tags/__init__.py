@@ -1,0 +1,1 @@
+"""Customers' projection of tagging's customer tags, for the list's tag filter (docs/customers.md)."""

@@ -1,0 +1,43 @@
+"""The events of a tag going on or off a customer: `tag.applied` and `tag.removed`, each with
+the next `change_seq` (migration tg0003), written to the outbox in the caller's transaction so
+they are published exactly when the change commits. Manual tagging, rules and merges all
+announce their changes here, so projections (customers' tag filter) see every one."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_platform import outbox
+from crm_platform.events import proto_data
+from crm_proto.crm.events.v1 import events_pb2
+from crm_tagging.tag import repository
+
+SOURCE = "crm/tagging"
+# Where a customer's tag came from (customer_tags.source, TagApplied.source), and who changed it.
+SOURCE_RULE = "rule"
+SOURCE_MANUAL = "manual"
+# Event source only: a merge (or its undo) moved the tag; the row keeps its original source.
+SOURCE_MERGE = "merge"
+
+
+async def announce_applied(session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
+                           tag_id: uuid.UUID, tag_name: str, source: str, rule_id: uuid.UUID | None = None,
+                           actor: str = "") -> None:
+    applied = events_pb2.TagApplied(
+        customer_id=str(customer_id), tag_id=str(tag_id), tag_name=tag_name, source=source,
+        rule_id=str(rule_id or ""), actor=actor, change_seq=await repository.next_change_seq(session),
+    )
+    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="tag", verb="applied",
+                           data=proto_data(applied), subject_id=str(customer_id))
+
+
+async def announce_removed(session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
+                           tag_id: uuid.UUID, tag_name: str, source: str, actor: str = "") -> None:
+    removed = events_pb2.TagRemoved(
+        customer_id=str(customer_id), tag_id=str(tag_id), tag_name=tag_name, source=source, actor=actor,
+        change_seq=await repository.next_change_seq(session),
+    )
+    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="tag", verb="removed",
+                           data=proto_data(removed), subject_id=str(customer_id))
