@@ -7,6 +7,10 @@ Sources of errors and where they are translated:
 - routing (`HTTPException`): 404 / 405 / ...
 - the gateway's own checks (`Problem`), e.g. a missing token or If-Match.
 - anything else: 500 `internal`, logged once with its traceback (`InternalErrorMiddleware`).
+
+A browser asking for a web page (Accept: text/html, a path outside the API's) gets the same
+problem as a page inside the web UI's shell instead (`error_page`, set by `install`): /v1, /oauth,
+/.well-known and the probes always answer problem+json.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_gateway import i18n
@@ -61,6 +66,12 @@ HTTP_CODES: Final[Mapping[int, str]] = {
 
 # Members a service's detail may not override: they are the gateway's to set.
 RESERVED_MEMBERS: Final = frozenset({"type", "title", "status", "code", "detail", "errors", "instance", "trace_id"})
+
+# Paths that always answer problem+json, whatever the Accept header says.
+API_PREFIXES: Final = ("/v1/", "/oauth/", "/.well-known/", "/openapi.json", "/docs", "/healthz", "/readyz")
+
+# Renders a problem (status, code, trace id) as a web page; see `negotiated`.
+ErrorPage = Callable[[Request, int, str, "str | None"], Response]
 
 BEARER_CHALLENGE: Final = 'Bearer realm="crm-api"'
 INVALID_TOKEN_CHALLENGE: Final = 'Bearer realm="crm-api", error="invalid_token"'
@@ -363,6 +374,33 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
 # -- handlers --------------------------------------------------------------------------------
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not an API client): HTML accepted, a path outside the API."""
+    path = request.url.path
+    if path == "/v1" or path.startswith(API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def negotiated(request: Request, response: JSONResponse) -> Response:
+    """The problem as the web UI's error page when a browser asked for a page, else unchanged.
+    Headers that matter to the client (Allow, Retry-After, WWW-Authenticate) are kept."""
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if render is None or not wants_page(request):
+        return response
+    body = json.loads(bytes(response.body))
+    try:
+        page = render(request, response.status_code, str(body.get("code", "")), body.get("trace_id"))
+    except Exception:  # the page itself failed: the problem document still tells what happened
+        log.exception("error page failed", extra=telemetry.log_fields(path=request.url.path))
+        return response
+    for name in ("allow", "retry-after", "www-authenticate"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
+
+
+
 def render_problem(request: Request, exc: Problem) -> JSONResponse:
     """A gateway `Problem` as a response; also used by ASGI middleware, which runs outside the
     exception handlers."""
@@ -375,38 +413,39 @@ def render_problem(request: Request, exc: Problem) -> JSONResponse:
     )
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return render_problem(request, exc)
+    return negotiated(request, render_problem(request, exc))
 
 
-async def _on_upstream(request: Request, exc: Exception) -> JSONResponse:
+async def _on_upstream(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UpstreamError)
-    return upstream_problem(request, exc)
+    return negotiated(request, upstream_problem(request, exc))
 
 
-async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_rpc_error(request: Request, exc: Exception) -> Response:
     # A gRPC call made without `Caller.call` (which wraps errors): map it all the same.
     assert isinstance(exc, grpc.aio.AioRpcError)
-    return upstream_problem(request, UpstreamError.from_rpc(exc))
+    return negotiated(request, upstream_problem(request, UpstreamError.from_rpc(exc)))
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return validation_problem(request, exc)
+    return negotiated(request, validation_problem(request, exc))
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "bad_request")
     headers = dict(exc.headers or {})
     params: dict[str, object] = {"method": request.method, "limit": request.app.state.max_body_bytes}
-    return problem_response(request, exc.status_code, code, headers=headers, params=params)
+    return negotiated(request, problem_response(request, exc.status_code, code, headers=headers, params=params))
 
 
-def install(app: FastAPI, problem_type_base: str, max_body_bytes: int) -> None:
+def install(app: FastAPI, problem_type_base: str, max_body_bytes: int, error_page: ErrorPage | None = None) -> None:
     app.state.problem_type_base = problem_type_base
     app.state.max_body_bytes = max_body_bytes
+    app.state.error_page = error_page
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(UpstreamError, _on_upstream)
     app.add_exception_handler(grpc.aio.AioRpcError, _on_rpc_error)
@@ -439,5 +478,6 @@ class InternalErrorMiddleware:
             log.exception("unhandled error", extra=telemetry.log_fields(path=scope.get("path")))
             if started:
                 raise  # too late for a problem document; the server closes the connection
-            response = problem_response(Request(scope), 500, "internal")
+            request = Request(scope)
+            response = negotiated(request, problem_response(request, 500, "internal"))
             await response(scope, receive, send)

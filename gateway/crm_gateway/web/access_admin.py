@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -19,8 +19,8 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, problem_text
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
@@ -29,7 +29,6 @@ from crm_proto.crm.identity.v1 import identity_pb2 as pb
 from crm_proto.crm.identity.v1 import user_admin_pb2 as user_admin_pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 DATA_SCOPES: Final = ("own", "team", "all")
 POLICIES: Final = ("hidden", "masked", "read_only", "read_write")
 # Customer fields offered in the field-policy grid (custom fields are `cf.<key>`; policies already

@@ -10,10 +10,10 @@ Every form carries the session's CSRF token; the pages call identity with the se
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -22,8 +22,8 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.i18n import Locale
 from crm_gateway.oauth.login_steps import qr_data_uri
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, problem_text
 from crm_gateway.web.devices import describe_device
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
@@ -34,7 +34,6 @@ from crm_proto.crm.identity.v1 import identity_pb2 as pb
 router = APIRouter(prefix="/app/account", include_in_schema=False)
 
 PAGE: Final = "/app/account/security"
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 def _user_label(session: WebSession, locale: Locale) -> str:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response, StreamingResponse
 
@@ -18,8 +18,8 @@ from crm_gateway.api.audit_events import AuditFilters, AuditSearch, audit_reques
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller, request_origin
 from crm_gateway.problems import UpstreamError
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, problem_text
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import render
@@ -30,7 +30,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE: Final = "/app/audit"
 PAGE_SIZE: Final = 50
 FILTER_FIELDS: Final = ("actor", "action", "target_id", "occurred_after", "occurred_before")
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 def _caller(request: Request, session: WebSession) -> Caller:

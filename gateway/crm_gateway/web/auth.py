@@ -79,7 +79,9 @@ def authorize_url(settings: GatewaySettings, pending: PendingLogin) -> str:
 
 
 @router.get("/")
+@router.get("/app")
 async def home() -> RedirectResponse:
+    """The start page; until the home dashboard exists, the customer list."""
     return RedirectResponse("/app/customers", status_code=302)
 
 

@@ -18,8 +18,8 @@ from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import FORM_FILTERS, list_request
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
 from crm_gateway.web.owners import owner_choices
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.strings import UI
@@ -51,7 +51,7 @@ def _filters(source: Any, prefix: str = "") -> dict[str, str]:
 def _filter_labels(filters: dict[str, str], people: dict[str, str], tags: dict[str, str],
                    locale: Locale) -> dict[str, str]:
     """The filters as shown: an owner and tags by name, a status or type by its label."""
-    shown = {k: people.get(v, v) if k == "owner_id" else _label(k, v, locale) if k in ("status", "type") else v
+    shown = {k: people.get(v, v) if k == "owner_id" else label(k, v, locale) if k in ("status", "type") else v
              for k, v in filters.items()}
     if filters.get(TAG_FILTER):
         shown[TAG_FILTER] = "、".join(tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(","))
@@ -64,7 +64,7 @@ def filter_message(filters: dict[str, str]) -> pb.ListCustomersRequest:
 
 def _context_base(session: WebSession, locale: Locale) -> dict[str, Any]:
     return {"session": session,
-            "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles)}
+            "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles)}
 
 
 async def form_page(request: Request, session: WebSession, services: Any, filters: dict[str, str], *,
@@ -81,7 +81,7 @@ async def form_page(request: Request, session: WebSession, services: Any, filter
             tenant_tags(caller, services),
         )
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         return message_page(request, UI.text("bulk.title", locale), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0],
                             link=("/app/customers", UI.text("bulk.back", locale)))
@@ -125,7 +125,7 @@ async def start(request: Request, session: SessionDep, services: BackendsDep) ->
         started = await caller.call(services.customer_bulk_changes.StartBulkChange, bpb.StartBulkChangeRequest(
             filter=filter_message(filters), set=changes))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("set."))
         field_errors = {e["field"]: e["message"] for e in errors}
         code = 400 if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(
@@ -156,7 +156,7 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
         change = await caller.call(services.customer_bulk_changes.GetBulkChange, bpb.GetBulkChangeRequest(
             id=bulk_change_id, failures_page_size=FAILURES_SHOWN))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.status in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
             return message_page(request, UI.text("bulk.progress_title", locale), UI.text("bulk.not_found", locale),
                                 status_code=404, link=("/app/customers", UI.text("bulk.back", locale)))
@@ -176,7 +176,7 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
         "total": total,
         "percent": 100 if finished else (int(change.processed * 100 / total) if total else 0),
         "summary": (UI.text("bulk.summary_owner", locale, owner=owner_label) if owner else UI.text(
-            "bulk.summary_status", locale, status=_label("status", change.set.status, locale),
+            "bulk.summary_status", locale, status=label("status", change.set.status, locale),
             reason=change.set.reason)),
         "filters": [(UI.text(f"filter.{k}", locale), v) for k, v in _filter_labels(
             {**{name: getattr(change.filter, name) for name in FILTERS}, TAG_FILTER: ",".join(change.filter.tag_ids)},
@@ -198,5 +198,5 @@ async def cancel(request: Request, bulk_change_id: str, session: SessionDep, ser
             await caller.call(services.customer_bulk_changes.CancelBulkChange,
                               bpb.CancelBulkChangeRequest(id=bulk_change_id))
         except UpstreamError as exc:
-            _raise_if_signed_out(request, exc)
+            raise_if_signed_out(request, exc)
     return RedirectResponse(f"/app/customer-bulk-changes/{bulk_change_id}", status_code=303)

@@ -19,19 +19,12 @@ from crm_gateway.clients import Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web import timeline
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_erasure import can_erase
 from crm_gateway.web.customer_merge import survivor_merges
 from crm_gateway.web.customer_orders import orders_section
 from crm_gateway.web.customer_tags import tags_section
-from crm_gateway.web.customers import (
-    CUSTOMER_TYPES,
-    SessionDep,
-    _label,
-    _raise_if_signed_out,
-    customer_input,
-    load_choices,
-    problem_text,
-)
+from crm_gateway.web.customers import CUSTOMER_TYPES, customer_input, load_choices
 from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
@@ -93,7 +86,7 @@ async def detail_page(
             caller.call(services.customers.ListStatusHistory, pb.ListStatusHistoryRequest(id=customer_id)),
         )
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.code == "customer_merged":  # say where it went (crm_customers/merge)
             return message_page(request, UI.text("merge.merged_title", locale),
                                 UI.text("merge.merged_into", locale), status_code=404,
@@ -119,17 +112,17 @@ async def detail_page(
     custom = json_format.MessageToDict(customer.custom_fields)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "c": customer,
-        "status_label": _label("status", customer.status, locale),
-        "type_label": _label("type", customer.type, locale),
+        "status_label": label("status", customer.status, locale),
+        "type_label": label("type", customer.type, locale),
         "source_label": dict(choices.source).get(customer.source, customer.source),
         "custom": sorted(custom.items()),
         "created": timeline.local_time(customer.created_at, activity.zone),
         "updated": timeline.local_time(customer.updated_at, activity.zone),
         "history": [
-            {"from": _label("status", h.from_status, locale) if h.from_status else "",
-             "to": _label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
+            {"from": label("status", h.from_status, locale) if h.from_status else "",
+             "to": label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
              "by": h.changed_by_name or h.changed_by, "at": timeline.local_time(h.changed_at, activity.zone)}
             for h in history.items
         ],
@@ -202,7 +195,7 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
         await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
             id=customer_id, customer=customer_input(sent), expected_version=version))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         status = exc.error.status
         if status == grpc.StatusCode.FAILED_PRECONDITION:
             # Someone saved first: show their version, keep what this user typed in the message.
@@ -233,7 +226,7 @@ async def change_status(request: Request, customer_id: str, session: SessionDep,
         await caller.call(services.customers.ChangeCustomerStatus, pb.ChangeCustomerStatusRequest(
             id=customer_id, status=str(form.get("status") or ""), reason=str(form.get("reason") or "")))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.code == "transition_not_allowed":
             message = UI.text("detail.transition_not_allowed", locale)
         else:
@@ -257,7 +250,7 @@ async def reveal_fields(request: Request, customer_id: str, session: SessionDep,
     try:
         reply = await reveal(caller, services, customer_id, [str(f) for f in asked], client_metadata(request))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code,
                                  form_error=problem_text(exc, locale))

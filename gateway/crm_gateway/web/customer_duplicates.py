@@ -19,7 +19,7 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import UpstreamError
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
@@ -122,7 +122,7 @@ async def duplicates_page(request: Request, session: SessionDep, services: Backe
         groups = [_group_view(g, locale) for g in reply.items]
         next_token = reply.next_page_token
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         error = problem_text(exc, locale)
         status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 400
     cookies: WebCookies = request.app.state.web_cookies
@@ -152,7 +152,7 @@ async def _post(request: Request, session: WebSession, call: Any, message: Any, 
     try:
         await caller.call(call, message)
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 409
         return Response(problem_text(exc, locale), status_code=status, media_type="text/plain")
     response = RedirectResponse(PAGE, status_code=303)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
@@ -39,7 +39,7 @@ async def _page(
     try:
         customer = await caller.call(services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.status == grpc.StatusCode.NOT_FOUND:
             return message_page(request, UI.text("detail.not_found_title", locale), UI.text("detail.not_found", locale),
                                 status_code=404, link=("/app/customers", UI.text("detail.back", locale)))
@@ -47,7 +47,7 @@ async def _page(
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "c": customer,
         "can_erase": can_erase(session),
         "values": values or {},
@@ -76,7 +76,7 @@ async def erase(request: Request, customer_id: str, session: SessionDep, service
         await caller.call(services.erasure.EraseCustomer, erasure_pb2.EraseCustomerRequest(
             id=customer_id, confirm=values["confirm"], reason=values["reason"]))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
             errors = localise_field_errors(exc.error.errors, locale)

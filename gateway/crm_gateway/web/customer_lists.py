@@ -5,12 +5,11 @@ Pages call the same gRPC services as the REST API, with the session's token."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
@@ -20,7 +19,8 @@ from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, token_claims, web_session
+from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
+from crm_gateway.web.common import SessionDep, csrf_ok
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
@@ -28,7 +28,6 @@ from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import exports_pb2, views_pb2
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 # ListCustomersRequest fields a saved filter may set (the rest are `cf.<key>` custom fields).
 REQUEST_FIELDS: Final = frozenset({
@@ -93,10 +92,6 @@ async def load_view(caller: Caller, services: Any, view_id: str) -> ActiveView |
     return ActiveView(view.id, view.name, dict(view.filters), view.order_by)
 
 
-def _csrf_ok(form: Any, session: WebSession) -> bool:
-    return hmac.compare_digest(str(form.get("csrf_token") or "").encode(), session.csrf.encode())
-
-
 def _signed_out(request: Request, exc: UpstreamError) -> None:
     if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
         raise LoginRequired("/app/customers") from exc
@@ -140,7 +135,7 @@ def _problem(exc: UpstreamError, locale: Locale) -> str:
 async def save_view(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    if not _csrf_ok(form, session):
+    if not csrf_ok(form, session):
         return _message(request, UI.text("create.form_expired", locale), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
@@ -157,7 +152,7 @@ async def save_view(request: Request, session: SessionDep, services: BackendsDep
 @router.post("/customer-views/{view_id}/delete")
 async def delete_view(request: Request, view_id: str, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
-    if not _csrf_ok(form, session):
+    if not csrf_ok(form, session):
         return _message(request, UI.text("create.form_expired", page_locale(request)), 403)
     caller = session_caller(request, session)
     try:
@@ -174,7 +169,7 @@ async def delete_view(request: Request, view_id: str, session: SessionDep, servi
 async def start_export(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    if not _csrf_ok(form, session):
+    if not csrf_ok(form, session):
         return _message(request, UI.text("create.form_expired", locale), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)

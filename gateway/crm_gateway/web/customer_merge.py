@@ -20,7 +20,7 @@ from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
@@ -57,9 +57,9 @@ class Row:
 
 def _shown(c: Any, name: str, locale: Locale) -> str:
     if name == "status":
-        return _label("status", c.status, locale)
+        return label("status", c.status, locale)
     if name == "type":
-        return _label("type", c.type, locale)
+        return label("type", c.type, locale)
     if name == "employees":
         return str(c.employees) if c.HasField("employees") else ""
     if name == "annual_revenue":
@@ -146,7 +146,7 @@ async def _compare_page(
         ))
         definitions = await caller.call(services.customers.ListCustomerFields, pb.ListCustomerFieldsRequest())
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         return message_page(request, UI.text("merge.title", locale), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0], link=back)
     survivor = survivor if survivor in ids else ids[0]
@@ -162,7 +162,7 @@ async def _compare_page(
         "rows": rows,
         "ids": ",".join(ids),
         "error": error,
-        "status_labels": {c.id: _label("status", c.status, locale) for c in ordered},
+        "status_labels": {c.id: label("status", c.status, locale) for c in ordered},
     }
     return render(request, "customer_merge.html", context, status_code=status_code)
 
@@ -191,7 +191,7 @@ async def merge(request: Request, session: SessionDep, services: BackendsDep) ->
         reply = await caller.call(services.merges.MergeCustomers, mpb.MergeCustomersRequest(
             survivor_id=survivor, merged_ids=[i for i in ids if i != survivor], values=values))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale)
         message = problem_text(exc, locale)
         if errors:
@@ -238,7 +238,7 @@ async def _merges_page(
         reply = await caller.call(services.merges.ListMerges, mpb.ListMergesRequest(page_size=50,
                                                                                  page_token=page_token))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         return message_page(request, UI.text("merge.list_title", locale), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     cookies: WebCookies = request.app.state.web_cookies
@@ -269,7 +269,7 @@ async def undo(request: Request, merge_id: str, session: SessionDep, services: B
         reply = await caller.call(services.merges.UndoMerge,
                                   mpb.UndoMergeRequest(id=merge_id, force=form.get("force") == "1"))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         force_id = merge_id if exc.error.code == "survivor_changed_since_merge" else ""
         return await _merges_page(request, session, services, error=problem_text(exc, locale), force_id=force_id,
                                   status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])

@@ -17,8 +17,7 @@ from crm_gateway.api.tags import visible_customer
 from crm_gateway.clients import Backends, Caller
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customer_lists import _csrf_ok
-from crm_gateway.web.customers import SessionDep, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, csrf_ok, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.tag_choices import TagChoice, color_rules, color_stylesheet, tenant_tags
@@ -97,7 +96,7 @@ def _refused(request: Request, customer_id: str, text: str, status_code: int) ->
 
 
 def _failed(request: Request, customer_id: str, exc: UpstreamError) -> Response:
-    _raise_if_signed_out(request, exc)
+    raise_if_signed_out(request, exc)
     return _refused(request, customer_id, problem_text(exc, page_locale(request)),
                     GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
 
@@ -107,7 +106,7 @@ async def _change_tags(request: Request, customer_id: str, session: WebSession, 
     """One form post that puts a tag on or takes one off: CSRF, the customer's visibility, the
     change, then back to the detail page with `done` flashed (or the refusal shown there)."""
     form = await request.form()
-    if not _csrf_ok(form, session):
+    if not csrf_ok(form, session):
         return _refused(request, customer_id, UI.text("create.form_expired", page_locale(request)), 403)
     caller = session_caller(request, session)
     try:

@@ -11,6 +11,22 @@ UI = Catalogue({
     "sign_in": {"en": "Sign in", "zh-CN": "登录"},
     "sign_in_again": {"en": "Sign in again", "zh-CN": "重新登录"},
     "back_home": {"en": "Back to the app", "zh-CN": "返回应用"},
+    # -- the shell around every signed-in page (templates/base.html, web/nav.py) -----------------
+    "shell.skip": {"en": "Skip to content", "zh-CN": "跳到主要内容"},
+    "shell.menu": {"en": "Menu", "zh-CN": "菜单"},
+    "shell.main_nav": {"en": "Main menu", "zh-CN": "主菜单"},
+    "shell.admin": {"en": "Administration", "zh-CN": "系统管理"},
+    "error.not_found": {
+        "en": "There is no page at this address. It may have moved, or the link may be mistyped.",
+        "zh-CN": "此地址没有页面，可能已被移动，或链接有误。",
+    },
+    "error.server_title": {"en": "Something went wrong", "zh-CN": "出错了"},
+    "error.server": {
+        "en": "We could not show this page. The error was logged; please try again in a moment.",
+        "zh-CN": "无法显示此页面。错误已记录，请稍后再试。",
+    },
+    "error.status_title": {"en": "This did not work", "zh-CN": "操作未完成"},
+    "error.reference": {"en": "Reference: {trace}", "zh-CN": "错误编号：{trace}"},
     # -- authorize (login) page ---------------------------------------------------------------
     "login.title": {"en": "Sign in", "zh-CN": "登录"},
     "login.subtitle": {"en": "to continue to {client}", "zh-CN": "以继续使用 {client}"},

@@ -12,6 +12,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from crm_gateway.i18n import Locale, negotiate, parse_locale
+from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.shell import shell_for
 from crm_gateway.web.strings import UI
 
 WEB_DIR: Final = Path(__file__).parent
@@ -32,12 +34,14 @@ def origin(url: str) -> str:
 
 
 def security_headers(form_targets: Iterable[str] = ()) -> dict[str, str]:
-    """No scripts at all, no framing (clickjacking on the login form), no referrer (codes in URLs).
-    `form_targets` are origins a form may end up at (CSP form-action also covers its redirects)."""
+    """Scripts only as files from /static (no inline script, no other origin), no framing
+    (clickjacking on the login form), no referrer (codes in URLs). `form_targets` are origins a
+    form may end up at (CSP form-action also covers its redirects)."""
     form_action = " ".join(["'self'", *sorted({origin(u) for u in form_targets})])
     return {
         "Content-Security-Policy": (
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Frame-Options": "DENY",
@@ -60,12 +64,23 @@ def render(
         return UI.text(key, locale, **params)
 
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    session = context.get("session") or signed_in(request)
+    in_shell = request.url.path.startswith("/app") or bool(context.get("in_shell"))
     full_context = {
-        "locale": locale, "t": t, "lang_other": "en" if locale == "zh-CN" else "zh-CN", "here": here, **context,
+        "locale": locale, "t": t, "lang_other": "en" if locale == "zh-CN" else "zh-CN", "here": here,
+        "shell": shell_for(session, request.url.path, locale) if session and in_shell else None,
+        **context,
     }
     response = templates.TemplateResponse(request, name, full_context, status_code=status_code)
     response.headers.update(security_headers(form_targets))
     return response
+
+
+def signed_in(request: Request) -> WebSession | None:
+    """The session of a page that did not load one itself (error pages), for the menu."""
+    cookies: WebCookies | None = getattr(request.app.state, "web_cookies", None)
+    session = getattr(request.state, "web_session", None) or (cookies.session(request) if cookies else None)
+    return session if isinstance(session, WebSession) else None
 
 
 def message_page(

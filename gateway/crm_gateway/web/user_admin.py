@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hmac
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import quote
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -27,15 +27,14 @@ from crm_gateway.i18n import Locale
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.access_admin import _page as users_page_with
 from crm_gateway.web.access_admin import _users_loader as users_loader
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, problem_text
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.identity.v1 import user_admin_pb2 as pb
 
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 STATE_KEYS: Final[dict[int, str]] = {
     pb.INVITATION_STATE_ACCEPTED: "accepted", pb.INVITATION_STATE_REVOKED: "revoked",
     pb.INVITATION_STATE_EXPIRED: "expired", pb.INVITATION_STATE_INVALID: "invalid",
