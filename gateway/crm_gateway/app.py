@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from crm_gateway import problems
+from crm_gateway import i18n, problems
 from crm_gateway.api import (
     account_security,
     api_clients,
@@ -109,6 +109,7 @@ def create_app(
     settings: GatewaySettings, *, backends: Backends | None = None, verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """`backends` and `verifier` are made at start-up unless given (tests give their own)."""
+    i18n.load_catalogues()  # a broken .po stops the start, not a page
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

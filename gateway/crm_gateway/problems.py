@@ -31,6 +31,15 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_gateway import i18n
+from crm_gateway.i18n import Msg, messages
+from crm_gateway.problem_texts import (
+    BOUNDS,
+    FIELD_MESSAGES,
+    PROBLEM_DETAILS,
+    PROBLEM_TITLES,
+    SERVICE_FIELD_MESSAGES,
+    TYPE_NAMES,
+)
 from crm_platform import telemetry
 from crm_platform.errors import ErrorDetail, decode_rpc_error
 
@@ -175,6 +184,12 @@ def request_locale(request: Request) -> i18n.Locale:
     return i18n.negotiate(request.headers.get("accept-language"))
 
 
+def catalogue_text(table: Mapping[str, Msg], code: str, locale: i18n.Locale, **params: object) -> str | None:
+    """The words for `code` in one of problem_texts' tables, in `locale`; None for an unknown code."""
+    msg = table.get(code)
+    return None if msg is None else messages(locale).text(msg, **params)
+
+
 def problem_type(request: Request, code: str) -> str:
     base: str = getattr(request.app.state, "problem_type_base", "/problems/")
     return f"{base}{code}"
@@ -197,11 +212,12 @@ def problem_response(
     locale = request_locale(request)
     generic = generic_code or HTTP_CODES.get(status, "internal")
     params = dict(params or {})
-    title = i18n.PROBLEM_TITLES.get(code, locale) or i18n.PROBLEM_TITLES.text(generic, locale)
+    title = (catalogue_text(PROBLEM_TITLES, code, locale) or catalogue_text(PROBLEM_TITLES, generic, locale)
+             or generic)
     if detail is None:
         detail = (
-            i18n.PROBLEM_DETAILS.get(code, locale, **params)
-            or i18n.PROBLEM_DETAILS.get(generic, locale, **params)
+            catalogue_text(PROBLEM_DETAILS, code, locale, **params)
+            or catalogue_text(PROBLEM_DETAILS, generic, locale, **params)
             or title
         )
     body: dict[str, Any] = {
@@ -234,8 +250,8 @@ def localise_field_errors(
     for error in errors:
         code = str(error.get("code", "invalid"))
         message = str(error.get("message", ""))
-        if locale == "zh-CN":
-            message = i18n.SERVICE_FIELD_MESSAGES_ZH.get(code, message)
+        if locale != "en":
+            message = catalogue_text(SERVICE_FIELD_MESSAGES, code, locale) or message
         result.append({"field": rename(str(error.get("field", ""))), "code": code, "message": message})
     return result
 
@@ -323,33 +339,37 @@ def field_path(loc: Sequence[str | int]) -> str:
 def validation_field_error(error: Mapping[str, Any], locale: i18n.Locale) -> dict[str, str]:
     kind: str = error.get("type", "")
     ctx: Mapping[str, Any] = error.get("ctx") or {}
-    messages = i18n.FIELD_MESSAGES
+    t = messages(locale)
+
+    def field_message(name: str, **params: object) -> str:
+        return t.text(FIELD_MESSAGES[name], **params)
+
     if kind == "missing":
-        code, message = "required", messages.text("required", locale)
+        code, message = "required", field_message("required")
     elif kind == "extra_forbidden":
-        code, message = "unknown_field", messages.text("unknown_field", locale)
+        code, message = "unknown_field", field_message("unknown_field")
     elif kind == "timezone_aware":
-        code, message = "invalid_format", messages.text("timezone_required", locale)
+        code, message = "invalid_format", field_message("timezone_required")
     elif kind in _TYPE_EXPECTED:
-        expected = i18n.TYPE_NAMES.text(_TYPE_EXPECTED[kind], locale)
-        code, message = "invalid_type", messages.text("invalid_type", locale, expected=expected)
+        expected = t.text(TYPE_NAMES[_TYPE_EXPECTED[kind]])
+        code, message = "invalid_type", field_message("invalid_type", expected=expected)
     elif kind in _BOUNDS:
         bound_kind = _BOUNDS[kind]
-        bound = i18n.BOUNDS.text(bound_kind, locale, limit=ctx.get(bound_kind))
-        code, message = "out_of_range", messages.text("out_of_range", locale, bound=bound)
+        bound = t.text(BOUNDS[bound_kind], limit=ctx.get(bound_kind))
+        code, message = "out_of_range", field_message("out_of_range", bound=bound)
     elif kind == "string_too_long":
-        code, message = "too_long", messages.text("too_long", locale, limit=ctx.get("max_length"))
+        code, message = "too_long", field_message("too_long", limit=ctx.get("max_length"))
     elif kind == "string_too_short":
-        code, message = "too_short", messages.text("too_short", locale, limit=ctx.get("min_length"))
+        code, message = "too_short", field_message("too_short", limit=ctx.get("min_length"))
     elif kind in ("literal_error", "enum"):
-        code, message = "invalid_choice", messages.text("invalid_choice", locale, expected=ctx.get("expected"))
+        code, message = "invalid_choice", field_message("invalid_choice", expected=ctx.get("expected"))
     elif kind == "invalid_text":
-        code, message = "invalid_format", messages.text("invalid_format", locale, reason="Unicode")
+        code, message = "invalid_format", field_message("invalid_format", reason="Unicode")
     elif kind.startswith("url_") or kind == "string_pattern_mismatch":
         reason = ctx.get("error") or ctx.get("pattern") or kind
-        code, message = "invalid_format", messages.text("invalid_format", locale, reason=reason)
+        code, message = "invalid_format", field_message("invalid_format", reason=reason)
     else:
-        code, message = "invalid", str(error.get("msg") or messages.text("invalid", locale))
+        code, message = "invalid", str(error.get("msg") or field_message("invalid"))
     return {"field": field_path(error.get("loc", ())), "code": code, "message": message}
 
 
@@ -406,7 +426,8 @@ def render_problem(request: Request, exc: Problem) -> JSONResponse:
     exception handlers."""
     locale = request_locale(request)
     # Errors raised without a message get the catalogue's wording for their code.
-    errors = [{**e, "message": e.get("message") or i18n.FIELD_MESSAGES.text(e["code"], locale)} for e in exc.errors]
+    errors = [{**e, "message": e.get("message") or catalogue_text(FIELD_MESSAGES, e["code"], locale) or e["code"]}
+              for e in exc.errors]
     return problem_response(
         request, exc.status, exc.code, detail=exc.detail, errors=errors, headers=exc.headers,
         params=exc.params, extra=exc.extra,

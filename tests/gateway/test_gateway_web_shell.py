@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from starlette.responses import Response
 
+from crm_gateway.i18n import N_
 from crm_gateway.web import nav
 from crm_gateway.web.nav import ADMIN, MAIN, NavEntry
 from crm_gateway.web.session import SESSION_COOKIE, WebCookies, WebSession
@@ -64,11 +65,11 @@ def test_the_current_entry_is_the_longest_path_prefix() -> None:
 
 
 def test_a_new_entry_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    entry = NavEntry("reports", "/app/reports", "nav.customers", scope="reports:read", icon="reports")
+    entry = NavEntry("reports", "/app/reports", N_("Reports"), scope="reports:read", icon="reports")
     monkeypatch.setattr(nav, "NAV", (*nav.NAV, entry))
     assert "reports" in keys(nav.navigation("/app/reports/x", ["reports:read"], [], "en"), MAIN)
     assert "reports" not in keys(nav.navigation("/app/reports", ["customers:read"], [], "en"), MAIN)
-    role_only = NavEntry("settings", "/app/settings", "nav.customers", ADMIN, role="tenant_admin")
+    role_only = NavEntry("settings", "/app/settings", N_("Settings"), ADMIN, role="tenant_admin")
     monkeypatch.setattr(nav, "NAV", (*nav.NAV, role_only))
     assert "settings" in keys(nav.navigation("/app", [], ["tenant_admin"], "en"), ADMIN)
     assert "settings" not in keys(nav.navigation("/app", [], ["sales_rep"], "en"), ADMIN)

@@ -5,21 +5,23 @@ of a failed call shown in a page's banner."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import grpc
 from fastapi import Depends, Request
 
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import Locale, Msg, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
 from crm_gateway.web.auth import LoginRequired, web_session
+from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.shell import session_scopes, user_label
-from crm_gateway.web.strings import UI
 
 SessionDep = Annotated[WebSession, Depends(web_session)]
 
-__all__ = ["SessionDep", "csrf_ok", "label", "problem_text", "raise_if_signed_out", "session_scopes", "user_label"]
+__all__ = ["SessionDep", "csrf_ok", "flash_message", "flash_text", "label", "problem_text", "raise_if_signed_out",
+           "session_scopes", "user_label"]
 
 
 def csrf_ok(form: Any, session: WebSession) -> bool:
@@ -33,18 +35,27 @@ def raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
         raise LoginRequired(request.url.path) from exc
 
 
-def label(prefix: str, value: str, locale: Locale) -> str:
-    """The words for a stable code (`status`, `potential` -> "Potential"); unknown codes show as is."""
-    return UI.get(f"{prefix}.{value}", locale) or value
+def flash_message(msg: Msg, **params: object) -> dict[str, Any]:
+    """What a form flashes to the page it redirects to: the message, not its words (the next page
+    says it in its own language)."""
+    return {"msgid": msg.msgid, "context": msg.context, "params": params}
+
+
+def flash_text(flash: Mapping[str, Any] | None, locale: Locale) -> str | None:
+    if not flash or not isinstance(flash.get("msgid"), str):
+        return None
+    params = flash.get("params")
+    message = Msg(flash["msgid"], flash.get("context"))
+    return messages(locale).text(message, **(params if isinstance(params, dict) else {}))
 
 
 def problem_text(exc: UpstreamError, locale: Locale) -> str:
     """One line for a failed call, shown in the page's banner."""
     status = exc.error.status
     if status == grpc.StatusCode.PERMISSION_DENIED:
-        return UI.text("error.permission_denied", locale)
+        return messages(locale).gettext("Your role does not allow this.")
     if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return UI.text("error.unavailable", locale)
+        return messages(locale).gettext("The customer service is temporarily unavailable. Please try again shortly.")
     details = localise_field_errors(exc.error.errors, locale)
     detail = "; ".join(e["message"] for e in details) or exc.error.message or exc.error.code
-    return UI.text("error.generic", locale, detail=detail)
+    return messages(locale).gettext("Something went wrong: %(detail)s", detail=detail)

@@ -17,12 +17,11 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.customer_exports import _parts
 from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
 from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
-from crm_gateway.web.common import SessionDep, csrf_ok
+from crm_gateway.web.common import SessionDep, csrf_ok, user_label
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import exports_pb2, views_pb2
@@ -118,14 +117,14 @@ async def current_filters(caller: Caller, services: Any, form: Any) -> tuple[dic
 
 def _message(request: Request, text: str, status_code: int) -> Response:
     locale = page_locale(request)
-    return message_page(request, UI.text("lists.problem_title", locale), text, status_code=status_code,
-                        link=("/app/customers", UI.text("lists.back", locale)))
+    return message_page(request, messages(locale).gettext("Customer list"), text, status_code=status_code,
+                        link=("/app/customers", messages(locale).gettext("Back to customers")))
 
 
 def _problem(exc: UpstreamError, locale: Locale) -> str:
     errors = localise_field_errors(exc.error.errors, locale)
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.error.message or exc.error.code
-    return UI.text("error.generic", locale, detail=detail)
+    return messages(locale).gettext("Something went wrong: %(detail)s", detail=detail)
 
 
 # -- saved views -------------------------------------------------------------------------------
@@ -136,7 +135,7 @@ async def save_view(request: Request, session: SessionDep, services: BackendsDep
     form = await request.form()
     locale = page_locale(request)
     if not csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", locale), 403)
+        return _message(request, messages(locale).gettext("The form expired; please submit it again."), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
     name = str(form.get("name") or "").strip()
@@ -153,7 +152,8 @@ async def save_view(request: Request, session: SessionDep, services: BackendsDep
 async def delete_view(request: Request, view_id: str, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     if not csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", page_locale(request)), 403)
+        return _message(request, messages(page_locale(request)).gettext("The form expired; please submit it again."),
+                        403)
     caller = session_caller(request, session)
     try:
         await caller.call(services.customer_views.DeleteCustomerView, views_pb2.DeleteCustomerViewRequest(id=view_id))
@@ -170,7 +170,7 @@ async def start_export(request: Request, session: SessionDep, services: Backends
     form = await request.form()
     locale = page_locale(request)
     if not csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", locale), 403)
+        return _message(request, messages(locale).gettext("The form expired; please submit it again."), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
     export_format = "xlsx" if form.get("format") == "xlsx" else "csv"
@@ -200,7 +200,7 @@ async def export_page(request: Request, export_id: str, session: SessionDep, ser
     expires = timestamp(export.expires_at)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles),
+        "user_label": user_label(session, locale),
         "export": export,
         "finished": export.status in FINISHED,
         "percent": percent,

@@ -17,9 +17,9 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import timeline
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import (
@@ -32,7 +32,6 @@ from crm_gateway.web.customer_lists import (
 )
 from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.tag_choices import TagChoice, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -127,7 +126,7 @@ def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[d
         shown = label(name, value, locale) if name in ("status", "type") else labels.get(name, {}).get(value, value)
         # Under a view an empty parameter says "not this filter" (absent means "the view's").
         dropped = filters.query(**{name: "", "page_token": ""}) + (f"&{name}=" if filters.view else "")
-        chips.append({"name": name, "label": UI.text(f"filter.{name}", locale), "value": shown,
+        chips.append({"name": name, "label": label("filter", name, locale), "value": shown,
                       "drop_query": dropped})
     return chips
 
@@ -165,7 +164,7 @@ def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, str]
         "region": message.region.replace("/", " › "),
         "mobile": message.mobile, "status": message.status, "status_label": label("status", message.status, locale),
         "owner_id": message.owner_id, "owner": message.owner_name or message.owner_id[:8],
-        "created": timeline.local_time(message.created_at, zone),
+        "created": formatting.local_time(message.created_at, zone, locale),
     }
 
 
@@ -186,7 +185,7 @@ async def load_listing(request: Request, caller: Caller, services: Any, filters:
                 industry=filters.industry,
                 q=filters.q, owner_id=filters.owner_id, order_by=filters.order_by, tag_ids=filters.tag_ids,
             )),
-            timeline.page_zone(caller, services, request),
+            formatting.page_zone(caller, services, request),
         )
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)
@@ -250,7 +249,7 @@ async def customers_page(
         "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
-        "flash": UI.text("create.created", locale, **flash) if flash else None,
+        "flash": messages(locale).gettext("Customer %(name)s (%(code)s) created.", **flash) if flash else None,
         "views": views,
         "can_export": can_export(session),
         "tags": tags,
@@ -295,7 +294,7 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     token = str(form.get("csrf_token") or "")
     if not hmac.compare_digest(token.encode(), session.csrf.encode()):
         return await customers_page(request, session, services, Filters(), status_code=403, values=values,
-                                    form_error=UI.text("create.form_expired", locale))
+                                    form_error=messages(locale).gettext("The form expired; please submit it again."))
     # Empty inputs are "not given"; the service decides what is required.
     sent = {k: v for k, v in values.items() if v or k == "name"}
     caller = session_caller(request, session)
@@ -307,7 +306,8 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
         field_errors = {e["field"]: e["message"] for e in errors if e["field"] in FORM_FIELDS}
         unplaced = [e["message"] for e in errors if e["field"] not in FORM_FIELDS]
-        form_error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
+        form_error = (messages(locale).gettext("Please correct the highlighted fields.") if field_errors
+                      else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
         bad_input = exc.error.status == grpc.StatusCode.INVALID_ARGUMENT

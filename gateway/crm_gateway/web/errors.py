@@ -6,20 +6,25 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm_gateway import i18n
-from crm_gateway.web.strings import UI
+from crm_gateway.i18n import messages
+from crm_gateway.problem_texts import PROBLEM_DETAILS, PROBLEM_TITLES
+from crm_gateway.problems import catalogue_text
 from crm_gateway.web.templating import page_locale, render
 
 
 def error_page(request: Request, status: int, code: str, trace_id: str | None) -> Response:
     locale = page_locale(request)
+    t = messages(locale)
     if status == 404:
-        title, message = UI.text("error.not_found_title", locale), UI.text("error.not_found", locale)
+        title = t.gettext("Page not found")
+        message = t.gettext("There is no page at this address. It may have moved, or the link may be mistyped.")
     elif status >= 500 and code in ("internal", ""):
-        title, message = UI.text("error.server_title", locale), UI.text("error.server", locale)
+        title = t.gettext("Something went wrong")
+        message = t.gettext("We could not show this page. The error was logged; please try again in a moment.")
     else:
-        title = i18n.PROBLEM_TITLES.get(code, locale) or UI.text("error.status_title", locale)
-        message = i18n.PROBLEM_DETAILS.get(code, locale, method=request.method) or title
+        title = catalogue_text(PROBLEM_TITLES, code, locale) or messages(locale).gettext("This did not work")
+        message = catalogue_text(PROBLEM_DETAILS, code, locale, method=request.method) or title
     context = {"status": status, "code": code, "title": title, "message": message, "in_shell": True,
-               "reference": UI.text("error.reference", locale, trace=trace_id) if trace_id and status >= 500 else ""}
+               "reference": messages(locale).gettext("Reference: %(trace)s",
+                                                     trace=trace_id) if trace_id and status >= 500 else ""}
     return render(request, "error.html", context, status_code=status)

@@ -14,8 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from crm_gateway.i18n import Locale
-from crm_gateway.web.strings import UI
+from crm_gateway.i18n import N_, Locale, Msg, messages
 
 Group = Literal["main", "admin"]
 MAIN: Final = "main"
@@ -26,7 +25,7 @@ ADMIN: Final = "admin"
 class NavEntry:
     key: str  # stable name; also the `data-nav` attribute the browser tests look for
     href: str
-    label: str  # UI text
+    label: Msg  # N_("English"): translated when the menu is shown
     group: Group = MAIN
     scope: str | None = None  # a token scope the page needs (None: any signed-in user)
     role: str | None = None  # a role the page needs, for pages no single scope describes
@@ -35,16 +34,16 @@ class NavEntry:
 
 
 NAV: Final[tuple[NavEntry, ...]] = (
-    NavEntry("customers", "/app/customers", "nav.customers", scope="customers:read", icon="customers"),
-    NavEntry("duplicates", "/app/customers/duplicates", "dup.title", scope="customers:read", icon="dot",
+    NavEntry("customers", "/app/customers", N_("Customers"), scope="customers:read", icon="customers"),
+    NavEntry("duplicates", "/app/customers/duplicates", N_("Duplicate customers"), scope="customers:read", icon="dot",
              parent="customers"),
-    NavEntry("merges", "/app/customers/merges", "merge.list_title", scope="customers:read", icon="dot",
+    NavEntry("merges", "/app/customers/merges", N_("Merges"), scope="customers:read", icon="dot",
              parent="customers"),
-    NavEntry("users", "/app/users", "nav.users", ADMIN, scope="users:manage", icon="user"),
-    NavEntry("teams", "/app/teams", "nav.teams", ADMIN, scope="users:manage", icon="team"),
-    NavEntry("roles", "/app/roles", "nav.roles", ADMIN, scope="roles:manage", icon="shield"),
-    NavEntry("api_clients", "/app/api-clients", "nav.api_clients", ADMIN, scope="clients:manage", icon="key"),
-    NavEntry("audit", "/app/audit", "nav.audit", ADMIN, scope="audit:read", icon="audit"),
+    NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),
+    NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),
+    NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),
+    NavEntry("api_clients", "/app/api-clients", N_("API clients"), ADMIN, scope="clients:manage", icon="key"),
+    NavEntry("audit", "/app/audit", N_("Audit log"), ADMIN, scope="audit:read", icon="audit"),
 )
 
 # Pages under /app that belong to an entry without sharing its path prefix.
@@ -89,7 +88,7 @@ def navigation(path: str, scopes: Collection[str], roles: Collection[str], local
 
     def link(entry: NavEntry) -> NavLink:
         children = tuple(link(c) for c in visible if c.parent == entry.key) if entry.key == section else ()
-        return NavLink(entry.key, entry.href, UI.text(entry.label, locale), entry.icon,
+        return NavLink(entry.key, entry.href, messages(locale).text(entry.label), entry.icon,
                        active=entry.key == current, open=entry.key == section, children=children)
 
     groups: dict[str, list[NavLink]] = {MAIN: [], ADMIN: []}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_gateway.i18n import Locale
+from crm_gateway.web.labels import label
 from crm_gateway.web.nav import NavLink, navigation
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_platform.auth import unverified_segment
 
 
@@ -31,7 +31,7 @@ def session_scopes(session: WebSession) -> frozenset[str]:
 
 
 def role_label(role: str, locale: Locale) -> str:
-    return UI.get(f"role.{role}", locale) or role
+    return label("role", role, locale)
 
 
 def user_label(session: WebSession, locale: Locale) -> str:
