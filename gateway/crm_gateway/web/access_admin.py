@@ -21,6 +21,7 @@ from crm_gateway.problem_texts import PROBLEM_DETAILS
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, catalogue_text, localise_field_errors
 from crm_gateway.web.auth import LoginRequired, session_caller
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
+from crm_gateway.web.errors import error_page
 from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.templating import page_locale, render
@@ -80,6 +81,8 @@ async def _page(
     except UpstreamError as exc:
         if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
             raise LoginRequired(path) from exc
+        if exc.error.status == grpc.StatusCode.PERMISSION_DENIED:
+            return error_page(request, 403, "permission_denied", None)  # nothing of the page is theirs
         error = error or _message(exc, locale)
         status_code = max(status_code, _status(exc))
     cookies: WebCookies = request.app.state.web_cookies

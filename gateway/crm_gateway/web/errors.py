@@ -18,6 +18,9 @@ def error_page(request: Request, status: int, code: str, trace_id: str | None) -
     if status == 404:
         title = t.gettext("Page not found")
         message = t.gettext("There is no page at this address. It may have moved, or the link may be mistyped.")
+    elif status == 403:
+        title = catalogue_text(PROBLEM_TITLES, "permission_denied", locale) or ""
+        message = t.gettext("Your role does not allow this.")
     elif status >= 500 and code in ("internal", ""):
         title = t.gettext("Something went wrong")
         message = t.gettext("We could not show this page. The error was logged; please try again in a moment.")
