@@ -54,7 +54,7 @@ def _filter_labels(filters: dict[str, str], people: dict[str, str], tags: dict[s
     shown = {k: people.get(v, v) if k == "owner_id" else label(k, v, locale) if k in ("status", "type") else v
              for k, v in filters.items()}
     if filters.get(TAG_FILTER):
-        shown[TAG_FILTER] = formatting.join((tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(",")), locale)
+        shown[TAG_FILTER] = formatting.value_list((tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(",")), locale)
     return shown
 
 

@@ -18,7 +18,6 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_timedelta
-from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 
@@ -59,9 +58,11 @@ def money(amount: str, currency: str, locale: Locale) -> str:
         return f"{currency} {format_decimal(value, locale=cldr(locale), decimal_quantization=False)}"
 
 
-def join(items: Iterable[str], locale: Locale) -> str:
-    """"A, B, and C", or the zh-CN enumeration with its own comma."""
-    return str(format_list(list(items), locale=cldr(locale)))
+def value_list(items: Iterable[str], locale: Locale) -> str:
+    """Several values of one filter ("VIP, Key account"); zh-CN separates them with its enumeration
+    comma. Not CLDR's list patterns: those say "and" / "or", which is the filter's meaning to state."""
+    # TRANSLATORS: the separator between values listed side by side.
+    return str(messages(locale).pgettext("list separator", ", ")).join(items)
 
 
 # -- time zones ------------------------------------------------------------------------------------
