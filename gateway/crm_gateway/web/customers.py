@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale, messages
+from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import (
     FORM_FILTERS,
     PANEL_FILTERS,
@@ -249,7 +249,7 @@ async def customers_page(
         "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
-        "flash": messages(locale).gettext("Customer %(name)s (%(code)s) created.", **flash) if flash else None,
+        "flash": flash_text(flash, locale),
         "views": views,
         "can_export": can_export(session),
         "tags": tags,
@@ -316,5 +316,6 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
                                     values=values, field_errors=field_errors, form_error=form_error)
     response = RedirectResponse("/app/customers", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"name": created.name, "code": created.code})
+    cookies.flash(response, flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name,
+                                          code=created.code))
     return response
