@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         if left:
             print("\nleft for a person (keys built at run time or passed as data; use label() / N_()):")
             print("\n".join(f"  {line}" for line in left))
+        print("\nthen: `from crm_gateway.i18n import messages` where ruff reports it undefined (F821), "
+              "`scripts/i18n.py update` and `scripts/i18n.py check`")
     return 0
 
 

@@ -133,11 +133,6 @@ class Messages:
             return self.gettext(msg.msgid, **params)
         return self.pgettext(msg.context, msg.msgid, **params)
 
-    def has(self, msgid: str, context: str | None = None) -> bool:
-        """Whether the catalogue translates this message (English has every msgid as itself)."""
-        key = msgid if context is None else f"{context}\x04{msgid}"
-        return self.locale == "en" or key in self._t._catalog
-
     @property
     def translations(self) -> Translations:
         return self._t

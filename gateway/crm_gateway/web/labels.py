@@ -220,7 +220,3 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
 def label(group: str, code: str, locale: Locale, **params: object) -> str:
     msg = LABELS.get(group, {}).get(code)
     return messages(locale).text(msg, **params) if msg is not None else code
-
-
-def msg(group: str, code: str) -> Msg | None:
-    return LABELS.get(group, {}).get(code)
