@@ -37,7 +37,8 @@ async def api(
 
     verifier = TokenVerifier(JwksCache(fetch_jwks), issuer.issuer, issuer.audience)
     server, port = create_server(EdgeInterceptor(verifier), "127.0.0.1", 0)
-    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service)
+    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service,
+                               components.replay_service)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(servicer, server)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
