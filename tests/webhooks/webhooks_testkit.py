@@ -22,6 +22,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # When it arrived (time.monotonic()), for latency measurements.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -72,7 +74,8 @@ def receiver_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(receiver.response_body)))
                 self.end_headers()
-                self.wfile.write(receiver.response_body)
+                if receiver.response_body:
+                    self.wfile.write(receiver.response_body)
             finally:
                 receiver.done()
 

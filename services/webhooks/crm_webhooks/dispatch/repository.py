@@ -148,14 +148,23 @@ async def due_now(session: AsyncSession, delivery_id: uuid.UUID) -> None:
 # -- the claim ------------------------------------------------------------------------------
 _due = sa.exists().where(webhook_queue.c.endpoint_id == webhook_lanes.c.endpoint_id,
                          webhook_queue.c.run_at <= sa.func.now())
+_in_flight = sa.and_(webhook_queue.c.claim_id.is_not(None), webhook_queue.c.run_at > sa.func.now())
+# A tenant's turn: first the tenants with the fewest attempts in flight (a quiet tenant with none
+# goes before tenants whose backlogs fill their slots), then the one whose lanes were served least
+# recently (never served first).
+_flying = webhook_queue.alias("flying")
+_tenant_in_flight = (
+    sa.select(sa.func.count())
+    .where(_flying.c.tenant_id == webhook_lanes.c.tenant_id, _flying.c.claim_id.is_not(None),
+           _flying.c.run_at > sa.func.now())
+    .scalar_subquery()
+)
 _other_lanes = webhook_lanes.alias("tenant_lanes")
-# A tenant's turn: when any of its lanes was last served (never served goes first).
 _tenant_served = (
     sa.select(sa.func.max(_other_lanes.c.served_at))
     .where(_other_lanes.c.tenant_id == webhook_lanes.c.tenant_id)
     .scalar_subquery()
 )
-_in_flight = sa.and_(webhook_queue.c.claim_id.is_not(None), webhook_queue.c.run_at > sa.func.now())
 
 # Per lane, its oldest due deliveries, at most the endpoint's free room (one index range each).
 _CANDIDATES = sa.text("""
@@ -187,7 +196,8 @@ async def claim(engine: AsyncEngine, *, slots: int, limits: Limits, lease: timed
             await session.execute(
                 sa.select(webhook_lanes.c.endpoint_id, webhook_lanes.c.tenant_id)
                 .where(_due)
-                .order_by(_tenant_served.asc().nulls_first(), webhook_lanes.c.served_at.asc().nulls_first())
+                .order_by(_tenant_in_flight.asc(), _tenant_served.asc().nulls_first(),
+                          webhook_lanes.c.served_at.asc().nulls_first())
                 .limit(slots * limits.lanes_per_slot)
                 .with_for_update(of=webhook_lanes, skip_locked=True)
             )

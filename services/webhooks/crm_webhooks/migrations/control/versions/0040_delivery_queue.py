@@ -41,8 +41,10 @@ def upgrade() -> None:
     # Per endpoint, oldest due first: the claim's probe and pick.
     op.create_index("ix_webhook_queue_endpoint_id_run_at", "webhook_queue",
                     ["endpoint_id", "run_at", "delivery_id"], schema=C)
-    # In-flight attempts (few rows): per-endpoint and per-tenant caps.
-    op.create_index("ix_webhook_queue_in_flight", "webhook_queue", ["endpoint_id", "tenant_id"],
+    # In-flight attempts (few rows): per-endpoint and per-tenant caps, tenants' turns.
+    op.create_index("ix_webhook_queue_in_flight_endpoint", "webhook_queue", ["endpoint_id"],
+                    postgresql_where=sa.text("claim_id IS NOT NULL"), schema=C)
+    op.create_index("ix_webhook_queue_in_flight_tenant", "webhook_queue", ["tenant_id"],
                     postgresql_where=sa.text("claim_id IS NOT NULL"), schema=C)
     op.create_index("ix_webhook_queue_tenant_id", "webhook_queue", ["tenant_id"], schema=C)
     op.create_table(
