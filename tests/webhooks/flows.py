@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,10 +62,13 @@ async def queue_rows(engine: AsyncEngine) -> list[Any]:
 
 
 async def run_dispatcher_until(
-    engine: AsyncEngine, components: Components, condition: Callable[[], Awaitable[bool]]
+    engine: AsyncEngine, components: Components, condition: Callable[[], Awaitable[bool]],
+    lease: timedelta | None = None,
 ) -> None:
     dispatcher = build_dispatcher(engine, components)
     dispatcher.poll_seconds = 0.05
+    if lease is not None:
+        dispatcher.lease = lease
     task = asyncio.create_task(dispatcher.run())
     try:
         await wait_until(condition, within=20)

@@ -247,3 +247,25 @@ async def test_deliveries_list_newest_first_in_pages_with_filters(
             await service.list_page(session, endpoint_id=endpoint_id, page_size=2, page_token=first.next_page_token,
                                     status="dead")
     assert [e.field for e in wrong_filter.value.errors] == ["page_token"]
+
+
+async def test_a_delivery_that_never_completes_an_attempt_is_given_up(
+    engine: AsyncEngine, tenant_id: uuid.UUID, components: Components, receiver: Receiver
+) -> None:
+    created = await create_endpoint(engine, tenant_id, components, receiver.url)
+    await fan_out(engine, components, make_event(tenant_id))
+    # The stored secret no longer opens (e.g. a wrong key after a restore): every attempt fails
+    # before sending, the same way, without an outcome.
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.update(endpoints).where(endpoints.c.id == created.endpoint.id)
+                              .values(secret_encrypted=b"\x01" + b"\x00" * 40))
+
+    async def dead() -> bool:
+        [delivery] = await deliveries_of(engine, tenant_id, components)
+        return delivery.status == "dead"
+
+    await run_dispatcher_until(engine, components, dead, lease=timedelta(seconds=0.3))
+    [delivery] = await deliveries_of(engine, tenant_id, components)
+    assert delivery.attempts == 0
+    assert delivery.last_error == "3 attempts ended without an outcome (see the service's logs)"
+    assert receiver.received == [] and await queue_rows(engine) == []

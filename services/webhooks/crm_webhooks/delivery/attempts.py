@@ -2,7 +2,10 @@
 transaction open), write the outcome (short transaction). Run by the dispatcher in a slot.
 
 If the process dies between the POST and the write, the claim's lease runs out and the delivery
-is attempted again: delivery is at-least-once, and receivers deduplicate on `webhook-id`.
+is attempted again: delivery is at-least-once, and receivers deduplicate on `webhook-id`. A
+delivery whose attempts keep ending without an outcome (the same error every time, e.g. a stored
+secret that no longer decrypts) is given up as dead after MAX_UNFINISHED claims instead of being
+claimed again forever.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from crm_webhooks.delivery.sender import WebhookSender
 from crm_webhooks.delivery.service import DeliveryService
 from crm_webhooks.dispatch.repository import Claimed
 
+MAX_UNFINISHED = 3
+
 
 class DeliveryAttempts:
     def __init__(self, engine: AsyncEngine, deliveries: DeliveryService, sender: WebhookSender):
@@ -25,6 +30,10 @@ class DeliveryAttempts:
 
     async def __call__(self, claimed: Claimed) -> str:
         """Returns the delivery's status afterwards ("" when nothing was sent)."""
+        if claimed.unfinished >= MAX_UNFINISHED:
+            async with tenant_session(self.engine, claimed.tenant_id) as session:
+                await self.deliveries.give_up(session, claimed)
+            return "dead"
         async with tenant_session(self.engine, claimed.tenant_id) as session:
             attempt = await self.deliveries.prepare_attempt(session, claimed)
         if attempt is None:

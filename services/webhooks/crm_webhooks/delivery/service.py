@@ -173,6 +173,15 @@ class DeliveryService:
             secret=target.secret,
         )
 
+    async def give_up(self, session: AsyncSession, claimed: Claimed) -> None:
+        """Dead-letters a delivery whose attempts never completed (see delivery/attempts.py)."""
+        await repository.finish_without_attempt(
+            session, claimed.delivery_id, status="dead",
+            error=f"{claimed.unfinished} attempts ended without an outcome (see the service's logs)",
+        )
+        await queue.release(session, claimed)
+        log.error("webhook delivery given up", extra=telemetry.log_fields(delivery_id=str(claimed.delivery_id)))
+
     async def record_outcome(
         self, session: AsyncSession, claimed: Claimed, attempt: Attempt, outcome: Outcome, attempted_at: datetime
     ) -> str:

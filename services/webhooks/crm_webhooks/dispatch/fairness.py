@@ -2,9 +2,10 @@
 
 Pure (no I/O), so the order is unit-tested on its own. The claim (dispatch/repository.py) hands in
 the due deliveries it found per lane (endpoint), each lane already cut to its endpoint's free room,
-with lanes ordered least recently served tenant first; this picks at most `slots` of them so that
-every tenant with work gets one before any tenant gets a second, and within a tenant its endpoints
-take turns. A tenant's in-flight cap bounds how many it can get at all.
+with lanes ordered by their tenant's turn (fewest attempts in flight, then least recently served);
+this picks at most `slots` of them so that every tenant with work gets one before any tenant gets
+a second, and within a tenant its endpoints take turns. A tenant's in-flight cap bounds how many
+it can get at all.
 """
 
 from __future__ import annotations

@@ -36,6 +36,14 @@ class Claimed:
     attempt: int
     trigger: str
     claim_id: uuid.UUID
+    # Claims of this run so far, this one included (see `unfinished`).
+    claims: int = 1
+
+    @property
+    def unfinished(self) -> int:
+        """Earlier claims of this run whose attempt never recorded an outcome (a worker died, or
+        failed on this delivery every time)."""
+        return self.claims - 1 - self.attempt
 
 
 @dataclass(frozen=True)
@@ -248,12 +256,14 @@ async def _take(session: AsyncSession, claims: dict[uuid.UUID, uuid.UUID], lease
         await session.execute(
             sa.update(webhook_queue)
             .where(webhook_queue.c.delivery_id == pairs.c.delivery_id, webhook_queue.c.run_at <= sa.func.now())
-            .values(claim_id=pairs.c.claim_id, run_at=sa.func.now() + lease)
+            .values(claim_id=pairs.c.claim_id, run_at=sa.func.now() + lease, claims=webhook_queue.c.claims + 1)
             .returning(webhook_queue.c.delivery_id, webhook_queue.c.tenant_id, webhook_queue.c.endpoint_id,
-                       webhook_queue.c.attempt, webhook_queue.c.trigger, webhook_queue.c.claim_id),
+                       webhook_queue.c.attempt, webhook_queue.c.trigger, webhook_queue.c.claim_id,
+                       webhook_queue.c.claims),
             {"delivery_ids": list(claims), "claim_ids": list(claims.values())},
         )
     ).all()
     order = {delivery_id: index for index, delivery_id in enumerate(claims)}
-    taken = [Claimed(r.delivery_id, r.tenant_id, r.endpoint_id, r.attempt, r.trigger, r.claim_id) for r in rows]
+    taken = [Claimed(r.delivery_id, r.tenant_id, r.endpoint_id, r.attempt, r.trigger, r.claim_id, r.claims)
+             for r in rows]
     return sorted(taken, key=lambda c: order[c.delivery_id])

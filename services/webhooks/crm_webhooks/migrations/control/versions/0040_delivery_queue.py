@@ -31,6 +31,8 @@ def upgrade() -> None:
         # Attempts made in this run (the position in the retry schedule; a replay starts at 0).
         sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
         sa.Column("trigger", sa.Text, nullable=False, server_default="event"),
+        # Claims taken in this run: more than `attempt` when a worker died (or failed) mid-attempt.
+        sa.Column("claims", sa.Integer, nullable=False, server_default="0"),
         # The claim holding the attempt in flight (NULL when waiting).
         sa.Column("claim_id", pg.UUID(as_uuid=True)),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
