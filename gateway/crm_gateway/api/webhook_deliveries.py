@@ -92,7 +92,7 @@ class WebhookReplay(Resource):
 
 class WebhookReplayCreate(RequestBody):
     since: datetime = Field(description="Deliveries created at or after this time (RFC 3339; without an offset: UTC)")
-    until: datetime | None = Field(None, description="... and before this time; default: now")
+    until: datetime | None = Field(None, description="... and before this time; default (and at most): now")
     statuses: list[ReplayableStatus] = Field(
         default_factory=list, max_length=2, description='Which finished deliveries: default ["succeeded", "dead"]'
     )

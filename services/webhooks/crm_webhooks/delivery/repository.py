@@ -121,13 +121,14 @@ async def record_attempt(
     next_attempt_at: datetime | None,
 ) -> int:
     """Counts an attempt and returns its number. `status` None: the attempt's claim was lost
-    (cancelled, disabled or taken over), so the delivery's state is not changed by it."""
+    (cancelled, disabled or taken over), so the delivery's state - status, last outcome (which
+    says why it was cancelled) - is not changed by it; the attempt is in the log all the same."""
     values: dict[str, Any] = {
         "attempts": deliveries.c.attempts + 1, "last_attempt_at": sa.func.now(), "updated_at": sa.func.now(),
-        "last_status_code": status_code, "last_error": error,
     }
     if status is not None:
-        values |= {"status": status, "next_attempt_at": next_attempt_at}
+        values |= {"status": status, "next_attempt_at": next_attempt_at, "last_status_code": status_code,
+                   "last_error": error}
     row = (
         await session.execute(
             sa.update(deliveries).where(deliveries.c.id == delivery_id).values(**values)

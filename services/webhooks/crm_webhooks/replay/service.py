@@ -87,10 +87,13 @@ class ReplayService:
     ) -> Replay:
         endpoint = await self.endpoints.get(session, endpoint_id)
         chosen = list(dict.fromkeys(statuses)) or list(REPLAYABLE)
-        until = until or datetime.now(UTC)
+        now = datetime.now(UTC)
+        until = min(until, now) if until is not None else now  # later deliveries are not history yet
         errors: list[FieldError] = []
         if since is None:
             errors.append(FieldError("since", "required", "since is required"))
+        elif since >= now:
+            errors.append(FieldError("since", "invalid_range", "since must be in the past"))
         elif since >= until:
             errors.append(FieldError("until", "invalid_range", "until must be after since"))
         errors += [FieldError(f"statuses[{i}]", "invalid_status", "statuses may be succeeded and dead")
