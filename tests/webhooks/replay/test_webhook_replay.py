@@ -243,7 +243,10 @@ async def test_range_replay_input_is_checked(
         return [(e.field, e.code) for e in bad.value.errors]
 
     assert await errors(since=None, until=None, statuses=[]) == [("since", "required")]
-    assert await errors(since=now, until=now - timedelta(hours=1), statuses=[]) == [("until", "invalid_range")]
+    hour_ago = now - timedelta(hours=1)
+    assert await errors(since=hour_ago, until=hour_ago - timedelta(hours=1), statuses=[]) == [
+        ("until", "invalid_range")]
+    assert await errors(since=now + timedelta(hours=1), until=None, statuses=[]) == [("since", "invalid_range")]
     assert await errors(since=now - timedelta(hours=1), until=None, statuses=["dead", "failed"]) == [
         ("statuses[1]", "invalid_status")]
     async with tenant_session(engine, tenant_id) as session:
