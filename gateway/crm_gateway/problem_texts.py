@@ -74,6 +74,10 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "invitation_accepted": N_("Invitation already accepted"),
     "invitation_not_pending": N_("Invitation not usable"),
     "mail_unavailable": N_("Email not sent"),
+    # webhooks: replays (docs/webhooks.md, "Replay")
+    "endpoint_disabled": N_("Endpoint disabled"),
+    "delivery_in_progress": N_("Delivery in progress"),
+    "delivery_purged": N_("Delivery payload erased"),
 }
 
 # Details: one sentence per code.
@@ -148,6 +152,10 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "last_tenant_admin": N_("This is the company's last active administrator: make someone else a tenant admin "
                             "first."),
     "field_hidden": N_("Your role's field policies hide a field this operation needs (listed in `fields`)."),
+    # webhooks: replays (docs/webhooks.md, "Replay")
+    "endpoint_disabled": N_("The webhook endpoint is disabled; enable it (PATCH enabled=true) before replaying."),
+    "delivery_in_progress": N_("An attempt of this delivery is in flight; try again when it has finished."),
+    "delivery_purged": N_("This delivery's payload was erased with its customer; it cannot be sent again."),
 }
 
 # Field-level messages for errors the gateway itself finds (request shape, not business rules).
@@ -289,4 +297,7 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "cycle": N_("The parents form a cycle."),
     "survivor_in_merged": N_("The kept customer cannot also be merged away."),
     "not_involved": N_("Must be the id of one of the customers in the merge."),
+    # webhooks: delivery log and replays (docs/webhooks.md)
+    "invalid_status": N_("Not a valid status."),
+    "invalid_range": N_("The end must be after the start."),
 }

@@ -175,6 +175,7 @@ def test_every_page_in_the_shell(visitor: Visitor, world: World, platform: Platf
         toggle.click()
         expect(toggle).to_have_attribute("aria-expanded", "true")
         expect(page.locator("#app-nav a[data-nav=customers]")).to_be_visible()
+        expect(page.locator("#sidebar")).to_have_css("transform", "none")  # the slide-in has ended
         page.screenshot(path=str(SHOTS / shot_name(role, locale, width, "/app/menu-open")))
         page.keyboard.press("Escape")
         expect(page.locator("#sidebar")).to_be_hidden()
