@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from crm_gateway import i18n, problems
+from crm_gateway import api_docs, i18n, problems
 from crm_gateway.api import (
     account_security,
     api_clients,
@@ -89,7 +89,7 @@ ROUTERS = (
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_detail.router, web_customer_tags.router,
-    problem_docs.router, revocation.router, consent.router, web_api_clients.router,
+    problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
@@ -136,10 +136,10 @@ def create_app(
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs is api_docs.py: Swagger UI from the platform's own files, not FastAPI's CDN page.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
-        swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": True},
     )
     app.state.settings = settings
     app.state.backends = backends
@@ -153,6 +153,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
 
     # Outermost last: trace -> 500 mapping -> body limit -> /v1 rate limits and Idempotency-Key
     # -> web session refresh -> FastAPI.
