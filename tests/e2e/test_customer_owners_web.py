@@ -97,7 +97,7 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
         shot(page, "customers-list-owner-filter-zh")
 
         # Create a customer for 王芳 from the form.
-        page.goto(f"{platform.gateway_url}/app/customers")
+        page.goto(f"{platform.gateway_url}/app/customers/new")
         page.fill("#name", "北辰物流")
         page.fill("#mobile", "13800138083")
         page.select_option("#owner_id", wang["id"])

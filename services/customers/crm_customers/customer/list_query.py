@@ -29,6 +29,8 @@ class ListQuery:
     bank_card: str = ""
     # The customer carries every one of these tags.
     tag_ids: tuple[str, ...] = ()
+    # Only these customers (the rows selected on the list, for bulk actions and exports).
+    ids: tuple[str, ...] = ()
     # Exact, normalised as the field is stored (cleaning.py).
     code: str = ""
     contact_person: str = ""

@@ -103,9 +103,12 @@ async def status_changes(session: AsyncSession, customer_id: uuid.UUID, limit: i
 
 
 # order_by value -> (column, descending)
+# Sort keys are columns that are never NULL (the page token compares (value, id) tuples); each has
+# an index on (column, id) (migrations c0001, c0002, c0060).
+SORT_COLUMNS: Final = ("created_at", "updated_at", "name", "code", "status", "industry", "region")
 ORDERINGS: Final[dict[str, tuple[sa.Column[Any], bool]]] = {
     f"{name} {direction}": (customers.c[name], direction == "desc")
-    for name in ("created_at", "updated_at", "name", "code")
+    for name in SORT_COLUMNS
     for direction in ("desc", "asc")
 }
 
@@ -128,6 +131,8 @@ class ListFilter:
     custom: list[dict[str, Any]] = field(default_factory=list)
     # Sensitive field -> blind index to match exactly.
     blind_indexes: dict[str, str] = field(default_factory=dict)
+    # Only these customers (selected rows).
+    ids: list[uuid.UUID] = field(default_factory=list)
     # The caller's data scope (customer/access.py scope_clause); None = every customer.
     scope: sa.ColumnElement[bool] | None = None
     # Fields hidden from the caller: `q` does not match on them.
@@ -176,6 +181,8 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
             query = query.where(column == value)
     if f.owner_id is not None:
         query = query.where(c.owner_id == f.owner_id)
+    if f.ids:
+        query = query.where(c.id.in_(f.ids))
     if f.region:
         query = query.where(sa.or_(c.region == f.region, c.region.like(_like(f.region) + "/%")))
     if f.created_after is not None:
@@ -320,12 +327,21 @@ async def list_page(
     # Plan for these values, not a generic plan: how selective a filter or `q` is decides between
     # walking the sort index and reading the matches (docs/benchmarks.md).
     await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    query = _where(sa.select(customers), filters)
+    # The tags each customer carries (tag projection) come with the page, for the list's tag column.
+    query = _where(sa.select(customers, tag_projection.TAG_IDS.label("tag_ids")), filters)
     query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
     if after is not None:
         key = sa.tuple_(column, customers.c.id)
         query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
     return list((await session.execute(query)).all())
+
+
+async def count_upto(session: AsyncSession, filters: ListFilter, cap: int) -> int:
+    """How many customers match, counting no further than `cap` + 1: the list's total stays
+    cheap at a million rows (reads at most cap + 1 index entries or rows)."""
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    matches = _where(sa.select(sa.literal(1)).select_from(customers), filters).limit(cap + 1).subquery()
+    return int((await session.execute(sa.select(sa.func.count()).select_from(matches))).scalar_one())
 
 
 async def count(session: AsyncSession, filters: ListFilter) -> int:

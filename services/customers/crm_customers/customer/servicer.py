@@ -81,7 +81,8 @@ def list_filters(request: pb.ListCustomersRequest) -> ListQuery:
         created_before=request.created_before, first_contact_after=request.first_contact_after,
         first_contact_before=request.first_contact_before, show_deleted=request.show_deleted,
         custom=dict(request.custom_fields), resident_id=request.resident_id, bank_card=request.bank_card,
-        tag_ids=tuple(request.tag_ids), **{name: getattr(request, name) for name in ADDED_FILTERS},
+        tag_ids=tuple(request.tag_ids), ids=tuple(request.ids),
+        **{name: getattr(request, name) for name in ADDED_FILTERS},
     )
 
 
@@ -134,7 +135,11 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             order_by=request.order_by,
             query=list_filters(request),
         )
-        return pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
+        reply = pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
+        if request.include_total:
+            reply.total_size, reply.total_size_capped = await self.customers.count_upto(
+                call.session, caller=call.principal, query=list_filters(request))
+        return reply
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
