@@ -68,6 +68,7 @@ from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
+from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
@@ -93,7 +94,7 @@ ROUTERS = (
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
-    audit_events.router, web_audit.router, tenant.router,
+    audit_events.router, web_audit.router, tenant.router, web_settings.router,
     invitations.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
+from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.settings import GatewaySettings
@@ -197,6 +198,8 @@ class Choices:
     industry: list[tuple[str, str]] = field(default_factory=list)
     region: list[tuple[str, str]] = field(default_factory=list)
     source: list[tuple[str, str]] = field(default_factory=list)
+    # Customers' values as names in the page's language (dictionary_names.py).
+    names: DictionaryNames = field(default_factory=lambda: DictionaryNames("en"))
 
 
 async def load_choices(caller: Caller, services: Any) -> Choices:
@@ -210,17 +213,19 @@ async def load_choices(caller: Caller, services: Any) -> Choices:
         return list(reply.entries)
 
     industry, region, source = await asyncio.gather(entries("industry"), entries("region"), entries("source"))
+    names = DictionaryNames.of(caller.locale, industry, region, source)
     return Choices(
-        industry=[(e.label, e.label) for e in industry],
-        region=[(e.path, e.path.replace("/", " › ")) for e in region],
-        source=[(e.code, e.label) for e in source],
+        industry=[(e.label, names.industry_name(e.label)) for e in industry],
+        region=[(e.path, names.region_name(e.path)) for e in region],
+        source=[(e.code, names.source_name(e.code)) for e in source],
+        names=names,
     )
 
 
 def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": message.id, "code": message.code, "name": message.name, "industry": message.industry,
-        "region": message.region.replace("/", " › "), "source": message.source,
+        "region": message.region.replace("/", " › "), "region_path": message.region, "source": message.source,
         "contact_person": message.contact_person, "email": message.email,
         "mobile": message.mobile, "status": message.status, "status_label": label("status", message.status, locale),
         "owner_id": message.owner_id, "owner": message.owner_name or message.owner_id[:8],
@@ -285,8 +290,12 @@ async def customers_page(request: Request, session: WebSession, services: Any, f
     flash = cookies.read_flash(request)
     locale = caller.locale
     by_id = {t.id: t for t in tags}
+    names = choices.names
     for row in listing.rows:  # tags as chips, by name; one the viewer cannot see is left out
         row["tags"] = [by_id[t] for t in row["tag_ids"] if t in by_id]
+        # Dictionary values by their names in the page's language.
+        row["industry"], row["source"] = names.industry_name(row["industry"]), names.source_name(row["source"])
+        row["region"] = names.region_name(row["region_path"])
     columns = chosen_columns(request)
     context = {
         "session": session,

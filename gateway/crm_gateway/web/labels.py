@@ -67,6 +67,19 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "code": NC_("filter", "Code"),
         "contact_person": N_("Contact person"),
     },
+    "field.type": {
+        "text": N_("Text"),
+        "number": N_("Number"),
+        "date": N_("Date"),
+        "single_select": N_("Single choice"),
+        "multi_select": N_("Multiple choice"),
+        "boolean": N_("Yes / no"),
+    },
+    "dictionary": {
+        "industry": N_("Industries"),
+        "region": N_("Regions"),
+        "source": N_("Sources"),
+    },
     # Columns of the customer list (its column chooser and headings).
     "column": {
         "name": NC_("column", "Name"),

@@ -399,16 +399,20 @@ class UpdateCustomerSettingsRequest(_message.Message):
     def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., replace_status_transitions: _Optional[bool] = ..., enforce_dictionaries: _Optional[bool] = ..., expected_version: _Optional[int] = ..., duplicate_policy: _Optional[str] = ...) -> None: ...
 
 class DictionaryEntry(_message.Message):
-    __slots__ = ("code", "label", "parent", "path")
+    __slots__ = ("code", "label", "parent", "path", "label_en", "label_zh")
     CODE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    LABEL_EN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_ZH_FIELD_NUMBER: _ClassVar[int]
     code: str
     label: str
     parent: str
     path: str
-    def __init__(self, code: _Optional[str] = ..., label: _Optional[str] = ..., parent: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    label_en: str
+    label_zh: str
+    def __init__(self, code: _Optional[str] = ..., label: _Optional[str] = ..., parent: _Optional[str] = ..., path: _Optional[str] = ..., label_en: _Optional[str] = ..., label_zh: _Optional[str] = ...) -> None: ...
 
 class Dictionary(_message.Message):
     __slots__ = ("name", "entries")
