@@ -74,7 +74,7 @@ def world(platform: Platform, api: ApiClient) -> World:
     world.admin_pages = [*shared, f"/app/customers/{one}/erase", f"/app/customer-exports/{world.export_id}",
                          f"/app/customer-bulk-changes/{world.bulk_change_id}", "/app/users", "/app/users/import",
                          f"/app/user-imports/{world.import_id}", "/app/teams", "/app/roles", "/app/roles/sales_rep",
-                         "/app/api-clients", "/app/audit", "/app/customers/new", "/app/settings",
+                         "/app/api-clients", "/app/audit", "/app/settings",
                          "/app/settings/company", "/app/settings/security", "/app/settings/customers",
                          "/app/settings/fields", "/app/settings/dictionaries/region"]
     # The rep also opens an admin page by its address: refused inside the shell, with the rep's menu.

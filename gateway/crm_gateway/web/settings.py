@@ -119,7 +119,9 @@ def failed(request: Request, exc: UpstreamError, locale: Locale,
            rename: Any = None) -> tuple[dict[str, str], str]:
     """The service's refusal as field errors (by field) and the banner line."""
     raise_if_signed_out(request, exc)
-    errors = {e["field"]: e["message"] for e in localise_field_errors(exc.error.errors, locale, rename)}
+    fields = localise_field_errors(exc.error.errors, locale, rename) if rename else localise_field_errors(
+        exc.error.errors, locale)
+    errors = {e["field"]: e["message"] for e in fields}
     banner = (messages(locale).gettext("Please correct the highlighted fields.") if errors
               else problem_text(exc, locale))
     return errors, banner
