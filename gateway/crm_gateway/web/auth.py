@@ -23,6 +23,7 @@ from crm_gateway.clients import Caller, request_origin
 from crm_gateway.i18n import N_, Msg, messages, parse_locale
 from crm_gateway.problems import Problem, UpstreamError
 from crm_gateway.settings import GatewaySettings
+from crm_gateway.web import formatting
 from crm_gateway.web.session import PendingLogin, WebCookies, WebSession, safe_next
 from crm_gateway.web.templating import LANG_COOKIE, message_page, page_locale
 from crm_platform.auth import unverified_segment
@@ -179,6 +180,7 @@ async def refresh_web_session(
     A refused refresh (revoked, expired, reused) simply ends the session."""
     cookies: WebCookies = request.app.state.web_cookies
     session = cookies.session(request) if request.url.path.startswith("/app") else None
+    formatting.CURRENT_SESSION.set(session)
     if session is None or not session.needs_refresh:
         return await call_next(request)
     settings: GatewaySettings = request.app.state.settings
@@ -199,6 +201,7 @@ async def refresh_web_session(
     refreshed = _session_from(reply, session.roles, tenant if tenant.name else
                               TenantFacts(session.tenant_name, session.tenant_zone), csrf=session.csrf)
     request.state.web_session = refreshed
+    formatting.CURRENT_SESSION.set(refreshed)
     response = await call_next(request)
     cookies.write_session(response, refreshed)
     return response

@@ -19,6 +19,7 @@ from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
 from crm_gateway.web.common import SessionDep, csrf_ok, user_label
 from crm_gateway.web.session import WebSession
@@ -214,7 +215,7 @@ async def export_page(request: Request, export_id: str, session: SessionDep, ser
         "percent": percent,
         "total": total,
         "filters": sorted(export.filters.items()),
-        "expires": expires.strftime("%Y-%m-%d %H:%M UTC") if expires else "",
+        "expires": formatting.at(expires, locale),
         "size_kib": max(1, round(export.size_bytes / 1024)) if export.size_bytes else 0,
     }
     return render(request, "customer_export.html", context)

@@ -14,6 +14,7 @@ local one)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
@@ -81,6 +82,21 @@ def session_zone(session: WebSession | None, locale: Locale, tenant_zone: str = 
     """The rule itself: the user's zone, else the tenant's, else the locale's default."""
     return (zone_named(session.time_zone if session else "") or zone_named(session.tenant_zone if session else "")
             or zone_named(tenant_zone) or ZoneInfo(DEFAULT_ZONES.get(locale, "UTC")))
+
+
+# The signed-in session of the request being served (set by the session middleware, web/auth.py),
+# for code that formats a time without the request at hand (`at`).
+CURRENT_SESSION: ContextVar[WebSession | None] = ContextVar("crm_web_session", default=None)
+
+
+def at(value: Any, locale: Locale) -> str:
+    """A time (datetime, proto Timestamp, RFC 3339) in the current viewer's zone: the one rule."""
+    return datetime_text(moment(value), session_zone(CURRENT_SESSION.get(), locale), locale)
+
+
+def on(value: Any, locale: Locale) -> str:
+    """A time's date in the current viewer's zone."""
+    return date_text(moment(value), locale, session_zone(CURRENT_SESSION.get(), locale))
 
 
 def viewer_zone(request: Request, locale: Locale, tenant_zone: str = "") -> ZoneInfo:
