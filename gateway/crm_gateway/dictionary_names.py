@@ -1,6 +1,6 @@
 """Dictionary values (industry, region, source) in the reader's language: each entry's `label_en` /
 `label_zh` (customers migration c0061), else its `label`. Customers keep the label (industry), the
-path of labels (region, "华北/北京") or the code (source); these turn them into display names for the
+path of labels (region, "<top label>/<child label>") or the code (source); these turn them into display names for the
 REST API (`display_label`) and every page."""
 
 from __future__ import annotations
@@ -46,5 +46,5 @@ class DictionaryNames:
         return self.source.get(value) or self.source.get(value.upper()) or value
 
     def region_name(self, path: str) -> str:
-        """"华北/北京" -> "North China › Beijing" (each part by its own entry)."""
+        """A region path ("<top>/<child>") as "North China › Beijing": each part by its own entry."""
         return REGION_SEPARATOR.join(self.region.get(part, part) for part in path.split("/") if part)

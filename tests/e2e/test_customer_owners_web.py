@@ -85,9 +85,11 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
             ZoneInfo(TENANT_ZONE)).strftime("%Y-%m-%d %H:%M")
         expect(rows.filter(has_text="云杉教育").locator("td.muted.nowrap")).to_have_text(tenant_time)
         expect(page.locator("#owner-filter option")).to_have_text(["全部负责人", "王芳", "张伟（我）"])
-        # The create form offers the same people, the viewer first chosen.
-        expect(page.locator("#owner_id option:checked")).to_have_text("张伟（我）")
         shot(page, "customers-list-owners-zh")
+        # The create page offers the same people, the viewer first chosen.
+        page.goto(f"{platform.gateway_url}/app/customers/new")
+        expect(page.locator("#owner_id option:checked")).to_have_text("张伟（我）")
+        page.goto(f"{platform.gateway_url}/app/customers")
         page.select_option("#owner-filter", wang["id"])
         page.locator("form.filters button[type=submit]").click()
         page.wait_for_url(f"**owner_id={wang['id']}**")

@@ -37,7 +37,8 @@ EXPECTED = {
     # user security
     ("/v1/tenant/password-policy", "get"), ("/v1/tenant/password-policy", "patch"), ("/v1/tenant", "get"),
     ("/v1/tenant", "patch"),
-    ("/v1/users/me:change-password", "post"), ("/v1/users/{user_id}:reset-password", "post"),
+    ("/v1/users/me:change-password", "post"), ("/v1/users/me/preferences", "get"),
+    ("/v1/users/me/preferences", "patch"), ("/v1/users/{user_id}:reset-password", "post"),
     # OAuth: API clients management
     ("/v1/api-clients/{client_id}", "get"), ("/v1/api-clients/{client_id}:rotate-secret", "post"),
     ("/v1/api-clients/{client_id}:revoke", "post"),
@@ -104,7 +105,7 @@ ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",
                 "/v1/users/me/sessions:revoke-others", "/v1/users/me/mfa:disable",
-                "/v1/users/me/mfa/recovery-codes:regenerate"}
+                "/v1/users/me/mfa/recovery-codes:regenerate", "/v1/users/me/preferences"}
 # The same for one method of a path: every member of the tenant may read its settings.
 SELF_SERVICE_OPERATIONS = {("/v1/tenant", "get")}
 

@@ -21,7 +21,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import Response
 
-from crm_gateway.i18n import BABEL_LOCALES, Locale, Messages, fill, messages, negotiate, parse_locale
+from crm_gateway.i18n import BABEL_LOCALES, SUPPORTED, Locale, Messages, fill, messages, negotiate, parse_locale
 from crm_gateway.web import formatting, labels
 from crm_gateway.web.session import WebSession, current_session
 from crm_gateway.web.shell import shell_for
@@ -135,6 +135,8 @@ def render(
         "money": lambda amount, currency: formatting.money(str(amount), currency, locale),
         "number": lambda value: formatting.number(value, locale),
         "locale": locale, "lang_other": other, "lang_other_name": language_name(other), "here": here,
+        # Each language by its own name (CLDR), for language selects.
+        "languages": [(code, language_name(code)) for code in SUPPORTED],
         "shell": shell_for(session, request.url.path, locale) if session and in_shell else None,
         **context,
     }
