@@ -134,7 +134,11 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
     wait_for(lambda: wang["id"] not in owner_ids(admin))
     page = open_page(chromium, platform, tenant, "en-US")
     try:
-        page.context.add_cookies([{"name": "crm_tz", "value": "Europe/London", "url": platform.gateway_url}])
+        # The user's own time zone (account page) wins over the tenant's, at once.
+        page.goto(f"{platform.gateway_url}/app/account/security")
+        page.select_option("#pref-zone", "Europe/London")
+        page.locator("#preferences button[type=submit]").click()
+        expect(page.locator("#preferences")).to_contain_text("Europe/London (UTC+")
         page.goto(f"{platform.gateway_url}/app/customers/{hers['id']}")
         expect(page.locator("#e-owner_id option:checked")).to_have_text("王芳")
         expect(page.locator("#e-owner_id option")).to_have_text(["王芳", "张伟 (me)"])
