@@ -43,7 +43,7 @@ from crm_gateway.api import (
     users,
     webhook_endpoints,
 )
-from crm_gateway.api.common import document_api_limits
+from crm_gateway.api.common import document_api_limits, document_text_rule
 from crm_gateway.clients import Backends
 from crm_gateway.idempotency import IdempotencyStore
 from crm_gateway.limits import ApiLimitsMiddleware, BodySizeLimitMiddleware
@@ -192,4 +192,4 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     # After FastAPI's 422 is gone: POSTs answer 422 for an Idempotency-Key mismatch.
-    return document_api_limits(schema)
+    return document_text_rule(document_api_limits(schema))

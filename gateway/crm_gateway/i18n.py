@@ -371,6 +371,13 @@ FIELD_MESSAGES = Catalogue({
     "invalid_id": {"en": "Not a valid id.", "zh-CN": "ID 无效。"},
     "unknown_tag": {"en": "No tag with this id.", "zh-CN": "标签不存在。"},
     "too_many": {"en": "Too many values.", "zh-CN": "取值过多。"},
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": {
+        "en": "Contains characters that are not allowed here (control characters; in names, also "
+              "direction overrides).",
+        "zh-CN": "包含不允许的字符（控制字符；名称中还不允许文字方向控制符）。",
+    },
+    "empty_after_cleaning": {"en": "Has no visible characters.", "zh-CN": "没有可见的字符。"},
 })
 
 # Names of JSON types, for "Must be {expected}".
@@ -503,4 +510,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     # customer merges
     "survivor_in_merged": "保留的客户不能同时被合并。",
     "not_involved": "应为参与合并的某个客户的 ID。",
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": "包含不允许的字符（控制字符；名称中还不允许文字方向控制符）。",
+    "empty_after_cleaning": "没有可见的字符。",
 }

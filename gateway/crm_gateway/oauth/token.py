@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.clients import Caller
 from crm_gateway.problems import UpstreamError
+from crm_platform import text
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(tags=["oauth"])
@@ -94,7 +95,10 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id:
         raise TokenError("invalid_client", "malformed Basic credentials", basic_auth=True)
-    return unquote_plus(client_id), unquote_plus(secret)
+    credentials = unquote_plus(client_id), unquote_plus(secret)
+    if any(text.text_problem(value) for value in credentials):
+        raise TokenError("invalid_request", "the Basic credentials contain characters that are not allowed")
+    return credentials
 
 
 def client_credentials(request: Request, params: dict[str, str]) -> ClientCredentials:
@@ -115,9 +119,14 @@ async def read_params(request: Request) -> dict[str, str]:
     form = await request.form()
     params: dict[str, str] = {}
     for key, value in form.multi_items():
+        if text.text_problem(key):
+            raise TokenError("invalid_request", "a parameter name contains characters that are not allowed")
         if key in params:
             raise TokenError("invalid_request", f"parameter {key} is repeated")
         if isinstance(value, str):
+            # The text rule (crm_platform/text.py): RFC 6749 parameters are single-line text.
+            if text.text_problem(value):
+                raise TokenError("invalid_request", f"parameter {key} contains characters that are not allowed")
             params[key] = value
     return params
 

@@ -9,16 +9,31 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
 from crm_gateway.i18n import Locale, negotiate, parse_locale
 from crm_gateway.web.strings import UI
+from crm_platform.text import printable
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_DIR: Final = WEB_DIR / "static"
 LANG_COOKIE: Final = "crm_lang"
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+
+def shown(value: Any) -> Any:
+    """Every `{{ ... }}` output: stored text may predate the text rule (crm_platform/text.py), so
+    control characters are shown as U+FFFD rather than sent raw (NUL is a parse error in HTML)."""
+    if isinstance(value, Markup):
+        return Markup(printable(str(value)))
+    if isinstance(value, str):
+        return printable(value)
+    return value
+
+
+templates.env.finalize = shown  # set before any template is compiled
 
 
 def page_locale(request: Request) -> Locale:
