@@ -162,7 +162,7 @@ async def test_template_with_stored_control_characters(
                                                  {"id": new_id(), "name": "=HYPERLINK(\"x\")", "parent_id": None}])
     imports = UserImports(users_engine, Invitations(users_engine, FlakyMailer(tmp_path), "http://crm.test"))
     async with tenant_session(users_engine, tenant_id) as session:
-        name, _, content = await imports.template(session, "xlsx", "en")
+        _, _, content = await imports.template(session, "xlsx", "en")
     book = openpyxl.load_workbook(io.BytesIO(content))
     cells = {cell.value: cell.data_type for row in book["Roles and teams"].iter_rows() for cell in row if cell.value}
     assert cells["Sales\ufffdNorth"] == "s"
