@@ -49,9 +49,11 @@ CASES = [
 def test_the_rule(value: str, refused: dict[TextKind, str], kind: TextKind) -> None:
     problem = text_problem(value, kind)
     assert (problem[0] if problem else None) == refused.get(kind)
-    # The documented pattern agrees (except for a name's visibility, which it cannot express).
+    # The documented pattern agrees, except for a name's visibility and lone surrogates (which
+    # the pattern leaves out: see json_schema_pattern).
     matches = re.fullmatch(json_schema_pattern(kind), value) is not None
-    assert matches == (refused.get(kind) in (None, EMPTY_AFTER_CLEANING))
+    if "\ud800" not in value:
+        assert matches == (refused.get(kind) in (None, EMPTY_AFTER_CLEANING))
 
 
 def test_the_message_names_the_character_and_where() -> None:

@@ -30,7 +30,9 @@ DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 500
 
 ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "Invalid input (`invalid_input`, with per-field `errors`) or malformed JSON (`malformed_json`).",
+    400: "Invalid input (`invalid_input`, with per-field `errors`; `invalid_characters` / `empty_after_cleaning` "
+         "for text the text rule refuses, in the body or in any query or path parameter) or malformed JSON "
+         "(`malformed_json`).",
     401: "No valid access token (`unauthenticated`, `invalid_token`).",
     403: "The token lacks the scope or role (`permission_denied`).",
     404: "Absent, or outside the caller's tenant or data scope (`not_found`).",
@@ -87,7 +89,7 @@ def document_api_limits(schema: dict[str, Any]) -> dict[str, Any]:
     } | {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}})
     components.setdefault("parameters", {})["IdempotencyKey"] = {
         "name": "Idempotency-Key", "in": "header", "required": False, "description": IDEMPOTENCY_KEY_DESCRIPTION,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~][ -~]*$"},
     }
     rate_headers = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
     for path, path_item in schema.get("paths", {}).items():
@@ -177,7 +179,8 @@ def operation(
     requirement, for the token check and OpenAPI, and as `x-required-scopes`) and the problem
     responses the operation can return."""
     scope_names = [s.value for s in scopes]
-    statuses = set(errors) | ({*AUTHENTICATED_ERRORS} if scopes else {503})
+    # 400 on every operation: every query and path parameter is held to the text rule.
+    statuses = set(errors) | {400} | ({*AUTHENTICATED_ERRORS} if scopes else {503})
     kwargs: dict[str, Any] = {
         "operation_id": operation_id,
         "summary": summary,

@@ -52,7 +52,7 @@ def task_out(message: Any) -> FollowupTask:
 class FollowupTaskCreate(RequestBody):
     customer_id: str
     title: Name
-    due_at: AwareDatetime | None = Field(None, description="RFC 3339 with an offset")
+    due_at: AwareDatetime = Field(description="RFC 3339 with an offset")
     assignee_id: str = ""
 
 

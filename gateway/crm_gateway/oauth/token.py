@@ -39,6 +39,34 @@ STATUS_ERRORS: Final[dict[grpc.StatusCode, str]] = {
     grpc.StatusCode.FAILED_PRECONDITION: "invalid_grant",
 }
 FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+
+def oauth_responses(success: dict[str, Any] | None, errors: dict[int, str]) -> dict[str, Any]:
+    """OpenAPI responses of an OAuth endpoint: its JSON answer and RFC 6749 §5.2 error bodies
+    (`application/json`, not problem+json)."""
+    error_body = {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "error_description": {"type": "string"}}}
+    responses: dict[str, Any] = {"200": {"description": "OK"}}
+    if success is not None:
+        responses["200"]["content"] = {"application/json": {"schema": success}}
+    for status, description in errors.items():
+        responses[str(status)] = {"description": description, "content": {"application/json": {"schema": error_body}}}
+    return responses
+
+
+OAUTH_ERROR_STATUSES: Final[dict[int, str]] = {
+    400: "`invalid_request` (missing, repeated or malformed parameter, or characters the text rule refuses), "
+         "`invalid_grant`, `unsupported_grant_type`, `invalid_scope`, `unauthorized_client`",
+    401: "`invalid_client`: client authentication failed",
+    503: "`temporarily_unavailable`: identity did not answer; retry (see `Retry-After`)",
+}
+TOKEN_RESPONSE: Final[dict[str, Any]] = {
+    "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
+        "scope": {"type": "string"}, "refresh_token": {"type": "string"},
+    },
+}
 TOKEN_FORM_SCHEMA: Final[dict[str, Any]] = {
     "requestBody": {
         "required": True,
@@ -48,6 +76,7 @@ TOKEN_FORM_SCHEMA: Final[dict[str, Any]] = {
             "properties": {name: {"type": "string"} for name in TOKEN_PARAMS},
         }}},
     },
+    "responses": oauth_responses(TOKEN_RESPONSE, OAUTH_ERROR_STATUSES),
 }
 
 

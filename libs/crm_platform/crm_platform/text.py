@@ -51,7 +51,8 @@ EMPTY_AFTER_CLEANING: Final = "empty_after_cleaning"
 # same text goes into the OpenAPI `pattern` of each kind).
 _CONTROLS_KEEPING_LINE_BREAKS: Final = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
 _LINE_BREAKS: Final = r"\u0009\u000a\u000d\u2028\u2029"
-_NOT_TEXT: Final = r"\ud800-\udfff\ufffe\uffff"
+_SURROGATES: Final = r"\ud800-\udfff"
+_NOT_TEXT: Final = _SURROGATES + r"\ufffe\uffff"
 _BIDI_CONTROLS: Final = r"\u202a-\u202e\u2066-\u2069"
 
 _REFUSED_CLASS: Final[dict[TextKind, str]] = {
@@ -69,8 +70,10 @@ _INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u2800\u3164\uffa0")
 
 def json_schema_pattern(kind: TextKind) -> str:
     """The characters `kind` allows, as a JSON Schema `pattern` (documentation for clients and
-    fuzzers; a name's "something visible" condition is stated in words, not in the pattern)."""
-    return f"^[^{_REFUSED_CLASS[kind]}]*$"
+    fuzzers). Two parts of the rule are not in it: a name's "something visible" (stated in words),
+    and lone surrogates (no UTF-8 text can hold one, and regex engines that work on UTF-8, as
+    validators do, cannot compile a surrogate range)."""
+    return f"^[^{_REFUSED_CLASS[kind].replace(_SURROGATES, '')}]*$"
 
 
 def _invisible(char: str) -> bool:
