@@ -120,19 +120,21 @@ _PROTO_KINDS: Final[dict[int, TextKind]] = {
     text_pb2.LINE: TextKind.LINE, text_pb2.NAME: TextKind.NAME, text_pb2.MULTILINE: TextKind.MULTILINE,
 }
 _STRUCT: Final = "google.protobuf.Struct"
+_TEXT_OPTION: Any = text_pb2.text  # the generated extension (typed loosely by the stubs)
 _field_kinds: dict[FieldDescriptor, TextKind] = {}
 
 
 def _field_kind(field: FieldDescriptor) -> TextKind:
     kind = _field_kinds.get(field)
     if kind is None:
-        kind = _field_kinds[field] = _PROTO_KINDS.get(field.GetOptions().Extensions[text_pb2.text], TextKind.LINE)
+        kind = _field_kinds[field] = _PROTO_KINDS.get(field.GetOptions().Extensions[_TEXT_OPTION], TextKind.LINE)
     return kind
 
 
-def _is_map(field: FieldDescriptor) -> bool:
-    message_type: Descriptor | None = field.message_type
-    return message_type is not None and message_type.GetOptions().map_entry
+def _map_entry(field: FieldDescriptor) -> Descriptor | None:
+    """The entry type of a map field (its `value` field says what the values are), else None."""
+    entry: Descriptor | None = field.message_type
+    return entry if entry is not None and entry.GetOptions().map_entry else None
 
 
 def json_strings(data: Any, path: str = "") -> Iterator[tuple[str, str, TextKind]]:
@@ -159,8 +161,9 @@ def message_strings(message: Message, prefix: str = "") -> Iterator[tuple[str, s
         return
     for field, value in message.ListFields():
         path = f"{prefix}.{field.name}" if prefix else field.name
-        if _is_map(field):
-            value_field = field.message_type.fields_by_name["value"]
+        entry = _map_entry(field)
+        if entry is not None:
+            value_field = entry.fields_by_name["value"]
             for key, item in value.items():
                 if isinstance(key, str):
                     yield path, key, TextKind.LINE
