@@ -215,7 +215,9 @@ class TextRule:
         schema = handler(core_schema)
         schema["pattern"] = text.json_schema_pattern(self.kind)
         if self.kind is text.TextKind.NAME:
-            schema["x-text"] = "name: at least one visible character when not empty, no direction overrides"
+            # A name is never empty: the services answer `required` (or `empty_after_cleaning`).
+            schema["minLength"] = max(int(schema.get("minLength", 1)), 1)
+            schema["x-text"] = "name: at least one visible character, no direction overrides"
         return schema
 
 
