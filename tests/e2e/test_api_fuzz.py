@@ -18,6 +18,7 @@ this test's own.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from tests.conftest import TenantContext
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 EXCLUDED_PATHS = ("/v1/signup",)
 MAX_EXAMPLES = 5  # per operation and phase: about 4,700 requests in all
+REPO = Path(__file__).resolve().parents[2]
 
 
 def schemathesis_command() -> str:
@@ -51,7 +53,9 @@ def test_every_operation_survives_the_fuzzer(platform: Platform, tenant: TenantC
         "--report", "junit", "--report-dir", str(tmp_path),
         *(option for path in EXCLUDED_PATHS for option in ("--exclude-path", path)),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, check=False)
+    # fuzz_hooks.py makes the generated Idempotency-Keys unique (see there why).
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks", "PYTHONPATH": str(REPO)}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env, check=False)
     summary = run.stdout[run.stdout.find("=== SUMMARY"):] if "=== SUMMARY" in run.stdout else run.stdout[-3000:]
     assert run.returncode == 0, f"schemathesis found failures:\n{run.stdout[-25000:]}\n{run.stderr[-3000:]}"
     assert "Tested: " in summary and " passed" in summary, summary

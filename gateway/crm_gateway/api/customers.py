@@ -170,6 +170,12 @@ def customer_out(message: Any) -> Customer:
 class CustomerCreate(RequestBody):
     """Which fields are required and how they are validated is the customers service's rule."""
 
+    # A valid body in the document, for readers and for the API fuzzer's examples phase.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "华北精密机械有限公司", "contact_person": "李雷", "mobile": "13800138000",
+         "email": "li.lei@example.cn", "notes": "Met at the Shanghai fair.\nWants a quote for Q3."},
+    ]})
+
     code: str | None = Field(None, description="Generated from the tenant's code pattern when absent")
     name: Name | None = None
     type: str | None = Field(None, description='"individual" or "enterprise" (default)')
