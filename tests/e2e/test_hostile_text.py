@@ -263,3 +263,12 @@ def test_each_service_refuses_hostile_text_over_grpc(platform: Platform, tenant:
         errors = _refusal(webhooks_pb2_grpc.WebhookServiceStub(channel).CreateEndpoint,
                           webhooks_pb2.CreateEndpointRequest(url="https://x.example/\x00"), metadata)
         assert errors[0]["field"] == "url"
+
+
+def test_the_authorization_page_refuses_hostile_parameters_on_its_own_page(tenant: TenantContext) -> None:
+    """/oauth/authorize is not in the OpenAPI document (it is a page): identity's edge refuses the
+    text, and the page answers 400 without redirecting anywhere."""
+    http = httpx.Client(base_url=tenant.api.base_url, timeout=30, follow_redirects=False)
+    reply = http.get("/oauth/authorize", params={"client_id": "crm-web\x00", "response_type": "code"})
+    assert reply.status_code == 400 and reply.headers["content-type"].startswith("text/html")
+    assert "\x00" not in reply.text
