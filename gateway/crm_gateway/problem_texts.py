@@ -176,6 +176,10 @@ FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "invalid_id": N_("Not a valid id."),
     "unknown_tag": N_("No tag with this id."),
     "too_many": N_("Too many values."),
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": N_("Contains characters that are not allowed here (control characters; in names, also "
+                             "direction overrides)."),
+    "empty_after_cleaning": N_("Has no visible characters."),
 }
 
 # Names of JSON types, for "Must be %(expected)s".
@@ -300,4 +304,8 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     # webhooks: delivery log and replays (docs/webhooks.md)
     "invalid_status": N_("Not a valid status."),
     "invalid_range": N_("The end must be after the start."),
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": N_("Contains characters that are not allowed here (control characters; in names, also "
+                             "direction overrides)."),
+    "empty_after_cleaning": N_("Has no visible characters."),
 }

@@ -13,6 +13,7 @@ from crm_gateway.api.common import (
     CallerDep,
     Int32,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     operation,
@@ -43,7 +44,7 @@ class CadenceRuleCreate(RequestBody):
     tag_id: str
     # Bounded only to fit the proto's int32; the service decides what is sensible.
     due_in_days: Int32
-    title: str
+    title: Name
 
 
 @router.get(

@@ -13,6 +13,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -50,8 +51,8 @@ def task_out(message: Any) -> FollowupTask:
 
 class FollowupTaskCreate(RequestBody):
     customer_id: str
-    title: str
-    due_at: AwareDatetime | None = Field(None, description="RFC 3339 with an offset")
+    title: Name
+    due_at: AwareDatetime = Field(description="RFC 3339 with an offset")
     assignee_id: str = ""
 
 

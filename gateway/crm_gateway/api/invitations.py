@@ -14,6 +14,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -64,7 +65,7 @@ def invitation_out(message: Any) -> Invitation:
 
 class InvitationCreate(RequestBody):
     email: str = Field(max_length=254)
-    display_name: str = Field(max_length=100)
+    display_name: Name = Field(max_length=100)
     roles: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list, max_length=20,
         description="Built-in (tenant_admin, sales_manager, sales_rep, customer_service) or custom role ids; "

@@ -14,6 +14,8 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Multiline,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -67,15 +69,15 @@ def role_out(m: pb.Role) -> Role:
 
 
 class RoleCreate(RequestBody):
-    name: str = Field(max_length=100, examples=["Regional sales"])
-    description: str = Field("", max_length=500)
+    name: Name = Field(max_length=100, examples=["Regional sales"])
+    description: Multiline = Field("", max_length=500)
     scopes: list[Annotated[str, Field(max_length=100)]] = Field(max_length=50, examples=[["customers:read"]])
     data_scope: DataScope = "own"
 
 
 class RolePatch(RequestBody):
-    name: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=500)
+    name: Name | None = Field(None, max_length=100)
+    description: Multiline | None = Field(None, max_length=500)
     scopes: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=50)
     data_scope: DataScope | None = None
 

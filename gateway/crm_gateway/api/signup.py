@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from crm_gateway.api.common import WRITE_ERRORS, AnonymousDep, BackendsDep, RequestBody, operation
+from crm_gateway.api.common import WRITE_ERRORS, AnonymousDep, BackendsDep, Name, RequestBody, operation
 from crm_gateway.api.tenant import Tenant, tenant_out
 from crm_gateway.api.users import User, user_out
 from crm_gateway.problems import rename_fields
@@ -24,11 +24,11 @@ signup_fields = rename_fields({
 
 
 class Signup(RequestBody):
-    company_name: str = Field(description="The company's display name")
+    company_name: Name = Field(description="The company's display name")
     slug: str = Field(description="Short unique name users type to sign in (the 'company' field)")
     admin_email: str
     admin_password: str = Field(json_schema_extra={"format": "password", "writeOnly": True})
-    admin_name: str
+    admin_name: Name
     locale: str = Field("zh-CN", description='"zh-CN" or "en"')
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import uuid
 from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -148,3 +150,42 @@ async def test_interrupted_import_resumes_without_duplicates(
     await imports.run(jobs.Job(queued.id, JOB_KIND, tenant_id, dict(queued.payload), 3, 5))
     async with tenant_session(users_engine, tenant_id) as session:
         assert (await session.execute(sa.select(sa.func.count()).select_from(users))).scalar_one() == total + 1
+
+
+async def test_template_with_stored_control_characters(
+    users_engine: AsyncEngine, tenant_id: uuid.UUID, tmp_path: Path
+) -> None:
+    """A team name stored before the text rule with a control character (and one that looks like a
+    formula) made the xlsx template a 500 (openpyxl IllegalCharacterError) for the whole tenant."""
+    async with tenant_session(users_engine, tenant_id) as session:
+        await session.execute(sa.insert(teams), [{"id": new_id(), "name": "Sales\x1bNorth", "parent_id": None},
+                                                 {"id": new_id(), "name": "=HYPERLINK(\"x\")", "parent_id": None}])
+    imports = UserImports(users_engine, Invitations(users_engine, FlakyMailer(tmp_path), "http://crm.test"))
+    async with tenant_session(users_engine, tenant_id) as session:
+        _, _, content = await imports.template(session, "xlsx", "en")
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    cells = {cell.value: cell.data_type for row in book["Roles and teams"].iter_rows() for cell in row if cell.value}
+    assert cells["Sales\ufffdNorth"] == "s"
+    assert cells["=HYPERLINK(\"x\")"] == "s"  # a string cell: shown as typed, never run
+
+
+async def test_rows_with_hostile_text_are_refused(
+    users_engine: AsyncEngine, tenant_id: uuid.UUID, tmp_path: Path
+) -> None:
+    caller = await admin(users_engine, tenant_id)
+    imports = UserImports(users_engine, Invitations(users_engine, FlakyMailer(tmp_path), "http://crm.test"))
+    content = csv_bytes([
+        "email,display_name,roles,team",
+        "a@example.cn,A\x01,,",
+        "b@example.cn,\u200b,,",
+        "c@example.cn,Evil\u202egnp.exe,,",
+        "d\x07@example.cn,D,,",
+        "e@example.cn,E,,",
+    ])
+    async with tenant_session(users_engine, tenant_id) as session:
+        result = await imports.validate(session, caller, "users.csv", content, "en")
+    assert {(e.row, e.column, e.code) for e in result.errors} == {
+        (2, "display_name", "invalid_characters"), (3, "display_name", "empty_after_cleaning"),
+        (4, "display_name", "invalid_characters"), (5, "email", "invalid_characters"),
+    }
+    assert [number for number, _ in result.rows] == [6]
