@@ -26,6 +26,16 @@ metadata = new_metadata()
 notes = sa.Table(
     "notes", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("body", sa.Text), schema=TENANT
 )
+# What scheduler test handlers write: one row per firing (no unique key, so a double fire shows).
+fired = sa.Table(
+    "fired", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("schedule_key", sa.Text),
+    sa.Column("occurrence_at", sa.DateTime(timezone=True)),
+    sa.Column("fired_by", sa.Text),
+    sa.Column("fired_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
 
 
 @dataclass
