@@ -142,7 +142,6 @@ PROBLEM_TITLES = Catalogue({
     # invitations and user import (docs/identity.md)
     "invitation_accepted": {"en": "Invitation already accepted", "zh-CN": "邀请已被接受"},
     "invitation_not_pending": {"en": "Invitation not usable", "zh-CN": "邀请不可用"},
-    "mail_unavailable": {"en": "Email not sent", "zh-CN": "邮件未发送"},
 })
 
 # Details: one sentence per code, used when the service's own message is not in the caller's
@@ -322,10 +321,6 @@ PROBLEM_DETAILS = Catalogue({
     "invitation_not_pending": {
         "en": "The invitation link is used, revoked, expired or replaced (`state` says which).",
         "zh-CN": "该邀请链接已使用、已撤销、已过期或已被替换（见 `state`）。",
-    },
-    "mail_unavailable": {
-        "en": "The invitation email could not be sent, so nothing was changed; retry shortly.",
-        "zh-CN": "邀请邮件发送失败，未做任何更改，请稍后重试。",
     },
     "mfa_not_enabled": {"en": "Two-step verification is not on.", "zh-CN": "两步验证尚未开启。"},
     "mfa_required_by_policy": {
