@@ -33,7 +33,7 @@ from crm_platform.tables import mail_outbox
 from tests.mail import received, wait_for_mail
 from tests.support import SmtpServer
 
-from .test_scheduler import metric
+from .conftest import metric
 
 MAILER = Mailer("no-reply@crm.test", "客户管理")
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -111,6 +111,24 @@ async def test_sent_after_commit_and_body_dropped(engine: AsyncEngine, tenant: u
     assert got.message_id == row.message_id and got.envelope_from == "no-reply@crm.test"
     assert (row.status, row.attempts, row.message, row.tenant_id) == ("sent", 1, None, tenant)
     assert sum(p.value for p in metric(reader, "crm.mail.sent")) == 1
+
+
+async def test_a_report_with_attachments_arrives_whole(engine: AsyncEngine, tenant: uuid.UUID,
+                                                      smtp_server: SmtpServer) -> None:
+    """Large multipart mail through the outbox (a line-ending bug made SMTP servers refuse any
+    message over ~1,000 bytes: smtplib sends bytes as they are)."""
+    to = address()
+    workbook = bytes(range(256)) * 800  # 200 KiB of binary
+    await queue(engine, tenant, Mail(
+        to=to, subject="客户周报", text="见附件。", html='<p>图表</p><img src="cid:chart@crm">',
+        attachments=(Attachment("客户周报.xlsx", workbook,
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),),
+        inline_images=(InlineImage("chart@crm", PNG),)), category="reporting.test")
+    await drain(MailSender(engine, plain_transport(smtp_server)))
+    [got] = await asyncio.to_thread(wait_for_mail, smtp_server.maildir, to)
+    assert {p.get_filename(): p.get_payload(decode=True) for p in got.message.iter_attachments()} == {
+        "客户周报.xlsx": workbook}
+    assert [(p.content_id, p.content_type) for p in got.inline] == [("chart@crm", "image/png")]
 
 
 async def test_rolled_back_change_sends_nothing(engine: AsyncEngine, tenant: uuid.UUID,
@@ -234,7 +252,7 @@ async def test_tls_and_login(implicit_tls: bool, certificate: tuple[ssl.SSLConte
     try:
         security = "ssl" if implicit_tls else "starttls"
         message = mail.build_message(Mail(to="tls@example.cn", subject="加密", text="x"), "no-reply@crm.test")
-        envelope = mail.Envelope("no-reply@crm.test", ["tls@example.cn"], bytes(message))
+        envelope = mail.Envelope("no-reply@crm.test", ["tls@example.cn"], mail.wire_bytes(message))
         good = SmtpTransport("127.0.0.1", sink.port, security=security, username="crm", password="relay-secret",
                              ca_file=str(ca_file), timeout=5)
         assert await good.send([envelope]) == [None]

@@ -25,7 +25,7 @@ from crm_platform.ids import new_id
 from crm_platform.scheduler import Firing, Scheduler
 from crm_platform.tables import schedules, tenants
 
-from .conftest import TENANT_TREE, Infra, fired
+from .conftest import TENANT_TREE, Infra, fired, metric
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -69,17 +69,6 @@ async def make_due(engine: AsyncEngine, kind: str, occurrence: datetime | None =
         await session.execute(sa.update(schedules).where(schedules.c.kind == kind).values(
             due_at=sa.func.now() - timedelta(seconds=1) if occurrence is None else occurrence,
             occurrence_at=sa.func.now() - timedelta(seconds=1) if occurrence is None else occurrence))
-
-
-def metric(reader: InMemoryMetricReader, name: str) -> list[Any]:
-    data = reader.get_metrics_data()
-    points: list[Any] = []
-    for resource in data.resource_metrics if data else []:
-        for scope in resource.scope_metrics:
-            for m in scope.metrics:
-                if m.name == name:
-                    points += list(m.data.data_points)
-    return points
 
 
 # -- the owner's API --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -135,6 +136,12 @@ def build_message(mail: Mail, sender: str, sender_name: str = "") -> EmailMessag
     return message
 
 
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as SMTP carries it: CRLF line ends (smtplib sends bytes as they are, and servers
+    refuse bare LF lines, which also read as one overlong line)."""
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
 # -- queueing (in the caller's transaction) ---------------------------------------------------------
 
 class Mailer:
@@ -154,7 +161,7 @@ class Mailer:
         await session.execute(sa.insert(mail_outbox).values(
             id=mail_id, tenant_id=tenant_id, category=category, sender=self.sender,
             recipients=list(mail.recipients), subject=mail.subject[:500], message_id=str(message["Message-ID"]),
-            message=bytes(message), status="pending", attempts=0, next_attempt_at=sa.func.now(),
+            message=wire_bytes(message), status="pending", attempts=0, next_attempt_at=sa.func.now(),
         ))
         session.info["mail_queued"] = True
         return mail_id
