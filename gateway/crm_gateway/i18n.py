@@ -142,6 +142,10 @@ PROBLEM_TITLES = Catalogue({
     # invitations and user import (docs/identity.md)
     "invitation_accepted": {"en": "Invitation already accepted", "zh-CN": "邀请已被接受"},
     "invitation_not_pending": {"en": "Invitation not usable", "zh-CN": "邀请不可用"},
+    # webhooks: replays (docs/webhooks.md, "Replay")
+    "endpoint_disabled": {"en": "Endpoint disabled", "zh-CN": "Webhook 端点已停用"},
+    "delivery_in_progress": {"en": "Delivery in progress", "zh-CN": "正在投递中"},
+    "delivery_purged": {"en": "Delivery payload erased", "zh-CN": "投递内容已被清除"},
 })
 
 # Details: one sentence per code, used when the service's own message is not in the caller's
@@ -335,6 +339,19 @@ PROBLEM_DETAILS = Catalogue({
         "en": "Your role's field policies hide a field this operation needs (listed in `fields`).",
         "zh-CN": "您的角色的字段策略隐藏了此操作所需的字段（见 `fields`）。",
     },
+    # webhooks: replays (docs/webhooks.md, "Replay")
+    "endpoint_disabled": {
+        "en": "The webhook endpoint is disabled; enable it (PATCH enabled=true) before replaying.",
+        "zh-CN": "该 Webhook 端点已停用，请先启用（PATCH enabled=true）再重放。",
+    },
+    "delivery_in_progress": {
+        "en": "An attempt of this delivery is in flight; try again when it has finished.",
+        "zh-CN": "该投递正在发送中，请在完成后再试。",
+    },
+    "delivery_purged": {
+        "en": "This delivery's payload was erased with its customer; it cannot be sent again.",
+        "zh-CN": "该投递的内容已随客户一同永久删除，无法再次发送。",
+    },
 })
 
 # Field-level messages for errors the gateway itself finds (request shape, not business rules).
@@ -498,4 +515,7 @@ SERVICE_FIELD_MESSAGES_ZH: Final[dict[str, str]] = {
     # customer merges
     "survivor_in_merged": "保留的客户不能同时被合并。",
     "not_involved": "应为参与合并的某个客户的 ID。",
+    # webhooks: delivery log and replays (docs/webhooks.md)
+    "invalid_status": "状态取值无效。",
+    "invalid_range": "结束时间应晚于开始时间。",
 }

@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +28,6 @@ from crm_platform.errors import FieldError, InvalidInput, PermissionDenied, Prec
 from crm_platform.grpc_client import DEFAULT_DEADLINE, channel
 from crm_platform.grpc_server import EdgeInterceptor, add_health, create_server, set_serving
 from crm_platform.ids import parse_uuid, tenant_schema
-from crm_platform.jobs import JobWorker
 from crm_platform.mail import Mailer, MailSender, transport_from_settings
 from crm_platform.outbox import OutboxRelay
 from crm_platform.scheduler import ScheduleHandler, Scheduler
@@ -53,7 +52,8 @@ class ServiceDefinition:
     package_dir: Path
     register: Callable[[grpc.aio.Server, ServiceRuntime], Iterable[str]]
     subscriptions: Callable[[ServiceRuntime], list[Subscription]] = lambda rt: []
-    workers: Callable[[ServiceRuntime], list[JobWorker]] = lambda rt: []
+    # Job workers, or any other background loop (the webhooks service's dispatcher).
+    workers: Callable[[ServiceRuntime], Sequence[Background]] = lambda rt: []
     # Handlers per schedule kind (crm_platform/scheduler.py); the runtime runs one Scheduler for them.
     schedules: Callable[[ServiceRuntime], dict[str, ScheduleHandler]] = lambda rt: {}
     # The service queues mail (`runtime.mailer`); the runtime sends its mail outbox over SMTP.
