@@ -251,7 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=100_000)
     parser.add_argument("--tenants", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=2, help="batches in flight per scheduler")
     parser.add_argument("--replicas", type=int, default=1, help="Scheduler instances (as service replicas)")
     parser.add_argument("--spread", type=float, default=60.0, help="seconds the due times spread over (0: one instant)")
