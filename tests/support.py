@@ -21,6 +21,7 @@ from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port
+from crm_dev.smtp_sink import SmtpSink
 from crm_platform import events, migrations
 from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM, JwksCache, TokenVerifier
 from crm_platform.db import create_engine
@@ -148,6 +149,25 @@ def provision_tenant(infra: Infra, service_definition: ServiceDefinition) -> Cal
 def tenant_id(provision_tenant: Callable[[], uuid.UUID]) -> uuid.UUID:
     """A fresh tenant schema per test: each test sees only its own rows."""
     return provision_tenant()
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """A real local SMTP server (no TLS, no login) and the Maildir it delivers into."""
+
+    port: int
+    maildir: Path
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    maildir = tmp_path_factory.mktemp("smtp") / "mail"
+    sink = SmtpSink(maildir, free_port())
+    sink.start()
+    try:
+        yield SmtpServer(sink.port, maildir)
+    finally:
+        sink.stop()
 
 
 @pytest.fixture(scope="session")
