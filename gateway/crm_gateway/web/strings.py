@@ -438,6 +438,8 @@ UI = Catalogue({
     "scope.tags:manage": {"en": "Create and apply tags and tag rules", "zh-CN": "创建和应用标签及标签规则"},
     "scope.followups:read": {"en": "Read follow-up tasks", "zh-CN": "查看跟进任务"},
     "scope.followups:write": {"en": "Create and change follow-up tasks", "zh-CN": "创建和修改跟进任务"},
+    # -- data scope hardening (issue 9): cadence rules are a manager's permission
+    "scope.followups:manage": {"en": "Manage cadence rules", "zh-CN": "管理跟进节奏规则"},
     "scope.reports:read": {"en": "Read reports", "zh-CN": "查看报表"},
     "scope.webhooks:manage": {"en": "Manage webhook endpoints", "zh-CN": "管理 Webhook 端点"},
     "scope.users:manage": {"en": "Manage users", "zh-CN": "管理用户"},
