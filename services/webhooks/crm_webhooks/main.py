@@ -12,6 +12,7 @@ import grpc
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from crm_platform import resealing
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.jobs import JobWorker
@@ -114,7 +115,9 @@ def workers(runtime: ServiceRuntime) -> list[JobWorker]:
     handler = DeliverWebhook(
         runtime.engine, parts.delivery_service, parts.sender, parts.settings.retry_delays
     )
-    return [delivery_worker(runtime.engine, handler, concurrency=parts.settings.delivery_concurrency)]
+    return [delivery_worker(runtime.engine, handler, concurrency=parts.settings.delivery_concurrency),
+            # Endpoint secrets into the platform's sealing envelope (migration w0035).
+            resealing.worker(runtime.engine, parts.endpoint_service.cipher.reseal_targets())]
 
 
 DEFINITION = ServiceDefinition(
