@@ -12,7 +12,7 @@ from fastapi import Depends, Security
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from crm_gateway.auth import anonymous, authenticate, current_caller
+from crm_gateway.auth import anonymous, authenticate, authenticate_any, current_caller
 from crm_gateway.clients import Backends, Caller, backends
 from crm_gateway.problems import PROBLEM_JSON, Problem, ProblemDetails
 from crm_platform.auth import Scope
@@ -120,9 +120,11 @@ def operation(
     errors: Iterable[int] = (),
     status_code: int = 200,
     description: str | None = None,
+    any_scope: bool = False,
 ) -> dict[str, Any]:
     """Route keyword arguments: operationId, summary, required scopes (as the OAuth security
-    requirement, for the token check and OpenAPI, and as `x-required-scopes`) and the problem
+    requirement, for the token and scope check at the gateway and OpenAPI, and as
+    `x-required-scopes`; `any_scope`: one of them suffices, `x-any-scope: true`) and the problem
     responses the operation can return."""
     scope_names = [s.value for s in scopes]
     statuses = set(errors) | ({*AUTHENTICATED_ERRORS} if scopes else {503})
@@ -131,12 +133,12 @@ def operation(
         "summary": summary,
         "status_code": status_code,
         "responses": error_responses(statuses),
-        "openapi_extra": {"x-required-scopes": scope_names},
+        "openapi_extra": {"x-required-scopes": scope_names, **({"x-any-scope": True} if any_scope else {})},
     }
     if description:
         kwargs["description"] = description
     if scopes:
-        kwargs["dependencies"] = [Security(authenticate, scopes=scope_names)]
+        kwargs["dependencies"] = [Security(authenticate_any if any_scope else authenticate, scopes=scope_names)]
     return kwargs
 
 
