@@ -3,8 +3,8 @@
 
 Tenant A holds one object of every kind a path parameter can name, made once for the module:
 customers, follow-up tasks, views, exports, mass changes, orders, merges, duplicate scans and
-groups, tags, custom fields, users, teams, roles, API clients, webhook endpoints, invitations,
-user imports, sign-in sessions. Rep A (team A, data scope `own`) owns the customer-side objects;
+groups, tags, custom fields, users, teams, roles, API clients, webhook endpoints, deliveries and
+replays, invitations, user imports, sign-in sessions. Rep A (team A, data scope `own`) owns the customer-side objects;
 rep B has the same role in team B. Every operation is then called
 
 1. with tenant B's admin token, naming tenant A's objects: must be 403 or 404 (a 400, 409 or 412
@@ -37,6 +37,7 @@ from crm_dev.api_client import ApiClient
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext, new_tenant, wait_for
 from tests.e2e.oauth_flows import identity_keyring_token
+from tests.e2e.receiver import Receiver
 from tests.e2e.test_access_enforcement import _sign_in
 from tests.e2e.test_login_security import admin_http, create_user, forged_token
 
@@ -68,6 +69,7 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "eraseCustomer": lambda w: {"confirm": w.customer_code, "reason": "matrix"},
     "updateCustomerView": lambda w: {"name": "Renamed view"},
     "undoCustomerMerge": lambda w: {"force": True},
+    "replayWebhookEndpoint": lambda w: {"since": "2020-01-01T00:00:00Z"},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
@@ -99,6 +101,7 @@ class World:
     customer_code: str = ""
     spare_customer: str = ""  # another of rep A's customers (merges)
     tokens: dict[str, str] = field(default_factory=dict)  # missing-scope tokens by scope set
+    receiver: Receiver = field(default_factory=Receiver)  # tenant A's webhook endpoint
 
     def token_without(self, scopes: list[str]) -> str:
         """A client-credentials token of tenant A holding every tenant scope except these."""
@@ -171,8 +174,15 @@ def _build(platform: Platform, api: ApiClient) -> World:
                                                               "type": "text"}))["key"]
     ids["client_id"] = _ok(admin.post("/v1/api-clients", json={"name": "Matrix ERP",
                                                                 "scopes": ["customers:read"]}))["client_id"]
-    ids["endpoint_id"] = _ok(admin.post("/v1/webhook-endpoints", json={
-        "url": "https://hooks.example.com/matrix", "event_types": ["crm.matrix.never"]}))["id"]
+    endpoint = _ok(admin.post("/v1/webhook-endpoints", json={
+        "url": world.receiver.url, "event_types": ["crm.customer.created"]}))["id"]
+    ids["endpoint_id"] = endpoint
+    _ok(rep_a.post("/v1/customers", json={"name": "矩阵投递", "mobile": "13700990006"}))
+    deliveries = wait_for(lambda: admin.get(f"/v1/webhook-endpoints/{endpoint}/deliveries").json()["items"],
+                          timeout=30)
+    ids["delivery_id"] = deliveries[0]["id"]
+    ids["replay_id"] = _ok(admin.post(f"/v1/webhook-endpoints/{endpoint}:replay",
+                                      json={"since": "2020-01-01T00:00:00Z"}))["id"]
     ids["invitation_id"] = _ok(admin.post("/v1/invitations", json={
         "email": f"invitee@{a.slug}.example.com", "display_name": "Invitee", "roles": ["sales_rep"]}))["id"]
     content = f"email,display_name,roles\nimported@{a.slug}.example.com,Imported,sales_rep\n".encode()
@@ -191,6 +201,7 @@ def world(platform: Platform, api: ApiClient) -> Iterator[World]:
     yield built
     for client in (built.admin, built.rep_a, built.rep_b, built.other_admin):
         client.close()
+    built.receiver.close()
 
 
 @pytest.fixture(scope="module")

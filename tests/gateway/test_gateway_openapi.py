@@ -93,9 +93,14 @@ EXPECTED = {
     ("/v1/customer-owners", "get"),
     # tags on customers by hand (the list's tag filter is `tag_id` on GET /v1/customers)
     ("/v1/customers/{customer_id}/tags", "post"), ("/v1/customers/{customer_id}/tags/{tag_id}", "delete"),
+    # webhooks a company can rely on (issue 9): delete, delivery log, replays
+    ("/v1/webhook-endpoints/{endpoint_id}", "delete"), ("/v1/webhook-endpoints/{endpoint_id}:replay", "post"),
+    ("/v1/webhook-endpoints/{endpoint_id}/replays", "get"), ("/v1/webhook-deliveries/{delivery_id}", "get"),
+    ("/v1/webhook-deliveries/{delivery_id}:replay", "post"), ("/v1/webhook-replays/{replay_id}", "get"),
 }
 # POSTs that start a job and answer 202 Accepted (the job's progress is at `Location`).
-ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports"}
+ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
+            "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay"}
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",

@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +27,6 @@ from crm_platform.errors import FieldError, InvalidInput, PermissionDenied, Prec
 from crm_platform.grpc_client import DEFAULT_DEADLINE, channel
 from crm_platform.grpc_server import EdgeInterceptor, add_health, create_server, set_serving
 from crm_platform.ids import parse_uuid, tenant_schema
-from crm_platform.jobs import JobWorker
 from crm_platform.outbox import OutboxRelay
 from crm_platform.suspension import TenantGate
 from crm_platform.tables import tenants
@@ -50,7 +49,8 @@ class ServiceDefinition:
     package_dir: Path
     register: Callable[[grpc.aio.Server, ServiceRuntime], Iterable[str]]
     subscriptions: Callable[[ServiceRuntime], list[Subscription]] = lambda rt: []
-    workers: Callable[[ServiceRuntime], list[JobWorker]] = lambda rt: []
+    # Job workers, or any other background loop (the webhooks service's dispatcher).
+    workers: Callable[[ServiceRuntime], Sequence[Background]] = lambda rt: []
     public_methods: frozenset[str] = frozenset()
     jwks_fetcher: Callable[[ServiceRuntime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None

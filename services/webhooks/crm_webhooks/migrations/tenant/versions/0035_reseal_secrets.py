@@ -3,7 +3,7 @@ this tenant's `sealing.reseal` job, which the webhooks job worker runs with the 
 (endpoint/secrets.py). Until it has run, the old format still opens.
 
 Revision ID: w0035
-Revises: w0002
+Revises: w0040
 Create Date: 2026-11-24
 """
 
@@ -17,7 +17,7 @@ from crm_platform.resealing import enqueue_in_migration
 from crm_webhooks.endpoint.secrets import RESEAL_TARGET
 
 revision: str = "w0035"
-down_revision: str | None = "w0002"
+down_revision: str | None = "w0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
