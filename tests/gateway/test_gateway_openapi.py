@@ -80,6 +80,7 @@ EXPECTED = {
     ("/v1/customers/{customer_id}/timeline", "get"), ("/v1/customer-bulk-changes", "post"),
     ("/v1/customer-bulk-changes/{bulk_change_id}", "get"),
     ("/v1/customer-bulk-changes/{bulk_change_id}:cancel", "post"), ("/v1/followup-tasks/{task_id}:complete", "post"),
+    ("/v1/followup-tasks/{task_id}", "get"),
     # duplicate scans and groups (issue 4)
     ("/v1/duplicate-scans", "post"), ("/v1/duplicate-scans", "get"),
     ("/v1/duplicate-scans/{scan_id}", "get"), ("/v1/duplicate-groups", "get"),

@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
-from crm_gateway.auth import anonymous, authenticate, current_caller
+from crm_gateway.auth import anonymous, authenticate, authenticate_any, current_caller
 from crm_gateway.clients import Backends, Caller, backends
 from crm_gateway.problems import PROBLEM_JSON, Problem, ProblemDetails
 from crm_platform import text
@@ -174,9 +174,11 @@ def operation(
     errors: Iterable[int] = (),
     status_code: int = 200,
     description: str | None = None,
+    any_scope: bool = False,
 ) -> dict[str, Any]:
     """Route keyword arguments: operationId, summary, required scopes (as the OAuth security
-    requirement, for the token check and OpenAPI, and as `x-required-scopes`) and the problem
+    requirement, for the token and scope check at the gateway and OpenAPI, and as
+    `x-required-scopes`; `any_scope`: one of them suffices, `x-any-scope: true`) and the problem
     responses the operation can return."""
     scope_names = [s.value for s in scopes]
     # 400 on every operation: every query and path parameter is held to the text rule.
@@ -186,12 +188,14 @@ def operation(
         "summary": summary,
         "status_code": status_code,
         "responses": error_responses(statuses),
-        "openapi_extra": {"x-required-scopes": scope_names},
+        "openapi_extra": {"x-required-scopes": scope_names, **({"x-any-scope": True} if any_scope else {})},
     }
     if description:
         kwargs["description"] = description
-    # Authentication first (401/403 before 400), then the text rule on every query and path parameter.
-    kwargs["dependencies"] = [*([Security(authenticate, scopes=scope_names)] if scopes else []), PARAMETER_TEXT]
+    # Authentication and the scope check first (401/403 before 400), then the text rule on every query
+    # and path parameter.
+    auth = [Security(authenticate_any if any_scope else authenticate, scopes=scope_names)] if scopes else []
+    kwargs["dependencies"] = [*auth, PARAMETER_TEXT]
     return kwargs
 
 

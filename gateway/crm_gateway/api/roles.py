@@ -99,7 +99,8 @@ def _single(response: Response, message: pb.Role) -> Role:
     "/v1/permissions",
     response_model=ItemList[Permission],
     **operation(operation_id="listPermissions", summary="List the permission catalogue",
-                scopes=[Scope.ROLES_MANAGE], description=f"Every permission a role can grant. {READ_SCOPES}"),
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True,
+                description=f"Every permission a role can grant. {READ_SCOPES}"),
 )
 async def list_permissions(caller: CallerDep, services: BackendsDep) -> ItemList[Permission]:
     reply = await caller.call(services.identity.ListPermissions, pb.ListPermissionsRequest())
@@ -113,8 +114,8 @@ async def list_permissions(caller: CallerDep, services: BackendsDep) -> ItemList
 @router.get(
     "/v1/roles",
     response_model=ItemList[Role],
-    **operation(operation_id="listRoles", summary="List built-in and custom roles", scopes=[Scope.ROLES_MANAGE],
-                description=READ_SCOPES),
+    **operation(operation_id="listRoles", summary="List built-in and custom roles",
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True, description=READ_SCOPES),
 )
 async def list_roles(caller: CallerDep, services: BackendsDep) -> ItemList[Role]:
     reply = await caller.call(services.identity.ListRoles, pb.ListRolesRequest())
@@ -141,8 +142,8 @@ async def create_role(body: RoleCreate, response: Response, caller: CallerDep, s
 @router.get(
     "/v1/roles/{role_id}",
     response_model=Role,
-    **operation(operation_id="getRole", summary="Get a role", scopes=[Scope.ROLES_MANAGE], errors=[404],
-                description=READ_SCOPES),
+    **operation(operation_id="getRole", summary="Get a role", scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE],
+                any_scope=True, errors=[404], description=READ_SCOPES),
 )
 async def get_role(role_id: Annotated[str, RoleId], response: Response, caller: CallerDep,
                    services: BackendsDep) -> Role:
@@ -193,7 +194,8 @@ def _policies(response: Response, message: pb.Role) -> FieldPolicies:
     "/v1/roles/{role_id}/field-policies",
     response_model=FieldPolicies,
     **operation(operation_id="getRoleFieldPolicies", summary="Get a role's field policies",
-                scopes=[Scope.ROLES_MANAGE], errors=[404], description=READ_SCOPES),
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True, errors=[404],
+                description=READ_SCOPES),
 )
 async def get_field_policies(role_id: Annotated[str, RoleId], response: Response, caller: CallerDep,
                              services: BackendsDep) -> FieldPolicies:

@@ -126,6 +126,9 @@ class Platform:
             }
         elif name == "customers":
             env["CRM_CUSTOMERS_MASTER_KEY"] = self.secrets["master_key"]
+        elif name in ("followups", "tagging"):
+            # Data scope's read-your-writes: they ask customers about a customer they have not seen yet.
+            env[f"CRM_{name.upper()}_CUSTOMERS_ADDR"] = self.addr("customers")
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
         elif name == "webhooks":

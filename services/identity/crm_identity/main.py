@@ -22,7 +22,7 @@ from crm_identity.invitations.servicer import SERVICE_NAME as USER_ADMIN_SERVICE
 from crm_identity.invitations.servicer import UserAdminServicer
 from crm_identity.keys.service import KeyReloader, KeyRing
 from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
-from crm_identity.sealing import Sealer
+from crm_identity.sealing import Sealer, reseal_targets
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.sessions.servicer import SERVICE_NAME as ACCOUNT_SECURITY_SERVICE
 from crm_identity.sessions.servicer import AccountSecurityServicer
@@ -34,6 +34,8 @@ from crm_platform.config import ServiceSettings
 from crm_platform.jobs import JobWorker
 from crm_platform.offboarding import TenantDataHook
 from crm_platform.pagination import PageTokens
+from crm_platform.resealing import JOB_KIND as RESEAL_JOB
+from crm_platform.resealing import Resealer
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2_grpc, user_admin_pb2_grpc
 
@@ -116,8 +118,12 @@ def _register_user_admin(server: grpc.aio.Server, runtime: ServiceRuntime, setti
 
 
 def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
-    """The user-import job (imports/service.py)."""
-    return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run}, RETRY_SCHEDULE, concurrency=2)]
+    """The user-import job (imports/service.py) and re-sealing secrets (sealing.py)."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    resealer = Resealer(runtime.engine, reseal_targets(Sealer(settings.master_key)))
+    return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run, RESEAL_JOB: resealer.run}, RETRY_SCHEDULE,
+                      concurrency=2)]
 
 
 async def _on_start(runtime: ServiceRuntime) -> None:

@@ -64,6 +64,12 @@ class CompleteTaskRequest(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class GetTaskRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
 class ListTasksRequest(_message.Message):
     __slots__ = ("customer_id", "page_size", "page_token")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
