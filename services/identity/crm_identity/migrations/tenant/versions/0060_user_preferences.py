@@ -3,7 +3,7 @@ OpenID Connect claims `locale` and `zoneinfo` (with `name`), so the web UI shows
 zone without asking identity on each page (docs/identity.md, "Preferences").
 
 Revision ID: it0060
-Revises: it0007
+Revises: it0035
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from crm_platform.migrations import current_schema
 
 revision: str = "it0060"
-down_revision: str | None = "it0007"
+down_revision: str | None = "it0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
