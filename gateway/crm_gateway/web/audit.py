@@ -107,6 +107,8 @@ async def people(caller: Caller, services: Any) -> People:
     return People(found_users, found_clients)
 
 
+# Scopes listed by name up to this many; more are counted.
+SCOPES_LISTED: Final = 3
 # Details whose values are people or scopes, shown by name.
 PERSON_DETAILS: Final = frozenset({"user_id", "owner_id", "client_id", "actor", "by", "revoked_by", "invited_by"})
 
@@ -120,7 +122,10 @@ def _detail(key: str, value: Any, known: People, locale: Locale) -> str:
     if key in PERSON_DETAILS:
         return known.name(text, locale)
     if key in ("scope", "scopes"):
-        return value_list((label("scope", s, locale) for s in text.split()), locale)
+        scopes = text.split()
+        if len(scopes) > SCOPES_LISTED:  # an admin's token holds ~20: a count keeps the row readable
+            return messages(locale).ngettext("%(num)d scopes", "%(num)d scopes", len(scopes))
+        return value_list((label("scope", s, locale) for s in scopes), locale)
     if key == "status":
         return label("status", text, locale)
     return text
