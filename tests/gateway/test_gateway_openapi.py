@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import pytest
@@ -164,6 +166,14 @@ def test_security_scheme_documents_both_flows(schema: dict[str, Any]) -> None:
 def test_docs_page_is_served(client: TestClient) -> None:
     reply = client.get("/docs")
     assert reply.status_code == 200 and "swagger" in reply.text.lower()
+    # Only the platform's own files: no other origin, no inline script; each asset is served.
+    assert "//" not in reply.text.replace("<!doctype html>", "")
+    assert "script-src 'self'" in reply.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', reply.text)
+    assert sources and all(s.startswith("/") for s in sources)
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert all("<script>" not in line for line in reply.text.splitlines())
 
 
 def test_every_operation_documents_400_and_the_text_rule(schema: dict[str, Any]) -> None:
