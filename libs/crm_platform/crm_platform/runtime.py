@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -260,9 +260,14 @@ class ServiceRuntime:
         await self.engine.dispose()
 
 
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a service process's main coroutine (tests/bench/hop.py runs its servicer the same way)."""
+    asyncio.run(main)
+
+
 def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     """Entry point body of every service's `python -m crm_<name>`."""
-    asyncio.run(ServiceRuntime(definition, settings).run())
+    run_loop(ServiceRuntime(definition, settings).run())
 
 
 __all__ = ["ServiceDefinition", "ServiceRuntime", "serve", "tenant_schema"]
