@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.activity import repository
@@ -42,7 +43,12 @@ def field_changes(before: Any, after: Any, changed: list[str]) -> list[dict[str,
 
 
 async def record_created(session: AsyncSession, caller: Principal, row: Any) -> None:
-    await repository.add(session, row.id, CREATED, caller.actor, {"changes": [
+    await session.execute(created_entry(caller, row))
+
+
+def created_entry(caller: Principal, row: Any) -> sa.Insert:
+    """`record_created`'s INSERT, for a create that sends it with its other writes at once."""
+    return repository.entry_insert(row.id, CREATED, caller.actor, {"changes": [
         {"field": "status", "to": row.status}, {"field": "owner_id", "to": plain(row.owner_id)},
     ]})
 

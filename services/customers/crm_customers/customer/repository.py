@@ -12,23 +12,36 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_customers.customer.tables import customer_code_seq, customers, status_history
+from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
 from crm_customers.duplicates.keys import email_key
 from crm_customers.duplicates.tables import match_keys
+from crm_customers.orders.repository import spend_column
+from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
+# What every customer reply shows besides the record (customer/servicer.py `_out`): spend from
+# orders and the names of the owner and of who created and last changed it. Reads, inserts and
+# updates return them as columns of their one statement instead of two more queries per reply.
+REPLY_SPEND: Final = "reply_spend"
+REPLY_NAMES: Final = {"owner_id": "reply_owner_name", "created_by": "reply_created_by_name",
+                      "updated_by": "reply_updated_by_name"}
 
-async def next_code_number(session: AsyncSession) -> int:
-    return int((await session.execute(sa.select(customer_code_seq.next_value()))).scalar_one())
+
+def _reply_columns(c: Any) -> list[sa.Label[Any]]:
+    """`c`: the columns of `customers` or of a subquery or CTE over it."""
+    return [spend_column(c.id).label(REPLY_SPEND),
+            *(name_column(c[field]).label(label) for field, label in REPLY_NAMES.items())]
 
 
-async def code_exists(session: AsyncSession, code: str) -> bool:
-    return (await session.execute(sa.select(customers.c.id).where(customers.c.code == code))).first() is not None
+def _with_reply(written: sa.Insert | sa.Update) -> sa.Select[Any]:
+    """`WITH written AS (<insert or update> RETURNING *) SELECT written.*, <reply columns>`."""
+    cte = written.returning(customers).cte("written")
+    return sa.select(cte, *_reply_columns(cte.c))
 
 
 def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
@@ -38,22 +51,29 @@ def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
+async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any] | None:
+    """The new customer with its reply columns, or None when its code is taken (nothing written)."""
     values = _with_search_keys(values)
-    try:
-        async with session.begin_nested():
-            row = (await session.execute(sa.insert(customers).values(**values).returning(customers))).one()
-    except IntegrityError:
-        raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
-    await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
+    statement = pg.insert(customers).values(**values).on_conflict_do_nothing(index_elements=["code"])
+    row = (await session.execute(_with_reply(statement))).first()
+    if row is not None:
+        await refresh_match_keys(session, row, replace=False)  # duplicate detection's keys follow every write
     return row
 
 
+async def existing_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    """Which of these codes customers already have (deleted ones included)."""
+    rows = await session.execute(sa.select(customers.c.code).where(customers.c.code.in_(codes)))
+    return set(rows.scalars())
+
+
 async def get(
-    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None = None
+    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None = None, *,
+    reply: bool = False,
 ) -> sa.Row[Any] | None:
-    """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found."""
-    query = sa.select(customers).where(customers.c.id == customer_id)
+    """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found.
+    `reply`: with the reply columns (a read for a reply is then one statement)."""
+    query = sa.select(customers, *(_reply_columns(customers.c) if reply else ())).where(customers.c.id == customer_id)
     if scope is not None:
         query = query.where(scope)
     return (await session.execute(query)).first()
@@ -62,20 +82,22 @@ async def get(
 async def update_if_version(
     session: AsyncSession, customer_id: uuid.UUID, expected_version: int, values: dict[str, Any]
 ) -> sa.Row[Any] | None:
-    """Updates only if the stored version is the expected one (optimistic concurrency)."""
+    """Updates only if the stored version is the expected one (optimistic concurrency). Returns the
+    row with its reply columns."""
     values = _with_search_keys(values)
-    try:
-        async with session.begin_nested():
-            row = (
-                await session.execute(
-                    sa.update(customers)
-                    .where(customers.c.id == customer_id, customers.c.version == expected_version)
-                    .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
-                    .returning(customers)
-                )
-            ).first()
-    except IntegrityError:
-        raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
+    statement = _with_reply(
+        sa.update(customers)
+        .where(customers.c.id == customer_id, customers.c.version == expected_version)
+        .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
+    )
+    if "code" not in values:
+        row = (await session.execute(statement)).first()
+    else:  # a taken code is a conflict, and the transaction must survive it
+        try:
+            async with session.begin_nested():
+                row = (await session.execute(statement)).first()
+        except IntegrityError:
+            raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
     if row is not None and MATCH_KEY_COLUMNS & values.keys():
         await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
     return row
@@ -84,11 +106,15 @@ async def update_if_version(
 async def add_status_change(
     session: AsyncSession, customer_id: uuid.UUID, from_status: str, to_status: str, reason: str, actor: str
 ) -> None:
-    await session.execute(
-        sa.insert(status_history).values(
-            id=new_id(), customer_id=customer_id, from_status=from_status, to_status=to_status, reason=reason,
-            changed_by=actor,
-        )
+    await session.execute(status_change_insert(customer_id, from_status, to_status, reason, actor))
+
+
+def status_change_insert(
+    customer_id: uuid.UUID, from_status: str, to_status: str, reason: str, actor: str
+) -> sa.Insert:
+    return sa.insert(status_history).values(
+        id=new_id(), customer_id=customer_id, from_status=from_status, to_status=to_status, reason=reason,
+        changed_by=actor,
     )
 
 
@@ -313,18 +339,26 @@ def _short_search(f: ListFilter, pattern: str, spelled: str) -> sa.ColumnElement
 
 
 async def list_page(
-    session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter
+    session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter,
+    reply: bool = False,
 ) -> list[sa.Row[Any]]:
+    """One statement. Plans are made for these values, never generic (`plan_cache_mode` is
+    `force_custom_plan` on every connection, crm_platform/db.py): how selective a filter or `q` is
+    decides between walking the sort index and reading the matches (docs/benchmarks.md).
+    `reply`: with the reply columns, computed for the page's rows only (outside its LIMIT)."""
     column, descending = ORDERINGS[order_by]
     id_order = customers.c.id.desc() if descending else customers.c.id.asc()
-    # Plan for these values, not a generic plan: how selective a filter or `q` is decides between
-    # walking the sort index and reading the matches (docs/benchmarks.md).
-    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     query = _where(sa.select(customers), filters)
     query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
     if after is not None:
         key = sa.tuple_(column, customers.c.id)
         query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
+    if reply:
+        page = query.subquery("page")
+        ordered = page.c[column.name]
+        query = sa.select(page, *_reply_columns(page.c)).order_by(
+            ordered.desc() if descending else ordered.asc(), page.c.id.desc() if descending else page.c.id.asc()
+        )
     return list((await session.execute(query)).all())
 
 

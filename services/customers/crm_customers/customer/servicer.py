@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
+from crm_customers.customer.repository import REPLY_NAMES, REPLY_SPEND
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
 from crm_customers.duplicates.check import PossibleDuplicate
@@ -99,11 +100,21 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     @staticmethod
     async def _out_with_spend(call: Call, rows: list[Any]) -> list[pb.Customer]:
         """Every customer reply: the contract shape with the spend figures from orders
-        (orders/spend.py) and the caller's field policies applied (which may hide spend too)."""
+        (orders/spend.py) and the caller's field policies applied (which may hide spend too), then
+        the people's names. Rows read or written with the reply columns (customer/repository.py)
+        carry spend and names already; others cost two queries."""
         messages = [to_proto(row) for row in rows]
-        await spend.attach(call.session, messages)
+        carried = all(REPLY_SPEND in row._fields for row in rows)
+        if carried:
+            spend.attach_from(messages, [getattr(row, REPLY_SPEND) for row in rows])
+        else:
+            await spend.attach(call.session, messages)
         shown = [apply_field_policies(call.principal, m) for m in messages]
-        await owners.attach_names(call.session, shown)
+        if carried:
+            owners.attach_known(shown, [{str(getattr(row, field) or ""): getattr(row, label)
+                                         for field, label in REPLY_NAMES.items()} for row in rows])
+        else:
+            await owners.attach_names(call.session, shown)
         return shown
 
     # -- customers -------------------------------------------------------------------------
@@ -117,14 +128,14 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         )
         return with_duplicates(await self._out(call, row), found)
 
-    @rpc(Scope.CUSTOMERS_READ)
+    @rpc(Scope.CUSTOMERS_READ, read_only=True)
     async def GetCustomer(self, request: pb.GetCustomerRequest, call: Call) -> pb.Customer:
         [customer] = await self._out_with_spend(call, [await self.customers.get(
-            call.session, request.id, caller=call.principal, show_deleted=request.show_deleted
+            call.session, request.id, caller=call.principal, show_deleted=request.show_deleted, reply=True
         )])
         return customer
 
-    @rpc(Scope.CUSTOMERS_READ)
+    @rpc(Scope.CUSTOMERS_READ, read_only=True)
     async def ListCustomers(self, request: pb.ListCustomersRequest, call: Call) -> pb.ListCustomersResponse:
         rows, next_token = await self.customers.list(
             call.session,
@@ -133,6 +144,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             token=request.page_token,
             order_by=request.order_by,
             query=list_filters(request),
+            reply=True,
         )
         return pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
 

@@ -9,11 +9,10 @@ from datetime import date
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.cleaning import STATUSES
-from crm_customers.customer.tables import code_counters, customer_settings
+from crm_customers.customer.tables import customer_settings
 from crm_platform.errors import FieldError, InvalidInput, PreconditionFailed
 
 # {region} {industry} {year} {yy} {month} {day} {seq} {seq:03}
@@ -146,15 +145,3 @@ async def update(
         )
     ).one()
     return _from_row(row)
-
-
-async def next_number(session: AsyncSession, prefix: str) -> int:
-    """The next number for one rendered prefix (one counter row per prefix; the row lock
-    serialises concurrent creates of the same prefix until commit)."""
-    stmt = (
-        pg_insert(code_counters)
-        .values(prefix=prefix, last=1)
-        .on_conflict_do_update(index_elements=["prefix"], set_={"last": code_counters.c.last + 1})
-        .returning(code_counters.c.last)
-    )
-    return int((await session.execute(stmt)).scalar_one())
