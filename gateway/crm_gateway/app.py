@@ -173,9 +173,14 @@ def create_app(
 
 
 def rate_limiter(settings: GatewaySettings) -> RateLimiter:
+    """Buckets live in each worker process's memory, so each worker gets its share of the budget:
+    together the workers of a replica never allow more than the configured figures."""
+    share = settings.workers
     return RateLimiter(
-        client=BucketPolicy(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
-        tenant=BucketPolicy(settings.rate_limit_tenant_per_second, settings.rate_limit_tenant_burst),
+        client=BucketPolicy(settings.rate_limit_client_per_second / share,
+                            max(1, settings.rate_limit_client_burst // share)),
+        tenant=BucketPolicy(settings.rate_limit_tenant_per_second / share,
+                            max(1, settings.rate_limit_tenant_burst // share)),
     )
 
 

@@ -48,4 +48,5 @@ def serve_http(factory: str, *, host: str, port: int, workers: int = 1) -> None:
 def main() -> None:
     settings = load_settings()
     telemetry.setup("gateway", settings.log_level)
-    serve_http("crm_gateway.main:app_from_env", host=settings.http_host, port=settings.http_port)
+    serve_http("crm_gateway.main:app_from_env", host=settings.http_host, port=settings.http_port,
+               workers=settings.workers)

@@ -547,15 +547,15 @@ def main() -> None:
                          "this benchmark needs it")
     work_dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
     data_dir = args.data_dir or work_dir / "platform"
-    workers = int(os.environ.get("CRM_GATEWAY_WORKERS", "0")) or None
     platform = Platform(data_dir, extra_env=NO_RATE_LIMITS)
     processes: list[subprocess.Popen[bytes]] = []
-    print(f"work dir {work_dir}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"work dir {work_dir}; load average at start {os.getloadavg()[0]:.1f}; gateway and hop workers: "
+          f"{platform.gateway_workers}", flush=True)
     try:
         started = time.monotonic()
         platform.start()
         print(f"platform up in {time.monotonic() - started:.1f} s", flush=True)
-        hop_url, processes = start_hop(work_dir, workers or 1)
+        hop_url, processes = start_hop(work_dir, platform.gateway_workers)
         api = ApiClient(platform.gateway_url)
         slug, tenant = sign_up(api)
         admin = api.login_code_flow(slug, tenant.admin_email, tenant.admin_password)

@@ -25,23 +25,24 @@ from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
 # What every customer reply shows besides the record (customer/servicer.py `_out`): spend from
-# orders and the names of the owner and of who created and last changed it. Reads, inserts and
-# updates return them as columns of their one statement instead of two more queries per reply.
+# orders and the names of the owner and of who created and last changed it, as columns of the
+# statement that reads the customer (built once: constructing them costs more than running them).
 REPLY_SPEND: Final = "reply_spend"
 REPLY_NAMES: Final = {"owner_id": "reply_owner_name", "created_by": "reply_created_by_name",
                       "updated_by": "reply_updated_by_name"}
+REPLY_COLUMNS: Final = (
+    spend_column(customers.c.id).label(REPLY_SPEND),
+    *(name_column(customers.c[field]).label(label) for field, label in REPLY_NAMES.items()),
+)
+_REPLY_BY_IDS: Final = sa.select(customers, *REPLY_COLUMNS).where(
+    customers.c.id == sa.any_(sa.bindparam("ids", type_=pg.ARRAY(pg.UUID(as_uuid=True))))
+)
 
 
-def _reply_columns(c: Any) -> list[sa.Label[Any]]:
-    """`c`: the columns of `customers` or of a subquery or CTE over it."""
-    return [spend_column(c.id).label(REPLY_SPEND),
-            *(name_column(c[field]).label(label) for field, label in REPLY_NAMES.items())]
-
-
-def _with_reply(written: sa.Insert | sa.Update) -> sa.Select[Any]:
-    """`WITH written AS (<insert or update> RETURNING *) SELECT written.*, <reply columns>`."""
-    cte = written.returning(customers).cte("written")
-    return sa.select(cte, *_reply_columns(cte.c))
+async def with_reply(session: AsyncSession, ids: list[uuid.UUID]) -> list[sa.Row[Any]]:
+    """These customers again, with the reply columns (after a write), in the order of `ids`."""
+    rows = {r.id: r for r in await session.execute(_REPLY_BY_IDS, {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
@@ -54,8 +55,9 @@ def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
 async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any] | None:
     """The new customer with its reply columns, or None when its code is taken (nothing written)."""
     values = _with_search_keys(values)
-    statement = pg.insert(customers).values(**values).on_conflict_do_nothing(index_elements=["code"])
-    row = (await session.execute(_with_reply(statement))).first()
+    statement = (pg.insert(customers).values(**values).on_conflict_do_nothing(index_elements=["code"])
+                 .returning(customers))
+    row = (await session.execute(statement)).first()
     if row is not None:
         await refresh_match_keys(session, row, replace=False)  # duplicate detection's keys follow every write
     return row
@@ -73,7 +75,7 @@ async def get(
 ) -> sa.Row[Any] | None:
     """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found.
     `reply`: with the reply columns (a read for a reply is then one statement)."""
-    query = sa.select(customers, *(_reply_columns(customers.c) if reply else ())).where(customers.c.id == customer_id)
+    query = sa.select(customers, *(REPLY_COLUMNS if reply else ())).where(customers.c.id == customer_id)
     if scope is not None:
         query = query.where(scope)
     return (await session.execute(query)).first()
@@ -82,13 +84,13 @@ async def get(
 async def update_if_version(
     session: AsyncSession, customer_id: uuid.UUID, expected_version: int, values: dict[str, Any]
 ) -> sa.Row[Any] | None:
-    """Updates only if the stored version is the expected one (optimistic concurrency). Returns the
-    row with its reply columns."""
+    """Updates only if the stored version is the expected one (optimistic concurrency)."""
     values = _with_search_keys(values)
-    statement = _with_reply(
+    statement = (
         sa.update(customers)
         .where(customers.c.id == customer_id, customers.c.version == expected_version)
         .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
+        .returning(customers)
     )
     if "code" not in values:
         row = (await session.execute(statement)).first()
@@ -345,21 +347,23 @@ async def list_page(
     """One statement. Plans are made for these values, never generic (`plan_cache_mode` is
     `force_custom_plan` on every connection, crm_platform/db.py): how selective a filter or `q` is
     decides between walking the sort index and reading the matches (docs/benchmarks.md).
-    `reply`: with the reply columns, computed for the page's rows only (outside its LIMIT)."""
+    `reply`: with the reply columns, computed for the page's rows only (the page's ids are found
+    first, then joined back by primary key)."""
     column, descending = ORDERINGS[order_by]
-    id_order = customers.c.id.desc() if descending else customers.c.id.asc()
-    query = _where(sa.select(customers), filters)
-    query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
+    query = _where(sa.select(customers.c.id, column) if reply else sa.select(customers), filters)
     if after is not None:
         key = sa.tuple_(column, customers.c.id)
         query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
+    query = query.order_by(*_ordered(column, customers.c.id, descending)).limit(limit)
     if reply:
         page = query.subquery("page")
-        ordered = page.c[column.name]
-        query = sa.select(page, *_reply_columns(page.c)).order_by(
-            ordered.desc() if descending else ordered.asc(), page.c.id.desc() if descending else page.c.id.asc()
-        )
+        query = (sa.select(customers, *REPLY_COLUMNS).join(page, customers.c.id == page.c.id)
+                 .order_by(*_ordered(page.c[column.name], page.c.id, descending)))
     return list((await session.execute(query)).all())
+
+
+def _ordered(column: Any, tie: Any, descending: bool) -> tuple[Any, Any]:
+    return (column.desc(), tie.desc()) if descending else (column.asc(), tie.asc())
 
 
 async def count(session: AsyncSession, filters: ListFilter) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
 from crm_customers.customer.repository import REPLY_NAMES, REPLY_SPEND
@@ -101,20 +102,15 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     async def _out_with_spend(call: Call, rows: list[Any]) -> list[pb.Customer]:
         """Every customer reply: the contract shape with the spend figures from orders
         (orders/spend.py) and the caller's field policies applied (which may hide spend too), then
-        the people's names. Rows read or written with the reply columns (customer/repository.py)
-        carry spend and names already; others cost two queries."""
+        the people's names, all read with the record (customer/repository.py reply columns): rows
+        read for a reply carry them; rows just written are read again with them (one query)."""
+        if not all(REPLY_SPEND in row._fields for row in rows):
+            rows = await customer_repository.with_reply(call.session, [row.id for row in rows])
         messages = [to_proto(row) for row in rows]
-        carried = all(REPLY_SPEND in row._fields for row in rows)
-        if carried:
-            spend.attach_from(messages, [getattr(row, REPLY_SPEND) for row in rows])
-        else:
-            await spend.attach(call.session, messages)
+        spend.attach_from(messages, [getattr(row, REPLY_SPEND) for row in rows])
         shown = [apply_field_policies(call.principal, m) for m in messages]
-        if carried:
-            owners.attach_known(shown, [{str(getattr(row, field) or ""): getattr(row, label)
-                                         for field, label in REPLY_NAMES.items()} for row in rows])
-        else:
-            await owners.attach_names(call.session, shown)
+        owners.attach_known(shown, [{str(getattr(row, field) or ""): getattr(row, label)
+                                     for field, label in REPLY_NAMES.items()} for row in rows])
         return shown
 
     # -- customers -------------------------------------------------------------------------

@@ -138,18 +138,8 @@ def _spend_sums(counted: sa.ColumnElement[bool]) -> sa.Select[Any]:
     )
 
 
-async def spend(session: AsyncSession, customer_ids: list[uuid.UUID]) -> list[sa.Row[Any, Any, Any, Any]]:
-    """(customer_id, currency, annual, lifetime) over orders that count as spend."""
-    if not customer_ids:
-        return []
-    query = _spend_sums(orders.c.customer_id.in_(customer_ids)).add_columns(orders.c.customer_id).group_by(
-        orders.c.customer_id
-    )
-    return list((await session.execute(query)).all())
-
-
 def spend_column(customer_id: sa.Column[Any]) -> sa.ScalarSelect[Any]:
-    """The same figures as `spend`, as one column of a query over customers (`customer_id`'s table
+    """A customer's spend, as one column of a query over customers (`customer_id`'s table
     or alias; a read stays one statement, and an INSERT or UPDATE can return it): a JSON list of
     [currency, annual, lifetime], amounts as decimal text (JSON numbers would come back as floats)."""
     outer = customer_id.table
