@@ -49,16 +49,21 @@ class CodePrefix:
 
 async def prefix_for(
     session: AsyncSession, pattern: str, values: dict[str, Any], errors: list[FieldError],
-    today: date | None = None,
+    today: date | None = None, loaded: dict[str, dictionaries.Dictionary] | None = None,
 ) -> CodePrefix | None:
     """The tenant's pattern rendered for a customer with these (cleaned) values: `{region}` is the
     short code of the region's top level, `{industry}` the industry entry's code. None, with a
-    `required_for_code` error per missing part, when the pattern needs a value the customer lacks."""
+    `required_for_code` error per missing part, when the pattern needs a value the customer lacks.
+    `loaded`: dictionaries the caller has read already."""
     found: dict[str, str] = {}
     for name in sorted(settings.pattern_needs(pattern)):
         value = values.get(name) or ""
-        dictionary = await dictionaries.load(session, name)
-        entry = dictionary.resolve(value) if value else None
+        if not value:
+            errors.append(FieldError(name, "required_for_code",
+                                     f"the tenant's code pattern needs a {name} from the dictionary"))
+            continue
+        dictionary = (loaded or {}).get(name) or await dictionaries.load(session, name)
+        entry = dictionary.resolve(value)
         if entry is None:
             errors.append(FieldError(name, "required_for_code",
                                      f"the tenant's code pattern needs a {name} from the dictionary"))

@@ -25,7 +25,7 @@ from crm_customers.erasure.service import check_not_erased
 from crm_customers.fields import service as fields
 from crm_customers.sensitive.service import ClientInfo, SensitiveFields
 from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
-from crm_customers.settings import dictionaries
+from crm_customers.settings import dictionaries, write_config
 from crm_customers.settings import service as settings
 from crm_customers.tags import repository as tag_projection
 from crm_platform import outbox
@@ -40,6 +40,8 @@ from crm_platform.pagination import PageTokens, page_size
 SOURCE = "crm/customers"
 MAX_REASON: Final = 500
 NO_FILTERS: Final = ListQuery()
+# Fields whose values come from the tenant's dictionaries.
+DICTIONARY_FIELDS: Final = ("industry", "region", "source")
 
 
 def _stale(version: int) -> PreconditionFailed:
@@ -170,17 +172,19 @@ class CustomerService:
     # -- shared write rules ----------------------------------------------------------------
 
     async def _apply_dictionaries(
-        self, session: AsyncSession, values: dict[str, Any], errors: list[FieldError], enforce: bool
+        self, session: AsyncSession, values: dict[str, Any], errors: list[FieldError], enforce: bool,
+        loaded: dict[str, dictionaries.Dictionary] | None = None,
     ) -> dict[str, dictionaries.Entry | None]:
         """Resolves industry, region and source against the tenant's dictionaries: the region is
         stored as its path, the source as its code; unknown values are errors for source always,
-        for industry and region when the tenant enforces its dictionaries."""
+        for industry and region when the tenant enforces its dictionaries. `loaded`: dictionaries
+        the caller has read already (settings/write_config.py)."""
         resolved: dict[str, dictionaries.Entry | None] = {}
-        for name in ("industry", "region", "source"):
+        for name in DICTIONARY_FIELDS:
             value = values.get(name)
             if not value:
                 continue
-            dictionary = await dictionaries.load(session, name)
+            dictionary = (loaded or {}).get(name) or await dictionaries.load(session, name)
             entry = dictionary.resolve(value)
             resolved[name] = entry
             if entry is None:
@@ -217,10 +221,11 @@ class CustomerService:
         if values.get("owner_id") is not None:
             await access.check_owner(session, caller, values["owner_id"], errors)
         values |= await self.sensitive.columns(session, caller.tenant_id, secret, errors)
-        tenant_settings = await settings.get(session)
-        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
-        definitions = await fields.list_all(session)
-        values["custom_fields"], custom_errors = fields.merge_values(definitions, {}, custom)
+        config = await write_config.load(session, (n for n in DICTIONARY_FIELDS if values.get(n)))
+        tenant_settings = config.settings
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries,
+                                       config.dictionaries)
+        values["custom_fields"], custom_errors = fields.merge_values(config.fields, {}, custom)
         errors += custom_errors
         if values.get("annual_revenue") is not None and not values.get("annual_revenue_currency"):
             values["annual_revenue_currency"] = "CNY"
@@ -228,7 +233,8 @@ class CustomerService:
             raise InvalidInput(errors)
         prefix = None
         if not values.get("code"):
-            prefix = await codes.prefix_for(session, tenant_settings.code_pattern, values, errors)
+            prefix = await codes.prefix_for(session, tenant_settings.code_pattern, values, errors,
+                                            loaded=config.dictionaries)
             if errors:
                 raise InvalidInput(errors)
         if "owner_id" not in values:
@@ -304,11 +310,13 @@ class CustomerService:
                                      "change the status with :change-status, which records a reason"))
         merged = {**current._mapping, **values}
         errors += check_reachable(merged, cleaned.errors)
-        tenant_settings = await settings.get(session)
-        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
+        config = await write_config.load(session, (n for n in DICTIONARY_FIELDS if values.get(n)))
+        tenant_settings = config.settings
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries,
+                                       config.dictionaries)
         if custom is not None:
-            definitions = await fields.list_all(session)
-            values["custom_fields"], custom_errors = fields.merge_values(definitions, current.custom_fields, custom)
+            values["custom_fields"], custom_errors = fields.merge_values(config.fields, current.custom_fields,
+                                                                         custom)
             errors += custom_errors
         merged = {**current._mapping, **values}
         if merged.get("annual_revenue") is not None and not merged.get("annual_revenue_currency"):

@@ -92,14 +92,14 @@ def transitions_errors(transitions: dict[str, list[str]]) -> list[FieldError]:
     return errors
 
 
-def _from_row(row: Any) -> Settings:
+def from_row(row: Any) -> Settings:
     return Settings(row.code_pattern, {k: list(v) for k, v in row.status_transitions.items()},
                     row.enforce_dictionaries, row.version, row.updated_at, row.duplicate_policy)
 
 
 async def get(session: AsyncSession) -> Settings:
     row = (await session.execute(sa.select(customer_settings).where(customer_settings.c.id == 1))).one()
-    return _from_row(row)
+    return from_row(row)
 
 
 async def update(
@@ -144,4 +144,4 @@ async def update(
             .returning(customer_settings)
         )
     ).one()
-    return _from_row(row)
+    return from_row(row)
