@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.access import apply_field_policies
-from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
+from crm_customers.customer.list_query import ListQuery
 from crm_customers.customer.repository import REPLY_NAMES, REPLY_SPEND
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
@@ -77,14 +77,7 @@ def field_changes(message: pb.CustomerFieldInput) -> fields.FieldChanges:
 
 def list_filters(request: pb.ListCustomersRequest) -> ListQuery:
     """The list's filters of a request (mass changes reuse them)."""
-    return ListQuery(
-        industry=request.industry, status=request.status, q=request.q, owner_id=request.owner_id,
-        region=request.region, source=request.source, type=request.type, created_after=request.created_after,
-        created_before=request.created_before, first_contact_after=request.first_contact_after,
-        first_contact_before=request.first_contact_before, show_deleted=request.show_deleted,
-        custom=dict(request.custom_fields), resident_id=request.resident_id, bank_card=request.bank_card,
-        tag_ids=tuple(request.tag_ids), **{name: getattr(request, name) for name in ADDED_FILTERS},
-    )
+    return ListQuery.from_request(request)
 
 
 class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
