@@ -345,8 +345,9 @@ class CustomerService:
         )
         if row is None:  # changed between our read and our write
             raise _stale((await self.get(session, customer_id)).version)
-        await activity.record_updated(session, caller, current, row, changed)
-        await self._event(session, caller, "updated", row, changed_fields=changed)
+        # The timeline entries and the event: one statement.
+        _, event = outbox.event_insert(session, **self._event_fields(caller, "updated", row, changed_fields=changed))
+        await execute_together(session, [*activity.updated_entries(caller, current, row, changed), event])
         return row
 
     # -- soft delete and restore -------------------------------------------------------------
