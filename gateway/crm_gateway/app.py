@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from crm_gateway import problems
+from crm_gateway import i18n, problems
 from crm_gateway.api import (
     account_security,
     api_clients,
@@ -41,9 +41,10 @@ from crm_gateway.api import (
     user_imports,
     user_security,
     users,
+    webhook_deliveries,
     webhook_endpoints,
 )
-from crm_gateway.api.common import document_api_limits
+from crm_gateway.api.common import document_api_limits, document_text_rule
 from crm_gateway.clients import Backends
 from crm_gateway.idempotency import IdempotencyStore
 from crm_gateway.limits import ApiLimitsMiddleware, BodySizeLimitMiddleware
@@ -65,6 +66,7 @@ from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
+from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
@@ -81,7 +83,8 @@ ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, followup_tasks.router,
-    cadence_rules.router, reports.router, webhook_endpoints.router, web_auth.router, web_customers.router,
+    cadence_rules.router, reports.router, webhook_endpoints.router, webhook_deliveries.router,
+    webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
@@ -108,6 +111,7 @@ def create_app(
     settings: GatewaySettings, *, backends: Backends | None = None, verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """`backends` and `verifier` are made at start-up unless given (tests give their own)."""
+    i18n.load_catalogues()  # a broken .po stops the start, not a page
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,7 +151,7 @@ def create_app(
     app.state.web_cookies = WebCookies(settings)
     app.state.login_csrf = LoginCsrf(settings)
 
-    problems.install(app, f"{settings.public_url}/problems/", settings.max_body_bytes)
+    problems.install(app, f"{settings.public_url}/problems/", settings.max_body_bytes, error_page=web_errors.error_page)
     app.add_exception_handler(web_auth.LoginRequired, web_auth.login_redirect)
     for router in ROUTERS:
         app.include_router(router)
@@ -188,10 +192,12 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are problem+json, and FastAPI's default 422 never happens here (bad
     input is a 400 problem), so it is removed with its schemas; then the rate-limit and
     Idempotency-Key conventions are added to every /v1 operation."""
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for op in path_item.values():
             responses: dict[str, Any] = op.get("responses", {})
             responses.pop("422", None)
+            if path.startswith("/oauth/"):
+                continue  # OAuth errors are RFC 6749 JSON bodies, documented by each endpoint
             for status, response in responses.items():
                 content = response.get("content", {})
                 if status.isdigit() and int(status) >= 400 and "application/json" in content:
@@ -200,4 +206,4 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     # After FastAPI's 422 is gone: POSTs answer 422 for an Idempotency-Key mismatch.
-    return document_api_limits(schema)
+    return document_text_rule(document_api_limits(schema))

@@ -7,24 +7,26 @@ import base64
 import secrets
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import crm_webhooks
-from crm_dev.infra import EmbeddedPostgres, free_port
+from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port
 from crm_platform import migrations
-from crm_platform.db import create_engine
+from crm_platform.db import control_session, create_engine
 from crm_platform.ids import new_id
+from crm_platform.tables import jobs
+from crm_webhooks.dispatch.tables import webhook_lanes, webhook_queue
 from crm_webhooks.main import Components, Settings, build_components
-from tests.webhooks.webhooks_testkit import Receiver, receiver_handler
+from tests.webhooks.webhooks_testkit import Receiver, ReceiverServer
 
 TENANT_TREE = Path(crm_webhooks.__file__).parent / "migrations" / "tenant"
+CONTROL_TREE = Path(crm_webhooks.__file__).parent / "migrations" / "control"
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
@@ -43,10 +45,23 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    """A real NATS JetStream, for the tests that run the service as a process."""
+    root = Path(tempfile.mkdtemp(prefix="crm-webhooks-nats-"))
+    server = NatsServer(root / "store", free_port(), root / "nats.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def database_url(postgres: EmbeddedPostgres) -> str:
     postgres.create_database("crm_webhooks")
     url = postgres.url("crm_webhooks")
-    migrations.upgrade_control(url, None)
+    migrations.upgrade_control(url, CONTROL_TREE)
     return url
 
 
@@ -55,6 +70,22 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, pool_size=5)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def empty_queue(engine: AsyncEngine) -> AsyncIterator[None]:
+    """The delivery queue and job table are service-wide: a test that runs a dispatcher starts and
+    ends with them empty, so it sends only what it queued itself."""
+    await clear_queue(engine)
+    yield
+    await clear_queue(engine)
+
+
+async def clear_queue(engine: AsyncEngine) -> None:
+    async with control_session(engine) as session:
+        await session.execute(sa.delete(webhook_queue))
+        await session.execute(sa.delete(webhook_lanes))
+        await session.execute(sa.delete(jobs).where(jobs.c.kind.like("webhook.%")))
 
 
 @pytest.fixture
@@ -100,12 +131,19 @@ def components(settings: Settings) -> Components:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver_handler(state))
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+def receivers() -> Iterator[Callable[[], Receiver]]:
+    """Makes real HTTP receivers on 127.0.0.1, stopped after the test."""
+    servers: list[ReceiverServer] = []
+
+    def make() -> Receiver:
+        servers.append(ReceiverServer(Receiver()).start())
+        return servers[-1].receiver
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def receiver(receivers: Callable[[], Receiver]) -> Receiver:
+    return receivers()

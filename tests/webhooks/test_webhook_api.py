@@ -3,12 +3,14 @@ in front of the servicer, against a real PostgreSQL tenant schema."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
@@ -37,7 +39,8 @@ async def api(
 
     verifier = TokenVerifier(JwksCache(fetch_jwks), issuer.issuer, issuer.audience)
     server, port = create_server(EdgeInterceptor(verifier), "127.0.0.1", 0)
-    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service)
+    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service,
+                               components.replay_service)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(servicer, server)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -97,6 +100,14 @@ async def test_bad_input_is_invalid_argument_with_field_errors(
         lambda stub, md: stub.CreateEndpoint(webhooks_pb2.CreateEndpointRequest(url="https://x.example"), metadata=md),
         lambda stub, md: stub.ListEndpoints(webhooks_pb2.ListEndpointsRequest(), metadata=md),
         lambda stub, md: stub.ListDeliveries(webhooks_pb2.ListDeliveriesRequest(), metadata=md),
+        lambda stub, md: stub.DeleteEndpoint(webhooks_pb2.DeleteEndpointRequest(id=str(uuid.uuid4())), metadata=md),
+        lambda stub, md: stub.GetDelivery(webhooks_pb2.GetDeliveryRequest(id=str(uuid.uuid4())), metadata=md),
+        lambda stub, md: stub.ReplayDelivery(webhooks_pb2.ReplayDeliveryRequest(id=str(uuid.uuid4())), metadata=md),
+        lambda stub, md: stub.CreateReplay(webhooks_pb2.CreateReplayRequest(endpoint_id=str(uuid.uuid4())),
+                                           metadata=md),
+        lambda stub, md: stub.GetReplay(webhooks_pb2.GetReplayRequest(id=str(uuid.uuid4())), metadata=md),
+        lambda stub, md: stub.ListReplays(webhooks_pb2.ListReplaysRequest(endpoint_id=str(uuid.uuid4())),
+                                          metadata=md),
     ],
 )
 async def test_every_rpc_needs_webhooks_manage(
@@ -125,6 +136,41 @@ async def test_tenants_see_only_their_own_endpoints(
         webhooks_pb2.ListDeliveriesRequest(endpoint_id=mine.endpoint.id), metadata=auth(issuer, other_tenant)
     ))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_another_tenant_cannot_reach_deliveries_replays_or_delete(
+    api: tuple[webhooks_pb2_grpc.WebhookServiceStub, TokenIssuer], tenant_id: uuid.UUID,
+    new_tenant: Callable[[], uuid.UUID], engine: AsyncEngine, components: Components,
+) -> None:
+    stub, issuer = api
+    mine, theirs = auth(issuer, tenant_id), auth(issuer, new_tenant())
+    endpoint = (await stub.CreateEndpoint(
+        webhooks_pb2.CreateEndpointRequest(url="https://mine.example.com"), metadata=mine)).endpoint
+    async with tenant_session(engine, tenant_id) as session:
+        [delivery_id] = await components.delivery_service.fan_out(
+            session, CloudEvent.new(source="test", type="crm.customer.created", tenant_id=tenant_id, data={}))
+    since = Timestamp()
+    since.FromSeconds(int(time.time()) - 3600)
+    replay = await stub.CreateReplay(webhooks_pb2.CreateReplayRequest(endpoint_id=endpoint.id, since=since),
+                                     metadata=mine)
+    assert (replay.status, replay.deliveries_total, list(replay.statuses)) == ("queued", 0, ["succeeded", "dead"])
+
+    for call in (
+        stub.GetDelivery(webhooks_pb2.GetDeliveryRequest(id=str(delivery_id)), metadata=theirs),
+        stub.ReplayDelivery(webhooks_pb2.ReplayDeliveryRequest(id=str(delivery_id)), metadata=theirs),
+        stub.CreateReplay(webhooks_pb2.CreateReplayRequest(endpoint_id=endpoint.id, since=since), metadata=theirs),
+        stub.GetReplay(webhooks_pb2.GetReplayRequest(id=replay.id), metadata=theirs),
+        stub.ListReplays(webhooks_pb2.ListReplaysRequest(endpoint_id=endpoint.id), metadata=theirs),
+        stub.DeleteEndpoint(webhooks_pb2.DeleteEndpointRequest(id=endpoint.id), metadata=theirs),
+    ):
+        assert (await rpc_error(call)).code() == grpc.StatusCode.NOT_FOUND
+    # Still there for its own tenant.
+    got = await stub.GetDelivery(webhooks_pb2.GetDeliveryRequest(id=str(delivery_id)), metadata=mine)
+    assert (got.id, got.status, got.request_body_bytes > 0) == (str(delivery_id), "pending", True)
+    listed = await stub.ListReplays(webhooks_pb2.ListReplaysRequest(endpoint_id=endpoint.id), metadata=mine)
+    assert [r.id for r in listed.items] == [replay.id]
+    deleted = await stub.DeleteEndpoint(webhooks_pb2.DeleteEndpointRequest(id=endpoint.id), metadata=mine)
+    assert deleted.deliveries_cancelled == 1
 
 
 async def test_list_deliveries_pages_and_rejects_bad_tokens(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.auth import JwksCache, TokenVerifier
-from crm_platform.db import tenant_session
+from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import decode_rpc_error
 from crm_platform.events import CloudEvent
 from crm_platform.grpc_client import call_metadata
@@ -22,7 +22,9 @@ from crm_platform.grpc_server import EdgeInterceptor, create_server
 from crm_proto.crm.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from crm_webhooks.delivery.events import subscription
 from crm_webhooks.delivery.service import endpoint_payload
-from crm_webhooks.delivery.tables import deliveries
+from crm_webhooks.delivery.tables import deliveries, delivery_attempts
+from crm_webhooks.dispatch.repository import Claimed
+from crm_webhooks.dispatch.tables import webhook_queue
 from crm_webhooks.main import Components
 from crm_webhooks.servicer import WebhookServicer
 from tests.webhooks.webhooks_testkit import TokenIssuer
@@ -101,7 +103,8 @@ async def api(
 
     verifier = TokenVerifier(JwksCache(fetch_jwks), issuer.issuer, issuer.audience)
     server, port = create_server(EdgeInterceptor(verifier), "127.0.0.1", 0)
-    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service)
+    servicer = WebhookServicer(engine, components.endpoint_service, components.delivery_service,
+                               components.replay_service)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(servicer, server)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -169,8 +172,15 @@ async def test_erasure_cancels_and_purges_deliveries_about_the_customer(
     await deliver(engine, components, tenant_id, event(tenant_id, "crm.customer.created", {"customer": customer(kept)},
                                                        kept))
     async with tenant_session(engine, tenant_id) as session:  # the first one went out already
-        await session.execute(sa.update(deliveries).where(deliveries.c.event_id == first.id)
-                              .values(status="succeeded", attempts=1))
+        sent = await session.execute(sa.update(deliveries).where(deliveries.c.event_id == first.id)
+                                     .values(status="succeeded", attempts=1).returning(deliveries.c.id))
+        [sent_id] = sent.scalars()
+        # ... and its receiver echoed the customer in its answer (kept in the delivery log).
+        await session.execute(sa.insert(delivery_attempts).values(
+            id=uuid.uuid4(), delivery_id=sent_id, number=1, trigger="event", attempted_at=sa.func.now(),
+            duration_ms=5, url="https://hooks.example.com/e", status_code=200,
+            response_headers={"content-type": "application/json"},
+            response_body_excerpt=f'{{"received": "{gone}"}}'))
 
     erased = event(tenant_id, "crm.customer.erased", {"customer_id": str(gone)}, gone)
     await deliver(engine, components, tenant_id, erased)
@@ -187,10 +197,18 @@ async def test_erasure_cancels_and_purges_deliveries_about_the_customer(
     assert delivered.payload_purged_at is not None and pending.payload_purged_at is not None
     assert rows[f"crm.customer.created:{kept}"].payload["data"]["customer"]["id"] == str(kept)
     assert rows[f"crm.customer.erased:{gone}"].payload["data"] == {"customer_id": str(gone)}
-    # The cancelled delivery's job finds nothing to send.
+    # The cancelled delivery left the queue, and a claim taken before that finds nothing to send.
+    async with control_session(engine) as session:
+        queued = set((await session.execute(sa.select(webhook_queue.c.delivery_id))).scalars())
+    assert pending.id not in queued and rows[f"crm.customer.created:{kept}"].id in queued
+    claimed = Claimed(pending.id, tenant_id, pending.endpoint_id, 0, "event", uuid.uuid4())
     async with tenant_session(engine, tenant_id) as session:
-        assert await components.delivery_service.prepare_attempt(session, tenant_id, pending.id) is None
+        assert await components.delivery_service.prepare_attempt(session, claimed) is None
     assert endpoint.endpoint.id == pending.endpoint_id
+    # The log keeps the attempt (time, status), not what the receiver said about the customer.
+    async with tenant_session(engine, tenant_id) as session:
+        [attempt] = (await session.execute(sa.select(delivery_attempts))).all()
+    assert (attempt.status_code, attempt.response_body_excerpt, attempt.response_headers) == (200, "", {})
 
 
 def _order_event(tenant_id: uuid.UUID) -> CloudEvent:

@@ -1,12 +1,12 @@
-"""/v1/webhook-endpoints and their deliveries (webhooks)."""
+"""/v1/webhook-endpoints, their deliveries (the delivery log) and range replays (webhooks)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from crm_gateway.api.common import (
     WRITE_ERRORS,
@@ -20,6 +20,17 @@ from crm_gateway.api.common import (
     operation,
     page,
     timestamp,
+)
+from crm_gateway.api.webhook_deliveries import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookReplay,
+    WebhookReplayCreate,
+    delivery_out,
+    proto_time,
+    replay_location,
+    replay_out,
+    utc,
 )
 from crm_platform.auth import Scope
 from crm_proto.crm.webhooks.v1 import webhooks_pb2 as pb
@@ -44,6 +55,14 @@ class WebhookEndpoint(Resource):
     )
     policies_set_by: str = Field("", description="Whose token the policies come from (user id or client:<id>)")
     updated_at: datetime | None = None
+    disabled_reason: Literal["manual", "failing"] | None = Field(
+        None, description='While disabled: "manual" (PATCH enabled=false) or "failing" (every attempt failed for '
+                          "5 days; the tenant's admins are told). PATCH enabled=true re-enables it."
+    )
+    disabled_at: datetime | None = None
+    failing_since: datetime | None = Field(
+        None, description="The first failed attempt since the last successful one; absent while healthy"
+    )
 
 
 class WebhookEndpointCreated(WebhookEndpoint):
@@ -55,7 +74,8 @@ def endpoint_out(message: Any) -> WebhookEndpoint:
         id=message.id, url=message.url, event_types=list(message.event_types), enabled=message.enabled,
         created_at=timestamp(message.created_at), hidden_fields=list(message.hidden_fields),
         field_policies=dict(message.field_policies), policies_set_by=message.policies_set_by,
-        updated_at=timestamp(message.updated_at),
+        updated_at=timestamp(message.updated_at), disabled_reason=message.disabled_reason or None,
+        disabled_at=timestamp(message.disabled_at), failing_since=timestamp(message.failing_since),
     )
 
 
@@ -75,28 +95,20 @@ class WebhookEndpointPatch(RequestBody):
     hidden_fields: list[str] | None = Field(None, max_length=100)
 
 
-class WebhookDelivery(Resource):
+class WebhookEndpointDeleted(Resource):
     id: str
-    endpoint_id: str
-    event_id: str
-    event_type: str
-    status: str = Field(
-        description='"pending", "succeeded", "failed" (retrying), "dead" or "cancelled" (its customer was erased)'
-    )
-    attempts: int
-    last_status_code: int
-    last_error: str
-    next_attempt_at: datetime | None
-    created_at: datetime | None
+    deliveries_cancelled: int = Field(description="Deliveries that were waiting to be sent and are now cancelled")
 
 
-def delivery_out(message: Any) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=message.id, endpoint_id=message.endpoint_id, event_id=message.event_id, event_type=message.event_type,
-        status=message.status, attempts=message.attempts, last_status_code=message.last_status_code,
-        last_error=message.last_error, next_attempt_at=timestamp(message.next_attempt_at),
-        created_at=timestamp(message.created_at),
-    )
+class DeliveryQuery(PageQuery):
+    status: DeliveryStatus | None = Field(None, description="Only deliveries with this status")
+    created_after: datetime | None = Field(None, description="Created at or after (RFC 3339; a date means 00:00 UTC)")
+    created_before: datetime | None = Field(None, description="Created before")
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return utc(value)
 
 
 @router.get(
@@ -164,17 +176,78 @@ async def update_endpoint(endpoint_id: str, body: WebhookEndpointPatch, caller: 
     return endpoint_out(await caller.call(services.webhooks.UpdateEndpoint, request))
 
 
+@router.delete(
+    "/{endpoint_id}",
+    response_model=WebhookEndpointDeleted,
+    **operation(
+        operation_id="deleteWebhookEndpoint", summary="Delete a webhook endpoint", scopes=[Scope.WEBHOOKS_MANAGE],
+        errors=[404],
+        description="Nothing more is sent to it: deliveries still waiting are cancelled, its signing secret is "
+                    "destroyed, and the endpoint, its deliveries and replays are 404 from then on.",
+    ),
+)
+async def delete_endpoint(endpoint_id: str, caller: CallerDep, services: BackendsDep) -> WebhookEndpointDeleted:
+    reply = await caller.call(services.webhooks.DeleteEndpoint, pb.DeleteEndpointRequest(id=endpoint_id))
+    return WebhookEndpointDeleted(id=endpoint_id, deliveries_cancelled=reply.deliveries_cancelled)
+
+
 @router.get(
     "/{endpoint_id}/deliveries",
     response_model=Page[WebhookDelivery],
-    **operation(operation_id="listWebhookDeliveries", summary="List an endpoint's deliveries",
-                scopes=[Scope.WEBHOOKS_MANAGE], errors=[400, 404]),
+    **operation(
+        operation_id="listWebhookDeliveries", summary="An endpoint's delivery log, newest first",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[400, 404],
+        description="Each delivery with its status, attempts and the latest 25 attempts (time, duration, HTTP "
+                    "status, request headers without the signature, response headers and the first 1 KiB of the "
+                    "response), and the first 2 KiB of the request body. Filter by `status` and creation time.",
+    ),
 )
 async def list_deliveries(
-    endpoint_id: str, query: Annotated[PageQuery, Query()], caller: CallerDep, services: BackendsDep
+    endpoint_id: str, query: Annotated[DeliveryQuery, Query()], caller: CallerDep, services: BackendsDep
 ) -> Page[WebhookDelivery]:
-    reply = await caller.call(
-        services.webhooks.ListDeliveries,
-        pb.ListDeliveriesRequest(endpoint_id=endpoint_id, page_size=query.size, page_token=query.page_token),
-    )
+    request = pb.ListDeliveriesRequest(endpoint_id=endpoint_id, page_size=query.size, page_token=query.page_token,
+                                       status=query.status or "")
+    if query.created_after is not None:
+        request.created_after.CopyFrom(proto_time(query.created_after))
+    if query.created_before is not None:
+        request.created_before.CopyFrom(proto_time(query.created_before))
+    reply = await caller.call(services.webhooks.ListDeliveries, request)
     return page([delivery_out(d) for d in reply.items], reply.next_page_token)
+
+
+@router.post(
+    "/{endpoint_id}:replay",
+    response_model=WebhookReplay,
+    **operation(
+        operation_id="replayWebhookEndpoint", summary="Replay an endpoint's deliveries made in a time range (a job)",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[*WRITE_ERRORS, 404, 409], status_code=202,
+        description="Every succeeded and/or dead delivery created in [since, until) is sent again with its own "
+                    "`webhook-id` and a fresh retry schedule, oldest first, in batches (a job; follow it at "
+                    "`Location`). Deliveries still being retried are left to their schedule; those whose customer "
+                    "was erased are skipped. 409 `endpoint_disabled`: enable the endpoint first.",
+    ),
+)
+async def replay_endpoint(endpoint_id: str, body: WebhookReplayCreate, response: Response, caller: CallerDep,
+                          services: BackendsDep) -> WebhookReplay:
+    request = pb.CreateReplayRequest(endpoint_id=endpoint_id, since=proto_time(body.since), statuses=body.statuses)
+    if body.until is not None:
+        request.until.CopyFrom(proto_time(body.until))
+    replay = replay_out(await caller.call(services.webhooks.CreateReplay, request))
+    replay_location(response, replay)
+    return replay
+
+
+@router.get(
+    "/{endpoint_id}/replays",
+    response_model=Page[WebhookReplay],
+    **operation(operation_id="listWebhookReplays", summary="An endpoint's range replays, newest first",
+                scopes=[Scope.WEBHOOKS_MANAGE], errors=[400, 404]),
+)
+async def list_replays(
+    endpoint_id: str, query: Annotated[PageQuery, Query()], caller: CallerDep, services: BackendsDep
+) -> Page[WebhookReplay]:
+    reply = await caller.call(
+        services.webhooks.ListReplays,
+        pb.ListReplaysRequest(endpoint_id=endpoint_id, page_size=query.size, page_token=query.page_token),
+    )
+    return page([replay_out(r) for r in reply.items], reply.next_page_token)

@@ -9,14 +9,18 @@ from crm_webhooks.delivery.service import DeliveryService
 from crm_webhooks.delivery.servicer import DeliveryRpcs
 from crm_webhooks.endpoint.service import EndpointService
 from crm_webhooks.endpoint.servicer import EndpointRpcs
+from crm_webhooks.replay.service import ReplayService
+from crm_webhooks.replay.servicer import ReplayRpcs
 
 SERVICE_NAME: str = webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name
 
 
-class WebhookServicer(EndpointRpcs, DeliveryRpcs, webhooks_pb2_grpc.WebhookServiceServicer):
+class WebhookServicer(EndpointRpcs, DeliveryRpcs, ReplayRpcs, webhooks_pb2_grpc.WebhookServiceServicer):
     def __init__(
-        self, engine: AsyncEngine, endpoint_service: EndpointService, delivery_service: DeliveryService
+        self, engine: AsyncEngine, endpoint_service: EndpointService, delivery_service: DeliveryService,
+        replay_service: ReplayService,
     ):
         self.engine = engine
         self.endpoint_service = endpoint_service
         self.delivery_service = delivery_service
+        self.replay_service = replay_service

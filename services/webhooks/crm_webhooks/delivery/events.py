@@ -16,13 +16,15 @@ from crm_platform.erasure import about_erased_customer, apply_erasure
 from crm_platform.events import CloudEvent
 from crm_webhooks.delivery import repository
 from crm_webhooks.delivery.service import DeliveryService
+from crm_webhooks.dispatch import repository as queue
 
 DURABLE = "webhooks"
 ALL_EVENTS = "crm.>"
 
 
 async def purge_customer(session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> None:
-    await repository.purge_about_customer(session, customer_id)
+    purged = await repository.purge_about_customer(session, customer_id)
+    await queue.remove_deliveries(session, purged["cancelled"])
 
 
 def subscription(deliveries: DeliveryService) -> Subscription:

@@ -6,20 +6,31 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform import telemetry
+from crm_platform import outbox, telemetry
 from crm_platform.access import effective_policy
 from crm_platform.errors import FieldError, InvalidInput, NotFound
+from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
+from crm_proto.crm.events.v1 import events_pb2
+from crm_webhooks.delivery import repository as delivery_repository
+from crm_webhooks.dispatch import repository as queue
 from crm_webhooks.endpoint import repository
 from crm_webhooks.endpoint.repository import Endpoint
 from crm_webhooks.endpoint.secrets import SecretCipher, new_signing_secret
 from crm_webhooks.endpoint.validation import distinct, event_type_errors, hidden_field_errors, url_errors
 
 log = logging.getLogger(__name__)
+
+SOURCE = "crm/webhooks"
+# The event tenant admins are told by (docs/webhooks.md, "Automatic disable").
+DISABLED_AGGREGATE, DISABLED_VERB = "webhook_endpoint", "disabled"
+DEFAULT_DISABLE_FAILING_AFTER = timedelta(days=5)
 
 
 @dataclass(frozen=True)
@@ -52,9 +63,13 @@ def effective_policies(endpoint: Endpoint) -> dict[str, str]:
 
 
 class EndpointService:
-    def __init__(self, cipher: SecretCipher, *, allow_private_targets: bool):
+    def __init__(
+        self, cipher: SecretCipher, *, allow_private_targets: bool,
+        disable_failing_after: timedelta = DEFAULT_DISABLE_FAILING_AFTER,
+    ):
         self.cipher = cipher
         self.allow_private_targets = allow_private_targets
+        self.disable_failing_after = disable_failing_after
 
     async def create(
         self, session: AsyncSession, tenant_id: uuid.UUID, *, url: str, event_types: Sequence[str],
@@ -100,7 +115,8 @@ class EndpointService:
     ) -> Endpoint:
         """Changes what is sent (None leaves a value as it is). The endpoint's field policies are
         always replaced by the updating token's: the admin who changes an endpoint answers for it."""
-        endpoint_id = (await self.get(session, raw_id)).id
+        current = await self.get(session, raw_id)
+        endpoint_id = current.id
         values: dict[str, Any] = {"field_policies": restrictions(field_policies or {}), "policies_set_by": set_by}
         errors: list[FieldError] = []
         if url is not None:
@@ -112,15 +128,74 @@ class EndpointService:
         if hidden_fields is not None:
             values["hidden_fields"] = distinct([value.strip() for value in hidden_fields])
             errors += hidden_field_errors(values["hidden_fields"])
-        if enabled is not None:
+        if enabled is not None and enabled != current.enabled:
             values["enabled"] = enabled
+            # Re-enabled: a clean slate (the failure clock starts again with the next failure).
+            values |= ({"disabled_reason": None, "disabled_at": None, "failing_since": None} if enabled
+                       else {"disabled_reason": "manual", "disabled_at": sa.func.now()})
         if errors:
             raise InvalidInput(errors)
         updated = await repository.update(session, endpoint_id, values)
         if updated is None:
             raise NotFound("endpoint not found")
+        if enabled is False and current.enabled:
+            await self._stop_sending(session, endpoint_id)
         log.info("webhook endpoint updated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
         return updated
+
+    async def delete(self, session: AsyncSession, raw_id: str) -> int:
+        """Deletes an endpoint: deliveries still waiting are cancelled, nothing more is sent, its
+        secret is destroyed; afterwards it is 404 everywhere. Returns how many were cancelled."""
+        endpoint_id = (await self.get(session, raw_id)).id
+        cancelled = await delivery_repository.stop_endpoint(
+            session, endpoint_id, status="cancelled", error="endpoint deleted"
+        )
+        await queue.remove_endpoint(session, endpoint_id)
+        await repository.delete(session, endpoint_id)
+        log.info("webhook endpoint deleted", extra=telemetry.log_fields(endpoint_id=str(endpoint_id),
+                                                                       cancelled=cancelled))
+        return cancelled
+
+    async def _stop_sending(self, session: AsyncSession, endpoint_id: uuid.UUID) -> int:
+        """Disabled: waiting deliveries become dead letters (replayable once re-enabled)."""
+        dead = await delivery_repository.stop_endpoint(session, endpoint_id, status="dead", error="endpoint disabled")
+        await queue.remove_endpoint(session, endpoint_id)
+        return dead
+
+    # -- health: automatic disable ----------------------------------------------------------------
+    async def note_success(self, session: AsyncSession, endpoint_id: uuid.UUID) -> None:
+        await repository.mark_healthy(session, endpoint_id)
+
+    async def note_failure(
+        self, session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, status_code: int | None,
+        error: str,
+    ) -> bool:
+        """After a failed attempt. An endpoint whose attempts have all failed for
+        `disable_failing_after` is disabled (reason "failing"), its waiting deliveries become dead
+        letters, and `crm.webhook_endpoint.disabled` goes into the outbox in the same transaction
+        (the hook for telling tenant admins). Returns True when it was disabled now."""
+        failing = await repository.mark_failing(session, endpoint_id, self.disable_failing_after)
+        if failing is None or not failing.overdue:
+            return False
+        disabled = await repository.update(session, endpoint_id, {
+            "enabled": False, "disabled_reason": "failing", "disabled_at": sa.func.now(),
+        })
+        if disabled is None:
+            return False
+        dead = await self._stop_sending(session, endpoint_id)
+        data = events_pb2.WebhookEndpointDisabled(
+            endpoint_id=str(endpoint_id), url=disabled.url, reason="failing",
+            failing_since=_rfc3339(failing.failing_since), disabled_at=_rfc3339(disabled.disabled_at),
+            last_status_code=status_code or 0, last_error=error, deliveries_dead_lettered=dead,
+        )
+        await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate=DISABLED_AGGREGATE,
+                               verb=DISABLED_VERB, data=proto_data(data), subject_id=str(endpoint_id))
+        log.warning("webhook endpoint disabled after failing", extra=telemetry.log_fields(
+            endpoint_id=str(endpoint_id), failing_since=_rfc3339(failing.failing_since), dead_lettered=dead))
+        return True
+
+    async def find(self, session: AsyncSession, endpoint_id: uuid.UUID) -> Endpoint | None:
+        return await repository.get(session, endpoint_id)
 
     async def require_id(self, session: AsyncSession, raw_id: str) -> uuid.UUID:
         """An endpoint id from outside that names an endpoint of this tenant, else NotFound."""
@@ -140,3 +215,7 @@ class EndpointService:
             return None
         secret = self.cipher.decrypt(stored.secret_encrypted, tenant_id=tenant_id, endpoint_id=endpoint_id)
         return DeliveryTarget(endpoint_id, stored.endpoint.url, stored.endpoint.enabled, secret)
+
+
+def _rfc3339(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")

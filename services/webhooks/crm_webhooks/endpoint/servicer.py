@@ -10,7 +10,7 @@ from crm_webhooks.endpoint.service import EndpointService, effective_policies
 
 
 def endpoint_message(endpoint: Endpoint) -> webhooks_pb2.Endpoint:
-    return webhooks_pb2.Endpoint(
+    message = webhooks_pb2.Endpoint(
         id=str(endpoint.id),
         url=endpoint.url,
         event_types=endpoint.event_types,
@@ -20,7 +20,13 @@ def endpoint_message(endpoint: Endpoint) -> webhooks_pb2.Endpoint:
         field_policies=effective_policies(endpoint),
         policies_set_by=endpoint.policies_set_by,
         updated_at=endpoint.updated_at,
+        disabled_reason=endpoint.disabled_reason or "",
     )
+    if endpoint.disabled_at is not None:
+        message.disabled_at.FromDatetime(endpoint.disabled_at)
+    if endpoint.failing_since is not None:
+        message.failing_since.FromDatetime(endpoint.failing_since)
+    return message
 
 
 class EndpointRpcs(HasEngine):
@@ -62,3 +68,10 @@ class EndpointRpcs(HasEngine):
             hidden_fields=list(request.hidden_fields) if request.replace_hidden_fields else None,
             field_policies=call.principal.field_policies, set_by=call.principal.actor,
         ))
+
+    @rpc(Scope.WEBHOOKS_MANAGE)
+    async def DeleteEndpoint(
+        self, request: webhooks_pb2.DeleteEndpointRequest, call: Call
+    ) -> webhooks_pb2.DeleteEndpointResponse:
+        cancelled = await self.endpoint_service.delete(call.session, request.id)
+        return webhooks_pb2.DeleteEndpointResponse(deliveries_cancelled=cancelled)

@@ -28,5 +28,13 @@ endpoints = sa.Table(
     sa.Column("hidden_fields", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("policies_set_by", sa.Text, nullable=False, server_default=""),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # Migration w0040. Why and when the endpoint was disabled: "manual" (PATCH) or "failing"
+    # (automatic, endpoint/health.py); NULL while enabled.
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    # The first failed attempt since the last success; NULL while healthy.
+    sa.Column("failing_since", sa.DateTime(timezone=True)),
+    # Deleted endpoints stay as tombstones (their deliveries keep their history); every read skips them.
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
     schema=TENANT,
 )

@@ -222,3 +222,23 @@ class FollowupTaskCompleted(_message.Message):
     task: _followups_pb2.Task
     completed_by: str
     def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., completed_by: _Optional[str] = ...) -> None: ...
+
+class WebhookEndpointDisabled(_message.Message):
+    __slots__ = ("endpoint_id", "url", "reason", "failing_since", "disabled_at", "last_status_code", "last_error", "deliveries_dead_lettered")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FAILING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_DEAD_LETTERED_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    url: str
+    reason: str
+    failing_since: str
+    disabled_at: str
+    last_status_code: int
+    last_error: str
+    deliveries_dead_lettered: int
+    def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., reason: _Optional[str] = ..., failing_since: _Optional[str] = ..., disabled_at: _Optional[str] = ..., last_status_code: _Optional[int] = ..., last_error: _Optional[str] = ..., deliveries_dead_lettered: _Optional[int] = ...) -> None: ...

@@ -54,10 +54,40 @@ class WebhookServiceStub:
                 request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
                 response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.FromString,
                 _registered_method=True)
+        self.DeleteEndpoint = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/DeleteEndpoint',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+                _registered_method=True)
         self.ListDeliveries = channel.unary_unary(
                 '/crm.webhooks.v1.WebhookService/ListDeliveries',
                 request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/GetDelivery',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.ReplayDelivery = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/ReplayDelivery',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayDeliveryRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.CreateReplay = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/CreateReplay',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateReplayRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.FromString,
+                _registered_method=True)
+        self.GetReplay = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/GetReplay',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetReplayRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.FromString,
+                _registered_method=True)
+        self.ListReplays = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/ListReplays',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.FromString,
                 _registered_method=True)
 
 
@@ -92,8 +122,51 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteEndpoint(self, request, context):
+        """Requires `webhooks:manage`. Pending deliveries are cancelled; the endpoint is gone (404) afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDeliveries(self, request, context):
+        """Requires `webhooks:manage`. Newest first, with each delivery's latest attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
         """Requires `webhooks:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDelivery(self, request, context):
+        """Requires `webhooks:manage`. Sends a finished delivery again (same webhook-id, a fresh retry
+        schedule), or a delivery waiting for its next retry now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateReplay(self, request, context):
+        """Requires `webhooks:manage`. Replays an endpoint's deliveries made in a time range, as a job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReplay(self, request, context):
+        """Requires `webhooks:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReplays(self, request, context):
+        """Requires `webhooks:manage`. An endpoint's range replays, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,10 +195,40 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.FromString,
                     response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Endpoint.SerializeToString,
             ),
+            'DeleteEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEndpoint,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.SerializeToString,
+            ),
             'ListDeliveries': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeliveries,
                     request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.SerializeToString,
+            ),
+            'ReplayDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDelivery,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayDeliveryRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.SerializeToString,
+            ),
+            'CreateReplay': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReplay,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateReplayRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.SerializeToString,
+            ),
+            'GetReplay': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReplay,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetReplayRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.SerializeToString,
+            ),
+            'ListReplays': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReplays,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -247,6 +350,33 @@ class WebhookService:
             _registered_method=True)
 
     @staticmethod
+    def DeleteEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/DeleteEndpoint',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListDeliveries(request,
             target,
             options=(),
@@ -263,6 +393,141 @@ class WebhookService:
             '/crm.webhooks.v1.WebhookService/ListDeliveries',
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.SerializeToString,
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/GetDelivery',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetDeliveryRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/ReplayDelivery',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayDeliveryRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReplay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/CreateReplay',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateReplayRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReplay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/GetReplay',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.GetReplayRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Replay.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReplays(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/ListReplays',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.FromString,
             options,
             channel_credentials,
             insecure,
