@@ -43,10 +43,10 @@ class PossibleDuplicate:
                 "confidence": self.confidence}
 
 
-async def refresh_keys(session: AsyncSession, row: Any) -> None:
+async def refresh_keys(session: AsyncSession, row: Any, *, replace: bool = True) -> None:
     """Stores the customer's match keys from its row (every insert and every update touching a
-    key column calls this, see customer/repository.py)."""
-    await repository.replace_keys(session, row.id, match.keys_of(row._mapping))
+    key column calls this, see customer/repository.py); a new customer has none to replace."""
+    await repository.replace_keys(session, row.id, match.keys_of(row._mapping), replace=replace)
 
 
 def _reasons(mine: Mapping[str, Any], mine_keys: set[tuple[str, str]], other: Any) -> set[str]:
@@ -104,12 +104,13 @@ async def find(
 
 async def check_write(
     session: AsyncSession, caller: Principal, values: Mapping[str, Any], *, exclude: uuid.UUID | None,
-    allow_duplicates: bool,
+    allow_duplicates: bool, policy: str | None = None,
 ) -> list[PossibleDuplicate]:
     """The possible duplicates to report. Under `block`, a write with any is refused (409
     `duplicate_customer`, listing them) unless `allow_duplicates` is sent by a holder of
-    `customers:admin` (403 for anyone else who sends it)."""
-    blocking = await repository.policy(session) == "block"
+    `customers:admin` (403 for anyone else who sends it). `policy`: the tenant's duplicate policy
+    when the caller has read the settings already (else it is read here)."""
+    blocking = (policy or await repository.policy(session)) == "block"
     if blocking:
         # Two writes of the same phone (or email, code, ...) at once would each find no duplicate:
         # the second waits here until the first commits, then finds it.

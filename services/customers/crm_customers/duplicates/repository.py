@@ -38,11 +38,22 @@ async def policy(session: AsyncSession) -> str:
 
 # -- match keys --------------------------------------------------------------------------------
 
-async def replace_keys(session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]]) -> None:
-    await session.execute(sa.delete(match_keys).where(match_keys.c.customer_id == customer_id))
-    rows = [{"customer_id": customer_id, "kind": k, "value": v} for k, v in sorted(set(keys))]
-    if rows:
-        await session.execute(sa.insert(match_keys), rows)
+async def replace_keys(
+    session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]], *, replace: bool = True
+) -> None:
+    """One statement: the new keys added (those already there are kept) and, when `replace`, the
+    old ones not among them deleted. Both halves see the same snapshot, so neither undoes the other."""
+    pairs = sorted(set(keys))
+    added = (pg.insert(match_keys).values([{"customer_id": customer_id, "kind": k, "value": v} for k, v in pairs])
+             .on_conflict_do_nothing()) if pairs else None
+    if not replace:
+        if added is not None:
+            await session.execute(added)
+        return
+    stale = sa.delete(match_keys).where(match_keys.c.customer_id == customer_id)
+    if pairs:
+        stale = stale.where(sa.tuple_(match_keys.c.kind, match_keys.c.value).not_in(pairs))
+    await session.execute(stale.add_cte(added.cte("added_keys")) if added is not None else stale)
 
 
 async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[str]) -> None:

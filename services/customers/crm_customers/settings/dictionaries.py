@@ -68,7 +68,8 @@ class Dictionary:
         return entry
 
 
-def _with_paths(name: str, entries: list[Entry]) -> list[Entry]:
+def with_paths(name: str, entries: list[Entry]) -> list[Entry]:
+    """The entries with their paths of labels from the root (trees only)."""
     if name not in TREES:
         return entries
     codes = {e.code: e for e in entries}
@@ -99,7 +100,7 @@ async def load(session: AsyncSession, name: str) -> Dictionary:
             .order_by(dictionary_entries.c.position)
         )
     ).all()
-    return Dictionary(name, _with_paths(name, [Entry(r.code, r.label, r.parent) for r in rows]))
+    return Dictionary(name, with_paths(name, [Entry(r.code, r.label, r.parent) for r in rows]))
 
 
 def validate_entries(name: str, entries: list[Entry]) -> list[Entry]:
@@ -160,4 +161,4 @@ async def replace(session: AsyncSession, name: str, entries: list[Entry]) -> Dic
                 for i, e in enumerate(cleaned)
             ],
         )
-    return Dictionary(name, _with_paths(name, cleaned))
+    return Dictionary(name, with_paths(name, cleaned))
