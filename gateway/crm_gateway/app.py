@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from crm_gateway import problems
+from crm_gateway import i18n, problems
 from crm_gateway.api import (
     account_security,
     api_clients,
@@ -66,6 +66,7 @@ from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
+from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
@@ -110,6 +111,7 @@ def create_app(
     settings: GatewaySettings, *, backends: Backends | None = None, verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """`backends` and `verifier` are made at start-up unless given (tests give their own)."""
+    i18n.load_catalogues()  # a broken .po stops the start, not a page
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,7 +148,7 @@ def create_app(
     app.state.web_cookies = WebCookies(settings)
     app.state.login_csrf = LoginCsrf(settings)
 
-    problems.install(app, f"{settings.public_url}/problems/", settings.max_body_bytes)
+    problems.install(app, f"{settings.public_url}/problems/", settings.max_body_bytes, error_page=web_errors.error_page)
     app.add_exception_handler(web_auth.LoginRequired, web_auth.login_redirect)
     for router in ROUTERS:
         app.include_router(router)

@@ -7,6 +7,10 @@ Sources of errors and where they are translated:
 - routing (`HTTPException`): 404 / 405 / ...
 - the gateway's own checks (`Problem`), e.g. a missing token or If-Match.
 - anything else: 500 `internal`, logged once with its traceback (`InternalErrorMiddleware`).
+
+A browser asking for a web page (Accept: text/html, a path outside the API's) gets the same
+problem as a page inside the web UI's shell instead (`error_page`, set by `install`): /v1, /oauth,
+/.well-known and the probes always answer problem+json.
 """
 
 from __future__ import annotations
@@ -23,9 +27,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_gateway import i18n
+from crm_gateway.i18n import Msg, messages
+from crm_gateway.problem_texts import (
+    BOUNDS,
+    FIELD_MESSAGES,
+    PROBLEM_DETAILS,
+    PROBLEM_TITLES,
+    SERVICE_FIELD_MESSAGES,
+    TYPE_NAMES,
+)
 from crm_platform import telemetry
 from crm_platform.errors import ErrorDetail, decode_rpc_error
 
@@ -61,6 +75,12 @@ HTTP_CODES: Final[Mapping[int, str]] = {
 
 # Members a service's detail may not override: they are the gateway's to set.
 RESERVED_MEMBERS: Final = frozenset({"type", "title", "status", "code", "detail", "errors", "instance", "trace_id"})
+
+# Paths that always answer problem+json, whatever the Accept header says.
+API_PREFIXES: Final = ("/v1/", "/oauth/", "/.well-known/", "/openapi.json", "/docs", "/healthz", "/readyz")
+
+# Renders a problem (status, code, trace id) as a web page; see `negotiated`.
+ErrorPage = Callable[[Request, int, str, "str | None"], Response]
 
 BEARER_CHALLENGE: Final = 'Bearer realm="crm-api"'
 INVALID_TOKEN_CHALLENGE: Final = 'Bearer realm="crm-api", error="invalid_token"'
@@ -164,6 +184,12 @@ def request_locale(request: Request) -> i18n.Locale:
     return i18n.negotiate(request.headers.get("accept-language"))
 
 
+def catalogue_text(table: Mapping[str, Msg], code: str, locale: i18n.Locale, **params: object) -> str | None:
+    """The words for `code` in one of problem_texts' tables, in `locale`; None for an unknown code."""
+    msg = table.get(code)
+    return None if msg is None else messages(locale).text(msg, **params)
+
+
 def problem_type(request: Request, code: str) -> str:
     base: str = getattr(request.app.state, "problem_type_base", "/problems/")
     return f"{base}{code}"
@@ -186,11 +212,12 @@ def problem_response(
     locale = request_locale(request)
     generic = generic_code or HTTP_CODES.get(status, "internal")
     params = dict(params or {})
-    title = i18n.PROBLEM_TITLES.get(code, locale) or i18n.PROBLEM_TITLES.text(generic, locale)
+    title = (catalogue_text(PROBLEM_TITLES, code, locale) or catalogue_text(PROBLEM_TITLES, generic, locale)
+             or generic)
     if detail is None:
         detail = (
-            i18n.PROBLEM_DETAILS.get(code, locale, **params)
-            or i18n.PROBLEM_DETAILS.get(generic, locale, **params)
+            catalogue_text(PROBLEM_DETAILS, code, locale, **params)
+            or catalogue_text(PROBLEM_DETAILS, generic, locale, **params)
             or title
         )
     body: dict[str, Any] = {
@@ -223,8 +250,8 @@ def localise_field_errors(
     for error in errors:
         code = str(error.get("code", "invalid"))
         message = str(error.get("message", ""))
-        if locale == "zh-CN":
-            message = i18n.SERVICE_FIELD_MESSAGES_ZH.get(code, message)
+        if locale != "en":
+            message = catalogue_text(SERVICE_FIELD_MESSAGES, code, locale) or message
         result.append({"field": rename(str(error.get("field", ""))), "code": code, "message": message})
     return result
 
@@ -312,33 +339,37 @@ def field_path(loc: Sequence[str | int]) -> str:
 def validation_field_error(error: Mapping[str, Any], locale: i18n.Locale) -> dict[str, str]:
     kind: str = error.get("type", "")
     ctx: Mapping[str, Any] = error.get("ctx") or {}
-    messages = i18n.FIELD_MESSAGES
+    t = messages(locale)
+
+    def field_message(name: str, **params: object) -> str:
+        return t.text(FIELD_MESSAGES[name], **params)
+
     if kind == "missing":
-        code, message = "required", messages.text("required", locale)
+        code, message = "required", field_message("required")
     elif kind == "extra_forbidden":
-        code, message = "unknown_field", messages.text("unknown_field", locale)
+        code, message = "unknown_field", field_message("unknown_field")
     elif kind == "timezone_aware":
-        code, message = "invalid_format", messages.text("timezone_required", locale)
+        code, message = "invalid_format", field_message("timezone_required")
     elif kind in _TYPE_EXPECTED:
-        expected = i18n.TYPE_NAMES.text(_TYPE_EXPECTED[kind], locale)
-        code, message = "invalid_type", messages.text("invalid_type", locale, expected=expected)
+        expected = t.text(TYPE_NAMES[_TYPE_EXPECTED[kind]])
+        code, message = "invalid_type", field_message("invalid_type", expected=expected)
     elif kind in _BOUNDS:
         bound_kind = _BOUNDS[kind]
-        bound = i18n.BOUNDS.text(bound_kind, locale, limit=ctx.get(bound_kind))
-        code, message = "out_of_range", messages.text("out_of_range", locale, bound=bound)
+        bound = t.text(BOUNDS[bound_kind], limit=ctx.get(bound_kind))
+        code, message = "out_of_range", field_message("out_of_range", bound=bound)
     elif kind == "string_too_long":
-        code, message = "too_long", messages.text("too_long", locale, limit=ctx.get("max_length"))
+        code, message = "too_long", field_message("too_long", limit=ctx.get("max_length"))
     elif kind == "string_too_short":
-        code, message = "too_short", messages.text("too_short", locale, limit=ctx.get("min_length"))
+        code, message = "too_short", field_message("too_short", limit=ctx.get("min_length"))
     elif kind in ("literal_error", "enum"):
-        code, message = "invalid_choice", messages.text("invalid_choice", locale, expected=ctx.get("expected"))
+        code, message = "invalid_choice", field_message("invalid_choice", expected=ctx.get("expected"))
     elif kind == "invalid_text":
-        code, message = "invalid_format", messages.text("invalid_format", locale, reason="Unicode")
+        code, message = "invalid_format", field_message("invalid_format", reason="Unicode")
     elif kind.startswith("url_") or kind == "string_pattern_mismatch":
         reason = ctx.get("error") or ctx.get("pattern") or kind
-        code, message = "invalid_format", messages.text("invalid_format", locale, reason=reason)
+        code, message = "invalid_format", field_message("invalid_format", reason=reason)
     else:
-        code, message = "invalid", str(error.get("msg") or messages.text("invalid", locale))
+        code, message = "invalid", str(error.get("msg") or field_message("invalid"))
     return {"field": field_path(error.get("loc", ())), "code": code, "message": message}
 
 
@@ -363,50 +394,79 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
 # -- handlers --------------------------------------------------------------------------------
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not an API client): HTML accepted, a path outside the API."""
+    path = request.url.path
+    if path == "/v1" or path.startswith(API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def negotiated(request: Request, response: JSONResponse) -> Response:
+    """The problem as the web UI's error page when a browser asked for a page, else unchanged.
+    Headers that matter to the client (Allow, Retry-After, WWW-Authenticate) are kept."""
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if render is None or not wants_page(request):
+        return response
+    body = json.loads(bytes(response.body))
+    try:
+        page = render(request, response.status_code, str(body.get("code", "")), body.get("trace_id"))
+    except Exception:  # the page itself failed: the problem document still tells what happened
+        log.exception("error page failed", extra=telemetry.log_fields(path=request.url.path))
+        return response
+    for name in ("allow", "retry-after", "www-authenticate"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
+
+
+
 def render_problem(request: Request, exc: Problem) -> JSONResponse:
     """A gateway `Problem` as a response; also used by ASGI middleware, which runs outside the
     exception handlers."""
     locale = request_locale(request)
     # Errors raised without a message get the catalogue's wording for their code.
-    errors = [{**e, "message": e.get("message") or i18n.FIELD_MESSAGES.text(e["code"], locale)} for e in exc.errors]
+    errors = [{**e, "message": e.get("message") or catalogue_text(FIELD_MESSAGES, e["code"], locale) or e["code"]}
+              for e in exc.errors]
     return problem_response(
         request, exc.status, exc.code, detail=exc.detail, errors=errors, headers=exc.headers,
         params=exc.params, extra=exc.extra,
     )
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return render_problem(request, exc)
+    return negotiated(request, render_problem(request, exc))
 
 
-async def _on_upstream(request: Request, exc: Exception) -> JSONResponse:
+async def _on_upstream(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UpstreamError)
-    return upstream_problem(request, exc)
+    return negotiated(request, upstream_problem(request, exc))
 
 
-async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_rpc_error(request: Request, exc: Exception) -> Response:
     # A gRPC call made without `Caller.call` (which wraps errors): map it all the same.
     assert isinstance(exc, grpc.aio.AioRpcError)
-    return upstream_problem(request, UpstreamError.from_rpc(exc))
+    return negotiated(request, upstream_problem(request, UpstreamError.from_rpc(exc)))
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return validation_problem(request, exc)
+    return negotiated(request, validation_problem(request, exc))
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "bad_request")
     headers = dict(exc.headers or {})
     params: dict[str, object] = {"method": request.method, "limit": request.app.state.max_body_bytes}
-    return problem_response(request, exc.status_code, code, headers=headers, params=params)
+    return negotiated(request, problem_response(request, exc.status_code, code, headers=headers, params=params))
 
 
-def install(app: FastAPI, problem_type_base: str, max_body_bytes: int) -> None:
+def install(app: FastAPI, problem_type_base: str, max_body_bytes: int, error_page: ErrorPage | None = None) -> None:
     app.state.problem_type_base = problem_type_base
     app.state.max_body_bytes = max_body_bytes
+    app.state.error_page = error_page
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(UpstreamError, _on_upstream)
     app.add_exception_handler(grpc.aio.AioRpcError, _on_rpc_error)
@@ -439,5 +499,6 @@ class InternalErrorMiddleware:
             log.exception("unhandled error", extra=telemetry.log_fields(path=scope.get("path")))
             if started:
                 raise  # too late for a problem document; the server closes the connection
-            response = problem_response(Request(scope), 500, "internal")
+            request = Request(scope)
+            response = negotiated(request, problem_response(request, 500, "internal"))
             await response(scope, receive, send)

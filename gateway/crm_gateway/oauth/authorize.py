@@ -25,10 +25,10 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.clients import Caller
+from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import UpstreamError
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.signing import Signer
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
@@ -53,9 +53,9 @@ CLIENT_ERRORS: Final = frozenset({"invalid_request", "unauthorized_client", "inv
 class Refused(Exception):
     """An error shown on our own page: the request cannot be trusted with a redirect."""
 
-    def __init__(self, message_key: str, status_code: int, **params: object):
-        super().__init__(message_key)
-        self.message_key = message_key
+    def __init__(self, message: Msg, status_code: int, **params: object):
+        super().__init__(message.msgid)
+        self.message = message
         self.status_code = status_code
         self.params = params
 
@@ -96,7 +96,7 @@ def single_values(items: Iterable[tuple[str, Any]], names: Iterable[str]) -> dic
     for key, value in items:
         if key in wanted:
             if key in values:
-                raise Refused("oauth.repeated_parameter", 400, name=key)
+                raise Refused(N_("The request repeats a parameter (%(name)s)."), 400, name=key)
             values[key] = value if isinstance(value, str) else ""
     return values
 
@@ -144,21 +144,22 @@ async def verified_client(params: Mapping[str, str], caller: Caller, services: A
     """The client and the redirect URI to use, both confirmed by identity, or Refused."""
     client_id = params.get("client_id", "")
     if not client_id:
-        raise Refused("oauth.missing_client", 400)
+        raise Refused(N_("The request names no application."), 400)
     try:
         client = await caller.call(services.identity.GetClient, pb.GetClientRequest(client_id=client_id))
     except UpstreamError as exc:
         if exc.error.status in UNREACHABLE:
-            raise Refused("oauth.unavailable", 503) from exc
+            raise Refused(N_("Sign-in is temporarily unavailable. Please try again shortly."), 503) from exc
         if exc.error.status in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-            raise Refused("oauth.unknown_client", 400) from exc
+            raise Refused(N_("The application that sent you here is not registered."), 400) from exc
         raise
     registered = list(client.redirect_uris)
     redirect_uri = params.get("redirect_uri", "")
     if not redirect_uri and len(registered) == 1:
         redirect_uri = registered[0]  # RFC 6749 §3.1.2.3: optional when only one is registered
     if redirect_uri not in registered:  # exact string match, RFC 9700 §4.1.3
-        raise Refused("oauth.bad_redirect", 400)
+        raise Refused(N_("The application's return address is not registered for it, so we will not send you there."),
+                      400)
     return client, redirect_uri
 
 
@@ -189,7 +190,8 @@ def error_redirect(request: Request, auth: AuthorizationRequest, error: ClientEr
 def refused_page(request: Request, refused: Refused) -> Response:
     locale = page_locale(request)
     return message_page(
-        request, UI.text("oauth.error_title", locale), UI.text(refused.message_key, locale, **refused.params),
+        request, messages(locale).gettext("Cannot continue sign-in"),
+        messages(locale).text(refused.message, **refused.params),
         status_code=refused.status_code,
     )
 
@@ -200,7 +202,7 @@ def login_page(
     client: Any,
     *,
     status_code: int = 200,
-    error: str | None = None,
+    error: Msg | None = None,
     values: Mapping[str, str] | None = None,
     field_errors: Mapping[str, str] | None = None,
     error_params: Mapping[str, object] | None = None,
@@ -212,7 +214,7 @@ def login_page(
         "hidden": asdict(auth),
         "client_name": client.name or client.client_id,
         "scopes": auth.scope.split(),
-        "error": UI.text(error, locale, **(error_params or {})) if error else None,
+        "error": messages(locale).text(error, **(error_params or {})) if error else None,
         "values": dict(values or {}),
         "field_errors": dict(field_errors or {}),
         "csrf_token": csrf.token(nonce),
@@ -260,8 +262,9 @@ async def authorize(request: Request, caller: AnonymousDep, services: BackendsDe
     values = {"company": params.get("company", "").strip(), "email": params.get("email", "").strip()}
     csrf: LoginCsrf = request.app.state.login_csrf
     if not csrf.valid(request, params.get("csrf_token", "")):
-        return login_page(request, auth, client, status_code=400, error="login.form_expired", values=values)
-    missing = {name: UI.text("login.required", page_locale(request))
+        return login_page(request, auth, client, status_code=400, error=N_("This form expired. Please sign in again."),
+                          values=values)
+    missing = {name: messages(page_locale(request)).gettext("Required.")
                for name in ("company", "email", "password") if not params.get(name)}
     if missing:
         return login_page(request, auth, client, status_code=400, values=values, field_errors=missing)
@@ -276,14 +279,15 @@ async def authorize(request: Request, caller: AnonymousDep, services: BackendsDe
         if exc.error.code in CLIENT_ERRORS:
             return error_redirect(request, auth, ClientError(exc.error.code, exc.error.message))
         if exc.error.status in UNREACHABLE:
-            return login_page(request, auth, client, status_code=503, error="login.unavailable", values=values)
+            return login_page(request, auth, client, status_code=503,
+                              error=N_("Sign-in is temporarily unavailable. Please try again shortly."), values=values)
         if exc.error.code == LOGIN_LOCKED:
             return locked_page(request, auth, client, exc, values)
         if exc.error.status in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT,
                                 grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
                                 grpc.StatusCode.FAILED_PRECONDITION):
             # One message for every credential failure: which part was wrong is not revealed.
-            return login_page(request, auth, client, status_code=400, error="login.wrong_credentials",
+            return login_page(request, auth, client, status_code=400, error=N_("Wrong company, email or password."),
                               values=values)
         raise
     return after_sign_in(request, auth, client, reply)
@@ -312,7 +316,8 @@ def locked_page(
     """Too many failed attempts (the same answer whether the email exists or not)."""
     retry_after = exc.error.extra.get("retry_after")
     seconds = int(retry_after) if isinstance(retry_after, int | float) else 60
-    response = login_page(request, auth, client, status_code=429, error="login.locked", values=values,
+    response = login_page(request, auth, client, status_code=429,
+                          error=N_("Too many attempts. Try again in %(minutes)s minute(s)."), values=values,
                           error_params={"minutes": max(1, -(-seconds // 60))})
     response.headers["Retry-After"] = str(seconds)
     return response

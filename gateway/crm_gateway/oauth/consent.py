@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import AnonymousDep, BackendsDep
+from crm_gateway.i18n import N_
 from crm_gateway.oauth.authorize import (
     UNREACHABLE,
     AuthorizationRequest,
@@ -27,7 +28,7 @@ from crm_gateway.oauth.authorize import (
     with_query,
 )
 from crm_gateway.problems import UpstreamError
-from crm_gateway.web.strings import UI
+from crm_gateway.web.labels import label
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
@@ -41,7 +42,7 @@ def scope_descriptions(scope: str, request: Request) -> list[dict[str, str]]:
     """Each scope in the user's language; a scope without a description shows its name."""
     locale = page_locale(request)
     return [
-        {"name": name, "text": UI.get(f"scope.{name}", locale) or name}
+        {"name": name, "text": label("scope", name, locale)}
         for name in sorted(set(scope.split()))
     ]
 
@@ -72,19 +73,20 @@ async def answer(request: Request, caller: AnonymousDep, services: BackendsDep) 
         params = single_values(form.multi_items(), CONSENT_FIELDS)
         csrf: LoginCsrf = request.app.state.login_csrf
         if not csrf.valid(request, params.get("csrf_token", "")) or not params.get("consent_ticket"):
-            raise Refused("consent.expired", 400)
+            raise Refused(N_("This request expired or was already answered. Start again from the application."), 400)
         decision = params.get("decision", "")
         if decision not in ("allow", "deny"):
-            raise Refused("consent.no_decision", 400)
+            raise Refused(N_("Choose Allow or Deny."), 400)
         try:
             reply = await caller.call(services.identity.ResolveConsent, pb.ResolveConsentRequest(
                 consent_ticket=params["consent_ticket"], allow=decision == "allow",
             ))
         except UpstreamError as exc:
             if exc.error.status in UNREACHABLE:
-                raise Refused("oauth.unavailable", 503) from exc
+                raise Refused(N_("Sign-in is temporarily unavailable. Please try again shortly."), 503) from exc
             if exc.error.status in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
-                raise Refused("consent.expired", 400) from exc
+                raise Refused(N_("This request expired or was already answered. Start again from the application."),
+                              400) from exc
             raise
     except Refused as refused:
         return refused_page(request, refused)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from crm_gateway.api.common import AnonymousDep, BackendsDep
+from crm_gateway.i18n import N_, messages
 from crm_gateway.oauth.authorize import (
     AUTHORIZE_PATH,
     LOGIN_LOCKED,
@@ -40,7 +41,6 @@ from crm_gateway.oauth.authorize import (
     verified_client,
 )
 from crm_gateway.problems import UpstreamError, localise_field_errors
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
@@ -123,19 +123,19 @@ async def continue_sign_in(request: Request, caller: AnonymousDep, services: Bac
     shown = _Shown(params)
     csrf: LoginCsrf = request.app.state.login_csrf
     if shown.next_step not in STEPS or not shown.login_ticket or not csrf.valid(request, params.get("csrf_token", "")):
-        return login_page(request, auth, client, status_code=400, error="login.form_expired")
+        return login_page(request, auth, client, status_code=400, error=N_("This form expired. Please sign in again."))
 
     if shown.next_step == "change_password":
-        missing = {name: UI.text("login.required", locale)
+        missing = {name: messages(locale).gettext("Required.")
                    for name in ("new_password", "confirm_password") if not params.get(name)}
         if missing:
             return step_page(request, auth, client, shown, status_code=400, field_errors=missing)
         if params["new_password"] != params["confirm_password"]:
             return step_page(request, auth, client, shown, status_code=400,
-                             field_errors={"confirm_password": UI.text("step.passwords_differ", locale)})
+                             field_errors={"confirm_password": messages(locale).gettext("The two passwords differ.")})
     if shown.next_step in ("mfa", "mfa_enroll") and not params.get("code", "").strip():
         return step_page(request, auth, client, shown, status_code=400,
-                         field_errors={"code": UI.text("login.required", locale)})
+                         field_errors={"code": messages(locale).gettext("Required.")})
 
     try:
         reply = await caller.call(services.identity.ContinueLogin, pb.ContinueLoginRequest(
@@ -145,17 +145,20 @@ async def continue_sign_in(request: Request, caller: AnonymousDep, services: Bac
         ))
     except UpstreamError as exc:
         if exc.error.status in UNREACHABLE:
-            return step_page(request, auth, client, shown, status_code=503, error=UI.text("login.unavailable", locale))
+            return step_page(request, auth, client, shown, status_code=503,
+                             error=messages(locale).gettext(
+                                 "Sign-in is temporarily unavailable. Please try again shortly."))
         if exc.error.code == LOGIN_LOCKED:
             return locked_page(request, auth, client, exc, {})
         if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
             errors = localise_field_errors(exc.error.errors, locale)
             placed = {e["field"]: e["message"] for e in errors}
             if "code" in placed:  # one clear sentence for a wrong code, in the page's language
-                placed["code"] = UI.text("step.wrong_code", locale)
+                placed["code"] = messages(locale).gettext("That code is wrong, expired or already used.")
             return step_page(request, auth, client, shown, status_code=400, field_errors=placed)
         if exc.error.status in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.FAILED_PRECONDITION,
                                 grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS):
-            return login_page(request, auth, client, status_code=400, error="login.expired")
+            return login_page(request, auth, client, status_code=400,
+                              error=N_("This sign-in expired. Please sign in again."))
         raise
     return after_sign_in(request, auth, client, reply)

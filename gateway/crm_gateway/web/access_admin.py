@@ -7,29 +7,29 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from crm_gateway import i18n
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
-from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.i18n import N_, Locale, Msg, messages
+from crm_gateway.problem_texts import PROBLEM_DETAILS
+from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, catalogue_text, localise_field_errors
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
+from crm_gateway.web.errors import error_page
+from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.identity.v1 import account_security_pb2 as security_pb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 from crm_proto.crm.identity.v1 import user_admin_pb2 as user_admin_pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 DATA_SCOPES: Final = ("own", "team", "all")
 POLICIES: Final = ("hidden", "masked", "read_only", "read_write")
 # Customer fields offered in the field-policy grid (custom fields are `cf.<key>`; policies already
@@ -47,7 +47,7 @@ def _csrf_ok(form: Any, session: WebSession) -> bool:
 def _message(exc: UpstreamError, locale: Locale) -> str:
     if exc.error.errors:
         return problem_text(exc, locale)
-    localized = i18n.PROBLEM_DETAILS.get(exc.error.code, locale) if exc.error.code else None
+    localized = catalogue_text(PROBLEM_DETAILS, exc.error.code, locale) if exc.error.code else None
     return localized or problem_text(exc, locale)
 
 
@@ -58,13 +58,14 @@ def _status(exc: UpstreamError) -> int:
 
 
 def _role_label(role_id: str, names: dict[str, str], locale: Locale) -> str:
-    return UI.get(f"role.{role_id}", locale) or names.get(role_id) or role_id
+    builtin = label("role", role_id, locale)
+    return builtin if builtin != role_id else names.get(role_id) or role_id
 
 
-def _done(path: str, request: Request, key: str, **params: str) -> Response:
+def _done(path: str, request: Request, done: Msg, **params: str) -> Response:
     response = RedirectResponse(path, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": key, "params": params})
+    cookies.flash(response, flash_message(done, **params))
     return response
 
 
@@ -80,14 +81,15 @@ async def _page(
     except UpstreamError as exc:
         if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
             raise LoginRequired(path) from exc
+        if exc.error.status == grpc.StatusCode.PERMISSION_DENIED:
+            return error_page(request, 403, "permission_denied", None)  # nothing of the page is theirs
         error = error or _message(exc, locale)
         status_code = max(status_code, _status(exc))
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
-    banner = UI.text(flash["key"], locale, **flash.get("params", {})) if flash and "key" in flash else None
-    user_label = session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles)
+    banner = flash_text(flash, locale)
     response = render(request, template, {
-        "session": session, "user_label": user_label, "banner": banner, "error": error,
+        "session": session, "user_label": user_label(session, locale), "banner": banner, "error": error,
         "field_errors": field_errors or {}, "values": values or {}, "active": path, **context,
     }, status_code=status_code)
     cookies.clear_flash(request, response)
@@ -156,7 +158,7 @@ async def create_user(request: Request, session: SessionDep, services: BackendsD
     load = _users_loader(services, locale)
     if not _csrf_ok(raw, session):
         return await _page(request, session, "users.html", "/app/users", load, status_code=403, values=values,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         await _call(request, session, services.identity.CreateUser, pb.CreateUserRequest(
             email=values["email"], password=str(raw.get("password") or ""), display_name=values["display_name"],
@@ -164,7 +166,8 @@ async def create_user(request: Request, session: SessionDep, services: BackendsD
     except UpstreamError as exc:
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            values=values, field_errors=_field_errors(exc, locale), error=_message(exc, locale))
-    return _done("/app/users", request, "access.user_created", email=values["email"])
+    return _done("/app/users", request, N_("User %(email)s created; they choose their own password at first sign-in."),
+                 email=values["email"])
 
 
 @router.post("/users/{user_id}")
@@ -172,7 +175,7 @@ async def update_user(request: Request, user_id: str, session: SessionDep, servi
     return await _update_user(request, user_id, session, services, lambda raw: {
         "update_mask": ["roles", "team_id"], "roles": [str(r) for r in raw.getlist("roles")],
         "team_id": str(raw.get("team_id") or ""),
-    }, "access.user_saved")
+    }, N_("Saved %(email)s. New roles apply from their next sign-in or token refresh."))
 
 
 @router.post("/users/{user_id}/disable")
@@ -180,18 +183,20 @@ async def disable_user(request: Request, user_id: str, session: SessionDep, serv
     """The user cannot sign in and every session ends; identity refuses it for the last active
     tenant admin (409 `last_tenant_admin`) and audits it."""
     return await _update_user(request, user_id, session, services,
-                              lambda raw: {"update_mask": ["disabled"], "disabled": True}, "access.user_disabled")
+                              lambda raw: {"update_mask": ["disabled"], "disabled": True},
+                              N_("%(email)s is disabled: they cannot sign in and their sessions have ended."))
 
 
 @router.post("/users/{user_id}/enable")
 async def enable_user(request: Request, user_id: str, session: SessionDep, services: BackendsDep) -> Response:
     return await _update_user(request, user_id, session, services,
-                              lambda raw: {"update_mask": ["disabled"], "disabled": False}, "access.user_enabled")
+                              lambda raw: {"update_mask": ["disabled"],
+                                           "disabled": False}, N_("%(email)s can sign in again."))
 
 
 async def _update_user(
     request: Request, user_id: str, session: WebSession, services: Any,
-    changes: Callable[[Any], dict[str, Any]], done_key: str,
+    changes: Callable[[Any], dict[str, Any]], done: Msg,
 ) -> Response:
     """A users-page form posting one change of a user (`changes` from the form) with the row's
     version: CSRF check, `UpdateUser` with If-Match semantics, the page again with the error."""
@@ -200,7 +205,7 @@ async def _update_user(
     load = _users_loader(services, locale)
     if not _csrf_ok(raw, session):
         return await _page(request, session, "users.html", "/app/users", load, status_code=403,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         version = int(str(raw.get("version") or "0"))
     except ValueError:
@@ -211,7 +216,7 @@ async def _update_user(
     except UpstreamError as exc:
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            error=_message(exc, locale))
-    return _done("/app/users", request, done_key, email=reply.email)
+    return _done("/app/users", request, done, email=reply.email)
 
 
 @router.post("/users/{user_id}/sign-out")
@@ -222,7 +227,7 @@ async def sign_out_everywhere(request: Request, user_id: str, session: SessionDe
     load = _users_loader(services, locale)
     if not _csrf_ok(raw, session):
         return await _page(request, session, "users.html", "/app/users", load, status_code=403,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await _call(request, session, services.account_security.RevokeUserSessions,
                             security_pb.RevokeUserSessionsRequest(user_id=user_id))
@@ -230,7 +235,8 @@ async def sign_out_everywhere(request: Request, user_id: str, session: SessionDe
         return await _page(request, session, "users.html", "/app/users", load, status_code=_status(exc),
                            error=_message(exc, locale))
     email = str(raw.get("email") or "")
-    return _done("/app/users", request, "access.user_signed_out", email=email, n=str(reply.revoked))
+    return _done("/app/users", request, N_("%(email)s was signed out on every device (%(n)s)."), email=email,
+                 n=str(reply.revoked))
 
 
 # -- teams -------------------------------------------------------------------------------------------
@@ -273,14 +279,14 @@ async def create_team(request: Request, session: SessionDep, services: BackendsD
     values = {k: str(raw.get(k) or "") for k in ("name", "parent_id", "manager_id")}
     if not _csrf_ok(raw, session):
         return await _page(request, session, "teams.html", "/app/teams", _teams_loader(services), status_code=403,
-                           values=values, error=UI.text("create.form_expired", locale))
+                           values=values, error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         await _call(request, session, services.identity.CreateTeam, pb.CreateTeamRequest(**values))
     except UpstreamError as exc:
         return await _page(request, session, "teams.html", "/app/teams", _teams_loader(services),
                            status_code=_status(exc), values=values, field_errors=_field_errors(exc, locale),
                            error=_message(exc, locale))
-    return _done("/app/teams", request, "access.team_created", name=values["name"].strip())
+    return _done("/app/teams", request, N_("Team %(name)s created."), name=values["name"].strip())
 
 
 @router.post("/teams/{team_id}/delete")
@@ -289,13 +295,13 @@ async def delete_team(request: Request, team_id: str, session: SessionDep, servi
     locale = page_locale(request)
     if not _csrf_ok(raw, session):
         return await _page(request, session, "teams.html", "/app/teams", _teams_loader(services), status_code=403,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await _call(request, session, services.identity.DeleteTeam, pb.DeleteTeamRequest(id=team_id))
     except UpstreamError as exc:
         return await _page(request, session, "teams.html", "/app/teams", _teams_loader(services),
                            status_code=_status(exc), error=_message(exc, locale))
-    return _done("/app/teams", request, "access.team_deleted", name=reply.name)
+    return _done("/app/teams", request, N_("Team %(name)s deleted."), name=reply.name)
 
 
 # -- roles -------------------------------------------------------------------------------------------
@@ -345,13 +351,14 @@ async def create_role(request: Request, session: SessionDep, services: BackendsD
     load = _roles_loader(services, locale)
     if not _csrf_ok(raw, session):
         return await _page(request, session, "roles.html", "/app/roles", load, status_code=403, values=values,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await _call(request, session, services.identity.CreateRole, pb.CreateRoleRequest(**values))
     except UpstreamError as exc:
         return await _page(request, session, "roles.html", "/app/roles", load, status_code=_status(exc),
                            values=values, field_errors=_field_errors(exc, locale), error=_message(exc, locale))
-    return _done(f"/app/roles/{reply.id}", request, "access.role_created", name=reply.name)
+    return _done(f"/app/roles/{reply.id}", request, N_("Role %(name)s created. Set its field policies below."),
+                 name=reply.name)
 
 
 @router.get("/roles/{role_id}")
@@ -368,7 +375,7 @@ async def update_role(request: Request, role_id: str, session: SessionDep, servi
     path = f"/app/roles/{role_id}"
     if not _csrf_ok(raw, session):
         return await _page(request, session, "role_edit.html", path, load, status_code=403,
-                           error=UI.text("create.form_expired", locale))
+                           error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         version = int(str(raw.get("version") or "0"))
     except ValueError:
@@ -385,7 +392,7 @@ async def update_role(request: Request, role_id: str, session: SessionDep, servi
     except UpstreamError as exc:
         return await _page(request, session, "role_edit.html", path, load, status_code=_status(exc),
                            field_errors=_field_errors(exc, locale), error=_message(exc, locale))
-    return _done(path, request, "access.role_saved", name=role.name)
+    return _done(path, request, N_("Role %(name)s saved."), name=role.name)
 
 
 @router.post("/roles/{role_id}/delete")
@@ -395,10 +402,10 @@ async def delete_role(request: Request, role_id: str, session: SessionDep, servi
     path = f"/app/roles/{role_id}"
     if not _csrf_ok(raw, session):
         return await _page(request, session, "role_edit.html", path, _roles_loader(services, locale, role_id),
-                           status_code=403, error=UI.text("create.form_expired", locale))
+                           status_code=403, error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await _call(request, session, services.identity.DeleteRole, pb.DeleteRoleRequest(id=role_id))
     except UpstreamError as exc:
         return await _page(request, session, "role_edit.html", path, _roles_loader(services, locale, role_id),
                            status_code=_status(exc), error=_message(exc, locale))
-    return _done("/app/roles", request, "access.role_deleted", name=reply.name)
+    return _done("/app/roles", request, N_("Role %(name)s deleted."), name=reply.name)

@@ -10,23 +10,22 @@ Every form carries the session's CSRF token; the pages call identity with the se
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from crm_gateway import i18n
 from crm_gateway.api.common import BackendsDep, timestamp
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.oauth.login_steps import qr_data_uri
-from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.problem_texts import PROBLEM_DETAILS
+from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, catalogue_text, localise_field_errors
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
 from crm_gateway.web.devices import describe_device
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.identity.v1 import account_security_pb2 as security_pb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
@@ -34,11 +33,10 @@ from crm_proto.crm.identity.v1 import identity_pb2 as pb
 router = APIRouter(prefix="/app/account", include_in_schema=False)
 
 PAGE: Final = "/app/account/security"
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 def _user_label(session: WebSession, locale: Locale) -> str:
-    return session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles)
+    return user_label(session, locale)
 
 
 async def security_page(
@@ -90,7 +88,7 @@ async def security_page(
         "manage_errors": manage_errors or {},
         "sessions": sessions,
         "sessions_error": sessions_error,
-        "flash": UI.text(f"account.flash.{flash['key']}", locale) if flash and "key" in flash else None,
+        "flash": flash_text(flash, locale),
     }
     response = render(request, "account_security.html", context, status_code=status_code)
     cookies.clear_flash(request, response)
@@ -130,14 +128,15 @@ async def change_password(request: Request, session: SessionDep, services: Backe
     locale = page_locale(request)
     if not _csrf_ok(form, session):
         return await security_page(request, session, services, status_code=403,
-                                   password_error=UI.text("create.form_expired", locale))
+                                   password_error=messages(locale).gettext("The form expired; please submit it again."))
     values = {k: str(form.get(k) or "") for k in ("current_password", "new_password", "confirm_password")}
-    missing = {k: UI.text("login.required", locale) for k, v in values.items() if not v}
+    missing = {k: messages(locale).gettext("Required.") for k, v in values.items() if not v}
     if missing:
         return await security_page(request, session, services, status_code=400, password_errors=missing)
     if values["new_password"] != values["confirm_password"]:
         return await security_page(request, session, services, status_code=400,
-                                   password_errors={"confirm_password": UI.text("step.passwords_differ", locale)})
+                                   password_errors={
+                                       "confirm_password": messages(locale).gettext("The two passwords differ.")})
     try:
         await session_caller(request, session).call(services.identity.ChangeMyPassword, pb.ChangeMyPasswordRequest(
             current_password=values["current_password"], new_password=values["new_password"],
@@ -147,14 +146,15 @@ async def change_password(request: Request, session: SessionDep, services: Backe
         if exc.error.code == "login_locked":
             minutes = exc.error.extra.get("retry_after_minutes", 1)
             return await security_page(request, session, services, status_code=429,
-                                       password_error=UI.text("login.locked", locale, minutes=minutes))
+                                       password_error=messages(locale).gettext(
+                                           "Too many attempts. Try again in %(minutes)s minute(s).", minutes=minutes))
         errors = localise_field_errors(exc.error.errors, locale)
         placed = {e["field"]: e["message"] for e in errors}
         return await security_page(request, session, services, status_code=_status(exc), password_errors=placed,
                                    password_error=None if placed else problem_text(exc, locale))
     response = RedirectResponse(PAGE, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "password_changed"})
+    cookies.flash(response, flash_message(N_("Your password was changed.")))
     return response
 
 
@@ -164,7 +164,7 @@ async def start_mfa(request: Request, session: SessionDep, services: BackendsDep
     locale = page_locale(request)
     if not _csrf_ok(form, session):
         return await security_page(request, session, services, status_code=403,
-                                   mfa_error=UI.text("create.form_expired", locale))
+                                   mfa_error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await session_caller(request, session).call(
             services.identity.StartTotpEnrollment, pb.StartTotpEnrollmentRequest()
@@ -185,11 +185,11 @@ async def confirm_mfa(request: Request, session: SessionDep, services: BackendsD
     enrollment = {"secret": secret, "uri": uri} if uri.startswith("otpauth://") else None
     if not _csrf_ok(form, session):
         return await security_page(request, session, services, status_code=403,
-                                   mfa_error=UI.text("create.form_expired", locale))
+                                   mfa_error=messages(locale).gettext("The form expired; please submit it again."))
     code = str(form.get("code") or "").strip()
     if not code:
         return await security_page(request, session, services, status_code=400, enrollment=enrollment,
-                                   mfa_errors={"code": UI.text("login.required", locale)})
+                                   mfa_errors={"code": messages(locale).gettext("Required.")})
     try:
         reply = await session_caller(request, session).call(
             services.identity.ConfirmTotpEnrollment, pb.ConfirmTotpEnrollmentRequest(code=code)
@@ -198,7 +198,8 @@ async def confirm_mfa(request: Request, session: SessionDep, services: BackendsD
         _raise_if_signed_out(request, exc)
         if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
             return await security_page(request, session, services, status_code=400, enrollment=enrollment,
-                                       mfa_errors={"code": UI.text("step.wrong_code", locale)})
+                                       mfa_errors={"code": messages(locale).gettext(
+                                           "That code is wrong, expired or already used.")})
         return await security_page(request, session, services, status_code=_status(exc),
                                    mfa_error=problem_text(exc, locale))
     return await security_page(request, session, services, recovery_codes=list(reply.codes))
@@ -222,11 +223,11 @@ async def _manage_mfa(request: Request, session: WebSession, services: Any, *, d
     field = "disable_code" if disable else "regenerate_code"
     if not _csrf_ok(form, session):
         return await security_page(request, session, services, status_code=403,
-                                   mfa_error=UI.text("create.form_expired", locale))
+                                   mfa_error=messages(locale).gettext("The form expired; please submit it again."))
     code = str(form.get("code") or "").strip()
     if not code:
         return await security_page(request, session, services, status_code=400,
-                                   manage_errors={field: UI.text("login.required", locale)})
+                                   manage_errors={field: messages(locale).gettext("Required.")})
     caller = session_caller(request, session)
     try:
         if disable:
@@ -239,10 +240,12 @@ async def _manage_mfa(request: Request, session: WebSession, services: Any, *, d
         if exc.error.code == "login_locked":
             minutes = exc.error.extra.get("retry_after_minutes", 1)
             return await security_page(request, session, services, status_code=429,
-                                       mfa_error=UI.text("login.locked", locale, minutes=minutes))
+                                       mfa_error=messages(locale).gettext(
+                                           "Too many attempts. Try again in %(minutes)s minute(s).", minutes=minutes))
         if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
             return await security_page(request, session, services, status_code=400,
-                                       manage_errors={field: UI.text("step.wrong_code", locale)})
+                                       manage_errors={field: messages(locale).gettext(
+                                           "That code is wrong, expired or already used.")})
         return await security_page(request, session, services, status_code=_status(exc),
                                    mfa_error=_problem(exc, locale))
     if not disable:
@@ -250,13 +253,14 @@ async def _manage_mfa(request: Request, session: WebSession, services: Any, *, d
                                    recovery_regenerated=True)
     response = RedirectResponse(PAGE, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "mfa_disabled"})
+    cookies.flash(response, flash_message(N_("Two-step verification is off.")))
     return response
 
 
 def _problem(exc: UpstreamError, locale: Locale) -> str:
     """The localised message of a known code (e.g. mfa_required_by_policy), else the problem text."""
-    return (i18n.PROBLEM_DETAILS.get(exc.error.code, locale) if exc.error.code else None) or problem_text(exc, locale)
+    return (catalogue_text(PROBLEM_DETAILS, exc.error.code, locale) if exc.error.code else None) or problem_text(exc,
+                                                                                                                 locale)
 
 
 @router.post("/security/sessions/{session_id}/revoke")
@@ -274,7 +278,7 @@ async def _revoke(request: Request, session: WebSession, services: Any, session_
     locale = page_locale(request)
     if not _csrf_ok(form, session):
         return await security_page(request, session, services, status_code=403,
-                                   sessions_error=UI.text("create.form_expired", locale))
+                                   sessions_error=messages(locale).gettext("The form expired; please submit it again."))
     caller = session_caller(request, session)
     try:
         if session_id is None:
@@ -289,5 +293,6 @@ async def _revoke(request: Request, session: WebSession, services: Any, session_
                                    sessions_error=_problem(exc, locale))
     response = RedirectResponse(f"{PAGE}#sessions", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "session_revoked" if session_id else "sessions_revoked"})
+    done = N_("That device was signed out.") if session_id else N_("All your other devices were signed out.")
+    cookies.flash(response, flash_message(done))
     return response

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
+from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
 from crm_platform.auth import TENANT_SCOPES
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
@@ -31,7 +31,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE: Final = "/app/api-clients"
 KINDS: Final = ("confidential", "public")
 GRANTS: Final = ("client_credentials", "authorization_code")
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 @dataclass
@@ -54,7 +53,7 @@ class Form:
 
 
 def scope_label(name: str, locale: Locale) -> str:
-    return UI.get(f"scope.{name}", locale) or name
+    return label("scope", name, locale)
 
 
 def client_row(message: Any, locale: Locale) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def client_row(message: Any, locale: Locale) -> dict[str, Any]:
     revoked = timestamp(message.revoked_at)
     return {
         "client_id": message.client_id, "name": message.name, "kind": message.kind,
-        "kind_label": UI.text(f"clients.kind.{message.kind}", locale),
+        "kind_label": label("clients.kind", message.kind, locale),
         "grant_types": list(message.grant_types),
         "scopes": [{"name": s, "text": scope_label(s, locale)} for s in message.scopes],
         "created": created.strftime("%Y-%m-%d") if created else "",
@@ -105,7 +104,7 @@ async def clients_page(
     flash = cookies.read_flash(request)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles),
+        "user_label": user_label(session, locale),
         "rows": rows,
         "list_error": list_error,
         "form": form or Form(),
@@ -113,8 +112,7 @@ async def clients_page(
         "grants": GRANTS,
         "all_scopes": [{"name": s.value, "text": scope_label(s.value, locale)} for s in TENANT_SCOPES],
         "shown": shown,
-        "banner": banner or (UI.text(flash["key"], locale, **flash.get("params", {}))
-                             if flash and "key" in flash else None),
+        "banner": banner or (flash_text(flash, locale)),
         "error": error,
     }
     response = render(request, "api_clients.html", context, status_code=status_code)
@@ -146,7 +144,8 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     }
     if not _csrf_ok(raw, session):
         return await clients_page(request, session, services, status_code=403,
-                                  form=Form(values, error=UI.text("create.form_expired", locale)))
+                                  form=Form(values, error=messages(locale).gettext(
+                                      "The form expired; please submit it again.")))
     redirect_uris = [line.strip() for line in values["redirect_uris"].splitlines() if line.strip()]
     caller: Caller = session_caller(request, session)
     try:
@@ -159,11 +158,12 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
         errors = localise_field_errors(exc.error.errors, locale)
         placed = ("name", "kind", "grant_types", "redirect_uris", "scopes")
         field_errors = {e["field"]: e["message"] for e in errors if e["field"] in placed}
-        error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
+        error = (messages(locale).gettext("Please correct the highlighted fields.") if field_errors
+                 else problem_text(exc, locale))
         return await clients_page(request, session, services, status_code=_status(exc),
                                   form=Form(values, field_errors, error))
     shown = Shown(reply.client.name, reply.client.client_id, reply.client_secret) if reply.client_secret else None
-    banner = UI.text("clients.created", locale, name=reply.client.name)
+    banner = messages(locale).gettext("API client %(name)s created.", name=reply.client.name)
     return await clients_page(request, session, services, status_code=201, shown=shown, banner=banner)
 
 
@@ -173,7 +173,7 @@ async def rotate(request: Request, client_id: str, session: SessionDep, services
     locale = page_locale(request)
     if not _csrf_ok(raw, session):
         return await clients_page(request, session, services, status_code=403,
-                                  error=UI.text("create.form_expired", locale))
+                                  error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await session_caller(request, session).call(
             services.identity.RotateClientSecret, pb.RotateClientSecretRequest(client_id=client_id))
@@ -191,7 +191,7 @@ async def revoke(request: Request, client_id: str, session: SessionDep, services
     locale = page_locale(request)
     if not _csrf_ok(raw, session):
         return await clients_page(request, session, services, status_code=403,
-                                  error=UI.text("create.form_expired", locale))
+                                  error=messages(locale).gettext("The form expired; please submit it again."))
     try:
         reply = await session_caller(request, session).call(
             services.identity.RevokeClient, pb.RevokeClientRequest(client_id=client_id))
@@ -201,5 +201,6 @@ async def revoke(request: Request, client_id: str, session: SessionDep, services
                                   error=problem_text(exc, locale))
     response = RedirectResponse(PAGE, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "clients.revoked", "params": {"name": reply.name}})
+    cookies.flash(response, flash_message(N_("API client %(name)s revoked; it can no longer get tokens."),
+                                          **{"name": reply.name}))
     return response

@@ -7,21 +7,21 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response, StreamingResponse
 
 from crm_gateway.api.audit_events import AuditFilters, AuditSearch, audit_request, csv_lines
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller, request_origin
+from crm_gateway.i18n import messages
 from crm_gateway.problems import UpstreamError
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, problem_text, user_label
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import render
 from crm_platform.pagination import MAX_PAGE_SIZE
 
@@ -30,7 +30,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE: Final = "/app/audit"
 PAGE_SIZE: Final = 50
 FILTER_FIELDS: Final = ("actor", "action", "target_id", "occurred_after", "occurred_before")
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 def _caller(request: Request, session: WebSession) -> Caller:
@@ -79,7 +78,7 @@ async def audit_page(request: Request, session: SessionDep, services: BackendsDe
     filters, field_errors = _filters(values)
     rows: list[dict[str, Any]] = []
     next_token = ""
-    error = UI.text("audit.bad_filter", locale) if field_errors else None
+    error = messages(locale).gettext("Check the highlighted filters.") if field_errors else None
     status = 400 if field_errors else 200
     if filters is not None:
         try:
@@ -94,7 +93,7 @@ async def audit_page(request: Request, session: SessionDep, services: BackendsDe
     query = {k: v for k, v in values.items() if v and k != "page_token"}
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles),
+        "user_label": user_label(session, locale),
         "rows": rows, "values": values, "field_errors": field_errors, "error": error, "query": query,
         "next_token": next_token, "first_page": not values["page_token"],
     }
@@ -107,7 +106,8 @@ async def audit_export(request: Request, session: SessionDep, services: Backends
     values = {k: v for k, v in _values(request).items() if k != "page_token"}
     filters, _errors = _filters(values)
     if filters is None:
-        return Response(UI.text("audit.bad_filter", caller.locale), status_code=400, media_type="text/plain")
+        return Response(messages(caller.locale).gettext("Check the highlighted filters."), status_code=400,
+                        media_type="text/plain")
     search = AuditSearch(**filters.model_dump(include=set(AuditSearch.model_fields)))
     try:
         first = await caller.call(services.identity.ListAuditEvents, audit_request(

@@ -19,11 +19,10 @@ from starlette.responses import Response
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.auth import verify_token
 from crm_gateway.clients import Caller, request_origin
-from crm_gateway.i18n import parse_locale
+from crm_gateway.i18n import N_, Msg, messages, parse_locale
 from crm_gateway.problems import Problem, UpstreamError
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.web.session import PendingLogin, WebCookies, WebSession, safe_next
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import LANG_COOKIE, message_page, page_locale
 from crm_platform.auth import unverified_segment
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
@@ -79,7 +78,9 @@ def authorize_url(settings: GatewaySettings, pending: PendingLogin) -> str:
 
 
 @router.get("/")
+@router.get("/app")
 async def home() -> RedirectResponse:
+    """The start page; until the home dashboard exists, the customer list."""
     return RedirectResponse("/app/customers", status_code=302)
 
 
@@ -94,11 +95,11 @@ async def login(request: Request, next: str | None = None) -> Response:
     return response
 
 
-def _failed(request: Request, message_key: str, **params: object) -> Response:
+def _failed(request: Request, message: Msg, **params: object) -> Response:
     locale = page_locale(request)
     return message_page(
-        request, UI.text("callback.failed_title", locale), UI.text(message_key, locale, **params),
-        status_code=400, link=("/login", UI.text("sign_in_again", locale)),
+        request, messages(locale).gettext("Sign-in did not complete"), messages(locale).text(message, **params),
+        status_code=400, link=("/login", messages(locale).gettext("Sign in again")),
     )
 
 
@@ -124,9 +125,10 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
     pending = cookies.pending_login(request)
     params = request.query_params
     if pending is None or not secrets.compare_digest(params.get("state", "").encode(), pending.state.encode()):
-        return _failed(request, "callback.expired")
+        return _failed(request, N_("The sign-in took too long or was started in another window."))
     if params.get("error"):
-        return _failed(request, "callback.denied", reason=params.get("error_description") or params["error"])
+        return _failed(request, N_("Sign-in was refused: %(reason)s"),
+                       reason=params.get("error_description") or params["error"])
     try:
         reply = await caller.call(services.identity.ExchangeAuthorizationCode, pb.ExchangeAuthorizationCodeRequest(
             code=params.get("code", ""), client_id=settings.web_client_id, redirect_uri=settings.web_redirect_uri,
@@ -135,7 +137,7 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
         # Verified like any API token: a token the API would refuse must not make a session.
         user = await verify_token(request, reply.access_token)
     except (UpstreamError, Problem):
-        return _failed(request, "callback.exchange_failed")
+        return _failed(request, N_("We could not complete the sign-in. Please try again."))
     assert user.principal is not None
     session = _session_from(reply, list(user.principal.roles),
                             await _tenant_name(Caller(caller.locale, token=reply.access_token,

@@ -15,14 +15,14 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import FORM_FILTERS, list_request
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
 from crm_gateway.web.owners import owner_choices
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.tag_choices import tenant_tags
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import bulk_changes_pb2 as bpb
@@ -51,10 +51,10 @@ def _filters(source: Any, prefix: str = "") -> dict[str, str]:
 def _filter_labels(filters: dict[str, str], people: dict[str, str], tags: dict[str, str],
                    locale: Locale) -> dict[str, str]:
     """The filters as shown: an owner and tags by name, a status or type by its label."""
-    shown = {k: people.get(v, v) if k == "owner_id" else _label(k, v, locale) if k in ("status", "type") else v
+    shown = {k: people.get(v, v) if k == "owner_id" else label(k, v, locale) if k in ("status", "type") else v
              for k, v in filters.items()}
     if filters.get(TAG_FILTER):
-        shown[TAG_FILTER] = "、".join(tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(","))
+        shown[TAG_FILTER] = formatting.value_list((tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(",")), locale)
     return shown
 
 
@@ -64,7 +64,7 @@ def filter_message(filters: dict[str, str]) -> pb.ListCustomersRequest:
 
 def _context_base(session: WebSession, locale: Locale) -> dict[str, Any]:
     return {"session": session,
-            "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles)}
+            "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles)}
 
 
 async def form_page(request: Request, session: WebSession, services: Any, filters: dict[str, str], *,
@@ -81,10 +81,10 @@ async def form_page(request: Request, session: WebSession, services: Any, filter
             tenant_tags(caller, services),
         )
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
-        return message_page(request, UI.text("bulk.title", locale), problem_text(exc, locale),
+        raise_if_signed_out(request, exc)
+        return message_page(request, messages(locale).gettext("Mass change"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0],
-                            link=("/app/customers", UI.text("bulk.back", locale)))
+                            link=("/app/customers", messages(locale).gettext("Back to customers")))
     me = str(claims.get("uid", ""))
     context = {
         **_context_base(session, locale),
@@ -115,7 +115,7 @@ async def start(request: Request, session: SessionDep, services: BackendsDep) ->
     values = {name: str(form.get(name) or "").strip() for name in ("change", "owner_id", "status", "reason")}
     if not hmac.compare_digest(str(form.get("csrf_token") or "").encode(), session.csrf.encode()):
         return await form_page(request, session, services, filters, status_code=403, values=values,
-                               form_error=UI.text("create.form_expired", locale))
+                               form_error=messages(locale).gettext("The form expired; please submit it again."))
     if values["change"] == "status":
         changes = bpb.BulkChangeSet(status=values["status"], reason=values["reason"])
     else:
@@ -125,15 +125,15 @@ async def start(request: Request, session: SessionDep, services: BackendsDep) ->
         started = await caller.call(services.customer_bulk_changes.StartBulkChange, bpb.StartBulkChangeRequest(
             filter=filter_message(filters), set=changes))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("set."))
         field_errors = {e["field"]: e["message"] for e in errors}
         code = 400 if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(
             exc.error.status, INTERNAL)[0]
         return await form_page(request, session, services, filters, status_code=code, values=values,
                                field_errors=field_errors,
-                               form_error=UI.text("create.invalid", locale) if field_errors else problem_text(
-                                   exc, locale))
+                               form_error=(messages(locale).gettext("Please correct the highlighted fields.")
+                                           if field_errors else problem_text(exc, locale)))
     return RedirectResponse(f"/app/customer-bulk-changes/{started.id}", status_code=303)
 
 
@@ -156,11 +156,12 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
         change = await caller.call(services.customer_bulk_changes.GetBulkChange, bpb.GetBulkChangeRequest(
             id=bulk_change_id, failures_page_size=FAILURES_SHOWN))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.status in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-            return message_page(request, UI.text("bulk.progress_title", locale), UI.text("bulk.not_found", locale),
-                                status_code=404, link=("/app/customers", UI.text("bulk.back", locale)))
-        return message_page(request, UI.text("bulk.progress_title", locale), problem_text(exc, locale),
+            return message_page(request, messages(locale).pgettext("progress", "Mass change"),
+                                messages(locale).gettext("This mass change does not exist."),
+                                status_code=404, link=("/app/customers", messages(locale).gettext("Back to customers")))
+        return message_page(request, messages(locale).pgettext("progress", "Mass change"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     finished = change.status in FINISHED
     total = change.total if change.HasField("total") else 0
@@ -168,23 +169,25 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
     claims = token_claims(session.token)
     people = dict(await owner_choices(caller, services))
     owner = change.set.owner_id
-    owner_label = UI.text("bulk.myself", locale) if owner and owner == claims.get("uid") else people.get(owner, owner)
+    owner_label = messages(locale).gettext("Myself") if owner and owner == claims.get("uid") else people.get(owner,
+                                                                                                             owner)
     context = {
         **_context_base(session, locale),
         "change": change,
         "finished": finished,
         "total": total,
         "percent": 100 if finished else (int(change.processed * 100 / total) if total else 0),
-        "summary": (UI.text("bulk.summary_owner", locale, owner=owner_label) if owner else UI.text(
-            "bulk.summary_status", locale, status=_label("status", change.set.status, locale),
+        "summary": (messages(locale).gettext("Owner → %(owner)s",
+                                             owner=owner_label) if owner else messages(locale).gettext(
+            "Status → %(status)s (%(reason)s)", status=label("status", change.set.status, locale),
             reason=change.set.reason)),
-        "filters": [(UI.text(f"filter.{k}", locale), v) for k, v in _filter_labels(
+        "filters": [(label("filter", k, locale), v) for k, v in _filter_labels(
             {**{name: getattr(change.filter, name) for name in FILTERS}, TAG_FILTER: ",".join(change.filter.tag_ids)},
             people, {t.id: t.name for t in await tenant_tags(caller, services)} if change.filter.tag_ids else {},
             locale,
         ).items() if v],
         "failures": [{"id": f.customer_id, "name": names.get(f.customer_id, ""),
-                      "why": UI.get(f"bulk.why.{f.code}", locale) or f.code} for f in change.failures],
+                      "why": label("bulk.why", f.code, locale)} for f in change.failures],
     }
     return render(request, "customer_bulk_progress.html", context)
 
@@ -198,5 +201,5 @@ async def cancel(request: Request, bulk_change_id: str, session: SessionDep, ser
             await caller.call(services.customer_bulk_changes.CancelBulkChange,
                               bpb.CancelBulkChangeRequest(id=bulk_change_id))
         except UpstreamError as exc:
-            _raise_if_signed_out(request, exc)
+            raise_if_signed_out(request, exc)
     return RedirectResponse(f"/app/customer-bulk-changes/{bulk_change_id}", status_code=303)

@@ -16,25 +16,18 @@ from starlette.responses import Response
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
+from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import timeline
+from crm_gateway.web import formatting, timeline
 from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_erasure import can_erase
 from crm_gateway.web.customer_merge import survivor_merges
 from crm_gateway.web.customer_orders import orders_section
 from crm_gateway.web.customer_tags import tags_section
-from crm_gateway.web.customers import (
-    CUSTOMER_TYPES,
-    SessionDep,
-    _label,
-    _raise_if_signed_out,
-    customer_input,
-    load_choices,
-    problem_text,
-)
+from crm_gateway.web.customers import CUSTOMER_TYPES, customer_input, load_choices
 from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
@@ -93,17 +86,19 @@ async def detail_page(
             caller.call(services.customers.ListStatusHistory, pb.ListStatusHistoryRequest(id=customer_id)),
         )
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.code == "customer_merged":  # say where it went (crm_customers/merge)
-            return message_page(request, UI.text("merge.merged_title", locale),
-                                UI.text("merge.merged_into", locale), status_code=404,
+            return message_page(request, messages(locale).gettext("Customer merged"),
+                                messages(locale).gettext("This customer was merged into another customer. Its history, "
+                                                         "tags and follow-ups are there now."), status_code=404,
                                 link=(f"/app/customers/{exc.error.extra.get('merged_into', '')}",
-                                      UI.text("merge.go_survivor", locale)))
+                                      messages(locale).gettext("Open the kept customer")))
         if exc.error.status == grpc.StatusCode.NOT_FOUND:
-            return message_page(request, UI.text("detail.not_found_title", locale),
-                                UI.text("detail.not_found", locale), status_code=404,
-                                link=("/app/customers", UI.text("detail.back", locale)))
-        return message_page(request, UI.text("detail.title", locale), problem_text(exc, locale),
+            return message_page(request, messages(locale).gettext("Customer not found"),
+                                messages(locale).gettext("This customer does not exist or was deleted."),
+                                status_code=404,
+                                link=("/app/customers", messages(locale).pgettext("back link", "All customers")))
+        return message_page(request, messages(locale).pgettext("page title", "Customer"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     choices = await load_choices(caller, services)
     merges = await survivor_merges(caller, services, customer_id)
@@ -119,18 +114,18 @@ async def detail_page(
     custom = json_format.MessageToDict(customer.custom_fields)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "c": customer,
-        "status_label": _label("status", customer.status, locale),
-        "type_label": _label("type", customer.type, locale),
+        "status_label": label("status", customer.status, locale),
+        "type_label": label("type", customer.type, locale),
         "source_label": dict(choices.source).get(customer.source, customer.source),
         "custom": sorted(custom.items()),
-        "created": timeline.local_time(customer.created_at, activity.zone),
-        "updated": timeline.local_time(customer.updated_at, activity.zone),
+        "created": formatting.local_time(customer.created_at, activity.zone, locale),
+        "updated": formatting.local_time(customer.updated_at, activity.zone, locale),
         "history": [
-            {"from": _label("status", h.from_status, locale) if h.from_status else "",
-             "to": _label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
-             "by": h.changed_by_name or h.changed_by, "at": timeline.local_time(h.changed_at, activity.zone)}
+            {"from": label("status", h.from_status, locale) if h.from_status else "",
+             "to": label("status", h.to_status, locale), "to_status": h.to_status, "reason": h.reason,
+             "by": h.changed_by_name or h.changed_by, "at": formatting.local_time(h.changed_at, activity.zone, locale)}
             for h in history.items
         ],
         "statuses": [s for s in STATUSES if s != customer.status],
@@ -140,7 +135,7 @@ async def detail_page(
         "field_errors": field_errors or {},
         "form_error": form_error,
         "status_error": status_error,
-        "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+        "flash": flash_text(flash, locale),
         "can_reveal": can_reveal(session),
         "can_erase": can_erase(session),
         "writable": writable_fields(session),
@@ -171,10 +166,10 @@ def _csrf_ok(form: Any, session: WebSession) -> bool:
     return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-def _done(request: Request, customer_id: str, key: str) -> Response:
+def _done(request: Request, customer_id: str, done: Msg) -> Response:
     response = RedirectResponse(f"/app/customers/{customer_id}", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": key})
+    cookies.flash(response, flash_message(done))
     return response
 
 
@@ -191,7 +186,7 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
     }
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403, values=values,
-                                 form_error=UI.text("create.form_expired", locale))
+                                 form_error=messages(locale).gettext("The form expired; please submit it again."))
     sent = {**values, **{k: v for k, v in secrets.items() if v}}
     try:
         version = int(str(form.get("version") or "0"))
@@ -202,23 +197,26 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
         await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
             id=customer_id, customer=customer_input(sent), expected_version=version))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         status = exc.error.status
         if status == grpc.StatusCode.FAILED_PRECONDITION:
             # Someone saved first: show their version, keep what this user typed in the message.
             return await detail_page(request, session, services, customer_id, status_code=412,
-                                     form_error=UI.text("detail.conflict", locale))
+                                     form_error=messages(locale).gettext(
+                                         "Someone else changed this customer while you were editing. The form now "
+                                         "shows their version; make your change again."))
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
         placed = (*EDIT_FIELDS, *SENSITIVE_FIELDS)
         field_errors = {e["field"]: e["message"] for e in errors if e["field"] in placed}
         unplaced = [e["message"] for e in errors if e["field"] not in placed]
-        form_error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
+        form_error = (messages(locale).gettext("Please correct the highlighted fields.") if field_errors
+                      else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
         code = 400 if status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code,
                                  values={**values, **secrets}, field_errors=field_errors, form_error=form_error)
-    return _done(request, customer_id, "detail.saved")
+    return _done(request, customer_id, N_("Changes saved."))
 
 
 @router.post("/customers/{customer_id}/status")
@@ -227,21 +225,21 @@ async def change_status(request: Request, customer_id: str, session: SessionDep,
     locale = page_locale(request)
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403,
-                                 status_error=UI.text("create.form_expired", locale))
+                                 status_error=messages(locale).gettext("The form expired; please submit it again."))
     caller = session_caller(request, session)
     try:
         await caller.call(services.customers.ChangeCustomerStatus, pb.ChangeCustomerStatusRequest(
             id=customer_id, status=str(form.get("status") or ""), reason=str(form.get("reason") or "")))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.code == "transition_not_allowed":
-            message = UI.text("detail.transition_not_allowed", locale)
+            message = messages(locale).gettext("Your company's status rules do not allow this change.")
         else:
             errors = localise_field_errors(exc.error.errors, locale)
             message = "; ".join(e["message"] for e in errors) or problem_text(exc, locale)
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code, status_error=message)
-    return _done(request, customer_id, "detail.status_changed")
+    return _done(request, customer_id, N_("Status changed."))
 
 
 @router.post("/customers/{customer_id}/reveal")
@@ -251,13 +249,13 @@ async def reveal_fields(request: Request, customer_id: str, session: SessionDep,
     locale = page_locale(request)
     if not _csrf_ok(form, session):
         return await detail_page(request, session, services, customer_id, status_code=403,
-                                 form_error=UI.text("create.form_expired", locale))
+                                 form_error=messages(locale).gettext("The form expired; please submit it again."))
     asked = [f for f in form.getlist("field") if f in SENSITIVE_FIELDS] or list(SENSITIVE_FIELDS)
     caller = session_caller(request, session)
     try:
         reply = await reveal(caller, services, customer_id, [str(f) for f in asked], client_metadata(request))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code,
                                  form_error=problem_text(exc, locale))

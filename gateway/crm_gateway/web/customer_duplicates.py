@@ -16,12 +16,12 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, raise_if_signed_out
+from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as cpb
 from crm_proto.crm.customers.v1 import duplicates_pb2 as pb
@@ -34,17 +34,17 @@ MERGE_PAGE: Final = "/app/customers/merge"
 POLICIES: Final = ("warn", "block")
 # (row label key, customer field, reasons that point at the row)
 ROWS: Final = (
-    ("col.code", "code", ()),
-    ("create.name", "name", ("name", "name_similar")),
-    ("create.contact_person", "contact_person", ("contact_person",)),
-    ("create.mobile", "mobile", ("phone",)),
-    ("create.phone", "phone", ("phone",)),
-    ("create.email", "email", ("email", "email_domain")),
-    ("detail.credit_code", "credit_code", ("credit_code",)),
-    ("sensitive.resident_id", "resident_id", ("resident_id",)),
-    ("sensitive.bank_card", "bank_card", ("bank_card",)),
-    ("create.region", "region", ()),
-    ("col.created", "created_at", ()),
+    (N_("Code"), "code", ()),
+    (N_("Name"), "name", ("name", "name_similar")),
+    (N_("Contact person"), "contact_person", ("contact_person",)),
+    (N_("Mobile"), "mobile", ("phone",)),
+    (N_("Phone (landline)"), "phone", ("phone",)),
+    (N_("Email"), "email", ("email", "email_domain")),
+    (N_("Unified social credit code"), "credit_code", ("credit_code",)),
+    (N_("Resident ID number"), "resident_id", ("resident_id",)),
+    (N_("Bank card number"), "bank_card", ("bank_card",)),
+    (N_("Region"), "region", ()),
+    (N_("Created"), "created_at", ()),
 )
 
 
@@ -59,8 +59,8 @@ def _scan_view(message: Any, locale: Locale) -> dict[str, Any]:
     return {
         "id": message.id, "status": message.status, "running": running,
         "percent": 100 if message.status == "succeeded" else min(percent, 99 if running else 100),
-        "state": UI.text(f"dup.scan.{message.status}", locale),
-        "phase": UI.text(f"dup.phase.{message.phase}", locale) if message.phase and running else "",
+        "state": label("dup.scan", message.status, locale),
+        "phase": label("dup.phase", message.phase, locale) if message.phase and running else "",
         "groups_found": message.groups_found, "pairs_found": message.pairs_found,
         "finished": finished.strftime("%Y-%m-%d %H:%M") if finished else "", "error": message.error,
     }
@@ -79,18 +79,19 @@ def _group_view(message: Any, locale: Locale) -> dict[str, Any]:
     reasons = list(message.reasons)
     members = list(message.members)
     rows = []
-    for label, name, pointed in ROWS:
+    for row_label, name, pointed in ROWS:
         values = [_value(m, name) for m in members]
         if not any(values):
             continue
         same = len({v for v in values if v}) == 1 and all(values)
-        rows.append({"label": UI.text(label, locale), "cells": values, "matched": bool(set(pointed) & set(reasons)),
+        rows.append({"label": messages(locale).text(row_label), "cells": values,
+                     "matched": bool(set(pointed) & set(reasons)),
                      "same": same, "mono": name in ("code", "mobile", "phone", "credit_code", "resident_id",
                                                      "bank_card")})
     return {
         "id": message.id, "confidence": round(message.confidence * 100),
         "level": "high" if message.confidence >= 0.9 else "medium" if message.confidence >= 0.75 else "low",
-        "reasons": [UI.text(f"dup.reason.{r}", locale) for r in reasons],
+        "reasons": [label("dup.reason", r, locale) for r in reasons],
         "members": [{"id": m.id, "name": m.name} for m in members], "rows": rows,
         "hidden": message.hidden_members,
         "merge_url": f"{MERGE_PAGE}?{urlencode({'ids': ','.join(m.id for m in members)}, safe=',')}",
@@ -122,7 +123,7 @@ async def duplicates_page(request: Request, session: SessionDep, services: Backe
         groups = [_group_view(g, locale) for g in reply.items]
         next_token = reply.next_page_token
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         error = problem_text(exc, locale)
         status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 400
     cookies: WebCookies = request.app.state.web_cookies
@@ -131,7 +132,7 @@ async def duplicates_page(request: Request, session: SessionDep, services: Backe
         "session": session, "user_label": session.user_name, "admin": admin, "scan": scan, "groups": groups,
         "policy": policy, "policies": POLICIES,
         "next_token": next_token, "first_page": not page_token, "error": error,
-        "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+        "flash": flash_text(flash, locale),
     }
     response = render(request, "customer_duplicates.html", context, status_code=status)
     cookies.clear_flash(request, response)
@@ -143,34 +144,36 @@ def _csrf_ok(form: Any, session: WebSession) -> bool:
     return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-async def _post(request: Request, session: WebSession, call: Any, message: Any, flash_key: str) -> Response:
+async def _post(request: Request, session: WebSession, call: Any, message: Any, done: Msg) -> Response:
     form = await request.form()
     locale = page_locale(request)
     if not _csrf_ok(form, session):
-        return Response(UI.text("create.form_expired", locale), status_code=403, media_type="text/plain")
+        return Response(messages(locale).gettext("The form expired; please submit it again."), status_code=403,
+                        media_type="text/plain")
     caller = session_caller(request, session)
     try:
         await caller.call(call, message)
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         status = 403 if exc.error.status == grpc.StatusCode.PERMISSION_DENIED else 409
         return Response(problem_text(exc, locale), status_code=status, media_type="text/plain")
     response = RedirectResponse(PAGE, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": flash_key})
+    cookies.flash(response, flash_message(done))
     return response
 
 
 @router.post("/customers/duplicates/scan")
 async def start_scan(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     return await _post(request, session, services.customer_duplicates.StartDuplicateScan,
-                       pb.StartDuplicateScanRequest(), "dup.scan_started")
+                       pb.StartDuplicateScanRequest(), N_("Scan started."))
 
 
 @router.post("/customers/duplicates/{group_id}/dismiss")
 async def dismiss(group_id: str, request: Request, session: SessionDep, services: BackendsDep) -> Response:
     return await _post(request, session, services.customer_duplicates.DismissDuplicateGroup,
-                       pb.DismissDuplicateGroupRequest(id=group_id), "dup.dismissed")
+                       pb.DismissDuplicateGroupRequest(id=group_id),
+                       N_("Group dismissed; later scans will not group these customers again."))
 
 
 @router.post("/customers/duplicates/policy")
@@ -178,6 +181,7 @@ async def set_policy(request: Request, session: SessionDep, services: BackendsDe
     form = await request.form()
     value = str(form.get("duplicate_policy") or "")
     if value not in POLICIES:
-        return Response(UI.text("create.invalid", page_locale(request)), status_code=400, media_type="text/plain")
+        return Response(messages(page_locale(request)).gettext("Please correct the highlighted fields."),
+                        status_code=400, media_type="text/plain")
     return await _post(request, session, services.customers.UpdateCustomerSettings,
-                       cpb.UpdateCustomerSettingsRequest(duplicate_policy=value), "dup.policy_saved")
+                       cpb.UpdateCustomerSettingsRequest(duplicate_policy=value), N_("Duplicate policy saved."))

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
+from crm_gateway.i18n import messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import erasure_pb2
@@ -39,15 +39,17 @@ async def _page(
     try:
         customer = await caller.call(services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         if exc.error.status == grpc.StatusCode.NOT_FOUND:
-            return message_page(request, UI.text("detail.not_found_title", locale), UI.text("detail.not_found", locale),
-                                status_code=404, link=("/app/customers", UI.text("detail.back", locale)))
-        return message_page(request, UI.text("erase.title", locale), problem_text(exc, locale),
+            return message_page(request, messages(locale).gettext("Customer not found"),
+                                messages(locale).gettext("This customer does not exist or was deleted."),
+                                status_code=404, link=("/app/customers", messages(locale).pgettext("back link",
+                                                                                                   "All customers")))
+        return message_page(request, messages(locale).gettext("Permanently delete customer"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "c": customer,
         "can_erase": can_erase(session),
         "values": values or {},
@@ -70,13 +72,13 @@ async def erase(request: Request, customer_id: str, session: SessionDep, service
     token = str(form.get("csrf_token") or "")
     if not hmac.compare_digest(token.encode(), session.csrf.encode()):
         return await _page(request, session, services, customer_id, status_code=403, values=values,
-                           form_error=UI.text("create.form_expired", locale))
+                           form_error=messages(locale).gettext("The form expired; please submit it again."))
     caller = session_caller(request, session)
     try:
         await caller.call(services.erasure.EraseCustomer, erasure_pb2.EraseCustomerRequest(
             id=customer_id, confirm=values["confirm"], reason=values["reason"]))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         code = GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         if exc.error.status == grpc.StatusCode.INVALID_ARGUMENT:
             errors = localise_field_errors(exc.error.errors, locale)
@@ -86,5 +88,8 @@ async def erase(request: Request, customer_id: str, session: SessionDep, service
             return await _page(request, session, services, customer_id)
         return await _page(request, session, services, customer_id, status_code=code, values=values,
                            form_error=problem_text(exc, locale))
-    return message_page(request, UI.text("erase.done_title", locale), UI.text("erase.done", locale),
-                        status_code=200, link=("/app/customers", UI.text("detail.back", locale)))
+    return message_page(request, messages(locale).gettext("Customer permanently deleted"),
+                        messages(locale).gettext("The customer was erased here; tags, follow-ups, reports and webhook "
+                                                 "queues follow within seconds."),
+                        status_code=200, link=("/app/customers", messages(locale).pgettext("back link",
+                                                                                           "All customers")))

@@ -5,12 +5,11 @@ Pages call the same gRPC services as the REST API, with the session's token."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
@@ -18,17 +17,16 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.customer_exports import _parts
 from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller, token_claims, web_session
+from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
+from crm_gateway.web.common import SessionDep, csrf_ok, user_label
 from crm_gateway.web.session import WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import exports_pb2, views_pb2
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 # ListCustomersRequest fields a saved filter may set (the rest are `cf.<key>` custom fields).
 REQUEST_FIELDS: Final = frozenset({
@@ -93,10 +91,6 @@ async def load_view(caller: Caller, services: Any, view_id: str) -> ActiveView |
     return ActiveView(view.id, view.name, dict(view.filters), view.order_by)
 
 
-def _csrf_ok(form: Any, session: WebSession) -> bool:
-    return hmac.compare_digest(str(form.get("csrf_token") or "").encode(), session.csrf.encode())
-
-
 def _signed_out(request: Request, exc: UpstreamError) -> None:
     if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
         raise LoginRequired("/app/customers") from exc
@@ -123,14 +117,14 @@ async def current_filters(caller: Caller, services: Any, form: Any) -> tuple[dic
 
 def _message(request: Request, text: str, status_code: int) -> Response:
     locale = page_locale(request)
-    return message_page(request, UI.text("lists.problem_title", locale), text, status_code=status_code,
-                        link=("/app/customers", UI.text("lists.back", locale)))
+    return message_page(request, messages(locale).gettext("Customer list"), text, status_code=status_code,
+                        link=("/app/customers", messages(locale).gettext("Back to customers")))
 
 
 def _problem(exc: UpstreamError, locale: Locale) -> str:
     errors = localise_field_errors(exc.error.errors, locale)
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.error.message or exc.error.code
-    return UI.text("error.generic", locale, detail=detail)
+    return messages(locale).gettext("Something went wrong: %(detail)s", detail=detail)
 
 
 # -- saved views -------------------------------------------------------------------------------
@@ -140,8 +134,8 @@ def _problem(exc: UpstreamError, locale: Locale) -> str:
 async def save_view(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    if not _csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", locale), 403)
+    if not csrf_ok(form, session):
+        return _message(request, messages(locale).gettext("The form expired; please submit it again."), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
     name = str(form.get("name") or "").strip()
@@ -157,8 +151,9 @@ async def save_view(request: Request, session: SessionDep, services: BackendsDep
 @router.post("/customer-views/{view_id}/delete")
 async def delete_view(request: Request, view_id: str, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
-    if not _csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", page_locale(request)), 403)
+    if not csrf_ok(form, session):
+        return _message(request, messages(page_locale(request)).gettext("The form expired; please submit it again."),
+                        403)
     caller = session_caller(request, session)
     try:
         await caller.call(services.customer_views.DeleteCustomerView, views_pb2.DeleteCustomerViewRequest(id=view_id))
@@ -174,8 +169,8 @@ async def delete_view(request: Request, view_id: str, session: SessionDep, servi
 async def start_export(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     locale = page_locale(request)
-    if not _csrf_ok(form, session):
-        return _message(request, UI.text("create.form_expired", locale), 403)
+    if not csrf_ok(form, session):
+        return _message(request, messages(locale).gettext("The form expired; please submit it again."), 403)
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
     export_format = "xlsx" if form.get("format") == "xlsx" else "csv"
@@ -205,7 +200,7 @@ async def export_page(request: Request, export_id: str, session: SessionDep, ser
     expires = timestamp(export.expires_at)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(UI.get(f"role.{r}", locale) or r for r in session.roles),
+        "user_label": user_label(session, locale),
         "export": export,
         "finished": export.status in FINISHED,
         "percent": percent,

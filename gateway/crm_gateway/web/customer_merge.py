@@ -17,12 +17,11 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customers import SessionDep, _label, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.customers.v1 import merges_pb2 as mpb
@@ -30,15 +29,15 @@ from crm_proto.crm.customers.v1 import merges_pb2 as mpb
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 MAX_CUSTOMERS: Final = 10
-# (field, UI label key) in the order the comparison shows them.
+# (field, its label) in the order the comparison shows them.
 FIELDS: Final = (
-    ("name", "create.name"), ("type", "create.type"), ("status", "col.status"),
-    ("contact_person", "create.contact_person"), ("mobile", "create.mobile"), ("phone", "create.phone"),
-    ("email", "create.email"), ("industry", "create.industry"), ("region", "create.region"),
-    ("source", "create.source"), ("first_contact_date", "detail.first_contact_date"),
-    ("owner_id", "merge.owner"), ("employees", "detail.employees"), ("annual_revenue", "detail.annual_revenue"),
-    ("credit_code", "detail.credit_code"), ("resident_id", "sensitive.resident_id"),
-    ("bank_card", "sensitive.bank_card"), ("needs", "detail.needs"), ("notes", "detail.notes"),
+    ("name", N_("Name")), ("type", N_("Type")), ("status", N_("Status")),
+    ("contact_person", N_("Contact person")), ("mobile", N_("Mobile")), ("phone", N_("Phone (landline)")),
+    ("email", N_("Email")), ("industry", N_("Industry")), ("region", N_("Region")),
+    ("source", NC_("customer field", "Source")), ("first_contact_date", NC_("date", "First contact")),
+    ("owner_id", N_("Owner")), ("employees", N_("Employees")), ("annual_revenue", N_("Annual revenue")),
+    ("credit_code", N_("Unified social credit code")), ("resident_id", N_("Resident ID number")),
+    ("bank_card", N_("Bank card number")), ("needs", N_("Needs")), ("notes", N_("Notes")),
 )
 CUSTOM_PREFIX: Final = "custom_fields."
 
@@ -57,9 +56,9 @@ class Row:
 
 def _shown(c: Any, name: str, locale: Locale) -> str:
     if name == "status":
-        return _label("status", c.status, locale)
+        return label("status", c.status, locale)
     if name == "type":
-        return _label("type", c.type, locale)
+        return label("type", c.type, locale)
     if name == "employees":
         return str(c.employees) if c.HasField("employees") else ""
     if name == "annual_revenue":
@@ -83,14 +82,14 @@ def comparison_rows(session: WebSession, people: list[Any], labels: dict[str, st
     rows: list[Row] = []
     custom = [json_format.MessageToDict(c.custom_fields) for c in people]
     keys = sorted({k for values in custom for k in values})
-    specs = [*FIELDS, *((f"{CUSTOM_PREFIX}{k}", "") for k in keys)]
-    for name, label_key in specs:
+    specs: list[tuple[str, Msg | None]] = [*FIELDS, *((f"{CUSTOM_PREFIX}{k}", None) for k in keys)]
+    for name, label_msg in specs:
         if name.startswith(CUSTOM_PREFIX):
             key = name.removeprefix(CUSTOM_PREFIX)
             label = labels.get(key, key)
             cells = [(c.id, _custom_text(values.get(key))) for c, values in zip(people, custom, strict=True)]
         else:
-            label = UI.text(label_key, locale)
+            label = messages(locale).text(label_msg) if label_msg else name
             cells = [(c.id, _shown(c, name, locale)) for c in people]
         shown = [v for _, v in cells]
         row = Row(name=name, label=label, cells=cells, differs=len(set(shown)) > 1,
@@ -136,9 +135,10 @@ async def _compare_page(
 ) -> Response:
     caller: Caller = session_caller(request, session)
     locale = caller.locale
-    back = ("/app/customers", UI.text("detail.back", locale))
+    back = ("/app/customers", messages(locale).pgettext("back link", "All customers"))
     if len(ids) < 2:
-        return message_page(request, UI.text("merge.title", locale), UI.text("merge.need_two", locale),
+        return message_page(request, messages(locale).gettext("Merge customers"),
+                            messages(locale).gettext("Select at least two customers to merge."),
                             status_code=400, link=back)
     try:
         people = await asyncio.gather(*(
@@ -146,8 +146,8 @@ async def _compare_page(
         ))
         definitions = await caller.call(services.customers.ListCustomerFields, pb.ListCustomerFieldsRequest())
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
-        return message_page(request, UI.text("merge.title", locale), problem_text(exc, locale),
+        raise_if_signed_out(request, exc)
+        return message_page(request, messages(locale).gettext("Merge customers"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0], link=back)
     survivor = survivor if survivor in ids else ids[0]
     ordered = sorted(people, key=lambda c: c.id != survivor)
@@ -162,7 +162,7 @@ async def _compare_page(
         "rows": rows,
         "ids": ",".join(ids),
         "error": error,
-        "status_labels": {c.id: _label("status", c.status, locale) for c in ordered},
+        "status_labels": {c.id: label("status", c.status, locale) for c in ordered},
     }
     return render(request, "customer_merge.html", context, status_code=status_code)
 
@@ -184,14 +184,15 @@ async def merge(request: Request, session: SessionDep, services: BackendsDep) ->
     chosen = {str(k)[2:]: str(v) for k, v in form.items() if str(k).startswith("v.")}
     if not _csrf_ok(form, session):
         return await _compare_page(request, session, services, ids, survivor=survivor, chosen=chosen,
-                                   error=UI.text("create.form_expired", locale), status_code=403)
+                                   error=messages(locale).gettext("The form expired; please submit it again."),
+                                   status_code=403)
     values = {name: donor for name, donor in chosen.items() if donor != survivor}
     caller = session_caller(request, session)
     try:
         reply = await caller.call(services.merges.MergeCustomers, mpb.MergeCustomersRequest(
             survivor_id=survivor, merged_ids=[i for i in ids if i != survivor], values=values))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale)
         message = problem_text(exc, locale)
         if errors:
@@ -200,7 +201,7 @@ async def merge(request: Request, session: SessionDep, services: BackendsDep) ->
                                    status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     response = RedirectResponse(f"/app/customers/{reply.survivor_id}", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "merge.done"})
+    cookies.flash(response, flash_message(N_("Customers merged. You can undo this within 30 days.")))
     return response
 
 
@@ -212,9 +213,9 @@ def merge_view(m: Any, locale: Locale, me: str = "") -> dict[str, Any]:
     return {
         "id": m.id, "survivor_id": m.survivor_id, "survivor_name": m.survivor_name or m.survivor_id,
         "survivor_code": m.survivor_code, "count": len(m.merged_ids),
-        "by": UI.text("merge.by_you", locale) if me and m.merged_by == me else m.merged_by,
+        "by": messages(locale).pgettext("merged by", "You") if me and m.merged_by == me else m.merged_by,
         "at": _when(m.merged_at), "deadline": _when(m.expires_at), "undone_at": _when(m.undone_at),
-        "state": state, "state_label": UI.text(f"merge.state.{state}", locale),
+        "state": state, "state_label": label("merge.state", state, locale),
     }
 
 
@@ -238,15 +239,15 @@ async def _merges_page(
         reply = await caller.call(services.merges.ListMerges, mpb.ListMergesRequest(page_size=50,
                                                                                  page_token=page_token))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
-        return message_page(request, UI.text("merge.list_title", locale), problem_text(exc, locale),
+        raise_if_signed_out(request, exc)
+        return message_page(request, messages(locale).gettext("Merges"), problem_text(exc, locale),
                             status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     response = render(request, "customer_merges.html", {
         "session": session, "merges": [merge_view(m, locale, _me(session)) for m in reply.items],
         "next_page_token": reply.next_page_token, "error": error, "force_id": force_id,
-        "flash": UI.text(flash["key"], locale) if flash and "key" in flash else None,
+        "flash": flash_text(flash, locale),
     }, status_code=status_code)
     cookies.clear_flash(request, response)
     return response
@@ -262,19 +263,20 @@ async def undo(request: Request, merge_id: str, session: SessionDep, services: B
     form = await request.form()
     locale = page_locale(request)
     if not _csrf_ok(form, session):
-        return await _merges_page(request, session, services, error=UI.text("create.form_expired", locale),
+        return await _merges_page(request, session, services,
+                                  error=messages(locale).gettext("The form expired; please submit it again."),
                                   status_code=403)
     caller = session_caller(request, session)
     try:
         reply = await caller.call(services.merges.UndoMerge,
                                   mpb.UndoMergeRequest(id=merge_id, force=form.get("force") == "1"))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         force_id = merge_id if exc.error.code == "survivor_changed_since_merge" else ""
         return await _merges_page(request, session, services, error=problem_text(exc, locale), force_id=force_id,
                                   status_code=GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
     target = "/app/customers/merges" if form.get("back") == "list" else f"/app/customers/{reply.survivor_id}"
     response = RedirectResponse(target, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": "merge.undone"})
+    cookies.flash(response, flash_message(N_("The merge was undone.")))
     return response

@@ -6,38 +6,17 @@ enforces both itself, this only keeps the page from offering what would be refus
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale
 from crm_gateway.problems import UpstreamError
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import token_claims
 from crm_gateway.web.session import WebSession
 from crm_proto.crm.customers.v1 import orders_pb2 as pb
 
 SHOWN: Final = 10
-# CLDR symbols of the common currencies in each locale; others show their ISO code.
-SYMBOLS: Final[dict[str, dict[str, str]]] = {
-    "zh-CN": {"CNY": "¥", "USD": "US$", "EUR": "€", "JPY": "JP¥", "GBP": "£", "HKD": "HK$", "TWD": "NT$"},
-    "en": {"CNY": "CN¥", "USD": "$", "EUR": "€", "JPY": "¥", "GBP": "£", "HKD": "HK$", "TWD": "NT$"},
-}
-
-
-def money(amount: str, currency: str, locale: Locale) -> str:
-    """`¥1,200.50` (zh-CN) / `CN¥1,200.50` (en): grouped digits, the amount's own decimals (at
-    least the 2 the API shows, none for a whole JPY amount)."""
-    try:
-        value = Decimal(amount)
-    except InvalidOperation:
-        return f"{amount} {currency}"
-    text = f"{value:,f}"
-    if currency in ("JPY", "KRW", "VND") and value == value.to_integral_value():
-        text = f"{value:,.0f}"
-    symbol = SYMBOLS.get(locale, {}).get(currency)
-    return f"{symbol}{text}" if symbol else f"{currency} {text}"
-
-
 def spend_visible(session: WebSession) -> bool:
     claims = token_claims(session.token)
     scopes = str(claims.get("scope", "")).split()
@@ -55,7 +34,7 @@ class OrdersSection:
 
 
 def _figures(spend: Any, locale: Locale) -> list[str]:
-    return [money(amount, currency, locale) for currency, amount in sorted(spend.amounts.items())]
+    return [formatting.money(amount, currency, locale) for currency, amount in sorted(spend.amounts.items())]
 
 
 async def orders_section(
@@ -75,7 +54,7 @@ async def orders_section(
         lifetime=_figures(customer.lifetime_value, locale) if customer.HasField("lifetime_value") else [],
         rows=[
             {"external_id": o.external_id, "kind": o.kind, "status": o.status, "ordered_on": o.ordered_on,
-             "amount": "—" if o.amount_hidden else money(o.amount, o.currency, locale),
+             "amount": "—" if o.amount_hidden else formatting.money(o.amount, o.currency, locale),
              "item_count": len(o.items)}
             for o in reply.items
         ],

@@ -15,12 +15,11 @@ from starlette.responses import Response
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.api.tags import visible_customer
 from crm_gateway.clients import Backends, Caller
+from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.customer_lists import _csrf_ok
-from crm_gateway.web.customers import SessionDep, _raise_if_signed_out, problem_text
+from crm_gateway.web.common import SessionDep, csrf_ok, flash_message, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.tag_choices import TagChoice, color_rules, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import message_page, page_locale
 from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
@@ -83,32 +82,34 @@ async def tags_section(caller: Caller, services: Backends, session: WebSession, 
     return TagsSection(carried=carried, available=available, can_edit=editable)
 
 
-def _back(request: Request, customer_id: str, key: str) -> Response:
+def _back(request: Request, customer_id: str, done: Msg) -> Response:
     response = RedirectResponse(f"/app/customers/{customer_id}#tags", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": key})
+    cookies.flash(response, flash_message(done))
     return response
 
 
 def _refused(request: Request, customer_id: str, text: str, status_code: int) -> Response:
     locale = page_locale(request)
-    return message_page(request, UI.text("tags.failed_title", locale), text, status_code=status_code,
-                        link=(f"/app/customers/{customer_id}", UI.text("tags.back", locale)))
+    return message_page(request, messages(locale).gettext("The tag could not be changed"), text,
+                        status_code=status_code,
+                        link=(f"/app/customers/{customer_id}", messages(locale).gettext("Back to the customer")))
 
 
 def _failed(request: Request, customer_id: str, exc: UpstreamError) -> Response:
-    _raise_if_signed_out(request, exc)
+    raise_if_signed_out(request, exc)
     return _refused(request, customer_id, problem_text(exc, page_locale(request)),
                     GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0])
 
 
 async def _change_tags(request: Request, customer_id: str, session: WebSession, services: Any,
-                       change: Callable[[Caller, Mapping[str, Any]], Awaitable[object]], done: str) -> Response:
+                       change: Callable[[Caller, Mapping[str, Any]], Awaitable[object]], done: Msg) -> Response:
     """One form post that puts a tag on or takes one off: CSRF, the customer's visibility, the
     change, then back to the detail page with `done` flashed (or the refusal shown there)."""
     form = await request.form()
-    if not _csrf_ok(form, session):
-        return _refused(request, customer_id, UI.text("create.form_expired", page_locale(request)), 403)
+    if not csrf_ok(form, session):
+        return _refused(request, customer_id,
+                        messages(page_locale(request)).gettext("The form expired; please submit it again."), 403)
     caller = session_caller(request, session)
     try:
         await visible_customer(caller, services, customer_id)
@@ -123,7 +124,7 @@ async def add_tag(request: Request, customer_id: str, session: SessionDep, servi
     return await _change_tags(request, customer_id, session, services, lambda caller, form: caller.call(
         services.tagging.ApplyCustomerTag,
         pb.ApplyCustomerTagRequest(customer_id=customer_id, tag_id=str(form.get("tag_id") or "")),
-    ), "tags.added")
+    ), N_("Tag added."))
 
 
 @router.post("/customers/{customer_id}/tags/{tag_id}/remove")
@@ -131,7 +132,7 @@ async def remove_tag(request: Request, customer_id: str, tag_id: str, session: S
                      services: BackendsDep) -> Response:
     return await _change_tags(request, customer_id, session, services, lambda caller, form: caller.call(
         services.tagging.RemoveCustomerTag, pb.RemoveCustomerTagRequest(customer_id=customer_id, tag_id=tag_id),
-    ), "tags.removed")
+    ), N_("Tag removed."))
 
 
 @router.get("/tag-colors.css")

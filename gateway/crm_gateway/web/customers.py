@@ -11,16 +11,17 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import grpc
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import timeline
-from crm_gateway.web.auth import LoginRequired, session_caller, token_claims, web_session
+from crm_gateway.web import formatting
+from crm_gateway.web.auth import session_caller, token_claims
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import (
     FORM_FILTERS,
     PANEL_FILTERS,
@@ -31,7 +32,6 @@ from crm_gateway.web.customer_lists import (
 )
 from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.tag_choices import TagChoice, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -51,7 +51,6 @@ BOX_FILTERS: Final = ("q", "industry", "owner_id")
 CHOSEN_FILTERS: Final = tuple(name for name in FORM_FILTERS if name not in BOX_FILTERS)
 # The tag picker's parameter (repeated, or ids joined by commas as a saved view holds them).
 TAG_FILTER: Final = "tag_id"
-SessionDep = Annotated[WebSession, Depends(web_session)]
 
 
 @dataclass
@@ -114,9 +113,6 @@ def active_tags(filters: Filters, tags: list[TagChoice]) -> list[dict[str, str]]
     return chips
 
 
-def _label(prefix: str, value: str, locale: Locale) -> str:
-    return UI.get(f"{prefix}.{value}", locale) or value
-
 
 def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[dict[str, str]]:
     """Chips for the status and "More filters" values: the filter's name, its value as the
@@ -127,10 +123,10 @@ def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[d
         value = filters.chosen.get(name, "")
         if not value:
             continue
-        shown = _label(name, value, locale) if name in ("status", "type") else labels.get(name, {}).get(value, value)
+        shown = label(name, value, locale) if name in ("status", "type") else labels.get(name, {}).get(value, value)
         # Under a view an empty parameter says "not this filter" (absent means "the view's").
         dropped = filters.query(**{name: "", "page_token": ""}) + (f"&{name}=" if filters.view else "")
-        chips.append({"name": name, "label": UI.text(f"filter.{name}", locale), "value": shown,
+        chips.append({"name": name, "label": label("filter", name, locale), "value": shown,
                       "drop_query": dropped})
     return chips
 
@@ -166,9 +162,9 @@ def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, str]
     return {
         "id": message.id, "code": message.code, "name": message.name, "industry": message.industry,
         "region": message.region.replace("/", " › "),
-        "mobile": message.mobile, "status": message.status, "status_label": _label("status", message.status, locale),
+        "mobile": message.mobile, "status": message.status, "status_label": label("status", message.status, locale),
         "owner_id": message.owner_id, "owner": message.owner_name or message.owner_id[:8],
-        "created": timeline.local_time(message.created_at, zone),
+        "created": formatting.local_time(message.created_at, zone, locale),
     }
 
 
@@ -179,22 +175,6 @@ def customer_input(sent: dict[str, str]) -> Any:
     return message
 
 
-def problem_text(exc: UpstreamError, locale: Locale) -> str:
-    """One line for a failed call, shown in the page's banner."""
-    status = exc.error.status
-    if status == grpc.StatusCode.PERMISSION_DENIED:
-        return UI.text("error.permission_denied", locale)
-    if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return UI.text("error.unavailable", locale)
-    details = localise_field_errors(exc.error.errors, locale)
-    detail = "; ".join(e["message"] for e in details) or exc.error.message or exc.error.code
-    return UI.text("error.generic", locale, detail=detail)
-
-
-def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
-    # The token expired or was revoked since the session was made: sign in again.
-    if exc.error.status == grpc.StatusCode.UNAUTHENTICATED:
-        raise LoginRequired(request.url.path) from exc
 
 
 async def load_listing(request: Request, caller: Caller, services: Any, filters: Filters) -> Listing:
@@ -205,10 +185,10 @@ async def load_listing(request: Request, caller: Caller, services: Any, filters:
                 industry=filters.industry,
                 q=filters.q, owner_id=filters.owner_id, order_by=filters.order_by, tag_ids=filters.tag_ids,
             )),
-            timeline.page_zone(caller, services, request),
+            formatting.page_zone(caller, services, request),
         )
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         shown = {e["field"]: e["message"] for e in localise_field_errors(exc.error.errors, caller.locale)
                  if e["field"] in FORM_FILTERS}
         return Listing(error=problem_text(exc, caller.locale), field_errors=shown)
@@ -253,7 +233,7 @@ async def customers_page(
     locale = caller.locale
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(_label("role", r, locale) for r in session.roles),
+        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "listing": listing,
         "filters": filters,
         "next_query": filters.query(page_token=listing.next_page_token) if listing.next_page_token else None,
@@ -269,7 +249,7 @@ async def customers_page(
         "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
-        "flash": UI.text("create.created", locale, **flash) if flash else None,
+        "flash": flash_text(flash, locale),
         "views": views,
         "can_export": can_export(session),
         "tags": tags,
@@ -314,7 +294,7 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     token = str(form.get("csrf_token") or "")
     if not hmac.compare_digest(token.encode(), session.csrf.encode()):
         return await customers_page(request, session, services, Filters(), status_code=403, values=values,
-                                    form_error=UI.text("create.form_expired", locale))
+                                    form_error=messages(locale).gettext("The form expired; please submit it again."))
     # Empty inputs are "not given"; the service decides what is required.
     sent = {k: v for k, v in values.items() if v or k == "name"}
     caller = session_caller(request, session)
@@ -322,11 +302,12 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
         created = await caller.call(services.customers.CreateCustomer,
                                     pb.CreateCustomerRequest(customer=customer_input(sent)))
     except UpstreamError as exc:
-        _raise_if_signed_out(request, exc)
+        raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
         field_errors = {e["field"]: e["message"] for e in errors if e["field"] in FORM_FIELDS}
         unplaced = [e["message"] for e in errors if e["field"] not in FORM_FIELDS]
-        form_error = UI.text("create.invalid", locale) if field_errors else problem_text(exc, locale)
+        form_error = (messages(locale).gettext("Please correct the highlighted fields.") if field_errors
+                      else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
         bad_input = exc.error.status == grpc.StatusCode.INVALID_ARGUMENT
@@ -335,5 +316,6 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
                                     values=values, field_errors=field_errors, form_error=form_error)
     response = RedirectResponse("/app/customers", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"name": created.name, "code": created.code})
+    cookies.flash(response, flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name,
+                                          code=created.code))
     return response

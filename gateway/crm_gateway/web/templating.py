@@ -1,4 +1,10 @@
-"""Server-rendered pages: the Jinja2 environment, the page locale and the headers every page gets."""
+"""Server-rendered pages: the Jinja2 environment, the page locale and the headers every page gets.
+
+Templates translate with the Jinja2 i18n extension in its newstyle form: `_("Text")`,
+`_("Hello %(name)s", name=x)`, `pgettext("context", "Text")`, `ngettext("%(num)d customer",
+"%(num)d customers", n)`; the callables are the page locale's catalogue (crm_gateway.i18n), given
+per render. `label(group, code)` shows a stable code in words (web/labels.py), `fmt` formats
+numbers, money and times for the page (web/formatting.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +13,63 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from babel import Locale as BabelLocale
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.responses import Response
 
-from crm_gateway.i18n import Locale, negotiate, parse_locale
-from crm_gateway.web.strings import UI
+from crm_gateway.i18n import BABEL_LOCALES, Locale, Messages, fill, messages, negotiate, parse_locale
+from crm_gateway.web import labels
+from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.shell import shell_for
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_DIR: Final = WEB_DIR / "static"
 LANG_COOKIE: Final = "crm_lang"
 
-templates = Jinja2Templates(directory=WEB_DIR / "templates")
+_environment = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
+                           extensions=["jinja2.ext.i18n"])
+_environment.newstyle_gettext = True  # type: ignore[attr-defined]  # {% trans %} and _() fill %(name)s
+templates = Jinja2Templates(env=_environment)
+
+
+def _escaped(context: Context, text: str, params: dict[str, Any]) -> str:
+    """Newstyle gettext's rule: the translation is markup, its parameters are escaped."""
+    if context.eval_ctx.autoescape:
+        return Markup(text) % params
+    return fill(text, params)
+
+
+def gettext_callables(t: Messages) -> dict[str, Any]:
+    """gettext, ngettext, pgettext and npgettext for one page's locale, as the i18n extension calls them."""
+    raw = t.translations
+
+    @pass_context
+    def gettext(context: Context, message: str, /, **params: Any) -> str:
+        return _escaped(context, raw.gettext(message), params)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        return _escaped(context, raw.ngettext(singular, plural, n), {"num": n, **params})
+
+    @pass_context
+    def pgettext(context: Context, message_context: str, message: str, /, **params: Any) -> str:
+        return _escaped(context, str(raw.pgettext(message_context, message)), params)
+
+    @pass_context
+    def npgettext(context: Context, message_context: str, singular: str, plural: str, n: int, /,
+                  **params: Any) -> str:
+        return _escaped(context, str(raw.npgettext(message_context, singular, plural, n)), {"num": n, **params})
+
+    return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext, "npgettext": npgettext}
+
+
+def language_name(locale: Locale) -> str:
+    """A locale's name in its own language, for the language switch (CLDR's, by Babel)."""
+    return str(BabelLocale.parse(BABEL_LOCALES[locale]).language_name)
 
 
 def page_locale(request: Request) -> Locale:
@@ -32,12 +83,14 @@ def origin(url: str) -> str:
 
 
 def security_headers(form_targets: Iterable[str] = ()) -> dict[str, str]:
-    """No scripts at all, no framing (clickjacking on the login form), no referrer (codes in URLs).
-    `form_targets` are origins a form may end up at (CSP form-action also covers its redirects)."""
+    """Scripts only as files from /static (no inline script, no other origin), no framing
+    (clickjacking on the login form), no referrer (codes in URLs). `form_targets` are origins a
+    form may end up at (CSP form-action also covers its redirects)."""
     form_action = " ".join(["'self'", *sorted({origin(u) for u in form_targets})])
     return {
         "Content-Security-Policy": (
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Frame-Options": "DENY",
@@ -55,17 +108,30 @@ def render(
     form_targets: Iterable[str] = (),
 ) -> Response:
     locale = page_locale(request)
+    other: Locale = "en" if locale == "zh-CN" else "zh-CN"
 
-    def t(key: str, **params: object) -> str:
-        return UI.text(key, locale, **params)
+    def label(group: str, code: str, **params: object) -> str:
+        return labels.label(group, code, locale, **params)
 
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    session = context.get("session") or signed_in(request)
+    in_shell = request.url.path.startswith("/app") or bool(context.get("in_shell"))
     full_context = {
-        "locale": locale, "t": t, "lang_other": "en" if locale == "zh-CN" else "zh-CN", "here": here, **context,
+        **gettext_callables(messages(locale)), "label": label,
+        "locale": locale, "lang_other": other, "lang_other_name": language_name(other), "here": here,
+        "shell": shell_for(session, request.url.path, locale) if session and in_shell else None,
+        **context,
     }
     response = templates.TemplateResponse(request, name, full_context, status_code=status_code)
     response.headers.update(security_headers(form_targets))
     return response
+
+
+def signed_in(request: Request) -> WebSession | None:
+    """The session of a page that did not load one itself (error pages), for the menu."""
+    cookies: WebCookies | None = getattr(request.app.state, "web_cookies", None)
+    session = getattr(request.state, "web_session", None) or (cookies.session(request) if cookies else None)
+    return session if isinstance(session, WebSession) else None
 
 
 def message_page(

@@ -4,87 +4,46 @@ made on the server; "load more" asks for a longer page). People are named by the
 (`actor_name`, owner changes' `from_name` / `to_name`); API clients by their client id; rules as
 "Rule".
 
-Time zone: the `crm_tz` cookie when the user chose one (an IANA name), else the tenant's time zone
-(identity's tenant settings), else Asia/Shanghai for zh-CN and UTC for en."""
+Times are in the viewer's time zone (web/formatting.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from google.protobuf import json_format
 
 from crm_gateway.api.common import timestamp
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import Locale
+from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
-from crm_gateway.web.strings import UI
+from crm_gateway.web import formatting
+from crm_gateway.web.labels import label
 from crm_proto.crm.customers.v1 import activity_pb2
-from crm_proto.crm.identity.v1 import identity_pb2
 
 STEP: Final = 20
 MAX_SHOWN: Final = 500
-TZ_COOKIE: Final = "crm_tz"
-DEFAULT_ZONES: Final[dict[str, str]] = {"zh-CN": "Asia/Shanghai", "en": "UTC"}
 ICONS: Final[dict[str, str]] = {
     "created": "+", "updated": "✎", "owner_changed": "⇄", "status_changed": "◆", "deleted": "×",
     "restored": "↺", "revealed": "◉", "tag_applied": "#", "tag_removed": "#", "task_created": "☐",
     "task_completed": "✓", "order_recorded": "¥",
 }
-# Field -> UI string key of its label (custom fields show their key).
-FIELD_LABELS: Final[dict[str, str]] = {
-    "name": "create.name", "type": "create.type", "contact_person": "create.contact_person",
-    "mobile": "create.mobile", "phone": "create.phone", "email": "create.email", "industry": "create.industry",
-    "region": "create.region", "source": "create.source", "first_contact_date": "detail.first_contact_date",
-    "employees": "detail.employees", "annual_revenue": "detail.annual_revenue",
-    "annual_revenue_currency": "detail.currency", "credit_code": "detail.credit_code", "needs": "detail.needs",
-    "notes": "detail.notes", "owner_id": "detail.owner", "status": "col.status",
-    "resident_id": "sensitive.resident_id", "bank_card": "sensitive.bank_card", "code": "col.code",
+# Field -> its label (custom fields show their key).
+FIELD_LABELS: Final[dict[str, Msg]] = {
+    "name": N_("Name"), "type": N_("Type"), "contact_person": N_("Contact person"),
+    "mobile": N_("Mobile"), "phone": N_("Phone (landline)"), "email": N_("Email"), "industry": N_("Industry"),
+    "region": N_("Region"), "source": NC_("customer field", "Source"),
+    "first_contact_date": NC_("date", "First contact"),
+    "employees": N_("Employees"), "annual_revenue": N_("Annual revenue"),
+    "annual_revenue_currency": N_("Currency"), "credit_code": N_("Unified social credit code"), "needs": N_("Needs"),
+    "notes": N_("Notes"), "owner_id": N_("Owner"), "status": N_("Status"),
+    "resident_id": N_("Resident ID number"), "bank_card": N_("Bank card number"), "code": N_("Code"),
 }
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def viewer_zone(request: Request, locale: Locale, tenant_zone: str = "") -> ZoneInfo:
-    """The user's choice (cookie), else the tenant's zone, else the locale's default."""
-    return (_zone(request.cookies.get(TZ_COOKIE) or "") or _zone(tenant_zone)
-            or ZoneInfo(DEFAULT_ZONES.get(locale, "UTC")))
-
-
-async def tenant_zone(caller: Caller, services: Any) -> str:
-    """The tenant's IANA time zone from identity (any signed-in user may read it); "" if unavailable."""
-    try:
-        tenant = await caller.call(services.identity.GetTenant, identity_pb2.GetTenantRequest())
-    except UpstreamError:
-        return ""
-    return str(tenant.time_zone)
-
-
-def relative(when: datetime, now: datetime, locale: Locale, zone: ZoneInfo) -> str:
-    """"3 分钟前", "yesterday 14:05", "5 days ago", or the date for older ones."""
-    local, today = when.astimezone(zone), now.astimezone(zone)
-    age = now - when
-    if age < timedelta(minutes=1):
-        return UI.text("time.just_now", locale)
-    if age < timedelta(hours=1):
-        return UI.text("time.minutes", locale, n=int(age.total_seconds() // 60))
-    if local.date() == today.date():
-        return UI.text("time.hours", locale, n=int(age.total_seconds() // 3600))
-    if local.date() == today.date() - timedelta(days=1):
-        return UI.text("time.yesterday", locale, time=local.strftime("%H:%M"))
-    if age < timedelta(days=7):
-        return UI.text("time.days", locale, n=(today.date() - local.date()).days)
-    return local.strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass
@@ -103,7 +62,7 @@ def _label(name: str, locale: Locale) -> str:
     if name.startswith("cf."):
         return name[3:]
     key = FIELD_LABELS.get(name)
-    return UI.text(key, locale) if key else name
+    return messages(locale).text(key) if key else name
 
 
 def short_id(value: str) -> str:
@@ -112,13 +71,13 @@ def short_id(value: str) -> str:
 
 def _value(name: str, value: Any, locale: Locale, shown_name: str = "") -> str:
     if value is None or value == "":
-        return UI.text("timeline.empty_value", locale)
+        return messages(locale).gettext("empty")
     if name == "status":
-        return UI.get(f"status.{value}", locale) or str(value)
+        return label("status", str(value), locale)
     if name == "owner_id":
         return shown_name or short_id(str(value))
     if name == "type":
-        return UI.get(f"type.{value}", locale) or str(value)
+        return label("type", str(value), locale)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -129,14 +88,14 @@ def _changes(data: dict[str, Any], locale: Locale) -> list[str]:
     for change in data.get("changes", []):
         name = str(change.get("field", ""))
         if change.get("changed"):
-            out.append(f"{_label(name, locale)}: {UI.text('timeline.changed', locale)}")
+            out.append(f"{_label(name, locale)}: " + messages(locale).gettext("changed"))
         elif "from" in change:
             old = _value(name, change.get("from"), locale, str(change.get("from_name") or ""))
             new = _value(name, change.get("to"), locale, str(change.get("to_name") or ""))
             out.append(f"{_label(name, locale)}: {old} → {new}")
         elif name == "status":
             initial = _value(name, change.get("to"), locale)
-            out.append(UI.text("timeline.initial_status", locale, status=initial))
+            out.append(messages(locale).gettext("Status: %(status)s", status=initial))
     return out
 
 
@@ -144,11 +103,11 @@ def who_acted(message: Any, data: dict[str, Any], locale: Locale, me: str) -> st
     actor = message.actor
     if not actor:  # a rule's work says so; other automatic work (a merge moving tags) names nobody
         by_rule = data.get("source") == "rule" or bool(data.get("cadence_rule_id"))
-        return UI.text("timeline.rule" if by_rule else "timeline.automatic", locale)
+        return messages(locale).text(N_("Rule") if by_rule else N_("Automatic"))
     if actor == me:
-        return UI.text("timeline.you", locale)
+        return messages(locale).gettext("You")
     if actor.startswith("client:"):
-        return UI.text("timeline.api_client_named", locale, client=actor.removeprefix("client:"))
+        return messages(locale).gettext("API client %(client)s", client=actor.removeprefix("client:"))
     return message.actor_name or short_id(actor)
 
 
@@ -158,19 +117,21 @@ def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: st
     who = who_acted(message, data, locale, me)
     details = _changes(data, locale)
     if kind == "status_changed" and data.get("reason"):
-        details.append(UI.text("timeline.reason", locale, reason=data["reason"]))
+        details.append(messages(locale).gettext("Reason: %(reason)s", reason=data["reason"]))
     elif kind == "revealed":
         details.append(", ".join(_label(str(f), locale) for f in data.get("fields", [])))
     elif kind in ("tag_applied", "tag_removed"):
-        tag = f"「{data.get('tag_name') or data.get('tag_id', '')}」"
-        details.append(tag + (f" · {UI.text('timeline.by_rule', locale)}" if data.get("source") == "rule" else ""))
+        # TRANSLATORS: quotation marks around the name of a tag or a follow-up task.
+        tag = messages(locale).gettext("“%(name)s”", name=data.get("tag_name") or data.get("tag_id", ""))
+        by_rule = messages(locale).gettext("by an automatic rule") if data.get("source") == "rule" else ""
+        details.append(tag + (f" · {by_rule}" if by_rule else ""))
     elif kind in ("task_created", "task_completed"):
-        text = f"「{data.get('title', '')}」"
+        text = messages(locale).gettext("“%(name)s”", name=data.get("title", ""))
         due = str(data.get("due_at") or "")
         if due and kind == "task_created":
             with contextlib.suppress(ValueError):
-                due = datetime.fromisoformat(due.replace("Z", "+00:00")).astimezone(zone).strftime("%Y-%m-%d")
-            text += f" · {UI.text('timeline.due', locale, date=due)}"
+                due = formatting.date_text(datetime.fromisoformat(due.replace("Z", "+00:00")), locale, zone)
+            text += " · " + messages(locale).gettext("due %(date)s", date=due)
         details.append(text)
     elif kind == "order_recorded":
         parts = [str(data.get(k) or "") for k in ("external_id", "amount", "currency", "status")]
@@ -178,8 +139,8 @@ def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: st
     when = timestamp(message.occurred_at)
     return Entry(
         kind=kind, icon=ICONS.get(kind, "•"), who=who,
-        what=UI.get(f"timeline.kind.{kind}", locale) or kind, details=details,
-        when=relative(when, now, locale, zone) if when else "",
+        what=label("timeline.kind", kind, locale), details=details,
+        when=formatting.relative(when, now, locale, zone) if when else "",
         when_exact=when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if when else "",
         iso=when.isoformat() if when else "",
     )
@@ -195,17 +156,6 @@ class Timeline:
     error: str | None = None
 
 
-def local_time(value: Any, zone: ZoneInfo) -> str:
-    """A proto timestamp as the viewer's wall-clock time ("" when unset)."""
-    stamp = timestamp(value)
-    return stamp.astimezone(zone).strftime("%Y-%m-%d %H:%M") if stamp else ""
-
-
-async def page_zone(caller: Caller, services: Any, request: Request) -> ZoneInfo:
-    """viewer_zone with the tenant's zone read from identity."""
-    return viewer_zone(request, caller.locale, await tenant_zone(caller, services))
-
-
 def shown_count(raw: str | None) -> int:
     try:
         value = int(raw or STEP)
@@ -219,11 +169,11 @@ async def load(caller: Caller, services: Any, request: Request, customer_id: str
         reply, tenant_zone_name = await asyncio.gather(
             caller.call(services.customer_activity.ListCustomerActivity,
                         activity_pb2.ListCustomerActivityRequest(customer_id=customer_id, page_size=shown)),
-            tenant_zone(caller, services),
+            formatting.tenant_zone(caller, services),
         )
     except UpstreamError as exc:
-        return Timeline(zone=viewer_zone(request, caller.locale), error=exc.error.message or exc.error.code)
-    zone = viewer_zone(request, caller.locale, tenant_zone_name)
+        return Timeline(zone=formatting.viewer_zone(request, caller.locale), error=exc.error.message or exc.error.code)
+    zone = formatting.viewer_zone(request, caller.locale, tenant_zone_name)
     now = datetime.now(zone)
     return Timeline(
         zone=zone, entries=[describe(m, caller.locale, zone, now, me) for m in reply.items],

@@ -12,36 +12,40 @@ from __future__ import annotations
 import base64
 import gzip
 import hmac
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import quote
 
 import grpc
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from crm_gateway import i18n
 from crm_gateway.api.common import AnonymousDep, BackendsDep
-from crm_gateway.i18n import Locale
-from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
+from crm_gateway.problem_texts import PROBLEM_DETAILS
+from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, catalogue_text, localise_field_errors
 from crm_gateway.web.access_admin import _page as users_page_with
 from crm_gateway.web.access_admin import _users_loader as users_loader
-from crm_gateway.web.auth import LoginRequired, session_caller, web_session
-from crm_gateway.web.customers import problem_text
+from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text
+from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.strings import UI
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.identity.v1 import user_admin_pb2 as pb
 
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[WebSession, Depends(web_session)]
 STATE_KEYS: Final[dict[int, str]] = {
     pb.INVITATION_STATE_ACCEPTED: "accepted", pb.INVITATION_STATE_REVOKED: "revoked",
     pb.INVITATION_STATE_EXPIRED: "expired", pb.INVITATION_STATE_INVALID: "invalid",
 }
-COLUMN_KEYS: Final = {"email": "users.email", "display_name": "users.display_name", "roles": "users.col.roles",
-                      "team": "users.col.team", "file": "import.file"}
+# What the users page says after an invitation action (POST /app/invitations/{id}/{action}).
+INVITATION_DONE: Final[dict[str, Msg]] = {
+    "resend": N_("A new link was sent to %(email)s; the previous one no longer works."),
+    "revoke": N_("The invitation of %(email)s was revoked."),
+}
+COLUMN_KEYS: Final = {"email": N_("Email"), "display_name": NC_("person", "Name"), "roles": N_("Roles"),
+                      "team": N_("Team"), "file": N_("File")}
 # A file checked by a dry run travels back in the confirm form (gzip + base64); it is validated
 # again on import, so a changed one gains nothing.
 MAX_CARRIED: Final = 600 * 1024
@@ -58,13 +62,14 @@ def _status(exc: UpstreamError) -> int:
 def _message(exc: UpstreamError, locale: Locale) -> str:
     if exc.error.errors:
         return problem_text(exc, locale)
-    return (i18n.PROBLEM_DETAILS.get(exc.error.code, locale) if exc.error.code else None) or problem_text(exc, locale)
+    return (catalogue_text(PROBLEM_DETAILS, exc.error.code, locale) if exc.error.code else None) or problem_text(exc,
+                                                                                                                 locale)
 
 
-def _done(path: str, request: Request, key: str, **params: str) -> Response:
+def _done(path: str, request: Request, done: Msg, **params: str) -> Response:
     response = RedirectResponse(path, status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, {"key": key, "params": params})
+    cookies.flash(response, flash_message(done, **params))
     return response
 
 
@@ -83,8 +88,8 @@ async def _call(request: Request, session: WebSession, method: Any, message: Any
 def _gone(request: Request, state: int) -> Response:
     locale = page_locale(request)
     key = STATE_KEYS.get(state, "invalid")
-    link = ("/app/customers", UI.text("sign_in", locale)) if key == "accepted" else None
-    return message_page(request, UI.text(f"invite.{key}.title", locale), UI.text(f"invite.{key}.message", locale),
+    link = ("/app/customers", messages(locale).gettext("Sign in")) if key == "accepted" else None
+    return message_page(request, label("invite_title", key, locale), label("invite_message", key, locale),
                         status_code=410, link=link)
 
 
@@ -113,7 +118,7 @@ async def accept(request: Request, token: str, caller: AnonymousDep, services: B
         return _gone(request, preview.state)
     if password != str(form.get("password_confirm") or ""):
         return _accept_form(request, token, preview, status_code=400,
-                            field_errors={"password_confirm": UI.text("invite.mismatch", locale)})
+                            field_errors={"password_confirm": messages(locale).gettext("The two passwords differ.")})
     try:
         reply = await caller.call(services.user_admin.AcceptInvitation,
                                   pb.AcceptInvitationRequest(token=token, password=password))
@@ -139,7 +144,7 @@ async def invite(request: Request, session: SessionDep, services: BackendsDep) -
     raw = await request.form()
     locale = page_locale(request)
     if not _csrf_ok(raw, session):
-        return _done("/app/users", request, "create.form_expired")
+        return _done("/app/users", request, N_("The form expired; please submit it again."))
     email = str(raw.get("email") or "").strip()
     values: dict[str, Any] = {
         "email": email, "display_name": str(raw.get("display_name") or ""),
@@ -153,7 +158,7 @@ async def invite(request: Request, session: SessionDep, services: BackendsDep) -
         return await users_page_with(request, session, "users.html", "/app/users", users_loader(services, locale),
                            status_code=_status(exc), values={f"invite_{k}": v for k, v in values.items()},
                            field_errors=fields, error=_message(exc, locale))
-    return _done("/app/users", request, "invite.sent", email=email)
+    return _done("/app/users", request, N_("Invitation sent to %(email)s."), email=email)
 
 
 @router.post("/app/invitations/{invitation_id}/{action}")
@@ -161,18 +166,19 @@ async def change_invitation(request: Request, invitation_id: str, action: str, s
                             services: BackendsDep) -> Response:
     raw = await request.form()
     if action not in ("resend", "revoke"):
-        return _done("/app/users", request, "invite.unknown_action")
+        return _done("/app/users", request, N_("Unknown action."))
     if not _csrf_ok(raw, session):
-        return _done("/app/users", request, "create.form_expired")
+        return _done("/app/users", request, N_("The form expired; please submit it again."))
     method = services.user_admin.ResendInvitation if action == "resend" else services.user_admin.RevokeInvitation
     try:
         reply = await _call(request, session, method, pb.InvitationIdRequest(id=invitation_id))
     except UpstreamError as exc:
         cookies: WebCookies = request.app.state.web_cookies
         response = RedirectResponse("/app/users", status_code=303)
-        cookies.flash(response, {"key": "invite.failed", "params": {"reason": _message(exc, page_locale(request))}})
+        cookies.flash(response, flash_message(N_("Not done: %(reason)s"), **{"reason": _message(exc,
+                                                                                                page_locale(request))}))
         return response
-    return _done("/app/users", request, f"invite.{action}_done", email=reply.email)
+    return _done("/app/users", request, INVITATION_DONE[action], email=reply.email)
 
 
 # -- import ---------------------------------------------------------------------------------------------
@@ -182,7 +188,7 @@ async def _import_page(request: Request, session: WebSession, *, status_code: in
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     locale = page_locale(request)
-    banner = UI.text(flash["key"], locale, **flash.get("params", {})) if flash and "key" in flash else None
+    banner = flash_text(flash, locale)
     response = render(request, "user_import.html", {
         "session": session, "user_label": session.user_name, "active": "/app/users", "banner": banner,
         "report": None, "error": None, "carried": None, **context,
@@ -211,7 +217,7 @@ async def import_template(request: Request, session: SessionDep, services: Backe
 
 
 def _rows(reply_errors: Any, locale: Locale) -> list[dict[str, Any]]:
-    return [{"row": e.row, "column": UI.text(COLUMN_KEYS.get(e.column, "import.file"), locale), "code": e.code,
+    return [{"row": e.row, "column": messages(locale).text(COLUMN_KEYS.get(e.column, N_("File"))), "code": e.code,
              "message": e.message} for e in reply_errors]
 
 
@@ -220,7 +226,8 @@ async def import_upload(request: Request, session: SessionDep, services: Backend
     form = await request.form()
     locale = page_locale(request)
     if not _csrf_ok(form, session):
-        return await _import_page(request, session, status_code=403, error=UI.text("create.form_expired", locale))
+        return await _import_page(request, session, status_code=403,
+                                  error=messages(locale).gettext("The form expired; please submit it again."))
     upload = form.get("file")
     carried = str(form.get("carried") or "")
     filename = str(form.get("filename") or "")
@@ -235,7 +242,8 @@ async def import_upload(request: Request, session: SessionDep, services: Backend
     else:
         content = b""
     if not content:
-        return await _import_page(request, session, status_code=400, error=UI.text("import.choose_file", locale))
+        return await _import_page(request, session, status_code=400,
+                                  error=messages(locale).gettext("Choose a file to upload."))
     dry_run = str(form.get("action") or "dry_run") != "import"
     try:
         reply = await _call(request, session, services.user_admin.ImportUsers, pb.ImportUsersRequest(
@@ -244,15 +252,16 @@ async def import_upload(request: Request, session: SessionDep, services: Backend
         if exc.error.status != grpc.StatusCode.INVALID_ARGUMENT:
             return await _import_page(request, session, status_code=_status(exc), error=_message(exc, locale))
         rows: list[dict[str, Any]] = [
-            {"row": _row_of(e["field"]), "column": UI.text(COLUMN_KEYS.get(_column_of(e["field"]), "import.file"),
-                                                           locale),
+            {"row": _row_of(e["field"]), "column": messages(locale).text(COLUMN_KEYS.get(_column_of(e["field"]),
+                                                                                         N_("File"))),
              "code": e["code"], "message": e["message"]}
             for e in exc.error.errors
         ]
         file_level = all(r["row"] == 0 for r in rows)
         return await _import_page(
             request, session, status_code=400, filename=filename,
-            error=" ".join(str(r["message"]) for r in rows) if file_level else UI.text("import.has_errors", locale),
+            error=(" ".join(str(r["message"]) for r in rows) if file_level
+                   else messages(locale).gettext("The file has errors; nothing was imported.")),
             report=None if file_level else {"total": 0, "errors": rows, "dry_run": False},
         )
     if not dry_run and reply.HasField("import"):
@@ -284,8 +293,9 @@ async def import_progress(request: Request, import_id: str, session: SessionDep,
     try:
         job = await _call(request, session, services.user_admin.GetUserImport, pb.GetUserImportRequest(id=import_id))
     except UpstreamError as exc:
-        return message_page(request, UI.text("import.title", locale), _message(exc, locale),
-                            status_code=_status(exc), link=("/app/users/import", UI.text("import.title", locale)))
+        return message_page(request, messages(locale).gettext("Import users"), _message(exc, locale),
+                            status_code=_status(exc), link=("/app/users/import",
+                                                            messages(locale).gettext("Import users")))
     percent = 100 if job.total == 0 else min(100, job.processed * 100 // job.total)
     finished = job.status in ("succeeded", "failed")
     return render(request, "user_import_progress.html", {

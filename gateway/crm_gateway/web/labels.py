@@ -1,0 +1,222 @@
+"""Words for the stable codes pages show: statuses, customer types, roles, scopes, filter names,
+job states, ... Each is an English msgid marked with N_ (NC_ with a context) so `pybabel extract`
+puts it in the catalogue; `label(group, code, locale)` translates it when a page is rendered.
+A code without an entry shows as itself (a value newer than this table is still readable).
+
+Adding a code: one line in its group; then `scripts/i18n.py update` and translate it in the .po."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
+
+LABELS: Final[dict[str, dict[str, Msg]]] = {
+    "status": {
+        "potential": N_("Potential"),
+        "intent": N_("Intent"),
+        "won": N_("Won"),
+        "lost": N_("Lost"),
+    },
+    "type": {
+        "enterprise": N_("Enterprise"),
+        "individual": N_("Individual"),
+    },
+    "role": {
+        "tenant_admin": N_("Tenant admin"),
+        "sales_manager": N_("Sales manager"),
+        "sales_rep": N_("Sales rep"),
+        "customer_service": N_("Customer service"),
+        "api_client": N_("API client"),
+    },
+    "scope": {
+        "customers:delete": N_("Permanently erase customers (cannot be undone)"),
+        "customers:reveal": N_("Reveal customers' ID and bank card numbers (audited)"),
+        "customers:read": N_("Read customers"),
+        "customers:write": N_("Create and change customers"),
+        "customers:admin": N_("Manage customer settings and custom fields"),
+        "tags:read": N_("Read tags and tag rules"),
+        "tags:manage": N_("Create and apply tags and tag rules"),
+        "followups:read": N_("Read follow-up tasks"),
+        "followups:write": N_("Create and change follow-up tasks"),
+        "reports:read": N_("Read reports"),
+        "webhooks:manage": N_("Manage webhook endpoints"),
+        "users:manage": N_("Manage users"),
+        "clients:manage": N_("Manage API clients"),
+        "roles:manage": N_("Manage roles"),
+        "audit:read": N_("Read the audit log"),
+    },
+    "filter": {
+        "q": N_("Search"),
+        "status": N_("Status"),
+        "owner_id": N_("Owner"),
+        "industry": N_("Industry"),
+        "region": N_("Region"),
+        "source": N_("Source"),
+        "type": N_("Type"),
+        "created_after": N_("Created from"),
+        "created_before": N_("Created before"),
+        "first_contact_after": N_("First contact from"),
+        "first_contact_before": N_("First contact until"),
+        "tag_id": N_("Tags"),
+        "updated_after": N_("Updated from"),
+        "updated_before": N_("Updated before"),
+        "mobile": NC_("filter", "Mobile"),
+        "email": N_("Email"),
+        "code": NC_("filter", "Code"),
+        "contact_person": N_("Contact person"),
+    },
+    "timeline.kind": {
+        "created": N_("created the customer"),
+        "updated": N_("edited the details"),
+        "owner_changed": N_("changed the owner"),
+        "status_changed": N_("changed the status"),
+        "deleted": N_("deleted the customer"),
+        "restored": N_("restored the customer"),
+        "revealed": N_("viewed sensitive values"),
+        "tag_applied": N_("added a tag"),
+        "tag_removed": N_("removed a tag"),
+        "task_created": N_("created a follow-up task"),
+        "task_completed": N_("completed a follow-up task"),
+        "order_recorded": N_("recorded an order"),
+    },
+    "bulk.why": {
+        "transition_not_allowed": N_("The tenant's status rules do not allow this change"),
+        "not_found": N_("No longer exists or is outside your data scope"),
+        "owner_out_of_scope": N_("The new owner is outside your data scope"),
+        "field_read_only": N_("Your role cannot change this field"),
+        "stale_version": N_("Someone else kept changing it at the same time"),
+    },
+    "bulk.status": {
+        "queued": N_("Waiting to start"),
+        "running": N_("Changing customers"),
+        "cancelling": N_("Stopping after this batch"),
+        "succeeded": N_("Finished"),
+        "cancelled": N_("Stopped"),
+    },
+    "dup.reason": {
+        "credit_code": N_("Same credit code"),
+        "resident_id": N_("Same resident ID"),
+        "bank_card": N_("Same bank card"),
+        "email": N_("Same email"),
+        "phone": N_("Same phone"),
+        "name": N_("Same name"),
+        "name_similar": N_("Similar name"),
+        "contact_person": N_("Same contact"),
+        "email_domain": N_("Same email domain"),
+    },
+    "dup.scan": {
+        "queued": N_("Waiting to start…"),
+        "running": N_("Scanning…"),
+        "succeeded": N_("Finished"),
+        "failed": N_("The scan failed"),
+    },
+    "dup.phase": {
+        "exact": N_("matching exact keys"),
+        "fuzzy": N_("comparing similar names"),
+        "grouping": N_("building groups"),
+        "done": N_("done"),
+    },
+    "dup.policy": {
+        "warn": N_("Save it and warn"),
+        "block": N_("Refuse it (admins may override)"),
+    },
+    "merge.state": {
+        "undoable": N_("Can be undone"),
+        "undone": N_("Undone"),
+        "expired": N_("Final"),
+    },
+    "exports.status": {
+        "queued": N_("Waiting to start"),
+        "running": N_("Writing the file"),
+        "succeeded": N_("Ready"),
+        "failed": N_("Failed"),
+        "expired": N_("Expired"),
+    },
+    "exports.format": {
+        "csv": N_("CSV (Excel, UTF-8)"),
+        "xlsx": N_("Excel workbook (.xlsx)"),
+    },
+    "orders.status": {
+        "pending": N_("Pending"),
+        "confirmed": N_("Confirmed"),
+        "paid": N_("Paid"),
+        "cancelled": N_("Cancelled"),
+        "refunded": N_("Refunded"),
+    },
+    "clients.kind": {
+        "confidential": N_("Confidential (has a secret)"),
+        "public": N_("Public (PKCE, no secret)"),
+    },
+    "clients.kind_short": {
+        "confidential": N_("Confidential"),
+        "public": N_("Public"),
+    },
+    "clients.grant": {
+        "client_credentials": N_("Client credentials (server to server)"),
+        "authorization_code": N_("Authorization code + PKCE (users sign in)"),
+    },
+    "audit.kind": {
+        "user": N_("user"),
+        "client": N_("API client"),
+        "anonymous": N_("unknown"),
+        "system": N_("system"),
+    },
+    "sensitive": {
+        "resident_id": N_("Resident ID number"),
+        "bank_card": N_("Bank card number"),
+    },
+    "data_scope": {
+        "own": N_("Own records"),
+        "team": N_("Own team and sub-teams"),
+        "all": N_("All records"),
+    },
+    "policy": {
+        "hidden": N_("Hidden"),
+        "masked": N_("Masked"),
+        "read_only": N_("Read-only"),
+        "read_write": N_("Read-write"),
+    },
+    "role_desc": {
+        "tenant_admin": N_("Everything in the tenant"),
+        "sales_manager": N_("Customers, tags, follow-ups and reports of the manager's team"),
+        "sales_rep": N_("Own customers and follow-ups"),
+        "customer_service": N_("All customers without spend figures; follow-ups"),
+    },
+    "import.status": {
+        "queued": N_("Waiting to start"),
+        "running": N_("Importing"),
+        "succeeded": N_("Finished"),
+        "failed": N_("Failed"),
+    },
+    "step_title": {
+        "mfa": N_("Two-step verification"),
+        "change_password": N_("Choose a new password"),
+        "mfa_enroll": NC_("sign-in step", "Set up two-step verification"),
+        "acknowledge_recovery_codes": N_("Save your recovery codes"),
+    },
+    "step_intro": {
+        "mfa": N_("Enter the 6-digit code from your authenticator app to continue to %(client)s."),
+        "change_password": N_("Your password was set by an administrator. Choose your own before you continue."),
+        "mfa_enroll": N_("Your company requires administrators to use an authenticator app."),
+        "acknowledge_recovery_codes": N_("Each code signs you in once if you lose your authenticator."),
+    },
+    "invite_title": {
+        "accepted": N_("Invitation already used"),
+        "revoked": N_("Invitation revoked"),
+        "expired": N_("Invitation expired"),
+        "invalid": N_("Link not valid"),
+    },
+    "invite_message": {
+        "accepted": N_("This invitation was already accepted. Sign in with the password you chose."),
+        "revoked": N_("This invitation was revoked by an administrator. Ask them if you still need access."),
+        "expired": N_("This link is older than 7 days. Ask your administrator to send a new one."),
+        "invalid": N_("This invitation link is not valid; a newer email may have replaced it. Use the latest "
+                      "invitation email or ask your administrator."),
+    },
+}
+
+
+def label(group: str, code: str, locale: Locale, **params: object) -> str:
+    msg = LABELS.get(group, {}).get(code)
+    return messages(locale).text(msg, **params) if msg is not None else code

@@ -1,0 +1,30 @@
+/* The shell's menu button on narrow screens: the only script of the web UI. Served from /static
+   (the pages' CSP allows scripts from 'self' only). Without it the menu stays in the page. */
+document.documentElement.classList.add("js");
+
+document.addEventListener("DOMContentLoaded", function () {
+  var button = document.getElementById("menu-toggle");
+  var sidebar = document.getElementById("sidebar");
+  var scrim = document.getElementById("menu-scrim");
+  if (!button || !sidebar) return;
+
+  function setOpen(open, returnFocus) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.body.classList.toggle("menu-open", open);
+    if (scrim) scrim.hidden = !open;
+    if (open) {
+      var current = sidebar.querySelector("a[aria-current]") || sidebar.querySelector("a");
+      if (current) current.focus();
+    } else if (returnFocus) {
+      button.focus();
+    }
+  }
+
+  button.addEventListener("click", function () {
+    setOpen(button.getAttribute("aria-expanded") !== "true", false);
+  });
+  if (scrim) scrim.addEventListener("click", function () { setOpen(false, true); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.body.classList.contains("menu-open")) setOpen(false, true);
+  });
+});

@@ -1,0 +1,111 @@
+"""The translator's workflow for the gateway's catalogues (docs/web.md, "Translations"):
+
+    .venv/bin/python scripts/i18n.py extract   # messages.pot from the code and templates
+    .venv/bin/python scripts/i18n.py update    # extract, then merge into every locale's .po
+    .venv/bin/python scripts/i18n.py compile   # .mo files next to the .po (optional: the gateway
+                                               # compiles the .po in memory when it starts)
+    .venv/bin/python scripts/i18n.py check     # what tests/gateway/test_gateway_i18n.py checks
+
+Each command is the pybabel command it prints; the keywords below are the one thing pybabel
+cannot read from babel.cfg. After `update`, translate the new (empty) and fuzzy zh_CN entries,
+e.g. with Poedit or any .po editor, then run `check`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gateway" / "crm_gateway"
+LOCALE_DIR = PACKAGE / "locale"
+POT = LOCALE_DIR / "messages.pot"
+LOCALES = ("zh_CN", "en")
+# N_("text") marks a message translated later (Babel's default keywords have it); NC_ is its
+# form with a context: NC_("context", "text").
+KEYWORDS = ["-k", "NC_:1c,2"]
+
+
+def pybabel(*args: str) -> None:
+    """Runs from the repository's root, so the catalogues name files by their repository path."""
+    print("pybabel", " ".join(args))
+    cwd = Path.cwd()
+    try:
+        os.chdir(ROOT)
+        CommandLineInterface().run(["pybabel", "-q", *args])
+    finally:
+        os.chdir(cwd)
+
+
+def extract(output: Path = POT) -> None:
+    pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--add-location=file", "-c", "TRANSLATORS:",
+            "--project=crm-gateway", "--copyright-holder=CRM Cloud", "-w", "120", "-o", str(output),
+            str(PACKAGE.relative_to(ROOT)))
+
+
+def update() -> None:
+    extract()
+    for locale in LOCALES:
+        pybabel("update", "-i", str(POT), "-d", str(LOCALE_DIR), "-D", "messages", "-l", locale, "-w", "120",
+                "--ignore-obsolete")
+
+
+def compile_mo() -> None:
+    pybabel("compile", "-d", str(LOCALE_DIR), "-D", "messages", "--statistics")
+
+
+def problems() -> list[str]:
+    """Everything that would make the catalogues wrong: zh_CN entries untranslated or fuzzy, and
+    messages the code has that a catalogue lacks (or the other way round)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "fresh.pot"
+        extract(fresh)
+        with fresh.open("rb") as source:
+            found = {(m.context, m.id) for m in read_po(source) if m.id}
+    out: list[str] = []
+    files = [("messages.pot", POT)] + [(f"{loc}/messages.po", LOCALE_DIR / loc / "LC_MESSAGES" / "messages.po")
+                                       for loc in LOCALES]
+    for name, path in files:
+        with path.open("rb") as source:
+            catalog = read_po(source)
+        have = {(m.context, m.id) for m in catalog if m.id}
+        out += [f"{name}: missing {key!r} (run scripts/i18n.py update)" for key in sorted(found - have, key=str)]
+        out += [f"{name}: no longer in the code {key!r} (run scripts/i18n.py update)"
+                for key in sorted(have - found, key=str)]
+        if name.startswith("zh_CN"):
+            for message in catalog:
+                if not message.id:
+                    continue
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                if not all(strings):
+                    out.append(f"{name}: no translation for {(message.context, message.id)!r}")
+                if message.fuzzy:
+                    out.append(f"{name}: fuzzy (needs a translator's review) {(message.context, message.id)!r}")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "extract":
+        extract()
+    elif command == "update":
+        update()
+    elif command == "compile":
+        compile_mo()
+    elif command == "check":
+        found = problems()
+        print("\n".join(found) or "catalogues complete and up to date")
+        return 1 if found else 0
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
