@@ -185,23 +185,27 @@ class Generator:
                 return city, brand, industry
 
     def company(self) -> Made:
-        """A stored row and the parts its name was made of (for variants)."""
+        """A stored row and the parts its name was made of (for variants). English names have 41,040
+        combinations: when they run out (about 1M rows), the name is Chinese."""
         r = self.rnd
-        if r.random() < 0.8:
+        english = None
+        if r.random() >= 0.8:
+            for _ in range(20):
+                words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2), r.choice(EN_INDUSTRY)]
+                if " ".join(words).lower() not in self.names:
+                    english = words
+                    break
+        if english is None:
             city, brand, industry = self._cn_core()
             self.names.add(city + brand + industry)
             suffix = r.choice(CN_SUFFIXES)
             parts = {"lang": "cn", "place": city, "brand": brand, "industry": industry, "suffix": suffix, "tail": ""}
             name, region = city + brand + industry + suffix, city
         else:
-            while True:
-                words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2), r.choice(EN_INDUSTRY)]
-                core = " ".join(words)
-                if core.lower() not in self.names:
-                    self.names.add(core.lower())
-                    break
+            core = " ".join(english)
+            self.names.add(core.lower())
             suffix = r.choice(EN_SUFFIXES)
-            parts = {"lang": "en", "words": words, "suffix": suffix}
+            parts = {"lang": "en", "words": english, "suffix": suffix}
             name, region = f"{core} {suffix}".strip(), r.choice(COUNTRIES) if r.random() < 0.5 else ""
         parts["domain"] = self.domain()
         row = self._company_row(name, region, parts["domain"])
@@ -278,14 +282,17 @@ class Generator:
         return made
 
     def namesakes(self, size: int) -> list[Made]:
-        """One English name in many countries ("Sunrise Trading Ltd" in the UK, Singapore, ...)."""
+        """One English name in many countries ("Sunrise Trading Ltd" in the UK, Singapore, ...); none
+        when every two-word name has its family already."""
         r = self.rnd
-        while True:
+        for _ in range(20):
             words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2)]
             core = " ".join(words)
             if core.lower() not in self.names:
                 self.names.add(core.lower())
                 break
+        else:
+            return []  # the 2,052 two-word names are all taken
         made: list[Made] = []
         for country in r.sample(COUNTRIES, min(size, len(COUNTRIES))):
             suffix = r.choice(EN_SUFFIXES[:-1])
