@@ -103,6 +103,22 @@ async def test_switchboard_phone_is_no_evidence(customers: Any, as_user: Any) ->
     assert all(list(d.matched_on) == ["name"] and not d.likely for d in late.possible_duplicates)
 
 
+async def test_a_name_many_companies_carry_is_no_evidence(customers: Any, as_user: Any) -> None:
+    """"Sunrise Trading Ltd" in eleven countries: a twelfth is not even a possible duplicate of
+    them by its name, but a shared phone still links it to its own record."""
+    meta = as_user()
+    first = await _create(customers, meta, name="Sunrise Trading Ltd", mobile="13700000000")
+    second = await _create(customers, meta, name="Sunrise Trading GmbH", mobile="13700000001")
+    assert [(d.id, list(d.matched_on), d.likely) for d in second.possible_duplicates] == [(first.id, ["name"], False)]
+    for i in range(2, scoring.HUB_LIMIT + 1):
+        await _create(customers, meta, name="Sunrise Trading Limited", mobile=f"137000000{i:02d}")
+    twelfth = await _create(customers, meta, name="Sunrise Trading Inc", mobile="13600000000")
+    assert list(twelfth.possible_duplicates) == []
+    again = await _create(customers, meta, name="SUNRISE TRADING", mobile="13700000000")
+    assert [(d.id, list(d.matched_on), d.likely) for d in again.possible_duplicates] == \
+        [(first.id, ["phone", "name"], True)]
+
+
 async def test_common_contact_person_corroborates_nothing(customers: Any, as_user: Any) -> None:
     meta = as_user()
     original = await _create(customers, meta, name="北京星辰科技有限公司", contact_person="张伟", mobile="13900000001")

@@ -59,12 +59,14 @@ async def refresh_keys(session: AsyncSession, row: Any) -> None:
     await repository.replace_keys(session, row.id, match.keys_of(row._mapping))
 
 
-def _probes(mine: scoring.Profile) -> list[str]:
+def _probes(mine: scoring.Profile, common_name: bool) -> list[str]:
     """Name keys one edit away, or with/without a leading place: companies only (a person's
-    similar name never links on its own, and with a shared phone the phone finds it)."""
+    similar name never links on its own, and with a shared phone the phone finds it). A name
+    held by many is not looked up itself (its holders are no evidence)."""
     if mine.person:
         return []
-    return sorted(match.fuzzy_probes(mine.name) | match.place_probes(mine.name))
+    probes = match.fuzzy_probes(mine.name) | match.place_probes(mine.name)
+    return sorted(probes - {mine.name} if common_name else probes)
 
 
 async def find(
@@ -80,7 +82,7 @@ async def find(
     counts = await repository.holder_counts(session, counted, exclude, scoring.HUB_LIMIT)
     hubs = {k for k, n in counts.items() if n >= scoring.HUB_LIMIT}
     linking = sorted(k for k in mine_keys - hubs if k[0] != "contact")  # a contact person alone links nothing
-    hits = await repository.matching_keys(session, linking, _probes(mine), exclude)
+    hits = await repository.matching_keys(session, linking, _probes(mine, ("name", mine.name) in hubs), exclude)
     ids = sorted({h.customer_id for h in hits})
     if not ids:
         return []
