@@ -42,10 +42,22 @@ def pybabel(*args: str) -> None:
         os.chdir(cwd)
 
 
+# pybabel stamps the extraction time into the header, and `update` copies it into every .po: two
+# branches that both ran `update` then conflict on that one line. A fixed stamp keeps merges clean.
+POT_CREATION_DATE = '"POT-Creation-Date: 2026-12-01 00:00+0000\\n"'
+
+
+def _fix_creation_date(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(POT_CREATION_DATE + "\n" if line.startswith('"POT-Creation-Date:') else line
+                            for line in lines), encoding="utf-8")
+
+
 def extract(output: Path = POT) -> None:
     pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--add-location=file", "-c", "TRANSLATORS:",
             "--project=crm-gateway", "--copyright-holder=CRM Cloud", "-w", "120", "-o", str(output),
             str(PACKAGE.relative_to(ROOT)))
+    _fix_creation_date(output)
 
 
 def update() -> None:
@@ -53,6 +65,7 @@ def update() -> None:
     for locale in LOCALES:
         pybabel("update", "-i", str(POT), "-d", str(LOCALE_DIR), "-D", "messages", "-l", locale, "-w", "120",
                 "--ignore-obsolete")
+        _fix_creation_date(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po")
 
 
 def compile_mo() -> None:

@@ -23,6 +23,7 @@ ALL_SCOPES = [
     "tags:manage",
     "followups:read",
     "followups:write",
+    "followups:manage",
     "reports:read",
     "webhooks:manage",
 ]

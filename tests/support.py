@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port
+from crm_dev.smtp_sink import SmtpSink
 from crm_platform import events, migrations
-from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM, JwksCache, TokenVerifier
+from crm_platform.auth import ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM, JwksCache, Principal, TokenVerifier
+from crm_platform.customer_scope import CustomerFacts
 from crm_platform.db import create_engine
 from crm_platform.grpc_client import call_metadata, channel
 from crm_platform.grpc_server import EdgeInterceptor, create_server
@@ -150,6 +152,25 @@ def tenant_id(provision_tenant: Callable[[], uuid.UUID]) -> uuid.UUID:
     return provision_tenant()
 
 
+@dataclass(frozen=True)
+class SmtpServer:
+    """A real local SMTP server (no TLS, no login) and the Maildir it delivers into."""
+
+    port: int
+    maildir: Path
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    maildir = tmp_path_factory.mktemp("smtp") / "mail"
+    sink = SmtpSink(maildir, free_port())
+    sink.start()
+    try:
+        yield SmtpServer(sink.port, maildir)
+    finally:
+        sink.stop()
+
+
 @pytest.fixture(scope="session")
 def signing_key() -> ECKey:
     return new_signing_key()
@@ -166,3 +187,37 @@ def token_for(signing_key: ECKey) -> TokenFor:
         return call_metadata(access_token(signing_key, tenant, scopes))
 
     return make
+
+
+# -- a stand-in for the customers service's answer about one customer -------------------------
+
+
+@dataclass
+class Customers:
+    """Stands in for the customers service's answer to `GetCustomer` with the caller's token (the
+    `CustomerDirectory` followups asks when its projection does not know a customer or says no):
+    declared customers follow the data-scope rule of customers (tenant, owner, deleted); an id
+    nobody declared is an existing customer of the caller's tenant visible to data scope `all`
+    (the tests that do not care about scope), and to nobody else. The real service answers in
+    tests/e2e."""
+
+    declared: dict[uuid.UUID, tuple[uuid.UUID, CustomerFacts]] = field(default_factory=dict)
+    asked: list[uuid.UUID] = field(default_factory=list)
+
+    def declare(self, tenant_id: uuid.UUID, customer_id: uuid.UUID, owner_id: uuid.UUID | None,
+                deleted: bool = False, version: int = 1) -> CustomerFacts:
+        facts = CustomerFacts(customer_id, owner_id, deleted, version)
+        self.declared[customer_id] = (tenant_id, facts)
+        return facts
+
+    async def lookup(self, principal: Principal, customer_id: uuid.UUID) -> tuple[bool, CustomerFacts | None]:
+        self.asked.append(customer_id)
+        entry = self.declared.get(customer_id)
+        if entry is None:
+            return principal.data_scope == "all", None
+        tenant_id, facts = entry
+        if tenant_id != principal.tenant_id or facts.deleted:
+            return False, None
+        if principal.data_scope != "all" and facts.owner_id != principal.user_id:
+            return False, None  # team scope is not modelled here; the projection's rule is tested
+        return True, facts

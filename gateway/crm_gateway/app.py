@@ -44,7 +44,7 @@ from crm_gateway.api import (
     webhook_deliveries,
     webhook_endpoints,
 )
-from crm_gateway.api.common import document_api_limits
+from crm_gateway.api.common import document_api_limits, document_text_rule
 from crm_gateway.clients import Backends
 from crm_gateway.idempotency import IdempotencyStore
 from crm_gateway.limits import ApiLimitsMiddleware, BodySizeLimitMiddleware
@@ -184,10 +184,12 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are problem+json, and FastAPI's default 422 never happens here (bad
     input is a 400 problem), so it is removed with its schemas; then the rate-limit and
     Idempotency-Key conventions are added to every /v1 operation."""
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for op in path_item.values():
             responses: dict[str, Any] = op.get("responses", {})
             responses.pop("422", None)
+            if path.startswith("/oauth/"):
+                continue  # OAuth errors are RFC 6749 JSON bodies, documented by each endpoint
             for status, response in responses.items():
                 content = response.get("content", {})
                 if status.isdigit() and int(status) >= 400 and "application/json" in content:
@@ -196,4 +198,4 @@ def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     # After FastAPI's 422 is gone: POSTs answer 422 for an Idempotency-Key mismatch.
-    return document_api_limits(schema)
+    return document_text_rule(document_api_limits(schema))

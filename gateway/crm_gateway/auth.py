@@ -1,9 +1,10 @@
 """The bearer-token dependency (resource server side).
 
 The gateway verifies the access token (signature against identity's JWKS, issuer, audience,
-expiry) so bad tokens stop at the door with a 401, but it does not check scopes: the services
-do, from the same token (zero trust), and their PERMISSION_DENIED becomes a 403. Routes declare
-their scopes with `Security(authenticate, scopes=...)` only so OpenAPI can show them.
+expiry) so bad tokens stop at the door with a 401, and checks the scopes each route declares with
+`Security(authenticate, scopes=...)` (also shown in OpenAPI) before the body is read, so a caller
+without them gets 403 rather than validation errors. The services check the scopes again from the
+same token (zero trust), with any finer rule of their own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Final
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2
+from fastapi.security import OAuth2, SecurityScopes
 from starlette.requests import HTTPConnection
 
 from crm_gateway.clients import Caller, request_origin
@@ -31,7 +32,8 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.TAGS_READ: "Read tags, tag rules and customers' tags",
     Scope.TAGS_MANAGE: "Create tags and tag rules",
     Scope.FOLLOWUPS_READ: "Read follow-up tasks and cadence rules",
-    Scope.FOLLOWUPS_WRITE: "Create follow-up tasks and cadence rules",
+    Scope.FOLLOWUPS_WRITE: "Create and complete follow-up tasks of customers in the caller's data scope",
+    Scope.FOLLOWUPS_MANAGE: "Create cadence rules (tags that schedule follow-up tasks)",
     Scope.REPORTS_READ: "Read reports",
     Scope.WEBHOOKS_MANAGE: "Manage webhook endpoints and read deliveries",
     Scope.USERS_MANAGE: "Manage the tenant's users",
@@ -90,7 +92,36 @@ async def verify_token(request: Request, token: str) -> Caller:
     )
 
 
-async def authenticate(request: Request, token: str | None = Depends(bearer_token)) -> Caller:
+async def authenticate(
+    request: Request, security_scopes: SecurityScopes, token: str | None = Depends(bearer_token)
+) -> Caller:
+    """The verified caller holding every scope the route declares (403 `permission_denied` with
+    `missing_scopes` otherwise). Checked here, before the body is read, so a caller without the
+    scope learns nothing from validation errors; the service checks the scopes again (zero trust)."""
+    caller = await _verified(request, token)
+    missing = [s for s in security_scopes.scopes if s not in _scopes(caller)]
+    if missing:
+        raise Problem(403, "permission_denied", extra={"missing_scopes": missing})
+    return caller
+
+
+async def authenticate_any(
+    request: Request, security_scopes: SecurityScopes, token: str | None = Depends(bearer_token)
+) -> Caller:
+    """Like `authenticate`, for routes where any one of the declared scopes suffices (reading
+    roles: `roles:manage` or `users:manage`)."""
+    caller = await _verified(request, token)
+    wanted = list(security_scopes.scopes)
+    if wanted and not set(wanted) & _scopes(caller):
+        raise Problem(403, "permission_denied", extra={"missing_scopes": wanted})
+    return caller
+
+
+def _scopes(caller: Caller) -> frozenset[str]:
+    return caller.principal.scopes if caller.principal is not None else frozenset()
+
+
+async def _verified(request: Request, token: str | None) -> Caller:
     """The verified caller; verified once per request however many dependencies ask."""
     cached = getattr(request.state, "caller", None)
     if isinstance(cached, Caller):
@@ -126,4 +157,4 @@ async def current_caller(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)
     if isinstance(cached, Caller):
         return cached
-    return await authenticate(request, await bearer_token(request))
+    return await _verified(request, await bearer_token(request))

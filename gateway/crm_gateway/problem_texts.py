@@ -73,7 +73,6 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "tenant_offboarded": N_("Tenant offboarded"),
     "invitation_accepted": N_("Invitation already accepted"),
     "invitation_not_pending": N_("Invitation not usable"),
-    "mail_unavailable": N_("Email not sent"),
     # webhooks: replays (docs/webhooks.md, "Replay")
     "endpoint_disabled": N_("Endpoint disabled"),
     "delivery_in_progress": N_("Delivery in progress"),
@@ -145,7 +144,6 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "mfa_already_enabled": N_("Two-step verification is already on."),
     "invitation_accepted": N_("The invitation was already accepted; the user is active."),
     "invitation_not_pending": N_("The invitation link is used, revoked, expired or replaced (`state` says which)."),
-    "mail_unavailable": N_("The invitation email could not be sent, so nothing was changed; retry shortly."),
     "mfa_not_enabled": N_("Two-step verification is not on."),
     "mfa_required_by_policy": N_("Your company requires two-step verification for your role; it cannot be turned "
                                  "off."),
@@ -176,6 +174,10 @@ FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "invalid_id": N_("Not a valid id."),
     "unknown_tag": N_("No tag with this id."),
     "too_many": N_("Too many values."),
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": N_("Contains characters that are not allowed here (control characters; in names, also "
+                             "direction overrides)."),
+    "empty_after_cleaning": N_("Has no visible characters."),
 }
 
 # Names of JSON types, for "Must be %(expected)s".
@@ -300,4 +302,8 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     # webhooks: delivery log and replays (docs/webhooks.md)
     "invalid_status": N_("Not a valid status."),
     "invalid_range": N_("The end must be after the start."),
+    # the text rule (crm_platform/text.py; docs/api.md "Text input")
+    "invalid_characters": N_("Contains characters that are not allowed here (control characters; in names, also "
+                             "direction overrides)."),
+    "empty_after_cleaning": N_("Has no visible characters."),
 }

@@ -40,7 +40,7 @@ from crm_gateway.problem_texts import (
     SERVICE_FIELD_MESSAGES,
     TYPE_NAMES,
 )
-from crm_platform import telemetry
+from crm_platform import telemetry, text
 from crm_platform.errors import ErrorDetail, decode_rpc_error
 
 log = logging.getLogger(__name__)
@@ -363,8 +363,14 @@ def validation_field_error(error: Mapping[str, Any], locale: i18n.Locale) -> dic
         code, message = "too_short", field_message("too_short", limit=ctx.get("min_length"))
     elif kind in ("literal_error", "enum"):
         code, message = "invalid_choice", field_message("invalid_choice", expected=ctx.get("expected"))
-    elif kind == "invalid_text":
-        code, message = "invalid_format", field_message("invalid_format", reason="Unicode")
+    elif kind in (text.INVALID_CHARACTERS, text.EMPTY_AFTER_CLEANING):
+        # The text rule (crm_platform.text); `path` is where inside the field (a list item, a key).
+        code, message = kind, field_message(kind)
+        inner = str(ctx.get("path") or "")
+        if inner:
+            outer = field_path(error.get("loc", ()))
+            return {"field": outer + (inner if inner.startswith("[") else f".{inner}"), "code": code,
+                    "message": message}
     elif kind.startswith("url_") or kind == "string_pattern_mismatch":
         reason = ctx.get("error") or ctx.get("pattern") or kind
         code, message = "invalid_format", field_message("invalid_format", reason=reason)

@@ -43,6 +43,9 @@ class GatewaySettings(BaseSettings):
     rate_limit_client_burst: int = Field(50, ge=1)
     rate_limit_tenant_per_second: float = Field(50.0, gt=0)
     rate_limit_tenant_burst: int = Field(200, ge=1)
+    # The local SMTP server's Maildir (crm_gateway/dev_mail.py), set only by the dev runner (`crm dev`,
+    # the test platform): the developers' page of sent mail reads it. Empty: no such page.
+    dev_mailbox_dir: str = ""
 
     @field_validator("public_url")
     @classmethod

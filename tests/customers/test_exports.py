@@ -158,3 +158,21 @@ async def test_bad_export_requests_name_the_field(engine: AsyncEngine, tenant_id
     with pytest.raises(InvalidInput) as bad:
         await _export(engine, tenant_id, rep_a, filters={"status": "asleep"})
     assert [(e.field, e.code) for e in bad.value.errors] == [("filters.status", "invalid_choice")]
+
+
+def test_stored_control_characters_and_formulas_stay_text_in_both_files() -> None:
+    """Values written before the text rule may hold control characters: the CSV shows them as
+    U+FFFD and the XLSX stays a readable workbook; a header (a custom field's label) that looks like
+    a formula was written as a formula before, it is a string cell now."""
+    from crm_customers.exports import files
+
+    page = files.csv_text([["Acme\x00Ltd", "=1+2", "+8613800138000", "line\nbreak"]])
+    assert next(files.read_csv(page)) == ["Acme\ufffdLtd", "'=1+2", "+8613800138000", "line\nbreak"]
+    workbook = files.XlsxFile(["name", "=SUM(A1)"])
+    workbook.add_page(page)
+    with workbook.save() as handle:
+        sheet = load_workbook(handle).active
+        assert sheet is not None
+        rows = [[(c.value, c.data_type) for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:2] == [("name", "s"), ("=SUM(A1)", "s")]
+    assert rows[1][0] == ("Acme\ufffdLtd", "s") and rows[1][1] == ("'=1+2", "s")

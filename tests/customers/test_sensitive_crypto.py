@@ -7,11 +7,12 @@ import base64
 import uuid
 
 import pytest
-from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crm_customers.main import Settings
 from crm_customers.sensitive import crypto, values
 from crm_customers.sensitive.keys import LocalKeyWrapper, TenantKeys, decode_master_key
+from crm_platform.sealing import VERSION, SealError
 
 ID = "11010519491231002X"
 MASTER = base64.b64encode(b"m" * 32).decode()
@@ -32,13 +33,13 @@ def test_round_trip_and_ciphertext_differs_from_plaintext() -> None:
 def test_wrong_tenant_key_or_field_fails() -> None:
     mine, theirs = TenantKeys.generate(uuid.uuid4()), TenantKeys.generate(uuid.uuid4())
     sealed = crypto.encrypt(mine, "resident_id", ID)
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SealError):
         crypto.decrypt(theirs, "resident_id", sealed)
-    with pytest.raises(InvalidTag):  # same key material under another tenant id (associated data)
+    with pytest.raises(SealError):  # same key material under another tenant id (associated data)
         crypto.decrypt(TenantKeys(uuid.uuid4(), mine.data_key), "resident_id", sealed)
-    with pytest.raises(InvalidTag):  # moved to another column
+    with pytest.raises(SealError):  # moved to another column
         crypto.decrypt(mine, "bank_card", sealed)
-    with pytest.raises(InvalidTag):  # altered
+    with pytest.raises(SealError):  # altered
         crypto.decrypt(mine, "resident_id", sealed[:-1] + bytes([sealed[-1] ^ 1]))
 
 
@@ -49,10 +50,28 @@ def test_data_key_wrapping_is_bound_to_master_key_and_tenant() -> None:
     wrapped = wrapper.wrap(keys.data_key, tenant)
     assert keys.data_key not in wrapped
     assert wrapper.unwrap(wrapped, tenant) == keys.data_key
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SealError):
         wrapper.unwrap(wrapped, str(uuid.uuid4()))
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SealError):
         LocalKeyWrapper(base64.b64encode(b"n" * 32).decode()).unwrap(wrapped, tenant)
+
+
+def test_values_and_data_keys_written_before_the_envelope_still_open() -> None:
+    """Migration c0035's job rewrites them; until then (and for merge snapshots) the old formats
+    read: values 0x01 | nonce | ciphertext, data keys nonce | ciphertext, same associated data."""
+    keys = TenantKeys.generate(uuid.uuid4())
+    nonce = b"\x07" * 12
+    old_value = b"\x01" + nonce + AESGCM(keys.data_key).encrypt(
+        nonce, ID.encode(), f"crm-customers/{keys.tenant_id}/resident_id".encode())
+    assert crypto.decrypt(keys, "resident_id", old_value) == ID
+    with pytest.raises(SealError):  # still bound to its field
+        crypto.decrypt(keys, "bank_card", old_value)
+    tenant = str(keys.tenant_id)
+    old_wrapped = nonce + AESGCM(b"m" * 32).encrypt(nonce, keys.data_key, f"crm-customers/data-key/{tenant}".encode())
+    assert LocalKeyWrapper(MASTER).unwrap(old_wrapped, tenant) == keys.data_key
+    # New writes are in the envelope.
+    assert crypto.encrypt(keys, "resident_id", ID)[0] == VERSION
+    assert LocalKeyWrapper(MASTER).wrap(keys.data_key, tenant)[0] == VERSION
 
 
 def test_blind_index_equality_and_tenant_separation() -> None:

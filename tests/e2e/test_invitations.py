@@ -1,15 +1,12 @@
-"""Invitations end to end over HTTP (docs/identity.md#invitations): invite -> the .eml the local mailer
-wrote -> the accept page sets a password -> the invitee signs in with the code flow (no forced
+"""Invitations end to end over HTTP (docs/identity.md#invitations): invite -> the mail the platform's
+real local SMTP server received -> the accept page sets a password -> the invitee signs in with the code flow (no forced
 change); used, expired, replaced and revoked links; isolation, missing scope, no escalation."""
 
 from __future__ import annotations
 
-import email
-import email.policy
+import email.message
 import re
 import secrets
-import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +16,7 @@ import pytest
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext
 from tests.e2e.test_login_security import admin_http
+from tests.mail import wait_for_mail
 
 PASSWORD = "Lantern-orchard-93"
 
@@ -31,20 +29,8 @@ def _db(platform: Platform) -> psycopg.Connection[tuple[Any, ...]]:
 def mail_to(
     platform: Platform, address: str, *, count: int = 1, timeout: float = 15.0
 ) -> list[email.message.EmailMessage]:
-    """The messages the local mailer wrote for `address` (oldest first), once there are `count`."""
-    deadline = time.monotonic() + timeout
-    found: list[email.message.EmailMessage] = []
-    while time.monotonic() < deadline:
-        found = []
-        for path in sorted(Path(platform.mail_dir).glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, email.message.EmailMessage)
-            if message["To"] == address:
-                found.append(message)
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{count} mail(s) to {address} expected, found {len(found)}")
+    """The messages the platform's SMTP server received for `address` (oldest first), once there are `count`."""
+    return [m.message for m in wait_for_mail(platform.mail_dir, address, count=count, timeout=timeout)]
 
 
 def link_in(message: email.message.EmailMessage, platform: Platform) -> str:

@@ -10,6 +10,7 @@ import httpx
 from crm_dev.api_client import WEB_CLIENT_ID, _FormParser, pkce_pair
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext
+from tests.e2e.test_oauth_revoke_introspect import introspector
 
 
 def _authorize(http: httpx.Client, tenant: TenantContext, challenge: str, *, redirect_uri: str,
@@ -124,3 +125,27 @@ def test_client_credentials_errors(platform: Platform, tenant: TenantContext) ->
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
     ok = httpx.post(url, data={"grant_type": "client_credentials"}, auth=(client["client_id"], client["client_secret"]))
     assert ok.status_code == 200 and ok.json()["scope"] == "customers:read"
+
+
+def test_a_reused_code_revokes_the_tokens_of_its_first_exchange(platform: Platform, tenant: TenantContext) -> None:
+    """RFC 6749 §4.1.2: the second redemption fails, and the refresh token and access token the
+    first one returned stop being usable (introspection: inactive; refresh: invalid_grant). The
+    access token still verifies at the resource servers until it expires (docs/oauth.md)."""
+    creds = introspector(tenant)
+    redirect = f"{platform.gateway_url}/auth/callback"
+    with httpx.Client(base_url=platform.gateway_url, timeout=30) as http:
+        verifier, challenge = pkce_pair()
+        code = _code(_authorize(http, tenant, challenge, redirect_uri=redirect))
+        exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+                    "client_id": WEB_CLIENT_ID, "code_verifier": verifier}
+        first = http.post("/oauth/token", data=exchange).json()
+        assert http.post("/oauth/introspect", data={"token": first["access_token"]}, auth=creds).json()["active"]
+
+        replay = http.post("/oauth/token", data=exchange)
+
+        assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+        for token in (first["access_token"], first["refresh_token"]):
+            assert http.post("/oauth/introspect", data={"token": token}, auth=creds).json() == {"active": False}
+        refreshed = http.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": WEB_CLIENT_ID,
+                                                    "refresh_token": first["refresh_token"]})
+        assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"

@@ -12,6 +12,7 @@ import pytest_asyncio
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_followups import access
 from crm_followups.cadence.service import CadenceService
 from crm_followups.main import DEFINITION
 from crm_followups.servicer import FollowupServicer
@@ -19,7 +20,9 @@ from crm_followups.task.service import TaskService
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
-from tests.support import in_process_server
+from tests.support import Customers, in_process_server
+
+__all__ = ["Customers"]
 
 
 @pytest.fixture(scope="package")
@@ -28,8 +31,13 @@ def service_definition() -> ServiceDefinition:
 
 
 @pytest.fixture(scope="package")
-def task_service() -> TaskService:
-    return TaskService(PageTokens("test-page-token-key"))
+def customers() -> Customers:
+    return Customers()
+
+
+@pytest.fixture(scope="package")
+def task_service(customers: Customers) -> TaskService:
+    return TaskService(PageTokens("test-page-token-key"), access.customer_access(customers))
 
 
 @pytest.fixture(scope="package")

@@ -23,6 +23,7 @@ from crm_proto.crm.followups.v1 import followups_pb2_grpc
 # Builds call metadata with an access token for (tenant, scopes); see conftest.token_for.
 TokenFor = Callable[[uuid.UUID, list[str]], tuple[tuple[str, str], ...]]
 WRITE = ["followups:write", "followups:read"]
+MANAGE = ["followups:manage", "followups:read"]
 
 
 def field_errors(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
@@ -181,7 +182,7 @@ async def test_create_cadence_rule_rejects_bad_input_and_writes_nothing(
     followups: followups_pb2_grpc.FollowupServiceStub, tenant_id: uuid.UUID, token_for: TokenFor,
     overrides: dict[str, Any], expected: list[tuple[str, str]],
 ) -> None:
-    md = token_for(tenant_id, WRITE)
+    md = token_for(tenant_id, MANAGE)
     request = {"tag_id": str(uuid.uuid4()), "due_in_days": 3, "title": "Welcome call", **overrides}
 
     error = await rejected(followups.CreateCadenceRule(pb.CreateCadenceRuleRequest(**request), metadata=md))
@@ -194,7 +195,7 @@ async def test_create_cadence_rule_rejects_bad_input_and_writes_nothing(
 async def test_create_and_list_cadence_rules(
     followups: followups_pb2_grpc.FollowupServiceStub, tenant_id: uuid.UUID, token_for: TokenFor,
 ) -> None:
-    md = token_for(tenant_id, WRITE)
+    md = token_for(tenant_id, MANAGE)
     tag_id = str(uuid.uuid4())
 
     first = await followups.CreateCadenceRule(

@@ -25,8 +25,8 @@ async def test_created_by_names_the_user_or_the_client(
 ) -> None:
     user = uuid.uuid4()
     as_user = call_metadata(access_token(signing_key, tenant_id, WRITE, uid=str(user), sub=f"user:{user}",
-                                         client_id="crm-web"))
-    as_admin = call_metadata(access_token(signing_key, tenant_id, WRITE))
+                                         client_id="crm-web", ds="all"))
+    as_admin = call_metadata(access_token(signing_key, tenant_id, [*WRITE, "followups:manage"]))
     as_client = call_metadata(access_token(signing_key, tenant_id, WRITE, client_id="erp-sync", sub="client:erp-sync"))
 
     by_user = await followups.CreateTask(task_request(title="回访"), metadata=as_user)

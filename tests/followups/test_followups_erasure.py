@@ -20,6 +20,7 @@ from crm_platform.errors import InvalidInput
 from crm_platform.events import CloudEvent
 from crm_platform.ids import new_id
 from tests.followups.test_followups_cadence import add_rule, created_events, stored_tasks, tag_applied
+from tests.followups.test_followups_scope import service_principal
 
 
 async def test_erased_customer_loses_its_tasks_and_gets_none_later(
@@ -46,6 +47,6 @@ async def test_erased_customer_loses_its_tasks_and_gets_none_later(
 
     with pytest.raises(InvalidInput) as refused:
         async with tenant_session(engine, tenant_id) as session:
-            await cadence_service.tasks.create(session, tenant_id, customer_id=str(gone), title="Call",
-                                               due_at=datetime(2030, 1, 1, tzinfo=UTC), assignee_id="")
+            await cadence_service.tasks.create(session, service_principal(tenant_id), customer_id=str(gone),
+                                               title="Call", due_at=datetime(2030, 1, 1, tzinfo=UTC), assignee_id="")
     assert [(e.field, e.code) for e in refused.value.errors] == [("customer_id", "customer_erased")]

@@ -70,10 +70,26 @@ def test_garbage_authorization_headers(client: TestClient, value: str) -> None:
     assert reply.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_valid_token_reaches_the_service(client: TestClient, token: str) -> None:
-    # Scopes are not checked here (the service does it): a token without the scope still passes.
-    reply = client.get("/v1/reports/customers-by-industry", headers={"Authorization": f"Bearer {token}"})
-    assert_problem(reply, 503, "unavailable")
+def test_scopes_are_checked_at_the_gateway_before_the_body(client: TestClient, token: str,
+                                                          signing_key: ECKey) -> None:
+    """The declared scopes (x-required-scopes) stop a call at the gateway with 403, before the body
+    is validated (the scope matrix found 400s answering callers without the scope); a token with
+    them reaches the service (unreachable here: 503), which checks them again."""
+    def auth(raw: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {raw}"}
+
+    denied = assert_problem(client.get("/v1/reports/customers-by-industry", headers=auth(token)), 403,
+                            "permission_denied")
+    assert denied["missing_scopes"] == ["reports:read"]
+    assert assert_problem(client.post("/v1/tags", json={}, headers=auth(token)), 403,
+                          "permission_denied")["missing_scopes"] == ["tags:manage"]
+    reader = make_token(signing_key, scope="reports:read")
+    assert_problem(client.get("/v1/reports/customers-by-industry", headers=auth(reader)), 503, "unavailable")
+    # Reading roles needs roles:manage or users:manage (x-any-scope).
+    assert_problem(client.get("/v1/roles", headers=auth(make_token(signing_key, scope="users:manage"))), 503,
+                   "unavailable")
+    assert assert_problem(client.get("/v1/roles", headers=auth(token)), 403, "permission_denied")[
+        "missing_scopes"] == ["roles:manage", "users:manage"]
 
 
 def test_public_operations_need_no_token(client: TestClient) -> None:

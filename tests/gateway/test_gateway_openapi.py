@@ -80,6 +80,7 @@ EXPECTED = {
     ("/v1/customers/{customer_id}/timeline", "get"), ("/v1/customer-bulk-changes", "post"),
     ("/v1/customer-bulk-changes/{bulk_change_id}", "get"),
     ("/v1/customer-bulk-changes/{bulk_change_id}:cancel", "post"), ("/v1/followup-tasks/{task_id}:complete", "post"),
+    ("/v1/followup-tasks/{task_id}", "get"),
     # duplicate scans and groups (issue 4)
     ("/v1/duplicate-scans", "post"), ("/v1/duplicate-scans", "get"),
     ("/v1/duplicate-scans/{scan_id}", "get"), ("/v1/duplicate-groups", "get"),
@@ -164,3 +165,31 @@ def test_security_scheme_documents_both_flows(schema: dict[str, Any]) -> None:
 def test_docs_page_is_served(client: TestClient) -> None:
     reply = client.get("/docs")
     assert reply.status_code == 200 and "swagger" in reply.text.lower()
+
+
+def test_every_operation_documents_400_and_the_text_rule(schema: dict[str, Any]) -> None:
+    """Every query and path parameter is held to the text rule, so every operation can answer 400
+    (the fuzzer found 400s undocumented on reads); request strings carry the rule's pattern."""
+    from crm_platform.text import TextKind, json_schema_pattern
+
+    for path, method, op in v1_operations(schema):
+        assert "400" in op["responses"], (method, path)
+    components = schema["components"]["schemas"]
+    customer = components["CustomerCreate"]["properties"]
+    assert customer["name"]["anyOf"][0]["pattern"] == json_schema_pattern(TextKind.NAME)
+    assert customer["notes"]["anyOf"][0]["pattern"] == json_schema_pattern(TextKind.MULTILINE)
+    assert customer["email"]["anyOf"][0]["pattern"] == json_schema_pattern(TextKind.LINE)
+    q = next(p for p in schema["paths"]["/v1/customers"]["get"]["parameters"] if p["name"] == "q")
+    assert q["schema"]["pattern"] == json_schema_pattern(TextKind.LINE)
+
+
+def test_oauth_endpoints_document_their_json_errors(schema: dict[str, Any]) -> None:
+    """RFC 6749 error bodies (application/json) with 400, 401 and 503; revocation's 200 is empty."""
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        responses = schema["paths"][path]["post"]["responses"]
+        for status in ("400", "401", "503"):
+            body = responses[status]["content"]["application/json"]["schema"]
+            assert body["required"] == ["error"], (path, status)
+    assert "content" not in schema["paths"]["/oauth/revoke"]["post"]["responses"]["200"]
+    token = schema["paths"]["/oauth/token"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "access_token" in token["required"]

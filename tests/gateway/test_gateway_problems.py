@@ -11,11 +11,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from grpc.aio import Metadata
+from joserfc.jwk import ECKey
 
 from crm_gateway import problems
 from crm_gateway.problems import InternalErrorMiddleware, UpstreamError, rename_fields
 from crm_platform.errors import ERROR_METADATA_KEY, ErrorDetail
-from tests.gateway.gateway_testkit import assert_problem
+from tests.gateway.gateway_testkit import assert_problem, make_token
 
 
 @pytest.fixture
@@ -207,14 +208,16 @@ def test_text_protobuf_cannot_encode_is_400_not_500(client: TestClient) -> None:
     assert problem["errors"][0]["field"] == "company_name"
 
 
-def test_nested_field_paths(client: TestClient, token: str) -> None:
+def test_nested_field_paths(client: TestClient, signing_key: ECKey) -> None:
+    token = make_token(signing_key, scope="webhooks:manage")
     reply = client.post("/v1/webhook-endpoints", json={"url": "https://x.example", "event_types": ["a", 5]},
                         headers={"Authorization": f"Bearer {token}"})
     problem = assert_problem(reply, 400, "invalid_input")
     assert problem["errors"][0]["field"] == "event_types[1]"
 
 
-def test_int32_overflow_is_400(client: TestClient, token: str) -> None:
+def test_int32_overflow_is_400(client: TestClient, signing_key: ECKey) -> None:
+    token = make_token(signing_key, scope="followups:manage tags:read")
     reply = client.post("/v1/cadence-rules", json={"tag_id": "t", "due_in_days": 2**40, "title": "x"},
                         headers={"Authorization": f"Bearer {token}"})
     assert assert_problem(reply, 400, "invalid_input")["errors"][0]["code"] == "out_of_range"
@@ -226,7 +229,8 @@ def test_bad_list_parameters_are_400(client: TestClient, token: str, query: str)
     assert_problem(reply, 400, "invalid_input")
 
 
-def test_naive_timestamps_are_rejected(client: TestClient, token: str) -> None:
+def test_naive_timestamps_are_rejected(client: TestClient, signing_key: ECKey) -> None:
+    token = make_token(signing_key, scope="followups:write")
     reply = client.post("/v1/followup-tasks", json={"customer_id": "c", "title": "t", "due_at": "2030-01-01T09:00:00"},
                         headers={"Authorization": f"Bearer {token}"})
     assert assert_problem(reply, 400, "invalid_input")["errors"][0]["field"] == "due_at"

@@ -8,10 +8,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client as NATS
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_dev.infra import EmbeddedPostgres, NatsServer, free_port
@@ -25,6 +27,16 @@ TENANT_TREE = Path(__file__).parent / "tenant_tree"
 metadata = new_metadata()
 notes = sa.Table(
     "notes", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("body", sa.Text), schema=TENANT
+)
+# What scheduler test handlers write: one row per firing (no unique key, so a double fire shows).
+fired = sa.Table(
+    "fired", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("schedule_key", sa.Text),
+    sa.Column("occurrence_at", sa.DateTime(timezone=True)),
+    sa.Column("fired_by", sa.Text),
+    sa.Column("fired_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
 )
 
 
@@ -74,3 +86,15 @@ async def nc(infra: Infra) -> AsyncIterator[NATS]:
     await events.ensure_stream(client.jetstream())
     yield client
     await client.close()
+
+
+def metric(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    """The data points recorded for the instrument `name` (OpenTelemetry in-memory reader)."""
+    data = reader.get_metrics_data()
+    points: list[Any] = []
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for m in scope.metrics:
+                if m.name == name:
+                    points += list(m.data.data_points)
+    return points

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
+from crm_tagging import access
 from crm_tagging.autotag.service import AutoTagService
 from crm_tagging.main import DEFINITION
 from crm_tagging.servicer import TaggingServicer
 from crm_tagging.tag.service import TagService
-from tests.support import in_process_server
+from tests.support import Customers, in_process_server
 
 
 @pytest.fixture(scope="package")
@@ -28,8 +29,13 @@ def service_definition() -> ServiceDefinition:
 
 
 @pytest.fixture(scope="package")
-def tag_service() -> TagService:
-    return TagService(PageTokens("test-page-token-key"))
+def customers() -> Customers:
+    return Customers()
+
+
+@pytest.fixture(scope="package")
+def tag_service(customers: Customers) -> TagService:
+    return TagService(PageTokens("test-page-token-key"), access.customer_access(customers))
 
 
 @pytest.fixture(scope="package")

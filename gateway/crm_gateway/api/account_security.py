@@ -17,7 +17,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Security
 from pydantic import Field
 
-from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, Resource, operation, timestamp
+from crm_gateway.api.common import (
+    PARAMETER_TEXT,
+    WRITE_ERRORS,
+    BackendsDep,
+    CallerDep,
+    RequestBody,
+    Resource,
+    operation,
+    timestamp,
+)
 from crm_gateway.api.user_security import MySecurity
 from crm_gateway.auth import authenticate
 from crm_platform.auth import Scope
@@ -70,7 +79,7 @@ def _user_only(operation_id: str, summary: str, errors: list[int], description: 
         **operation(operation_id=operation_id, summary=summary, scopes=[], errors=[401, 403, *errors],
                     description=description + " Needs a user's token (any scope); a client's token gets 403 "
                                               "`user_token_required`.", status_code=status_code),
-        "dependencies": [Security(authenticate, scopes=[])],
+        "dependencies": [Security(authenticate, scopes=[]), PARAMETER_TEXT],
     }
 
 

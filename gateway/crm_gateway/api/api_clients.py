@@ -14,6 +14,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     operation,
@@ -55,7 +56,7 @@ def client_out(message: Any) -> ApiClient:
 
 
 class ApiClientCreate(RequestBody):
-    name: str
+    name: Name
     kind: str = Field("confidential", description='"confidential" or "public"')
     grant_types: list[str] = Field(
         default_factory=list, description='"authorization_code", "client_credentials" (default)'

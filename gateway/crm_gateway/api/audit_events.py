@@ -20,6 +20,7 @@ from crm_gateway.api.common import BackendsDep, CallerDep, Page, PageQuery, Reso
 from crm_gateway.clients import Caller
 from crm_platform.auth import Scope
 from crm_platform.pagination import MAX_PAGE_SIZE
+from crm_platform.text import csv_cell
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(prefix="/v1", tags=["audit log"])
@@ -97,14 +98,9 @@ async def list_audit_events(
     return page([event_out(e) for e in reply.items], reply.next_page_token)
 
 
-def _cell(value: str) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ (or a tab/CR) is kept as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _csv_line(values: list[str]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([_cell(v) for v in values])
+    csv.writer(buffer).writerow([csv_cell(v) for v in values])
     return buffer.getvalue()
 
 

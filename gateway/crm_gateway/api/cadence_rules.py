@@ -1,4 +1,6 @@
-"""/v1/cadence-rules: "when tag X is applied, a task is due within N days" (followups)."""
+"""/v1/cadence-rules: "when tag X is applied, a task is due within N days" (followups). Creating one
+needs `followups:manage` (managers and admins); the tag must be one of the tenant's (tagging says,
+so `tags:read` is needed too)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from crm_gateway.api.common import (
     CallerDep,
     Int32,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     operation,
     timestamp,
 )
+from crm_gateway.api.tags import check_tag_filter
 from crm_platform.auth import Scope
 from crm_proto.crm.followups.v1 import followups_pb2 as pb
 
@@ -43,7 +47,7 @@ class CadenceRuleCreate(RequestBody):
     tag_id: str
     # Bounded only to fit the proto's int32; the service decides what is sensible.
     due_in_days: Int32
-    title: str
+    title: Name
 
 
 @router.get(
@@ -60,10 +64,13 @@ async def list_cadence_rules(caller: CallerDep, services: BackendsDep) -> ItemLi
     "",
     response_model=CadenceRule,
     **operation(operation_id="createCadenceRule", summary="Create a cadence rule",
-                scopes=[Scope.FOLLOWUPS_WRITE], errors=[*WRITE_ERRORS, 404], status_code=201),
+                scopes=[Scope.FOLLOWUPS_MANAGE, Scope.TAGS_READ], errors=[*WRITE_ERRORS], status_code=201,
+                description="`tag_id` must be one of your tenant's tags (400 `unknown_tag` otherwise)."),
 )
 async def create_cadence_rule(body: CadenceRuleCreate, response: Response, caller: CallerDep,
                               services: BackendsDep) -> CadenceRule:
+    if body.tag_id.strip():  # a blank one is the service's `required`
+        await check_tag_filter(caller, services, [body.tag_id], "tag_id")
     reply = await caller.call(
         services.followups.CreateCadenceRule,
         pb.CreateCadenceRuleRequest(tag_id=body.tag_id, due_in_days=body.due_in_days, title=body.title),

@@ -4,17 +4,21 @@ models, list paging, timestamps and ETags."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Final, Generic, TypeVar, get_args
 
-from fastapi import Depends, Security
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Depends, Request, Security
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
-from crm_gateway.auth import anonymous, authenticate, current_caller
+from crm_gateway.auth import anonymous, authenticate, authenticate_any, current_caller
 from crm_gateway.clients import Backends, Caller, backends
 from crm_gateway.problems import PROBLEM_JSON, Problem, ProblemDetails
+from crm_platform import text
 from crm_platform.auth import Scope
 
 # Handler parameters: the verified caller (or an anonymous one) and the gRPC stubs.
@@ -26,7 +30,9 @@ DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 500
 
 ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "Invalid input (`invalid_input`, with per-field `errors`) or malformed JSON (`malformed_json`).",
+    400: "Invalid input (`invalid_input`, with per-field `errors`; `invalid_characters` / `empty_after_cleaning` "
+         "for text the text rule refuses, in the body or in any query or path parameter) or malformed JSON "
+         "(`malformed_json`).",
     401: "No valid access token (`unauthenticated`, `invalid_token`).",
     403: "The token lacks the scope or role (`permission_denied`).",
     404: "Absent, or outside the caller's tenant or data scope (`not_found`).",
@@ -83,7 +89,7 @@ def document_api_limits(schema: dict[str, Any]) -> dict[str, Any]:
     } | {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}})
     components.setdefault("parameters", {})["IdempotencyKey"] = {
         "name": "Idempotency-Key", "in": "header", "required": False, "description": IDEMPOTENCY_KEY_DESCRIPTION,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~][ -~]*$"},
     }
     rate_headers = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
     for path, path_item in schema.get("paths", {}).items():
@@ -108,6 +114,54 @@ def document_api_limits(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# Schemas whose strings carry no rule of their own: formats with their own grammar and enums.
+_OWN_GRAMMAR: Final = ("pattern", "enum", "const", "format")
+
+
+def _add_line_pattern(node: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """Every plain string in a request schema (through $refs, properties, items, anyOf...) gets
+    the single-line pattern, unless it declares its own grammar (a `Name`/`Multiline` pattern, a
+    format, an enum)."""
+    if isinstance(node, list):
+        for item in node:
+            _add_line_pattern(item, components, seen)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            _add_line_pattern(components.get(name), components, seen)
+        return
+    if node.get("type") == "string" and not any(key in node for key in _OWN_GRAMMAR if node.get(key) != "password"):
+        node["pattern"] = text.json_schema_pattern(text.TextKind.LINE)
+    for key in ("properties", "patternProperties"):
+        for child in (node.get(key) or {}).values():
+            _add_line_pattern(child, components, seen)
+    for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "prefixItems"):
+        if key in node:
+            _add_line_pattern(node[key], components, seen)
+
+
+def document_text_rule(schema: dict[str, Any]) -> dict[str, Any]:
+    """The text rule in the OpenAPI document: each request string's `pattern` says which characters
+    it may hold (docs/api.md, "Text input"), so clients and fuzzers know before sending."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    for path_item in schema.get("paths", {}).values():
+        for method, op in path_item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for parameter in op.get("parameters", []):
+                if parameter.get("in") in ("query", "path"):
+                    _add_line_pattern(parameter.get("schema"), components, seen)
+            for media in (op.get("requestBody") or {}).get("content", {}).values():
+                _add_line_pattern(media.get("schema"), components, seen)
+    return schema
+
+
 def error_responses(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ProblemDetails, "description": ERROR_DESCRIPTIONS[s]} for s in sorted(set(statuses))}
 
@@ -120,23 +174,28 @@ def operation(
     errors: Iterable[int] = (),
     status_code: int = 200,
     description: str | None = None,
+    any_scope: bool = False,
 ) -> dict[str, Any]:
     """Route keyword arguments: operationId, summary, required scopes (as the OAuth security
-    requirement, for the token check and OpenAPI, and as `x-required-scopes`) and the problem
+    requirement, for the token and scope check at the gateway and OpenAPI, and as
+    `x-required-scopes`; `any_scope`: one of them suffices, `x-any-scope: true`) and the problem
     responses the operation can return."""
     scope_names = [s.value for s in scopes]
-    statuses = set(errors) | ({*AUTHENTICATED_ERRORS} if scopes else {503})
+    # 400 on every operation: every query and path parameter is held to the text rule.
+    statuses = set(errors) | {400} | ({*AUTHENTICATED_ERRORS} if scopes else {503})
     kwargs: dict[str, Any] = {
         "operation_id": operation_id,
         "summary": summary,
         "status_code": status_code,
         "responses": error_responses(statuses),
-        "openapi_extra": {"x-required-scopes": scope_names},
+        "openapi_extra": {"x-required-scopes": scope_names, **({"x-any-scope": True} if any_scope else {})},
     }
     if description:
         kwargs["description"] = description
-    if scopes:
-        kwargs["dependencies"] = [Security(authenticate, scopes=scope_names)]
+    # Authentication and the scope check first (401/403 before 400), then the text rule on every query
+    # and path parameter.
+    auth = [Security(authenticate_any if any_scope else authenticate, scopes=scope_names)] if scopes else []
+    kwargs["dependencies"] = [*auth, PARAMETER_TEXT]
     return kwargs
 
 
@@ -145,28 +204,97 @@ INT32_MAX: Final = 2**31 - 1
 Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
 
 
-def _check_text(value: Any) -> None:
-    """JSON may carry lone surrogates ("\\ud800") that Python accepts but protobuf cannot encode."""
+# -- the text rule (crm_platform.text) on every request field, query and path parameter ---------------
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Marks a request string's kind (`Name`, `Multiline`); unmarked strings are single-line text.
+    Checked by `RequestBody`; documented as the kind's `pattern` (unmarked strings get theirs from
+    `document_text_rule`)."""
+
+    kind: text.TextKind
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = text.json_schema_pattern(self.kind)
+        if self.kind is text.TextKind.NAME:
+            # A name is never empty: the services answer `required` (or `empty_after_cleaning`).
+            schema["minLength"] = max(int(schema.get("minLength", 1)), 1)
+            schema["x-text"] = "name: at least one visible character, no direction overrides"
+        return schema
+
+
+Name = Annotated[str, TextRule(text.TextKind.NAME)]
+Multiline = Annotated[str, TextRule(text.TextKind.MULTILINE)]
+
+
+def _rules(annotation: Any) -> Iterator[TextRule]:
+    """TextRules anywhere in a type: `Name`, `Name | None`, `list[Name]`."""
+    yield from (m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, TextRule))
+    for argument in get_args(annotation):
+        yield from _rules(argument)
+
+
+def field_kind(field: FieldInfo | None) -> text.TextKind:
+    if field is None:
+        return text.TextKind.LINE
+    rule = next((m for m in field.metadata if isinstance(m, TextRule)), None) or next(_rules(field.annotation), None)
+    return rule.kind if rule is not None else text.TextKind.LINE
+
+
+def _strings(value: Any, kind: text.TextKind, path: str = "") -> Iterator[tuple[str, str, text.TextKind]]:
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise PydanticCustomError("invalid_text", "text is not valid Unicode") from None
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_text(item)
+        yield path, value, kind
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            yield from _strings(item, kind, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        yield from text.json_strings(value, path)  # custom field values by key
+
+
+def check_value_text(value: Any, kind: text.TextKind) -> None:
+    """Raises the pydantic error `invalid_characters` / `empty_after_cleaning` (see problems.py)."""
+    for path, item, item_kind in _strings(value, kind):
+        problem = text.text_problem(item, item_kind)
+        if problem is not None:
+            code, message = problem
+            where = f" ({path})" if path else ""
+            raise PydanticCustomError(code, f"{message}{where}", {"path": path})
 
 
 class RequestBody(BaseModel):
-    """Request bodies reject unknown fields, so a typo is a 400 rather than silently dropped."""
+    """Request bodies reject unknown fields, so a typo is a 400 rather than silently dropped, and
+    hold every string to the text rule (single-line unless marked `Name` or `Multiline`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
-    def _encodable(cls, value: Any) -> Any:
-        _check_text(value)
+    def _clean_text(cls, value: Any, info: ValidationInfo) -> Any:
+        check_value_text(value, field_kind(cls.model_fields.get(info.field_name or "")))
         return value
+
+
+def parameter_text_errors(request: Request) -> list[dict[str, str]]:
+    """Every query parameter (names too) and path parameter that breaks the single-line rule."""
+    values: list[tuple[str, str, text.TextKind]] = []
+    for name, value in request.query_params.multi_items():
+        shown = text.printable(name)  # a bad name is reported, never echoed
+        values += [(shown, name, text.TextKind.LINE), (shown, value, text.TextKind.LINE)]
+    values += [(name, str(value), text.TextKind.LINE) for name, value in request.path_params.items()]
+    return [error.as_dict() for error in text.field_errors(values)]
+
+
+def check_parameter_text(request: Request) -> None:
+    errors = parameter_text_errors(request)
+    if errors:
+        raise Problem(400, "invalid_input", errors=[{**e, "message": ""} for e in errors],
+                      params={"count": len(errors)})
+
+
+# In every operation's dependencies (`operation` adds it; routes that set their own list add it too).
+PARAMETER_TEXT: Final = Depends(check_parameter_text)
 
 
 class Resource(BaseModel):

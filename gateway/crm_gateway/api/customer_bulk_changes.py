@@ -15,6 +15,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     Int32,
+    Multiline,
     RequestBody,
     Resource,
     operation,
@@ -39,7 +40,7 @@ class BulkChangeSet(RequestBody):
     status: Literal["potential", "intent", "won", "lost"] | None = Field(
         None, description="New status; each customer's transition is checked as in :change-status"
     )
-    reason: str | None = Field(None, max_length=500, description="Required with status")
+    reason: Multiline | None = Field(None, max_length=500, description="Required with status")
 
 
 class BulkChangeCreate(RequestBody):

@@ -8,7 +8,16 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, Resource, operation, timestamp
+from crm_gateway.api.common import (
+    WRITE_ERRORS,
+    BackendsDep,
+    CallerDep,
+    Multiline,
+    RequestBody,
+    Resource,
+    operation,
+    timestamp,
+)
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import erasure_pb2 as pb
 
@@ -17,7 +26,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 class EraseBody(RequestBody):
     confirm: str = Field(max_length=300, description="The customer's code or name, typed to confirm")
-    reason: str = Field(max_length=500, description="Why the customer is erased; kept in the tombstone")
+    reason: Multiline = Field(max_length=500, description="Why the customer is erased; kept in the tombstone")
 
 
 class CustomerErasure(Resource):

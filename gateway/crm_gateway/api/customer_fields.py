@@ -13,6 +13,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -53,7 +54,7 @@ def field_out(m: pb.CustomerField) -> CustomerField:
 
 class CustomerFieldCreate(RequestBody):
     key: str = Field(max_length=40, examples=["contract_tier"])
-    label: str = Field(max_length=100)
+    label: Name = Field(max_length=100)
     type: FieldType
     required: bool = False
     options: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=200)
@@ -63,7 +64,7 @@ class CustomerFieldCreate(RequestBody):
 
 
 class CustomerFieldPatch(RequestBody):
-    label: str | None = Field(None, max_length=100)
+    label: Name | None = Field(None, max_length=100)
     required: bool | None = None
     options: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=200)
     pattern: str | None = Field(None, max_length=200)

@@ -13,6 +13,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -115,7 +116,7 @@ class Dictionary(Resource):
 
 class DictionaryEntryIn(RequestBody):
     code: str = Field(max_length=16)
-    label: str = Field(max_length=100)
+    label: Name = Field(max_length=100)
     parent: str | None = Field(None, max_length=16)
 
 

@@ -15,6 +15,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -51,7 +52,7 @@ class CustomerView(Resource):
 
 
 class CustomerViewCreate(RequestBody):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name = Field(min_length=1, max_length=100)
     filters: dict[str, str] = Field(default_factory=dict, description=FILTERS_DESCRIPTION)
     order_by: str | None = None
     columns: list[str] | None = Field(None, max_length=60)
@@ -60,7 +61,7 @@ class CustomerViewCreate(RequestBody):
 class CustomerViewPatch(RequestBody):
     """Only the parts sent change; `filters` and `columns` are replaced whole."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: Name | None = Field(None, min_length=1, max_length=100)
     filters: dict[str, str] | None = Field(None, description=FILTERS_DESCRIPTION)
     order_by: str | None = None
     columns: list[str] | None = Field(None, max_length=60)

@@ -17,6 +17,8 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Multiline,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -177,10 +179,16 @@ def customer_out(message: Any) -> Customer:
 class CustomerCreate(RequestBody):
     """Which fields are required and how they are validated is the customers service's rule."""
 
+    # A valid body in the document, for readers and for the API fuzzer's examples phase.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "华北精密机械有限公司", "contact_person": "李雷", "mobile": "13800138000",
+         "email": "li.lei@example.cn", "notes": "Met at the Shanghai fair.\nWants a quote for Q3."},
+    ]})
+
     code: str | None = Field(None, description="Generated from the tenant's code pattern when absent")
-    name: str | None = None
+    name: Name | None = None
     type: str | None = Field(None, description='"individual" or "enterprise" (default)')
-    contact_person: str | None = None
+    contact_person: Name | None = None
     mobile: str | None = Field(None, description="Chinese mobiles: 11 digits; others with their + prefix")
     phone: str | None = Field(None, description="Landline with area code (010-12345678) or any number")
     email: str | None = None
@@ -193,8 +201,8 @@ class CustomerCreate(RequestBody):
     employees: int | None = Field(None, ge=0, le=10_000_000)
     annual_revenue: str | None = Field(None, description='Decimal string, e.g. "1250000.00"')
     annual_revenue_currency: str | None = Field(None, description="ISO 4217 (default CNY)")
-    needs: str | None = None
-    notes: str | None = None
+    needs: Multiline | None = None
+    notes: Multiline | None = None
     credit_code: str | None = Field(None, description="Unified social credit code, checked (GB 32100-2015)")
     custom_fields: dict[str, Any] | None = Field(None, description="Custom field values by key; null clears one")
     resident_id: str | None = Field(None, description="Resident ID (GB 11643, checked); stored encrypted")
@@ -451,7 +459,7 @@ async def restore_customer(customer_id: str, response: Response, caller: CallerD
 
 class StatusChangeBody(RequestBody):
     status: Literal["potential", "intent", "won", "lost"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Multiline = Field(min_length=1, max_length=500)
 
 
 @router.post(

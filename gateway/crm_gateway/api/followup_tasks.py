@@ -1,4 +1,5 @@
-"""/v1/followup-tasks (followups)."""
+"""/v1/followup-tasks (followups). Data scope is the followups service's (docs/access.md,
+"Enforcement"): a task or customer outside the caller's scope is a 404 like a missing one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -50,8 +52,8 @@ def task_out(message: Any) -> FollowupTask:
 
 class FollowupTaskCreate(RequestBody):
     customer_id: str
-    title: str
-    due_at: AwareDatetime | None = Field(None, description="RFC 3339 with an offset")
+    title: Name
+    due_at: AwareDatetime = Field(description="RFC 3339 with an offset")
     assignee_id: str = ""
 
 
@@ -71,7 +73,7 @@ def _timestamp(value: datetime | None) -> Timestamp | None:
     "",
     response_model=Page[FollowupTask],
     **operation(operation_id="listFollowupTasks", summary="List follow-up tasks", scopes=[Scope.FOLLOWUPS_READ],
-                errors=[400]),
+                errors=[400], description="Only tasks of customers in your data scope, soonest due first."),
 )
 async def list_tasks(
     query: Annotated[FollowupTaskQuery, Query()], caller: CallerDep, services: BackendsDep
@@ -87,7 +89,9 @@ async def list_tasks(
     "",
     response_model=FollowupTask,
     **operation(operation_id="createFollowupTask", summary="Create a follow-up task",
-                scopes=[Scope.FOLLOWUPS_WRITE], errors=[*WRITE_ERRORS, 404], status_code=201),
+                scopes=[Scope.FOLLOWUPS_WRITE], errors=[*WRITE_ERRORS, 404], status_code=201,
+                description="`customer_id` must be a customer of your tenant in your data scope; otherwise 404 "
+                            "`not_found`, as for a customer that does not exist."),
 )
 async def create_task(body: FollowupTaskCreate, response: Response, caller: CallerDep,
                       services: BackendsDep) -> FollowupTask:
@@ -98,6 +102,16 @@ async def create_task(body: FollowupTaskCreate, response: Response, caller: Call
     )
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
     return task_out(reply)
+
+
+@router.get(
+    "/{task_id}",
+    response_model=FollowupTask,
+    **operation(operation_id="getFollowupTask", summary="Get a follow-up task", scopes=[Scope.FOLLOWUPS_READ],
+                errors=[400, 404]),
+)
+async def get_task(task_id: str, caller: CallerDep, services: BackendsDep) -> FollowupTask:
+    return task_out(await caller.call(services.followups.GetTask, pb.GetTaskRequest(id=task_id)))
 
 
 @router.post(

@@ -14,6 +14,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -64,7 +65,7 @@ def invitation_out(message: Any) -> Invitation:
 
 class InvitationCreate(RequestBody):
     email: str = Field(max_length=254)
-    display_name: str = Field(max_length=100)
+    display_name: Name = Field(max_length=100)
     roles: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list, max_length=20,
         description="Built-in (tenant_admin, sales_manager, sales_rep, customer_service) or custom role ids; "
@@ -91,8 +92,8 @@ InvitationId = Path(description="The invitation's id", max_length=100)
                 errors=[*WRITE_ERRORS, 409], status_code=201,
                 description="Same checks as `POST /v1/users` without a password: valid email, name, existing "
                             "roles and team, no permission beyond the caller's (403 `grant_exceeds_own`), "
-                            "email not taken (409 `email_taken`). The email goes out in the tenant's default "
-                            "language; 503 `mail_unavailable` if it cannot be sent (then nothing is created)."),
+                            "email not taken (409 `email_taken`). The email, in the tenant's default language, "
+                            "goes out once the invitation is saved (retried while the mail server is away)."),
 )
 async def create_invitation(body: InvitationCreate, response: Response, caller: CallerDep,
                             services: BackendsDep) -> Invitation:

@@ -14,6 +14,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -75,7 +76,7 @@ def order_out(message: Any) -> Order:
 
 class OrderItemIn(RequestBody):
     sku: str = Field("", max_length=200)
-    name: str = Field(max_length=200)
+    name: Name = Field(max_length=200)
     quantity: str | int = Field(description='Decimal string or integer, > 0 (e.g. "2", "1.5")')
     unit_price: str = Field(description='Decimal string; negative for a discount line (e.g. "-10.00")')
 

@@ -14,6 +14,8 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Multiline,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -67,15 +69,15 @@ def role_out(m: pb.Role) -> Role:
 
 
 class RoleCreate(RequestBody):
-    name: str = Field(max_length=100, examples=["Regional sales"])
-    description: str = Field("", max_length=500)
+    name: Name = Field(max_length=100, examples=["Regional sales"])
+    description: Multiline = Field("", max_length=500)
     scopes: list[Annotated[str, Field(max_length=100)]] = Field(max_length=50, examples=[["customers:read"]])
     data_scope: DataScope = "own"
 
 
 class RolePatch(RequestBody):
-    name: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=500)
+    name: Name | None = Field(None, max_length=100)
+    description: Multiline | None = Field(None, max_length=500)
     scopes: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=50)
     data_scope: DataScope | None = None
 
@@ -97,7 +99,8 @@ def _single(response: Response, message: pb.Role) -> Role:
     "/v1/permissions",
     response_model=ItemList[Permission],
     **operation(operation_id="listPermissions", summary="List the permission catalogue",
-                scopes=[Scope.ROLES_MANAGE], description=f"Every permission a role can grant. {READ_SCOPES}"),
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True,
+                description=f"Every permission a role can grant. {READ_SCOPES}"),
 )
 async def list_permissions(caller: CallerDep, services: BackendsDep) -> ItemList[Permission]:
     reply = await caller.call(services.identity.ListPermissions, pb.ListPermissionsRequest())
@@ -111,8 +114,8 @@ async def list_permissions(caller: CallerDep, services: BackendsDep) -> ItemList
 @router.get(
     "/v1/roles",
     response_model=ItemList[Role],
-    **operation(operation_id="listRoles", summary="List built-in and custom roles", scopes=[Scope.ROLES_MANAGE],
-                description=READ_SCOPES),
+    **operation(operation_id="listRoles", summary="List built-in and custom roles",
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True, description=READ_SCOPES),
 )
 async def list_roles(caller: CallerDep, services: BackendsDep) -> ItemList[Role]:
     reply = await caller.call(services.identity.ListRoles, pb.ListRolesRequest())
@@ -139,8 +142,8 @@ async def create_role(body: RoleCreate, response: Response, caller: CallerDep, s
 @router.get(
     "/v1/roles/{role_id}",
     response_model=Role,
-    **operation(operation_id="getRole", summary="Get a role", scopes=[Scope.ROLES_MANAGE], errors=[404],
-                description=READ_SCOPES),
+    **operation(operation_id="getRole", summary="Get a role", scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE],
+                any_scope=True, errors=[404], description=READ_SCOPES),
 )
 async def get_role(role_id: Annotated[str, RoleId], response: Response, caller: CallerDep,
                    services: BackendsDep) -> Role:
@@ -191,7 +194,8 @@ def _policies(response: Response, message: pb.Role) -> FieldPolicies:
     "/v1/roles/{role_id}/field-policies",
     response_model=FieldPolicies,
     **operation(operation_id="getRoleFieldPolicies", summary="Get a role's field policies",
-                scopes=[Scope.ROLES_MANAGE], errors=[404], description=READ_SCOPES),
+                scopes=[Scope.ROLES_MANAGE, Scope.USERS_MANAGE], any_scope=True, errors=[404],
+                description=READ_SCOPES),
 )
 async def get_field_policies(role_id: Annotated[str, RoleId], response: Response, caller: CallerDep,
                              services: BackendsDep) -> FieldPolicies:

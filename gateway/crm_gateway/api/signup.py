@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from crm_gateway.api.common import WRITE_ERRORS, AnonymousDep, BackendsDep, RequestBody, operation
+from crm_gateway.api.common import WRITE_ERRORS, AnonymousDep, BackendsDep, Name, RequestBody, operation
 from crm_gateway.api.tenant import Tenant, tenant_out
 from crm_gateway.api.users import User, user_out
 from crm_gateway.problems import rename_fields
@@ -23,12 +24,15 @@ signup_fields = rename_fields({
 })
 
 
+SIGNUP_DEADLINE: Final = 60.0
+
+
 class Signup(RequestBody):
-    company_name: str = Field(description="The company's display name")
+    company_name: Name = Field(description="The company's display name")
     slug: str = Field(description="Short unique name users type to sign in (the 'company' field)")
     admin_email: str
     admin_password: str = Field(json_schema_extra={"format": "password", "writeOnly": True})
-    admin_name: str
+    admin_name: Name
     locale: str = Field("zh-CN", description='"zh-CN" or "en"')
 
 
@@ -54,6 +58,10 @@ def signup_request(body: Signup) -> Any:
     ),
 )
 async def signup(body: Signup, response: Response, caller: AnonymousDep, services: BackendsDep) -> SignupResult:
-    reply = await caller.call(services.identity.CreateTenant, signup_request(body), rename=signup_fields)
+    # Sign-up provisions the tenant in every service before it answers: seconds, not the
+    # milliseconds of other calls, and more on a busy machine. Identity bounds each service's
+    # provisioning itself; the gateway only must not give up first.
+    provisioning = replace(caller, deadline=SIGNUP_DEADLINE)
+    reply = await provisioning.call(services.identity.CreateTenant, signup_request(body), rename=signup_fields)
     response.headers["Location"] = "/v1/tenant"
     return SignupResult(tenant=tenant_out(reply.tenant), admin=user_out(reply.admin))

@@ -15,6 +15,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -44,7 +45,7 @@ def tag_out(message: Any) -> Tag:
 
 
 class TagCreate(RequestBody):
-    name: str
+    name: Name
     color: str = Field("", description="CSS colour such as #1f6feb")
 
 

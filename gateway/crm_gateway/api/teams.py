@@ -13,6 +13,7 @@ from crm_gateway.api.common import (
     BackendsDep,
     CallerDep,
     ItemList,
+    Name,
     RequestBody,
     Resource,
     expected_version,
@@ -47,13 +48,13 @@ def team_out(m: pb.Team) -> Team:
 
 
 class TeamCreate(RequestBody):
-    name: str = Field(max_length=100, examples=["East China sales"])
+    name: Name = Field(max_length=100, examples=["East China sales"])
     parent_id: str | None = Field(None, max_length=100)
     manager_id: str | None = Field(None, max_length=100)
 
 
 class TeamPatch(RequestBody):
-    name: str | None = Field(None, max_length=100)
+    name: Name | None = Field(None, max_length=100)
     parent_id: str | None = Field(None, max_length=100, description="null moves the team to the top")
     manager_id: str | None = Field(None, max_length=100, description="null removes the manager")
 

@@ -9,7 +9,17 @@ from typing import Any, Literal
 from fastapi import APIRouter, Security
 from pydantic import Field
 
-from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, Resource, operation, timestamp
+from crm_gateway.api.common import (
+    PARAMETER_TEXT,
+    WRITE_ERRORS,
+    BackendsDep,
+    CallerDep,
+    Name,
+    RequestBody,
+    Resource,
+    operation,
+    timestamp,
+)
 from crm_gateway.auth import authenticate
 from crm_platform.auth import Scope
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
@@ -31,7 +41,7 @@ class Tenant(Resource):
 
 
 class TenantUpdate(RequestBody):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = Field(None, min_length=1, max_length=200)
     default_locale: Literal["zh-CN", "en"] | None = None
     time_zone: str | None = Field(None, max_length=64, description="IANA time zone, e.g. Asia/Shanghai")
 
@@ -52,7 +62,7 @@ def tenant_out(message: Any) -> Tenant:
                     errors=[401, 403],
                     description="Any token of the tenant (its members see its name, language and time zone); "
                                 "changing them needs `users:manage`."),
-        "dependencies": [Security(authenticate, scopes=[])],
+        "dependencies": [Security(authenticate, scopes=[]), PARAMETER_TEXT],
     },
 )
 async def get_tenant(caller: CallerDep, services: BackendsDep) -> Tenant:

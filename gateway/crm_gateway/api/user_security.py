@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Response, Security
 from pydantic import Field
 
 from crm_gateway.api.common import (
+    PARAMETER_TEXT,
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
@@ -123,7 +124,7 @@ async def update_policy(
             description="Needs a user's token (any scope); a client's token gets 403. A wrong "
                         "`current_password` counts towards the sign-in lockout.",
         ),
-        "dependencies": [Security(authenticate, scopes=[])],
+        "dependencies": [Security(authenticate, scopes=[]), PARAMETER_TEXT],
     },
 )
 async def change_my_password(body: PasswordChange, caller: CallerDep, services: BackendsDep) -> MySecurity:

@@ -12,6 +12,7 @@ from crm_gateway.api.common import (
     WRITE_ERRORS,
     BackendsDep,
     CallerDep,
+    Name,
     Page,
     PageQuery,
     RequestBody,
@@ -50,7 +51,7 @@ def user_out(message: Any) -> User:
 class UserCreate(RequestBody):
     email: str
     password: str = Field(json_schema_extra={"format": "password", "writeOnly": True})
-    display_name: str
+    display_name: Name
     roles: list[str] = Field(
         default_factory=list,
         description="Built-in (tenant_admin, sales_manager, sales_rep, customer_service) or custom role ids",
@@ -59,7 +60,7 @@ class UserCreate(RequestBody):
 
 
 class UserPatch(RequestBody):
-    display_name: str | None = Field(None, max_length=100)
+    display_name: Name | None = Field(None, max_length=100)
     roles: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=20)
     team_id: str | None = Field(None, max_length=100, description="null takes the user out of their team")
     disabled: bool | None = Field(None, description="true: the user cannot sign in and their sessions end at once")

@@ -14,9 +14,11 @@ from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.oauth.token import (
     FORM_TYPE,
     NO_STORE,
+    OAUTH_ERROR_STATUSES,
     ClientCredentials,
     TokenError,
     client_credentials,
+    oauth_responses,
     read_params,
     require,
     translate,
@@ -30,8 +32,16 @@ TOKEN_HINTS: Final = frozenset({"access_token", "refresh_token"})
 INTROSPECTION_FIELDS: Final = ("scope", "client_id", "sub", "tid", "token_type", "jti", "iss", "aud")
 
 
-def _form_schema(description: str) -> dict[str, Any]:
+INTROSPECTION_RESPONSE: Final[dict[str, Any]] = {
+    "type": "object", "required": ["active"],
+    "properties": {"active": {"type": "boolean"}, "exp": {"type": "integer"}, "iat": {"type": "integer"},
+                   **{name: {"type": "string"} for name in INTROSPECTION_FIELDS}},
+}
+
+
+def _form_schema(description: str, success: dict[str, Any] | None) -> dict[str, Any]:
     return {
+        "responses": oauth_responses(success, OAUTH_ERROR_STATUSES),
         "requestBody": {
             "required": True,
             "content": {FORM_TYPE: {"schema": {
@@ -57,6 +67,7 @@ def _client(request: Request, params: dict[str, str]) -> ClientCredentials:
 
 @router.post(
     "/oauth/revoke",
+    response_class=Response,  # RFC 7009 §2.2: an empty 200
     operation_id="revokeToken",
     summary="Revoke an access or refresh token (RFC 7009)",
     description=(
@@ -65,7 +76,7 @@ def _client(request: Request, params: dict[str, str]) -> ClientCredentials:
         "access token is reported inactive by introspection at once, but resource servers that only "
         "verify the signature accept it until it expires (at most 15 minutes by default)."
     ),
-    openapi_extra=_form_schema("The access or refresh token to revoke"),
+    openapi_extra=_form_schema("The access or refresh token to revoke", None),
 )
 async def revoke(request: Request, caller: AnonymousDep, services: BackendsDep) -> Response:
     client = ClientCredentials("", "", basic=False)
@@ -92,7 +103,7 @@ async def revoke(request: Request, caller: AnonymousDep, services: BackendsDep) 
         'Answers `{"active": false}` for a token that is expired, revoked, forged, unknown or of '
         "another tenant; otherwise `active`, `scope`, `client_id`, `sub`, `exp`, `iat`, `tid`, `token_type`."
     ),
-    openapi_extra=_form_schema("The access or refresh token to describe"),
+    openapi_extra=_form_schema("The access or refresh token to describe", INTROSPECTION_RESPONSE),
 )
 async def introspect(request: Request, caller: AnonymousDep, services: BackendsDep) -> JSONResponse:
     client = ClientCredentials("", "", basic=False)

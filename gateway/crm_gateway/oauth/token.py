@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.clients import Caller
 from crm_gateway.problems import UpstreamError
+from crm_platform import text
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(tags=["oauth"])
@@ -38,6 +39,34 @@ STATUS_ERRORS: Final[dict[grpc.StatusCode, str]] = {
     grpc.StatusCode.FAILED_PRECONDITION: "invalid_grant",
 }
 FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+
+def oauth_responses(success: dict[str, Any] | None, errors: dict[int, str]) -> dict[str, Any]:
+    """OpenAPI responses of an OAuth endpoint: its JSON answer and RFC 6749 §5.2 error bodies
+    (`application/json`, not problem+json)."""
+    error_body = {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "error_description": {"type": "string"}}}
+    responses: dict[str, Any] = {"200": {"description": "OK"}}
+    if success is not None:
+        responses["200"]["content"] = {"application/json": {"schema": success}}
+    for status, description in errors.items():
+        responses[str(status)] = {"description": description, "content": {"application/json": {"schema": error_body}}}
+    return responses
+
+
+OAUTH_ERROR_STATUSES: Final[dict[int, str]] = {
+    400: "`invalid_request` (missing, repeated or malformed parameter, or characters the text rule refuses), "
+         "`invalid_grant`, `unsupported_grant_type`, `invalid_scope`, `unauthorized_client`",
+    401: "`invalid_client`: client authentication failed",
+    503: "`temporarily_unavailable`: identity did not answer; retry (see `Retry-After`)",
+}
+TOKEN_RESPONSE: Final[dict[str, Any]] = {
+    "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
+        "scope": {"type": "string"}, "refresh_token": {"type": "string"},
+    },
+}
 TOKEN_FORM_SCHEMA: Final[dict[str, Any]] = {
     "requestBody": {
         "required": True,
@@ -47,6 +76,7 @@ TOKEN_FORM_SCHEMA: Final[dict[str, Any]] = {
             "properties": {name: {"type": "string"} for name in TOKEN_PARAMS},
         }}},
     },
+    "responses": oauth_responses(TOKEN_RESPONSE, OAUTH_ERROR_STATUSES),
 }
 
 
@@ -94,7 +124,10 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id:
         raise TokenError("invalid_client", "malformed Basic credentials", basic_auth=True)
-    return unquote_plus(client_id), unquote_plus(secret)
+    credentials = unquote_plus(client_id), unquote_plus(secret)
+    if any(text.text_problem(value) for value in credentials):
+        raise TokenError("invalid_request", "the Basic credentials contain characters that are not allowed")
+    return credentials
 
 
 def client_credentials(request: Request, params: dict[str, str]) -> ClientCredentials:
@@ -115,9 +148,14 @@ async def read_params(request: Request) -> dict[str, str]:
     form = await request.form()
     params: dict[str, str] = {}
     for key, value in form.multi_items():
+        if text.text_problem(key):
+            raise TokenError("invalid_request", "a parameter name contains characters that are not allowed")
         if key in params:
             raise TokenError("invalid_request", f"parameter {key} is repeated")
         if isinstance(value, str):
+            # The text rule (crm_platform/text.py): RFC 6749 parameters are single-line text.
+            if text.text_problem(value):
+                raise TokenError("invalid_request", f"parameter {key} contains characters that are not allowed")
             params[key] = value
     return params
 

@@ -39,6 +39,8 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "tags:manage": N_("Create and apply tags and tag rules"),
         "followups:read": N_("Read follow-up tasks"),
         "followups:write": N_("Create and change follow-up tasks"),
+        # data scope hardening (issue 9): cadence rules are a manager's permission
+        "followups:manage": N_("Manage cadence rules"),
         "reports:read": N_("Read reports"),
         "webhooks:manage": N_("Manage webhook endpoints"),
         "users:manage": N_("Manage users"),

@@ -25,13 +25,26 @@ from crm_gateway.i18n import BABEL_LOCALES, Locale, Messages, fill, messages, ne
 from crm_gateway.web import labels
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.shell import shell_for
+from crm_platform.text import printable
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_DIR: Final = WEB_DIR / "static"
 LANG_COOKIE: Final = "crm_lang"
 
+
+
+def shown(value: Any) -> Any:
+    """Every `{{ ... }}` output: stored text may predate the text rule (crm_platform/text.py), so
+    control characters are shown as U+FFFD rather than sent raw (NUL is a parse error in HTML)."""
+    if isinstance(value, Markup):
+        return Markup(printable(str(value)))
+    if isinstance(value, str):
+        return printable(value)
+    return value
+
+
 _environment = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
-                           extensions=["jinja2.ext.i18n"])
+                           extensions=["jinja2.ext.i18n"], finalize=shown)
 _environment.newstyle_gettext = True  # type: ignore[attr-defined]  # {% trans %} and _() fill %(name)s
 templates = Jinja2Templates(env=_environment)
 

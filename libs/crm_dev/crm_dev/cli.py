@@ -138,6 +138,8 @@ def dev(args: argparse.Namespace) -> int:
                 "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')"
             )
             print(f"    curl -s -H \"Authorization: Bearer $TOKEN\" '{url}/v1/customers?page_size=3'")
+        print(f"  Mail        every email sent goes to the local SMTP server 127.0.0.1:{platform.ports['smtp']},")
+        print(f"              kept in {platform.mail_dir} (a Maildir)")
         print(f"  Logs        {platform.log_dir}")
         print("  Ctrl-C stops everything.")
         print("=" * 72, flush=True)

@@ -18,6 +18,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crm_dev.infra import EmbeddedPostgres, NatsServer, _terminate, free_port
+from crm_dev.smtp_sink import SmtpSink
 
 SERVICES = ("identity", "customers", "tagging", "followups", "reporting", "webhooks")
 # Services that keep per-tenant schemas and are provisioned by identity at sign-up.
@@ -58,6 +59,7 @@ class Platform:
                     "postgres": free_port(),
                     "nats": free_port(),
                     "gateway": self.gateway_port or free_port(),
+                    "smtp": free_port(),
                     **{name: free_port() for name in SERVICES},
                 },
             ).items()
@@ -78,6 +80,8 @@ class Platform:
         }
         self.postgres = EmbeddedPostgres(self.data_dir / "pg", self.ports["postgres"], self.log_dir / "postgres.log")
         self.nats = NatsServer(self.data_dir / "nats", self.ports["nats"], self.log_dir / "nats.log")
+        # Every service sends mail here; the messages land in `mail_dir`.
+        self.smtp = SmtpSink(self.mail_dir, self.ports["smtp"])
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -86,7 +90,8 @@ class Platform:
 
     @property
     def mail_dir(self) -> Path:
-        """Where identity's local mailer writes each email as an .eml file (`.crm/mail` for `crm dev`)."""
+        """The Maildir where the local SMTP server keeps every message sent (`.crm/mail` for `crm dev`);
+        read it with `crm_gateway.dev_mail.DevMailbox`."""
         return self.data_dir / "mail"
 
     def addr(self, service: str) -> str:
@@ -106,18 +111,24 @@ class Platform:
             f"{prefix}TOKEN_ISSUER": self.gateway_url,
             f"{prefix}LOG_LEVEL": self.log_level,
             f"{prefix}PAGE_TOKEN_KEY": self.secrets["page_token_key"],
+            # The local SMTP server (crm_dev/smtp_sink.py), for every service that sends mail.
+            f"{prefix}SMTP_HOST": "127.0.0.1",
+            f"{prefix}SMTP_PORT": str(self.ports["smtp"]),
+            f"{prefix}SMTP_SECURITY": "none",
         }
         if name == "identity":
             env |= {
                 "CRM_IDENTITY_TENANT_SERVICES": ",".join(self.addr(s) for s in TENANT_SERVICES),
                 "CRM_IDENTITY_MASTER_KEY": self.secrets["master_key"],
                 "CRM_IDENTITY_WEB_REDIRECT_URIS": f"{self.gateway_url}/auth/callback",
-                # Invitation links, and emails written as .eml files (no SMTP in development).
+                # Links in invitation emails.
                 "CRM_IDENTITY_PUBLIC_URL": self.gateway_url,
-                "CRM_IDENTITY_MAIL_DIR": str(self.mail_dir),
             }
         elif name == "customers":
             env["CRM_CUSTOMERS_MASTER_KEY"] = self.secrets["master_key"]
+        elif name in ("followups", "tagging"):
+            # Data scope's read-your-writes: they ask customers about a customer they have not seen yet.
+            env[f"CRM_{name.upper()}_CUSTOMERS_ADDR"] = self.addr("customers")
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
         elif name == "webhooks":
@@ -136,6 +147,7 @@ class Platform:
             "CRM_GATEWAY_TOKEN_ISSUER": self.gateway_url,
             "CRM_GATEWAY_LOG_LEVEL": self.log_level,
             "CRM_GATEWAY_NATS_URL": self.nats.url,  # Idempotency-Key records (a JetStream KV bucket)
+            "CRM_GATEWAY_DEV_MAILBOX_DIR": str(self.mail_dir),  # the developers' page of sent mail
         }
         for service in SERVICES:
             env[f"CRM_GATEWAY_{service.upper()}_ADDR"] = self.addr(service)
@@ -147,6 +159,7 @@ class Platform:
         for service in SERVICES:
             self.postgres.create_database(f"crm_{service}")
         self.nats.start()
+        self.smtp.start()
 
     def start_process(self, name: str) -> None:
         env = {
@@ -207,5 +220,6 @@ class Platform:
     def stop(self) -> None:
         for name in ["gateway", *reversed(SERVICES)]:
             self.stop_process(name)
+        self.smtp.stop()
         self.nats.stop()
         self.postgres.stop()

@@ -1,1 +1,2 @@
-"""Shared platform library: settings, tenancy, outbox/inbox over NATS, gRPC edges, auth, jobs."""
+"""Shared platform library: settings, tenancy, outbox/inbox over NATS, gRPC edges, auth, jobs, scheduler,
+mailer."""

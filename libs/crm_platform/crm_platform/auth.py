@@ -43,6 +43,8 @@ class Scope(StrEnum):
     TAGS_MANAGE = "tags:manage"
     FOLLOWUPS_READ = "followups:read"
     FOLLOWUPS_WRITE = "followups:write"
+    # Cadence rules (which tags schedule follow-ups for everyone): managers and admins.
+    FOLLOWUPS_MANAGE = "followups:manage"
     REPORTS_READ = "reports:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
     USERS_MANAGE = "users:manage"

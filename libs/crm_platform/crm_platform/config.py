@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,3 +30,15 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     # Seconds to wait for in-flight RPCs on shutdown.
     shutdown_grace: float = 5.0
+    # Outgoing mail (crm_platform/mail.py), used by services that send mail. Without a host, mail
+    # waits in the service's mail outbox and goes out once a host is set.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # An extra CA bundle for a relay with a private certificate.
+    smtp_ca_file: str = ""
+    smtp_timeout: float = 15.0
+    mail_from: str = "no-reply@crm.local"
+    mail_from_name: str = "CRM"

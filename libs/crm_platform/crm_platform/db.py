@@ -31,6 +31,17 @@ NAMING_CONVENTION = {
 
 # Set when a transaction that wrote outbox rows commits in this process; the relay waits on it.
 outbox_committed = asyncio.Event()
+# Set when a transaction that queued mail commits in this process; the mail sender waits on it.
+mail_committed = asyncio.Event()
+
+
+def signal_commit(info: dict[str, object]) -> None:
+    """Wakes the relay / mail sender after a commit whose session wrote to their tables
+    (`session.info` flags set by `outbox.add_event` and `mail.Mailer.queue`)."""
+    if info.get("outbox_written"):
+        outbox_committed.set()
+    if info.get("mail_queued"):
+        mail_committed.set()
 
 
 def new_metadata() -> MetaData:
@@ -58,8 +69,7 @@ async def tenant_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> Asy
     async with AsyncSession(tenant_engine(engine, tenant_id), expire_on_commit=False) as session:
         async with session.begin():
             yield session
-        if session.info.get("outbox_written"):
-            outbox_committed.set()
+        signal_commit(session.info)
 
 
 @asynccontextmanager
@@ -68,5 +78,4 @@ async def control_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         async with session.begin():
             yield session
-        if session.info.get("outbox_written"):
-            outbox_committed.set()
+        signal_commit(session.info)

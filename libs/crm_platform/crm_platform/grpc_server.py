@@ -22,6 +22,7 @@ from crm_platform.auth import Principal, Scope, TokenVerifier, current_principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import ERROR_METADATA_KEY, DomainError, Unauthenticated, encode_detail
 from crm_platform.origin import origin_from_metadata, set_origin
+from crm_platform.text import require_clean_message
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,10 @@ class TenantGate(Protocol):
 
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     """For every unary call: continue the caller's trace, verify the bearer token into the
-    principal (except for the listed public methods), and map domain errors to status codes
-    with a JSON detail in trailing metadata. No handler sets a status code itself."""
+    principal (except for the listed public methods), check every string of the request against
+    the text rule (crm_platform.text; services are reachable over gRPC, so none trusts the
+    gateway to have done it), and map domain errors to status codes with a JSON detail in
+    trailing metadata. No handler sets a status code itself."""
 
     def __init__(
         self, verifier: TokenVerifier, public_methods: Iterable[str] = (), tenant_gate: TenantGate | None = None
@@ -69,6 +72,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                             current_principal.set(caller)
                             telemetry.tenant_var.set(str(caller.tenant_id))
                             telemetry.user_var.set(caller.actor)
+                        require_clean_message(request)
                         return await inner(request, context)
                     except DomainError as exc:
                         await context.abort(

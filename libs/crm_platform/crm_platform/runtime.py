@@ -1,5 +1,6 @@
 """Wires one service process: migrations, database, gRPC server with health, the tenancy
-servicer, the outbox relay, event consumers and job workers; stops cleanly on SIGTERM/SIGINT."""
+servicer, the outbox relay, event consumers, job workers, the scheduler and the mail sender; stops
+cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from crm_platform.errors import FieldError, InvalidInput, PermissionDenied, Prec
 from crm_platform.grpc_client import DEFAULT_DEADLINE, channel
 from crm_platform.grpc_server import EdgeInterceptor, add_health, create_server, set_serving
 from crm_platform.ids import parse_uuid, tenant_schema
+from crm_platform.mail import Mailer, MailSender, transport_from_settings
 from crm_platform.outbox import OutboxRelay
+from crm_platform.scheduler import ScheduleHandler, Scheduler
 from crm_platform.suspension import TenantGate
 from crm_platform.tables import tenants
 from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -51,6 +54,10 @@ class ServiceDefinition:
     subscriptions: Callable[[ServiceRuntime], list[Subscription]] = lambda rt: []
     # Job workers, or any other background loop (the webhooks service's dispatcher).
     workers: Callable[[ServiceRuntime], Sequence[Background]] = lambda rt: []
+    # Handlers per schedule kind (crm_platform/scheduler.py); the runtime runs one Scheduler for them.
+    schedules: Callable[[ServiceRuntime], dict[str, ScheduleHandler]] = lambda rt: {}
+    # The service queues mail (`runtime.mailer`); the runtime sends its mail outbox over SMTP.
+    sends_mail: bool = False
     public_methods: frozenset[str] = frozenset()
     jwks_fetcher: Callable[[ServiceRuntime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
@@ -158,6 +165,26 @@ class ServiceRuntime:
         self._tenant_data_built = False
         self._background: list[Background] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._mailer: Mailer | None = None
+
+    # -- mail ------------------------------------------------------------------------------
+    @property
+    def mailer(self) -> Mailer:
+        """Queues mail in the caller's transaction (crm_platform/mail.py)."""
+        if not self.definition.sends_mail:
+            raise RuntimeError(f"{self.definition.name} does not declare sends_mail=True in its ServiceDefinition")
+        if self._mailer is None:
+            self._mailer = Mailer(self.settings.mail_from, self.settings.mail_from_name)
+        return self._mailer
+
+    def _start_mail_sender(self) -> None:
+        transport = transport_from_settings(self.settings)
+        if transport is None:
+            variable = f"CRM_{self.definition.name.upper()}_SMTP_HOST"
+            log.warning(f"mail is queued but not sent until {variable} is set",
+                        extra=telemetry.log_fields(setting=variable))
+            return
+        self._start(MailSender(self.engine, transport))
 
     # -- tenants ---------------------------------------------------------------------------
     async def provision(self, tenant_id: uuid.UUID) -> str:
@@ -234,6 +261,11 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._connect_nats(), name="nats"))
         for worker in self.definition.workers(self):
             self._start(worker)
+        handlers = self.definition.schedules(self)
+        if handlers:
+            self._start(Scheduler(self.engine, handlers))
+        if self.definition.sends_mail:
+            self._start_mail_sender()
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -1,5 +1,11 @@
-"""Tracing (OpenTelemetry, W3C trace context across gRPC metadata and NATS headers) and JSON logs
-carrying tenant, user and trace ids. Sensitive values are never passed to the logger."""
+"""Tracing (OpenTelemetry, W3C trace context across gRPC metadata and NATS headers), metrics
+(OpenTelemetry instruments, e.g. `crm.scheduler.lag`, `crm.mail.sent`) and JSON logs carrying tenant,
+user and trace ids. Sensitive values are never passed to the logger.
+
+Metrics are recorded through `opentelemetry.metrics.get_meter(...)` and exported by the readers of
+the meter provider set up here: OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (and the exporter is
+installed). A Prometheus scrape endpoint is one more reader on this provider
+(`opentelemetry-exporter-prometheus`'s `PrometheusMetricReader`); no instrument changes."""
 
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -63,7 +71,19 @@ def setup(service_name: str, log_level: str = "INFO") -> None:
     for noisy in ("nats", "httpx", "uvicorn.access", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    resource = Resource.create({"service.name": service_name})
+    provider = TracerProvider(resource=resource)
+    readers: list[MetricReader] = []
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter,
+            )
+
+            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+        except ImportError:
+            logging.getLogger(__name__).warning("OTLP endpoint set but the metric exporter is not installed")
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         try:  # the OTLP exporter is an optional install in production images
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (

@@ -26,9 +26,11 @@ from crm_customers.orders.service import OrderService
 from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
 from crm_customers.orders.servicer import OrderServicer
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
+from crm_customers.sensitive.resealing import reseal_targets
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.tags.events import tags_subscription
 from crm_customers.views import servicer as views_servicer
+from crm_platform import resealing
 from crm_platform.config import ServiceSettings
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
@@ -80,7 +82,9 @@ DEFINITION = ServiceDefinition(
     subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription()],
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
-                             export_worker(runtime, _customer_service(runtime))],
+                             export_worker(runtime, _customer_service(runtime)),
+                             # Sensitive values and data keys into the platform's sealing envelope (c0035).
+                             resealing.worker(runtime.engine, reseal_targets(_customer_service(runtime).sensitive))],
 )
 
 

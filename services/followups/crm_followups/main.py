@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from crm_followups import erasure
+from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
 from crm_followups.merging import events as merging_events
@@ -18,6 +19,7 @@ from crm_followups.servicer import SERVICE_NAME, FollowupServicer
 from crm_followups.task.service import TaskService
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
+from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
@@ -27,6 +29,9 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_FOLLOWUPS_", extra="ignore")
 
     service_name: str = "followups"
+    # Asked with the caller's token when followups' projection does not know a customer yet, or
+    # says the caller may not see it (read-your-writes for data scope, crm_platform/customer_scope.py).
+    customers_addr: str = Field(description="host:port of customers' gRPC server")
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,10 @@ class Components:
 
 @functools.cache
 def components(runtime: ServiceRuntime) -> Components:
-    tasks = TaskService(PageTokens(runtime.settings.page_token_key))
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    tasks = TaskService(PageTokens(settings.page_token_key),
+                        access.customer_access(CustomersOverGrpc(settings.customers_addr)))
     return Components(tasks=tasks, cadences=CadenceService(tasks))
 
 
@@ -52,7 +60,8 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription()]
+    return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription(),
+            *access.subscriptions()]
 
 
 DEFINITION = ServiceDefinition(

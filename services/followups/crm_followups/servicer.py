@@ -25,24 +25,26 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
     @rpc(Scope.FOLLOWUPS_WRITE)
     async def CreateTask(self, request: pb.CreateTaskRequest, call: Call) -> pb.Task:
         row = await self.tasks.create(
-            call.session, call.principal.tenant_id, customer_id=request.customer_id, title=request.title,
+            call.session, call.principal, customer_id=request.customer_id, title=request.title,
             due_at=sent_datetime(request, "due_at"), assignee_id=request.assignee_id,
-            created_by=call.principal.actor,
         )
         return task_to_proto(row)
 
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def GetTask(self, request: pb.GetTaskRequest, call: Call) -> pb.Task:
+        return task_to_proto(await self.tasks.get(call.session, call.principal, request.id))
+
     @rpc(Scope.FOLLOWUPS_WRITE)
     async def CompleteTask(self, request: pb.CompleteTaskRequest, call: Call) -> pb.Task:
-        return task_to_proto(await self.tasks.complete(call.session, call.principal.tenant_id, request.id,
-                                                       call.principal.actor))
+        return task_to_proto(await self.tasks.complete(call.session, call.principal, request.id))
 
     @rpc(Scope.FOLLOWUPS_READ)
     async def ListTasks(self, request: pb.ListTasksRequest, call: Call) -> pb.ListTasksResponse:
-        rows, next_token = await self.tasks.list_page(call.session, customer_id=request.customer_id,
+        rows, next_token = await self.tasks.list_page(call.session, call.principal, customer_id=request.customer_id,
                                                       size=request.page_size, token=request.page_token)
         return pb.ListTasksResponse(items=[task_to_proto(r) for r in rows], next_page_token=next_token)
 
-    @rpc(Scope.FOLLOWUPS_WRITE)
+    @rpc(Scope.FOLLOWUPS_MANAGE)
     async def CreateCadenceRule(self, request: pb.CreateCadenceRuleRequest, call: Call) -> pb.CadenceRule:
         row = await self.cadences.create_rule(call.session, tag_id=request.tag_id, due_in_days=request.due_in_days,
                                               title=request.title)

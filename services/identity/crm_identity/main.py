@@ -21,9 +21,8 @@ from crm_identity.invitations.servicer import PUBLIC_METHODS as USER_ADMIN_PUBLI
 from crm_identity.invitations.servicer import SERVICE_NAME as USER_ADMIN_SERVICE
 from crm_identity.invitations.servicer import UserAdminServicer
 from crm_identity.keys.service import KeyReloader, KeyRing
-from crm_identity.mail import mailer_from_settings
 from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
-from crm_identity.sealing import Sealer
+from crm_identity.sealing import Sealer, reseal_targets
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.sessions.servicer import SERVICE_NAME as ACCOUNT_SECURITY_SERVICE
 from crm_identity.sessions.servicer import AccountSecurityServicer
@@ -35,6 +34,8 @@ from crm_platform.config import ServiceSettings
 from crm_platform.jobs import JobWorker
 from crm_platform.offboarding import TenantDataHook
 from crm_platform.pagination import PageTokens
+from crm_platform.resealing import JOB_KIND as RESEAL_JOB
+from crm_platform.resealing import Resealer
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2_grpc, user_admin_pb2_grpc
 
@@ -56,15 +57,7 @@ class Settings(ServiceSettings):
     key_reload_interval: float = 5.0
     # Invitations (invitations/, docs/identity.md#invitations): links are {public_url}/invite/{token}.
     public_url: str = Field(description="the gateway's public URL, for links in emails")
-    # Email: SMTP when smtp_host is set, else .eml files in mail_dir (development, tests).
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_security: str = "starttls"  # starttls | ssl | none
-    mail_from: str = "no-reply@crm.local"
-    mail_from_name: str = "CRM"
-    mail_dir: str = ""
+    # Email goes through the platform mailer: CRM_IDENTITY_SMTP_*, _MAIL_FROM (crm_platform/config.py).
 
 
 class Identity:
@@ -117,12 +110,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 
 def _register_user_admin(server: grpc.aio.Server, runtime: ServiceRuntime, settings: Settings) -> None:
     """Invitations and user import (crm.identity.v1.UserAdminService)."""
-    mailer = mailer_from_settings(
-        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_username=settings.smtp_username,
-        smtp_password=settings.smtp_password, smtp_security=settings.smtp_security, mail_from=settings.mail_from,
-        mail_from_name=settings.mail_from_name, mail_dir=settings.mail_dir,
-    )
-    invitations = Invitations(runtime.engine, mailer, settings.public_url)
+    invitations = Invitations(runtime.engine, runtime.mailer, settings.public_url)
     _state.imports = UserImports(runtime.engine, invitations)
     user_admin_pb2_grpc.add_UserAdminServiceServicer_to_server(
         UserAdminServicer(runtime.engine, invitations, _state.imports), server
@@ -130,8 +118,12 @@ def _register_user_admin(server: grpc.aio.Server, runtime: ServiceRuntime, setti
 
 
 def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
-    """The user-import job (imports/service.py)."""
-    return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run}, RETRY_SCHEDULE, concurrency=2)]
+    """The user-import job (imports/service.py) and re-sealing secrets (sealing.py)."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    resealer = Resealer(runtime.engine, reseal_targets(Sealer(settings.master_key)))
+    return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run, RESEAL_JOB: resealer.run}, RETRY_SCHEDULE,
+                      concurrency=2)]
 
 
 async def _on_start(runtime: ServiceRuntime) -> None:
@@ -177,6 +169,7 @@ DEFINITION = ServiceDefinition(
     on_stop=_on_stop,
     tenant_data=_tenant_data,
     subscriptions=lambda rt: [revealed_subscription()],
+    sends_mail=True,  # invitations
 )
 
 

@@ -26,7 +26,6 @@ from crm_identity.users.passwords import PasswordPolicy
 from crm_platform.auth import Scope, principal
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.grpc_server import Call, rpc
-from crm_platform.ids import parse_uuid
 from crm_platform.pagination import PageTokens, page_size
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
@@ -226,9 +225,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc(Scope.USERS_MANAGE)
     async def ListUsers(self, request: pb.ListUsersRequest, call: Call) -> pb.ListUsersResponse:
         size = min(request.page_size or 50, 500)
-        after = parse_uuid(request.page_token, "page_token") if request.page_token else None
+        after = None
+        if request.page_token:
+            # Opaque, signed tokens like every list (a malformed or forged one is a 400, not a 404).
+            cursor = self.page_tokens.decode(request.page_token)
+            try:
+                after = uuid.UUID(cursor["id"])
+            except (KeyError, TypeError, ValueError):
+                raise InvalidInput([FieldError("page_token", "invalid_page_token", "page_token is invalid")]) from None
         rows = await users.list_users(call.session, size + 1, after)
-        next_token = str(rows[size - 1].id) if len(rows) > size else ""
+        next_token = self.page_tokens.encode({"id": str(rows[size - 1].id)}) if len(rows) > size else ""
         return pb.ListUsersResponse(items=[user_pb(r) for r in rows[:size]], next_page_token=next_token)
 
     async def GetClient(self, request: pb.GetClientRequest, context: grpc.aio.ServicerContext) -> pb.OAuthClient:

@@ -52,6 +52,13 @@ authorization_codes = sa.Table(
     sa.Column("code_challenge", sa.Text, nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("used_at", sa.DateTime(timezone=True)),
+    # What the first exchange issued, so a second redemption can revoke it (RFC 6749 §4.1.2; i0035):
+    # the refresh-token family and the access token's jti and expiry.
+    sa.Column("family_id", pg.UUID(as_uuid=True)),
+    sa.Column("access_jti", sa.Text),
+    sa.Column("access_expires_at", sa.DateTime(timezone=True)),
+    # Set by a second redemption: a first exchange still in flight then refuses to hand out tokens.
+    sa.Column("reused_at", sa.DateTime(timezone=True)),
     schema=CONTROL,
 )
 

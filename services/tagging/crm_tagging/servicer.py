@@ -49,7 +49,7 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
     @rpc(Scope.TAGS_READ)
     async def ListCustomerTags(self, request: pb.ListCustomerTagsRequest,
                                call: Call) -> pb.ListCustomerTagsResponse:
-        rows = await self.tags.list_for_customer(call.session, request.customer_id)
+        rows = await self.tags.list_for_customer(call.session, call.principal, request.customer_id)
         return pb.ListCustomerTagsResponse(items=[customer_tag_to_proto(r) for r in rows])
 
     @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_platform import resealing
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.db import tenant_session
@@ -164,7 +165,9 @@ def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
 
 def workers(runtime: ServiceRuntime) -> list[Background]:
     parts = components(runtime)
-    return [build_dispatcher(runtime.engine, parts), build_job_worker(runtime.engine, parts)]
+    return [build_dispatcher(runtime.engine, parts), build_job_worker(runtime.engine, parts),
+            # Endpoint secrets into the platform's sealing envelope (migration w0035).
+            resealing.worker(runtime.engine, parts.endpoint_service.cipher.reseal_targets())]
 
 
 DEFINITION = ServiceDefinition(

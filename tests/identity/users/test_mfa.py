@@ -9,11 +9,11 @@ from datetime import timedelta
 import pyotp
 import pytest
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidTag
 
 from crm_identity.tables import recovery_codes, users
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, InvalidInput
+from crm_platform.sealing import SealError
 from tests.identity.users.conftest import Security, make_user
 
 
@@ -104,5 +104,5 @@ async def test_sealed_secret_is_bound_to_its_user(security: Security, tenant_id:
     first = await make_user(security.engine, tenant_id, "a@example.com")
     await enroll(security, tenant_id, first)
     sealed = (await load(security, tenant_id, first.id)).totp_secret_sealed
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SealError):
         security.sealer.open(sealed, f"totp:{tenant_id}:{uuid.uuid4()}")

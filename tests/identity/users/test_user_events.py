@@ -5,19 +5,18 @@ user, and once for every existing user (migration it0007). Read from the real ou
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_identity.invitations.service import Invitations
-from crm_identity.mail import LocalMailer
 from crm_identity.users import service as user_service
 from crm_platform import migrations
 from crm_platform.auth import TENANT_SCOPES, Principal
 from crm_platform.db import tenant_session
 from crm_platform.ids import tenant_schema
+from crm_platform.mail import Mailer
 from tests.identity.users.conftest import PACKAGE, PASSWORD
 
 
@@ -65,10 +64,9 @@ async def test_created_and_updated_carry_name_and_disabled(users_engine: AsyncEn
     ]
 
 
-async def test_invitations_disabling_and_enabling_publish(users_engine: AsyncEngine, tenant_id: uuid.UUID,
-                                                          tmp_path: Path) -> None:
+async def test_invitations_disabling_and_enabling_publish(users_engine: AsyncEngine, tenant_id: uuid.UUID) -> None:
     caller = await admin(users_engine, tenant_id)
-    invitations = Invitations(users_engine, LocalMailer(tmp_path, "no-reply@crm.test"), "http://crm.test")
+    invitations = Invitations(users_engine, Mailer("no-reply@crm.test"), "http://crm.test")
     async with tenant_session(users_engine, tenant_id) as session:
         invited = await invitations.invite(session, caller, email="new@example.com", display_name="李雷",
                                            roles_wanted=["sales_rep"], team_id="")

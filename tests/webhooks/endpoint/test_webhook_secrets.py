@@ -6,9 +6,11 @@ import base64
 import secrets
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
 from crm_platform.ids import new_id
+from crm_platform.sealing import VERSION
 from crm_webhooks.endpoint.secrets import (
     SECRET_PREFIX,
     SecretCipher,
@@ -55,6 +57,23 @@ def test_ciphertext_is_bound_to_its_key_tenant_and_endpoint() -> None:
     tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
     with pytest.raises(SecretDecryptionError):
         SecretCipher(key).decrypt(tampered, tenant_id=tenant, endpoint_id=endpoint)
+
+
+def test_secrets_sealed_before_the_envelope_still_open() -> None:
+    """0x01 | nonce | ciphertext, as endpoint secrets were stored before crm_platform/sealing.py;
+    migration w0035's job rewrites them, new ones are in the envelope."""
+    key = secrets.token_bytes(32)
+    tenant, endpoint = new_id(), new_id()
+    secret = new_signing_secret()
+    nonce = secrets.token_bytes(12)
+    old = b"\x01" + nonce + AESGCM(key).encrypt(
+        nonce, secret.encode(), f"crm-webhooks/endpoint-secret/{tenant}/{endpoint}".encode())
+    cipher = SecretCipher(key)
+
+    assert cipher.decrypt(old, tenant_id=tenant, endpoint_id=endpoint) == secret
+    with pytest.raises(SecretDecryptionError):
+        cipher.decrypt(old, tenant_id=tenant, endpoint_id=new_id())
+    assert cipher.encrypt(secret, tenant_id=tenant, endpoint_id=endpoint)[0] == VERSION
 
 
 def test_cipher_repr_shows_no_key_material() -> None:

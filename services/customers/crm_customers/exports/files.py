@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Final
@@ -14,15 +13,12 @@ from typing import IO, Any, Final
 from google.protobuf import json_format
 from openpyxl import Workbook
 
+from crm_platform.text import csv_cell, xlsx_cells
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 
 BOM: Final = "\ufeff"
 CSV_TYPE: Final = "text/csv; charset=utf-8"
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "@SUM", "-1+2"...): kept as text
-# with a leading apostrophe (OWASP CSV injection). Phone numbers ("+8613800138000") are left alone.
-_FORMULA: Final = re.compile(r"^(?:[=@\t\r]|[+-](?![\d\s().]*$))")
-_ILLEGAL_XLSX: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 XLSX_PART_BYTES: Final = 1024 * 1024
 
 
@@ -56,15 +52,11 @@ def cell(message: pb.Customer, column: str) -> str:
     return str(getattr(message, column))
 
 
-def safe(text: str) -> str:
-    return "'" + text if _FORMULA.match(text) else text
-
-
 def csv_text(rows: Iterable[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([safe(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue()
 
 
@@ -79,11 +71,11 @@ class XlsxFile:
     def __init__(self, header: list[str]):
         self._workbook = Workbook(write_only=True)
         self._sheet = self._workbook.create_sheet("customers")
-        self._sheet.append(header)
+        self._sheet.append(xlsx_cells(self._sheet, header))
 
     def add_page(self, page: str) -> None:
         for row in read_csv(page):
-            self._sheet.append([_ILLEGAL_XLSX.sub("", value) for value in row])
+            self._sheet.append(xlsx_cells(self._sheet, row))  # cells are CSV cells: already formula-safe
 
     def save(self) -> IO[bytes]:
         """The finished file: a temporary file, read from its start, deleted when closed."""

@@ -1,35 +1,29 @@
-"""Encrypting one field value and computing its blind index under a tenant's keys."""
+"""Encrypting one field value and computing its blind index under a tenant's keys. Values are
+sealed in the platform's one envelope (crm_platform/sealing.py) under the tenant's data key, bound
+to the tenant and field; values written before it (0x01 | nonce | ciphertext) still open and are
+rewritten by the re-seal job of migration c0035 (`reseal_targets`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from typing import Final
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from crm_customers.sensitive.keys import NONCE_BYTES, TenantKeys
-
-VERSION: Final = b"\x01"
+from crm_customers.sensitive.keys import TenantKeys
+from crm_platform.sealing import Legacy
 
 
-def _associated(keys: TenantKeys, field: str) -> bytes:
-    # Binds a ciphertext to its tenant and field: moved elsewhere, it does not decrypt.
-    return f"crm-customers/{keys.tenant_id}/{field}".encode()
+def context(keys: TenantKeys, field: str) -> str:
+    # Binds a ciphertext to its tenant and field: moved elsewhere, it does not open.
+    return f"crm-customers/{keys.tenant_id}/{field}"
 
 
 def encrypt(keys: TenantKeys, field: str, plaintext: str) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return VERSION + nonce + AESGCM(keys.data_key).encrypt(nonce, plaintext.encode(), _associated(keys, field))
+    return keys.sealer.seal(plaintext.encode(), context(keys, field))
 
 
 def decrypt(keys: TenantKeys, field: str, sealed: bytes) -> str:
-    """Raises cryptography's InvalidTag under another tenant's key, for another field, or when altered."""
-    if sealed[:1] != VERSION:
-        raise ValueError("unknown ciphertext version")
-    body = sealed[1:]
-    return AESGCM(keys.data_key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _associated(keys, field)).decode()
+    """Raises SealError under another tenant's key, for another field, or when altered."""
+    return keys.sealer.open(sealed, context(keys, field), legacy=Legacy.VERSION_1).decode()
 
 
 def blind_index(keys: TenantKeys, field: str, normalised: str) -> str:

@@ -1,21 +1,22 @@
 """Key hierarchy: a master key (settings, later a KMS) wraps one random data key per tenant; the
-tenant's blind-index key is derived from its data key, so one wrapped secret per tenant suffices."""
+tenant's blind-index key is derived from its data key, so one wrapped secret per tenant suffices.
+Both layers seal in the platform's one envelope (crm_platform/sealing.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 import hashlib
 import hmac
-import os
 import uuid
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-KEY_BYTES: Final = 32
-NONCE_BYTES: Final = 12
+from crm_platform import sealing
+from crm_platform.sealing import Legacy
+
+KEY_BYTES: Final = sealing.KEY_BYTES
 MASTER_KEY_ENV: Final = "CRM_CUSTOMERS_MASTER_KEY"
 
 
@@ -32,32 +33,29 @@ class KeyWrapper(Protocol):
 
 def decode_master_key(value: str) -> bytes:
     """The master key from its setting; raises ValueError naming the variable when it is unusable."""
-    try:
-        key = base64.b64decode(value, validate=True) if value else b""
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise ValueError(f"{MASTER_KEY_ENV} must be set to the base64 of 32 random bytes")
-    return key
+    return sealing.decode_key(value, MASTER_KEY_ENV)
+
+
+def data_key_context(tenant: str) -> str:
+    return f"crm-customers/data-key/{tenant}"
 
 
 class LocalKeyWrapper:
-    """AES-256-GCM under a master key held in this process (from settings)."""
+    """AES-256-GCM under a master key held in this process (from settings), in the platform's
+    envelope; data keys wrapped before it (nonce | ciphertext) still unwrap. The name is the kind
+    of wrapper (`data_keys.wrapper`); the envelope says its own format version."""
 
     name = "local-aes-gcm-v1"
 
     def __init__(self, master_key_b64: str):
-        self._aead = AESGCM(decode_master_key(master_key_b64))
+        self.sealer = sealing.Sealer(decode_master_key(master_key_b64))
 
     def wrap(self, key: bytes, context: str) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, key, f"crm-customers/data-key/{context}".encode())
+        return self.sealer.seal(key, data_key_context(context))
 
     def unwrap(self, wrapped: bytes, context: str) -> bytes:
-        """Raises cryptography's InvalidTag for another master key or another tenant's key."""
-        return self._aead.decrypt(
-            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], f"crm-customers/data-key/{context}".encode()
-        )
+        """Raises SealError for another master key or another tenant's key."""
+        return self.sealer.open(wrapped, data_key_context(context), legacy=Legacy.NONCE_FIRST)
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,10 @@ class TenantKeys:
 
     tenant_id: uuid.UUID
     data_key: bytes
+
+    @functools.cached_property
+    def sealer(self) -> sealing.Sealer:
+        return sealing.Sealer(self.data_key)
 
     @property
     def index_key(self) -> bytes:

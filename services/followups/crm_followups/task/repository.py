@@ -29,9 +29,10 @@ async def insert_once_per_event(session: AsyncSession, values: dict[str, Any]) -
 
 
 async def list_page(session: AsyncSession, *, customer_id: uuid.UUID | None, limit: int,
-                    after: tuple[datetime, uuid.UUID] | None) -> list[sa.Row[Any]]:
-    """Soonest due first, keyed on (due_at, id) so pages are stable."""
-    query = sa.select(tasks).order_by(tasks.c.due_at, tasks.c.id).limit(limit)
+                    after: tuple[datetime, uuid.UUID] | None, visible: sa.ColumnElement[bool]) -> list[sa.Row[Any]]:
+    """Soonest due first, keyed on (due_at, id) so pages are stable; `visible` is the caller's
+    data scope (crm_platform/customer_scope.py)."""
+    query = sa.select(tasks).where(visible).order_by(tasks.c.due_at, tasks.c.id).limit(limit)
     if customer_id is not None:
         query = query.where(tasks.c.customer_id == customer_id)
     if after is not None:
@@ -39,8 +40,9 @@ async def list_page(session: AsyncSession, *, customer_id: uuid.UUID | None, lim
     return list((await session.execute(query)).all())
 
 
-async def get(session: AsyncSession, task_id: uuid.UUID) -> sa.Row[Any] | None:
-    return (await session.execute(sa.select(tasks).where(tasks.c.id == task_id))).first()
+async def get(session: AsyncSession, task_id: uuid.UUID, *, lock: bool = False) -> sa.Row[Any] | None:
+    query = sa.select(tasks).where(tasks.c.id == task_id)
+    return (await session.execute(query.with_for_update() if lock else query)).first()
 
 
 async def complete_if_open(session: AsyncSession, task_id: uuid.UUID) -> sa.Row[Any] | None:

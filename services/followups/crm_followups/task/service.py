@@ -1,7 +1,10 @@
-"""Follow-up task rules: clean input, one task per causing event, the task-created event.
+"""Follow-up task rules: clean input, data scope, one task per causing event, the task events.
 
-followups does not ask customers whether a customer id exists (no cross-service reads yet): a
-task names a customer id that is well formed, and the gateway/UI is trusted to pass real ones."""
+Data scope (docs/access.md, "Enforcement"): every read and write of a task applies the caller's
+scope on the task's customer (crm_followups/access.py); a task whose customer the caller may not
+see is answered like a missing one (NotFound), and creating a task names a customer the caller
+must see in this tenant (NotFound otherwise, never a task). Tasks made by cadence rules act for
+nobody: their customer comes from the tenant's own `tag.applied` event."""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_followups.task import repository
 from crm_followups.task.schemas import task_to_proto
+from crm_followups.task.tables import tasks
 from crm_platform import outbox
+from crm_platform.auth import Principal
+from crm_platform.customer_scope import CustomerAccess
 from crm_platform.erasure import is_erased
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.events import proto_data
@@ -52,12 +58,15 @@ def parse_id(value: str, field: str, errors: list[FieldError], *, required: bool
 
 
 class TaskService:
-    def __init__(self, page_tokens: PageTokens):
+    def __init__(self, page_tokens: PageTokens, access: CustomerAccess):
         self.page_tokens = page_tokens
+        self.access = access
 
-    async def create(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: str, title: str,
-                     due_at: datetime | None, assignee_id: str, created_by: str = "") -> sa.Row[Any]:
-        """`created_by`: the caller's actor (user id, or "client:<id>" for an API client)."""
+    async def create(self, session: AsyncSession, caller: Principal, *, customer_id: str, title: str,
+                     due_at: datetime | None, assignee_id: str) -> sa.Row[Any]:
+        """A task on a customer the caller may see (NotFound otherwise), created by the caller's
+        actor (user id, or "client:<id>" for an API client)."""
+        tenant_id = caller.tenant_id
         errors: list[FieldError] = []
         customer = parse_id(customer_id, "customer_id", errors, required=True)
         values = {
@@ -65,7 +74,7 @@ class TaskService:
             "title": clean_title(title, errors),
             "assignee_id": parse_id(assignee_id, "assignee_id", errors, required=False),
             "due_at": due_at,
-            "created_by": created_by,
+            "created_by": caller.actor,
         }
         if due_at is None:
             errors.append(FieldError("due_at", "required", "due_at is required"))
@@ -73,6 +82,8 @@ class TaskService:
             errors.append(FieldError("customer_id", "customer_erased", "this customer was permanently erased"))
         if errors:
             raise InvalidInput(errors)
+        assert customer is not None
+        await self.access.require_visible(session, caller, customer)
         row = await repository.insert(session, {**values, "id": new_id(), "status": OPEN})
         await self._announce(session, tenant_id, row)
         return row
@@ -92,21 +103,34 @@ class TaskService:
             await self._announce(session, tenant_id, row)
         return row
 
-    async def complete(self, session: AsyncSession, tenant_id: uuid.UUID, task_id: str, actor: str) -> sa.Row[Any]:
-        """Marks the task done and emits `followup_task.completed` in the same transaction; a task
-        already done is returned as it is, without a second event."""
+    async def get(self, session: AsyncSession, caller: Principal, task_id: str, *,
+                  lock: bool = False) -> sa.Row[Any]:
+        """The task if it exists and its customer is in the caller's data scope; NotFound
+        otherwise (the same answer for both, so nobody learns that it exists). A malformed id is
+        a field error on `id`."""
         errors: list[FieldError] = []
         parsed = parse_id(task_id, "id", errors, required=True)
         if parsed is None:
             raise InvalidInput(errors)
-        row = await repository.complete_if_open(session, parsed)
+        row = await repository.get(session, parsed, lock=lock)
         if row is None:
-            existing = await repository.get(session, parsed)
-            if existing is None:
-                raise NotFound("follow-up task not found")
-            return existing
-        completed = events_pb2.FollowupTaskCompleted(task=task_to_proto(row), completed_by=actor)
-        await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
+            raise NotFound("follow-up task not found")
+        try:
+            await self.access.require_visible(session, caller, row.customer_id)
+        except NotFound:
+            raise NotFound("follow-up task not found") from None
+        return row
+
+    async def complete(self, session: AsyncSession, caller: Principal, task_id: str) -> sa.Row[Any]:
+        """Marks the task done and emits `followup_task.completed` in the same transaction; a task
+        already done is returned as it is, without a second event. Outside the caller's data
+        scope: NotFound."""
+        current = await self.get(session, caller, task_id, lock=True)
+        row = await repository.complete_if_open(session, current.id)
+        if row is None:
+            return current
+        completed = events_pb2.FollowupTaskCompleted(task=task_to_proto(row), completed_by=caller.actor)
+        await outbox.add_event(session, source=SOURCE, tenant_id=caller.tenant_id, aggregate="followup_task",
                                verb="completed", data=proto_data(completed), subject_id=str(row.id))
         return row
 
@@ -116,8 +140,9 @@ class TaskService:
         await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
                                verb="created", data=proto_data(created), subject_id=str(row.id))
 
-    async def list_page(self, session: AsyncSession, *, customer_id: str, size: int,
+    async def list_page(self, session: AsyncSession, caller: Principal, *, customer_id: str, size: int,
                         token: str) -> tuple[list[sa.Row[Any]], str]:
+        """Tasks whose customer is in the caller's data scope, soonest due first."""
         limit = page_size(size)
         errors: list[FieldError] = []
         customer = parse_id(customer_id, "customer_id", errors, required=False)
@@ -131,7 +156,9 @@ class TaskService:
                 raise InvalidInput([FieldError("page_token", "invalid_page_token",
                                                "page_token belongs to another query")])
             after = (datetime.fromisoformat(cursor["d"]), uuid.UUID(cursor["i"]))
-        rows = await repository.list_page(session, customer_id=customer, limit=limit + 1, after=after)
+        scope = await self.access.scope(session, caller)
+        rows = await repository.list_page(session, customer_id=customer, limit=limit + 1, after=after,
+                                          visible=self.access.condition(tasks.c.customer_id, scope))
         next_token = ""
         if len(rows) > limit:
             last = rows[limit - 1]

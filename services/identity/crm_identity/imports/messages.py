@@ -32,6 +32,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "文件有 {count} 行，一次最多导入 {limit} 行。",
     },
     "no_rows": {"en": "The file has no user rows under the header.", "zh-CN": "文件在表头下没有用户数据。"},
+    "invalid_characters": {
+        "en": "Contains characters that are not allowed (control characters; in names, also direction overrides).",
+        "zh-CN": "包含不允许的字符（控制字符；名称中还不允许文字方向控制符）。",
+    },
+    "empty_after_cleaning": {"en": "Has no visible characters.", "zh-CN": "没有可见的字符。"},
     "missing_column": {"en": "The header has no \"{column}\" column.", "zh-CN": "表头缺少“{column}”列。"},
 }
 

@@ -29,7 +29,7 @@ from crm_identity.tables import teams as teams_table
 from crm_identity.tables import user_import_rows, user_imports
 from crm_identity.tables import users as users_table
 from crm_identity.users import service as users
-from crm_platform import jobs, telemetry
+from crm_platform import jobs, telemetry, text
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
@@ -52,6 +52,13 @@ BUILTIN_LABELS: Final[dict[str, dict[str, str]]] = {
     "sales_rep": {"en": "Sales rep", "zh-CN": "销售代表"},
     "customer_service": {"en": "Customer service", "zh-CN": "客服"},
 }
+
+
+# What each column holds, for the text rule.
+CELL_KINDS: Final = (
+    ("email", text.TextKind.LINE), ("display_name", text.TextKind.NAME), ("roles", text.TextKind.LINE),
+    ("team", text.TextKind.LINE),
+)
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,12 @@ class UserImports:
 
         for number, values in zip(sheet.numbers, sheet.rows, strict=True):
             before = len(result.errors)
+            # The text rule (crm_platform/text.py) on every cell: a row with a control character (or a
+            # name with nothing visible) is reported, and nothing else of it is checked.
+            for error in text.field_errors((column, values.get(column, ""), kind) for column, kind in CELL_KINDS):
+                add(number, error.field, error.code)
+            if len(result.errors) > before:
+                continue
             email = values.get("email", "").strip()
             name = values.get("display_name", "").strip()
             if not email:

@@ -20,6 +20,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
+from crm_platform.text import xlsx_cells
+
 COLUMNS: Final = ("email", "display_name", "roles", "team")
 REQUIRED: Final = ("email", "display_name")
 HEADERS: Final[dict[str, dict[str, str]]] = {
@@ -155,7 +157,10 @@ def template(fmt: str, locale: str, role_names: list[str], team_paths: list[str]
     for cell in ref[1]:
         cell.font, cell.fill = bold, fill
     for i in range(max(len(role_names), len(team_paths))):
-        ref.append([role_names[i] if i < len(role_names) else None, team_paths[i] if i < len(team_paths) else None])
+        # Names are the tenant's own text: a control character stored before the text rule, or a
+        # name starting with "=", must neither break the workbook nor become a formula.
+        ref.append(xlsx_cells(ref, [role_names[i] if i < len(role_names) else None,
+                                    team_paths[i] if i < len(team_paths) else None]))
     ref.column_dimensions["A"].width = 28
     ref.column_dimensions["B"].width = 36
     if role_names:

@@ -6,9 +6,9 @@ state with no usable password; a one-time link `{public_url}/invite/{token}` let
   disables the user (a later resend re-opens it).
 - Validation and the no-escalation rule are those of creating a user (`users.service`,
   `roles.service.check_assignable`).
-- The email goes out in the tenant's default locale before the transaction commits: if sending
-  fails nothing is written (the admin sees an error); if the commit fails after sending, the link
-  simply finds no invitation ("not valid" page).
+- The email, in the tenant's default locale, is queued in the platform's mail outbox in the same
+  transaction (crm_platform/mail.py): it is sent after the invitation commits, retried while the
+  mail server is away, and never sent for an invitation that did not commit.
 - Written to the audit log: `invitation.sent`, `.resent`, `.revoked`, `.accepted`."""
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_identity.audit import log as audit
 from crm_identity.invitations import repository as repo
-from crm_identity.mail import Mail, Mailer
 from crm_identity.roles import service as roles
 from crm_identity.tenants import password_policy
 from crm_identity.users import lockout
@@ -34,9 +33,11 @@ from crm_identity.users import service as users
 from crm_identity.users.passwords import password_errors
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
-from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_platform.mail import Mail, Mailer
 
 INVITATION_TTL: Final = timedelta(days=7)
+MAIL_CATEGORY: Final = "identity.invitation"
 SENT: Final = "invitation.sent"
 RESENT: Final = "invitation.resent"
 REVOKED: Final = "invitation.revoked"
@@ -133,7 +134,7 @@ def invitation_mail(
     values = {"name": name, "inviter": inviter or tenant, "tenant": tenant, "email": to, "link": link,
               "expires": f"{expires:%Y-%m-%d %H:%M}"}
     text = _TEXT[lang].format(**values)
-    return Mail(to=to, subject=_SUBJECT[lang].format(**values), text=text, link=link)
+    return Mail(to=to, subject=_SUBJECT[lang].format(**values), text=text)
 
 
 # -- the service ---------------------------------------------------------------------------------------
@@ -246,11 +247,7 @@ class Invitations:
             tenant.default_locale if tenant is not None else "en", to=row.email, name=row.display_name,
             inviter=inviter, tenant=tenant_name, link=self.link(token), expires=row.expires_at.astimezone(UTC),
         )
-        try:
-            await self.mailer.send(mail)
-        except (OSError, ValueError) as exc:  # smtplib errors are OSErrors
-            raise Unavailable(f"the invitation email could not be sent: {type(exc).__name__}",
-                              code="mail_unavailable") from exc
+        await self.mailer.queue(session, mail, tenant_id=tenant_id, category=MAIL_CATEGORY)
 
     # -- the invitee's side (public: the token is the credential) -----------------------------------
     async def preview(self, token: str) -> Preview:

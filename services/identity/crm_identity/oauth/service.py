@@ -376,6 +376,8 @@ class OAuthService:
     async def exchange_code(
         self, *, code: str, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str
     ) -> TokenGrant:
+        """RFC 6749 §4.1.3. A code works once: presented again (by anyone), it fails and everything
+        its first exchange issued is revoked (§4.1.2, RFC 9700 §4.2.1; `_revoke_reused_code`)."""
         client = await self._authenticate_client(client_id, client_secret)
         async with control_session(self.engine) as session:
             # Marking it used in the same statement makes a replayed code fail even under a race.
@@ -387,7 +389,10 @@ class OAuthService:
                     .returning(authorization_codes)
                 )
             ).first()
-        if row is None or row.expires_at < datetime.now(UTC):
+        if row is None:
+            await self._revoke_reused_code(code)
+            raise OAuthError("authorization code is invalid, expired or used", code="invalid_grant")
+        if row.expires_at < datetime.now(UTC):
             raise OAuthError("authorization code is invalid, expired or used", code="invalid_grant")
         if row.client_id != client.client_id or row.redirect_uri != redirect_uri:
             raise OAuthError("code was issued to another client or redirect URI", code="invalid_grant")
@@ -425,7 +430,40 @@ class OAuthService:
             )
             await self._audit_issued(session, "authorization_code", client.client_id, user.id, jti, family_id,
                                      granted)
+            # Remember what this code issued; if the code was presented again meanwhile, hand out
+            # nothing (the transaction rolls back, so no family and no usable token exist).
+            reused = (await session.execute(
+                sa.update(authorization_codes).where(authorization_codes.c.code_hash == row.code_hash)
+                .values(family_id=family_id, access_jti=jti, access_expires_at=now + timedelta(seconds=self.token_ttl))
+                .returning(authorization_codes.c.reused_at)
+            )).scalar()
+            if reused is not None:
+                raise OAuthError("authorization code was used twice", code="invalid_grant")
         return TokenGrant(token, self.token_ttl, " ".join(granted), refresh)
+
+    async def _revoke_reused_code(self, code: str) -> None:
+        """A used code presented again: someone else holds it (a leaked redirect, a log). Revokes
+        what its first exchange issued — the refresh-token family (so no further access tokens)
+        and the access token (deny list: introspection reports it inactive; services that only
+        verify signatures accept it until it expires, docs/oauth.md) — and marks the code reused,
+        so an exchange still in flight hands out nothing. An unknown code changes nothing."""
+        async with control_session(self.engine) as session:
+            row = (await session.execute(
+                sa.update(authorization_codes)
+                .where(authorization_codes.c.code_hash == _hash(code), authorization_codes.c.used_at.is_not(None))
+                .values(reused_at=sa.func.coalesce(authorization_codes.c.reused_at, sa.func.now()))
+                .returning(authorization_codes)
+            )).first()
+        if row is None or row.family_id is None:
+            return
+        async with tenant_session(self.engine, row.tenant_id) as session:
+            if await refresh_tokens.revoke_family(session, row.family_id, "code_reuse"):
+                await self._audit_revoked(session, row, "code_reuse")  # the code row names user, client, family
+        if row.access_jti and row.access_expires_at is not None:
+            await self._revoke_access_token({
+                "tid": str(row.tenant_id), "jti": row.access_jti, "client_id": row.client_id,
+                "uid": str(row.user_id), "exp": int(row.access_expires_at.timestamp()),
+            }, reason="code_reuse")
 
     @staticmethod
     async def _audit_issued(session: Any, grant_type: str, client_id: str, user_id: uuid.UUID | None, jti: str,
@@ -592,7 +630,7 @@ class OAuthService:
                         await self._revoke_access_token(claims)
                     return
 
-    async def _revoke_access_token(self, claims: dict[str, Any]) -> None:
+    async def _revoke_access_token(self, claims: dict[str, Any], reason: str = "revoked") -> None:
         """The jti joins the deny list; audited in the token's tenant (unless it is gone)."""
         tenant_id = uuid.UUID(str(claims["tid"]))
         values = {"jti": str(claims["jti"]), "tenant_id": tenant_id,
@@ -615,7 +653,7 @@ class OAuthService:
                     actor_kind="user" if uid else "client", target_type="user" if uid else "client",
                     target_id=uid or str(claims["client_id"]),
                     details={"token_type": "access_token", "client_id": str(claims["client_id"]),
-                             "jti": str(claims["jti"]), "reason": "revoked"},
+                             "jti": str(claims["jti"]), "reason": reason},
                 )
 
     # -- introspection (RFC 7662) --------------------------------------------------------------

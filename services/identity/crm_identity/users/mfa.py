@@ -20,7 +20,7 @@ import pyotp
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_identity.sealing import Sealer
+from crm_identity.sealing import Sealer, totp_context
 from crm_identity.tables import recovery_codes, users
 from crm_identity.users import security_events as events
 from crm_platform.errors import Conflict, FieldError, InvalidInput
@@ -33,7 +33,7 @@ TOTP_RE: Final = re.compile(r"^\d{6}$")
 
 
 def _aad(tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
-    return f"totp:{tenant_id}:{user_id}"
+    return totp_context(tenant_id, user_id)
 
 
 def provisioning_uri(secret: str, email: str) -> str:

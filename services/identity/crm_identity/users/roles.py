@@ -24,6 +24,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             Scope.TAGS_MANAGE,
             Scope.FOLLOWUPS_READ,
             Scope.FOLLOWUPS_WRITE,
+            Scope.FOLLOWUPS_MANAGE,
             Scope.REPORTS_READ,
             Scope.ORDERS_READ,
             Scope.CUSTOMERS_EXPORT,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.auth import Principal
+from crm_platform.customer_scope import CustomerAccess
 from crm_platform.erasure import is_erased
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.ids import new_id
@@ -62,8 +63,10 @@ def parse_id(value: str, field: str, errors: list[FieldError]) -> uuid.UUID | No
 
 
 class TagService:
-    def __init__(self, page_tokens: PageTokens):
+    def __init__(self, page_tokens: PageTokens, access: CustomerAccess):
         self.page_tokens = page_tokens
+        # Data scope on customers' tags by hand (crm_tagging/access.py); rules and merges act for nobody.
+        self.access = access
 
     async def create(self, session: AsyncSession, *, name: str, color: str) -> sa.Row[Any]:
         return await repository.insert_tag(session, {**clean_tag(name, color), "id": new_id()})
@@ -100,11 +103,14 @@ class TagService:
                 continue
         return await repository.tags_with_ids(session, parsed) if parsed else []
 
-    async def list_for_customer(self, session: AsyncSession, customer_id: str) -> list[sa.Row[Any]]:
+    async def list_for_customer(self, session: AsyncSession, caller: Principal,
+                                customer_id: str) -> list[sa.Row[Any]]:
+        """The customer's tags; NotFound unless the caller may see the customer."""
         errors: list[FieldError] = []
         parsed = parse_id(customer_id, "customer_id", errors)
         if parsed is None:
             raise InvalidInput(errors)
+        await self.access.require_visible(session, caller, parsed)
         return await repository.list_customer_tags(session, parsed)
 
     async def apply(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
@@ -126,8 +132,8 @@ class TagService:
     async def apply_by_hand(self, session: AsyncSession, caller: Principal, *, customer_id: str,
                             tag_id: str) -> tuple[sa.Row[Any], bool]:
         """Puts a tag on a customer for a person and says whether it is new (idempotent: a tag
-        already there is returned as it is). The caller's right to see the customer is checked
-        before, by the customers service (docs/access.md); an unknown tag is a field error on
+        already there is returned as it is). The customer must be one the caller may see (checked
+        here, and by the gateway before: docs/access.md); an unknown tag is a field error on
         `tag_id`."""
         errors: list[FieldError] = []
         customer = parse_id(customer_id, "customer_id", errors)
@@ -139,6 +145,7 @@ class TagService:
             raise InvalidInput([FieldError("tag_id", "unknown_tag", "no tag with this id")])
         if await is_erased(session, caller.tenant_id, customer):
             raise NotFound("customer not found")
+        await self.access.require_visible(session, caller, customer)
         newly_applied = await self.apply(session, caller.tenant_id, customer_id=customer, tag_id=tag_uuid,
                                          tag_name=tag.name, source=SOURCE_MANUAL, actor=caller.actor)
         applied = await repository.get_customer_tag(session, customer, tag_uuid)
@@ -153,6 +160,7 @@ class TagService:
             customer, tag_uuid = uuid.UUID(customer_id), uuid.UUID(tag_id)
         except ValueError:
             raise NotFound("the customer does not carry this tag") from None
+        await self.access.require_visible(session, caller, customer)
         carried = await repository.get_customer_tag(session, customer, tag_uuid)
         if carried is None or not await repository.delete_customer_tag(session, customer, tag_uuid):
             raise NotFound("the customer does not carry this tag")

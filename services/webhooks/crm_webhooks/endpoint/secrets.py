@@ -1,28 +1,30 @@
 """Signing secrets (Standard Webhooks `whsec_...`) and their encryption at rest.
 
-A secret is shown to the tenant once, at creation; afterwards it exists only as AES-256-GCM
-ciphertext under the service key (`CRM_WEBHOOKS_SECRET_KEY`). The tenant and endpoint ids are
-bound in as associated data, so a ciphertext copied to another row or tenant does not decrypt.
+A secret is shown to the tenant once, at creation; afterwards it exists only sealed under the
+service key (`CRM_WEBHOOKS_SECRET_KEY`) in the platform's one envelope (crm_platform/sealing.py).
+The tenant and endpoint ids are bound in as associated data, so a ciphertext copied to another row
+or tenant does not decrypt. Secrets sealed before the envelope (0x01 | nonce | ciphertext) still
+open and are re-sealed by the job migration w0035 queues (`reseal_targets`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 import uuid
+from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_platform.resealing import ResealTarget
+from crm_platform.sealing import KEY_BYTES, Legacy, Sealer, SealError
 
 SECRET_PREFIX = "whsec_"
 # Standard Webhooks allows 24 to 64 bytes; 32 is the size of an HMAC-SHA256 key we want.
 SECRET_BYTES = 32
-KEY_BYTES = 32
-NONCE_BYTES = 12
-# First byte of every ciphertext: which key/format wrote it, so the key can be rotated later.
-FORMAT_V1 = b"\x01"
+RESEAL_TARGET = "webhooks.endpoint_secrets"
 
 
 class SecretDecryptionError(Exception):
@@ -55,31 +57,39 @@ def parse_service_key(encoded: str) -> bytes:
 
 
 class SecretCipher:
-    """AES-256-GCM for signing secrets: `0x01 || nonce(12) || ciphertext+tag`."""
+    """Signing secrets sealed under the service key (crm_platform/sealing.py)."""
 
     def __init__(self, key: bytes):
         if len(key) != KEY_BYTES:
             raise ValueError(f"the secret key must be {KEY_BYTES} bytes")
-        self._aead = AESGCM(key)
+        self.sealer = Sealer(key)
 
     def __repr__(self) -> str:  # never show key material
         return "SecretCipher(<key>)"
 
     def encrypt(self, secret: str, *, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, secret.encode("ascii"), _associated_data(tenant_id, endpoint_id))
-        return FORMAT_V1 + nonce + sealed
+        return self.sealer.seal(secret.encode("ascii"), context(tenant_id, endpoint_id))
 
     def decrypt(self, blob: bytes, *, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> str:
-        if blob[:1] != FORMAT_V1:
-            raise SecretDecryptionError("unknown secret format")
-        nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         try:
-            plain = self._aead.decrypt(nonce, sealed, _associated_data(tenant_id, endpoint_id))
-        except InvalidTag:
+            plain = self.sealer.open(blob, context(tenant_id, endpoint_id), legacy=Legacy.VERSION_1)
+        except SealError:
             raise SecretDecryptionError("secret does not decrypt for this endpoint") from None
         return plain.decode("ascii")
 
+    def reseal_targets(self) -> list[ResealTarget]:
+        from crm_webhooks.endpoint.tables import endpoints
 
-def _associated_data(tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> bytes:
-    return f"crm-webhooks/endpoint-secret/{tenant_id}/{endpoint_id}".encode("ascii")
+        async def service_key(session: AsyncSession, tenant_id: uuid.UUID | None) -> Sealer:
+            return self.sealer
+
+        def endpoint_context(row: sa.Row[Any], tenant_id: uuid.UUID | None) -> str:
+            assert tenant_id is not None
+            return context(tenant_id, row.id)
+
+        return [ResealTarget(RESEAL_TARGET, endpoints, {"secret_encrypted": endpoint_context}, Legacy.VERSION_1,
+                             service_key)]
+
+
+def context(tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> str:
+    return f"crm-webhooks/endpoint-secret/{tenant_id}/{endpoint_id}"

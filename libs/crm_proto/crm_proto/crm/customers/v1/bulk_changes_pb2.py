@@ -24,31 +24,34 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1_dot_customers__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#crm/customers/v1/bulk_changes.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/customers/v1/customers.proto\"A\n\rBulkChangeSet\x12\x10\n\x08owner_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"6\n\x11\x42ulkChangeFailure\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"\xf1\x03\n\nBulkChange\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x36\n\x06\x66ilter\x18\x03 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\x12,\n\x03set\x18\x04 \x01(\x0b\x32\x1f.crm.customers.v1.BulkChangeSet\x12\x12\n\x05total\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tprocessed\x18\x06 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x07 \x01(\x05\x12\x11\n\tunchanged\x18\x08 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\t \x01(\x05\x12\x35\n\x08\x66\x61ilures\x18\n \x03(\x0b\x32#.crm.customers.v1.BulkChangeFailure\x12 \n\x18\x66\x61ilures_next_page_token\x18\x0b \x01(\t\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x08\n\x06_total\"~\n\x16StartBulkChangeRequest\x12\x36\n\x06\x66ilter\x18\x01 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\x12,\n\x03set\x18\x02 \x01(\x0b\x32\x1f.crm.customers.v1.BulkChangeSet\"[\n\x14GetBulkChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x66\x61ilures_page_size\x18\x02 \x01(\x05\x12\x1b\n\x13\x66\x61ilures_page_token\x18\x03 \x01(\t\"%\n\x17\x43\x61ncelBulkChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"W\n\x1d\x43ountBulkChangeTargetsRequest\x12\x36\n\x06\x66ilter\x18\x01 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\"=\n\x1e\x43ountBulkChangeTargetsResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04more\x18\x02 \x01(\x08\x32\xa7\x03\n\x19\x43ustomerBulkChangeService\x12Y\n\x0fStartBulkChange\x12(.crm.customers.v1.StartBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12U\n\rGetBulkChange\x12&.crm.customers.v1.GetBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12[\n\x10\x43\x61ncelBulkChange\x12).crm.customers.v1.CancelBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12{\n\x16\x43ountBulkChangeTargets\x12/.crm.customers.v1.CountBulkChangeTargetsRequest\x1a\x30.crm.customers.v1.CountBulkChangeTargetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#crm/customers/v1/bulk_changes.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/customers/v1/customers.proto\x1a\x16\x63rm/text/v1/text.proto\"G\n\rBulkChangeSet\x12\x10\n\x08owner_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x02\"6\n\x11\x42ulkChangeFailure\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"\xf1\x03\n\nBulkChange\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x36\n\x06\x66ilter\x18\x03 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\x12,\n\x03set\x18\x04 \x01(\x0b\x32\x1f.crm.customers.v1.BulkChangeSet\x12\x12\n\x05total\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tprocessed\x18\x06 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x07 \x01(\x05\x12\x11\n\tunchanged\x18\x08 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\t \x01(\x05\x12\x35\n\x08\x66\x61ilures\x18\n \x03(\x0b\x32#.crm.customers.v1.BulkChangeFailure\x12 \n\x18\x66\x61ilures_next_page_token\x18\x0b \x01(\t\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x08\n\x06_total\"~\n\x16StartBulkChangeRequest\x12\x36\n\x06\x66ilter\x18\x01 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\x12,\n\x03set\x18\x02 \x01(\x0b\x32\x1f.crm.customers.v1.BulkChangeSet\"[\n\x14GetBulkChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x66\x61ilures_page_size\x18\x02 \x01(\x05\x12\x1b\n\x13\x66\x61ilures_page_token\x18\x03 \x01(\t\"%\n\x17\x43\x61ncelBulkChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"W\n\x1d\x43ountBulkChangeTargetsRequest\x12\x36\n\x06\x66ilter\x18\x01 \x01(\x0b\x32&.crm.customers.v1.ListCustomersRequest\"=\n\x1e\x43ountBulkChangeTargetsResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04more\x18\x02 \x01(\x08\x32\xa7\x03\n\x19\x43ustomerBulkChangeService\x12Y\n\x0fStartBulkChange\x12(.crm.customers.v1.StartBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12U\n\rGetBulkChange\x12&.crm.customers.v1.GetBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12[\n\x10\x43\x61ncelBulkChange\x12).crm.customers.v1.CancelBulkChangeRequest\x1a\x1c.crm.customers.v1.BulkChange\x12{\n\x16\x43ountBulkChangeTargets\x12/.crm.customers.v1.CountBulkChangeTargetsRequest\x1a\x30.crm.customers.v1.CountBulkChangeTargetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.customers.v1.bulk_changes_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BULKCHANGESET']._serialized_start=124
-  _globals['_BULKCHANGESET']._serialized_end=189
-  _globals['_BULKCHANGEFAILURE']._serialized_start=191
-  _globals['_BULKCHANGEFAILURE']._serialized_end=245
-  _globals['_BULKCHANGE']._serialized_start=248
-  _globals['_BULKCHANGE']._serialized_end=745
-  _globals['_STARTBULKCHANGEREQUEST']._serialized_start=747
-  _globals['_STARTBULKCHANGEREQUEST']._serialized_end=873
-  _globals['_GETBULKCHANGEREQUEST']._serialized_start=875
-  _globals['_GETBULKCHANGEREQUEST']._serialized_end=966
-  _globals['_CANCELBULKCHANGEREQUEST']._serialized_start=968
-  _globals['_CANCELBULKCHANGEREQUEST']._serialized_end=1005
-  _globals['_COUNTBULKCHANGETARGETSREQUEST']._serialized_start=1007
-  _globals['_COUNTBULKCHANGETARGETSREQUEST']._serialized_end=1094
-  _globals['_COUNTBULKCHANGETARGETSRESPONSE']._serialized_start=1096
-  _globals['_COUNTBULKCHANGETARGETSRESPONSE']._serialized_end=1157
-  _globals['_CUSTOMERBULKCHANGESERVICE']._serialized_start=1160
-  _globals['_CUSTOMERBULKCHANGESERVICE']._serialized_end=1583
+  _globals['_BULKCHANGESET'].fields_by_name['reason']._loaded_options = None
+  _globals['_BULKCHANGESET'].fields_by_name['reason']._serialized_options = b'\310\363\030\002'
+  _globals['_BULKCHANGESET']._serialized_start=148
+  _globals['_BULKCHANGESET']._serialized_end=219
+  _globals['_BULKCHANGEFAILURE']._serialized_start=221
+  _globals['_BULKCHANGEFAILURE']._serialized_end=275
+  _globals['_BULKCHANGE']._serialized_start=278
+  _globals['_BULKCHANGE']._serialized_end=775
+  _globals['_STARTBULKCHANGEREQUEST']._serialized_start=777
+  _globals['_STARTBULKCHANGEREQUEST']._serialized_end=903
+  _globals['_GETBULKCHANGEREQUEST']._serialized_start=905
+  _globals['_GETBULKCHANGEREQUEST']._serialized_end=996
+  _globals['_CANCELBULKCHANGEREQUEST']._serialized_start=998
+  _globals['_CANCELBULKCHANGEREQUEST']._serialized_end=1035
+  _globals['_COUNTBULKCHANGETARGETSREQUEST']._serialized_start=1037
+  _globals['_COUNTBULKCHANGETARGETSREQUEST']._serialized_end=1124
+  _globals['_COUNTBULKCHANGETARGETSRESPONSE']._serialized_start=1126
+  _globals['_COUNTBULKCHANGETARGETSRESPONSE']._serialized_end=1187
+  _globals['_CUSTOMERBULKCHANGESERVICE']._serialized_start=1190
+  _globals['_CUSTOMERBULKCHANGESERVICE']._serialized_end=1613
 # @@protoc_insertion_point(module_scope)

@@ -23,19 +23,22 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/customers/v1/erasure.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"C\n\x14\x45raseCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63onfirm\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"x\n\x0f\x43ustomerErasure\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\terased_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\terased_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t2t\n\x16\x43ustomerErasureService\x12Z\n\rEraseCustomer\x12&.crm.customers.v1.EraseCustomerRequest\x1a!.crm.customers.v1.CustomerErasureb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/customers/v1/erasure.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"I\n\x14\x45raseCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63onfirm\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x02\"x\n\x0f\x43ustomerErasure\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\terased_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\terased_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t2t\n\x16\x43ustomerErasureService\x12Z\n\rEraseCustomer\x12&.crm.customers.v1.EraseCustomerRequest\x1a!.crm.customers.v1.CustomerErasureb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.customers.v1.erasure_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ERASECUSTOMERREQUEST']._serialized_start=85
-  _globals['_ERASECUSTOMERREQUEST']._serialized_end=152
-  _globals['_CUSTOMERERASURE']._serialized_start=154
-  _globals['_CUSTOMERERASURE']._serialized_end=274
-  _globals['_CUSTOMERERASURESERVICE']._serialized_start=276
-  _globals['_CUSTOMERERASURESERVICE']._serialized_end=392
+  _globals['_ERASECUSTOMERREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_ERASECUSTOMERREQUEST'].fields_by_name['reason']._serialized_options = b'\310\363\030\002'
+  _globals['_ERASECUSTOMERREQUEST']._serialized_start=109
+  _globals['_ERASECUSTOMERREQUEST']._serialized_end=182
+  _globals['_CUSTOMERERASURE']._serialized_start=184
+  _globals['_CUSTOMERERASURE']._serialized_end=304
+  _globals['_CUSTOMERERASURESERVICE']._serialized_start=306
+  _globals['_CUSTOMERERASURESERVICE']._serialized_end=422
 # @@protoc_insertion_point(module_scope)

@@ -23,39 +23,42 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63rm/customers/v1/orders.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n\tOrderItem\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12\x12\n\nunit_price\x18\x04 \x01(\t\"\x84\x03\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x15\n\rcustomer_code\x18\x05 \x01(\t\x12\x0e\n\x06\x61mount\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x12\n\nordered_on\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12*\n\x05items\x18\n \x03(\x0b\x32\x1b.crm.customers.v1.OrderItem\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0e \x01(\t\x12\x12\n\nupdated_by\x18\x0f \x01(\t\x12\x15\n\ramount_hidden\x18\x10 \x01(\x08\"\xcd\x01\n\nOrderInput\x12\x13\n\x0b\x65xternal_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x15\n\rcustomer_code\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12*\n\x05items\x18\t \x03(\x0b\x32\x1b.crm.customers.v1.OrderItem\"A\n\x12UpsertOrderRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.crm.customers.v1.OrderInput\"M\n\x13UpsertOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.crm.customers.v1.Order\x12\x0e\n\x06result\x18\x02 \x01(\t\"H\n\x18\x42\x61tchUpsertOrdersRequest\x12,\n\x06orders\x18\x01 \x03(\x0b\x32\x1c.crm.customers.v1.OrderInput\"8\n\x08RowError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x98\x01\n\x0e\x42\x61tchRowResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12&\n\x05order\x18\x04 \x01(\x0b\x32\x17.crm.customers.v1.Order\x12*\n\x06\x65rrors\x18\x05 \x03(\x0b\x32\x1a.crm.customers.v1.RowError\"p\n\x19\x42\x61tchUpsertOrdersResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .crm.customers.v1.BatchRowResult\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07invalid\x18\x03 \x01(\x05\"\x1d\n\x0fGetOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9c\x01\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x15\n\rordered_after\x18\x06 \x01(\t\x12\x16\n\x0eordered_before\x18\x07 \x01(\t\"U\n\x12ListOrdersResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.crm.customers.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xf9\x02\n\x0cOrderService\x12Z\n\x0bUpsertOrder\x12$.crm.customers.v1.UpsertOrderRequest\x1a%.crm.customers.v1.UpsertOrderResponse\x12l\n\x11\x42\x61tchUpsertOrders\x12*.crm.customers.v1.BatchUpsertOrdersRequest\x1a+.crm.customers.v1.BatchUpsertOrdersResponse\x12\x46\n\x08GetOrder\x12!.crm.customers.v1.GetOrderRequest\x1a\x17.crm.customers.v1.Order\x12W\n\nListOrders\x12#.crm.customers.v1.ListOrdersRequest\x1a$.crm.customers.v1.ListOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63rm/customers/v1/orders.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"R\n\tOrderItem\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12\x12\n\nunit_price\x18\x04 \x01(\t\"\x84\x03\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x15\n\rcustomer_code\x18\x05 \x01(\t\x12\x0e\n\x06\x61mount\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x12\n\nordered_on\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12*\n\x05items\x18\n \x03(\x0b\x32\x1b.crm.customers.v1.OrderItem\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0e \x01(\t\x12\x12\n\nupdated_by\x18\x0f \x01(\t\x12\x15\n\ramount_hidden\x18\x10 \x01(\x08\"\xcd\x01\n\nOrderInput\x12\x13\n\x0b\x65xternal_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x15\n\rcustomer_code\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12*\n\x05items\x18\t \x03(\x0b\x32\x1b.crm.customers.v1.OrderItem\"A\n\x12UpsertOrderRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.crm.customers.v1.OrderInput\"M\n\x13UpsertOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.crm.customers.v1.Order\x12\x0e\n\x06result\x18\x02 \x01(\t\"H\n\x18\x42\x61tchUpsertOrdersRequest\x12,\n\x06orders\x18\x01 \x03(\x0b\x32\x1c.crm.customers.v1.OrderInput\"8\n\x08RowError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x98\x01\n\x0e\x42\x61tchRowResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12&\n\x05order\x18\x04 \x01(\x0b\x32\x17.crm.customers.v1.Order\x12*\n\x06\x65rrors\x18\x05 \x03(\x0b\x32\x1a.crm.customers.v1.RowError\"p\n\x19\x42\x61tchUpsertOrdersResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .crm.customers.v1.BatchRowResult\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07invalid\x18\x03 \x01(\x05\"\x1d\n\x0fGetOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9c\x01\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x15\n\rordered_after\x18\x06 \x01(\t\x12\x16\n\x0eordered_before\x18\x07 \x01(\t\"U\n\x12ListOrdersResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.crm.customers.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xf9\x02\n\x0cOrderService\x12Z\n\x0bUpsertOrder\x12$.crm.customers.v1.UpsertOrderRequest\x1a%.crm.customers.v1.UpsertOrderResponse\x12l\n\x11\x42\x61tchUpsertOrders\x12*.crm.customers.v1.BatchUpsertOrdersRequest\x1a+.crm.customers.v1.BatchUpsertOrdersResponse\x12\x46\n\x08GetOrder\x12!.crm.customers.v1.GetOrderRequest\x1a\x17.crm.customers.v1.Order\x12W\n\nListOrders\x12#.crm.customers.v1.ListOrdersRequest\x1a$.crm.customers.v1.ListOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.customers.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERITEM']._serialized_start=84
-  _globals['_ORDERITEM']._serialized_end=160
-  _globals['_ORDER']._serialized_start=163
-  _globals['_ORDER']._serialized_end=551
-  _globals['_ORDERINPUT']._serialized_start=554
-  _globals['_ORDERINPUT']._serialized_end=759
-  _globals['_UPSERTORDERREQUEST']._serialized_start=761
-  _globals['_UPSERTORDERREQUEST']._serialized_end=826
-  _globals['_UPSERTORDERRESPONSE']._serialized_start=828
-  _globals['_UPSERTORDERRESPONSE']._serialized_end=905
-  _globals['_BATCHUPSERTORDERSREQUEST']._serialized_start=907
-  _globals['_BATCHUPSERTORDERSREQUEST']._serialized_end=979
-  _globals['_ROWERROR']._serialized_start=981
-  _globals['_ROWERROR']._serialized_end=1037
-  _globals['_BATCHROWRESULT']._serialized_start=1040
-  _globals['_BATCHROWRESULT']._serialized_end=1192
-  _globals['_BATCHUPSERTORDERSRESPONSE']._serialized_start=1194
-  _globals['_BATCHUPSERTORDERSRESPONSE']._serialized_end=1306
-  _globals['_GETORDERREQUEST']._serialized_start=1308
-  _globals['_GETORDERREQUEST']._serialized_end=1337
-  _globals['_LISTORDERSREQUEST']._serialized_start=1340
-  _globals['_LISTORDERSREQUEST']._serialized_end=1496
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1498
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1583
-  _globals['_ORDERSERVICE']._serialized_start=1586
-  _globals['_ORDERSERVICE']._serialized_end=1963
+  _globals['_ORDERITEM'].fields_by_name['name']._loaded_options = None
+  _globals['_ORDERITEM'].fields_by_name['name']._serialized_options = b'\310\363\030\001'
+  _globals['_ORDERITEM']._serialized_start=108
+  _globals['_ORDERITEM']._serialized_end=190
+  _globals['_ORDER']._serialized_start=193
+  _globals['_ORDER']._serialized_end=581
+  _globals['_ORDERINPUT']._serialized_start=584
+  _globals['_ORDERINPUT']._serialized_end=789
+  _globals['_UPSERTORDERREQUEST']._serialized_start=791
+  _globals['_UPSERTORDERREQUEST']._serialized_end=856
+  _globals['_UPSERTORDERRESPONSE']._serialized_start=858
+  _globals['_UPSERTORDERRESPONSE']._serialized_end=935
+  _globals['_BATCHUPSERTORDERSREQUEST']._serialized_start=937
+  _globals['_BATCHUPSERTORDERSREQUEST']._serialized_end=1009
+  _globals['_ROWERROR']._serialized_start=1011
+  _globals['_ROWERROR']._serialized_end=1067
+  _globals['_BATCHROWRESULT']._serialized_start=1070
+  _globals['_BATCHROWRESULT']._serialized_end=1222
+  _globals['_BATCHUPSERTORDERSRESPONSE']._serialized_start=1224
+  _globals['_BATCHUPSERTORDERSRESPONSE']._serialized_end=1336
+  _globals['_GETORDERREQUEST']._serialized_start=1338
+  _globals['_GETORDERREQUEST']._serialized_end=1367
+  _globals['_LISTORDERSREQUEST']._serialized_start=1370
+  _globals['_LISTORDERSREQUEST']._serialized_end=1526
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1528
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1613
+  _globals['_ORDERSERVICE']._serialized_start=1616
+  _globals['_ORDERSERVICE']._serialized_end=1993
 # @@protoc_insertion_point(module_scope)

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/customers/v1/views.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n\x0c\x43ustomerView\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12<\n\x07\x66ilters\x18\x03 \x03(\x0b\x32+.crm.customers.v1.CustomerView.FiltersEntry\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x05 \x03(\t\x12\x0f\n\x07version\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x81\x02\n\x11\x43ustomerViewInput\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x66ilters_set\x18\x02 \x01(\x08\x12\x41\n\x07\x66ilters\x18\x03 \x03(\x0b\x32\x30.crm.customers.v1.CustomerViewInput.FiltersEntry\x12\x15\n\x08order_by\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0b\x63olumns_set\x18\x05 \x01(\x08\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_nameB\x0b\n\t_order_by\"\x1a\n\x18ListCustomerViewsRequest\"J\n\x19ListCustomerViewsResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.crm.customers.v1.CustomerView\"$\n\x16GetCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x19\x43reateCustomerViewRequest\x12\x31\n\x04view\x18\x01 \x01(\x0b\x32#.crm.customers.v1.CustomerViewInput\"t\n\x19UpdateCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x04view\x18\x02 \x01(\x0b\x32#.crm.customers.v1.CustomerViewInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\'\n\x19\x44\x65leteCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x1a\x44\x65leteCustomerViewResponse\x12,\n\x04view\x18\x01 \x01(\x0b\x32\x1e.crm.customers.v1.CustomerView2\x97\x04\n\x13\x43ustomerViewService\x12l\n\x11ListCustomerViews\x12*.crm.customers.v1.ListCustomerViewsRequest\x1a+.crm.customers.v1.ListCustomerViewsResponse\x12[\n\x0fGetCustomerView\x12(.crm.customers.v1.GetCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12\x61\n\x12\x43reateCustomerView\x12+.crm.customers.v1.CreateCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12\x61\n\x12UpdateCustomerView\x12+.crm.customers.v1.UpdateCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12o\n\x12\x44\x65leteCustomerView\x12+.crm.customers.v1.DeleteCustomerViewRequest\x1a,.crm.customers.v1.DeleteCustomerViewResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/customers/v1/views.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xaa\x02\n\x0c\x43ustomerView\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12<\n\x07\x66ilters\x18\x03 \x03(\x0b\x32+.crm.customers.v1.CustomerView.FiltersEntry\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x05 \x03(\t\x12\x0f\n\x07version\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x02\n\x11\x43ustomerViewInput\x12\x17\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01H\x00\x88\x01\x01\x12\x13\n\x0b\x66ilters_set\x18\x02 \x01(\x08\x12\x41\n\x07\x66ilters\x18\x03 \x03(\x0b\x32\x30.crm.customers.v1.CustomerViewInput.FiltersEntry\x12\x15\n\x08order_by\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0b\x63olumns_set\x18\x05 \x01(\x08\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_nameB\x0b\n\t_order_by\"\x1a\n\x18ListCustomerViewsRequest\"J\n\x19ListCustomerViewsResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.crm.customers.v1.CustomerView\"$\n\x16GetCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x19\x43reateCustomerViewRequest\x12\x31\n\x04view\x18\x01 \x01(\x0b\x32#.crm.customers.v1.CustomerViewInput\"t\n\x19UpdateCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x04view\x18\x02 \x01(\x0b\x32#.crm.customers.v1.CustomerViewInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\'\n\x19\x44\x65leteCustomerViewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x1a\x44\x65leteCustomerViewResponse\x12,\n\x04view\x18\x01 \x01(\x0b\x32\x1e.crm.customers.v1.CustomerView2\x97\x04\n\x13\x43ustomerViewService\x12l\n\x11ListCustomerViews\x12*.crm.customers.v1.ListCustomerViewsRequest\x1a+.crm.customers.v1.ListCustomerViewsResponse\x12[\n\x0fGetCustomerView\x12(.crm.customers.v1.GetCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12\x61\n\x12\x43reateCustomerView\x12+.crm.customers.v1.CreateCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12\x61\n\x12UpdateCustomerView\x12+.crm.customers.v1.UpdateCustomerViewRequest\x1a\x1e.crm.customers.v1.CustomerView\x12o\n\x12\x44\x65leteCustomerView\x12+.crm.customers.v1.DeleteCustomerViewRequest\x1a,.crm.customers.v1.DeleteCustomerViewResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,28 +37,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERVIEW_FILTERSENTRY']._serialized_options = b'8\001'
   _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._loaded_options = None
   _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._serialized_options = b'8\001'
-  _globals['_CUSTOMERVIEW']._serialized_start=84
-  _globals['_CUSTOMERVIEW']._serialized_end=382
-  _globals['_CUSTOMERVIEW_FILTERSENTRY']._serialized_start=336
-  _globals['_CUSTOMERVIEW_FILTERSENTRY']._serialized_end=382
-  _globals['_CUSTOMERVIEWINPUT']._serialized_start=385
-  _globals['_CUSTOMERVIEWINPUT']._serialized_end=642
-  _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._serialized_start=336
-  _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._serialized_end=382
-  _globals['_LISTCUSTOMERVIEWSREQUEST']._serialized_start=644
-  _globals['_LISTCUSTOMERVIEWSREQUEST']._serialized_end=670
-  _globals['_LISTCUSTOMERVIEWSRESPONSE']._serialized_start=672
-  _globals['_LISTCUSTOMERVIEWSRESPONSE']._serialized_end=746
-  _globals['_GETCUSTOMERVIEWREQUEST']._serialized_start=748
-  _globals['_GETCUSTOMERVIEWREQUEST']._serialized_end=784
-  _globals['_CREATECUSTOMERVIEWREQUEST']._serialized_start=786
-  _globals['_CREATECUSTOMERVIEWREQUEST']._serialized_end=864
-  _globals['_UPDATECUSTOMERVIEWREQUEST']._serialized_start=866
-  _globals['_UPDATECUSTOMERVIEWREQUEST']._serialized_end=982
-  _globals['_DELETECUSTOMERVIEWREQUEST']._serialized_start=984
-  _globals['_DELETECUSTOMERVIEWREQUEST']._serialized_end=1023
-  _globals['_DELETECUSTOMERVIEWRESPONSE']._serialized_start=1025
-  _globals['_DELETECUSTOMERVIEWRESPONSE']._serialized_end=1099
-  _globals['_CUSTOMERVIEWSERVICE']._serialized_start=1102
-  _globals['_CUSTOMERVIEWSERVICE']._serialized_end=1637
+  _globals['_CUSTOMERVIEWINPUT'].fields_by_name['name']._loaded_options = None
+  _globals['_CUSTOMERVIEWINPUT'].fields_by_name['name']._serialized_options = b'\310\363\030\001'
+  _globals['_CUSTOMERVIEW']._serialized_start=108
+  _globals['_CUSTOMERVIEW']._serialized_end=406
+  _globals['_CUSTOMERVIEW_FILTERSENTRY']._serialized_start=360
+  _globals['_CUSTOMERVIEW_FILTERSENTRY']._serialized_end=406
+  _globals['_CUSTOMERVIEWINPUT']._serialized_start=409
+  _globals['_CUSTOMERVIEWINPUT']._serialized_end=672
+  _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._serialized_start=360
+  _globals['_CUSTOMERVIEWINPUT_FILTERSENTRY']._serialized_end=406
+  _globals['_LISTCUSTOMERVIEWSREQUEST']._serialized_start=674
+  _globals['_LISTCUSTOMERVIEWSREQUEST']._serialized_end=700
+  _globals['_LISTCUSTOMERVIEWSRESPONSE']._serialized_start=702
+  _globals['_LISTCUSTOMERVIEWSRESPONSE']._serialized_end=776
+  _globals['_GETCUSTOMERVIEWREQUEST']._serialized_start=778
+  _globals['_GETCUSTOMERVIEWREQUEST']._serialized_end=814
+  _globals['_CREATECUSTOMERVIEWREQUEST']._serialized_start=816
+  _globals['_CREATECUSTOMERVIEWREQUEST']._serialized_end=894
+  _globals['_UPDATECUSTOMERVIEWREQUEST']._serialized_start=896
+  _globals['_UPDATECUSTOMERVIEWREQUEST']._serialized_end=1012
+  _globals['_DELETECUSTOMERVIEWREQUEST']._serialized_start=1014
+  _globals['_DELETECUSTOMERVIEWREQUEST']._serialized_end=1053
+  _globals['_DELETECUSTOMERVIEWRESPONSE']._serialized_start=1055
+  _globals['_DELETECUSTOMERVIEWRESPONSE']._serialized_end=1129
+  _globals['_CUSTOMERVIEWSERVICE']._serialized_start=1132
+  _globals['_CUSTOMERVIEWSERVICE']._serialized_end=1667
 # @@protoc_insertion_point(module_scope)

@@ -23,33 +23,40 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/followups/v1/followups.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12*\n\x06\x64ue_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61\x64\x65nce_rule_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\t \x01(\t\"}\n\x0b\x43\x61\x64\x65nceRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x03 \x01(\x05\x12\r\n\x05title\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x11\x43reateTaskRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\"!\n\x13\x43ompleteTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x10ListTasksRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x11ListTasksResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.crm.followups.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x18\x43reateCadenceRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x02 \x01(\x05\x12\r\n\x05title\x18\x03 \x01(\t\"\x19\n\x17ListCadenceRulesRequest\"H\n\x18ListCadenceRulesResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.crm.followups.v1.CadenceRule2\xcc\x03\n\x0f\x46ollowupService\x12I\n\nCreateTask\x12#.crm.followups.v1.CreateTaskRequest\x1a\x16.crm.followups.v1.Task\x12T\n\tListTasks\x12\".crm.followups.v1.ListTasksRequest\x1a#.crm.followups.v1.ListTasksResponse\x12M\n\x0c\x43ompleteTask\x12%.crm.followups.v1.CompleteTaskRequest\x1a\x16.crm.followups.v1.Task\x12^\n\x11\x43reateCadenceRule\x12*.crm.followups.v1.CreateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12i\n\x10ListCadenceRules\x12).crm.followups.v1.ListCadenceRulesRequest\x1a*.crm.followups.v1.ListCadenceRulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/followups/v1/followups.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xe4\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12*\n\x06\x64ue_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61\x64\x65nce_rule_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\t \x01(\t\"}\n\x0b\x43\x61\x64\x65nceRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x03 \x01(\x05\x12\r\n\x05title\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x11\x43reateTaskRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\"!\n\x13\x43ompleteTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x10ListTasksRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x11ListTasksResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.crm.followups.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18\x43reateCadenceRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x02 \x01(\x05\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"\x19\n\x17ListCadenceRulesRequest\"H\n\x18ListCadenceRulesResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.crm.followups.v1.CadenceRule2\x91\x04\n\x0f\x46ollowupService\x12I\n\nCreateTask\x12#.crm.followups.v1.CreateTaskRequest\x1a\x16.crm.followups.v1.Task\x12T\n\tListTasks\x12\".crm.followups.v1.ListTasksRequest\x1a#.crm.followups.v1.ListTasksResponse\x12\x43\n\x07GetTask\x12 .crm.followups.v1.GetTaskRequest\x1a\x16.crm.followups.v1.Task\x12M\n\x0c\x43ompleteTask\x12%.crm.followups.v1.CompleteTaskRequest\x1a\x16.crm.followups.v1.Task\x12^\n\x11\x43reateCadenceRule\x12*.crm.followups.v1.CreateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12i\n\x10ListCadenceRules\x12).crm.followups.v1.ListCadenceRulesRequest\x1a*.crm.followups.v1.ListCadenceRulesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.followups.v1.followups_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TASK']._serialized_start=88
-  _globals['_TASK']._serialized_end=316
-  _globals['_CADENCERULE']._serialized_start=318
-  _globals['_CADENCERULE']._serialized_end=443
-  _globals['_CREATETASKREQUEST']._serialized_start=445
-  _globals['_CREATETASKREQUEST']._serialized_end=565
-  _globals['_COMPLETETASKREQUEST']._serialized_start=567
-  _globals['_COMPLETETASKREQUEST']._serialized_end=600
-  _globals['_LISTTASKSREQUEST']._serialized_start=602
-  _globals['_LISTTASKSREQUEST']._serialized_end=680
-  _globals['_LISTTASKSRESPONSE']._serialized_start=682
-  _globals['_LISTTASKSRESPONSE']._serialized_end=765
-  _globals['_CREATECADENCERULEREQUEST']._serialized_start=767
-  _globals['_CREATECADENCERULEREQUEST']._serialized_end=845
-  _globals['_LISTCADENCERULESREQUEST']._serialized_start=847
-  _globals['_LISTCADENCERULESREQUEST']._serialized_end=872
-  _globals['_LISTCADENCERULESRESPONSE']._serialized_start=874
-  _globals['_LISTCADENCERULESRESPONSE']._serialized_end=946
-  _globals['_FOLLOWUPSERVICE']._serialized_start=949
-  _globals['_FOLLOWUPSERVICE']._serialized_end=1409
+  _globals['_CREATETASKREQUEST'].fields_by_name['title']._loaded_options = None
+  _globals['_CREATETASKREQUEST'].fields_by_name['title']._serialized_options = b'\310\363\030\001'
+  _globals['_CREATECADENCERULEREQUEST'].fields_by_name['title']._loaded_options = None
+  _globals['_CREATECADENCERULEREQUEST'].fields_by_name['title']._serialized_options = b'\310\363\030\001'
+  _globals['_TASK']._serialized_start=112
+  _globals['_TASK']._serialized_end=340
+  _globals['_CADENCERULE']._serialized_start=342
+  _globals['_CADENCERULE']._serialized_end=467
+  _globals['_CREATETASKREQUEST']._serialized_start=469
+  _globals['_CREATETASKREQUEST']._serialized_end=595
+  _globals['_COMPLETETASKREQUEST']._serialized_start=597
+  _globals['_COMPLETETASKREQUEST']._serialized_end=630
+  _globals['_GETTASKREQUEST']._serialized_start=632
+  _globals['_GETTASKREQUEST']._serialized_end=660
+  _globals['_LISTTASKSREQUEST']._serialized_start=662
+  _globals['_LISTTASKSREQUEST']._serialized_end=740
+  _globals['_LISTTASKSRESPONSE']._serialized_start=742
+  _globals['_LISTTASKSRESPONSE']._serialized_end=825
+  _globals['_CREATECADENCERULEREQUEST']._serialized_start=827
+  _globals['_CREATECADENCERULEREQUEST']._serialized_end=911
+  _globals['_LISTCADENCERULESREQUEST']._serialized_start=913
+  _globals['_LISTCADENCERULESREQUEST']._serialized_end=938
+  _globals['_LISTCADENCERULESRESPONSE']._serialized_start=940
+  _globals['_LISTCADENCERULESRESPONSE']._serialized_end=1012
+  _globals['_FOLLOWUPSERVICE']._serialized_start=1015
+  _globals['_FOLLOWUPSERVICE']._serialized_end=1544
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class FollowupServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Data scope (docs/access.md, "Enforcement"): every task RPC applies the caller's data scope on the
+    task's customer; a task or customer outside it is NOT_FOUND, exactly like a missing one.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -43,6 +45,11 @@ class FollowupServiceStub:
                 '/crm.followups.v1.FollowupService/ListTasks',
                 request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.FromString,
+                _registered_method=True)
+        self.GetTask = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/GetTask',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
                 _registered_method=True)
         self.CompleteTask = channel.unary_unary(
                 '/crm.followups.v1.FollowupService/CompleteTask',
@@ -62,16 +69,25 @@ class FollowupServiceStub:
 
 
 class FollowupServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Data scope (docs/access.md, "Enforcement"): every task RPC applies the caller's data scope on the
+    task's customer; a task or customer outside it is NOT_FOUND, exactly like a missing one.
+    """
 
     def CreateTask(self, request, context):
-        """Requires `followups:write`.
+        """Requires `followups:write`. The customer must be one the caller may see (else NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTasks(self, request, context):
+        """Requires `followups:read`. Only tasks of customers in the caller's data scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTask(self, request, context):
         """Requires `followups:read`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -87,7 +103,7 @@ class FollowupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateCadenceRule(self, request, context):
-        """Requires `followups:write`. "When tag X is applied, a task is due within N days."
+        """Requires `followups:manage`. "When tag X is applied, a task is due within N days."
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,6 +129,11 @@ def add_FollowupServiceServicer_to_server(servicer, server):
                     request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.SerializeToString,
             ),
+            'GetTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTask,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetTaskRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.SerializeToString,
+            ),
             'CompleteTask': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteTask,
                     request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.CompleteTaskRequest.FromString,
@@ -137,7 +158,9 @@ def add_FollowupServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class FollowupService:
-    """Missing associated documentation comment in .proto file."""
+    """Data scope (docs/access.md, "Enforcement"): every task RPC applies the caller's data scope on the
+    task's customer; a task or customer outside it is NOT_FOUND, exactly like a missing one.
+    """
 
     @staticmethod
     def CreateTask(request,
@@ -183,6 +206,33 @@ class FollowupService:
             '/crm.followups.v1.FollowupService/ListTasks',
             crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_followups__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/GetTask',
+            crm_dot_followups_dot_v1_dot_followups__pb2.GetTaskRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
             options,
             channel_credentials,
             insecure,

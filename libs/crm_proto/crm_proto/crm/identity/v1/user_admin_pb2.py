@@ -23,49 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/identity/v1/user_admin.proto\x12\x0f\x63rm.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x03\n\nInvitation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12/\n\x05state\x18\x07 \x01(\x0e\x32 .crm.identity.v1.InvitationState\x12\x12\n\ninvited_by\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsend_count\x18\x0e \x01(\x05\x12\x11\n\timport_id\x18\x0f \x01(\t\"^\n\x17\x43reateInvitationRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07team_id\x18\x04 \x01(\t\"N\n\x16ListInvitationsRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x17ListInvitationsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.identity.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13InvitationIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\'\n\x16InvitationTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xf8\x01\n\x11InvitationPreview\x12/\n\x05state\x18\x01 \x01(\x0e\x32 .crm.identity.v1.InvitationState\x12\x13\n\x0btenant_name\x18\x02 \x01(\t\x12\x13\n\x0btenant_slug\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x1b\n\x13min_password_length\x18\x06 \x01(\x05\x12\x16\n\x0e\x64\x65\x66\x61ult_locale\x18\x07 \x01(\t\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\x17\x41\x63\x63\x65ptInvitationRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"O\n\x18\x41\x63\x63\x65ptInvitationResponse\x12\x13\n\x0btenant_slug\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\">\n\x1cGetUserImportTemplateRequest\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x0e\n\x06locale\x18\x02 \x01(\t\"M\n\x12UserImportTemplate\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"X\n\x12ImportUsersRequest\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x0e\n\x06locale\x18\x04 \x01(\t\"P\n\x12UserImportRowError\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x99\x01\n\x10UserImportReport\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x12\n\ntotal_rows\x18\x02 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x03 \x03(\x0b\x32#.crm.identity.v1.UserImportRowError\x12+\n\x06import\x18\x04 \x01(\x0b\x32\x1b.crm.identity.v1.UserImport\"\"\n\x14GetUserImportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xf1\x01\n\nUserImport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x11\n\tprocessed\x18\x04 \x01(\x05\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x05\x12\x10\n\x08\x66ilename\x18\x06 \x01(\t\x12\x12\n\ncreated_by\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\n \x01(\t*\xca\x01\n\x0fInvitationState\x12 \n\x1cINVITATION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18INVITATION_STATE_PENDING\x10\x01\x12\x1d\n\x19INVITATION_STATE_ACCEPTED\x10\x02\x12\x1c\n\x18INVITATION_STATE_REVOKED\x10\x03\x12\x1c\n\x18INVITATION_STATE_EXPIRED\x10\x04\x12\x1c\n\x18INVITATION_STATE_INVALID\x10\x05\x32\xe8\x06\n\x10UserAdminService\x12Y\n\x10\x43reateInvitation\x12(.crm.identity.v1.CreateInvitationRequest\x1a\x1b.crm.identity.v1.Invitation\x12\x64\n\x0fListInvitations\x12\'.crm.identity.v1.ListInvitationsRequest\x1a(.crm.identity.v1.ListInvitationsResponse\x12U\n\x10ResendInvitation\x12$.crm.identity.v1.InvitationIdRequest\x1a\x1b.crm.identity.v1.Invitation\x12U\n\x10RevokeInvitation\x12$.crm.identity.v1.InvitationIdRequest\x1a\x1b.crm.identity.v1.Invitation\x12\x63\n\x14GetInvitationByToken\x12\'.crm.identity.v1.InvitationTokenRequest\x1a\".crm.identity.v1.InvitationPreview\x12g\n\x10\x41\x63\x63\x65ptInvitation\x12(.crm.identity.v1.AcceptInvitationRequest\x1a).crm.identity.v1.AcceptInvitationResponse\x12k\n\x15GetUserImportTemplate\x12-.crm.identity.v1.GetUserImportTemplateRequest\x1a#.crm.identity.v1.UserImportTemplate\x12U\n\x0bImportUsers\x12#.crm.identity.v1.ImportUsersRequest\x1a!.crm.identity.v1.UserImportReport\x12S\n\rGetUserImport\x12%.crm.identity.v1.GetUserImportRequest\x1a\x1b.crm.identity.v1.UserImportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/identity/v1/user_admin.proto\x12\x0f\x63rm.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xc8\x03\n\nInvitation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12/\n\x05state\x18\x07 \x01(\x0e\x32 .crm.identity.v1.InvitationState\x12\x12\n\ninvited_by\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsend_count\x18\x0e \x01(\x05\x12\x11\n\timport_id\x18\x0f \x01(\t\"d\n\x17\x43reateInvitationRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07team_id\x18\x04 \x01(\t\"N\n\x16ListInvitationsRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x17ListInvitationsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.identity.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13InvitationIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\'\n\x16InvitationTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xf8\x01\n\x11InvitationPreview\x12/\n\x05state\x18\x01 \x01(\x0e\x32 .crm.identity.v1.InvitationState\x12\x13\n\x0btenant_name\x18\x02 \x01(\t\x12\x13\n\x0btenant_slug\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x1b\n\x13min_password_length\x18\x06 \x01(\x05\x12\x16\n\x0e\x64\x65\x66\x61ult_locale\x18\x07 \x01(\t\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\x17\x41\x63\x63\x65ptInvitationRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"O\n\x18\x41\x63\x63\x65ptInvitationResponse\x12\x13\n\x0btenant_slug\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\">\n\x1cGetUserImportTemplateRequest\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x0e\n\x06locale\x18\x02 \x01(\t\"M\n\x12UserImportTemplate\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"X\n\x12ImportUsersRequest\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x0e\n\x06locale\x18\x04 \x01(\t\"P\n\x12UserImportRowError\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x99\x01\n\x10UserImportReport\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x12\n\ntotal_rows\x18\x02 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x03 \x03(\x0b\x32#.crm.identity.v1.UserImportRowError\x12+\n\x06import\x18\x04 \x01(\x0b\x32\x1b.crm.identity.v1.UserImport\"\"\n\x14GetUserImportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xf1\x01\n\nUserImport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x11\n\tprocessed\x18\x04 \x01(\x05\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x05\x12\x10\n\x08\x66ilename\x18\x06 \x01(\t\x12\x12\n\ncreated_by\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\n \x01(\t*\xca\x01\n\x0fInvitationState\x12 \n\x1cINVITATION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18INVITATION_STATE_PENDING\x10\x01\x12\x1d\n\x19INVITATION_STATE_ACCEPTED\x10\x02\x12\x1c\n\x18INVITATION_STATE_REVOKED\x10\x03\x12\x1c\n\x18INVITATION_STATE_EXPIRED\x10\x04\x12\x1c\n\x18INVITATION_STATE_INVALID\x10\x05\x32\xe8\x06\n\x10UserAdminService\x12Y\n\x10\x43reateInvitation\x12(.crm.identity.v1.CreateInvitationRequest\x1a\x1b.crm.identity.v1.Invitation\x12\x64\n\x0fListInvitations\x12\'.crm.identity.v1.ListInvitationsRequest\x1a(.crm.identity.v1.ListInvitationsResponse\x12U\n\x10ResendInvitation\x12$.crm.identity.v1.InvitationIdRequest\x1a\x1b.crm.identity.v1.Invitation\x12U\n\x10RevokeInvitation\x12$.crm.identity.v1.InvitationIdRequest\x1a\x1b.crm.identity.v1.Invitation\x12\x63\n\x14GetInvitationByToken\x12\'.crm.identity.v1.InvitationTokenRequest\x1a\".crm.identity.v1.InvitationPreview\x12g\n\x10\x41\x63\x63\x65ptInvitation\x12(.crm.identity.v1.AcceptInvitationRequest\x1a).crm.identity.v1.AcceptInvitationResponse\x12k\n\x15GetUserImportTemplate\x12-.crm.identity.v1.GetUserImportTemplateRequest\x1a#.crm.identity.v1.UserImportTemplate\x12U\n\x0bImportUsers\x12#.crm.identity.v1.ImportUsersRequest\x1a!.crm.identity.v1.UserImportReport\x12S\n\rGetUserImport\x12%.crm.identity.v1.GetUserImportRequest\x1a\x1b.crm.identity.v1.UserImportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.identity.v1.user_admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INVITATIONSTATE']._serialized_start=2037
-  _globals['_INVITATIONSTATE']._serialized_end=2239
-  _globals['_INVITATION']._serialized_start=87
-  _globals['_INVITATION']._serialized_end=543
-  _globals['_CREATEINVITATIONREQUEST']._serialized_start=545
-  _globals['_CREATEINVITATIONREQUEST']._serialized_end=639
-  _globals['_LISTINVITATIONSREQUEST']._serialized_start=641
-  _globals['_LISTINVITATIONSREQUEST']._serialized_end=719
-  _globals['_LISTINVITATIONSRESPONSE']._serialized_start=721
-  _globals['_LISTINVITATIONSRESPONSE']._serialized_end=815
-  _globals['_INVITATIONIDREQUEST']._serialized_start=817
-  _globals['_INVITATIONIDREQUEST']._serialized_end=850
-  _globals['_INVITATIONTOKENREQUEST']._serialized_start=852
-  _globals['_INVITATIONTOKENREQUEST']._serialized_end=891
-  _globals['_INVITATIONPREVIEW']._serialized_start=894
-  _globals['_INVITATIONPREVIEW']._serialized_end=1142
-  _globals['_ACCEPTINVITATIONREQUEST']._serialized_start=1144
-  _globals['_ACCEPTINVITATIONREQUEST']._serialized_end=1202
-  _globals['_ACCEPTINVITATIONRESPONSE']._serialized_start=1204
-  _globals['_ACCEPTINVITATIONRESPONSE']._serialized_end=1283
-  _globals['_GETUSERIMPORTTEMPLATEREQUEST']._serialized_start=1285
-  _globals['_GETUSERIMPORTTEMPLATEREQUEST']._serialized_end=1347
-  _globals['_USERIMPORTTEMPLATE']._serialized_start=1349
-  _globals['_USERIMPORTTEMPLATE']._serialized_end=1426
-  _globals['_IMPORTUSERSREQUEST']._serialized_start=1428
-  _globals['_IMPORTUSERSREQUEST']._serialized_end=1516
-  _globals['_USERIMPORTROWERROR']._serialized_start=1518
-  _globals['_USERIMPORTROWERROR']._serialized_end=1598
-  _globals['_USERIMPORTREPORT']._serialized_start=1601
-  _globals['_USERIMPORTREPORT']._serialized_end=1754
-  _globals['_GETUSERIMPORTREQUEST']._serialized_start=1756
-  _globals['_GETUSERIMPORTREQUEST']._serialized_end=1790
-  _globals['_USERIMPORT']._serialized_start=1793
-  _globals['_USERIMPORT']._serialized_end=2034
-  _globals['_USERADMINSERVICE']._serialized_start=2242
-  _globals['_USERADMINSERVICE']._serialized_end=3114
+  _globals['_CREATEINVITATIONREQUEST'].fields_by_name['display_name']._loaded_options = None
+  _globals['_CREATEINVITATIONREQUEST'].fields_by_name['display_name']._serialized_options = b'\310\363\030\001'
+  _globals['_INVITATIONSTATE']._serialized_start=2067
+  _globals['_INVITATIONSTATE']._serialized_end=2269
+  _globals['_INVITATION']._serialized_start=111
+  _globals['_INVITATION']._serialized_end=567
+  _globals['_CREATEINVITATIONREQUEST']._serialized_start=569
+  _globals['_CREATEINVITATIONREQUEST']._serialized_end=669
+  _globals['_LISTINVITATIONSREQUEST']._serialized_start=671
+  _globals['_LISTINVITATIONSREQUEST']._serialized_end=749
+  _globals['_LISTINVITATIONSRESPONSE']._serialized_start=751
+  _globals['_LISTINVITATIONSRESPONSE']._serialized_end=845
+  _globals['_INVITATIONIDREQUEST']._serialized_start=847
+  _globals['_INVITATIONIDREQUEST']._serialized_end=880
+  _globals['_INVITATIONTOKENREQUEST']._serialized_start=882
+  _globals['_INVITATIONTOKENREQUEST']._serialized_end=921
+  _globals['_INVITATIONPREVIEW']._serialized_start=924
+  _globals['_INVITATIONPREVIEW']._serialized_end=1172
+  _globals['_ACCEPTINVITATIONREQUEST']._serialized_start=1174
+  _globals['_ACCEPTINVITATIONREQUEST']._serialized_end=1232
+  _globals['_ACCEPTINVITATIONRESPONSE']._serialized_start=1234
+  _globals['_ACCEPTINVITATIONRESPONSE']._serialized_end=1313
+  _globals['_GETUSERIMPORTTEMPLATEREQUEST']._serialized_start=1315
+  _globals['_GETUSERIMPORTTEMPLATEREQUEST']._serialized_end=1377
+  _globals['_USERIMPORTTEMPLATE']._serialized_start=1379
+  _globals['_USERIMPORTTEMPLATE']._serialized_end=1456
+  _globals['_IMPORTUSERSREQUEST']._serialized_start=1458
+  _globals['_IMPORTUSERSREQUEST']._serialized_end=1546
+  _globals['_USERIMPORTROWERROR']._serialized_start=1548
+  _globals['_USERIMPORTROWERROR']._serialized_end=1628
+  _globals['_USERIMPORTREPORT']._serialized_start=1631
+  _globals['_USERIMPORTREPORT']._serialized_end=1784
+  _globals['_GETUSERIMPORTREQUEST']._serialized_start=1786
+  _globals['_GETUSERIMPORTREQUEST']._serialized_end=1820
+  _globals['_USERIMPORT']._serialized_start=1823
+  _globals['_USERIMPORT']._serialized_end=2064
+  _globals['_USERADMINSERVICE']._serialized_start=2272
+  _globals['_USERADMINSERVICE']._serialized_end=3144
 # @@protoc_insertion_point(module_scope)

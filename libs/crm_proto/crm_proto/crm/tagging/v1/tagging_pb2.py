@@ -23,45 +23,48 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/tagging/v1/tagging.proto\x12\x0e\x63rm.tagging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\x03Tag\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x07TagRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x10\n\x08operator\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbc\x01\n\x0b\x43ustomerTag\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12.\n\napplied_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttag_color\x18\x07 \x01(\t\x12\x12\n\napplied_by\x18\x08 \x01(\t\"/\n\x10\x43reateTagRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\"E\n\x0fListTagsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03ids\x18\x03 \x03(\t\"O\n\x10ListTagsResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.crm.tagging.v1.Tag\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x14\x43reateTagRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\"\x15\n\x13ListTagRulesRequest\">\n\x14ListTagRulesResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.crm.tagging.v1.TagRule\".\n\x17ListCustomerTagsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"F\n\x18ListCustomerTagsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.tagging.v1.CustomerTag\">\n\x17\x41pplyCustomerTagRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\"d\n\x18\x41pplyCustomerTagResponse\x12\x31\n\x0c\x63ustomer_tag\x18\x01 \x01(\x0b\x32\x1b.crm.tagging.v1.CustomerTag\x12\x15\n\rnewly_applied\x18\x02 \x01(\x08\"?\n\x18RemoveCustomerTagRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\"I\n\x19RemoveCustomerTagResponse\x12,\n\x07removed\x18\x01 \x01(\x0b\x32\x1b.crm.tagging.v1.CustomerTag2\x86\x05\n\x0eTaggingService\x12\x42\n\tCreateTag\x12 .crm.tagging.v1.CreateTagRequest\x1a\x13.crm.tagging.v1.Tag\x12M\n\x08ListTags\x12\x1f.crm.tagging.v1.ListTagsRequest\x1a .crm.tagging.v1.ListTagsResponse\x12N\n\rCreateTagRule\x12$.crm.tagging.v1.CreateTagRuleRequest\x1a\x17.crm.tagging.v1.TagRule\x12Y\n\x0cListTagRules\x12#.crm.tagging.v1.ListTagRulesRequest\x1a$.crm.tagging.v1.ListTagRulesResponse\x12\x65\n\x10ListCustomerTags\x12\'.crm.tagging.v1.ListCustomerTagsRequest\x1a(.crm.tagging.v1.ListCustomerTagsResponse\x12\x65\n\x10\x41pplyCustomerTag\x12\'.crm.tagging.v1.ApplyCustomerTagRequest\x1a(.crm.tagging.v1.ApplyCustomerTagResponse\x12h\n\x11RemoveCustomerTag\x12(.crm.tagging.v1.RemoveCustomerTagRequest\x1a).crm.tagging.v1.RemoveCustomerTagResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/tagging/v1/tagging.proto\x12\x0e\x63rm.tagging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"^\n\x03Tag\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x07TagRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x10\n\x08operator\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbc\x01\n\x0b\x43ustomerTag\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12.\n\napplied_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttag_color\x18\x07 \x01(\t\x12\x12\n\napplied_by\x18\x08 \x01(\t\"5\n\x10\x43reateTagRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01\x12\r\n\x05\x63olor\x18\x02 \x01(\t\"E\n\x0fListTagsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03ids\x18\x03 \x03(\t\"O\n\x10ListTagsResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.crm.tagging.v1.Tag\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x14\x43reateTagRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\"\x15\n\x13ListTagRulesRequest\">\n\x14ListTagRulesResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.crm.tagging.v1.TagRule\".\n\x17ListCustomerTagsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"F\n\x18ListCustomerTagsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.tagging.v1.CustomerTag\">\n\x17\x41pplyCustomerTagRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\"d\n\x18\x41pplyCustomerTagResponse\x12\x31\n\x0c\x63ustomer_tag\x18\x01 \x01(\x0b\x32\x1b.crm.tagging.v1.CustomerTag\x12\x15\n\rnewly_applied\x18\x02 \x01(\x08\"?\n\x18RemoveCustomerTagRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\"I\n\x19RemoveCustomerTagResponse\x12,\n\x07removed\x18\x01 \x01(\x0b\x32\x1b.crm.tagging.v1.CustomerTag2\x86\x05\n\x0eTaggingService\x12\x42\n\tCreateTag\x12 .crm.tagging.v1.CreateTagRequest\x1a\x13.crm.tagging.v1.Tag\x12M\n\x08ListTags\x12\x1f.crm.tagging.v1.ListTagsRequest\x1a .crm.tagging.v1.ListTagsResponse\x12N\n\rCreateTagRule\x12$.crm.tagging.v1.CreateTagRuleRequest\x1a\x17.crm.tagging.v1.TagRule\x12Y\n\x0cListTagRules\x12#.crm.tagging.v1.ListTagRulesRequest\x1a$.crm.tagging.v1.ListTagRulesResponse\x12\x65\n\x10ListCustomerTags\x12\'.crm.tagging.v1.ListCustomerTagsRequest\x1a(.crm.tagging.v1.ListCustomerTagsResponse\x12\x65\n\x10\x41pplyCustomerTag\x12\'.crm.tagging.v1.ApplyCustomerTagRequest\x1a(.crm.tagging.v1.ApplyCustomerTagResponse\x12h\n\x11RemoveCustomerTag\x12(.crm.tagging.v1.RemoveCustomerTagRequest\x1a).crm.tagging.v1.RemoveCustomerTagResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.tagging.v1.tagging_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TAG']._serialized_start=81
-  _globals['_TAG']._serialized_end=175
-  _globals['_TAGRULE']._serialized_start=178
-  _globals['_TAGRULE']._serialized_end=328
-  _globals['_CUSTOMERTAG']._serialized_start=331
-  _globals['_CUSTOMERTAG']._serialized_end=519
-  _globals['_CREATETAGREQUEST']._serialized_start=521
-  _globals['_CREATETAGREQUEST']._serialized_end=568
-  _globals['_LISTTAGSREQUEST']._serialized_start=570
-  _globals['_LISTTAGSREQUEST']._serialized_end=639
-  _globals['_LISTTAGSRESPONSE']._serialized_start=641
-  _globals['_LISTTAGSRESPONSE']._serialized_end=720
-  _globals['_CREATETAGRULEREQUEST']._serialized_start=722
-  _globals['_CREATETAGRULEREQUEST']._serialized_end=808
-  _globals['_LISTTAGRULESREQUEST']._serialized_start=810
-  _globals['_LISTTAGRULESREQUEST']._serialized_end=831
-  _globals['_LISTTAGRULESRESPONSE']._serialized_start=833
-  _globals['_LISTTAGRULESRESPONSE']._serialized_end=895
-  _globals['_LISTCUSTOMERTAGSREQUEST']._serialized_start=897
-  _globals['_LISTCUSTOMERTAGSREQUEST']._serialized_end=943
-  _globals['_LISTCUSTOMERTAGSRESPONSE']._serialized_start=945
-  _globals['_LISTCUSTOMERTAGSRESPONSE']._serialized_end=1015
-  _globals['_APPLYCUSTOMERTAGREQUEST']._serialized_start=1017
-  _globals['_APPLYCUSTOMERTAGREQUEST']._serialized_end=1079
-  _globals['_APPLYCUSTOMERTAGRESPONSE']._serialized_start=1081
-  _globals['_APPLYCUSTOMERTAGRESPONSE']._serialized_end=1181
-  _globals['_REMOVECUSTOMERTAGREQUEST']._serialized_start=1183
-  _globals['_REMOVECUSTOMERTAGREQUEST']._serialized_end=1246
-  _globals['_REMOVECUSTOMERTAGRESPONSE']._serialized_start=1248
-  _globals['_REMOVECUSTOMERTAGRESPONSE']._serialized_end=1321
-  _globals['_TAGGINGSERVICE']._serialized_start=1324
-  _globals['_TAGGINGSERVICE']._serialized_end=1970
+  _globals['_CREATETAGREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CREATETAGREQUEST'].fields_by_name['name']._serialized_options = b'\310\363\030\001'
+  _globals['_TAG']._serialized_start=105
+  _globals['_TAG']._serialized_end=199
+  _globals['_TAGRULE']._serialized_start=202
+  _globals['_TAGRULE']._serialized_end=352
+  _globals['_CUSTOMERTAG']._serialized_start=355
+  _globals['_CUSTOMERTAG']._serialized_end=543
+  _globals['_CREATETAGREQUEST']._serialized_start=545
+  _globals['_CREATETAGREQUEST']._serialized_end=598
+  _globals['_LISTTAGSREQUEST']._serialized_start=600
+  _globals['_LISTTAGSREQUEST']._serialized_end=669
+  _globals['_LISTTAGSRESPONSE']._serialized_start=671
+  _globals['_LISTTAGSRESPONSE']._serialized_end=750
+  _globals['_CREATETAGRULEREQUEST']._serialized_start=752
+  _globals['_CREATETAGRULEREQUEST']._serialized_end=838
+  _globals['_LISTTAGRULESREQUEST']._serialized_start=840
+  _globals['_LISTTAGRULESREQUEST']._serialized_end=861
+  _globals['_LISTTAGRULESRESPONSE']._serialized_start=863
+  _globals['_LISTTAGRULESRESPONSE']._serialized_end=925
+  _globals['_LISTCUSTOMERTAGSREQUEST']._serialized_start=927
+  _globals['_LISTCUSTOMERTAGSREQUEST']._serialized_end=973
+  _globals['_LISTCUSTOMERTAGSRESPONSE']._serialized_start=975
+  _globals['_LISTCUSTOMERTAGSRESPONSE']._serialized_end=1045
+  _globals['_APPLYCUSTOMERTAGREQUEST']._serialized_start=1047
+  _globals['_APPLYCUSTOMERTAGREQUEST']._serialized_end=1109
+  _globals['_APPLYCUSTOMERTAGRESPONSE']._serialized_start=1111
+  _globals['_APPLYCUSTOMERTAGRESPONSE']._serialized_end=1211
+  _globals['_REMOVECUSTOMERTAGREQUEST']._serialized_start=1213
+  _globals['_REMOVECUSTOMERTAGREQUEST']._serialized_end=1276
+  _globals['_REMOVECUSTOMERTAGRESPONSE']._serialized_start=1278
+  _globals['_REMOVECUSTOMERTAGRESPONSE']._serialized_end=1351
+  _globals['_TAGGINGSERVICE']._serialized_start=1354
+  _globals['_TAGGINGSERVICE']._serialized_end=2000
 # @@protoc_insertion_point(module_scope)

@@ -3,7 +3,7 @@ to review as one group (duplicates/grouping.py keeps a sample of its members). E
 their member count and no flag.
 
 Revision ID: c0055
-Revises: c0013
+Revises: c0035
 Create Date: 2026-11-24
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from crm_platform.migrations import current_schema
 
 revision: str = "c0055"
-down_revision: str | None = "c0013"
+down_revision: str | None = "c0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
