@@ -19,7 +19,7 @@ from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import formatting
+from crm_gateway.web import formatting, possible_duplicates
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_lists import (
@@ -215,6 +215,7 @@ async def customers_page(
     values: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
     form_error: str | None = None,
+    blocked: list[dict[str, Any]] | None = None,
 ) -> Response:
     caller = session_caller(request, session)
     # The suggestions are optional: they get a short deadline and never hold the page up long.
@@ -249,6 +250,8 @@ async def customers_page(
         "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
+        "dups": blocked or [],
+        "dup_override": "create-form" if blocked and possible_duplicates.can_override(session) else "",
         "flash": flash_text(flash, locale),
         "views": views,
         "can_export": can_export(session),
@@ -299,8 +302,8 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     sent = {k: v for k, v in values.items() if v or k == "name"}
     caller = session_caller(request, session)
     try:
-        created = await caller.call(services.customers.CreateCustomer,
-                                    pb.CreateCustomerRequest(customer=customer_input(sent)))
+        created = await caller.call(services.customers.CreateCustomer, pb.CreateCustomerRequest(
+            customer=customer_input(sent), allow_duplicates=form.get("allow_duplicates") == "1"))
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
@@ -310,12 +313,21 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
                       else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
+        blocked = possible_duplicates.blocked(exc, "", locale)
+        if blocked:
+            form_error = messages(locale).gettext(
+                "Not saved: this looks like a customer you already have, and your company does not save likely "
+                "duplicates.")
         bad_input = exc.error.status == grpc.StatusCode.INVALID_ARGUMENT
         status_code = 400 if bad_input else GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await customers_page(request, session, services, Filters(), status_code=status_code,
-                                    values=values, field_errors=field_errors, form_error=form_error)
-    response = RedirectResponse("/app/customers", status_code=303)
+                                    values=values, field_errors=field_errors, form_error=form_error, blocked=blocked)
+    created_message = flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name, code=created.code)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name,
-                                          code=created.code))
+    if created.possible_duplicates:  # the saved customer's page names them, with links
+        response = RedirectResponse(f"/app/customers/{created.id}", status_code=303)
+        cookies.flash(response, {**created_message, possible_duplicates.FLASH_KEY: True})
+        return response
+    response = RedirectResponse("/app/customers", status_code=303)
+    cookies.flash(response, created_message)
     return response

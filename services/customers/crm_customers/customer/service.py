@@ -335,7 +335,7 @@ class CustomerService:
         for name in changed_secret:
             columns |= {k: v for k, v in sensitive_columns.items() if k.startswith(f"{name}_")}
         changed = sorted([*changed, *changed_secret])
-        if duplicates.MATCH_KEY_COLUMNS & columns.keys():
+        if duplicates.CHECKED_COLUMNS & columns.keys():
             found = await duplicates.check_write(session, caller, {**current._mapping, **columns}, exclude=current.id,
                                                  allow_duplicates=allow_duplicates,
                                                  policy=tenant_settings.duplicate_policy)

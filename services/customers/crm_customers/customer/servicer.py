@@ -39,13 +39,14 @@ def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
     )
 
 
+def possible_duplicate_proto(d: PossibleDuplicate) -> pb.PossibleDuplicate:
+    return pb.PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=d.matched_on, confidence=d.confidence,
+                                outside_scope=d.outside_scope, conflicts=d.conflicts, likely=d.likely)
+
+
 def with_duplicates(message: pb.Customer, found: list[PossibleDuplicate]) -> pb.Customer:
-    """A create/update reply with the likely duplicates the check found (duplicates/check.py)."""
-    message.possible_duplicates.extend(
-        pb.PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=d.matched_on, confidence=d.confidence,
-                             outside_scope=d.outside_scope)
-        for d in found
-    )
+    """A create/update reply with the likely and possible duplicates the check found (duplicates/check.py)."""
+    message.possible_duplicates.extend(possible_duplicate_proto(d) for d in found)
     return message
 
 
