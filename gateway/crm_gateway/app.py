@@ -141,6 +141,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        # FastAPI's own OpenTelemetry middleware would trace every request a second time, beside
+        # TraceMiddleware (the gateway's one server span, continued over gRPC); off, it costs nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.backends = backends
@@ -158,7 +161,7 @@ def create_app(
 
     # Outermost last: trace -> 500 mapping -> body limit -> /v1 rate limits and Idempotency-Key
     # -> web session refresh -> FastAPI.
-    app.middleware("http")(web_auth.refresh_web_session)
+    app.add_middleware(web_auth.WebSessionRefreshMiddleware)
     app.add_middleware(ApiLimitsMiddleware, limiter=rate_limiter(settings))
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(problems.InternalErrorMiddleware)
@@ -176,9 +179,14 @@ def create_app(
 
 
 def rate_limiter(settings: GatewaySettings) -> RateLimiter:
+    """Buckets live in each worker process's memory, so each worker gets its share of the budget:
+    together the workers of a replica never allow more than the configured figures."""
+    share = settings.workers
     return RateLimiter(
-        client=BucketPolicy(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
-        tenant=BucketPolicy(settings.rate_limit_tenant_per_second, settings.rate_limit_tenant_burst),
+        client=BucketPolicy(settings.rate_limit_client_per_second / share,
+                            max(1, settings.rate_limit_client_burst // share)),
+        tenant=BucketPolicy(settings.rate_limit_tenant_per_second / share,
+                            max(1, settings.rate_limit_tenant_burst // share)),
     )
 
 

@@ -71,8 +71,9 @@ class BearerToken(OAuth2):
 bearer_token = BearerToken()
 
 
-def anonymous(request: Request) -> Caller:
-    """For public operations: no token, but the caller's language and the deadline still apply."""
+async def anonymous(request: Request) -> Caller:
+    """For public operations: no token, but the caller's language and the deadline still apply.
+    (Dependencies are `async def` so FastAPI runs them on the loop, not in a thread per request.)"""
     return Caller(negotiate(request.headers.get("accept-language")), deadline=request.app.state.rpc_deadline,
                   origin=request_origin(request))
 

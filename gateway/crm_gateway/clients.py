@@ -114,8 +114,9 @@ class Backends:
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def backends(request: Request) -> Backends:
-    """Dependency: the stubs opened at start-up (see app.lifespan)."""
+async def backends(request: Request) -> Backends:
+    """Dependency: the stubs opened at start-up (see app.lifespan). Async so it runs on the loop
+    (FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request)."""
     stubs: Backends = request.app.state.backends
     return stubs
 

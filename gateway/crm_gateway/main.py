@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from crm_gateway.app import create_app
@@ -23,14 +24,29 @@ def load_settings() -> GatewaySettings:
         raise SystemExit(2) from None
 
 
-def main() -> None:
+def app_from_env() -> FastAPI:
+    """The application factory uvicorn calls (in each worker process)."""
     settings = load_settings()
     telemetry.setup("gateway", settings.log_level)
+    return create_app(settings)
+
+
+def serve_http(factory: str, *, host: str, port: int, workers: int = 1) -> None:
+    """How the gateway is served (tests/bench/hop.py serves its bare hop the same way)."""
     uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_config=None,  # JSON logs from crm_platform.telemetry
         server_header=False,
         proxy_headers=True,
     )
+
+
+def main() -> None:
+    settings = load_settings()
+    telemetry.setup("gateway", settings.log_level)
+    serve_http("crm_gateway.main:app_from_env", host=settings.http_host, port=settings.http_port,
+               workers=settings.workers)

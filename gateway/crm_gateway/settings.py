@@ -14,6 +14,9 @@ class GatewaySettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Worker processes serving HTTP (uvicorn workers): one per core the gateway may use. Each holds
+    # its own gRPC channels and token cache; the rate-limit budget is split between them.
+    workers: int = Field(1, ge=1, le=64)
     public_url: str = Field(description="Absolute URL browsers and API clients reach the gateway at")
     session_secret: SecretStr = Field(description="HMAC key for session, PKCE and CSRF cookies (>= 32 chars)")
     identity_addr: str = Field(description="host:port of identity's gRPC server")

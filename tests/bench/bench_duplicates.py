@@ -1,15 +1,19 @@
-"""Duplicate-scan benchmark (issue 4): generate N customers with planted duplicates, load them
-with COPY into a tenant schema of a fresh embedded PostgreSQL, run the real scan
-(crm_customers.duplicates.scan) and an exact-keys-only baseline, and print precision, recall,
-scan time, rows/s and peak memory.
+"""Duplicate-scan benchmark (issues 4 and 9): generate N customers with planted duplicates and
+realistic look-alikes that are NOT duplicates, load them with COPY into a tenant schema of a fresh
+embedded PostgreSQL, run the real scan (crm_customers.duplicates.scan) and an exact-keys-only
+baseline, and print precision, recall, scan time, rows/s and peak memory.
 
     .venv/bin/python tests/bench/bench_duplicates.py --rows 1000000
 
-The generator's assumptions (docs/benchmarks.md): distinct companies have distinct names (Chinese
-company names are unique where registered), phones and emails; people's names repeat. A planted
-duplicate copies an original and changes it the way re-entered data differs: legal-suffix
-variants, a bracketed place, full-width characters, swapped case, a one-character typo, phones in
-another format, an email in capitals, fields left out, another contact number.
+Look-alikes (distinct customers, docs/benchmarks.md): brand families (星辰科技 as 北京星辰科技有限公司,
+上海星辰科技有限公司, 星辰科技有限公司 in several regions, 北京星辰科技有限公司上海分公司, sharing
+the group's email domain and switchboard), English namesakes ("Sunrise Trading Ltd" in many
+countries), the most common Chinese personal names (张伟, 王芳, 李娜, ...) with their own IDs and
+phones, families sharing a home phone, offices sharing a phone, agencies whose number is on dozens
+of companies, placeholder emails and phones. A planted duplicate copies an original and changes it
+the way re-entered data differs: legal-suffix variants, a bracketed place, the place left out,
+full-width characters, swapped case, a one-character typo (a homophone in a person's name), phones in
+another format, an email in capitals, fields left out, another contact number or contact person.
 `generate`, `load` and `evaluate` are used by tests/customers/test_duplicate_scan.py at 5,000 rows.
 """
 
@@ -37,6 +41,7 @@ import psycopg
 
 from crm_customers.customer.checksums import credit_code_check_char
 from crm_customers.customer.cleaning import clean_text, normalise_mobile, normalise_phone
+from crm_customers.duplicates import scoring
 from crm_customers.duplicates.keys import keys_of
 from crm_platform.ids import tenant_schema
 
@@ -64,6 +69,22 @@ EN_INDUSTRY = ["Technology", "Trading", "Electronics", "Consulting", "Manufactur
 EN_SUFFIXES = ["Co., Ltd.", "Ltd.", "Inc.", "LLC", "Corp.", "Limited", "Company", "GmbH", ""]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞斌波辉宇浩凯健俊帆帅旭宁欣悦琳晨雪梅颖婷"
+# The most common full names in China (王伟, 张伟, 王芳, ...), drawn far more often than the rest.
+COMMON_NAMES = ["张伟", "王伟", "王芳", "李伟", "李娜", "张敏", "李静", "王静", "刘伟", "王秀英", "张丽", "李秀英",
+                "王丽", "张静", "张秀英", "李强", "王敏", "李敏", "王磊", "刘洋", "王艳", "王勇", "李军", "张勇",
+                "李杰", "张杰", "张磊", "王强", "李娟", "王军", "张艳", "张涛", "王涛", "李明", "李艳", "王超"]
+# Characters typed instead of another with the same sound (the input method's usual typo).
+HOMOPHONES = {"伟": "玮炜", "芳": "方", "娜": "纳", "敏": "民", "静": "婧靖", "丽": "莉俪", "磊": "垒", "军": "君",
+              "洋": "阳扬", "勇": "永", "艳": "燕", "杰": "洁婕", "娟": "鹃", "涛": "韬", "明": "鸣铭", "平": "萍",
+              "刚": "钢", "英": "瑛", "华": "桦", "玉": "钰", "兰": "岚", "红": "虹鸿", "鹏": "朋", "飞": "菲",
+              "斌": "彬", "辉": "晖", "宇": "雨羽", "浩": "昊", "凯": "恺", "健": "建", "俊": "骏", "帆": "凡",
+              "旭": "煦", "欣": "馨", "悦": "月", "琳": "林", "晨": "辰", "梅": "玫", "颖": "影", "婷": "亭",
+              "张": "章", "王": "汪", "李": "黎", "刘": "柳", "陈": "晨", "杨": "阳", "黄": "皇", "吴": "武"}
+COUNTRIES = ["United Kingdom", "United States", "Singapore", "Germany", "France", "Japan", "Australia", "Canada",
+             "Netherlands", "Ireland", "Malaysia", "Thailand", "Vietnam", "India", "United Arab Emirates", "Italy",
+             "Spain", "Switzerland", "Sweden", "Korea", "New Zealand", "Belgium", "Austria", "Denmark", "Norway",
+             "Finland", "Poland", "Brazil", "Mexico", "Chile", "South Africa", "Israel", "Turkey", "Indonesia",
+             "Philippines", "Hong Kong", "Luxembourg", "Portugal", "Greece", "Czechia"]
 MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "158",
                    "159", "180", "181", "186", "187", "188", "189", "177", "199"]
 AREAS = ["10", "21", "22", "23", "20", "755", "571", "25", "28", "27", "29", "532", "411", "574", "731"]
@@ -72,6 +93,9 @@ LOCALS = ["info", "sales", "contact", "admin", "service", "hr", "office", "marke
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in string.ascii_letters + string.digits}
 FULL_WIDTH.update({" ": "\u3000", "(": "（", ")": "）"})
+# Placeholders typed where the form wanted something (each ends up on many records: a hub).
+PLACEHOLDER_EMAIL = "test@test.com"
+PLACEHOLDER_MOBILE = "+8613800000000"
 
 
 @dataclass
@@ -79,10 +103,15 @@ class Dataset:
     rows: list[dict[str, Any]] = field(default_factory=list)
     # Index of the original each row copies (itself for originals).
     cluster: list[int] = field(default_factory=list)
+    # How many originals were made by each kind of look-alike (for the printout).
+    makers: dict[str, int] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
         return sum(1 for i, c in enumerate(self.cluster) if c != i)
+
+
+Made = tuple[dict[str, Any], dict[str, Any]]
 
 
 class Generator:
@@ -92,9 +121,16 @@ class Generator:
         self.mobiles: set[str] = set()
         self.phones: set[str] = set()
         self.domains: set[str] = set()
+        self.serial = 0
+
+    def _next(self) -> int:
+        self.serial += 1
+        return self.serial
 
     def person(self) -> str:
         r = self.rnd
+        if r.random() < 0.3:
+            return r.choice(COMMON_NAMES)
         return r.choice(SURNAMES) + "".join(r.choice(GIVEN) for _ in range(r.choice((1, 2, 2))))
 
     def mobile(self) -> str:
@@ -124,29 +160,12 @@ class Generator:
         first = "91" + "".join(self.rnd.choice(CREDIT_CHARS) for _ in range(15))
         return first + credit_code_check_char(first)
 
-    def company(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A stored row and the parts its name was made of (for variants)."""
+    def _company_row(self, name: str, region: str, domain: str) -> dict[str, Any]:
+        """Contact data of one distinct company: its own numbers, an address at its domain, and a
+        credit code half of the time."""
         r = self.rnd
-        while True:
-            if r.random() < 0.8:
-                city, brand, industry = r.choice(CITIES), r.choice(BRAND_CHARS) + r.choice(BRAND_CHARS), \
-                    r.choice(INDUSTRIES)
-                core = city + brand + industry
-                parts = {"lang": "cn", "city": city, "brand": brand, "industry": industry}
-                suffix = r.choice(CN_SUFFIXES)
-                name = core + suffix
-            else:
-                words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2), r.choice(EN_INDUSTRY)]
-                core = " ".join(words)
-                parts = {"lang": "en", "words": words}
-                suffix = r.choice(EN_SUFFIXES)
-                name = f"{core} {suffix}".strip()
-            if core.lower() not in self.names:
-                self.names.add(core.lower())
-                break
-        domain = self.domain()
-        row = {"name": name, "type": "enterprise", "region": parts.get("city", ""), "contact_person": self.person(),
-               "mobile": "", "phone": "", "email": "", "credit_code": ""}
+        row = {"name": name, "type": "enterprise", "region": region, "contact_person": self.person(),
+               "mobile": "", "phone": "", "email": "", "credit_code": "", "resident_id_bidx": "", "bank_card_bidx": ""}
         if r.random() < 0.75:
             row["mobile"] = "+86" + self.mobile()
         if r.random() < 0.4:
@@ -155,18 +174,156 @@ class Generator:
             row["email"] = f"{r.choice(LOCALS)}@{domain}"
         if r.random() < 0.5:
             row["credit_code"] = self.credit_code()
-        parts["suffix"] = suffix
-        parts["domain"] = domain
+        return row
+
+    def _cn_core(self) -> tuple[str, str, str]:
+        r = self.rnd
+        while True:
+            city, industry = r.choice(CITIES), r.choice(INDUSTRIES)
+            brand = r.choice(BRAND_CHARS) + r.choice(BRAND_CHARS)
+            if city + brand + industry not in self.names and brand + industry not in self.names:
+                return city, brand, industry
+
+    def company(self) -> Made:
+        """A stored row and the parts its name was made of (for variants). English names have 41,040
+        combinations: when they run out (about 1M rows), the name is Chinese."""
+        r = self.rnd
+        english = None
+        if r.random() >= 0.8:
+            for _ in range(20):
+                words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2), r.choice(EN_INDUSTRY)]
+                if " ".join(words).lower() not in self.names:
+                    english = words
+                    break
+        if english is None:
+            city, brand, industry = self._cn_core()
+            self.names.add(city + brand + industry)
+            suffix = r.choice(CN_SUFFIXES)
+            parts = {"lang": "cn", "place": city, "brand": brand, "industry": industry, "suffix": suffix, "tail": ""}
+            name, region = city + brand + industry + suffix, city
+        else:
+            core = " ".join(english)
+            self.names.add(core.lower())
+            suffix = r.choice(EN_SUFFIXES)
+            parts = {"lang": "en", "words": english, "suffix": suffix}
+            name, region = f"{core} {suffix}".strip(), r.choice(COUNTRIES) if r.random() < 0.5 else ""
+        parts["domain"] = self.domain()
+        row = self._company_row(name, region, parts["domain"])
+        if r.random() < 0.003:
+            row["email"] = PLACEHOLDER_EMAIL
+        elif r.random() < 0.002:
+            row["mobile"] = PLACEHOLDER_MOBILE
         return row, parts
 
-    def individual(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def individual(self, *, surname: str = "") -> Made:
         r = self.rnd
-        row = {"name": self.person(), "type": "individual", "region": r.choice(CITIES), "contact_person": "",
-               "mobile": "+86" + self.mobile(), "phone": "", "email": "", "credit_code": ""}
+        name = self.person()
+        if surname:
+            name = surname + name[1:]
+        row = {"name": name, "type": "individual", "region": r.choice(CITIES), "contact_person": "",
+               "mobile": "+86" + self.mobile(), "phone": "", "email": "", "credit_code": "",
+               "resident_id_bidx": "", "bank_card_bidx": ""}
         if r.random() < 0.5:
             local = "".join(r.choice(string.ascii_lowercase + string.digits) for _ in range(r.randint(6, 12)))
             row["email"] = f"{local}@{r.choice(FREE_MAIL)}"
+        if r.random() < 0.4:
+            row["resident_id_bidx"] = f"rid{self._next():012d}"
+        if r.random() < 0.2:
+            row["bank_card_bidx"] = f"card{self._next():012d}"
         return row, {"lang": "person"}
+
+    # -- look-alikes: distinct customers that share names, brands, phones ------------------------
+
+    def brand_family(self, size: int) -> list[Made]:
+        """One brand in many places: 北京星辰科技有限公司 and 上海星辰科技有限公司 (each city once),
+        星辰科技有限公司 entered without its city in several regions (each region once), and
+        branches 北京星辰科技有限公司上海分公司; most share the group's email domain, and the
+        companies with the city in their name often list the group's switchboard."""
+        r = self.rnd
+        _city, brand, industry = self._cn_core()
+        self.names.add(brand + industry)
+        group_domain, switchboard = self.domain(), "+86" + self.landline()
+        # A region never holds both 北京星辰科技有限公司 and 星辰科技有限公司 (one company by any reading).
+        cities = r.sample(CITIES, len(CITIES))
+        prefixed, bare = cities[: len(cities) // 2], cities[len(cities) // 2:]
+        head_city = prefixed[0]
+        head = head_city + brand + industry + "有限公司"
+        made: list[Made] = []
+        for _ in range(size):
+            pick = r.random()
+            if pick < 0.5 and prefixed:
+                city = prefixed.pop()
+                if city + brand + industry in self.names:
+                    continue  # another company has this name already
+                self.names.add(city + brand + industry)
+                suffix = r.choice(CN_SUFFIXES[:-1])
+                parts = {"lang": "cn", "place": city, "brand": brand, "industry": industry, "suffix": suffix,
+                         "tail": ""}
+                name, region, shares_switchboard = city + brand + industry + suffix, city, r.random() < 0.4
+            elif pick < 0.8 and bare:
+                city = bare.pop()
+                parts = {"lang": "cn", "place": "", "brand": brand, "industry": industry, "suffix": "有限公司",
+                         "tail": ""}
+                name, region, shares_switchboard = brand + industry + "有限公司", city, False
+            else:
+                city = r.choice(CITIES)
+                tail = f"{city}分公司"
+                if head + tail in self.names:
+                    continue
+                self.names.add(head + tail)
+                parts = {"lang": "cn", "place": head_city, "brand": brand, "industry": industry, "suffix": "有限公司",
+                         "tail": tail}
+                name, region, shares_switchboard = head + tail, city, r.random() < 0.4
+            parts["domain"] = group_domain if r.random() < 0.6 else self.domain()
+            row = self._company_row(name, region, parts["domain"])
+            if shares_switchboard:
+                row["phone"] = switchboard
+            made.append((row, parts))
+        return made
+
+    def namesakes(self, size: int) -> list[Made]:
+        """One English name in many countries ("Sunrise Trading Ltd" in the UK, Singapore, ...); none
+        when every two-word name has its family already."""
+        r = self.rnd
+        for _ in range(20):
+            words = [r.choice(EN_WORDS_1), r.choice(EN_WORDS_2)]
+            core = " ".join(words)
+            if core.lower() not in self.names:
+                self.names.add(core.lower())
+                break
+        else:
+            return []  # the 2,052 two-word names are all taken
+        made: list[Made] = []
+        for country in r.sample(COUNTRIES, min(size, len(COUNTRIES))):
+            suffix = r.choice(EN_SUFFIXES[:-1])
+            parts = {"lang": "en", "words": words, "suffix": suffix, "domain": self.domain()}
+            row = self._company_row(f"{core} {suffix}", country, parts["domain"])
+            row["credit_code"] = ""  # registered abroad
+            made.append((row, parts))
+        return made
+
+    def sharing_phone(self, size: int) -> list[Made]:
+        """Distinct companies with one phone: an office's front desk (a few) or an agency that
+        registered dozens of clients with its own number (a hub)."""
+        phone = "+86" + self.landline()
+        made = [self.company() for _ in range(size)]
+        for row, _parts in made:
+            row["phone"] = phone
+        return made
+
+    def family(self, size: int) -> list[Made]:
+        """People sharing a home phone, often with one surname (王伟 and 王芳), never one name twice."""
+        phone = "+86" + self.landline()
+        surname = self.rnd.choice(SURNAMES) if self.rnd.random() < 0.5 else ""
+        made: list[Made] = []
+        while len(made) < size:
+            person = self.individual(surname=surname)
+            if person[0]["name"] not in {m[0]["name"] for m in made}:
+                made.append(person)
+        region = made[0][0]["region"]
+        for row, _parts in made:
+            row["phone"], row["region"] = phone, region
+        return made
 
     # -- planted duplicates ----------------------------------------------------------------------
 
@@ -186,37 +343,46 @@ class Generator:
         i = min(i, len(text) - 2)
         return text[:i] + text[i + 1] + text[i] + text[i + 2:]
 
+    def homophone(self, name: str) -> str:
+        """A person's name typed with another character of the same sound (王芳 -> 王方)."""
+        places = [i for i, c in enumerate(name) if c in HOMOPHONES]
+        if not places:
+            return name
+        i = self.rnd.choice(places)
+        return name[:i] + self.rnd.choice(HOMOPHONES[name[i]]) + name[i + 1:]
+
     def name_variant(self, row: dict[str, Any], parts: dict[str, Any]) -> str:
         r = self.rnd
         if parts["lang"] == "person":
-            return row["name"] if r.random() < 0.8 else self.typo(row["name"], GIVEN)
+            return row["name"] if r.random() < 0.8 else self.homophone(row["name"])
         pick = r.random()
         if parts["lang"] == "cn":
-            core = parts["city"] + parts["brand"] + parts["industry"]
-            if pick < 0.35:
-                return core + r.choice([s for s in CN_SUFFIXES if s != parts["suffix"]])
-            if pick < 0.45:
-                place, rest = parts["city"], parts["brand"] + parts["industry"]
+            place, brand, industry, suffix, tail = (parts[k] for k in ("place", "brand", "industry", "suffix", "tail"))
+            if pick < 0.3:
+                return place + brand + industry + r.choice([s for s in CN_SUFFIXES if s != suffix]) + tail
+            if pick < 0.4 and place and not tail:
+                rest = brand + industry
                 return r.choice([f"（{place}）{rest}股份有限公司", f"{rest}（{place}）有限公司",
                                  f"({place}){rest}有限公司"])
-            if pick < 0.55:  # full-width spaces and brackets, as pasted from a document
-                return "\u3000".join([parts["city"], parts["brand"] + parts["industry"], parts["suffix"]]).strip()
-            if pick < 0.85:
-                brand = self.typo(parts["brand"], BRAND_CHARS)
-                return parts["city"] + brand + parts["industry"] + parts["suffix"]
-            return row["name"]
+            if pick < 0.48:  # full-width spaces, as pasted from a document
+                return "\u3000".join(p for p in (place, brand + industry, suffix + tail) if p)
+            if pick < 0.56 and place and not tail:  # the place left out: 星辰科技有限公司
+                return brand + industry + suffix
+            if pick < 0.84:
+                return place + self.typo(brand, BRAND_CHARS) + industry + suffix + tail
+            return str(row["name"])
         words = list(parts["words"])
         if pick < 0.3:
             return f"{' '.join(words)} {r.choice([s for s in EN_SUFFIXES if s != parts['suffix']])}".strip()
         if pick < 0.45:
-            return row["name"].upper() if r.random() < 0.5 else row["name"].swapcase()
+            return str(row["name"]).upper() if r.random() < 0.5 else str(row["name"]).swapcase()
         if pick < 0.55:
             return "".join(FULL_WIDTH.get(c, c) for c in row["name"])
         if pick < 0.85:
-            k = r.randrange(2)
+            k = r.randrange(len(words))
             words[k] = self.typo(words[k], string.ascii_lowercase)
             return f"{' '.join(words)} {parts['suffix']}".strip()
-        return row["name"]
+        return str(row["name"])
 
     def phone_format(self, e164: str) -> str:
         national = e164[3:]
@@ -241,6 +407,10 @@ class Generator:
         else:
             dup["email"] = ""
         dup["credit_code"] = row["credit_code"] if r.random() < 0.4 else ""
+        for column in ("resident_id_bidx", "bank_card_bidx"):
+            dup[column] = row[column] if r.random() < 0.5 else ""
+        if r.random() >= 0.85:
+            dup["region"] = ""
         if r.random() >= 0.75:
             dup["contact_person"] = self.person() if parts["lang"] != "person" else ""
         if not (dup["mobile"] or dup["phone"] or dup["email"]):
@@ -268,20 +438,49 @@ def clean(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def generate(rows: int, duplicate_rate: float = 0.03, seed: int = 20261123) -> Dataset:
+def _family_size(rnd: random.Random, smallest: int, largest: int, alpha: float) -> int:
+    """Heavy-tailed: most families are small, a few are large."""
+    return min(largest, smallest + int(rnd.paretovariate(alpha)) - 1)
+
+
+def originals(gen: Generator, count: int, collisions: bool) -> tuple[list[Made], dict[str, int]]:
+    """`count` distinct customers; with `collisions`, about a quarter are look-alikes of others."""
+    made: list[Made] = []
+    makers: dict[str, int] = {}
+    r = gen.rnd
+    while len(made) < count:
+        pick = r.random() if collisions else 1.0
+        if pick < 0.04:
+            kind, batch = "brand families", gen.brand_family(_family_size(r, 2, 40, 1.2))
+        elif pick < 0.055:
+            kind, batch = "English namesakes", gen.namesakes(_family_size(r, 2, len(COUNTRIES), 1.0))
+        elif pick < 0.075:
+            kind, batch = "offices sharing a phone", gen.sharing_phone(r.randint(2, 5))
+        elif pick < 0.0765:
+            kind, batch = "agency numbers (hubs)", gen.sharing_phone(r.randint(scoring.HUB_LIMIT + 1, 80))
+        elif pick < 0.0935:
+            kind, batch = "families sharing a phone", gen.family(r.randint(2, 4))
+        elif r.random() < 0.85:
+            kind, batch = "companies", [gen.company()]
+        else:
+            kind, batch = "people", [gen.individual()]
+        batch = batch[: count - len(made)]
+        makers[kind] = makers.get(kind, 0) + len(batch)
+        made += batch
+    return made, makers
+
+
+def generate(rows: int, duplicate_rate: float = 0.03, seed: int = 20261123, collisions: bool = True) -> Dataset:
     gen = Generator(seed)
     planted = round(rows * duplicate_rate)
-    originals = rows - planted
-    data = Dataset()
-    parts_of: list[dict[str, Any]] = []
-    for i in range(originals):
-        row, parts = gen.company() if gen.rnd.random() < 0.85 else gen.individual()
+    made, makers = originals(gen, rows - planted, collisions)
+    data = Dataset(makers=makers)
+    for i, (row, _parts) in enumerate(made):
         data.rows.append(row)
         data.cluster.append(i)
-        parts_of.append(parts)
     for _ in range(planted):
-        source = gen.rnd.randrange(originals)
-        data.rows.append(clean(gen.duplicate(data.rows[source], parts_of[source])))
+        source = gen.rnd.randrange(len(made))
+        data.rows.append(clean(gen.duplicate(*made[source])))
         data.cluster.append(source)
     order = list(range(rows))
     gen.rnd.shuffle(order)  # duplicates are not all at the end
@@ -294,13 +493,14 @@ def generate(rows: int, duplicate_rate: float = 0.03, seed: int = 20261123) -> D
 # -- loading -------------------------------------------------------------------------------------
 
 COLUMNS = ("id", "code", "name", "type", "industry", "region", "mobile", "phone", "email", "status", "version",
-           "created_by", "updated_by", "contact_person", "credit_code")
+           "created_by", "updated_by", "contact_person", "credit_code", "resident_id_bidx", "bank_card_bidx")
 
 
 def _copy_text(rows: Iterable[Iterable[Any]]) -> bytes:
     out = io.StringIO()
     for row in rows:
-        out.write("\t".join(str(v).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ") for v in row))
+        out.write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", " ")
+                            .replace("\n", " ") for v in row))
         out.write("\n")
     return out.getvalue().encode()
 
@@ -330,7 +530,8 @@ def load(conninfo: str, tenant_id: uuid.UUID, data: Dataset) -> list[uuid.UUID]:
                 part = range(start, min(start + batch, len(ids)))
                 customers = (
                     (ids[i], f"B{i:08d}", r["name"], r["type"], "", r["region"], r["mobile"], r["phone"], r["email"],
-                     "potential", 1, "bench", "bench", r["contact_person"], r["credit_code"])
+                     "potential", 1, "bench", "bench", r["contact_person"], r["credit_code"],
+                     r["resident_id_bidx"] or None, r["bank_card_bidx"] or None)
                     for i, r in ((i, data.rows[i]) for i in part)
                 )
                 with cur.copy(f'COPY "{schema}".customers ({", ".join(COLUMNS)}) FROM STDIN') as copy:
@@ -356,6 +557,10 @@ class Quality:
     predicted_pairs: int
     true_pairs: int
     groups: int
+    # Groups flagged too large to review (not counted as predictions) and their size in all.
+    flagged: int = 0
+    flagged_customers: int = 0
+    largest: int = 0
 
 
 def _pairs(clusters: Iterable[list[Any]]) -> set[tuple[Any, Any]]:
@@ -371,10 +576,16 @@ def _pairs(clusters: Iterable[list[Any]]) -> set[tuple[Any, Any]]:
 def evaluate(conninfo: str, tenant_id: uuid.UUID, data: Dataset, ids: list[uuid.UUID]) -> Quality:
     schema = tenant_schema(tenant_id)
     with psycopg.connect(conninfo) as conn:
+        # A group flagged too large to review claims nothing about its members: not a prediction.
         rows = conn.execute(
             f'SELECT m.group_id, m.customer_id FROM "{schema}".duplicate_group_members m '
-            f'JOIN "{schema}".duplicate_groups g ON g.id = m.group_id WHERE g.status = %s', ("open",)
+            f'JOIN "{schema}".duplicate_groups g ON g.id = m.group_id WHERE g.status = %s AND NOT g.too_large',
+            ("open",),
         ).fetchall()
+        flagged, flagged_customers = conn.execute(
+            f'SELECT count(*), coalesce(sum(size), 0) FROM "{schema}".duplicate_groups '
+            "WHERE status = 'open' AND too_large"
+        ).fetchone() or (0, 0)
     groups: dict[Any, list[Any]] = {}
     for group_id, customer_id in rows:
         groups.setdefault(group_id, []).append(customer_id)
@@ -385,7 +596,8 @@ def evaluate(conninfo: str, tenant_id: uuid.UUID, data: Dataset, ids: list[uuid.
     expected = _pairs(m for m in truth.values() if len(m) > 1)
     hit = len(predicted & expected)
     return Quality(hit / len(predicted) if predicted else 1.0, hit / len(expected) if expected else 1.0,
-                   len(predicted), len(expected), len(groups))
+                   len(predicted), len(expected), len(groups), int(flagged), int(flagged_customers),
+                   max((len(m) for m in groups.values()), default=0))
 
 
 # -- running the real scan -----------------------------------------------------------------------
@@ -442,6 +654,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--duplicate-rate", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--no-collisions", action="store_true",
+                        help="only distinct names, phones and emails (the issue 4 data set)")
     parser.add_argument("--keep", action="store_true", help="keep the Postgres data directory")
     args = parser.parse_args()
 
@@ -462,16 +676,17 @@ def main() -> None:
         migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant_id)
 
         started = time.perf_counter()
-        data = generate(args.rows, args.duplicate_rate, args.seed)
+        data = generate(args.rows, args.duplicate_rate, args.seed, collisions=not args.no_collisions)
         generated = time.perf_counter() - started
         started = time.perf_counter()
         ids = load(conninfo, tenant_id, data)
         loaded = time.perf_counter() - started
         print(f"generated {len(data.rows):,} customers ({data.duplicates:,} planted duplicates) in {generated:.1f} s; "
               f"loaded with COPY (customers + match keys) in {loaded:.1f} s", flush=True)
+        print("originals by kind: " + ", ".join(f"{k} {v:,}" for k, v in sorted(data.makers.items())), flush=True)
 
         results = {}
-        for label, exact_only in (("baseline: exact keys only", True), ("scan: exact + fuzzy names", False)):
+        for label, exact_only in (("baseline: exact keys only", True), ("scan: evidence model", False)):
             run = scan_in_child(url, tenant_id, exact_only)
             quality = evaluate(conninfo, tenant_id, data, ids)
             results[label] = (run, quality)
@@ -479,12 +694,13 @@ def main() -> None:
 
         print()
         print("| run | precision | recall | scan time | scan CPU (Python) | rows/s | peak MiB | groups "
-              "| pairs (found / planted) |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+              "| largest group | flagged too large (customers) | pairs (found / planted) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for label, (run, quality) in results.items():
             print(f"| {label} | {quality.precision:.4f} | {quality.recall:.4f} | {run['seconds']:.1f} s | "
                   f"{run['cpu_seconds']:.1f} s | {len(data.rows) / run['seconds']:,.0f} | {run['peak_mib']:.0f} | "
-                  f"{quality.groups:,} | {quality.predicted_pairs:,} / {quality.true_pairs:,} |")
+                  f"{quality.groups:,} | {quality.largest:,} | {quality.flagged:,} ({quality.flagged_customers:,}) | "
+                  f"{quality.predicted_pairs:,} / {quality.true_pairs:,} |")
         sys.stdout.flush()
     finally:
         postgres.stop()

@@ -13,13 +13,16 @@ import sqlalchemy as sa
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.duplicates import scoring
 from crm_platform.db import tenant_schema
 from crm_platform.grpc_client import call_metadata
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from tests.support import access_token
 
 CREDIT = "91350100M000100Y43"
+OTHER_CREDIT = "91110000100000000R"
 RESIDENT = "11010519491231002X"
+OTHER_RESIDENT = "110105194912310038"
 CARD = "6222021234561236"
 BASE: dict[str, str] = {
     "name": "北京星辰科技有限公司", "mobile": "13800138000", "email": "Info@xingchen-tech.com",
@@ -42,30 +45,35 @@ async def _policy(customers: Any, meta: Any, value: str) -> None:
     await customers.UpdateCustomerSettings(pb.UpdateCustomerSettingsRequest(duplicate_policy=value), metadata=meta)
 
 
-# (fields of the new customer, what it should be matched on; [] = not reported)
+# (fields of the new customer, what it is matched on ([] = not reported), likely or only possible)
 CASES = [
-    ({"name": "甲", "mobile": "138 0013 8000"}, ["phone"]),
-    ({"name": "甲", "phone": "+86-138-0013-8000"}, ["phone"]),               # a phone matches a mobile
-    ({"name": "甲", "email": "INFO@XINGCHEN-TECH.COM"}, ["email"]),
-    ({"name": "甲", "mobile": "13900000001", "credit_code": CREDIT.lower()}, ["credit_code"]),
-    ({"name": "甲", "mobile": "13900000001", "resident_id": "110105 19491231 002x"}, ["resident_id"]),
-    ({"name": "甲", "mobile": "13900000001", "bank_card": "6222-0212-3456-1236"}, ["bank_card"]),
-    ({"name": "（北京）星辰科技股份有限公司", "mobile": "13900000001"}, ["name"]),
-    ({"name": "北京星辰科技", "mobile": "13900000001"}, ["name"]),
-    ({"name": "ＢＥＩＪＩＮＧ星辰科技有限公司", "mobile": "13900000001"}, []),  # another name altogether
+    ({"name": "甲", "mobile": "138 0013 8000"}, ["phone"], False),            # names disagree: possible
+    ({"name": "甲", "phone": "+86-138-0013-8000"}, ["phone"], False),         # a phone matches a mobile
+    ({"name": "甲", "email": "INFO@XINGCHEN-TECH.COM"}, ["email"], False),
+    ({"name": "甲", "mobile": "13900000001", "credit_code": CREDIT.lower()}, ["credit_code"], True),
+    ({"name": "甲", "mobile": "13900000001", "resident_id": "110105 19491231 002x"}, ["resident_id"], True),
+    ({"name": "甲", "mobile": "13900000001", "bank_card": "6222-0212-3456-1236"}, ["bank_card"], True),
+    ({"name": "（北京）星辰科技股份有限公司", "mobile": "13900000001"}, ["name"], False),  # a name alone: possible
+    ({"name": "北京星辰科技", "mobile": "13900000001"}, ["name"], False),
+    ({"name": "北京星辰科技", "mobile": "13900000001", "region": "北京"}, ["name"], False),  # BASE has no region
+    ({"name": "ＢＥＩＪＩＮＧ星辰科技有限公司", "mobile": "13900000001"}, [], False),  # another name altogether
     ({"name": "北京星晨科技有限公司", "mobile": "13900000001", "contact_person": "李雷"},
-     ["name_similar", "contact_person"]),
-    ({"name": "北京星晨科技有限公司", "email": "sales@xingchen-tech.com"}, ["name_similar", "email_domain"]),
-    ({"name": "北京星晨科技有限公司", "mobile": "13900000001"}, []),             # a similar name alone
-    ({"name": "上海星辰科技有限公司", "mobile": "13900000001"}, []),
+     ["name_similar", "contact_person"], True),
+    ({"name": "北京星晨科技有限公司", "email": "sales@xingchen-tech.com"}, ["name_similar", "email_domain"], True),
+    ({"name": "北京星晨科技有限公司", "mobile": "13900000001"}, [], False),             # a similar name alone
+    ({"name": "上海星辰科技有限公司", "mobile": "13800138000"}, ["phone"], False),      # two cities
+    ({"name": "星辰科技有限公司", "mobile": "13800138000"}, ["phone", "name_similar"], True),  # the place left out
     ({"name": "北京星辰科技有限公司", "mobile": "138 0013 8000", "email": "info@xingchen-tech.com"},
-     ["email", "phone", "name"]),
+     ["email", "phone", "name"], True),
+    # a different credit code or resident ID vetoes everything else
+    ({"name": "北京星辰科技有限公司", "mobile": "13800138000", "credit_code": OTHER_CREDIT}, [], False),
+    ({"name": "北京星辰科技有限公司", "mobile": "13800138000", "resident_id": OTHER_RESIDENT}, [], False),
 ]
 
 
-@pytest.mark.parametrize(("fields", "matched_on"), CASES)
-async def test_reported_on_create(customers: Any, as_user: Any, fields: dict[str, str],
-                                  matched_on: list[str]) -> None:
+@pytest.mark.parametrize(("fields", "matched_on", "likely"), CASES)
+async def test_reported_on_create(customers: Any, as_user: Any, fields: dict[str, str], matched_on: list[str],
+                                  likely: bool) -> None:
     meta = as_user()
     original = await _create(customers, meta, **BASE)
     assert list(original.possible_duplicates) == []
@@ -76,7 +84,51 @@ async def test_reported_on_create(customers: Any, as_user: Any, fields: dict[str
         return
     [dup] = found
     assert (dup.id, dup.code, dup.name) == (original.id, original.code, original.name)
-    assert list(dup.matched_on) == matched_on and 0.6 <= dup.confidence <= 1 and not dup.outside_scope
+    assert list(dup.matched_on) == matched_on and not dup.outside_scope
+    assert dup.likely is likely and (0.6 <= dup.confidence <= 1 if likely else 0.45 <= dup.confidence < 0.6)
+
+
+async def test_switchboard_phone_is_no_evidence(customers: Any, as_user: Any) -> None:
+    """A phone on more than HUB_LIMIT customers (a switchboard, an agency's number) links nothing:
+    a company named like one of them is then only a possible duplicate, by its name."""
+    meta = as_user()
+    original = await _create(customers, meta, name="北京星辰科技有限公司", phone="010-62345678")
+    twin = await _create(customers, meta, name="北京星辰科技", phone="010-62345678")
+    [dup] = twin.possible_duplicates
+    assert dup.id == original.id and list(dup.matched_on) == ["phone", "name"] and dup.likely
+    for i in range(scoring.HUB_LIMIT - 1):
+        await _create(customers, meta, name=f"代理客户{i:02d}号贸易", phone="010-62345678")
+    late = await _create(customers, meta, name="北京星辰科技股份有限公司", phone="010-62345678")
+    assert {d.id for d in late.possible_duplicates} == {original.id, twin.id}
+    assert all(list(d.matched_on) == ["name"] and not d.likely for d in late.possible_duplicates)
+
+
+async def test_a_name_many_companies_carry_is_no_evidence(customers: Any, as_user: Any) -> None:
+    """"Sunrise Trading Ltd" in eleven countries: a twelfth is not even a possible duplicate of
+    them by its name, but a shared phone still links it to its own record."""
+    meta = as_user()
+    first = await _create(customers, meta, name="Sunrise Trading Ltd", mobile="13700000000")
+    second = await _create(customers, meta, name="Sunrise Trading GmbH", mobile="13700000001")
+    assert [(d.id, list(d.matched_on), d.likely) for d in second.possible_duplicates] == [(first.id, ["name"], False)]
+    for i in range(2, scoring.HUB_LIMIT + 1):
+        await _create(customers, meta, name="Sunrise Trading Limited", mobile=f"137000000{i:02d}")
+    twelfth = await _create(customers, meta, name="Sunrise Trading Inc", mobile="13600000000")
+    assert list(twelfth.possible_duplicates) == []
+    again = await _create(customers, meta, name="SUNRISE TRADING", mobile="13700000000")
+    assert [(d.id, list(d.matched_on), d.likely) for d in again.possible_duplicates] == \
+        [(first.id, ["phone", "name"], True)]
+
+
+async def test_common_contact_person_corroborates_nothing(customers: Any, as_user: Any) -> None:
+    meta = as_user()
+    original = await _create(customers, meta, name="北京星辰科技有限公司", contact_person="张伟", mobile="13900000001")
+    similar = await _create(customers, meta, name="北京星晨科技有限公司", contact_person="张伟", mobile="13900000002")
+    assert [list(d.matched_on) for d in similar.possible_duplicates] == [["name_similar", "contact_person"]]
+    for i in range(scoring.HUB_LIMIT):
+        await _create(customers, meta, name=f"客户{i:02d}号物流", contact_person="张伟", mobile=f"137000000{i:02d}")
+    again = await _create(customers, meta, name="北京星晨科技股份有限公司", contact_person="张伟", mobile="13900000003")
+    assert [d.id for d in again.possible_duplicates] == [similar.id]  # equal to similar's name: possible
+    assert not again.possible_duplicates[0].likely and original.id not in {d.id for d in again.possible_duplicates}
 
 
 async def test_short_person_names_alone_are_not_duplicates(customers: Any, as_user: Any) -> None:
@@ -121,19 +173,24 @@ async def test_block_refuses_and_writes_nothing(customers: Any, as_user: Any, en
     original = await _create(customers, meta, **BASE)
     before = await _count(engine, tenant_id)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await _create(customers, meta, name="北京星辰科技", mobile="13900000001")
+        await _create(customers, meta, name="北京星辰科技", mobile="13800138000")
     assert caught.value.code() in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED)
     detail = dict(caught.value.trailing_metadata())["crm-error"]
-    assert "duplicate_customer" in detail and original.id in detail
+    assert "duplicate_customer" in detail and original.id in detail and '"likely": true' in detail
     assert await _count(engine, tenant_id) == before
     # an update into a duplicate is refused too, and changes nothing
     other = await _create(customers, meta, name="天津海河贸易有限公司", mobile="13900000002")
     with pytest.raises(grpc.aio.AioRpcError):
         await customers.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=other.id, customer=pb.CustomerInput(email="info@xingchen-tech.com"), expected_version=1),
-            metadata=meta)
+            id=other.id, customer=pb.CustomerInput(credit_code=CREDIT), expected_version=1), metadata=meta)
     got = await customers.GetCustomer(pb.GetCustomerRequest(id=other.id), metadata=meta)
-    assert got.version == 1 and got.email == ""
+    assert got.version == 1 and got.credit_code == ""
+    # possible duplicates (a name alone, a shared email with another name) are saved and reported
+    namesake = await _create(customers, meta, name="北京星辰科技", mobile="13900000001")
+    assert [(d.id, d.likely) for d in namesake.possible_duplicates] == [(original.id, False)]
+    moved = await customers.UpdateCustomer(pb.UpdateCustomerRequest(
+        id=other.id, customer=pb.CustomerInput(email="info@xingchen-tech.com"), expected_version=1), metadata=meta)
+    assert moved.version == 2 and [list(d.matched_on) for d in moved.possible_duplicates] == [["email"]]
 
 
 async def test_override_needs_customers_admin(customers: Any, as_user: Any, engine: AsyncEngine,
@@ -144,11 +201,11 @@ async def test_override_needs_customers_admin(customers: Any, as_user: Any, engi
     before = await _count(engine, tenant_id)
     writer = as_user(["customers:read", "customers:write"])
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await _create(customers, writer, allow=True, name="北京星辰科技", mobile="13900000001")
+        await _create(customers, writer, allow=True, name="北京星辰科技", mobile="13800138000")
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert await _count(engine, tenant_id) == before
-    saved = await _create(customers, admin, allow=True, name="北京星辰科技", mobile="13900000001")
-    assert list(saved.possible_duplicates[0].matched_on) == ["name"]
+    saved = await _create(customers, admin, allow=True, name="北京星辰科技", mobile="13800138000")
+    assert list(saved.possible_duplicates[0].matched_on) == ["phone", "name"]
     assert await _count(engine, tenant_id) == before + 1
     # without duplicates the override changes nothing, for anyone
     plain = await _create(customers, writer, allow=True, name="广州珠江物流有限公司", mobile="13900000003")

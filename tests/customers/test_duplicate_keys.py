@@ -54,11 +54,24 @@ def test_keys_of_a_customer() -> None:
     exact = {k for k in found if k[0] != "name_del"}
     assert exact == {("phone", "+8613800138000"), ("phone", "+861062345678"), ("email", "info@xingchen.com"),
                      ("credit_code", "91110108MA01ABCD2X"), ("resident_id", "r1"), ("name", "北京星辰科技")}
+    assert ("contact", "li lei") in keys.keys_of({"name": "x", "contact_person": "  Li   LEI "})
     assert ("name_del", "北京星科技") in found and len([k for k in found if k[0] == "name_del"]) == 6
 
 
 def test_short_names_get_no_fuzzy_keys() -> None:
     assert {k for k, _ in keys.keys_of({"name": "张三"})} == {"name"}
+
+
+def test_places_and_loose_keys() -> None:
+    assert keys.split_place("北京星辰科技") == ("北京", "星辰科技")
+    assert keys.split_place("北京市星辰科技") == ("北京", "星辰科技")
+    assert keys.split_place("黑龙江星辰科技") == ("黑龙江", "星辰科技")
+    assert keys.split_place("星辰科技") == ("", "星辰科技")
+    assert keys.places_in("北京星辰科技有限公司上海分") == {"北京", "上海"}
+    assert keys.loose_key("北京星辰科技股份有限公司上海分") == keys.loose_key("北京星辰科技有限公司上海分")
+    assert "星辰科技" in keys.place_probes("北京星辰科技")
+    assert {"北京星辰科技", "上海市星辰科技"} <= keys.place_probes("星辰科技")
+    assert keys.place_probes("星辰") == set()  # too short to stand for a company
 
 
 @pytest.mark.parametrize(("a", "b", "close"), [
@@ -82,7 +95,8 @@ def test_one_edit_apart(a: str, b: str, close: bool) -> None:
     ({"bank_card"}, False, True),
     ({"email"}, False, True),
     ({"phone"}, False, True),
-    ({"name"}, False, True),
+    ({"name"}, False, False),                       # a company name alone is only possible
+    ({"name", "region"}, False, True),
     ({"name"}, True, False),                        # 张伟 = 张伟 says little
     ({"name", "phone"}, True, True),
     ({"name_similar"}, False, False),               # 星辰 vs 星晨: may be two companies
@@ -90,7 +104,8 @@ def test_one_edit_apart(a: str, b: str, close: bool) -> None:
     ({"name_similar", "email_domain"}, False, True),
     ({"contact_person", "email_domain"}, False, False),  # corroboration without a name match counts nothing
 ])
-def test_confidence_table(reasons: set[str], short: bool, reported: bool) -> None:
+def test_confidence_of_shared_keys(reasons: set[str], short: bool, reported: bool) -> None:
+    """`confidence` (positive evidence only, for callers that know only the keys a pair shares)."""
     value = scoring.confidence(reasons, short_name=short)
     assert 0 <= value <= 1
     assert (value >= scoring.MIN_CONFIDENCE) is reported

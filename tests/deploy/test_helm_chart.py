@@ -224,6 +224,13 @@ def test_gateway_gets_its_settings(default_docs: list[Doc]) -> None:
               for name in ("CLIENT_PER_SECOND", "CLIENT_BURST", "TENANT_PER_SECOND", "TENANT_BURST")}
     assert limits == {"CLIENT_PER_SECOND": "10", "CLIENT_BURST": "50", "TENANT_PER_SECOND": "50", "TENANT_BURST": "200"}
     assert "PAGE_TOKEN_KEY" not in " ".join(env) and "DATABASE_URL" not in " ".join(env)
+    assert env["CRM_GATEWAY_WORKERS"]["value"] == "2"  # one worker per core of the default CPU limit
+
+
+def test_gateway_workers_follow_the_values() -> None:
+    env = env_of(of_kind(render("--set", "gateway.workers=4"), "Deployment")["crm-gateway"])
+    assert env["CRM_GATEWAY_WORKERS"]["value"] == "4"
+    assert "/gateway/workers" in render_error("--set", "gateway.workers=0")
 
 
 def test_gateway_rate_limits_follow_the_values() -> None:

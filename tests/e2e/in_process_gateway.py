@@ -19,6 +19,7 @@ def in_process_gateway(platform: Platform, **overrides: Any) -> Iterator[TestCli
     values: dict[str, Any] = {
         name.removeprefix("CRM_GATEWAY_").lower(): value for name, value in platform.gateway_env().items()
     }
-    settings = GatewaySettings(**(values | overrides))  # CRM_GATEWAY_RPC_DEADLINE still comes from the env
+    # One process here, whatever the platform's gateway runs with: it holds the whole rate-limit budget.
+    settings = GatewaySettings(**(values | {"workers": 1} | overrides))  # CRM_GATEWAY_RPC_DEADLINE: from the env
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client

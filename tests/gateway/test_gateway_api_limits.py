@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
 from crm_gateway import idempotency
-from crm_gateway.app import create_app
+from crm_gateway.app import create_app, rate_limiter
 from crm_gateway.idempotency import Claimed, Fingerprint, IdempotencyStore, Record
 from crm_gateway.ratelimit import BucketPolicy, RateLimiter
 from crm_gateway.settings import GatewaySettings
@@ -54,6 +54,19 @@ def test_a_client_gets_its_burst_then_waits_for_the_refill() -> None:
     clock.now += 0.5  # one token back
     assert limiter.charge(caller).allowed
     assert not limiter.charge(caller).allowed
+
+
+def test_gateway_workers_share_the_budget(settings: GatewaySettings) -> None:
+    """Buckets are per process: with two workers each allows half, so the replica as a whole never
+    allows more than the configured figures."""
+    figures = {"rate_limit_client_per_second": 10.0, "rate_limit_client_burst": 50,
+               "rate_limit_tenant_per_second": 50.0, "rate_limit_tenant_burst": 200}
+    one = rate_limiter(settings.model_copy(update={**figures, "workers": 1}))
+    two = rate_limiter(settings.model_copy(update={**figures, "workers": 2}))
+    assert (one.client_policy, one.tenant_policy) == (BucketPolicy(10.0, 50), BucketPolicy(50.0, 200))
+    assert (two.client_policy, two.tenant_policy) == (BucketPolicy(5.0, 25), BucketPolicy(25.0, 100))
+    caller = principal(uuid.uuid4())
+    assert sum(two.charge(caller).allowed for _ in range(60)) == 25
 
 
 def test_a_refused_request_costs_nothing() -> None:

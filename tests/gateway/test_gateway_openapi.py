@@ -87,6 +87,8 @@ EXPECTED = {
     ("/v1/duplicate-scans", "post"), ("/v1/duplicate-scans", "get"),
     ("/v1/duplicate-scans/{scan_id}", "get"), ("/v1/duplicate-groups", "get"),
     ("/v1/duplicate-groups/{group_id}", "get"), ("/v1/duplicate-groups/{group_id}:dismiss", "post"),
+    # one customer's likely and possible duplicates (issue 9)
+    ("/v1/customers/{customer_id}/possible-duplicates", "get"),
     # saved views and exports (issue 4)
     ("/v1/customer-views", "get"), ("/v1/customer-views", "post"), ("/v1/customer-views/{view_id}", "get"),
     ("/v1/customer-views/{view_id}", "patch"), ("/v1/customer-views/{view_id}", "delete"),

@@ -116,3 +116,74 @@ async def test_rotated_key_is_fetched_when_a_token_names_it() -> None:
     await verifier.verify(_token(new))
     assert keys.fetches == 2
     await verifier.verify(_token(old))  # old key still published until its tokens expire
+
+
+# -- verified tokens kept per process ---------------------------------------------------------------
+
+
+class CountingVerifier(TokenVerifier):
+    """Counts full (signature) verifications."""
+
+    signature_checks = 0
+
+    async def _verify_signature(self, raw: str) -> Any:
+        self.signature_checks += 1
+        return await super()._verify_signature(raw)
+
+
+def _counting(keys: Keys, **options: Any) -> CountingVerifier:
+    return CountingVerifier(JwksCache(keys.fetch, min_refresh_interval=0), ISSUER, "crm-api", leeway=0, **options)
+
+
+async def test_a_token_is_checked_once_and_then_served_from_the_cache() -> None:
+    key = _key()
+    verifier = _counting(Keys(key))
+    token = _token(key)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first and await verifier.verify(token) is first
+    assert verifier.signature_checks == 1
+
+
+async def test_a_kept_token_stops_working_when_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = _key()
+    verifier = _counting(Keys(key))
+    token = _token(key, exp=int(time.time()) + 60)
+    await verifier.verify(token)
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(token)
+    with pytest.raises(Unauthenticated):  # and is checked in full again, failing again
+        await verifier.verify(token)
+    assert verifier.signature_checks == 2
+
+
+async def test_a_kept_token_is_refused_once_its_key_is_withdrawn() -> None:
+    """A withdrawn key (no longer in identity's JWKS after a refresh) invalidates tokens it signed,
+    as a full verification would; its replacement keeps working."""
+    old, new = _key(), _key()
+    keys = Keys(old, new)
+    verifier = TokenVerifier(JwksCache(keys.fetch, ttl=0, min_refresh_interval=0), ISSUER, "crm-api", leeway=0)
+    by_old, by_new = _token(old), _token(new)
+    await verifier.verify(by_old)
+    await verifier.verify(by_new)
+    keys.keys.remove(old)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(by_old)
+    assert (await verifier.verify(by_new)).client_id == "c1"
+
+
+async def test_refused_tokens_are_not_kept_and_the_cache_is_bounded() -> None:
+    key, forger = _key(), _key()
+    verifier = _counting(Keys(key), cache_size=3)
+    forged = _token(forger)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(forged)
+    assert verifier.signature_checks == 2 and len(verifier._verified) == 0
+    tokens = [_token(key, sub=f"u{i}") for i in range(5)]
+    for token in tokens:
+        await verifier.verify(token)
+    assert len(verifier._verified) == 3
+    await verifier.verify(tokens[0])  # evicted (least recently used): checked again
+    assert verifier.signature_checks == 2 + 5 + 1

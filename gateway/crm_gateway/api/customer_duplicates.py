@@ -21,7 +21,7 @@ from crm_gateway.api.common import (
     page,
     timestamp,
 )
-from crm_gateway.api.customers import Customer, customer_out
+from crm_gateway.api.customers import Customer, PossibleDuplicate, customer_out, duplicate_out
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import duplicates_pb2 as pb
 
@@ -30,7 +30,8 @@ router = APIRouter(tags=["customer duplicates"])
 SCANS = "/v1/duplicate-scans"
 GROUPS = "/v1/duplicate-groups"
 REASONS = ("credit_code, resident_id, bank_card, email, phone, name (same name after removing legal suffixes and "
-           "punctuation), name_similar (one edit apart), contact_person, email_domain")
+           "punctuation), name_similar (one edit apart, or with and without its leading place), contact_person, "
+           "email_domain, region")
 
 
 class DuplicateScan(Resource):
@@ -72,6 +73,11 @@ class DuplicateGroup(Resource):
     members: list[Customer] = Field(description="Live members in your data scope, oldest first")
     pairs: list[DuplicatePair] = Field(description="Pairs between the members shown, strongest first")
     hidden_members: int = Field(description="Members outside your data scope (not shown)")
+    size: int = Field(description="Customers the scan linked into this group (more than the members when "
+                                  "`too_large`)")
+    too_large: bool = Field(description="Too many linked customers to review as one group, even at the strongest "
+                                        "evidence: `members` is a sample (the best connected). Look for a value "
+                                        "they share")
     scan_id: str
     created_at: datetime | None
     updated_at: datetime | None
@@ -83,7 +89,8 @@ def group_out(message: Any) -> DuplicateGroup:
         members=[customer_out(m) for m in message.members],
         pairs=[DuplicatePair(a=p.a, b=p.b, confidence=round(p.confidence, 3), reasons=list(p.reasons))
                for p in message.pairs],
-        hidden_members=message.hidden_members, scan_id=message.scan_id, created_at=timestamp(message.created_at),
+        hidden_members=message.hidden_members, size=message.size, too_large=message.too_large,
+        scan_id=message.scan_id, created_at=timestamp(message.created_at),
         updated_at=timestamp(message.updated_at),
     )
 
@@ -174,3 +181,19 @@ async def get_group(group_id: str, caller: CallerDep, services: BackendsDep) -> 
 async def dismiss_group(group_id: str, caller: CallerDep, services: BackendsDep) -> DuplicateGroup:
     return group_out(await caller.call(services.customer_duplicates.DismissDuplicateGroup,
                                        pb.DismissDuplicateGroupRequest(id=group_id)))
+
+
+@router.get(
+    "/v1/customers/{customer_id}/possible-duplicates",
+    response_model=ItemList[PossibleDuplicate],
+    **operation(operation_id="listCustomerPossibleDuplicates", summary="Likely and possible duplicates of a customer",
+                scopes=[Scope.CUSTOMERS_READ], errors=[400, 404],
+                description="What the check on create and update reports for this customer now, highest confidence "
+                            "first (at most 10, plus one entry for those outside your data scope). 404 when the "
+                            "customer is not in your data scope."),
+)
+async def list_possible_duplicates(customer_id: str, caller: CallerDep,
+                                   services: BackendsDep) -> ItemList[PossibleDuplicate]:
+    reply = await caller.call(services.customer_duplicates.ListPossibleDuplicates,
+                              pb.ListPossibleDuplicatesRequest(customer_id=customer_id))
+    return ItemList[PossibleDuplicate](items=[duplicate_out(d) for d in reply.items])

@@ -60,34 +60,43 @@ def plain_json(value: Any) -> Any:
 
 
 class PossibleDuplicate(Resource):
-    """A likely duplicate (docs/customers.md, "Duplicates"). One outside your data scope is
-    reported once, without id, code or name, as `outside_scope: true`."""
+    """A likely or possible duplicate (docs/customers.md, "Duplicates"). One outside your data
+    scope is reported once, without id, code or name, as `outside_scope: true`."""
 
     id: str | None = Field(default=None, exclude_if=lambda value: value is None)
     code: str | None = Field(default=None, exclude_if=lambda value: value is None)
     name: str | None = Field(default=None, exclude_if=lambda value: value is None)
     matched_on: list[str] = Field(description="credit_code, resident_id, bank_card, email, phone, name (same name "
-                                              "after removing legal suffixes), name_similar (one edit apart), "
-                                              "contact_person, email_domain")
+                                              "after removing legal suffixes), name_similar (one edit apart, or "
+                                              "with and without its leading place), contact_person, email_domain, "
+                                              "region")
     confidence: float = Field(ge=0, le=1)
+    likely: bool = Field(description="confidence >= 0.6: what the `block` policy refuses and scans group; "
+                                     "otherwise only a possible duplicate")
+    conflicts: list[str] | None = Field(
+        default=None, exclude_if=lambda value: not value,
+        description="Identifiers both hold with different values (credit_code, resident_id, bank_card)")
     outside_scope: bool | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 DUPLICATES_NOTE = (
-    "Likely duplicates among the tenant's live customers come back in `possible_duplicates`. When the tenant's "
-    "`duplicate_policy` is `block`, a write with any is a 409 `duplicate_customer` listing them in `duplicates` "
-    "(nothing is written), unless `allow_duplicates: true` is sent by a holder of `customers:admin` (403 otherwise)."
+    "Likely and possible duplicates among the tenant's live customers come back in `possible_duplicates`. When the "
+    "tenant's `duplicate_policy` is `block`, a write with a likely one is a 409 `duplicate_customer` listing them "
+    "in `duplicates` (nothing is written), unless `allow_duplicates: true` is sent by a holder of `customers:admin` "
+    "(403 otherwise)."
 )
 
 
+def duplicate_out(d: Any) -> PossibleDuplicate:
+    found: dict[str, Any] = {"matched_on": list(d.matched_on), "confidence": round(d.confidence, 3),
+                             "likely": d.likely, "conflicts": list(d.conflicts)}
+    if d.outside_scope:
+        return PossibleDuplicate(**found, outside_scope=True)
+    return PossibleDuplicate(id=d.id, code=d.code, name=d.name, **found)
+
+
 def duplicates_out(message: Any) -> list[PossibleDuplicate]:
-    return [
-        PossibleDuplicate(matched_on=list(d.matched_on), confidence=round(d.confidence, 3), outside_scope=True)
-        if d.outside_scope else
-        PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=list(d.matched_on),
-                          confidence=round(d.confidence, 3))
-        for d in message.possible_duplicates
-    ]
+    return [duplicate_out(d) for d in message.possible_duplicates]
 
 
 class Customer(Resource):

@@ -15,7 +15,9 @@ from urllib.parse import urlencode
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm_gateway.api.common import AnonymousDep, BackendsDep
 from crm_gateway.auth import verify_token
@@ -48,7 +50,7 @@ def login_redirect(request: Request, exc: Exception) -> Response:
     return response
 
 
-def web_session(request: Request) -> WebSession:
+async def web_session(request: Request) -> WebSession:
     """Dependency of every /app page (after `refresh_web_session` has run)."""
     cookies: WebCookies = request.app.state.web_cookies
     session: WebSession | None = getattr(request.state, "web_session", None) or cookies.session(request)
@@ -205,6 +207,22 @@ async def refresh_web_session(
     response = await call_next(request)
     cookies.write_session(response, refreshed)
     return response
+
+
+class WebSessionRefreshMiddleware:
+    """`refresh_web_session` for /app pages only. Starlette's function middleware (BaseHTTPMiddleware)
+    runs every request through a task group and memory streams; API calls, which never carry a web
+    session, pass straight through instead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pages = BaseHTTPMiddleware(app, dispatch=refresh_web_session)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/app"):
+            await self.pages(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def token_claims(token: str) -> dict[str, Any]:

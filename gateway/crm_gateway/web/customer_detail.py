@@ -18,7 +18,7 @@ from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import formatting, timeline
+from crm_gateway.web import formatting, possible_duplicates, timeline
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.customer_erasure import can_erase
@@ -77,6 +77,7 @@ async def detail_page(
     form_error: str | None = None,
     status_error: str | None = None,
     revealed: dict[str, str] | None = None,
+    blocked: list[dict[str, Any]] | None = None,
 ) -> Response:
     caller: Caller = session_caller(request, session)
     locale = caller.locale
@@ -111,6 +112,9 @@ async def detail_page(
                                    timeline.shown_count(request.query_params.get("timeline")), me)
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
+    # After a save the check reported duplicates for: name them, freshly, with links.
+    dups = blocked or (await possible_duplicates.load(caller, services, customer.id, locale)
+                       if flash and flash.get(possible_duplicates.FLASH_KEY) else [])
     custom = json_format.MessageToDict(customer.custom_fields)
     context = {
         "session": session,
@@ -142,6 +146,10 @@ async def detail_page(
         "can_erase": can_erase(session),
         "writable": writable_fields(session),
         "revealed": revealed or {},
+        "dups": dups,
+        "dups_blocked": bool(blocked),
+        "dup_merge_all": "" if blocked else possible_duplicates.merge_all_url(dups, customer.id),
+        "dup_override": "edit-form" if blocked and possible_duplicates.can_override(session) else "",
         "merges": merges,
         "orders": orders,
         "timeline": activity,
@@ -177,10 +185,12 @@ def _csrf_ok(form: Any, session: WebSession) -> bool:
     return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-def _done(request: Request, customer_id: str, done: Msg) -> Response:
+def _done(request: Request, customer_id: str, done: Msg, *, duplicates: bool = False) -> Response:
+    """Back to the customer's page with a notice (`duplicates`: the save's check found some)."""
     response = RedirectResponse(f"/app/customers/{customer_id}", status_code=303)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, flash_message(done))
+    message = flash_message(done)
+    cookies.flash(response, {**message, possible_duplicates.FLASH_KEY: True} if duplicates else message)
     return response
 
 
@@ -205,8 +215,9 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
         version = 0
     caller = session_caller(request, session)
     try:
-        await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
-            id=customer_id, customer=customer_input(sent), expected_version=version))
+        updated = await caller.call(services.customers.UpdateCustomer, pb.UpdateCustomerRequest(
+            id=customer_id, customer=customer_input(sent), expected_version=version,
+            allow_duplicates=form.get("allow_duplicates") == "1"))
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)
         status = exc.error.status
@@ -224,10 +235,16 @@ async def edit(request: Request, customer_id: str, session: SessionDep, services
                       else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
+        blocked = possible_duplicates.blocked(exc, customer_id, locale)
+        if blocked:
+            form_error = messages(locale).gettext(
+                "Not saved: with these changes this customer looks like another one you have, and your company "
+                "does not save likely duplicates.")
         code = 400 if status == grpc.StatusCode.INVALID_ARGUMENT else GRPC_TO_HTTP.get(status, INTERNAL)[0]
         return await detail_page(request, session, services, customer_id, status_code=code,
-                                 values={**values, **secrets}, field_errors=field_errors, form_error=form_error)
-    return _done(request, customer_id, N_("Changes saved."))
+                                 values={**values, **secrets}, field_errors=field_errors, form_error=form_error,
+                                 blocked=blocked)
+    return _done(request, customer_id, N_("Changes saved."), duplicates=bool(updated.possible_duplicates))
 
 
 @router.post("/customers/{customer_id}/status")

@@ -95,7 +95,9 @@ def _group_view(message: Any, locale: Locale) -> dict[str, Any]:
         "members": [{"id": m.id, "name": m.name} for m in members], "rows": rows,
         "hidden": message.hidden_members,
         "merge_url": f"{MERGE_PAGE}?{urlencode({'ids': ','.join(m.id for m in members)}, safe=',')}",
-        "can_merge": len(members) >= 2,
+        # A group too large to review as one (scan's grouping.py) is a sample: nothing to merge at once.
+        "can_merge": len(members) >= 2 and not message.too_large,
+        "too_large": message.too_large, "size": message.size,
     }
 
 

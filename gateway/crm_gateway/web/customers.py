@@ -22,7 +22,7 @@ from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
 from crm_gateway.settings import GatewaySettings
-from crm_gateway.web import formatting
+from crm_gateway.web import formatting, possible_duplicates
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import (
     SessionDep,
@@ -456,7 +456,7 @@ async def change_tags(request: Request, session: WebSession, services: Any, ids:
 async def new_customer_page(
     request: Request, session: WebSession, services: Any, *, status_code: int = 200,
     values: dict[str, str] | None = None, field_errors: dict[str, str] | None = None,
-    form_error: str | None = None,
+    form_error: str | None = None, blocked: list[dict[str, Any]] | None = None,
 ) -> Response:
     caller = session_caller(request, session)
     short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
@@ -473,6 +473,9 @@ async def new_customer_page(
         "me": me,
         "field_errors": field_errors or {},
         "form_error": form_error,
+        # The likely duplicates a "block" policy refused the create for (web/possible_duplicates.py).
+        "dups": blocked or [],
+        "dup_override": "create-form" if blocked and possible_duplicates.can_override(session) else "",
     }
     return render(request, "customer_new.html", context, status_code=status_code)
 
@@ -495,8 +498,8 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
     sent = {k: v for k, v in values.items() if v or k == "name"}
     caller = session_caller(request, session)
     try:
-        created = await caller.call(services.customers.CreateCustomer,
-                                    pb.CreateCustomerRequest(customer=customer_input(sent)))
+        created = await caller.call(services.customers.CreateCustomer, pb.CreateCustomerRequest(
+            customer=customer_input(sent), allow_duplicates=form.get("allow_duplicates") == "1"))
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)
         errors = localise_field_errors(exc.error.errors, locale, lambda f: f.removeprefix("customer."))
@@ -506,12 +509,22 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
                       else problem_text(exc, locale))
         if unplaced:
             form_error = " ".join([form_error, *unplaced])
+        blocked = possible_duplicates.blocked(exc, "", locale)
+        if blocked:
+            form_error = messages(locale).gettext(
+                "Not saved: this looks like a customer you already have, and your company does not save likely "
+                "duplicates.")
         bad_input = exc.error.status == grpc.StatusCode.INVALID_ARGUMENT
         status_code = 400 if bad_input else GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
         return await new_customer_page(request, session, services, status_code=status_code,
-                                       values=values, field_errors=field_errors, form_error=form_error)
-    response = RedirectResponse("/app/customers", status_code=303)
+                                       values=values, field_errors=field_errors, form_error=form_error,
+                                       blocked=blocked)
+    created_message = flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name, code=created.code)
     cookies: WebCookies = request.app.state.web_cookies
-    cookies.flash(response, flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name,
-                                          code=created.code))
+    if created.possible_duplicates:  # the saved customer's page names them, with links
+        response = RedirectResponse(f"/app/customers/{created.id}", status_code=303)
+        cookies.flash(response, {**created_message, possible_duplicates.FLASH_KEY: True})
+        return response
+    response = RedirectResponse("/app/customers", status_code=303)
+    cookies.flash(response, created_message)
     return response

@@ -136,6 +136,12 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "name_similar": N_("Similar name"),
         "contact_person": N_("Same contact"),
         "email_domain": N_("Same email domain"),
+        "region": N_("Same region"),
+    },
+    "dup.conflict": {
+        "credit_code": N_("Different credit code"),
+        "resident_id": N_("Different resident ID"),
+        "bank_card": N_("Different bank card"),
     },
     "dup.scan": {
         "queued": N_("Waiting to start…"),

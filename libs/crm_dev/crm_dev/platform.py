@@ -44,6 +44,8 @@ class Platform:
     gateway_port: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
+    # Gateway worker processes: one per core (at most 4 on a development machine).
+    gateway_workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 4)))
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -147,6 +149,7 @@ class Platform:
             "CRM_GATEWAY_TOKEN_ISSUER": self.gateway_url,
             "CRM_GATEWAY_LOG_LEVEL": self.log_level,
             "CRM_GATEWAY_NATS_URL": self.nats.url,  # Idempotency-Key records (a JetStream KV bucket)
+            "CRM_GATEWAY_WORKERS": str(self.gateway_workers),
             "CRM_GATEWAY_DEV_MAILBOX_DIR": str(self.mail_dir),  # the developers' page of sent mail
         }
         for service in SERVICES:

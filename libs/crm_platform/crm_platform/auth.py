@@ -3,6 +3,11 @@
 Every service verifies the caller's token itself against identity's JWKS (zero trust: nothing a
 caller merely asserts in a header is believed). The JWKS is cached and refreshed when a token
 names an unknown key id, so identity can rotate keys without restarts.
+
+A token's signature is checked once per process: the verified claims are kept (a bounded LRU keyed
+by the token string) and every later use re-checks what can change with time: the claims' expiry
+and not-before against the clock, and that the signing key is still published. The answer is the
+same as a full verification; the signature check (ES256, the costly part) is not repeated.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextvars
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -155,10 +161,30 @@ class JwksCache:
             keys = await self._refresh()
         return keys
 
+    async def publishes(self, kid: str) -> bool:
+        """Whether the key `kid` is (still) published, refreshing as `keyset` does. Key ids are the
+        keys' RFC 7638 thumbprints (identity's `ensure_kid`), so one id always means one key."""
+        return any(k.kid == kid for k in await self.keyset(kid))
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    claims: Mapping[str, Any]
+    kid: str
+
+
+# Verified tokens kept per process: bounded by count (a token is ~1 KB; 10,000 callers active
+# within one token lifetime is far beyond one replica's load).
+VERIFIED_CACHE_SIZE: Final = 10_000
+
 
 class TokenVerifier:
-    def __init__(self, jwks: JwksCache, issuer: str, audience: str, leeway: int = 30):
+    def __init__(self, jwks: JwksCache, issuer: str, audience: str, leeway: int = 30,
+                 cache_size: int = VERIFIED_CACHE_SIZE):
         self.jwks = jwks
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self.claims_registry = jwt.JWTClaimsRegistry(
             leeway=leeway,
             iss={"essential": True, "value": issuer},
@@ -170,6 +196,33 @@ class TokenVerifier:
         )
 
     async def verify(self, raw: str) -> Principal:
+        """The principal of a valid access token; Unauthenticated otherwise."""
+        known = self._verified.get(raw)
+        if known is not None:
+            if await self._still_valid(raw, known):
+                self._verified.move_to_end(raw)
+                return known.principal
+            raise Unauthenticated("invalid or expired access token")
+        principal, claims, kid = await self._verify_signature(raw)
+        if kid is not None:  # identity always names the key; a token without a kid is not kept
+            self._verified[raw] = _Verified(principal, claims, kid)
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _still_valid(self, raw: str, known: _Verified) -> bool:
+        """What a full verification of an already verified token could now answer differently."""
+        try:
+            self.claims_registry.validate(dict(known.claims))  # exp, nbf and iat against the clock
+        except JoseError:
+            self._verified.pop(raw, None)
+            return False
+        if not await self.jwks.publishes(known.kid):  # the signing key was withdrawn
+            self._verified.pop(raw, None)
+            return False
+        return True
+
+    async def _verify_signature(self, raw: str) -> tuple[Principal, Mapping[str, Any], str | None]:
         try:
             header = unverified_segment(raw, 0)
             typ, kid = header.get("typ"), header.get("kid")
@@ -190,7 +243,7 @@ class TokenVerifier:
             raise Unauthenticated("invalid access token claims") from exc
         roles = claims.get("roles", [])
         data_scope, team_ids, field_policies = _access_claims(claims, user_id)
-        return Principal(
+        principal = Principal(
             tenant_id=tenant_id,
             subject=str(claims["sub"]),
             client_id=str(claims["client_id"]),
@@ -203,6 +256,7 @@ class TokenVerifier:
             field_policies=field_policies,
             session_id=str(claims.get("sid") or ""),
         )
+        return principal, claims, kid
 
 
 def _access_claims(claims: Mapping[str, Any], user_id: uuid.UUID | None) -> tuple[str, tuple[str, ...], dict[str, str]]:

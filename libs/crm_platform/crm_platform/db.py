@@ -8,12 +8,15 @@ tenant's search_path into another's request. Control tables use `schema=CONTROL`
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, Final
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
 from crm_platform.ids import tenant_schema
 
@@ -48,14 +51,49 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+# A pooled connection idle for longer than this is pinged before use (see `create_engine`).
+IDLE_PING_SECONDS: Final = 10.0
+
+
+# Session parameters of every connection (sent in the startup packet: no round trip).
+# plan_cache_mode: statements psycopg prepares (after a few runs of the same SQL) are still planned
+# for each run's values, never with a generic plan: how selective a list's filters are decides its
+# plan (docs/benchmarks.md); planning a simple statement costs microseconds.
+CONNECTION_OPTIONS: Final = "-c plan_cache_mode=force_custom_plan"
+
+
+def create_engine(database_url: str, pool_size: int = 10, **options: Any) -> AsyncEngine:
+    """The pool pings a connection before handing it out only when it has sat idle for more than
+    `IDLE_PING_SECONDS` (a restarted or failed-over database is noticed at once), not on every
+    checkout: under load a ping per request was a round trip per request (docs/benchmarks.md)."""
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args={"options": CONNECTION_OPTIONS},
+        **options,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool retries with a fresh connection
+            raise exc.DisconnectionError(f"connection unusable after {IDLE_PING_SECONDS:.0f} s idle") from error
 
 
 def tenant_engine(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncEngine:
@@ -70,6 +108,24 @@ async def tenant_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> Asy
         async with session.begin():
             yield session
         signal_commit(session.info)
+
+
+async def execute_together(session: AsyncSession, statements: list[UpdateBase]) -> None:
+    """INSERT / UPDATE / DELETE statements whose results nobody reads, in one round trip: all but
+    the last become data-modifying CTEs of the last (PostgreSQL runs each exactly once). They see
+    the same snapshot, so none may depend on another's rows (each may on earlier statements')."""
+    *first, last = statements
+    await session.execute(last.add_cte(*(s.cte(f"together_{i}") for i, s in enumerate(first))) if first else last)
+
+
+@asynccontextmanager
+async def tenant_read_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncSession]:
+    """For read-only RPCs: a session bound to one tenant's schema on a connection in autocommit, so a
+    read that is one statement costs one round trip (no BEGIN, no COMMIT). Each statement sees the
+    data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here."""
+    bound = tenant_engine(engine, tenant_id).execution_options(isolation_level="AUTOCOMMIT")
+    async with AsyncSession(bound, expire_on_commit=False) as session:
+        yield session
 
 
 @asynccontextmanager

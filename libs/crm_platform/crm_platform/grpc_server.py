@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_platform import telemetry
 from crm_platform.auth import Principal, Scope, TokenVerifier, current_principal
-from crm_platform.db import tenant_session
+from crm_platform.db import tenant_read_session, tenant_session
 from crm_platform.errors import ERROR_METADATA_KEY, DomainError, Unauthenticated, encode_detail
 from crm_platform.origin import origin_from_metadata, set_origin
 from crm_platform.text import require_clean_message
@@ -127,11 +127,14 @@ S = TypeVar("S", bound=HasEngine)
 
 
 def rpc(
-    *scopes: Scope,
+    *scopes: Scope, read_only: bool = False,
 ) -> Callable[
     [Callable[[S, Req, Call], Awaitable[Resp]]], Callable[[S, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
 ]:
-    """Declares the scopes a tenant-scoped RPC needs and opens its tenant transaction."""
+    """Declares the scopes a tenant-scoped RPC needs and opens its tenant transaction; a
+    `read_only` RPC (hot reads that write nothing) gets an autocommit session instead
+    (crm_platform/db.py `tenant_read_session`)."""
+    open_session = tenant_read_session if read_only else tenant_session
 
     def decorate(
         fn: Callable[[S, Req, Call], Awaitable[Resp]],
@@ -142,7 +145,7 @@ def rpc(
             if caller is None:
                 raise Unauthenticated("missing bearer token")
             caller.require(*scopes)
-            async with tenant_session(self.engine, caller.tenant_id) as session:
+            async with open_session(self.engine, caller.tenant_id) as session:
                 return await fn(self, request, Call(caller, session))
 
         return handler

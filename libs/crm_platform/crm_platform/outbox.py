@@ -32,6 +32,24 @@ async def add_event(
     subject_id: str | None = None,
 ) -> events.CloudEvent:
     """Adds an event to the caller's transaction; it is published only if that commits."""
+    event, statement = event_insert(session, source=source, tenant_id=tenant_id, aggregate=aggregate, verb=verb,
+                                    data=data, subject_id=subject_id)
+    await session.execute(statement)
+    return event
+
+
+def event_insert(
+    session: AsyncSession,
+    *,
+    source: str,
+    tenant_id: uuid.UUID | str,
+    aggregate: str,
+    verb: str,
+    data: dict[str, Any],
+    subject_id: str | None = None,
+) -> tuple[events.CloudEvent, sa.Insert]:
+    """`add_event`'s event and INSERT, for a caller that sends it with other writes in one
+    statement (crm_platform/db.py `execute_together`); the session must execute it."""
     event = events.CloudEvent.new(
         source=source,
         type=events.event_type(aggregate, verb),
@@ -39,17 +57,15 @@ async def add_event(
         data=data,
         subject=subject_id,
     )
-    await session.execute(
-        sa.insert(outbox).values(
-            event_id=uuid.UUID(event.id),
-            tenant_id=uuid.UUID(str(tenant_id)),
-            subject=events.subject_for(tenant_id, aggregate, verb),
-            payload=event.to_json(),
-            headers=telemetry.inject({}),
-        )
+    statement = sa.insert(outbox).values(
+        event_id=uuid.UUID(event.id),
+        tenant_id=uuid.UUID(str(tenant_id)),
+        subject=events.subject_for(tenant_id, aggregate, verb),
+        payload=event.to_json(),
+        headers=telemetry.inject({}),
     )
     session.info["outbox_written"] = True
-    return event
+    return event, statement
 
 
 async def add_events(

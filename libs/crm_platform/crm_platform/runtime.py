@@ -9,13 +9,14 @@ import json
 import logging
 import signal
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import grpc
 import sqlalchemy as sa
+import uvloop
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -292,9 +293,16 @@ class ServiceRuntime:
         await self.engine.dispose()
 
 
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a service process's main coroutine on uvloop (libuv; the gateway's uvicorn uses it too),
+    whose callbacks and socket I/O cost a fraction of the stock loop's: every RPC is several of each.
+    tests/bench/hop.py runs its servicer the same way."""
+    uvloop.run(main)
+
+
 def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     """Entry point body of every service's `python -m crm_<name>`."""
-    asyncio.run(ServiceRuntime(definition, settings).run())
+    run_loop(ServiceRuntime(definition, settings).run())
 
 
 __all__ = ["ServiceDefinition", "ServiceRuntime", "serve", "tenant_schema"]

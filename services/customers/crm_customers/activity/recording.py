@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.activity import repository
@@ -42,20 +43,33 @@ def field_changes(before: Any, after: Any, changed: list[str]) -> list[dict[str,
 
 
 async def record_created(session: AsyncSession, caller: Principal, row: Any) -> None:
-    await repository.add(session, row.id, CREATED, caller.actor, {"changes": [
+    await session.execute(created_entry(caller, row))
+
+
+def created_entry(caller: Principal, row: Any) -> sa.Insert:
+    """`record_created`'s INSERT, for a create that sends it with its other writes at once."""
+    return repository.entry_insert(row.id, CREATED, caller.actor, {"changes": [
         {"field": "status", "to": row.status}, {"field": "owner_id", "to": plain(row.owner_id)},
     ]})
 
 
 async def record_updated(session: AsyncSession, caller: Principal, before: Any, after: Any,
                          changed: list[str]) -> None:
-    """An owner change is its own entry (`owner_changed`); the other fields one `updated` entry."""
+    for entry in updated_entries(caller, before, after, changed):
+        await session.execute(entry)
+
+
+def updated_entries(caller: Principal, before: Any, after: Any, changed: list[str]) -> list[sa.Insert]:
+    """An owner change is its own entry (`owner_changed`); the other fields one `updated` entry.
+    The INSERTs, for an update that sends them with its other writes at once."""
+    entries = []
     if "owner_id" in changed:
-        await repository.add(session, after.id, OWNER_CHANGED, caller.actor,
-                             {"changes": field_changes(before, after, ["owner_id"])})
+        entries.append(repository.entry_insert(after.id, OWNER_CHANGED, caller.actor,
+                                               {"changes": field_changes(before, after, ["owner_id"])}))
     others = field_changes(before, after, [n for n in changed if n != "owner_id"])
     if others:
-        await repository.add(session, after.id, UPDATED, caller.actor, {"changes": others})
+        entries.append(repository.entry_insert(after.id, UPDATED, caller.actor, {"changes": others}))
+    return entries
 
 
 async def record_status(session: AsyncSession, caller: Principal, customer_id: uuid.UUID, old: str, new: str,

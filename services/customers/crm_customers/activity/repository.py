@@ -19,10 +19,17 @@ async def add(
     session: AsyncSession, customer_id: uuid.UUID, kind: str, actor: str, data: dict[str, Any],
     occurred_at: datetime | None = None,
 ) -> None:
-    await session.execute(sa.insert(customer_activity).values(
+    await session.execute(entry_insert(customer_id, kind, actor, data, occurred_at))
+
+
+def entry_insert(
+    customer_id: uuid.UUID, kind: str, actor: str, data: dict[str, Any], occurred_at: datetime | None = None,
+) -> sa.Insert:
+    """`add`'s INSERT, for a caller that sends it together with other writes."""
+    return sa.insert(customer_activity).values(
         id=new_id(), customer_id=customer_id, kind=kind, actor=actor, data=data,
         occurred_at=occurred_at if occurred_at is not None else sa.func.now(),
-    ))
+    )
 
 
 async def customer_exists(session: AsyncSession, customer_id: uuid.UUID) -> bool:

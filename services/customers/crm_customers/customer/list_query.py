@@ -5,8 +5,8 @@ export's filter map (search/filters.py), and taken by `CustomerService.list`, `l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class ListQuery:
     annual_revenue_min: str = ""
     annual_revenue_max: str = ""
     annual_revenue_currency: str = ""
+
+    @classmethod
+    def from_request(cls, request: Any) -> ListQuery:
+        """From a `ListCustomersRequest` (a list call, or the one a mass change stored): every filter
+        has the proto field of its name, except `custom` (`custom_fields`) and `tag_ids` (repeated)."""
+        plain = {f.name: getattr(request, f.name) for f in fields(cls) if f.name not in ("custom", "tag_ids", "ids")}
+        return cls(**plain, custom=dict(request.custom_fields), tag_ids=tuple(request.tag_ids), ids=tuple(request.ids))
 
     def added_filters(self) -> dict[str, str]:
         """The filters added after the first page tokens were issued, those that are set: a page

@@ -12,23 +12,37 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_customers.customer.tables import customer_code_seq, customers, status_history
+from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
 from crm_customers.duplicates.keys import email_key
 from crm_customers.duplicates.tables import match_keys
+from crm_customers.orders.repository import spend_column
+from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
+# What every customer reply shows besides the record (customer/servicer.py `_out`): spend from
+# orders and the names of the owner and of who created and last changed it, as columns of the
+# statement that reads the customer (built once: constructing them costs more than running them).
+REPLY_SPEND: Final = "reply_spend"
+REPLY_NAMES: Final = {"owner_id": "reply_owner_name", "created_by": "reply_created_by_name",
+                      "updated_by": "reply_updated_by_name"}
+REPLY_COLUMNS: Final = (
+    spend_column(customers.c.id).label(REPLY_SPEND),
+    *(name_column(customers.c[field]).label(label) for field, label in REPLY_NAMES.items()),
+)
+_REPLY_BY_IDS: Final = sa.select(customers, *REPLY_COLUMNS).where(
+    customers.c.id == sa.any_(sa.bindparam("ids", type_=pg.ARRAY(pg.UUID(as_uuid=True))))
+)
 
-async def next_code_number(session: AsyncSession) -> int:
-    return int((await session.execute(sa.select(customer_code_seq.next_value()))).scalar_one())
 
-
-async def code_exists(session: AsyncSession, code: str) -> bool:
-    return (await session.execute(sa.select(customers.c.id).where(customers.c.code == code))).first() is not None
+async def with_reply(session: AsyncSession, ids: list[uuid.UUID]) -> list[sa.Row[Any]]:
+    """These customers again, with the reply columns (after a write), in the order of `ids`."""
+    rows = {r.id: r for r in await session.execute(_REPLY_BY_IDS, {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
@@ -38,22 +52,30 @@ def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
+async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any] | None:
+    """The new customer with its reply columns, or None when its code is taken (nothing written)."""
     values = _with_search_keys(values)
-    try:
-        async with session.begin_nested():
-            row = (await session.execute(sa.insert(customers).values(**values).returning(customers))).one()
-    except IntegrityError:
-        raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
-    await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
+    statement = (pg.insert(customers).values(**values).on_conflict_do_nothing(index_elements=["code"])
+                 .returning(customers))
+    row = (await session.execute(statement)).first()
+    if row is not None:
+        await refresh_match_keys(session, row, replace=False)  # duplicate detection's keys follow every write
     return row
 
 
+async def existing_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    """Which of these codes customers already have (deleted ones included)."""
+    rows = await session.execute(sa.select(customers.c.code).where(customers.c.code.in_(codes)))
+    return set(rows.scalars())
+
+
 async def get(
-    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None = None
+    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None = None, *,
+    reply: bool = False,
 ) -> sa.Row[Any] | None:
-    """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found."""
-    query = sa.select(customers).where(customers.c.id == customer_id)
+    """`scope`: the caller's data scope (customer/access.py); outside it the customer is not found.
+    `reply`: with the reply columns (a read for a reply is then one statement)."""
+    query = sa.select(customers, *(REPLY_COLUMNS if reply else ())).where(customers.c.id == customer_id)
     if scope is not None:
         query = query.where(scope)
     return (await session.execute(query)).first()
@@ -64,18 +86,20 @@ async def update_if_version(
 ) -> sa.Row[Any] | None:
     """Updates only if the stored version is the expected one (optimistic concurrency)."""
     values = _with_search_keys(values)
-    try:
-        async with session.begin_nested():
-            row = (
-                await session.execute(
-                    sa.update(customers)
-                    .where(customers.c.id == customer_id, customers.c.version == expected_version)
-                    .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
-                    .returning(customers)
-                )
-            ).first()
-    except IntegrityError:
-        raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
+    statement = (
+        sa.update(customers)
+        .where(customers.c.id == customer_id, customers.c.version == expected_version)
+        .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
+        .returning(customers)
+    )
+    if "code" not in values:
+        row = (await session.execute(statement)).first()
+    else:  # a taken code is a conflict, and the transaction must survive it
+        try:
+            async with session.begin_nested():
+                row = (await session.execute(statement)).first()
+        except IntegrityError:
+            raise Conflict("a customer with this code exists", code="code_taken", extra={"field": "code"}) from None
     if row is not None and MATCH_KEY_COLUMNS & values.keys():
         await refresh_match_keys(session, row)  # duplicate detection's keys follow every write
     return row
@@ -84,11 +108,15 @@ async def update_if_version(
 async def add_status_change(
     session: AsyncSession, customer_id: uuid.UUID, from_status: str, to_status: str, reason: str, actor: str
 ) -> None:
-    await session.execute(
-        sa.insert(status_history).values(
-            id=new_id(), customer_id=customer_id, from_status=from_status, to_status=to_status, reason=reason,
-            changed_by=actor,
-        )
+    await session.execute(status_change_insert(customer_id, from_status, to_status, reason, actor))
+
+
+def status_change_insert(
+    customer_id: uuid.UUID, from_status: str, to_status: str, reason: str, actor: str
+) -> sa.Insert:
+    return sa.insert(status_history).values(
+        id=new_id(), customer_id=customer_id, from_status=from_status, to_status=to_status, reason=reason,
+        changed_by=actor,
     )
 
 
@@ -320,28 +348,38 @@ def _short_search(f: ListFilter, pattern: str, spelled: str) -> sa.ColumnElement
 
 
 async def list_page(
-    session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter
+    session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter,
+    reply: bool = False,
 ) -> list[sa.Row[Any]]:
+    """One statement. Plans are made for these values, never generic (`plan_cache_mode` is
+    `force_custom_plan` on every connection, crm_platform/db.py): how selective a filter or `q` is
+    decides between walking the sort index and reading the matches (docs/benchmarks.md).
+    `reply`: with the reply columns, computed for the page's rows only (the page's ids are found
+    first, then joined back by primary key)."""
     column, descending = ORDERINGS[order_by]
-    id_order = customers.c.id.desc() if descending else customers.c.id.asc()
-    # Plan for these values, not a generic plan: how selective a filter or `q` is decides between
-    # walking the sort index and reading the matches (docs/benchmarks.md).
-    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    # The tags each customer carries (tag projection) come with the page, for the list's tag column.
-    query = _where(sa.select(customers, tag_projection.TAG_IDS.label("tag_ids")), filters)
-    query = query.order_by(column.desc() if descending else column.asc(), id_order).limit(limit)
+    query = _where(sa.select(customers.c.id, column) if reply else sa.select(customers), filters)
     if after is not None:
         key = sa.tuple_(column, customers.c.id)
         query = query.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
+    query = query.order_by(*_ordered(column, customers.c.id, descending)).limit(limit)
+    if reply:
+        page = query.subquery("page")
+        # With the tags each customer carries (tag projection), for the list's tag column.
+        query = (sa.select(customers, *REPLY_COLUMNS, tag_projection.TAG_IDS.label("tag_ids"))
+                 .join(page, customers.c.id == page.c.id)
+                 .order_by(*_ordered(page.c[column.name], page.c.id, descending)))
     return list((await session.execute(query)).all())
 
 
 async def count_upto(session: AsyncSession, filters: ListFilter, cap: int) -> int:
     """How many customers match, counting no further than `cap` + 1: the list's total stays
     cheap at a million rows (reads at most cap + 1 index entries or rows)."""
-    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     matches = _where(sa.select(sa.literal(1)).select_from(customers), filters).limit(cap + 1).subquery()
     return int((await session.execute(sa.select(sa.func.count()).select_from(matches))).scalar_one())
+
+
+def _ordered(column: Any, tie: Any, descending: bool) -> tuple[Any, Any]:
+    return (column.desc(), tie.desc()) if descending else (column.asc(), tie.asc())
 
 
 async def count(session: AsyncSession, filters: ListFilter) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.activity import kinds as activity_kinds
 from crm_customers.activity import recording as activity
-from crm_customers.customer import access, repository
+from crm_customers.customer import access, codes, repository
 from crm_customers.customer.cleaning import STATUSES, TYPES, check_reachable, clean_fields, clean_text, parse_date
 from crm_customers.customer.list_query import ListQuery
 from crm_customers.customer.repository import ListFilter
@@ -25,12 +25,13 @@ from crm_customers.erasure.service import check_not_erased
 from crm_customers.fields import service as fields
 from crm_customers.sensitive.service import ClientInfo, SensitiveFields
 from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
-from crm_customers.settings import dictionaries
+from crm_customers.settings import dictionaries, write_config
 from crm_customers.settings import service as settings
 from crm_customers.tags import repository as tag_projection
 from crm_platform import outbox
 from crm_platform.access import field_policy
 from crm_platform.auth import Principal, Scope
+from crm_platform.db import execute_together
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, PreconditionFailed
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
@@ -38,10 +39,11 @@ from crm_platform.pagination import PageTokens, page_size
 
 SOURCE = "crm/customers"
 MAX_REASON: Final = 500
-MAX_CODE_ATTEMPTS: Final = 1000
 NO_FILTERS: Final = ListQuery()
 # The list's total is exact up to this many matches, then "10,000+" (docs/customers.md "Total count").
 TOTAL_CAP: Final = 10_000
+# Fields whose values come from the tenant's dictionaries.
+DICTIONARY_FIELDS: Final = ("industry", "region", "source")
 
 
 def _stale(version: int) -> PreconditionFailed:
@@ -190,17 +192,19 @@ class CustomerService:
     # -- shared write rules ----------------------------------------------------------------
 
     async def _apply_dictionaries(
-        self, session: AsyncSession, values: dict[str, Any], errors: list[FieldError], enforce: bool
+        self, session: AsyncSession, values: dict[str, Any], errors: list[FieldError], enforce: bool,
+        loaded: dict[str, dictionaries.Dictionary] | None = None,
     ) -> dict[str, dictionaries.Entry | None]:
         """Resolves industry, region and source against the tenant's dictionaries: the region is
         stored as its path, the source as its code; unknown values are errors for source always,
-        for industry and region when the tenant enforces its dictionaries."""
+        for industry and region when the tenant enforces its dictionaries. `loaded`: dictionaries
+        the caller has read already (settings/write_config.py)."""
         resolved: dict[str, dictionaries.Entry | None] = {}
-        for name in ("industry", "region", "source"):
+        for name in DICTIONARY_FIELDS:
             value = values.get(name)
             if not value:
                 continue
-            dictionary = await dictionaries.load(session, name)
+            dictionary = (loaded or {}).get(name) or await dictionaries.load(session, name)
             entry = dictionary.resolve(value)
             resolved[name] = entry
             if entry is None:
@@ -214,36 +218,13 @@ class CustomerService:
                 values[name] = entry.code
         return resolved
 
-    async def _generate_code(
-        self, session: AsyncSession, pattern: str, merged: dict[str, Any], errors: list[FieldError]
-    ) -> str | None:
-        needs = settings.pattern_needs(pattern)
-        codes: dict[str, str] = {}
-        for name in sorted(needs):
-            value = merged.get(name) or ""
-            dictionary = await dictionaries.load(session, name)
-            entry = dictionary.resolve(value) if value else None
-            if entry is None:
-                errors.append(FieldError(name, "required_for_code",
-                                         f"the tenant's code pattern needs a {name} from the dictionary"))
-                continue
-            codes[name] = (dictionary.root_of(entry) if name == "region" else entry).code.upper()
-        if errors:
-            return None
-        prefix, width = settings.render_prefix(
-            pattern, region=codes.get("region", ""), industry=codes.get("industry", ""), today=datetime.now(UTC).date()
-        )
-        for _ in range(MAX_CODE_ATTEMPTS):
-            code = settings.format_code(prefix, width, await settings.next_number(session, prefix))
-            if not await repository.code_exists(session, code):  # skips codes entered by hand
-                return code
-        raise Conflict("no free customer code for this pattern", code="code_taken", extra={"field": "code"})
+    @staticmethod
+    def _event_fields(caller: Principal, verb: str, row: Any, **extra: Any) -> dict[str, Any]:
+        return {"source": SOURCE, "tenant_id": caller.tenant_id, "aggregate": "customer", "verb": verb,
+                "data": {"customer": proto_data(to_proto(row)), **extra}, "subject_id": str(row.id)}
 
     async def _event(self, session: AsyncSession, caller: Principal, verb: str, row: Any, **extra: Any) -> None:
-        await outbox.add_event(
-            session, source=SOURCE, tenant_id=caller.tenant_id, aggregate="customer", verb=verb,
-            data={"customer": proto_data(to_proto(row)), **extra}, subject_id=str(row.id),
-        )
+        await outbox.add_event(session, **self._event_fields(caller, verb, row, **extra))
 
     # -- create / read / update ------------------------------------------------------------
 
@@ -260,47 +241,58 @@ class CustomerService:
         if values.get("owner_id") is not None:
             await access.check_owner(session, caller, values["owner_id"], errors)
         values |= await self.sensitive.columns(session, caller.tenant_id, secret, errors)
-        tenant_settings = await settings.get(session)
-        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
-        definitions = await fields.list_all(session)
-        values["custom_fields"], custom_errors = fields.merge_values(definitions, {}, custom)
+        config = await write_config.load(session, (n for n in DICTIONARY_FIELDS if values.get(n)))
+        tenant_settings = config.settings
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries,
+                                       config.dictionaries)
+        values["custom_fields"], custom_errors = fields.merge_values(config.fields, {}, custom)
         errors += custom_errors
         if values.get("annual_revenue") is not None and not values.get("annual_revenue_currency"):
             values["annual_revenue_currency"] = "CNY"
         if errors:
             raise InvalidInput(errors)
+        prefix = None
         if not values.get("code"):
-            values["code"] = await self._generate_code(session, tenant_settings.code_pattern, values, errors)
+            prefix = await codes.prefix_for(session, tenant_settings.code_pattern, values, errors,
+                                            loaded=config.dictionaries)
             if errors:
                 raise InvalidInput(errors)
         if "owner_id" not in values:
             values["owner_id"] = caller.user_id
-        found = await duplicates.check_write(session, caller, values, exclude=None, allow_duplicates=allow_duplicates)
+        found = await duplicates.check_write(session, caller, values, exclude=None, allow_duplicates=allow_duplicates,
+                                             policy=tenant_settings.duplicate_policy)
         (duplicates_found if duplicates_found is not None else []).extend(found)
-        row = await repository.insert(
-            session,
+        # The code is taken last, once nothing can refuse the create any more (customer/codes.py).
+        row = await codes.insert_with_code(
+            session, caller.tenant_id, prefix,
             {**values, "id": new_id(), "version": 1, "created_by": caller.actor, "updated_by": caller.actor},
         )
-        await repository.add_status_change(session, row.id, "", row.status, "", caller.actor)
-        await activity.record_created(session, caller, row)
-        await self._event(session, caller, "created", row)
+        # The initial status, the timeline entry and the event: one statement.
+        _, event = outbox.event_insert(session, **self._event_fields(caller, "created", row))
+        await execute_together(session, [
+            repository.status_change_insert(row.id, "", row.status, "", caller.actor),
+            activity.created_entry(caller, row), event,
+        ])
         return row
 
     async def get(
-        self, session: AsyncSession, customer_id: str, *, caller: Principal | None = None, show_deleted: bool = False
+        self, session: AsyncSession, customer_id: str, *, caller: Principal | None = None, show_deleted: bool = False,
+        reply: bool = False,
     ) -> sa.Row[Any]:
+        """`reply`: read with the reply columns (customer/repository.py), for a reply."""
         if show_deleted and caller is not None:
             caller.require(Scope.CUSTOMERS_ADMIN)
-        return await self._get(session, customer_id, caller, show_deleted=show_deleted)
+        return await self._get(session, customer_id, caller, show_deleted=show_deleted, reply=reply)
 
     async def _get(
-        self, session: AsyncSession, customer_id: str, caller: Principal | None, *, show_deleted: bool = False
+        self, session: AsyncSession, customer_id: str, caller: Principal | None, *, show_deleted: bool = False,
+        reply: bool = False,
     ) -> sa.Row[Any]:
         """The customer if it exists and is in the caller's data scope (else 404, the same answer
         as for a missing one, so nobody learns that it exists)."""
         scope = access.scope_clause(caller) if caller is not None else None
         parsed = parse_uuid(customer_id, "customer")
-        row = await repository.get(session, parsed, scope)
+        row = await repository.get(session, parsed, scope, reply=reply)
         if row is None:
             await check_not_erased(session, parsed)  # an erased id: 404 `customer_erased`
         if row is not None and row.merged_into is not None and not show_deleted:
@@ -338,11 +330,13 @@ class CustomerService:
                                      "change the status with :change-status, which records a reason"))
         merged = {**current._mapping, **values}
         errors += check_reachable(merged, cleaned.errors)
-        tenant_settings = await settings.get(session)
-        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries)
+        config = await write_config.load(session, (n for n in DICTIONARY_FIELDS if values.get(n)))
+        tenant_settings = config.settings
+        await self._apply_dictionaries(session, values, errors, tenant_settings.enforce_dictionaries,
+                                       config.dictionaries)
         if custom is not None:
-            definitions = await fields.list_all(session)
-            values["custom_fields"], custom_errors = fields.merge_values(definitions, current.custom_fields, custom)
+            values["custom_fields"], custom_errors = fields.merge_values(config.fields, current.custom_fields,
+                                                                         custom)
             errors += custom_errors
         merged = {**current._mapping, **values}
         if merged.get("annual_revenue") is not None and not merged.get("annual_revenue_currency"):
@@ -361,17 +355,19 @@ class CustomerService:
         for name in changed_secret:
             columns |= {k: v for k, v in sensitive_columns.items() if k.startswith(f"{name}_")}
         changed = sorted([*changed, *changed_secret])
-        if duplicates.MATCH_KEY_COLUMNS & columns.keys():
+        if duplicates.CHECKED_COLUMNS & columns.keys():
             found = await duplicates.check_write(session, caller, {**current._mapping, **columns}, exclude=current.id,
-                                                 allow_duplicates=allow_duplicates)
+                                                 allow_duplicates=allow_duplicates,
+                                                 policy=tenant_settings.duplicate_policy)
             (duplicates_found if duplicates_found is not None else []).extend(found)
         row = await repository.update_if_version(
             session, current.id, expected_version, {**columns, "updated_by": caller.actor}
         )
         if row is None:  # changed between our read and our write
             raise _stale((await self.get(session, customer_id)).version)
-        await activity.record_updated(session, caller, current, row, changed)
-        await self._event(session, caller, "updated", row, changed_fields=changed)
+        # The timeline entries and the event: one statement.
+        _, event = outbox.event_insert(session, **self._event_fields(caller, "updated", row, changed_fields=changed))
+        await execute_together(session, [*activity.updated_entries(caller, current, row, changed), event])
         return row
 
     # -- soft delete and restore -------------------------------------------------------------
@@ -565,8 +561,9 @@ class CustomerService:
 
     async def list(
         self, session: AsyncSession, *, size: int, token: str, order_by: str, caller: Principal | None = None,
-        query: ListQuery = NO_FILTERS,
+        query: ListQuery = NO_FILTERS, reply: bool = False,
     ) -> tuple[list[sa.Row[Any]], str]:
+        """One page; `reply`: with the reply columns (customer/repository.py), for a reply."""
         limit = page_size(size)
         filters, order, fingerprint = await self.list_filter(session, order_by=order_by, caller=caller, query=query)
         column_name = order.split()[0]
@@ -581,7 +578,8 @@ class CustomerService:
             if column_name in ("created_at", "updated_at"):
                 key = datetime.fromisoformat(key)
             after = (key, uuid.UUID(cursor["i"]))
-        rows = await repository.list_page(session, order_by=order, limit=limit + 1, after=after, filters=filters)
+        rows = await repository.list_page(session, order_by=order, limit=limit + 1, after=after, filters=filters,
+                                          reply=reply)
         next_token = ""
         if len(rows) > limit:
             last = rows[limit - 1]

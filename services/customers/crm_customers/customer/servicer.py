@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.access import apply_field_policies
-from crm_customers.customer.list_query import ADDED_FILTERS, ListQuery
+from crm_customers.customer.list_query import ListQuery
+from crm_customers.customer.repository import REPLY_NAMES, REPLY_SPEND
 from crm_customers.customer.schemas import sent_custom_fields, sent_fields, to_proto, ts
 from crm_customers.customer.service import CustomerService
 from crm_customers.duplicates.check import PossibleDuplicate
@@ -37,13 +39,14 @@ def settings_proto(value: settings.Settings) -> pb.CustomerSettings:
     )
 
 
+def possible_duplicate_proto(d: PossibleDuplicate) -> pb.PossibleDuplicate:
+    return pb.PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=d.matched_on, confidence=d.confidence,
+                                outside_scope=d.outside_scope, conflicts=d.conflicts, likely=d.likely)
+
+
 def with_duplicates(message: pb.Customer, found: list[PossibleDuplicate]) -> pb.Customer:
-    """A create/update reply with the likely duplicates the check found (duplicates/check.py)."""
-    message.possible_duplicates.extend(
-        pb.PossibleDuplicate(id=d.id, code=d.code, name=d.name, matched_on=d.matched_on, confidence=d.confidence,
-                             outside_scope=d.outside_scope)
-        for d in found
-    )
+    """A create/update reply with the likely and possible duplicates the check found (duplicates/check.py)."""
+    message.possible_duplicates.extend(possible_duplicate_proto(d) for d in found)
     return message
 
 
@@ -76,15 +79,7 @@ def field_changes(message: pb.CustomerFieldInput) -> fields.FieldChanges:
 
 def list_filters(request: pb.ListCustomersRequest) -> ListQuery:
     """The list's filters of a request (mass changes reuse them)."""
-    return ListQuery(
-        industry=request.industry, status=request.status, q=request.q, owner_id=request.owner_id,
-        region=request.region, source=request.source, type=request.type, created_after=request.created_after,
-        created_before=request.created_before, first_contact_after=request.first_contact_after,
-        first_contact_before=request.first_contact_before, show_deleted=request.show_deleted,
-        custom=dict(request.custom_fields), resident_id=request.resident_id, bank_card=request.bank_card,
-        tag_ids=tuple(request.tag_ids), ids=tuple(request.ids),
-        **{name: getattr(request, name) for name in ADDED_FILTERS},
-    )
+    return ListQuery.from_request(request)
 
 
 class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
@@ -101,11 +96,16 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
     @staticmethod
     async def _out_with_spend(call: Call, rows: list[Any]) -> list[pb.Customer]:
         """Every customer reply: the contract shape with the spend figures from orders
-        (orders/spend.py) and the caller's field policies applied (which may hide spend too)."""
+        (orders/spend.py) and the caller's field policies applied (which may hide spend too), then
+        the people's names, all read with the record (customer/repository.py reply columns): rows
+        read for a reply carry them; rows just written are read again with them (one query)."""
+        if not all(REPLY_SPEND in row._fields for row in rows):
+            rows = await customer_repository.with_reply(call.session, [row.id for row in rows])
         messages = [to_proto(row) for row in rows]
-        await spend.attach(call.session, messages)
+        spend.attach_from(messages, [getattr(row, REPLY_SPEND) for row in rows])
         shown = [apply_field_policies(call.principal, m) for m in messages]
-        await owners.attach_names(call.session, shown)
+        owners.attach_known(shown, [{str(getattr(row, field) or ""): getattr(row, label)
+                                     for field, label in REPLY_NAMES.items()} for row in rows])
         return shown
 
     # -- customers -------------------------------------------------------------------------
@@ -119,14 +119,14 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         )
         return with_duplicates(await self._out(call, row), found)
 
-    @rpc(Scope.CUSTOMERS_READ)
+    @rpc(Scope.CUSTOMERS_READ, read_only=True)
     async def GetCustomer(self, request: pb.GetCustomerRequest, call: Call) -> pb.Customer:
         [customer] = await self._out_with_spend(call, [await self.customers.get(
-            call.session, request.id, caller=call.principal, show_deleted=request.show_deleted
+            call.session, request.id, caller=call.principal, show_deleted=request.show_deleted, reply=True
         )])
         return customer
 
-    @rpc(Scope.CUSTOMERS_READ)
+    @rpc(Scope.CUSTOMERS_READ, read_only=True)
     async def ListCustomers(self, request: pb.ListCustomersRequest, call: Call) -> pb.ListCustomersResponse:
         rows, next_token = await self.customers.list(
             call.session,
@@ -135,6 +135,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             token=request.page_token,
             order_by=request.order_by,
             query=list_filters(request),
+            reply=True,
         )
         reply = pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
         if request.include_total:

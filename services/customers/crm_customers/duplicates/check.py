@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,12 +22,15 @@ POLICIES: Final = ("warn", "block")
 MAX_REPORTED: Final = 10
 # Customer columns the keys are made of: an update touching one of them refreshes the keys.
 MATCH_KEY_COLUMNS: Final = frozenset(repository.KEY_COLUMNS)
+# Columns the comparison reads (scoring.profile_of): an update touching one of them is checked.
+CHECKED_COLUMNS: Final = MATCH_KEY_COLUMNS | {"type", "region", "contact_person"}
 
 
 @dataclass(frozen=True)
 class PossibleDuplicate:
     """`id`, `code` and `name` are empty when the customer is outside the caller's data scope:
-    the caller learns only that such a customer exists."""
+    the caller learns only that such a customer exists. `likely`: confidence >= MIN_CONFIDENCE
+    (what `block` refuses); otherwise only possible. `conflicts`: identifiers that differ."""
 
     id: str
     code: str
@@ -35,88 +38,110 @@ class PossibleDuplicate:
     matched_on: list[str]
     confidence: float
     outside_scope: bool = False
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def likely(self) -> bool:
+        return self.confidence >= scoring.MIN_CONFIDENCE
 
     def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"matched_on": self.matched_on, "confidence": self.confidence, "likely": self.likely}
+        if self.conflicts:
+            found["conflicts"] = self.conflicts
         if self.outside_scope:
-            return {"outside_scope": True, "matched_on": self.matched_on, "confidence": self.confidence}
-        return {"id": self.id, "code": self.code, "name": self.name, "matched_on": self.matched_on,
-                "confidence": self.confidence}
+            return {"outside_scope": True, **found}
+        return {"id": self.id, "code": self.code, "name": self.name, **found}
 
 
-async def refresh_keys(session: AsyncSession, row: Any) -> None:
+async def refresh_keys(session: AsyncSession, row: Any, *, replace: bool = True) -> None:
     """Stores the customer's match keys from its row (every insert and every update touching a
-    key column calls this, see customer/repository.py)."""
-    await repository.replace_keys(session, row.id, match.keys_of(row._mapping))
+    key column calls this, see customer/repository.py); a new customer has none to replace."""
+    await repository.replace_keys(session, row.id, match.keys_of(row._mapping), replace=replace)
 
 
-def _reasons(mine: Mapping[str, Any], mine_keys: set[tuple[str, str]], other: Any) -> set[str]:
-    theirs = match.keys_of(other._mapping)
-    reasons = {kind for kind, _ in mine_keys & theirs if kind != "name_del"}
-    my_name = match.name_key(str(mine.get("name") or ""))
-    their_name = match.name_key(other.name)
-    if "name" not in reasons and len(my_name) >= match.MIN_FUZZY_LEN and scoring.one_edit_apart(my_name, their_name):
-        reasons.add("name_similar")
-    contact = str(mine.get("contact_person") or "").strip()
-    if contact and contact == other.contact_person.strip():
-        reasons.add("contact_person")
-    domain = match.email_domain(str(mine.get("email") or ""))
-    if domain and domain == match.email_domain(other.email):
-        reasons.add("email_domain")
-    return reasons
+def _probes(mine: scoring.Profile, common_name: bool) -> list[str]:
+    """Name keys one edit away, or with/without a leading place: companies only (a person's
+    similar name never links on its own, and with a shared phone the phone finds it). A name
+    held by many is not looked up itself (its holders are no evidence)."""
+    if mine.person:
+        return []
+    probes = match.fuzzy_probes(mine.name) | match.place_probes(mine.name)
+    return sorted(probes - {mine.name} if common_name else probes)
 
 
 async def find(
     session: AsyncSession, caller: Principal, values: Mapping[str, Any], exclude: uuid.UUID | None = None
 ) -> list[PossibleDuplicate]:
-    """Likely duplicates of a customer with these (cleaned, stored-form) values among the
-    tenant's live customers other than `exclude`, highest confidence first."""
-    mine_keys = match.keys_of(values)
-    exact = [(k, v) for k, v in mine_keys if k != "name_del"]
-    key = match.name_key(str(values.get("name") or ""))
-    hits = await repository.matching_keys(session, exact, sorted(match.fuzzy_probes(key)), exclude)
+    """Likely and possible duplicates of a customer with these (cleaned, stored-form) values among
+    the tenant's live customers other than `exclude`, highest confidence first (scoring.compare)."""
+    mine = scoring.profile_of(values)
+    mine_keys = {k for k in match.keys_of(values) if k[0] != "name_del"}
+    # A phone, email or name held by HUB_LIMIT others already (a switchboard, a placeholder, a
+    # namesake of many) is not evidence: its holders are not even fetched. So for a contact person.
+    counted = [k for k in mine_keys if k[0] in scoring.HUB_KINDS]
+    counts = await repository.holder_counts(session, counted, exclude, scoring.HUB_LIMIT)
+    hubs = {k for k, n in counts.items() if n >= scoring.HUB_LIMIT}
+    linking = sorted(k for k in mine_keys - hubs if k[0] != "contact")  # a contact person alone links nothing
+    hits = await repository.matching_keys(session, linking, _probes(mine, ("name", mine.name) in hubs), exclude)
     ids = sorted({h.customer_id for h in hits})
     if not ids:
         return []
     rows = await repository.customer_rows(session, ids)
-    short = len(key) < match.MIN_FUZZY_LEN
-    scored: list[tuple[float, list[str], Any]] = []
+    their_names = {match.name_key(r.name) for r in rows} - {mine.name}
+    common = {value for (_, value), n in (await repository.holder_counts(
+        session, [("name", k) for k in their_names if k], None, scoring.HUB_LIMIT + 1)).items()
+        if n > scoring.HUB_LIMIT}
+    if ("name", mine.name) in hubs:
+        common.add(mine.name)
+    common_contact = ("contact", mine.contact) in hubs
+    scored: list[tuple[scoring.Match, Any]] = []
     for row in rows:
-        evidence = _reasons(values, mine_keys, row)
-        score = scoring.confidence(evidence, short_name=short)
-        if score >= scoring.MIN_CONFIDENCE:
-            scored.append((score, scoring.ordered(evidence), row))
-    scored.sort(key=lambda s: (-s[0], str(s[2].id)))
-    visible = await repository.visible_ids(session, [s[2].id for s in scored], access.scope_clause(caller))
+        stored = dict(row._mapping)
+        theirs = scoring.profile_of(stored)
+        shared = {kind for kind, value in mine_keys & match.keys_of(stored)
+                  if kind in scoring.CONTACT_KINDS and (kind, value) not in hubs}
+        found = scoring.compare(mine, theirs, shared, common_name=bool({mine.name, theirs.name} & common),
+                                common_contact=common_contact)
+        if found.reported:
+            scored.append((found, row))
+    scored.sort(key=lambda s: (-s[0].confidence, str(s[1].id)))
+    visible = await repository.visible_ids(session, [s[1].id for s in scored], access.scope_clause(caller))
     show_name = access.readable(caller, "name")
-    found: list[PossibleDuplicate] = []
+    reported: list[PossibleDuplicate] = []
     hidden: dict[str, float] = defaultdict(float)
-    for score, reasons, row in scored:
+    hidden_conflicts: set[str] = set()
+    for found, row in scored:
         if row.id in visible:
-            found.append(PossibleDuplicate(str(row.id), row.code, row.name if show_name else "", reasons, score))
+            reported.append(PossibleDuplicate(str(row.id), row.code, row.name if show_name else "", found.reasons,
+                                              found.confidence, conflicts=found.conflicts))
         else:
-            for reason in reasons:
-                hidden[reason] = max(hidden[reason], score)
-    found = found[:MAX_REPORTED]
+            for reason in found.reasons:
+                hidden[reason] = max(hidden[reason], found.confidence)
+            hidden_conflicts.update(found.conflicts)
+    reported = reported[:MAX_REPORTED]
     if hidden:  # one entry for all of them: not even how many there are
-        found.append(PossibleDuplicate("", "", "", scoring.ordered(hidden), max(hidden.values()), outside_scope=True))
-    return found
+        reported.append(PossibleDuplicate("", "", "", scoring.ordered(hidden), max(hidden.values()),
+                                          outside_scope=True, conflicts=scoring.ordered_conflicts(hidden_conflicts)))
+    return reported
 
 
 async def check_write(
     session: AsyncSession, caller: Principal, values: Mapping[str, Any], *, exclude: uuid.UUID | None,
-    allow_duplicates: bool,
+    allow_duplicates: bool, policy: str | None = None,
 ) -> list[PossibleDuplicate]:
-    """The possible duplicates to report. Under `block`, a write with any is refused (409
-    `duplicate_customer`, listing them) unless `allow_duplicates` is sent by a holder of
-    `customers:admin` (403 for anyone else who sends it)."""
-    blocking = await repository.policy(session) == "block"
+    """The possible duplicates to report. Under `block`, a write with a likely one is refused
+    (409 `duplicate_customer`, listing them all) unless `allow_duplicates` is sent by a holder of
+    `customers:admin` (403 for anyone else who sends it); possible ones are only reported.
+    `policy`: the tenant's duplicate policy when the caller has read the settings already (else it
+    is read here)."""
+    blocking = (policy or await repository.policy(session)) == "block"
     if blocking:
         # Two writes of the same phone (or email, code, ...) at once would each find no duplicate:
         # the second waits here until the first commits, then finds it.
         await repository.lock_keys(session, caller.tenant_id, [f"{kind}:{value}" for kind, value
                                                                in match.keys_of(values) if kind != "name_del"])
     found = await find(session, caller, values, exclude)
-    if not found or not blocking:
+    if not blocking or not any(d.likely for d in found):
         return found
     if allow_duplicates:
         caller.require(Scope.CUSTOMERS_ADMIN)  # 403 for anyone else

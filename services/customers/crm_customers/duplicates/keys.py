@@ -8,6 +8,8 @@ one-edit deletion neighbourhood (`name_del`), so a typo finds its original by in
 - `resident_id`, `bank_card`: the blind indexes the sensitive fields already store.
 - `name`: company-name key (`name_key`): NFKC, lower case, a bracketed place moved to the
   front, legal suffixes removed, punctuation and whitespace removed.
+- `contact`: the contact person (`contact_key`), never a link by itself: its count tells how
+  common the name is (张伟 is the contact of thousands), so that only an uncommon one corroborates.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ MIN_FUZZY_LEN: Final = 4
 # Deletion neighbourhoods are computed on at most this many characters of a key.
 MAX_FUZZY_LEN: Final = 24
 
-KINDS: Final = ("phone", "email", "credit_code", "resident_id", "bank_card", "name")
+KINDS: Final = ("phone", "email", "credit_code", "resident_id", "bank_card", "name", "contact")
 
 
 def _place(note: str) -> str | None:
@@ -101,6 +103,10 @@ def email_key(email: str) -> str:
     return email.strip().lower()
 
 
+def contact_key(contact_person: str) -> str:
+    return " ".join(contact_person.split()).casefold()
+
+
 def keys_of(row: Mapping[str, Any]) -> set[tuple[str, str]]:
     """Every (kind, value) of one customer, from its stored columns."""
     found: set[tuple[str, str]] = set()
@@ -114,6 +120,9 @@ def keys_of(row: Mapping[str, Any]) -> set[tuple[str, str]]:
     for kind in ("resident_id", "bank_card"):
         if row.get(f"{kind}_bidx"):
             found.add((kind, str(row[f"{kind}_bidx"])))
+    contact = contact_key(str(row.get("contact_person") or ""))
+    if contact:
+        found.add(("contact", contact))
     key = name_key(str(row.get("name") or ""))
     if key:
         found.add(("name", key))
@@ -134,6 +143,47 @@ def fuzzy_probes(key: str) -> set[str]:
     if len(key) < MIN_FUZZY_LEN:
         return set()
     return deletions(key) | {key[:MAX_FUZZY_LEN]}
+
+
+def split_place(key: str) -> tuple[str, str]:
+    """A name key's leading place and the rest: 北京星辰科技 -> (北京, 星辰科技), 北京市星辰科技 -> (北京,
+    星辰科技), 星辰科技 -> ("", 星辰科技)."""
+    for length in (3, 2):  # places are two or three characters (黑龙江, 哈尔滨)
+        place = key[:length]
+        if place in PLACES and len(key) > length:
+            rest = key[length:]
+            if rest[0] in "市省" and len(rest) > 1:
+                rest = rest[1:]
+            return place, rest
+    return "", key
+
+
+_PLACE_IN_KEY: Final = re.compile("|".join(sorted(PLACES, key=len, reverse=True)))
+
+
+def places_in(key: str) -> set[str]:
+    """Every place named in a key: 北京星辰科技有限公司上海分 -> {北京, 上海}."""
+    return set(_PLACE_IN_KEY.findall(key))
+
+
+_LEGAL_FORMS: Final = re.compile("|".join(CN_SUFFIXES))
+
+
+def loose_key(key: str) -> str:
+    """A key without the legal forms inside it too: 北京星辰科技股份有限公司上海分 and
+    北京星辰科技有限公司上海分 (two ways of writing one branch) meet."""
+    return _LEGAL_FORMS.sub("", key)
+
+
+def place_probes(key: str) -> set[str]:
+    """Name keys that are this one with or without a leading place (the core, or every place
+    before it), to find 北京星辰科技 from 星辰科技 and back by index lookup."""
+    place, core = split_place(key)
+    if len(core) < MIN_FUZZY_LEN:
+        return set()
+    if place:
+        return {core}
+    return {p + key for p in PLACES} | {p + "市" + key for p in PLACES}
 
 
 def email_domain(email: str) -> str:

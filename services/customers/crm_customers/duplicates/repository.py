@@ -22,8 +22,10 @@ from crm_customers.duplicates.tables import (
 )
 
 INSERT_BATCH: Final = 2000
+LOOKUP_BATCH: Final = 10_000
 # Columns the checks compare (keys are computed from these, see keys.keys_of).
-KEY_COLUMNS: Final = ("name", "mobile", "phone", "email", "credit_code", "resident_id_bidx", "bank_card_bidx")
+KEY_COLUMNS: Final = ("name", "mobile", "phone", "email", "credit_code", "resident_id_bidx", "bank_card_bidx",
+                       "contact_person")
 _c = customers.c
 
 
@@ -38,11 +40,22 @@ async def policy(session: AsyncSession) -> str:
 
 # -- match keys --------------------------------------------------------------------------------
 
-async def replace_keys(session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]]) -> None:
-    await session.execute(sa.delete(match_keys).where(match_keys.c.customer_id == customer_id))
-    rows = [{"customer_id": customer_id, "kind": k, "value": v} for k, v in sorted(set(keys))]
-    if rows:
-        await session.execute(sa.insert(match_keys), rows)
+async def replace_keys(
+    session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]], *, replace: bool = True
+) -> None:
+    """One statement: the new keys added (those already there are kept) and, when `replace`, the
+    old ones not among them deleted. Both halves see the same snapshot, so neither undoes the other."""
+    pairs = sorted(set(keys))
+    added = (pg.insert(match_keys).values([{"customer_id": customer_id, "kind": k, "value": v} for k, v in pairs])
+             .on_conflict_do_nothing()) if pairs else None
+    if not replace:
+        if added is not None:
+            await session.execute(added)
+        return
+    stale = sa.delete(match_keys).where(match_keys.c.customer_id == customer_id)
+    if pairs:
+        stale = stale.where(sa.tuple_(match_keys.c.kind, match_keys.c.value).not_in(pairs))
+    await session.execute(stale.add_cte(added.cte("added_keys")) if added is not None else stale)
 
 
 async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[str]) -> None:
@@ -54,6 +67,27 @@ async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[st
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"customers:duplicate-key:{tenant_id}:{value}"},
         )
+
+
+async def holder_counts(
+    session: AsyncSession, keys: Sequence[tuple[str, str]], exclude: uuid.UUID | None, limit: int
+) -> dict[tuple[str, str], int]:
+    """How many live customers (other than `exclude`) hold each key, counted up to `limit` (a hub
+    with a hundred thousand holders costs no more than one with `limit`)."""
+    if not keys:
+        return {}
+    wanted = sa.values(sa.column("kind", sa.Text), sa.column("value", sa.Text), name="wanted").data(list(keys))
+    holders = (
+        sa.select(sa.literal(1))
+        .select_from(match_keys.join(customers, customers.c.id == match_keys.c.customer_id))
+        .where(match_keys.c.kind == wanted.c.kind, match_keys.c.value == wanted.c.value, _c.deleted_at.is_(None))
+        .correlate(wanted)
+    )
+    if exclude is not None:
+        holders = holders.where(match_keys.c.customer_id != exclude)
+    counted = sa.select(sa.func.count()).select_from(holders.limit(limit).subquery()).scalar_subquery()
+    rows = (await session.execute(sa.select(wanted.c.kind, wanted.c.value, counted))).all()
+    return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 async def matching_keys(
@@ -83,6 +117,16 @@ async def customer_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list
     if not ids:
         return []
     return list((await session.execute(sa.select(customers).where(_c.id.in_(list(ids))))).all())
+
+
+async def get_live(
+    session: AsyncSession, customer_id: uuid.UUID, scope: sa.ColumnElement[bool] | None
+) -> sa.Row[Any] | None:
+    """A live (not deleted, not merged) customer in the caller's data scope."""
+    query = sa.select(customers).where(_c.id == customer_id, _c.deleted_at.is_(None))
+    if scope is not None:
+        query = query.where(scope)
+    return (await session.execute(query)).first()
 
 
 async def visible_ids(
@@ -151,17 +195,30 @@ async def exact_blocks(
 
 
 async def stream_live(session: AsyncSession, batch: int) -> AsyncIterator[list[Any]]:
-    """id, stored name key, contact_person, email of every live customer, in batches
-    (server-side cursor)."""
+    """id, stored name key and the columns scoring.profile_of reads, of every live customer, in
+    batches (server-side cursor)."""
     name = match_keys.alias("name_key")
     query = (
-        sa.select(_c.id, name.c.value.label("name_key"), _c.contact_person, _c.email)
+        sa.select(_c.id, name.c.value.label("name_key"), _c.type, _c.region, _c.contact_person, _c.email,
+                  _c.credit_code, _c.resident_id_bidx, _c.bank_card_bidx)
         .outerjoin(name, sa.and_(name.c.customer_id == _c.id, name.c.kind == "name"))
         .where(_c.deleted_at.is_(None))
     )
     result = await session.stream(query.execution_options(yield_per=batch))
     async for part in result.partitions(batch):
         yield list(part)
+
+
+async def exclusive_identities(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    """(credit code, resident ID blind index) of these customers, for those that have either."""
+    found: dict[uuid.UUID, tuple[str, str]] = {}
+    for start in range(0, len(ids), LOOKUP_BATCH):
+        query = sa.select(_c.id, _c.credit_code, _c.resident_id_bidx).where(
+            _c.id.in_(list(ids[start:start + LOOKUP_BATCH])),
+            sa.or_(_c.credit_code != "", _c.resident_id_bidx.is_not(None)))
+        for row in (await session.execute(query)).all():
+            found[row.id] = ((row.credit_code or "").upper(), row.resident_id_bidx or "")
+    return found
 
 
 async def save_pairs(session: AsyncSession, scan_id: uuid.UUID, pairs: Sequence[dict[str, Any]]) -> None:

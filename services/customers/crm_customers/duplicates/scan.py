@@ -1,21 +1,26 @@
 """The tenant-wide duplicate scan, run as a job (`customers.duplicate_scan`), in three phases,
 each committed before the next starts, so a scan whose worker died resumes at its last phase:
 
-1. `exact`: blocks of live customers sharing an exact key (SQL GROUP BY on customer_match_keys:
-   credit code, resident ID and bank card blind indexes, email, phone, long name keys); every pair
-   inside a block of 2..MAX_BLOCK is a candidate with that key as its reason.
-2. `fuzzy`: every name key (>= 4 characters) and its one-deletion variants are hashed and sorted
-   (numpy); keys sharing a variant are candidates, kept when rapidfuzz confirms one edit. Then
-   every candidate gets its corroborations (same contact person, same company email domain) and a
-   confidence (scoring.py); pairs under MIN_CONFIDENCE and dismissed pairs are dropped.
-3. `grouping`: union-find over the pairs; each group gets the lowest confidence of the pairs that
-   joined it and the union of their reasons. The new groups replace the open ones.
+1. `exact`: blocks of live customers sharing an exact key (SQL GROUP BY on customer_match_keys):
+   credit code, resident ID and bank card blind indexes in blocks of 2..MAX_BLOCK; phone, email
+   and long name keys in blocks of 2..HUB_LIMIT (a value held by more is a hub: a switchboard, an
+   agency's number, a placeholder, a name many companies share). Every pair inside a block is a
+   candidate with that key as its reason.
+2. `fuzzy`: every company name key (>= 4 characters), its one-deletion variants and its core
+   without a leading place are hashed and sorted (numpy); keys sharing one are candidates when
+   they already are, or share a contact person or company email domain. Every candidate is then
+   compared (scoring.compare: vetoes, names, hubs, corroborations); likely pairs are kept, except
+   dismissed ones.
+3. `grouping`: grouping.build_groups (union-find that keeps different credit codes or resident
+   IDs apart, splits oversized components, flags what stays too large). The new groups replace
+   the open ones.
 """
 
 from __future__ import annotations
 
 import array
 import logging
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,8 +31,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.duplicates import grouping, repository, scoring
 from crm_customers.duplicates import keys as match
-from crm_customers.duplicates import repository, scoring
 from crm_platform import jobs
 from crm_platform.db import tenant_session
 from crm_platform.ids import new_id
@@ -40,10 +45,6 @@ EXACT_KINDS: Final = ("credit_code", "resident_id", "bank_card", "email", "phone
 PHASES: Final = ("exact", "fuzzy", "grouping")
 STREAM_BATCH: Final = 20_000
 RETRY_SCHEDULE: Final = [timedelta(seconds=s) for s in (5, 60)]
-# With the weights of scoring.py a name one edit away is not reported on its own, so phase 2 keeps
-# such a pair only when it also has other evidence (memory stays proportional to likely pairs).
-SIMILAR_ALONE_REPORTED: Final = scoring.confidence({"name_similar"}) >= scoring.MIN_CONFIDENCE
-
 Progress = Callable[[int, int], Awaitable[None]]
 
 
@@ -53,6 +54,7 @@ class Stats:
     fuzzy_candidates: int = 0
     pairs: int = 0
     groups: int = 0
+    flagged: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -112,8 +114,10 @@ class DuplicateScan:
     async def _exact(self) -> None:
         pairs: dict[tuple[uuid.UUID, uuid.UUID], set[str]] = {}
         for number, kind in enumerate(EXACT_KINDS):
+            # The baseline links every block up to MAX_BLOCK, hubs included: exact keys and nothing else.
+            limit = scoring.HUB_LIMIT if kind in scoring.HUB_KINDS and not self.exact_only else scoring.MAX_BLOCK
             async with tenant_session(self.engine, self.tenant_id) as session:
-                blocks = await repository.exact_blocks(session, kind, scoring.MAX_BLOCK,
+                blocks = await repository.exact_blocks(session, kind, limit,
                                                        min_length=match.MIN_FUZZY_LEN if kind == "name" else 0)
             for block in blocks:
                 for i, a in enumerate(block):
@@ -131,27 +135,20 @@ class DuplicateScan:
     # -- phase 2 -------------------------------------------------------------------------------
 
     async def _fuzzy(self) -> None:
-        ids: list[uuid.UUID] = []
-        names: list[str] = []
-        contacts: list[str] = []
-        domains: list[str] = []
+        people = _People()
         hashes = array.array("q")
         owners = array.array("l")
         async with tenant_session(self.engine, self.tenant_id) as session:
             async for batch in repository.stream_live(session, STREAM_BATCH):
                 for row in batch:
-                    index = len(ids)
-                    key = row.name_key or ""
-                    ids.append(row.id)
-                    names.append(key)
-                    contacts.append((row.contact_person or "").strip())
-                    domains.append(match.email_domain(row.email or ""))
-                    if not self.exact_only and len(key) >= match.MIN_FUZZY_LEN:
-                        for variant in match.fuzzy_probes(key):
+                    index = people.add(row)
+                    if not self.exact_only and not people.person[index]:
+                        for variant in _name_tokens(people.names[index]):
                             hashes.append(hash(variant))
                             owners.append(index)
-                await self._report("fuzzy", len(ids) * 0.8)
-        position = {cid: i for i, cid in enumerate(ids)}
+                await self._report("fuzzy", len(people.ids) * 0.8)
+        common, common_contact = people.common_names(), people.common_contacts()
+        position = {cid: i for i, cid in enumerate(people.ids)}
         candidates: dict[tuple[int, int], set[str]] = {}
         async with tenant_session(self.engine, self.tenant_id) as session:
             exact = await repository.load_pairs(session, self.scan_id)
@@ -163,33 +160,31 @@ class DuplicateScan:
             candidates.setdefault(_ordered(first, second), set()).update(row.reasons)
         similar = 0
         if len(hashes):
+            contacts, domains = people.contacts, people.domains
             for i, j in _shared_variant_pairs(np.frombuffer(hashes, dtype=np.int64),
                                               np.frombuffer(owners, dtype=np.int_), scoring.MAX_BLOCK):
                 pair_key = _ordered(i, j)
-                known = candidates.get(pair_key)
-                if known is None and not SIMILAR_ALONE_REPORTED and not (
-                    (contacts[i] and contacts[i] == contacts[j]) or (domains[i] and domains[i] == domains[j])
-                ):
-                    continue  # a similar name alone stays under MIN_CONFIDENCE: not worth keeping
-                if (known is None or "name_similar" not in known) and scoring.one_edit_apart(names[i], names[j]):
-                    candidates.setdefault(pair_key, set()).add("name_similar")
+                if pair_key in candidates:
+                    continue
+                # Similar names alone stay under MIN_CONFIDENCE: only corroborated ones are worth keeping.
+                if ((contacts[i] and contacts[i] == contacts[j] and not common_contact[i])
+                        or (domains[i] and domains[i] == domains[j])):
+                    candidates[pair_key] = set()
                     similar += 1
         self.stats.fuzzy_candidates = similar
         scored = []
         for (i, j), reasons in candidates.items():
-            a, b = _pair(ids[i], ids[j])
+            a, b = _pair(people.ids[i], people.ids[j])
             if (a, b) in dismissed:
                 continue
-            if names[i] and names[i] == names[j]:
-                reasons.add("name")
-            if not self.exact_only:
-                if contacts[i] and contacts[i] == contacts[j]:
-                    reasons.add("contact_person")
-                if domains[i] and domains[i] == domains[j]:
-                    reasons.add("email_domain")
-            score = scoring.confidence(reasons, short_name=len(names[i]) < match.MIN_FUZZY_LEN)
-            if score >= scoring.MIN_CONFIDENCE:
-                scored.append({"a": a, "b": b, "confidence": score, "reasons": scoring.ordered(reasons)})
+            if self.exact_only:  # the baseline: any shared exact key links
+                scored.append({"a": a, "b": b, "confidence": scoring.confidence(reasons),
+                               "reasons": scoring.ordered(reasons)})
+                continue
+            found = scoring.compare(people.profile(i), people.profile(j), reasons,
+                                    common_name=bool(common[i] or common[j]), common_contact=bool(common_contact[i]))
+            if found.likely:
+                scored.append({"a": a, "b": b, "confidence": found.confidence, "reasons": found.reasons})
         self.stats.pairs = len(scored)
         async with tenant_session(self.engine, self.tenant_id) as session:
             await repository.delete_pairs(session, self.scan_id)
@@ -201,43 +196,29 @@ class DuplicateScan:
 
     async def _grouping(self) -> None:
         async with tenant_session(self.engine, self.tenant_id) as session:
-            pairs = await repository.load_pairs(session, self.scan_id)
-        parent: dict[uuid.UUID, uuid.UUID] = {}
-
-        def find(x: uuid.UUID) -> uuid.UUID:
-            root = x
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while parent.get(x, x) != root:
-                parent[x], x = root, parent[x]
-            return root
-
-        for row in pairs:
-            ra, rb = find(row.a), find(row.b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-        by_root: dict[uuid.UUID, list[Any]] = {}
-        for row in pairs:
-            by_root.setdefault(find(row.a), []).append(row)
-        groups, members = [], []
-        for root_pairs in by_root.values():
+            pairs = [grouping.Pair(r.a, r.b, float(r.confidence), list(r.reasons))
+                     for r in await repository.load_pairs(session, self.scan_id)]
+            members = sorted({c for p in pairs for c in (p.a, p.b)})
+            identities = {} if self.exact_only else await repository.exclusive_identities(session, members)
+        if self.exact_only:  # the baseline: plain union-find, no limits
+            built = grouping.build_groups(pairs, identities, max_size=len(members) + 1, minimum=0.0)
+        else:
+            built = grouping.build_groups(pairs, identities)
+        groups, rows = [], []
+        for found in built:
             group_id = new_id()
-            customers = sorted({p.a for p in root_pairs} | {p.b for p in root_pairs})
-            reasons: set[str] = set()
-            for p in root_pairs:
-                reasons.update(p.reasons)
-            ranked = sorted(root_pairs, key=lambda p: -p.confidence)
             groups.append({
-                "id": group_id, "scan_id": self.scan_id, "status": "open",
-                "confidence": _group_confidence(customers, ranked), "reasons": scoring.ordered(reasons),
+                "id": group_id, "scan_id": self.scan_id, "status": "open", "confidence": found.confidence,
+                "reasons": found.reasons, "size": found.size, "too_large": found.too_large,
                 "pairs": [{"a": str(p.a), "b": str(p.b), "confidence": p.confidence, "reasons": list(p.reasons)}
-                          for p in ranked[:100]],
+                          for p in found.pairs],
             })
-            members += [{"group_id": group_id, "customer_id": c} for c in customers]
+            rows += [{"group_id": group_id, "customer_id": c} for c in found.members]
         self.stats.groups = len(groups)
+        self.stats.flagged = sum(1 for g in built if g.too_large)
         async with tenant_session(self.engine, self.tenant_id) as session:
             await repository.drop_open_groups(session)
-            await repository.insert_groups(session, groups, members)
+            await repository.insert_groups(session, groups, rows)
             await repository.delete_pairs(session, self.scan_id)
             await repository.update_scan(
                 session, self.scan_id, status="succeeded", phase="done", processed=len(PHASES) * self.total,
@@ -247,24 +228,74 @@ class DuplicateScan:
             await self.progress(len(PHASES) * self.total, len(PHASES) * self.total)
 
 
-def _group_confidence(customers: list[uuid.UUID], ranked: list[Any]) -> float:
-    """The weakest link of a maximum spanning tree: the lowest confidence among the strongest
-    pairs that connect every member (Kruskal over pairs sorted by confidence)."""
-    parent = {c: c for c in customers}
+def _token(value: str) -> int:
+    """An equality token for a value: 0 when empty (hash collisions between distinct values are
+    2^-64 events)."""
+    return (hash(value) or 1) if value else 0
 
-    def find(x: uuid.UUID) -> uuid.UUID:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
-    weakest = 1.0
-    for p in ranked:
-        ra, rb = find(p.a), find(p.b)
-        if ra != rb:
-            parent[ra] = rb
-            weakest = min(weakest, float(p.confidence))
-    return round(weakest, 3)
+def _name_tokens(key: str) -> set[Any]:
+    """What a company name key is blocked on: one-deletion variants (and the key), and its core
+    without a leading place (北京星辰科技 and 星辰科技 meet)."""
+    tokens: set[Any] = set(match.fuzzy_probes(key))
+    _place, core = match.split_place(key)
+    if len(core) >= match.MIN_FUZZY_LEN:
+        tokens.add(("core", core))
+    return tokens
+
+
+class _People:
+    """Every live customer's comparison profile in compact columns (a million customers in a few
+    hundred MiB): name keys as strings, identifiers and contacts as equality tokens, regions interned."""
+
+    def __init__(self) -> None:
+        self.ids: list[uuid.UUID] = []
+        self.names: list[str] = []
+        self.person = bytearray()
+        self.regions: list[str] = []
+        self.places: list[str] = []
+        self.contacts = array.array("q")
+        self.domains = array.array("q")
+        self.credit_codes = array.array("q")
+        self.resident_ids = array.array("q")
+        self.bank_cards = array.array("q")
+
+    def add(self, row: Any) -> int:
+        key = row.name_key or ""
+        self.ids.append(row.id)
+        self.names.append(key)
+        person = scoring.is_person(row.type or "", key)
+        self.person.append(person)
+        self.places.append("" if person else sys.intern(match.split_place(key)[0]))
+        self.regions.append(sys.intern(scoring.region_key(row.region or "")))
+        self.contacts.append(_token(match.contact_key(row.contact_person or "")))
+        self.domains.append(_token(match.email_domain(row.email or "")))
+        self.credit_codes.append(_token((row.credit_code or "").upper()))
+        self.resident_ids.append(_token(row.resident_id_bidx or ""))
+        self.bank_cards.append(_token(row.bank_card_bidx or ""))
+        return len(self.ids) - 1
+
+    def profile(self, i: int) -> scoring.Profile:
+        return scoring.Profile(self.names[i], bool(self.person[i]), self.regions[i], self.places[i],
+                               self.contacts[i], self.domains[i], self.credit_codes[i], self.resident_ids[i],
+                               self.bank_cards[i])
+
+    def common_names(self) -> np.ndarray[Any, Any]:
+        """Per customer: its name key is held by more than HUB_LIMIT customers."""
+        return _common(np.fromiter((_token(n) for n in self.names), dtype=np.int64, count=len(self.names)))
+
+    def common_contacts(self) -> np.ndarray[Any, Any]:
+        """Per customer: its contact person is the contact of more than HUB_LIMIT customers."""
+        return _common(np.frombuffer(self.contacts, dtype=np.int64))
+
+
+def _common(tokens: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Per entry: its (non-zero) token occurs more than HUB_LIMIT times."""
+    if not len(tokens):
+        return np.zeros(0, dtype=bool)
+    _unique, inverse, counts = np.unique(tokens, return_inverse=True, return_counts=True)
+    common: np.ndarray[Any, Any] = (counts[inverse] > scoring.HUB_LIMIT) & (tokens != 0)
+    return common
 
 
 def _shared_variant_pairs(hashes: np.ndarray[Any, Any], owners: np.ndarray[Any, Any],

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer import access
-from crm_customers.duplicates import repository
+from crm_customers.duplicates import check, repository
 from crm_customers.duplicates.scan import SCAN_JOB
 from crm_platform import jobs
 from crm_platform.auth import Principal
@@ -93,6 +93,15 @@ class DuplicateService:
         for row in await repository.members_of(session, group_ids):
             found[row.group_id].append(row)
         return found
+
+    async def possible_duplicates(
+        self, session: AsyncSession, caller: Principal, customer_id: str
+    ) -> list[check.PossibleDuplicate]:
+        """What the check on write would report for this customer now (never itself)."""
+        row = await repository.get_live(session, parse_uuid(customer_id, "customer"), access.scope_clause(caller))
+        if row is None:
+            raise NotFound("customer not found")
+        return await check.find(session, caller, dict(row._mapping), exclude=row.id)
 
     async def visible(self, session: AsyncSession, caller: Principal, ids: list[uuid.UUID]) -> set[uuid.UUID]:
         return await repository.visible_ids(session, ids, access.scope_clause(caller))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.access import apply_field_policies
 from crm_customers.customer.schemas import to_proto, ts
+from crm_customers.customer.servicer import possible_duplicate_proto
 from crm_customers.duplicates.service import DuplicateService
 from crm_customers.owners import service as owners
 from crm_platform.auth import Scope
@@ -46,7 +47,8 @@ class DuplicateServicer(duplicates_pb2_grpc.DuplicateServiceServicer):
             pairs=[pb.DuplicatePair(a=p["a"], b=p["b"], confidence=p["confidence"], reasons=p["reasons"])
                    for p in pairs],
             hidden_members=len(members) - len(shown), scan_id=str(row.scan_id),
-            created_at=ts(row.created_at), updated_at=ts(row.updated_at),
+            created_at=ts(row.created_at), updated_at=ts(row.updated_at), size=row.size or len(members),
+            too_large=row.too_large,
         )
 
     @rpc(Scope.CUSTOMERS_ADMIN)
@@ -85,6 +87,13 @@ class DuplicateServicer(duplicates_pb2_grpc.DuplicateServiceServicer):
     ) -> pb.DuplicateGroup:
         row, members = await self.duplicates.dismiss(call.session, call.principal, request.id)
         return await self._group(call, row, members)
+
+    @rpc(Scope.CUSTOMERS_READ)
+    async def ListPossibleDuplicates(
+        self, request: pb.ListPossibleDuplicatesRequest, call: Call
+    ) -> pb.ListPossibleDuplicatesResponse:
+        found = await self.duplicates.possible_duplicates(call.session, call.principal, request.customer_id)
+        return pb.ListPossibleDuplicatesResponse(items=[possible_duplicate_proto(d) for d in found])
 
 
 def add_to_server(server: grpc.aio.Server, engine: AsyncEngine, page_tokens: PageTokens) -> str:

@@ -60,6 +60,9 @@ duplicate_groups = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("resolved_by", sa.Text, nullable=False, server_default=""),
+    # Customers in the component (migration c0055); a `too_large` group keeps a sample of them.
+    sa.Column("size", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("too_large", sa.Boolean, nullable=False, server_default=sa.false()),
     schema=TENANT,
 )
 

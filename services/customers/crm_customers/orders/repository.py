@@ -123,21 +123,28 @@ async def list_page(
     return list((await session.execute(query)).all())
 
 
-async def spend(session: AsyncSession, customer_ids: list[uuid.UUID]) -> list[sa.Row[Any, Any, Any, Any]]:
-    """(customer_id, currency, annual, lifetime) over orders that count as spend; `annual` covers
-    order dates in the last 365 days (today included)."""
-    if not customer_ids:
-        return []
+def _spend_sums(counted: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Per currency over orders that count as spend: `annual` covers order dates in the last 365
+    days (today included), `lifetime` all of them."""
     recent = orders.c.ordered_on > sa.func.current_date() - 365
-    query = (
+    return (
         sa.select(
-            orders.c.customer_id,
             orders.c.currency,
             sa.func.coalesce(sa.func.sum(orders.c.amount).filter(recent), 0).label("annual"),
             sa.func.sum(orders.c.amount).label("lifetime"),
         )
-        .where(orders.c.customer_id.in_(customer_ids), orders.c.kind == "order",
-               orders.c.status.in_(SPEND_STATUSES))
-        .group_by(orders.c.customer_id, orders.c.currency)
+        .where(counted, orders.c.kind == "order", orders.c.status.in_(SPEND_STATUSES))
+        .group_by(orders.c.currency)
     )
-    return list((await session.execute(query)).all())
+
+
+def spend_column(customer_id: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    """A customer's spend, as one column of a query over customers (`customer_id`'s table
+    or alias; a read stays one statement, and an INSERT or UPDATE can return it): a JSON list of
+    [currency, annual, lifetime], amounts as decimal text (JSON numbers would come back as floats)."""
+    outer = customer_id.table
+    sums = _spend_sums(orders.c.customer_id == customer_id).correlate(outer).subquery("spend")
+    triple = sa.func.jsonb_build_array(sums.c.currency, sa.cast(sums.c.annual, sa.Text),
+                                       sa.cast(sums.c.lifetime, sa.Text))
+    return (sa.select(sa.func.coalesce(sa.func.jsonb_agg(triple), sa.text("'[]'::jsonb")))
+            .correlate(outer).scalar_subquery())

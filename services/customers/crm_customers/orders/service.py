@@ -362,16 +362,3 @@ class OrderService:
             next_token = self.page_tokens.encode({"q": query, "d": last.ordered_on.isoformat(), "i": str(last.id)})
         show = amounts_visible(caller)
         return [to_proto(r, r.customer_code, show_amounts=show) for r in rows[:limit]], next_token
-
-
-async def spend_figures(
-    session: AsyncSession, customer_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[dict[str, str], dict[str, str]]]:
-    """customer id -> ({currency: annual spend}, {currency: lifetime value}) as decimal strings."""
-    out: dict[uuid.UUID, tuple[dict[str, str], dict[str, str]]] = {}
-    for row in await repository.spend(session, customer_ids):
-        annual, lifetime = out.setdefault(row.customer_id, ({}, {}))
-        annual[row.currency] = events.amount_text(row.annual)
-        lifetime[row.currency] = events.amount_text(row.lifetime)
-    return out
-

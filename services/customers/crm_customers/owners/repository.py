@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import user_teams
@@ -21,6 +22,21 @@ async def names(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uu
         sa.select(user_teams.c.user_id, user_teams.c.display_name).where(user_teams.c.user_id.in_(wanted))
     )
     return {row.user_id: row.display_name for row in rows if row.display_name}
+
+
+# An actor id that names a user (created_by / updated_by hold a user id, or "client:<id>").
+USER_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def name_column(user_id: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """`names` as one column of a query over `user_id`'s table (a uuid column, or a text actor id):
+    the user's display name, "" when the projection does not know them."""
+    key: sa.ColumnElement[Any] = user_id
+    if not isinstance(user_id.type, pg.UUID):
+        key = sa.case((user_id.op("~")(USER_ID_PATTERN), sa.cast(user_id, pg.UUID(as_uuid=True))), else_=None)
+    found = (sa.select(user_teams.c.display_name).where(user_teams.c.user_id == key)
+             .correlate(user_id.table).scalar_subquery())
+    return sa.func.coalesce(found, "")
 
 
 def _escaped(prefix: str) -> str:

@@ -45,6 +45,15 @@ async def attach_names(session: AsyncSession, messages: list[Any]) -> None:
         message.updated_by_name = known.get(message.updated_by, "")
 
 
+def attach_known(messages: list[Any], known: list[dict[str, str]]) -> None:
+    """`attach_names` with the names already read, per message (user id as text -> name, as the
+    customer repository's reply columns carry them); the same rule: only a shown id gets a name."""
+    for message, names_of in zip(messages, known, strict=True):
+        message.owner_name = names_of.get(message.owner_id, "") if message.owner_id else ""
+        message.created_by_name = names_of.get(message.created_by, "") if message.created_by else ""
+        message.updated_by_name = names_of.get(message.updated_by, "") if message.updated_by else ""
+
+
 class OwnerService:
     def __init__(self, page_tokens: PageTokens):
         self.page_tokens = page_tokens

@@ -72,7 +72,8 @@ class Dictionary:
         return entry
 
 
-def _with_paths(name: str, entries: list[Entry]) -> list[Entry]:
+def with_paths(name: str, entries: list[Entry]) -> list[Entry]:
+    """The entries with their paths of labels from the root (trees only)."""
     if name not in TREES:
         return entries
     codes = {e.code: e for e in entries}
@@ -103,7 +104,7 @@ async def load(session: AsyncSession, name: str) -> Dictionary:
             .order_by(dictionary_entries.c.position)
         )
     ).all()
-    return Dictionary(name, _with_paths(name, [Entry(r.code, r.label, r.parent, "", r.label_en, r.label_zh)
+    return Dictionary(name, with_paths(name, [Entry(r.code, r.label, r.parent, "", r.label_en, r.label_zh)
                                                for r in rows]))
 
 
@@ -170,4 +171,4 @@ async def replace(session: AsyncSession, name: str, entries: list[Entry]) -> Dic
                 for i, e in enumerate(cleaned)
             ],
         )
-    return Dictionary(name, _with_paths(name, cleaned))
+    return Dictionary(name, with_paths(name, cleaned))

@@ -9,11 +9,10 @@ from datetime import date
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.cleaning import STATUSES
-from crm_customers.customer.tables import code_counters, customer_settings
+from crm_customers.customer.tables import customer_settings
 from crm_platform.errors import FieldError, InvalidInput, PreconditionFailed
 
 # {region} {industry} {year} {yy} {month} {day} {seq} {seq:03}
@@ -93,14 +92,14 @@ def transitions_errors(transitions: dict[str, list[str]]) -> list[FieldError]:
     return errors
 
 
-def _from_row(row: Any) -> Settings:
+def from_row(row: Any) -> Settings:
     return Settings(row.code_pattern, {k: list(v) for k, v in row.status_transitions.items()},
                     row.enforce_dictionaries, row.version, row.updated_at, row.duplicate_policy)
 
 
 async def get(session: AsyncSession) -> Settings:
     row = (await session.execute(sa.select(customer_settings).where(customer_settings.c.id == 1))).one()
-    return _from_row(row)
+    return from_row(row)
 
 
 async def update(
@@ -145,16 +144,4 @@ async def update(
             .returning(customer_settings)
         )
     ).one()
-    return _from_row(row)
-
-
-async def next_number(session: AsyncSession, prefix: str) -> int:
-    """The next number for one rendered prefix (one counter row per prefix; the row lock
-    serialises concurrent creates of the same prefix until commit)."""
-    stmt = (
-        pg_insert(code_counters)
-        .values(prefix=prefix, last=1)
-        .on_conflict_do_update(index_elements=["prefix"], set_={"last": code_counters.c.last + 1})
-        .returning(code_counters.c.last)
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    return from_row(row)

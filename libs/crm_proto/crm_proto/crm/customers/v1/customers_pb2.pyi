@@ -90,20 +90,24 @@ class Customer(_message.Message):
     def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ..., owner_name: _Optional[str] = ..., created_by_name: _Optional[str] = ..., updated_by_name: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PossibleDuplicate(_message.Message):
-    __slots__ = ("id", "code", "name", "matched_on", "confidence", "outside_scope")
+    __slots__ = ("id", "code", "name", "matched_on", "confidence", "outside_scope", "conflicts", "likely")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MATCHED_ON_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     OUTSIDE_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    LIKELY_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
     matched_on: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
     outside_scope: bool
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., matched_on: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., outside_scope: _Optional[bool] = ...) -> None: ...
+    conflicts: _containers.RepeatedScalarFieldContainer[str]
+    likely: bool
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., matched_on: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., outside_scope: _Optional[bool] = ..., conflicts: _Optional[_Iterable[str]] = ..., likely: _Optional[bool] = ...) -> None: ...
 
 class Spend(_message.Message):
     __slots__ = ("amounts",)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1_dot_customers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!crm/customers/v1/duplicates.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/customers/v1/customers.proto\"\xbd\x02\n\rDuplicateScan\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\x11\n\tprocessed\x18\x04 \x01(\x03\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x13\n\x0bpairs_found\x18\x06 \x01(\x03\x12\x14\n\x0cgroups_found\x18\x07 \x01(\x03\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\rDuplicatePair\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0f\n\x07reasons\x18\x04 \x03(\t\"\xb7\x02\n\x0e\x44uplicateGroup\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12+\n\x07members\x18\x05 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\x12.\n\x05pairs\x18\x06 \x03(\x0b\x32\x1f.crm.customers.v1.DuplicatePair\x12\x16\n\x0ehidden_members\x18\x07 \x01(\x05\x12\x0f\n\x07scan_id\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1b\n\x19StartDuplicateScanRequest\"%\n\x17GetDuplicateScanRequest\x12\n\n\x02id\x18\x01 \x01(\t\".\n\x19ListDuplicateScansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\"L\n\x1aListDuplicateScansResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.crm.customers.v1.DuplicateScan\"S\n\x1aListDuplicateGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\"g\n\x1bListDuplicateGroupsResponse\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .crm.customers.v1.DuplicateGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18GetDuplicateGroupRequest\x12\n\n\x02id\x18\x01 \x01(\t\"*\n\x1c\x44ismissDuplicateGroupRequest\x12\n\n\x02id\x18\x01 \x01(\t2\x89\x05\n\x10\x44uplicateService\x12\x62\n\x12StartDuplicateScan\x12+.crm.customers.v1.StartDuplicateScanRequest\x1a\x1f.crm.customers.v1.DuplicateScan\x12^\n\x10GetDuplicateScan\x12).crm.customers.v1.GetDuplicateScanRequest\x1a\x1f.crm.customers.v1.DuplicateScan\x12o\n\x12ListDuplicateScans\x12+.crm.customers.v1.ListDuplicateScansRequest\x1a,.crm.customers.v1.ListDuplicateScansResponse\x12r\n\x13ListDuplicateGroups\x12,.crm.customers.v1.ListDuplicateGroupsRequest\x1a-.crm.customers.v1.ListDuplicateGroupsResponse\x12\x61\n\x11GetDuplicateGroup\x12*.crm.customers.v1.GetDuplicateGroupRequest\x1a .crm.customers.v1.DuplicateGroup\x12i\n\x15\x44ismissDuplicateGroup\x12..crm.customers.v1.DismissDuplicateGroupRequest\x1a .crm.customers.v1.DuplicateGroupb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!crm/customers/v1/duplicates.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/customers/v1/customers.proto\"\xbd\x02\n\rDuplicateScan\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\x11\n\tprocessed\x18\x04 \x01(\x03\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x13\n\x0bpairs_found\x18\x06 \x01(\x03\x12\x14\n\x0cgroups_found\x18\x07 \x01(\x03\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\rDuplicatePair\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0f\n\x07reasons\x18\x04 \x03(\t\"\xd8\x02\n\x0e\x44uplicateGroup\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12+\n\x07members\x18\x05 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\x12.\n\x05pairs\x18\x06 \x03(\x0b\x32\x1f.crm.customers.v1.DuplicatePair\x12\x16\n\x0ehidden_members\x18\x07 \x01(\x05\x12\x0f\n\x07scan_id\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04size\x18\x0b \x01(\x05\x12\x11\n\ttoo_large\x18\x0c \x01(\x08\"\x1b\n\x19StartDuplicateScanRequest\"%\n\x17GetDuplicateScanRequest\x12\n\n\x02id\x18\x01 \x01(\t\".\n\x19ListDuplicateScansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\"L\n\x1aListDuplicateScansResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.crm.customers.v1.DuplicateScan\"S\n\x1aListDuplicateGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\"g\n\x1bListDuplicateGroupsResponse\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .crm.customers.v1.DuplicateGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18GetDuplicateGroupRequest\x12\n\n\x02id\x18\x01 \x01(\t\"*\n\x1c\x44ismissDuplicateGroupRequest\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x1dListPossibleDuplicatesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"T\n\x1eListPossibleDuplicatesResponse\x12\x32\n\x05items\x18\x01 \x03(\x0b\x32#.crm.customers.v1.PossibleDuplicate2\x86\x06\n\x10\x44uplicateService\x12\x62\n\x12StartDuplicateScan\x12+.crm.customers.v1.StartDuplicateScanRequest\x1a\x1f.crm.customers.v1.DuplicateScan\x12^\n\x10GetDuplicateScan\x12).crm.customers.v1.GetDuplicateScanRequest\x1a\x1f.crm.customers.v1.DuplicateScan\x12o\n\x12ListDuplicateScans\x12+.crm.customers.v1.ListDuplicateScansRequest\x1a,.crm.customers.v1.ListDuplicateScansResponse\x12r\n\x13ListDuplicateGroups\x12,.crm.customers.v1.ListDuplicateGroupsRequest\x1a-.crm.customers.v1.ListDuplicateGroupsResponse\x12\x61\n\x11GetDuplicateGroup\x12*.crm.customers.v1.GetDuplicateGroupRequest\x1a .crm.customers.v1.DuplicateGroup\x12i\n\x15\x44ismissDuplicateGroup\x12..crm.customers.v1.DismissDuplicateGroupRequest\x1a .crm.customers.v1.DuplicateGroup\x12{\n\x16ListPossibleDuplicates\x12/.crm.customers.v1.ListPossibleDuplicatesRequest\x1a\x30.crm.customers.v1.ListPossibleDuplicatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,23 +38,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DUPLICATEPAIR']._serialized_start=442
   _globals['_DUPLICATEPAIR']._serialized_end=516
   _globals['_DUPLICATEGROUP']._serialized_start=519
-  _globals['_DUPLICATEGROUP']._serialized_end=830
-  _globals['_STARTDUPLICATESCANREQUEST']._serialized_start=832
-  _globals['_STARTDUPLICATESCANREQUEST']._serialized_end=859
-  _globals['_GETDUPLICATESCANREQUEST']._serialized_start=861
-  _globals['_GETDUPLICATESCANREQUEST']._serialized_end=898
-  _globals['_LISTDUPLICATESCANSREQUEST']._serialized_start=900
-  _globals['_LISTDUPLICATESCANSREQUEST']._serialized_end=946
-  _globals['_LISTDUPLICATESCANSRESPONSE']._serialized_start=948
-  _globals['_LISTDUPLICATESCANSRESPONSE']._serialized_end=1024
-  _globals['_LISTDUPLICATEGROUPSREQUEST']._serialized_start=1026
-  _globals['_LISTDUPLICATEGROUPSREQUEST']._serialized_end=1109
-  _globals['_LISTDUPLICATEGROUPSRESPONSE']._serialized_start=1111
-  _globals['_LISTDUPLICATEGROUPSRESPONSE']._serialized_end=1214
-  _globals['_GETDUPLICATEGROUPREQUEST']._serialized_start=1216
-  _globals['_GETDUPLICATEGROUPREQUEST']._serialized_end=1254
-  _globals['_DISMISSDUPLICATEGROUPREQUEST']._serialized_start=1256
-  _globals['_DISMISSDUPLICATEGROUPREQUEST']._serialized_end=1298
-  _globals['_DUPLICATESERVICE']._serialized_start=1301
-  _globals['_DUPLICATESERVICE']._serialized_end=1950
+  _globals['_DUPLICATEGROUP']._serialized_end=863
+  _globals['_STARTDUPLICATESCANREQUEST']._serialized_start=865
+  _globals['_STARTDUPLICATESCANREQUEST']._serialized_end=892
+  _globals['_GETDUPLICATESCANREQUEST']._serialized_start=894
+  _globals['_GETDUPLICATESCANREQUEST']._serialized_end=931
+  _globals['_LISTDUPLICATESCANSREQUEST']._serialized_start=933
+  _globals['_LISTDUPLICATESCANSREQUEST']._serialized_end=979
+  _globals['_LISTDUPLICATESCANSRESPONSE']._serialized_start=981
+  _globals['_LISTDUPLICATESCANSRESPONSE']._serialized_end=1057
+  _globals['_LISTDUPLICATEGROUPSREQUEST']._serialized_start=1059
+  _globals['_LISTDUPLICATEGROUPSREQUEST']._serialized_end=1142
+  _globals['_LISTDUPLICATEGROUPSRESPONSE']._serialized_start=1144
+  _globals['_LISTDUPLICATEGROUPSRESPONSE']._serialized_end=1247
+  _globals['_GETDUPLICATEGROUPREQUEST']._serialized_start=1249
+  _globals['_GETDUPLICATEGROUPREQUEST']._serialized_end=1287
+  _globals['_DISMISSDUPLICATEGROUPREQUEST']._serialized_start=1289
+  _globals['_DISMISSDUPLICATEGROUPREQUEST']._serialized_end=1331
+  _globals['_LISTPOSSIBLEDUPLICATESREQUEST']._serialized_start=1333
+  _globals['_LISTPOSSIBLEDUPLICATESREQUEST']._serialized_end=1385
+  _globals['_LISTPOSSIBLEDUPLICATESRESPONSE']._serialized_start=1387
+  _globals['_LISTPOSSIBLEDUPLICATESRESPONSE']._serialized_end=1471
+  _globals['_DUPLICATESERVICE']._serialized_start=1474
+  _globals['_DUPLICATESERVICE']._serialized_end=2248
 # @@protoc_insertion_point(module_scope)

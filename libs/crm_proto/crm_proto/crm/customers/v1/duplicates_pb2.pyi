@@ -51,7 +51,7 @@ class DuplicatePair(_message.Message):
     def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., confidence: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DuplicateGroup(_message.Message):
-    __slots__ = ("id", "status", "confidence", "reasons", "members", "pairs", "hidden_members", "scan_id", "created_at", "updated_at")
+    __slots__ = ("id", "status", "confidence", "reasons", "members", "pairs", "hidden_members", "scan_id", "created_at", "updated_at", "size", "too_large")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,8 @@ class DuplicateGroup(_message.Message):
     SCAN_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    TOO_LARGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: str
     confidence: float
@@ -72,7 +74,9 @@ class DuplicateGroup(_message.Message):
     scan_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., confidence: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., members: _Optional[_Iterable[_Union[_customers_pb2.Customer, _Mapping]]] = ..., pairs: _Optional[_Iterable[_Union[DuplicatePair, _Mapping]]] = ..., hidden_members: _Optional[int] = ..., scan_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    size: int
+    too_large: bool
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., confidence: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., members: _Optional[_Iterable[_Union[_customers_pb2.Customer, _Mapping]]] = ..., pairs: _Optional[_Iterable[_Union[DuplicatePair, _Mapping]]] = ..., hidden_members: _Optional[int] = ..., scan_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., size: _Optional[int] = ..., too_large: _Optional[bool] = ...) -> None: ...
 
 class StartDuplicateScanRequest(_message.Message):
     __slots__ = ()
@@ -125,3 +129,15 @@ class DismissDuplicateGroupRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ListPossibleDuplicatesRequest(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class ListPossibleDuplicatesResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[_customers_pb2.PossibleDuplicate]
+    def __init__(self, items: _Optional[_Iterable[_Union[_customers_pb2.PossibleDuplicate, _Mapping]]] = ...) -> None: ...

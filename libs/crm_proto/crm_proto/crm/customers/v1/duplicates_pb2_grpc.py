@@ -66,6 +66,11 @@ class DuplicateServiceStub:
                 request_serializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.DismissDuplicateGroupRequest.SerializeToString,
                 response_deserializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.DuplicateGroup.FromString,
                 _registered_method=True)
+        self.ListPossibleDuplicates = channel.unary_unary(
+                '/crm.customers.v1.DuplicateService/ListPossibleDuplicates',
+                request_serializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesRequest.SerializeToString,
+                response_deserializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesResponse.FromString,
+                _registered_method=True)
 
 
 class DuplicateServiceServicer:
@@ -116,6 +121,14 @@ class DuplicateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPossibleDuplicates(self, request, context):
+        """Requires `customers:read`. Likely and possible duplicates of one customer, as the check on
+        create and update reports them. NOT_FOUND when the customer is not in the caller's data scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DuplicateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +161,11 @@ def add_DuplicateServiceServicer_to_server(servicer, server):
                     servicer.DismissDuplicateGroup,
                     request_deserializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.DismissDuplicateGroupRequest.FromString,
                     response_serializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.DuplicateGroup.SerializeToString,
+            ),
+            'ListPossibleDuplicates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPossibleDuplicates,
+                    request_deserializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesRequest.FromString,
+                    response_serializer=crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +332,33 @@ class DuplicateService:
             '/crm.customers.v1.DuplicateService/DismissDuplicateGroup',
             crm_dot_customers_dot_v1_dot_duplicates__pb2.DismissDuplicateGroupRequest.SerializeToString,
             crm_dot_customers_dot_v1_dot_duplicates__pb2.DuplicateGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPossibleDuplicates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.customers.v1.DuplicateService/ListPossibleDuplicates',
+            crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesRequest.SerializeToString,
+            crm_dot_customers_dot_v1_dot_duplicates__pb2.ListPossibleDuplicatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,7 +3,7 @@ each (column, id), so a sorted first page walks the index instead of sorting eve
 page token's (value, id) comparison continues from it.
 
 Revision ID: c0060
-Revises: c0035
+Revises: c0056
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from crm_platform.migrations import current_schema
 
 revision: str = "c0060"
-down_revision: str | None = "c0035"
+down_revision: str | None = "c0056"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
