@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from crm_gateway import i18n, problems
+from crm_gateway import api_docs, i18n, problems
 from crm_gateway.api import (
     account_security,
     api_clients,
@@ -68,6 +68,7 @@ from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
+from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
@@ -89,11 +90,11 @@ ROUTERS = (
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_detail.router, web_customer_tags.router,
-    problem_docs.router, revocation.router, consent.router, web_api_clients.router,
+    problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
-    audit_events.router, web_audit.router, tenant.router,
+    audit_events.router, web_audit.router, tenant.router, web_settings.router,
     invitations.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,
@@ -136,10 +137,10 @@ def create_app(
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs is api_docs.py: Swagger UI from the platform's own files, not FastAPI's CDN page.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
-        swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": True},
         # FastAPI's own OpenTelemetry middleware would trace every request a second time, beside
         # TraceMiddleware (the gateway's one server span, continued over gRPC); off, it costs nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -156,6 +157,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
 
     # Outermost last: trace -> 500 mapping -> body limit -> /v1 rate limits and Idempotency-Key
     # -> web session refresh -> FastAPI.

@@ -283,6 +283,11 @@ SHAPES: Final[list[Shape]] = [
     Shape("rep (own), q pinyin", "own", lambda w, i: {"q": _keys([SUFFIXES[i % len(SUFFIXES)]])[0]}),
     Shape("manager (team), status+q", "team",
           lambda w, i: {"status": STATUSES[i % 4][0], "q": TRADES[i % len(TRADES)]}),
+    # The web list's sortable columns (sort keys with (column, id) indexes, c0060).
+    Shape("all, sorted by status", "all", lambda w, i: {}, "status asc"),
+    Shape("all, sorted by region desc", "all", lambda w, i: {}, "region desc"),
+    Shape("rep (own), sorted by industry", "own", lambda w, i: {}, "industry asc"),
+    Shape("all, tag (30%), sorted by status", "all", lambda w, i: {"tag_ids": (str(TAG_COMMON),)}, "status asc"),
 ]
 
 

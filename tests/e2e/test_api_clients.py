@@ -37,6 +37,28 @@ def token_status(platform: Platform, client_id: str, secret: str) -> int:
                       auth=(client_id, secret)).status_code
 
 
+def test_a_new_client_holds_no_scope_unless_listed(platform: Platform, tenant: TenantContext) -> None:
+    """Least privilege by default: a client created without `scopes` gets tokens that can do nothing,
+    and asking for a scope it does not hold is refused."""
+    with admin(platform, tenant) as http:
+        reply = http.post("/v1/api-clients", json={"name": "bare"})
+        assert reply.status_code == 201, reply.text
+        bare = reply.json()
+        assert bare["scopes"] == []
+        assert http.get(f"/v1/api-clients/{bare['client_id']}").json()["scopes"] == []
+        token = httpx.post(f"{platform.gateway_url}/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=(bare["client_id"], bare["client_secret"]))
+        assert token.status_code == 200 and token.json()["scope"] == ""
+        calls = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert httpx.get(f"{platform.gateway_url}/v1/customers", headers=calls).status_code == 403
+        asked = httpx.post(f"{platform.gateway_url}/oauth/token",
+                           data={"grant_type": "client_credentials", "scope": "customers:read"},
+                           auth=(bare["client_id"], bare["client_secret"]))
+        assert asked.status_code == 400 and asked.json()["error"] == "invalid_scope"
+        # Listed scopes are held exactly.
+        assert create(http, scopes=["customers:read", "tags:read"])["scopes"] == ["customers:read", "tags:read"]
+
+
 def test_get_rotate_and_revoke(platform: Platform, tenant: TenantContext) -> None:
     with admin(platform, tenant) as http:
         created = create(http)

@@ -36,6 +36,7 @@ def test_create_with_selects_then_detail_status_and_edit(chromium: Browser, plat
     page = context.new_page()
     try:
         _login(page, platform, tenant)
+        page.goto(f"{platform.gateway_url}/app/customers/new")
         page.fill("#name", "北京云帆科技有限公司")
         page.fill("#contact_person", "张伟")
         page.select_option("#industry", "IT")

@@ -123,6 +123,7 @@ def test_create_and_edit_name_likely_duplicates(chromium: Browser, platform: Pla
     page = context.new_page()
     try:
         _login(page, platform, tenant)
+        page.goto(f"{platform.gateway_url}/app/customers/new")
         page.fill("#name", "北京星辰科技有限公司")
         page.fill("#mobile", "138 0013 8000")
         page.locator("#create-form button[type=submit]").click()
@@ -164,7 +165,7 @@ def test_create_and_edit_name_likely_duplicates(chromium: Browser, platform: Pla
         # block: an exact copy is refused, the form keeps it and names the duplicates; an admin saves anyway
         admin = tenant.http(["customers:read", "customers:write", "customers:admin"])
         assert admin.patch("/v1/customer-settings", json={"duplicate_policy": "block"}).status_code == 200
-        page.goto(f"{platform.gateway_url}/app/customers")
+        page.goto(f"{platform.gateway_url}/app/customers/new")
         page.fill("#name", "北京星辰科技有限公司")
         page.fill("#mobile", "13800138000")
         page.locator("#create-form button[type=submit]").click()

@@ -85,9 +85,11 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
             ZoneInfo(TENANT_ZONE)).strftime("%Y-%m-%d %H:%M")
         expect(rows.filter(has_text="云杉教育").locator("td.muted.nowrap")).to_have_text(tenant_time)
         expect(page.locator("#owner-filter option")).to_have_text(["全部负责人", "王芳", "张伟（我）"])
-        # The create form offers the same people, the viewer first chosen.
-        expect(page.locator("#owner_id option:checked")).to_have_text("张伟（我）")
         shot(page, "customers-list-owners-zh")
+        # The create page offers the same people, the viewer first chosen.
+        page.goto(f"{platform.gateway_url}/app/customers/new")
+        expect(page.locator("#owner_id option:checked")).to_have_text("张伟（我）")
+        page.goto(f"{platform.gateway_url}/app/customers")
         page.select_option("#owner-filter", wang["id"])
         page.locator("form.filters button[type=submit]").click()
         page.wait_for_url(f"**owner_id={wang['id']}**")
@@ -97,7 +99,7 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
         shot(page, "customers-list-owner-filter-zh")
 
         # Create a customer for 王芳 from the form.
-        page.goto(f"{platform.gateway_url}/app/customers")
+        page.goto(f"{platform.gateway_url}/app/customers/new")
         page.fill("#name", "北辰物流")
         page.fill("#mobile", "13800138083")
         page.select_option("#owner_id", wang["id"])
@@ -132,7 +134,11 @@ def test_owners_by_name_pickers_and_timeline(chromium: Browser, platform: Platfo
     wait_for(lambda: wang["id"] not in owner_ids(admin))
     page = open_page(chromium, platform, tenant, "en-US")
     try:
-        page.context.add_cookies([{"name": "crm_tz", "value": "Europe/London", "url": platform.gateway_url}])
+        # The user's own time zone (account page) wins over the tenant's, at once.
+        page.goto(f"{platform.gateway_url}/app/account/security")
+        page.select_option("#pref-zone", "Europe/London")
+        page.locator("#preferences button[type=submit]").click()
+        expect(page.locator("#preferences")).to_contain_text("Europe/London (UTC+")
         page.goto(f"{platform.gateway_url}/app/customers/{hers['id']}")
         expect(page.locator("#e-owner_id option:checked")).to_have_text("王芳")
         expect(page.locator("#e-owner_id option")).to_have_text(["王芳", "张伟 (me)"])

@@ -116,7 +116,7 @@ def test_consent_form_needs_its_csrf_token(platform: Platform, tenant: TenantCon
     with httpx.Client(base_url=platform.gateway_url, timeout=30) as http:
         client_id = http.post("/v1/api-clients", headers=admin, json={
             "name": "Partner", "kind": "public", "grant_types": ["authorization_code"],
-            "redirect_uris": [APP_REDIRECT],
+            "redirect_uris": [APP_REDIRECT], "scopes": ["customers:read"],
         }).json()["client_id"]
         asked = sign_in(http, tenant, client_id, APP_REDIRECT)
         # A cross-site post lacks the cookie-bound CSRF token.

@@ -64,6 +64,8 @@ def test_login_list_and_create_with_inline_errors(browser: Browser, platform: Pl
         expect(page.locator("h1")).to_have_text("Customers")
         expect(page.locator("tr.empty")).to_be_visible()
 
+        page.locator("#new-customer").click()
+        page.wait_for_url("**/app/customers/new")
         page.fill("#name", "Northwind Traders")
         page.fill("#mobile", "12345")
         page.fill("#email", "not-an-email")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ EXPECTED = {
     # user security
     ("/v1/tenant/password-policy", "get"), ("/v1/tenant/password-policy", "patch"), ("/v1/tenant", "get"),
     ("/v1/tenant", "patch"),
-    ("/v1/users/me:change-password", "post"), ("/v1/users/{user_id}:reset-password", "post"),
+    ("/v1/users/me:change-password", "post"), ("/v1/users/me/preferences", "get"),
+    ("/v1/users/me/preferences", "patch"), ("/v1/users/{user_id}:reset-password", "post"),
     # OAuth: API clients management
     ("/v1/api-clients/{client_id}", "get"), ("/v1/api-clients/{client_id}:rotate-secret", "post"),
     ("/v1/api-clients/{client_id}:revoke", "post"),
@@ -107,7 +109,7 @@ ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",
                 "/v1/users/me/sessions:revoke-others", "/v1/users/me/mfa:disable",
-                "/v1/users/me/mfa/recovery-codes:regenerate"}
+                "/v1/users/me/mfa/recovery-codes:regenerate", "/v1/users/me/preferences"}
 # The same for one method of a path: every member of the tenant may read its settings.
 SELF_SERVICE_OPERATIONS = {("/v1/tenant", "get")}
 
@@ -165,6 +167,14 @@ def test_security_scheme_documents_both_flows(schema: dict[str, Any]) -> None:
 def test_docs_page_is_served(client: TestClient) -> None:
     reply = client.get("/docs")
     assert reply.status_code == 200 and "swagger" in reply.text.lower()
+    # Only the platform's own files: no other origin, no inline script; each asset is served.
+    assert "//" not in reply.text.replace("<!doctype html>", "")
+    assert "script-src 'self'" in reply.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', reply.text)
+    assert sources and all(s.startswith("/") for s in sources)
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert all("<script>" not in line for line in reply.text.splitlines())
 
 
 def test_every_operation_documents_400_and_the_text_rule(schema: dict[str, Any]) -> None:

@@ -41,8 +41,11 @@ def test_the_menu_shows_what_the_scopes_allow() -> None:
     rep = nav.navigation("/app/customers", REP_SCOPES.split(), ["sales_rep"], "en")
     assert keys(rep, MAIN) == ["customers"] and keys(rep, ADMIN) == []
     admin = nav.navigation("/app/audit", ADMIN_SCOPES.split(), ["tenant_admin"], "zh-CN")
-    assert keys(admin, ADMIN) == ["users", "teams", "roles", "api_clients", "audit"]
-    assert [link.label for link in admin[ADMIN]][-1] == "审计日志"
+    assert keys(admin, ADMIN) == ["users", "teams", "roles", "api_clients", "audit", "settings"]
+    assert [link.label for link in admin[ADMIN]][-2:] == ["审计日志", "设置"]
+    # Settings shows for any one of its sections' scopes (NavEntry.any_scope).
+    assert "settings" in keys(nav.navigation("/app", ["customers:admin"], [], "en"), ADMIN)
+    assert "settings" not in keys(nav.navigation("/app", ["customers:read"], [], "en"), ADMIN)
     assert [link.key for link in admin[ADMIN] if link.active] == ["audit"]
     assert nav.navigation("/app/customers", [], [], "en") == {MAIN: [], ADMIN: []}
 

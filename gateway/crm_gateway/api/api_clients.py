@@ -62,7 +62,11 @@ class ApiClientCreate(RequestBody):
         default_factory=list, description='"authorization_code", "client_credentials" (default)'
     )
     redirect_uris: list[str] = Field(default_factory=list, description="Exact URIs, for the code grant")
-    scopes: list[str] = Field(default_factory=list, description="Empty means every tenant scope")
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="What the client may do (GET /v1/permissions lists them). None by default: a new client "
+                    "holds no scope until you list some.",
+    )
 
 
 @router.get(

@@ -20,6 +20,8 @@ from crm_gateway.api.common import (
     operation,
     timestamp,
 )
+from crm_gateway.dictionary_names import display_label
+from crm_gateway.i18n import Locale
 from crm_gateway.problems import etag
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -104,7 +106,10 @@ async def update_settings(
 
 class DictionaryEntry(Resource):
     code: str = Field(description="Short code (1-16 letters, digits, _), used in customer codes")
-    label: str
+    label: str = Field(description="What customers hold as their value (industry, region path parts)")
+    label_en: str = Field("", description="English display name (empty: `label`)")
+    label_zh: str = Field("", description="Chinese display name (empty: `label`)")
+    display_label: str = Field(description="Read-only: the name in the request's language (Accept-Language)")
     parent: str | None = Field(None, description="Parent entry's code (region only)")
     path: str | None = Field(None, description='Region only: labels from the root, e.g. "华北/北京"')
 
@@ -117,6 +122,8 @@ class Dictionary(Resource):
 class DictionaryEntryIn(RequestBody):
     code: str = Field(max_length=16)
     label: Name = Field(max_length=100)
+    label_en: str = Field("", max_length=100)
+    label_zh: str = Field("", max_length=100)
     parent: str | None = Field(None, max_length=16)
 
 
@@ -124,9 +131,10 @@ class DictionaryReplace(RequestBody):
     entries: list[DictionaryEntryIn] = Field(max_length=2000)
 
 
-def dictionary_out(message: pb.Dictionary) -> Dictionary:
+def dictionary_out(message: pb.Dictionary, locale: Locale) -> Dictionary:
     return Dictionary(name=message.name, entries=[
-        DictionaryEntry(code=e.code, label=e.label, parent=e.parent or None, path=e.path or None)
+        DictionaryEntry(code=e.code, label=e.label, label_en=e.label_en, label_zh=e.label_zh,
+                        display_label=display_label(e, locale), parent=e.parent or None, path=e.path or None)
         for e in message.entries
     ])
 
@@ -138,7 +146,8 @@ def dictionary_out(message: pb.Dictionary) -> Dictionary:
                 scopes=[Scope.CUSTOMERS_READ], errors=[404]),
 )
 async def get_dictionary(name: str, caller: CallerDep, services: BackendsDep) -> Dictionary:
-    return dictionary_out(await caller.call(services.customers.GetDictionary, pb.GetDictionaryRequest(name=name)))
+    return dictionary_out(await caller.call(services.customers.GetDictionary, pb.GetDictionaryRequest(name=name)),
+                          caller.locale)
 
 
 @router.put(
@@ -152,6 +161,7 @@ async def get_dictionary(name: str, caller: CallerDep, services: BackendsDep) ->
 async def replace_dictionary(name: str, body: DictionaryReplace, caller: CallerDep,
                              services: BackendsDep) -> Dictionary:
     request = pb.ReplaceDictionaryRequest(name=name, entries=[
-        pb.DictionaryEntry(code=e.code, label=e.label, parent=e.parent or "") for e in body.entries
+        pb.DictionaryEntry(code=e.code, label=e.label, label_en=e.label_en, label_zh=e.label_zh, parent=e.parent or "")
+        for e in body.entries
     ])
-    return dictionary_out(await caller.call(services.customers.ReplaceDictionary, request))
+    return dictionary_out(await caller.call(services.customers.ReplaceDictionary, request), caller.locale)

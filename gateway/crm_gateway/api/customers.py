@@ -25,7 +25,6 @@ from crm_gateway.api.common import (
     Resource,
     expected_version,
     operation,
-    page,
     timestamp,
 )
 from crm_gateway.api.tags import check_tag_filter
@@ -146,6 +145,10 @@ class Customer(Resource):
     lifetime_value: dict[str, str] | None = Field(
         None, description="Currency -> decimal string: all confirmed and paid orders. Read-only; null when hidden"
     )
+    tag_ids: list[str] | None = Field(
+        default=None, exclude_if=lambda value: value is None,
+        description="Lists only: the ids of the tags the customer carries (GET /v1/tags names them)",
+    )
     possible_duplicates: list[PossibleDuplicate] | None = Field(
         default=None, exclude_if=lambda value: not value,
         description="Create and update replies only, and only when some were found: likely duplicates among the "
@@ -221,7 +224,12 @@ class CustomerListQuery(PageQuery):
     model_config = ConfigDict(extra="allow")
 
     order_by: str = Field(
-        "", description='"<created_at|updated_at|name|code> [asc|desc]"; default "created_at desc"'
+        "", description='"<created_at|updated_at|name|code|status|industry|region> [asc|desc]"; default '
+                        '"created_at desc". Sorting by a field your role hides is 400 `field_hidden`.'
+    )
+    include_total: bool = Field(
+        False, description="Also count the matches over every page: `total_size`, exact up to 10,000; above "
+                           "that `total_size` is 10000 and `total_size_capped` is true"
     )
     status: str = Field("", description="Exact status")
     owner_id: str = Field("", description="Owner's user id")
@@ -243,6 +251,11 @@ class CustomerListQuery(PageQuery):
                     "the customer carries all of them (at most 10). Needs tags:read too; an unknown or malformed "
                     "id is a 400 on `tag_id`.",
     )
+    ids: list[str] = Field(
+        default_factory=list,
+        description="Only these customers: ids, repeated or joined with commas (at most 500); an id outside "
+                    "your tenant or data scope matches nothing",
+    )
 
     code: str = Field("", description="Exact customer code")
     contact_person: str = Field("", description="Exact contact person (trimmed, full-width folded)")
@@ -262,7 +275,7 @@ class CustomerListQuery(PageQuery):
                                                          "in different currencies are never compared); alone, "
                                                          "an exact filter")
 
-    @field_validator("tag_id")
+    @field_validator("tag_id", "ids")
     @classmethod
     def _split_tag_ids(cls, value: list[str]) -> list[str]:
         return [part.strip() for item in value for part in item.split(",") if part.strip()]
@@ -328,14 +341,25 @@ def list_request(query: CustomerListQuery, custom: dict[str, str]) -> Any:
         source=query.source, type=query.type, created_after=query.created_after,
         created_before=query.created_before, first_contact_after=query.first_contact_after,
         first_contact_before=query.first_contact_before, show_deleted=query.show_deleted, custom_fields=custom,
-        resident_id=query.resident_id, bank_card=query.bank_card, tag_ids=query.tag_id,
-        **{name: getattr(query, name) for name in ADDED_FILTERS},
+        resident_id=query.resident_id, bank_card=query.bank_card, tag_ids=query.tag_id, ids=query.ids,
+        include_total=query.include_total, **{name: getattr(query, name) for name in ADDED_FILTERS},
+    )
+
+
+class CustomerPage(Page[Customer]):
+    total_size: int | None = Field(
+        None, exclude_if=lambda value: value is None,
+        description="With include_total: matches over every page, counted up to 10,000",
+    )
+    total_size_capped: bool | None = Field(
+        None, exclude_if=lambda value: value is None,
+        description="With include_total: true when there are more than `total_size` matches",
     )
 
 
 @router.get(
     "",
-    response_model=Page[Customer],
+    response_model=CustomerPage,
     **operation(operation_id="listCustomers", summary="List customers", scopes=[Scope.CUSTOMERS_READ],
                 errors=[400],
                 description="Filters combine with AND. Custom fields filter as `cf.<key>=value` (exact; a multi "
@@ -346,14 +370,19 @@ def list_request(query: CustomerListQuery, custom: dict[str, str]) -> Any:
 )
 async def list_customers(
     request: Request, query: Annotated[CustomerListQuery, Query()], caller: CallerDep, services: BackendsDep
-) -> Page[Customer]:
+) -> CustomerPage:
     custom = _custom_filters(request, query)
     await check_tag_filter(caller, services, query.tag_id, "tag_id")
     reply = await caller.call(
         services.customers.ListCustomers, list_request(query, custom),
         rename=rename_fields({}, strip_prefix="custom_fields."),
     )
-    return page([customer_out(c) for c in reply.items], reply.next_page_token)
+    items = [customer_out(c).model_copy(update={"tag_ids": list(c.tag_ids)}) for c in reply.items]
+    listed = CustomerPage(items=items, next_page_token=reply.next_page_token or None, total_size=None,
+                          total_size_capped=None)
+    if query.include_total:
+        listed.total_size, listed.total_size_capped = reply.total_size, reply.total_size_capped
+    return listed
 
 
 @router.post(

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Response, Security
 from pydantic import Field
@@ -152,3 +152,59 @@ async def reset_password(user_id: str, body: PasswordReset, caller: CallerDep, s
         user_id=user_id, new_password=body.new_password,
     ))
     return user_out(reply)
+
+
+PREFERENCES_PATH = "/v1/users/me/preferences"
+
+
+class MyPreferences(Resource):
+    display_name: str
+    locale: Literal["zh-CN", "en", ""] = Field(description='Your language; "" = the browser\'s / tenant\'s')
+    time_zone: str = Field(description='An IANA time zone; "" = the tenant\'s')
+
+
+class MyPreferencesUpdate(RequestBody):
+    locale: Literal["zh-CN", "en", ""] | None = None
+    time_zone: str | None = Field(None, max_length=64, description='IANA time zone, or "" for the tenant\'s')
+
+
+def preferences_out(message: Any) -> MyPreferences:
+    return MyPreferences(display_name=message.display_name, locale=message.locale or "",
+                         time_zone=message.time_zone)
+
+
+_USER_TOKEN = "Needs a user's token (any scope); a client's token gets 403."
+
+
+@router.get(
+    PREFERENCES_PATH,
+    response_model=MyPreferences,
+    **{
+        **operation(operation_id="getMyPreferences", summary="Get your language and time zone", scopes=[],
+                    errors=[401, 403], description=_USER_TOKEN),
+        "dependencies": [Security(authenticate, scopes=[])],
+    },
+)
+async def get_my_preferences(caller: CallerDep, services: BackendsDep) -> MyPreferences:
+    return preferences_out(await caller.call(services.identity.GetMyPreferences, pb.GetMyPreferencesRequest()))
+
+
+@router.patch(
+    PREFERENCES_PATH,
+    response_model=MyPreferences,
+    **{
+        **operation(
+            operation_id="updateMyPreferences", summary="Change your language and time zone", scopes=[],
+            errors=[*WRITE_ERRORS, 401, 403],
+            description=f"{_USER_TOKEN} Only the fields sent change; \"\" goes back to the tenant's. Tokens "
+                        "issued afterwards carry them as the `locale` and `zoneinfo` claims. An unknown time "
+                        "zone is a 400 `invalid_time_zone` on `time_zone`.",
+        ),
+        "dependencies": [Security(authenticate, scopes=[])],
+    },
+)
+async def update_my_preferences(body: MyPreferencesUpdate, caller: CallerDep,
+                                services: BackendsDep) -> MyPreferences:
+    sent = body.model_dump(exclude_unset=True, exclude_none=True)
+    return preferences_out(await caller.call(services.identity.UpdateMyPreferences,
+                                             pb.UpdateMyPreferencesRequest(**sent)))

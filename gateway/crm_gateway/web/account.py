@@ -10,7 +10,9 @@ Every form carries the session's CSRF token; the pages call identity with the se
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 from typing import Any, Final
+from zoneinfo import ZoneInfo, available_timezones
 
 import grpc
 from fastapi import APIRouter, Request
@@ -22,17 +24,21 @@ from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.oauth.login_steps import qr_data_uri
 from crm_gateway.problem_texts import PROBLEM_DETAILS
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, catalogue_text, localise_field_errors
-from crm_gateway.web.auth import LoginRequired, session_caller
+from crm_gateway.web import formatting
+from crm_gateway.web.auth import LoginRequired, session_caller, set_language_cookie
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
 from crm_gateway.web.devices import describe_device
 from crm_gateway.web.session import WebCookies, WebSession
-from crm_gateway.web.templating import page_locale, render
+from crm_gateway.web.templating import LANG_COOKIE, page_locale, render
 from crm_proto.crm.identity.v1 import account_security_pb2 as security_pb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(prefix="/app/account", include_in_schema=False)
 
 PAGE: Final = "/app/account/security"
+# The zones offered: IANA's Area/Location names (no legacy aliases such as "PRC" or "Etc/GMT-8").
+TIME_ZONES: Final = tuple(sorted(z for z in available_timezones()
+                                 if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
 
 
 def _user_label(session: WebSession, locale: Locale) -> str:
@@ -54,16 +60,22 @@ async def security_page(
     recovery_regenerated: bool = False,
     manage_errors: dict[str, str] | None = None,
     sessions_error: str | None = None,
+    preference_values: dict[str, str] | None = None,
+    preference_errors: dict[str, str] | None = None,
 ) -> Response:
     caller = session_caller(request, session)
     locale = caller.locale
     state: Any = None
     error = None
     sessions: list[dict[str, Any]] = []
+    zone = formatting.viewer_zone(request, locale)
+    preferences: dict[str, str] = {"locale": session.locale, "time_zone": session.time_zone}
     try:
         state = await caller.call(services.identity.GetMySecurity, pb.GetMySecurityRequest())
+        mine = await caller.call(services.identity.GetMyPreferences, pb.GetMyPreferencesRequest())
+        preferences = {"locale": mine.locale, "time_zone": mine.time_zone}
         listed = await caller.call(services.account_security.ListMySessions, security_pb.ListMySessionsRequest())
-        sessions = [session_row(s, locale) for s in listed.items]
+        sessions = [session_row(s, locale, zone) for s in listed.items]
     except UpstreamError as exc:
         _raise_if_signed_out(request, exc)
         error = problem_text(exc, locale)
@@ -75,7 +87,12 @@ async def security_page(
         "user_label": _user_label(session, locale),
         "state": state,
         "error": error,
-        "password_changed": changed.strftime("%Y-%m-%d %H:%M UTC") if changed else None,
+        "password_changed": formatting.datetime_text(changed, zone, locale) if changed else None,
+        "zone_label": formatting.zone_label(zone, locale),
+        "preferences": preference_values or preferences,
+        "preference_errors": preference_errors or {},
+        "time_zones": TIME_ZONES,
+        "tenant_zone": session.tenant_zone or formatting.DEFAULT_ZONES[locale],
         "password_errors": password_errors or {},
         "password_error": password_error,
         "enrollment": enrollment,
@@ -95,12 +112,11 @@ async def security_page(
     return response
 
 
-def session_row(item: Any, locale: Locale) -> dict[str, Any]:
+def session_row(item: Any, locale: Locale, zone: ZoneInfo) -> dict[str, Any]:
     """One session as the page shows it: the device in plain words, ip, last active."""
-    last = timestamp(item.last_used_at)
     return {"id": item.id, "device": describe_device(item.user_agent, locale), "user_agent": item.user_agent,
             "ip": item.ip.split(",")[0].strip() if item.ip else "", "client_id": item.client_id,
-            "last_active": last.strftime("%Y-%m-%d %H:%M UTC") if last else "", "current": item.current}
+            "last_active": formatting.local_time(item.last_used_at, zone, locale), "current": item.current}
 
 
 def _raise_if_signed_out(request: Request, exc: UpstreamError) -> None:
@@ -295,4 +311,34 @@ async def _revoke(request: Request, session: WebSession, services: Any, session_
     cookies: WebCookies = request.app.state.web_cookies
     done = N_("That device was signed out.") if session_id else N_("All your other devices were signed out.")
     cookies.flash(response, flash_message(done))
+    return response
+
+
+@router.post("/preferences")
+async def save_preferences(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    """The user's own language and time zone (identity keeps them; tokens carry them). They apply
+    at once: the session cookie and the language cookie are rewritten here."""
+    form = await request.form()
+    locale = page_locale(request)
+    values = {k: str(form.get(k) or "").strip() for k in ("locale", "time_zone")}
+    if not _csrf_ok(form, session):
+        return await security_page(request, session, services, status_code=403, preference_values=values,
+                                   preference_errors={"form": messages(locale).gettext(
+                                       "The form expired; please submit it again.")})
+    try:
+        saved = await session_caller(request, session).call(
+            services.identity.UpdateMyPreferences, pb.UpdateMyPreferencesRequest(**values))
+    except UpstreamError as exc:
+        _raise_if_signed_out(request, exc)
+        errors = {e["field"]: e["message"] for e in localise_field_errors(exc.error.errors, locale)}
+        return await security_page(request, session, services, status_code=_status(exc), preference_values=values,
+                                   preference_errors=errors or {"form": problem_text(exc, locale)})
+    response = RedirectResponse(f"{PAGE}#preferences", status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.write_session(response, replace(session, locale=saved.locale, time_zone=saved.time_zone))
+    if saved.locale:
+        set_language_cookie(request, response, saved.locale)
+    else:  # the browser's language again
+        response.delete_cookie(LANG_COOKIE, path="/")
+    cookies.flash(response, flash_message(N_("Your language and time zone were saved.")))
     return response

@@ -18,6 +18,7 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import LoginRequired, session_caller
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, user_label
 from crm_gateway.web.labels import label
@@ -64,9 +65,9 @@ def client_row(message: Any, locale: Locale) -> dict[str, Any]:
         "kind_label": label("clients.kind", message.kind, locale),
         "grant_types": list(message.grant_types),
         "scopes": [{"name": s, "text": scope_label(s, locale)} for s in message.scopes],
-        "created": created.strftime("%Y-%m-%d") if created else "",
-        "created_full": created.strftime("%Y-%m-%d %H:%M UTC") if created else "",
-        "revoked": revoked.strftime("%Y-%m-%d %H:%M") if revoked else "",
+        "created": formatting.on(created, locale),
+        "created_full": formatting.at(created, locale),
+        "revoked": formatting.at(revoked, locale),
     }
 
 

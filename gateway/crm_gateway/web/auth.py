@@ -8,6 +8,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from crm_gateway.clients import Caller, request_origin
 from crm_gateway.i18n import N_, Msg, messages, parse_locale
 from crm_gateway.problems import Problem, UpstreamError
 from crm_gateway.settings import GatewaySettings
+from crm_gateway.web import formatting
 from crm_gateway.web.session import PendingLogin, WebCookies, WebSession, safe_next
 from crm_gateway.web.templating import LANG_COOKIE, message_page, page_locale
 from crm_platform.auth import unverified_segment
@@ -112,12 +114,20 @@ def _display_name(claims: dict[str, Any]) -> str:
     return ""
 
 
-async def _tenant_name(caller: Caller, services: Any) -> str:
+@dataclass(frozen=True)
+class TenantFacts:
+    """What the shell and the formatting need of the tenant: its name and time zone."""
+
+    name: str = ""
+    time_zone: str = ""
+
+
+async def tenant_facts(caller: Caller, services: Any) -> TenantFacts:
     try:
         tenant = await caller.call(services.identity.GetTenant, pb.GetTenantRequest())
     except UpstreamError:
-        return ""  # only the top bar's label: not worth failing the sign-in for
-    return str(tenant.name)
+        return TenantFacts()  # the top bar's label and a default zone: not worth failing the sign-in for
+    return TenantFacts(str(tenant.name), str(tenant.time_zone))
 
 
 @router.get("/auth/callback")
@@ -141,16 +151,17 @@ async def callback(request: Request, caller: AnonymousDep, services: BackendsDep
     except (UpstreamError, Problem):
         return _failed(request, N_("We could not complete the sign-in. Please try again."))
     assert user.principal is not None
-    session = _session_from(reply, list(user.principal.roles),
-                            await _tenant_name(Caller(caller.locale, token=reply.access_token,
-                                                                    origin=caller.origin), services))
+    tenant = await tenant_facts(Caller(caller.locale, token=reply.access_token, origin=caller.origin), services)
+    session = _session_from(reply, list(user.principal.roles), tenant)
     response = RedirectResponse(pending.next, status_code=303)
     cookies.write_session(response, session)
     cookies.end_login(response)
+    if session.locale:  # the user's own language, chosen on their account page, from now on
+        set_language_cookie(request, response, session.locale)
     return response
 
 
-def _session_from(reply: pb.TokenResponse, roles: list[str], tenant_name: str,
+def _session_from(reply: pb.TokenResponse, roles: list[str], tenant: TenantFacts,
                   csrf: str | None = None) -> WebSession:
     claims = token_claims(reply.access_token)
     expires_at = int(time.time()) + max(0, int(reply.expires_in))
@@ -158,7 +169,9 @@ def _session_from(reply: pb.TokenResponse, roles: list[str], tenant_name: str,
         expires_at = min(expires_at, int(claims["exp"]))
     extra = {"csrf": csrf} if csrf else {}
     return WebSession(token=reply.access_token, expires_at=expires_at, refresh_token=reply.refresh_token,
-                      tenant_name=tenant_name, user_name=_display_name(claims), roles=roles, **extra)
+                      tenant_name=tenant.name, user_name=_display_name(claims), roles=roles,
+                      time_zone=str(claims.get("zoneinfo") or ""), tenant_zone=tenant.time_zone,
+                      locale=str(claims.get("locale") or ""), **extra)
 
 
 async def refresh_web_session(
@@ -169,6 +182,7 @@ async def refresh_web_session(
     A refused refresh (revoked, expired, reused) simply ends the session."""
     cookies: WebCookies = request.app.state.web_cookies
     session = cookies.session(request) if request.url.path.startswith("/app") else None
+    formatting.CURRENT_SESSION.set(session)
     if session is None or not session.needs_refresh:
         return await call_next(request)
     settings: GatewaySettings = request.app.state.settings
@@ -183,9 +197,13 @@ async def refresh_web_session(
         response = await call_next(request)
         cookies.clear_session(response)
         return response
-    # Same user, tenant and roles; the CSRF token stays so forms already on screen still post.
-    refreshed = _session_from(reply, session.roles, session.tenant_name, csrf=session.csrf)
+    # Same user and roles; the tenant's name and zone read again (an admin may have changed them);
+    # the CSRF token stays so forms already on screen still post.
+    tenant = await tenant_facts(Caller(caller.locale, token=reply.access_token, origin=caller.origin), services)
+    refreshed = _session_from(reply, session.roles, tenant if tenant.name else
+                              TenantFacts(session.tenant_name, session.tenant_zone), csrf=session.csrf)
     request.state.web_session = refreshed
+    formatting.CURRENT_SESSION.set(refreshed)
     response = await call_next(request)
     cookies.write_session(response, refreshed)
     return response
@@ -238,7 +256,11 @@ async def set_language(request: Request, tag: str, next: str | None = None) -> R
     if locale is None:
         raise Problem(404, "not_found")
     response = RedirectResponse(safe_next(next), status_code=303)
+    set_language_cookie(request, response, locale)
+    return response
+
+
+def set_language_cookie(request: Request, response: Response, locale: str) -> None:
     settings: GatewaySettings = request.app.state.settings
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="lax",
                         secure=settings.secure_cookies)
-    return response

@@ -20,7 +20,7 @@ from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise
 from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, label, problem_text, raise_if_signed_out
-from crm_gateway.web.customer_lists import FORM_FILTERS, list_request
+from crm_gateway.web.customer_lists import FORM_FILTERS, IDS_FILTER, list_request
 from crm_gateway.web.owners import owner_choices
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.tag_choices import tenant_tags
@@ -32,6 +32,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 FILTERS: Final = FORM_FILTERS
 TAG_FILTER: Final = "tag_id"
+# The list's selected rows (its bulk bar): customer ids joined by commas.
 # The dialog posts the list's filters under this prefix: its own `status` and `owner_id` are the change.
 FILTER_PREFIX: Final = "filter."
 STATUSES: Final = ("potential", "intent", "won", "lost")
@@ -45,6 +46,9 @@ def _filters(source: Any, prefix: str = "") -> dict[str, str]:
     tags = ",".join(str(v).strip() for v in source.getlist(prefix + TAG_FILTER) if str(v).strip())
     if tags:
         found[TAG_FILTER] = tags
+    ids = ",".join(str(v).strip() for v in source.getlist(prefix + IDS_FILTER) if str(v).strip())
+    if ids:
+        found[IDS_FILTER] = ids
     return found
 
 
@@ -55,6 +59,10 @@ def _filter_labels(filters: dict[str, str], people: dict[str, str], tags: dict[s
              for k, v in filters.items()}
     if filters.get(TAG_FILTER):
         shown[TAG_FILTER] = formatting.value_list((tags.get(t, t[:8]) for t in filters[TAG_FILTER].split(",")), locale)
+    if filters.get(IDS_FILTER):
+        count = len(filters[IDS_FILTER].split(","))
+        shown[IDS_FILTER] = messages(locale).ngettext("%(num)d selected customer", "%(num)d selected customers",
+                                                      count)
     return shown
 
 
@@ -182,7 +190,8 @@ async def progress(request: Request, bulk_change_id: str, session: SessionDep, s
             "Status → %(status)s (%(reason)s)", status=label("status", change.set.status, locale),
             reason=change.set.reason)),
         "filters": [(label("filter", k, locale), v) for k, v in _filter_labels(
-            {**{name: getattr(change.filter, name) for name in FILTERS}, TAG_FILTER: ",".join(change.filter.tag_ids)},
+            {**{name: getattr(change.filter, name) for name in FILTERS}, TAG_FILTER: ",".join(change.filter.tag_ids),
+             IDS_FILTER: ",".join(change.filter.ids)},
             people, {t.id: t.name for t in await tenant_tags(caller, services)} if change.filter.tag_ids else {},
             locale,
         ).items() if v],

@@ -122,7 +122,9 @@ async def detail_page(
         "c": customer,
         "status_label": label("status", customer.status, locale),
         "type_label": label("type", customer.type, locale),
-        "source_label": dict(choices.source).get(customer.source, customer.source),
+        "source_label": choices.names.source_name(customer.source),
+        # Custom fields by their labels, not their keys.
+        "field_labels": await custom_field_labels(caller, services),
         "custom": sorted(custom.items()),
         "created": formatting.local_time(customer.created_at, activity.zone, locale),
         "updated": formatting.local_time(customer.updated_at, activity.zone, locale),
@@ -163,6 +165,15 @@ async def detail_page(
     cookies.clear_flash(request, response)
     return response
 
+
+
+async def custom_field_labels(caller: Caller, services: Any) -> dict[str, str]:
+    """Custom field key -> its label (a field deleted since shows its key)."""
+    try:
+        reply = await caller.call(services.customers.ListCustomerFields, pb.ListCustomerFieldsRequest())
+    except UpstreamError:
+        return {}
+    return {f.key: f.label for f in reply.items}
 
 @router.get("/customers/{customer_id}")
 async def show(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:

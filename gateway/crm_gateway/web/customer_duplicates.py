@@ -18,6 +18,7 @@ from starlette.responses import Response
 from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, problem_text, raise_if_signed_out
 from crm_gateway.web.labels import label
@@ -62,14 +63,13 @@ def _scan_view(message: Any, locale: Locale) -> dict[str, Any]:
         "state": label("dup.scan", message.status, locale),
         "phase": label("dup.phase", message.phase, locale) if message.phase and running else "",
         "groups_found": message.groups_found, "pairs_found": message.pairs_found,
-        "finished": finished.strftime("%Y-%m-%d %H:%M") if finished else "", "error": message.error,
+        "finished": formatting.at(finished, locale), "error": message.error,
     }
 
 
 def _value(member: Any, name: str) -> str:
     if name == "created_at":
-        created = timestamp(member.created_at)
-        return created.strftime("%Y-%m-%d") if created else ""
+        return formatting.on(timestamp(member.created_at), "en")
     if name == "region":
         return str(member.region).replace("/", " › ")
     return str(getattr(member, name))

@@ -19,6 +19,7 @@ from crm_gateway.api.customers import ADDED_FILTERS
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import Locale, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
 from crm_gateway.web.common import SessionDep, csrf_ok, user_label
 from crm_gateway.web.session import WebSession
@@ -36,6 +37,8 @@ REQUEST_FIELDS: Final = frozenset({
 FINISHED: Final = frozenset({"succeeded", "failed", "expired"})
 # The list's tag filter: repeated in the page's forms, one value (ids joined by commas) in a view.
 TAG_FILTER: Final = "tag_id"
+# Rows selected on the list (bulk actions): customer ids joined by commas.
+IDS_FILTER: Final = "ids"
 # The list page's "More filters" panel (docs/customers.md, "Web UI").
 PANEL_FILTERS: Final = (
     "type", "region", "source", "created_after", "created_before", "first_contact_after", "first_contact_before",
@@ -65,6 +68,8 @@ def list_request(filters: dict[str, str], **fields: Any) -> pb.ListCustomersRequ
     for name, value in filters.items():
         if name == TAG_FILTER:  # tag ids joined by commas
             request.tag_ids.extend(t for t in value.split(",") if t and t not in request.tag_ids)
+        elif name == IDS_FILTER:  # selected rows: customer ids joined by commas
+            request.ids.extend(i for i in value.split(",") if i and i not in request.ids)
         elif name in REQUEST_FIELDS:
             setattr(request, name, value)
         elif name.startswith("cf."):
@@ -112,7 +117,11 @@ async def current_filters(caller: Caller, services: Any, form: Any) -> tuple[dic
         filters[TAG_FILTER] = tags
     else:
         filters.pop(TAG_FILTER, None)
-    return filters, view.order_by if view else ""
+    # Rows selected on the list (its bulk actions): only those customers.
+    ids = ",".join(dict.fromkeys(str(v).strip() for v in form.getlist(IDS_FILTER) if str(v).strip()))
+    if ids:
+        filters[IDS_FILTER] = ids
+    return filters, str(form.get("order_by") or "") or (view.order_by if view else "")
 
 
 def _message(request: Request, text: str, status_code: int) -> Response:
@@ -206,7 +215,7 @@ async def export_page(request: Request, export_id: str, session: SessionDep, ser
         "percent": percent,
         "total": total,
         "filters": sorted(export.filters.items()),
-        "expires": expires.strftime("%Y-%m-%d %H:%M UTC") if expires else "",
+        "expires": formatting.at(expires, locale),
         "size_kib": max(1, round(export.size_bytes / 1024)) if export.size_bytes else 0,
     }
     return render(request, "customer_export.html", context)

@@ -19,6 +19,7 @@ from crm_gateway.api.common import BackendsDep, timestamp
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
@@ -125,8 +126,8 @@ def _me(session: WebSession) -> str:
 
 
 def _when(value: Any) -> str:
-    stamp = timestamp(value)
-    return stamp.strftime("%Y-%m-%d %H:%M") if stamp else ""
+    # Digits in both languages: the viewer's zone is what matters (formatting.at).
+    return formatting.at(timestamp(value), "en")
 
 
 async def _compare_page(

@@ -17,6 +17,7 @@ from crm_gateway.api.tags import visible_customer
 from crm_gateway.clients import Backends, Caller
 from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError
+from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import SessionDep, csrf_ok, flash_message, problem_text, raise_if_signed_out
 from crm_gateway.web.session import WebCookies, WebSession
@@ -75,7 +76,7 @@ async def tags_section(caller: Caller, services: Backends, session: WebSession, 
     for t in reply.items:
         applied = timestamp(t.applied_at)
         carried.append(CarriedTag(t.tag_id, t.tag_name, t.tag_color, t.source == "rule",
-                                  applied.strftime("%Y-%m-%d") if applied else ""))
+                                  formatting.on(applied, caller.locale)))
     editable = can_tag(session)
     on_customer = {t.id for t in carried}
     available = [t for t in await tenant_tags(caller, services) if t.id not in on_customer] if editable else []

@@ -1,10 +1,11 @@
-"""/app/customers: the customer list (search, industry filter, cursor paging) and the create
-form. Pages call the same gRPC services as the REST API, with the session's token."""
+"""/app/customers: the customer list across the full width (filters, saved views, sortable columns,
+a column chooser saved per user in a cookie, a total count, tags as chips, bulk actions on the
+selected rows, cursor paging; cards on a phone) and /app/customers/new, the create form. Pages
+call the same gRPC services as the REST API, with the session's token."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -17,11 +18,21 @@ from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
 from crm_gateway.clients import Caller
+from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
+from crm_gateway.settings import GatewaySettings
 from crm_gateway.web import formatting, possible_duplicates
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
+from crm_gateway.web.common import (
+    SessionDep,
+    csrf_ok,
+    flash_message,
+    flash_text,
+    label,
+    problem_text,
+    raise_if_signed_out,
+)
 from crm_gateway.web.customer_lists import (
     FORM_FILTERS,
     PANEL_FILTERS,
@@ -31,11 +42,12 @@ from crm_gateway.web.customer_lists import (
     load_view,
 )
 from crm_gateway.web.owners import owner_choices, with_current
-from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.web.session import WebCookies, WebSession, safe_next
 from crm_gateway.web.tag_choices import TagChoice, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.reporting.v1 import reporting_pb2
+from crm_proto.crm.tagging.v1 import tagging_pb2
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -51,13 +63,54 @@ BOX_FILTERS: Final = ("q", "industry", "owner_id")
 CHOSEN_FILTERS: Final = tuple(name for name in FORM_FILTERS if name not in BOX_FILTERS)
 # The tag picker's parameter (repeated, or ids joined by commas as a saved view holds them).
 TAG_FILTER: Final = "tag_id"
+NEW_PAGE: Final = "/app/customers/new"
+
+# -- columns -------------------------------------------------------------------------------------
+# Columns the chooser offers, in table order (name and the row's checkbox are always shown); their
+# headings are the "column" labels of web/labels.py.
+COLUMNS: Final = ("code", "industry", "region", "source", "contact_person", "mobile", "email", "status", "owner",
+                  "tags", "created", "updated")
+DEFAULT_COLUMNS: Final = ("code", "industry", "region", "mobile", "status", "owner", "tags", "created")
+COLUMNS_COOKIE: Final = "crm_list_columns"
+# Column -> the list's sort key (customers service ORDERINGS; page tokens follow the sort).
+SORT_KEYS: Final = {"name": "name", "code": "code", "status": "status", "industry": "industry",
+                    "region": "region", "created": "created_at", "updated": "updated_at"}
+DEFAULT_ORDER: Final = "created_at desc"
+
+
+def chosen_columns(request: Request) -> tuple[str, ...]:
+    """The viewer's columns (cookie set by the chooser), else the default ones."""
+    raw = request.cookies.get(COLUMNS_COOKIE)
+    if raw is None:
+        return DEFAULT_COLUMNS
+    picked = {c for c in raw.split(",") if c in COLUMNS}
+    return tuple(c for c in COLUMNS if c in picked)
+
+
+def sort_links(order_by: str, filters: Filters) -> dict[str, dict[str, str]]:
+    """Per sortable column: its link (the other direction when it is the current sort), and the
+    current direction for aria-sort ("ascending" / "descending" / "none")."""
+    current, _, direction = (order_by or DEFAULT_ORDER).partition(" ")
+    direction = direction or "asc"
+    links = {}
+    for column, key in SORT_KEYS.items():
+        if key == current:
+            flipped = "asc" if direction == "desc" else "desc"
+            state = "ascending" if direction == "asc" else "descending"
+        else:
+            flipped, state = ("desc" if key in ("created_at", "updated_at") else "asc"), "none"
+        links[column] = {"query": filters.query(order_by=f"{key} {flipped}", page_token=""), "state": state}
+    return links
 
 
 @dataclass
 class Listing:
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     next_page_token: str = ""
     error: str | None = None
+    # Matches over every page, exact up to the service's cap; `capped`: more than `total`.
+    total: int | None = None
+    capped: bool = False
     # A bad filter value: parameter -> message, shown next to its control.
     field_errors: dict[str, str] = field(default_factory=dict)
 
@@ -77,10 +130,17 @@ class Filters:
     tag_ids: list[str] = field(default_factory=list)
     # Status and the "More filters" panel (CHOSEN_FILTERS) that are set.
     chosen: dict[str, str] = field(default_factory=dict)
+    # The sort the viewer picked by a column heading (over the view's `order_by`).
+    sort: str = ""
+
+    @property
+    def order(self) -> str:
+        return self.sort or self.order_by
 
     def query(self, **changes: str | list[str]) -> str:
         values = {"view": self.view, "q": self.q, "industry": self.industry, "owner_id": self.owner_id,
-                  **self.chosen, "tag_id": self.tag_ids, "page_token": self.page_token, **changes}
+                  **self.chosen, "tag_id": self.tag_ids, "order_by": self.sort, "page_token": self.page_token,
+                  **changes}
         return urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
     def form_values(self) -> list[tuple[str, str]]:
@@ -138,6 +198,8 @@ class Choices:
     industry: list[tuple[str, str]] = field(default_factory=list)
     region: list[tuple[str, str]] = field(default_factory=list)
     source: list[tuple[str, str]] = field(default_factory=list)
+    # Customers' values as names in the page's language (dictionary_names.py).
+    names: DictionaryNames = field(default_factory=lambda: DictionaryNames("en"))
 
 
 async def load_choices(caller: Caller, services: Any) -> Choices:
@@ -151,20 +213,25 @@ async def load_choices(caller: Caller, services: Any) -> Choices:
         return list(reply.entries)
 
     industry, region, source = await asyncio.gather(entries("industry"), entries("region"), entries("source"))
+    names = DictionaryNames.of(caller.locale, industry, region, source)
     return Choices(
-        industry=[(e.label, e.label) for e in industry],
-        region=[(e.path, e.path.replace("/", " › ")) for e in region],
-        source=[(e.code, e.label) for e in source],
+        industry=[(e.label, names.industry_name(e.label)) for e in industry],
+        region=[(e.path, names.region_name(e.path)) for e in region],
+        source=[(e.code, names.source_name(e.code)) for e in source],
+        names=names,
     )
 
 
-def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, str]:
+def customer_row(message: Any, locale: Locale, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": message.id, "code": message.code, "name": message.name, "industry": message.industry,
-        "region": message.region.replace("/", " › "),
+        "region": message.region.replace("/", " › "), "region_path": message.region, "source": message.source,
+        "contact_person": message.contact_person, "email": message.email,
         "mobile": message.mobile, "status": message.status, "status_label": label("status", message.status, locale),
         "owner_id": message.owner_id, "owner": message.owner_name or message.owner_id[:8],
         "created": formatting.local_time(message.created_at, zone, locale),
+        "updated": formatting.local_time(message.updated_at, zone, locale),
+        "tag_ids": list(message.tag_ids),
     }
 
 
@@ -182,8 +249,8 @@ async def load_listing(request: Request, caller: Caller, services: Any, filters:
         reply, zone = await asyncio.gather(
             caller.call(services.customers.ListCustomers, list_request(
                 {**filters.extra, **filters.chosen}, page_size=PAGE_SIZE, page_token=filters.page_token,
-                industry=filters.industry,
-                q=filters.q, owner_id=filters.owner_id, order_by=filters.order_by, tag_ids=filters.tag_ids,
+                industry=filters.industry, include_total=True,
+                q=filters.q, owner_id=filters.owner_id, order_by=filters.order, tag_ids=filters.tag_ids,
             )),
             formatting.page_zone(caller, services, request),
         )
@@ -192,7 +259,8 @@ async def load_listing(request: Request, caller: Caller, services: Any, filters:
         shown = {e["field"]: e["message"] for e in localise_field_errors(exc.error.errors, caller.locale)
                  if e["field"] in FORM_FILTERS}
         return Listing(error=problem_text(exc, caller.locale), field_errors=shown)
-    return Listing([customer_row(c, caller.locale, zone) for c in reply.items], reply.next_page_token)
+    return Listing([customer_row(c, caller.locale, zone) for c in reply.items], reply.next_page_token,
+                   total=reply.total_size, capped=reply.total_size_capped)
 
 
 async def load_industries(caller: Caller, services: Any) -> list[str]:
@@ -205,18 +273,7 @@ async def load_industries(caller: Caller, services: Any) -> list[str]:
     return sorted({row.industry for row in reply.rows if row.industry})
 
 
-async def customers_page(
-    request: Request,
-    session: WebSession,
-    services: Any,
-    filters: Filters,
-    *,
-    status_code: int = 200,
-    values: dict[str, str] | None = None,
-    field_errors: dict[str, str] | None = None,
-    form_error: str | None = None,
-    blocked: list[dict[str, Any]] | None = None,
-) -> Response:
+async def customers_page(request: Request, session: WebSession, services: Any, filters: Filters) -> Response:
     caller = session_caller(request, session)
     # The suggestions are optional: they get a short deadline and never hold the page up long.
     short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
@@ -232,9 +289,16 @@ async def customers_page(
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     locale = caller.locale
+    by_id = {t.id: t for t in tags}
+    names = choices.names
+    for row in listing.rows:  # tags as chips, by name; one the viewer cannot see is left out
+        row["tags"] = [by_id[t] for t in row["tag_ids"] if t in by_id]
+        # Dictionary values by their names in the page's language.
+        row["industry"], row["source"] = names.industry_name(row["industry"]), names.source_name(row["source"])
+        row["region"] = names.region_name(row["region_path"])
+    columns = chosen_columns(request)
     context = {
         "session": session,
-        "user_label": session.user_name or ", ".join(label("role", r, locale) for r in session.roles),
         "listing": listing,
         "filters": filters,
         "next_query": filters.query(page_token=listing.next_page_token) if listing.next_page_token else None,
@@ -242,16 +306,8 @@ async def customers_page(
         "industries": industries,
         "types": CUSTOMER_TYPES,
         "choices": choices,
-        "values": values or {"type": "enterprise", "owner_id": me},
         "owners": owners,
-        # The create form's choices always hold the viewer (the default owner), even before the
-        # customers service has heard of them.
-        "form_owners": with_current(owners, me, session.user_name) if owners else [],
         "me": me,
-        "field_errors": field_errors or {},
-        "form_error": form_error,
-        "dups": blocked or [],
-        "dup_override": "create-form" if blocked and possible_duplicates.can_override(session) else "",
         "flash": flash_text(flash, locale),
         "views": views,
         "can_export": can_export(session),
@@ -260,20 +316,36 @@ async def customers_page(
         "active_filters": active_filters(filters, choices, locale),
         "statuses": STATUSES,
         "tag_stylesheet": color_stylesheet(t.color for t in tags),
+        "columns": columns,
+        "all_columns": COLUMNS,
+        "sort": sort_links(filters.order, filters),
+        "total_text": total_text(listing, locale),
     }
-    response = render(request, "customers.html", context, status_code=status_code)
+    response = render(request, "customers.html", context)
     cookies.clear_flash(request, response)
     return response
+
+
+def total_text(listing: Listing, locale: Locale) -> str:
+    """"1,234 customers", or "10,000+ customers" past the count's cap."""
+    if listing.total is None or listing.error:
+        return ""
+    t = messages(locale)
+    if listing.capped:
+        return t.gettext("%(count)s+ customers", count=formatting.number(listing.total, locale))
+    return t.ngettext("%(count)s customer", "%(count)s customers", listing.total,
+                      count=formatting.number(listing.total, locale))
 
 
 @router.get("/customers")
 async def list_page(
     request: Request, session: SessionDep, services: BackendsDep, q: str = "", industry: str = "",
-    page_token: str = "", view: str = "", owner_id: str = "",
+    page_token: str = "", view: str = "", owner_id: str = "", order_by: str = "",
     tag_id: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     filters = Filters(q.strip(), industry.strip(), page_token, owner_id.strip(), tag_ids=split_tag_ids(tag_id or []))
     filters.chosen = {name: value for name in CHOSEN_FILTERS if (value := request.query_params.get(name, "").strip())}
+    filters.sort = order_by.strip() if order_by.strip().split(" ")[0] in SORT_KEYS.values() else ""
     active = await load_view(session_caller(request, session), services, view)
     if active is not None:  # a saved view: its filters, the page's controls as chosen (or the view's)
         filters.view, filters.view_name, filters.order_by = active.id, active.name, active.order_by
@@ -289,15 +361,139 @@ async def list_page(
     return await customers_page(request, session, services, filters)
 
 
+# -- columns ---------------------------------------------------------------------------------------
+
+
+@router.post("/customers/columns")
+async def choose_columns(request: Request, session: SessionDep) -> Response:
+    """The column chooser: the checked columns, kept for this user (browser) in a cookie."""
+    form = await request.form()
+    back = safe_next(str(form.get("next") or ""), "/app/customers")
+    response = RedirectResponse(back, status_code=303)
+    if not csrf_ok(form, session):
+        return response
+    picked = [c for c in COLUMNS if c in {str(v) for v in form.getlist("column")}]
+    settings: GatewaySettings = request.app.state.settings
+    response.set_cookie(COLUMNS_COOKIE, ",".join(picked), max_age=365 * 24 * 3600, path="/app/customers",
+                        httponly=True, samesite="lax", secure=settings.secure_cookies)
+    return response
+
+
+# -- bulk actions on the selected rows ---------------------------------------------------------------
+
+
+def _selected(form: Any) -> list[str]:
+    return list(dict.fromkeys(str(v).strip() for v in form.getlist("ids") if str(v).strip()))
+
+
+@router.post("/customers/selected")
+async def bulk_action(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    """The list's bulk bar: merge, change owner / status (the mass-change page for exactly these
+    rows), add or remove a tag (here, for each selected customer the viewer may see). Export posts
+    straight to /app/customer-exports with the same ids."""
+    form = await request.form()
+    back = safe_next(str(form.get("next") or ""), "/app/customers")
+    cookies: WebCookies = request.app.state.web_cookies
+    ids = _selected(form)
+    action = str(form.get("action") or "")
+    response = RedirectResponse(back, status_code=303)
+    if not csrf_ok(form, session):
+        cookies.flash(response, flash_message(N_("The form expired; please submit it again.")))
+        return response
+    if not ids:
+        cookies.flash(response, flash_message(N_("Select one or more customers first.")))
+        return response
+    joined = ",".join(ids)
+    if action == "merge":
+        return RedirectResponse(f"/app/customers/merge?{urlencode({'ids': joined})}", status_code=303)
+    if action == "change":
+        return RedirectResponse(f"/app/customers/bulk-change?{urlencode({'ids': joined})}", status_code=303)
+    if action in ("tag_add", "tag_remove"):
+        tag_id = str(form.get("tag_id") or "")
+        if not tag_id:
+            cookies.flash(response, flash_message(N_("Choose a tag first.")))
+            return response
+        changed = await change_tags(request, session, services, ids, tag_id, add=action == "tag_add")
+        done = (N_("Tag added to %(count)s customer(s).") if action == "tag_add"
+                else N_("Tag removed from %(count)s customer(s)."))
+        cookies.flash(response, flash_message(done, count=changed))
+        return response
+    return response
+
+
+async def change_tags(request: Request, session: WebSession, services: Any, ids: list[str], tag_id: str, *,
+                      add: bool) -> int:
+    """Puts the tag on (or takes it off) every selected customer the viewer can see (one list call
+    says which: data scope applies as for one customer); how many changed."""
+    caller = session_caller(request, session)
+    try:
+        visible = await caller.call(services.customers.ListCustomers,
+                                    pb.ListCustomersRequest(ids=ids, page_size=len(ids)))
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        return 0
+
+    async def one(customer_id: str) -> bool:
+        try:
+            if add:
+                await caller.call(services.tagging.ApplyCustomerTag,
+                                  tagging_pb2.ApplyCustomerTagRequest(customer_id=customer_id, tag_id=tag_id))
+            else:
+                await caller.call(services.tagging.RemoveCustomerTag,
+                                  tagging_pb2.RemoveCustomerTagRequest(customer_id=customer_id, tag_id=tag_id))
+        except UpstreamError as exc:
+            raise_if_signed_out(request, exc)
+            return False
+        return True
+
+    results = await asyncio.gather(*(one(c.id) for c in visible.items))
+    return sum(results)
+
+
+# -- create ------------------------------------------------------------------------------------------
+
+
+async def new_customer_page(
+    request: Request, session: WebSession, services: Any, *, status_code: int = 200,
+    values: dict[str, str] | None = None, field_errors: dict[str, str] | None = None,
+    form_error: str | None = None, blocked: list[dict[str, Any]] | None = None,
+) -> Response:
+    caller = session_caller(request, session)
+    short = replace(caller, deadline=min(caller.deadline, INDUSTRIES_DEADLINE))
+    choices, owners = await asyncio.gather(load_choices(short, services), owner_choices(short, services))
+    me = str(token_claims(session.token).get("uid", ""))
+    context = {
+        "session": session,
+        "types": CUSTOMER_TYPES,
+        "choices": choices,
+        "values": values or {"type": "enterprise", "owner_id": me},
+        # The choices always hold the viewer (the default owner), even before the customers service
+        # has heard of them.
+        "form_owners": with_current(owners, me, session.user_name) if owners else [],
+        "me": me,
+        "field_errors": field_errors or {},
+        "form_error": form_error,
+        # The likely duplicates a "block" policy refused the create for (web/possible_duplicates.py).
+        "dups": blocked or [],
+        "dup_override": "create-form" if blocked and possible_duplicates.can_override(session) else "",
+    }
+    return render(request, "customer_new.html", context, status_code=status_code)
+
+
+@router.get("/customers/new")
+async def new_customer(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    return await new_customer_page(request, session, services)
+
+
 @router.post("/customers")
 async def create(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in FORM_FIELDS}
     locale = page_locale(request)
-    token = str(form.get("csrf_token") or "")
-    if not hmac.compare_digest(token.encode(), session.csrf.encode()):
-        return await customers_page(request, session, services, Filters(), status_code=403, values=values,
-                                    form_error=messages(locale).gettext("The form expired; please submit it again."))
+    if not csrf_ok(form, session):
+        return await new_customer_page(request, session, services, status_code=403, values=values,
+                                       form_error=messages(locale).gettext(
+                                           "The form expired; please submit it again."))
     # Empty inputs are "not given"; the service decides what is required.
     sent = {k: v for k, v in values.items() if v or k == "name"}
     caller = session_caller(request, session)
@@ -320,8 +516,9 @@ async def create(request: Request, session: SessionDep, services: BackendsDep) -
                 "duplicates.")
         bad_input = exc.error.status == grpc.StatusCode.INVALID_ARGUMENT
         status_code = 400 if bad_input else GRPC_TO_HTTP.get(exc.error.status, INTERNAL)[0]
-        return await customers_page(request, session, services, Filters(), status_code=status_code,
-                                    values=values, field_errors=field_errors, form_error=form_error, blocked=blocked)
+        return await new_customer_page(request, session, services, status_code=status_code,
+                                       values=values, field_errors=field_errors, form_error=form_error,
+                                       blocked=blocked)
     created_message = flash_message(N_("Customer %(name)s (%(code)s) created."), name=created.name, code=created.code)
     cookies: WebCookies = request.app.state.web_cookies
     if created.possible_duplicates:  # the saved customer's page names them, with links

@@ -1,8 +1,10 @@
 """Numbers, money, lists, dates and times as a page shows them: CLDR's conventions for the page's
 locale (Babel), in the viewer's time zone.
 
-Time zone: the `crm_tz` cookie when the user chose one (an IANA name), else the tenant's time zone
-(identity's tenant settings), else Asia/Shanghai for zh-CN and UTC for en.
+Time zone, one rule for every page: the user's own time zone (account page; the token's
+`zoneinfo` claim, kept in the session), else the tenant's (tenant settings, read at sign-in and at
+every token refresh), else Asia/Shanghai for zh-CN and UTC for en. Templates format times with
+`when(...)` / `day(...)` (templating.render), Python with `datetime_text` and `viewer_zone`.
 
 Table cells show times as `2026-03-18 14:05` in both languages (compact, sortable, unambiguous);
 recent events read "3 minutes ago" (CLDR's relative time, in either language), money per locale
@@ -12,6 +14,7 @@ local one)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
@@ -25,9 +28,9 @@ from crm_gateway.api.common import timestamp
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import BABEL_LOCALES, Locale, messages
 from crm_gateway.problems import UpstreamError
+from crm_gateway.web.session import WebSession, current_session
 from crm_proto.crm.identity.v1 import identity_pb2
 
-TZ_COOKIE: Final = "crm_tz"
 DEFAULT_ZONES: Final[dict[Locale, str]] = {"zh-CN": "Asia/Shanghai", "en": "UTC"}
 # The one pattern of times in tables and facts (see the module docstring).
 DATETIME_PATTERN: Final = "yyyy-MM-dd HH:mm"
@@ -75,10 +78,30 @@ def zone_named(name: str) -> ZoneInfo | None:
         return None
 
 
+def session_zone(session: WebSession | None, locale: Locale, tenant_zone: str = "") -> ZoneInfo:
+    """The rule itself: the user's zone, else the tenant's, else the locale's default."""
+    return (zone_named(session.time_zone if session else "") or zone_named(session.tenant_zone if session else "")
+            or zone_named(tenant_zone) or ZoneInfo(DEFAULT_ZONES.get(locale, "UTC")))
+
+
+# The signed-in session of the request being served (set by the session middleware, web/auth.py),
+# for code that formats a time without the request at hand (`at`).
+CURRENT_SESSION: ContextVar[WebSession | None] = ContextVar("crm_web_session", default=None)
+
+
+def at(value: Any, locale: Locale) -> str:
+    """A time (datetime, proto Timestamp, RFC 3339) in the current viewer's zone: the one rule."""
+    return datetime_text(moment(value), session_zone(CURRENT_SESSION.get(), locale), locale)
+
+
+def on(value: Any, locale: Locale) -> str:
+    """A time's date in the current viewer's zone."""
+    return date_text(moment(value), locale, session_zone(CURRENT_SESSION.get(), locale))
+
+
 def viewer_zone(request: Request, locale: Locale, tenant_zone: str = "") -> ZoneInfo:
-    """The user's choice (cookie), else the tenant's zone, else the locale's default."""
-    return (zone_named(request.cookies.get(TZ_COOKIE) or "") or zone_named(tenant_zone)
-            or ZoneInfo(DEFAULT_ZONES.get(locale, "UTC")))
+    """The time zone this request's pages show times in (session_zone of the signed-in user)."""
+    return session_zone(current_session(request), locale, tenant_zone)
 
 
 async def tenant_zone(caller: Caller, services: Any) -> str:
@@ -91,7 +114,11 @@ async def tenant_zone(caller: Caller, services: Any) -> str:
 
 
 async def page_zone(caller: Caller, services: Any, request: Request) -> ZoneInfo:
-    """viewer_zone with the tenant's zone read from identity."""
+    """viewer_zone; identity is asked for the tenant's zone only for a session made before the
+    session kept it."""
+    session = current_session(request)
+    if session is not None and (session.time_zone or session.tenant_zone):
+        return session_zone(session, caller.locale)
     return viewer_zone(request, caller.locale, await tenant_zone(caller, services))
 
 
@@ -116,6 +143,26 @@ def date_text(day: date | datetime | None, locale: Locale, zone: ZoneInfo | None
 def local_time(value: Any, zone: ZoneInfo, locale: Locale) -> str:
     """A proto timestamp as the viewer's wall-clock time ("" when unset)."""
     return datetime_text(timestamp(value), zone, locale)
+
+
+def moment(value: Any) -> datetime | None:
+    """A datetime, a proto Timestamp or an RFC 3339 string as an aware datetime (None when unset)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+    if isinstance(value, str):
+        try:
+            return moment(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return timestamp(value)
+
+
+def zone_label(zone: ZoneInfo, locale: Locale) -> str:
+    """The zone as shown next to times ("Asia/Shanghai (UTC+08:00)")."""
+    offset = datetime.now(zone).strftime("%z")
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def relative(when: datetime, now: datetime, locale: Locale, zone: ZoneInfo) -> str:

@@ -28,6 +28,7 @@ class NavEntry:
     label: Msg  # N_("English"): translated when the menu is shown
     group: Group = MAIN
     scope: str | None = None  # a token scope the page needs (None: any signed-in user)
+    any_scope: tuple[str, ...] = ()  # or: any one of these scopes (a page of sections, each its own scope)
     role: str | None = None  # a role the page needs, for pages no single scope describes
     icon: str = "dot"  # a symbol in templates/_icons.html
     parent: str | None = None  # the key of the entry this one is a sub-item of
@@ -44,6 +45,8 @@ NAV: Final[tuple[NavEntry, ...]] = (
     NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),
     NavEntry("api_clients", "/app/api-clients", N_("API clients"), ADMIN, scope="clients:manage", icon="key"),
     NavEntry("audit", "/app/audit", N_("Audit log"), ADMIN, scope="audit:read", icon="audit"),
+    NavEntry("settings", "/app/settings", N_("Settings"), ADMIN, icon="settings",
+             any_scope=("users:manage", "customers:admin", "clients:manage")),
 )
 
 # Pages under /app that belong to an entry without sharing its path prefix.
@@ -66,7 +69,8 @@ class NavLink:
 
 
 def allowed(entry: NavEntry, scopes: Collection[str], roles: Collection[str]) -> bool:
-    return (entry.scope is None or entry.scope in scopes) and (entry.role is None or entry.role in roles)
+    return ((entry.scope is None or entry.scope in scopes) and (entry.role is None or entry.role in roles)
+            and (not entry.any_scope or any(s in scopes for s in entry.any_scope)))
 
 
 def current_key(path: str, entries: Iterable[NavEntry] = NAV) -> str | None:

@@ -53,6 +53,11 @@ class WebSession:
     user_name: str = ""
     roles: list[str] = field(default_factory=list)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # The one time zone rule (web/formatting.py): the user's own zone (token claim `zoneinfo`), else
+    # the tenant's (read at sign-in and at every token refresh); likewise the user's language.
+    time_zone: str = ""
+    tenant_zone: str = ""
+    locale: str = ""
 
     @property
     def expired(self) -> bool:
@@ -126,3 +131,11 @@ class WebCookies:
     def clear_flash(self, request: Request, response: Response) -> None:
         if FLASH_COOKIE in request.cookies:
             response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="lax", secure=self._secure)
+
+
+def current_session(request: Request) -> WebSession | None:
+    """The signed-in session of this request, as the refresh middleware left it or from the cookie
+    (pages that did not load one themselves: error pages, formatting)."""
+    cookies: WebCookies | None = getattr(request.app.state, "web_cookies", None)
+    session = getattr(request.state, "web_session", None) or (cookies.session(request) if cookies else None)
+    return session if isinstance(session, WebSession) else None

@@ -21,9 +21,9 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import Response
 
-from crm_gateway.i18n import BABEL_LOCALES, Locale, Messages, fill, messages, negotiate, parse_locale
-from crm_gateway.web import labels
-from crm_gateway.web.session import WebCookies, WebSession
+from crm_gateway.i18n import BABEL_LOCALES, SUPPORTED, Locale, Messages, fill, messages, negotiate, parse_locale
+from crm_gateway.web import formatting, labels
+from crm_gateway.web.session import WebSession, current_session
 from crm_gateway.web.shell import shell_for
 from crm_platform.text import printable
 
@@ -86,8 +86,13 @@ def language_name(locale: Locale) -> str:
 
 
 def page_locale(request: Request) -> Locale:
-    """The `crm_lang` cookie (set by the language switch) wins over Accept-Language."""
-    return parse_locale(request.cookies.get(LANG_COOKIE)) or negotiate(request.headers.get("accept-language"))
+    """The `crm_lang` cookie (the language switch; set from the user's own language at sign-in and
+    on the account page) wins, then the signed-in user's language, then Accept-Language."""
+    chosen = parse_locale(request.cookies.get(LANG_COOKIE))
+    if chosen:
+        return chosen
+    session = current_session(request) if request.url.path.startswith("/app") else None
+    return (parse_locale(session.locale) if session else None) or negotiate(request.headers.get("accept-language"))
 
 
 def origin(url: str) -> str:
@@ -126,12 +131,25 @@ def render(
     def label(group: str, code: str, **params: object) -> str:
         return labels.label(group, code, locale, **params)
 
+    # Times in the one zone of this viewer (formatting.py): `when(x)` 2026-03-18 14:05, `day(x)`.
+    zone = formatting.viewer_zone(request, locale)
+
+    def when(value: Any) -> str:
+        return formatting.datetime_text(formatting.moment(value), zone, locale)
+
+    def day(value: Any) -> str:
+        return formatting.date_text(formatting.moment(value), locale, zone)
+
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     session = context.get("session") or signed_in(request)
     in_shell = request.url.path.startswith("/app") or bool(context.get("in_shell"))
     full_context = {
-        **gettext_callables(messages(locale)), "label": label,
+        **gettext_callables(messages(locale)), "label": label, "when": when, "day": day,
+        "money": lambda amount, currency: formatting.money(str(amount), currency, locale),
+        "number": lambda value: formatting.number(value, locale),
         "locale": locale, "lang_other": other, "lang_other_name": language_name(other), "here": here,
+        # Each language by its own name (CLDR), for language selects.
+        "languages": [(code, language_name(code)) for code in SUPPORTED],
         "shell": shell_for(session, request.url.path, locale) if session and in_shell else None,
         **context,
     }
@@ -142,9 +160,7 @@ def render(
 
 def signed_in(request: Request) -> WebSession | None:
     """The session of a page that did not load one itself (error pages), for the menu."""
-    cookies: WebCookies | None = getattr(request.app.state, "web_cookies", None)
-    session = getattr(request.state, "web_session", None) or (cookies.session(request) if cookies else None)
-    return session if isinstance(session, WebSession) else None
+    return current_session(request)
 
 
 def message_page(

@@ -17,6 +17,7 @@ from typing import Final
 from crm_dev.api_client import ApiClient
 from crm_dev.infra import free_port
 from crm_dev.platform import Platform
+from crm_dev.progress import ProgressPrinter
 from crm_dev.seed import demo_customers
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,13 +27,8 @@ DEMO_PASSWORD = "demo-password-1"
 DEMO_CUSTOMERS = 1000
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stdout.write(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stdout.write("\n")
-    sys.stdout.flush()
+# A bar on a terminal, plain lines in a log (crm_dev/progress.py).
+_progress = ProgressPrinter()
 
 
 def seed_demo(platform: Platform) -> dict[str, str]:

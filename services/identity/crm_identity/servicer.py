@@ -20,6 +20,7 @@ from crm_identity.roles.service import RoleView
 from crm_identity.teams import service as teams
 from crm_identity.tenants import password_policy
 from crm_identity.tenants.service import TenantService
+from crm_identity.users import preferences
 from crm_identity.users import service as users
 from crm_identity.users.account import AccountSecurity, SecurityState
 from crm_identity.users.passwords import PasswordPolicy
@@ -142,6 +143,10 @@ def policy_pb(policy: PasswordPolicy, updated_at: datetime | None) -> pb.Passwor
         mfa_required_for_admins=policy.mfa_required_for_admins, version=policy.version,
         updated_at=_ts(updated_at) if updated_at else None,
     )
+
+
+def preferences_pb(prefs: preferences.Preferences) -> pb.MyPreferences:
+    return pb.MyPreferences(display_name=prefs.display_name, locale=prefs.locale, time_zone=prefs.time_zone)
 
 
 def security_pb(state: SecurityState) -> pb.MySecurity:
@@ -483,6 +488,18 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     @rpc()
     async def GetMySecurity(self, request: pb.GetMySecurityRequest, call: Call) -> pb.MySecurity:
         return security_pb(await self.account.state(call.session, call.principal))
+
+    @rpc()
+    async def GetMyPreferences(self, request: pb.GetMyPreferencesRequest, call: Call) -> pb.MyPreferences:
+        return preferences_pb(await preferences.get(call.session, call.principal))
+
+    @rpc()
+    async def UpdateMyPreferences(self, request: pb.UpdateMyPreferencesRequest, call: Call) -> pb.MyPreferences:
+        return preferences_pb(await preferences.update(
+            call.session, call.principal,
+            locale=request.locale if request.HasField("locale") else None,
+            time_zone=request.time_zone if request.HasField("time_zone") else None,
+        ))
 
     @rpc()
     async def ChangeMyPassword(self, request: pb.ChangeMyPasswordRequest, call: Call) -> pb.MySecurity:

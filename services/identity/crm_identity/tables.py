@@ -162,6 +162,9 @@ users = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     # invitations (it0006): `invited` until the invitee sets a password on the accept page.
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
+    # preferences (it0060): "" means the tenant's default language / time zone.
+    sa.Column("locale", sa.Text, nullable=False, server_default=""),
+    sa.Column("time_zone", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
 

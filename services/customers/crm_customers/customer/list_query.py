@@ -29,6 +29,8 @@ class ListQuery:
     bank_card: str = ""
     # The customer carries every one of these tags.
     tag_ids: tuple[str, ...] = ()
+    # Only these customers (the rows selected on the list, for bulk actions and exports).
+    ids: tuple[str, ...] = ()
     # Exact, normalised as the field is stored (cleaning.py).
     code: str = ""
     contact_person: str = ""
@@ -49,8 +51,8 @@ class ListQuery:
     def from_request(cls, request: Any) -> ListQuery:
         """From a `ListCustomersRequest` (a list call, or the one a mass change stored): every filter
         has the proto field of its name, except `custom` (`custom_fields`) and `tag_ids` (repeated)."""
-        plain = {f.name: getattr(request, f.name) for f in fields(cls) if f.name not in ("custom", "tag_ids")}
-        return cls(**plain, custom=dict(request.custom_fields), tag_ids=tuple(request.tag_ids))
+        plain = {f.name: getattr(request, f.name) for f in fields(cls) if f.name not in ("custom", "tag_ids", "ids")}
+        return cls(**plain, custom=dict(request.custom_fields), tag_ids=tuple(request.tag_ids), ids=tuple(request.ids))
 
     def added_filters(self) -> dict[str, str]:
         """The filters added after the first page tokens were issued, those that are set: a page

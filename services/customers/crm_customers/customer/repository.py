@@ -131,9 +131,12 @@ async def status_changes(session: AsyncSession, customer_id: uuid.UUID, limit: i
 
 
 # order_by value -> (column, descending)
+# Sort keys are columns that are never NULL (the page token compares (value, id) tuples); each has
+# an index on (column, id) (migrations c0001, c0002, c0060).
+SORT_COLUMNS: Final = ("created_at", "updated_at", "name", "code", "status", "industry", "region")
 ORDERINGS: Final[dict[str, tuple[sa.Column[Any], bool]]] = {
     f"{name} {direction}": (customers.c[name], direction == "desc")
-    for name in ("created_at", "updated_at", "name", "code")
+    for name in SORT_COLUMNS
     for direction in ("desc", "asc")
 }
 
@@ -156,6 +159,8 @@ class ListFilter:
     custom: list[dict[str, Any]] = field(default_factory=list)
     # Sensitive field -> blind index to match exactly.
     blind_indexes: dict[str, str] = field(default_factory=dict)
+    # Only these customers (selected rows).
+    ids: list[uuid.UUID] = field(default_factory=list)
     # The caller's data scope (customer/access.py scope_clause); None = every customer.
     scope: sa.ColumnElement[bool] | None = None
     # Fields hidden from the caller: `q` does not match on them.
@@ -204,6 +209,8 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
             query = query.where(column == value)
     if f.owner_id is not None:
         query = query.where(c.owner_id == f.owner_id)
+    if f.ids:
+        query = query.where(c.id.in_(f.ids))
     if f.region:
         query = query.where(sa.or_(c.region == f.region, c.region.like(_like(f.region) + "/%")))
     if f.created_after is not None:
@@ -357,9 +364,18 @@ async def list_page(
     query = query.order_by(*_ordered(column, customers.c.id, descending)).limit(limit)
     if reply:
         page = query.subquery("page")
-        query = (sa.select(customers, *REPLY_COLUMNS).join(page, customers.c.id == page.c.id)
+        # With the tags each customer carries (tag projection), for the list's tag column.
+        query = (sa.select(customers, *REPLY_COLUMNS, tag_projection.TAG_IDS.label("tag_ids"))
+                 .join(page, customers.c.id == page.c.id)
                  .order_by(*_ordered(page.c[column.name], page.c.id, descending)))
     return list((await session.execute(query)).all())
+
+
+async def count_upto(session: AsyncSession, filters: ListFilter, cap: int) -> int:
+    """How many customers match, counting no further than `cap` + 1: the list's total stays
+    cheap at a million rows (reads at most cap + 1 index entries or rows)."""
+    matches = _where(sa.select(sa.literal(1)).select_from(customers), filters).limit(cap + 1).subquery()
+    return int((await session.execute(sa.select(sa.func.count()).select_from(matches))).scalar_one())
 
 
 def _ordered(column: Any, tie: Any, descending: bool) -> tuple[Any, Any]:

@@ -64,6 +64,8 @@ def to_proto(row: sa.Row[Any]) -> pb.Customer:
     )
     if row.employees is not None:
         message.employees = row.employees
+    if "tag_ids" in row._fields:  # list pages read the tag projection with the row
+        message.tag_ids.extend(str(t) for t in row.tag_ids or ())
     return message
 
 

@@ -40,6 +40,8 @@ from crm_platform.pagination import PageTokens, page_size
 SOURCE = "crm/customers"
 MAX_REASON: Final = 500
 NO_FILTERS: Final = ListQuery()
+# The list's total is exact up to this many matches, then "10,000+" (docs/customers.md "Total count").
+TOTAL_CAP: Final = 10_000
 # Fields whose values come from the tenant's dictionaries.
 DICTIONARY_FIELDS: Final = ("industry", "region", "source")
 
@@ -160,6 +162,24 @@ def _parse_tag_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.
             parsed.append(uuid.UUID(value.strip()))
         except ValueError:
             errors.append(FieldError("tag_id", "invalid_id", "tag_id is not a valid id"))
+            return []
+    return sorted(set(parsed))
+
+
+MAX_IDS: Final = 500
+
+
+def _parse_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.UUID]:
+    """The list's `ids` (customer ids; an id the caller may not see simply matches nothing)."""
+    if len(raw) > MAX_IDS:
+        errors.append(FieldError("ids", "too_many", f"at most {MAX_IDS} ids"))
+        return []
+    parsed: list[uuid.UUID] = []
+    for value in raw:
+        try:
+            parsed.append(uuid.UUID(value.strip()))
+        except ValueError:
+            errors.append(FieldError("ids", "invalid_id", "ids holds a value that is not an id"))
             return []
     return sorted(set(parsed))
 
@@ -446,7 +466,7 @@ class CustomerService:
         page token is bound to). InvalidInput names every bad argument."""
         errors: list[FieldError] = []
         order = " ".join((order_by or "created_at desc").lower().split())
-        if order in ("created_at", "updated_at", "name", "code"):
+        if order in repository.SORT_COLUMNS:
             order += " asc"
         if order not in repository.ORDERINGS:
             errors.append(FieldError(
@@ -474,7 +494,7 @@ class CustomerService:
             show_deleted=query.show_deleted, tag_ids=_parse_tag_ids(query.tag_ids, errors),
             updated_after=_parse_instant("updated_after", query.updated_after, errors),
             updated_before=_parse_instant("updated_before", query.updated_before, errors),
-            ranges=_clean_ranges(query, errors),
+            ranges=_clean_ranges(query, errors), ids=_parse_ids(query.ids, errors),
         )
         filters.equals = _clean_exact(query, errors)
         filters.email = filters.equals.pop("email", "")
@@ -493,6 +513,10 @@ class CustomerService:
             explicit |= {name: (field, query.custom[name[3:]]) for name, field in governed_custom.items()}
             hidden = {name for name, (field, value) in explicit.items()
                       if value and not access.readable(caller, field)}
+            # Sorting by a field the caller may not see would reveal its values' order.
+            sort_field = order.split()[0]
+            if sort_field in access.GOVERNED and not access.readable(caller, sort_field):
+                hidden.add("order_by")
             errors += [FieldError(name, "field_hidden", "your role may not see or filter by this field")
                        for name in sorted(hidden)]
         if filters.source:
@@ -515,6 +539,7 @@ class CustomerService:
                         query.first_contact_before, query.show_deleted, sorted(query.custom.items()), *exact,
                         # only when filtering by tag, so page tokens of other lists stay valid
                         *([[str(t) for t in filters.tag_ids]] if filters.tag_ids else []),
+                        *([["ids", *(str(i) for i in filters.ids)]] if filters.ids else []),
                         # likewise the filters added later (list_query.py ADDED_FILTERS)
                         *([added] if (added := query.added_filters()) else [])],
                        ensure_ascii=False).encode()
@@ -526,6 +551,13 @@ class CustomerService:
         """How many customers the list would return over all its pages (export progress)."""
         filters, _, _ = await self.list_filter(session, order_by="", caller=caller, query=query)
         return await repository.count(session, filters)
+
+    async def count_upto(self, session: AsyncSession, *, caller: Principal | None = None,
+                         query: ListQuery = NO_FILTERS, cap: int = TOTAL_CAP) -> tuple[int, bool]:
+        """The list's total for its header: exact up to `cap`, else (cap, True) for "cap+"."""
+        filters, _, _ = await self.list_filter(session, order_by="", caller=caller, query=query)
+        found = await repository.count_upto(session, filters, cap)
+        return min(found, cap), found > cap
 
     async def list(
         self, session: AsyncSession, *, size: int, token: str, order_by: str, caller: Principal | None = None,

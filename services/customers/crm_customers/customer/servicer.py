@@ -53,7 +53,8 @@ def with_duplicates(message: pb.Customer, found: list[PossibleDuplicate]) -> pb.
 def dictionary_proto(value: dictionaries.Dictionary) -> pb.Dictionary:
     return pb.Dictionary(
         name=value.name,
-        entries=[pb.DictionaryEntry(code=e.code, label=e.label, parent=e.parent, path=e.path) for e in value.entries],
+        entries=[pb.DictionaryEntry(code=e.code, label=e.label, parent=e.parent, path=e.path, label_en=e.label_en,
+                                    label_zh=e.label_zh) for e in value.entries],
     )
 
 
@@ -136,7 +137,11 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
             query=list_filters(request),
             reply=True,
         )
-        return pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
+        reply = pb.ListCustomersResponse(items=await self._out_with_spend(call, rows), next_page_token=next_token)
+        if request.include_total:
+            reply.total_size, reply.total_size_capped = await self.customers.count_upto(
+                call.session, caller=call.principal, query=list_filters(request))
+        return reply
 
     @rpc(Scope.CUSTOMERS_WRITE)
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, call: Call) -> pb.Customer:
@@ -214,7 +219,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
 
     @rpc(Scope.CUSTOMERS_ADMIN)
     async def ReplaceDictionary(self, request: pb.ReplaceDictionaryRequest, call: Call) -> pb.Dictionary:
-        entries = [dictionaries.Entry(e.code, e.label, e.parent) for e in request.entries]
+        entries = [dictionaries.Entry(e.code, e.label, e.parent, "", e.label_en, e.label_zh) for e in request.entries]
         return dictionary_proto(await dictionaries.replace(call.session, request.name, entries))
 
     # -- custom field definitions --------------------------------------------------------------

@@ -99,6 +99,9 @@ dictionary_entries = sa.Table(
     sa.Column("label", sa.Text, nullable=False),
     sa.Column("parent", sa.Text, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
+    # Display names per language (c0061); empty = `label`.
+    sa.Column("label_en", sa.Text, nullable=False, server_default=""),
+    sa.Column("label_zh", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
 

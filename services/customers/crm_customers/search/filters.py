@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 # ("id1,id2"; ids never contain a comma). The customer must carry every one.
 TAG_KEY: Final = "tag_id"
 TAG_SEPARATOR: Final = ","
+# Selected rows (the list's bulk actions export them): customer ids joined by commas, at most 500.
+IDS_KEY: Final = "ids"
+MAX_IDS_VALUE: Final = 500 * 37
 
 # List query parameters a saved filter may use (not page_token/page_size, not show_deleted, and
 # never the plaintext of a sensitive field).
 FILTER_KEYS: Final = (
     "q", "status", "owner_id", "industry", "region", "source", "type", "created_after", "created_before",
-    "first_contact_after", "first_contact_before", TAG_KEY, *ADDED_FILTERS,
+    "first_contact_after", "first_contact_before", TAG_KEY, IDS_KEY, *ADDED_FILTERS,
 )
 CUSTOM_PREFIX: Final = "cf."
 # Columns a view can show / an export can contain, in their default order (plus `cf.<key>`).
@@ -45,8 +48,10 @@ def list_arguments(filters: Mapping[str, str], prefix: str = "filters") -> tuple
     custom: dict[str, str] = {}
     errors: list[FieldError] = []
     for key, value in sorted(filters.items()):
-        if len(value) > MAX_FILTER_VALUE:
+        if len(value) > (MAX_IDS_VALUE if key == IDS_KEY else MAX_FILTER_VALUE):
             errors.append(FieldError(f"{prefix}.{key}", "too_long", f"at most {MAX_FILTER_VALUE} characters"))
+        elif key == IDS_KEY:
+            arguments["ids"] = tuple(i.strip() for i in value.split(TAG_SEPARATOR) if i.strip())
         elif key == TAG_KEY:
             arguments["tag_ids"] = tuple(t.strip() for t in value.split(TAG_SEPARATOR) if t.strip())
         elif key in FILTER_KEYS:

@@ -29,6 +29,10 @@ class Entry:
     label: str
     parent: str = ""
     path: str = ""
+    # Display names per language (migration c0061); empty = `label`. Customers keep `label` (or the
+    # code) as their value; pages and the API show the name in the reader's language.
+    label_en: str = ""
+    label_zh: str = ""
 
 
 @dataclass
@@ -83,7 +87,7 @@ def with_paths(name: str, entries: list[Entry]) -> list[Entry]:
             labels.append(entry.label)
         return "/".join(reversed(labels))
 
-    return [Entry(e.code, e.label, e.parent, path(e)) for e in entries]
+    return [Entry(e.code, e.label, e.parent, path(e), e.label_en, e.label_zh) for e in entries]
 
 
 def check_name(name: str) -> None:
@@ -100,7 +104,8 @@ async def load(session: AsyncSession, name: str) -> Dictionary:
             .order_by(dictionary_entries.c.position)
         )
     ).all()
-    return Dictionary(name, with_paths(name, [Entry(r.code, r.label, r.parent) for r in rows]))
+    return Dictionary(name, with_paths(name, [Entry(r.code, r.label, r.parent, "", r.label_en, r.label_zh)
+                                               for r in rows]))
 
 
 def validate_entries(name: str, entries: list[Entry]) -> list[Entry]:
@@ -129,7 +134,11 @@ def validate_entries(name: str, entries: list[Entry]) -> list[Entry]:
         seen_labels.add((parent, label))
         if parent and name not in TREES:
             errors.append(FieldError(f"{where}.parent", "not_a_tree", f"{name} is a flat list"))
-        cleaned.append(Entry(code, label, parent))
+        names = {"label_en": raw.label_en.strip(), "label_zh": raw.label_zh.strip()}
+        for key, value in names.items():
+            if len(value) > 100 or "/" in value:
+                errors.append(FieldError(f"{where}.{key}", "invalid_label", "at most 100 characters, no '/'"))
+        cleaned.append(Entry(code, label, parent, "", names["label_en"], names["label_zh"]))
     codes = {e.code for e in cleaned}
     for i, entry in enumerate(cleaned):
         if entry.parent and name in TREES:
@@ -157,7 +166,8 @@ async def replace(session: AsyncSession, name: str, entries: list[Entry]) -> Dic
         await session.execute(
             sa.insert(dictionary_entries),
             [
-                {"dictionary": name, "code": e.code, "label": e.label, "parent": e.parent, "position": i}
+                {"dictionary": name, "code": e.code, "label": e.label, "parent": e.parent, "position": i,
+                 "label_en": e.label_en, "label_zh": e.label_zh}
                 for i, e in enumerate(cleaned)
             ],
         )

@@ -128,6 +128,7 @@ class KeyRing:
         field_policies: dict[str, str] | None = None,
         jti: str | None = None,
         session_id: str | None = None,
+        user_claims: dict[str, str] | None = None,
     ) -> str:
         """An RFC 9068 access token. User tokens also carry `ds` (data scope), `teams` (teams
         visible with data scope "team") and `fp` (restricted customer fields): docs/access.md.
@@ -154,6 +155,9 @@ class KeyRing:
             claims["uid"] = str(user_id)
         if roles:
             claims["roles"] = roles
+        # OpenID Connect's `name`, `locale`, `zoneinfo` (users/preferences.py): what pages show
+        # and how, without asking identity per page.
+        claims.update({k: v for k, v in (user_claims or {}).items() if v})
         if data_scope is not None:
             claims["ds"] = data_scope
             claims["teams"] = list(team_ids or [])

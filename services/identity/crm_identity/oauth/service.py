@@ -33,6 +33,7 @@ from crm_identity.tables import users as users_table
 from crm_identity.tenants.service import TenantService
 from crm_identity.users import service as users
 from crm_identity.users.login import LoginProgress, LoginSecurity, PendingAuthorization
+from crm_identity.users.preferences import user_claims
 from crm_platform.auth import TENANT_SCOPES
 from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, Unauthenticated
@@ -201,7 +202,8 @@ class OAuthService:
                         secret_hash=_hash(secret) if secret else None,
                         grant_types=grant_types,
                         redirect_uris=redirect_uris,
-                        scopes=scopes or sorted(allowed),
+                        # Nothing unless asked for: a new client holds only the scopes listed.
+                        scopes=sorted(set(scopes)),
                     )
                     .returning(oauth_clients)
                 )
@@ -426,6 +428,7 @@ class OAuthService:
                 roles=list(user.roles),
                 jti=jti,
                 session_id=str(family_id),
+                user_claims=user_claims(user),
                 **self._access_claims(access),
             )
             await self._audit_issued(session, "authorization_code", client.client_id, user.id, jti, family_id,
@@ -564,6 +567,7 @@ class OAuthService:
                     roles=list(user.roles),
                     jti=jti,
                     session_id=str(row.family_id),
+                    user_claims=user_claims(user),
                     **self._access_claims(access),
                 )
                 await self._audit_issued(session, "refresh_token", client.client_id, user.id, jti, row.family_id,

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Customer(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card", "annual_spend", "lifetime_value", "possible_duplicates", "owner_name", "created_by_name", "updated_by_name")
+    __slots__ = ("id", "code", "name", "type", "industry", "region", "mobile", "email", "owner_id", "status", "version", "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source", "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields", "deleted_at", "deleted_by", "resident_id", "bank_card", "annual_spend", "lifetime_value", "possible_duplicates", "owner_name", "created_by_name", "updated_by_name", "tag_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class Customer(_message.Message):
     OWNER_NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TAG_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -85,7 +86,8 @@ class Customer(_message.Message):
     owner_name: str
     created_by_name: str
     updated_by_name: str
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ..., owner_name: _Optional[str] = ..., created_by_name: _Optional[str] = ..., updated_by_name: _Optional[str] = ...) -> None: ...
+    tag_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., mobile: _Optional[str] = ..., email: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_by: _Optional[str] = ..., contact_person: _Optional[str] = ..., phone: _Optional[str] = ..., first_contact_date: _Optional[str] = ..., source: _Optional[str] = ..., employees: _Optional[int] = ..., annual_revenue: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., needs: _Optional[str] = ..., notes: _Optional[str] = ..., credit_code: _Optional[str] = ..., custom_fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., annual_spend: _Optional[_Union[Spend, _Mapping]] = ..., lifetime_value: _Optional[_Union[Spend, _Mapping]] = ..., possible_duplicates: _Optional[_Iterable[_Union[PossibleDuplicate, _Mapping]]] = ..., owner_name: _Optional[str] = ..., created_by_name: _Optional[str] = ..., updated_by_name: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PossibleDuplicate(_message.Message):
     __slots__ = ("id", "code", "name", "matched_on", "confidence", "outside_scope", "conflicts", "likely")
@@ -185,7 +187,7 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., show_deleted: _Optional[bool] = ...) -> None: ...
 
 class ListCustomersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card", "tag_ids", "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before", "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency")
+    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card", "tag_ids", "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before", "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency", "include_total", "ids")
     class CustomFieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +227,8 @@ class ListCustomersRequest(_message.Message):
     ANNUAL_REVENUE_MIN_FIELD_NUMBER: _ClassVar[int]
     ANNUAL_REVENUE_MAX_FIELD_NUMBER: _ClassVar[int]
     ANNUAL_REVENUE_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     order_by: str
@@ -257,15 +261,21 @@ class ListCustomersRequest(_message.Message):
     annual_revenue_min: str
     annual_revenue_max: str
     annual_revenue_currency: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., contact_person: _Optional[str] = ..., mobile: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., credit_code: _Optional[str] = ..., updated_after: _Optional[str] = ..., updated_before: _Optional[str] = ..., employees_min: _Optional[str] = ..., employees_max: _Optional[str] = ..., annual_revenue_min: _Optional[str] = ..., annual_revenue_max: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ...) -> None: ...
+    include_total: bool
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., contact_person: _Optional[str] = ..., mobile: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., credit_code: _Optional[str] = ..., updated_after: _Optional[str] = ..., updated_before: _Optional[str] = ..., employees_min: _Optional[str] = ..., employees_max: _Optional[str] = ..., annual_revenue_min: _Optional[str] = ..., annual_revenue_max: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., include_total: _Optional[bool] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListCustomersResponse(_message.Message):
-    __slots__ = ("items", "next_page_token")
+    __slots__ = ("items", "next_page_token", "total_size", "total_size_capped")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_CAPPED_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[Customer]
     next_page_token: str
-    def __init__(self, items: _Optional[_Iterable[_Union[Customer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    total_size_capped: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[Customer, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ..., total_size_capped: _Optional[bool] = ...) -> None: ...
 
 class UpdateCustomerRequest(_message.Message):
     __slots__ = ("id", "customer", "expected_version", "allow_duplicates")
@@ -394,16 +404,20 @@ class UpdateCustomerSettingsRequest(_message.Message):
     def __init__(self, code_pattern: _Optional[str] = ..., status_transitions: _Optional[_Mapping[str, StatusTransitions]] = ..., replace_status_transitions: _Optional[bool] = ..., enforce_dictionaries: _Optional[bool] = ..., expected_version: _Optional[int] = ..., duplicate_policy: _Optional[str] = ...) -> None: ...
 
 class DictionaryEntry(_message.Message):
-    __slots__ = ("code", "label", "parent", "path")
+    __slots__ = ("code", "label", "parent", "path", "label_en", "label_zh")
     CODE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    LABEL_EN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_ZH_FIELD_NUMBER: _ClassVar[int]
     code: str
     label: str
     parent: str
     path: str
-    def __init__(self, code: _Optional[str] = ..., label: _Optional[str] = ..., parent: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    label_en: str
+    label_zh: str
+    def __init__(self, code: _Optional[str] = ..., label: _Optional[str] = ..., parent: _Optional[str] = ..., path: _Optional[str] = ..., label_en: _Optional[str] = ..., label_zh: _Optional[str] = ...) -> None: ...
 
 class Dictionary(_message.Message):
     __slots__ = ("name", "entries")

@@ -312,6 +312,28 @@ class GetMySecurityRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class MyPreferences(_message.Message):
+    __slots__ = ("display_name", "locale", "time_zone")
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    display_name: str
+    locale: str
+    time_zone: str
+    def __init__(self, display_name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class GetMyPreferencesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpdateMyPreferencesRequest(_message.Message):
+    __slots__ = ("locale", "time_zone")
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    locale: str
+    time_zone: str
+    def __init__(self, locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
 class ChangeMyPasswordRequest(_message.Message):
     __slots__ = ("current_password", "new_password")
     CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]

@@ -117,6 +117,16 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
                 _registered_method=True)
+        self.GetMyPreferences = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetMyPreferences',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMyPreferencesRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.FromString,
+                _registered_method=True)
+        self.UpdateMyPreferences = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/UpdateMyPreferences',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateMyPreferencesRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.FromString,
+                _registered_method=True)
         self.ChangeMyPassword = channel.unary_unary(
                 '/crm.identity.v1.IdentityService/ChangeMyPassword',
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ChangeMyPasswordRequest.SerializeToString,
@@ -373,6 +383,20 @@ class IdentityServiceServicer:
     def GetMySecurity(self, request, context):
         """The signed-in user's own security state (any user token).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMyPreferences(self, request, context):
+        """The caller's own language and time zone ("" = the tenant's); any signed-in user. Tokens
+        issued afterwards carry them as `locale` / `zoneinfo` claims.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMyPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -643,6 +667,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetMySecurity,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.SerializeToString,
+            ),
+            'GetMyPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMyPreferences,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetMyPreferencesRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.SerializeToString,
+            ),
+            'UpdateMyPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMyPreferences,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UpdateMyPreferencesRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.SerializeToString,
             ),
             'ChangeMyPassword': grpc.unary_unary_rpc_method_handler(
                     servicer.ChangeMyPassword,
@@ -1215,6 +1249,60 @@ class IdentityService:
             '/crm.identity.v1.IdentityService/GetMySecurity',
             crm_dot_identity_dot_v1_dot_identity__pb2.GetMySecurityRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.MySecurity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMyPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetMyPreferences',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetMyPreferencesRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMyPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/UpdateMyPreferences',
+            crm_dot_identity_dot_v1_dot_identity__pb2.UpdateMyPreferencesRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.MyPreferences.FromString,
             options,
             channel_credentials,
             insecure,
