@@ -103,7 +103,9 @@ def test_code_pattern_and_settings(tenant: TenantContext) -> None:
 def test_dictionaries(tenant: TenantContext) -> None:
     http = tenant.http(ADMIN)
     region = http.get("/v1/dictionaries/region").json()
-    assert {"code": "BJ", "label": "北京", "parent": "HB", "path": "华北/北京"} in region["entries"]
+    beijing = next(e for e in region["entries"] if e["code"] == "BJ")
+    assert beijing == {**beijing, "label": "北京", "label_zh": "北京", "label_en": "Beijing", "parent": "HB",
+                       "path": "华北/北京"}
     assert http.get("/v1/dictionaries/nope").status_code == 404
     orphan = {"entries": [{"code": "A", "label": "甲", "parent": "Z"}]}
     bad = _problem(http.put("/v1/dictionaries/region", json=orphan), 400)

@@ -61,7 +61,8 @@ def _sync_url(database_url: str) -> str:
 
 
 def _upgrade(
-    database_url: str, tree: Path, schema: str, version_table: str, register_tenant: str | None = None
+    database_url: str, tree: Path, schema: str, version_table: str, register_tenant: str | None = None,
+    to: str = "head",
 ) -> None:
     engine = create_engine(_sync_url(database_url), poolclass=NullPool)
     try:
@@ -74,7 +75,7 @@ def _upgrade(
             config.set_main_option("script_location", str(tree))
             config.attributes.update(connection=translated, version_table=version_table, version_table_schema=schema)
             with _alembic_lock:
-                command.upgrade(config, "head")
+                command.upgrade(config, to)
             if register_tenant is not None:
                 connection.execute(
                     text(
@@ -94,11 +95,12 @@ def upgrade_control(database_url: str, service_tree: Path | None) -> None:
         _upgrade(database_url, service_tree, CONTROL, "alembic_version")
 
 
-def upgrade_tenant(database_url: str, tenant_tree: Path, tenant_id: uuid.UUID | str) -> str:
-    """Creates or migrates the tenant's schema and records the tenant in `control.tenants`
-    (consumers skip events of tenants not recorded there)."""
+def upgrade_tenant(database_url: str, tenant_tree: Path, tenant_id: uuid.UUID | str, to: str = "head") -> str:
+    """Creates or migrates the tenant's schema (to head, or to revision `to`: tests replaying one
+    migration) and records the tenant in `control.tenants` (consumers skip events of tenants not
+    recorded there)."""
     schema = tenant_schema(tenant_id)
-    _upgrade(database_url, tenant_tree, schema, "alembic_version", register_tenant=str(tenant_id))
+    _upgrade(database_url, tenant_tree, schema, "alembic_version", register_tenant=str(tenant_id), to=to)
     return schema
 
 

@@ -93,8 +93,9 @@ async def test_migration_announces_every_existing_user_once(users_database_url: 
     async with users_engine.begin() as conn:
         await conn.execute(sa.text(f'UPDATE "{tenant_schema(tenant_id)}".alembic_version SET version_num = '
                                    "'it0006'"))
-    migrations.upgrade_tenant(users_database_url, PACKAGE / "migrations" / "tenant", tenant_id)
-    migrations.upgrade_tenant(users_database_url, PACKAGE / "migrations" / "tenant", tenant_id)  # at head: nothing
+    # Replays it0007 alone: later migrations already ran on this schema and are not re-runnable.
+    migrations.upgrade_tenant(users_database_url, PACKAGE / "migrations" / "tenant", tenant_id, to="it0007")
+    migrations.upgrade_tenant(users_database_url, PACKAGE / "migrations" / "tenant", tenant_id, to="it0007")  # done
     events = await user_events(users_engine, tenant_id)
     assert sorted(summary(events)) == [("crm.user.updated", "Ann", False, "2"), ("crm.user.updated", "Bob", True, "2")]
     assert {e["user_id"] for e in events} == {str(first.id), str(second.id)}
