@@ -1,6 +1,8 @@
-"""The translator's workflow for the gateway's catalogues (docs/web.md, "Translations"):
+"""The translator's workflow for the two catalogues (docs/web.md, "Translations"): the gateway's
+(`gateway/crm_gateway/locale`, domain `messages`) and the services' (`libs/crm_platform/crm_platform/
+locale`, domain `services`, extracted from `services/` and `libs/crm_platform`):
 
-    .venv/bin/python scripts/i18n.py extract   # messages.pot from the code and templates
+    .venv/bin/python scripts/i18n.py extract   # the .pot files from the code and templates
     .venv/bin/python scripts/i18n.py update    # extract, then merge into every locale's .po
     .venv/bin/python scripts/i18n.py compile   # .mo files next to the .po (optional: the gateway
                                                # compiles the .po in memory when it starts)
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -25,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gateway" / "crm_gateway"
 LOCALE_DIR = PACKAGE / "locale"
 POT = LOCALE_DIR / "messages.pot"
+SERVICES_SOURCES = (ROOT / "services", ROOT / "libs" / "crm_platform" / "crm_platform")
+SERVICES_LOCALE_DIR = ROOT / "libs" / "crm_platform" / "crm_platform" / "locale"
+SERVICES_POT = SERVICES_LOCALE_DIR / "services.pot"
 LOCALES = ("zh_CN", "en")
 # N_("text") marks a message translated later (Babel's default keywords have it); NC_ is its
 # form with a context: NC_("context", "text").
@@ -53,36 +59,62 @@ def _fix_creation_date(path: Path) -> None:
                             for line in lines), encoding="utf-8")
 
 
-def extract(output: Path = POT) -> None:
+@dataclass(frozen=True)
+class Catalogue:
+    project: str
+    sources: tuple[Path, ...]
+    locale_dir: Path
+    pot: Path
+    domain: str
+
+
+def catalogues() -> tuple[Catalogue, ...]:
+    """Read at call time, so a test can point the gateway's at a copy (LOCALE_DIR, POT)."""
+    return (Catalogue("crm-gateway", (PACKAGE,), LOCALE_DIR, POT, "messages"),
+            Catalogue("crm-services", SERVICES_SOURCES, SERVICES_LOCALE_DIR, SERVICES_POT, "services"))
+
+
+def extract(catalogue: Catalogue, output: Path | None = None) -> None:
+    target = output or catalogue.pot
     pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--add-location=file", "-c", "TRANSLATORS:",
-            "--project=crm-gateway", "--copyright-holder=CRM Cloud", "-w", "120", "-o", str(output),
-            str(PACKAGE.relative_to(ROOT)))
-    _fix_creation_date(output)
+            f"--project={catalogue.project}", "--copyright-holder=CRM Cloud", "-w", "120", "-o", str(target),
+            *(str(path.relative_to(ROOT)) for path in catalogue.sources))
+    _fix_creation_date(target)
 
 
 def update() -> None:
-    extract()
-    for locale in LOCALES:
-        pybabel("update", "-i", str(POT), "-d", str(LOCALE_DIR), "-D", "messages", "-l", locale, "-w", "120",
-                "--ignore-obsolete")
-        _fix_creation_date(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po")
+    for catalogue in catalogues():
+        extract(catalogue)
+        for locale in LOCALES:
+            po = catalogue.locale_dir / locale / "LC_MESSAGES" / f"{catalogue.domain}.po"
+            command = "update" if po.exists() else "init"
+            extra = ["--ignore-obsolete"] if command == "update" else []
+            pybabel(command, "-i", str(catalogue.pot), "-d", str(catalogue.locale_dir), "-D", catalogue.domain,
+                    "-l", locale, "-w", "120", *extra)
+            _fix_creation_date(po)
 
 
 def compile_mo() -> None:
-    pybabel("compile", "-d", str(LOCALE_DIR), "-D", "messages", "--statistics")
+    for catalogue in catalogues():
+        pybabel("compile", "-d", str(catalogue.locale_dir), "-D", catalogue.domain, "--statistics")
 
 
 def problems() -> list[str]:
     """Everything that would make the catalogues wrong: zh_CN entries untranslated or fuzzy, and
     messages the code has that a catalogue lacks (or the other way round)."""
+    return [problem for catalogue in catalogues() for problem in _problems(catalogue)]
+
+
+def _problems(catalogue: Catalogue) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "fresh.pot"
-        extract(fresh)
+        extract(catalogue, fresh)
         with fresh.open("rb") as source:
             found = {(m.context, m.id) for m in read_po(source) if m.id}
     out: list[str] = []
-    files = [("messages.pot", POT)] + [(f"{loc}/messages.po", LOCALE_DIR / loc / "LC_MESSAGES" / "messages.po")
-                                       for loc in LOCALES]
+    domain = catalogue.domain
+    files = [(f"{domain}.pot", catalogue.pot)] + [
+        (f"{loc}/{domain}.po", catalogue.locale_dir / loc / "LC_MESSAGES" / f"{domain}.po") for loc in LOCALES]
     for name, path in files:
         with path.open("rb") as source:
             catalog = read_po(source)
@@ -105,7 +137,8 @@ def problems() -> list[str]:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "extract":
-        extract()
+        for catalogue in catalogues():
+            extract(catalogue)
     elif command == "update":
         update()
     elif command == "compile":

@@ -167,3 +167,24 @@ def test_the_compiled_catalogue_matches_the_po_file() -> None:
             expected = message.string.replace("%%", "%") if "%(" not in message.string else None
             if expected is not None:
                 assert got == expected, message.id
+
+
+def test_services_keep_no_per_locale_text_tables() -> None:
+    """Text a service writes itself (import messages, spreadsheet headers, emails, the permission
+    catalogue) lives in the services' catalogue (crm_platform.i18n), not in per-locale tables."""
+    offenders = []
+    for base in (ROOT / "services", ROOT / "libs"):
+        for path in base.rglob("*.py"):
+            if "versions" in path.parts:  # migrations keep what they wrote at the time
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{line}" for line in text_tables(path.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_services_catalogue_translates_service_text() -> None:
+    from crm_identity.imports.messages import message
+    from crm_identity.roles.catalogue import catalogue
+    assert message("too_long", "zh-CN", limit=5) == "最多 5 个字符。"
+    assert message("too_long", "en", limit=5) == "At most 5 characters."
+    assert message("too_long", "fr", limit=5) == "At most 5 characters."
+    assert ("customers:read", "Read customers in the caller's data scope", "查看数据范围内的客户") in catalogue()

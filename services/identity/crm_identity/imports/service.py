@@ -33,6 +33,7 @@ from crm_platform import jobs, telemetry, text
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_platform.i18n import NC_, Messages, Msg, both, locale_or_default, messages
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,11 @@ MAX_NAME: Final = 100
 BATCH: Final = 20
 ROLE_SEPARATORS: Final = re.compile(r"[,，、;；\n]+")
 # Built-in role names in both languages (the web UI's labels), accepted in the roles column.
-BUILTIN_LABELS: Final[dict[str, dict[str, str]]] = {
-    "tenant_admin": {"en": "Tenant admin", "zh-CN": "租户管理员"},
-    "sales_manager": {"en": "Sales manager", "zh-CN": "销售经理"},
-    "sales_rep": {"en": "Sales rep", "zh-CN": "销售代表"},
-    "customer_service": {"en": "Customer service", "zh-CN": "客服"},
+BUILTIN_LABELS: Final[dict[str, Msg]] = {
+    "tenant_admin": NC_("role", "Tenant admin"),
+    "sales_manager": NC_("role", "Sales manager"),
+    "sales_rep": NC_("role", "Sales rep"),
+    "customer_service": NC_("role", "Customer service"),
 }
 
 
@@ -101,10 +102,10 @@ class Directory:
 
     def __init__(self, custom_roles: Sequence[sa.Row[Any]], teams: Sequence[sa.Row[Any]]):
         self.roles: dict[str, str] = {}
-        for role_id, labels in BUILTIN_LABELS.items():
+        for role_id, label in BUILTIN_LABELS.items():
             self.roles[role_id] = role_id
-            for label in labels.values():
-                self.roles[_norm(label)] = role_id
+            for spelling in both(label):
+                self.roles[_norm(spelling)] = role_id
         for row in custom_roles:
             self.roles[_norm(row.name)] = str(row.id)
             self.roles[str(row.id)] = str(row.id)
@@ -114,8 +115,7 @@ class Directory:
         for row in teams:
             self.team_paths[_norm(paths[row.id])] = row.id
             self.team_names.setdefault(_norm(row.name), []).append(row.id)
-        self.role_labels = [BUILTIN_LABELS[r]["zh-CN"] for r in BUILTIN_ROLES] + [r.name for r in custom_roles]
-        self.role_labels_en = [BUILTIN_LABELS[r]["en"] for r in BUILTIN_ROLES] + [r.name for r in custom_roles]
+        self.custom_role_names = [r.name for r in custom_roles]
         self.paths = sorted(paths.values())
 
     def role(self, text: str) -> str | None:
@@ -152,8 +152,8 @@ class UserImports:
         if fmt not in ("xlsx", "csv"):
             raise InvalidInput([FieldError("format", "invalid_choice", "xlsx or csv")])
         directory = await load_directory(session)
-        labels = directory.role_labels if locale == "zh-CN" else directory.role_labels_en
-        return spreadsheet.template(fmt, locale, labels, directory.paths)
+        role_names = [_text(locale).text(BUILTIN_LABELS[r]) for r in BUILTIN_ROLES] + directory.custom_role_names
+        return spreadsheet.template(fmt, locale, role_names, directory.paths)
 
     # -- validation -----------------------------------------------------------------------------------
     async def validate(
@@ -170,7 +170,7 @@ class UserImports:
         if sheet.missing:
             raise InvalidInput([
                 FieldError("file", "missing_column", message("missing_column", locale,
-                                                             column=spreadsheet.HEADERS[k][_lang(locale)]))
+                                                             column=_text(locale).text(spreadsheet.HEADERS[k])))
                 for k in sheet.missing
             ])
         if not sheet.rows:
@@ -338,8 +338,8 @@ class UserImports:
         return True
 
 
-def _lang(locale: str) -> str:
-    return locale if locale in ("en", "zh-CN") else "en"
+def _text(locale: str) -> Messages:
+    return messages(locale_or_default(locale))
 
 
 def _file_error(code: str, locale: str, **params: Any) -> InvalidInput:

@@ -20,15 +20,16 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
+from crm_platform.i18n import NC_, Msg, both, locale_or_default, messages
 from crm_platform.text import xlsx_cells
 
 COLUMNS: Final = ("email", "display_name", "roles", "team")
 REQUIRED: Final = ("email", "display_name")
-HEADERS: Final[dict[str, dict[str, str]]] = {
-    "email": {"en": "Email", "zh-CN": "邮箱"},
-    "display_name": {"en": "Display name", "zh-CN": "姓名"},
-    "roles": {"en": "Roles", "zh-CN": "角色"},
-    "team": {"en": "Team", "zh-CN": "团队"},
+HEADERS: Final[dict[str, Msg]] = {
+    "email": NC_("user import column", "Email"),
+    "display_name": NC_("user import column", "Display name"),
+    "roles": NC_("user import column", "Roles"),
+    "team": NC_("user import column", "Team"),
 }
 # More header spellings people type.
 ALIASES: Final[dict[str, str]] = {
@@ -38,10 +39,10 @@ ALIASES: Final[dict[str, str]] = {
 }
 # The template's example row: ignored when a file is read back (documented in docs/identity.md).
 EXAMPLE_EMAIL: Final = "example.user@example.com"
-EXAMPLE: Final[dict[str, dict[str, str]]] = {
-    "en": {"email": EXAMPLE_EMAIL, "display_name": "Li Lei", "roles": "Sales rep, Customer service",
-           "team": "Sales/North"},
-    "zh-CN": {"email": EXAMPLE_EMAIL, "display_name": "李雷", "roles": "销售代表、客服", "team": "销售部/华北组"},
+EXAMPLE: Final[dict[str, Msg]] = {
+    "display_name": NC_("user import example", "Li Lei"),
+    "roles": NC_("user import example", "Sales rep, Customer service"),
+    "team": NC_("user import example", "Sales/North"),
 }
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE: Final = "text/csv; charset=utf-8"
@@ -49,8 +50,8 @@ CSV_TYPE: Final = "text/csv; charset=utf-8"
 
 def _header_key(cell: str) -> str | None:
     text = re.sub(r"[\s*＊_]|（必填）|\(required\)", "", cell.strip().lower())
-    for key, labels in HEADERS.items():
-        if text in (key.replace("_", ""), *(label.lower().replace(" ", "") for label in labels.values())):
+    for key, label in HEADERS.items():
+        if text in (key.replace("_", ""), *(spelling.lower().replace(" ", "") for spelling in both(label))):
             return key
     return ALIASES.get(text)
 
@@ -128,10 +129,10 @@ def read(filename: str, content: bytes) -> Sheet:
 
 def template(fmt: str, locale: str, role_names: list[str], team_paths: list[str]) -> tuple[str, str, bytes]:
     """(filename, content type, bytes)."""
-    lang = locale if locale in ("en", "zh-CN") else "en"
-    header = [HEADERS[k][lang] for k in COLUMNS]
-    example = [EXAMPLE[lang][k] for k in COLUMNS]
-    base = "用户导入模板" if lang == "zh-CN" else "user-import-template"
+    text = messages(locale_or_default(locale))
+    header = [text.text(HEADERS[k]) for k in COLUMNS]
+    example = [EXAMPLE_EMAIL if k == "email" else text.text(EXAMPLE[k]) for k in COLUMNS]
+    base = text.gettext("user-import-template")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -141,7 +142,7 @@ def template(fmt: str, locale: str, role_names: list[str], team_paths: list[str]
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "用户" if lang == "zh-CN" else "Users"
+    sheet.title = text.pgettext("user import sheet", "Users")
     sheet.append(header)
     sheet.append(example)
     bold = Font(bold=True, color="FFFFFF")
@@ -152,8 +153,8 @@ def template(fmt: str, locale: str, role_names: list[str], team_paths: list[str]
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     # A reference sheet: the names the roles and team columns accept.
-    ref = book.create_sheet("角色与团队" if lang == "zh-CN" else "Roles and teams")
-    ref.append(["角色" if lang == "zh-CN" else "Roles", "团队" if lang == "zh-CN" else "Teams"])
+    ref = book.create_sheet(text.pgettext("user import sheet", "Roles and teams"))
+    ref.append([text.pgettext("user import reference", "Roles"), text.pgettext("user import reference", "Teams")])
     for cell in ref[1]:
         cell.font, cell.fill = bold, fill
     for i in range(max(len(role_names), len(team_paths))):

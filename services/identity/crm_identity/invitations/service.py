@@ -34,6 +34,7 @@ from crm_identity.users.passwords import password_errors
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_platform.i18n import N_, locale_or_default, messages
 from crm_platform.mail import Mail, Mailer
 
 INVITATION_TTL: Final = timedelta(days=7)
@@ -107,34 +108,22 @@ class Preview:
 
 # -- the message -------------------------------------------------------------------------------------
 
-_SUBJECT: Final = {
-    "en": "{inviter} invited you to {tenant}",
-    "zh-CN": "{inviter}邀请您加入「{tenant}」",
-}
-_TEXT: Final = {
-    "en": (
-        "Hello {name},\n\n{inviter} invited you to {tenant}'s CRM as {email}.\n"
-        "Open this link to choose your password and activate your account:\n\n{link}\n\n"
-        "The link works once and expires on {expires} (UTC).\n"
-        "If you did not expect this invitation, you can ignore this email.\n"
-    ),
-    "zh-CN": (
-        "{name}，您好：\n\n{inviter}邀请您以 {email} 加入「{tenant}」的 CRM。\n"
-        "请打开以下链接设置密码并激活账户：\n\n{link}\n\n"
-        "该链接仅可使用一次，有效期至 {expires}（UTC）。\n"
-        "如果您没有预期收到此邀请，请忽略本邮件。\n"
-    ),
-}
+_SUBJECT: Final = N_("%(inviter)s invited you to %(tenant)s")
+_TEXT: Final = N_(
+    "Hello %(name)s,\n\n%(inviter)s invited you to %(tenant)s's CRM as %(email)s.\n"
+    "Open this link to choose your password and activate your account:\n\n%(link)s\n\n"
+    "The link works once and expires on %(expires)s (UTC).\n"
+    "If you did not expect this invitation, you can ignore this email.\n"
+)
 
 
 def invitation_mail(
     locale: str, *, to: str, name: str, inviter: str, tenant: str, link: str, expires: datetime
 ) -> Mail:
-    lang = locale if locale in _TEXT else "en"
+    text = messages(locale_or_default(locale))
     values = {"name": name, "inviter": inviter or tenant, "tenant": tenant, "email": to, "link": link,
               "expires": f"{expires:%Y-%m-%d %H:%M}"}
-    text = _TEXT[lang].format(**values)
-    return Mail(to=to, subject=_SUBJECT[lang].format(**values), text=text)
+    return Mail(to=to, subject=text.text(_SUBJECT, **values), text=text.text(_TEXT, **values))
 
 
 # -- the service ---------------------------------------------------------------------------------------
