@@ -24,7 +24,7 @@ RESIDENT_ID = "11010519491231002X"
 
 def _user(platform: Platform, tenant: TenantContext, who: str, roles: list[str]) -> tuple[httpx.Client, str]:
     email = f"{who}@{tenant.slug}.example.com"
-    user = create_user(tenant, email, roles=roles)
+    user = create_user(tenant, email, roles=roles, display_name=f"Rep {who}")
     client = httpx.Client(base_url=platform.gateway_url, timeout=30,
                           headers={"Authorization": f"Bearer {_sign_in(platform, tenant, email)}"})
     return client, str(user["id"])
@@ -42,8 +42,8 @@ def _finished(http: httpx.Client, export: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _start(http: httpx.Client, **body: Any) -> dict[str, Any]:
-    reply = http.post("/v1/exports", json={"kind": "customers", **body})
+def _start(http: httpx.Client, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
+    reply = http.post("/v1/exports", json={"kind": "customers", **body}, headers=headers)
     assert reply.status_code == 202, reply.text
     assert reply.headers["Location"] == f"/v1/exports/{reply.json()['id']}"
     return dict(reply.json())
@@ -71,6 +71,7 @@ def test_exports_follow_data_scope_field_policies_and_are_audited(
             "field_policies": {"annual_revenue": "hidden", "employees": "hidden", "mobile": "masked"}})
         assert policies.status_code == 200, policies.text
         rep_a, rep_a_id = _user(platform, tenant, "repa", [exporting_rep["id"]])
+        rep_a_name = "Rep repa"
         rep_b, _ = _user(platform, tenant, "repb", ["sales_rep"])
         service, _ = _user(platform, tenant, "cs", [service_exporter["id"]])
         with rep_a, rep_b, service:
@@ -88,10 +89,15 @@ def test_exports_follow_data_scope_field_policies_and_are_audited(
             done = _finished(rep_a, export)
             assert done["rows_done"] == done["rows_total"] == 1
             rows = _csv(rep_a, done)
-            assert [r["name"] for r in rows] == ["北京科技有限公司"]
-            assert rows[0]["annual_revenue"] == "1250000.00" and rows[0]["mobile"] == "+8613700000001"
-            assert rows[0]["resident_id"] == "110***********002X"  # sensitive fields always masked
+            # Headers, owners and codes in words (the requester's language: en here), never keys or ids.
+            assert [r["Name"] for r in rows] == ["北京科技有限公司"]
+            assert rows[0]["Annual revenue"] == "1250000.00" and rows[0]["Mobile"] == "+8613700000001"
+            assert rows[0]["Resident ID number"] == "110***********002X"  # sensitive fields always masked
+            assert rows[0]["Owner"] == rep_a_name and rows[0]["Status"] in ("Potential", "Intent", "Won", "Lost")
             assert RESIDENT_ID not in str(rows)
+            chinese = _start(rep_a, format="csv", filters={"q": "有限公司"}, headers={"Accept-Language": "zh-CN"})
+            [zh_row] = _csv(rep_a, _finished(rep_a, chinese))
+            assert zh_row["名称"] == "北京科技有限公司" and zh_row["负责人"] == rep_a_name
 
             # The service user: every customer, hidden columns absent, masked ones masked (XLSX).
             xlsx = _finished(service, _start(service, format="xlsx", order_by="name asc"))
@@ -100,10 +106,10 @@ def test_exports_follow_data_scope_field_policies_and_are_audited(
             table = [list(r) for r in load_workbook(io.BytesIO(reply.content), read_only=True)["customers"]
                      .iter_rows(values_only=True)]
             header = table[0]
-            assert "annual_revenue" not in header and "employees" not in header
+            assert "Annual revenue" not in header and "Employees" not in header and "Mobile" in header
             assert "annual_revenue" not in xlsx["columns"]
-            assert sorted(r[header.index("name")] for r in table[1:]) == ["上海贸易有限公司", "北京科技有限公司"]
-            assert {r[header.index("mobile")] for r in table[1:]} == {"****"}
+            assert sorted(r[header.index("Name")] for r in table[1:]) == ["上海贸易有限公司", "北京科技有限公司"]
+            assert {r[header.index("Mobile")] for r in table[1:]} == {"****"}
             asked_hidden = service.post("/v1/exports",
                                         json={"kind": "customers", "columns": ["name", "annual_revenue"]})
             assert asked_hidden.status_code == 400

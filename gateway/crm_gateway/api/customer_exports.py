@@ -24,6 +24,7 @@ from crm_gateway.api.common import (
 from crm_gateway.api.customer_views import FILTERS_DESCRIPTION
 from crm_gateway.api.tags import check_saved_tag_filter
 from crm_gateway.clients import Backends, Caller
+from crm_gateway.web.labels import export_words
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import exports_pb2 as pb
 
@@ -87,10 +88,12 @@ def export_out(message: Any) -> CustomerExport:
 async def create_export(body: CustomerExportCreate, response: Response, caller: CallerDep,
                         services: BackendsDep) -> CustomerExport:
     await check_saved_tag_filter(caller, services, body.filters)
+    column_labels, value_labels = export_words(caller.locale)
     reply = await caller.call(
         services.customer_exports.CreateCustomerExport,
         pb.CreateCustomerExportRequest(filters=body.filters, order_by=body.order_by or "", format=body.format,
-                                       columns=body.columns or []),
+                                       columns=body.columns or [], column_labels=column_labels,
+                                       value_labels=value_labels),
     )
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
     return export_out(reply)

@@ -22,6 +22,7 @@ from crm_gateway.problems import UpstreamError, localise_field_errors
 from crm_gateway.web import formatting
 from crm_gateway.web.auth import LoginRequired, session_caller, token_claims
 from crm_gateway.web.common import SessionDep, csrf_ok, user_label
+from crm_gateway.web.labels import export_words
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -183,10 +184,12 @@ async def start_export(request: Request, session: SessionDep, services: Backends
     caller = session_caller(request, session)
     filters, order_by = await current_filters(caller, services, form)
     export_format = "xlsx" if form.get("format") == "xlsx" else "csv"
+    column_labels, value_labels = export_words(locale)
     try:
         export = await caller.call(
             services.customer_exports.CreateCustomerExport,
-            exports_pb2.CreateCustomerExportRequest(filters=filters, order_by=order_by, format=export_format),
+            exports_pb2.CreateCustomerExportRequest(filters=filters, order_by=order_by, format=export_format,
+                                                    column_labels=column_labels, value_labels=value_labels),
         )
     except UpstreamError as exc:
         _signed_out(request, exc)

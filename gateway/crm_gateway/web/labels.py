@@ -12,6 +12,18 @@ from typing import Final
 from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
 
 LABELS: Final[dict[str, dict[str, Msg]]] = {
+    # A customer's fields, as the timeline, exports and comparisons name them.
+    "customer_field": {
+        "name": N_("Name"), "type": N_("Type"), "contact_person": N_("Contact person"),
+        "mobile": N_("Mobile"), "phone": N_("Phone (landline)"), "email": N_("Email"), "industry": N_("Industry"),
+        "region": N_("Region"), "source": NC_("customer field", "Source"),
+        "first_contact_date": NC_("date", "First contact"),
+        "employees": N_("Employees"), "annual_revenue": N_("Annual revenue"),
+        "annual_revenue_currency": N_("Currency"), "credit_code": N_("Unified social credit code"),
+        "needs": N_("Needs"), "notes": N_("Notes"), "owner_id": N_("Owner"), "status": N_("Status"),
+        "resident_id": N_("Resident ID number"), "bank_card": N_("Bank card number"), "code": N_("Code"),
+        "created_at": NC_("column", "Created"), "updated_at": NC_("column", "Updated"),
+    },
     "status": {
         "potential": N_("Potential"),
         "intent": N_("Intent"),
@@ -258,3 +270,11 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
 def label(group: str, code: str, locale: Locale, **params: object) -> str:
     msg = LABELS.get(group, {}).get(code)
     return messages(locale).text(msg, **params) if msg is not None else code
+
+
+def export_words(locale: Locale) -> tuple[dict[str, str], dict[str, str]]:
+    """(column key -> header, "status:won" -> label) for an export file in the requester's language."""
+    text = messages(locale)
+    columns = {key: text.text(msg) for key, msg in LABELS["customer_field"].items()}
+    values = {f"{group}:{code}": text.text(msg) for group in ("status", "type") for code, msg in LABELS[group].items()}
+    return columns, values

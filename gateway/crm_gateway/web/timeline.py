@@ -20,10 +20,10 @@ from google.protobuf import json_format
 
 from crm_gateway.api.common import timestamp
 from crm_gateway.clients import Caller
-from crm_gateway.i18n import N_, NC_, Locale, Msg, messages
+from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
 from crm_gateway.web import formatting
-from crm_gateway.web.labels import label
+from crm_gateway.web.labels import LABELS, label
 from crm_proto.crm.customers.v1 import activity_pb2
 
 STEP: Final = 20
@@ -34,16 +34,7 @@ ICONS: Final[dict[str, str]] = {
     "task_completed": "✓", "order_recorded": "¥",
 }
 # Field -> its label (custom fields show their key).
-FIELD_LABELS: Final[dict[str, Msg]] = {
-    "name": N_("Name"), "type": N_("Type"), "contact_person": N_("Contact person"),
-    "mobile": N_("Mobile"), "phone": N_("Phone (landline)"), "email": N_("Email"), "industry": N_("Industry"),
-    "region": N_("Region"), "source": NC_("customer field", "Source"),
-    "first_contact_date": NC_("date", "First contact"),
-    "employees": N_("Employees"), "annual_revenue": N_("Annual revenue"),
-    "annual_revenue_currency": N_("Currency"), "credit_code": N_("Unified social credit code"), "needs": N_("Needs"),
-    "notes": N_("Notes"), "owner_id": N_("Owner"), "status": N_("Status"),
-    "resident_id": N_("Resident ID number"), "bank_card": N_("Bank card number"), "code": N_("Code"),
-}
+FIELD_LABELS: Final[dict[str, Msg]] = LABELS["customer_field"]
 
 
 @dataclass

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from google.protobuf import json_format
@@ -38,8 +39,31 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def cell(message: pb.Customer, column: str) -> str:
+@dataclass(frozen=True)
+class Words:
+    """What a file shows people instead of keys, codes and ids: headers and value labels in the
+    requester's language (given by the gateway, kept with the export) and owners' names."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)  # column key -> header
+    values: Mapping[str, str] = field(default_factory=dict)  # "status:won" -> "Won"
+    owners: Mapping[str, str] = field(default_factory=dict)  # owner id -> display name
+
+    @classmethod
+    def stored(cls, labels: Mapping[str, Any], owners: Mapping[str, str] | None = None) -> Words:
+        return cls(labels.get("columns") or {}, labels.get("values") or {}, owners or {})
+
+    def header(self, columns: Iterable[str], custom_labels: Mapping[str, str]) -> list[str]:
+        return [self.columns.get(c) or custom_labels.get(c[3:] if c.startswith("cf.") else "") or c for c in columns]
+
+
+def cell(message: pb.Customer, column: str, words: Words | None = None) -> str:
     """The text of one column of a customer reply (hidden fields are already cleared)."""
+    if words is not None:
+        if column == "owner_id":
+            return words.owners.get(message.owner_id) or message.owner_id
+        if column in ("status", "type"):
+            code = str(getattr(message, column))
+            return words.values.get(f"{column}:{code}") or code
     if column.startswith("cf."):
         key = column[3:]
         if key not in message.custom_fields.fields:

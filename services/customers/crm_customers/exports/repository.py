@@ -35,6 +35,7 @@ customer_exports = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("labels", pg.JSONB, nullable=False, server_default="{}"),  # files.Words (c0170)
     schema=TENANT,
 )
 

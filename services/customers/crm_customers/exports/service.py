@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -25,7 +25,9 @@ from crm_customers.bulk.service import principal_from, principal_json
 from crm_customers.customer import access
 from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
+from crm_customers.customer.tables import user_teams
 from crm_customers.exports import files, repository
+from crm_customers.fields import service as fields
 from crm_customers.search import filters as list_filters
 from crm_platform import jobs, outbox
 from crm_platform.auth import Principal
@@ -48,6 +50,27 @@ def visible_columns(caller: Principal, wanted: list[str]) -> list[str]:
     return [c for c in (wanted or list(list_filters.COLUMNS)) if access.readable(caller, c)]
 
 
+def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
+    """Labels as given, cut to sane sizes (they are the gateway's catalogue text, not user input)."""
+    return {str(k)[:100]: str(v)[:200] for k, v in list((given or {}).items())[:500]}
+
+
+async def header(session: AsyncSession, row: Any) -> list[str]:
+    """The file's header row: the requester's words for each column, a custom field's own label."""
+    custom = {d.key: d.label for d in await fields.list_all(session)} \
+        if any(c.startswith(list_filters.CUSTOM_PREFIX) for c in row.columns) else {}
+    return files.Words.stored(row.labels).header(row.columns, custom)
+
+
+async def owner_names(session: AsyncSession, owner_ids: set[Any]) -> dict[str, str]:
+    ids = [o for o in owner_ids if o]
+    if not ids:
+        return {}
+    rows = await session.execute(sa.select(user_teams.c.user_id, user_teams.c.display_name)
+                                 .where(user_teams.c.user_id.in_(ids)))
+    return {str(r.user_id): r.display_name for r in rows if r.display_name}
+
+
 def file_name(row: Any) -> str:
     stamp = row.created_at.astimezone(UTC).strftime("%Y%m%d-%H%M%S") if row.created_at else "export"
     return f"customers-{stamp}.{row.format}"
@@ -58,7 +81,8 @@ class CustomerExports:
         self.customers = customers
 
     async def create(self, session: AsyncSession, caller: Principal, filters: dict[str, str], order_by: str,
-                     format: str, columns: list[str]) -> sa.Row[Any]:
+                     format: str, columns: list[str], column_labels: Mapping[str, str] | None = None,
+                     value_labels: Mapping[str, str] | None = None) -> sa.Row[Any]:
         errors: list[FieldError] = []
         if format not in FORMATS:
             errors.append(FieldError("format", "invalid_choice", "format must be csv or xlsx"))
@@ -79,6 +103,7 @@ class CustomerExports:
             "rows_done": 0, "rows_total": 0, "next_page_token": "", "parts": 0, "file_parts": 0, "size_bytes": 0,
             "error": "", "ip": origin.ip, "user_agent": origin.user_agent,
             "expires_at": datetime.now(UTC) + EXPIRES_AFTER,
+            "labels": {"columns": _labels(column_labels), "values": _labels(value_labels)},
         })
         await jobs.enqueue(session, JOB_KIND, {"export_id": str(export_id)}, tenant_id=caller.tenant_id,
                            dedupe_key=f"{JOB_KIND}:{export_id}")
@@ -106,7 +131,7 @@ class CustomerExports:
             # Part 0: BOM and header; then the stored pages.
             count = row.parts + 1
             if seq == 0:
-                data = (files.BOM + files.csv_text([list(row.columns)])).encode()
+                data = (files.BOM + files.csv_text([await header(session, row)])).encode()
             else:
                 data = await repository.part(session, row.id, ROWS, seq - 1) or b""
             content_type = files.CSV_TYPE
@@ -172,10 +197,12 @@ class ExportRunner:
             found, token = await self.customers.list(session, caller=caller, size=self.page,
                                                      token=row.next_page_token, order_by=row.order_by, query=query)
             columns = list(row.columns)
+            owners = await owner_names(session, {c.owner_id for c in found}) if "owner_id" in columns else {}
+            words = files.Words.stored(row.labels, owners)
             lines = []
             for customer in found:
                 message = access.apply_field_policies(caller, to_proto(customer))
-                lines.append([files.cell(message, c) for c in columns])
+                lines.append([files.cell(message, c, words) for c in columns])
             await repository.add_part(session, export_id, ROWS, row.parts, files.csv_text(lines).encode())
             done = row.rows_done + len(found)
             await repository.update(session, export_id, {
@@ -193,7 +220,7 @@ class ExportRunner:
             if row.format == "xlsx":
                 await repository.drop_parts(session, export_id, FILE)
                 # openpyxl is synchronous: in a thread, so a large workbook does not stall the service.
-                workbook = files.XlsxFile(list(row.columns))
+                workbook = files.XlsxFile(await header(session, row))
                 async for page in self._pages(session, row):
                     await asyncio.to_thread(workbook.add_page, page)
                 count = 0
@@ -204,7 +231,7 @@ class ExportRunner:
                 size = await repository.parts_size(session, export_id, FILE)
             else:
                 count = 0
-                size = len((files.BOM + files.csv_text([list(row.columns)])).encode()) + \
+                size = len((files.BOM + files.csv_text([await header(session, row)])).encode()) + \
                     await repository.parts_size(session, export_id, ROWS)
             await repository.update(session, export_id, {
                 "status": SUCCEEDED, "file_parts": count, "size_bytes": size, "finished_at": sa.func.now(),

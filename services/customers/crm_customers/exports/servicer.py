@@ -36,7 +36,7 @@ class CustomerExportServicer(exports_pb2_grpc.CustomerExportServiceServicer):
     async def CreateCustomerExport(self, request: pb.CreateCustomerExportRequest, call: Call) -> pb.CustomerExport:
         return export_proto(await self.exports.create(
             call.session, call.principal, dict(request.filters), request.order_by, request.format,
-            list(request.columns),
+            list(request.columns), dict(request.column_labels), dict(request.value_labels),
         ))
 
     @rpc(Scope.CUSTOMERS_EXPORT)

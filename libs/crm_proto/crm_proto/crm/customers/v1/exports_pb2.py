@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/customers/v1/exports.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n\x0e\x43ustomerExport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12>\n\x07\x66ilters\x18\x04 \x03(\x0b\x32-.crm.customers.v1.CustomerExport.FiltersEntry\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x12\x11\n\trows_done\x18\x07 \x01(\x03\x12\x12\n\nrows_total\x18\x08 \x01(\x03\x12\x11\n\tfile_name\x18\t \x01(\t\x12\x12\n\nsize_bytes\x18\n \x01(\x03\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xcd\x01\n\x1b\x43reateCustomerExportRequest\x12K\n\x07\x66ilters\x18\x01 \x03(\x0b\x32:.crm.customers.v1.CreateCustomerExportRequest.FiltersEntry\x12\x10\n\x08order_by\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x04 \x03(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"&\n\x18GetCustomerExportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x1dReadCustomerExportFileRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04part\x18\x02 \x01(\x05\"p\n\x16\x43ustomerExportFilePart\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x11\n\tnext_part\x18\x04 \x01(\x05\x12\x0c\n\x04last\x18\x05 \x01(\x08\x32\xd8\x02\n\x15\x43ustomerExportService\x12g\n\x14\x43reateCustomerExport\x12-.crm.customers.v1.CreateCustomerExportRequest\x1a .crm.customers.v1.CustomerExport\x12\x61\n\x11GetCustomerExport\x12*.crm.customers.v1.GetCustomerExportRequest\x1a .crm.customers.v1.CustomerExport\x12s\n\x16ReadCustomerExportFile\x12/.crm.customers.v1.ReadCustomerExportFileRequest\x1a(.crm.customers.v1.CustomerExportFilePartb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/customers/v1/exports.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n\x0e\x43ustomerExport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12>\n\x07\x66ilters\x18\x04 \x03(\x0b\x32-.crm.customers.v1.CustomerExport.FiltersEntry\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x12\x11\n\trows_done\x18\x07 \x01(\x03\x12\x12\n\nrows_total\x18\x08 \x01(\x03\x12\x11\n\tfile_name\x18\t \x01(\t\x12\x12\n\nsize_bytes\x18\n \x01(\x03\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe4\x03\n\x1b\x43reateCustomerExportRequest\x12K\n\x07\x66ilters\x18\x01 \x03(\x0b\x32:.crm.customers.v1.CreateCustomerExportRequest.FiltersEntry\x12\x10\n\x08order_by\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x04 \x03(\t\x12V\n\rcolumn_labels\x18\x05 \x03(\x0b\x32?.crm.customers.v1.CreateCustomerExportRequest.ColumnLabelsEntry\x12T\n\x0cvalue_labels\x18\x06 \x03(\x0b\x32>.crm.customers.v1.CreateCustomerExportRequest.ValueLabelsEntry\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11\x43olumnLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10ValueLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"&\n\x18GetCustomerExportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x1dReadCustomerExportFileRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04part\x18\x02 \x01(\x05\"p\n\x16\x43ustomerExportFilePart\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x11\n\tnext_part\x18\x04 \x01(\x05\x12\x0c\n\x04last\x18\x05 \x01(\x08\x32\xd8\x02\n\x15\x43ustomerExportService\x12g\n\x14\x43reateCustomerExport\x12-.crm.customers.v1.CreateCustomerExportRequest\x1a .crm.customers.v1.CustomerExport\x12\x61\n\x11GetCustomerExport\x12*.crm.customers.v1.GetCustomerExportRequest\x1a .crm.customers.v1.CustomerExport\x12s\n\x16ReadCustomerExportFile\x12/.crm.customers.v1.ReadCustomerExportFileRequest\x1a(.crm.customers.v1.CustomerExportFilePartb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,20 +36,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMEREXPORT_FILTERSENTRY']._serialized_options = b'8\001'
   _globals['_CREATECUSTOMEREXPORTREQUEST_FILTERSENTRY']._loaded_options = None
   _globals['_CREATECUSTOMEREXPORTREQUEST_FILTERSENTRY']._serialized_options = b'8\001'
+  _globals['_CREATECUSTOMEREXPORTREQUEST_COLUMNLABELSENTRY']._loaded_options = None
+  _globals['_CREATECUSTOMEREXPORTREQUEST_COLUMNLABELSENTRY']._serialized_options = b'8\001'
+  _globals['_CREATECUSTOMEREXPORTREQUEST_VALUELABELSENTRY']._loaded_options = None
+  _globals['_CREATECUSTOMEREXPORTREQUEST_VALUELABELSENTRY']._serialized_options = b'8\001'
   _globals['_CUSTOMEREXPORT']._serialized_start=86
   _globals['_CUSTOMEREXPORT']._serialized_end=531
   _globals['_CUSTOMEREXPORT_FILTERSENTRY']._serialized_start=485
   _globals['_CUSTOMEREXPORT_FILTERSENTRY']._serialized_end=531
   _globals['_CREATECUSTOMEREXPORTREQUEST']._serialized_start=534
-  _globals['_CREATECUSTOMEREXPORTREQUEST']._serialized_end=739
+  _globals['_CREATECUSTOMEREXPORTREQUEST']._serialized_end=1018
   _globals['_CREATECUSTOMEREXPORTREQUEST_FILTERSENTRY']._serialized_start=485
   _globals['_CREATECUSTOMEREXPORTREQUEST_FILTERSENTRY']._serialized_end=531
-  _globals['_GETCUSTOMEREXPORTREQUEST']._serialized_start=741
-  _globals['_GETCUSTOMEREXPORTREQUEST']._serialized_end=779
-  _globals['_READCUSTOMEREXPORTFILEREQUEST']._serialized_start=781
-  _globals['_READCUSTOMEREXPORTFILEREQUEST']._serialized_end=838
-  _globals['_CUSTOMEREXPORTFILEPART']._serialized_start=840
-  _globals['_CUSTOMEREXPORTFILEPART']._serialized_end=952
-  _globals['_CUSTOMEREXPORTSERVICE']._serialized_start=955
-  _globals['_CUSTOMEREXPORTSERVICE']._serialized_end=1299
+  _globals['_CREATECUSTOMEREXPORTREQUEST_COLUMNLABELSENTRY']._serialized_start=915
+  _globals['_CREATECUSTOMEREXPORTREQUEST_COLUMNLABELSENTRY']._serialized_end=966
+  _globals['_CREATECUSTOMEREXPORTREQUEST_VALUELABELSENTRY']._serialized_start=968
+  _globals['_CREATECUSTOMEREXPORTREQUEST_VALUELABELSENTRY']._serialized_end=1018
+  _globals['_GETCUSTOMEREXPORTREQUEST']._serialized_start=1020
+  _globals['_GETCUSTOMEREXPORTREQUEST']._serialized_end=1058
+  _globals['_READCUSTOMEREXPORTFILEREQUEST']._serialized_start=1060
+  _globals['_READCUSTOMEREXPORTFILEREQUEST']._serialized_end=1117
+  _globals['_CUSTOMEREXPORTFILEPART']._serialized_start=1119
+  _globals['_CUSTOMEREXPORTFILEPART']._serialized_end=1231
+  _globals['_CUSTOMEREXPORTSERVICE']._serialized_start=1234
+  _globals['_CUSTOMEREXPORTSERVICE']._serialized_end=1578
 # @@protoc_insertion_point(module_scope)

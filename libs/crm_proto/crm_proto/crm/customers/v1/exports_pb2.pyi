@@ -49,8 +49,22 @@ class CustomerExport(_message.Message):
     def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., format: _Optional[str] = ..., filters: _Optional[_Mapping[str, str]] = ..., order_by: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., rows_done: _Optional[int] = ..., rows_total: _Optional[int] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateCustomerExportRequest(_message.Message):
-    __slots__ = ("filters", "order_by", "format", "columns")
+    __slots__ = ("filters", "order_by", "format", "columns", "column_labels", "value_labels")
     class FiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ColumnLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ValueLabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -61,11 +75,15 @@ class CreateCustomerExportRequest(_message.Message):
     ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_LABELS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_LABELS_FIELD_NUMBER: _ClassVar[int]
     filters: _containers.ScalarMap[str, str]
     order_by: str
     format: str
     columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, filters: _Optional[_Mapping[str, str]] = ..., order_by: _Optional[str] = ..., format: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    column_labels: _containers.ScalarMap[str, str]
+    value_labels: _containers.ScalarMap[str, str]
+    def __init__(self, filters: _Optional[_Mapping[str, str]] = ..., order_by: _Optional[str] = ..., format: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., column_labels: _Optional[_Mapping[str, str]] = ..., value_labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetCustomerExportRequest(_message.Message):
     __slots__ = ("id",)
