@@ -251,3 +251,40 @@ async def list_replays(
         pb.ListReplaysRequest(endpoint_id=endpoint_id, page_size=query.size, page_token=query.page_token),
     )
     return page([replay_out(r) for r in reply.items], reply.next_page_token)
+
+
+@router.post(
+    "/{endpoint_id}:rotate-secret",
+    response_model=WebhookEndpointCreated,
+    **operation(
+        operation_id="rotateWebhookEndpointSecret", summary="Give a webhook endpoint a new signing secret",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[404],
+        description="Returns the new secret (whsec_...) once. Every attempt from now on is signed with it; the "
+                    "old secret stops working at once, so update the receiver right away.",
+    ),
+)
+async def rotate_secret(endpoint_id: str, response: Response, caller: CallerDep,
+                        services: BackendsDep) -> WebhookEndpointCreated:
+    reply = await caller.call(services.webhooks.RotateEndpointSecret,
+                              pb.RotateEndpointSecretRequest(id=endpoint_id))
+    response.headers["Cache-Control"] = "no-store"
+    return WebhookEndpointCreated(**endpoint_out(reply.endpoint).model_dump(), secret=reply.secret)
+
+
+@router.post(
+    "/{endpoint_id}:send-test-event",
+    response_model=WebhookDelivery,
+    **operation(
+        operation_id="sendWebhookTestEvent", summary="Send a test event to a webhook endpoint",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[404, 409], status_code=202,
+        description='Queues a `crm.webhook.test` CloudEvent (data: `{"endpoint_id", "message"}`) to this endpoint '
+                    "only, whatever event types it subscribes to: a delivery in its log like any other, signed, "
+                    "retried and replayable. 409 `endpoint_disabled`.",
+    ),
+)
+async def send_test_event(endpoint_id: str, response: Response, caller: CallerDep,
+                          services: BackendsDep) -> WebhookDelivery:
+    delivery = delivery_out(await caller.call(services.webhooks.SendTestEvent,
+                                              pb.SendTestEventRequest(endpoint_id=endpoint_id)))
+    response.headers["Location"] = f"/v1/webhook-deliveries/{delivery.id}"
+    return delivery

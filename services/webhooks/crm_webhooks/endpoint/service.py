@@ -143,6 +143,19 @@ class EndpointService:
         log.info("webhook endpoint updated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
         return updated
 
+    async def rotate_secret(self, session: AsyncSession, tenant_id: uuid.UUID, raw_id: str) -> CreatedEndpoint:
+        """A new signing secret, returned once. Attempts read the secret when they start, so every
+        attempt from this commit on is signed with the new one (receivers must switch at once)."""
+        endpoint_id = (await self.get(session, raw_id)).id
+        secret = new_signing_secret()
+        updated = await repository.update(session, endpoint_id, {
+            "secret_encrypted": self.cipher.encrypt(secret, tenant_id=tenant_id, endpoint_id=endpoint_id),
+        })
+        if updated is None:
+            raise NotFound("endpoint not found")
+        log.info("webhook endpoint secret rotated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
+        return CreatedEndpoint(updated, secret)
+
     async def delete(self, session: AsyncSession, raw_id: str) -> int:
         """Deletes an endpoint: deliveries still waiting are cancelled, nothing more is sent, its
         secret is destroyed; afterwards it is 404 everywhere. Returns how many were cancelled."""

@@ -75,3 +75,12 @@ class EndpointRpcs(HasEngine):
     ) -> webhooks_pb2.DeleteEndpointResponse:
         cancelled = await self.endpoint_service.delete(call.session, request.id)
         return webhooks_pb2.DeleteEndpointResponse(deliveries_cancelled=cancelled)
+
+    @rpc(Scope.WEBHOOKS_MANAGE)
+    async def RotateEndpointSecret(
+        self, request: webhooks_pb2.RotateEndpointSecretRequest, call: Call
+    ) -> webhooks_pb2.RotateEndpointSecretResponse:
+        rotated = await self.endpoint_service.rotate_secret(call.session, call.principal.tenant_id, request.id)
+        return webhooks_pb2.RotateEndpointSecretResponse(
+            endpoint=endpoint_message(rotated.endpoint), secret=rotated.secret
+        )
