@@ -1,4 +1,4 @@
-"""Rotating an endpoint's signing secret and sending it a test event (docs/webhooks.md): the test
+"""An endpoint's description; rotating an endpoint's signing secret and sending it a test event (docs/webhooks.md): the test
 event reaches a real receiver signed with the current secret (verified with `standardwebhooks`),
 a rotation makes the old secret fail and the new one verify, a disabled endpoint refuses a test
 event (409), and both operations refuse another tenant (404), a token without `webhooks:manage`
@@ -25,10 +25,17 @@ def test_test_event_and_secret_rotation(platform: Platform, tenant: TenantContex
     http = tenant.http()
     try:
         # Subscribed to something else: a test event still goes to it (and only to it).
-        created = http.post("/v1/webhook-endpoints", json={"url": receiver.url,
+        created = http.post("/v1/webhook-endpoints", json={"url": receiver.url, "description": " ERP 订单同步 ",
                                                           "event_types": ["crm.order.recorded"]})
         assert created.status_code == 201, created.text
         endpoint_id, first_secret = created.json()["id"], created.json()["secret"]
+        assert created.json()["description"] == "ERP 订单同步"
+        renamed = http.patch(f"/v1/webhook-endpoints/{endpoint_id}", json={"description": "ERP (prod)"})
+        assert renamed.json()["description"] == "ERP (prod)" and renamed.json()["url"] == receiver.url
+        too_long = http.patch(f"/v1/webhook-endpoints/{endpoint_id}", json={"description": "x" * 501})
+        assert too_long.status_code == 400 and too_long.json()["errors"][0]["field"] == "description"
+        control = http.patch(f"/v1/webhook-endpoints/{endpoint_id}", json={"description": "a\x00b"})
+        assert (control.status_code, control.json()["errors"][0]["code"]) == (400, "invalid_characters")
 
         sent = http.post(f"/v1/webhook-endpoints/{endpoint_id}:send-test-event")
         assert sent.status_code == 202, sent.text

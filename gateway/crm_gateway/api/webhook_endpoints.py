@@ -41,6 +41,7 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 class WebhookEndpoint(Resource):
     id: str
     url: str
+    description: str = Field("", description="What the receiver is, for the people who manage it")
     event_types: list[str] = Field(description='Such as "crm.customer.created"; empty means all')
     enabled: bool
     created_at: datetime | None
@@ -71,7 +72,8 @@ class WebhookEndpointCreated(WebhookEndpoint):
 
 def endpoint_out(message: Any) -> WebhookEndpoint:
     return WebhookEndpoint(
-        id=message.id, url=message.url, event_types=list(message.event_types), enabled=message.enabled,
+        id=message.id, url=message.url, description=message.description,
+        event_types=list(message.event_types), enabled=message.enabled,
         created_at=timestamp(message.created_at), hidden_fields=list(message.hidden_fields),
         field_policies=dict(message.field_policies), policies_set_by=message.policies_set_by,
         updated_at=timestamp(message.updated_at), disabled_reason=message.disabled_reason or None,
@@ -81,6 +83,7 @@ def endpoint_out(message: Any) -> WebhookEndpoint:
 
 class WebhookEndpointCreate(RequestBody):
     url: str
+    description: str = Field("", max_length=500)
     event_types: list[str] = Field(default_factory=list)
     hidden_fields: list[str] = Field(
         default_factory=list, max_length=100,
@@ -90,6 +93,7 @@ class WebhookEndpointCreate(RequestBody):
 
 class WebhookEndpointPatch(RequestBody):
     url: str | None = None
+    description: str | None = Field(None, max_length=500)
     event_types: list[str] | None = None
     enabled: bool | None = None
     hidden_fields: list[str] | None = Field(None, max_length=100)
@@ -132,7 +136,8 @@ async def create_endpoint(body: WebhookEndpointCreate, response: Response, calle
                           services: BackendsDep) -> WebhookEndpointCreated:
     reply = await caller.call(
         services.webhooks.CreateEndpoint,
-        pb.CreateEndpointRequest(url=body.url, event_types=body.event_types, hidden_fields=body.hidden_fields),
+        pb.CreateEndpointRequest(url=body.url, event_types=body.event_types, hidden_fields=body.hidden_fields,
+                                 description=body.description),
     )
     endpoint = endpoint_out(reply.endpoint)
     response.headers["Location"] = f"{router.prefix}/{endpoint.id}"
@@ -167,6 +172,8 @@ async def update_endpoint(endpoint_id: str, body: WebhookEndpointPatch, caller: 
         request.url = body.url
     if body.enabled is not None:
         request.enabled = body.enabled
+    if body.description is not None:
+        request.description = body.description
     if body.event_types is not None:
         request.replace_event_types = True
         request.event_types.extend(body.event_types)
