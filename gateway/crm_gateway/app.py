@@ -70,6 +70,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
+from crm_gateway.web import webhooks as web_webhooks
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
@@ -105,6 +106,7 @@ ROUTERS = (
     customer_merges.router,
     customer_duplicates.router,
     customer_owners.router,
+    web_webhooks.router,
 )
 
 
