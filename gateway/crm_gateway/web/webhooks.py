@@ -211,9 +211,19 @@ async def _endpoint_page(
         "log_error": log_error, "replays": [{"r": r, "percent": _percent(r)} for r in replays],
         "shown": shown, "banner": banner or _take_flash(request), "error": error,
         "replay_form": replay_form or {"since": "", "until": "", "statuses": list(REPLAYABLE), "errors": {}},
-        "replayable": REPLAYABLE,
+        "replayable": REPLAYABLE, "last_failure": last_failure(deliveries),
     }
     return _clear_flash(request, render(request, "webhook_endpoint.html", context, status_code=status_code))
+
+
+def last_failure(deliveries: list[WebhookDelivery]) -> str:
+    """What the receiver last answered, from the newest delivery attempted ("endpoint disabled",
+    written when waiting deliveries were dead-lettered, says nothing about the receiver)."""
+    for delivery in deliveries:
+        if delivery.attempt_log:
+            attempt = delivery.attempt_log[-1]
+            return attempt.error or (f"HTTP {attempt.status_code}" if attempt.status_code else "")
+    return ""
 
 
 def _percent(replay: Any) -> int:
