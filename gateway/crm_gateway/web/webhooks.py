@@ -343,13 +343,13 @@ async def replay_range(request: Request, endpoint_id: str, session: SessionDep, 
                                     error=messages(locale).text(FORM_EXPIRED), replay_form=form)
     since = _local_time(form["since"], zone)
     until = _local_time(form["until"], zone) if form["until"] else None
-    text = messages(locale).gettext
+    catalogue = messages(locale)
     if since is None:
-        form["errors"]["since"] = text("Enter when the range starts.")
+        form["errors"]["since"] = catalogue.gettext("Enter when the range starts.")
     if form["until"] and until is None:
-        form["errors"]["until"] = text("Enter a valid time, or leave it empty for now.")
+        form["errors"]["until"] = catalogue.gettext("Enter a valid time, or leave it empty for now.")
     if not form["statuses"]:
-        form["errors"]["statuses"] = text("Choose at least one kind of delivery.")
+        form["errors"]["statuses"] = catalogue.gettext("Choose at least one kind of delivery.")
     if form["errors"]:
         return await _endpoint_page(request, session, services, endpoint_id, status_code=400, replay_form=form)
     assert since is not None
