@@ -1,8 +1,8 @@
-"""An endpoint's description; rotating an endpoint's signing secret and sending it a test event (docs/webhooks.md): the test
-event reaches a real receiver signed with the current secret (verified with `standardwebhooks`),
-a rotation makes the old secret fail and the new one verify, a disabled endpoint refuses a test
-event (409), and both operations refuse another tenant (404), a token without `webhooks:manage`
-(403), an expired and a forged token (401)."""
+"""An endpoint's description; rotating an endpoint's signing secret and sending it a test event
+(docs/webhooks.md): the test event reaches a real receiver signed with the current secret
+(verified with `standardwebhooks`), a rotation makes the old secret fail and the new one verify, a
+disabled endpoint refuses a test event (409), and both operations refuse another tenant (404), a
+token without `webhooks:manage` (403), an expired and a forged token (401)."""
 
 from __future__ import annotations
 

@@ -265,7 +265,7 @@ async def list_replays(
     response_model=WebhookEndpointCreated,
     **operation(
         operation_id="rotateWebhookEndpointSecret", summary="Give a webhook endpoint a new signing secret",
-        scopes=[Scope.WEBHOOKS_MANAGE], errors=[404],
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[*WRITE_ERRORS, 404],
         description="Returns the new secret (whsec_...) once. Every attempt from now on is signed with it; the "
                     "old secret stops working at once, so update the receiver right away.",
     ),
@@ -283,7 +283,7 @@ async def rotate_secret(endpoint_id: str, response: Response, caller: CallerDep,
     response_model=WebhookDelivery,
     **operation(
         operation_id="sendWebhookTestEvent", summary="Send a test event to a webhook endpoint",
-        scopes=[Scope.WEBHOOKS_MANAGE], errors=[404, 409], status_code=202,
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[*WRITE_ERRORS, 404, 409], status_code=202,
         description='Queues a `crm.webhook.test` CloudEvent (data: `{"endpoint_id", "message"}`) to this endpoint '
                     "only, whatever event types it subscribes to: a delivery in its log like any other, signed, "
                     "retried and replayable. 409 `endpoint_disabled`.",
