@@ -66,10 +66,12 @@ from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
+from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
+from crm_gateway.web import webhooks as web_webhooks
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
@@ -105,6 +107,7 @@ ROUTERS = (
     customer_merges.router,
     customer_duplicates.router,
     customer_owners.router,
+    web_webhooks.router,
 )
 
 
@@ -156,6 +159,8 @@ def create_app(
     app.add_exception_handler(web_auth.LoginRequired, web_auth.login_redirect)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.dev_mailbox_dir:  # `crm dev` and the test platform only: the developers' mail page
+        app.include_router(web_dev_mail.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
 

@@ -41,6 +41,7 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 class WebhookEndpoint(Resource):
     id: str
     url: str
+    description: str = Field("", description="What the receiver is, for the people who manage it")
     event_types: list[str] = Field(description='Such as "crm.customer.created"; empty means all')
     enabled: bool
     created_at: datetime | None
@@ -71,7 +72,8 @@ class WebhookEndpointCreated(WebhookEndpoint):
 
 def endpoint_out(message: Any) -> WebhookEndpoint:
     return WebhookEndpoint(
-        id=message.id, url=message.url, event_types=list(message.event_types), enabled=message.enabled,
+        id=message.id, url=message.url, description=message.description,
+        event_types=list(message.event_types), enabled=message.enabled,
         created_at=timestamp(message.created_at), hidden_fields=list(message.hidden_fields),
         field_policies=dict(message.field_policies), policies_set_by=message.policies_set_by,
         updated_at=timestamp(message.updated_at), disabled_reason=message.disabled_reason or None,
@@ -81,6 +83,7 @@ def endpoint_out(message: Any) -> WebhookEndpoint:
 
 class WebhookEndpointCreate(RequestBody):
     url: str
+    description: str = Field("", max_length=500)
     event_types: list[str] = Field(default_factory=list)
     hidden_fields: list[str] = Field(
         default_factory=list, max_length=100,
@@ -90,6 +93,7 @@ class WebhookEndpointCreate(RequestBody):
 
 class WebhookEndpointPatch(RequestBody):
     url: str | None = None
+    description: str | None = Field(None, max_length=500)
     event_types: list[str] | None = None
     enabled: bool | None = None
     hidden_fields: list[str] | None = Field(None, max_length=100)
@@ -132,7 +136,8 @@ async def create_endpoint(body: WebhookEndpointCreate, response: Response, calle
                           services: BackendsDep) -> WebhookEndpointCreated:
     reply = await caller.call(
         services.webhooks.CreateEndpoint,
-        pb.CreateEndpointRequest(url=body.url, event_types=body.event_types, hidden_fields=body.hidden_fields),
+        pb.CreateEndpointRequest(url=body.url, event_types=body.event_types, hidden_fields=body.hidden_fields,
+                                 description=body.description),
     )
     endpoint = endpoint_out(reply.endpoint)
     response.headers["Location"] = f"{router.prefix}/{endpoint.id}"
@@ -167,6 +172,8 @@ async def update_endpoint(endpoint_id: str, body: WebhookEndpointPatch, caller: 
         request.url = body.url
     if body.enabled is not None:
         request.enabled = body.enabled
+    if body.description is not None:
+        request.description = body.description
     if body.event_types is not None:
         request.replace_event_types = True
         request.event_types.extend(body.event_types)
@@ -251,3 +258,40 @@ async def list_replays(
         pb.ListReplaysRequest(endpoint_id=endpoint_id, page_size=query.size, page_token=query.page_token),
     )
     return page([replay_out(r) for r in reply.items], reply.next_page_token)
+
+
+@router.post(
+    "/{endpoint_id}:rotate-secret",
+    response_model=WebhookEndpointCreated,
+    **operation(
+        operation_id="rotateWebhookEndpointSecret", summary="Give a webhook endpoint a new signing secret",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[*WRITE_ERRORS, 404],
+        description="Returns the new secret (whsec_...) once. Every attempt from now on is signed with it; the "
+                    "old secret stops working at once, so update the receiver right away.",
+    ),
+)
+async def rotate_secret(endpoint_id: str, response: Response, caller: CallerDep,
+                        services: BackendsDep) -> WebhookEndpointCreated:
+    reply = await caller.call(services.webhooks.RotateEndpointSecret,
+                              pb.RotateEndpointSecretRequest(id=endpoint_id))
+    response.headers["Cache-Control"] = "no-store"
+    return WebhookEndpointCreated(**endpoint_out(reply.endpoint).model_dump(), secret=reply.secret)
+
+
+@router.post(
+    "/{endpoint_id}:send-test-event",
+    response_model=WebhookDelivery,
+    **operation(
+        operation_id="sendWebhookTestEvent", summary="Send a test event to a webhook endpoint",
+        scopes=[Scope.WEBHOOKS_MANAGE], errors=[*WRITE_ERRORS, 404, 409], status_code=202,
+        description='Queues a `crm.webhook.test` CloudEvent (data: `{"endpoint_id", "message"}`) to this endpoint '
+                    "only, whatever event types it subscribes to: a delivery in its log like any other, signed, "
+                    "retried and replayable. 409 `endpoint_disabled`.",
+    ),
+)
+async def send_test_event(endpoint_id: str, response: Response, caller: CallerDep,
+                          services: BackendsDep) -> WebhookDelivery:
+    delivery = delivery_out(await caller.call(services.webhooks.SendTestEvent,
+                                              pb.SendTestEventRequest(endpoint_id=endpoint_id)))
+    response.headers["Location"] = f"/v1/webhook-deliveries/{delivery.id}"
+    return delivery

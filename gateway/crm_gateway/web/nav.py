@@ -44,6 +44,7 @@ NAV: Final[tuple[NavEntry, ...]] = (
     NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),
     NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),
     NavEntry("api_clients", "/app/api-clients", N_("API clients"), ADMIN, scope="clients:manage", icon="key"),
+    NavEntry("webhooks", "/app/webhooks", N_("Webhooks"), ADMIN, scope="webhooks:manage", icon="webhook"),
     NavEntry("audit", "/app/audit", N_("Audit log"), ADMIN, scope="audit:read", icon="audit"),
     NavEntry("settings", "/app/settings", N_("Settings"), ADMIN, icon="settings",
              any_scope=("users:manage", "customers:admin", "clients:manage")),

@@ -256,6 +256,27 @@ def tenant_offboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def tenant_backup(args: argparse.Namespace) -> int:
+    """`crm tenant backup`: export all of an active tenant's data into a ZIP archive, erasing nothing."""
+    import asyncio
+
+    from crm_dev.operator import BackupJob, OperatorError
+
+    platform = _operator_platform(Path(args.data_dir))
+    if platform is None:
+        return 2
+    print(f"backing up {args.tenant} to {args.to} (nothing is suspended or erased)")
+    try:
+        state = asyncio.run(BackupJob(platform, args.tenant, Path(args.to), _progress).run())
+    except OperatorError as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 1
+    files = [f for service in state["exported_services"].values() for f in service]
+    print(f"\nbacked up {sum(f['rows'] for f in files)} rows in {len(files)} files to {state['archive']}")
+    print(f"sha256: {state['sha256']}")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="crm")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -291,6 +312,13 @@ def main() -> None:
     offboard.add_argument("--tenant", required=True, help="the tenant's company identifier (slug)")
     offboard.add_argument("--export-to", required=True, help="directory for the JSON-lines files and manifest.json")
     offboard.set_defaults(func=tenant_offboard)
+    backup = tenant_commands.add_parser(
+        "backup", help="export all of the tenant's data into a ZIP archive (JSON lines + manifest); erases nothing"
+    )
+    backup.add_argument("--data-dir", default=str(ROOT / ".crm"))
+    backup.add_argument("--tenant", required=True, help="the tenant's company identifier (slug)")
+    backup.add_argument("--to", required=True, help="the archive to write, e.g. acme-2026-12-07.zip")
+    backup.set_defaults(func=tenant_backup)
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
     test_parser.set_defaults(func=test)
     # Anything `crm test` does not know is handed to pytest (e.g. `crm test tests/e2e -x`).

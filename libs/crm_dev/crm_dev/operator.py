@@ -10,9 +10,12 @@ import getpass
 import hashlib
 import json
 import logging
+import shutil
 import socket
+import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,6 +111,7 @@ async def set_tenant_status(platform: Platform, slug: str, status: str, reason: 
 # -- offboarding ------------------------------------------------------------------------------
 
 OFFBOARD_JOB = "tenant.offboard"
+BACKUP_JOB = "tenant.backup"
 EXPORT_FORMAT = "crm-tenant-export/1"
 EXPORT_PAGE = 500
 # Erased last: identity marks the tenant offboarded and drops its users.
@@ -169,14 +173,21 @@ class OffboardJob:
             await self.engine.dispose()
 
     # -- job row -------------------------------------------------------------------------------
+    kind = OFFBOARD_JOB
+    steps_after_export = len(ERASE_ORDER)
+
+    def job_key(self, tenant: TenantRef) -> str:
+        """One offboarding per tenant: running the command again resumes it."""
+        return f"{self.kind}:{tenant.id}"
+
     async def _load_job(self, tenant: TenantRef) -> None:
-        key = f"{OFFBOARD_JOB}:{tenant.id}"
+        key = self.job_key(tenant)
         async with control_session(self.engine) as session:
             # No tenant_id on the row: it is the operator's record about the tenant, not the tenant's
             # data, so erasing the tenant's control rows leaves it (and a finished run stays finished).
             await jobs_lib.enqueue(
-                session, OFFBOARD_JOB, {"tenant_id": str(tenant.id), "slug": tenant.slug,
-                                        "export_to": str(self.export_to)},
+                session, self.kind, {"tenant_id": str(tenant.id), "slug": tenant.slug,
+                                     "export_to": str(self.export_to)},
                 dedupe_key=key, max_attempts=1,
             )
         async with control_session(self.engine) as session:
@@ -222,8 +233,8 @@ class OffboardJob:
             request = tenancy_pb2.ListTenantDataRequest(tenant_id=str(tenant.id))
             reply = await self._call(service, "ListTenantData", request, token)
             listings[service] = [(t.name, t.rows) for t in reply.tables]
-        # Progress: rows to export, then one step per service erased.
-        self.total = sum(rows for tables in listings.values() for _, rows in tables) + len(ERASE_ORDER)
+        # Progress: rows to export, then one step per service erased (offboarding only).
+        self.total = sum(rows for tables in listings.values() for _, rows in tables) + self.steps_after_export
         self.done = sum(f["rows"] for files in self.state["exported_services"].values() for f in files)
         self.progress(self.done, self.total, "export")
         self.export_to.mkdir(parents=True, exist_ok=True)
@@ -306,6 +317,69 @@ class OffboardJob:
                 raise OperatorError(
                     f"{service} {method} failed: {decode_rpc_error(exc).message or exc.details()}"
                 ) from exc
+
+
+class BackupJob(OffboardJob):
+    """`crm tenant backup`: the offboarding export (the same services, tables, JSON-lines files and
+    manifest, `crm-tenant-export/1`) of a tenant that stays active, packed into one ZIP archive;
+    nothing is suspended or erased. Each backup is a job row of its own (kind `tenant.backup`), kept
+    as the operator's record of who took which backup of the tenant, with its progress; an
+    interrupted one is started again (the archive is written only at the end)."""
+
+    kind = BACKUP_JOB
+    steps_after_export = 0
+
+    def __init__(self, platform: Platform, slug: str, archive: Path, progress: Progress = _no_progress):
+        self.archive = archive.resolve()
+        self.archive.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix="crm-backup-", dir=self.archive.parent))
+        super().__init__(platform, slug, self.staging, progress)
+        self.started = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+    def job_key(self, tenant: TenantRef) -> str:
+        return f"{self.kind}:{tenant.id}:{self.started}"
+
+    async def run(self) -> dict[str, Any]:
+        try:
+            tenant = await find_tenant(self.platform, self.slug)
+            if tenant.status not in ("active", "suspended"):
+                raise OperatorError(f"the tenant is {tenant.status}; there is nothing to back up")
+            await self._load_job(tenant)
+            log.info("audit: tenant backup started", extra={"fields": {"tenant": str(tenant.id),
+                                                                       "by": operator_name()}})
+            await self._export(tenant)
+            self.archive.parent.mkdir(parents=True, exist_ok=True)
+            pack(self.staging, self.archive)
+            self.state.update(finished=True, archive=str(self.archive), export_to=str(self.archive),
+                              sha256=_sha256_file(self.archive),
+                              finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
+            await self._save(status="succeeded")
+            log.info("audit: tenant backed up", extra={"fields": {"tenant": str(tenant.id), "by": operator_name(),
+                                                                  "archive": str(self.archive)}})
+            return self.state
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            await self.engine.dispose()
+
+
+def pack(directory: Path, archive: Path) -> None:
+    """The export directory as a ZIP (manifest.json first), written beside and renamed into place,
+    so a half-written archive never has the final name."""
+    partial = archive.with_name(archive.name + ".partial")
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.name != "manifest.json")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for path in files:
+            out.write(path, path.relative_to(directory).as_posix())
+    partial.replace(archive)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class _NotYetSuspended(Exception):

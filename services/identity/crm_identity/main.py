@@ -21,6 +21,7 @@ from crm_identity.invitations.servicer import PUBLIC_METHODS as USER_ADMIN_PUBLI
 from crm_identity.invitations.servicer import SERVICE_NAME as USER_ADMIN_SERVICE
 from crm_identity.invitations.servicer import UserAdminServicer
 from crm_identity.keys.service import KeyReloader, KeyRing
+from crm_identity.notices.webhook_disabled import webhook_notice_subscription
 from crm_identity.oauth.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE, REFRESH_TOKEN_LIFETIME, OAuthService
 from crm_identity.sealing import Sealer, reseal_targets
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
@@ -31,6 +32,7 @@ from crm_identity.users.account import AccountSecurity
 from crm_identity.users.login import LoginSecurity
 from crm_identity.users.mfa import Mfa
 from crm_platform.config import ServiceSettings
+from crm_platform.consumer import Subscription
 from crm_platform.jobs import JobWorker
 from crm_platform.offboarding import TenantDataHook
 from crm_platform.pagination import PageTokens
@@ -149,6 +151,12 @@ def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any
     return fetch
 
 
+def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    return [revealed_subscription(), webhook_notice_subscription(runtime.mailer, settings.public_url)]
+
+
 def _tenant_data(runtime: ServiceRuntime) -> TenantDataHook:
     """Offboarding: the directory row is marked offboarded before the schema (users) is dropped."""
 
@@ -168,8 +176,8 @@ DEFINITION = ServiceDefinition(
     on_start=_on_start,
     on_stop=_on_stop,
     tenant_data=_tenant_data,
-    subscriptions=lambda rt: [revealed_subscription()],
-    sends_mail=True,  # invitations
+    subscriptions=_subscriptions,
+    sends_mail=True,  # invitations, webhook endpoint notices
 )
 
 

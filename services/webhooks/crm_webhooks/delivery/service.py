@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import pagination, telemetry
 from crm_platform.access import effective_policy, hidden_by, redact_customer
-from crm_platform.errors import FieldError, InvalidInput, NotFound
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
 from crm_platform.events import CloudEvent, event_type
 from crm_platform.ids import new_id, parse_uuid
 from crm_platform.pagination import PageTokens
@@ -78,6 +78,9 @@ def excerpt(body: bytes, limit: int = REQUEST_EXCERPT_BYTES) -> str:
 # The field policy governing order amounts (customers' orders/service.py SPEND_FIELD).
 ORDER_AMOUNT_FIELD = "annual_spend"
 ORDER_RECORDED = event_type("order", "recorded")
+# What "send a test event" sends (to the one endpoint asked, never fanned out).
+TEST_EVENT_TYPE = event_type("webhook", "test")
+TEST_SOURCE = "crm/webhooks"
 
 
 def endpoint_payload(event: CloudEvent, policies: Mapping[str, str]) -> dict[str, Any]:
@@ -138,6 +141,23 @@ class DeliveryService:
         if created:
             self.queued(session)
         return created
+
+    async def send_test(self, session: AsyncSession, tenant_id: uuid.UUID, raw_endpoint_id: str) -> DeliveryView:
+        """A `crm.webhook.test` event for one endpoint (whatever types it subscribes to), queued like
+        any delivery: signed, retried, logged, replayable. 409 `endpoint_disabled` while disabled."""
+        endpoint = await self.endpoints.get(session, raw_endpoint_id)
+        if not endpoint.enabled:
+            raise Conflict("the endpoint is disabled; enable it before sending a test event",
+                           code="endpoint_disabled")
+        event = CloudEvent.new(source=TEST_SOURCE, type=TEST_EVENT_TYPE, tenant_id=tenant_id,
+                               data={"endpoint_id": str(endpoint.id), "message": "This is a test event."})
+        delivery_id = new_id()
+        await repository.insert_if_new(session, delivery_id=delivery_id, endpoint_id=endpoint.id, event_id=event.id,
+                                       event_type=event.type, payload=event.to_json())
+        await queue.enqueue(session, tenant_id=tenant_id, endpoint_id=endpoint.id, delivery_ids=[delivery_id])
+        self.queued(session)
+        log.info("webhook test event queued", extra=telemetry.log_fields(endpoint_id=str(endpoint.id)))
+        return await self.get(session, str(delivery_id))
 
     async def requeue(self, session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         """A delivery still waiting joins the queue (for `webhook.deliver` jobs written by a replica

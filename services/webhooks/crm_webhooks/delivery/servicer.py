@@ -73,3 +73,9 @@ class DeliveryRpcs(HasEngine):
     @rpc(Scope.WEBHOOKS_MANAGE)
     async def GetDelivery(self, request: webhooks_pb2.GetDeliveryRequest, call: Call) -> webhooks_pb2.Delivery:
         return delivery_message(await self.delivery_service.get(call.session, request.id))
+
+    @rpc(Scope.WEBHOOKS_MANAGE)
+    async def SendTestEvent(self, request: webhooks_pb2.SendTestEventRequest, call: Call) -> webhooks_pb2.Delivery:
+        return delivery_message(
+            await self.delivery_service.send_test(call.session, call.principal.tenant_id, request.endpoint_id)
+        )

@@ -29,6 +29,7 @@ class Endpoint:
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
     failing_since: datetime | None = None
+    description: str = ""  # w0140
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class StoredEndpoint:
 _PUBLIC_COLUMNS = (endpoints.c.id, endpoints.c.url, endpoints.c.event_types, endpoints.c.enabled,
                    endpoints.c.created_at, endpoints.c.field_policies, endpoints.c.hidden_fields,
                    endpoints.c.policies_set_by, endpoints.c.updated_at, endpoints.c.disabled_reason,
-                   endpoints.c.disabled_at, endpoints.c.failing_since)
+                   endpoints.c.disabled_at, endpoints.c.failing_since, endpoints.c.description)
 # A deleted endpoint is a tombstone: no read, list or update sees it.
 _LIVE = endpoints.c.deleted_at.is_(None)
 
@@ -50,7 +51,7 @@ _LIVE = endpoints.c.deleted_at.is_(None)
 def _endpoint(row: Any) -> Endpoint:
     return Endpoint(row.id, row.url, list(row.event_types), row.enabled, row.created_at,
                     dict(row.field_policies or {}), list(row.hidden_fields or []), row.policies_set_by,
-                    row.updated_at, row.disabled_reason, row.disabled_at, row.failing_since)
+                    row.updated_at, row.disabled_reason, row.disabled_at, row.failing_since, row.description)
 
 
 async def insert(
@@ -63,13 +64,14 @@ async def insert(
     field_policies: dict[str, str] | None = None,
     hidden_fields: list[str] | None = None,
     policies_set_by: str = "",
+    description: str = "",
 ) -> Endpoint:
     row = (
         await session.execute(
             sa.insert(endpoints)
             .values(id=endpoint_id, url=url, secret_encrypted=secret_encrypted, event_types=event_types,
                     enabled=True, field_policies=field_policies or {}, hidden_fields=hidden_fields or [],
-                    policies_set_by=policies_set_by)
+                    policies_set_by=policies_set_by, description=description)
             .returning(*_PUBLIC_COLUMNS)
         )
     ).one()

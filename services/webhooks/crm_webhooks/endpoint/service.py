@@ -23,7 +23,13 @@ from crm_webhooks.dispatch import repository as queue
 from crm_webhooks.endpoint import repository
 from crm_webhooks.endpoint.repository import Endpoint
 from crm_webhooks.endpoint.secrets import SecretCipher, new_signing_secret
-from crm_webhooks.endpoint.validation import distinct, event_type_errors, hidden_field_errors, url_errors
+from crm_webhooks.endpoint.validation import (
+    description_errors,
+    distinct,
+    event_type_errors,
+    hidden_field_errors,
+    url_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,7 @@ class EndpointService:
     async def create(
         self, session: AsyncSession, tenant_id: uuid.UUID, *, url: str, event_types: Sequence[str],
         hidden_fields: Sequence[str] = (), field_policies: Mapping[str, str] | None = None, set_by: str = "",
+        description: str = "",
     ) -> CreatedEndpoint:
         """`field_policies`: the creating token's (`Principal.field_policies`); an endpoint never
         sends more than its creator may see."""
@@ -81,7 +88,7 @@ class EndpointService:
         event_types = distinct([value.strip() for value in event_types])
         hidden = distinct([value.strip() for value in hidden_fields])
         errors = (url_errors(url, allow_private=self.allow_private_targets) + event_type_errors(event_types)
-                  + hidden_field_errors(hidden))
+                  + hidden_field_errors(hidden) + description_errors(description.strip()))
         if errors:
             raise InvalidInput(errors)
         endpoint_id = new_id()
@@ -95,6 +102,7 @@ class EndpointService:
             field_policies=restrictions(field_policies or {}),
             hidden_fields=hidden,
             policies_set_by=set_by,
+            description=description.strip(),
         )
         log.info("webhook endpoint created", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
         return CreatedEndpoint(endpoint, secret)
@@ -111,7 +119,7 @@ class EndpointService:
     async def update(
         self, session: AsyncSession, raw_id: str, *, url: str | None = None, event_types: Sequence[str] | None = None,
         enabled: bool | None = None, hidden_fields: Sequence[str] | None = None,
-        field_policies: Mapping[str, str] | None = None, set_by: str = "",
+        field_policies: Mapping[str, str] | None = None, set_by: str = "", description: str | None = None,
     ) -> Endpoint:
         """Changes what is sent (None leaves a value as it is). The endpoint's field policies are
         always replaced by the updating token's: the admin who changes an endpoint answers for it."""
@@ -128,6 +136,9 @@ class EndpointService:
         if hidden_fields is not None:
             values["hidden_fields"] = distinct([value.strip() for value in hidden_fields])
             errors += hidden_field_errors(values["hidden_fields"])
+        if description is not None:
+            values["description"] = description.strip()
+            errors += description_errors(values["description"])
         if enabled is not None and enabled != current.enabled:
             values["enabled"] = enabled
             # Re-enabled: a clean slate (the failure clock starts again with the next failure).
@@ -142,6 +153,19 @@ class EndpointService:
             await self._stop_sending(session, endpoint_id)
         log.info("webhook endpoint updated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
         return updated
+
+    async def rotate_secret(self, session: AsyncSession, tenant_id: uuid.UUID, raw_id: str) -> CreatedEndpoint:
+        """A new signing secret, returned once. Attempts read the secret when they start, so every
+        attempt from this commit on is signed with the new one (receivers must switch at once)."""
+        endpoint_id = (await self.get(session, raw_id)).id
+        secret = new_signing_secret()
+        updated = await repository.update(session, endpoint_id, {
+            "secret_encrypted": self.cipher.encrypt(secret, tenant_id=tenant_id, endpoint_id=endpoint_id),
+        })
+        if updated is None:
+            raise NotFound("endpoint not found")
+        log.info("webhook endpoint secret rotated", extra=telemetry.log_fields(endpoint_id=str(endpoint_id)))
+        return CreatedEndpoint(updated, secret)
 
     async def delete(self, session: AsyncSession, raw_id: str) -> int:
         """Deletes an endpoint: deliveries still waiting are cancelled, nothing more is sent, its

@@ -21,6 +21,7 @@ def endpoint_message(endpoint: Endpoint) -> webhooks_pb2.Endpoint:
         policies_set_by=endpoint.policies_set_by,
         updated_at=endpoint.updated_at,
         disabled_reason=endpoint.disabled_reason or "",
+        description=endpoint.description,
     )
     if endpoint.disabled_at is not None:
         message.disabled_at.FromDatetime(endpoint.disabled_at)
@@ -41,7 +42,7 @@ class EndpointRpcs(HasEngine):
         created = await self.endpoint_service.create(
             call.session, call.principal.tenant_id, url=request.url, event_types=list(request.event_types),
             hidden_fields=list(request.hidden_fields), field_policies=call.principal.field_policies,
-            set_by=call.principal.actor,
+            set_by=call.principal.actor, description=request.description,
         )
         return webhooks_pb2.CreateEndpointResponse(
             endpoint=endpoint_message(created.endpoint), secret=created.secret
@@ -67,6 +68,7 @@ class EndpointRpcs(HasEngine):
             enabled=request.enabled if request.HasField("enabled") else None,
             hidden_fields=list(request.hidden_fields) if request.replace_hidden_fields else None,
             field_policies=call.principal.field_policies, set_by=call.principal.actor,
+            description=request.description if request.HasField("description") else None,
         ))
 
     @rpc(Scope.WEBHOOKS_MANAGE)
@@ -75,3 +77,12 @@ class EndpointRpcs(HasEngine):
     ) -> webhooks_pb2.DeleteEndpointResponse:
         cancelled = await self.endpoint_service.delete(call.session, request.id)
         return webhooks_pb2.DeleteEndpointResponse(deliveries_cancelled=cancelled)
+
+    @rpc(Scope.WEBHOOKS_MANAGE)
+    async def RotateEndpointSecret(
+        self, request: webhooks_pb2.RotateEndpointSecretRequest, call: Call
+    ) -> webhooks_pb2.RotateEndpointSecretResponse:
+        rotated = await self.endpoint_service.rotate_secret(call.session, call.principal.tenant_id, request.id)
+        return webhooks_pb2.RotateEndpointSecretResponse(
+            endpoint=endpoint_message(rotated.endpoint), secret=rotated.secret
+        )

@@ -36,5 +36,7 @@ endpoints = sa.Table(
     sa.Column("failing_since", sa.DateTime(timezone=True)),
     # Deleted endpoints stay as tombstones (their deliveries keep their history); every read skips them.
     sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    # Migration w0140: what the receiver is, for the people who manage it.
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )

@@ -17,6 +17,7 @@ MAX_EVENT_TYPES = 100
 # crm.<aggregate>.<verb>, as produced by crm_platform.events.event_type.
 EVENT_TYPE = re.compile(r"crm\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 MAX_HIDDEN_FIELDS = 100
+MAX_DESCRIPTION_LENGTH = 500
 # A custom field as field policies name it (identity's role field policies use the same form).
 CUSTOM_FIELD = re.compile(r"cf\.[a-z][a-z0-9_]{0,39}")
 
@@ -80,3 +81,12 @@ def hidden_field_errors(names: Sequence[str]) -> list[FieldError]:
         for index, name in enumerate(names)
         if name not in CUSTOMER_FIELDS and not CUSTOM_FIELD.fullmatch(name)
     ]
+
+
+def description_errors(description: str) -> list[FieldError]:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        return [FieldError("description", "too_long",
+                           f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")]
+    if any(ord(ch) < 0x20 and ch not in "\n\t" for ch in description):
+        return [FieldError("description", "invalid_characters", "description must not contain control characters")]
+    return []

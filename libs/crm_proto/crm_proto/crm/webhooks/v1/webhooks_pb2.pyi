@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Endpoint(_message.Message):
-    __slots__ = ("id", "url", "event_types", "enabled", "created_at", "hidden_fields", "field_policies", "policies_set_by", "updated_at", "disabled_reason", "disabled_at", "failing_since")
+    __slots__ = ("id", "url", "event_types", "enabled", "created_at", "hidden_fields", "field_policies", "policies_set_by", "updated_at", "disabled_reason", "disabled_at", "failing_since", "description")
     class FieldPoliciesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class Endpoint(_message.Message):
     DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
     DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
     FAILING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     event_types: _containers.RepeatedScalarFieldContainer[str]
@@ -42,7 +43,8 @@ class Endpoint(_message.Message):
     disabled_reason: str
     disabled_at: _timestamp_pb2.Timestamp
     failing_since: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., policies_set_by: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_reason: _Optional[str] = ..., disabled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failing_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    description: str
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., policies_set_by: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_reason: _Optional[str] = ..., disabled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failing_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Delivery(_message.Message):
     __slots__ = ("id", "endpoint_id", "event_id", "event_type", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "created_at", "replays", "last_attempt_at", "request_body_excerpt", "request_body_bytes", "attempt_log")
@@ -121,14 +123,16 @@ class DeliveryAttempt(_message.Message):
     def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., trigger: _Optional[str] = ..., attempted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration_ms: _Optional[int] = ..., url: _Optional[str] = ..., request_headers: _Optional[_Mapping[str, str]] = ..., status_code: _Optional[int] = ..., error: _Optional[str] = ..., response_headers: _Optional[_Mapping[str, str]] = ..., response_body_excerpt: _Optional[str] = ..., response_truncated: _Optional[bool] = ...) -> None: ...
 
 class CreateEndpointRequest(_message.Message):
-    __slots__ = ("url", "event_types", "hidden_fields")
+    __slots__ = ("url", "event_types", "hidden_fields", "description")
     URL_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     url: str
     event_types: _containers.RepeatedScalarFieldContainer[str]
     hidden_fields: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., hidden_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+    description: str
+    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class GetEndpointRequest(_message.Message):
     __slots__ = ("id",)
@@ -137,7 +141,7 @@ class GetEndpointRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class UpdateEndpointRequest(_message.Message):
-    __slots__ = ("id", "url", "replace_event_types", "event_types", "enabled", "replace_hidden_fields", "hidden_fields")
+    __slots__ = ("id", "url", "replace_event_types", "event_types", "enabled", "replace_hidden_fields", "hidden_fields", "description")
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     REPLACE_EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +149,7 @@ class UpdateEndpointRequest(_message.Message):
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     REPLACE_HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     replace_event_types: bool
@@ -152,7 +157,8 @@ class UpdateEndpointRequest(_message.Message):
     enabled: bool
     replace_hidden_fields: bool
     hidden_fields: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., replace_event_types: _Optional[bool] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., replace_hidden_fields: _Optional[bool] = ..., hidden_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+    description: str
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., replace_event_types: _Optional[bool] = ..., event_types: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., replace_hidden_fields: _Optional[bool] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class CreateEndpointResponse(_message.Message):
     __slots__ = ("endpoint", "secret")
@@ -285,3 +291,23 @@ class ListDeliveriesResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[Delivery]
     next_page_token: str
     def __init__(self, items: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RotateEndpointSecretRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RotateEndpointSecretResponse(_message.Message):
+    __slots__ = ("endpoint", "secret")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    endpoint: Endpoint
+    secret: str
+    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class SendTestEventRequest(_message.Message):
+    __slots__ = ("endpoint_id",)
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    def __init__(self, endpoint_id: _Optional[str] = ...) -> None: ...

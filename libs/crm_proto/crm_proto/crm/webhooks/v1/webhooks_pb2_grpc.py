@@ -89,6 +89,16 @@ class WebhookServiceStub:
                 request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.SerializeToString,
                 response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.FromString,
                 _registered_method=True)
+        self.RotateEndpointSecret = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/RotateEndpointSecret',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.FromString,
+                _registered_method=True)
+        self.SendTestEvent = channel.unary_unary(
+                '/crm.webhooks.v1.WebhookService/SendTestEvent',
+                request_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+                response_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
+                _registered_method=True)
 
 
 class WebhookServiceServicer:
@@ -172,6 +182,22 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateEndpointSecret(self, request, context):
+        """Requires `webhooks:manage`. A new signing secret, returned once; the old one stops working for
+        every attempt from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTestEvent(self, request, context):
+        """Requires `webhooks:manage`. Sends a `crm.webhook.test` event to this endpoint only: a delivery
+        in its log like any other (signed, retried, replayable).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhookServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -229,6 +255,16 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.ListReplays,
                     request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.FromString,
                     response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.SerializeToString,
+            ),
+            'RotateEndpointSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateEndpointSecret,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.SerializeToString,
+            ),
+            'SendTestEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestEvent,
+                    request_deserializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.FromString,
+                    response_serializer=crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -528,6 +564,60 @@ class WebhookService:
             '/crm.webhooks.v1.WebhookService/ListReplays',
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysRequest.SerializeToString,
             crm_dot_webhooks_dot_v1_dot_webhooks__pb2.ListReplaysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateEndpointSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/RotateEndpointSecret',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.webhooks.v1.WebhookService/SendTestEvent',
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+            crm_dot_webhooks_dot_v1_dot_webhooks__pb2.Delivery.FromString,
             options,
             channel_credentials,
             insecure,
