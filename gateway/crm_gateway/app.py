@@ -27,6 +27,7 @@ from crm_gateway.api import (
     customer_settings,
     customer_views,
     customers,
+    followup_records,
     followup_tasks,
     health,
     invitations,
@@ -83,7 +84,7 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
-    tag_rules.router, followup_tasks.router,
+    tag_rules.router, followup_tasks.router, followup_records.router, followup_records.dictionaries,
     cadence_rules.router, reports.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id

@@ -15,6 +15,7 @@ from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
 from crm_followups.merging import events as merging_events
+from crm_followups.record.service import RecordService
 from crm_followups.servicer import SERVICE_NAME, FollowupServicer
 from crm_followups.task.service import TaskService
 from crm_platform.config import ServiceSettings
@@ -40,6 +41,7 @@ class Components:
 
     tasks: TaskService
     cadences: CadenceService
+    records: RecordService
 
 
 @functools.cache
@@ -48,13 +50,13 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
-    return Components(tasks=tasks, cadences=CadenceService(tasks))
+    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks))
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     parts = components(runtime)
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
-        FollowupServicer(runtime.engine, parts.tasks, parts.cadences), server
+        FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
     return [SERVICE_NAME]
 

@@ -223,6 +223,38 @@ class FollowupTaskCompleted(_message.Message):
     completed_by: str
     def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., completed_by: _Optional[str] = ...) -> None: ...
 
+class FollowupTaskUpdated(_message.Message):
+    __slots__ = ("task", "actor", "changed_fields")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    task: _followups_pb2.Task
+    actor: str
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., actor: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FollowupTaskDue(_message.Message):
+    __slots__ = ("task", "user_id")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    task: _followups_pb2.Task
+    user_id: str
+    def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class FollowupRecordCreated(_message.Message):
+    __slots__ = ("record", "method_en", "method_zh", "result_en", "result_zh")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    METHOD_EN_FIELD_NUMBER: _ClassVar[int]
+    METHOD_ZH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_EN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_ZH_FIELD_NUMBER: _ClassVar[int]
+    record: _followups_pb2.Record
+    method_en: str
+    method_zh: str
+    result_en: str
+    result_zh: str
+    def __init__(self, record: _Optional[_Union[_followups_pb2.Record, _Mapping]] = ..., method_en: _Optional[str] = ..., method_zh: _Optional[str] = ..., result_en: _Optional[str] = ..., result_zh: _Optional[str] = ...) -> None: ...
+
 class WebhookEndpointDisabled(_message.Message):
     __slots__ = ("endpoint_id", "url", "reason", "failing_since", "disabled_at", "last_status_code", "last_error", "deliveries_dead_lettered")
     ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -26,37 +26,65 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/followups/v1/followups.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xe4\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12*\n\x06\x64ue_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61\x64\x65nce_rule_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\t \x01(\t\"}\n\x0b\x43\x61\x64\x65nceRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x03 \x01(\x05\x12\r\n\x05title\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x11\x43reateTaskRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\"!\n\x13\x43ompleteTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x10ListTasksRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x11ListTasksResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.crm.followups.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18\x43reateCadenceRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x02 \x01(\x05\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"\x19\n\x17ListCadenceRulesRequest\"H\n\x18ListCadenceRulesResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.crm.followups.v1.CadenceRule2\x91\x04\n\x0f\x46ollowupService\x12I\n\nCreateTask\x12#.crm.followups.v1.CreateTaskRequest\x1a\x16.crm.followups.v1.Task\x12T\n\tListTasks\x12\".crm.followups.v1.ListTasksRequest\x1a#.crm.followups.v1.ListTasksResponse\x12\x43\n\x07GetTask\x12 .crm.followups.v1.GetTaskRequest\x1a\x16.crm.followups.v1.Task\x12M\n\x0c\x43ompleteTask\x12%.crm.followups.v1.CompleteTaskRequest\x1a\x16.crm.followups.v1.Task\x12^\n\x11\x43reateCadenceRule\x12*.crm.followups.v1.CreateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12i\n\x10ListCadenceRules\x12).crm.followups.v1.ListCadenceRulesRequest\x1a*.crm.followups.v1.ListCadenceRulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/followups/v1/followups.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xd1\x02\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12/\n\x0b\x66ollowed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x0e\n\x06result\x18\x07 \x01(\t\x12\x34\n\x10next_followup_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ollowed_by\x18\t \x01(\t\x12\x0f\n\x07task_id\x18\n \x01(\t\x12\x14\n\x0cnext_task_id\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\r \x01(\t\"\xb8\x02\n\x13\x43reateRecordRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12/\n\x0b\x66ollowed_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x15\n\x07\x63ontent\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x02\x12\x0e\n\x06result\x18\x05 \x01(\t\x12\x34\n\x10next_followup_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bnext_method\x18\x07 \x01(\t\x12\x19\n\x0bnext_action\x18\x08 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x18\n\x10next_assignee_id\x18\t \x01(\t\x12\x0f\n\x07task_id\x18\n \x01(\t\x12\x13\n\x0b\x66ollowed_by\x18\x0b \x01(\t\"\xbb\x01\n\x12ListRecordsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66ollowed_by\x18\x02 \x01(\t\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"W\n\x13ListRecordsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.crm.followups.v1.Record\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x10GetRecordRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x0f\x44ictionaryEntry\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08label_en\x18\x02 \x01(\t\x12\x10\n\x08label_zh\x18\x03 \x01(\t\"N\n\nDictionary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x07\x65ntries\x18\x02 \x03(\x0b\x32!.crm.followups.v1.DictionaryEntry\"$\n\x14GetDictionaryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\\\n\x18ReplaceDictionaryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x07\x65ntries\x18\x02 \x03(\x0b\x32!.crm.followups.v1.DictionaryEntry\"\xcf\x01\n\x11UpdateTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x63hange_assignee\x18\x03 \x01(\x08\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x16\n\x0e\x63hange_content\x18\x05 \x01(\x08\x12\x15\n\x07\x63ontent\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x02\x12\x15\n\rchange_method\x18\x07 \x01(\x08\x12\x0e\n\x06method\x18\x08 \x01(\t\"\xf5\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12*\n\x06\x64ue_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61\x64\x65nce_rule_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\t \x01(\t\x12\x0e\n\x06method\x18\n \x01(\t\x12\x0f\n\x07\x63ontent\x18\x0b \x01(\t\x12\x30\n\x0c\x63ompleted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\trecord_id\x18\r \x01(\t\x12\x0f\n\x07overdue\x18\x0e \x01(\x08\x12\x18\n\x10source_record_id\x18\x0f \x01(\t\"}\n\x0b\x43\x61\x64\x65nceRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x03 \x01(\x05\x12\r\n\x05title\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa5\x01\n\x11\x43reateTaskRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x15\n\x07\x63ontent\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x02\"!\n\x13\x43ompleteTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xe3\x01\n\x10ListTasksRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12-\n\tdue_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndue_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07overdue\x18\x08 \x01(\x08\"S\n\x11ListTasksResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.crm.followups.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18\x43reateCadenceRuleRequest\x12\x0e\n\x06tag_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ue_in_days\x18\x02 \x01(\x05\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"\x19\n\x17ListCadenceRulesRequest\"H\n\x18ListCadenceRulesResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.crm.followups.v1.CadenceRule2\x8a\x08\n\x0f\x46ollowupService\x12I\n\nCreateTask\x12#.crm.followups.v1.CreateTaskRequest\x1a\x16.crm.followups.v1.Task\x12T\n\tListTasks\x12\".crm.followups.v1.ListTasksRequest\x1a#.crm.followups.v1.ListTasksResponse\x12\x43\n\x07GetTask\x12 .crm.followups.v1.GetTaskRequest\x1a\x16.crm.followups.v1.Task\x12M\n\x0c\x43ompleteTask\x12%.crm.followups.v1.CompleteTaskRequest\x1a\x16.crm.followups.v1.Task\x12^\n\x11\x43reateCadenceRule\x12*.crm.followups.v1.CreateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12i\n\x10ListCadenceRules\x12).crm.followups.v1.ListCadenceRulesRequest\x1a*.crm.followups.v1.ListCadenceRulesResponse\x12I\n\nUpdateTask\x12#.crm.followups.v1.UpdateTaskRequest\x1a\x16.crm.followups.v1.Task\x12O\n\x0c\x43reateRecord\x12%.crm.followups.v1.CreateRecordRequest\x1a\x18.crm.followups.v1.Record\x12Z\n\x0bListRecords\x12$.crm.followups.v1.ListRecordsRequest\x1a%.crm.followups.v1.ListRecordsResponse\x12I\n\tGetRecord\x12\".crm.followups.v1.GetRecordRequest\x1a\x18.crm.followups.v1.Record\x12U\n\rGetDictionary\x12&.crm.followups.v1.GetDictionaryRequest\x1a\x1c.crm.followups.v1.Dictionary\x12]\n\x11ReplaceDictionary\x12*.crm.followups.v1.ReplaceDictionaryRequest\x1a\x1c.crm.followups.v1.Dictionaryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.followups.v1.followups_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CREATERECORDREQUEST'].fields_by_name['content']._loaded_options = None
+  _globals['_CREATERECORDREQUEST'].fields_by_name['content']._serialized_options = b'\310\363\030\002'
+  _globals['_CREATERECORDREQUEST'].fields_by_name['next_action']._loaded_options = None
+  _globals['_CREATERECORDREQUEST'].fields_by_name['next_action']._serialized_options = b'\310\363\030\001'
+  _globals['_UPDATETASKREQUEST'].fields_by_name['content']._loaded_options = None
+  _globals['_UPDATETASKREQUEST'].fields_by_name['content']._serialized_options = b'\310\363\030\002'
   _globals['_CREATETASKREQUEST'].fields_by_name['title']._loaded_options = None
   _globals['_CREATETASKREQUEST'].fields_by_name['title']._serialized_options = b'\310\363\030\001'
+  _globals['_CREATETASKREQUEST'].fields_by_name['content']._loaded_options = None
+  _globals['_CREATETASKREQUEST'].fields_by_name['content']._serialized_options = b'\310\363\030\002'
   _globals['_CREATECADENCERULEREQUEST'].fields_by_name['title']._loaded_options = None
   _globals['_CREATECADENCERULEREQUEST'].fields_by_name['title']._serialized_options = b'\310\363\030\001'
-  _globals['_TASK']._serialized_start=112
-  _globals['_TASK']._serialized_end=340
-  _globals['_CADENCERULE']._serialized_start=342
-  _globals['_CADENCERULE']._serialized_end=467
-  _globals['_CREATETASKREQUEST']._serialized_start=469
-  _globals['_CREATETASKREQUEST']._serialized_end=595
-  _globals['_COMPLETETASKREQUEST']._serialized_start=597
-  _globals['_COMPLETETASKREQUEST']._serialized_end=630
-  _globals['_GETTASKREQUEST']._serialized_start=632
-  _globals['_GETTASKREQUEST']._serialized_end=660
-  _globals['_LISTTASKSREQUEST']._serialized_start=662
-  _globals['_LISTTASKSREQUEST']._serialized_end=740
-  _globals['_LISTTASKSRESPONSE']._serialized_start=742
-  _globals['_LISTTASKSRESPONSE']._serialized_end=825
-  _globals['_CREATECADENCERULEREQUEST']._serialized_start=827
-  _globals['_CREATECADENCERULEREQUEST']._serialized_end=911
-  _globals['_LISTCADENCERULESREQUEST']._serialized_start=913
-  _globals['_LISTCADENCERULESREQUEST']._serialized_end=938
-  _globals['_LISTCADENCERULESRESPONSE']._serialized_start=940
-  _globals['_LISTCADENCERULESRESPONSE']._serialized_end=1012
-  _globals['_FOLLOWUPSERVICE']._serialized_start=1015
-  _globals['_FOLLOWUPSERVICE']._serialized_end=1544
+  _globals['_RECORD']._serialized_start=112
+  _globals['_RECORD']._serialized_end=449
+  _globals['_CREATERECORDREQUEST']._serialized_start=452
+  _globals['_CREATERECORDREQUEST']._serialized_end=764
+  _globals['_LISTRECORDSREQUEST']._serialized_start=767
+  _globals['_LISTRECORDSREQUEST']._serialized_end=954
+  _globals['_LISTRECORDSRESPONSE']._serialized_start=956
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=1043
+  _globals['_GETRECORDREQUEST']._serialized_start=1045
+  _globals['_GETRECORDREQUEST']._serialized_end=1075
+  _globals['_DICTIONARYENTRY']._serialized_start=1077
+  _globals['_DICTIONARYENTRY']._serialized_end=1144
+  _globals['_DICTIONARY']._serialized_start=1146
+  _globals['_DICTIONARY']._serialized_end=1224
+  _globals['_GETDICTIONARYREQUEST']._serialized_start=1226
+  _globals['_GETDICTIONARYREQUEST']._serialized_end=1262
+  _globals['_REPLACEDICTIONARYREQUEST']._serialized_start=1264
+  _globals['_REPLACEDICTIONARYREQUEST']._serialized_end=1356
+  _globals['_UPDATETASKREQUEST']._serialized_start=1359
+  _globals['_UPDATETASKREQUEST']._serialized_end=1566
+  _globals['_TASK']._serialized_start=1569
+  _globals['_TASK']._serialized_end=1942
+  _globals['_CADENCERULE']._serialized_start=1944
+  _globals['_CADENCERULE']._serialized_end=2069
+  _globals['_CREATETASKREQUEST']._serialized_start=2072
+  _globals['_CREATETASKREQUEST']._serialized_end=2237
+  _globals['_COMPLETETASKREQUEST']._serialized_start=2239
+  _globals['_COMPLETETASKREQUEST']._serialized_end=2272
+  _globals['_GETTASKREQUEST']._serialized_start=2274
+  _globals['_GETTASKREQUEST']._serialized_end=2302
+  _globals['_LISTTASKSREQUEST']._serialized_start=2305
+  _globals['_LISTTASKSREQUEST']._serialized_end=2532
+  _globals['_LISTTASKSRESPONSE']._serialized_start=2534
+  _globals['_LISTTASKSRESPONSE']._serialized_end=2617
+  _globals['_CREATECADENCERULEREQUEST']._serialized_start=2619
+  _globals['_CREATECADENCERULEREQUEST']._serialized_end=2703
+  _globals['_LISTCADENCERULESREQUEST']._serialized_start=2705
+  _globals['_LISTCADENCERULESREQUEST']._serialized_end=2730
+  _globals['_LISTCADENCERULESRESPONSE']._serialized_start=2732
+  _globals['_LISTCADENCERULESRESPONSE']._serialized_end=2804
+  _globals['_FOLLOWUPSERVICE']._serialized_start=2807
+  _globals['_FOLLOWUPSERVICE']._serialized_end=3841
 # @@protoc_insertion_point(module_scope)
