@@ -68,6 +68,7 @@ from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import errors as web_errors
+from crm_gateway.web import followups as web_followups
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
@@ -90,7 +91,7 @@ ROUTERS = (
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
-    web_customer_detail.router, web_customer_tags.router,
+    web_customer_detail.router, web_customer_tags.router, web_followups.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.

@@ -281,7 +281,7 @@ async def test_dictionaries_are_the_tenants_and_managed_by_managers(
     read = token_for(tenant_id, ["followups:read"])
     methods = await followups.GetDictionary(pb.GetDictionaryRequest(name="method"), metadata=read)
     assert [(e.code, e.label_zh) for e in methods.entries] == [
-        ("phone", "电话"), ("visit", "拜访"), ("email", "邮件"), ("online_meeting", "在线会议")]
+        ("phone", "电话"), ("visit", "拜访"), ("email", "邮件"), ("online_meeting", "线上会议")]
     results = await followups.GetDictionary(pb.GetDictionaryRequest(name="result"), metadata=read)
     assert [e.label_en for e in results.entries] == ["Interested", "Needs follow-up", "Not interested"]
     unknown = await rejected(followups.GetDictionary(pb.GetDictionaryRequest(name="industry"), metadata=read))

@@ -9,7 +9,9 @@ from crm_followups.cadence.service import CadenceService
 from crm_followups.record import dictionaries
 from crm_followups.record.schemas import dictionary_to_proto, entries_from_proto, record_to_proto
 from crm_followups.record.service import RecordService
-from crm_followups.task.schemas import sent_datetime, task_to_proto
+from crm_followups.reminders.notifications import NotificationService
+from crm_followups.reminders.service import Preferences
+from crm_followups.task.schemas import optional_timestamp, sent_datetime, task_to_proto, timestamp
 from crm_followups.task.service import TaskService
 from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
@@ -26,6 +28,7 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
         self.tasks = tasks
         self.cadences = cadences
         self.records = records or RecordService(tasks)
+        self.notifications = NotificationService(tasks.page_tokens)
 
     @rpc(Scope.FOLLOWUPS_WRITE)
     async def CreateTask(self, request: pb.CreateTaskRequest, call: Call) -> pb.Task:
@@ -106,3 +109,36 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
     async def ReplaceDictionary(self, request: pb.ReplaceDictionaryRequest, call: Call) -> pb.Dictionary:
         return dictionary_to_proto(await dictionaries.replace(call.session, request.name,
                                                               entries_from_proto(request)))
+
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def ListNotifications(self, request: pb.ListNotificationsRequest,
+                                call: Call) -> pb.ListNotificationsResponse:
+        rows, next_token, unread = await self.notifications.list_page(
+            call.session, call.principal, unread_only=request.unread_only, size=request.page_size,
+            token=request.page_token)
+        return pb.ListNotificationsResponse(items=[
+            pb.Notification(id=str(r.id), kind=r.kind, task_id=str(r.task_id or ""),
+                            customer_id=str(r.customer_id or ""), title=r.title, due_at=optional_timestamp(r.due_at),
+                            created_at=timestamp(r.created_at), read_at=optional_timestamp(r.read_at))
+            for r in rows
+        ], next_page_token=next_token, unread_count=unread)
+
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def MarkNotificationsRead(self, request: pb.MarkNotificationsReadRequest,
+                                    call: Call) -> pb.MarkNotificationsReadResponse:
+        marked, unread = await self.notifications.mark_read(call.session, call.principal, list(request.ids),
+                                                            request.all)
+        return pb.MarkNotificationsReadResponse(marked=marked, unread_count=unread)
+
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def GetNotificationPreferences(self, request: pb.GetNotificationPreferencesRequest,
+                                         call: Call) -> pb.NotificationPreferences:
+        chosen = await self.notifications.preferences(call.session, call.principal)
+        return pb.NotificationPreferences(in_app=chosen.in_app, email=chosen.email, digest=chosen.digest)
+
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def UpdateNotificationPreferences(self, request: pb.NotificationPreferences,
+                                            call: Call) -> pb.NotificationPreferences:
+        chosen = await self.notifications.set_preferences(call.session, call.principal, Preferences(
+            in_app=request.in_app, email=request.email, digest=request.digest))
+        return pb.NotificationPreferences(in_app=chosen.in_app, email=chosen.email, digest=chosen.digest)

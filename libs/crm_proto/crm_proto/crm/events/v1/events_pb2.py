@@ -26,7 +26,7 @@ from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1
 from crm_proto.crm.followups.v1 import followups_pb2 as crm_dot_followups_dot_v1_dot_followups__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"y\n\x10\x43ustomerRevealed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\n\n\x02ip\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\"\x87\x01\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x12\n\nchange_seq\x18\x07 \x01(\x03\"v\n\nTagRemoved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nchange_seq\x18\x06 \x01(\x03\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\"4\n\x0fTenantSuspended\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\rTenantResumed\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"w\n\x0bUserCreated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"w\n\x0bUserUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"\xbf\x01\n\rOrderRecorded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x03\x12\r\n\x05moved\x18\n \x01(\x08\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"K\n\x0e\x43ustomerMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"M\n\x10\x43ustomerUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"\x85\x02\n\x10\x43ustomerExported\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12=\n\x07\x66ilters\x18\x06 \x03(\x0b\x32,.crm.events.v1.CustomerExported.FiltersEntry\x12\x0f\n\x07\x63olumns\x18\x07 \x03(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x15\x46ollowupTaskCompleted\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x14\n\x0c\x63ompleted_by\x18\x02 \x01(\t\"b\n\x13\x46ollowupTaskUpdated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t\"H\n\x0f\x46ollowupTaskDue\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\x8d\x01\n\x15\x46ollowupRecordCreated\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.crm.followups.v1.Record\x12\x11\n\tmethod_en\x18\x02 \x01(\t\x12\x11\n\tmethod_zh\x18\x03 \x01(\t\x12\x11\n\tresult_en\x18\x04 \x01(\t\x12\x11\n\tresult_zh\x18\x05 \x01(\t\"\xc7\x01\n\x17WebhookEndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rfailing_since\x18\x04 \x01(\t\x12\x13\n\x0b\x64isabled_at\x18\x05 \x01(\t\x12\x18\n\x10last_status_code\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12 \n\x18\x64\x65liveries_dead_lettered\x18\x08 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"y\n\x10\x43ustomerRevealed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\n\n\x02ip\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\"\x87\x01\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x12\n\nchange_seq\x18\x07 \x01(\x03\"v\n\nTagRemoved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nchange_seq\x18\x06 \x01(\x03\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\"4\n\x0fTenantSuspended\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\rTenantResumed\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"\xa9\x01\n\x0bUserCreated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\x12\r\n\x05\x65mail\x18\x07 \x01(\t\x12\x0e\n\x06locale\x18\x08 \x01(\t\x12\x11\n\ttime_zone\x18\t \x01(\t\"\xa9\x01\n\x0bUserUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\x12\r\n\x05\x65mail\x18\x07 \x01(\t\x12\x0e\n\x06locale\x18\x08 \x01(\t\x12\x11\n\ttime_zone\x18\t \x01(\t\"\xbf\x01\n\rOrderRecorded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x03\x12\r\n\x05moved\x18\n \x01(\x08\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"K\n\x0e\x43ustomerMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"M\n\x10\x43ustomerUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"\x85\x02\n\x10\x43ustomerExported\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12=\n\x07\x66ilters\x18\x06 \x03(\x0b\x32,.crm.events.v1.CustomerExported.FiltersEntry\x12\x0f\n\x07\x63olumns\x18\x07 \x03(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x15\x46ollowupTaskCompleted\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x14\n\x0c\x63ompleted_by\x18\x02 \x01(\t\"b\n\x13\x46ollowupTaskUpdated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t\"H\n\x0f\x46ollowupTaskDue\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\x8d\x01\n\x15\x46ollowupRecordCreated\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.crm.followups.v1.Record\x12\x11\n\tmethod_en\x18\x02 \x01(\t\x12\x11\n\tmethod_zh\x18\x03 \x01(\t\x12\x11\n\tresult_en\x18\x04 \x01(\t\x12\x11\n\tresult_zh\x18\x05 \x01(\t\"\xc7\x01\n\x17WebhookEndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rfailing_since\x18\x04 \x01(\t\x12\x13\n\x0b\x64isabled_at\x18\x05 \x01(\t\x12\x18\n\x10last_status_code\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12 \n\x18\x64\x65liveries_dead_lettered\x18\x08 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,30 +55,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TENANTSUSPENDED']._serialized_end=892
   _globals['_TENANTRESUMED']._serialized_start=894
   _globals['_TENANTRESUMED']._serialized_end=928
-  _globals['_USERCREATED']._serialized_start=930
-  _globals['_USERCREATED']._serialized_end=1049
-  _globals['_USERUPDATED']._serialized_start=1051
-  _globals['_USERUPDATED']._serialized_end=1170
-  _globals['_ORDERRECORDED']._serialized_start=1173
-  _globals['_ORDERRECORDED']._serialized_end=1364
-  _globals['_CUSTOMERERASED']._serialized_start=1366
-  _globals['_CUSTOMERERASED']._serialized_end=1403
-  _globals['_CUSTOMERMERGED']._serialized_start=1405
-  _globals['_CUSTOMERMERGED']._serialized_end=1480
-  _globals['_CUSTOMERUNMERGED']._serialized_start=1482
-  _globals['_CUSTOMERUNMERGED']._serialized_end=1559
-  _globals['_CUSTOMEREXPORTED']._serialized_start=1562
-  _globals['_CUSTOMEREXPORTED']._serialized_end=1823
-  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_start=1777
-  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_end=1823
-  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_start=1825
-  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_end=1908
-  _globals['_FOLLOWUPTASKUPDATED']._serialized_start=1910
-  _globals['_FOLLOWUPTASKUPDATED']._serialized_end=2008
-  _globals['_FOLLOWUPTASKDUE']._serialized_start=2010
-  _globals['_FOLLOWUPTASKDUE']._serialized_end=2082
-  _globals['_FOLLOWUPRECORDCREATED']._serialized_start=2085
-  _globals['_FOLLOWUPRECORDCREATED']._serialized_end=2226
-  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_start=2229
-  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_end=2428
+  _globals['_USERCREATED']._serialized_start=931
+  _globals['_USERCREATED']._serialized_end=1100
+  _globals['_USERUPDATED']._serialized_start=1103
+  _globals['_USERUPDATED']._serialized_end=1272
+  _globals['_ORDERRECORDED']._serialized_start=1275
+  _globals['_ORDERRECORDED']._serialized_end=1466
+  _globals['_CUSTOMERERASED']._serialized_start=1468
+  _globals['_CUSTOMERERASED']._serialized_end=1505
+  _globals['_CUSTOMERMERGED']._serialized_start=1507
+  _globals['_CUSTOMERMERGED']._serialized_end=1582
+  _globals['_CUSTOMERUNMERGED']._serialized_start=1584
+  _globals['_CUSTOMERUNMERGED']._serialized_end=1661
+  _globals['_CUSTOMEREXPORTED']._serialized_start=1664
+  _globals['_CUSTOMEREXPORTED']._serialized_end=1925
+  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_start=1879
+  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_end=1925
+  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_start=1927
+  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_end=2010
+  _globals['_FOLLOWUPTASKUPDATED']._serialized_start=2012
+  _globals['_FOLLOWUPTASKUPDATED']._serialized_end=2110
+  _globals['_FOLLOWUPTASKDUE']._serialized_start=2112
+  _globals['_FOLLOWUPTASKDUE']._serialized_end=2184
+  _globals['_FOLLOWUPRECORDCREATED']._serialized_start=2187
+  _globals['_FOLLOWUPRECORDCREATED']._serialized_end=2328
+  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_start=2331
+  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_end=2530
 # @@protoc_insertion_point(module_scope)

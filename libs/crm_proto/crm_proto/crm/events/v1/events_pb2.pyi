@@ -105,36 +105,48 @@ class TenantResumed(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
     display_name: str
     disabled: bool
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    email: str
+    locale: str
+    time_zone: str
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class UserUpdated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
     display_name: str
     disabled: bool
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    email: str
+    locale: str
+    time_zone: str
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class OrderRecorded(_message.Message):
     __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")

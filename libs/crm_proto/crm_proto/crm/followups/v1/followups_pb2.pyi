@@ -10,6 +10,76 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Notification(_message.Message):
+    __slots__ = ("id", "kind", "task_id", "customer_id", "title", "due_at", "created_at", "read_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    READ_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    task_id: str
+    customer_id: str
+    title: str
+    due_at: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    read_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., task_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., title: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListNotificationsRequest(_message.Message):
+    __slots__ = ("unread_only", "page_size", "page_token")
+    UNREAD_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    unread_only: bool
+    page_size: int
+    page_token: str
+    def __init__(self, unread_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListNotificationsResponse(_message.Message):
+    __slots__ = ("items", "next_page_token", "unread_count")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Notification]
+    next_page_token: str
+    unread_count: int
+    def __init__(self, items: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., unread_count: _Optional[int] = ...) -> None: ...
+
+class MarkNotificationsReadRequest(_message.Message):
+    __slots__ = ("ids", "all")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    all: bool
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class MarkNotificationsReadResponse(_message.Message):
+    __slots__ = ("marked", "unread_count")
+    MARKED_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    marked: int
+    unread_count: int
+    def __init__(self, marked: _Optional[int] = ..., unread_count: _Optional[int] = ...) -> None: ...
+
+class GetNotificationPreferencesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NotificationPreferences(_message.Message):
+    __slots__ = ("in_app", "email", "digest")
+    IN_APP_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    in_app: bool
+    email: bool
+    digest: bool
+    def __init__(self, in_app: _Optional[bool] = ..., email: _Optional[bool] = ..., digest: _Optional[bool] = ...) -> None: ...
+
 class Record(_message.Message):
     __slots__ = ("id", "number", "customer_id", "followed_at", "method", "content", "result", "next_followup_at", "followed_by", "task_id", "next_task_id", "created_at", "created_by")
     ID_FIELD_NUMBER: _ClassVar[int]

@@ -96,6 +96,26 @@ class FollowupServiceStub:
                 request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/ListNotifications',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/MarkNotificationsRead',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
+        self.GetNotificationPreferences = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/GetNotificationPreferences',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.UpdateNotificationPreferences = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/UpdateNotificationPreferences',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
 
 
 class FollowupServiceServicer:
@@ -189,6 +209,33 @@ class FollowupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """The caller's own notifications (reminders of follow-up tasks); requires `followups:read` and a
+        user token (an API client has none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Marks the caller's notifications read: the ids given, or all with `all`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FollowupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -251,6 +298,26 @@ def add_FollowupServiceServicer_to_server(servicer, server):
                     servicer.ReplaceDictionary,
                     request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
+            'GetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationPreferences,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'UpdateNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNotificationPreferences,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -579,6 +646,114 @@ class FollowupService:
             '/crm.followups.v1.FollowupService/ReplaceDictionary',
             crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/ListNotifications',
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/MarkNotificationsRead',
+            crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/GetNotificationPreferences',
+            crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/UpdateNotificationPreferences',
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
             options,
             channel_credentials,
             insecure,

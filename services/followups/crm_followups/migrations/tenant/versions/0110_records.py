@@ -29,10 +29,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 METHODS = [("phone", "Phone", "电话"), ("visit", "Visit", "拜访"), ("email", "Email", "邮件"),
-           ("online_meeting", "Online meeting", "在线会议")]
+           ("online_meeting", "Online meeting", "线上会议")]
 T = "tenant"
 RESULTS = [("interested", "Interested", "有意向"), ("needs_followup", "Needs follow-up", "需跟进"),
-           ("not_interested", "Not interested", "无意向")]
+           ("not_interested", "Not interested", "暂无意向")]
 
 
 def upgrade() -> None:
