@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_followups.reminders.service import DIGEST_KIND, Reminders
 from crm_followups.reminders.tables import notifications
+from crm_followups.task.repository import get_many
+from crm_followups.task.schemas import task_event_data, task_to_proto
 from crm_followups.task.service import DUE_KIND, due_key, overdue_key
 from crm_platform import scheduler
 from crm_platform.db import control_session, tenant_session
-from crm_platform.events import CloudEvent, event_type
+from crm_platform.events import CloudEvent, event_type, proto_data
 from crm_platform.mail import Mailer, MailSender, SmtpTransport
 from crm_platform.scheduler import Scheduler
 from crm_platform.tables import schedules
@@ -185,3 +187,25 @@ async def test_the_notification_centre_is_each_users_own(
     denied = await rejected(followups.ListNotifications(pb.ListNotificationsRequest(), metadata=world.user(
         world.rep_a, "own", scopes=["customers:read"])))
     assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_fast_event_data_is_the_proto_mapping(
+    followups: Stub, engine: AsyncEngine, world: World,  # noqa: F811
+) -> None:
+    """task_event_data (what the reminder handler writes 100,000 times a minute) agrees with the one
+    mapping, proto_data(task_to_proto(row)), for open, overdue and done tasks with every field."""
+    customer = await world.customer(world.rep_a)
+    now = datetime.now(UTC)
+    open_task = await followups.CreateTask(task_request(
+        customer_id=str(customer), due_at=stamp(now + timedelta(days=1, microseconds=123456)), method="phone",
+        content="问预算", assignee_id=str(world.rep_a)), metadata=world.a)
+    late = await followups.CreateTask(task_request(customer_id=str(customer), due_at=stamp(now - timedelta(
+        hours=1, microseconds=5000))), metadata=world.a)
+    record = await followups.CreateRecord(pb.CreateRecordRequest(
+        customer_id=str(customer), method="visit", content="x", result="interested", task_id=late.id,
+        next_followup_at=stamp(now + timedelta(days=3))), metadata=world.a)
+    async with tenant_session(engine, world.tenant_id) as session:
+        rows = await get_many(session, [uuid.UUID(i) for i in (open_task.id, late.id, record.next_task_id)])
+    assert len(rows) == 3
+    for row in rows:
+        assert task_event_data(row, now) == proto_data(task_to_proto(row, now))
