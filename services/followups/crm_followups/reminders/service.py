@@ -132,7 +132,8 @@ class Reminders:
             if chosen.email and task.email and self.mailer is not None:
                 await self._mail_task(session, tenant_id, task, task, phase)
         if rows:
-            await session.execute(sa.insert(notifications), rows)
+            # RETURNING: batched multi-row VALUES ("insertmanyvalues"), not one statement per row.
+            await session.execute(sa.insert(notifications).returning(notifications.c.id), rows)
         for phase, items in events.items():
             await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
                                     verb=phase, items=items)
