@@ -27,9 +27,11 @@ from crm_gateway.api import (
     customer_settings,
     customer_views,
     customers,
+    followup_records,
     followup_tasks,
     health,
     invitations,
+    notifications,
     orders,
     reports,
     roles,
@@ -68,6 +70,8 @@ from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
+from crm_gateway.web import followups as web_followups
+from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
@@ -85,13 +89,15 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
-    tag_rules.router, followup_tasks.router,
+    tag_rules.router, followup_tasks.router, followup_records.router, followup_records.dictionaries,
+    notifications.router,
     cadence_rules.router, reports.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
-    web_customer_detail.router, web_customer_tags.router,
+    web_customer_detail.router, web_customer_tags.router, web_followups.router,
+    web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.

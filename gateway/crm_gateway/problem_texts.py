@@ -34,6 +34,7 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "survivor_changed_since_merge": N_("Changed since the merge"),
     "survivor_deleted": N_("Surviving customer deleted"),
     "customer_erased": N_("Customer erased"),
+    "task_done": N_("Task done"),
     "field_key_taken": N_("Custom field key taken"),
     "view_name_taken": N_("View name taken"),
     "too_many_views": N_("Too many views"),
@@ -154,6 +155,7 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "endpoint_disabled": N_("The webhook endpoint is disabled; enable it (PATCH enabled=true) before replaying."),
     "delivery_in_progress": N_("An attempt of this delivery is in flight; try again when it has finished."),
     "delivery_purged": N_("This delivery's payload was erased with its customer; it cannot be sent again."),
+    "task_done": N_("This follow-up task is done already; it cannot be changed."),
 }
 
 # Field-level messages for errors the gateway itself finds (request shape, not business rules).
@@ -258,6 +260,13 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "unknown_column": N_("No such column."),
     "duplicate_column": N_("The same column appears twice."),
     "owner_out_of_scope": N_("Customers can only be given to users in your data scope."),
+    # follow-ups (docs/followups.md)
+    "unknown_code": N_("Not an entry of the company's dictionary."),
+    "unknown_user": N_("Not a user of this company."),
+    "in_future": N_("A follow-up record tells what happened: the time cannot be in the future."),
+    "before_followed_at": N_("The next follow-up must come after this one."),
+    "other_customer": N_("The task belongs to another customer."),
+    "task_done": N_("This task is done already."),
     "owner_disabled": N_("This user is disabled and cannot be given new customers."),
     "one_change": N_("Either set the owner, or set the status with a reason, not both."),
     "confirm_mismatch": N_("Type the customer's code or name to confirm the permanent deletion."),

@@ -50,8 +50,8 @@ RESIDENT_ID: Final = "11010519491231002X"
 # tenant's call answers about its own (a dictionary, the import template).
 VOCABULARY: Final = {"name": "industry", "kind": "users"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
-REP_SCOPED: Final = frozenset({"customer_id", "task_id", "view_id", "export_id", "bulk_change_id", "order_id",
-                               "merge_id", "group_id", "session_id"})
+REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
+                               "order_id", "merge_id", "group_id", "session_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -70,11 +70,16 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateCustomerView": lambda w: {"name": "Renamed view"},
     "undoCustomerMerge": lambda w: {"force": True},
     "replayWebhookEndpoint": lambda w: {"since": "2020-01-01T00:00:00Z"},
+    "updateFollowupTask": lambda w: {"due_at": "2031-01-01T09:00:00+08:00"},
+    "replaceFollowupDictionary": lambda w: {"entries": [{"code": "matrix", "label_en": "Matrix",
+                                                         "label_zh": "矩阵"}]},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
     "createFollowupTask": lambda w: {"customer_id": w.ids["customer_id"], "title": "x",
                                      "due_at": "2030-01-01T09:00:00+08:00"},
+    "createFollowupRecord": lambda w: {"customer_id": w.ids["customer_id"], "method": "phone", "content": "x",
+                                       "result": "interested", "task_id": w.ids["task_id"]},
     "mergeCustomers": lambda w: {"survivor_id": w.ids["customer_id"], "merged_ids": [w.spare_customer]},
     "upsertOrder": lambda w: {"external_id": f"M-{secrets.token_hex(3)}", "customer_id": w.ids["customer_id"],
                               "amount": "1.00", "currency": "CNY", "ordered_on": "2030-01-01", "status": "paid"},
@@ -162,6 +167,8 @@ def _build(platform: Platform, api: ApiClient) -> World:
     _ok(rep_a.post(f"/v1/customers/{customer['id']}/tags", json={"tag_id": tag["id"]}))
     ids["task_id"] = _ok(rep_a.post("/v1/followup-tasks", json={
         "customer_id": customer["id"], "title": "矩阵回访", "due_at": "2030-01-01T09:00:00+08:00"}))["id"]
+    ids["record_id"] = _ok(rep_a.post("/v1/followup-records", json={
+        "customer_id": customer["id"], "method": "visit", "content": "矩阵拜访", "result": "interested"}))["id"]
     ids["view_id"] = _ok(rep_a.post("/v1/customer-views", json={"name": "矩阵视图",
                                                                  "filters": {"status": "potential"}}))["id"]
     ids["export_id"] = _ok(rep_a.post("/v1/exports", json={"kind": "customers", "format": "csv"}))["id"]

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_platform.db import control_session
+from crm_followups import access
+from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import decode_rpc_error
 from crm_platform.events import subject_for
 from crm_platform.tables import outbox
@@ -50,6 +51,14 @@ def task_request(**overrides: Any) -> pb.CreateTaskRequest:
     return pb.CreateTaskRequest(**fields)
 
 
+async def add_user(engine: AsyncEngine, tenant_id: uuid.UUID, team_id: uuid.UUID | None = None) -> uuid.UUID:
+    """A user of the tenant as followups learns them from identity's events (`user_teams`)."""
+    user_id = uuid.uuid4()
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.insert(access.user_teams).values(user_id=user_id, team_id=team_id, version=1))
+    return user_id
+
+
 async def task_events(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
     async with control_session(engine) as session:
         rows = (await session.execute(
@@ -65,7 +74,7 @@ async def test_create_task_stores_it_and_announces_it(
     followups: followups_pb2_grpc.FollowupServiceStub, engine: AsyncEngine, tenant_id: uuid.UUID,
     token_for: TokenFor,
 ) -> None:
-    assignee = str(uuid.uuid4())
+    assignee = str(await add_user(engine, tenant_id))
     request = task_request(title="  回访客户  ", assignee_id=assignee)
 
     task = await followups.CreateTask(request, metadata=token_for(tenant_id, WRITE))
@@ -88,6 +97,8 @@ async def test_create_task_stores_it_and_announces_it(
         ({"title": "t" * 201}, [("title", "too_long")]),
         ({"due_at": None}, [("due_at", "required")]),
         ({"assignee_id": "me"}, [("assignee_id", "invalid_id")]),
+        ({"assignee_id": str(uuid.uuid4())}, [("assignee_id", "unknown_user")]),
+        ({"method": "fax"}, [("method", "unknown_code")]),
         ({"customer_id": "x", "title": "", "due_at": None},
          [("customer_id", "invalid_id"), ("due_at", "required"), ("title", "required")]),
     ],

@@ -18,9 +18,17 @@ from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import formatting, possible_duplicates, timeline
+from crm_gateway.web import followups, formatting, possible_duplicates, timeline
 from crm_gateway.web.auth import session_caller, token_claims
-from crm_gateway.web.common import SessionDep, flash_message, flash_text, label, problem_text, raise_if_signed_out
+from crm_gateway.web.common import (
+    SessionDep,
+    csrf_ok,
+    flash_message,
+    flash_text,
+    label,
+    problem_text,
+    raise_if_signed_out,
+)
 from crm_gateway.web.customer_erasure import can_erase
 from crm_gateway.web.customer_merge import survivor_merges
 from crm_gateway.web.customer_orders import orders_section
@@ -30,6 +38,7 @@ from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from crm_proto.crm.followups.v1 import followups_pb2 as followups_pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -78,6 +87,8 @@ async def detail_page(
     status_error: str | None = None,
     revealed: dict[str, str] | None = None,
     blocked: list[dict[str, Any]] | None = None,
+    followup_values: dict[str, str] | None = None,
+    followup_errors: dict[str, str] | None = None,
 ) -> Response:
     caller: Caller = session_caller(request, session)
     locale = caller.locale
@@ -108,6 +119,7 @@ async def detail_page(
     me = str(claims.get("uid", ""))
     owners = await owner_choices(caller, services)
     tags = await tags_section(caller, services, session, customer.id)
+    followup_section = await followups.customer_section(caller, services, session, request, customer.id)
     activity = await timeline.load(caller, services, request, customer.id,
                                    timeline.shown_count(request.query_params.get("timeline")), me)
     cookies: WebCookies = request.app.state.web_cookies
@@ -154,6 +166,10 @@ async def detail_page(
         "orders": orders,
         "timeline": activity,
         "tags": tags,
+        "fu": followup_section,
+        "fu_values": followup_values or {},
+        "fu_errors": followup_errors or {},
+        "request_task": request.query_params.get("task", ""),
         "owner_label": customer.owner_name or (customer.owner_id[:8] + "…" if customer.owner_id else ""),
         # Only users the viewer may assign, plus the current owner (even if disabled) so saving keeps them.
         "owners": with_current(owners, customer.owner_id, customer.owner_name),
@@ -288,3 +304,44 @@ async def reveal_fields(request: Request, customer_id: str, session: SessionDep,
         return await detail_page(request, session, services, customer_id, status_code=code,
                                  form_error=problem_text(exc, locale))
     return await detail_page(request, session, services, customer_id, revealed=dict(reply.values))
+
+
+FOLLOWUP_FIELDS: Final = ("followed_at", "method", "result", "content", "next_followup_at", "next_action", "task_id")
+
+
+@router.post("/customers/{customer_id}/followups")
+async def log_followup(request: Request, customer_id: str, session: SessionDep, services: BackendsDep) -> Response:
+    """The record form of the customer page; errors come back inline on the page."""
+    form = await request.form()
+    target = f"/app/customers/{customer_id}#followups"
+    if not csrf_ok(form, session):
+        return RedirectResponse(target, status_code=303)
+    caller = session_caller(request, session)
+    locale = caller.locale
+    zone = await followups.viewer_zone(request, caller, services)
+    values = {name: str(form.get(name) or "") for name in FOLLOWUP_FIELDS}
+    errors: dict[str, str] = {}
+    followed_at = followups.parse_local(values["followed_at"], zone)
+    next_at = followups.parse_local(values["next_followup_at"], zone)
+    for name, parsed in (("followed_at", followed_at), ("next_followup_at", next_at)):
+        if values[name] and parsed is None:
+            errors[name] = messages(locale).gettext("Enter the date and time as shown.")
+    if not errors:
+        try:
+            await caller.call(services.followups.CreateRecord, followups_pb.CreateRecordRequest(
+                customer_id=customer_id, followed_at=followups.stamp(followed_at), method=values["method"],
+                content=values["content"], result=values["result"], next_followup_at=followups.stamp(next_at),
+                next_action=values["next_action"], task_id=values["task_id"]))
+        except UpstreamError as exc:
+            raise_if_signed_out(request, exc)
+            for item in localise_field_errors(exc.error.errors, locale):
+                errors[item["field"]] = item["message"]
+            if not errors:
+                errors["form"] = problem_text(exc, locale)
+    if errors:
+        return await detail_page(request, session, services, customer_id, status_code=400,
+                                 followup_values=values, followup_errors=errors)
+    response = RedirectResponse(target, status_code=303)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.flash(response, flash_message(N_("Follow-up logged.")))
+    return response

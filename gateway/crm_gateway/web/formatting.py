@@ -140,6 +140,11 @@ def date_text(day: date | datetime | None, locale: Locale, zone: ZoneInfo | None
     return str(format_date(day, DATE_PATTERN, locale=cldr(locale)))
 
 
+def weekday_name(day: date, locale: Locale) -> str:
+    """"Mon" / "周一"."""
+    return str(format_date(day, "EEE", locale=cldr(locale)))
+
+
 def local_time(value: Any, zone: ZoneInfo, locale: Locale) -> str:
     """A proto timestamp as the viewer's wall-clock time ("" when unset)."""
     return datetime_text(timestamp(value), zone, locale)

@@ -123,6 +123,7 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "task_created": N_("created a follow-up task"),
         "task_completed": N_("completed a follow-up task"),
         "order_recorded": N_("recorded an order"),
+        "followup_recorded": N_("logged a follow-up"),
     },
     "bulk.why": {
         "transition_not_allowed": N_("The tenant's status rules do not allow this change"),

@@ -19,6 +19,8 @@ class Shell:
     initials: str
     tenant_name: str
     csrf: str
+    # The bell (web/notifications.py): shown to users who get follow-up reminders.
+    bell: bool = False
 
 
 def session_scopes(session: WebSession) -> frozenset[str]:
@@ -57,4 +59,5 @@ def shell_for(session: WebSession, path: str, locale: Locale) -> Shell:
         initials=initials(session.user_name or label),
         tenant_name=session.tenant_name,
         csrf=session.csrf,
+        bell="followups:read" in session_scopes(session),
     )

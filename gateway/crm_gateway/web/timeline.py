@@ -31,7 +31,7 @@ MAX_SHOWN: Final = 500
 ICONS: Final[dict[str, str]] = {
     "created": "+", "updated": "✎", "owner_changed": "⇄", "status_changed": "◆", "deleted": "×",
     "restored": "↺", "revealed": "◉", "tag_applied": "#", "tag_removed": "#", "task_created": "☐",
-    "task_completed": "✓", "order_recorded": "¥",
+    "task_completed": "✓", "order_recorded": "¥", "followup_recorded": "✆",
 }
 # Field -> its label (custom fields show their key).
 FIELD_LABELS: Final[dict[str, Msg]] = LABELS["customer_field"]
@@ -124,6 +124,19 @@ def describe(message: Any, locale: Locale, zone: ZoneInfo, now: datetime, me: st
                 due = formatting.date_text(datetime.fromisoformat(due.replace("Z", "+00:00")), locale, zone)
             text += " · " + messages(locale).gettext("due %(date)s", date=due)
         details.append(text)
+    elif kind == "followup_recorded":
+        # Method and result by their names in the reader's language as they were when logged.
+        suffix = "zh" if locale == "zh-CN" else "en"
+        method = str(data.get(f"method_{suffix}") or data.get("method") or "")
+        result = str(data.get(f"result_{suffix}") or data.get("result") or "")
+        details.append(" · ".join(p for p in (method, result) if p))
+        if data.get("content"):
+            details.append(str(data["content"]))
+        nxt = str(data.get("next_followup_at") or "")
+        if nxt:
+            with contextlib.suppress(ValueError):
+                nxt = formatting.date_text(datetime.fromisoformat(nxt.replace("Z", "+00:00")), locale, zone)
+            details.append(messages(locale).gettext("next follow-up %(date)s", date=nxt))
     elif kind == "order_recorded":
         parts = [str(data.get(k) or "") for k in ("external_id", "amount", "currency", "status")]
         details.append(" · ".join(p for p in parts if p))

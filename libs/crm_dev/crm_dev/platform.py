@@ -131,6 +131,8 @@ class Platform:
         elif name in ("followups", "tagging"):
             # Data scope's read-your-writes: they ask customers about a customer they have not seen yet.
             env[f"CRM_{name.upper()}_CUSTOMERS_ADDR"] = self.addr("customers")
+            if name == "followups":  # links in reminder emails
+                env["CRM_FOLLOWUPS_PUBLIC_URL"] = self.gateway_url
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
         elif name == "webhooks":

@@ -88,11 +88,14 @@ async def add_events(
     ]
     headers = telemetry.inject({})
     subject = events.subject_for(tenant_id, aggregate, verb)
-    await session.execute(sa.insert(outbox).values([
+    # One cached INSERT sent as multi-row VALUES batches: with RETURNING, SQLAlchemy's
+    # "insertmanyvalues" batches the rows (compiling a VALUES list per call cost more than the rows,
+    # and plain executemany sends one statement per row).
+    await session.execute(sa.insert(outbox).returning(outbox.c.event_id), [
         {"event_id": uuid.UUID(e.id), "tenant_id": uuid.UUID(str(tenant_id)), "subject": subject,
          "payload": e.to_json(), "headers": headers}
         for e in created
-    ]))
+    ])
     session.info["outbox_written"] = True
     return created
 

@@ -212,6 +212,34 @@ async def schedule(
     return first
 
 
+async def schedule_many(session: AsyncSession, tenant_id: uuid.UUID, kind: str,
+                        items: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
+    """`schedule(at=...)` for many one-shots of one kind in one statement: (key, at, payload) each
+    (a handler scheduling a follow-up of each of its 3,000 firings pays one round trip, not 3,000)."""
+    if not items:
+        return
+    rows = []
+    for key, at, payload in items:
+        if not key or len(key) > MAX_KEY:
+            raise ValueError(f"a schedule needs a key of 1..{MAX_KEY} characters")
+        if at.tzinfo is None:
+            raise InvalidInput([FieldError("at", "naive_datetime", "a time with its UTC offset")])
+        first = at.astimezone(UTC)
+        rows.append({"id": new_id(), "tenant_id": tenant_id, "kind": kind, "key": key, "fired_count": 0,
+                     "payload": payload, "due_at": first, "occurrence_at": first, "rrule": None, "dtstart": None,
+                     "time_zone": "UTC", "status": "active", "attempts": 0, "last_error": None,
+                     "last_error_at": None})
+    # One cached statement sent as multi-row VALUES batches (RETURNING makes SQLAlchemy's
+    # "insertmanyvalues" batch them; a VALUES list compiled per call costs more than the rows).
+    statement = pg_insert(schedules)
+    replaced = ("payload", "due_at", "occurrence_at", "rrule", "dtstart", "time_zone", "status", "attempts",
+                "last_error", "last_error_at")
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["tenant_id", "kind", "key"],
+        set_={**{name: statement.excluded[name] for name in replaced}, "updated_at": sa.func.now()},
+    ).returning(schedules.c.id), rows)
+
+
 async def cancel(session: AsyncSession, tenant_id: uuid.UUID, kind: str, key: str) -> bool:
     """Removes the schedule in the caller's transaction; False if there was none. A firing already
     under way (its row locked) finishes first: this waits for it."""

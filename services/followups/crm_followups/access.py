@@ -7,6 +7,8 @@ fu0035)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from crm_followups.task.tables import metadata
 from crm_platform.consumer import Subscription
 from crm_platform.customer_scope import (
@@ -15,19 +17,30 @@ from crm_platform.customer_scope import (
     customer_scope_subscription,
     customer_scope_table,
 )
-from crm_platform.user_teams import user_teams_subscription, user_teams_table
+from crm_platform.user_teams import user_teams_table
 
 CUSTOMERS_DURABLE = "followups-customers"
 USERS_DURABLE = "followups-users"
 
 customer_scope = customer_scope_table(metadata)
-user_teams = user_teams_table(metadata)
+# With what reminders need to write to a user (migration fu0111; crm_followups/reminders/users.py).
+user_teams = user_teams_table(
+    metadata, sa.Column("email", sa.Text, nullable=False, server_default=""),
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("locale", sa.Text, nullable=False, server_default=""),
+    sa.Column("time_zone", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+)
 
 
 def customer_access(directory: CustomerDirectory) -> CustomerAccess:
     return CustomerAccess(customer_scope, user_teams, directory)
 
 
-def subscriptions() -> list[Subscription]:
+def subscriptions(default_zone: str = "Asia/Shanghai") -> list[Subscription]:
+    """The customers projection, and the users one (kept with reminders' extra columns, which also
+    (re)schedules each user's morning digest: crm_followups/reminders/users.py)."""
+    from crm_followups.reminders.users import users_subscription  # reminders build on this module
+
     return [customer_scope_subscription(CUSTOMERS_DURABLE, customer_scope),
-            user_teams_subscription(USERS_DURABLE, user_teams)]
+            users_subscription(USERS_DURABLE, default_zone)]

@@ -15,13 +15,16 @@ from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
 from crm_followups.merging import events as merging_events
+from crm_followups.record.service import RecordService
+from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
 from crm_followups.servicer import SERVICE_NAME, FollowupServicer
-from crm_followups.task.service import TaskService
+from crm_followups.task.service import DUE_KIND, TaskService
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.scheduler import ScheduleHandler
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
 
 
@@ -32,6 +35,10 @@ class Settings(ServiceSettings):
     # Asked with the caller's token when followups' projection does not know a customer yet, or
     # says the caller may not see it (read-your-writes for data scope, crm_platform/customer_scope.py).
     customers_addr: str = Field(description="host:port of customers' gRPC server")
+    # Links in reminder emails ({public_url}/app/customers/...); the gateway's public URL.
+    public_url: str = ""
+    # The zone of a user who chose none, for reminder times and the 08:00 digest.
+    default_time_zone: str = DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Components:
 
     tasks: TaskService
     cadences: CadenceService
+    records: RecordService
 
 
 @functools.cache
@@ -48,24 +56,34 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
-    return Components(tasks=tasks, cadences=CadenceService(tasks))
+    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks))
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     parts = components(runtime)
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
-        FollowupServicer(runtime.engine, parts.tasks, parts.cadences), server
+        FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
     return [SERVICE_NAME]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
     return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription(),
-            *access.subscriptions()]
+            *access.subscriptions(settings.default_time_zone)]
+
+
+def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    reminders = Reminders(runtime.mailer, settings.public_url, settings.default_time_zone)
+    return {DUE_KIND: reminders.fire_due, DIGEST_KIND: reminders.fire_digest}
 
 
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
+    schedules=_schedules, sends_mail=True,
 )
 
 

@@ -28,3 +28,26 @@ document.addEventListener("DOMContentLoaded", function () {
     if (event.key === "Escape" && document.body.classList.contains("menu-open")) setOpen(false, true);
   });
 });
+
+/* The bell: the unread count of follow-up reminders, asked again every 30 s while the page is
+   visible (web/notifications.py, GET /app/notifications/count). */
+document.addEventListener("DOMContentLoaded", function () {
+  var counters = document.querySelectorAll("[data-bell-count]");
+  if (!counters.length) return;
+  function show(count) {
+    counters.forEach(function (badge) {
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.hidden = count === 0;
+    });
+  }
+  function refresh() {
+    if (document.hidden) return;
+    fetch("/app/notifications/count", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (reply) { return reply.ok ? reply.json() : null; })
+      .then(function (body) { if (body && typeof body.unread === "number") show(body.unread); })
+      .catch(function () {});
+  }
+  refresh();
+  setInterval(refresh, 30000);
+  document.addEventListener("visibilitychange", refresh);
+});

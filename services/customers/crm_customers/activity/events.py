@@ -1,6 +1,6 @@
 """The `customers-activity` consumer: other services' events about a customer become timeline
 entries (tagging's `tag.applied` / `tag.removed`, followups' `followup_task.created` /
-`followup_task.completed`, orders' `order.recorded`). Subjects nobody publishes yet simply
+`followup_task.completed`, `followup_record.created`, orders' `order.recorded`). Subjects nobody publishes yet simply
 deliver nothing. Events about a customer this tenant does not hold are skipped."""
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.activity import repository
-from crm_customers.activity.kinds import ORDER_RECORDED, TAG_APPLIED, TAG_REMOVED, TASK_COMPLETED, TASK_CREATED
+from crm_customers.activity.kinds import (
+    FOLLOWUP_RECORDED,
+    ORDER_RECORDED,
+    TAG_APPLIED,
+    TAG_REMOVED,
+    TASK_COMPLETED,
+    TASK_CREATED,
+)
 from crm_platform.consumer import Subscription
 from crm_platform.events import CloudEvent
 
@@ -39,6 +46,22 @@ def _task(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
+# A timeline entry shows what was said; the full text stays with the record in followups.
+RECORD_CONTENT_SHOWN = 2000
+
+
+def _record(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`FollowupRecordCreated`: method and result as codes and as names in both languages."""
+    record = data.get("record") or {}
+    return str(record.get("customer_id") or ""), {
+        "record_id": record.get("id", ""), "number": record.get("number", ""),
+        "followed_at": record.get("followed_at", ""), "method": record.get("method", ""),
+        "result": record.get("result", ""), "content": str(record.get("content", ""))[:RECORD_CONTENT_SHOWN],
+        "next_followup_at": record.get("next_followup_at", ""),
+        **{k: data.get(k, "") for k in ("method_en", "method_zh", "result_en", "result_zh")},
+    }
+
+
 def _order(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """`OrderRecorded` (orders/events.py). A re-pointing by a merge (`moved`) is not news: the
     merge moves the timeline itself."""
@@ -55,14 +78,15 @@ READERS: dict[str, tuple[str, Callable[[dict[str, Any]], tuple[str, dict[str, An
     "crm.followup_task.created": (TASK_CREATED, _task),
     "crm.followup_task.completed": (TASK_COMPLETED, _task),
     "crm.order.recorded": (ORDER_RECORDED, _order),
+    "crm.followup_record.created": (FOLLOWUP_RECORDED, _record),
 }
 SUBJECTS = ["crm.*.tag.applied", "crm.*.tag.removed", "crm.*.followup_task.created",
-            "crm.*.followup_task.completed", "crm.*.order.recorded"]
+            "crm.*.followup_task.completed", "crm.*.order.recorded", "crm.*.followup_record.created"]
 
 
 def _actor(data: dict[str, Any]) -> str:
-    for key in ("actor", "completed_by", "created_by"):
-        value = data.get(key) or (data.get("task") or {}).get(key)
+    for key in ("actor", "completed_by", "created_by", "followed_by"):
+        value = data.get(key) or (data.get("task") or {}).get(key) or (data.get("record") or {}).get(key)
         if value:
             return str(value)
     return ""

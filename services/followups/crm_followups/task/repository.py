@@ -29,12 +29,22 @@ async def insert_once_per_event(session: AsyncSession, values: dict[str, Any]) -
 
 
 async def list_page(session: AsyncSession, *, customer_id: uuid.UUID | None, limit: int,
-                    after: tuple[datetime, uuid.UUID] | None, visible: sa.ColumnElement[bool]) -> list[sa.Row[Any]]:
+                    after: tuple[datetime, uuid.UUID] | None, visible: sa.ColumnElement[bool],
+                    assignee_id: uuid.UUID | None = None, status: str = "", due_after: datetime | None = None,
+                    due_before: datetime | None = None) -> list[sa.Row[Any]]:
     """Soonest due first, keyed on (due_at, id) so pages are stable; `visible` is the caller's
-    data scope (crm_platform/customer_scope.py)."""
+    data scope (crm_platform/customer_scope.py). `due_before` is exclusive, `due_after` inclusive."""
     query = sa.select(tasks).where(visible).order_by(tasks.c.due_at, tasks.c.id).limit(limit)
     if customer_id is not None:
         query = query.where(tasks.c.customer_id == customer_id)
+    if assignee_id is not None:
+        query = query.where(tasks.c.assignee_id == assignee_id)
+    if status:
+        query = query.where(tasks.c.status == status)
+    if due_after is not None:
+        query = query.where(tasks.c.due_at >= due_after)
+    if due_before is not None:
+        query = query.where(tasks.c.due_at < due_before)
     if after is not None:
         query = query.where(sa.tuple_(tasks.c.due_at, tasks.c.id) > sa.tuple_(*after))
     return list((await session.execute(query)).all())
@@ -45,9 +55,20 @@ async def get(session: AsyncSession, task_id: uuid.UUID, *, lock: bool = False) 
     return (await session.execute(query.with_for_update() if lock else query)).first()
 
 
-async def complete_if_open(session: AsyncSession, task_id: uuid.UUID) -> sa.Row[Any] | None:
+async def complete_if_open(session: AsyncSession, task_id: uuid.UUID, *, record_id: uuid.UUID | None,
+                           completed_at: datetime) -> sa.Row[Any] | None:
     """Marks an open task done; None when it is not open (or absent)."""
     return (await session.execute(
-        sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == "open").values(status="done")
+        sa.update(tasks).where(tasks.c.id == task_id, tasks.c.status == "open")
+        .values(status="done", record_id=record_id, completed_at=completed_at)
         .returning(tasks)
     )).first()
+
+
+async def update(session: AsyncSession, task_id: uuid.UUID, values: dict[str, Any]) -> sa.Row[Any]:
+    return (await session.execute(sa.update(tasks).where(tasks.c.id == task_id).values(**values)
+                                  .returning(tasks))).one()
+
+
+async def get_many(session: AsyncSession, task_ids: list[uuid.UUID]) -> list[sa.Row[Any]]:
+    return list((await session.execute(sa.select(tasks).where(tasks.c.id.in_(task_ids)))).all())

@@ -23,5 +23,12 @@ tasks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     # User id, "client:<client id>", or "" for a cadence rule (migration fu0003).
     sa.Column("created_by", sa.Text, nullable=False, server_default=""),
+    # Migration fu0110: a method code, what to do, when and by which record it was completed, and
+    # the record whose next follow-up time created it.
+    sa.Column("method", sa.Text, nullable=False, server_default=""),
+    sa.Column("content", sa.Text, nullable=False, server_default=""),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("record_id", pg.UUID(as_uuid=True)),
+    sa.Column("source_record_id", pg.UUID(as_uuid=True)),
     schema=TENANT,
 )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_identity.tables import users
 from crm_identity.tenants.service import LOCALES
 from crm_identity.users.account import AccountSecurity
+from crm_identity.users.service import user_event
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput
 
@@ -60,6 +61,12 @@ async def update(session: AsyncSession, principal: Principal, *, locale: str | N
         raise InvalidInput(errors)
     user = await AccountSecurity.me(session, principal, lock=True)
     values = {k: v for k, v in (("locale", locale), ("time_zone", time_zone)) if v is not None}
-    if values:
-        await session.execute(sa.update(users).where(users.c.id == user.id).values(**values))
+    if values and any(getattr(user, k) != v for k, v in values.items()):
+        # A new version and `user.updated`: followups writes reminders and the morning digest in
+        # the user's language and zone (docs/followups.md, "Reminders").
+        row = (await session.execute(
+            sa.update(users).where(users.c.id == user.id)
+            .values(**values, version=users.c.version + 1, updated_at=sa.func.now()).returning(users)
+        )).one()
+        await user_event(session, principal.tenant_id, "updated", row)
     return Preferences(user.display_name, values.get("locale", user.locale), values.get("time_zone", user.time_zone))

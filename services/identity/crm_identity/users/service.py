@@ -107,7 +107,7 @@ async def create_user(
     except IntegrityError:
         raise Conflict("a user with this email exists", code="email_taken") from None
     if tenant_id is not None:
-        await _user_event(session, tenant_id, "created", row)
+        await user_event(session, tenant_id, "created", row)
     return row
 
 
@@ -116,10 +116,12 @@ def user_event_data(verb: str, row: Any) -> dict[str, Any]:
     keep the newest). Also used by migration it0007, which announces every existing user once."""
     message = events_pb2.UserCreated if verb == "created" else events_pb2.UserUpdated
     return proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
-                              version=row.version, display_name=row.display_name, disabled=bool(row.disabled)))
+                              version=row.version, display_name=row.display_name, disabled=bool(row.disabled),
+                              email=str(getattr(row, "email", "") or ""), locale=str(getattr(row, "locale", "") or ""),
+                              time_zone=str(getattr(row, "time_zone", "") or "")))
 
 
-async def _user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
+async def user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
     await outbox.add_event(session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="user", verb=verb,
                            data=user_event_data(verb, row), subject_id=str(row.id))
 
@@ -134,7 +136,7 @@ async def set_disabled(session: AsyncSession, tenant_id: uuid.UUID | str, user_i
         .returning(users)
     )).first()
     if row is not None:
-        await _user_event(session, tenant_id, "updated", row)
+        await user_event(session, tenant_id, "updated", row)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> sa.Row[Any] | None:
@@ -224,7 +226,7 @@ async def update_user(
         )
     ).one()
     if tenant_id is not None:
-        await _user_event(session, tenant_id, "updated", updated)
+        await user_event(session, tenant_id, "updated", updated)
     if actor is not None:
         if updated.disabled and not row.disabled:
             await sign_in_sessions.revoke_all(session, None, actor.tenant_id, row.id, sign_in_sessions.USER_DISABLED)

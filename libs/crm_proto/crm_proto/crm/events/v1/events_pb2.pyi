@@ -105,36 +105,48 @@ class TenantResumed(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
     display_name: str
     disabled: bool
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    email: str
+    locale: str
+    time_zone: str
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class UserUpdated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     version: int
     display_name: str
     disabled: bool
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    email: str
+    locale: str
+    time_zone: str
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class OrderRecorded(_message.Message):
     __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")
@@ -222,6 +234,38 @@ class FollowupTaskCompleted(_message.Message):
     task: _followups_pb2.Task
     completed_by: str
     def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., completed_by: _Optional[str] = ...) -> None: ...
+
+class FollowupTaskUpdated(_message.Message):
+    __slots__ = ("task", "actor", "changed_fields")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    task: _followups_pb2.Task
+    actor: str
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., actor: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FollowupTaskDue(_message.Message):
+    __slots__ = ("task", "user_id")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    task: _followups_pb2.Task
+    user_id: str
+    def __init__(self, task: _Optional[_Union[_followups_pb2.Task, _Mapping]] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class FollowupRecordCreated(_message.Message):
+    __slots__ = ("record", "method_en", "method_zh", "result_en", "result_zh")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    METHOD_EN_FIELD_NUMBER: _ClassVar[int]
+    METHOD_ZH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_EN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_ZH_FIELD_NUMBER: _ClassVar[int]
+    record: _followups_pb2.Record
+    method_en: str
+    method_zh: str
+    result_en: str
+    result_zh: str
+    def __init__(self, record: _Optional[_Union[_followups_pb2.Record, _Mapping]] = ..., method_en: _Optional[str] = ..., method_zh: _Optional[str] = ..., result_en: _Optional[str] = ..., result_zh: _Optional[str] = ...) -> None: ...
 
 class WebhookEndpointDisabled(_message.Message):
     __slots__ = ("endpoint_id", "url", "reason", "failing_since", "disabled_at", "last_status_code", "last_error", "deliveries_dead_lettered")

@@ -66,6 +66,56 @@ class FollowupServiceStub:
                 request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesResponse.FromString,
                 _registered_method=True)
+        self.UpdateTask = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/UpdateTask',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.UpdateTaskRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
+                _registered_method=True)
+        self.CreateRecord = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/CreateRecord',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.CreateRecordRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Record.FromString,
+                _registered_method=True)
+        self.ListRecords = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/ListRecords',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsResponse.FromString,
+                _registered_method=True)
+        self.GetRecord = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/GetRecord',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetRecordRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Record.FromString,
+                _registered_method=True)
+        self.GetDictionary = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/GetDictionary',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetDictionaryRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
+                _registered_method=True)
+        self.ReplaceDictionary = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/ReplaceDictionary',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/ListNotifications',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/MarkNotificationsRead',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
+        self.GetNotificationPreferences = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/GetNotificationPreferences',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.UpdateNotificationPreferences = channel.unary_unary(
+                '/crm.followups.v1.FollowupService/UpdateNotificationPreferences',
+                request_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
 
 
 class FollowupServiceServicer:
@@ -116,6 +166,76 @@ class FollowupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTask(self, request, context):
+        """Requires `followups:write`. Reschedules (due_at) and/or reassigns (assignee_id) an open task.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRecord(self, request, context):
+        """Requires `followups:write`. Logs what happened with a customer (the guide's table 2). With
+        `task_id` it completes that open task; with `next_followup_at` it creates the next task.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecords(self, request, context):
+        """Requires `followups:read`. Records of customers in the caller's data scope, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecord(self, request, context):
+        """Requires `followups:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDictionary(self, request, context):
+        """Requires `followups:read`. The tenant's follow-up method or result dictionary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceDictionary(self, request, context):
+        """Requires `followups:manage`. Replaces a dictionary's entries (codes in use stay valid in records).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """The caller's own notifications (reminders of follow-up tasks); requires `followups:read` and a
+        user token (an API client has none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Marks the caller's notifications read: the ids given, or all with `all`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FollowupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +268,56 @@ def add_FollowupServiceServicer_to_server(servicer, server):
                     servicer.ListCadenceRules,
                     request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesResponse.SerializeToString,
+            ),
+            'UpdateTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTask,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.UpdateTaskRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Task.SerializeToString,
+            ),
+            'CreateRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRecord,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.CreateRecordRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Record.SerializeToString,
+            ),
+            'ListRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecords,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsResponse.SerializeToString,
+            ),
+            'GetRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecord,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetRecordRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Record.SerializeToString,
+            ),
+            'GetDictionary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDictionary,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetDictionaryRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.SerializeToString,
+            ),
+            'ReplaceDictionary': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplaceDictionary,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
+            'GetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationPreferences,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'UpdateNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNotificationPreferences,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +484,276 @@ class FollowupService:
             '/crm.followups.v1.FollowupService/ListCadenceRules',
             crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_followups__pb2.ListCadenceRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/UpdateTask',
+            crm_dot_followups_dot_v1_dot_followups__pb2.UpdateTaskRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/CreateRecord',
+            crm_dot_followups_dot_v1_dot_followups__pb2.CreateRecordRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Record.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/ListRecords',
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/GetRecord',
+            crm_dot_followups_dot_v1_dot_followups__pb2.GetRecordRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Record.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDictionary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/GetDictionary',
+            crm_dot_followups_dot_v1_dot_followups__pb2.GetDictionaryRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplaceDictionary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/ReplaceDictionary',
+            crm_dot_followups_dot_v1_dot_followups__pb2.ReplaceDictionaryRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.Dictionary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/ListNotifications',
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/MarkNotificationsRead',
+            crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.MarkNotificationsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/GetNotificationPreferences',
+            crm_dot_followups_dot_v1_dot_followups__pb2.GetNotificationPreferencesRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupService/UpdateNotificationPreferences',
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.SerializeToString,
+            crm_dot_followups_dot_v1_dot_followups__pb2.NotificationPreferences.FromString,
             options,
             channel_credentials,
             insecure,

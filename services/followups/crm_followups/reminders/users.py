@@ -1,0 +1,31 @@
+"""The `followups-users` consumer: identity's user events kept on `user_teams` with what reminders
+need (email, name, language, zone, disabled), and each user's morning digest (re)scheduled from the
+row as it stands after the version-guarded upsert (an old event never moves it back)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_followups.access import user_teams
+from crm_followups.reminders.service import DEFAULT_ZONE, schedule_digest
+from crm_platform.consumer import Subscription
+from crm_platform.events import CloudEvent
+from crm_platform.user_teams import SUBJECTS, UserChange, save_user_change
+
+EXTRA: Final = ("email", "locale", "time_zone")
+
+
+def users_subscription(durable: str, default_zone: str = DEFAULT_ZONE) -> Subscription:
+    async def handle(event: CloudEvent, session: AsyncSession) -> None:
+        change = UserChange.parse(event)
+        extra = {name: str(event.data.get(name) or "").strip() for name in EXTRA}
+        await save_user_change(session, user_teams, change, display_name=change.display_name,
+                               disabled=change.disabled, **extra)
+        row = (await session.execute(sa.select(user_teams).where(user_teams.c.user_id == change.user_id))).one()
+        await schedule_digest(session, uuid.UUID(event.tenantid), row, default_zone)
+
+    return Subscription(durable=durable, filter_subjects=SUBJECTS, handler=handle)
