@@ -240,7 +240,8 @@ def test_layouts_personal_and_tenant_default(business: Business) -> None:
 
 def test_scopes_and_tokens(business: Business, platform: Platform) -> None:
     tenant = business.tenant
-    paths = ["/v1/dashboards/panels", "/v1/dashboards/panels/kpis", "/v1/dashboards/me", "/v1/reports/funnel"]
+    paths = ["/v1/dashboards/panels", "/v1/dashboards/panels/kpis", "/v1/dashboards/me", "/v1/reports/funnel",
+             "/v1/reports/value-analysis", "/v1/reports/value-rules"]
     without = tenant.http(["customers:read", "orders:read"])
     for path in paths:
         refused = without.get(path)
@@ -253,3 +254,55 @@ def test_scopes_and_tokens(business: Business, platform: Platform) -> None:
     started = time.monotonic()
     assert business.http["admin"].get("/v1/dashboards/panels/nope").status_code == 404
     assert time.monotonic() - started < 5
+
+
+def test_customer_value_per_role_and_on_the_record(business: Business) -> None:
+    for who in ("admin", "manager", "a1"):
+        http = business.http[who]
+        visible = {c["id"] for c in _all(http, "/v1/customers")}
+        per_customer: dict[str, list[dict[str, Any]]] = {}
+        for o in _all(http, "/v1/orders"):
+            if o["customer_id"] in visible and o["kind"] == "order" and o["status"] in ("confirmed", "paid") \
+                    and o["currency"] == "CNY":
+                per_customer.setdefault(o["customer_id"], []).append(o)
+        expected = {cid: (f"{sum(Decimal(o['amount']) for o in orders):.2f}", len(orders))
+                    for cid, orders in per_customer.items()}
+
+        def observed(http: httpx.Client = http) -> dict[str, tuple[str, int]]:
+            reply = http.get("/v1/reports/value-analysis", params={"page_size": 200})
+            assert reply.status_code == 200, reply.text
+            return {v["customer_id"]: (v["lifetime_value"], v["orders"]) for v in reply.json()["items"]}
+
+        _eventually(lambda observed=observed, expected=expected: observed() == expected, seconds=30)
+    admin = business.http["admin"]
+    big = business.customers["admin-4"]
+    record = admin.get(f"/v1/customers/{big['id']}").json()
+    assert record["value"]["lifetime_value"] == "5000.00" and record["value"]["segment"] in (
+        "normal", "potential", "high_value")
+    assert record["value"]["reason_zh"].startswith("近12个月消费 ¥5,000.00")
+    # Customer service: no money anywhere.
+    cs = business.http["cs"]
+    assert "value" not in cs.get(f"/v1/customers/{big['id']}").json()
+    refused = cs.get("/v1/reports/value-analysis")
+    assert refused.status_code == 403 and refused.json()["code"] == "field_hidden", refused.text
+    # The rep does not reach another rep's customer's value (the record itself is 404).
+    assert business.http["a1"].get(f"/v1/customers/{business.customers['b1-3']['id']}").status_code == 404
+    high = admin.get("/v1/reports/value-analysis", params={"segment": "high_value"}).json()
+    assert high["items"] == []
+    bad = admin.get("/v1/reports/value-analysis", params={"order_by": "name desc"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "order_by"
+
+
+def test_value_rules(business: Business) -> None:
+    admin, a1 = business.http["admin"], business.http["a1"]
+    assert admin.get("/v1/reports/value-rules").json()["version"] == 0
+    assert a1.put("/v1/reports/value-rules", json={"high_value_annual_spend": "1000"}).status_code == 403
+    bad = admin.put("/v1/reports/value-rules", json={"recency_days": [90, 30, 180, 365]})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "recency_days", bad.text
+    changed = admin.put("/v1/reports/value-rules", json={"high_value_annual_spend": "1000"})
+    assert changed.status_code == 200 and changed.json()["version"] == 1, changed.text
+    big = business.customers["admin-4"]["id"]
+    assert admin.get(f"/v1/customers/{big}").json()["value"]["segment"] == "high_value"
+    high = admin.get("/v1/reports/value-analysis", params={"segment": "high_value"}).json()
+    assert big in {v["customer_id"] for v in high["items"]}
+    admin.put("/v1/reports/value-rules", json={})  # back to the defaults for the other tests
