@@ -94,7 +94,9 @@ class EventProjector:
         await erase_customer(self.analytics, self.tables, tenant_id, customer_id)
 
 
-def reporting_subscription(analytics: Analytics, tables: Sequence[TenantTable] = ()) -> Subscription:
+def reporting_subscription(analytics: Analytics, tables: Sequence[TenantTable] = (),
+                           batch_size: int = BATCH_SIZE) -> Subscription:
     projector = EventProjector(analytics, tables)
     return Subscription(durable=DURABLE_NAME, filter_subjects=[ALL_EVENTS], handler=projector.handle,
-                        batch_handler=projector.handle_batch, batch_size=BATCH_SIZE)
+                        batch_handler=projector.handle_batch if batch_size > 1 else None,
+                        batch_size=batch_size if batch_size > 1 else 50)  # 1: the per-event path
