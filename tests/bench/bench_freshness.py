@@ -52,7 +52,7 @@ def won_this_quarter(http: httpx.Client) -> int:
     return next(int(p["count"]) for p in reply.json()["points"] if p["key"] == "won_this_quarter")
 
 
-def wait_until(probe: Any, target: int, started: float, limit: float = 120.0) -> float:
+def wait_until(probe: Any, target: int, started: float, limit: float = 600.0) -> float:
     while probe() < target:
         if time.monotonic() - started > limit:
             raise RuntimeError(f"not visible within {limit} s")
