@@ -24,6 +24,7 @@ PERMISSIONS: Final[dict[str, Msg]] = {
     Scope.FOLLOWUPS_WRITE: N_("Create and complete follow-up tasks of customers in the caller's data scope"),
     Scope.FOLLOWUPS_MANAGE: N_("Create cadence rules: tags that schedule follow-up tasks for everyone"),
     Scope.REPORTS_READ: N_("Read reports and dashboards"),
+    Scope.REPORTS_MANAGE: N_("Publish the tenant's default dashboard and set customer value rules"),
     Scope.WEBHOOKS_MANAGE: N_("Manage webhook endpoints and read deliveries"),
     Scope.USERS_MANAGE: N_("Manage users, their roles and teams"),
     Scope.CLIENTS_MANAGE: N_("Manage the tenant's API clients"),
