@@ -27,6 +27,7 @@ from crm_gateway.api import (
     customer_settings,
     customer_views,
     customers,
+    dashboards,
     followup_tasks,
     health,
     invitations,
@@ -85,7 +86,7 @@ ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, followup_tasks.router,
-    cadence_rules.router, reports.router, webhook_endpoints.router, webhook_deliveries.router,
+    cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change

@@ -35,6 +35,7 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.FOLLOWUPS_WRITE: "Create and complete follow-up tasks of customers in the caller's data scope",
     Scope.FOLLOWUPS_MANAGE: "Create cadence rules (tags that schedule follow-up tasks)",
     Scope.REPORTS_READ: "Read reports",
+    Scope.REPORTS_MANAGE: "Publish the tenant's default dashboard and set customer value rules",
     Scope.WEBHOOKS_MANAGE: "Manage webhook endpoints and read deliveries",
     Scope.USERS_MANAGE: "Manage the tenant's users",
     Scope.CLIENTS_MANAGE: "Manage the tenant's API clients",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import BackendsDep, CallerDep, operation
+from crm_gateway.api.dashboards import OBJECT_DOC, view_filters
 from crm_platform.auth import Scope
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 
@@ -107,3 +108,53 @@ async def customer_value_report(
                          last_ordered_on=r.last_ordered_on)
         for r in reply.rows
     ])
+
+
+class FunnelStage(BaseModel):
+    stage: str = Field(description="potential, intent or won")
+    customers: int = Field(description="Cohort customers that reached this stage or a later one")
+    conversion_from_previous: str = Field(description="customers / the previous stage's, 4 places; '' first")
+    conversion_overall: str = Field(description="customers / the cohort, 4 places")
+    median_days_in_stage: str = Field(description="Median days in this stage before the next, one decimal; '' "
+                                                  "when nobody moved on, and for won")
+
+
+class Funnel(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    cohort: int = Field(description="Customers first contacted in the range (first contact date, else created)")
+    stages: list[FunnelStage]
+    filter: dict[str, str] = Field(description="`GET /v1/customers` parameters of the cohort (first contact in "
+                                               "the range; customers without a first contact date are not "
+                                               "selected by it)")
+
+    model_config = {"populate_by_name": True}
+
+
+@router.get(
+    "/funnel",
+    response_model=Funnel,
+    response_model_by_alias=True,
+    **operation(operation_id="getSalesFunnel", summary="Sales funnel of a cohort, from the status history",
+                scopes=[Scope.REPORTS_READ], errors=[400, 404],
+                description="Customers first contacted in [from, to] and how many reached intent and won at any "
+                            "time since (status history events, not today's status), in your data scope. 403 "
+                            "`field_hidden` when your field policies hide `status`."),
+)
+async def sales_funnel(
+    caller: CallerDep, services: BackendsDep,
+    from_: Annotated[str, Query(alias="from", max_length=10, description="YYYY-MM-DD; default 12 months ago")] = "",
+    to: Annotated[str, Query(max_length=10, description="YYYY-MM-DD, inclusive; default today")] = "",
+    object_: Annotated[str, Query(alias="object", max_length=60, description=OBJECT_DOC)] = "all",
+) -> Funnel:
+    request = pb.GetFunnelRequest(to=to, object=object_, view_filters=await view_filters(caller, services, object_))
+    setattr(request, "from", from_)
+    reply = await caller.call(services.reporting.GetFunnel, request)
+    return Funnel.model_validate({
+        "from": getattr(reply, "from"), "to": reply.to, "cohort": reply.cohort,
+        "filter": dict(sorted(reply.filter.items())),
+        "stages": [FunnelStage(stage=s.stage, customers=s.customers,
+                                      conversion_from_previous=s.conversion_from_previous,
+                                      conversion_overall=s.conversion_overall,
+                                      median_days_in_stage=s.median_days_in_stage) for s in reply.stages],
+    })

@@ -42,6 +42,7 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         # data scope hardening (issue 9): cadence rules are a manager's permission
         "followups:manage": N_("Manage cadence rules"),
         "reports:read": N_("Read reports"),
+        "reports:manage": N_("Publish dashboards and value rules"),
         "webhooks:manage": N_("Manage webhook endpoints"),
         "users:manage": N_("Manage users"),
         "clients:manage": N_("Manage API clients"),

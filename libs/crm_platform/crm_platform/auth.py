@@ -52,6 +52,8 @@ class Scope(StrEnum):
     # Cadence rules (which tags schedule follow-ups for everyone): managers and admins.
     FOLLOWUPS_MANAGE = "followups:manage"
     REPORTS_READ = "reports:read"
+    # Publish the tenant's default dashboard and set the customer-value segment rules (issue 11).
+    REPORTS_MANAGE = "reports:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
     USERS_MANAGE = "users:manage"
     CLIENTS_MANAGE = "clients:manage"

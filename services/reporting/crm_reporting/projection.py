@@ -10,6 +10,7 @@ first copy.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_platform.consumer import Subscription
 from crm_platform.erasure import about_erased_customer, apply_erasure
 from crm_platform.events import CloudEvent
-from crm_reporting.analytics import Analytics, TenantTable
+from crm_reporting.analytics import Analytics, Row, TenantTable
 from crm_reporting.customers.service import customer_service
 from crm_reporting.erasure import erase_customer
-from crm_reporting.event_log.service import event_log_service
+from crm_reporting.event_log.service import event_row
+from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.orders.service import order_reports
 
 DURABLE_NAME = "reporting"
@@ -33,12 +35,27 @@ class EventProjector:
         # Every analytics table, for customer erasure (crm_reporting/erasure.py).
         self.tables = tuple(tables)
 
-    async def project(self, event: CloudEvent) -> None:
-        await event_log_service.record(self.analytics, event)
+    @staticmethod
+    def rows(event: CloudEvent) -> list[tuple[TenantTable, Row]]:
+        """Every analytics row one event stands for: its event-log row and its projections."""
+        rows: list[tuple[TenantTable, Row]] = [(EVENTS, event_row(event))]
         if customer_service.projects(event):
-            await customer_service.record(self.analytics, event)
+            rows += customer_service.rows(event)
         if order_reports.projects(event):
-            await order_reports.record(self.analytics, event)
+            rows += order_reports.rows(event)
+        rows += customer_service.tag_rows(event)
+        return rows
+
+    async def insert(self, rows: Sequence[tuple[TenantTable, Row]]) -> None:
+        """One insert per table, in declaration order of the rows' first appearance."""
+        by_table: dict[TenantTable, list[Row]] = defaultdict(list)
+        for table, row in rows:
+            by_table[table].append(row)
+        for table, table_rows in by_table.items():
+            await self.analytics.insert(table, table_rows)
+
+    async def project(self, event: CloudEvent) -> None:
+        await self.insert(self.rows(event))
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
         """consumer.Handler: the session carries the inbox row and, for `customer.erased`, the

@@ -35,6 +35,8 @@ PERMISSIONS: Final[dict[str, tuple[str, str]]] = {
     Scope.FOLLOWUPS_MANAGE: ("Create cadence rules: tags that schedule follow-up tasks for everyone",
                              "创建跟进节奏规则（打上标签后自动安排跟进任务）"),
     Scope.REPORTS_READ: ("Read reports and dashboards", "查看报表和仪表盘"),
+    Scope.REPORTS_MANAGE: ("Publish the tenant's default dashboard and set customer value rules",
+                           "发布租户默认仪表盘并设置客户价值分析规则"),
     Scope.WEBHOOKS_MANAGE: ("Manage webhook endpoints and read deliveries", "管理 Webhook 端点并查看投递记录"),
     Scope.USERS_MANAGE: ("Manage users, their roles and teams", "管理用户及其角色和团队"),
     Scope.CLIENTS_MANAGE: ("Manage the tenant's API clients", "管理租户的 API 客户端"),

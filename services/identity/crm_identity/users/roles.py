@@ -38,10 +38,13 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             Scope.FOLLOWUPS_READ,
             Scope.FOLLOWUPS_WRITE,
             Scope.ORDERS_READ,
+            # The home dashboard is every role's first page (issue 11): its figures are computed
+            # under the caller's data scope and field policies.
+            Scope.REPORTS_READ,
         }
     ),
     Role.CUSTOMER_SERVICE: frozenset(
-        {Scope.CUSTOMERS_READ, Scope.TAGS_READ, Scope.FOLLOWUPS_READ, Scope.FOLLOWUPS_WRITE}
+        {Scope.CUSTOMERS_READ, Scope.TAGS_READ, Scope.FOLLOWUPS_READ, Scope.FOLLOWUPS_WRITE, Scope.REPORTS_READ}
     ),
 }
 

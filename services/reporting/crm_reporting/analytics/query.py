@@ -92,6 +92,9 @@ class TenantQuery:
     _order_by: tuple[str, ...] = ()
     _limit: int | None = None
     _offset: int = 0
+    # `SELECT <outer> FROM (<this query>)`: a second aggregation over this query's rows (medians
+    # of per-customer durations, counts of per-customer groups). It reads only the inner rows.
+    _outer: tuple[str, ...] = ()
     _params: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -117,8 +120,8 @@ class TenantQuery:
             raise ValueError(f"placeholders {sorted(missing)} have no value")
         return dataclasses.replace(self, _params=merged, **changes)
 
-    def select(self, *expressions: str) -> TenantQuery:
-        return self._with(expressions, {}, _select=self._select + expressions)
+    def select(self, *expressions: str, **params: Any) -> TenantQuery:
+        return self._with(expressions, params, _select=self._select + expressions)
 
     def where(self, condition: str, **params: Any) -> TenantQuery:
         return self._with((condition,), params, _where=(*self._where, condition))
@@ -132,7 +135,7 @@ class TenantQuery:
             raise TypeError("the subquery must be a TenantQuery")
         if subquery.tenant_id != self.tenant_id:
             raise UnsafeFragment("a subquery must read the same tenant")
-        if len(subquery._select) != 1:
+        if len(subquery._select) != 1 or subquery._outer:
             raise ValueError("an IN subquery selects exactly one expression")
         sub_params = subquery.build().params
         sub_params.pop(TENANT_PARAM)
@@ -155,6 +158,13 @@ class TenantQuery:
 
     def order_by(self, *expressions: str) -> TenantQuery:
         return self._with(expressions, {}, _order_by=self._order_by + expressions)
+
+    def outer(self, *expressions: str) -> TenantQuery:
+        """Aggregates this query's result rows once more: `SELECT <expressions> FROM (<query>)`.
+        The inner query keeps its tenant filter; the outer expressions are checked fragments."""
+        if self._outer:
+            raise ValueError("a query has one outer aggregation")
+        return self._with(expressions, {}, _outer=expressions)
 
     def limit(self, rows: int, offset: int = 0) -> TenantQuery:
         for value in (rows, offset):
@@ -180,7 +190,10 @@ class TenantQuery:
             parts.append(f"ORDER BY {', '.join(self._order_by)}")
         if self._limit is not None:
             parts.append(f"LIMIT {self._limit}" + (f" OFFSET {self._offset}" if self._offset else ""))
-        return BuiltQuery(sql="\n".join(parts), params={**self._params, TENANT_PARAM: self.tenant_id})
+        sql = "\n".join(parts)
+        if self._outer:
+            sql = f"SELECT {', '.join(self._outer)}\nFROM (\n{sql}\n)"
+        return BuiltQuery(sql=sql, params={**self._params, TENANT_PARAM: self.tenant_id})
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,12 @@ class TenantTable:
     def column_names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.columns)
 
+    def add_columns_sql(self) -> str:
+        """Adds the declared columns an older copy of the table lacks (ClickHouse adds a column
+        without rewriting parts; old rows read its default)."""
+        columns = ", ".join(f"ADD COLUMN IF NOT EXISTS {c.ddl()}" for c in self.columns)
+        return f"ALTER TABLE {self.name} {columns}"
+
     def create_sql(self) -> str:
         columns = ",\n    ".join(c.ddl() for c in self.columns)
         partition = f"\nPARTITION BY {self.partition_by}" if self.partition_by else ""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crm_platform import telemetry
 from crm_platform.events import CloudEvent
-from crm_reporting.analytics import Analytics, Row
+from crm_reporting.analytics import Analytics, Row, TenantTable
 from crm_reporting.customers.repository import customer_repository
+from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
 from crm_reporting.timestamps import parse_rfc3339
 
@@ -21,8 +22,10 @@ CUSTOMER_EVENT_PREFIX = "crm.customer."
 # The verbs that carry a whole customer (data = {"customer": {...}}) and what each means for
 # the `deleted` flag. crm.customer.deleted / .restored are not in proto/crm/events/v1 yet; they
 # are handled the day customers emits them (soft delete and restore exist in the API).
+TAG_APPLIED = "crm.tag.applied"
+TAG_REMOVED = "crm.tag.removed"
 DELETED_AFTER_VERB = {"created": False, "updated": False, "restored": False, "deleted": True}
-_TEXT_FIELDS = ("type", "industry", "region", "status", "owner_id")
+_TEXT_FIELDS = ("type", "industry", "region", "status", "owner_id", "name", "code", "source")
 
 
 class InvalidCustomerEvent(ValueError):
@@ -82,14 +85,42 @@ def customer_version_row(event: CloudEvent) -> Row:
     created_at = parse_rfc3339(customer.get("created_at")) or updated_at
     if updated_at is None or created_at is None:
         raise InvalidCustomerEvent("the event names no usable time")
+    texts = {name: _text(customer, name) for name in _TEXT_FIELDS}
     return {
         "tenant_id": uuid.UUID(event.tenantid),
         "customer_id": _customer_id(customer),
         "version": _version(customer),
-        **{name: _text(customer, name) for name in _TEXT_FIELDS},
+        **texts,
+        "region_top": texts["region"].split("/", 1)[0],
+        "first_contact_on": _first_contact(customer) or created_at.date(),
+        "first_contact_date": _first_contact(customer),
         "created_at": created_at,
         "updated_at": updated_at,
         "deleted": int(DELETED_AFTER_VERB[verb]),
+        "event_id": event.id,
+    }
+
+
+def _first_contact(customer: dict[str, Any]) -> date | None:
+    raw = customer.get("first_contact_date")
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+
+
+def status_change_row(event: CloudEvent, version_row: Row) -> Row | None:
+    """The status-history row of a customer event: its creation (the initial status) and an update
+    whose `changed_fields` names `status`; None for other changes."""
+    verb = event.type.removeprefix(CUSTOMER_EVENT_PREFIX)
+    changed = event.data.get("changed_fields")
+    entered = verb == "created" or (verb == "updated" and isinstance(changed, list) and "status" in changed)
+    if not entered or not version_row["status"]:
+        return None
+    at = version_row["created_at"] if verb == "created" else version_row["updated_at"]
+    return {
+        "tenant_id": version_row["tenant_id"], "customer_id": version_row["customer_id"],
+        "version": version_row["version"], "status": version_row["status"], "changed_at": at,
         "event_id": event.id,
     }
 
@@ -98,18 +129,35 @@ class CustomerService:
     def projects(self, event: CloudEvent) -> bool:
         return event.type.startswith(CUSTOMER_EVENT_PREFIX)
 
-    async def record(self, analytics: Analytics, event: CloudEvent) -> None:
-        """Stores the customer version an event carries. A payload that cannot be projected is
-        logged and skipped (retrying would not fix it); store failures propagate, so the event
-        is redelivered."""
+    def rows(self, event: CloudEvent) -> list[tuple[TenantTable, Row]]:
+        """The customer version an event carries, and its status-history row when it entered a
+        status. A payload that cannot be projected is logged and skipped (retrying would not fix
+        it)."""
         try:
             row = customer_version_row(event)
         except InvalidCustomerEvent as exc:
             log.warning(
                 "customer event not projected", extra=telemetry.log_fields(event_id=event.id, reason=str(exc))
             )
-            return
-        await customer_repository.save_versions(analytics, [row])
+            return []
+        change = status_change_row(event, row)
+        return [(CUSTOMERS, row)] + ([(CUSTOMER_STATUS_CHANGES, change)] if change else [])
+
+    def tag_rows(self, event: CloudEvent) -> list[tuple[TenantTable, Row]]:
+        """`crm.tag.applied` / `.removed`: the (tag, customer) pair with tagging's change number."""
+        removed = {TAG_APPLIED: 0, TAG_REMOVED: 1}.get(event.type)
+        if removed is None:
+            return []
+        try:
+            customer_id, tag_id = uuid.UUID(str(event.data["customer_id"])), uuid.UUID(str(event.data["tag_id"]))
+            change_seq = int(event.data.get("change_seq") or 0)
+        except (KeyError, ValueError, TypeError):
+            log.warning("tag event not projected", extra=telemetry.log_fields(event_id=event.id))
+            return []
+        return [(CUSTOMER_TAGS, {
+            "tenant_id": uuid.UUID(event.tenantid), "tag_id": tag_id, "customer_id": customer_id,
+            "change_seq": change_seq, "removed": removed, "event_id": event.id,
+        })]
 
     async def customers_by_industry(
         self, analytics: Analytics, tenant_id: uuid.UUID, scope: ReportScope = EVERY_CUSTOMER

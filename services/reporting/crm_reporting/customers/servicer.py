@@ -7,10 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.access import require_readable_fields
 from crm_platform.auth import Scope
-from crm_platform.grpc_server import Call, HasEngine, rpc
+from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_reporting.analytics import Analytics
 from crm_reporting.customers.service import customer_service
+from crm_reporting.dashboards.servicer import DashboardRpcs
 from crm_reporting.orders.service import order_reports
 from crm_reporting.scope.service import report_scope
 
@@ -18,7 +19,7 @@ from crm_reporting.scope.service import report_scope
 # HasEngine: `@rpc` opens the caller's tenant transaction on `self.engine`; only data scope `team`
 # uses it (the team's owners from `user_teams`), and SQLAlchemy connects lazily, so other callers
 # take no connection.
-class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer, HasEngine):
+class ReportingServicer(DashboardRpcs, reporting_pb2_grpc.ReportingServiceServicer):
     def __init__(self, engine: AsyncEngine, analytics: Analytics):
         self.engine = engine
         self.analytics = analytics

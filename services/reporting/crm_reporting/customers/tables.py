@@ -23,7 +23,53 @@ CUSTOMERS = TenantTable(
         Column("deleted", "UInt8"),
         # The event this version came from, to trace a number back to its source.
         Column("event_id", "String"),
+        # Added for the dashboards (issue 11); `ensure_schema` adds them to an existing table.
+        Column("name", "String"),
+        Column("code", "String"),
+        Column("source", "LowCardinality(String)"),
+        # The first segment of the region path (`华北` of `华北/北京`): the region panel's slice, which
+        # the list's `region` prefix filter opens exactly.
+        Column("region_top", "LowCardinality(String)"),
+        # The funnel's cohort day: the customer's first contact date, or the day it was created.
+        Column("first_contact_on", "Date32"),
+        # As the customer holds it (NULL when unset): what the list's first_contact_* filters test.
+        Column("first_contact_date", "Nullable(Date32)"),
     ),
     engine="ReplacingMergeTree(version)",
     order_by=("tenant_id", "customer_id"),
+)
+
+# One row per status a customer entered (its creation, and every `crm.customer.updated` whose
+# `changed_fields` names `status`): the status history the funnel and "won this quarter" read, so
+# they count what happened in a period rather than today's status. Keyed by the customer's version,
+# so a redelivered event collapses into its first copy.
+CUSTOMER_STATUS_CHANGES = TenantTable(
+    name="customer_status_changes",
+    columns=(
+        Column("tenant_id", "UUID"),
+        Column("customer_id", "UUID"),
+        Column("version", "UInt64"),
+        Column("status", "LowCardinality(String)"),
+        Column("changed_at", "DateTime64(6, 'UTC')"),
+        Column("event_id", "String"),
+    ),
+    engine="ReplacingMergeTree",
+    order_by=("tenant_id", "customer_id", "version"),
+)
+
+# Which tags a customer carries, from `crm.tag.applied` / `crm.tag.removed`: the latest change per
+# (tag, customer) wins by tagging's `change_seq`, so a late apply cannot bring back a removed tag.
+# The dashboards' `object=tag:<id>` reads it.
+CUSTOMER_TAGS = TenantTable(
+    name="customer_tags",
+    columns=(
+        Column("tenant_id", "UUID"),
+        Column("tag_id", "UUID"),
+        Column("customer_id", "UUID"),
+        Column("change_seq", "UInt64"),
+        Column("removed", "UInt8"),
+        Column("event_id", "String"),
+    ),
+    engine="ReplacingMergeTree(change_seq)",
+    order_by=("tenant_id", "tag_id", "customer_id"),
 )

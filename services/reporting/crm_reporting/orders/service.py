@@ -18,7 +18,7 @@ from typing import Any, Final
 from crm_platform import telemetry
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.events import CloudEvent
-from crm_reporting.analytics import Analytics, Row, TenantQuery
+from crm_reporting.analytics import Analytics, Row, TenantQuery, TenantTable
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
 
@@ -116,13 +116,13 @@ class OrderReports:
     def projects(self, event: CloudEvent) -> bool:
         return event.type == ORDER_RECORDED
 
-    async def record(self, analytics: Analytics, event: CloudEvent) -> None:
+    def rows(self, event: CloudEvent) -> list[tuple[TenantTable, Row]]:
         try:
             row = order_row(event)
         except InvalidOrderEvent as exc:
             log.warning("order event not projected", extra=telemetry.log_fields(event_id=event.id, reason=str(exc)))
-            return
-        await analytics.insert(ORDERS, [row])
+            return []
+        return [(ORDERS, row)]
 
     async def spend_by_month(
         self, analytics: Analytics, tenant_id: uuid.UUID, *, from_month: str, to_month: str, currency: str,

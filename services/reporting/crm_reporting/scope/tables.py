@@ -1,6 +1,10 @@
-"""Reporting's Postgres tenant tables (its report data itself lives in ClickHouse)."""
+"""Reporting's Postgres tenant tables (its report data itself lives in ClickHouse): the owner -> team
+map, dashboard layouts and value-segment rules."""
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from crm_platform.db import new_metadata
 from crm_platform.user_teams import user_teams_table
@@ -9,3 +13,23 @@ metadata = new_metadata()
 
 # Owner -> team, from identity's user events (migration r0002, scope/service.py), for data scope `team`.
 user_teams = user_teams_table(metadata)
+
+# A user's dashboard layout and the tenant default (migration r0100, dashboards/layouts.py).
+dashboard_layouts = sa.Table(
+    "dashboard_layouts", metadata,
+    sa.Column("owner", sa.Text, primary_key=True),
+    sa.Column("items", JSONB, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+)
+
+# The tenant's customer-value segment rules (migration r0100, value/rules.py): one row, id 1.
+value_rules = sa.Table(
+    "value_rules", metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("rules", JSONB, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+)

@@ -6,6 +6,185 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListDashboardPanelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PanelInfo(_message.Message):
+    __slots__ = ("id", "chart", "fields", "available", "hidden_fields", "uses_range")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHART_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    USES_RANGE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    chart: str
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    available: bool
+    hidden_fields: _containers.RepeatedScalarFieldContainer[str]
+    uses_range: bool
+    def __init__(self, id: _Optional[str] = ..., chart: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., available: _Optional[bool] = ..., hidden_fields: _Optional[_Iterable[str]] = ..., uses_range: _Optional[bool] = ...) -> None: ...
+
+class ListDashboardPanelsResponse(_message.Message):
+    __slots__ = ("panels",)
+    PANELS_FIELD_NUMBER: _ClassVar[int]
+    panels: _containers.RepeatedCompositeFieldContainer[PanelInfo]
+    def __init__(self, panels: _Optional[_Iterable[_Union[PanelInfo, _Mapping]]] = ...) -> None: ...
+
+class GetDashboardPanelRequest(_message.Message):
+    __slots__ = ("panel", "object", "view_filters", "range", "to", "currency", "limit")
+    class ViewFiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    object: str
+    view_filters: _containers.ScalarMap[str, str]
+    range: str
+    to: str
+    currency: str
+    limit: int
+    def __init__(self, panel: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., range: _Optional[str] = ..., to: _Optional[str] = ..., currency: _Optional[str] = ..., limit: _Optional[int] = ..., **kwargs) -> None: ...
+
+class PanelPoint(_message.Message):
+    __slots__ = ("key", "label", "currency", "value", "count", "filter")
+    class FilterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    label: str
+    currency: str
+    value: str
+    count: int
+    filter: _containers.ScalarMap[str, str]
+    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., currency: _Optional[str] = ..., value: _Optional[str] = ..., count: _Optional[int] = ..., filter: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class DashboardPanel(_message.Message):
+    __slots__ = ("panel", "chart", "object", "to", "points", "omitted_fields")
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    CHART_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    chart: str
+    object: str
+    to: str
+    points: _containers.RepeatedCompositeFieldContainer[PanelPoint]
+    omitted_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, panel: _Optional[str] = ..., chart: _Optional[str] = ..., object: _Optional[str] = ..., to: _Optional[str] = ..., points: _Optional[_Iterable[_Union[PanelPoint, _Mapping]]] = ..., omitted_fields: _Optional[_Iterable[str]] = ..., **kwargs) -> None: ...
+
+class DashboardItem(_message.Message):
+    __slots__ = ("panel", "options")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, panel: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Dashboard(_message.Message):
+    __slots__ = ("items", "origin", "version")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[DashboardItem]
+    origin: str
+    version: int
+    def __init__(self, items: _Optional[_Iterable[_Union[DashboardItem, _Mapping]]] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class GetMyDashboardRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PutDashboardRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[DashboardItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[DashboardItem, _Mapping]]] = ...) -> None: ...
+
+class GetFunnelRequest(_message.Message):
+    __slots__ = ("to", "object", "view_filters")
+    class ViewFiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    object: str
+    view_filters: _containers.ScalarMap[str, str]
+    def __init__(self, to: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., **kwargs) -> None: ...
+
+class FunnelStage(_message.Message):
+    __slots__ = ("stage", "customers", "conversion_from_previous", "conversion_overall", "median_days_in_stage")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_FROM_PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_OVERALL_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_DAYS_IN_STAGE_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    customers: int
+    conversion_from_previous: str
+    conversion_overall: str
+    median_days_in_stage: str
+    def __init__(self, stage: _Optional[str] = ..., customers: _Optional[int] = ..., conversion_from_previous: _Optional[str] = ..., conversion_overall: _Optional[str] = ..., median_days_in_stage: _Optional[str] = ...) -> None: ...
+
+class GetFunnelResponse(_message.Message):
+    __slots__ = ("to", "cohort", "stages", "filter")
+    class FilterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    COHORT_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    cohort: int
+    stages: _containers.RepeatedCompositeFieldContainer[FunnelStage]
+    filter: _containers.ScalarMap[str, str]
+    def __init__(self, to: _Optional[str] = ..., cohort: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[FunnelStage, _Mapping]]] = ..., filter: _Optional[_Mapping[str, str]] = ..., **kwargs) -> None: ...
+
 class GetCustomersByIndustryRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

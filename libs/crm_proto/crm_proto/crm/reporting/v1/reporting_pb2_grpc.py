@@ -49,6 +49,36 @@ class ReportingServiceStub:
                 request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.SerializeToString,
                 response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.FromString,
                 _registered_method=True)
+        self.ListDashboardPanels = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/ListDashboardPanels',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsResponse.FromString,
+                _registered_method=True)
+        self.GetDashboardPanel = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetDashboardPanel',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetDashboardPanelRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.DashboardPanel.FromString,
+                _registered_method=True)
+        self.GetMyDashboard = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetMyDashboard',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetMyDashboardRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+                _registered_method=True)
+        self.PutMyDashboard = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/PutMyDashboard',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+                _registered_method=True)
+        self.PutDefaultDashboard = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/PutDefaultDashboard',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+                _registered_method=True)
+        self.GetFunnel = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetFunnel',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -77,6 +107,48 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDashboardPanels(self, request, context):
+        """Dashboards (docs/reporting.md, "Dashboards"). All require `reports:read`; every figure is
+        computed under the caller's data scope, and panels naming a field the caller's field policies
+        hide answer PERMISSION_DENIED `field_hidden` (the KPI panel omits its money cards instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDashboardPanel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMyDashboard(self, request, context):
+        """The caller's layout (their own, else the tenant default, else the built-in one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutMyDashboard(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutDefaultDashboard(self, request, context):
+        """Requires `reports:admin` as well: the tenant default every user without a layout of their own sees.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFunnel(self, request, context):
+        """The sales funnel of a cohort (customers first contacted in a range), from the status history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +166,36 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.GetCustomerValueReport,
                     request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.FromString,
                     response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.SerializeToString,
+            ),
+            'ListDashboardPanels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDashboardPanels,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsResponse.SerializeToString,
+            ),
+            'GetDashboardPanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDashboardPanel,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetDashboardPanelRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.DashboardPanel.SerializeToString,
+            ),
+            'GetMyDashboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMyDashboard,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetMyDashboardRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.SerializeToString,
+            ),
+            'PutMyDashboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutMyDashboard,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.SerializeToString,
+            ),
+            'PutDefaultDashboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDefaultDashboard,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.SerializeToString,
+            ),
+            'GetFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFunnel,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +279,168 @@ class ReportingService:
             '/crm.reporting.v1.ReportingService/GetCustomerValueReport',
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportRequest.SerializeToString,
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDashboardPanels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/ListDashboardPanels',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ListDashboardPanelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDashboardPanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetDashboardPanel',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetDashboardPanelRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.DashboardPanel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMyDashboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetMyDashboard',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetMyDashboardRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutMyDashboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/PutMyDashboard',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutDefaultDashboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/PutDefaultDashboard',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.PutDashboardRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Dashboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetFunnel',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,207 @@
+"""Whose customers a dashboard panel counts: the caller's data scope, narrowed by the panel's object
+(every customer in scope, those carrying a tag, or those a saved view's filters select), and the
+time range it counts in. Both are compiled into the `TenantQuery` (never filtered afterwards), and
+both are also rendered as `GET /v1/customers` query parameters, so a slice opens exactly the
+customers it counts (docs/reporting.md, "Dashboards")."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
+
+from crm_platform.errors import FieldError, InvalidInput
+from crm_reporting.analytics import TenantQuery
+from crm_reporting.customers.tables import CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.scope.service import ReportScope
+
+DEFAULT_RANGE: Final = "12m"
+RANGES: Final = ("3m", "12m", "ytd", "custom")
+MAX_RANGE_DAYS: Final = 3700  # about ten years
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CHOICES: Final = {"status": ("potential", "intent", "won", "lost"), "type": ("individual", "enterprise")}
+# The saved-view filters a panel can compile (the list's own names and meanings,
+# docs/customers.md "List filters"); any other filter of a view is refused rather than ignored.
+VIEW_FILTERS: Final = frozenset({
+    "status", "type", "owner_id", "industry", "region", "source", "tag_id", "created_after", "created_before",
+    "first_contact_after", "first_contact_before",
+})
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def rfc3339(day: date) -> str:
+    """Midnight UTC of a day, as the list's `created_after` / `created_before` take it."""
+    return datetime.combine(day, time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day(name: str, value: str, errors: list[FieldError]) -> date | None:
+    if not _DAY.match(value):
+        errors.append(FieldError(name, "invalid_date", "a date as YYYY-MM-DD"))
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(FieldError(name, "invalid_date", "a date as YYYY-MM-DD"))
+        return None
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive days, UTC."""
+
+    start: date
+    end: date
+
+    @property
+    def stop(self) -> date:
+        """The day after `end` (exclusive bound)."""
+        return self.end + timedelta(days=1)
+
+
+def parse_range(name: str, start: str, end: str, today: date, *, prefix: str = "") -> DateRange:
+    """`3m` / `12m`: the last 3 / 12 months to today; `ytd`: 1 January to today; `custom`: `from`
+    and `to` (YYYY-MM-DD, inclusive, at most ten years)."""
+    name = name or DEFAULT_RANGE
+    errors: list[FieldError] = []
+    if name not in RANGES:
+        raise InvalidInput([FieldError(f"{prefix}range", "invalid_choice", f"one of {', '.join(RANGES)}")])
+    if name != "custom":
+        if start or end:
+            errors.append(FieldError(f"{prefix}from", "not_allowed", "from and to go with range=custom"))
+            raise InvalidInput(errors)
+        first = {"3m": add_months(today, -3) + timedelta(days=1), "12m": add_months(today, -12) + timedelta(days=1),
+                 "ytd": date(today.year, 1, 1)}[name]
+        return DateRange(first, today)
+    first_day = _day(f"{prefix}from", start, errors) if start else None
+    last_day = _day(f"{prefix}to", end, errors) if end else None
+    if not start:
+        errors.append(FieldError(f"{prefix}from", "required", "range=custom needs from"))
+    if not end:
+        errors.append(FieldError(f"{prefix}to", "required", "range=custom needs to"))
+    if errors or first_day is None or last_day is None:
+        raise InvalidInput(errors)
+    if first_day > last_day:
+        raise InvalidInput([FieldError(f"{prefix}from", "invalid_range", "from is after to")])
+    if (last_day - first_day).days > MAX_RANGE_DAYS:
+        raise InvalidInput([FieldError(f"{prefix}from", "invalid_range", "at most ten years")])
+    return DateRange(first_day, last_day)
+
+
+def _uuid(name: str, value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput([FieldError(name, "invalid_id", "a UUID")]) from None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The customers a panel counts: `scope` (data scope) AND the object's conditions. Deleted
+    customers are never counted (merged-away customers are deleted: their orders moved to the
+    survivor)."""
+
+    scope: ReportScope
+    object: str = "all"
+    tag_ids: tuple[uuid.UUID, ...] = ()
+    # The object's conditions as `GET /v1/customers` parameters (a view's filters, `tag_id`).
+    list_filter: dict[str, str] = field(default_factory=dict)
+    view_filters: dict[str, str] = field(default_factory=dict)
+
+    def customers(self, query: TenantQuery) -> TenantQuery:
+        """Narrows a query on the customers projection (read with FINAL) to the audience."""
+        query = self.scope.customers(query).where("deleted = 0")
+        for index, tag_id in enumerate(self.tag_ids):
+            carrying = (
+                TenantQuery(CUSTOMER_TAGS, query.tenant_id, final=True).select("customer_id")
+                .where(f"tag_id = {{object_tag_{index}:UUID}}", **{f"object_tag_{index}": tag_id})
+                .where("removed = 0")
+            )
+            query = query.where_in("customer_id", carrying)
+        return _view_conditions(query, self.view_filters)
+
+    def by_customer(self, query: TenantQuery) -> TenantQuery:
+        """Narrows a query on a table keyed by `customer_id` (orders, status history)."""
+        members = self.customers(TenantQuery(CUSTOMERS, query.tenant_id, final=True).select("customer_id"))
+        return query.where_in("customer_id", members)
+
+    def filter(self, **extra: str) -> dict[str, str]:
+        """List parameters for the audience narrowed by a slice's own parameters."""
+        return {**self.list_filter, **extra}
+
+
+def _view_conditions(query: TenantQuery, filters: dict[str, str]) -> TenantQuery:
+    for name, value in sorted(filters.items()):
+        param = f"view_{name}"
+        if name in ("status", "type", "owner_id", "industry", "source"):
+            query = query.where(f"{name} = {{{param}:String}}", **{param: value})
+        elif name == "region":
+            query = query.where(f"region = {{{param}:String}} OR startsWith(region, {{{param}_path:String}})",
+                                **{param: value, f"{param}_path": value + "/"})
+        elif name in ("created_after", "created_before"):
+            op = ">=" if name == "created_after" else "<"
+            query = query.where(f"created_at {op} parseDateTime64BestEffort({{{param}:String}}, 6)", **{param: value})
+        elif name in ("first_contact_after", "first_contact_before"):
+            op = ">=" if name == "first_contact_after" else "<="
+            query = query.where(f"first_contact_date {op} {{{param}:Date32}}", **{param: date.fromisoformat(value)})
+    return query
+
+
+def _check_view_filters(filters: dict[str, str]) -> dict[str, str]:
+    errors: list[FieldError] = []
+    kept: dict[str, str] = {}
+    for name, value in filters.items():
+        if value == "":
+            continue
+        if name not in VIEW_FILTERS:
+            errors.append(FieldError("object", "unsupported_filter",
+                                     f"the view filters on {name}, which dashboards cannot count by"))
+            continue
+        if name in _CHOICES and value not in _CHOICES[name]:
+            errors.append(FieldError("object", "invalid_choice", f"the view's {name} is not one of {_CHOICES[name]}"))
+        if name in ("first_contact_after", "first_contact_before"):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                errors.append(FieldError("object", "invalid_date", f"the view's {name} is not a date"))
+        if name in ("created_after", "created_before") and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+            errors.append(FieldError("object", "invalid_date", f"the view's {name} is not a date"))
+        kept[name] = value
+    if errors:
+        raise InvalidInput(errors)
+    return kept
+
+
+def parse_object(text: str, scope: ReportScope, view_filters: dict[str, str]) -> Audience:
+    """`all` (default), `tag:<id>` or `view:<id>` (with the view's filters, which the gateway read
+    as the caller)."""
+    text = text or "all"
+    if text == "all":
+        return Audience(scope)
+    kind, _, ident = text.partition(":")
+    if kind == "tag":
+        tag_id = _uuid("object", ident)
+        return Audience(scope, text, (tag_id,), {"tag_id": str(tag_id)})
+    if kind == "view":
+        _uuid("object", ident)
+        filters = _check_view_filters(view_filters)
+        tags = tuple(_uuid("object", t.strip()) for t in filters.pop("tag_id", "").split(",") if t.strip())
+        list_filter = dict(filters) | ({"tag_id": ",".join(str(t) for t in tags)} if tags else {})
+        return Audience(scope, text, tags, list_filter, filters)
+    raise InvalidInput([FieldError("object", "invalid_object", "all, tag:<id> or view:<id>")])

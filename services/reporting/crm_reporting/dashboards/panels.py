@@ -1,0 +1,287 @@
+"""The dashboard panels (docs/reporting.md, "Dashboards"): each a few `TenantQuery`s over the
+customers projection, the status history and the orders, narrowed to the caller's audience (data
+scope and object, audience.py). Field policies decide which panels a caller may open at all
+(`PANELS[...].fields`) and which KPI cards are left out (money)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from crm_platform.access import field_policy
+from crm_platform.auth import Principal
+from crm_platform.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_reporting.analytics import Analytics, TenantQuery
+from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMERS
+from crm_reporting.dashboards.audience import Audience, DateRange, add_months, quarter_start, rfc3339
+from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, SPEND_KIND, SPEND_STATUSES, money
+from crm_reporting.orders.tables import ORDERS
+
+WON: Final = "won"
+MONEY_FIELD: Final = "annual_spend"
+MAX_TOP: Final = 50
+
+
+@dataclass(frozen=True)
+class Point:
+    key: str
+    count: int = 0
+    value: str = ""
+    currency: str = ""
+    label: str = ""
+    filter: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PanelResult:
+    points: list[Point]
+    omitted_fields: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PanelRequest:
+    tenant_id: uuid.UUID
+    audience: Audience
+    range: DateRange
+    today: date
+    principal: Principal
+    currency: str = DEFAULT_VALUE_CURRENCY
+    limit: int = 10
+
+
+PanelFn = Callable[[Analytics, PanelRequest], Awaitable[PanelResult]]
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str
+    chart: str
+    # Fields the panel cannot do without: a caller whose policies hide or mask one gets 403.
+    fields: tuple[str, ...]
+    uses_range: bool
+    compute: PanelFn
+
+    def hidden_fields(self, principal: Principal) -> list[str]:
+        return [f for f in self.fields if field_policy(principal, f) in ("hidden", "masked")]
+
+
+def _readable(principal: Principal, name: str) -> bool:
+    return field_policy(principal, name) not in ("hidden", "masked")
+
+
+def rate(part: int, whole: int) -> str:
+    return f"{Decimal(part) / Decimal(whole):.4f}" if whole else ""
+
+
+def _customers(request: PanelRequest) -> TenantQuery:
+    return request.audience.customers(TenantQuery(CUSTOMERS, request.tenant_id, final=True))
+
+
+def counted_orders(request: PanelRequest) -> TenantQuery:
+    """Orders counted as spend (kind order, confirmed or paid), of customers in the audience."""
+    return request.audience.by_customer(
+        TenantQuery(ORDERS, request.tenant_id, final=True)
+        .where("kind = {kind:String}", kind=SPEND_KIND)
+        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+    )
+
+
+# -- KPI cards -------------------------------------------------------------------------------------
+
+async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    today = request.today
+    month, quarter = today.replace(day=1), quarter_start(today)
+    audience = request.audience
+    [counts] = await analytics.query(
+        _customers(request).select(
+            "count() AS customers",
+            "countIf(toDate32(created_at) >= {month_start:Date32}) AS new_month",
+            "countIf(toDate32(created_at) >= {quarter_start:Date32}) AS new_quarter",
+            "countIf(status = {won:String}) AS won_now",
+            month_start=month, quarter_start=quarter, won=WON,
+        )
+    )
+    # Won this quarter: customers who entered `won` in the quarter (status history, not today's status).
+    [won] = await analytics.query(
+        audience.by_customer(TenantQuery(CUSTOMER_STATUS_CHANGES, request.tenant_id, final=True))
+        .where("status = {won:String}", won=WON)
+        .where("toDate32(changed_at) >= {quarter_start:Date32}", quarter_start=quarter)
+        .select("uniqExact(customer_id) AS won_quarter")
+    )
+    # Churn: won customers with no counted order in the last 12 months.
+    recent_buyers = (
+        TenantQuery(ORDERS, request.tenant_id, final=True).select("customer_id")
+        .where("kind = {kind:String}", kind=SPEND_KIND)
+        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+        .where("ordered_on > {year_ago:Date32}", year_ago=add_months(today, -12))
+    )
+    [active] = await analytics.query(
+        _customers(request).where("status = {won:String}", won=WON).where_in("customer_id", recent_buyers)
+        .select("count() AS active_won")
+    )
+    customers, won_now = int(counts["customers"]), int(counts["won_now"])
+    churned = won_now - int(active["active_won"])
+    points = [
+        Point("customers", customers, filter=audience.filter()),
+        Point("new_this_month", int(counts["new_month"]), filter=audience.filter(created_after=rfc3339(month))),
+        Point("new_this_quarter", int(counts["new_quarter"]), filter=audience.filter(created_after=rfc3339(quarter))),
+        Point("won_this_quarter", int(won["won_quarter"])),
+        Point("conversion_rate", won_now, value=rate(won_now, customers), filter=audience.filter(status=WON)),
+        Point("churn_rate", churned, value=rate(churned, won_now)),
+    ]
+    if not _readable(request.principal, MONEY_FIELD):
+        return PanelResult(points, omitted_fields=[MONEY_FIELD])
+    last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
+    spend = await analytics.query(
+        counted_orders(request)
+        .where("ordered_on >= {year_before:Date32}", year_before=year_before)
+        .where("ordered_on <= {today:Date32}", today=today)
+        .select(
+            "currency",
+            "toString(sumIf(amount, ordered_on >= {quarter_start:Date32})) AS this_quarter",
+            "countIf(ordered_on >= {quarter_start:Date32}) AS this_orders",
+            "toString(sumIf(amount, ordered_on >= {last_quarter:Date32} AND ordered_on < {quarter_start:Date32}))"
+            " AS last_quarter",
+            "countIf(ordered_on >= {last_quarter:Date32} AND ordered_on < {quarter_start:Date32}) AS last_orders",
+            "toString(sumIf(amount, ordered_on < {year_before_end:Date32})) AS year_before",
+            "countIf(ordered_on < {year_before_end:Date32}) AS year_before_orders",
+            quarter_start=quarter, last_quarter=last_quarter, year_before_end=add_months(year_before, 3),
+        )
+        .group_by("currency").order_by("currency ASC")
+    )
+    for row in spend:
+        currency = str(row["currency"])
+        points += [
+            Point("spend_this_quarter", int(row["this_orders"]), money(row["this_quarter"]), currency),
+            Point("spend_last_quarter", int(row["last_orders"]), money(row["last_quarter"]), currency),
+            Point("spend_same_quarter_last_year", int(row["year_before_orders"]), money(row["year_before"]), currency),
+        ]
+    return PanelResult(points)
+
+
+# -- distributions ---------------------------------------------------------------------------------
+
+async def _distribution(analytics: Analytics, request: PanelRequest, column: str, list_param: str) -> PanelResult:
+    rows = await analytics.query(
+        _customers(request).select(f"{column} AS key", "count() AS customers")
+        .group_by("key").order_by("customers DESC", "key ASC")
+    )
+    return PanelResult([
+        # A blank value has no list filter that selects exactly it.
+        Point(str(r["key"]), int(r["customers"]),
+              filter=request.audience.filter(**{list_param: str(r["key"])}) if r["key"] else {})
+        for r in rows
+    ])
+
+
+async def industry(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    return await _distribution(analytics, request, "industry", "industry")
+
+
+async def region(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    # By the first segment of the region path; the list's `region` is a path prefix, so it opens
+    # exactly the customers of that top-level region.
+    return await _distribution(analytics, request, "region_top", "region")
+
+
+async def new_by_source(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    span = request.range
+    rows = await analytics.query(
+        _customers(request)
+        .where("toDate32(created_at) >= {range_start:Date32}", range_start=span.start)
+        .where("toDate32(created_at) < {range_stop:Date32}", range_stop=span.stop)
+        .select("source AS key", "count() AS customers")
+        .group_by("key").order_by("customers DESC", "key ASC")
+    )
+    created = {"created_after": rfc3339(span.start), "created_before": rfc3339(span.stop)}
+    return PanelResult([
+        Point(str(r["key"]), int(r["customers"]),
+              filter=request.audience.filter(source=str(r["key"]), **created) if r["key"] else {})
+        for r in rows
+    ])
+
+
+# -- money -----------------------------------------------------------------------------------------
+
+async def value_trend(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    span = request.range
+    rows = await analytics.query(
+        counted_orders(request)
+        .where("ordered_on >= {range_start:Date32}", range_start=span.start)
+        .where("ordered_on < {range_stop:Date32}", range_stop=span.stop)
+        .select("toString(toStartOfQuarter(ordered_on)) AS quarter", "currency",
+                "toString(sum(amount)) AS spend", "count() AS orders")
+        .group_by("quarter", "currency").order_by("quarter ASC", "currency ASC")
+    )
+    return PanelResult([
+        Point(str(r["quarter"]), int(r["orders"]), money(r["spend"]), str(r["currency"])) for r in rows
+    ])
+
+
+async def top_customers(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    span = request.range
+    rows = await analytics.query(
+        counted_orders(request)
+        .where("ordered_on >= {range_start:Date32}", range_start=span.start)
+        .where("ordered_on < {range_stop:Date32}", range_stop=span.stop)
+        .where("currency = {currency:String}", currency=request.currency)
+        .select("toString(customer_id) AS customer", "toString(sum(amount)) AS spend", "count() AS orders")
+        .group_by("customer").order_by("sum(amount) DESC", "customer ASC").limit(request.limit)
+    )
+    ids = [str(r["customer"]) for r in rows]
+    names: dict[str, str] = {}
+    if ids and _readable(request.principal, "name"):
+        found = await analytics.query(
+            TenantQuery(CUSTOMERS, request.tenant_id, final=True)
+            .where("has({top_ids:Array(String)}, toString(customer_id))", top_ids=ids)
+            .select("toString(customer_id) AS customer", "name")
+        )
+        names = {str(r["customer"]): str(r["name"]) for r in found}
+    return PanelResult([
+        Point(str(r["customer"]), int(r["orders"]), money(r["spend"]), request.currency,
+              label=names.get(str(r["customer"]), ""), filter={"ids": str(r["customer"])})
+        for r in rows
+    ])
+
+
+PANELS: Final[dict[str, Panel]] = {
+    panel.id: panel for panel in (
+        # KPIs need no field: the money cards are omitted instead when `annual_spend` is hidden.
+        Panel("kpis", "kpi", (), False, kpis),
+        Panel("industry", "pie", ("industry",), False, industry),
+        Panel("region", "bar", ("region",), False, region),
+        Panel("value_trend", "line", ("annual_spend",), True, value_trend),
+        Panel("new_by_source", "bar", ("source",), True, new_by_source),
+        Panel("top_customers", "table", ("lifetime_value",), True, top_customers),
+    )
+}
+
+
+def panel_named(name: str) -> Panel:
+    panel = PANELS.get(name)
+    if panel is None:
+        raise NotFound(f"no dashboard panel {name!r}", extra={"panels": sorted(PANELS)})
+    return panel
+
+
+def check_panel_access(panel: Panel, principal: Principal) -> None:
+    hidden = panel.hidden_fields(principal)
+    if hidden:
+        raise PermissionDenied(f"your role may not see {', '.join(hidden)}", code="field_hidden",
+                               extra={"fields": hidden})
+
+
+def check_top_options(currency: str, limit: int) -> tuple[str, int]:
+    errors: list[FieldError] = []
+    currency = currency or DEFAULT_VALUE_CURRENCY
+    if len(currency) != 3 or not currency.isascii() or not currency.isupper() or not currency.isalpha():
+        errors.append(FieldError("currency", "invalid_currency", "an ISO 4217 code such as CNY"))
+    if limit < 0 or limit > MAX_TOP:
+        errors.append(FieldError("limit", "out_of_range", f"between 1 and {MAX_TOP}"))
+    if errors:
+        raise InvalidInput(errors)
+    return currency, limit or 10

@@ -1,0 +1,196 @@
+"""Dashboard panels and the funnel over real chDB, from events projected as the consumer does:
+figures per audience (data scope, tag, view filters), status history rather than today's status,
+money left out under field policies, and another tenant's rows never counted."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from crm_platform.auth import Principal
+from crm_platform.errors import InvalidInput, PermissionDenied
+from crm_platform.events import CloudEvent, event_type, proto_data
+from crm_proto.crm.customers.v1 import customers_pb2
+from crm_proto.crm.events.v1 import events_pb2
+from crm_reporting.analytics import Analytics
+from crm_reporting.dashboards.audience import DateRange, add_months, parse_object, parse_range, quarter_start
+from crm_reporting.dashboards.funnel import sales_funnel
+from crm_reporting.dashboards.panels import PANELS, PanelRequest, check_panel_access
+from crm_reporting.projection import EventProjector
+from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
+from tests.reporting.reporting_events import timestamp
+
+TODAY = datetime.now(UTC).date()
+REP_A, REP_B = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+
+
+def customer(tenant: uuid.UUID, cid: uuid.UUID, *, version: int, status: str, created: date, changed: date,
+             verb: str = "created", changed_fields: tuple[str, ...] = (), **fields: Any) -> CloudEvent:
+    message = customers_pb2.Customer(id=str(cid), version=version, status=status, created_at=timestamp(at(created)),
+                                     updated_at=timestamp(at(changed)), **fields)
+    data = (events_pb2.CustomerCreated(customer=message) if verb == "created"
+            else events_pb2.CustomerUpdated(customer=message, changed_fields=list(changed_fields)))
+    return CloudEvent.new(source="customers", type=event_type("customer", verb), tenant_id=tenant,
+                          data=proto_data(data), subject=str(cid))
+
+
+def order(tenant: uuid.UUID, cid: uuid.UUID, amount: str, day: date, *, currency: str = "CNY",
+          status: str = "paid", kind: str = "order") -> CloudEvent:
+    message = events_pb2.OrderRecorded(order_id=str(uuid.uuid4()), external_id="X", customer_id=str(cid), kind=kind,
+                                       amount=amount, currency=currency, ordered_on=day.isoformat(), status=status,
+                                       version=1)
+    return CloudEvent.new(source="customers", type=event_type("order", "recorded"), tenant_id=tenant,
+                          data=proto_data(message))
+
+
+def tag(tenant: uuid.UUID, cid: uuid.UUID, tag_id: uuid.UUID, seq: int, verb: str = "applied") -> CloudEvent:
+    message: Any = (events_pb2.TagApplied if verb == "applied" else events_pb2.TagRemoved)(
+        customer_id=str(cid), tag_id=str(tag_id), tag_name="VIP", change_seq=seq)
+    return CloudEvent.new(source="tagging", type=event_type("tag", verb), tenant_id=tenant, data=proto_data(message))
+
+
+def principal(tenant: uuid.UUID, **policies: str) -> Principal:
+    return Principal(subject="u", tenant_id=tenant, user_id=uuid.uuid4(), client_id="web",
+                     scopes=frozenset({"reports:read"}),
+                     field_policies=policies)
+
+
+class World:
+    """Rep A: c1 (IT, 华北/北京, won this quarter after intent, big spender), c2 (IT, 华东, potential, new
+    this month); rep B: c3 (retail, 华北/天津, won more than a year ago, no recent order: churned),
+    c4 (deleted). c1 carries the tag."""
+
+    def __init__(self, tenant: uuid.UUID):
+        self.tenant = tenant
+        self.c1, self.c2, self.c3, self.c4 = (uuid.uuid4() for _ in range(4))
+        self.tag = uuid.uuid4()
+        q = quarter_start(TODAY)
+        self.old = add_months(TODAY, -15)
+        self.events = [
+            customer(tenant, self.c1, version=1, status="potential", created=self.old, changed=self.old,
+                     owner_id=REP_A, industry="IT", region="华北/北京", source="web", name="甲公司"),
+            customer(tenant, self.c1, version=2, status="intent", created=self.old, changed=self.old + timedelta(days=10),
+                     verb="updated", changed_fields=("status",), owner_id=REP_A, industry="IT", region="华北/北京",
+                     source="web", name="甲公司"),
+            customer(tenant, self.c1, version=3, status="won", created=self.old, changed=q, verb="updated",
+                     changed_fields=("status",), owner_id=REP_A, industry="IT", region="华北/北京", source="web",
+                     name="甲公司"),
+            customer(tenant, self.c2, version=1, status="potential", created=TODAY.replace(day=1), changed=TODAY,
+                     owner_id=REP_A, industry="IT", region="华东", source="expo", name="乙公司"),
+            customer(tenant, self.c3, version=1, status="won", created=self.old, changed=self.old, owner_id=REP_B,
+                     industry="retail", region="华北/天津", source="web", name="丙公司"),
+            customer(tenant, self.c4, version=1, status="potential", created=TODAY, changed=TODAY, owner_id=REP_B,
+                     industry="retail", region="西南", source="web", name="丁公司"),
+            customer(tenant, self.c4, version=2, status="potential", created=TODAY, changed=TODAY, verb="deleted",
+                     owner_id=REP_B, industry="retail", region="西南", source="web", name="丁公司"),
+            order(tenant, self.c1, "1000.00", TODAY),
+            order(tenant, self.c1, "250.50", add_months(TODAY, -12) + timedelta(days=2)),
+            order(tenant, self.c1, "99.00", TODAY, status="cancelled"),
+            order(tenant, self.c2, "10.00", TODAY, currency="USD"),
+            order(tenant, self.c3, "500.00", add_months(TODAY, -14)),
+            order(tenant, self.c4, "70.00", TODAY),
+            tag(tenant, self.c1, self.tag, 1), tag(tenant, self.c2, self.tag, 2), tag(tenant, self.c2, self.tag, 3,
+                                                                                    "removed"),
+        ]
+
+
+@pytest.fixture
+async def world(analytics: Analytics, tenant: uuid.UUID, other_tenant: uuid.UUID) -> World:
+    built, noise = World(tenant), World(other_tenant)
+    projector = EventProjector(analytics)
+    await projector.insert([row for event in built.events + noise.events for row in projector.rows(event)])
+    return built
+
+
+def request(world: World, scope: ReportScope = EVERY_CUSTOMER, object_: str = "all",
+            view: dict[str, str] | None = None, **policies: str) -> PanelRequest:
+    return PanelRequest(world.tenant, parse_object(object_, scope, view or {}), parse_range("12m", "", "", TODAY),
+                        TODAY, principal(world.tenant, **policies))
+
+
+def points(result: Any) -> dict[tuple[str, str], Any]:
+    return {(p.key, p.currency): p for p in result.points}
+
+
+async def test_kpis_count_the_audience_from_the_status_history(analytics: Analytics, world: World) -> None:
+    kpis = points(await PANELS["kpis"].compute(analytics, request(world)))
+    assert kpis["customers", ""].count == 3  # c4 is deleted
+    assert kpis["new_this_month", ""].count == 1
+    assert kpis["won_this_quarter", ""].count == 1  # c1; c3 won long ago and is won today as well
+    assert (kpis["conversion_rate", ""].count, kpis["conversion_rate", ""].value) == (2, "0.6667")
+    assert (kpis["churn_rate", ""].count, kpis["churn_rate", ""].value) == (1, "0.5000")  # c3
+    assert kpis["spend_this_quarter", "CNY"].value == "1000.00"
+    assert kpis["spend_this_quarter", "USD"].value == "10.00"
+    assert kpis["conversion_rate", ""].filter == {"status": "won"}
+    rep_a = points(await PANELS["kpis"].compute(analytics, request(world, ReportScope((REP_A,)))))
+    assert rep_a["customers", ""].count == 2 and rep_a["churn_rate", ""].value == "0.0000"
+
+
+async def test_money_is_left_out_or_refused_under_field_policies(analytics: Analytics, world: World) -> None:
+    result = await PANELS["kpis"].compute(analytics, request(world, annual_spend="hidden"))
+    assert result.omitted_fields == ["annual_spend"]
+    assert not any(p.key.startswith("spend_") for p in result.points)
+    for name, field in (("value_trend", "annual_spend"), ("top_customers", "lifetime_value"), ("industry", "industry")):
+        with pytest.raises(PermissionDenied) as refused:
+            check_panel_access(PANELS[name], principal(world.tenant, **{field: "masked"}))
+        assert refused.value.code == "field_hidden" and refused.value.extra["fields"] == [field]
+
+
+async def test_distributions_and_their_list_filters(analytics: Analytics, world: World) -> None:
+    industry = points(await PANELS["industry"].compute(analytics, request(world)))
+    assert {k: p.count for (k, _), p in industry.items()} == {"IT": 2, "retail": 1}
+    assert industry["IT", ""].filter == {"industry": "IT"}
+    region = points(await PANELS["region"].compute(analytics, request(world, object_=f"tag:{world.tag}")))
+    assert {k: p.count for (k, _), p in region.items()} == {"华北": 1}  # only c1 still carries the tag
+    assert region["华北", ""].filter == {"region": "华北", "tag_id": str(world.tag)}
+    source = points(await PANELS["new_by_source"].compute(analytics, request(world)))
+    assert {k: p.count for (k, _), p in source.items()} == {"expo": 1}  # created in the last 12 months
+    assert source["expo", ""].filter["source"] == "expo"
+    viewed = points(await PANELS["industry"].compute(
+        analytics, request(world, object_=f"view:{uuid.uuid4()}", view={"region": "华北", "status": "won"})))
+    assert {k: p.count for (k, _), p in viewed.items()} == {"IT": 1, "retail": 1}
+    assert viewed["IT", ""].filter == {"industry": "IT", "region": "华北", "status": "won"}
+
+
+async def test_value_trend_and_top_customers(analytics: Analytics, world: World) -> None:
+    trend = (await PANELS["value_trend"].compute(analytics, request(world))).points
+    assert sum(float(p.value) for p in trend if p.currency == "CNY") == 1250.50
+    assert all(p.key == quarter_start(date.fromisoformat(p.key)).isoformat() for p in trend)
+    top = (await PANELS["top_customers"].compute(analytics, request(world))).points
+    assert [(p.key, p.label, p.value, p.count) for p in top] == [(str(world.c1), "甲公司", "1250.50", 2)]
+    assert top[0].filter == {"ids": str(world.c1)}
+    assert (await PANELS["top_customers"].compute(analytics, request(world, ReportScope((REP_B,))))).points == []
+
+
+async def test_funnel_follows_the_status_history(analytics: Analytics, world: World) -> None:
+    everyone = parse_object("all", EVERY_CUSTOMER, {})
+    funnel = await sales_funnel(analytics, world.tenant, everyone, DateRange(world.old, world.old))
+    assert funnel.cohort == 2  # c1 and c3 were first contacted (created) that day
+    assert [(s.stage, s.customers) for s in funnel.stages] == [("potential", 2), ("intent", 2), ("won", 2)]
+    assert funnel.stages[0].median_days_in_stage == "10.0"  # c1: potential 10 days; c3 never potential
+    expected_intent = (at(quarter_start(TODAY)) - at(world.old + timedelta(days=10))).days
+    assert funnel.stages[1].median_days_in_stage == f"{expected_intent}.0"
+    assert (funnel.stages[1].conversion_from_previous, funnel.stages[2].conversion_overall) == ("1.0000", "1.0000")
+    mine = await sales_funnel(analytics, world.tenant, parse_object("all", ReportScope((REP_B,)), {}),
+                              DateRange(world.old, world.old))
+    assert [(s.stage, s.customers) for s in mine.stages] == [("potential", 1), ("intent", 1), ("won", 1)]
+    assert mine.stages[0].median_days_in_stage == ""
+
+
+def test_bad_ranges_and_objects_are_field_errors() -> None:
+    for args, field in ((("week", "", ""), "range"), (("custom", "2026-01-01", ""), "to"),
+                        (("custom", "2026-02-01", "2026-01-01"), "from"), (("12m", "2026-01-01", ""), "from")):
+        with pytest.raises(InvalidInput) as bad:
+            parse_range(*args, TODAY)
+        assert bad.value.errors[0].field == field
+    for text, view in (("tag:nope", {}), ("team:1", {}), (f"view:{uuid.uuid4()}", {"q": "acme"})):
+        with pytest.raises(InvalidInput) as bad:
+            parse_object(text, EVERY_CUSTOMER, view)
+        assert bad.value.errors[0].field == "object"
