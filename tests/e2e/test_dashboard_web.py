@@ -1,9 +1,9 @@
 """The home dashboard in headless Chromium (docs/web.md, "Home dashboard"): the page after sign-in,
 its figures per role against numbers computed here from what the test wrote (the admin sees every
-customer, a rep whose role reads reports only their own, a service role that hides spend sees no money,
-a sales rep without reports:read is told so), a click on a pie slice that opens the customer list for
-exactly those customers, the data-table view, the layout editor, zh-CN and en at 1280 and 390 px.
-Screenshots go to test-artifacts/dashboard/."""
+customer, a sales rep only their own, customer service no money, a role without reports:read is told
+so), a click on a pie slice that opens the customer list for exactly those customers, the data-table
+view, PNG download, the layout editor (saved through reporting) and publishing the tenant default,
+zh-CN and en at 1280 and 390 px. Screenshots go to test-artifacts/dashboard/."""
 
 from __future__ import annotations
 
@@ -76,23 +76,17 @@ def click_slice(page: Page, panel: str, index: int) -> None:
 
 @pytest.fixture
 def business(platform: Platform, tenant: TenantContext) -> dict[str, Any]:
-    """Customers of the admin and of "rr" (a rep whose role reads reports, data scope own), paid
-    orders this month, a "Service with reports" user whose role hides spend, and a plain sales rep;
-    returns once reporting counts everything."""
+    """Customers of the admin and of "rr" (a sales rep: data scope own), paid orders this month, a
+    customer-service user (spend hidden) and a user whose custom role has no reports:read; returns
+    once the dashboard counts everything."""
     with admin_http(tenant) as admin:
-        reports_role = created(admin.post("/v1/roles", json={
-            "name": "Rep with reports", "data_scope": "own",
-            "scopes": ["customers:read", "customers:write", "orders:read", "reports:read"]}))
-        service_role = created(admin.post("/v1/roles", json={
-            "name": "Service with reports", "data_scope": "all", "scopes": ["customers:read", "reports:read"]}))
-        hidden = admin.put(f"/v1/roles/{service_role['id']}/field-policies", json={"field_policies": {
-            "annual_spend": "hidden", "lifetime_value": "hidden"}})
-        assert hidden.status_code == 200, hidden.text
+        no_reports = created(admin.post("/v1/roles", json={
+            "name": "Reader without reports", "data_scope": "own", "scopes": ["customers:read"]}))
         emails = {"rr": f"rr@{tenant.slug}.example.com", "cs": f"cs@{tenant.slug}.example.com",
                   "rep": f"rep@{tenant.slug}.example.com"}
-        users = {"rr": create_user(tenant, emails["rr"], roles=[reports_role["id"]]),
-                 "cs": create_user(tenant, emails["cs"], roles=[service_role["id"]]),
-                 "rep": create_user(tenant, emails["rep"], roles=["sales_rep"])}
+        users = {"rr": create_user(tenant, emails["rr"], roles=["sales_rep"]),
+                 "cs": create_user(tenant, emails["cs"], roles=["customer_service"]),
+                 "rep": create_user(tenant, emails["rep"], roles=[no_reports["id"]])}
         n = 0
         for owner, rows in CUSTOMERS.items():
             for name, industry, amount in rows:
@@ -105,9 +99,10 @@ def business(platform: Platform, tenant: TenantContext) -> dict[str, Any]:
         total = sum(Decimal(a) for rows in CUSTOMERS.values() for _, _, a in rows)
 
         def counted() -> bool:
-            spend = admin.get("/v1/reports/spend", params={"currency": "CNY"}).json()["rows"]
-            industries = admin.get("/v1/reports/customers-by-industry").json()["total"]
-            return industries == 4 and sum(Decimal(r["amount"]) for r in spend) == total
+            points = admin.get("/v1/dashboards/panels/kpis").json()["points"]
+            spend = [p for p in points if p["key"] == "spend_this_quarter" and p["currency"] == "CNY"]
+            customers = [p["count"] for p in points if p["key"] == "customers"]
+            return customers == [4] and bool(spend) and Decimal(spend[0]["value"]) == total
         _eventually(counted, seconds=60)
     return {"emails": emails, "users": users, "total": total}
 
@@ -123,15 +118,16 @@ def test_home_dashboard_per_role(chromium: Browser, platform: Platform, tenant: 
         expect(page.locator("[data-nav=home]")).to_have_attribute("aria-current", "page")
         # The admin sees every customer and all the spend of this quarter.
         assert kpi(page, "customers") == "4"
+        assert kpi(page, "new_this_month") == "4"
         assert money_digits(kpi(page, "spend-CNY")) == business["total"]
-        assert kpi(page, "orders") == "4"
-        for panel in ("industry", "value_trend", "top_customers"):
+        for panel in ("funnel", "industry", "value_trend", "top_customers", "new_by_source"):
             expect(page.locator(f"[data-panel={panel}] .chart")).to_have_attribute("data-drawn", "1")
         # The data-table view of the pie: IT 3, Finance 1.
         page.locator("[data-panel=industry] [data-action=table]").click()
         rows = page.locator("[data-panel=industry] .panel-table tbody tr").all_inner_texts()
         assert [r.split("\t") for r in rows] == [["IT", "3"], ["Finance", "1"]]
         page.locator("[data-panel=industry] [data-action=table]").click()
+        page.locator("[data-panel=top_customers] [data-action=table]").click()
         top = page.locator("[data-panel=top_customers] .panel-table tbody tr td:first-child").all_inner_texts()
         assert top == ["Charlie Bank", "Alpha Tech", "Bravo Soft", "Delta Cloud"]
         # PNG download of a chart.
@@ -146,18 +142,21 @@ def test_home_dashboard_per_role(chromium: Browser, platform: Platform, tenant: 
         expect(page.locator("#total-count")).to_have_text("3 customers")
 
         # The layout editor: remove the pie, move the top customers up; kept on the next visit.
+        # The layout editor: remove region and the pie, move the top customers up; saved in reporting.
         page.goto(f"{platform.gateway_url}/app/dashboard?edit=1")
-        page.locator("[data-catalogue=industry] button[value=remove]").click()
+        for panel in ("region", "industry", "new_by_source"):
+            page.locator(f"[data-catalogue={panel}] button[value=remove]").click()
         page.locator("[data-catalogue=top_customers] button[value=up]").click()
+        expect(page.locator("#layout-origin")).to_contain_text("Your own layout")
+        # Published as the tenant default: what the sales rep (no layout of their own) gets.
+        page.locator("#publish-default").click()
+        expect(page.locator("[role=status]")).to_contain_text("Published")
         page.goto(f"{platform.gateway_url}/app")
         page.wait_for_url("**/app/dashboard")
         assert page.locator(".dash-panel[data-panel]").evaluate_all(
-            "els => els.map(e => e.dataset.panel)") == ["kpis", "top_customers", "value_trend"]
-        page.goto(f"{platform.gateway_url}/app/dashboard?edit=1")
-        page.locator("button[value=reset]").click()
-        expect(page.locator("[data-catalogue=industry] button[value=remove]")).to_be_visible()
+            "els => els.map(e => e.dataset.panel)") == ["kpis", "funnel", "top_customers", "value_trend"]
         # A custom range that ends before it starts is refused in words, not with a 500.
-        page.goto(f"{platform.gateway_url}/app/dashboard?range=custom&start=2026-05&end=2025-01")
+        page.goto(f"{platform.gateway_url}/app/dashboard?range=custom&from=2026-05-01&to=2025-01-01")
         expect(page.locator("#range-error")).to_be_visible()
         assert not errors, errors
     finally:
@@ -169,19 +168,21 @@ def test_home_dashboard_per_role(chromium: Browser, platform: Platform, tenant: 
     try:
         sign_in(small, platform, tenant.slug, f"admin@{tenant.slug}.example.com")
         expect(small.locator("h1")).to_have_text("首页")
-        expect(small.locator("[data-panel=industry] .chart")).to_have_attribute("data-drawn", "1")
+        expect(small.locator("[data-panel=funnel] .chart")).to_have_attribute("data-drawn", "1")
         assert small.evaluate("document.scrollingElement.scrollWidth") <= 390
         shot(small, "zh-390-admin")
     finally:
         phone.close()
 
-    # A rep whose role reads reports (data scope own): only their customer and its spend.
+    # The sales rep (data scope own): only their customer and its spend, in the published layout;
+    # customer service: customers counted, no money; a role without reports:read is told so.
     for who, locale, width in (("rr", "zh-CN", 1280), ("cs", "en-US", 390), ("rep", "en-US", 1280)):
         ctx = chromium.new_context(locale=locale, viewport={"width": width, "height": 900})
         page = ctx.new_page()
         try:
             sign_in(page, platform, tenant.slug, business["emails"][who], first_time=True)
             if who == "rr":
+                expect(page.locator("[data-panel=industry]")).to_have_count(0)  # the published default
                 assert kpi(page, "customers") == "1"
                 assert money_digits(kpi(page, "spend-CNY")) == Decimal("800.00")
                 page.locator("[data-panel=top_customers] [data-action=table]").click()
@@ -189,12 +190,12 @@ def test_home_dashboard_per_role(chromium: Browser, platform: Platform, tenant: 
                     == ["Delta Cloud"]
             elif who == "cs":  # customers counted, no money anywhere on the page
                 assert kpi(page, "customers") == "4"
-                expect(page.locator("[data-kpi^=spend], [data-kpi=orders]")).to_have_count(0)
+                expect(page.locator("[data-kpi^=spend]")).to_have_count(0)
                 expect(page.locator("[data-panel=value_trend], [data-panel=top_customers]")).to_have_count(0)
-                expect(page.locator("[data-panel=industry] .chart")).to_have_attribute("data-drawn", "1")
+                expect(page.locator("[data-panel=funnel] .chart")).to_have_attribute("data-drawn", "1")
                 assert "¥" not in page.locator("main").inner_text()
                 assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
-            else:  # a sales rep without reports:read: told so, nothing fails
+            else:  # a role without reports:read: told so, nothing fails
                 expect(page.locator("#dashboard-no-reports")).to_be_visible()
             shot(page, f"{who}-{locale}-{width}")
         finally:

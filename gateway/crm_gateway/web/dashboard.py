@@ -1,24 +1,24 @@
 """/app and /app/dashboard: the home dashboard, the page after sign-in for every role.
 
-Panels are read from reporting (ClickHouse) with the session's token, so the viewer's tenant, data
-scope and field policies are the service's own: a panel the role may not see (customer service and
-money) answers `field_hidden` and is left out, never shown with zeros. Each panel becomes one JSON
-document (`Panel.as_json`) that `static/dashboard.js` draws with the vendored ECharts, with a data-table
-view, PNG download, and a click on a slice / bar that opens the customer list filtered to exactly
-those customers (the panel gives each point its link; a point no list filter can describe has none).
+Every figure comes from reporting's dashboard panels (`GetDashboardPanel`, `GetFunnel`; docs/reporting.md,
+"Dashboards"), called with the session's token, so the viewer's tenant, data scope and field policies are
+compiled into the ClickHouse query by the service: a panel the role may not see answers `field_hidden` and
+is left out, the KPI panel leaves its money cards out (`omitted_fields`), never shown as zeros. Each panel
+becomes one JSON document (`Panel.as_json`) that `static/dashboard.js` draws with the vendored ECharts,
+with a data-table view, PNG download, and a click on a slice / bar that opens the customer list for
+exactly that point (the point's `filter`; a point no list filter expresses has no link).
 
-The personal layout (which panels, in which order) is kept per user and browser in a cookie, as the
-customer list's columns are, until the reporting service stores dashboards.
+The layout (which panels, in which order) is the viewer's own dashboard (`GetMyDashboard` /
+`PutMyDashboard`), else the tenant default an admin published (`PutDefaultDashboard`), else the built-in one.
+The funnel is not a layout panel (reporting answers it as `GetFunnel`): it shows below the key figures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -28,83 +28,84 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
+from crm_gateway.api.dashboards import view_filters
 from crm_gateway.clients import Caller
+from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
-from crm_gateway.settings import GatewaySettings
 from crm_gateway.web import formatting
 from crm_gateway.web.auth import session_caller
-from crm_gateway.web.common import SessionDep, csrf_ok, raise_if_signed_out, session_scopes
+from crm_gateway.web.common import (
+    SessionDep,
+    csrf_ok,
+    flash_message,
+    flash_text,
+    label,
+    problem_text,
+    raise_if_signed_out,
+    session_scopes,
+)
 from crm_gateway.web.customer_lists import list_views
 from crm_gateway.web.customers import load_choices
+from crm_gateway.web.session import WebCookies
 from crm_gateway.web.tag_choices import tenant_tags
 from crm_gateway.web.templating import page_locale, render
-from crm_proto.crm.customers.v1 import customers_pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
-LAYOUT_COOKIE: Final = "crm_dashboard"
 RANGES: Final = ("3m", "12m", "ytd", "custom")
 RANGE_LABELS: Final[dict[str, Msg]] = {
     "3m": N_("Last 3 months"), "12m": N_("Last 12 months"), "ytd": N_("This year"), "custom": N_("Custom"),
 }
-MAX_MONTHS: Final = 120
+MAX_DAYS: Final = 3660  # reporting refuses a custom range over ten years
 TOP_CUSTOMERS: Final = 10
+PANEL_TITLES: Final[dict[str, Msg]] = {
+    "kpis": N_("Key figures"),
+    "funnel": N_("Sales funnel"),
+    "industry": N_("Customers by industry"),
+    "region": N_("Customers by region"),
+    "value_trend": N_("Customer value trend"),
+    "new_by_source": N_("New customers by source"),
+    "top_customers": N_("Top customers by value"),
+}
+# Panels drawn across both columns of the grid.
+WIDE: Final = frozenset({"kpis", "funnel", "top_customers"})
+# The built-in order (reporting's `layouts.BUILTIN`), for "Restore the default layout".
+BUILTIN: Final = ("kpis", "value_trend", "industry", "region", "new_by_source", "top_customers")
 
 
 # -- the viewer's choices: time range and object ------------------------------------------------------
 
 
-def month_start(day: date, back: int = 0) -> date:
-    """The first day of the month `back` months before `day`'s."""
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(day: date) -> date:
-    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-
-
-def quarter_of(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
 @dataclass(frozen=True)
 class Window:
-    """The time range the panels cover, in whole months (reporting's spend is monthly)."""
+    """The time range the panels cover, as reporting takes it (`range`, and `from`/`to` for custom)."""
 
     key: str
-    start: date  # first day of the first month
-    end: date  # last day of the last month
+    start: date | None = None  # custom only
+    end: date | None = None
 
     @property
-    def from_month(self) -> str:
-        return self.start.strftime("%Y-%m")
-
-    @property
-    def to_month(self) -> str:
-        return self.end.strftime("%Y-%m")
+    def params(self) -> dict[str, str]:
+        if self.key == "custom" and self.start and self.end:
+            return {"range": "custom", "from": self.start.isoformat(), "to": self.end.isoformat()}
+        return {"range": self.key}
 
     @classmethod
-    def parse(cls, key: str, today: date, start: str = "", end: str = "") -> tuple[Window, str]:
-        """The window for the picker's choice, and an error code when a custom one is not valid."""
-        if key == "3m":
-            return cls(key, month_start(today, 2), month_end(today)), ""
-        if key == "ytd":
-            return cls(key, date(today.year, 1, 1), month_end(today)), ""
+    def parse(cls, key: str, start: str = "", end: str = "") -> tuple[Window, bool]:
+        """The window for the picker's choice, and whether a custom one was refused (then 12 months)."""
+        if key in ("3m", "ytd"):
+            return cls(key), False
         if key == "custom":
             try:
-                first = date.fromisoformat(f"{start}-01" if len(start) == 7 else start)
-                last = date.fromisoformat(f"{end}-01" if len(end) == 7 else end)
+                first, last = date.fromisoformat(start), date.fromisoformat(end)
             except ValueError:
-                return cls("12m", month_start(today, 11), month_end(today)), "range_invalid"
-            first, last = month_start(first), month_end(last)
-            months = (last.year - first.year) * 12 + last.month - first.month + 1
-            if months < 1 or months > MAX_MONTHS:
-                return cls("12m", month_start(today, 11), month_end(today)), "range_invalid"
-            return cls(key, first, last), ""
-        return cls("12m", month_start(today, 11), month_end(today)), ""
+                return cls("12m"), True
+            if first > last or (last - first).days > MAX_DAYS:
+                return cls("12m"), True
+            return cls(key, first, last), False
+        return cls("12m"), False
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,9 @@ class Subject:
     id: str = ""
     name: str = ""
 
-    def list_filters(self) -> dict[str, str]:
-        """The customer list's parameters for the same customers."""
-        return {"tag_id": self.id} if self.kind == "tag" else {"view": self.id} if self.kind == "view" else {}
+    @property
+    def object(self) -> str:
+        return f"{self.kind}:{self.id}" if self.kind != "all" else "all"
 
 
 # -- panels ---------------------------------------------------------------------------------------------
@@ -125,10 +126,10 @@ class Subject:
 
 @dataclass
 class Panel:
-    """One panel as the page's script draws it."""
+    """One panel as the page shows it."""
 
     key: str
-    kind: str  # kpis | pie | bar | line
+    kind: str  # kpis | pie | bar | hbar | line | funnel
     title: str
     subtitle: str = ""
     categories: list[str] = field(default_factory=list)
@@ -136,52 +137,46 @@ class Panel:
     links: list[str] = field(default_factory=list)  # per category: the customer list for that point
     table_head: list[str] = field(default_factory=list)
     table_rows: list[list[str]] = field(default_factory=list)
-    kpis: list[dict[str, str]] = field(default_factory=list)  # {key, label, value, note, trend}
-    note: str = ""  # shown under the panel (what it covers)
-    hidden: bool = False  # the viewer's role may not see it: left out of the page
+    kpis: list[dict[str, str]] = field(default_factory=list)  # {key, label, value, note, trend, link}
+    note: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"key": self.key, "kind": self.kind, "title": self.title, "categories": self.categories,
-                "series": self.series, "links": self.links, "empty": not any(
-                    any(v for v in s["values"]) for s in self.series)}
+        return {"key": self.key, "kind": self.kind, "categories": self.categories, "series": self.series,
+                "links": self.links, "empty": not any(any(v for v in s["values"]) for s in self.series)}
 
 
 @dataclass(frozen=True)
-class View:
-    """What a panel source gets: the viewer's call, language, today, range and object."""
+class Context:
+    """What turning a reply into a panel needs: the language, dictionary names, today."""
 
-    caller: Caller
-    services: Any
     locale: Locale
+    names: DictionaryNames
     today: date
-    window: Window
-    subject: Subject
 
 
-PanelSource = Callable[[View], Awaitable[Panel]]
+def list_link(point_filter: Any) -> str:
+    """The customer list for exactly a point's customers ("" when no list filter expresses them)."""
+    filters = dict(point_filter)
+    return "/app/customers?" + urlencode(sorted(filters.items())) if filters else ""
 
 
-def _denied(exc: UpstreamError) -> bool:
-    return exc.error.status == grpc.StatusCode.PERMISSION_DENIED
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value or "0")
+    except InvalidOperation:
+        return Decimal(0)
 
 
-def _whole(subject: Subject, locale: Locale) -> str:
-    """The note of a panel that counts every customer in scope while a tag or view is chosen."""
-    if subject.kind == "all":
-        return ""
-    return messages(locale).gettext("Covers every customer you can see: this chart cannot be narrowed to a tag "
-                                    "or view yet.")
-
-
-async def spend_months(view: View, start: date, end: date) -> list[Any]:
-    reply = await view.caller.call(view.services.reporting.GetSpendReport, pb.GetSpendReportRequest(
-        from_month=start.strftime("%Y-%m"), to_month=end.strftime("%Y-%m")))
-    return list(reply.rows)
+def _percent(rate: str, locale: Locale) -> str:
+    """"0.2500" -> "25%" ("—" when the rate has no base)."""
+    if not rate:
+        return "—"
+    return f"{formatting.number(round(float(_decimal(rate)) * 100, 1), locale)}%"
 
 
 def _change(now: Decimal, before: Decimal, locale: Locale) -> tuple[str, str]:
-    """"+12.5%" against an earlier figure, and its direction (up / down / flat); nothing when the
-    earlier figure is zero (a percentage of nothing says nothing)."""
+    """"+12.5%" against an earlier figure and its direction; nothing when the earlier figure is zero
+    (a percentage of nothing says nothing)."""
     if before == 0:
         return "", "up" if now > 0 else "flat"
     change = (now - before) / before * 100
@@ -189,194 +184,188 @@ def _change(now: Decimal, before: Decimal, locale: Locale) -> tuple[str, str]:
     return text, "up" if change > 0 else "down" if change < 0 else "flat"
 
 
-async def kpis_panel(view: View) -> Panel:
-    t = messages(view.locale)
-    panel = Panel("kpis", "kpis", t.gettext("Key figures"))
-    this_q = month_start(view.today, (view.today.month - 1) % 3)
-    last_q, last_year_q = month_start(this_q, 3), month_start(this_q, 12)
-    industries: Any = None
-    try:
-        industries = await view.caller.call(view.services.reporting.GetCustomersByIndustry,
-                                            pb.GetCustomersByIndustryRequest())
-    except UpstreamError as exc:
-        if not _denied(exc):
-            raise
-    if industries is not None:
-        panel.kpis.append({"key": "customers", "label": t.gettext("Customers"),
-                           "value": formatting.number(industries.total, view.locale),
-                           "note": t.gettext("in your scope, today"), "trend": "flat"})
-    try:
-        rows = await spend_months(view, last_year_q, month_end(view.today))
-    except UpstreamError as exc:
-        if not _denied(exc):
-            raise
-        rows = []  # the role may not see money: no spend figures at all
-        money_hidden = True
-    else:
-        money_hidden = False
-    if not money_hidden:
-        by_currency: dict[str, dict[str, Decimal]] = {}
-        orders_in_quarter = 0
-        for row in rows:
-            month = date.fromisoformat(f"{row.month}-01")
-            bucket = "this" if month >= this_q else "last" if month >= last_q else (
-                "year" if last_year_q <= month < month_start(last_year_q, -3) else "")
-            if not bucket:
-                continue
-            sums = by_currency.setdefault(row.currency, {"this": Decimal(0), "last": Decimal(0), "year": Decimal(0)})
-            sums[bucket] += Decimal(row.amount)
-            if bucket == "this":
-                orders_in_quarter += int(row.orders)
-        # The currency with the most spend this quarter first; each currency stays on its own.
-        ranked = sorted(by_currency.items(), key=lambda item: (-item[1]["this"], -item[1]["last"], item[0]))
-        for currency, sums in ranked[:2] or [("CNY", {"this": Decimal(0), "last": Decimal(0), "year": Decimal(0)})]:
-            vs_last, trend = _change(sums["this"], sums["last"], view.locale)
-            vs_year, _ = _change(sums["this"], sums["year"], view.locale)
-            notes = [t.gettext("%(change)s vs last quarter", change=vs_last) if vs_last else
-                     t.gettext("none last quarter") if sums["this"] else "",
-                     t.gettext("%(change)s vs a year ago", change=vs_year) if vs_year else ""]
-            panel.kpis.append({"key": f"spend-{currency}", "label": t.gettext("Spend this quarter"),
-                               "value": formatting.money(str(sums["this"]), currency, view.locale),
-                               "note": " · ".join(n for n in notes if n) or t.gettext("no orders yet"),
-                               "trend": trend})
-        panel.kpis.append({"key": "orders", "label": t.gettext("Orders this quarter"),
-                           "value": formatting.number(orders_in_quarter, view.locale),
-                           "note": quarter_of(this_q), "trend": "flat"})
-    panel.hidden = not panel.kpis
-    panel.note = _whole(view.subject, view.locale)
+def quarter_label(first_day: str) -> str:
+    day = date.fromisoformat(first_day)
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def kpis_panel(reply: Any, ctx: Context) -> Panel:
+    t = messages(ctx.locale)
+    panel = Panel("kpis", "kpis", t.text(PANEL_TITLES["kpis"]))
+    by_key = {p.key: p for p in reply.points if not p.currency}
+    number = lambda n: formatting.number(n, ctx.locale)  # noqa: E731
+    cards: list[tuple[str, Msg, str, Msg]] = [
+        ("customers", N_("Customers"), number(by_key["customers"].count), N_("in your scope, today")),
+        ("new_this_month", N_("New this month"), number(by_key["new_this_month"].count), N_("created since the 1st")),
+        ("new_this_quarter", N_("New this quarter"), number(by_key["new_this_quarter"].count),
+         N_("created this quarter")),
+        ("won_this_quarter", N_("Won this quarter"), number(by_key["won_this_quarter"].count),
+         N_("became won customers")),
+        ("conversion_rate", N_("Conversion rate"), _percent(by_key["conversion_rate"].value, ctx.locale),
+         N_("won customers of all")),
+        ("churn_rate", N_("Churn rate"), _percent(by_key["churn_rate"].value, ctx.locale),
+         N_("won, no order in 12 months")),
+    ]
+    for key, title, value, note in cards:
+        panel.kpis.append({"key": key, "label": t.text(title), "value": value, "note": t.text(note), "trend": "flat",
+                           "link": list_link(by_key[key].filter) if key in by_key else ""})
+    spend: dict[str, dict[str, Decimal]] = {}
+    for p in reply.points:
+        if p.currency:
+            spend.setdefault(p.currency, {})[p.key] = _decimal(p.value)
+    # The currency with the most spend this quarter first; each currency stays on its own.
+    ranked = sorted(spend.items(), key=lambda kv: (-kv[1].get("spend_this_quarter", Decimal(0)), kv[0]))
+    for currency, sums in ranked[:2]:
+        now = sums.get("spend_this_quarter", Decimal(0))
+        vs_last, trend = _change(now, sums.get("spend_last_quarter", Decimal(0)), ctx.locale)
+        vs_year, _ = _change(now, sums.get("spend_same_quarter_last_year", Decimal(0)), ctx.locale)
+        notes = [t.gettext("%(change)s vs last quarter", change=vs_last) if vs_last else
+                 t.gettext("none last quarter") if now else "",
+                 t.gettext("%(change)s vs a year ago", change=vs_year) if vs_year else ""]
+        panel.kpis.append({"key": f"spend-{currency}", "label": t.gettext("Spend this quarter"),
+                           "value": formatting.money(str(now), currency, ctx.locale),
+                           "note": " · ".join(n for n in notes if n) or t.gettext("no orders yet"),
+                           "trend": trend, "link": ""})
     return panel
 
 
-async def industry_panel(view: View) -> Panel:
-    t = messages(view.locale)
-    panel = Panel("industry", "pie", t.gettext("Customers by industry"), t.gettext("today"))
-    try:
-        reply, choices = await asyncio.gather(
-            view.caller.call(view.services.reporting.GetCustomersByIndustry, pb.GetCustomersByIndustryRequest()),
-            load_choices(view.caller, view.services))
-    except UpstreamError as exc:
-        if _denied(exc):
-            panel.hidden = True
-            return panel
-        raise
+def distribution_panel(reply: Any, ctx: Context, kind: str, name_of: Any, dimension: Msg, subtitle: str) -> Panel:
+    t = messages(ctx.locale)
+    panel = Panel(reply.panel, kind, t.text(PANEL_TITLES[reply.panel]), subtitle)
     values: list[int] = []
-    for row in sorted(reply.rows, key=lambda r: (-r.customers, r.industry)):
-        name = choices.names.industry_name(row.industry) if row.industry else t.gettext("Not set")
+    for p in reply.points:
+        name = name_of(p.key) if p.key else t.gettext("Not set")
         panel.categories.append(name)
-        values.append(int(row.customers))
-        # "Not set" has no list filter for exactly those customers: no link.
-        panel.links.append(_list_link(view, industry=row.industry) if row.industry else "")
-        panel.table_rows.append([name, formatting.number(row.customers, view.locale)])
+        values.append(int(p.count))
+        panel.links.append(list_link(p.filter))
+        panel.table_rows.append([name, formatting.number(p.count, ctx.locale)])
     panel.series = [{"name": t.gettext("Customers"), "values": values}]
-    panel.table_head = [t.gettext("Industry"), t.gettext("Customers")]
-    panel.note = _whole(view.subject, view.locale)
+    panel.table_head = [t.text(dimension), t.gettext("Customers")]
     return panel
 
 
-async def value_trend_panel(view: View) -> Panel:
-    t = messages(view.locale)
-    panel = Panel("value_trend", "line", t.gettext("Customer value trend"),
-                  t.gettext("spend per quarter and currency"))
-    try:
-        rows = await spend_months(view, view.window.start, view.window.end)
-    except UpstreamError as exc:
-        if _denied(exc):
-            panel.hidden = True
-            return panel
-        raise
+def value_trend_panel(reply: Any, ctx: Context, span: str) -> Panel:
+    t = messages(ctx.locale)
+    panel = Panel("value_trend", "line", t.text(PANEL_TITLES["value_trend"]),
+                  t.gettext("spend per quarter and currency, %(span)s", span=span))
+    # Every quarter of the range, also those without orders.
+    first, last = date.fromisoformat(getattr(reply, "from")), date.fromisoformat(reply.to)
     quarters: list[str] = []
-    cursor = view.window.start
-    while cursor <= view.window.end:
-        if quarter_of(cursor) not in quarters:
-            quarters.append(quarter_of(cursor))
-        cursor = month_start(cursor, -1)
+    cursor = date(first.year, (first.month - 1) // 3 * 3 + 1, 1)
+    while cursor <= last:
+        quarters.append(cursor.isoformat())
+        cursor = date(cursor.year + (cursor.month + 2) // 12, (cursor.month + 2) % 12 + 1, 1)
     sums: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        quarter = quarter_of(date.fromisoformat(f"{row.month}-01"))
-        per = sums.setdefault(row.currency, {})
-        per[quarter] = per.get(quarter, Decimal(0)) + Decimal(row.amount)
-    panel.categories = quarters
-    for currency in sorted(sums, key=lambda c: -sum(sums[c].values())):
-        panel.series.append({"name": currency, "currency": currency,
-                             "values": [float(sums[currency].get(q, 0)) for q in quarters]})
-    panel.table_head = [t.gettext("Quarter"), *sorted(sums, key=lambda c: -sum(sums[c].values()))]
-    panel.table_rows = [[q, *(formatting.money(str(sums[c].get(q, Decimal(0))), c, view.locale)
-                             for c in panel.table_head[1:])] for q in quarters]
-    panel.note = _whole(view.subject, view.locale)
+    for p in reply.points:
+        sums.setdefault(p.currency, {})[p.key] = _decimal(p.value)
+    currencies = sorted(sums, key=lambda c: (-sum(sums[c].values()), c))
+    panel.categories = [quarter_label(q) for q in quarters]
+    panel.series = [{"name": c, "currency": c, "values": [float(sums[c].get(q, 0)) for q in quarters]}
+                    for c in currencies]
+    panel.table_head = [t.gettext("Quarter"), *currencies]
+    panel.table_rows = [[quarter_label(q), *(formatting.money(str(sums[c].get(q, Decimal(0))), c, ctx.locale)
+                                             for c in currencies)] for q in quarters]
     return panel
 
 
-async def top_customers_panel(view: View) -> Panel:
-    t = messages(view.locale)
-    panel = Panel("top_customers", "bar", t.gettext("Top customers by value"), t.gettext("lifetime value, CNY"))
-    try:
-        reply = await view.caller.call(view.services.reporting.GetCustomerValueReport,
-                                       pb.GetCustomerValueReportRequest(currency="CNY", limit=TOP_CUSTOMERS))
-    except UpstreamError as exc:
-        if _denied(exc):
-            panel.hidden = True
-            return panel
-        raise
-    ids = [r.customer_id for r in reply.rows]
-    names: dict[str, str] = {}
-    if ids:
-        try:
-            found = await view.caller.call(view.services.customers.ListCustomers, customers_pb2.ListCustomersRequest(
-                ids=ids, page_size=len(ids)))
-            names = {c.id: c.name for c in found.items}
-        except UpstreamError:
-            names = {}
+def top_customers_panel(reply: Any, ctx: Context, span: str) -> Panel:
+    t = messages(ctx.locale)
+    currency = reply.points[0].currency if reply.points else "CNY"
+    panel = Panel("top_customers", "hbar", t.text(PANEL_TITLES["top_customers"]),
+                  t.gettext("spend in %(currency)s, %(span)s", currency=currency, span=span))
     values: list[float] = []
-    for row in reply.rows:
-        name = names.get(row.customer_id) or t.gettext("Customer %(id)s", id=row.customer_id[:8])
+    for p in reply.points:
+        name = p.label or t.gettext("Customer %(id)s", id=p.key[:8])
         panel.categories.append(name)
-        values.append(float(Decimal(row.lifetime_value)))
-        panel.links.append(f"/app/customers/{row.customer_id}")
-        panel.table_rows.append([name, formatting.money(row.lifetime_value, reply.currency or "CNY", view.locale),
-                                 formatting.number(row.orders, view.locale), row.last_ordered_on])
-    panel.series = [{"name": t.gettext("Lifetime value"), "currency": reply.currency or "CNY", "values": values}]
-    panel.table_head = [t.gettext("Customer"), t.gettext("Lifetime value"), t.gettext("Orders"),
-                        t.gettext("Last order")]
-    panel.note = _whole(view.subject, view.locale)
+        values.append(float(_decimal(p.value)))
+        panel.links.append(f"/app/customers/{p.key}")
+        panel.table_rows.append([name, formatting.money(p.value, p.currency, ctx.locale),
+                                 formatting.number(p.count, ctx.locale)])
+    panel.series = [{"name": t.gettext("Spend"), "currency": currency, "values": values}]
+    panel.table_head = [t.gettext("Customer"), t.gettext("Spend"), t.gettext("Orders")]
     return panel
 
 
-def _list_link(view: View, **filters: str) -> str:
-    return "/app/customers?" + urlencode({**view.subject.list_filters(), **filters})
+def funnel_panel(reply: Any, ctx: Context) -> Panel:
+    t = messages(ctx.locale)
+    panel = Panel("funnel", "funnel", t.text(PANEL_TITLES["funnel"]), t.gettext(
+        "%(count)s customers first contacted %(start)s to %(end)s, by their status history",
+        count=formatting.number(reply.cohort, ctx.locale), start=getattr(reply, "from"), end=reply.to))
+    values: list[int] = []
+    for index, stage in enumerate(reply.stages):
+        name = label("status", stage.stage, ctx.locale)
+        panel.categories.append(name)
+        values.append(int(stage.customers))
+        # Only the first stage is the cohort itself; "reached intent at any time" has no list filter.
+        panel.links.append(list_link(reply.filter) if index == 0 else "")
+        panel.table_rows.append([
+            name, formatting.number(stage.customers, ctx.locale),
+            _percent(stage.conversion_from_previous, ctx.locale) if index else "—",
+            _percent(stage.conversion_overall, ctx.locale),
+            t.gettext("%(days)s days", days=stage.median_days_in_stage) if stage.median_days_in_stage else "—",
+        ])
+    panel.series = [{"name": t.gettext("Customers"), "values": values,
+                     "rates": [_percent(s.conversion_from_previous, ctx.locale) if i else ""
+                               for i, s in enumerate(reply.stages)]}]
+    panel.table_head = [t.gettext("Stage"), t.gettext("Customers"), t.gettext("From the previous stage"),
+                        t.gettext("Of the cohort"), t.gettext("Median time in stage")]
+    return panel
+
+
+# -- loading ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PanelKind:
-    key: str
-    title: Msg
-    source: PanelSource
-    wide: bool = False
+class Load:
+    caller: Caller
+    services: Any
+    window: Window
+    subject: Subject
+    filters: dict[str, str]  # a saved view's filters (object view:<id>)
 
 
-# The catalogue: what a dashboard may hold. Funnel, region, source and the value segments join it when
-# reporting answers them (docs/web.md, "Home dashboard").
-CATALOGUE: Final[tuple[PanelKind, ...]] = (
-    PanelKind("kpis", N_("Key figures"), kpis_panel, wide=True),
-    PanelKind("industry", N_("Customers by industry"), industry_panel),
-    PanelKind("value_trend", N_("Customer value trend"), value_trend_panel),
-    PanelKind("top_customers", N_("Top customers by value"), top_customers_panel, wide=True),
-)
-BY_KEY: Final = {kind.key: kind for kind in CATALOGUE}
-DEFAULT_LAYOUT: Final = tuple(kind.key for kind in CATALOGUE)
+async def fetch_panel(load: Load, key: str) -> Any:
+    request = pb.GetDashboardPanelRequest(panel=key, object=load.subject.object, view_filters=load.filters,
+                                          range=load.window.params["range"], to=load.window.params.get("to", ""),
+                                          limit=TOP_CUSTOMERS if key == "top_customers" else 0)
+    setattr(request, "from", load.window.params.get("from", ""))
+    return await load.caller.call(load.services.reporting.GetDashboardPanel, request)
 
 
-def layout_of(request: Request) -> list[str]:
-    raw = request.cookies.get(LAYOUT_COOKIE)
-    if raw is None:
-        return list(DEFAULT_LAYOUT)
-    return list(dict.fromkeys(k for k in raw.split(",") if k in BY_KEY))
+async def fetch_funnel(load: Load, today: date) -> Any:
+    if load.window.key == "custom" and load.window.start and load.window.end:
+        start, end = load.window.start, load.window.end
+    elif load.window.key == "3m":
+        start, end = _months_back(today, 3), today
+    elif load.window.key == "ytd":
+        start, end = date(today.year, 1, 1), today
+    else:
+        start, end = _months_back(today, 12), today
+    request = pb.GetFunnelRequest(to=end.isoformat(), object=load.subject.object, view_filters=load.filters)
+    setattr(request, "from", start.isoformat())
+    return await load.caller.call(load.services.reporting.GetFunnel, request)
 
 
-# -- pages ----------------------------------------------------------------------------------------------
+def _months_back(day: date, months: int) -> date:
+    """The day after `day` minus `months` months (reporting's `3m` / `12m`)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, d) + timedelta(days=1)
+        except ValueError:
+            continue
+    return date(year, month + 1, 28) + timedelta(days=1)
 
 
-async def _subject(view_caller: Caller, services: Any, kind: str, ident: str) -> tuple[Subject, list[Any], list[Any]]:
-    tags, views = await asyncio.gather(tenant_tags(view_caller, services), list_views(view_caller, services))
+def _hidden(exc: UpstreamError) -> bool:
+    """The role may not see this panel (a hidden field, or no reports:read): leave it out."""
+    return exc.error.status == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def _subject(caller: Caller, services: Any, object_: str) -> tuple[Subject, list[Any], list[Any]]:
+    tags, views = await asyncio.gather(tenant_tags(caller, services), list_views(caller, services))
+    kind, _, ident = object_.partition(":")
     if kind == "tag":
         match = next((tag for tag in tags if tag.id == ident), None)
         if match:
@@ -388,43 +377,9 @@ async def _subject(view_caller: Caller, services: Any, kind: str, ident: str) ->
     return Subject(), tags, views
 
 
-@router.get("/dashboard")
-async def dashboard_page(
-    request: Request, session: SessionDep, services: BackendsDep,
-    range_key: Annotated[str, Query(alias="range")] = "12m", start: str = "", end: str = "",
-    subject_key: Annotated[str, Query(alias="object")] = "all", edit: str = "",
-) -> Response:
-    locale = page_locale(request)
-    caller = session_caller(request, session)
-    today = datetime.now(formatting.viewer_zone(request, locale)).date()
-    window, range_error = Window.parse(range_key, today, start, end)
-    kind, _, ident = subject_key.partition(":")
-    subject, tags, views = await _subject(caller, services, kind, ident)
-    view = View(caller, services, locale, today, window, subject)
-    layout = layout_of(request)
-    can_read = "reports:read" in session_scopes(session)
-    # A role without reports:read gets a page that says so, not panels that each fail.
-    sources = [BY_KEY[key].source(view) for key in layout] if can_read else []
-    results = await asyncio.gather(*sources, return_exceptions=True)
-    panels: list[Panel] = []
-    failed: list[str] = []
-    for key, result in zip(layout[:len(results)], results, strict=True):
-        if isinstance(result, UpstreamError):
-            raise_if_signed_out(request, result)
-            failed.append(messages(locale).text(BY_KEY[key].title))
-        elif isinstance(result, BaseException):
-            raise result
-        elif not result.hidden:
-            panels.append(result)
-    t = messages(locale)
-    return render(request, "dashboard.html", {
-        "session": session, "panels": panels, "wide": {k.key for k in CATALOGUE if k.wide},
-        "failed": failed, "window": window, "range_error": range_error,
-        "ranges": [(key, t.text(RANGE_LABELS[key])) for key in RANGES],
-        "subject": subject, "tags": tags, "views": views, "editing": bool(edit),
-        "catalogue": [(k.key, t.text(k.title), k.key in layout) for k in CATALOGUE],
-        "layout": layout, "can_read": can_read,
-    })
+async def my_layout(caller: Caller, services: Any) -> tuple[list[str], str]:
+    reply = await caller.call(services.reporting.GetMyDashboard, pb.GetMyDashboardRequest())
+    return [item.panel for item in reply.items if item.panel in PANEL_TITLES], str(reply.origin)
 
 
 @router.get("")
@@ -433,28 +388,126 @@ async def home() -> RedirectResponse:
     return RedirectResponse("/app/dashboard", status_code=302)
 
 
+@router.get("/dashboard")
+async def dashboard_page(
+    request: Request, session: SessionDep, services: BackendsDep,
+    range_key: Annotated[str, Query(alias="range")] = "12m",
+    start: Annotated[str, Query(alias="from")] = "", end: Annotated[str, Query(alias="to")] = "",
+    object_: Annotated[str, Query(alias="object")] = "all", edit: str = "",
+) -> Response:
+    locale = page_locale(request)
+    t = messages(locale)
+    caller = session_caller(request, session)
+    scopes = session_scopes(session)
+    cookies: WebCookies = request.app.state.web_cookies
+    context: dict[str, Any] = {
+        "session": session, "can_read": "reports:read" in scopes, "can_publish": "reports:manage" in scopes,
+        "panels": [], "failed": [], "editing": bool(edit), "wide": WIDE,
+        "ranges": [(key, t.text(RANGE_LABELS[key])) for key in RANGES], "tags": [], "views": [],
+        "flash": flash_text(cookies.read_flash(request), locale),
+    }
+    window, range_error = Window.parse(range_key, start, end)
+    context.update(window=window, range_error=range_error, subject=Subject(), layout=[], origin="builtin",
+                   catalogue=[])
+    if not context["can_read"]:  # a role without reports: a page that says so, not panels that each fail
+        return _page(request, context)
+    today = datetime.now(formatting.viewer_zone(request, locale)).date()
+    subject, tags, views = await _subject(caller, services, object_)
+    try:
+        (layout, origin), choices, filters = await asyncio.gather(
+            my_layout(caller, services), load_choices(caller, services),
+            view_filters(caller, services, subject.object))
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        raise
+    load = Load(caller, services, window, subject, filters)
+    keys = list(dict.fromkeys(layout))  # a panel shown twice would draw the same figures twice
+    results = await asyncio.gather(*(fetch_panel(load, key) for key in keys), fetch_funnel(load, today),
+                                   return_exceptions=True)
+    ctx = Context(locale, choices.names, today)
+    span = t.text(RANGE_LABELS[window.key]) if window.key != "custom" else t.gettext(
+        "%(start)s to %(end)s", start=start, end=end)
+    panels: list[Panel] = []
+    failed: list[str] = []
+    for key, result in zip([*keys, "funnel"], results, strict=True):
+        if isinstance(result, UpstreamError):
+            raise_if_signed_out(request, result)
+            if not _hidden(result):
+                failed.append(f"{t.text(PANEL_TITLES[key])} ({problem_text(result, locale)})")
+            continue
+        if isinstance(result, BaseException):
+            raise result
+        panels.append(_panel(key, result, ctx, span))
+    # The funnel right after the key figures (or first).
+    funnel = [p for p in panels if p.key == "funnel"]
+    rest = [p for p in panels if p.key != "funnel"]
+    at = 1 if rest and rest[0].key == "kpis" else 0
+    context.update(panels=rest[:at] + funnel + rest[at:], failed=failed, subject=subject, tags=tags,
+                   views=views, layout=keys, origin=origin,
+                   catalogue=[(k, t.text(PANEL_TITLES[k]), k in keys) for k in BUILTIN])
+    return _page(request, context)
+
+
+def _page(request: Request, context: dict[str, Any]) -> Response:
+    response = render(request, "dashboard.html", context)
+    cookies: WebCookies = request.app.state.web_cookies
+    cookies.clear_flash(request, response)
+    return response
+
+
+def _panel(key: str, reply: Any, ctx: Context, span: str) -> Panel:
+    t = messages(ctx.locale)
+    now = t.gettext("today")
+    if key == "kpis":
+        return kpis_panel(reply, ctx)
+    if key == "funnel":
+        return funnel_panel(reply, ctx)
+    if key == "industry":
+        return distribution_panel(reply, ctx, "pie", ctx.names.industry_name, N_("Industry"), now)
+    if key == "region":
+        return distribution_panel(reply, ctx, "bar", ctx.names.region_name, N_("Region"), now)
+    if key == "new_by_source":
+        return distribution_panel(reply, ctx, "bar", ctx.names.source_name, N_("Source"),
+                                  t.gettext("created in %(span)s", span=span))
+    if key == "value_trend":
+        return value_trend_panel(reply, ctx, span)
+    return top_customers_panel(reply, ctx, span)
+
+
 @router.post("/dashboard/layout")
-async def change_layout(request: Request, session: SessionDep) -> Response:
-    """Add, remove or move a panel of the viewer's own dashboard (kept in a cookie), or reset it."""
+async def change_layout(request: Request, session: SessionDep, services: BackendsDep) -> Response:
+    """Add, remove or move a panel of the viewer's own dashboard, restore the built-in one, or (with
+    reports:manage) publish the viewer's layout as the tenant default."""
     form = await request.form()
     response = RedirectResponse("/app/dashboard?edit=1", status_code=303)
     if not csrf_ok(form, session):
         return response
-    layout = layout_of(request)
+    caller = session_caller(request, session)
     action, key = str(form.get("action") or ""), str(form.get("panel") or "")
-    if action == "reset":
-        layout = list(DEFAULT_LAYOUT)
-    elif key in BY_KEY:
-        if action == "add" and key not in layout:
-            layout.append(key)
-        elif action == "remove" and key in layout:
-            layout.remove(key)
-        elif action in ("up", "down") and key in layout:
-            at = layout.index(key)
-            other = at - 1 if action == "up" else at + 1
-            if 0 <= other < len(layout):
-                layout[at], layout[other] = layout[other], layout[at]
-    settings: GatewaySettings = request.app.state.settings
-    response.set_cookie(LAYOUT_COOKIE, ",".join(layout), max_age=365 * 24 * 3600, path="/app",
-                        httponly=True, samesite="lax", secure=settings.secure_cookies)
+    cookies: WebCookies = request.app.state.web_cookies
+    try:
+        layout, _ = await my_layout(caller, services)
+        if action == "reset":
+            layout = list(BUILTIN)
+        elif key in BUILTIN:
+            if action == "add" and key not in layout:
+                layout.append(key)
+            elif action == "remove" and key in layout:
+                layout.remove(key)
+            elif action in ("up", "down") and key in layout:
+                at = layout.index(key)
+                other = at - 1 if action == "up" else at + 1
+                if 0 <= other < len(layout):
+                    layout[at], layout[other] = layout[other], layout[at]
+        body = pb.PutDashboardRequest(items=[pb.DashboardItem(panel=k) for k in layout])
+        if action == "publish":
+            await caller.call(services.reporting.PutDefaultDashboard, body)
+            cookies.flash(response, flash_message(N_("Published: users without a layout of their own now see this "
+                                                     "dashboard.")))
+        else:
+            await caller.call(services.reporting.PutMyDashboard, body)
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        cookies.flash(response, flash_message(N_("The layout was not saved: %(reason)s"),
+                                              reason=problem_text(exc, page_locale(request))))
     return response

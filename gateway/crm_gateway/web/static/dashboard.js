@@ -60,6 +60,45 @@
     };
   }
 
+  function columnOption(panel) {
+    var small = narrow();
+    return {
+      color: palette,
+      grid: { left: 8, right: 8, top: 16, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (items) {
+        return items[0].name + "<br>" + items[0].marker + number(items[0].value);
+      } },
+      xAxis: { type: "category", data: panel.categories, axisLabel: { color: textColor, interval: 0,
+        rotate: panel.categories.length > (small ? 3 : 6) ? 35 : 0,
+        formatter: function (name) { return shorten(name, small ? 6 : 10); } } },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { color: textColor }, splitLine: { lineStyle: { color: "#eef0f3" } } },
+      series: [{ type: "bar", data: panel.series[0].values, barMaxWidth: 36,
+        itemStyle: { borderRadius: [4, 4, 0, 0], color: function (p) { return palette[p.dataIndex % palette.length]; } },
+        label: { show: true, position: "top", color: textColor } }]
+    };
+  }
+
+  function funnelOption(panel) {
+    var small = narrow();
+    var series = panel.series[0];
+    var data = panel.categories.map(function (name, i) { return { name: name, value: series.values[i] }; });
+    return {
+      color: ["#4f46e5", "#0ea5e9", "#10b981"],
+      tooltip: { trigger: "item", formatter: function (p) {
+        var rate = series.rates[p.dataIndex];
+        return p.name + ": " + number(p.value) + (rate ? " (" + rate + ")" : "");
+      } },
+      series: [{ type: "funnel", left: small ? "4%" : "20%", right: small ? "4%" : "20%", top: 8, bottom: 8,
+        minSize: "18%", sort: "none", gap: 4, funnelAlign: "center",
+        label: { show: true, position: "inside", color: "#fff", fontWeight: 600, formatter: function (p) {
+          var rate = series.rates[p.dataIndex];
+          return p.name + "  " + number(p.value) + (rate ? "  ↓" + rate : "");
+        } },
+        itemStyle: { borderColor: "#fff", borderWidth: 1 },
+        data: data }]
+    };
+  }
+
   function barOption(panel) {
     var small = narrow();
     var series = panel.series[0];
@@ -80,7 +119,7 @@
     };
   }
 
-  var builders = { pie: pieOption, line: lineOption, bar: barOption };
+  var builders = { pie: pieOption, line: lineOption, bar: columnOption, hbar: barOption, funnel: funnelOption };
 
   function draw(section) {
     var data = section.querySelector(".panel-data");

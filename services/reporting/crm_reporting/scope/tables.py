@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from crm_platform.db import new_metadata
+from crm_platform.db import TENANT, new_metadata
 from crm_platform.user_teams import user_teams_table
 
 metadata = new_metadata()
@@ -22,6 +22,7 @@ dashboard_layouts = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_by", sa.Text, nullable=False),
+    schema=TENANT,
 )
 
 # The tenant's customer-value segment rules (migration r0100, value/rules.py): one row, id 1.
@@ -32,4 +33,5 @@ value_rules = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_by", sa.Text, nullable=False),
+    schema=TENANT,
 )
