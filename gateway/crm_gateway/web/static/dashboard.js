@@ -89,7 +89,7 @@
         return p.name + ": " + number(p.value) + (rate ? " (" + rate + ")" : "");
       } },
       series: [{ type: "funnel", left: small ? "4%" : "20%", right: small ? "4%" : "20%", top: 8, bottom: 8,
-        minSize: "18%", sort: "none", gap: 4, funnelAlign: "center",
+        minSize: small ? "52%" : "34%", sort: "none", gap: 4, funnelAlign: "center",
         label: { show: true, position: "inside", color: "#fff", fontWeight: 600, formatter: function (p) {
           var rate = series.rates[p.dataIndex];
           return p.name + "  " + number(p.value) + (rate ? "  ↓" + rate : "");
