@@ -42,20 +42,25 @@
   function lineOption(panel) {
     var small = narrow();
     var currencyOf = function (i) { return panel.series[i] && panel.series[i].currency; };
+    // Currencies are never added up or converted: the second one gets its own axis on the right.
+    var axes = panel.series.slice(0, 2).map(function (s, i) {
+      return { type: "value", position: i ? "right" : "left", splitLine: { show: !i, lineStyle: { color: "#eef0f3" } },
+        axisLabel: { color: textColor, formatter: function (v) { return money(v, s.currency || "CNY", true); } } };
+    });
     return {
       color: palette,
-      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
       legend: { top: 0, textStyle: { color: textColor } },
-      tooltip: { trigger: "axis", valueFormatter: null, formatter: function (items) {
+      tooltip: { trigger: "axis", formatter: function (items) {
         return [items[0].axisValue].concat(items.map(function (p) {
           return p.marker + p.seriesName + ": " + money(p.value, currencyOf(p.seriesIndex), false);
         })).join("<br>");
       } },
       xAxis: { type: "category", data: panel.categories, axisLabel: { color: textColor, rotate: small && panel.categories.length > 4 ? 40 : 0 } },
-      yAxis: { type: "value", axisLabel: { color: textColor, formatter: function (v) {
-        return money(v, currencyOf(0) || "CNY", true); } }, splitLine: { lineStyle: { color: "#eef0f3" } } },
-      series: panel.series.map(function (s) {
-        return { name: s.name, type: "line", smooth: 0.2, symbolSize: 7, data: s.values, areaStyle: { opacity: 0.08 } };
+      yAxis: axes.length ? axes : [{ type: "value" }],
+      series: panel.series.map(function (s, i) {
+        return { name: s.name, type: "line", smooth: 0.2, symbolSize: 7, data: s.values, yAxisIndex: i < 2 ? i : 0,
+          areaStyle: { opacity: i ? 0 : 0.08 } };
       })
     };
   }
