@@ -69,6 +69,7 @@ from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
+from crm_gateway.web import dashboard as web_dashboard
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
@@ -110,6 +111,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
+    web_dashboard.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

@@ -54,10 +54,10 @@ def test_garbage_never_verifies(garbage: str | None) -> None:
     ("value", "expected"),
     [
         ("/app/customers?q=x", "/app/customers?q=x"),
-        ("//evil.example/x", "/app/customers"),
-        ("https://evil.example", "/app/customers"),
-        ("/\\evil.example", "/app/customers"),
-        (None, "/app/customers"),
+        ("//evil.example/x", "/app/dashboard"),
+        ("https://evil.example", "/app/dashboard"),
+        ("/\\evil.example", "/app/dashboard"),
+        (None, "/app/dashboard"),
     ],
 )
 def test_next_is_always_a_local_path(value: str | None, expected: str) -> None:
@@ -124,5 +124,5 @@ def test_logout_clears_the_session(client: TestClient) -> None:
 
 def test_language_switch_sets_a_cookie_and_stays_local(client: TestClient) -> None:
     reply = client.get("/lang/zh-CN?next=//evil.example", follow_redirects=False)
-    assert reply.status_code == 303 and reply.headers["location"] == "/app/customers"
+    assert reply.status_code == 303 and reply.headers["location"] == "/app/dashboard"
     assert _cookie(reply, "crm_lang")["crm_lang"].value == "zh-CN"

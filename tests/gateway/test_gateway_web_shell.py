@@ -39,7 +39,7 @@ def keys(groups: dict[str, list[nav.NavLink]], group: str) -> list[str]:
 
 def test_the_menu_shows_what_the_scopes_allow() -> None:
     rep = nav.navigation("/app/customers", REP_SCOPES.split(), ["sales_rep"], "en")
-    assert keys(rep, MAIN) == ["customers"] and keys(rep, ADMIN) == []
+    assert keys(rep, MAIN) == ["home", "customers"] and keys(rep, ADMIN) == []
     admin = nav.navigation("/app/audit", ADMIN_SCOPES.split(), ["tenant_admin"], "zh-CN")
     assert keys(admin, ADMIN) == ["users", "teams", "roles", "api_clients", "audit", "settings"]
     assert [link.label for link in admin[ADMIN]][-2:] == ["审计日志", "设置"]
@@ -47,7 +47,9 @@ def test_the_menu_shows_what_the_scopes_allow() -> None:
     assert "settings" in keys(nav.navigation("/app", ["customers:admin"], [], "en"), ADMIN)
     assert "settings" not in keys(nav.navigation("/app", ["customers:read"], [], "en"), ADMIN)
     assert [link.key for link in admin[ADMIN] if link.active] == ["audit"]
-    assert nav.navigation("/app/customers", [], [], "en") == {MAIN: [], ADMIN: []}
+    # Home is every signed-in user's (its panels say what the role may not see).
+    assert keys(nav.navigation("/app/customers", [], [], "en"), MAIN) == ["home"]
+    assert keys(nav.navigation("/app/customers", [], [], "en"), ADMIN) == []
 
 
 def test_the_current_entry_is_the_longest_path_prefix() -> None:
@@ -59,11 +61,12 @@ def test_the_current_entry_is_the_longest_path_prefix() -> None:
     assert nav.current_key("/app/user-imports/7") == "users"
     assert nav.current_key("/app/customersx") is None  # whole segments only
     assert nav.current_key("/app/account/security") is None
+    assert nav.current_key("/app/dashboard") == "home"
     # A section's sub-items appear while it is open, not elsewhere.
-    open_section = nav.navigation("/app/customers/merges", ["customers:read"], [], "en")[MAIN][0]
+    open_section = nav.navigation("/app/customers/merges", ["customers:read"], [], "en")[MAIN][1]
     assert open_section.open and [c.key for c in open_section.children] == ["duplicates", "merges"]
     assert [c.key for c in open_section.children if c.active] == ["merges"]
-    elsewhere = nav.navigation("/app/users", ["customers:read", "users:manage"], [], "en")[MAIN][0]
+    elsewhere = nav.navigation("/app/users", ["customers:read", "users:manage"], [], "en")[MAIN][1]
     assert not elsewhere.open and elsewhere.children == ()
 
 
@@ -79,9 +82,9 @@ def test_a_new_entry_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("path", ["/", "/app"])
-def test_the_start_page_is_the_customer_list(client: TestClient, path: str) -> None:
+def test_the_start_page_is_the_home_dashboard(client: TestClient, path: str) -> None:
     reply = client.get(path, follow_redirects=False)
-    assert reply.status_code == 302 and reply.headers["location"] == "/app/customers"
+    assert reply.status_code == 302 and reply.headers["location"] == "/app/dashboard"
 
 
 def test_unknown_pages_are_styled_404s_for_browsers(client: TestClient) -> None:

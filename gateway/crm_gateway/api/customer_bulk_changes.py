@@ -33,6 +33,7 @@ router = APIRouter(prefix="/v1/customer-bulk-changes", tags=["customers"])
 NOT_FILTERS = frozenset({"page_size", "page_token", "order_by"})
 FILTERS = tuple(name for name in CustomerListQuery.model_fields if name not in NOT_FILTERS)
 TAG_FILTER = "tag_id"
+IDS_FILTER = "ids"  # only these customers (at most 500), joined by commas
 
 
 class BulkChangeSet(RequestBody):
@@ -47,7 +48,8 @@ class BulkChangeCreate(RequestBody):
     filter: dict[str, str | bool] = Field(
         default_factory=dict,
         description=f"The customer list's filters: {', '.join(FILTERS)}, `cf.<key>`; `tag_id` holds tag ids "
-                    "joined by commas. Empty: every customer you can see.",
+                    "joined by commas, `ids` customer ids joined by commas (at most 500). Empty: every customer you "
+                    "can see.",
     )
     set: BulkChangeSet = Field(description="Either `owner_id`, or `status` with `reason`")
 
@@ -104,8 +106,9 @@ def filter_request(raw: dict[str, str | bool]) -> Any:
     for name, value in raw.items():
         if name.startswith(CUSTOM_FILTER_PREFIX) and len(name) > len(CUSTOM_FILTER_PREFIX):
             custom[name[len(CUSTOM_FILTER_PREFIX):]] = str(value)
-        elif name == TAG_FILTER and isinstance(value, str):
-            plain[name] = [value]  # as in saved views: tag ids joined by commas (the list query splits them)
+        elif name in (TAG_FILTER, IDS_FILTER) and isinstance(value, str):
+            # Ids joined by commas, as in saved views (the list query splits them).
+            plain[name] = [value]
         elif name in FILTERS:
             plain[name] = value
         else:

@@ -82,10 +82,9 @@ def authorize_url(settings: GatewaySettings, pending: PendingLogin) -> str:
 
 
 @router.get("/")
-@router.get("/app")
 async def home() -> RedirectResponse:
-    """The start page; until the home dashboard exists, the customer list."""
-    return RedirectResponse("/app/customers", status_code=302)
+    """The start page: the home dashboard (web/dashboard.py), for every role."""
+    return RedirectResponse("/app/dashboard", status_code=302)
 
 
 @router.get("/login")

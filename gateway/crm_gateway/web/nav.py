@@ -35,6 +35,7 @@ class NavEntry:
 
 
 NAV: Final[tuple[NavEntry, ...]] = (
+    NavEntry("home", "/app/dashboard", N_("Home"), icon="home"),
     NavEntry("customers", "/app/customers", N_("Customers"), scope="customers:read", icon="customers"),
     NavEntry("duplicates", "/app/customers/duplicates", N_("Duplicate customers"), scope="customers:read", icon="dot",
              parent="customers"),

@@ -69,7 +69,7 @@ class WebSession:
         return bool(self.refresh_token) and time.time() >= self.expires_at - REFRESH_MARGIN
 
 
-def safe_next(value: str | None, default: str = "/app/customers") -> str:
+def safe_next(value: str | None, default: str = "/app/dashboard") -> str:
     """Only local paths: `next` must never send the browser to another site (open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default

@@ -11,10 +11,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from crm_dev.api_client import ApiClient
+from crm_dev.demo_history import DemoHistory, plan_customers, plan_orders
 from crm_dev.infra import free_port
 from crm_dev.platform import Platform
 from crm_dev.progress import ProgressPrinter
@@ -32,11 +34,17 @@ _progress = ProgressPrinter()
 
 
 def seed_demo(platform: Platform) -> dict[str, str]:
-    """Creates the demo tenant, its admin, an API client and 1,000 customers, once. Resumable:
-    the state file records what exists, and customers already created are not created again."""
+    """Creates the demo tenant, its admin, an API client, two sales teams, 1,000 customers and three
+    years of their history (crm_dev/demo_history.py), once. Resumable: the state file records each
+    finished step, and customers already created are not created again."""
     state_file = platform.data_dir / "demo.json"
-    state: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
+
+    def save() -> None:
+        state_file.write_text(json.dumps(state))
+
     api = ApiClient(platform.gateway_url)
+    started = time.monotonic()
     try:
         if "tenant_id" not in state:
             print("creating the demo tenant...")
@@ -44,25 +52,38 @@ def seed_demo(platform: Platform) -> dict[str, str]:
                 DEMO_SLUG, company_name="演示科技有限公司", admin_email=DEMO_EMAIL, admin_password=DEMO_PASSWORD
             )
             state |= {"tenant_id": tenant.id, "admin_id": tenant.admin_id}
-            state_file.write_text(json.dumps(state))
+            save()
+        user_token = api.login_code_flow(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD)["access_token"]
         if "client_id" not in state:
-            user_token = api.login_code_flow(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD)["access_token"]
             client = api.create_api_client(
                 user_token, "demo-integration", ["customers:read", "customers:write", "tags:read", "reports:read"]
             )
             state |= {"client_id": client["client_id"], "client_secret": client["client_secret"]}
-            state_file.write_text(json.dumps(state))
-        done = int(state.get("customers_seeded", "0"))
+            save()
+        history = DemoHistory(api.http, user_token, DEMO_SLUG, DEMO_PASSWORD)
+        if "owners" not in state:
+            print("creating two sales teams and their users, tags and auto-tag rules...")
+            owners = history.organisation()
+            history.tag_rules()
+            state["owners"] = [o["id"] for o in owners]
+            save()
+        today = date.today()
+        plans = plan_customers(DEMO_CUSTOMERS, len(state["owners"]), today, international=lambda i: i % 10 == 9)
+        if "customers_seeded" in state and "customers" not in state:
+            print("demo data from an older version: start with a new --data-dir for the history")
+            return state
+        customers: list[list[str]] = state.setdefault("customers", [])  # [id, code] per created row
+        done = len(customers)
         if done < DEMO_CUSTOMERS:
             token = api.client_credentials(state["client_id"], state["client_secret"])
-            # Owned by the demo admin, so the list shows an owner by name (the API client has no user).
-            owner = {"owner_id": state["admin_id"]} if state.get("admin_id") else {}
-            rows = [row | owner for row in demo_customers(DEMO_CUSTOMERS)]
+            rows = [row | {"status": plan.created_status, "first_contact_date": plan.first_contact.isoformat(),
+                           "source": plan.source, "owner_id": state["owners"][plan.owner]}
+                    for row, plan in zip(demo_customers(DEMO_CUSTOMERS), plans, strict=True)]
             print("seeding demo customers...")
             lock = threading.Lock()
             counter = {"done": done}
 
-            def create(numbered: tuple[int, dict[str, str]]) -> None:
+            def create(numbered: tuple[int, dict[str, str]]) -> list[str]:
                 number, row = numbered
                 # A stable Idempotency-Key per row: a batch resumed within 24 h creates nothing twice.
                 headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-customer-{number}"}
@@ -78,13 +99,30 @@ def seed_demo(platform: Platform) -> dict[str, str]:
                 with lock:
                     counter["done"] += 1
                     _progress(counter["done"], DEMO_CUSTOMERS, "customers")
+                return [str(reply.json()["id"]), str(reply.json()["code"])]
 
             # Batches of 100 so an interrupted seed resumes from the last finished batch.
             for start in range(done, DEMO_CUSTOMERS, 100):
                 with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(pool.map(create, enumerate(rows[start : start + 100], start)))
-                state["customers_seeded"] = str(min(start + 100, DEMO_CUSTOMERS))
-                state_file.write_text(json.dumps(state))
+                    customers.extend(pool.map(create, enumerate(rows[start : start + 100], start)))
+                state["customers_seeded"] = str(len(customers))
+                save()
+        if not state.get("statuses_moved"):
+            print("moving customers along the funnel (mass changes)...")
+            # One move each (potential -> intent / lost, intent -> won): every job is independent.
+            moves = [(customers[i][0], plan.final_status) for i, plan in enumerate(plans)
+                     if plan.created_status != plan.final_status]
+            history.move_statuses(moves, lambda n, total: _progress(n, total, "mass changes"))
+            state["statuses_moved"] = True
+            save()
+        if not state.get("orders_seeded"):
+            orders = plan_orders(plans, [c[1] for c in customers], today)
+            print(f"recording {len(orders)} orders over three years (batches of 1,000)...")
+            history.orders(orders, lambda n, total: _progress(n, total, "orders"))
+            history.vip([customers[i][0] for i, plan in enumerate(plans) if plan.big])
+            state["orders_seeded"] = True
+            save()
+        print(f"demo data ready in {time.monotonic() - started:.1f}s")
     finally:
         api.close()
     return state

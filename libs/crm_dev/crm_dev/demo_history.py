@@ -1,0 +1,202 @@
+"""The demo tenant's business history, so every dashboard panel shows meaningful numbers on first run:
+two sales teams with a manager and two reps each plus a customer-service user, customers first
+contacted over three years with sources and owners, status moves (potential -> intent -> won, some
+lost) made through the mass-change jobs, three years of orders with seasonality and a few big accounts
+through `/v1/orders:batch-upsert` (1,000 a request), tags by auto-tag rules (applied as customers are
+created) and a VIP tag on the big accounts.
+
+Plans are pure and deterministic (`plan_customers`, `plan_orders`); `DemoHistory` sends them.
+
+Known limit: the platform stamps a customer's creation and every status change with the time it
+happens, and no API backdates them, so in the status history every move happens on the day of the
+seed ("new this month" counts every seeded customer, "median time in stage" is about zero). First
+contact dates and order dates are the customer's own fields and spread over the three years, so the
+funnel's cohorts, the value trend, top customers and spend KPIs show three years of history.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+import httpx
+
+DAYS: Final = 3 * 365
+SOURCES: Final = (("trade_show", 3), ("referral", 4), ("online", 6), ("cold_call", 3), ("advertising", 2),
+                  ("partner", 2), ("walk_in", 1))
+# Spend by calendar month (Jan..Dec): the Spring Festival dip, the year-end peak.
+SEASON: Final = (0.75, 0.55, 0.95, 1.0, 1.0, 1.05, 0.95, 0.9, 1.05, 1.1, 1.3, 1.5)
+BIG_ACCOUNTS: Final = 6
+BULK_IDS: Final = 500  # a mass change's `ids` filter takes at most 500
+ORDER_BATCH: Final = 1000
+TEAMS: Final = (
+    ("华北销售部", (("manager.north", "王建国", "sales_manager"), ("rep.north1", "李娜", "sales_rep"),
+                   ("rep.north2", "张伟", "sales_rep"))),
+    ("华东销售部", (("manager.east", "陈晓东", "sales_manager"), ("rep.east1", "刘洋", "sales_rep"),
+                   ("rep.east2", "赵敏", "sales_rep"))),
+)
+SERVICE_USER: Final = ("service", "周静", "customer_service")
+# Auto-tag rules (tagging applies them to every customer created after them): tag, field, operator, value.
+TAG_RULES: Final = (("金融行业", "#2563eb", "industry", "equals", "金融"),
+                    ("华东客户", "#059669", "region", "contains", "华东"),
+                    ("制造业客户", "#d97706", "industry", "equals", "制造业"))
+VIP_TAG: Final = ("VIP", "#dc2626")
+
+
+@dataclass(frozen=True)
+class CustomerPlan:
+    first_contact: date
+    source: str
+    owner: int  # index into the owners list
+    final_status: str  # potential | intent | won | lost
+    created_status: str  # the status it is created with; the mass changes move it on
+    big: bool
+    currency: str
+
+
+def _weighted(rng: random.Random, pairs: Iterable[tuple[str, int]]) -> str:
+    names, weights = zip(*pairs, strict=True)
+    return rng.choices(names, weights=weights)[0]
+
+
+def plan_customers(count: int, owners: int, today: date, international: Callable[[int], bool],
+                   seed: int = 11) -> list[CustomerPlan]:
+    """Older customers are further along: a customer first contacted two years ago is more likely
+    won (or lost) than one contacted last month. More customers in recent months (a growing business)."""
+    rng = random.Random(seed)
+    plans: list[CustomerPlan] = []
+    big = set(rng.sample(range(count), BIG_ACCOUNTS))
+    for index in range(count):
+        age = int(DAYS * (1 - math.sqrt(rng.random())))  # denser toward today
+        maturity = min(1.0, age / 540)
+        if index in big:
+            final = "won"
+        else:
+            final = _weighted(rng, (("potential", int(60 - 45 * maturity)), ("intent", 22),
+                                    ("won", int(10 + 38 * maturity)), ("lost", int(6 + 14 * maturity))))
+        created = {"potential": "potential", "intent": "potential", "won": "intent", "lost": "potential"}[final]
+        if final == "won" and rng.random() < 0.2:
+            created = "won"  # signed on the first visit
+        plans.append(CustomerPlan(
+            first_contact=today - timedelta(days=age), source=_weighted(rng, SOURCES),
+            owner=rng.randrange(owners), final_status=final, created_status=created, big=index in big,
+            currency="USD" if international(index) else "CNY",
+        ))
+    return plans
+
+
+def plan_orders(plans: list[CustomerPlan], codes: list[str], today: date, seed: int = 12) -> list[dict[str, Any]]:
+    """Orders of won customers from a month after first contact to today (and a trial order for some
+    in intent): about one every 45 days, amounts log-normal per customer, big accounts ~20x, months
+    weighted by `SEASON`."""
+    rng = random.Random(seed)
+    orders: list[dict[str, Any]] = []
+    for index, (plan, code) in enumerate(zip(plans, codes, strict=True)):
+        if plan.final_status == "won" or (plan.final_status == "lost" and rng.random() < 0.4):
+            start = plan.first_contact + timedelta(days=30)
+            count = max(1, int((today - start).days / rng.uniform(30, 70)))
+        elif plan.final_status == "intent" and rng.random() < 0.25:
+            start, count = plan.first_contact + timedelta(days=10), 1
+        else:
+            continue
+        if start > today:
+            start = plan.first_contact
+        # A lost customer stopped ordering some months ago (churn shows).
+        end = today if plan.final_status != "lost" else max(start, today - timedelta(days=rng.randint(120, 400)))
+        base = rng.lognormvariate(math.log(8000), 0.8) * (20 if plan.big else 1)
+        span = max(1, (end - start).days)
+        made = 0
+        attempts = 0
+        while made < count and attempts < count * 6:
+            attempts += 1
+            day = start + timedelta(days=rng.randrange(span + 1))
+            if rng.random() > SEASON[day.month - 1] / max(SEASON):
+                continue
+            amount = Decimal(str(round(base * rng.uniform(0.5, 1.6), 2)))
+            orders.append({"external_id": f"DEMO-{index}-{made}", "customer_code": code, "amount": str(amount),
+                           "currency": plan.currency, "ordered_on": day.isoformat(),
+                           "status": "paid" if rng.random() < 0.85 else "confirmed"})
+            made += 1
+    return orders
+
+
+class SeedFailed(RuntimeError):
+    pass
+
+
+def _ok(reply: httpx.Response, *expected: int) -> Any:
+    if reply.status_code not in (expected or (200, 201)):
+        raise SeedFailed(f"{reply.request.method} {reply.request.url.path}: {reply.status_code} {reply.text[:300]}")
+    return reply.json()
+
+
+class DemoHistory:
+    """Sends the plans with the demo admin's token (users, teams, tags need an admin)."""
+
+    def __init__(self, http: httpx.Client, token: str, slug: str, password: str):
+        self.http, self.slug, self.password = http, slug, password
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path: str, body: Any, *expected: int) -> Any:
+        return _ok(self.http.post(path, json=body, headers=self.headers, timeout=120), *expected)
+
+    def organisation(self) -> list[dict[str, str]]:
+        """Two teams with a manager and two reps each, and a customer-service user. Returns the
+        owners (id, name) customers are spread over; every user signs in with the demo password
+        and is asked to choose their own on first sign-in."""
+        owners: list[dict[str, str]] = []
+        for team_name, members in TEAMS:
+            team = self.post("/v1/teams", {"name": team_name}, 201)
+            for login, name, role in members:
+                user = self.post("/v1/users", {"email": f"{login}@{self.slug}.example.com", "password": self.password,
+                                               "display_name": name, "roles": [role], "team_id": team["id"]}, 201)
+                owners.append({"id": user["id"], "name": name})
+        login, name, role = SERVICE_USER
+        self.post("/v1/users", {"email": f"{login}@{self.slug}.example.com", "password": self.password,
+                                "display_name": name, "roles": [role]}, 201)
+        return owners
+
+    def tag_rules(self) -> None:
+        for tag_name, color, field, operator, value in TAG_RULES:
+            tag = self.post("/v1/tags", {"name": tag_name, "color": color}, 201)
+            self.post("/v1/tag-rules", {"tag_id": tag["id"], "field": field, "operator": operator, "value": value},
+                      201)
+
+    def move_statuses(self, moves: list[tuple[str, str]], progress: Callable[[int, int], None]) -> None:
+        """(customer id, new status) through mass-change jobs of up to 500 ids each, one after another."""
+        by_status: dict[str, list[str]] = {}
+        for customer_id, status in moves:
+            by_status.setdefault(status, []).append(customer_id)
+        jobs = [(status, ids[i:i + BULK_IDS])
+                for status, ids in by_status.items() for i in range(0, len(ids), BULK_IDS)]
+        for number, (status, ids) in enumerate(jobs, 1):
+            job = self.post("/v1/customer-bulk-changes", {
+                "filter": {"ids": ",".join(ids)}, "set": {"status": status, "reason": "演示数据：历史进展"}}, 201, 202)
+            deadline = time.monotonic() + 120
+            while job["status"] not in ("succeeded", "cancelled"):
+                if time.monotonic() > deadline:
+                    raise SeedFailed(f"mass change {job['id']} did not finish")
+                time.sleep(0.3)
+                job = _ok(self.http.get(f"/v1/customer-bulk-changes/{job['id']}", headers=self.headers))
+            if job["failed"]:
+                raise SeedFailed(f"mass change to {status}: {job['failed']} failed ({job['failures'][:3]})")
+            progress(number, len(jobs))
+
+    def orders(self, orders: list[dict[str, Any]], progress: Callable[[int, int], None]) -> None:
+        for start in range(0, len(orders), ORDER_BATCH):
+            reply = self.post("/v1/orders:batch-upsert", {"orders": orders[start:start + ORDER_BATCH]}, 200, 207)
+            failed = [r for r in reply.get("results", []) if r.get("errors")]
+            if failed:
+                raise SeedFailed(f"orders refused: {failed[:3]}")
+            progress(min(start + ORDER_BATCH, len(orders)), len(orders))
+
+    def vip(self, customer_ids: list[str]) -> None:
+        tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1]}, 201)
+        for customer_id in customer_ids:  # the few big accounts
+            self.post(f"/v1/customers/{customer_id}/tags", {"tag_id": tag["id"]}, 200, 201)
