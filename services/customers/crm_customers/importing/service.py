@@ -13,6 +13,7 @@ only (its writes were rolled back with it); a cancelled import resumes after its
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import tempfile
 import uuid
@@ -55,6 +56,8 @@ JOB_KIND: Final = "customers.import"
 MAX_BYTES: Final = 512 * 1024 * 1024
 PART_BYTES: Final = 4 * 1024 * 1024
 BATCH: Final = 2000
+# Customers per event, by their JSON size (NATS refuses messages over 1 MiB).
+EVENT_BYTES: Final = 512 * 1024
 UNDO_DAYS: Final = 7
 MODES: Final = ("skip", "update", "create")
 UPLOADING, VALIDATING, VALIDATED, IMPORTING = "uploading", "validating", "validated", "importing"
@@ -298,10 +301,6 @@ class CustomerImports:
             raise Conflict("an import can be undone within 7 days", code="undo_expired")
         job_id = await jobs.enqueue(session, JOB_KIND, {"import_id": str(row.id)}, tenant_id=caller.tenant_id,
                                     max_attempts=10)
-        await outbox.add_event(session, source=SOURCE, tenant_id=caller.tenant_id, aggregate="customer_import",
-                               verb="undo_requested", subject_id=str(row.id),
-                               data={"import_id": str(row.id), "actor": caller.actor,
-                                     "created": locked.created_count, "updated": locked.updated_count})
         return await repository.update(session, row.id, {
             "status": UNDOING, "phase": "undo", "job_id": job_id, "undo_cursor": None, "processed": 0,
             "undone_by": caller.actor})
@@ -500,8 +499,8 @@ class ImportRunner:
                 values |= {"total_rows": counts["total"], "status": SUCCEEDED if importing else VALIDATED,
                            "finished_at" if importing else "validated_at": sa.func.now()}
                 if importing:
-                    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer_import",
-                                           verb="completed", subject_id=str(row.id), data={
+                    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer",
+                                           verb="import_finished", subject_id=str(row.id), data={
                                                "import_id": str(row.id), "actor": caller.actor,
                                                "filename": row.filename, "created": values["created_count"],
                                                "updated": values["updated_count"],
@@ -555,10 +554,7 @@ class ImportRunner:
                 changed += 1
             else:
                 skipped += 1  # nothing to change, or changed meanwhile
-        if states:
-            await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer", verb="imported",
-                                   data={"import_id": str(row.id),
-                                         "customers": [proto_data(to_proto(s)) for s in states]})
+        await batch_events(session, tenant_id, "imported", row.id, states)
         return len(records), changed, skipped
 
     async def _update_one(self, session: AsyncSession, caller: Principal, import_id: uuid.UUID,
@@ -605,8 +601,8 @@ class ImportRunner:
                 changes = await repository.changes_page(session, row.id, after, self.batch)
                 if not changes:
                     await repository.update(session, row.id, {"status": UNDONE, "undone_at": sa.func.now()})
-                    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer_import",
-                                           verb="undone", subject_id=str(row.id),
+                    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer",
+                                           verb="import_undone", subject_id=str(row.id),
                                            data={"import_id": str(row.id), "actor": caller_actor,
                                                  "undone": current.processed})
                     return
@@ -628,13 +624,30 @@ class ImportRunner:
                                                                           values)
                     if updated is not None:
                         states.append(updated)
-                if states:
-                    await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer",
-                                           verb="import_undone",
-                                           data={"import_id": str(row.id),
-                                                 "customers": [proto_data(to_proto(s)) for s in states]})
+                await batch_events(session, tenant_id, "import_reverted", row.id, states)
                 await repository.update(session, row.id, {"undo_cursor": changes[-1].customer_id,
                                                           "processed": current.processed + len(changes)})
+
+
+async def batch_events(session: AsyncSession, tenant_id: uuid.UUID, verb: str, import_id: uuid.UUID,
+                       states: list[Any]) -> None:
+    """`crm.customer.<verb>` events carrying the customers as the API shows them (to_proto), as
+    few as fit: each at most EVENT_BYTES of customers, under NATS's 1 MiB message limit."""
+    items: list[tuple[dict[str, Any], str | None]] = []
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for state in states:
+        customer = proto_data(to_proto(state))
+        weight = len(json.dumps(customer, ensure_ascii=False, default=str).encode())
+        if chunk and size + weight > EVENT_BYTES:
+            items.append(({"import_id": str(import_id), "customers": chunk}, None))
+            chunk, size = [], 0
+        chunk.append(customer)
+        size += weight
+    if chunk:
+        items.append(({"import_id": str(import_id), "customers": chunk}, None))
+    await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer", verb=verb,
+                            items=items)
 
 
 def _column_of(kind: str) -> str:

@@ -22,6 +22,9 @@ CUSTOMER_EVENT_PREFIX = "crm.customer."
 # the `deleted` flag. crm.customer.deleted / .restored are not in proto/crm/events/v1 yet; they
 # are handled the day customers emits them (soft delete and restore exist in the API).
 DELETED_AFTER_VERB = {"created": False, "updated": False, "restored": False, "deleted": True}
+# Batch verbs of the customer import (crm_customers/importing): data = {"customers": [{...}, ...]},
+# each customer deleted when it carries a `deleted_at` (an undone import's created customers).
+BATCH_VERBS = ("imported", "import_reverted")
 _TEXT_FIELDS = ("type", "industry", "region", "status", "owner_id")
 
 
@@ -77,6 +80,21 @@ def customer_version_row(event: CloudEvent) -> Row:
     customer = event.data.get("customer")
     if not isinstance(customer, dict):
         raise InvalidCustomerEvent("data.customer is missing")
+    return _version_row(event, customer, DELETED_AFTER_VERB[verb])
+
+
+def customer_version_rows(event: CloudEvent) -> list[Row]:
+    """The rows a customer event stands for: one, or every customer of an import batch."""
+    verb = event.type.removeprefix(CUSTOMER_EVENT_PREFIX)
+    if verb not in BATCH_VERBS:
+        return [customer_version_row(event)]
+    batch = event.data.get("customers")
+    if not isinstance(batch, list) or not all(isinstance(c, dict) for c in batch):
+        raise InvalidCustomerEvent("data.customers is missing")
+    return [_version_row(event, c, bool(c.get("deleted_at"))) for c in batch]
+
+
+def _version_row(event: CloudEvent, customer: dict[str, Any], deleted: bool) -> Row:
     event_time: datetime | None = parse_rfc3339(event.time)
     updated_at = parse_rfc3339(customer.get("updated_at")) or event_time
     created_at = parse_rfc3339(customer.get("created_at")) or updated_at
@@ -89,7 +107,7 @@ def customer_version_row(event: CloudEvent) -> Row:
         **{name: _text(customer, name) for name in _TEXT_FIELDS},
         "created_at": created_at,
         "updated_at": updated_at,
-        "deleted": int(DELETED_AFTER_VERB[verb]),
+        "deleted": int(deleted),
         "event_id": event.id,
     }
 
@@ -103,13 +121,13 @@ class CustomerService:
         logged and skipped (retrying would not fix it); store failures propagate, so the event
         is redelivered."""
         try:
-            row = customer_version_row(event)
+            rows = customer_version_rows(event)
         except InvalidCustomerEvent as exc:
             log.warning(
                 "customer event not projected", extra=telemetry.log_fields(event_id=event.id, reason=str(exc))
             )
             return
-        await customer_repository.save_versions(analytics, [row])
+        await customer_repository.save_versions(analytics, rows)
 
     async def customers_by_industry(
         self, analytics: Analytics, tenant_id: uuid.UUID, scope: ReportScope = EVERY_CUSTOMER

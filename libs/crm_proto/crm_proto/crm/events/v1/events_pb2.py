@@ -26,7 +26,7 @@ from crm_proto.crm.customers.v1 import customers_pb2 as crm_dot_customers_dot_v1
 from crm_proto.crm.followups.v1 import followups_pb2 as crm_dot_followups_dot_v1_dot_followups__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"y\n\x10\x43ustomerRevealed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\n\n\x02ip\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\"\x87\x01\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x12\n\nchange_seq\x18\x07 \x01(\x03\"v\n\nTagRemoved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nchange_seq\x18\x06 \x01(\x03\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\"4\n\x0fTenantSuspended\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\rTenantResumed\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"w\n\x0bUserCreated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"w\n\x0bUserUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"\xbf\x01\n\rOrderRecorded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x03\x12\r\n\x05moved\x18\n \x01(\x08\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"K\n\x0e\x43ustomerMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"M\n\x10\x43ustomerUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"\x85\x02\n\x10\x43ustomerExported\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12=\n\x07\x66ilters\x18\x06 \x03(\x0b\x32,.crm.events.v1.CustomerExported.FiltersEntry\x12\x0f\n\x07\x63olumns\x18\x07 \x03(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x15\x46ollowupTaskCompleted\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x14\n\x0c\x63ompleted_by\x18\x02 \x01(\t\"\xc7\x01\n\x17WebhookEndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rfailing_since\x18\x04 \x01(\t\x12\x13\n\x0b\x64isabled_at\x18\x05 \x01(\t\x12\x18\n\x10last_status_code\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12 \n\x18\x64\x65liveries_dead_lettered\x18\x08 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rm/events/v1/events.proto\x12\rcrm.events.v1\x1a crm/customers/v1/customers.proto\x1a crm/followups/v1/followups.proto\"?\n\x0f\x43ustomerCreated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"U\n\x11\x43ustomersImported\x12\x11\n\timport_id\x18\x01 \x01(\t\x12-\n\tcustomers\x18\x02 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\"[\n\x17\x43ustomersImportReverted\x12\x11\n\timport_id\x18\x01 \x01(\t\x12-\n\tcustomers\x18\x02 \x03(\x0b\x32\x1a.crm.customers.v1.Customer\"\x7f\n\x16\x43ustomerImportFinished\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x03\x12\x0f\n\x07updated\x18\x05 \x01(\x03\x12\x0f\n\x07skipped\x18\x06 \x01(\x03\"H\n\x14\x43ustomerImportUndone\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06undone\x18\x03 \x01(\x03\"W\n\x0f\x43ustomerUpdated\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"?\n\x0f\x43ustomerDeleted\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"@\n\x10\x43ustomerRestored\x12,\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1a.crm.customers.v1.Customer\"y\n\x10\x43ustomerRevealed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\n\n\x02ip\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\"\x87\x01\n\nTagApplied\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x12\n\nchange_seq\x18\x07 \x01(\x03\"v\n\nTagRemoved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06tag_id\x18\x02 \x01(\t\x12\x10\n\x08tag_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nchange_seq\x18\x06 \x01(\x03\";\n\x13\x46ollowupTaskCreated\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\"4\n\x0fTenantSuspended\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\rTenantResumed\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"w\n\x0bUserCreated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"w\n\x0bUserUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\"\xbf\x01\n\rOrderRecorded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x12\n\nordered_on\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x03\x12\r\n\x05moved\x18\n \x01(\x08\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"K\n\x0e\x43ustomerMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"M\n\x10\x43ustomerUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"\x85\x02\n\x10\x43ustomerExported\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12=\n\x07\x66ilters\x18\x06 \x03(\x0b\x32,.crm.events.v1.CustomerExported.FiltersEntry\x12\x0f\n\x07\x63olumns\x18\x07 \x03(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x15\x46ollowupTaskCompleted\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.crm.followups.v1.Task\x12\x14\n\x0c\x63ompleted_by\x18\x02 \x01(\t\"\xc7\x01\n\x17WebhookEndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rfailing_since\x18\x04 \x01(\t\x12\x13\n\x0b\x64isabled_at\x18\x05 \x01(\t\x12\x18\n\x10last_status_code\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12 \n\x18\x64\x65liveries_dead_lettered\x18\x08 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,42 +37,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_options = b'8\001'
   _globals['_CUSTOMERCREATED']._serialized_start=113
   _globals['_CUSTOMERCREATED']._serialized_end=176
-  _globals['_CUSTOMERUPDATED']._serialized_start=178
-  _globals['_CUSTOMERUPDATED']._serialized_end=265
-  _globals['_CUSTOMERDELETED']._serialized_start=267
-  _globals['_CUSTOMERDELETED']._serialized_end=330
-  _globals['_CUSTOMERRESTORED']._serialized_start=332
-  _globals['_CUSTOMERRESTORED']._serialized_end=396
-  _globals['_CUSTOMERREVEALED']._serialized_start=398
-  _globals['_CUSTOMERREVEALED']._serialized_end=519
-  _globals['_TAGAPPLIED']._serialized_start=522
-  _globals['_TAGAPPLIED']._serialized_end=657
-  _globals['_TAGREMOVED']._serialized_start=659
-  _globals['_TAGREMOVED']._serialized_end=777
-  _globals['_FOLLOWUPTASKCREATED']._serialized_start=779
-  _globals['_FOLLOWUPTASKCREATED']._serialized_end=838
-  _globals['_TENANTSUSPENDED']._serialized_start=840
-  _globals['_TENANTSUSPENDED']._serialized_end=892
-  _globals['_TENANTRESUMED']._serialized_start=894
-  _globals['_TENANTRESUMED']._serialized_end=928
-  _globals['_USERCREATED']._serialized_start=930
-  _globals['_USERCREATED']._serialized_end=1049
-  _globals['_USERUPDATED']._serialized_start=1051
-  _globals['_USERUPDATED']._serialized_end=1170
-  _globals['_ORDERRECORDED']._serialized_start=1173
-  _globals['_ORDERRECORDED']._serialized_end=1364
-  _globals['_CUSTOMERERASED']._serialized_start=1366
-  _globals['_CUSTOMERERASED']._serialized_end=1403
-  _globals['_CUSTOMERMERGED']._serialized_start=1405
-  _globals['_CUSTOMERMERGED']._serialized_end=1480
-  _globals['_CUSTOMERUNMERGED']._serialized_start=1482
-  _globals['_CUSTOMERUNMERGED']._serialized_end=1559
-  _globals['_CUSTOMEREXPORTED']._serialized_start=1562
-  _globals['_CUSTOMEREXPORTED']._serialized_end=1823
-  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_start=1777
-  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_end=1823
-  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_start=1825
-  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_end=1908
-  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_start=1911
-  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_end=2110
+  _globals['_CUSTOMERSIMPORTED']._serialized_start=178
+  _globals['_CUSTOMERSIMPORTED']._serialized_end=263
+  _globals['_CUSTOMERSIMPORTREVERTED']._serialized_start=265
+  _globals['_CUSTOMERSIMPORTREVERTED']._serialized_end=356
+  _globals['_CUSTOMERIMPORTFINISHED']._serialized_start=358
+  _globals['_CUSTOMERIMPORTFINISHED']._serialized_end=485
+  _globals['_CUSTOMERIMPORTUNDONE']._serialized_start=487
+  _globals['_CUSTOMERIMPORTUNDONE']._serialized_end=559
+  _globals['_CUSTOMERUPDATED']._serialized_start=561
+  _globals['_CUSTOMERUPDATED']._serialized_end=648
+  _globals['_CUSTOMERDELETED']._serialized_start=650
+  _globals['_CUSTOMERDELETED']._serialized_end=713
+  _globals['_CUSTOMERRESTORED']._serialized_start=715
+  _globals['_CUSTOMERRESTORED']._serialized_end=779
+  _globals['_CUSTOMERREVEALED']._serialized_start=781
+  _globals['_CUSTOMERREVEALED']._serialized_end=902
+  _globals['_TAGAPPLIED']._serialized_start=905
+  _globals['_TAGAPPLIED']._serialized_end=1040
+  _globals['_TAGREMOVED']._serialized_start=1042
+  _globals['_TAGREMOVED']._serialized_end=1160
+  _globals['_FOLLOWUPTASKCREATED']._serialized_start=1162
+  _globals['_FOLLOWUPTASKCREATED']._serialized_end=1221
+  _globals['_TENANTSUSPENDED']._serialized_start=1223
+  _globals['_TENANTSUSPENDED']._serialized_end=1275
+  _globals['_TENANTRESUMED']._serialized_start=1277
+  _globals['_TENANTRESUMED']._serialized_end=1311
+  _globals['_USERCREATED']._serialized_start=1313
+  _globals['_USERCREATED']._serialized_end=1432
+  _globals['_USERUPDATED']._serialized_start=1434
+  _globals['_USERUPDATED']._serialized_end=1553
+  _globals['_ORDERRECORDED']._serialized_start=1556
+  _globals['_ORDERRECORDED']._serialized_end=1747
+  _globals['_CUSTOMERERASED']._serialized_start=1749
+  _globals['_CUSTOMERERASED']._serialized_end=1786
+  _globals['_CUSTOMERMERGED']._serialized_start=1788
+  _globals['_CUSTOMERMERGED']._serialized_end=1863
+  _globals['_CUSTOMERUNMERGED']._serialized_start=1865
+  _globals['_CUSTOMERUNMERGED']._serialized_end=1942
+  _globals['_CUSTOMEREXPORTED']._serialized_start=1945
+  _globals['_CUSTOMEREXPORTED']._serialized_end=2206
+  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_start=2160
+  _globals['_CUSTOMEREXPORTED_FILTERSENTRY']._serialized_end=2206
+  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_start=2208
+  _globals['_FOLLOWUPTASKCOMPLETED']._serialized_end=2291
+  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_start=2294
+  _globals['_WEBHOOKENDPOINTDISABLED']._serialized_end=2493
 # @@protoc_insertion_point(module_scope)
