@@ -22,6 +22,7 @@ from crm_gateway.api import (
     customer_erasure,
     customer_exports,
     customer_fields,
+    customer_imports,
     customer_merges,
     customer_owners,
     customer_settings,
@@ -95,7 +96,7 @@ ROUTERS = (
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
     audit_events.router, web_audit.router, tenant.router, web_settings.router,
-    invitations.router, user_imports.router,
+    invitations.router, customer_imports.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,
     customer_views.router,

@@ -48,6 +48,32 @@ class Checked:
     prefix: codes.CodePrefix | None = None
 
 
+_TRUE: Final = frozenset({"true", "yes", "y", "1", "是", "对", "✓", "√"})
+_FALSE: Final = frozenset({"false", "no", "n", "0", "否", "不", "×"})
+_LIST_SEPARATORS: Final = re.compile(r"\s*[,，、;；|]\s*")
+
+
+def custom_value(definition: fields.FieldDef | None, text: str) -> Any:
+    """A cell as the JSON value a custom field takes (custom fields' own checks judge it):
+    numbers, true/false (是/否), lists separated by , 、 ; and dates as YYYY-MM-DD."""
+    if definition is None:
+        return text
+    if definition.type == "number":
+        try:
+            number = float(text.replace(",", ""))
+        except ValueError:
+            return text  # invalid_type
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if definition.type == "boolean":
+        folded = text.strip().lower()
+        return True if folded in _TRUE else False if folded in _FALSE else text
+    if definition.type == "multi_select":
+        return [part for part in _LIST_SEPARATORS.split(text) if part]
+    if definition.type == "date":
+        return iso_date(text)
+    return text
+
+
 def iso_date(text: str) -> str:
     """2024/1/5, 2024.01.05, 2024年1月5日 and "2024-01-05 00:00:00" -> 2024-01-05; else unchanged."""
     found = _DATE.fullmatch(text)
@@ -66,7 +92,7 @@ class RowChecker:
         self.config = config
         self.keys = keys
         self.mapping = {int(position): key for position, key in mapping.items()}
-        self.custom = [k for k in self.mapping.values() if k.startswith(columns.CUSTOM_PREFIX)]
+        self.definitions = {d.key: d for d in config.fields}
         self.owners = owners
         self.owner_checks: dict[uuid.UUID, str | None] = {}
         self._mobiles: dict[str, tuple[str | None, str | None]] = {}
@@ -143,7 +169,8 @@ class RowChecker:
             text = clean_text(cells[position]) if position < len(cells) else ""
             if key.startswith(columns.CUSTOM_PREFIX):
                 if text:
-                    custom[key.removeprefix(columns.CUSTOM_PREFIX)] = text
+                    custom_key = key.removeprefix(columns.CUSTOM_PREFIX)
+                    custom[custom_key] = custom_value(self.definitions.get(custom_key), text)
                 continue
             if text:
                 raw[key] = text

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -100,6 +101,27 @@ def rows(path: Path, fmt: str, encoding: str) -> Iterator[list[str]]:
             raise NotASpreadsheet("invalid_encoding", f"undecodable text after row {number}", number + 1) from exc
         except csv.Error as exc:
             raise NotASpreadsheet("unsupported_file", f"not CSV: {exc}", number + 1) from exc
+
+
+def estimate_rows(path: Path, fmt: str) -> int:
+    """Data rows, for the progress bar before the file has been read: the sheet's height, or the
+    line count of a CSV (a quoted line break counts twice)."""
+    if fmt == "xlsx":
+        # The first sheet's <dimension ref="A1:U1048576"/>, near the top of its XML: no parse.
+        try:
+            with zipfile.ZipFile(path) as book:
+                sheets = sorted(n for n in book.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+                with book.open(sheets[0]) as sheet:
+                    head = sheet.read(4096).decode("utf-8", "replace")
+            found = re.search(r'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"', head)
+            return max(int(found.group(1)) - 1, 0) if found else 0
+        except (zipfile.BadZipFile, OSError, IndexError, KeyError):
+            return 0
+    lines = 0
+    with path.open("rb") as source:
+        while block := source.read(1 << 20):
+            lines += block.count(b"\n")
+    return max(lines - 1, 0)
 
 
 def header_row(path: Path, fmt: str, encoding: str) -> tuple[int, list[str]]:

@@ -405,6 +405,8 @@ class ImportRunner:
                 with path.open("wb") as target:
                     async for part in repository.parts(session, row.id):
                         target.write(part)
+                if not importing:
+                    await repository.update(session, row.id, {"total_rows": files.estimate_rows(path, row.format)})
             header_number = 0
             seen: dict[tuple[str, str], int] = {}
             pending: list[tuple[int, checking.Checked]] = []
