@@ -63,6 +63,7 @@ from crm_gateway.web import customer_bulk as web_customer_bulk
 from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customer_duplicates as web_customer_duplicates
 from crm_gateway.web import customer_erasure as web_customer_erasure
+from crm_gateway.web import customer_import as web_customer_import
 from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
@@ -90,6 +91,7 @@ ROUTERS = (
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
+    web_customer_import.router,  # likewise /app/customers/import
     web_customer_detail.router, web_customer_tags.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,

@@ -189,7 +189,8 @@ def test_a_rep_imports_as_owner_and_imports_are_private(platform: Platform, tena
         # A rep cannot give customers to someone else (docs/customers.md: reps import as owner).
         codes = {p["row"]: p["code"] for p in reps[0].get(f"/v1/imports/{body['id']}/problems").json()["items"]}
         assert (done["error_rows"], codes) == (2, {3: "owner_out_of_scope", 4: "unknown_owner"})
-        assert reps[1].get(f"/v1/imports/{body['id']}").status_code == 404
+        # Not theirs: customers does not know it for them, and identity refuses a rep (no users:manage).
+        assert reps[1].get(f"/v1/imports/{body['id']}").status_code == 403
         assert reps[1].post(f"/v1/imports/{body['id']}:start", json={}).status_code == 404
         assert [i["id"] for i in reps[1].get("/v1/customer-imports").json()] == []
         reps[0].post(f"/v1/imports/{body['id']}:start", json={})

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from crm_gateway import i18n
 from crm_gateway.api.common import BackendsDep, CallerDep, RequestBody, Resource, operation, timestamp
@@ -233,6 +234,11 @@ _ERRORS_OPERATION["responses"][200] = {"description": "The error file", "content
 
 @router.get(f"{IMPORTS}/{{import_id}}/errors", response_class=Response, **_ERRORS_OPERATION)
 async def error_file(caller: CallerDep, services: BackendsDep, import_id: IMPORT_ID) -> Response:
+    return await error_file_response(caller, services, import_id)
+
+
+async def error_file_response(caller: Caller, services: Backends, import_id: str) -> Response:
+    """The error file with messages and the error column in the caller's language (also the web page's)."""
     words = {code: problem_message(code, caller.locale) for code in ERROR_CODES}
     header = messages(caller.locale).text(IMPORT_ERROR_HEADER)
     reply = await caller.call(services.customer_imports.GetCustomerImportErrorFile,

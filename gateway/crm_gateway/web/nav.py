@@ -40,6 +40,8 @@ NAV: Final[tuple[NavEntry, ...]] = (
              parent="customers"),
     NavEntry("merges", "/app/customers/merges", N_("Merges"), scope="customers:read", icon="dot",
              parent="customers"),
+    NavEntry("customer_import", "/app/customers/import", N_("Import customers"), scope="customers:write", icon="dot",
+             parent="customers"),
     NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),
     NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),
     NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),
