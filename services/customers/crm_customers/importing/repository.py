@@ -168,13 +168,18 @@ async def existing_keys(session: AsyncSession, keys: Sequence[tuple[str, str]]) 
     if wanted_codes:
         for row in await session.execute(sa.select(c.id, c.code).where(c.code.in_(wanted_codes), live)):
             found.setdefault(("code", row.code), []).append(row.id)
-    others = sorted({(k, v) for k, v in keys if k != "code"})
-    if others:
-        m = match_keys.c
-        query = (sa.select(m.kind, m.value, m.customer_id).join(customers, c.id == m.customer_id)
-                 .where(sa.tuple_(m.kind, m.value).in_(others), live))
-        for hit in await session.execute(query):
-            found.setdefault((hit.kind, hit.value), []).append(hit.customer_id)
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in keys:
+        if kind != "code":
+            by_kind.setdefault(kind, set()).add(value)
+    m = match_keys.c
+    for kind, values in sorted(by_kind.items()):
+        # One index lookup per value (ix_customer_match_keys_kind_value): `= ANY(array)`, not a
+        # long list of (kind, value) tuples, which the planner answers with a scan of every key.
+        query = (sa.select(m.value, m.customer_id).join(customers, c.id == m.customer_id)
+                 .where(m.kind == kind, m.value == sa.any_(sa.bindparam("values", type_=pg.ARRAY(sa.Text))), live))
+        for hit in await session.execute(query, {"values": sorted(values)}):
+            found.setdefault((kind, hit.value), []).append(hit.customer_id)
     return found
 
 
