@@ -165,7 +165,7 @@ async def list_imports(caller: CallerDep, services: BackendsDep) -> list[Custome
 
 @router.post(f"{IMPORTS}/{{import_id}}:validate", response_model=CustomerImport, **operation(
     operation_id="remapCustomerImport", summary="Correct the column mapping; the dry run runs again",
-    scopes=_WRITE, errors=[404, 409],
+    scopes=_WRITE, errors=[404, 409, 413],
     description="Only before the import starts (409 `import_started`). Unknown columns or fields, a field mapped "
                 "twice, or a field your role may not write: 400 on `mapping.<column>`."))
 async def remap(caller: CallerDep, services: BackendsDep, import_id: IMPORT_ID, body: ImportMapping) -> CustomerImport:
@@ -182,14 +182,14 @@ def _action(name: str, summary: str, description: str) -> Any:
                                             pb.CustomerImportAction(id=import_id)))
 
     router.post(f"{IMPORTS}/{{import_id}}:{name}", response_model=CustomerImport, **operation(
-        operation_id=f"{name}CustomerImport", summary=summary, scopes=_WRITE, errors=[404, 409],
+        operation_id=f"{name}CustomerImport", summary=summary, scopes=_WRITE, errors=[404, 409, 413],
         description=description))(act)
     return act
 
 
 @router.post(f"{IMPORTS}/{{import_id}}:start", response_model=CustomerImport, **operation(
     operation_id="startCustomerImport", summary="Start a validated customer import (a job)", scopes=_WRITE,
-    errors=[404, 409], description="Rows with errors are skipped; duplicates follow `duplicate_mode`. 409 "
+    errors=[404, 409, 413], description="Rows with errors are skipped; duplicates follow `duplicate_mode`. 409 "
                                    "`not_validated` before the dry run has finished. Poll the import for progress."))
 async def start(caller: CallerDep, services: BackendsDep, import_id: IMPORT_ID,
                 body: ImportStart | None = None) -> CustomerImport:
