@@ -22,6 +22,7 @@ from crm_gateway.api import (
     customer_erasure,
     customer_exports,
     customer_fields,
+    customer_imports,
     customer_merges,
     customer_owners,
     customer_settings,
@@ -65,6 +66,7 @@ from crm_gateway.web import customer_bulk as web_customer_bulk
 from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customer_duplicates as web_customer_duplicates
 from crm_gateway.web import customer_erasure as web_customer_erasure
+from crm_gateway.web import customer_import as web_customer_import
 from crm_gateway.web import customer_lists as web_customer_lists
 from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
@@ -98,6 +100,7 @@ ROUTERS = (
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
+    web_customer_import.router,  # likewise /app/customers/import
     web_customer_detail.router, web_customer_tags.router, web_followups.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
@@ -105,7 +108,7 @@ ROUTERS = (
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
     audit_events.router, web_audit.router, tenant.router, web_settings.router,
-    invitations.router, user_imports.router,
+    invitations.router, customer_imports.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,
     customer_views.router,

@@ -27,6 +27,7 @@ from crm_proto.crm.customers.v1 import (
 )
 from crm_proto.crm.customers.v1 import duplicates_pb2_grpc as customer_duplicates_pb2_grpc
 from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_grpc
+from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_grpc
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
@@ -64,6 +65,8 @@ class Backends:
     customer_views: Any = None
     # crm.customers.v1.CustomerExportService (customer exports, on the customers channel).
     customer_exports: Any = None
+    # crm.customers.v1.CustomerImportService (customer imports, on the customers channel).
+    customer_imports: Any = None
     # crm.customers.v1.MergeService (merge and undo, on the customers channel).
     merges: Any = None
     # crm.customers.v1.DuplicateService (duplicate scans and groups, on the customers channel).
@@ -92,6 +95,7 @@ class Backends:
             user_admin=user_admin_pb2_grpc.UserAdminServiceStub(channels["identity"]),
             customer_views=customer_views_pb2_grpc.CustomerViewServiceStub(channels["customers"]),
             customer_exports=customer_exports_pb2_grpc.CustomerExportServiceStub(channels["customers"]),
+            customer_imports=customer_imports_pb2_grpc.CustomerImportServiceStub(channels["customers"]),
             merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
         )

@@ -51,7 +51,7 @@ RESIDENT_ID: Final = "11010519491231002X"
 VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
-                               "order_id", "merge_id", "group_id", "session_id"})
+                               "order_id", "merge_id", "group_id", "session_id", "customer_import_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -73,6 +73,8 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateFollowupTask": lambda w: {"due_at": "2031-01-01T09:00:00+08:00"},
     "replaceFollowupDictionary": lambda w: {"entries": [{"code": "matrix", "label_en": "Matrix",
                                                          "label_zh": "矩阵"}]},
+    "remapCustomerImport": lambda w: {"mapping": {"0": "name", "1": "mobile"}},
+    "startCustomerImport": lambda w: {"duplicate_mode": "skip"},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
@@ -196,6 +198,11 @@ def _build(platform: Platform, api: ApiClient) -> World:
     imported = admin.post("/v1/imports", params={"kind": "users", "dry_run": "false"},
                           files={"file": ("u.csv", content, "application/octet-stream")})
     ids["import_id"] = _ok(imported)["import"]["id"]
+    # A customer import of rep A's (the `/v1/imports/{import_id}...` operations of customers): named
+    # by `customer_import_id` for the leak checks; the path kind `import_id` names the user import.
+    customers_file = "客户名称,手机号码\n矩阵导入客户,13700990011\n".encode()
+    ids["customer_import_id"] = _ok(rep_a.post("/v1/imports", params={"kind": "customers"}, files={
+        "file": ("c.csv", customers_file, "application/octet-stream")}))["id"]
     ids["session_id"] = _ok(rep_a.get("/v1/users/me/sessions"))["items"][0]["id"]
     # Tenant B has objects of its own, so its lists are not trivially empty.
     _ok(world.other_admin.post("/v1/customers", json={"name": "别家客户", "mobile": "13700990009"}))

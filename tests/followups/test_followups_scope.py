@@ -263,3 +263,24 @@ async def test_cadence_rules_need_followups_manage(
     assert (await followups.CreateCadenceRule(rule, metadata=manager)).title == "回访"
     # Reading the rules stays with followups:read.
     assert len((await followups.ListCadenceRules(pb.ListCadenceRulesRequest(), metadata=writer)).items) == 1
+
+
+async def test_an_import_batch_and_its_undo_reach_the_projection(
+    followups: followups_pb2_grpc.FollowupServiceStub, world: World, customers: Customers,
+) -> None:
+    imported = [uuid.uuid4(), uuid.uuid4()]
+    batch = [customer_event(world.tenant_id, "created", c, world.rep_a, 1).data["customer"] for c in imported]
+    event = CloudEvent.new(source="crm/customers", type=event_type("customer", "imported"),
+                           tenant_id=world.tenant_id, data={"import_id": "i", "customers": batch})
+    assert await world.customers_consumer.apply(event)
+    assert [(await world.projected(c)).owner_id for c in imported] == [world.rep_a, world.rep_a]  # type: ignore[union-attr]
+    await followups.CreateTask(task_request(customer_id=str(imported[0]), title="imported"), metadata=world.a)
+    assert await titles(followups, world.a) == {"imported"}
+
+    gone = customer_event(world.tenant_id, "deleted", imported[0], world.rep_a, 2).data["customer"]
+    undo = CloudEvent.new(source="crm/customers", type=event_type("customer", "import_reverted"),
+                          tenant_id=world.tenant_id, data={"import_id": "i", "customers": [gone]})
+    assert await world.customers_consumer.apply(undo)
+    customers.declare(world.tenant_id, imported[0], world.rep_a, deleted=True, version=2)
+    assert (await world.projected(imported[0])).deleted  # type: ignore[union-attr]
+    assert await titles(followups, world.a) == set()

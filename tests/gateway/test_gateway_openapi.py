@@ -78,6 +78,11 @@ EXPECTED = {
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),
     ("/v1/import-templates/{kind}", "get"), ("/v1/imports/{import_id}", "get"),
+    # Customer imports (issue 13).
+    ("/v1/customer-imports", "get"), ("/v1/imports/{import_id}:validate", "post"),
+    ("/v1/imports/{import_id}:start", "post"), ("/v1/imports/{import_id}:cancel", "post"),
+    ("/v1/imports/{import_id}:resume", "post"), ("/v1/imports/{import_id}:undo", "post"),
+    ("/v1/imports/{import_id}/problems", "get"), ("/v1/imports/{import_id}/errors", "get"),
     # customer merges and undo (issue 4)
     ("/v1/customers:merge", "post"), ("/v1/merges", "get"), ("/v1/merges/{merge_id}", "get"),
     ("/v1/merges/{merge_id}:undo", "post"),

@@ -159,5 +159,24 @@ def test_the_consumer_listens_to_customer_changes_under_its_durable_name(
 ) -> None:
     sub = subscription(autotag_service)
     assert (sub.durable, sub.filter_subjects) == (
-        DURABLE, ["crm.*.customer.created", "crm.*.customer.updated"])
+        DURABLE, ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.imported"])
     assert DURABLE == "tagging"
+
+
+async def test_an_import_batch_tags_every_customer_it_carries(
+    engine: AsyncEngine, nc: NATS, tenant_id: uuid.UUID, tag_service: TagService,
+    autotag_service: AutoTagService,
+) -> None:
+    tech, _ = await make_tag_with_rule(tag_service, autotag_service, engine, tenant_id,
+                                       "Tech", "name", "contains", "科技")
+    consumer = EventConsumer(engine, nc, subscription(autotag_service))
+    ids = [new_id() for _ in range(3)]
+    names = ["一号科技有限公司", "二号贸易有限公司", "三号科技有限公司"]
+    batch = [customer_event(tenant_id, i, name=n).data["customer"] for i, n in zip(ids, names, strict=True)]
+    event = CloudEvent.new(source="crm/customers", type=event_type("customer", "imported"), tenant_id=tenant_id,
+                           data={"import_id": str(new_id()), "customers": batch})
+
+    assert await consumer.apply(event)
+    rows = await tag_rows(engine, tenant_id)
+    assert sorted((r.customer_id, r.tag_id) for r in rows) == sorted([(ids[0], tech.id), (ids[2], tech.id)])
+    assert len(await applied_events(engine, tenant_id)) == 2

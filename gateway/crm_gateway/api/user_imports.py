@@ -5,22 +5,25 @@ creates and invites the users as a job."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
+from crm_gateway.api import customer_imports
 from crm_gateway.api.common import BackendsDep, CallerDep, Resource, operation, timestamp
-from crm_gateway.problems import Problem
+from crm_gateway.problems import Problem, UpstreamError
 from crm_platform.auth import Scope
 from crm_proto.crm.identity.v1 import user_admin_pb2 as pb
 
 router = APIRouter(tags=["users"])
-# API.md: one imports resource for every kind; `users` is the only kind so far (customers come later).
+# API.md: one imports resource for every kind: `users` (identity) and `customers` (customers,
+# api/customer_imports.py). An import id is looked up in customers, then in identity.
 IMPORTS = "/v1/imports"
-ImportKind = Literal["users"]
+ImportKind = Literal["users", "customers"]
 
 
 class UserImport(Resource):
@@ -73,25 +76,34 @@ def report_out(message: Any) -> ImportReport:
 
 
 _TEMPLATE_OPERATION = operation(
-    operation_id="getUserImportTemplate", summary="Download the user import template", scopes=[Scope.USERS_MANAGE],
-    errors=[400],
+    operation_id="getUserImportTemplate", summary="Download an import template (users or customers)",
+    scopes=[Scope.USERS_MANAGE, Scope.CUSTOMERS_WRITE], any_scope=True, errors=[400],
     description="Header row in the caller's language (keys and labels in either language are accepted on "
-                "upload), an example row (ignored on upload); the xlsx has the tenant's role names and team "
-                "paths as drop-downs and on a second sheet.",
+                "upload), an example row. `users` (users:manage): the example row is ignored on upload; the xlsx "
+                "has the tenant's role names and team paths as drop-downs and on a second sheet. `customers` "
+                "(customers:write): the xlsx has drop-downs from the tenant's dictionaries (industry, region, "
+                "source), type and status, a column per custom field and a notes sheet; delete the example row.",
 )
 _TEMPLATE_OPERATION["responses"][200] = {"description": "The template file", "content": {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}}}
 _IMPORT_OPERATION = operation(
-    operation_id="importUsers", summary="Validate (dry run) or import users from a file", scopes=[Scope.USERS_MANAGE],
-    errors=[400, 413],
-    description="Multipart `file` (xlsx, or csv in UTF-8 or GBK), at most 1 MiB and 5,000 rows. `dry_run=true`: "
+    operation_id="importUsers", summary="Import users or customers from a file",
+    scopes=[Scope.USERS_MANAGE, Scope.CUSTOMERS_WRITE], any_scope=True, errors=[400, 413],
+    description="`kind=customers` (customers:write): multipart `file` (xlsx, or csv in UTF-8, UTF-8 with BOM or "
+                "GBK), up to 1,048,576 rows and 512 MiB; optional form fields `mapping` (JSON: column position -> "
+                "field) and `duplicate_mode` (skip, update, create). 201 with the customer import (`Location`): "
+                "its `mapping` is proposed from the header (Chinese or English names) and its dry run has started; "
+                "correct the mapping with `:validate`, read `/problems` or the error file `/errors`, then `:start`. "
+                "File problems are 400 on `file`: `unsupported_file`, `invalid_encoding`, `no_rows`, "
+                "`file_too_large`. `kind=users` (users:manage): "
+                "Multipart `file` (xlsx, or csv in UTF-8 or GBK), at most 1 MiB and 5,000 rows. `dry_run=true`: "
                 "200 with every row's errors, nothing written. Otherwise the file is validated again: any row "
                 "error is a 400 (`errors[].field` = `rows[<row>].<column>`) and nothing is written; else 201 with "
                 "the import, which runs as a job (`Location`: poll it). File-level problems are 400 on `file`: "
                 "`unsupported_file`, `too_many_rows`, `no_rows`, `missing_column`.",
 )
 _IMPORT_OPERATION["responses"][201] = {"description": "Every row was valid: the import (a job) was created",
-                                       "model": ImportReport}
+                                       "model": ImportReport | customer_imports.CustomerImport}
 
 
 @router.get("/v1/import-templates/{kind}", response_class=Response, **_TEMPLATE_OPERATION)
@@ -99,6 +111,8 @@ async def get_template(
     kind: ImportKind, caller: CallerDep, services: BackendsDep,
     format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
 ) -> Response:
+    if kind == "customers":
+        return await customer_imports.template(caller, services, format)
     reply = await caller.call(services.user_admin.GetUserImportTemplate,
                               pb.GetUserImportTemplateRequest(format=format, locale=caller.locale))
     ascii_name = f"user-import-template.{format}"
@@ -107,13 +121,30 @@ async def get_template(
         "Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
-@router.post(IMPORTS, response_model=ImportReport, response_model_by_alias=True, **_IMPORT_OPERATION)
+@router.post(IMPORTS, response_model=ImportReport | customer_imports.CustomerImport, response_model_by_alias=True,
+             **_IMPORT_OPERATION)
 async def import_users(
     response: Response, caller: CallerDep, services: BackendsDep,
     file: Annotated[UploadFile, File(description="The filled-in template")],
     kind: Annotated[ImportKind, Query(description="What the file holds")],
-    dry_run: Annotated[bool, Query(description="Only validate")] = False,
-) -> ImportReport:
+    dry_run: Annotated[bool, Query(description="users: only validate")] = False,
+    mapping: Annotated[str, Form(max_length=20_000, description="customers: JSON {column position: field}")] = "",
+    duplicate_mode: Annotated[Literal["", "skip", "update", "create"], Form(
+        description="customers: skip (default), update or create")] = "",
+) -> ImportReport | customer_imports.CustomerImport:
+    if kind == "customers":
+        try:
+            wanted = json.loads(mapping) if mapping else {}
+            if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
+                raise ValueError(mapping)
+        except ValueError:
+            raise Problem(400, "invalid_input", params={"count": 1}, errors=[
+                {"field": "mapping", "code": "invalid_mapping", "message": ""}]) from None
+        started = await customer_imports.upload(caller, services, file, {str(k): v for k, v in wanted.items()},
+                                                duplicate_mode)
+        response.status_code = 201
+        response.headers["Location"] = f"{IMPORTS}/{started.id}"
+        return started
     content = await file.read()
     if not content:
         raise Problem(400, "invalid_input", params={"count": 1},
@@ -129,10 +160,18 @@ async def import_users(
 
 @router.get(
     f"{IMPORTS}/{{import_id}}",
-    response_model=UserImport,
-    **operation(operation_id="getUserImport", summary="An import's progress", scopes=[Scope.USERS_MANAGE],
-                errors=[404]),
+    response_model=customer_imports.CustomerImport | UserImport,
+    **operation(operation_id="getUserImport", summary="An import's progress (customers or users)",
+                scopes=[Scope.USERS_MANAGE, Scope.CUSTOMERS_WRITE], any_scope=True, errors=[404]),
 )
 async def get_import(caller: CallerDep, services: BackendsDep,
-                     import_id: Annotated[str, Path(max_length=100)]) -> UserImport:
+                     import_id: Annotated[str, Path(max_length=100)]) -> customer_imports.CustomerImport | UserImport:
+    scopes = caller.principal.scopes if caller.principal is not None else frozenset()
+    if Scope.CUSTOMERS_WRITE.value in scopes:
+        try:
+            return await customer_imports.get(caller, services, import_id)
+        except UpstreamError as exc:
+            if exc.error.status.name != "NOT_FOUND":
+                raise
+    # Not a customer import of the caller's: a user import (identity answers 403 without users:manage).
     return import_out(await caller.call(services.user_admin.GetUserImport, pb.GetUserImportRequest(id=import_id)))

@@ -63,6 +63,11 @@ def can_export(session: WebSession) -> bool:
     return "customers:export" in str(token_claims(session.token).get("scope", "")).split()
 
 
+def can_import(session: WebSession) -> bool:
+    """Whether to offer "Import" (the service enforces `customers:write` itself)."""
+    return "customers:write" in str(token_claims(session.token).get("scope", "")).split()
+
+
 def list_request(filters: dict[str, str], **fields: Any) -> pb.ListCustomersRequest:
     """A list request from a view's filters (query parameter names, `cf.<key>` included)."""
     request = pb.ListCustomersRequest(**fields)

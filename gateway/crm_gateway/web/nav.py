@@ -41,6 +41,8 @@ NAV: Final[tuple[NavEntry, ...]] = (
              parent="customers"),
     NavEntry("merges", "/app/customers/merges", N_("Merges"), scope="customers:read", icon="dot",
              parent="customers"),
+    NavEntry("customer_import", "/app/customers/import", N_("Import customers"), scope="customers:write", icon="dot",
+             parent="customers"),
     NavEntry("followups", "/app/followups", N_("Follow-ups"), scope="followups:read", icon="followups"),
     NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),
     NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),

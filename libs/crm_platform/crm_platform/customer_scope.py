@@ -49,7 +49,10 @@ from crm_proto.crm.customers.v1 import customers_pb2, customers_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-SUBJECTS: Final = [f"crm.*.customer.{verb}" for verb in ("created", "updated", "deleted", "restored", "erased")]
+# `imported` / `import_reverted` carry a batch (data.customers: an import's created and updated
+# customers; an undo's deleted and restored ones, crm_customers/importing).
+SUBJECTS: Final = [f"crm.*.customer.{verb}" for verb in ("created", "updated", "deleted", "restored", "erased",
+                                                         "imported", "import_reverted")]
 DELETED: Final = "crm.customer.deleted"
 
 
@@ -83,6 +86,19 @@ class CustomerFacts:
         """From a CustomerCreated / Updated / Deleted / Restored payload (`data.customer`, proto3
         JSON: int64 as a string, empty strings and unset timestamps left out); None when unusable."""
         customer = event.data.get("customer") if isinstance(event.data, dict) else None
+        return cls.from_payload(event, customer)
+
+    @classmethod
+    def batch_from_event(cls, event: CloudEvent) -> list[CustomerFacts] | None:
+        """Every customer of a batch payload (`data.customers`); None when it is not one or unusable."""
+        batch = event.data.get("customers") if isinstance(event.data, dict) else None
+        if not isinstance(batch, list):
+            return None
+        found = [cls.from_payload(event, customer) for customer in batch]
+        return None if any(f is None for f in found) else [f for f in found if f is not None]
+
+    @classmethod
+    def from_payload(cls, event: CloudEvent, customer: Any) -> CustomerFacts | None:
         if not isinstance(customer, dict):
             return None
         try:
@@ -110,10 +126,15 @@ class CustomerFacts:
             return None
 
 
-async def save_facts(session: AsyncSession, table: sa.Table, facts: CustomerFacts) -> None:
-    """Upserts the customer unless the row already holds the same or a newer version."""
-    statement = pg.insert(table).values(customer_id=facts.customer_id, owner_id=facts.owner_id,
-                                        deleted=facts.deleted, version=facts.version)
+async def save_facts(session: AsyncSession, table: sa.Table, facts: CustomerFacts, *more: CustomerFacts) -> None:
+    """Upserts the customers (one statement) unless a row already holds the same or a newer version."""
+    newest: dict[uuid.UUID, CustomerFacts] = {}
+    for one in (facts, *more):
+        if one.customer_id not in newest or newest[one.customer_id].version < one.version:
+            newest[one.customer_id] = one
+    statement = pg.insert(table).values([
+        {"customer_id": f.customer_id, "owner_id": f.owner_id, "deleted": f.deleted, "version": f.version}
+        for f in newest.values()])
     await session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.customer_id],
         set_={"owner_id": statement.excluded.owner_id, "deleted": statement.excluded.deleted,
@@ -131,13 +152,19 @@ def customer_scope_subscription(durable: str, table: sa.Table) -> Subscription:
     async def handle(event: CloudEvent, session: AsyncSession) -> None:
         if await apply_erasure(session, event, forget) or await about_erased_customer(session, event):
             return
-        facts = CustomerFacts.from_event(event)
-        if facts is None:
+        is_batch = isinstance(event.data, dict) and "customers" in event.data
+        batch = CustomerFacts.batch_from_event(event) if is_batch else None
+        facts = None if is_batch else CustomerFacts.from_event(event)
+        if batch is None and facts is None:
             # Redelivery cannot fix a malformed payload: skip it (the inbox records it as seen).
             log.warning("customer event without a usable customer; skipped",
                         extra=telemetry.log_fields(event_id=event.id, type=event.type))
             return
-        await save_facts(session, table, facts)
+        if batch is not None:
+            if batch:
+                await save_facts(session, table, *batch)
+        elif facts is not None:
+            await save_facts(session, table, facts)
 
     return Subscription(durable=durable, filter_subjects=SUBJECTS, handler=handle)
 

@@ -21,6 +21,8 @@ from crm_customers.duplicates.scan import duplicate_scan_worker
 from crm_customers.erasure import servicer as erasure_servicer
 from crm_customers.exports import servicer as exports_servicer
 from crm_customers.exports.worker import export_worker
+from crm_customers.importing import servicer as imports_servicer
+from crm_customers.importing.worker import import_worker
 from crm_customers.merge import servicer as merge_servicer
 from crm_customers.orders.service import OrderService
 from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
@@ -73,6 +75,8 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
             bulk_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
             views_servicer.add_to_server(server, runtime.engine, service),
             exports_servicer.add_to_server(server, runtime.engine, service),
+            imports_servicer.add_to_server(server, runtime.engine, service.sensitive,
+                                           PageTokens(settings.page_token_key)),
             duplicates_servicer.add_to_server(server, runtime.engine, PageTokens(settings.page_token_key))]
 
 
@@ -83,6 +87,7 @@ DEFINITION = ServiceDefinition(
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
                              export_worker(runtime, _customer_service(runtime)),
+                             import_worker(runtime, _customer_service(runtime).sensitive),
                              # Sensitive values and data keys into the platform's sealing envelope (c0035).
                              resealing.worker(runtime.engine, reseal_targets(_customer_service(runtime).sensitive))],
 )

@@ -127,3 +127,20 @@ async def test_a_customer_event_that_cannot_be_projected_is_logged_and_skipped(
 
     assert await report(analytics, tenant) == {"retail": 1}
     assert await event_log_service.count(analytics, tenant) == 1 + len(broken)
+
+
+async def test_an_import_batch_counts_every_customer_and_its_undo_removes_the_created(
+    analytics: Analytics, tenant: uuid.UUID
+) -> None:
+    ids = [uuid.uuid4() for _ in range(3)]
+    created = [customer_event(tenant, i, industry="retail" if n < 2 else "energy") for n, i in enumerate(ids)]
+    batch = CloudEvent.new(source="customers", type="crm.customer.imported", tenant_id=tenant,
+                           data={"import_id": "x", "customers": [e.data["customer"] for e in created]})
+    await project(analytics, batch)
+    assert await report(analytics, tenant) == {"retail": 2, "energy": 1}
+
+    gone = dict(created[0].data["customer"], version="2", deleted_at="2026-12-07T01:00:00Z")
+    undo = CloudEvent.new(source="customers", type="crm.customer.import_reverted", tenant_id=tenant,
+                          data={"import_id": "x", "customers": [gone]})
+    await project(analytics, undo)
+    assert await report(analytics, tenant) == {"retail": 1, "energy": 1}

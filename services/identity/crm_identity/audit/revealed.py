@@ -13,12 +13,16 @@ from crm_platform.consumer import Subscription
 from crm_platform.events import CloudEvent
 
 DURABLE_NAME = "identity-audit"
-SUBJECTS = ["crm.*.customer.revealed", "crm.*.customer.exported"]
+SUBJECTS = ["crm.*.customer.revealed", "crm.*.customer.exported", "crm.*.customer.import_finished",
+            "crm.*.customer.import_undone"]
 
 
 async def record_reveal(event: CloudEvent, session: AsyncSession) -> None:
     if event.type.endswith(".exported"):
         await record_export(event, session)
+        return
+    if event.type.endswith((".import_finished", ".import_undone")):
+        await record_import(event, session)
         return
     data = event.data
     actor = str(data.get("actor") or "")
@@ -53,6 +57,27 @@ async def record_export(event: CloudEvent, session: AsyncSession) -> None:
                  "filters": dict(data.get("filters") or {}), "columns": list(data.get("columns") or []),
                  "client_id": str(data.get("client_id") or ""), "event_id": event.id},
         origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
+    )
+
+
+async def record_import(event: CloudEvent, session: AsyncSession) -> None:
+    """A customer import finished, or was undone (crm_customers/importing): who, which file, how
+    many customers; never the rows."""
+    data = event.data
+    actor = str(data.get("actor") or "")
+    kind = "client" if actor.startswith("client:") else ("user" if actor else "anonymous")
+    try:
+        at = datetime.fromisoformat(event.time)
+    except (TypeError, ValueError):
+        at = None
+    finished = event.type.endswith(".import_finished")
+    details = ({"filename": str(data.get("filename") or ""), "created": int(data.get("created") or 0),
+                "updated": int(data.get("updated") or 0), "skipped": int(data.get("skipped") or 0)}
+               if finished else {"undone": int(data.get("undone") or 0)})
+    await audit.record(
+        session, audit.CUSTOMER_IMPORTED if finished else audit.CUSTOMER_IMPORT_UNDONE, actor=actor,
+        actor_kind=kind, target_type="customer_import", target_id=str(data.get("import_id") or ""), at=at,
+        details={**details, "event_id": event.id},
     )
 
 

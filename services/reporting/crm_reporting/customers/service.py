@@ -25,6 +25,9 @@ CUSTOMER_EVENT_PREFIX = "crm.customer."
 TAG_APPLIED = "crm.tag.applied"
 TAG_REMOVED = "crm.tag.removed"
 DELETED_AFTER_VERB = {"created": False, "updated": False, "restored": False, "deleted": True}
+# Batch verbs of the customer import (crm_customers/importing): data = {"customers": [{...}, ...]},
+# each customer deleted when it carries a `deleted_at` (an undone import's created customers).
+BATCH_VERBS = ("imported", "import_reverted")
 _TEXT_FIELDS = ("type", "industry", "region", "status", "owner_id", "name", "code", "source")
 
 
@@ -80,6 +83,21 @@ def customer_version_row(event: CloudEvent) -> Row:
     customer = event.data.get("customer")
     if not isinstance(customer, dict):
         raise InvalidCustomerEvent("data.customer is missing")
+    return _version_row(event, customer, DELETED_AFTER_VERB[verb])
+
+
+def customer_version_rows(event: CloudEvent) -> list[Row]:
+    """The rows a customer event stands for: one, or every customer of an import batch."""
+    verb = event.type.removeprefix(CUSTOMER_EVENT_PREFIX)
+    if verb not in BATCH_VERBS:
+        return [customer_version_row(event)]
+    batch = event.data.get("customers")
+    if not isinstance(batch, list) or not all(isinstance(c, dict) for c in batch):
+        raise InvalidCustomerEvent("data.customers is missing")
+    return [_version_row(event, c, bool(c.get("deleted_at"))) for c in batch]
+
+
+def _version_row(event: CloudEvent, customer: dict[str, Any], deleted: bool) -> Row:
     event_time: datetime | None = parse_rfc3339(event.time)
     updated_at = parse_rfc3339(customer.get("updated_at")) or event_time
     created_at = parse_rfc3339(customer.get("created_at")) or updated_at
@@ -96,7 +114,7 @@ def customer_version_row(event: CloudEvent) -> Row:
         "first_contact_date": _first_contact(customer),
         "created_at": created_at,
         "updated_at": updated_at,
-        "deleted": int(DELETED_AFTER_VERB[verb]),
+        "deleted": int(deleted),
         "event_id": event.id,
     }
 
@@ -110,9 +128,11 @@ def _first_contact(customer: dict[str, Any]) -> date | None:
 
 
 def status_change_row(event: CloudEvent, version_row: Row) -> Row | None:
-    """The status-history row of a customer event: its creation (the initial status) and an update
-    whose `changed_fields` names `status`; None for other changes."""
+    """The status-history row of a customer event: its creation or import (the initial status) and an
+    update whose `changed_fields` names `status`; None for other changes."""
     verb = event.type.removeprefix(CUSTOMER_EVENT_PREFIX)
+    if verb == "imported":
+        verb = "created" if not version_row["deleted"] else ""
     changed = event.data.get("changed_fields")
     entered = verb == "created" or (verb == "updated" and isinstance(changed, list) and "status" in changed)
     if not entered or not version_row["status"]:
@@ -130,18 +150,23 @@ class CustomerService:
         return event.type.startswith(CUSTOMER_EVENT_PREFIX)
 
     def rows(self, event: CloudEvent) -> list[tuple[TenantTable, Row]]:
-        """The customer version an event carries, and its status-history row when it entered a
-        status. A payload that cannot be projected is logged and skipped (retrying would not fix
-        it)."""
+        """The customer versions an event carries (one, or an import batch's), and a status-history
+        row for each that entered a status. A payload that cannot be projected is logged and skipped
+        (retrying would not fix it)."""
         try:
-            row = customer_version_row(event)
+            versions = customer_version_rows(event)
         except InvalidCustomerEvent as exc:
             log.warning(
                 "customer event not projected", extra=telemetry.log_fields(event_id=event.id, reason=str(exc))
             )
             return []
-        change = status_change_row(event, row)
-        return [(CUSTOMERS, row)] + ([(CUSTOMER_STATUS_CHANGES, change)] if change else [])
+        found: list[tuple[TenantTable, Row]] = []
+        for row in versions:
+            found.append((CUSTOMERS, row))
+            change = status_change_row(event, row)
+            if change is not None:
+                found.append((CUSTOMER_STATUS_CHANGES, change))
+        return found
 
     def tag_rows(self, event: CloudEvent) -> list[tuple[TenantTable, Row]]:
         """`crm.tag.applied` / `.removed`: the (tag, customer) pair with tagging's change number."""

@@ -17,7 +17,8 @@ from crm_tagging.autotag.service import AutoTagService
 log = logging.getLogger(__name__)
 
 DURABLE = "tagging"
-CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated"]
+# `customer.imported` carries a batch of customers (crm_customers/importing): every one is tagged.
+CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.imported"]
 
 
 def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
@@ -31,8 +32,32 @@ def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
         return None
 
 
+def customers_in(event: CloudEvent) -> list[tuple[uuid.UUID, dict[str, Any]]] | None:
+    """Ids and fields of a CustomersImported batch payload (data = {"customers": [...]})."""
+    batch = event.data.get("customers")
+    if not isinstance(batch, list):
+        return None
+    found: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    for customer in batch:
+        if not isinstance(customer, dict):
+            return None
+        try:
+            found.append((uuid.UUID(str(customer.get("id"))), customer))
+        except ValueError:
+            return None
+    return found
+
+
 def subscription(autotag: AutoTagService) -> Subscription:
     async def tag_customer(event: CloudEvent, session: AsyncSession) -> None:
+        if event.type.endswith(".imported"):
+            batch = customers_in(event)
+            if batch is None:
+                log.warning("customer batch event without valid customers; skipped",
+                            extra=telemetry.log_fields(event_id=event.id, type=event.type))
+                return
+            await autotag.tag_customers(session, event.tenantid, batch)
+            return
         found = customer_in(event)
         if found is None:
             # Redelivery cannot fix a malformed payload: skip it (the inbox records it as seen).

@@ -8,7 +8,7 @@ customers is a sweep job, not part of this service yet."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,6 +72,20 @@ class AutoTagService:
         """Applies every tag whose enabled rules the customer's fields match; returns the rules
         whose tags were newly applied (each of those wrote one tag.applied event)."""
         rules = [_rule(row) for row in await repository.enabled_rules_with_tag_names(session)]
+        return await self._apply_rules(session, tenant_id, customer_id, fields, rules)
+
+    async def tag_customers(self, session: AsyncSession, tenant_id: uuid.UUID | str,
+                            customers: Sequence[tuple[uuid.UUID, Mapping[str, Any]]]) -> list[Rule]:
+        """`tag_customer` for a batch (an import's `customer.imported`): the rules are read once."""
+        rules = [_rule(row) for row in await repository.enabled_rules_with_tag_names(session)]
+        applied: list[Rule] = []
+        if rules:
+            for customer_id, fields in customers:
+                applied += await self._apply_rules(session, tenant_id, customer_id, fields, rules)
+        return applied
+
+    async def _apply_rules(self, session: AsyncSession, tenant_id: uuid.UUID | str, customer_id: uuid.UUID,
+                           fields: Mapping[str, Any], rules: list[Rule]) -> list[Rule]:
         newly_applied: list[Rule] = []
         for rule in tags_to_apply(rules, fields):
             if await self.tags.apply(session, tenant_id, customer_id=customer_id, tag_id=rule.tag_id,

@@ -14,6 +14,48 @@ class CustomerCreated(_message.Message):
     customer: _customers_pb2.Customer
     def __init__(self, customer: _Optional[_Union[_customers_pb2.Customer, _Mapping]] = ...) -> None: ...
 
+class CustomersImported(_message.Message):
+    __slots__ = ("import_id", "customers")
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    customers: _containers.RepeatedCompositeFieldContainer[_customers_pb2.Customer]
+    def __init__(self, import_id: _Optional[str] = ..., customers: _Optional[_Iterable[_Union[_customers_pb2.Customer, _Mapping]]] = ...) -> None: ...
+
+class CustomersImportReverted(_message.Message):
+    __slots__ = ("import_id", "customers")
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    customers: _containers.RepeatedCompositeFieldContainer[_customers_pb2.Customer]
+    def __init__(self, import_id: _Optional[str] = ..., customers: _Optional[_Iterable[_Union[_customers_pb2.Customer, _Mapping]]] = ...) -> None: ...
+
+class CustomerImportFinished(_message.Message):
+    __slots__ = ("import_id", "actor", "filename", "created", "updated", "skipped")
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    actor: str
+    filename: str
+    created: int
+    updated: int
+    skipped: int
+    def __init__(self, import_id: _Optional[str] = ..., actor: _Optional[str] = ..., filename: _Optional[str] = ..., created: _Optional[int] = ..., updated: _Optional[int] = ..., skipped: _Optional[int] = ...) -> None: ...
+
+class CustomerImportUndone(_message.Message):
+    __slots__ = ("import_id", "actor", "undone")
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    UNDONE_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    actor: str
+    undone: int
+    def __init__(self, import_id: _Optional[str] = ..., actor: _Optional[str] = ..., undone: _Optional[int] = ...) -> None: ...
+
 class CustomerUpdated(_message.Message):
     __slots__ = ("customer", "changed_fields")
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]

@@ -2,7 +2,7 @@
 language, given by the gateway when the export is asked for (docs/customers.md, "Export").
 
 Revision ID: c0170
-Revises: c0061
+Revises: c0120
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql as pg
 from crm_platform.migrations import current_schema
 
 revision: str = "c0170"
-down_revision: str | None = "c0061"
+down_revision: str | None = "c0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,208 @@
+"""Every SQL statement of the customer import (tables from migration c0120). Bulk rows go in
+with COPY on the session's own connection (so in its transaction): at a million rows an INSERT
+per row, or even multi-row INSERTs, cost more than everything else together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_customers.customer.tables import customers, metadata
+from crm_customers.duplicates.tables import match_keys
+from crm_platform.db import TENANT
+
+customer_imports = sa.Table(
+    "customer_imports",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("encoding", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("file_parts", sa.Integer, nullable=False),
+    sa.Column("header", pg.JSONB, nullable=False),
+    sa.Column("mapping", pg.JSONB, nullable=False),
+    sa.Column("duplicate_mode", sa.Text, nullable=False),
+    sa.Column("principal", pg.JSONB, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("job_id", pg.UUID(as_uuid=True)),
+    sa.Column("phase", sa.Text, nullable=False),
+    sa.Column("total_rows", sa.BigInteger, nullable=False),
+    sa.Column("processed", sa.BigInteger, nullable=False),
+    sa.Column("cursor", sa.BigInteger, nullable=False),
+    sa.Column("error_rows", sa.BigInteger, nullable=False),
+    sa.Column("duplicate_rows", sa.BigInteger, nullable=False),
+    sa.Column("created_count", sa.BigInteger, nullable=False),
+    sa.Column("updated_count", sa.BigInteger, nullable=False),
+    sa.Column("skipped_count", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("validated_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("undone_at", sa.DateTime(timezone=True)),
+    sa.Column("undone_by", sa.Text, nullable=False),
+    sa.Column("undo_cursor", pg.UUID(as_uuid=True)),
+    schema=TENANT,
+)
+
+import_parts = sa.Table(
+    "customer_import_parts",
+    metadata,
+    sa.Column("import_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    schema=TENANT,
+)
+
+import_problems = sa.Table(
+    "customer_import_problems",
+    metadata,
+    sa.Column("import_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("row", sa.BigInteger, primary_key=True),
+    sa.Column("column", sa.Text, primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("level", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    schema=TENANT,
+)
+
+import_changes = sa.Table(
+    "customer_import_changes",
+    metadata,
+    sa.Column("import_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("before", pg.JSONB),
+    schema=TENANT,
+)
+
+_i = customer_imports.c
+
+
+async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
+    return (await session.execute(sa.insert(customer_imports).values(**values).returning(customer_imports))).one()
+
+
+async def get(session: AsyncSession, import_id: uuid.UUID, *, lock: bool = False) -> sa.Row[Any] | None:
+    query = sa.select(customer_imports).where(_i.id == import_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).first()
+
+
+async def update(session: AsyncSession, import_id: uuid.UUID, values: dict[str, Any]) -> sa.Row[Any]:
+    return (await session.execute(
+        sa.update(customer_imports).where(_i.id == import_id).values(**values).returning(customer_imports)
+    )).one()
+
+
+async def recent(session: AsyncSession, created_by: str | None, limit: int) -> list[sa.Row[Any]]:
+    query = sa.select(customer_imports).order_by(_i.created_at.desc()).limit(limit)
+    if created_by is not None:
+        query = query.where(_i.created_by == created_by)
+    return list(await session.execute(query))
+
+
+async def add_part(session: AsyncSession, import_id: uuid.UUID, seq: int, data: bytes) -> None:
+    await session.execute(sa.insert(import_parts).values(import_id=import_id, seq=seq, data=data))
+
+
+async def parts(session: AsyncSession, import_id: uuid.UUID) -> Any:
+    """The file's parts in order, streamed (one part in memory at a time)."""
+    result = await session.stream(sa.select(import_parts.c.data).where(import_parts.c.import_id == import_id)
+                                  .order_by(import_parts.c.seq))
+    async for row in result:
+        yield bytes(row.data)
+
+
+async def clear_problems(session: AsyncSession, import_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(import_problems).where(import_problems.c.import_id == import_id))
+
+
+async def problems_page(session: AsyncSession, import_id: uuid.UUID, after: tuple[int, str, str] | None,
+                        limit: int) -> list[sa.Row[Any]]:
+    p = import_problems.c
+    query: sa.Select[Any] = (sa.select(import_problems).where(p.import_id == import_id)
+                             .order_by(p.row, p.column, p.code).limit(limit))
+    if after is not None:
+        query = query.where(sa.tuple_(p.row, p.column, p.code) > sa.tuple_(*after))
+    return list(await session.execute(query))
+
+
+async def all_problems(session: AsyncSession, import_id: uuid.UUID) -> list[sa.Row[Any]]:
+    p = import_problems.c
+    return list(await session.execute(sa.select(p.row, p.column, p.code, p.level, p.detail)
+                                      .where(p.import_id == import_id).order_by(p.row, p.column)))
+
+
+async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str], records: Iterable[Sequence[Any]]
+                    ) -> None:
+    """COPY into a tenant table on the session's connection (its transaction)."""
+    connection = await session.connection()
+    assert connection.sync_connection is not None
+    schema = connection.sync_connection.get_execution_options().get("schema_translate_map", {}).get(TENANT)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None and schema
+    columns_sql = ", ".join(f'"{n}"' for n in names)
+    statement = f'COPY "{schema}"."{table.name}" ({columns_sql}) FROM STDIN'
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for record in records:
+            await copy.write_row(record)
+
+
+async def existing_keys(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
+    """Live customers holding each (kind, value): codes from customers, the rest from the match
+    keys duplicate detection keeps; value -> [(id, code, owner_id), ...]."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    c = customers.c
+    live = sa.and_(c.deleted_at.is_(None), c.merged_into.is_(None))
+    wanted_codes = sorted({v for k, v in keys if k == "code"})
+    if wanted_codes:
+        for row in await session.execute(sa.select(c.id, c.code).where(c.code.in_(wanted_codes), live)):
+            found.setdefault(("code", row.code), []).append(row.id)
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in keys:
+        if kind != "code":
+            by_kind.setdefault(kind, set()).add(value)
+    m = match_keys.c
+    for kind, values in sorted(by_kind.items()):
+        # One index lookup per value (ix_customer_match_keys_kind_value): `= ANY(array)`, not a
+        # long list of (kind, value) tuples, which the planner answers with a scan of every key.
+        query = (sa.select(m.value, m.customer_id).join(customers, c.id == m.customer_id)
+                 .where(m.kind == kind, m.value == sa.any_(sa.bindparam("values", type_=pg.ARRAY(sa.Text))), live))
+        for hit in await session.execute(query, {"values": sorted(values)}):
+            found.setdefault((kind, hit.value), []).append(hit.customer_id)
+    return found
+
+
+async def visible(session: AsyncSession, ids: Sequence[uuid.UUID], scope: sa.ColumnElement[bool] | None
+                  ) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    query = sa.select(customers.c.id).where(customers.c.id.in_(ids))
+    if scope is not None:
+        query = query.where(scope)
+    return set((await session.execute(query)).scalars())
+
+
+async def customers_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    if not ids:
+        return []
+    return list(await session.execute(sa.select(customers).where(customers.c.id.in_(ids))))
+
+
+async def changes_page(session: AsyncSession, import_id: uuid.UUID, after: uuid.UUID | None, limit: int
+                       ) -> list[sa.Row[Any]]:
+    ch = import_changes.c
+    query = sa.select(import_changes).where(ch.import_id == import_id).order_by(ch.customer_id).limit(limit)
+    if after is not None:
+        query = query.where(ch.customer_id > after)
+    return list(await session.execute(query))
