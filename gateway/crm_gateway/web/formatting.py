@@ -141,7 +141,7 @@ def date_text(day: date | datetime | None, locale: Locale, zone: ZoneInfo | None
 
 
 def weekday_name(day: date, locale: Locale) -> str:
-    """"Mon" / "周一"."""
+    """The short weekday name in the locale (Babel: "Mon" in English)."""
     return str(format_date(day, "EEE", locale=cldr(locale)))
 
 
