@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.auth import Scope
@@ -10,29 +12,98 @@ from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_tagging.autotag.schemas import rule_to_proto
 from crm_tagging.autotag.service import AutoTagService
-from crm_tagging.tag.schemas import customer_tag_to_proto, tag_to_proto
+from crm_tagging.category.service import CategoryService
+from crm_tagging.tag.schemas import category_to_proto, customer_tag_to_proto, settings_to_proto, tag_to_proto
 from crm_tagging.tag.service import TagService
+
+
+def _optional(request: Any, field: str) -> Any:
+    """A proto3 `optional` field's value, or None when the caller left it out."""
+    return getattr(request, field) if request.HasField(field) else None
 
 SERVICE_NAME = "crm.tagging.v1.TaggingService"
 
 
 class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
-    def __init__(self, engine: AsyncEngine, tags: TagService, autotag: AutoTagService):
+    def __init__(self, engine: AsyncEngine, tags: TagService, autotag: AutoTagService,
+                 categories: CategoryService | None = None):
         self.engine = engine
         self.tags = tags
         self.autotag = autotag
+        self.categories = categories or CategoryService()
 
     @rpc(Scope.TAGS_MANAGE)
     async def CreateTag(self, request: pb.CreateTagRequest, call: Call) -> pb.Tag:
-        return tag_to_proto(await self.tags.create(call.session, name=request.name, color=request.color))
+        return tag_to_proto(await self.tags.create(
+            call.session, name=request.name, color=request.color, description=request.description,
+            category_id=request.category_id, exclusive_group=request.exclusive_group))
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTag(self, request: pb.GetTagRequest, call: Call) -> pb.Tag:
+        return tag_to_proto(await self.tags.get(call.session, request.id, call.principal))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def UpdateTag(self, request: pb.UpdateTagRequest, call: Call) -> pb.Tag:
+        return tag_to_proto(await self.tags.update(
+            call.session, request.id, caller=call.principal, expected_version=request.expected_version,
+            name=_optional(request, "name"), color=_optional(request, "color"),
+            description=_optional(request, "description"), category_id=_optional(request, "category_id"),
+            exclusive_group=_optional(request, "exclusive_group"), archived=_optional(request, "archived")))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def DeleteTag(self, request: pb.DeleteTagRequest, call: Call) -> pb.DeleteTagResponse:
+        tag, customers, rules = await self.tags.delete(call.session, call.principal.tenant_id, call.principal.actor,
+                                                       request.id, request.expected_version)
+        return pb.DeleteTagResponse(tag=tag_to_proto(tag), removed_from_customers=customers, deleted_rules=rules)
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def MergeTags(self, request: pb.MergeTagsRequest, call: Call) -> pb.MergeTagsResponse:
+        target, moved, both, rules = await self.tags.merge(
+            call.session, call.principal.tenant_id, call.principal.actor, source_tag_id=request.source_tag_id,
+            target_tag_id=request.target_tag_id)
+        return pb.MergeTagsResponse(target=tag_to_proto(target), moved_customers=moved, already_tagged=both,
+                                    moved_rules=rules)
+
+    @rpc(Scope.TAGS_READ)
+    async def ListTagCategories(self, request: pb.ListTagCategoriesRequest,
+                                call: Call) -> pb.ListTagCategoriesResponse:
+        rows = await self.categories.list(call.session)
+        return pb.ListTagCategoriesResponse(items=[category_to_proto(r) for r in rows])
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def CreateTagCategory(self, request: pb.CreateTagCategoryRequest, call: Call) -> pb.TagCategory:
+        return category_to_proto(await self.categories.create(
+            call.session, name=request.name, description=request.description, position=request.position))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def UpdateTagCategory(self, request: pb.UpdateTagCategoryRequest, call: Call) -> pb.TagCategory:
+        return category_to_proto(await self.categories.update(
+            call.session, request.id, name=_optional(request, "name"),
+            description=_optional(request, "description"), position=_optional(request, "position")))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def DeleteTagCategory(self, request: pb.DeleteTagCategoryRequest, call: Call) -> pb.TagCategory:
+        return category_to_proto(await self.categories.delete(call.session, request.id))
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTaggingSettings(self, request: pb.GetTaggingSettingsRequest, call: Call) -> pb.TaggingSettings:
+        return settings_to_proto(await self.tags.settings(call.session))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def UpdateTaggingSettings(self, request: pb.UpdateTaggingSettingsRequest,
+                                    call: Call) -> pb.TaggingSettings:
+        return settings_to_proto(await self.tags.update_settings(
+            call.session, max_tags_per_customer=_optional(request, "max_tags_per_customer"),
+            expected_version=request.expected_version))
 
     @rpc(Scope.TAGS_READ)
     async def ListTags(self, request: pb.ListTagsRequest, call: Call) -> pb.ListTagsResponse:
         if request.ids:
-            return pb.ListTagsResponse(items=[tag_to_proto(r) for r in await self.tags.with_ids(call.session,
-                                                                                              list(request.ids))])
+            rows = await self.tags.with_ids(call.session, list(request.ids), call.principal)
+            return pb.ListTagsResponse(items=[tag_to_proto(r) for r in rows])
         rows, next_token = await self.tags.list_page(call.session, size=request.page_size,
-                                                token=request.page_token)
+                                                token=request.page_token, category_id=request.category_id,
+                                                state=request.state, caller=call.principal)
         return pb.ListTagsResponse(items=[tag_to_proto(r) for r in rows], next_page_token=next_token)
 
     @rpc(Scope.TAGS_MANAGE)

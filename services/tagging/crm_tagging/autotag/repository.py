@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,3 +30,14 @@ async def enabled_rules_with_tag_names(session: AsyncSession) -> list[sa.Row[Any
         .order_by(tag_rules.c.created_at, tag_rules.c.id)
     )
     return list((await session.execute(query)).all())
+
+
+async def delete_rules_of_tag(session: AsyncSession, tag_id: uuid.UUID) -> int:
+    deleted = await session.execute(sa.delete(tag_rules).where(tag_rules.c.tag_id == tag_id).returning(tag_rules.c.id))
+    return len(deleted.all())
+
+
+async def repoint_rules(session: AsyncSession, from_tag: uuid.UUID, to_tag: uuid.UUID) -> int:
+    moved = await session.execute(sa.update(tag_rules).where(tag_rules.c.tag_id == from_tag)
+                                  .values(tag_id=to_tag).returning(tag_rules.c.id))
+    return len(moved.all())

@@ -1,7 +1,8 @@
 """The events of a tag going on or off a customer: `tag.applied` and `tag.removed`, each with
 the next `change_seq` (migration tg0003), written to the outbox in the caller's transaction so
 they are published exactly when the change commits. Manual tagging, rules and merges all
-announce their changes here, so projections (customers' tag filter) see every one."""
+announce their changes here, so projections (customers' tag filter) see every one, and so does the
+usage history (`tag_history`, migration tg0130)."""
 
 from __future__ import annotations
 
@@ -31,13 +32,18 @@ async def announce_applied(session: AsyncSession, tenant_id: uuid.UUID | str, *,
     )
     await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="tag", verb="applied",
                            data=proto_data(applied), subject_id=str(customer_id))
+    await repository.record_history(session, customer_id=customer_id, tag_id=tag_id, action="applied",
+                                    source=source, rule_id=rule_id, actor=actor)
 
 
 async def announce_removed(session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
-                           tag_id: uuid.UUID, tag_name: str, source: str, actor: str = "") -> None:
+                           tag_id: uuid.UUID, tag_name: str, source: str, actor: str = "",
+                           rule_id: uuid.UUID | None = None) -> None:
     removed = events_pb2.TagRemoved(
         customer_id=str(customer_id), tag_id=str(tag_id), tag_name=tag_name, source=source, actor=actor,
         change_seq=await repository.next_change_seq(session),
     )
     await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="tag", verb="removed",
                            data=proto_data(removed), subject_id=str(customer_id))
+    await repository.record_history(session, customer_id=customer_id, tag_id=tag_id, action="removed",
+                                    source=source, rule_id=rule_id, actor=actor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.errors import Conflict
-from crm_tagging.tag.tables import customer_tags, tag_change_seq, tags
+from crm_tagging.tag.tables import customer_tags, tag_change_seq, tag_history, tagging_settings, tags
 
 # The unique index on lower(name) created by migration tg0001.
 NAME_INDEX = "uq_tags_name_lower"
@@ -35,22 +36,137 @@ async def insert_tag(session: AsyncSession, values: dict[str, Any]) -> sa.Row[An
         raise
 
 
-async def get_tag(session: AsyncSession, tag_id: uuid.UUID) -> sa.Row[Any] | None:
-    return (await session.execute(sa.select(tags).where(tags.c.id == tag_id))).first()
+# Which customers a count may include: the caller's data scope compiled into SQL over
+# customer_tags.customer_id (CustomerAccess.condition); None counts every customer (the system).
+Visible = Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]] | None
 
 
-async def list_tags_page(session: AsyncSession, *, limit: int,
-                         after: tuple[datetime, uuid.UUID] | None) -> list[sa.Row[Any]]:
+def _customer_count(visible: Visible) -> sa.ScalarSelect[Any]:
+    query = sa.select(sa.func.count()).select_from(customer_tags).where(customer_tags.c.tag_id == tags.c.id)
+    if visible is not None:
+        query = query.where(visible(customer_tags.c.customer_id))
+    return query.scalar_subquery()
+
+
+def _tags_with_counts(visible: Visible = None) -> sa.Select[Any]:
+    """Tags with `customer_count`: customers carrying each now that the caller may see (index
+    ix_customer_tags_tag_id)."""
+    return sa.select(tags, _customer_count(visible).label("customer_count"))
+
+
+async def get_tag(session: AsyncSession, tag_id: uuid.UUID, visible: Visible = None) -> sa.Row[Any] | None:
+    return (await session.execute(_tags_with_counts(visible).where(tags.c.id == tag_id))).first()
+
+
+async def lock_tag(session: AsyncSession, tag_id: uuid.UUID) -> sa.Row[Any] | None:
+    """The tag row, locked until the transaction ends (edits, merges and deletes of one tag queue)."""
+    return (await session.execute(sa.select(tags).where(tags.c.id == tag_id).with_for_update())).first()
+
+
+async def list_tags_page(session: AsyncSession, *, limit: int, after: tuple[datetime, uuid.UUID] | None,
+                         category_id: uuid.UUID | None = None, uncategorised: bool = False,
+                         archived: bool | None = None, visible: Visible = None) -> list[sa.Row[Any]]:
     """Oldest first, keyed on (created_at, id) so pages stay stable while tags are added."""
-    query = sa.select(tags).order_by(tags.c.created_at, tags.c.id).limit(limit)
+    query = _tags_with_counts(visible).order_by(tags.c.created_at, tags.c.id).limit(limit)
     if after is not None:
         query = query.where(sa.tuple_(tags.c.created_at, tags.c.id) > sa.tuple_(*after))
+    if category_id is not None:
+        query = query.where(tags.c.category_id == category_id)
+    if uncategorised:
+        query = query.where(tags.c.category_id.is_(None))
+    if archived is not None:
+        query = query.where(tags.c.archived_at.isnot(None) if archived else tags.c.archived_at.is_(None))
     return list((await session.execute(query)).all())
 
 
-async def tags_with_ids(session: AsyncSession, tag_ids: list[uuid.UUID]) -> list[sa.Row[Any]]:
-    query = sa.select(tags).where(tags.c.id.in_(tag_ids)).order_by(tags.c.created_at, tags.c.id)
+async def tags_with_ids(session: AsyncSession, tag_ids: list[uuid.UUID],
+                        visible: Visible = None) -> list[sa.Row[Any]]:
+    query = _tags_with_counts(visible).where(tags.c.id.in_(tag_ids)).order_by(tags.c.created_at, tags.c.id)
     return list((await session.execute(query)).all())
+
+
+async def update_tag(session: AsyncSession, tag_id: uuid.UUID, values: dict[str, Any]) -> None:
+    try:
+        async with session.begin_nested():
+            await session.execute(sa.update(tags).where(tags.c.id == tag_id).values(
+                **values, version=tags.c.version + 1, updated_at=sa.func.now()))
+    except IntegrityError as exc:
+        if _violated_constraint(exc) == NAME_INDEX:
+            raise Conflict("a tag with this name exists", code="tag_name_taken",
+                           extra={"field": "name"}) from None
+        raise
+
+
+async def delete_tag(session: AsyncSession, tag_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(tags).where(tags.c.id == tag_id))
+
+
+async def customers_carrying(session: AsyncSession, tag_id: uuid.UUID) -> list[sa.Row[Any]]:
+    """Every customer_tags row of the tag, locked (a delete or merge announces each)."""
+    return list((await session.execute(
+        sa.select(customer_tags).where(customer_tags.c.tag_id == tag_id)
+        .order_by(customer_tags.c.customer_id).with_for_update()
+    )).all())
+
+
+async def take_tag_off_everyone(session: AsyncSession, tag_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(customer_tags).where(customer_tags.c.tag_id == tag_id))
+
+
+async def move_tag(session: AsyncSession, source_id: uuid.UUID, target_id: uuid.UUID,
+                   customer_ids: list[uuid.UUID]) -> None:
+    """Re-points the source tag's rows of these customers (who do not carry the target) to it."""
+    if customer_ids:
+        await session.execute(sa.update(customer_tags).where(
+            customer_tags.c.tag_id == source_id, customer_tags.c.customer_id.in_(customer_ids)
+        ).values(tag_id=target_id))
+
+
+async def carriers_among(session: AsyncSession, tag_id: uuid.UUID, customer_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    if not customer_ids:
+        return set()
+    rows = await session.execute(sa.select(customer_tags.c.customer_id).where(
+        customer_tags.c.tag_id == tag_id, customer_tags.c.customer_id.in_(customer_ids)))
+    return {row.customer_id for row in rows}
+
+
+async def lock_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """Serialises tag changes of one customer until the transaction ends, so two concurrent
+    applies cannot both pass the per-customer limit or an exclusive group."""
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(sa.literal(f"tagging:customer:{customer_id}"), 0))))
+
+
+async def customer_tag_count(session: AsyncSession, customer_id: uuid.UUID) -> int:
+    return int((await session.execute(
+        sa.select(sa.func.count()).select_from(customer_tags).where(customer_tags.c.customer_id == customer_id)
+    )).scalar_one())
+
+
+async def customer_tags_in_group(session: AsyncSession, customer_id: uuid.UUID, group: str,
+                                 except_tag: uuid.UUID) -> list[sa.Row[Any]]:
+    """The customer's tags (with names) of this exclusive group, other than `except_tag`."""
+    query = _with_tag().where(customer_tags.c.customer_id == customer_id, tags.c.exclusive_group == group,
+                              tags.c.id != except_tag)
+    return list((await session.execute(query)).all())
+
+
+async def get_settings(session: AsyncSession) -> sa.Row[Any]:
+    return (await session.execute(sa.select(tagging_settings).where(tagging_settings.c.id == 1))).one()
+
+
+async def update_settings(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
+    return (await session.execute(
+        sa.update(tagging_settings).where(tagging_settings.c.id == 1)
+        .values(**values, version=tagging_settings.c.version + 1, updated_at=sa.func.now())
+        .returning(tagging_settings)
+    )).one()
+
+
+async def record_history(session: AsyncSession, *, customer_id: uuid.UUID, tag_id: uuid.UUID, action: str,
+                         source: str, rule_id: uuid.UUID | None, actor: str) -> None:
+    await session.execute(sa.insert(tag_history).values(
+        customer_id=customer_id, tag_id=tag_id, action=action, source=source, rule_id=rule_id, actor=actor))
 
 
 async def insert_customer_tag_if_absent(session: AsyncSession, *, customer_id: uuid.UUID, tag_id: uuid.UUID,

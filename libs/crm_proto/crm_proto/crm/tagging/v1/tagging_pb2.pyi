@@ -11,16 +11,60 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Tag(_message.Message):
-    __slots__ = ("id", "name", "color", "created_at")
+    __slots__ = ("id", "name", "color", "created_at", "description", "category_id", "exclusive_group", "archived", "archived_at", "customer_count", "version", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     color: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    description: str
+    category_id: str
+    exclusive_group: str
+    archived: bool
+    archived_at: _timestamp_pb2.Timestamp
+    customer_count: int
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ..., category_id: _Optional[str] = ..., exclusive_group: _Optional[str] = ..., archived: _Optional[bool] = ..., archived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_count: _Optional[int] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TagCategory(_message.Message):
+    __slots__ = ("id", "key", "name", "description", "position", "tag_count", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    TAG_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    key: str
+    name: str
+    description: str
+    position: int
+    tag_count: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., position: _Optional[int] = ..., tag_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TaggingSettings(_message.Message):
+    __slots__ = ("max_tags_per_customer", "version", "updated_at")
+    MAX_TAGS_PER_CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    max_tags_per_customer: int
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, max_tags_per_customer: _Optional[int] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TagRule(_message.Message):
     __slots__ = ("id", "tag_id", "field", "operator", "value", "enabled", "created_at")
@@ -61,22 +105,32 @@ class CustomerTag(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tag_color: _Optional[str] = ..., applied_by: _Optional[str] = ...) -> None: ...
 
 class CreateTagRequest(_message.Message):
-    __slots__ = ("name", "color")
+    __slots__ = ("name", "color", "description", "category_id", "exclusive_group")
     NAME_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_GROUP_FIELD_NUMBER: _ClassVar[int]
     name: str
     color: str
-    def __init__(self, name: _Optional[str] = ..., color: _Optional[str] = ...) -> None: ...
+    description: str
+    category_id: str
+    exclusive_group: str
+    def __init__(self, name: _Optional[str] = ..., color: _Optional[str] = ..., description: _Optional[str] = ..., category_id: _Optional[str] = ..., exclusive_group: _Optional[str] = ...) -> None: ...
 
 class ListTagsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "ids")
+    __slots__ = ("page_size", "page_token", "ids", "category_id", "state")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    category_id: str
+    state: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., category_id: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
 
 class ListTagsResponse(_message.Message):
     __slots__ = ("items", "next_page_token")
@@ -149,3 +203,117 @@ class RemoveCustomerTagResponse(_message.Message):
     REMOVED_FIELD_NUMBER: _ClassVar[int]
     removed: CustomerTag
     def __init__(self, removed: _Optional[_Union[CustomerTag, _Mapping]] = ...) -> None: ...
+
+class GetTagRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UpdateTagRequest(_message.Message):
+    __slots__ = ("id", "expected_version", "name", "color", "description", "category_id", "exclusive_group", "archived")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COLOR_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    expected_version: int
+    name: str
+    color: str
+    description: str
+    category_id: str
+    exclusive_group: str
+    archived: bool
+    def __init__(self, id: _Optional[str] = ..., expected_version: _Optional[int] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., description: _Optional[str] = ..., category_id: _Optional[str] = ..., exclusive_group: _Optional[str] = ..., archived: _Optional[bool] = ...) -> None: ...
+
+class DeleteTagRequest(_message.Message):
+    __slots__ = ("id", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteTagResponse(_message.Message):
+    __slots__ = ("tag", "removed_from_customers", "deleted_rules")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FROM_CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_RULES_FIELD_NUMBER: _ClassVar[int]
+    tag: Tag
+    removed_from_customers: int
+    deleted_rules: int
+    def __init__(self, tag: _Optional[_Union[Tag, _Mapping]] = ..., removed_from_customers: _Optional[int] = ..., deleted_rules: _Optional[int] = ...) -> None: ...
+
+class MergeTagsRequest(_message.Message):
+    __slots__ = ("source_tag_id", "target_tag_id")
+    SOURCE_TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    source_tag_id: str
+    target_tag_id: str
+    def __init__(self, source_tag_id: _Optional[str] = ..., target_tag_id: _Optional[str] = ...) -> None: ...
+
+class MergeTagsResponse(_message.Message):
+    __slots__ = ("target", "moved_customers", "already_tagged", "moved_rules")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    MOVED_CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_TAGGED_FIELD_NUMBER: _ClassVar[int]
+    MOVED_RULES_FIELD_NUMBER: _ClassVar[int]
+    target: Tag
+    moved_customers: int
+    already_tagged: int
+    moved_rules: int
+    def __init__(self, target: _Optional[_Union[Tag, _Mapping]] = ..., moved_customers: _Optional[int] = ..., already_tagged: _Optional[int] = ..., moved_rules: _Optional[int] = ...) -> None: ...
+
+class ListTagCategoriesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTagCategoriesResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[TagCategory]
+    def __init__(self, items: _Optional[_Iterable[_Union[TagCategory, _Mapping]]] = ...) -> None: ...
+
+class CreateTagCategoryRequest(_message.Message):
+    __slots__ = ("name", "description", "position")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    position: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class UpdateTagCategoryRequest(_message.Message):
+    __slots__ = ("id", "name", "description", "position")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    position: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class DeleteTagCategoryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetTaggingSettingsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpdateTaggingSettingsRequest(_message.Message):
+    __slots__ = ("max_tags_per_customer", "expected_version")
+    MAX_TAGS_PER_CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    max_tags_per_customer: int
+    expected_version: int
+    def __init__(self, max_tags_per_customer: _Optional[int] = ..., expected_version: _Optional[int] = ...) -> None: ...
