@@ -64,6 +64,7 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateTag": lambda w: {"description": "changed by someone else"},
     "mergeTags": lambda w: {"into_tag_id": w.spare_tag},
     "updateTagCategory": lambda w: {"description": "changed"},
+    "updateTagRule": lambda w: {"name": "changed"},
     "updateWebhookEndpoint": lambda w: {"enabled": False},
     "resetUserPassword": lambda w: {"new_password": "Another-secret-pass-93"},
     "updateRole": lambda w: {"description": "changed"},
@@ -165,6 +166,9 @@ def _build(platform: Platform, api: ApiClient) -> World:
     tag = _ok(admin.post("/v1/tags", json={"name": "矩阵标签", "category_id": ids["category_id"]}))
     ids["tag_id"] = tag["id"]
     world.spare_tag = _ok(admin.post("/v1/tags", json={"name": "矩阵备用标签"}))["id"]
+    ids["rule_id"] = _ok(admin.post("/v1/tag-rules", json={
+        "tag_id": tag["id"], "conditions": {"field": "industry", "op": "equals", "value": "矩阵"}}))["id"]
+    ids["job_id"] = _ok(admin.post(f"/v1/tag-rules/{ids['rule_id']}:rerun"))["id"]
     _ok(rep_a.post(f"/v1/customers/{customer['id']}/tags", json={"tag_id": tag["id"]}))
     ids["task_id"] = _ok(rep_a.post("/v1/followup-tasks", json={
         "customer_id": customer["id"], "title": "矩阵回访", "due_at": "2030-01-01T09:00:00+08:00"}))["id"]

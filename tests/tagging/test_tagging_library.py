@@ -23,6 +23,7 @@ from crm_platform.ids import new_id
 from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_tagging import access
+from crm_tagging.autotag import facts
 from crm_tagging.autotag.service import AutoTagService
 from crm_tagging.tag.tables import tag_history
 from tests.support import Customers, access_token
@@ -128,7 +129,9 @@ async def test_archived_tags_stay_on_customers_and_are_applied_no_more(
                                                                                  tag_id=vip.id), metadata=hand))
     assert field_errors(refused) == [("tag_id", "tag_archived")]
     async with tenant_session(engine, tenant_id) as session:
-        assert await autotag_service.tag_customer(session, tenant_id, second, {"industry": "IT"}) == []
+        await facts.record_customer(session, second, {"id": str(second), "industry": "IT", "version": 1},
+                                    status_changed=False)
+        assert await autotag_service.tag_customer(session, tenant_id, second) == []
     assert await carried(tagging, hand, first) == ["VIP"]
     active = await tagging.ListTags(pb.ListTagsRequest(state="active"), metadata=md)
     assert list(active.items) == []
@@ -184,7 +187,9 @@ async def test_rules_skip_a_customer_at_the_limit_in_rule_order(
                                                             value="IT"), metadata=md)
     customer = new_id()
     async with tenant_session(engine, tenant_id) as session:
-        applied = await autotag_service.tag_customer(session, tenant_id, customer, {"industry": "IT"})
+        await facts.record_customer(session, customer, {"id": str(customer), "industry": "IT", "version": 1},
+                                    status_changed=False)
+        applied = await autotag_service.tag_customer(session, tenant_id, customer)
     assert [r.tag_name for r in applied] == ["First", "Second"]
     assert len(await tag_rows(engine, tenant_id)) == 2
 

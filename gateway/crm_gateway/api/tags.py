@@ -150,6 +150,9 @@ class CustomerTag(Resource):
     tag_color: str = Field(description="The tag's colour, #rrggbb")
     source: str = Field(description='"rule" or "manual"')
     rule_id: str
+    rule_name: str = Field("", description="The rule that applied it, while it exists")
+    trigger: str = Field("", description='Why a rule applied it: the event ("crm.order.recorded <id>"), "sweep" '
+                                         'or "rerun"')
     applied_by: str = Field(description="The user who applied it by hand; empty for rules")
     applied_at: datetime | None
 
@@ -158,7 +161,8 @@ def customer_tag_out(message: Any) -> CustomerTag:
     return CustomerTag(
         customer_id=message.customer_id, tag_id=message.tag_id, tag_name=message.tag_name,
         tag_color=message.tag_color, source=message.source, rule_id=message.rule_id,
-        applied_by=message.applied_by, applied_at=timestamp(message.applied_at),
+        applied_by=message.applied_by, applied_at=timestamp(message.applied_at), rule_name=message.rule_name,
+        trigger=message.trigger,
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_platform import jobs
 from crm_platform.auth import Scope
+from crm_platform.errors import NotFound
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
-from crm_tagging.autotag.schemas import rule_to_proto
-from crm_tagging.autotag.service import AutoTagService
+from crm_tagging.autotag.schemas import job_to_proto, rule_to_proto
+from crm_tagging.autotag.service import AutoTagService, RuleInput
 from crm_tagging.category.service import CategoryService
 from crm_tagging.tag.schemas import category_to_proto, customer_tag_to_proto, settings_to_proto, tag_to_proto
 from crm_tagging.tag.service import TagService
@@ -108,9 +111,55 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
 
     @rpc(Scope.TAGS_MANAGE)
     async def CreateTagRule(self, request: pb.CreateTagRuleRequest, call: Call) -> pb.TagRule:
-        row = await self.autotag.create_rule(call.session, tag_id=request.tag_id, field=request.field,
-                                             operator=request.operator, value=request.value)
+        row = await self.autotag.create_rule(call.session, call.principal.tenant_id, RuleInput(
+            tag_id=request.tag_id, field=request.field, operator=request.operator, value=request.value,
+            name=request.name, conditions_json=request.conditions_json or None, action=request.action or "add",
+            priority=_optional(request, "priority")))
         return rule_to_proto(row)
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTagRule(self, request: pb.GetTagRuleRequest, call: Call) -> pb.TagRule:
+        return rule_to_proto(await self.autotag.get_rule(call.session, request.id))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def UpdateTagRule(self, request: pb.UpdateTagRuleRequest, call: Call) -> pb.TagRule:
+        given = RuleInput(tag_id=_optional(request, "tag_id"), name=_optional(request, "name"),
+                          conditions_json=_optional(request, "conditions_json"), action=_optional(request, "action"),
+                          priority=_optional(request, "priority"), enabled=_optional(request, "enabled"))
+        return rule_to_proto(await self.autotag.update_rule(call.session, call.principal.tenant_id, request.id, given,
+                                                            request.expected_version))
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def DeleteTagRule(self, request: pb.DeleteTagRuleRequest, call: Call) -> pb.DeleteTagRuleResponse:
+        rule, taken = await self.autotag.delete_rule(call.session, call.principal.tenant_id, request.id,
+                                                     take_back=request.take_back, actor=call.principal.actor)
+        return pb.DeleteTagRuleResponse(rule=rule_to_proto(rule), tags_taken_back=taken)
+
+    @rpc(Scope.TAGS_READ)
+    async def PreviewTagRule(self, request: pb.PreviewTagRuleRequest, call: Call) -> pb.PreviewTagRuleResponse:
+        count, sample, time_based = await self.autotag.preview(call.session, call.principal, request.conditions_json)
+        return pb.PreviewTagRuleResponse(count=count, sample_customer_ids=[str(c) for c in sample],
+                                         time_based=time_based)
+
+    @rpc(Scope.TAGS_MANAGE)
+    async def RerunTagRule(self, request: pb.RerunTagRuleRequest, call: Call) -> pb.TagJob:
+        job_id = await self.autotag.request_rerun(call.session, call.principal.tenant_id, request.id)
+        return await self._job(call, str(job_id))
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTagJob(self, request: pb.GetTagJobRequest, call: Call) -> pb.TagJob:
+        return await self._job(call, request.id)
+
+    async def _job(self, call: Call, job_id: str) -> pb.TagJob:
+        """A job of the caller's tenant and of tagging's kinds; NotFound otherwise."""
+        try:
+            parsed = uuid.UUID(job_id)
+        except ValueError:
+            raise NotFound("no job with this id") from None
+        row = await jobs.get(call.session, parsed)
+        if row is None or str(row.tenant_id) != str(call.principal.tenant_id) or not row.kind.startswith("tagging."):
+            raise NotFound("no job with this id")
+        return job_to_proto(row)
 
     @rpc(Scope.TAGS_READ)
     async def ListTagRules(self, request: pb.ListTagRulesRequest, call: Call) -> pb.ListTagRulesResponse:

@@ -1,5 +1,7 @@
-"""The NATS edge of auto-tagging: customer created/updated events run the tenant's rules. The
-consumer wrapper owns the inbox transaction, so a redelivered event applies nothing twice."""
+"""The NATS edge of auto-tagging: customers' events keep the rule facts (autotag/facts.py) and
+then run the tenant's rules for that customer, each tag recording the event as its trigger. The
+consumer wrapper owns the inbox transaction, so a redelivered event applies nothing twice; events
+about an erased customer are skipped."""
 
 from __future__ import annotations
 
@@ -11,17 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import telemetry
 from crm_platform.consumer import Subscription
+from crm_platform.erasure import about_erased_customer
 from crm_platform.events import CloudEvent
+from crm_tagging.autotag import facts
 from crm_tagging.autotag.service import AutoTagService
 
 log = logging.getLogger(__name__)
 
-DURABLE = "tagging"
-CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated"]
+# A new durable (the first version's "tagging" read created/updated only): it reads the stream from
+# its start, so the facts of customers and orders from before it existed are projected too.
+DURABLE = "tagging-rules"
+CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
+                    "crm.*.customer.restored", "crm.*.order.recorded"]
 
 
 def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
-    """The customer's id and fields from a CustomerCreated/CustomerUpdated payload."""
+    """The customer's id and fields from a customer event's payload."""
     customer = event.data.get("customer")
     if not isinstance(customer, dict):
         return None
@@ -31,8 +38,20 @@ def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
         return None
 
 
+def trigger_of(event: CloudEvent) -> str:
+    """What a rule's tag records as its cause: the event's type and id."""
+    return f"{event.type} {event.id}"
+
+
 def subscription(autotag: AutoTagService) -> Subscription:
     async def tag_customer(event: CloudEvent, session: AsyncSession) -> None:
+        if await about_erased_customer(session, event):
+            return
+        if event.type.endswith(".order.recorded"):
+            customer_id = await facts.record_order(session, event.data)
+            if customer_id is not None:
+                await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
+            return
         found = customer_in(event)
         if found is None:
             # Redelivery cannot fix a malformed payload: skip it (the inbox records it as seen).
@@ -40,6 +59,10 @@ def subscription(autotag: AutoTagService) -> Subscription:
                         extra=telemetry.log_fields(event_id=event.id, type=event.type))
             return
         customer_id, fields = found
-        await autotag.tag_customer(session, event.tenantid, customer_id, fields)
+        changed = event.data.get("changed_fields") or []
+        status_changed = event.type.endswith(".customer.updated") and "status" in changed
+        if await facts.record_customer(session, customer_id, fields, status_changed=status_changed,
+                                       at=facts.parse_time(event.time)):
+            await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
 
     return Subscription(durable=DURABLE, filter_subjects=CUSTOMER_CHANGES, handler=tag_customer)

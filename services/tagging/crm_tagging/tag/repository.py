@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.errors import Conflict
+from crm_tagging.autotag.tables import tag_rules
 from crm_tagging.tag.tables import customer_tags, tag_change_seq, tag_history, tagging_settings, tags
 
 # The unique index on lower(name) created by migration tg0001.
@@ -170,11 +171,13 @@ async def record_history(session: AsyncSession, *, customer_id: uuid.UUID, tag_i
 
 
 async def insert_customer_tag_if_absent(session: AsyncSession, *, customer_id: uuid.UUID, tag_id: uuid.UUID,
-                                        source: str, rule_id: uuid.UUID | None, applied_by: str = "") -> bool:
+                                        source: str, rule_id: uuid.UUID | None, applied_by: str = "",
+                                        trigger: str = "") -> bool:
     """True if the tag was newly applied; False if the customer already carried it."""
     inserted = await session.execute(
         pg_insert(customer_tags)
-        .values(customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id, applied_by=applied_by)
+        .values(customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id, applied_by=applied_by,
+                trigger=trigger)
         .on_conflict_do_nothing(index_elements=[customer_tags.c.customer_id, customer_tags.c.tag_id])
         .returning(customer_tags.c.tag_id)
     )
@@ -182,10 +185,13 @@ async def insert_customer_tag_if_absent(session: AsyncSession, *, customer_id: u
 
 
 def _with_tag() -> sa.Select[Any]:
-    """customer_tags rows with their tag's name and colour (`tag_name`, `tag_color`)."""
+    """customer_tags rows with their tag's name and colour (`tag_name`, `tag_color`) and the name
+    of the rule that applied it, if it still exists (`rule_name`)."""
     return (
-        sa.select(customer_tags, tags.c.name.label("tag_name"), tags.c.color.label("tag_color"))
+        sa.select(customer_tags, tags.c.name.label("tag_name"), tags.c.color.label("tag_color"),
+                  sa.func.coalesce(tag_rules.c.name, "").label("rule_name"))
         .join(tags, tags.c.id == customer_tags.c.tag_id)
+        .outerjoin(tag_rules, tag_rules.c.id == customer_tags.c.rule_id)
     )
 
 
@@ -213,3 +219,15 @@ async def delete_customer_tag(session: AsyncSession, customer_id: uuid.UUID, tag
 
 async def next_change_seq(session: AsyncSession) -> int:
     return int((await session.execute(sa.select(tag_change_seq.next_value()))).scalar_one())
+
+
+async def next_change_seqs(session: AsyncSession, count: int) -> list[int]:
+    """`count` numbers from tag_change_seq, increasing."""
+    rows = await session.execute(sa.select(tag_change_seq.next_value()).select_from(
+        sa.func.generate_series(1, count).alias("n")))
+    return sorted(int(v) for v in rows.scalars())
+
+
+async def record_history_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(sa.insert(tag_history), rows)

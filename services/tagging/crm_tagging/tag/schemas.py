@@ -45,5 +45,5 @@ def customer_tag_to_proto(row: sa.Row[Any]) -> pb.CustomerTag:
     return pb.CustomerTag(
         customer_id=str(row.customer_id), tag_id=str(row.tag_id), tag_name=row.tag_name, source=row.source,
         rule_id=str(row.rule_id or ""), applied_at=timestamp(row.applied_at), tag_color=row.tag_color,
-        applied_by=row.applied_by,
+        applied_by=row.applied_by, trigger=row.trigger, rule_name=row.rule_name,
     )

@@ -322,7 +322,7 @@ class TagService:
 
     async def apply_checked(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
                             tag_id: uuid.UUID, source: str, rule_id: uuid.UUID | None = None,
-                            actor: str = "") -> str:
+                            actor: str = "", trigger: str = "") -> str:
         """Applies a tag to a customer and says what happened (APPLIED, ALREADY or a SKIPPED_*).
         `tag.applied` goes to the outbox in the caller's transaction (tag/changes.py).
 
@@ -353,6 +353,7 @@ class TagService:
                                    tag_name=old.tag_name, source=source, actor=actor, rule_id=rule_id)
         newly_applied = await repository.insert_customer_tag_if_absent(
             session, customer_id=customer_id, tag_id=tag_id, source=source, rule_id=rule_id, applied_by=actor,
+            trigger=trigger,
         )
         if not newly_applied:
             return ALREADY

@@ -74,6 +74,8 @@ customer_tags = sa.Table(
     sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     # Who applied it by hand ("" for rules); migration tg0003.
     sa.Column("applied_by", sa.Text, nullable=False, server_default=""),
+    # Why a rule applied it: the event type and id, "sweep" or "rerun"; migration tg0131.
+    sa.Column("trigger", sa.Text, nullable=False, server_default=""),
     schema=TENANT,
 )
 

@@ -67,7 +67,7 @@ class TaggingSettings(_message.Message):
     def __init__(self, max_tags_per_customer: _Optional[int] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TagRule(_message.Message):
-    __slots__ = ("id", "tag_id", "field", "operator", "value", "enabled", "created_at")
+    __slots__ = ("id", "tag_id", "field", "operator", "value", "enabled", "created_at", "name", "conditions_json", "action", "priority", "version", "updated_at", "last_run_at", "tag_name", "time_based")
     ID_FIELD_NUMBER: _ClassVar[int]
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,15 @@ class TagRule(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    TAG_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_BASED_FIELD_NUMBER: _ClassVar[int]
     id: str
     tag_id: str
     field: str
@@ -82,10 +91,41 @@ class TagRule(_message.Message):
     value: str
     enabled: bool
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tag_id: _Optional[str] = ..., field: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    name: str
+    conditions_json: str
+    action: str
+    priority: int
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    last_run_at: _timestamp_pb2.Timestamp
+    tag_name: str
+    time_based: bool
+    def __init__(self, id: _Optional[str] = ..., tag_id: _Optional[str] = ..., field: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ..., conditions_json: _Optional[str] = ..., action: _Optional[str] = ..., priority: _Optional[int] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tag_name: _Optional[str] = ..., time_based: _Optional[bool] = ...) -> None: ...
+
+class TagJob(_message.Message):
+    __slots__ = ("id", "kind", "status", "done", "total", "result_json", "last_error", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    status: str
+    done: int
+    total: int
+    result_json: str
+    last_error: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., result_json: _Optional[str] = ..., last_error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CustomerTag(_message.Message):
-    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id", "applied_at", "tag_color", "applied_by")
+    __slots__ = ("customer_id", "tag_id", "tag_name", "source", "rule_id", "applied_at", "tag_color", "applied_by", "trigger", "rule_name")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +134,8 @@ class CustomerTag(_message.Message):
     APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
     TAG_COLOR_FIELD_NUMBER: _ClassVar[int]
     APPLIED_BY_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    RULE_NAME_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     tag_id: str
     tag_name: str
@@ -102,7 +144,9 @@ class CustomerTag(_message.Message):
     applied_at: _timestamp_pb2.Timestamp
     tag_color: str
     applied_by: str
-    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tag_color: _Optional[str] = ..., applied_by: _Optional[str] = ...) -> None: ...
+    trigger: str
+    rule_name: str
+    def __init__(self, customer_id: _Optional[str] = ..., tag_id: _Optional[str] = ..., tag_name: _Optional[str] = ..., source: _Optional[str] = ..., rule_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tag_color: _Optional[str] = ..., applied_by: _Optional[str] = ..., trigger: _Optional[str] = ..., rule_name: _Optional[str] = ...) -> None: ...
 
 class CreateTagRequest(_message.Message):
     __slots__ = ("name", "color", "description", "category_id", "exclusive_group")
@@ -141,16 +185,24 @@ class ListTagsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Tag, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CreateTagRuleRequest(_message.Message):
-    __slots__ = ("tag_id", "field", "operator", "value")
+    __slots__ = ("tag_id", "field", "operator", "value", "name", "conditions_json", "action", "priority")
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     tag_id: str
     field: str
     operator: str
     value: str
-    def __init__(self, tag_id: _Optional[str] = ..., field: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    name: str
+    conditions_json: str
+    action: str
+    priority: int
+    def __init__(self, tag_id: _Optional[str] = ..., field: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ..., name: _Optional[str] = ..., conditions_json: _Optional[str] = ..., action: _Optional[str] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class ListTagRulesRequest(_message.Message):
     __slots__ = ()
@@ -317,3 +369,73 @@ class UpdateTaggingSettingsRequest(_message.Message):
     max_tags_per_customer: int
     expected_version: int
     def __init__(self, max_tags_per_customer: _Optional[int] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class GetTagRuleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UpdateTagRuleRequest(_message.Message):
+    __slots__ = ("id", "expected_version", "tag_id", "name", "conditions_json", "action", "priority", "enabled")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    expected_version: int
+    tag_id: str
+    name: str
+    conditions_json: str
+    action: str
+    priority: int
+    enabled: bool
+    def __init__(self, id: _Optional[str] = ..., expected_version: _Optional[int] = ..., tag_id: _Optional[str] = ..., name: _Optional[str] = ..., conditions_json: _Optional[str] = ..., action: _Optional[str] = ..., priority: _Optional[int] = ..., enabled: _Optional[bool] = ...) -> None: ...
+
+class DeleteTagRuleRequest(_message.Message):
+    __slots__ = ("id", "take_back")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TAKE_BACK_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    take_back: bool
+    def __init__(self, id: _Optional[str] = ..., take_back: _Optional[bool] = ...) -> None: ...
+
+class DeleteTagRuleResponse(_message.Message):
+    __slots__ = ("rule", "tags_taken_back")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    TAGS_TAKEN_BACK_FIELD_NUMBER: _ClassVar[int]
+    rule: TagRule
+    tags_taken_back: int
+    def __init__(self, rule: _Optional[_Union[TagRule, _Mapping]] = ..., tags_taken_back: _Optional[int] = ...) -> None: ...
+
+class PreviewTagRuleRequest(_message.Message):
+    __slots__ = ("conditions_json",)
+    CONDITIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    conditions_json: str
+    def __init__(self, conditions_json: _Optional[str] = ...) -> None: ...
+
+class PreviewTagRuleResponse(_message.Message):
+    __slots__ = ("count", "sample_customer_ids", "time_based")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    TIME_BASED_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    sample_customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    time_based: bool
+    def __init__(self, count: _Optional[int] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., time_based: _Optional[bool] = ...) -> None: ...
+
+class RerunTagRuleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetTagJobRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

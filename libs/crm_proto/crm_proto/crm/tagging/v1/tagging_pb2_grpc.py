@@ -119,6 +119,36 @@ class TaggingServiceStub:
                 request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.SerializeToString,
                 response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
                 _registered_method=True)
+        self.GetTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+                _registered_method=True)
+        self.UpdateTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UpdateTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+                _registered_method=True)
+        self.DeleteTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/DeleteTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.FromString,
+                _registered_method=True)
+        self.PreviewTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/PreviewTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.FromString,
+                _registered_method=True)
+        self.RerunTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/RerunTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+                _registered_method=True)
+        self.GetTagJob = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagJob',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+                _registered_method=True)
 
 
 class TaggingServiceServicer:
@@ -249,6 +279,48 @@ class TaggingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTagRule(self, request, context):
+        """Rules (docs/tagging.md, "Rules"). Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTagRule(self, request, context):
+        """Requires `tags:manage`. Only the fields set change (enable and disable too).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTagRule(self, request, context):
+        """Requires `tags:manage`. With take_back, the tags the rule applied come off first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewTagRule(self, request, context):
+        """Requires `tags:read`. Customers (in the caller's data scope) matching conditions now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RerunTagRule(self, request, context):
+        """Requires `tags:manage`. Queues a job running the rule over every existing customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagJob(self, request, context):
+        """Requires `tags:read`. A tagging job of the caller's tenant (re-runs, sweeps, batch tagging).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaggingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -336,6 +408,36 @@ def add_TaggingServiceServicer_to_server(servicer, server):
                     servicer.UpdateTaggingSettings,
                     request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.FromString,
                     response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.SerializeToString,
+            ),
+            'GetTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.SerializeToString,
+            ),
+            'UpdateTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.SerializeToString,
+            ),
+            'DeleteTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.SerializeToString,
+            ),
+            'PreviewTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.SerializeToString,
+            ),
+            'RerunTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.SerializeToString,
+            ),
+            'GetTagJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagJob,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -797,6 +899,168 @@ class TaggingService:
             '/crm.tagging.v1.TaggingService/UpdateTaggingSettings',
             crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.SerializeToString,
             crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UpdateTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/DeleteTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/PreviewTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/RerunTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagJob',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
             options,
             channel_credentials,
             insecure,
