@@ -111,7 +111,8 @@ EXPECTED = {
 }
 # POSTs that start a job and answer 202 Accepted (the job's progress is at `Location`).
 ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
-            "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay"}
+            "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay",
+            "/v1/tag-rules/{rule_id}:rerun"}
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",

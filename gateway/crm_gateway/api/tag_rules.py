@@ -213,7 +213,7 @@ async def _set_enabled(rule_id: str, enabled: bool, caller: Any, services: Any) 
     "/{rule_id}:enable",
     response_model=TagRule,
     **operation(operation_id="enableTagRule", summary="Enable an auto-tag rule", scopes=[Scope.TAGS_MANAGE],
-                errors=[404]),
+                errors=[*WRITE_ERRORS, 404]),
 )
 async def enable_tag_rule(rule_id: str, caller: CallerDep, services: BackendsDep) -> TagRule:
     return await _set_enabled(rule_id, True, caller, services)
@@ -223,7 +223,7 @@ async def enable_tag_rule(rule_id: str, caller: CallerDep, services: BackendsDep
     "/{rule_id}:disable",
     response_model=TagRule,
     **operation(operation_id="disableTagRule", summary="Disable an auto-tag rule (its tags stay)",
-                scopes=[Scope.TAGS_MANAGE], errors=[404]),
+                scopes=[Scope.TAGS_MANAGE], errors=[*WRITE_ERRORS, 404]),
 )
 async def disable_tag_rule(rule_id: str, caller: CallerDep, services: BackendsDep) -> TagRule:
     return await _set_enabled(rule_id, False, caller, services)
@@ -247,7 +247,7 @@ async def delete_tag_rule(rule_id: str, caller: CallerDep, services: BackendsDep
     "/{rule_id}:rerun",
     response_model=TagJob,
     **operation(operation_id="rerunTagRule", summary="Run a rule over every existing customer (a job)",
-                scopes=[Scope.TAGS_MANAGE], errors=[404], status_code=202),
+                scopes=[Scope.TAGS_MANAGE], errors=[*WRITE_ERRORS, 404], status_code=202),
 )
 async def rerun_tag_rule(rule_id: str, response: Response, caller: CallerDep, services: BackendsDep) -> TagJob:
     reply = await caller.call(services.tagging.RerunTagRule, pb.RerunTagRuleRequest(id=rule_id))
