@@ -34,6 +34,7 @@ from crm_gateway.api import (
     reports,
     roles,
     signup,
+    tag_batches,
     tag_rules,
     tags,
     teams,
@@ -83,7 +84,7 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
-    tag_rules.router, tag_rules.jobs_router, followup_tasks.router,
+    tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router,
     cadence_rules.router, reports.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id

@@ -44,6 +44,7 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "builtin_category": N_("Built-in category"),
     "category_name_taken": N_("Category name taken"),
     "too_many_categories": N_("Too many categories"),
+    "batch_not_undoable": N_("Batch cannot be undone"),
     "group_not_open": N_("Group already handled"),
     "client_revoked": N_("API client revoked"),
     "builtin_role_readonly": N_("Built-in role is read-only"),
@@ -131,6 +132,7 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "builtin_category": N_("The four built-in tag categories cannot be deleted; rename them instead."),
     "category_name_taken": N_("A tag category with this name exists."),
     "too_many_categories": N_("A company can keep at most 50 tag categories."),
+    "batch_not_undoable": N_("Only a finished batch that was not undone yet can be undone."),
     "precondition_failed": N_("The resource has changed since you read it; fetch it again and retry."),
     "precondition_required": N_("Send the resource's ETag in an If-Match header."),
     "rate_limited": N_("Too many requests for this client or tenant; retry after the number of seconds in "

@@ -169,6 +169,8 @@ def _build(platform: Platform, api: ApiClient) -> World:
     ids["rule_id"] = _ok(admin.post("/v1/tag-rules", json={
         "tag_id": tag["id"], "conditions": {"field": "industry", "op": "equals", "value": "矩阵"}}))["id"]
     ids["job_id"] = _ok(admin.post(f"/v1/tag-rules/{ids['rule_id']}:rerun"))["id"]
+    ids["batch_id"] = _ok(admin.post("/v1/tag-batches", json={"action": "add", "tag_ids": [world.spare_tag],
+                                                               "customer_ids": [customer["id"]]}))["id"]
     _ok(rep_a.post(f"/v1/customers/{customer['id']}/tags", json={"tag_id": tag["id"]}))
     ids["task_id"] = _ok(rep_a.post("/v1/followup-tasks", json={
         "customer_id": customer["id"], "title": "矩阵回访", "due_at": "2030-01-01T09:00:00+08:00"}))["id"]

@@ -23,6 +23,7 @@ from crm_tagging import access, erasure
 from crm_tagging.autotag import sweeps
 from crm_tagging.autotag.events import subscription
 from crm_tagging.autotag.service import SWEEP_JOB, SWEEP_SCHEDULE, AutoTagService
+from crm_tagging.batch.service import BATCH_JOB, UNDO_JOB, BatchService
 from crm_tagging.merging import events as merging_events
 from crm_tagging.servicer import SERVICE_NAME, TaggingServicer
 from crm_tagging.tag.service import TagService
@@ -72,8 +73,11 @@ def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
 
 
 def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
-    runner = sweeps.sweep_runner(runtime.engine, components(runtime).autotag)
-    return [JobWorker(runtime.engine, {SWEEP_JOB: runner}, sweeps.RETRY_SCHEDULE, concurrency=1)]
+    parts = components(runtime)
+    batches = BatchService(parts.tags)
+    handlers = {SWEEP_JOB: sweeps.sweep_runner(runtime.engine, parts.autotag),
+                BATCH_JOB: batches.runner(runtime.engine), UNDO_JOB: batches.undo_runner(runtime.engine)}
+    return [JobWorker(runtime.engine, handlers, sweeps.RETRY_SCHEDULE, concurrency=2)]
 
 
 DEFINITION = ServiceDefinition(

@@ -15,6 +15,8 @@ from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_tagging.autotag.schemas import job_to_proto, rule_to_proto
 from crm_tagging.autotag.service import AutoTagService, RuleInput
+from crm_tagging.batch.schemas import batch_to_proto
+from crm_tagging.batch.service import BatchService
 from crm_tagging.category.service import CategoryService
 from crm_tagging.tag.schemas import category_to_proto, customer_tag_to_proto, settings_to_proto, tag_to_proto
 from crm_tagging.tag.service import TagService
@@ -29,11 +31,12 @@ SERVICE_NAME = "crm.tagging.v1.TaggingService"
 
 class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
     def __init__(self, engine: AsyncEngine, tags: TagService, autotag: AutoTagService,
-                 categories: CategoryService | None = None):
+                 categories: CategoryService | None = None, batches: BatchService | None = None):
         self.engine = engine
         self.tags = tags
         self.autotag = autotag
         self.categories = categories or CategoryService()
+        self.batches = batches or BatchService(tags)
 
     @rpc(Scope.TAGS_MANAGE)
     async def CreateTag(self, request: pb.CreateTagRequest, call: Call) -> pb.Tag:
@@ -149,6 +152,20 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
     @rpc(Scope.TAGS_READ)
     async def GetTagJob(self, request: pb.GetTagJobRequest, call: Call) -> pb.TagJob:
         return await self._job(call, request.id)
+
+    @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)
+    async def StartTagBatch(self, request: pb.StartTagBatchRequest, call: Call) -> pb.TagBatch:
+        return batch_to_proto(await self.batches.start(call.session, call.principal, action=request.action,
+                                                       tag_ids=list(request.tag_ids),
+                                                       customer_ids=list(request.customer_ids)))
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTagBatch(self, request: pb.GetTagBatchRequest, call: Call) -> pb.TagBatch:
+        return batch_to_proto(await self.batches.get(call.session, request.id))
+
+    @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)
+    async def UndoTagBatch(self, request: pb.UndoTagBatchRequest, call: Call) -> pb.TagBatch:
+        return batch_to_proto(await self.batches.undo(call.session, call.principal, request.id))
 
     async def _job(self, call: Call, job_id: str) -> pb.TagJob:
         """A job of the caller's tenant and of tagging's kinds; NotFound otherwise."""

@@ -177,3 +177,7 @@ async def take_back(session: AsyncSession, rule_id: uuid.UUID) -> list[Taken]:
         .returning(customer_tags.c.customer_id, customer_tags.c.tag_id)
     )
     return [Taken(row.customer_id, row.tag_id, "") for row in deleted]
+
+
+async def existing_rule_ids(session: AsyncSession) -> set[uuid.UUID]:
+    return set((await session.execute(sa.select(tag_rules.c.id))).scalars())

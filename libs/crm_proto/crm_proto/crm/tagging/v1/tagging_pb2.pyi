@@ -439,3 +439,59 @@ class GetTagJobRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class TagBatch(_message.Message):
+    __slots__ = ("id", "action", "tag_ids", "status", "total", "done", "applied", "removed", "skipped", "actor", "job_id", "created_at", "finished_at", "undone_at", "undone_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    TAG_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNDONE_AT_FIELD_NUMBER: _ClassVar[int]
+    UNDONE_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    action: str
+    tag_ids: _containers.RepeatedScalarFieldContainer[str]
+    status: str
+    total: int
+    done: int
+    applied: int
+    removed: int
+    skipped: int
+    actor: str
+    job_id: str
+    created_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    undone_at: _timestamp_pb2.Timestamp
+    undone_by: str
+    def __init__(self, id: _Optional[str] = ..., action: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., total: _Optional[int] = ..., done: _Optional[int] = ..., applied: _Optional[int] = ..., removed: _Optional[int] = ..., skipped: _Optional[int] = ..., actor: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., undone_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., undone_by: _Optional[str] = ...) -> None: ...
+
+class StartTagBatchRequest(_message.Message):
+    __slots__ = ("action", "tag_ids", "customer_ids")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    TAG_IDS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    tag_ids: _containers.RepeatedScalarFieldContainer[str]
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, action: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., customer_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetTagBatchRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UndoTagBatchRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

@@ -149,6 +149,21 @@ class TaggingServiceStub:
                 request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
                 response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
                 _registered_method=True)
+        self.StartTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/StartTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
+        self.GetTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
+        self.UndoTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UndoTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
 
 
 class TaggingServiceServicer:
@@ -321,6 +336,28 @@ class TaggingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartTagBatch(self, request, context):
+        """Batch tagging. Requires `customers:write` and `tags:read`; only the customers in the caller's
+        data scope are changed (the others count as skipped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagBatch(self, request, context):
+        """Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoTagBatch(self, request, context):
+        """Requires `customers:write` and `tags:read`. Reverses exactly what the batch changed (a job).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaggingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -438,6 +475,21 @@ def add_TaggingServiceServicer_to_server(servicer, server):
                     servicer.GetTagJob,
                     request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.FromString,
                     response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.SerializeToString,
+            ),
+            'StartTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'GetTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'UndoTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1061,6 +1113,87 @@ class TaggingService:
             '/crm.tagging.v1.TaggingService/GetTagJob',
             crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
             crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/StartTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UndoTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UndoTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
             options,
             channel_credentials,
             insecure,
