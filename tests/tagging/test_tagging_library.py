@@ -316,3 +316,27 @@ async def test_customer_counts_obey_the_callers_data_scope(
         listed = await tagging.ListTags(pb.ListTagsRequest(), metadata=rep(user))
         assert [t.customer_count for t in listed.items] == [expected]
     assert (await tagging.GetTag(pb.GetTagRequest(id=vip.id), metadata=md)).customer_count == 3
+
+
+async def test_usage_review_counts_history_and_finds_overlaps(
+    tagging: Stub, tenant_id: uuid.UUID, token_for: TokenFor
+) -> None:
+    md, hand = token_for(tenant_id, MANAGE), token_for(tenant_id, TAGGER)
+    vip, big, unused = (await tag(tagging, md, "VIP"), await tag(tagging, md, "大客户"), await tag(tagging, md, "旧"))
+    customers = [str(new_id()) for _ in range(6)]
+    for customer in customers:
+        await put(tagging, hand, customer, vip.id)
+    for customer in customers[:5]:
+        await put(tagging, hand, customer, big.id)
+    await tagging.RemoveCustomerTag(pb.RemoveCustomerTagRequest(customer_id=customers[5], tag_id=vip.id),
+                                    metadata=hand)
+
+    usage = await tagging.GetTagUsage(pb.GetTagUsageRequest(), metadata=md)
+    by_name = {r.tag.name: r for r in usage.rows}
+    assert (by_name["VIP"].tag.customer_count, by_name["VIP"].applied_90d, by_name["VIP"].removed_90d,
+            by_name["VIP"].applied_by_hand_90d, by_name["VIP"].applied_by_rule_90d) == (5, 6, 1, 6, 0)
+    assert by_name["VIP"].HasField("last_applied_at")
+    assert (by_name["旧"].tag.customer_count, by_name["旧"].applied_90d) == (0, 0)
+    assert not by_name["旧"].HasField("last_applied_at") and unused.id
+    assert [(sorted([o.tag_id, o.other_tag_id]), o.both, o.ratio) for o in usage.overlaps] == [
+        (sorted([vip.id, big.id]), 5, 1.0)]

@@ -18,7 +18,13 @@ from crm_tagging.autotag.service import AutoTagService, RuleInput
 from crm_tagging.batch.schemas import batch_to_proto
 from crm_tagging.batch.service import BatchService
 from crm_tagging.category.service import CategoryService
-from crm_tagging.tag.schemas import category_to_proto, customer_tag_to_proto, settings_to_proto, tag_to_proto
+from crm_tagging.tag.schemas import (
+    category_to_proto,
+    customer_tag_to_proto,
+    settings_to_proto,
+    tag_to_proto,
+    timestamp,
+)
 from crm_tagging.tag.service import TagService
 
 
@@ -166,6 +172,20 @@ class TaggingServicer(tagging_pb2_grpc.TaggingServiceServicer):
     @rpc(Scope.CUSTOMERS_WRITE, Scope.TAGS_READ)
     async def UndoTagBatch(self, request: pb.UndoTagBatchRequest, call: Call) -> pb.TagBatch:
         return batch_to_proto(await self.batches.undo(call.session, call.principal, request.id))
+
+    @rpc(Scope.TAGS_READ)
+    async def GetTagUsage(self, request: pb.GetTagUsageRequest, call: Call) -> pb.TagUsage:
+        rows, pairs = await self.tags.usage(call.session, call.principal)
+        usage = pb.TagUsage(overlaps=[pb.TagOverlap(tag_id=str(p.tag_id), other_tag_id=str(p.other_tag_id),
+                                                    both=p.both, ratio=float(p.ratio)) for p in pairs])
+        for tag, history in rows:
+            row = usage.rows.add(tag=tag_to_proto(tag))
+            if history is not None:
+                row.applied_90d, row.removed_90d = history.applied, history.removed
+                row.applied_by_hand_90d, row.applied_by_rule_90d = history.by_hand, history.by_rule
+                if history.last_applied is not None:
+                    row.last_applied_at.CopyFrom(timestamp(history.last_applied))
+        return usage
 
     async def _job(self, call: Call, job_id: str) -> pb.TagJob:
         """A job of the caller's tenant and of tagging's kinds; NotFound otherwise."""

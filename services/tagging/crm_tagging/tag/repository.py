@@ -231,3 +231,45 @@ async def next_change_seqs(session: AsyncSession, count: int) -> list[int]:
 async def record_history_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(sa.insert(tag_history), rows)
+
+
+async def usage_history(session: AsyncSession, visible: Visible, days: int = 90) -> dict[uuid.UUID, sa.Row[Any]]:
+    """Per tag over the last `days` days: applied, removed, applied by hand / by rule, and the last
+    application ever, counting only customers the caller may see."""
+    since = sa.func.now() - sa.func.make_interval(0, 0, 0, days)
+    recent = tag_history.c.at >= since
+    applied = tag_history.c.action == "applied"
+    query = sa.select(
+        tag_history.c.tag_id,
+        sa.func.count().filter(recent, applied).label("applied"),
+        sa.func.count().filter(recent, tag_history.c.action == "removed").label("removed"),
+        sa.func.count().filter(recent, applied, tag_history.c.source == "manual").label("by_hand"),
+        sa.func.count().filter(recent, applied, tag_history.c.source == "rule").label("by_rule"),
+        sa.func.max(tag_history.c.at).filter(applied).label("last_applied"),
+    ).group_by(tag_history.c.tag_id)
+    if visible is not None:
+        query = query.where(visible(tag_history.c.customer_id))
+    return {row.tag_id: row for row in await session.execute(query)}
+
+
+async def overlaps(session: AsyncSession, visible: Visible, minimum: float, min_customers: int = 5
+                   ) -> list[sa.Row[Any]]:
+    """Tag pairs whose shared customers are at least `minimum` of the smaller tag's."""
+    a, b = sa.alias(customer_tags, "a"), sa.alias(customer_tags, "b")
+    sizes = sa.select(customer_tags.c.tag_id, sa.func.count().label("n")).group_by(customer_tags.c.tag_id)
+    if visible is not None:
+        sizes = sizes.where(visible(customer_tags.c.customer_id))
+    sized = sizes.subquery()
+    pairs = (sa.select(a.c.tag_id.label("tag_id"), b.c.tag_id.label("other_tag_id"), sa.func.count().label("both"))
+             .join(b, sa.and_(b.c.customer_id == a.c.customer_id, b.c.tag_id > a.c.tag_id)))
+    if visible is not None:
+        pairs = pairs.where(visible(a.c.customer_id))
+    pair = pairs.group_by(a.c.tag_id, b.c.tag_id).subquery()
+    sa_, sb = sa.alias(sized, "sa"), sa.alias(sized, "sb")
+    smaller = sa.func.least(sa_.c.n, sb.c.n)
+    query = (sa.select(pair.c.tag_id, pair.c.other_tag_id, pair.c.both,
+                       (sa.cast(pair.c.both, sa.Float) / smaller).label("ratio"))
+             .join(sa_, sa_.c.tag_id == pair.c.tag_id).join(sb, sb.c.tag_id == pair.c.other_tag_id)
+             .where(smaller >= min_customers, sa.cast(pair.c.both, sa.Float) >= smaller * minimum)
+             .order_by(sa.desc("ratio")).limit(100))
+    return list((await session.execute(query)).all())

@@ -38,6 +38,9 @@ DEFAULT_COLOR = "#3b82f6"
 COLOR_PATTERN = re.compile(r"#[0-9a-f]{6}")
 # Tags one ListTags call may ask for by id.
 MAX_IDS = 100
+# The usage review covers this many tags, and suggests merging pairs sharing this share of customers.
+MAX_USAGE_TAGS = 2000
+OVERLAP = 0.95
 
 
 def clean_text(value: str) -> str:
@@ -406,3 +409,11 @@ class TagService:
         await announce_removed(session, caller.tenant_id, customer_id=customer, tag_id=tag_uuid,
                                tag_name=carried.tag_name, source=SOURCE_MANUAL, actor=caller.actor)
         return carried
+
+    async def usage(self, session: AsyncSession, caller: Principal | None) -> tuple[
+            list[tuple[sa.Row[Any], sa.Row[Any] | None]], list[sa.Row[Any]]]:
+        """The usage review: every tag with its history counts, and overlapping pairs (>= 95%)."""
+        visible = await self.visible(session, caller)
+        history = await repository.usage_history(session, visible)
+        rows = await repository.list_tags_page(session, limit=MAX_USAGE_TAGS, after=None, visible=visible)
+        return [(row, history.get(row.id)) for row in rows], await repository.overlaps(session, visible, OVERLAP)

@@ -495,3 +495,43 @@ class UndoTagBatchRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetTagUsageRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TagUsageRow(_message.Message):
+    __slots__ = ("tag", "applied_90d", "removed_90d", "applied_by_hand_90d", "applied_by_rule_90d", "last_applied_at")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_90D_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_90D_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_BY_HAND_90D_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_BY_RULE_90D_FIELD_NUMBER: _ClassVar[int]
+    LAST_APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    tag: Tag
+    applied_90d: int
+    removed_90d: int
+    applied_by_hand_90d: int
+    applied_by_rule_90d: int
+    last_applied_at: _timestamp_pb2.Timestamp
+    def __init__(self, tag: _Optional[_Union[Tag, _Mapping]] = ..., applied_90d: _Optional[int] = ..., removed_90d: _Optional[int] = ..., applied_by_hand_90d: _Optional[int] = ..., applied_by_rule_90d: _Optional[int] = ..., last_applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TagOverlap(_message.Message):
+    __slots__ = ("tag_id", "other_tag_id", "both", "ratio")
+    TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    OTHER_TAG_ID_FIELD_NUMBER: _ClassVar[int]
+    BOTH_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    tag_id: str
+    other_tag_id: str
+    both: int
+    ratio: float
+    def __init__(self, tag_id: _Optional[str] = ..., other_tag_id: _Optional[str] = ..., both: _Optional[int] = ..., ratio: _Optional[float] = ...) -> None: ...
+
+class TagUsage(_message.Message):
+    __slots__ = ("rows", "overlaps")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    OVERLAPS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[TagUsageRow]
+    overlaps: _containers.RepeatedCompositeFieldContainer[TagOverlap]
+    def __init__(self, rows: _Optional[_Iterable[_Union[TagUsageRow, _Mapping]]] = ..., overlaps: _Optional[_Iterable[_Union[TagOverlap, _Mapping]]] = ...) -> None: ...

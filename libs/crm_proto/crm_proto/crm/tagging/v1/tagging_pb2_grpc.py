@@ -164,6 +164,11 @@ class TaggingServiceStub:
                 request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
                 response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
                 _registered_method=True)
+        self.GetTagUsage = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagUsage',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.FromString,
+                _registered_method=True)
 
 
 class TaggingServiceServicer:
@@ -358,6 +363,14 @@ class TaggingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTagUsage(self, request, context):
+        """Requires `tags:read`. Per tag: customers now (in the caller's data scope), applied and removed
+        in the last 90 days, last applied, by hand or by rule; and tag pairs overlapping >= 95%.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaggingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -490,6 +503,11 @@ def add_TaggingServiceServicer_to_server(servicer, server):
                     servicer.UndoTagBatch,
                     request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.FromString,
                     response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'GetTagUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagUsage,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1194,6 +1212,33 @@ class TaggingService:
             '/crm.tagging.v1.TaggingService/UndoTagBatch',
             crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
             crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagUsage',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.FromString,
             options,
             channel_credentials,
             insecure,
