@@ -70,6 +70,7 @@ from crm_gateway.web import customers as web_customers
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
+from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
@@ -90,7 +91,7 @@ ROUTERS = (
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
-    web_customer_detail.router, web_customer_tags.router,
+    web_customer_detail.router, web_customer_tags.router, web_tag_library.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.

@@ -40,6 +40,7 @@ NAV: Final[tuple[NavEntry, ...]] = (
              parent="customers"),
     NavEntry("merges", "/app/customers/merges", N_("Merges"), scope="customers:read", icon="dot",
              parent="customers"),
+    NavEntry("tags", "/app/tags", N_("Tags"), scope="tags:read", icon="tags"),
     NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),
     NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),
     NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),
