@@ -38,6 +38,7 @@ from crm_gateway.api import (
     reports,
     roles,
     signup,
+    tag_batches,
     tag_rules,
     tags,
     teams,
@@ -78,6 +79,7 @@ from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
+from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web import webhooks as web_webhooks
 from crm_gateway.web.session import WebCookies
@@ -93,15 +95,15 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
-    tag_rules.router, followup_tasks.router, followup_records.router, followup_records.dictionaries,
-    notifications.router,
+    tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
+    followup_records.dictionaries, notifications.router,
     cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_import.router,  # likewise /app/customers/import
-    web_customer_detail.router, web_customer_tags.router, web_followups.router,
+    web_customer_detail.router, web_customer_tags.router, web_followups.router, web_tag_library.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,

@@ -49,6 +49,11 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "export_not_ready": N_("Export not ready"),
     "export_expired": N_("Export expired"),
     "duplicate_customer": N_("Likely duplicate customer"),
+    "tag_limit_reached": N_("Tag limit reached"),
+    "builtin_category": N_("Built-in category"),
+    "category_name_taken": N_("Category name taken"),
+    "too_many_categories": N_("Too many categories"),
+    "batch_not_undoable": N_("Batch cannot be undone"),
     "group_not_open": N_("Group already handled"),
     "client_revoked": N_("API client revoked"),
     "builtin_role_readonly": N_("Built-in role is read-only"),
@@ -139,6 +144,12 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "duplicate_customer": N_("Likely duplicates of this customer exist (`duplicates`) and the company blocks "
                              "duplicates; nothing was saved. An admin may save it anyway with `allow_duplicates`."),
     "group_not_open": N_("This duplicate group was already dismissed or merged."),
+    "tag_limit_reached": N_("The customer already carries the most tags your company allows (`limit`); remove "
+                            "one first."),
+    "builtin_category": N_("The four built-in tag categories cannot be deleted; rename them instead."),
+    "category_name_taken": N_("A tag category with this name exists."),
+    "too_many_categories": N_("A company can keep at most 50 tag categories."),
+    "batch_not_undoable": N_("Only a finished batch that was not undone yet can be undone."),
     "precondition_failed": N_("The resource has changed since you read it; fetch it again and retry."),
     "precondition_required": N_("Send the resource's ETag in an If-Match header."),
     "rate_limited": N_("Too many requests for this client or tenant; retry after the number of seconds in "
@@ -191,6 +202,9 @@ FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "idempotency_key_mismatch": N_("Already used for a different request."),
     "invalid_id": N_("Not a valid id."),
     "unknown_tag": N_("No tag with this id."),
+    "tag_archived": N_("This tag is archived; restore it first."),
+    "unknown_category": N_("No tag category with this id."),
+    "same_tag": N_("A tag cannot be merged into itself."),
     "too_many": N_("Too many values."),
     # the text rule (crm_platform/text.py; docs/api.md "Text input")
     "invalid_characters": N_("Contains characters that are not allowed here (control characters; in names, also "
@@ -257,6 +271,9 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "mfa_not_started": N_("Start setting up two-step verification first."),
     "unknown_field": N_("Unknown field."),
     "unknown_tag": N_("No tag with this id."),
+    "tag_archived": N_("This tag is archived; restore it first."),
+    "unknown_category": N_("No tag category with this id."),
+    "same_tag": N_("A tag cannot be merged into itself."),
     "not_mobile": N_("This is a landline number; enter it as Phone."),
     "invalid_date": N_("Use the date format YYYY-MM-DD."),
     "date_in_future": N_("The date cannot be after today."),

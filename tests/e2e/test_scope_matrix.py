@@ -3,7 +3,7 @@
 
 Tenant A holds one object of every kind a path parameter can name, made once for the module:
 customers, follow-up tasks, views, exports, mass changes, orders, merges, duplicate scans and
-groups, tags, custom fields, users, teams, roles, API clients, webhook endpoints, deliveries and
+groups, tags and tag categories, custom fields, users, teams, roles, API clients, webhook endpoints, deliveries and
 replays, invitations, user imports, sign-in sessions. Rep A (team A, data scope `own`) owns the customer-side objects;
 rep B has the same role in team B. Every operation is then called
 
@@ -61,6 +61,10 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "replaceDictionary": lambda w: {"entries": [{"code": "matrix", "label": "矩阵"}]},
     "updateCustomerField": lambda w: {"label": "Renamed"},
     "applyCustomerTag": lambda w: {"tag_id": w.ids["tag_id"]},
+    "updateTag": lambda w: {"description": "changed by someone else"},
+    "mergeTags": lambda w: {"into_tag_id": w.spare_tag},
+    "updateTagCategory": lambda w: {"description": "changed"},
+    "updateTagRule": lambda w: {"name": "changed"},
     "updateWebhookEndpoint": lambda w: {"enabled": False},
     "resetUserPassword": lambda w: {"new_password": "Another-secret-pass-93"},
     "updateRole": lambda w: {"description": "changed"},
@@ -107,6 +111,7 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)  # path parameter kind -> tenant A's object
     customer_code: str = ""
     spare_customer: str = ""  # another of rep A's customers (merges)
+    spare_tag: str = ""  # another tag of tenant A (tag merges)
     tokens: dict[str, str] = field(default_factory=dict)  # missing-scope tokens by scope set
     receiver: Receiver = field(default_factory=Receiver)  # tenant A's webhook endpoint
 
@@ -164,8 +169,15 @@ def _build(platform: Platform, api: ApiClient) -> World:
     wait_for(lambda: admin.get(f"/v1/duplicate-scans/{scan['id']}").json()["status"] == "succeeded", timeout=60)
     ids["group_id"] = _ok(admin.get("/v1/duplicate-groups"))["items"][0]["id"]
 
-    tag = _ok(admin.post("/v1/tags", json={"name": "矩阵标签"}))
+    ids["category_id"] = _ok(admin.post("/v1/tag-categories", json={"name": "矩阵分类"}))["id"]
+    tag = _ok(admin.post("/v1/tags", json={"name": "矩阵标签", "category_id": ids["category_id"]}))
     ids["tag_id"] = tag["id"]
+    world.spare_tag = _ok(admin.post("/v1/tags", json={"name": "矩阵备用标签"}))["id"]
+    ids["rule_id"] = _ok(admin.post("/v1/tag-rules", json={
+        "tag_id": tag["id"], "conditions": {"field": "industry", "op": "equals", "value": "矩阵"}}))["id"]
+    ids["job_id"] = _ok(admin.post(f"/v1/tag-rules/{ids['rule_id']}:rerun"))["id"]
+    ids["batch_id"] = _ok(admin.post("/v1/tag-batches", json={"action": "add", "tag_ids": [world.spare_tag],
+                                                               "customer_ids": [customer["id"]]}))["id"]
     _ok(rep_a.post(f"/v1/customers/{customer['id']}/tags", json={"tag_id": tag["id"]}))
     ids["task_id"] = _ok(rep_a.post("/v1/followup-tasks", json={
         "customer_id": customer["id"], "title": "矩阵回访", "due_at": "2030-01-01T09:00:00+08:00"}))["id"]

@@ -31,6 +31,14 @@ EXPECTED = {
     ("/v1/api-clients", "post"), ("/v1/customers", "get"), ("/v1/customers", "post"),
     ("/v1/customers/{customer_id}", "get"), ("/v1/customers/{customer_id}", "patch"),
     ("/v1/customers/{customer_id}/tags", "get"), ("/v1/tags", "get"), ("/v1/tags", "post"),
+    ("/v1/tags/{tag_id}", "get"), ("/v1/tags/{tag_id}", "patch"), ("/v1/tags/{tag_id}", "delete"),
+    ("/v1/tags/{tag_id}:merge", "post"), ("/v1/tag-categories", "get"), ("/v1/tag-categories", "post"),
+    ("/v1/tag-categories/{category_id}", "patch"), ("/v1/tag-categories/{category_id}", "delete"),
+    ("/v1/tag-settings", "get"), ("/v1/tag-settings", "patch"), ("/v1/tag-rules:preview", "post"),
+    ("/v1/tag-rules/{rule_id}", "get"), ("/v1/tag-rules/{rule_id}", "patch"), ("/v1/tag-rules/{rule_id}", "delete"),
+    ("/v1/tag-rules/{rule_id}:enable", "post"), ("/v1/tag-rules/{rule_id}:disable", "post"),
+    ("/v1/tag-rules/{rule_id}:rerun", "post"), ("/v1/tag-jobs/{job_id}", "get"), ("/v1/tag-batches", "post"),
+    ("/v1/tag-batches/{batch_id}", "get"), ("/v1/tag-batches/{batch_id}:undo", "post"),
     ("/v1/tag-rules", "get"), ("/v1/tag-rules", "post"), ("/v1/followup-tasks", "get"),
     ("/v1/followup-tasks", "post"), ("/v1/cadence-rules", "get"), ("/v1/cadence-rules", "post"),
     ("/v1/reports/customers-by-industry", "get"), ("/v1/webhook-endpoints", "get"),
@@ -116,7 +124,8 @@ EXPECTED = {
 # POSTs that start a job and answer 202 Accepted (the job's progress is at `Location`).
 ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
             "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay",
-            "/v1/webhook-endpoints/{endpoint_id}:send-test-event"}
+            "/v1/webhook-endpoints/{endpoint_id}:send-test-event",
+            "/v1/tag-rules/{rule_id}:rerun", "/v1/tag-batches", "/v1/tag-batches/{batch_id}:undo"}
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",

@@ -18,7 +18,7 @@ from crm_platform.tables import outbox
 from crm_proto.crm.tagging.v1 import tagging_pb2 as pb
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_tagging.autotag.events import DURABLE, subscription
-from crm_tagging.autotag.service import AutoTagService
+from crm_tagging.autotag.service import AutoTagService, RuleInput
 from crm_tagging.tag.service import TagService
 from crm_tagging.tag.tables import customer_tags
 
@@ -53,8 +53,8 @@ async def make_tag_with_rule(tag_service: TagService, autotag_service: AutoTagSe
                              value: str) -> tuple[sa.Row[Any], sa.Row[Any]]:
     async with tenant_session(engine, tenant_id) as session:
         tag = await tag_service.create(session, name=name, color="")
-        rule = await autotag_service.create_rule(session, tag_id=str(tag.id), field=field, operator=operator,
-                                                 value=value)
+        rule = await autotag_service.create_rule(session, tenant_id, RuleInput(
+            tag_id=str(tag.id), field=field, operator=operator, value=value))
     return tag, rule
 
 
@@ -159,8 +159,10 @@ def test_the_consumer_listens_to_customer_changes_under_its_durable_name(
 ) -> None:
     sub = subscription(autotag_service)
     assert (sub.durable, sub.filter_subjects) == (
-        DURABLE, ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.imported"])
-    assert DURABLE == "tagging"
+        DURABLE, ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
+                  "crm.*.customer.restored", "crm.*.order.recorded", "crm.*.customer.imported",
+                  "crm.*.customer.import_reverted"])
+    assert DURABLE == "tagging-rules"
 
 
 async def test_an_import_batch_tags_every_customer_it_carries(

@@ -34,6 +34,9 @@ class CarriedTag(TagChoice):
 
     by_rule: bool
     applied_at: str
+    # Why a rule applied it: the rule's name and what triggered it (docs/tagging.md).
+    rule_name: str = ""
+    trigger: str = ""
 
 
 @dataclass
@@ -76,7 +79,7 @@ async def tags_section(caller: Caller, services: Backends, session: WebSession, 
     for t in reply.items:
         applied = timestamp(t.applied_at)
         carried.append(CarriedTag(t.tag_id, t.tag_name, t.tag_color, t.source == "rule",
-                                  formatting.on(applied, caller.locale)))
+                                  formatting.on(applied, caller.locale), t.rule_name, t.trigger))
     editable = can_tag(session)
     on_customer = {t.id for t in carried}
     available = [t for t in await tenant_tags(caller, services) if t.id not in on_customer] if editable else []

@@ -44,6 +44,7 @@ NAV: Final[tuple[NavEntry, ...]] = (
     NavEntry("customer_import", "/app/customers/import", N_("Import customers"), scope="customers:write", icon="dot",
              parent="customers"),
     NavEntry("followups", "/app/followups", N_("Follow-ups"), scope="followups:read", icon="followups"),
+    NavEntry("tags", "/app/tags", N_("Tags"), scope="tags:read", icon="tags"),
     NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),
     NavEntry("teams", "/app/teams", N_("Teams"), ADMIN, scope="users:manage", icon="team"),
     NavEntry("roles", "/app/roles", N_("Roles"), ADMIN, scope="roles:manage", icon="shield"),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.consumer import Subscription
 from crm_platform.erasure import erasure_subscription
+from crm_tagging.autotag import facts
 from crm_tagging.merging.tables import merge_log, merge_tag_moves
 from crm_tagging.tag.tables import customer_tags
 
@@ -22,6 +23,7 @@ async def purge_customer(session: AsyncSession, tenant_id: uuid.UUID, customer_i
     await session.execute(sa.delete(customer_tags).where(customer_tags.c.customer_id == customer_id))
     await session.execute(sa.delete(merge_tag_moves).where(merge_tag_moves.c.customer_id == customer_id))
     await session.execute(sa.delete(merge_log).where(merge_log.c.survivor_id == customer_id))
+    await facts.forget(session, customer_id)
 
 
 def subscription() -> Subscription:

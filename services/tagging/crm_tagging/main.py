@@ -14,12 +14,16 @@ from pydantic_settings import SettingsConfigDict
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.customer_scope import CustomersOverGrpc
+from crm_platform.jobs import JobWorker
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.scheduler import ScheduleHandler
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_tagging import access, erasure
+from crm_tagging.autotag import sweeps
 from crm_tagging.autotag.events import subscription
-from crm_tagging.autotag.service import AutoTagService
+from crm_tagging.autotag.service import SWEEP_JOB, SWEEP_SCHEDULE, AutoTagService
+from crm_tagging.batch.service import BATCH_JOB, UNDO_JOB, BatchService
 from crm_tagging.merging import events as merging_events
 from crm_tagging.servicer import SERVICE_NAME, TaggingServicer
 from crm_tagging.tag.service import TagService
@@ -64,8 +68,21 @@ def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
             *access.subscriptions()]
 
 
+def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
+    return {SWEEP_SCHEDULE: sweeps.enqueue_sweeps}
+
+
+def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
+    parts = components(runtime)
+    batches = BatchService(parts.tags)
+    handlers = {SWEEP_JOB: sweeps.sweep_runner(runtime.engine, parts.autotag),
+                BATCH_JOB: batches.runner(runtime.engine), UNDO_JOB: batches.undo_runner(runtime.engine)}
+    return [JobWorker(runtime.engine, handlers, sweeps.RETRY_SCHEDULE, concurrency=2)]
+
+
 DEFINITION = ServiceDefinition(
     name="tagging", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
+    schedules=_schedules, workers=_workers,
 )
 
 

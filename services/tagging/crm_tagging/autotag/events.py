@@ -1,5 +1,7 @@
-"""The NATS edge of auto-tagging: customer created/updated events run the tenant's rules. The
-consumer wrapper owns the inbox transaction, so a redelivered event applies nothing twice."""
+"""The NATS edge of auto-tagging: customers' events keep the rule facts (autotag/facts.py) and
+then run the tenant's rules for that customer, each tag recording the event as its trigger. The
+consumer wrapper owns the inbox transaction, so a redelivered event applies nothing twice; events
+about an erased customer are skipped."""
 
 from __future__ import annotations
 
@@ -11,18 +13,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import telemetry
 from crm_platform.consumer import Subscription
+from crm_platform.erasure import about_erased_customer
 from crm_platform.events import CloudEvent
+from crm_tagging.autotag import facts
 from crm_tagging.autotag.service import AutoTagService
 
 log = logging.getLogger(__name__)
 
-DURABLE = "tagging"
-# `customer.imported` carries a batch of customers (crm_customers/importing): every one is tagged.
-CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.imported"]
+# A new durable (the first version's "tagging" read created/updated only): it reads the stream from
+# its start, so the facts of customers and orders from before it existed are projected too.
+DURABLE = "tagging-rules"
+# `customer.imported` / `.import_reverted` carry a batch of customers (crm_customers/importing).
+CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
+                    "crm.*.customer.restored", "crm.*.order.recorded", "crm.*.customer.imported",
+                    "crm.*.customer.import_reverted"]
+BATCH_SUFFIXES = (".customer.imported", ".customer.import_reverted")
 
 
 def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
-    """The customer's id and fields from a CustomerCreated/CustomerUpdated payload."""
+    """The customer's id and fields from a customer event's payload."""
     customer = event.data.get("customer")
     if not isinstance(customer, dict):
         return None
@@ -33,7 +42,7 @@ def customer_in(event: CloudEvent) -> tuple[uuid.UUID, dict[str, Any]] | None:
 
 
 def customers_in(event: CloudEvent) -> list[tuple[uuid.UUID, dict[str, Any]]] | None:
-    """Ids and fields of a CustomersImported batch payload (data = {"customers": [...]})."""
+    """Ids and fields of an import batch's payload (data = {"customers": [...]})."""
     batch = event.data.get("customers")
     if not isinstance(batch, list):
         return None
@@ -48,15 +57,30 @@ def customers_in(event: CloudEvent) -> list[tuple[uuid.UUID, dict[str, Any]]] | 
     return found
 
 
+def trigger_of(event: CloudEvent) -> str:
+    """What a rule's tag records as its cause: the event's type and id."""
+    return f"{event.type} {event.id}"
+
+
 def subscription(autotag: AutoTagService) -> Subscription:
     async def tag_customer(event: CloudEvent, session: AsyncSession) -> None:
-        if event.type.endswith(".imported"):
+        if await about_erased_customer(session, event):
+            return
+        if event.type.endswith(".order.recorded"):
+            customer_id = await facts.record_order(session, event.data)
+            if customer_id is not None:
+                await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
+            return
+        if event.type.endswith(BATCH_SUFFIXES):
             batch = customers_in(event)
             if batch is None:
                 log.warning("customer batch event without valid customers; skipped",
                             extra=telemetry.log_fields(event_id=event.id, type=event.type))
                 return
-            await autotag.tag_customers(session, event.tenantid, batch)
+            for customer_id, fields in batch:
+                if await facts.record_customer(session, customer_id, fields, status_changed=False,
+                                               at=facts.parse_time(event.time)):
+                    await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
             return
         found = customer_in(event)
         if found is None:
@@ -65,6 +89,10 @@ def subscription(autotag: AutoTagService) -> Subscription:
                         extra=telemetry.log_fields(event_id=event.id, type=event.type))
             return
         customer_id, fields = found
-        await autotag.tag_customer(session, event.tenantid, customer_id, fields)
+        changed = event.data.get("changed_fields") or []
+        status_changed = event.type.endswith(".customer.updated") and "status" in changed
+        if await facts.record_customer(session, customer_id, fields, status_changed=status_changed,
+                                       at=facts.parse_time(event.time)):
+            await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
 
     return Subscription(durable=DURABLE, filter_subjects=CUSTOMER_CHANGES, handler=tag_customer)

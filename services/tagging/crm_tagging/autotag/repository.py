@@ -1,31 +1,183 @@
-"""Every SQL statement about auto-tag rules."""
+"""Every SQL statement about auto-tag rules and their evaluation over `rule_facts`."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_tagging.autotag.tables import tag_rules
-from crm_tagging.tag.tables import tags
+from crm_tagging.autotag.tables import rule_facts, tag_rules
+from crm_tagging.tag.tables import customer_tags, tags
+
+# Rule order everywhere: priority (lower first), then creation.
+RULE_ORDER = (tag_rules.c.priority, tag_rules.c.created_at, tag_rules.c.id)
+
+
+def _with_tag() -> sa.Select[Any]:
+    return (sa.select(tag_rules, tags.c.name.label("tag_name"), tags.c.exclusive_group.label("tag_group"),
+                      tags.c.archived_at.label("tag_archived_at"))
+            .join(tags, tags.c.id == tag_rules.c.tag_id))
 
 
 async def insert_rule(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
     return (await session.execute(sa.insert(tag_rules).values(**values).returning(tag_rules))).one()
 
 
+async def get_rule(session: AsyncSession, rule_id: uuid.UUID, *, lock: bool = False) -> sa.Row[Any] | None:
+    query = _with_tag().where(tag_rules.c.id == rule_id)
+    if lock:
+        query = query.with_for_update(of=tag_rules)
+    return (await session.execute(query)).first()
+
+
 async def list_rules(session: AsyncSession) -> list[sa.Row[Any]]:
-    query = sa.select(tag_rules).order_by(tag_rules.c.created_at, tag_rules.c.id)
+    return list((await session.execute(_with_tag().order_by(*RULE_ORDER))).all())
+
+
+async def enabled_rules(session: AsyncSession, rule_ids: Sequence[uuid.UUID] | None = None) -> list[sa.Row[Any]]:
+    """Enabled rules of tags not archived, in rule order."""
+    query = _with_tag().where(tag_rules.c.enabled, tags.c.archived_at.is_(None)).order_by(*RULE_ORDER)
+    if rule_ids is not None:
+        query = query.where(tag_rules.c.id.in_(rule_ids))
     return list((await session.execute(query)).all())
 
 
-async def enabled_rules_with_tag_names(session: AsyncSession) -> list[sa.Row[Any]]:
-    """Enabled rules in creation order, each with its tag's name (for the tag.applied event)."""
-    query = (
-        sa.select(tag_rules, tags.c.name.label("tag_name"))
-        .join(tags, tags.c.id == tag_rules.c.tag_id)
-        .where(tag_rules.c.enabled)
-        .order_by(tag_rules.c.created_at, tag_rules.c.id)
+# Kept for callers of the first version (crm_tagging/autotag/service.py uses enabled_rules).
+enabled_rules_with_tag_names = enabled_rules
+
+
+async def update_rule(session: AsyncSession, rule_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.execute(sa.update(tag_rules).where(tag_rules.c.id == rule_id).values(
+        **values, version=tag_rules.c.version + 1, updated_at=sa.func.now()))
+
+
+async def mark_run(session: AsyncSession, rule_ids: Sequence[uuid.UUID]) -> None:
+    if rule_ids:
+        await session.execute(sa.update(tag_rules).where(tag_rules.c.id.in_(rule_ids))
+                              .values(last_run_at=sa.func.now()))
+
+
+async def delete_rule(session: AsyncSession, rule_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(tag_rules).where(tag_rules.c.id == rule_id))
+
+
+async def delete_rules_of_tag(session: AsyncSession, tag_id: uuid.UUID) -> int:
+    deleted = await session.execute(sa.delete(tag_rules).where(tag_rules.c.tag_id == tag_id).returning(tag_rules.c.id))
+    return len(deleted.all())
+
+
+async def repoint_rules(session: AsyncSession, from_tag: uuid.UUID, to_tag: uuid.UUID) -> int:
+    moved = await session.execute(sa.update(tag_rules).where(tag_rules.c.tag_id == from_tag)
+                                  .values(tag_id=to_tag).returning(tag_rules.c.id))
+    return len(moved.all())
+
+
+async def matches_of_customer(session: AsyncSession, customer_id: uuid.UUID,
+                              conditions: Sequence[sa.ColumnElement[bool]]) -> list[bool] | None:
+    """Whether the customer matches each condition (one query for every rule); None when the
+    projection does not hold the customer or it is deleted."""
+    if not conditions:
+        return []
+    row = (await session.execute(
+        sa.select(*(sa.func.coalesce(c, sa.false()).label(f"m{i}") for i, c in enumerate(conditions)))
+        .where(rule_facts.c.customer_id == customer_id, ~rule_facts.c.deleted)
+    )).first()
+    return None if row is None else [bool(v) for v in row]
+
+
+async def count_and_sample(session: AsyncSession, condition: sa.ColumnElement[bool],
+                           visible: sa.ColumnElement[bool] | None, sample: int) -> tuple[int, list[uuid.UUID]]:
+    where = [~rule_facts.c.deleted, condition]
+    if visible is not None:
+        where.append(visible)
+    count = int((await session.execute(sa.select(sa.func.count()).select_from(rule_facts).where(*where)))
+                .scalar_one())
+    ids = (await session.execute(sa.select(rule_facts.c.customer_id).where(*where)
+                                 .order_by(rule_facts.c.customer_id).limit(sample))).scalars().all()
+    return count, list(ids)
+
+
+async def apply_to_matching(session: AsyncSession, *, rule_id: uuid.UUID, tag_id: uuid.UUID, group: str,
+                            condition: sa.ColumnElement[bool], limit: int, trigger: str,
+                            customer_ids: Sequence[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Set-based: puts the tag on every customer matching the condition who lacks it and has
+    room under the limit (tags of the tag's exclusive group do not count: they are replaced).
+    Returns the customers newly tagged."""
+    other = sa.alias(customer_tags, "other")
+    other_tag = sa.alias(tags, "other_tag")
+    occupied = (sa.select(sa.func.count()).select_from(other.join(other_tag, other_tag.c.id == other.c.tag_id))
+                .where(other.c.customer_id == rule_facts.c.customer_id))
+    if group:
+        occupied = occupied.where(other_tag.c.exclusive_group != group)
+    carrying = sa.exists().where(other.c.customer_id == rule_facts.c.customer_id, other.c.tag_id == tag_id)
+    candidates = sa.select(
+        rule_facts.c.customer_id, sa.literal(tag_id, pg.UUID(as_uuid=True)), sa.literal("rule"),
+        sa.literal(rule_id, pg.UUID(as_uuid=True)), sa.literal(trigger),
+    ).where(~rule_facts.c.deleted, condition, ~carrying, occupied.scalar_subquery() < limit)
+    if customer_ids is not None:
+        candidates = candidates.where(rule_facts.c.customer_id.in_(customer_ids))
+    inserted = await session.execute(
+        pg.insert(customer_tags).from_select(["customer_id", "tag_id", "source", "rule_id", "trigger"], candidates)
+        .on_conflict_do_nothing(index_elements=[customer_tags.c.customer_id, customer_tags.c.tag_id])
+        .returning(customer_tags.c.customer_id)
     )
-    return list((await session.execute(query)).all())
+    return list(inserted.scalars().all())
+
+
+class Taken(NamedTuple):
+    """A tag a rule took off a customer."""
+
+    customer_id: uuid.UUID
+    tag_id: uuid.UUID
+    tag_name: str
+
+
+async def take_group_rivals(session: AsyncSession, tag_id: uuid.UUID, group: str,
+                            customer_ids: Sequence[uuid.UUID]) -> list[Taken]:
+    """Takes the other tags of an exclusive group off these customers; returns what was taken
+    (customer_id, tag_id, tag_name)."""
+    if not group or not customer_ids:
+        return []
+    rivals = sa.select(tags.c.id).where(tags.c.exclusive_group == group, tags.c.id != tag_id)
+    deleted = await session.execute(
+        sa.delete(customer_tags).where(customer_tags.c.tag_id.in_(rivals),
+                                       customer_tags.c.customer_id.in_(customer_ids))
+        .returning(customer_tags.c.customer_id, customer_tags.c.tag_id)
+    )
+    rows = list(deleted.all())
+    if not rows:
+        return []
+    names = {row.id: row.name for row in await session.execute(
+        sa.select(tags.c.id, tags.c.name).where(tags.c.id.in_({r.tag_id for r in rows})))}
+    return [Taken(r.customer_id, r.tag_id, names[r.tag_id]) for r in rows]
+
+
+async def remove_from_matching(session: AsyncSession, *, tag_id: uuid.UUID, condition: sa.ColumnElement[bool],
+                               customer_ids: Sequence[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Set-based: takes the tag off every customer matching the condition; returns them."""
+    matching = sa.select(rule_facts.c.customer_id).where(~rule_facts.c.deleted, condition)
+    if customer_ids is not None:
+        matching = matching.where(rule_facts.c.customer_id.in_(customer_ids))
+    deleted = await session.execute(
+        sa.delete(customer_tags).where(customer_tags.c.tag_id == tag_id, customer_tags.c.customer_id.in_(matching))
+        .returning(customer_tags.c.customer_id)
+    )
+    return list(deleted.scalars().all())
+
+
+async def take_back(session: AsyncSession, rule_id: uuid.UUID) -> list[Taken]:
+    """Takes off every tag this rule applied (and nobody re-applied by hand since); returns the
+    rows (customer_id, tag_id)."""
+    deleted = await session.execute(
+        sa.delete(customer_tags).where(customer_tags.c.rule_id == rule_id, customer_tags.c.source == "rule")
+        .returning(customer_tags.c.customer_id, customer_tags.c.tag_id)
+    )
+    return [Taken(row.customer_id, row.tag_id, "") for row in deleted]
+
+
+async def existing_rule_ids(session: AsyncSession) -> set[uuid.UUID]:
+    return set((await session.execute(sa.select(tag_rules.c.id))).scalars())

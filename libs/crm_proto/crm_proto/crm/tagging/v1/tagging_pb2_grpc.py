@@ -69,6 +69,106 @@ class TaggingServiceStub:
                 request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.SerializeToString,
                 response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.FromString,
                 _registered_method=True)
+        self.GetTag = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTag',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.FromString,
+                _registered_method=True)
+        self.UpdateTag = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UpdateTag',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.FromString,
+                _registered_method=True)
+        self.DeleteTag = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/DeleteTag',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagResponse.FromString,
+                _registered_method=True)
+        self.MergeTags = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/MergeTags',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsResponse.FromString,
+                _registered_method=True)
+        self.ListTagCategories = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/ListTagCategories',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesResponse.FromString,
+                _registered_method=True)
+        self.CreateTagCategory = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/CreateTagCategory',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.CreateTagCategoryRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+                _registered_method=True)
+        self.UpdateTagCategory = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UpdateTagCategory',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagCategoryRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+                _registered_method=True)
+        self.DeleteTagCategory = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/DeleteTagCategory',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagCategoryRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+                _registered_method=True)
+        self.GetTaggingSettings = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTaggingSettings',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTaggingSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
+                _registered_method=True)
+        self.UpdateTaggingSettings = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UpdateTaggingSettings',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
+                _registered_method=True)
+        self.GetTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+                _registered_method=True)
+        self.UpdateTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UpdateTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+                _registered_method=True)
+        self.DeleteTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/DeleteTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.FromString,
+                _registered_method=True)
+        self.PreviewTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/PreviewTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.FromString,
+                _registered_method=True)
+        self.RerunTagRule = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/RerunTagRule',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+                _registered_method=True)
+        self.GetTagJob = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagJob',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+                _registered_method=True)
+        self.StartTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/StartTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
+        self.GetTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
+        self.UndoTagBatch = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/UndoTagBatch',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+                _registered_method=True)
+        self.GetTagUsage = channel.unary_unary(
+                '/crm.tagging.v1.TaggingService/GetTagUsage',
+                request_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.SerializeToString,
+                response_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.FromString,
+                _registered_method=True)
 
 
 class TaggingServiceServicer:
@@ -125,6 +225,152 @@ class TaggingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTag(self, request, context):
+        """The tag library (docs/tagging.md). Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTag(self, request, context):
+        """Requires `tags:manage`. Only the fields set change; archived tags stay on customers and are
+        applied no more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTag(self, request, context):
+        """Requires `tags:manage`. Takes the tag off every customer (one tag.removed each) and deletes
+        its rules.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeTags(self, request, context):
+        """Requires `tags:manage`. Moves the source tag's customers and rules to the target, then
+        deletes the source.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTagCategories(self, request, context):
+        """Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTagCategory(self, request, context):
+        """Requires `tags:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTagCategory(self, request, context):
+        """Requires `tags:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTagCategory(self, request, context):
+        """Requires `tags:manage`. Built-in categories cannot be deleted; the category's tags become
+        uncategorised.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaggingSettings(self, request, context):
+        """Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTaggingSettings(self, request, context):
+        """Requires `tags:manage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagRule(self, request, context):
+        """Rules (docs/tagging.md, "Rules"). Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTagRule(self, request, context):
+        """Requires `tags:manage`. Only the fields set change (enable and disable too).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTagRule(self, request, context):
+        """Requires `tags:manage`. With take_back, the tags the rule applied come off first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewTagRule(self, request, context):
+        """Requires `tags:read`. Customers (in the caller's data scope) matching conditions now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RerunTagRule(self, request, context):
+        """Requires `tags:manage`. Queues a job running the rule over every existing customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagJob(self, request, context):
+        """Requires `tags:read`. A tagging job of the caller's tenant (re-runs, sweeps, batch tagging).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartTagBatch(self, request, context):
+        """Batch tagging. Requires `customers:write` and `tags:read`; only the customers in the caller's
+        data scope are changed (the others count as skipped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagBatch(self, request, context):
+        """Requires `tags:read`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoTagBatch(self, request, context):
+        """Requires `customers:write` and `tags:read`. Reverses exactly what the batch changed (a job).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTagUsage(self, request, context):
+        """Requires `tags:read`. Per tag: customers now (in the caller's data scope), applied and removed
+        in the last 90 days, last applied, by hand or by rule; and tag pairs overlapping >= 95%.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaggingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +408,106 @@ def add_TaggingServiceServicer_to_server(servicer, server):
                     servicer.RemoveCustomerTag,
                     request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.FromString,
                     response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.SerializeToString,
+            ),
+            'GetTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTag,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.SerializeToString,
+            ),
+            'UpdateTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTag,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.SerializeToString,
+            ),
+            'DeleteTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTag,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagResponse.SerializeToString,
+            ),
+            'MergeTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeTags,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsResponse.SerializeToString,
+            ),
+            'ListTagCategories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTagCategories,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesResponse.SerializeToString,
+            ),
+            'CreateTagCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTagCategory,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.CreateTagCategoryRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.SerializeToString,
+            ),
+            'UpdateTagCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTagCategory,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagCategoryRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.SerializeToString,
+            ),
+            'DeleteTagCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTagCategory,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagCategoryRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.SerializeToString,
+            ),
+            'GetTaggingSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaggingSettings,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTaggingSettingsRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.SerializeToString,
+            ),
+            'UpdateTaggingSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTaggingSettings,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.SerializeToString,
+            ),
+            'GetTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.SerializeToString,
+            ),
+            'UpdateTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.SerializeToString,
+            ),
+            'DeleteTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.SerializeToString,
+            ),
+            'PreviewTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.SerializeToString,
+            ),
+            'RerunTagRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunTagRule,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.SerializeToString,
+            ),
+            'GetTagJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagJob,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.SerializeToString,
+            ),
+            'StartTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'GetTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'UndoTagBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoTagBatch,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.SerializeToString,
+            ),
+            'GetTagUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagUsage,
+                    request_deserializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.FromString,
+                    response_serializer=crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +699,546 @@ class TaggingService:
             '/crm.tagging.v1.TaggingService/RemoveCustomerTag',
             crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagRequest.SerializeToString,
             crm_dot_tagging_dot_v1_dot_tagging__pb2.RemoveCustomerTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTag',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UpdateTag',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.Tag.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/DeleteTag',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/MergeTags',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.MergeTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTagCategories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/ListTagCategories',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.ListTagCategoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTagCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/CreateTagCategory',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.CreateTagCategoryRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTagCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UpdateTagCategory',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagCategoryRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTagCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/DeleteTagCategory',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagCategoryRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagCategory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaggingSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTaggingSettings',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTaggingSettingsRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTaggingSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UpdateTaggingSettings',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTaggingSettingsRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TaggingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UpdateTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UpdateTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/DeleteTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.DeleteTagRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/PreviewTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.PreviewTagRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunTagRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/RerunTagRule',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.RerunTagRuleRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagJob',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagJobRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/StartTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.StartTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UndoTagBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/UndoTagBatch',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.UndoTagBatchRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tagging.v1.TaggingService/GetTagUsage',
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.GetTagUsageRequest.SerializeToString,
+            crm_dot_tagging_dot_v1_dot_tagging__pb2.TagUsage.FromString,
             options,
             channel_credentials,
             insecure,
