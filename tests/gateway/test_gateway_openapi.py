@@ -86,6 +86,11 @@ EXPECTED = {
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),
     ("/v1/import-templates/{kind}", "get"), ("/v1/imports/{import_id}", "get"),
+    # Follow-up records, dictionaries, task changes and notifications (issue 12).
+    ("/v1/followup-dictionaries/{name}", "get"), ("/v1/followup-dictionaries/{name}", "put"),
+    ("/v1/followup-records", "get"), ("/v1/followup-records", "post"), ("/v1/followup-records/{record_id}", "get"),
+    ("/v1/followup-tasks/{task_id}", "patch"), ("/v1/notification-preferences", "get"),
+    ("/v1/notification-preferences", "put"), ("/v1/notifications", "get"), ("/v1/notifications:mark-read", "post"),
     # Customer imports (issue 13).
     ("/v1/customer-imports", "get"), ("/v1/imports/{import_id}:validate", "post"),
     ("/v1/imports/{import_id}:start", "post"), ("/v1/imports/{import_id}:cancel", "post"),
