@@ -156,7 +156,8 @@ def test_webhooks_page_end_to_end(browser: Browser, platform: Platform, tenant: 
         receiver.close()
 
 
-def test_webhooks_page_in_chinese_on_a_phone(browser: Browser, platform: Platform, tenant: TenantContext) -> None:
+def test_webhooks_page_in_chinese_on_a_phone(browser: Browser, platform: Platform, tenant: TenantContext,
+                                             other_tenant: TenantContext) -> None:
     receiver = Receiver()
     http = tenant.http()
     created = http.post("/v1/webhook-endpoints", json={"url": receiver.url, "description": "订单同步",
@@ -177,6 +178,26 @@ def test_webhooks_page_in_chinese_on_a_phone(browser: Browser, platform: Platfor
         page.locator("li.delivery summary").first.click()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         _shot(page, "webhooks-endpoint-zh-390")
+
+        # Another tenant's endpoint does not exist here; a form without the session's CSRF token changes nothing.
+        with other_tenant.http() as theirs:
+            foreign = theirs.post("/v1/webhook-endpoints", json={"url": receiver.url}).json()["id"]
+        for path in (f"/app/webhooks/{foreign}", f"/app/webhooks/{foreign}/delete",
+                     f"/app/webhooks/{foreign}/replays/{foreign}"):
+            response = page.goto(f"{platform.gateway_url}{path}")
+            assert response is not None and response.status == 404, path
+        forged = page.request.post(f"{platform.gateway_url}/app/webhooks/{created['id']}/disable",
+                                   form={"csrf_token": "forged"})
+        assert forged.status == 403
+        assert http.get(f"/v1/webhook-endpoints/{created['id']}").json()["enabled"] is True
+        page.goto(f"{platform.gateway_url}/app/webhooks/{created['id']}")
+        csrf = page.locator("input[name=csrf_token]").first.input_value()
+        for action in ("rotate-secret", "disable", "test", "delete"):
+            refused = page.request.post(f"{platform.gateway_url}/app/webhooks/{foreign}/{action}",
+                                        form={"csrf_token": csrf, "confirm": "delete"})
+            assert refused.status == 404, action
+        with other_tenant.http() as theirs:
+            assert theirs.get(f"/v1/webhook-endpoints/{foreign}").json()["enabled"] is True
     finally:
         context.close()
         http.close()
