@@ -66,6 +66,10 @@ def test_the_current_entry_is_the_longest_path_prefix() -> None:
     open_section = nav.navigation("/app/customers/merges", ["customers:read"], [], "en")[MAIN][1]
     assert open_section.open and [c.key for c in open_section.children] == ["duplicates", "merges"]
     assert [c.key for c in open_section.children if c.active] == ["merges"]
+    # Importing needs customers:write (the service's rule): a writer gets the entry under Customers.
+    importing = nav.navigation("/app/customers/import/42", ["customers:read", "customers:write"], [], "en")[MAIN][1]
+    assert [c.key for c in importing.children] == ["duplicates", "merges", "customer_import"]
+    assert [c.key for c in importing.children if c.active] == ["customer_import"]
     elsewhere = nav.navigation("/app/users", ["customers:read", "users:manage"], [], "en")[MAIN][1]
     assert not elsewhere.open and elsewhere.children == ()
 

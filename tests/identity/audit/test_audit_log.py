@@ -107,3 +107,26 @@ async def test_a_reveal_event_becomes_one_entry_without_values(users_engine: Asy
     assert (row.action, row.actor, row.actor_kind, row.target_type) == (
         "customer.revealed", "client:erp", "client", "customer")
     assert row.details["fields"] == ["resident_id"] and row.details["event_id"] == event.id
+
+
+async def test_an_import_and_its_undo_become_entries(users_engine: AsyncEngine, tenant_id: uuid.UUID) -> None:
+    import_id = str(uuid.uuid4())
+    finished = CloudEvent.new(
+        source="crm/customers", type="crm.customer.import_finished", tenant_id=tenant_id,
+        data={"import_id": import_id, "actor": "user-1", "filename": "客户.csv", "created": "1200", "updated": "3",
+              "skipped": "7"},
+    )
+    undone = CloudEvent.new(source="crm/customers", type="crm.customer.import_undone", tenant_id=tenant_id,
+                            data={"import_id": import_id, "actor": "user-2", "undone": "1203"})
+    async with tenant_session(users_engine, tenant_id) as session:
+        await record_reveal(finished, session)
+        await record_reveal(undone, session)
+    async with tenant_session(users_engine, tenant_id) as session:
+        rows = await audit.search(session, audit.AuditFilter(target_id=import_id), 10)
+    entries = {r.action: r for r in rows}
+    assert set(entries) == {"customer.imported", "customer.import_undone"}
+    imported = entries["customer.imported"]
+    assert (imported.actor, imported.target_type) == ("user-1", "customer_import")
+    assert {k: imported.details[k] for k in ("filename", "created", "updated", "skipped")} == {
+        "filename": "客户.csv", "created": 1200, "updated": 3, "skipped": 7}
+    assert entries["customer.import_undone"].details["undone"] == 1203

@@ -408,7 +408,10 @@ class ImportRunner:
                 if not importing:
                     await repository.update(session, row.id, {"total_rows": files.estimate_rows(path, row.format)})
             header_number = 0
-            seen: dict[tuple[str, str], int] = {}
+            # Key -> the first row holding it, by the key's 64-bit hash: at a million rows the keys
+            # themselves would take several hundred MiB (a collision, ~1e-8 at 5M keys, would
+            # report one false duplicate).
+            seen: dict[int, int] = {}
             pending: list[tuple[int, checking.Checked]] = []
             counts = {"total": 0, "errors": 0, "duplicates": 0}
             problems: list[tuple[int, str, str, str, str]] = []
@@ -431,7 +434,7 @@ class ImportRunner:
                 return
 
     async def _batch(self, tenant_id: uuid.UUID, row: Any, checker: checking.RowChecker,
-                     pending: list[tuple[int, checking.Checked]], seen: dict[tuple[str, str], int],
+                     pending: list[tuple[int, checking.Checked]], seen: dict[int, int],
                      counts: dict[str, int], problems: list[tuple[int, str, str, str, str]], *, last: bool = False
                      ) -> bool:
         """Duplicates, then (importing, rows after the cursor) the writes, in one transaction with
@@ -445,12 +448,13 @@ class ImportRunner:
                 counts["errors"] += 1
                 problems += [(number, f, code, ERROR, "") for f, code in checked.problems]
                 continue
-            first = next((seen[k] for k in checked.keys if k in seen), None)
-            for key in checked.keys:
-                seen.setdefault(key, number)
+            hashes = [hash(k) for k in checked.keys]
+            first = next((seen[h] for h in hashes if h in seen), None)
+            for key_hash in hashes:
+                seen.setdefault(key_hash, number)
             if first is not None:
                 counts["duplicates"] += 1
-                kind = next(k for k in checked.keys if seen.get(k) == first)[0]
+                kind = next(k for k, h in zip(checked.keys, hashes, strict=True) if seen.get(h) == first)[0]
                 problems.append((number, _column_of(kind), "duplicate_in_file", DUPLICATE, str(first)))
                 plan.append((number, checked, "create" if mode == "create" and kind != "code" else "skip", None))
                 continue
