@@ -141,7 +141,7 @@ async def run_reminders(url: str, tenants: list[uuid.UUID], due_at: datetime, ar
             events = int((await conn.execute(sa.text("SELECT count(*) FROM control.outbox"))).scalar_one())
     finally:
         await engine.dispose()
-    return {"fired": len(lags), "left": args.tasks - seen, "lags": lags, "overdue": overdue, "events": events,
+    return {"fired": len(lags), "left": args.tasks - len(lags), "lags": lags, "overdue": overdue, "events": events,
             "all_fired_s": (visible_at - due_at).total_seconds()}
 
 

@@ -43,7 +43,7 @@ def test_a_due_task_reaches_its_assignee_and_the_webhook(
 
         mine = wait_for(lambda: [n for n in _unread(org.http["a1"])["items"] if n["task_id"] == task["id"]],
                         timeout=20)
-        assert mine[0]["kind"] == "task_due" and mine[0]["title"] == "回访：确认交期"
+        assert mine[0]["kind"] == "task_due" and mine[0]["title"] == task["title"] == "回访:确认交期"  # NFKC
         assert _unread(org.http["a1"])["unread_count"] >= 1
         for other in ("a2", "b1", "manager", "cs", "admin"):
             assert all(n["task_id"] != task["id"] for n in _unread(org.http[other])["items"])
