@@ -44,6 +44,12 @@ def _eventually(check: Callable[[], bool], seconds: float = 15.0) -> None:
 
 @pytest.fixture
 def org(platform: Platform, tenant: TenantContext) -> Org:
+    return build_org(platform, tenant)
+
+
+def build_org(platform: Platform, tenant: TenantContext) -> Org:
+    """Teams A and B, a manager of A, reps A1, A2 (A) and B1 (B), customer service, each with one
+    customer made by them (and one by the admin)."""
     with admin_http(tenant) as admin:
         team_a = created(admin.post("/v1/teams", json={"name": "Team A"}))
         team_b = created(admin.post("/v1/teams", json={"name": "Team B"}))

@@ -65,7 +65,8 @@ def reporting_org(org: Org, platform: Platform, tenant: TenantContext) -> Org:  
     return org
 
 
-def test_reports_count_only_the_callers_data_scope(reporting_org: Org, other_tenant: TenantContext) -> None:
+def test_reports_count_only_the_callers_data_scope(reporting_org: Org, other_tenant: TenantContext,
+                                                   tenant: TenantContext) -> None:
     people, customers = reporting_org, reporting_org.customers
     # all: the tenant admin sees every customer.
     assert _reports(people.http["admin"]) == _expected(customers, *AMOUNTS)
@@ -76,9 +77,11 @@ def test_reports_count_only_the_callers_data_scope(reporting_org: Org, other_ten
     # Another tenant never sees any of them.
     with admin_http(other_tenant) as stranger:
         assert _reports(stranger) == (0, "0.00", set())
-    # A rep whose role lacks reports:read is still refused.
+    # A built-in sales rep (reports:read since issue 11) sees their own customer only.
+    assert _reports(people.http["a1"]) == _expected(customers, "a1")
+    # A token without reports:read is refused.
     for path in REPORTS:
-        refused = people.http["a1"].get(path)
+        refused = tenant.http(["customers:read", "orders:read"]).get(path)
         assert refused.status_code == 403 and refused.json()["code"] == "permission_denied", refused.text
 
 

@@ -48,7 +48,7 @@ REP_SCOPES: Final = ["customers:read", "customers:write", "customers:export", "t
 RESIDENT_ID: Final = "11010519491231002X"
 # Path parameters that name a word every tenant has, not an object of one tenant: another
 # tenant's call answers about its own (a dictionary, the import template).
-VOCABULARY: Final = {"name": "industry", "kind": "users"}
+VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "view_id", "export_id", "bulk_change_id", "order_id",
                                "merge_id", "group_id", "session_id"})

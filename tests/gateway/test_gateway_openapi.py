@@ -70,7 +70,10 @@ EXPECTED = {
     # orders and contracts (issue 4), spend reports
     ("/v1/orders", "get"), ("/v1/orders", "post"), ("/v1/orders:batch-upsert", "post"),
     ("/v1/orders/{order_id}", "get"), ("/v1/customers/{customer_id}/orders", "get"),
-    ("/v1/reports/spend", "get"), ("/v1/reports/customer-value", "get"),
+    ("/v1/reports/spend", "get"), ("/v1/reports/customer-value", "get"), ("/v1/reports/funnel", "get"),
+    ("/v1/dashboards/panels", "get"), ("/v1/dashboards/panels/{panel}", "get"), ("/v1/dashboards/me", "get"),
+    ("/v1/dashboards/me", "put"), ("/v1/dashboards/default", "put"), ("/v1/reports/value-analysis", "get"),
+    ("/v1/reports/value-rules", "get"), ("/v1/reports/value-rules", "put"),
     # invitations and user import (issue 3)
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),

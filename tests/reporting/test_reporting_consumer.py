@@ -31,6 +31,7 @@ from crm_reporting.analytics import TenantQuery
 from crm_reporting.analytics.chdb_backend import ChdbAnalytics
 from crm_reporting.customers.service import customer_service
 from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.main import ANALYTICS_TABLES as DEFINITION_TABLES
 from crm_reporting.main import DEFINITION
 from crm_reporting.projection import DURABLE_NAME, reporting_subscription
 from tests.reporting.reporting_events import customer_event, tag_applied_event
@@ -231,3 +232,53 @@ async def test_the_service_process_consumes_into_its_chdb_store_and_stops_cleanl
         capture_output=True, text=True, timeout=120, check=True,
     )
     assert json.loads(done.stdout) == {"retail": 1}
+
+
+async def test_a_batch_with_an_erasure_keeps_nothing_about_the_customer(
+    infra: tuple[str, str], engine: AsyncEngine, nc: NATS, chdb_analytics: ChdbAnalytics, tenant: uuid.UUID,
+) -> None:
+    """Creation, an order, the erasure and a late order of one customer reach the consumer in one
+    fetch: the rows gathered before the erasure are flushed so its delete removes them, and the late
+    order is not projected; another customer in the same batch is kept."""
+    from crm_proto.crm.events.v1 import events_pb2
+    from crm_reporting.orders.tables import ORDERS
+
+    gone, kept = uuid.uuid4(), uuid.uuid4()
+
+    def order_event(customer: uuid.UUID) -> CloudEvent:
+        message = events_pb2.OrderRecorded(order_id=str(uuid.uuid4()), customer_id=str(customer), kind="order",
+                                           amount="10.00", currency="CNY", ordered_on="2026-01-05", status="paid",
+                                           version=1)
+        return CloudEvent.new(source="customers", type=events.event_type("order", "recorded"), tenant_id=tenant,
+                              data=events.proto_data(message))
+
+    erased = CloudEvent.new(source="customers", type=events.event_type("customer", "erased"), tenant_id=tenant,
+                            data={"customer_id": str(gone)}, subject=str(gone))
+    published = [
+        (customer_event(tenant, gone, industry="retail"), "customer", "created"),
+        (customer_event(tenant, kept, industry="energy"), "customer", "created"),
+        (order_event(gone), "order", "recorded"), (order_event(kept), "order", "recorded"),
+        (erased, "customer", "erased"), (order_event(gone), "order", "recorded"),
+    ]
+    for event, aggregate, verb in published:
+        await publish(nc, event, aggregate, verb)
+    consumer_nc = await events.connect(infra[1], "reporting-batch-test")
+    consumer = EventConsumer(engine, consumer_nc, reporting_subscription(chdb_analytics, DEFINITION_TABLES))
+    running = asyncio.create_task(consumer.run())
+    try:
+        async def applied() -> bool:
+            return await inbox_count(engine, tenant) >= len(published)
+
+        await wait_for(applied)
+    finally:
+        consumer.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await consumer_nc.close()
+    orders = await chdb_analytics.query(TenantQuery(ORDERS, tenant).select("toString(customer_id) AS c"))
+    assert orders == [{"c": str(kept)}]
+    report = await customer_service.customers_by_industry(chdb_analytics, tenant)
+    assert [(r.industry, r.customers) for r in report.rows] == [("energy", 1)]
+    logged = await chdb_analytics.query(TenantQuery(EVENTS, tenant).select("type").where(
+        "position(data, {gone:String}) > 0", gone=str(gone)))
+    assert logged == [{"type": "crm.customer.erased"}]

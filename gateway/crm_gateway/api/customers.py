@@ -3,6 +3,7 @@ status changes with history)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -27,13 +28,16 @@ from crm_gateway.api.common import (
     operation,
     timestamp,
 )
+from crm_gateway.api.reports import CustomerValueFigures, figures_out
 from crm_gateway.api.tags import check_tag_filter
-from crm_gateway.clients import Caller
+from crm_gateway.clients import Backends, Caller
 from crm_gateway.problems import Problem, UpstreamError, etag, keep_field, rename_fields
 from crm_platform.auth import Scope
 from crm_platform.grpc_client import call_metadata
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from crm_proto.crm.reporting.v1 import reporting_pb2
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 # The service may name fields by their proto path ("customer.mobile").
@@ -144,6 +148,14 @@ class Customer(Resource):
     )
     lifetime_value: dict[str, str] | None = Field(
         None, description="Currency -> decimal string: all confirmed and paid orders. Read-only; null when hidden"
+    )
+    value: CustomerValueFigures | None = Field(
+        default=None, exclude_if=lambda value: value is None,
+        description="`GET /v1/customers/{id}` only: customer value from reporting (docs/reporting.md, \"Customer "
+                    "value\"): 12-month and lifetime spend, orders, average order value, predicted 3-year value, "
+                    "segment and RFM scores with the reason, in the value rules' currency. Absent without counted "
+                    "orders in that currency, when your field policies hide the spend fields, or while reporting "
+                    "is unavailable",
     )
     tag_ids: list[str] | None = Field(
         default=None, exclude_if=lambda value: value is None,
@@ -417,7 +429,21 @@ async def get_customer(
     reply = await caller.call(
         services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id, show_deleted=show_deleted)
     )
-    return _single(response, customer_out(reply))
+    customer = customer_out(reply)
+    customer.value = await _customer_value(caller, services, reply.id)
+    return _single(response, customer)
+
+
+async def _customer_value(caller: Caller, services: Backends, customer_id: str) -> CustomerValueFigures | None:
+    """The value figures reporting computes (under the same token: its data scope and field
+    policies). The record does not depend on them: reporting down leaves them out."""
+    try:
+        found = await caller.call(services.reporting.GetCustomerValue,
+                                  reporting_pb2.GetCustomerValueRequest(customer_id=customer_id))
+    except UpstreamError as exc:
+        log.warning("customer value unavailable", extra={"error": exc.error.code})
+        return None
+    return figures_out(found.value) if found.found else None
 
 
 @router.patch(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from google.protobuf import json_format
 from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import BackendsDep, CallerDep, operation
@@ -158,3 +159,111 @@ async def sales_funnel(
                                       conversion_overall=s.conversion_overall,
                                       median_days_in_stage=s.median_days_in_stage) for s in reply.stages],
     })
+
+
+# -- customer value (docs/reporting.md, "Customer value") ------------------------------------------
+
+class CustomerValueFigures(BaseModel):
+    customer_id: str
+    name: str = Field(description="Value analysis only; '' on the customer record")
+    currency: str = Field(description="ISO 4217: the figures are orders in this currency only")
+    annual_spend: str = Field(description="Decimal string: counted orders dated in the last 12 months")
+    orders_12m: int
+    lifetime_value: str = Field(description="Decimal string: all counted orders to date")
+    orders: int
+    first_ordered_on: str
+    last_ordered_on: str
+    average_order_value: str
+    predicted_value: str = Field(description="Predicted value of the next 3 years (docs/reporting.md: the model)")
+    segment: Literal["high_value", "potential", "normal", "low_value"]
+    recency_score: int = Field(ge=1, le=5)
+    frequency_score: int = Field(ge=1, le=5)
+    monetary_score: int = Field(ge=1, le=5)
+    reason_en: str
+    reason_zh: str = Field(description="zh-CN")
+
+
+def figures_out(message: pb.CustomerValueFigures) -> CustomerValueFigures:
+    return CustomerValueFigures.model_validate(json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+
+
+class ValueAnalysis(BaseModel):
+    currency: str
+    items: list[CustomerValueFigures]
+    total_size: int
+    next_page_token: str
+
+
+@router.get(
+    "/value-analysis",
+    response_model=ValueAnalysis,
+    **operation(operation_id="getValueAnalysis", summary="Customer value analysis: spend, RFM, segment, prediction",
+                scopes=[Scope.REPORTS_READ], errors=[400, 404],
+                description="One row per customer with confirmed or paid orders in the currency, in your data scope. "
+                            "403 `field_hidden` when your field policies hide `annual_spend` or `lifetime_value`."),
+)
+async def value_analysis(
+    caller: CallerDep, services: BackendsDep,
+    currency: Annotated[str, Query(max_length=3, description="ISO 4217; default the rules' currency")] = "",
+    order_by: Annotated[str, Query(max_length=40, description="annual_spend|lifetime_value|predicted_value|"
+                                   "last_ordered_on|orders_12m|average_order_value + asc|desc")] = "",
+    segment: Annotated[str, Query(max_length=20, description="high_value|potential|normal|low_value")] = "",
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str, Query(max_length=40)] = "",
+    object_: Annotated[str, Query(alias="object", max_length=60, description=OBJECT_DOC)] = "all",
+) -> ValueAnalysis:
+    reply = await caller.call(services.reporting.GetValueAnalysis, pb.GetValueAnalysisRequest(
+        currency=currency, order_by=order_by, segment=segment, page_size=page_size, page_token=page_token,
+        object=object_, view_filters=await view_filters(caller, services, object_)))
+    return ValueAnalysis(currency=reply.currency, items=[figures_out(v) for v in reply.items],
+                         total_size=reply.total_size, next_page_token=reply.next_page_token)
+
+
+class ValueRules(BaseModel):
+    currency: str = Field(default="CNY", max_length=3, description="Segments and RFM are judged in this currency")
+    high_value_annual_spend: str = Field(default="100000", max_length=20,
+                                         description="12-month spend at least this: high_value")
+    potential_predicted_value: str = Field(default="50000", max_length=20,
+                                           description="Else predicted 3-year value at least this: potential")
+    low_value_inactive_days: int = Field(default=365, description="Checked before potential: no order for more "
+                                         "days than this: low_value; otherwise normal")
+    recency_days: list[int] = Field(default=[30, 90, 180, 365], description="Four ascending bands (score 5..2)")
+    frequency_orders: list[int] = Field(default=[1, 3, 6, 12], description="Four ascending bands (score 2..5)")
+    monetary_amounts: list[str] = Field(default=["1000", "10000", "50000", "100000"],
+                                        description="Four ascending 12-month spend bands (score 2..5)")
+    version: int = Field(default=0, description="Read-only; 0 while the defaults apply")
+
+
+def _rules_out(reply: pb.ValueRules) -> ValueRules:
+    return ValueRules(currency=reply.currency, high_value_annual_spend=reply.high_value_annual_spend,
+                      potential_predicted_value=reply.potential_predicted_value,
+                      low_value_inactive_days=reply.low_value_inactive_days, recency_days=list(reply.recency_days),
+                      frequency_orders=list(reply.frequency_orders), monetary_amounts=list(reply.monetary_amounts),
+                      version=reply.version)
+
+
+@router.get(
+    "/value-rules",
+    response_model=ValueRules,
+    **operation(operation_id="getValueRules", summary="The tenant's customer value rules",
+                scopes=[Scope.REPORTS_READ]),
+)
+async def get_value_rules(caller: CallerDep, services: BackendsDep) -> ValueRules:
+    return _rules_out(await caller.call(services.reporting.GetValueRules, pb.GetValueRulesRequest()))
+
+
+@router.put(
+    "/value-rules",
+    response_model=ValueRules,
+    **operation(operation_id="putValueRules", summary="Change the tenant's customer value rules",
+                scopes=[Scope.REPORTS_READ, Scope.REPORTS_MANAGE],
+                description="The whole rule set (absent fields take the defaults); bad values are 400 naming the "
+                            "field (`invalid_bands`, `invalid_decimal`, `invalid_currency`, `out_of_range`)."),
+)
+async def put_value_rules(body: ValueRules, caller: CallerDep, services: BackendsDep) -> ValueRules:
+    return _rules_out(await caller.call(services.reporting.PutValueRules, pb.ValueRules(
+        currency=body.currency, high_value_annual_spend=body.high_value_annual_spend,
+        potential_predicted_value=body.potential_predicted_value,
+        low_value_inactive_days=body.low_value_inactive_days, recency_days=body.recency_days,
+        frequency_orders=body.frequency_orders, monetary_amounts=body.monetary_amounts)))

@@ -20,6 +20,9 @@ from crm_platform.tables import outbox
 
 log = logging.getLogger(__name__)
 
+# Seconds the relay waits for the stream's acknowledgements of one batch.
+PUBLISH_TIMEOUT = 5.0
+
 
 async def add_event(
     session: AsyncSession,
@@ -120,16 +123,33 @@ class OutboxRelay:
                 )
             ).all()
             published: list[int] = []
-            failure: Exception | None = None
-            for row in rows:
-                headers = {**(row.headers or {}), "Nats-Msg-Id": str(row.event_id)}
-                body = events.CloudEvent.from_json(row.payload).encode()
-                try:
-                    await self.js.publish(row.subject, body, headers=headers, timeout=5)
-                except Exception as exc:
-                    failure = exc
-                    break
-                published.append(row.seq)
+            failure: BaseException | None = None
+            # Pipelined: every message of the batch is written before any acknowledgement is awaited
+            # (one round trip and one stream fsync for many, instead of one each: an import's burst
+            # reached consumers at ~40 events/s on a busy disk). The connection keeps their order;
+            # only the acknowledged prefix is marked, so after a failure the rest is sent again in
+            # order (the stream drops any copy it already has by `Nats-Msg-Id`).
+            acks: list[asyncio.Future[Any]] = []
+            try:
+                for row in rows:
+                    headers = {**(row.headers or {}), "Nats-Msg-Id": str(row.event_id)}
+                    body = events.CloudEvent.from_json(row.payload).encode()
+                    acks.append(await self.js.publish_async(row.subject, body, headers=headers))
+            except Exception as exc:
+                failure = exc
+            if acks:
+                done, _ = await asyncio.wait(acks, timeout=PUBLISH_TIMEOUT)
+                for row, ack in zip(rows, acks, strict=False):
+                    if ack not in done or ack.cancelled():
+                        failure = failure or TimeoutError("no acknowledgement from the stream")
+                        break
+                    if ack.exception() is not None:
+                        failure = failure or ack.exception()
+                        break
+                    published.append(row.seq)
+                for ack in acks:
+                    if not ack.done():
+                        ack.cancel()
             # What the stream acknowledged is marked (and committed) even if a later publish failed.
             if published:
                 await session.execute(

@@ -37,6 +37,9 @@ class Settings(ServiceSettings):
     # clickhouse-connect DSN of a ClickHouse server, e.g. http://user:pw@host:8123/crm_reporting;
     # when set it is used instead of chDB.
     clickhouse_url: SecretStr | None = None
+    # Events the `reporting` consumer fetches and inserts at once (docs/reporting.md, "Freshness");
+    # 1 applies one event per transaction and insert, as before batching (the benchmark's baseline).
+    consumer_batch_size: int = 500
 
     @model_validator(mode="after")
     def _needs_an_analytics_store(self) -> Settings:
@@ -75,7 +78,9 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     # Owner -> team map for data scope `team` on reports (scope/service.py).
-    return [reporting_subscription(analytics_of(runtime), ANALYTICS_TABLES), users_subscription()]
+    settings = runtime.settings
+    batch = settings.consumer_batch_size if isinstance(settings, Settings) else 500
+    return [reporting_subscription(analytics_of(runtime), ANALYTICS_TABLES, batch), users_subscription()]
 
 
 DEFINITION = ServiceDefinition(

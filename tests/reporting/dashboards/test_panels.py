@@ -76,9 +76,9 @@ class World:
         self.events = [
             customer(tenant, self.c1, version=1, status="potential", created=self.old, changed=self.old,
                      owner_id=REP_A, industry="IT", region="华北/北京", source="web", name="甲公司"),
-            customer(tenant, self.c1, version=2, status="intent", created=self.old, changed=self.old + timedelta(days=10),
-                     verb="updated", changed_fields=("status",), owner_id=REP_A, industry="IT", region="华北/北京",
-                     source="web", name="甲公司"),
+            customer(tenant, self.c1, version=2, status="intent", created=self.old,
+                     changed=self.old + timedelta(days=10), verb="updated", changed_fields=("status",),
+                     owner_id=REP_A, industry="IT", region="华北/北京", source="web", name="甲公司"),
             customer(tenant, self.c1, version=3, status="won", created=self.old, changed=q, verb="updated",
                      changed_fields=("status",), owner_id=REP_A, industry="IT", region="华北/北京", source="web",
                      name="甲公司"),

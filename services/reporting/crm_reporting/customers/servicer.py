@@ -14,12 +14,13 @@ from crm_reporting.customers.service import customer_service
 from crm_reporting.dashboards.servicer import DashboardRpcs
 from crm_reporting.orders.service import order_reports
 from crm_reporting.scope.service import report_scope
+from crm_reporting.value.servicer import ValueRpcs
 
 
 # HasEngine: `@rpc` opens the caller's tenant transaction on `self.engine`; only data scope `team`
 # uses it (the team's owners from `user_teams`), and SQLAlchemy connects lazily, so other callers
 # take no connection.
-class ReportingServicer(DashboardRpcs, reporting_pb2_grpc.ReportingServiceServicer):
+class ReportingServicer(DashboardRpcs, ValueRpcs, reporting_pb2_grpc.ReportingServiceServicer):
     def __init__(self, engine: AsyncEngine, analytics: Analytics):
         self.engine = engine
         self.analytics = analytics

@@ -6,6 +6,121 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetValueAnalysisRequest(_message.Message):
+    __slots__ = ("currency", "order_by", "segment", "page_size", "page_token", "object", "view_filters")
+    class ViewFiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    order_by: str
+    segment: str
+    page_size: int
+    page_token: str
+    object: str
+    view_filters: _containers.ScalarMap[str, str]
+    def __init__(self, currency: _Optional[str] = ..., order_by: _Optional[str] = ..., segment: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class CustomerValueFigures(_message.Message):
+    __slots__ = ("customer_id", "name", "currency", "annual_spend", "orders_12m", "lifetime_value", "orders", "first_ordered_on", "last_ordered_on", "average_order_value", "predicted_value", "segment", "recency_score", "frequency_score", "monetary_score", "reason_en", "reason_zh")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_SPEND_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_12M_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_ORDERED_ON_FIELD_NUMBER: _ClassVar[int]
+    LAST_ORDERED_ON_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_ORDER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    RECENCY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    REASON_ZH_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    name: str
+    currency: str
+    annual_spend: str
+    orders_12m: int
+    lifetime_value: str
+    orders: int
+    first_ordered_on: str
+    last_ordered_on: str
+    average_order_value: str
+    predicted_value: str
+    segment: str
+    recency_score: int
+    frequency_score: int
+    monetary_score: int
+    reason_en: str
+    reason_zh: str
+    def __init__(self, customer_id: _Optional[str] = ..., name: _Optional[str] = ..., currency: _Optional[str] = ..., annual_spend: _Optional[str] = ..., orders_12m: _Optional[int] = ..., lifetime_value: _Optional[str] = ..., orders: _Optional[int] = ..., first_ordered_on: _Optional[str] = ..., last_ordered_on: _Optional[str] = ..., average_order_value: _Optional[str] = ..., predicted_value: _Optional[str] = ..., segment: _Optional[str] = ..., recency_score: _Optional[int] = ..., frequency_score: _Optional[int] = ..., monetary_score: _Optional[int] = ..., reason_en: _Optional[str] = ..., reason_zh: _Optional[str] = ...) -> None: ...
+
+class GetValueAnalysisResponse(_message.Message):
+    __slots__ = ("currency", "items", "total_size", "next_page_token")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    items: _containers.RepeatedCompositeFieldContainer[CustomerValueFigures]
+    total_size: int
+    next_page_token: str
+    def __init__(self, currency: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CustomerValueFigures, _Mapping]]] = ..., total_size: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetCustomerValueRequest(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class GetCustomerValueResponse(_message.Message):
+    __slots__ = ("found", "hidden", "value")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    hidden: bool
+    value: CustomerValueFigures
+    def __init__(self, found: _Optional[bool] = ..., hidden: _Optional[bool] = ..., value: _Optional[_Union[CustomerValueFigures, _Mapping]] = ...) -> None: ...
+
+class GetValueRulesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ValueRules(_message.Message):
+    __slots__ = ("currency", "high_value_annual_spend", "potential_predicted_value", "low_value_inactive_days", "recency_days", "frequency_orders", "monetary_amounts", "version")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    HIGH_VALUE_ANNUAL_SPEND_FIELD_NUMBER: _ClassVar[int]
+    POTENTIAL_PREDICTED_VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOW_VALUE_INACTIVE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    RECENCY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    high_value_annual_spend: str
+    potential_predicted_value: str
+    low_value_inactive_days: int
+    recency_days: _containers.RepeatedScalarFieldContainer[int]
+    frequency_orders: _containers.RepeatedScalarFieldContainer[int]
+    monetary_amounts: _containers.RepeatedScalarFieldContainer[str]
+    version: int
+    def __init__(self, currency: _Optional[str] = ..., high_value_annual_spend: _Optional[str] = ..., potential_predicted_value: _Optional[str] = ..., low_value_inactive_days: _Optional[int] = ..., recency_days: _Optional[_Iterable[int]] = ..., frequency_orders: _Optional[_Iterable[int]] = ..., monetary_amounts: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+
 class ListDashboardPanelsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -79,6 +79,26 @@ class ReportingServiceStub:
                 request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.SerializeToString,
                 response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.FromString,
                 _registered_method=True)
+        self.GetValueAnalysis = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetValueAnalysis',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerValue = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetCustomerValue',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueResponse.FromString,
+                _registered_method=True)
+        self.GetValueRules = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetValueRules',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueRulesRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.FromString,
+                _registered_method=True)
+        self.PutValueRules = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/PutValueRules',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -149,6 +169,35 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetValueAnalysis(self, request, context):
+        """Customer value (docs/reporting.md, "Customer value"). Requires `reports:read` and visible
+        `annual_spend` and `lifetime_value` (else `field_hidden`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerValue(self, request, context):
+        """Requires `customers:read`: one customer's value for its record; `hidden` when the caller's field
+        policies hide the spend fields, `found` false without counted orders or out of the caller's scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValueRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutValueRules(self, request, context):
+        """Requires `reports:manage` as well.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +245,26 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.GetFunnel,
                     request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.FromString,
                     response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.SerializeToString,
+            ),
+            'GetValueAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueAnalysis,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisResponse.SerializeToString,
+            ),
+            'GetCustomerValue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerValue,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueResponse.SerializeToString,
+            ),
+            'GetValueRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueRules,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueRulesRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.SerializeToString,
+            ),
+            'PutValueRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutValueRules,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -441,6 +510,114 @@ class ReportingService:
             '/crm.reporting.v1.ReportingService/GetFunnel',
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelRequest.SerializeToString,
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetValueAnalysis',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueAnalysisResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerValue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetCustomerValue',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCustomerValueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetValueRules',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueRulesRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutValueRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/PutValueRules',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueRules.FromString,
             options,
             channel_credentials,
             insecure,
