@@ -72,6 +72,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import user_admin as web_user_admin
+from crm_gateway.web import value as web_value
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
@@ -103,7 +104,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router,
+    web_dashboard.router, web_value.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

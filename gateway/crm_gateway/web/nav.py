@@ -37,6 +37,7 @@ class NavEntry:
 NAV: Final[tuple[NavEntry, ...]] = (
     NavEntry("home", "/app/dashboard", N_("Home"), icon="home"),
     NavEntry("customers", "/app/customers", N_("Customers"), scope="customers:read", icon="customers"),
+    NavEntry("value", "/app/value", N_("Customer value"), scope="reports:read", icon="reports"),
     NavEntry("duplicates", "/app/customers/duplicates", N_("Duplicate customers"), scope="customers:read", icon="dot",
              parent="customers"),
     NavEntry("merges", "/app/customers/merges", N_("Merges"), scope="customers:read", icon="dot",
