@@ -52,7 +52,11 @@ def sign_in(page: Page, platform: Platform, slug: str, email: str, password: str
         page.locator("form button[type=submit]").click()
     # A first sign-in hashes two passwords and the home page asks reporting for every panel: on a
     # loaded CI machine that can take longer than Playwright's default 30 s.
-    page.wait_for_url("**/app/dashboard**", timeout=90_000)
+    try:
+        page.wait_for_url("**/app/dashboard**", timeout=90_000)
+    except Exception:
+        shot(page, f"sign-in-stuck-{email.split('@')[0]}")
+        raise AssertionError(f"{email} stuck at {page.url}") from None
 
 
 def kpi(page: Page, key: str) -> str:
