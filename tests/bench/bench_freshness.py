@@ -53,11 +53,15 @@ def won_this_quarter(http: httpx.Client) -> int:
 
 
 def wait_until(probe: Any, target: int, started: float, limit: float = 600.0) -> float:
-    while probe() < target:
+    while True:
+        try:
+            if probe() >= target:
+                return time.monotonic() - started
+        except httpx.HTTPStatusError as exc:  # a 503 (deadline) on an overloaded machine: keep polling
+            print(f"  poll answered {exc.response.status_code}", flush=True)
         if time.monotonic() - started > limit:
             raise RuntimeError(f"not visible within {limit} s")
         time.sleep(POLL)
-    return time.monotonic() - started
 
 
 def order(code: str, n: str) -> dict[str, Any]:
@@ -103,12 +107,14 @@ def run_mode(mode: str, customers: int, singles: int, work: Path) -> list[str]:
             started = time.monotonic()
             batch = wait_until(lambda: spend_orders(http), before + 489, started)
             lines.append(summary("batch", [batch]))
+            print(lines[-1], flush=True)
             single: list[float] = []
             for n in range(singles):
                 before = spend_orders(http)
                 http.post("/v1/orders", json=order(codes[n % len(codes)], f"S-{n}")).raise_for_status()
                 single.append(wait_until(lambda before=before: spend_orders(http), before + 1, time.monotonic()))
             lines.append(summary("single", single))
+            print(lines[-1], flush=True)
             status: list[float] = []
             for n in range(min(singles, len(ids))):
                 before = won_this_quarter(http)
