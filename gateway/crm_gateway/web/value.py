@@ -27,7 +27,7 @@ from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 PAGE_SIZE: Final = 50
-# The platform guide's 客户分层 (table 3).
+# The platform guide's customer segments (table 3).
 SEGMENTS: Final[dict[str, Msg]] = {
     "high_value": NC_("segment", "High value"), "potential": NC_("segment", "Potential"),
     "normal": NC_("segment", "Normal"), "low_value": NC_("segment", "Low value"),
