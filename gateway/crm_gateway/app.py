@@ -82,6 +82,7 @@ from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web import webhooks as web_webhooks
+from crm_gateway.web import value as web_value
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
@@ -116,7 +117,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router,
+    web_dashboard.router, web_value.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

@@ -25,8 +25,9 @@ from tests.e2e.test_web_ui import ARTIFACTS
 
 SHOTS = ARTIFACTS / "shell"
 DESKTOP, PHONE = 1280, 390
-ADMIN_MENU = ["customers", "users", "teams", "roles", "api_clients", "audit", "settings"]
-REP_MENU = ["customers"]
+ADMIN_MENU = ["home", "customers", "value", "followups", "tags", "users", "teams", "roles", "api_clients", "webhooks",
+              "audit", "settings"]
+REP_MENU = ["home", "customers", "value", "followups", "tags"]
 HEADINGS = {"zh-CN": {"customers": "客户", "404": "页面不存在"},
             "en": {"customers": "Customers", "404": "Page not found"}}
 
@@ -68,9 +69,9 @@ def world(platform: Platform, api: ApiClient) -> World:
     world = World(tenant, rep_email, customers, export.json()["id"], bulk.json()["id"],
                   imported.json()["import"]["id"])
     one, two = customers
-    shared = ["/app/customers", f"/app/customers/{one}", "/app/customers/duplicates", "/app/customers/merges",
-              f"/app/customers/merge?ids={one},{two}", "/app/customers/bulk-change", "/app/account/security",
-              "/app/customers/new"]
+    shared = ["/app/customers", f"/app/customers/{one}", "/app/customers/duplicates",
+              "/app/customers/merges", f"/app/customers/merge?ids={one},{two}", "/app/customers/bulk-change",
+              "/app/account/security", "/app/customers/new"]
     world.admin_pages = [*shared, f"/app/customers/{one}/erase", f"/app/customer-exports/{world.export_id}",
                          f"/app/customer-bulk-changes/{world.bulk_change_id}", "/app/users", "/app/users/import",
                          f"/app/user-imports/{world.import_id}", "/app/teams", "/app/roles", "/app/roles/sales_rep",

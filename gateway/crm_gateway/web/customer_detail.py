@@ -37,8 +37,10 @@ from crm_gateway.web.customers import CUSTOMER_TYPES, customer_input, load_choic
 from crm_gateway.web.owners import owner_choices, with_current
 from crm_gateway.web.session import WebCookies, WebSession
 from crm_gateway.web.templating import message_page, page_locale, render
+from crm_gateway.web.value import value_row
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from crm_proto.crm.followups.v1 import followups_pb2 as followups_pb
+from crm_proto.crm.reporting.v1 import reporting_pb2
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -72,6 +74,19 @@ def can_reveal(session: WebSession) -> bool:
     """Whether to offer the Reveal button; the customers service enforces the scope itself."""
     scopes = str(token_claims(session.token).get("scope", "")).split()
     return "customers:reveal" in scopes
+
+
+async def value_card(caller: Caller, services: Any, customer_id: str) -> dict[str, Any] | None:
+    """The customer's value figures from reporting (its data scope and field policies: none when the
+    role may not see spend, or without counted orders; the page never fails because of them)."""
+    try:
+        found = await caller.call(services.reporting.GetCustomerValue,
+                                  reporting_pb2.GetCustomerValueRequest(customer_id=customer_id))
+    except UpstreamError:
+        return None
+    if not found.found or found.hidden:
+        return None
+    return value_row(found.value, caller.locale)
 
 
 async def detail_page(
@@ -120,6 +135,7 @@ async def detail_page(
     owners = await owner_choices(caller, services)
     tags = await tags_section(caller, services, session, customer.id)
     followup_section = await followups.customer_section(caller, services, session, request, customer.id)
+    value = await value_card(caller, services, customer.id)
     activity = await timeline.load(caller, services, request, customer.id,
                                    timeline.shown_count(request.query_params.get("timeline")), me)
     cookies: WebCookies = request.app.state.web_cookies
@@ -170,6 +186,7 @@ async def detail_page(
         "fu_values": followup_values or {},
         "fu_errors": followup_errors or {},
         "request_task": request.query_params.get("task", ""),
+        "value": value,
         "owner_label": customer.owner_name or (customer.owner_id[:8] + "…" if customer.owner_id else ""),
         # Only users the viewer may assign, plus the current owner (even if disabled) so saving keeps them.
         "owners": with_current(owners, customer.owner_id, customer.owner_name),
