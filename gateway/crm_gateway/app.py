@@ -81,8 +81,8 @@ from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
-from crm_gateway.web import webhooks as web_webhooks
 from crm_gateway.web import value as web_value
+from crm_gateway.web import webhooks as web_webhooks
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import STATIC_DIR
 from crm_platform.auth import JwksCache, TokenVerifier
