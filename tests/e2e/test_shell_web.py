@@ -25,8 +25,8 @@ from tests.e2e.test_web_ui import ARTIFACTS
 
 SHOTS = ARTIFACTS / "shell"
 DESKTOP, PHONE = 1280, 390
-ADMIN_MENU = ["customers", "users", "teams", "roles", "api_clients", "audit", "settings"]
-REP_MENU = ["customers"]
+ADMIN_MENU = ["customers", "tags", "users", "teams", "roles", "api_clients", "audit", "settings"]
+REP_MENU = ["customers", "tags"]
 HEADINGS = {"zh-CN": {"customers": "客户", "404": "页面不存在"},
             "en": {"customers": "Customers", "404": "Page not found"}}
 
