@@ -39,7 +39,7 @@ def keys(groups: dict[str, list[nav.NavLink]], group: str) -> list[str]:
 
 def test_the_menu_shows_what_the_scopes_allow() -> None:
     rep = nav.navigation("/app/customers", REP_SCOPES.split(), ["sales_rep"], "en")
-    assert keys(rep, MAIN) == ["home", "customers"] and keys(rep, ADMIN) == []
+    assert keys(rep, MAIN) == ["home", "customers", "followups", "tags"] and keys(rep, ADMIN) == []
     admin = nav.navigation("/app/audit", ADMIN_SCOPES.split(), ["tenant_admin"], "zh-CN")
     assert keys(admin, ADMIN) == ["users", "teams", "roles", "api_clients", "audit", "settings"]
     assert [link.label for link in admin[ADMIN]][-2:] == ["审计日志", "设置"]

@@ -438,7 +438,7 @@ async def usage_page(request: Request, session: SessionDep, services: BackendsDe
     return await _render(request, session, services, "tags_usage.html", "usage", extra)
 
 
-@router.post("/tags/usage/archive")
+@router.post("/tags/usage/archive-selected")
 async def archive_many(request: Request, session: SessionDep, services: BackendsDep) -> Response:
     """The quarterly review: archive every ticked tag."""
     archived = 0
