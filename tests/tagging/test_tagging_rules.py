@@ -290,3 +290,42 @@ async def test_rules_are_edited_disabled_and_validated(
     denied = await rejected(tagging.UpdateTagRule(pb.UpdateTagRuleRequest(id=it.id, enabled=False),
                                                   metadata=token_for(tenant_id, ["tags:read"])))
     assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def followup_event(tenant_id: uuid.UUID, customer_id: uuid.UUID, followed_at: datetime) -> CloudEvent:
+    record = {"id": str(new_id()), "customer_id": str(customer_id), "followed_at": followed_at.isoformat(),
+              "method": "phone", "result": "interested", "content": "谈了报价"}
+    return CloudEvent.new(source="crm/followups", type=event_type("followup_record", "created"), tenant_id=tenant_id,
+                          data={"record": record}, subject=str(customer_id))
+
+
+async def test_a_followup_record_is_an_interaction(
+    tagging: Stub, engine: AsyncEngine, nc: NATS, tenant_id: uuid.UUID, token_for: TokenFor,
+    autotag_service: AutoTagService,
+) -> None:
+    md = token_for(tenant_id, MANAGE)
+    consumer = EventConsumer(engine, nc, subscription(autotag_service))
+    customer = new_id()
+    created_at = (datetime.now(UTC) - timedelta(days=90)).isoformat()
+    assert await consumer.apply(customer_event(tenant_id, customer, created_at=created_at))
+    await rule(tagging, md, "近期跟进", {"metric": "days_since_last_interaction", "op": "lte", "value": 7})
+
+    async def last_interaction() -> datetime:
+        async with tenant_session(engine, tenant_id) as session:
+            value: datetime = (await session.execute(sa.select(rule_facts.c.last_interaction_at)
+                                                     .where(rule_facts.c.customer_id == customer))).scalar_one()
+        return value
+
+    followed_at = datetime.now(UTC) - timedelta(days=2)
+    event = followup_event(tenant_id, customer, followed_at)
+    assert await consumer.apply(event)
+    assert abs(await last_interaction() - followed_at) < timedelta(seconds=1)
+    tags = await carried(tagging, md, customer)
+    assert sorted(tags) == ["近期跟进"] and tags["近期跟进"].trigger == f"{event.type} {event.id}"
+    # A record logged late, and a later change of other fields, never move the interaction back.
+    assert await consumer.apply(followup_event(tenant_id, customer, datetime.now(UTC) - timedelta(days=30)))
+    assert await consumer.apply(customer_event(tenant_id, customer, "updated", version=2, changed=["name"],
+                                               created_at=created_at))
+    assert abs(await last_interaction() - followed_at) < timedelta(seconds=1)
+    # A record about a customer tagging has not seen changes nothing.
+    assert await consumer.apply(followup_event(tenant_id, new_id(), datetime.now(UTC)))

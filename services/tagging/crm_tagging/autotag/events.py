@@ -26,7 +26,7 @@ DURABLE = "tagging-rules"
 # `customer.imported` / `.import_reverted` carry a batch of customers (crm_customers/importing).
 CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
                     "crm.*.customer.restored", "crm.*.order.recorded", "crm.*.customer.imported",
-                    "crm.*.customer.import_reverted"]
+                    "crm.*.customer.import_reverted", "crm.*.followup_record.created"]
 BATCH_SUFFIXES = (".customer.imported", ".customer.import_reverted")
 
 
@@ -65,6 +65,12 @@ def trigger_of(event: CloudEvent) -> str:
 def subscription(autotag: AutoTagService) -> Subscription:
     async def tag_customer(event: CloudEvent, session: AsyncSession) -> None:
         if await about_erased_customer(session, event):
+            return
+        if event.type.endswith(".followup_record.created"):
+            record = event.data.get("record")
+            customer_id = await facts.record_followup(session, record) if isinstance(record, dict) else None
+            if customer_id is not None:
+                await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
             return
         if event.type.endswith(".order.recorded"):
             customer_id = await facts.record_order(session, event.data)

@@ -3,8 +3,9 @@ fed by customers' events: the folded fields and soft-deleted flag from `customer
 change (`customer.updated` naming `status`) and orders (`order.recorded`) as interactions. An older
 customer version never overwrites a newer one; an order's newer version replaces its row.
 
-`last_interaction_at` is the latest of the customer's creation, status changes and order dates.
-Follow-up records and inbound emails (followups) join as one more event kind updating it."""
+`last_interaction_at` is the latest of the customer's creation, status changes, order dates and
+follow-up records (`followup_record.created`: its `followed_at`). Inbound emails join the same way
+once followups records them."""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ async def record_customer(session: AsyncSession, customer_id: uuid.UUID, custome
         "status_changed_at": status_at,
         # greatest() skips NULLs: a customer never ordered nor moved counts from its creation.
         "last_interaction_at": sa.func.greatest(statement.excluded.created_at, status_at,
-                                                sa.cast(rule_facts.c.last_order_on, sa.DateTime(timezone=True))),
+                                                sa.cast(rule_facts.c.last_order_on, sa.DateTime(timezone=True)),
+                                                rule_facts.c.last_followup_at),
     }
     kept = await session.execute(
         statement.on_conflict_do_update(index_elements=[rule_facts.c.customer_id], set_=update,
@@ -109,8 +111,27 @@ async def _refresh_orders(session: AsyncSession, customer_id: uuid.UUID) -> None
         max_order_amount=sa.select(live.c.top).scalar_subquery(),
         last_order_on=sa.select(live.c.last).scalar_subquery(),
         last_interaction_at=sa.func.greatest(rule_facts.c.created_at, rule_facts.c.status_changed_at,
-                                             last_order_at),
+                                             last_order_at, rule_facts.c.last_followup_at),
     ))
+
+
+async def record_followup(session: AsyncSession, record: dict[str, Any]) -> uuid.UUID | None:
+    """A follow-up record as an interaction: the customer's latest follow-up time moves forward
+    (never back: records may be logged late); returns the customer id, or None for a malformed
+    payload or a customer tagging has not seen yet (its creation event will come first)."""
+    try:
+        customer_id = uuid.UUID(str(record["customer_id"]))
+    except (KeyError, ValueError):
+        return None
+    followed_at = parse_time(record.get("followed_at"))
+    if followed_at is None:
+        return None
+    latest = sa.func.greatest(rule_facts.c.last_followup_at, followed_at)
+    updated = await session.execute(sa.update(rule_facts).where(rule_facts.c.customer_id == customer_id).values(
+        last_followup_at=latest,
+        last_interaction_at=sa.func.greatest(rule_facts.c.last_interaction_at, followed_at),
+    ).returning(rule_facts.c.customer_id))
+    return customer_id if updated.first() is not None else None
 
 
 async def forget(session: AsyncSession, customer_id: uuid.UUID) -> None:

@@ -42,6 +42,7 @@ rule_facts = sa.Table(
     sa.Column("status_changed_at", sa.DateTime(timezone=True)),
     sa.Column("last_order_on", sa.Date),
     sa.Column("max_order_amount", sa.Numeric(18, 2)),
+    sa.Column("last_followup_at", sa.DateTime(timezone=True)),  # the latest follow-up record (tg0171)
     sa.Column("last_interaction_at", sa.DateTime(timezone=True), nullable=False),
     schema=TENANT,
 )
