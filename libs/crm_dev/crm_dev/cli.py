@@ -11,12 +11,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from crm_dev.api_client import ApiClient
-from crm_dev.demo_history import DemoHistory, plan_customers, plan_orders
+from crm_dev.demo_history import DemoHistory, plan_customers, plan_followups, plan_orders
 from crm_dev.infra import free_port
 from crm_dev.platform import Platform
 from crm_dev.progress import ProgressPrinter
@@ -121,6 +121,13 @@ def seed_demo(platform: Platform) -> dict[str, str]:
             history.orders(orders, lambda n, total: _progress(n, total, "orders"))
             history.vip([customers[i][0] for i, plan in enumerate(plans) if plan.big])
             state["orders_seeded"] = True
+            save()
+        if not state.get("followups_seeded"):
+            owned = [(customers[i][0], state["owners"][plan.owner]) for i, plan in enumerate(plans)]
+            records = plan_followups(owned, datetime.now(UTC))
+            print(f"logging {len(records)} follow-up records...")
+            history.followups(records, lambda n, total: _progress(n, total, "follow-ups"))
+            state["followups_seeded"] = True
             save()
         print(f"demo data ready in {time.monotonic() - started:.1f}s")
     finally:

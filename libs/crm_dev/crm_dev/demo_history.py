@@ -3,7 +3,9 @@ two sales teams with a manager and two reps each plus a customer-service user, c
 contacted over three years with sources and owners, status moves (potential -> intent -> won, some
 lost) made through the mass-change jobs, three years of orders with seasonality and a few big accounts
 through `/v1/orders:batch-upsert` (1,000 a request), tags by auto-tag rules (applied as customers are
-created) and a VIP tag on the big accounts.
+created) and a VIP tag on the big accounts, and follow-up records of the last four months on about a
+fifth of the customers, logged in their owners' names, whose next follow-ups leave each rep tasks that
+are overdue, due today and due later (so "My follow-ups", reminders and the timeline have content).
 
 Plans are pure and deterministic (`plan_customers`, `plan_orders`); `DemoHistory` sends them.
 
@@ -20,8 +22,9 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -47,6 +50,13 @@ TAG_RULES: Final = (("金融行业", "#2563eb", "industry", "equals", "金融"),
                     ("华东客户", "#059669", "region", "contains", "华东"),
                     ("制造业客户", "#d97706", "industry", "equals", "制造业"))
 VIP_TAG: Final = ("VIP", "#dc2626")
+FOLLOWED_UP_SHARE: Final = 0.2
+FOLLOWUP_METHODS: Final = (("phone", 5), ("visit", 2), ("email", 2), ("online_meeting", 1))
+FOLLOWUP_RESULTS: Final = (("interested", 3), ("needs_followup", 4), ("not_interested", 1))
+FOLLOWUP_NOTES: Final = ("电话沟通了采购计划，对方关注价格和交付周期。", "上门拜访，演示了新版本功能，客户反馈积极。",
+                         "发送了报价单，等待对方内部审批。", "线上会议讨论实施方案，需要补充技术资料。",
+                         "客户暂无预算，约定下季度再联系。")
+NEXT_ACTIONS: Final = ("回访确认报价", "发送技术方案", "约见采购负责人", "跟进合同条款")
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,30 @@ def plan_orders(plans: list[CustomerPlan], codes: list[str], today: date, seed: 
     return orders
 
 
+def plan_followups(customers: list[tuple[str, str]], now: datetime, seed: int = 13) -> list[dict[str, Any]]:
+    """Follow-up records for (customer id, owner id) pairs: one to three each over the last 120 days,
+    oldest first; a customer's last one (unless "not interested") names a next follow-up between five
+    days ago (overdue) and two weeks ahead, which becomes the owner's open task."""
+    rng = random.Random(seed)
+    records: list[dict[str, Any]] = []
+    for customer_id, owner_id in customers:
+        if rng.random() >= FOLLOWED_UP_SHARE:
+            continue
+        count = rng.randint(1, 3)
+        times = sorted(now - timedelta(days=rng.uniform(1, 120), hours=rng.uniform(0, 8)) for _ in range(count))
+        for number, at in enumerate(times, 1):
+            result = _weighted(rng, FOLLOWUP_RESULTS)
+            record: dict[str, Any] = {
+                "customer_id": customer_id, "followed_by": owner_id, "followed_at": at.isoformat(timespec="seconds"),
+                "method": _weighted(rng, FOLLOWUP_METHODS), "result": result, "content": rng.choice(FOLLOWUP_NOTES)}
+            if number == len(times) and result != "not_interested":
+                next_at = now.replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=rng.randint(-5, 14))
+                record |= {"next_followup_at": next_at.isoformat(timespec="seconds"),
+                           "next_action": rng.choice(NEXT_ACTIONS)}
+            records.append(record)
+    return records
+
+
 class SeedFailed(RuntimeError):
     pass
 
@@ -195,6 +229,18 @@ class DemoHistory:
             if failed:
                 raise SeedFailed(f"orders refused: {failed[:3]}")
             progress(min(start + ORDER_BATCH, len(orders)), len(orders))
+
+    def followups(self, records: list[dict[str, Any]], progress: Callable[[int, int], None]) -> None:
+        """One request a record (there is no batch path for records), eight at a time."""
+        done = {"n": 0}
+
+        def send(record: dict[str, Any]) -> None:
+            self.post("/v1/followup-records", record, 201)
+            done["n"] += 1
+            progress(done["n"], len(records))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(send, records))
 
     def vip(self, customer_ids: list[str]) -> None:
         tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1]}, 201)
