@@ -299,6 +299,11 @@ def test_value_rules(business: Business) -> None:
     assert a1.put("/v1/reports/value-rules", json={"high_value_annual_spend": "1000"}).status_code == 403
     bad = admin.put("/v1/reports/value-rules", json={"recency_days": [90, 30, 180, 365]})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "recency_days", bad.text
+    # Beyond the int32 the rules are kept in, and unknown fields: a 400 naming the field (was a 500).
+    huge = admin.put("/v1/reports/value-rules", json={"low_value_inactive_days": -25302916790})
+    assert huge.status_code == 400 and huge.json()["errors"][0]["field"] == "low_value_inactive_days", huge.text
+    unknown = admin.put("/v1/reports/value-rules", json={"colour": "red"})
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "colour", unknown.text
     changed = admin.put("/v1/reports/value-rules", json={"high_value_annual_spend": "1000"})
     assert changed.status_code == 200 and changed.json()["version"] == 1, changed.text
     big = business.customers["admin-4"]["id"]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from google.protobuf import json_format
 from pydantic import BaseModel, Field
 
-from crm_gateway.api.common import BackendsDep, CallerDep, operation
+from crm_gateway.api.common import BackendsDep, CallerDep, Int32, RequestBody, operation
 from crm_gateway.api.dashboards import OBJECT_DOC, view_filters
 from crm_platform.auth import Scope
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
@@ -221,18 +221,28 @@ async def value_analysis(
 
 
 class ValueRules(BaseModel):
+    """The tenant's value rules as read (and, as `ValueRulesIn`, as written)."""
+
     currency: str = Field(default="CNY", max_length=3, description="Segments and RFM are judged in this currency")
     high_value_annual_spend: str = Field(default="100000", max_length=20,
                                          description="12-month spend at least this: high_value")
     potential_predicted_value: str = Field(default="50000", max_length=20,
                                            description="Else predicted 3-year value at least this: potential")
-    low_value_inactive_days: int = Field(default=365, description="Checked before potential: no order for more "
-                                         "days than this: low_value; otherwise normal")
-    recency_days: list[int] = Field(default=[30, 90, 180, 365], description="Four ascending bands (score 5..2)")
-    frequency_orders: list[int] = Field(default=[1, 3, 6, 12], description="Four ascending bands (score 2..5)")
-    monetary_amounts: list[str] = Field(default=["1000", "10000", "50000", "100000"],
+    low_value_inactive_days: Int32 = Field(default=365, description="Checked before potential: no order for more "
+                                           "days than this: low_value; otherwise normal")
+    recency_days: list[Int32] = Field(default=[30, 90, 180, 365], max_length=4,
+                                      description="Four ascending bands (score 5..2)")
+    frequency_orders: list[Int32] = Field(default=[1, 3, 6, 12], max_length=4,
+                                          description="Four ascending bands (score 2..5)")
+    monetary_amounts: list[str] = Field(default=["1000", "10000", "50000", "100000"], max_length=4,
                                         description="Four ascending 12-month spend bands (score 2..5)")
     version: int = Field(default=0, description="Read-only; 0 while the defaults apply")
+
+
+class ValueRulesIn(RequestBody, ValueRules):
+    """What `PUT` takes: the rules without `version`; unknown fields are refused (400)."""
+
+    version: int = Field(default=0, description="Ignored (read-only)")
 
 
 def _rules_out(reply: pb.ValueRules) -> ValueRules:
@@ -261,7 +271,7 @@ async def get_value_rules(caller: CallerDep, services: BackendsDep) -> ValueRule
                 description="The whole rule set (absent fields take the defaults); bad values are 400 naming the "
                             "field (`invalid_bands`, `invalid_decimal`, `invalid_currency`, `out_of_range`)."),
 )
-async def put_value_rules(body: ValueRules, caller: CallerDep, services: BackendsDep) -> ValueRules:
+async def put_value_rules(body: ValueRulesIn, caller: CallerDep, services: BackendsDep) -> ValueRules:
     return _rules_out(await caller.call(services.reporting.PutValueRules, pb.ValueRules(
         currency=body.currency, high_value_annual_spend=body.high_value_annual_spend,
         potential_predicted_value=body.potential_predicted_value,
