@@ -75,7 +75,7 @@ def test_filters_views_exports_and_mass_changes(tenant: TenantContext) -> None:
         ("filters.email", "invalid_email")]
 
     export = _finished(http, _start(http, format="csv", filters={"mobile": "13900139000"}, columns=["name"]))
-    assert [row["name"] for row in _csv(http, export)] == ["乙公司"]
+    assert [row["Name"] for row in _csv(http, export)] == ["乙公司"]  # headers in words (en)
 
     change = http.post("/v1/customer-bulk-changes", json={
         "filter": {"email": "info@ACME.cn"}, "set": {"status": "intent", "reason": "按邮箱筛选"}})
