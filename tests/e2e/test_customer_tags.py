@@ -241,7 +241,7 @@ def test_saved_views_exports_and_mass_changes_reuse_the_tag_filter(tenant: Tenan
     assert _field_errors(unknown) == [("filters.tag_id", "unknown_tag")]
 
     export = _finished(http, _start(http, format="csv", filters={"tag_id": vip["id"]}, columns=["name"]))
-    assert sorted(row["name"] for row in _csv(http, export)) == ["一个标签", "两个标签"]
+    assert sorted(row["Name"] for row in _csv(http, export)) == ["一个标签", "两个标签"]
     assert _field_errors(http.post("/v1/exports", json={"kind": "customers", "format": "csv",
                                                         "filters": {"tag_id": view["id"]}})) == [
         ("filters.tag_id", "unknown_tag")]
