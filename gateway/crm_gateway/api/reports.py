@@ -242,6 +242,9 @@ class ValueRules(BaseModel):
 class ValueRulesIn(RequestBody, ValueRules):
     """What `PUT` takes: the rules without `version`; unknown fields are refused (400)."""
 
+    # No length limit here: the text rule answers first (invalid_characters), the service checks
+    # the code (invalid_currency).
+    currency: str = Field(default="CNY", description="Segments and RFM are judged in this currency (ISO 4217)")
     version: int = Field(default=0, description="Ignored (read-only)")
 
 
