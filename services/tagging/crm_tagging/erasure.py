@@ -27,7 +27,7 @@ async def purge_customer(session: AsyncSession, tenant_id: uuid.UUID, customer_i
     await session.execute(sa.delete(merge_log).where(merge_log.c.survivor_id == customer_id))
     await session.execute(sa.delete(tag_history).where(tag_history.c.customer_id == customer_id))
     await session.execute(sa.delete(tag_batch_changes).where(tag_batch_changes.c.customer_id == customer_id))
-    await session.execute(sa.update(tag_batches).where(tag_batches.c.customer_ids.any(customer_id))
+    await session.execute(sa.update(tag_batches).where(tag_batches.c.customer_ids.contains([customer_id]))
                           .values(customer_ids=sa.func.array_remove(tag_batches.c.customer_ids, customer_id)))
     await facts.forget(session, customer_id)
 
