@@ -59,7 +59,8 @@ async def test_erasure_takes_the_customer_out_of_batches_and_history(engine: Asy
         tag = await tag_service.create(session, name="批量", color="#2563eb")
         batch_id = new_id()
         await session.execute(sa.insert(tag_batches).values(
-            id=batch_id, action="add", tag_ids=[tag.id], customer_ids=[erased, kept], actor="user:x", status="succeeded"))
+            id=batch_id, action="add", tag_ids=[tag.id], customer_ids=[erased, kept], actor="user:x",
+            status="succeeded"))
         for customer in (erased, kept):
             await session.execute(sa.insert(tag_batch_changes).values(
                 batch_id=batch_id, customer_id=customer, tag_id=tag.id, change="applied"))
