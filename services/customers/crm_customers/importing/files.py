@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
@@ -29,6 +29,7 @@ from crm_customers.fields.service import FieldDef
 from crm_customers.importing import columns
 from crm_customers.settings.dictionaries import Dictionary
 from crm_platform.i18n import N_, NC_, Messages, Msg, messages
+from crm_platform.spreadsheets import csv_template, template_workbook
 from crm_platform.text import printable, xlsx_cells
 
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -181,22 +182,8 @@ def template(fmt: str, locale: str, dictionaries: dict[str, Dictionary], custom:
     example = [_example(text, k) for k in keys]
     base = text.gettext("customer-import-template")
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerow(example)
-        return f"{base}.csv", CSV_TYPE, out.getvalue().encode("utf-8-sig")
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = text.pgettext("customer import sheet", "Customers")
-    sheet.append(header)
-    sheet.append(example)
-    bold = Font(bold=True, color="FFFFFF")
-    fill = PatternFill("solid", fgColor="2F5AA8")
-    for cell in sheet[1]:
-        cell.font, cell.fill = bold, fill
-    sheet.freeze_panes = "A2"
+        return f"{base}.csv", CSV_TYPE, csv_template(header, example)
+    book, sheet = template_workbook(text.pgettext("customer import sheet", "Customers"), header, example)
     lists = book.create_sheet(text.pgettext("customer import sheet", "Lists"))
     choice_lists: dict[str, list[str]] = {
         "type": [text.text(m) for m in columns.TYPE_LABELS], "status": [text.text(m) for m in columns.STATUS_LABELS],

@@ -15,12 +15,11 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Final
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from crm_platform.i18n import NC_, Msg, both, locale_or_default, messages
+from crm_platform.spreadsheets import csv_template, style_header, template_workbook
 from crm_platform.text import xlsx_cells
 
 COLUMNS: Final = ("email", "display_name", "roles", "team")
@@ -134,29 +133,14 @@ def template(fmt: str, locale: str, role_names: list[str], team_paths: list[str]
     example = [EXAMPLE_EMAIL if k == "email" else text.text(EXAMPLE[k]) for k in COLUMNS]
     base = text.gettext("user-import-template")
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerow(example)
-        return f"{base}.csv", CSV_TYPE, out.getvalue().encode("utf-8-sig")
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = text.pgettext("user import sheet", "Users")
-    sheet.append(header)
-    sheet.append(example)
-    bold = Font(bold=True, color="FFFFFF")
-    fill = PatternFill("solid", fgColor="2F5AA8")
-    for cell in sheet[1]:
-        cell.font, cell.fill = bold, fill
+        return f"{base}.csv", CSV_TYPE, csv_template(header, example)
+    book, sheet = template_workbook(text.pgettext("user import sheet", "Users"), header, example)
     for letter, width in zip("ABCD", (32, 18, 34, 28), strict=True):
         sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A2"
     # A reference sheet: the names the roles and team columns accept.
     ref = book.create_sheet(text.pgettext("user import sheet", "Roles and teams"))
     ref.append([text.pgettext("user import reference", "Roles"), text.pgettext("user import reference", "Teams")])
-    for cell in ref[1]:
-        cell.font, cell.fill = bold, fill
+    style_header(ref)
     for i in range(max(len(role_names), len(team_paths))):
         # Names are the tenant's own text: a control character stored before the text rule, or a
         # name starting with "=", must neither break the workbook nor become a formula.
