@@ -15,6 +15,7 @@ from crm_gateway.api import (
     account_security,
     api_clients,
     audit_events,
+    automation_rules,
     cadence_rules,
     customer_activity,
     customer_bulk_changes,
@@ -30,6 +31,7 @@ from crm_gateway.api import (
     customers,
     dashboards,
     followup_records,
+    followup_sla,
     followup_tasks,
     health,
     invitations,
@@ -98,7 +100,8 @@ ROUTERS = (
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, notifications.router,
-    cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)
+    reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change

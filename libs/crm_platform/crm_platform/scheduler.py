@@ -158,6 +158,18 @@ def _check_frequency(rule_text: str, dtstart: datetime, zone_name: str, now: dat
     return upcoming[0]
 
 
+def check_rrule(rule_text: str, time_zone: str, *, dtstart: datetime | None = None,
+                field: str = "rrule", zone_field: str = "time_zone") -> datetime:
+    """Checks a recurring rule the way `schedule` does, before a caller stores it (e.g. a rule row
+    that schedules later): `invalid_rrule`, `rrule_too_frequent`, `rrule_has_no_occurrence` on
+    `field`, `invalid_time_zone` on `zone_field`. Returns the first occurrence (UTC)."""
+    zone(time_zone, zone_field)
+    now = datetime.now(UTC)
+    start = (dtstart or now).astimezone(UTC).replace(microsecond=0)
+    parse_rrule(rule_text, start, time_zone, field)
+    return _check_frequency(rule_text, start, time_zone, now, field)
+
+
 # -- the owner's API (in the caller's transaction) --------------------------------------------------
 
 async def schedule(

@@ -9,6 +9,7 @@ import grpc
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from crm_customers import automation
 from crm_customers.activity import servicer as activity_servicer
 from crm_customers.activity.events import activity_subscription
 from crm_customers.bulk import servicer as bulk_servicer
@@ -83,7 +84,8 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 DEFINITION = ServiceDefinition(
     name="customers", package_dir=Path(__file__).parent, register=_register,
     # Owner -> team map for data scope `team` (customer/users.py).
-    subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription()],
+    subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription(),
+                                   automation.subscription(_customer_service(runtime))],
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
                              export_worker(runtime, _customer_service(runtime)),

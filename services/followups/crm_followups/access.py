@@ -8,6 +8,7 @@ fu0035)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from crm_followups.task.tables import metadata
 from crm_platform.consumer import Subscription
@@ -30,6 +31,8 @@ user_teams = user_teams_table(
     sa.Column("locale", sa.Text, nullable=False, server_default=""),
     sa.Column("time_zone", sa.Text, nullable=False, server_default=""),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Migration fu0120: the user's roles (a team's sales managers are told of escalations).
+    sa.Column("roles", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
 )
 
 

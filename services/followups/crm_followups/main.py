@@ -12,8 +12,12 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from crm_followups import access, erasure
+from crm_followups.automation import events as automation_events
+from crm_followups.automation import servicer as automation_servicer
+from crm_followups.automation.service import AutomationService
+from crm_followups.cadence.escalation import Escalations
 from crm_followups.cadence.events import subscription
-from crm_followups.cadence.service import CadenceService
+from crm_followups.cadence.service import CADENCE_KIND, ESCALATE_KIND, CadenceService
 from crm_followups.merging import events as merging_events
 from crm_followups.record.service import RecordService
 from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
@@ -48,6 +52,7 @@ class Components:
     tasks: TaskService
     cadences: CadenceService
     records: RecordService
+    automation: AutomationService
 
 
 @functools.cache
@@ -56,7 +61,8 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
-    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks))
+    return Components(tasks=tasks, cadences=CadenceService(tasks, settings.default_time_zone),
+                      records=RecordService(tasks), automation=AutomationService())
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
@@ -64,21 +70,25 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
         FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
-    return [SERVICE_NAME]
+    return [SERVICE_NAME, automation_servicer.add_to_server(server, runtime.engine, parts.tasks, parts.cadences,
+                                                           parts.automation)]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription(),
-            *access.subscriptions(settings.default_time_zone)]
+            *access.subscriptions(settings.default_time_zone),
+            automation_events.subscription(components(runtime).automation)]
 
 
 def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     reminders = Reminders(runtime.mailer, settings.public_url, settings.default_time_zone)
-    return {DUE_KIND: reminders.fire_due, DIGEST_KIND: reminders.fire_digest}
+    escalations = Escalations(runtime.mailer, settings.public_url, settings.default_time_zone)
+    return {DUE_KIND: reminders.fire_due, DIGEST_KIND: reminders.fire_digest,
+            CADENCE_KIND: components(runtime).cadences.fire_recurring, ESCALATE_KIND: escalations.fire}
 
 
 DEFINITION = ServiceDefinition(

@@ -59,7 +59,9 @@ class FollowupServicer(followups_pb2_grpc.FollowupServiceServicer):
     @rpc(Scope.FOLLOWUPS_MANAGE)
     async def CreateCadenceRule(self, request: pb.CreateCadenceRuleRequest, call: Call) -> pb.CadenceRule:
         row = await self.cadences.create_rule(call.session, tag_id=request.tag_id, due_in_days=request.due_in_days,
-                                              title=request.title)
+                                              title=request.title, rrule=request.rrule, time_zone=request.time_zone,
+                                              escalate_after_days=request.escalate_after_days,
+                                              enabled=not request.disabled)
         return rule_to_proto(row)
 
     @rpc(Scope.FOLLOWUPS_READ)

@@ -19,7 +19,7 @@ from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_platform.scheduler import ScheduleHandler
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
-from crm_tagging import access, erasure
+from crm_tagging import access, automation, erasure
 from crm_tagging.autotag import sweeps
 from crm_tagging.autotag.events import subscription
 from crm_tagging.autotag.service import SWEEP_JOB, SWEEP_SCHEDULE, AutoTagService
@@ -65,7 +65,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     return [subscription(components(runtime).autotag), erasure.subscription(), merging_events.subscription(),
-            *access.subscriptions()]
+            *access.subscriptions(), automation.subscription(components(runtime).tags)]
 
 
 def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:

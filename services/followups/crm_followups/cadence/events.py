@@ -1,5 +1,5 @@
-"""The NATS edge of cadences: tag.applied events schedule follow-up tasks. The consumer wrapper
-owns the inbox transaction (a redelivered event does nothing); the tasks table's unique
+"""The NATS edge of cadences: tag.applied events schedule follow-up tasks, tag.removed stops them.
+The consumer wrapper owns the inbox transaction (a redelivered event does nothing); the tasks table's unique
 (source_event_id, cadence_rule_id) is the second guard."""
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 DURABLE = "followups"
 TAG_APPLIED = ["crm.*.tag.applied"]
+# Removing the tag stops the customer's cadences of it (open tasks cancelled, recurring schedules removed).
+TAG_REMOVED = "crm.*.tag.removed"
 
 
 def occurred_at(event: CloudEvent) -> datetime:
@@ -48,7 +50,10 @@ def subscription(cadences: CadenceService) -> Subscription:
                         extra=telemetry.log_fields(event_id=event.id))
             return
         customer_id, tag_id = found
+        if event.type.endswith(".tag.removed"):
+            await cadences.tag_removed(session, event.tenantid, customer_id=customer_id, tag_id=tag_id)
+            return
         await cadences.tag_applied(session, event.tenantid, customer_id=customer_id, tag_id=tag_id,
                                    applied_at=occurred_at(event), event_id=event.id)
 
-    return Subscription(durable=DURABLE, filter_subjects=TAG_APPLIED, handler=schedule_followups)
+    return Subscription(durable=DURABLE, filter_subjects=[*TAG_APPLIED, TAG_REMOVED], handler=schedule_followups)

@@ -23,8 +23,9 @@ def users_subscription(durable: str, default_zone: str = DEFAULT_ZONE) -> Subscr
     async def handle(event: CloudEvent, session: AsyncSession) -> None:
         change = UserChange.parse(event)
         extra = {name: str(event.data.get(name) or "").strip() for name in EXTRA}
+        roles = sorted({str(r) for r in event.data.get("roles") or []})
         await save_user_change(session, user_teams, change, display_name=change.display_name,
-                               disabled=change.disabled, **extra)
+                               disabled=change.disabled, roles=roles, **extra)
         row = (await session.execute(sa.select(user_teams).where(user_teams.c.user_id == change.user_id))).one()
         await schedule_digest(session, uuid.UUID(event.tenantid), row, default_zone)
 

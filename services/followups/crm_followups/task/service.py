@@ -125,14 +125,15 @@ class TaskService:
 
     async def create_for_event(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
                                title: str, due_at: datetime, cadence_rule_id: uuid.UUID,
-                               source_event_id: str) -> sa.Row[Any] | None:
+                               source_event_id: str, assignee_id: uuid.UUID | None = None) -> sa.Row[Any] | None:
         """A task a cadence rule made for an event; None (and no event) if that event already made it,
-        or if the customer has been erased since (crm_platform/erasure.py)."""
+        or if the customer has been erased since (crm_platform/erasure.py). `assignee_id`: the
+        customer's owner (crm_followups/cadence/service.py)."""
         if await is_erased(session, tenant_id, customer_id):
             return None
         row = await repository.insert_once_per_event(session, {
             "id": new_id(), "customer_id": customer_id, "title": title, "due_at": due_at, "status": OPEN,
-            "cadence_rule_id": cadence_rule_id, "source_event_id": source_event_id,
+            "cadence_rule_id": cadence_rule_id, "source_event_id": source_event_id, "assignee_id": assignee_id,
         })
         if row is not None:
             await self._schedule_reminder(session, uuid.UUID(str(tenant_id)), row)

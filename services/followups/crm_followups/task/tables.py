@@ -30,5 +30,9 @@ tasks = sa.Table(
     sa.Column("completed_at", sa.DateTime(timezone=True)),
     sa.Column("record_id", pg.UUID(as_uuid=True)),
     sa.Column("source_record_id", pg.UUID(as_uuid=True)),
+    # Migration fu0120: when the manager was told (crm_followups/cadence/escalation.py), and when the
+    # task was cancelled (its cadence tag was removed; status "cancelled").
+    sa.Column("escalated_at", sa.DateTime(timezone=True)),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
     schema=TENANT,
 )

@@ -253,18 +253,28 @@ class Task(_message.Message):
     def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., title: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[str] = ..., assignee_id: _Optional[str] = ..., cadence_rule_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., method: _Optional[str] = ..., content: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ..., overdue: _Optional[bool] = ..., source_record_id: _Optional[str] = ...) -> None: ...
 
 class CadenceRule(_message.Message):
-    __slots__ = ("id", "tag_id", "due_in_days", "title", "created_at")
+    __slots__ = ("id", "tag_id", "due_in_days", "title", "created_at", "rrule", "time_zone", "enabled", "escalate_after_days", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     DUE_IN_DAYS_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RRULE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATE_AFTER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     tag_id: str
     due_in_days: int
     title: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tag_id: _Optional[str] = ..., due_in_days: _Optional[int] = ..., title: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rrule: str
+    time_zone: str
+    enabled: bool
+    escalate_after_days: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., tag_id: _Optional[str] = ..., due_in_days: _Optional[int] = ..., title: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rrule: _Optional[str] = ..., time_zone: _Optional[str] = ..., enabled: _Optional[bool] = ..., escalate_after_days: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
     __slots__ = ("customer_id", "title", "due_at", "assignee_id", "method", "content")
@@ -323,14 +333,22 @@ class ListTasksResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CreateCadenceRuleRequest(_message.Message):
-    __slots__ = ("tag_id", "due_in_days", "title")
+    __slots__ = ("tag_id", "due_in_days", "title", "rrule", "time_zone", "escalate_after_days", "disabled")
     TAG_ID_FIELD_NUMBER: _ClassVar[int]
     DUE_IN_DAYS_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
+    RRULE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATE_AFTER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
     tag_id: str
     due_in_days: int
     title: str
-    def __init__(self, tag_id: _Optional[str] = ..., due_in_days: _Optional[int] = ..., title: _Optional[str] = ...) -> None: ...
+    rrule: str
+    time_zone: str
+    escalate_after_days: int
+    disabled: bool
+    def __init__(self, tag_id: _Optional[str] = ..., due_in_days: _Optional[int] = ..., title: _Optional[str] = ..., rrule: _Optional[str] = ..., time_zone: _Optional[str] = ..., escalate_after_days: _Optional[int] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class ListCadenceRulesRequest(_message.Message):
     __slots__ = ()

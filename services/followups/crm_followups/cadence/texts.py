@@ -1,0 +1,20 @@
+"""The words of escalation emails (services' catalogue, `crm_platform.i18n`), in the manager's
+language (`locale` from identity's user events; empty: Chinese)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from crm_platform.i18n import N_, Msg, messages
+
+TEXTS: Final[dict[str, Msg]] = {
+    "escalated_subject": N_("Follow-up overdue %(days)s days: %(title)s"),
+    "escalated_body": N_("A follow-up task of your team is %(days)s days overdue and still open.\n\n"
+                         "%(title)s\nAssigned to: %(assignee)s\nPlanned for: %(when)s\n\n"
+                         "Open the customer: %(link)s\n"),
+    "nobody": N_("nobody"),
+}
+
+
+def text(locale: str, key: str, **values: object) -> str:
+    return messages("en" if locale == "en" else "zh-CN").text(TEXTS[key], **values)
