@@ -79,6 +79,8 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
                                                          "label_zh": "矩阵"}]},
     "remapCustomerImport": lambda w: {"mapping": {"0": "name", "1": "mobile"}},
     "startCustomerImport": lambda w: {"duplicate_mode": "skip"},
+    "updateCadenceRule": lambda w: {"title": "changed"},
+    "updateAutomationRule": lambda w: {"name": "changed"},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
@@ -90,6 +92,8 @@ BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
     "upsertOrder": lambda w: {"external_id": f"M-{secrets.token_hex(3)}", "customer_id": w.ids["customer_id"],
                               "amount": "1.00", "currency": "CNY", "ordered_on": "2030-01-01", "status": "paid"},
     "createCadenceRule": lambda w: {"tag_id": w.ids["tag_id"], "due_in_days": 3, "title": "x"},
+    "createAutomationRule": lambda w: {"name": "x", "trigger": "tag_applied", "trigger_value": w.ids["tag_id"],
+                                       "action": "add_tag", "tag_id": w.ids["tag_id"]},
     "createTagRule": lambda w: {"tag_id": w.ids["tag_id"], "field": "industry", "operator": "equals", "value": "x"},
     "createUser": lambda w: {"email": f"x{secrets.token_hex(3)}@example.com", "password": "Temporary-pass-42",
                              "display_name": "X", "roles": [w.ids["role_id"]], "team_id": w.ids["team_id"]},
@@ -176,6 +180,11 @@ def _build(platform: Platform, api: ApiClient) -> World:
     ids["rule_id"] = _ok(admin.post("/v1/tag-rules", json={
         "tag_id": tag["id"], "conditions": {"field": "industry", "op": "equals", "value": "矩阵"}}))["id"]
     ids["job_id"] = _ok(admin.post(f"/v1/tag-rules/{ids['rule_id']}:rerun"))["id"]
+    ids["cadence_rule_id"] = _ok(admin.post("/v1/cadence-rules", json={
+        "tag_id": tag["id"], "due_in_days": 7, "title": "矩阵节奏", "rrule": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9"}))["id"]
+    ids["automation_rule_id"] = _ok(admin.post("/v1/automation-rules", json={
+        "name": "矩阵自动化", "trigger": "order_recorded", "trigger_value": "contract", "action": "set_status",
+        "status": "won", "reason": "contract signed"}))["id"]
     ids["batch_id"] = _ok(admin.post("/v1/tag-batches", json={"action": "add", "tag_ids": [world.spare_tag],
                                                                "customer_ids": [customer["id"]]}))["id"]
     _ok(rep_a.post(f"/v1/customers/{customer['id']}/tags", json={"tag_id": tag["id"]}))

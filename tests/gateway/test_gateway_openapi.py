@@ -41,6 +41,11 @@ EXPECTED = {
     ("/v1/tag-batches/{batch_id}", "get"), ("/v1/tag-batches/{batch_id}:undo", "post"),
     ("/v1/tag-rules", "get"), ("/v1/tag-rules", "post"), ("/v1/followup-tasks", "get"),
     ("/v1/followup-tasks", "post"), ("/v1/cadence-rules", "get"), ("/v1/cadence-rules", "post"),
+    # cadences and outcome automation (issue 12)
+    ("/v1/cadence-rules/{cadence_rule_id}", "patch"), ("/v1/cadence-rules/{cadence_rule_id}", "delete"),
+    ("/v1/automation-rules", "get"), ("/v1/automation-rules", "post"),
+    ("/v1/automation-rules/{automation_rule_id}", "patch"), ("/v1/automation-rules/{automation_rule_id}", "delete"),
+    ("/v1/followup-sla", "get"),
     ("/v1/reports/customers-by-industry", "get"), ("/v1/webhook-endpoints", "get"),
     ("/v1/webhook-endpoints", "post"), ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"),
     # user security

@@ -120,31 +120,31 @@ async def create_automation_rule(body: AutomationRuleCreate, response: Response,
 
 
 @router.patch(
-    "/{rule_id}",
+    "/{automation_rule_id}",
     response_model=AutomationRule,
     **operation(operation_id="updateAutomationRule", summary="Change, enable or disable an automation rule",
                 scopes=[Scope.FOLLOWUPS_MANAGE, Scope.TAGS_READ], errors=[*WRITE_ERRORS, 404],
                 description="Only the fields sent change."),
 )
-async def update_automation_rule(rule_id: Annotated[str, RuleId], body: AutomationRulePatch, caller: CallerDep,
-                                 services: BackendsDep) -> AutomationRule:
+async def update_automation_rule(automation_rule_id: Annotated[str, RuleId], body: AutomationRulePatch,
+                                 caller: CallerDep, services: BackendsDep) -> AutomationRule:
     sent = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     await _check_tags(caller, services, sent.get("trigger", "tag_applied"), sent.get("trigger_value"),
                       sent.get("tag_id"))
     enabled = bool(sent.pop("enabled", False))
     mask = sorted(sent) + (["enabled"] if body.enabled is not None else [])
-    request = apb.UpdateAutomationRuleRequest(id=rule_id, update_mask=mask, rule=apb.AutomationRuleInput(**sent),
-                                              enabled=enabled)
+    request = apb.UpdateAutomationRuleRequest(id=automation_rule_id, update_mask=mask,
+                                              rule=apb.AutomationRuleInput(**sent), enabled=enabled)
     return automation_rule_out(await caller.call(services.followup_automation.UpdateAutomationRule, request))
 
 
 @router.delete(
-    "/{rule_id}",
+    "/{automation_rule_id}",
     response_model=AutomationRule,
     **operation(operation_id="deleteAutomationRule", summary="Delete an automation rule",
                 scopes=[Scope.FOLLOWUPS_MANAGE], errors=[404], description="Returns the rule as it was."),
 )
-async def delete_automation_rule(rule_id: Annotated[str, RuleId], caller: CallerDep,
+async def delete_automation_rule(automation_rule_id: Annotated[str, RuleId], caller: CallerDep,
                                  services: BackendsDep) -> AutomationRule:
     return automation_rule_out(await caller.call(services.followup_automation.DeleteAutomationRule,
-                                                 apb.DeleteAutomationRuleRequest(id=rule_id)))
+                                                 apb.DeleteAutomationRuleRequest(id=automation_rule_id)))

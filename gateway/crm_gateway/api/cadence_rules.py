@@ -120,7 +120,7 @@ async def create_cadence_rule(body: CadenceRuleCreate, response: Response, calle
 
 
 @router.patch(
-    "/{rule_id}",
+    "/{cadence_rule_id}",
     response_model=CadenceRule,
     **operation(operation_id="updateCadenceRule", summary="Change, enable or disable a cadence rule",
                 scopes=[Scope.FOLLOWUPS_MANAGE], errors=[*WRITE_ERRORS, 404],
@@ -128,10 +128,10 @@ async def create_cadence_rule(body: CadenceRuleCreate, response: Response, calle
                             "schedules (open tasks stay). A one-shot rule cannot become recurring (400 "
                             "`kind_change`). " + RRULE_HELP),
 )
-async def update_cadence_rule(rule_id: Annotated[str, RuleId], body: CadenceRulePatch, caller: CallerDep,
-                              services: BackendsDep) -> CadenceRule:
+async def update_cadence_rule(cadence_rule_id: Annotated[str, RuleId], body: CadenceRulePatch,
+                              caller: CallerDep, services: BackendsDep) -> CadenceRule:
     sent = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    request = apb.UpdateCadenceRuleRequest(id=rule_id, update_mask=sorted(sent), **sent)
+    request = apb.UpdateCadenceRuleRequest(id=cadence_rule_id, update_mask=sorted(sent), **sent)
     if "rrule" in sent:
         request.time_zone = await tenant_zone(caller, services)
     return cadence_rule_out(await caller.call(services.followup_automation.UpdateCadenceRule, request))
@@ -142,14 +142,15 @@ class CadenceRuleDeleted(Resource):
 
 
 @router.delete(
-    "/{rule_id}",
+    "/{cadence_rule_id}",
     response_model=CadenceRuleDeleted,
     **operation(operation_id="deleteCadenceRule", summary="Delete a cadence rule",
                 scopes=[Scope.FOLLOWUPS_MANAGE], errors=[404],
                 description="Cancels the rule's open tasks and recurring schedules; its done tasks keep counting "
                             "in the SLA report."),
 )
-async def delete_cadence_rule(rule_id: Annotated[str, RuleId], caller: CallerDep,
+async def delete_cadence_rule(cadence_rule_id: Annotated[str, RuleId], caller: CallerDep,
                               services: BackendsDep) -> CadenceRuleDeleted:
-    reply = await caller.call(services.followup_automation.DeleteCadenceRule, apb.DeleteCadenceRuleRequest(id=rule_id))
+    reply = await caller.call(services.followup_automation.DeleteCadenceRule,
+                              apb.DeleteCadenceRuleRequest(id=cadence_rule_id))
     return CadenceRuleDeleted(cancelled_tasks=reply.cancelled_tasks)

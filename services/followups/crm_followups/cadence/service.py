@@ -27,7 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_followups.access import customer_scope
 from crm_followups.cadence import repository
 from crm_followups.task.schemas import task_to_proto
-from crm_followups.task.service import DUE_KIND, SOURCE, TaskService, clean_title, due_key, overdue_key, parse_id
+from crm_followups.task.service import (
+    DUE_KIND,
+    ESCALATE_KIND,
+    SOURCE,
+    TaskService,
+    clean_title,
+    due_key,
+    overdue_key,
+    parse_id,
+)
 from crm_platform import outbox, scheduler
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.events import proto_data
@@ -38,7 +47,6 @@ from crm_proto.crm.events.v1 import events_pb2
 MIN_DAYS, MAX_DAYS = 1, 365
 MAX_ESCALATE_DAYS: Final = 365
 CADENCE_KIND: Final = "followups.cadence"
-ESCALATE_KIND: Final = "followups.escalate"
 RULE_FIELDS: Final = ("title", "due_in_days", "rrule", "escalate_after_days", "enabled")
 
 

@@ -40,6 +40,8 @@ DONE = "done"
 # once that fired, one a day later if the task is still open ("overdue"). docs/followups.md.
 DUE_KIND: Final = "followups.task_due"
 OVERDUE_AFTER: Final = timedelta(days=1)
+# Cadence tasks' escalation to the team's managers (crm_followups/cadence/escalation.py).
+ESCALATE_KIND: Final = "followups.escalate"
 
 
 def due_key(task_id: uuid.UUID) -> str:
@@ -217,10 +219,17 @@ class TaskService:
         return row
 
     async def _schedule_reminder(self, session: AsyncSession, tenant_id: uuid.UUID, row: sa.Row[Any]) -> None:
-        """The task's reminder at its planned time (replacing an earlier one), no overdue one yet."""
+        """The task's reminder at its planned time (replacing an earlier one), no overdue one yet; a
+        cadence task's escalation (crm_followups/cadence/escalation.py) moves with its planned time."""
         await scheduler.schedule(session, tenant_id, DUE_KIND, due_key(row.id), at=row.due_at,
                                  payload={"task_id": str(row.id), "phase": "due"})
         await scheduler.cancel(session, tenant_id, DUE_KIND, overdue_key(row.id))
+        if row.cadence_rule_id is not None and row.escalated_at is None:
+            escalation = await scheduler.get(session, tenant_id, ESCALATE_KIND, f"task-escalate:{row.id}")
+            if escalation is not None:
+                days = int(escalation.payload.get("days") or 0)
+                await scheduler.schedule(session, tenant_id, ESCALATE_KIND, f"task-escalate:{row.id}",
+                                         at=row.due_at + timedelta(days=days), payload=dict(escalation.payload))
 
     async def _announce(self, session: AsyncSession, tenant_id: uuid.UUID | str, row: sa.Row[Any]) -> None:
         """followup_task.created, in the same transaction as the task row."""
