@@ -181,7 +181,8 @@ def _build(platform: Platform, api: ApiClient) -> World:
         "tag_id": tag["id"], "conditions": {"field": "industry", "op": "equals", "value": "矩阵"}}))["id"]
     ids["job_id"] = _ok(admin.post(f"/v1/tag-rules/{ids['rule_id']}:rerun"))["id"]
     ids["cadence_rule_id"] = _ok(admin.post("/v1/cadence-rules", json={
-        "tag_id": tag["id"], "due_in_days": 7, "title": "矩阵节奏", "rrule": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9"}))["id"]
+        "tag_id": tag["id"], "due_in_days": 7, "title": "矩阵节奏",
+        "rrule": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9"}))["id"]
     ids["automation_rule_id"] = _ok(admin.post("/v1/automation-rules", json={
         "name": "矩阵自动化", "trigger": "order_recorded", "trigger_value": "contract", "action": "set_status",
         "status": "won", "reason": "contract signed"}))["id"]

@@ -25,19 +25,19 @@ T = "tenant"
 def upgrade() -> None:
     schema = current_schema()
     # A recurring rule has an RRULE (evaluated in `time_zone`); a one-shot one has none.
-    op.add_column("cadence_rules", sa.Column("rrule", sa.Text, nullable=False, server_default=""), schema=T)
-    op.add_column("cadence_rules", sa.Column("time_zone", sa.Text, nullable=False, server_default=""), schema=T)
+    op.add_column("cadence_rules", sa.Column("rrule", sa.Text, nullable=False, server_default=""), schema=schema)
+    op.add_column("cadence_rules", sa.Column("time_zone", sa.Text, nullable=False, server_default=""), schema=schema)
     op.add_column("cadence_rules", sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
-                  schema=T)
+                  schema=schema)
     # Days overdue after which the assignee's manager is told; 0 = never.
     op.add_column("cadence_rules", sa.Column("escalate_after_days", sa.Integer, nullable=False,
-                                             server_default="0"), schema=T)
+                                             server_default="0"), schema=schema)
     op.add_column("cadence_rules", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                                             server_default=sa.func.now()), schema=T)
+                                             server_default=sa.func.now()), schema=schema)
     # Deleted rules stay (their tasks keep counting in the SLA report) but are never listed or fired.
-    op.add_column("cadence_rules", sa.Column("deleted_at", sa.DateTime(timezone=True)), schema=T)
+    op.add_column("cadence_rules", sa.Column("deleted_at", sa.DateTime(timezone=True)), schema=schema)
     op.create_check_constraint("ck_cadence_rules_escalate", "cadence_rules",
-                               "escalate_after_days BETWEEN 0 AND 365", schema=T)
+                               "escalate_after_days BETWEEN 0 AND 365", schema=schema)
     # Customers enrolled in a recurring rule (they carry its tag); the schedule key names the pair.
     op.create_table(
         "cadence_enrollments",
@@ -47,10 +47,10 @@ def upgrade() -> None:
         schema=T,
     )
     # A task's tag was removed: `cancelled` (not counted in the SLA, never reminded).
-    op.drop_constraint("ck_tasks_status", "tasks", schema=T)
-    op.create_check_constraint("ck_tasks_status", "tasks", "status IN ('open', 'done', 'cancelled')", schema=T)
-    op.add_column("tasks", sa.Column("escalated_at", sa.DateTime(timezone=True)), schema=T)
-    op.add_column("tasks", sa.Column("cancelled_at", sa.DateTime(timezone=True)), schema=T)
+    op.drop_constraint("ck_tasks_status", "tasks", schema=schema)
+    op.create_check_constraint("ck_tasks_status", "tasks", "status IN ('open', 'done', 'cancelled')", schema=schema)
+    op.add_column("tasks", sa.Column("escalated_at", sa.DateTime(timezone=True)), schema=schema)
+    op.add_column("tasks", sa.Column("cancelled_at", sa.DateTime(timezone=True)), schema=schema)
     op.create_index("ix_tasks_cadence", "tasks", ["cadence_rule_id", "due_at"], schema=T,
                     postgresql_where=sa.text("cadence_rule_id IS NOT NULL"))
     op.add_column("user_teams", sa.Column("roles", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
@@ -92,15 +92,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     schema = current_schema()
-    op.drop_table("automation_runs", schema=T)
-    op.drop_table("automation_rules", schema=T)
+    op.drop_table("automation_runs", schema=schema)
+    op.drop_table("automation_rules", schema=schema)
     op.drop_column("user_teams", "roles", schema=schema)
-    op.drop_index("ix_tasks_cadence", "tasks", schema=T)
-    op.drop_column("tasks", "cancelled_at", schema=T)
-    op.drop_column("tasks", "escalated_at", schema=T)
-    op.drop_constraint("ck_tasks_status", "tasks", schema=T)
-    op.create_check_constraint("ck_tasks_status", "tasks", "status IN ('open', 'done')", schema=T)
-    op.drop_table("cadence_enrollments", schema=T)
-    op.drop_constraint("ck_cadence_rules_escalate", "cadence_rules", schema=T)
+    op.drop_index("ix_tasks_cadence", "tasks", schema=schema)
+    op.drop_column("tasks", "cancelled_at", schema=schema)
+    op.drop_column("tasks", "escalated_at", schema=schema)
+    op.drop_constraint("ck_tasks_status", "tasks", schema=schema)
+    op.create_check_constraint("ck_tasks_status", "tasks", "status IN ('open', 'done')", schema=schema)
+    op.drop_table("cadence_enrollments", schema=schema)
+    op.drop_constraint("ck_cadence_rules_escalate", "cadence_rules", schema=schema)
     for name in ("deleted_at", "updated_at", "escalate_after_days", "enabled", "time_zone", "rrule"):
-        op.drop_column("cadence_rules", name, schema=T)
+        op.drop_column("cadence_rules", name, schema=schema)
