@@ -77,6 +77,7 @@ from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dashboard as web_dashboard
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
+from crm_gateway.web import followup_rules as web_followup_rules
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
@@ -107,7 +108,8 @@ ROUTERS = (
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_import.router,  # likewise /app/customers/import
-    web_customer_detail.router, web_customer_tags.router, web_followups.router, web_tag_library.router,
+    web_customer_detail.router, web_customer_tags.router, web_followup_rules.router, web_followups.router,
+    web_tag_library.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,

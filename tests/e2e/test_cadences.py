@@ -79,7 +79,7 @@ def test_cadence_rules_per_role_validation_and_isolation(
 
     # The scheduler's refusals, on the field.
     for rule, code in (("FREQ=SOMETIMES", "invalid_rrule"), ("FREQ=SECONDLY", "rrule_too_frequent"),
-                       ("DTSTART:20200101T000000Z\nRRULE:FREQ=DAILY", "invalid_rrule"),
+                       ("FREQ=DAILY;DTSTART=20200101T000000Z", "invalid_rrule"),
                        ("FREQ=DAILY;UNTIL=20200101T000000Z", "rrule_has_no_occurrence")):
         error = _error(http["manager"].post("/v1/cadence-rules", json={**base, "rrule": rule}), 400)
         assert (error["field"], error["code"]) == ("rrule", code), rule

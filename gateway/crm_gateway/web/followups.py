@@ -35,6 +35,12 @@ from crm_proto.crm.followups.v1 import followups_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
+
+async def cadence_sla(caller: Caller, services: Any, users: dict[str, str]) -> Any:
+    from crm_gateway.web.followup_rules import cadence_sla as table  # that module builds on this one
+
+    return await table(caller, services, users)
+
 # One page of open tasks is what a person can act on; the API pages through all of them.
 SHOWN: Final = 200
 RECORDS_SHOWN: Final = 20
@@ -197,9 +203,11 @@ async def _board(request: Request, session: WebSession, services: Any, *, team: 
         person["open"] += 1
         person["overdue"] += row.overdue
         person["today"] += bucket_of(row.due, now, zone) == "today"
+    sla = await cadence_sla(caller, services, names.users) if team else None  # docs/followups.md "SLA"
     cookies: WebCookies = request.app.state.web_cookies
     flash = cookies.read_flash(request)
     response = render(request, "followups.html", {
+        "sla": sla,
         "session": session, "team": team, "tab": "team" if team else "mine", "manager": is_manager(session),
         "buckets": [(key, messages(locale).text(title), grouped[key]) for key, title in BUCKETS],
         "counts": {key: len(grouped[key]) for key, _ in BUCKETS}, "more": more,
