@@ -253,7 +253,8 @@ def test_outcome_automation_acts_as_the_rule_and_never_retriggers_itself(
     org: Org, tenant: TenantContext, other_tenant: TenantContext, platform: Platform,  # noqa: F811
 ) -> None:
     http = org.http
-    results = http["admin"].get("/v1/followup-dictionaries/result").json()["entries"]
+    results = [{k: e[k] for k in ("code", "label_en", "label_zh")}
+               for e in http["admin"].get("/v1/followup-dictionaries/result").json()["items"]]
     replaced = http["admin"].put("/v1/followup-dictionaries/result", json={"entries": [
         *results, {"code": "quote_sent", "label_en": "Quote sent", "label_zh": "已报价"}]})
     assert replaced.status_code == 200, replaced.text

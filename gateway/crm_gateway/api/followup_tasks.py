@@ -35,7 +35,7 @@ class FollowupTask(Resource):
     customer_id: str
     title: str
     due_at: datetime | None
-    status: str = Field(description='"open" or "done"')
+    status: str = Field(description='"open", "done" or "cancelled" (its cadence tag was removed)')
     assignee_id: str
     cadence_rule_id: str = Field(description="Set when a cadence rule created the task")
     created_at: datetime | None
@@ -78,7 +78,7 @@ class FollowupTaskUpdate(RequestBody):
 class FollowupTaskQuery(PageQuery):
     customer_id: str = Field("", description="Only this customer's tasks")
     assignee_id: str = Field("", description='Only tasks assigned to this user; "me" for yourself')
-    status: str = Field("", description='"open", "done" or empty for both')
+    status: str = Field("", description='"open", "done", "cancelled" or empty for all')
     due_after: AwareDatetime | None = Field(None, description="Planned at or after this time")
     due_before: AwareDatetime | None = Field(None, description="Planned before this time")
     overdue: bool = Field(False, description="Only open tasks past their planned time")

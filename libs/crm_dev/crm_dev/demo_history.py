@@ -244,5 +244,13 @@ class DemoHistory:
 
     def vip(self, customer_ids: list[str]) -> None:
         tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1]}, 201)
+        # Cadences and automation (docs/followups.md): a quarterly visit while a customer is VIP,
+        # escalated to the team's manager a week overdue; a signed contract means won.
+        self.post("/v1/cadence-rules", {"tag_id": tag["id"], "due_in_days": 14, "title": "大客户季度拜访",
+                                        "rrule": "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
+                                        "escalate_after_days": 7}, 201)
+        self.post("/v1/automation-rules", {"name": "签订合同即成交", "trigger": "order_recorded",
+                                           "trigger_value": "contract", "action": "set_status", "status": "won",
+                                           "reason": "contract signed"}, 201)
         for customer_id in customer_ids:  # the few big accounts
             self.post(f"/v1/customers/{customer_id}/tags", {"tag_id": tag["id"]}, 200, 201)

@@ -36,6 +36,8 @@ MAX_TITLE = 200
 MAX_CONTENT: Final = 10_000
 OPEN = "open"
 DONE = "done"
+# A cadence task whose tag was removed (crm_followups/cadence/service.py).
+CANCELLED: Final = "cancelled"
 # The platform scheduler's kind for task reminders: one schedule at the planned time ("due") and,
 # once that fired, one a day later if the task is still open ("overdue"). docs/followups.md.
 DUE_KIND: Final = "followups.task_due"
@@ -252,8 +254,8 @@ class TaskService:
             assignee = caller.user_id
         else:
             assignee = parse_id(assignee_id, "assignee_id", errors, required=False)
-        if status not in ("", OPEN, DONE):
-            errors.append(FieldError("status", "invalid_choice", 'status is "open", "done" or empty'))
+        if status not in ("", OPEN, DONE, CANCELLED):
+            errors.append(FieldError("status", "invalid_choice", 'status is "open", "done", "cancelled" or empty'))
         if due_after is not None and due_before is not None and due_before < due_after:
             errors.append(FieldError("due_before", "out_of_range", "due_before is before due_after"))
         if errors:
