@@ -129,8 +129,11 @@ async def create_automation_rule(body: AutomationRuleCreate, response: Response,
 async def update_automation_rule(automation_rule_id: Annotated[str, RuleId], body: AutomationRulePatch,
                                  caller: CallerDep, services: BackendsDep) -> AutomationRule:
     sent = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    await _check_tags(caller, services, sent.get("trigger", "tag_applied"), sent.get("trigger_value"),
-                      sent.get("tag_id"))
+    trigger = sent.get("trigger")
+    if trigger is None and "trigger_value" in sent:  # the rule's own trigger says what the value is
+        rules = await caller.call(services.followup_automation.ListAutomationRules, apb.ListAutomationRulesRequest())
+        trigger = next((r.trigger for r in rules.items if r.id == automation_rule_id.strip()), None)
+    await _check_tags(caller, services, trigger, sent.get("trigger_value"), sent.get("tag_id"))
     enabled = bool(sent.pop("enabled", False))
     mask = sorted(sent) + (["enabled"] if body.enabled is not None else [])
     request = apb.UpdateAutomationRuleRequest(id=automation_rule_id, update_mask=mask,
