@@ -52,13 +52,14 @@ def _stamp(value: datetime | None) -> Timestamp | None:
     response_model=FollowupSla,
     **operation(operation_id="getFollowupSla", summary="Cadence task SLA per rep and team",
                 scopes=[Scope.FOLLOWUPS_READ], errors=[400],
-                description="Tasks made by cadence rules and due in [since, until) (default: the last 90 days): "
-                            "done on time, done late, open and overdue. Cancelled tasks and tasks not due yet are "
-                            "not counted. `id` is the assignee's user id (reps) or team id (teams)."),
+                description="Tasks made by cadence rules completed in [since, until), on time or late, and open "
+                            "ones that fell due in it and are overdue (default: the last 90 days). Cancelled tasks "
+                            "and tasks not due yet are not counted. `id` is the assignee's user id (reps) or team "
+                            "id (teams)."),
 )
 async def get_followup_sla(
     caller: CallerDep, services: BackendsDep,
-    since: Annotated[AwareDatetime | None, Query(description="Start of the window (due time)")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Start of the window")] = None,
     until: Annotated[AwareDatetime | None, Query(description="End of the window (exclusive)")] = None,
 ) -> FollowupSla:
     reply = await caller.call(services.followup_automation.GetCadenceSla,

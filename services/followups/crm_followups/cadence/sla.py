@@ -1,9 +1,9 @@
-"""The cadence SLA report (docs/followups.md, "SLA"): of the tasks cadence rules made that were
-due in a window, the share done on time, per rep (assignee) and per team (the assignee's team).
+"""The cadence SLA report (docs/followups.md, "SLA"): of the tasks cadence rules made, the share
+done on time, per rep (assignee) and per team (the assignee's team), over a window.
 
-Counted: tasks due in [since, until) that are done, or open and past due (overdue). Not counted:
-cancelled tasks (their tag was removed) and open tasks not due yet. On time: completed at or
-before `due_at`.
+Counted: tasks completed in [since, until), and open tasks whose due time fell in it and has passed
+(overdue). Not counted: cancelled tasks (their tag was removed) and open tasks not due yet. On time:
+completed at or before `due_at`.
 
 The viewer's data scope is compiled into the query: the task's customer must be visible
 (`CustomerAccess.condition`, as for task lists) and its assignee one of the visible owners (`own`:
@@ -73,9 +73,11 @@ async def report(session: AsyncSession, caller: Principal, access: CustomerAcces
         sa.func.count().filter(done & (t.completed_at > t.due_at)).label("late"),
         sa.func.count().filter(t.status == "open").label("overdue_open"),
     ]
-    counted = sa.and_(t.cadence_rule_id.is_not(None), t.due_at >= start, t.due_at < end,
-                      sa.or_(done, sa.and_(t.status == "open", t.due_at < now)),
-                      access.condition(t.customer_id, scope))
+    counted = sa.and_(
+        t.cadence_rule_id.is_not(None),
+        sa.or_(sa.and_(done, t.completed_at >= start, t.completed_at < end),
+               sa.and_(t.status == "open", t.due_at >= start, t.due_at < end, t.due_at < now)),
+        access.condition(t.customer_id, scope))
     if scope.owners is not None:
         counted = sa.and_(counted, t.assignee_id.in_(scope.owners)) if scope.owners else sa.false()
     team = user_teams.c.team_id
