@@ -122,6 +122,7 @@ async def rules_page(request: Request, session: SessionDep, services: BackendsDe
     tag_names = {t.id: t.name for t in tags}
     result_names = dict(results)
     zone = await formatting.tenant_zone(caller, services)
+    colon = "：" if locale == "zh-CN" else ": "
 
     def when(rule: Any) -> str:
         value = rule.trigger_value
@@ -131,13 +132,14 @@ async def rules_page(request: Request, session: SessionDep, services: BackendsDe
             value = text.text(ORDER_KINDS[value]) if value in ORDER_KINDS else value
         else:
             value = tag_names.get(value, value[:8])
-        return f"{text.text(TRIGGERS[rule.trigger]) if rule.trigger in TRIGGERS else rule.trigger}: {value}"
+        return f"{text.text(TRIGGERS[rule.trigger]) if rule.trigger in TRIGGERS else rule.trigger}{colon}{value}"
 
     def then(rule: Any) -> str:
         if rule.action == "add_tag":
-            return f"{text.text(ACTIONS['add_tag'])}: {tag_names.get(rule.tag_id, rule.tag_id[:8])}"
+            return f"{text.text(ACTIONS['add_tag'])}{colon}{tag_names.get(rule.tag_id, rule.tag_id[:8])}"
         status = text.text(STATUSES[rule.status]) if rule.status in STATUSES else rule.status
-        return f"{text.text(ACTIONS['set_status'])}: {status} ({rule.reason})"
+        reason = text.gettext("(%(reason)s)", reason=rule.reason)
+        return f"{text.text(ACTIONS['set_status'])}{colon}{status}{reason}"
 
     context.update({
         "cadences": [{"id": r.id, "title": r.title, "tag": tag_names.get(r.tag_id, r.tag_id[:8]),
