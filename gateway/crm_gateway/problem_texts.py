@@ -300,6 +300,11 @@ SERVICE_FIELD_MESSAGES: Final[dict[str, Msg]] = {
     "before_followed_at": N_("The next follow-up must come after this one."),
     "other_customer": N_("The task belongs to another customer."),
     "task_done": N_("This task is done already."),
+    # cadences (docs/followups.md "Cadence rules"; the platform scheduler's RRULE checks)
+    "invalid_rrule": N_("Not a valid RFC 5545 recurrence rule (RRULE), such as FREQ=WEEKLY;BYDAY=MO;BYHOUR=9."),
+    "rrule_too_frequent": N_("A schedule may repeat at most once a minute."),
+    "rrule_has_no_occurrence": N_("The rule has no occurrence after now (its COUNT or UNTIL is over)."),
+    "kind_change": N_("A one-time cadence cannot become recurring, nor the other way round; create another rule."),
     "owner_disabled": N_("This user is disabled and cannot be given new customers."),
     "one_change": N_("Either set the owner, or set the status with a reason, not both."),
     "confirm_mismatch": N_("Type the customer's code or name to confirm the permanent deletion."),
