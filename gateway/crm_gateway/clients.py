@@ -24,6 +24,7 @@ from crm_proto.crm.customers.v1 import (
     erasure_pb2_grpc,
     merges_pb2_grpc,
     orders_pb2_grpc,
+    segments_pb2_grpc,
 )
 from crm_proto.crm.customers.v1 import duplicates_pb2_grpc as customer_duplicates_pb2_grpc
 from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_grpc
@@ -71,6 +72,8 @@ class Backends:
     merges: Any = None
     # crm.customers.v1.DuplicateService (duplicate scans and groups, on the customers channel).
     customer_duplicates: Any = None
+    # crm.customers.v1.SegmentService (saved dynamic segments, on the customers channel).
+    segments: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -98,6 +101,7 @@ class Backends:
             customer_imports=customer_imports_pb2_grpc.CustomerImportServiceStub(channels["customers"]),
             merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
+            segments=segments_pb2_grpc.SegmentServiceStub(channels["customers"]),
         )
 
     async def close(self) -> None:

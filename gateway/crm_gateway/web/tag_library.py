@@ -48,6 +48,8 @@ METRIC_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
     ("metric:order_amount", N_("Largest order amount")),
     ("metric:orders_in_days", N_("Orders in the last N days")),
     ("metric:days_since_last_interaction", N_("Days since the last interaction")),
+    ("metric:spend_12m", N_("Spend in the last 12 months (CNY)")),
+    ("metric:orders_30d", N_("Orders in the last 30 days")),
 )
 OPERATORS: Final[tuple[tuple[str, Msg], ...]] = (
     ("equals", N_("is")), ("not_equals", N_("is not")), ("in", N_("is one of")), ("contains", N_("contains")),
