@@ -137,7 +137,7 @@ def check(raw: Definition, prefix: str = "definition") -> tuple[Definition, list
     cleaned = Definition(
         all_tags=tags["all_tags"], any_tags=tags["any_tags"], none_tags=tags["none_tags"],
         filters={k: v.strip() for k, v in sorted(raw.filters.items()) if v.strip()},
-        spend_currency=currency if (bounds["spend_12m_min"] or bounds["spend_12m_max"]) else "",
+        spend_currency=(currency or DEFAULT_CURRENCY) if (bounds["spend_12m_min"] or bounds["spend_12m_max"]) else "",
         **bounds,
     )
     return cleaned, errors

@@ -69,9 +69,8 @@ class Segments:
         """The cleaned definition, or InvalidInput naming each bad part (`definition.spend_12m_min`,
         `definition.filters.status`): its filters are checked by the list's own rules."""
         definition, errors = check(raw, prefix)
-        if not errors:
-            _, map_errors = list_filters.list_arguments(definition.filters, f"{prefix}.filters")
-            errors += map_errors
+        _, map_errors = list_filters.list_arguments(definition.filters, f"{prefix}.filters")
+        errors += map_errors
         if not errors:
             await self.customers.definition_filter(session, caller, definition, errors, prefix)
         if errors:
