@@ -227,7 +227,8 @@ async def list_segments(caller: CallerDep, services: BackendsDep) -> ItemList[Se
              **operation(operation_id="createSegment", summary="Save a segment", scopes=SCOPES,
                          errors=[*WRITE_ERRORS, 403, 409], status_code=201,
                          description="409 `segment_name_taken` when you already have a segment with this name; "
-                                     "403-free: a filter or metric your role hides is 400 `field_hidden`."))
+                                     "a filter or metric your role hides is 400 `field_hidden`; naming tags "
+                                     "needs `tags:read` too (403 without)."))
 async def create_segment(body: SegmentCreate, response: Response, caller: CallerDep,
                          services: BackendsDep) -> Segment:
     await check_definition_tags(caller, services, body.definition)
@@ -241,7 +242,7 @@ async def create_segment(body: SegmentCreate, response: Response, caller: Caller
 @router.post(":preview", response_model=SegmentCount,
              **operation(operation_id="previewSegment",
                          summary="How many customers an unsaved definition matches now, and a sample",
-                         scopes=SCOPES, errors=[*WRITE_ERRORS]))
+                         scopes=SCOPES, errors=[*WRITE_ERRORS, 403]))
 async def preview_segment(body: SegmentPreview, caller: CallerDep, services: BackendsDep) -> SegmentCount:
     await check_definition_tags(caller, services, body.definition)
     reply = await caller.call(services.segments.PreviewSegment, pb.PreviewSegmentRequest(
