@@ -79,6 +79,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import segments as web_segments
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
@@ -106,6 +107,7 @@ ROUTERS = (
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_import.router,  # likewise /app/customers/import
     web_customer_detail.router, web_customer_tags.router, web_followups.router, web_tag_library.router,
+    web_segments.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,

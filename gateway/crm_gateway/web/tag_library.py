@@ -36,7 +36,7 @@ BUILTIN_CATEGORIES: Final[dict[str, Msg]] = {
 }
 SECTIONS: Final[tuple[tuple[str, str, Msg], ...]] = (
     ("library", PAGE, N_("Tag library")), ("rules", f"{PAGE}/rules", N_("Rules")),
-    ("usage", f"{PAGE}/usage", N_("Usage review")),
+    ("usage", f"{PAGE}/usage", N_("Usage review")), ("segments", f"{PAGE}/segments", N_("Segments")),
 )
 # The condition builder: subjects a row may test (fields, then metrics), and the operators offered.
 FIELD_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
