@@ -140,11 +140,20 @@ def test_segment_counts_follow_the_readers_scope_and_access(platform: Platform, 
     private = created(http.post("/v1/segments", json={"name": "我的重点",
                                                       "definition": {"tags": {"all": [vip["id"]]}}}))
     assert _count(http, shared) == 5
+    # Value metrics under the rep's scope (computed per customer for a rep, set-based for the admin).
+    _order(http, mine[0], "SCOPE-1", "120000.00", 3)
+    _order(http, others[0], "SCOPE-2", "130000.00", 3)
+    spenders = created(http.post("/v1/segments", json={"name": "大额", "visibility": "shared", "definition": {
+        "tags": {"all": [vip["id"]]}, "spend_12m": {"min": "100000"}, "orders_30d": {"min": 1, "max": 3}}}))
+    quiet = created(http.post("/v1/segments", json={"name": "无订单", "visibility": "shared", "definition": {
+        "tags": {"all": [vip["id"]]}, "spend_12m": {"max": "0"}}}))
+    assert (_count(http, spenders), _count(http, quiet)) == (2, 3)
+    assert _member_names(rep, spenders) == {"代表客户0"} and _member_names(rep, quiet) == {"代表客户1"}
     # The rep's count is their customers only, computed independently from their own list.
     own = rep.get("/v1/customers", params={"tag_id": vip["id"], "include_total": True}).json()
     assert own["total_size"] == 2 == _count(rep, shared)
     assert _member_names(rep, shared) == {"代表客户0", "代表客户1"}
-    assert {s["id"] for s in rep.get("/v1/segments").json()["items"]} == {shared["id"]}
+    assert {s["id"] for s in rep.get("/v1/segments").json()["items"]} == {shared["id"], spenders["id"], quiet["id"]}
     # Another user's private segment does not exist for the rep; their shared one is read-only.
     assert _problem(rep.get(f"/v1/segments/{private['id']}"), 404)["code"] == "not_found"
     assert _problem(rep.get(f"/v1/segments/{private['id']}/count"), 404)["code"] == "not_found"

@@ -246,13 +246,12 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     return query
 
 
-def _counted_orders(days: int) -> sa.Select[Any]:
+def _counted(days: int, currency: str | None = None) -> list[sa.ColumnElement[bool]]:
     """Orders counted as spend (orders/repository.py `_spend_sums`: kind order, confirmed or paid)
     dated in the last `days` days, today included (ix_orders_counted_on, migration c0180)."""
-    return sa.select(orders.c.customer_id).where(
-        orders.c.kind == "order", orders.c.status.in_(SPEND_STATUSES),
-        orders.c.ordered_on > sa.func.current_date() - days,
-    ).group_by(orders.c.customer_id)
+    conditions = [orders.c.kind == "order", orders.c.status.in_(SPEND_STATUSES),
+                  orders.c.ordered_on > sa.func.current_date() - days]
+    return conditions + ([orders.c.currency == currency] if currency is not None else [])
 
 
 def _where_segment(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
@@ -261,15 +260,29 @@ def _where_segment(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     if f.tags_none:
         query = query.where(sa.not_(sa.func.coalesce(tag_projection.TAG_IDS, sa.literal([], tag_projection.UUIDS))
                                     .overlap(sa.literal(sorted(f.tags_none), tag_projection.UUIDS))))
+    metrics: list[tuple[list[sa.ColumnElement[bool]], Any, Any, Any, Any]] = []
     if f.spend_12m is not None:
         lowest, highest, currency = f.spend_12m
-        query = query.where(_in_range(
-            _counted_orders(365).where(orders.c.currency == currency), sa.func.sum(orders.c.amount),
-            lowest, highest, Decimal(0)))
+        metrics.append((_counted(365, currency), sa.func.sum(orders.c.amount), lowest, highest, Decimal(0)))
     if f.orders_30d is not None:
-        lowest_count, highest_count = f.orders_30d
-        query = query.where(_in_range(_counted_orders(30), sa.func.count(), lowest_count, highest_count, 0))
+        metrics.append((_counted(30), sa.func.count(), f.orders_30d[0], f.orders_30d[1], 0))
+    for counted, figure, lowest, highest, zero in metrics:
+        if f.own_only:
+            query = query.where(_per_customer(counted, figure, lowest, highest, zero))
+        else:
+            grouped = sa.select(orders.c.customer_id).where(*counted).group_by(orders.c.customer_id)
+            query = query.where(_in_range(grouped, figure, lowest, highest, zero))
     return query
+
+
+def _per_customer(counted: list[sa.ColumnElement[bool]], figure: Any, lowest: Any, highest: Any,
+                  zero: Any) -> sa.ColumnElement[bool]:
+    """The figure computed for each candidate row from its own orders (ix_orders_customer_ordered_on):
+    for a reader who sees few customers (data scope `own`), cheaper than aggregating every order."""
+    value = (sa.select(sa.func.coalesce(figure, zero)).select_from(orders)
+             .where(*counted, orders.c.customer_id == customers.c.id).correlate(customers).scalar_subquery())
+    bounds = ([value >= lowest] if lowest is not None else []) + ([value <= highest] if highest is not None else [])
+    return sa.and_(*bounds) if bounds else sa.true()
 
 
 def _in_range(grouped: sa.Select[Any], figure: Any, lowest: Any, highest: Any, zero: Any) -> sa.ColumnElement[bool]:

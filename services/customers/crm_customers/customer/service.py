@@ -529,6 +529,8 @@ class CustomerService:
             filters.region = entry.path if entry else filters.region
         if query.segment_id:
             filters.segment = await self._segment_filter(session, caller, query.segment_id, errors)
+            if filters.segment is not None:  # few candidate rows: value metrics per customer
+                filters.segment.own_only = filters.own_only
         if errors:
             raise InvalidInput(errors)
         exact: list[str] = []
@@ -571,7 +573,7 @@ class CustomerService:
                                 definition: segment_definition.Definition, errors: list[FieldError],
                                 field: str) -> ListFilter | None:
         """The list filter of a segment definition (checked when saved), without a data scope of its
-        own: the list it is part of carries the caller's."""
+        own: the list it is part of carries the caller's (and sets `own_only` from it)."""
         if caller is not None and any(
             uses and not access.readable(caller, governing)
             for uses, governing in ((definition.uses_spend(), segment_definition.METRIC_FIELDS["spend_12m"]),)

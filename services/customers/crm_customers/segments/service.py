@@ -157,6 +157,7 @@ class Segments:
         if errors or inner is None:
             raise InvalidInput(errors or [FieldError("definition", "invalid_definition", "invalid")])
         filters, _, _ = await self.customers.list_filter(session, order_by="", caller=caller, query=ListQuery())
+        inner.own_only = filters.own_only
         filters.segment = inner
         count = await customer_repository.count(session, filters)
         sample = await customer_repository.list_page(
