@@ -64,9 +64,9 @@ PREFERENCE_TAGS: Final = (("偏好电话联系", "#0891b2"), ("关注价格", "#
 VIP_TAG: Final = ("VIP", "#dc2626")
 # Shared segments of the demo tenant (docs/tagging.md, "Segments"), by tag name.
 SEGMENTS: Final[tuple[tuple[str, dict[str, Any]], ...]] = (
-    ("高价值制造业客户", {"tags": {"all": ["高价值"]}, "filters": {"industry": "制造业"}}),
-    ("需要挽回的大客户", {"tags": {"all": ["流失风险"], "any": ["VIP", "高价值"]}}),
-    ("近一年消费 10 万以上且活跃", {"tags": {"none": ["流失风险"]}, "spend_12m": {"min": "100000"}}),
+    ("重点客户（VIP 或高价值）", {"tags": {"any": ["VIP", "高价值"]}}),
+    ("近30天未下单的重点客户", {"tags": {"any": ["VIP", "高价值"]}, "orders_30d": {"max": 0}}),
+    ("近一年消费 10 万以上且无流失风险", {"tags": {"none": ["流失风险"]}, "spend_12m": {"min": "100000"}}),
 )
 FOLLOWED_UP_SHARE: Final = 0.2
 FOLLOWUP_METHODS: Final = (("phone", 5), ("visit", 2), ("email", 2), ("online_meeting", 1))
