@@ -16,10 +16,11 @@ import httpx
 
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext, wait_for
+from tests.e2e.test_access_enforcement import _sign_in
 from tests.e2e.test_customer_exports import _finished, _start, _user
 from tests.e2e.test_customer_tags import _apply, _customer, _field_errors, _problem, _settles, _tag
 from tests.e2e.test_isolation import _identity_signed
-from tests.e2e.test_login_security import admin_http, forged_token
+from tests.e2e.test_login_security import admin_http, create_user, forged_token
 from tests.e2e.test_roles_teams import created
 
 
@@ -211,3 +212,26 @@ def test_value_metric_rules_tag_on_orders(tenant: TenantContext) -> None:
     preview = http.post("/v1/tag-rules:preview", json={"conditions": {
         "metric": "spend_12m", "op": "between", "min": "100000", "max": "120000"}}).json()
     assert preview["count"] == 1
+
+
+def test_a_role_that_may_not_see_spend_may_not_segment_by_it(platform: Platform, tenant: TenantContext) -> None:
+    admin = admin_http(tenant)
+    role = created(admin.post("/v1/roles", json={"name": "No spend", "data_scope": "all",
+                                                  "scopes": ["customers:read", "tags:read"]}))
+    assert admin.put(f"/v1/roles/{role['id']}/field-policies",
+                     json={"field_policies": {"annual_spend": "hidden"}}).status_code == 200
+    email = f"nospend@{tenant.slug}.example.com"
+    create_user(tenant, email, roles=[role["id"]])
+    lead = httpx.Client(base_url=platform.gateway_url, timeout=30,
+                        headers={"Authorization": f"Bearer {_sign_in(platform, tenant, email)}"})
+    spend = created(admin.post("/v1/segments", json={"name": "消费高", "visibility": "shared",
+                                                     "definition": {"spend_12m": {"min": "1"}}}))
+    plain = created(admin.post("/v1/segments", json={"name": "全部", "visibility": "shared", "definition": {}}))
+    assert _field_errors(lead.post("/v1/segments", json={"name": "x", "definition": {"spend_12m": {"min": "1"}}})) \
+        == [("definition", "field_hidden")]
+    assert _field_errors(lead.get(f"/v1/segments/{spend['id']}/count")) == [("segment_id", "field_hidden")]
+    assert _field_errors(lead.get("/v1/customers", params={"segment_id": spend["id"]})) == [
+        ("segment_id", "field_hidden")]
+    assert lead.get(f"/v1/segments/{plain['id']}/count").status_code == 200
+    assert _problem(lead.patch(f"/v1/segments/{plain['id']}", json={"name": "y"}, headers={"If-Match": 'W/"1"'}),
+                    403)["code"] == "not_segment_owner"
