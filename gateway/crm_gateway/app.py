@@ -39,6 +39,7 @@ from crm_gateway.api import (
     orders,
     reports,
     roles,
+    segments,
     signup,
     tag_batches,
     tag_rules,
@@ -81,6 +82,7 @@ from crm_gateway.web import followup_rules as web_followup_rules
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import segments as web_segments
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
@@ -109,7 +111,7 @@ ROUTERS = (
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_import.router,  # likewise /app/customers/import
     web_customer_detail.router, web_customer_tags.router, web_followup_rules.router, web_followups.router,
-    web_tag_library.router,
+    web_tag_library.router, web_segments.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,
     user_security.router, login_steps.router, web_account.router,
@@ -120,6 +122,7 @@ ROUTERS = (
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,
     customer_views.router,
+    segments.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
     web_dashboard.router, web_value.router,

@@ -24,6 +24,7 @@ from crm_proto.crm.customers.v1 import (
     erasure_pb2_grpc,
     merges_pb2_grpc,
     orders_pb2_grpc,
+    segments_pb2_grpc,
 )
 from crm_proto.crm.customers.v1 import duplicates_pb2_grpc as customer_duplicates_pb2_grpc
 from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_grpc
@@ -74,6 +75,8 @@ class Backends:
     customer_duplicates: Any = None
     # crm.followups.v1.FollowupAutomationService (cadence rule changes, SLA, automation rules; followups channel).
     followup_automation: Any = None
+    # crm.customers.v1.SegmentService (saved dynamic segments, on the customers channel).
+    segments: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -102,6 +105,7 @@ class Backends:
             merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
             followup_automation=followup_automation_pb2_grpc.FollowupAutomationServiceStub(channels["followups"]),
+            segments=segments_pb2_grpc.SegmentServiceStub(channels["customers"]),
         )
 
     async def close(self) -> None:

@@ -2,7 +2,7 @@
 `/openapi.json`, so an operation added later joins on its own.
 
 Tenant A holds one object of every kind a path parameter can name, made once for the module:
-customers, follow-up tasks, views, exports, mass changes, orders, merges, duplicate scans and
+customers, follow-up tasks, views, segments, exports, mass changes, orders, merges, duplicate scans and
 groups, tags and tag categories, custom fields, users, teams, roles, API clients, webhook endpoints, deliveries and
 replays, invitations, user imports, sign-in sessions. Rep A (team A, data scope `own`) owns the customer-side objects;
 rep B has the same role in team B. Every operation is then called
@@ -51,7 +51,8 @@ RESIDENT_ID: Final = "11010519491231002X"
 VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
-                               "order_id", "merge_id", "group_id", "session_id", "customer_import_id"})
+                               "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
+                               "segment_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -72,6 +73,7 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateTeam": lambda w: {"name": "Renamed team"},
     "eraseCustomer": lambda w: {"confirm": w.customer_code, "reason": "matrix"},
     "updateCustomerView": lambda w: {"name": "Renamed view"},
+    "updateSegment": lambda w: {"name": "Renamed segment"},
     "undoCustomerMerge": lambda w: {"force": True},
     "replayWebhookEndpoint": lambda w: {"since": "2020-01-01T00:00:00Z"},
     "updateFollowupTask": lambda w: {"due_at": "2031-01-01T09:00:00+08:00"},
@@ -89,6 +91,9 @@ BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
     "createFollowupRecord": lambda w: {"customer_id": w.ids["customer_id"], "method": "phone", "content": "x",
                                        "result": "interested", "task_id": w.ids["task_id"]},
     "mergeCustomers": lambda w: {"survivor_id": w.ids["customer_id"], "merged_ids": [w.spare_customer]},
+    "createSegment": lambda w: {"name": f"M-{secrets.token_hex(3)}",
+                                "definition": {"tags": {"all": [w.ids["tag_id"]]}}},
+    "previewSegment": lambda w: {"definition": {"tags": {"none": [w.ids["tag_id"]]}}},
     "upsertOrder": lambda w: {"external_id": f"M-{secrets.token_hex(3)}", "customer_id": w.ids["customer_id"],
                               "amount": "1.00", "currency": "CNY", "ordered_on": "2030-01-01", "status": "paid"},
     "createCadenceRule": lambda w: {"tag_id": w.ids["tag_id"], "due_in_days": 3, "title": "x"},
@@ -195,6 +200,9 @@ def _build(platform: Platform, api: ApiClient) -> World:
         "customer_id": customer["id"], "method": "visit", "content": "矩阵拜访", "result": "interested"}))["id"]
     ids["view_id"] = _ok(rep_a.post("/v1/customer-views", json={"name": "矩阵视图",
                                                                  "filters": {"status": "potential"}}))["id"]
+    # Rep A's private segment (another rep's is not found).
+    ids["segment_id"] = _ok(rep_a.post("/v1/segments", json={"name": "矩阵分群", "definition": {
+        "tags": {"all": [tag["id"]]}, "filters": {"status": "potential"}}}))["id"]
     ids["export_id"] = _ok(rep_a.post("/v1/exports", json={"kind": "customers", "format": "csv"}))["id"]
     ids["bulk_change_id"] = _ok(rep_a.post("/v1/customer-bulk-changes", json={
         "filter": {"q": "矩阵合并乙"}, "set": {"status": "intent", "reason": "matrix"}}))["id"]

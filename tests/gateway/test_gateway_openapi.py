@@ -118,6 +118,10 @@ EXPECTED = {
     # saved views and exports (issue 4)
     ("/v1/customer-views", "get"), ("/v1/customer-views", "post"), ("/v1/customer-views/{view_id}", "get"),
     ("/v1/customer-views/{view_id}", "patch"), ("/v1/customer-views/{view_id}", "delete"),
+    ("/v1/segments", "get"), ("/v1/segments", "post"), ("/v1/segments:preview", "post"),
+    ("/v1/segments/{segment_id}", "get"), ("/v1/segments/{segment_id}", "patch"),
+    ("/v1/segments/{segment_id}", "delete"), ("/v1/segments/{segment_id}/count", "get"),
+    ("/v1/segments/{segment_id}/members", "get"),
     ("/v1/exports", "post"), ("/v1/exports/{export_id}", "get"), ("/v1/exports/{export_id}/file", "get"),
     # owners by name: who the caller may make owners of customers (owner pickers)
     ("/v1/customer-owners", "get"),

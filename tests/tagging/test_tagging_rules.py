@@ -329,3 +329,50 @@ async def test_a_followup_record_is_an_interaction(
     assert abs(await last_interaction() - followed_at) < timedelta(seconds=1)
     # A record about a customer tagging has not seen changes nothing.
     assert await consumer.apply(followup_event(tenant_id, new_id(), datetime.now(UTC)))
+
+
+async def test_value_metrics_count_spend_like_annual_spend_on_events_and_in_the_sweep(
+    tagging: Stub, engine: AsyncEngine, nc: NATS, tenant_id: uuid.UUID, token_for: TokenFor,
+    autotag_service: AutoTagService,
+) -> None:
+    """`spend_12m` sums orders (not contracts) confirmed or paid dated within 365 days, in one
+    currency; `orders_30d` counts them over 30 days. An order is also an interaction."""
+    md = token_for(tenant_id, MANAGE)
+    spender = await rule(tagging, md, "年消费十万", {"metric": "spend_12m", "op": "gte", "value": "100000"})
+    await rule(tagging, md, "美元客户", {"metric": "spend_12m", "op": "gte", "value": "10", "currency": "USD"})
+    await rule(tagging, md, "本月活跃", {"metric": "orders_30d", "op": "gte", "value": 2})
+    consumer = EventConsumer(engine, nc, subscription(autotag_service))
+    customer = new_id()
+    assert await consumer.apply(customer_event(tenant_id, customer))
+    await age(engine, tenant_id, customer, 90)
+
+    today = date.today()
+    contract = order_event(tenant_id, customer, "500000", today - timedelta(days=3))
+    contract.data["kind"] = "contract"
+    for event in (order_event(tenant_id, customer, "80000", today - timedelta(days=400)),  # too old
+                  order_event(tenant_id, customer, "80000", today - timedelta(days=5), status="pending"),
+                  contract,
+                  order_event(tenant_id, customer, "60000", today - timedelta(days=200))):
+        assert await consumer.apply(event)
+    assert await carried(tagging, md, customer) == {}
+    async with tenant_session(engine, tenant_id) as session:
+        last = (await session.execute(sa.select(rule_facts.c.last_interaction_at)
+                                      .where(rule_facts.c.customer_id == customer))).scalar_one()
+    assert datetime.now(UTC) - last < timedelta(days=4)  # the contract signed 3 days ago is an interaction
+
+    paid = order_event(tenant_id, customer, "40000", today - timedelta(days=1), status="confirmed")
+    assert await consumer.apply(paid)
+    tags = await carried(tagging, md, customer)
+    assert sorted(tags) == ["年消费十万"]
+    assert (tags["年消费十万"].rule_id, tags["年消费十万"].trigger) == (spender.id, f"crm.order.recorded {paid.id}")
+
+    # The sweep finds the same (time moves spend out of the window; nothing here is undone by it).
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(customer_tags))
+    async with tenant_session(engine, tenant_id) as session:
+        result = await autotag_service.sweep(session, tenant_id, trigger="sweep")
+    assert result["applied"] == 1
+    assert sorted(await carried(tagging, md, customer)) == ["年消费十万"]
+    preview = await tagging.PreviewTagRule(pb.PreviewTagRuleRequest(conditions_json=json.dumps(
+        {"metric": "orders_30d", "op": "between", "min": 1, "max": 1})), metadata=md)
+    assert (preview.count, preview.time_based) == (1, True)

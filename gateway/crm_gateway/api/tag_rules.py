@@ -33,8 +33,8 @@ CONDITIONS_DESCRIPTION = (
     'A tree: {"all": [...]} / {"any": [...]} of leaves. Field leaf: {"field": "industry" | ... | "cf.<key>", '
     '"op": "equals" | "not_equals" | "in" | "contains" | "gte" | "lte" | "between" | "empty" | "not_empty", '
     '"value" | "values" | "min"/"max"}. Metric leaf: {"metric": "order_amount" | "orders_in_days" | '
-    '"days_since_last_interaction", "op": "gte" | "lte" | "between", "value" | "min"/"max", "days" '
-    '(orders_in_days)}. See docs/tagging.md.'
+    '"days_since_last_interaction" | "spend_12m" | "orders_30d", "op": "gte" | "lte" | "between", '
+    '"value" | "min"/"max", "days" (orders_in_days), "currency" (spend_12m, default CNY)}. See docs/tagging.md.'
 )
 
 

@@ -33,7 +33,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 # ListCustomersRequest fields a saved filter may set (the rest are `cf.<key>` custom fields).
 REQUEST_FIELDS: Final = frozenset({
     "q", "status", "owner_id", "industry", "region", "source", "type", "created_after", "created_before",
-    "first_contact_after", "first_contact_before", *ADDED_FILTERS,
+    "first_contact_after", "first_contact_before", *ADDED_FILTERS, "segment_id",
 })
 FINISHED: Final = frozenset({"succeeded", "failed", "expired"})
 # The list's tag filter: repeated in the page's forms, one value (ids joined by commas) in a view.
@@ -47,7 +47,7 @@ PANEL_FILTERS: Final = (
 )
 # Every filter the page's controls set besides tags: the bar's boxes, then the panel. The views,
 # export and mass-change forms carry each as a hidden input.
-FORM_FILTERS: Final = ("q", "industry", "owner_id", "status", *PANEL_FILTERS)
+FORM_FILTERS: Final = ("q", "industry", "owner_id", "status", *PANEL_FILTERS, "segment_id")
 
 
 @dataclass

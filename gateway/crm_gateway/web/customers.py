@@ -47,6 +47,7 @@ from crm_gateway.web.session import WebCookies, WebSession, safe_next
 from crm_gateway.web.tag_choices import TagChoice, color_stylesheet, tenant_tags
 from crm_gateway.web.templating import page_locale, render
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
+from crm_proto.crm.customers.v1 import segments_pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2
 from crm_proto.crm.tagging.v1 import tagging_pb2
 
@@ -192,6 +193,19 @@ def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[d
     return chips
 
 
+async def segment_chip(caller: Caller, services: Any, chips: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The segment filter's chip shows the segment's name (the list opened from /app/tags/segments)."""
+    for chip in chips:
+        if chip["name"] == "segment_id":
+            try:
+                found = await caller.call(services.segments.GetSegment,
+                                          segments_pb2.GetSegmentRequest(id=chip["value"]))
+                chip["value"] = found.name
+            except UpstreamError:
+                chip["value"] = chip["value"][:8]
+    return chips
+
+
 @dataclass
 class Choices:
     """Dictionary entries for the form's selects: (value, label) pairs."""
@@ -315,7 +329,7 @@ async def customers_page(request: Request, session: WebSession, services: Any, f
         "can_import": can_import(session),
         "tags": tags,
         "active_tags": active_tags(filters, tags),
-        "active_filters": active_filters(filters, choices, locale),
+        "active_filters": await segment_chip(caller, services, active_filters(filters, choices, locale)),
         "statuses": STATUSES,
         "tag_stylesheet": color_stylesheet(t.color for t in tags),
         "columns": columns,

@@ -81,6 +81,7 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "email": N_("Email"),
         "code": NC_("filter", "Code"),
         "contact_person": N_("Contact person"),
+        "segment_id": N_("Saved segment"),
     },
     "field.type": {
         "text": N_("Text"),

@@ -36,7 +36,7 @@ BUILTIN_CATEGORIES: Final[dict[str, Msg]] = {
 }
 SECTIONS: Final[tuple[tuple[str, str, Msg], ...]] = (
     ("library", PAGE, N_("Tag library")), ("rules", f"{PAGE}/rules", N_("Rules")),
-    ("usage", f"{PAGE}/usage", N_("Usage review")),
+    ("usage", f"{PAGE}/usage", N_("Usage review")), ("segments", f"{PAGE}/segments", N_("Segments")),
 )
 # The condition builder: subjects a row may test (fields, then metrics), and the operators offered.
 FIELD_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
@@ -48,6 +48,8 @@ METRIC_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
     ("metric:order_amount", N_("Largest order amount")),
     ("metric:orders_in_days", N_("Orders in the last N days")),
     ("metric:days_since_last_interaction", N_("Days since the last interaction")),
+    ("metric:spend_12m", N_("Spend in the last 12 months (CNY)")),
+    ("metric:orders_30d", N_("Orders in the last 30 days")),
 )
 OPERATORS: Final[tuple[tuple[str, Msg], ...]] = (
     ("equals", N_("is")), ("not_equals", N_("is not")), ("in", N_("is one of")), ("contains", N_("contains")),

@@ -129,6 +129,11 @@ def seed_demo(platform: Platform) -> dict[str, str]:
             history.followups(records, lambda n, total: _progress(n, total, "follow-ups"))
             state["followups_seeded"] = True
             save()
+        if not state.get("segments_seeded"):
+            print("re-running the time-based tag rules and saving segments...")
+            history.segments()
+            state["segments_seeded"] = True
+            save()
         print(f"demo data ready in {time.monotonic() - started:.1f}s")
     finally:
         api.close()

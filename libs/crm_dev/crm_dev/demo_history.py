@@ -46,10 +46,28 @@ TEAMS: Final = (
 )
 SERVICE_USER: Final = ("service", "周静", "customer_service")
 # Auto-tag rules (tagging applies them to every customer created after them): tag, field, operator, value.
+# Tags by category key (the four built-in categories), each with the rule that applies it:
+# a field rule (basic information) or a condition tree (value, behaviour). Rules exist before the
+# customers and orders arrive, so events tag them as they are seeded (no extra pass).
 TAG_RULES: Final = (("金融行业", "#2563eb", "industry", "equals", "金融"),
                     ("华东客户", "#059669", "region", "contains", "华东"),
                     ("制造业客户", "#d97706", "industry", "equals", "制造业"))
+CONDITION_RULES: Final[tuple[tuple[str, str, str, str, dict[str, Any]], ...]] = (
+    ("高价值", "#b91c1c", "value", "单笔订单满 10 万即高价值",
+     {"metric": "order_amount", "op": "gte", "value": "100000"}),
+    ("近30天下单", "#7c3aed", "behaviour", "近 30 天有订单",
+     {"metric": "orders_30d", "op": "gte", "value": 1}),
+    ("流失风险", "#f59e0b", "behaviour", "60 天无互动即流失风险",
+     {"metric": "days_since_last_interaction", "op": "gte", "value": 60}),
+)
+PREFERENCE_TAGS: Final = (("偏好电话联系", "#0891b2"), ("关注价格", "#64748b"))
 VIP_TAG: Final = ("VIP", "#dc2626")
+# Shared segments of the demo tenant (docs/tagging.md, "Segments"), by tag name.
+SEGMENTS: Final[tuple[tuple[str, dict[str, Any]], ...]] = (
+    ("重点客户（VIP 或高价值）", {"tags": {"any": ["VIP", "高价值"]}}),
+    ("近30天未下单的重点客户", {"tags": {"any": ["VIP", "高价值"]}, "orders_30d": {"max": 0}}),
+    ("近一年消费 10 万以上且无流失风险", {"tags": {"none": ["流失风险"]}, "spend_12m": {"min": "100000"}}),
+)
 FOLLOWED_UP_SHARE: Final = 0.2
 FOLLOWUP_METHODS: Final = (("phone", 5), ("visit", 2), ("email", 2), ("online_meeting", 1))
 FOLLOWUP_RESULTS: Final = (("interested", 3), ("needs_followup", 4), ("not_interested", 1))
@@ -196,11 +214,42 @@ class DemoHistory:
                                 "display_name": name, "roles": [role]}, 201)
         return owners
 
+    def categories(self) -> dict[str, str]:
+        """The built-in categories' ids by key."""
+        reply = _ok(self.http.get("/v1/tag-categories", headers=self.headers))
+        return {c["key"]: c["id"] for c in reply["items"] if c.get("key")}
+
     def tag_rules(self) -> None:
+        """Tags in the four categories and the rules that apply them."""
+        categories = self.categories()
         for tag_name, color, field, operator, value in TAG_RULES:
-            tag = self.post("/v1/tags", {"name": tag_name, "color": color}, 201)
+            tag = self.post("/v1/tags", {"name": tag_name, "color": color, "category_id": categories["basic"]}, 201)
             self.post("/v1/tag-rules", {"tag_id": tag["id"], "field": field, "operator": operator, "value": value},
                       201)
+        for tag_name, color, category, rule_name, conditions in CONDITION_RULES:
+            tag = self.post("/v1/tags", {"name": tag_name, "color": color, "category_id": categories[category]}, 201)
+            self.post("/v1/tag-rules", {"tag_id": tag["id"], "name": rule_name, "conditions": conditions}, 201)
+        for tag_name, color in PREFERENCE_TAGS:
+            self.post("/v1/tags", {"name": tag_name, "color": color, "category_id": categories["preference"]}, 201)
+
+    def segments(self) -> None:
+        """Re-runs the time-based rules over the seeded history (the daily sweep would, at night),
+        then saves the demo's shared segments."""
+        for rule in _ok(self.http.get("/v1/tag-rules", headers=self.headers))["items"]:
+            if rule.get("time_based"):
+                job = self.post(f"/v1/tag-rules/{rule['id']}:rerun", None, 202)
+                deadline = time.monotonic() + 120
+                while job["status"] not in ("succeeded", "failed", "dead"):
+                    if time.monotonic() > deadline:
+                        raise SeedFailed(f"rule re-run {job['id']} did not finish")
+                    time.sleep(0.3)
+                    job = _ok(self.http.get(f"/v1/tag-jobs/{job['id']}", headers=self.headers))
+        tags = {t["name"]: t["id"] for t in _ok(self.http.get("/v1/tags", params={"page_size": 200},
+                                                              headers=self.headers))["items"]}
+        for name, definition in SEGMENTS:
+            parts: dict[str, list[str]] = definition.get("tags", {})
+            body = {**definition, "tags": {part: [tags[n] for n in names] for part, names in parts.items()}}
+            self.post("/v1/segments", {"name": name, "visibility": "shared", "definition": body}, 201)
 
     def move_statuses(self, moves: list[tuple[str, str]], progress: Callable[[int, int], None]) -> None:
         """(customer id, new status) through mass-change jobs of up to 500 ids each, one after another."""
@@ -243,7 +292,8 @@ class DemoHistory:
             list(pool.map(send, records))
 
     def vip(self, customer_ids: list[str]) -> None:
-        tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1]}, 201)
+        tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1],
+                                     "category_id": self.categories()["value"]}, 201)
         # Cadences and automation (docs/followups.md): a quarterly visit while a customer is VIP,
         # escalated to the team's manager a week overdue; a signed contract means won.
         self.post("/v1/cadence-rules", {"tag_id": tag["id"], "due_in_days": 14, "title": "大客户季度拜访",

@@ -28,6 +28,7 @@ from crm_customers.merge import servicer as merge_servicer
 from crm_customers.orders.service import OrderService
 from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
 from crm_customers.orders.servicer import OrderServicer
+from crm_customers.segments import servicer as segments_servicer
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
 from crm_customers.sensitive.resealing import reseal_targets
 from crm_customers.sensitive.service import SensitiveFields
@@ -75,6 +76,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
             activity_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
             bulk_servicer.add_to_server(server, runtime.engine, service, PageTokens(settings.page_token_key)),
             views_servicer.add_to_server(server, runtime.engine, service),
+            segments_servicer.add_to_server(server, runtime.engine, service),
             exports_servicer.add_to_server(server, runtime.engine, service),
             imports_servicer.add_to_server(server, runtime.engine, service.sensitive,
                                            PageTokens(settings.page_token_key)),

@@ -46,6 +46,8 @@ class ListQuery:
     annual_revenue_min: str = ""
     annual_revenue_max: str = ""
     annual_revenue_currency: str = ""
+    # A saved segment (crm_customers/segments), ANDed with the other filters.
+    segment_id: str = ""
 
     @classmethod
     def from_request(cls, request: Any) -> ListQuery:

@@ -23,6 +23,8 @@ from crm_customers.duplicates import check as duplicates
 from crm_customers.duplicates.check import PossibleDuplicate
 from crm_customers.erasure.service import check_not_erased
 from crm_customers.fields import service as fields
+from crm_customers.segments import definition as segment_definition
+from crm_customers.segments import repository as segment_repository
 from crm_customers.sensitive.service import ClientInfo, SensitiveFields
 from crm_customers.sensitive.values import FIELDS as SENSITIVE_FIELDS
 from crm_customers.settings import dictionaries, write_config
@@ -525,6 +527,10 @@ class CustomerService:
         if filters.region:
             entry = (await dictionaries.load(session, "region")).resolve(filters.region)
             filters.region = entry.path if entry else filters.region
+        if query.segment_id:
+            filters.segment = await self._segment_filter(session, caller, query.segment_id, errors)
+            if filters.segment is not None:  # few candidate rows: value metrics per customer
+                filters.segment.own_only = filters.own_only
         if errors:
             raise InvalidInput(errors)
         exact: list[str] = []
@@ -541,10 +547,53 @@ class CustomerService:
                         *([[str(t) for t in filters.tag_ids]] if filters.tag_ids else []),
                         *([["ids", *(str(i) for i in filters.ids)]] if filters.ids else []),
                         # likewise the filters added later (list_query.py ADDED_FILTERS)
-                        *([added] if (added := query.added_filters()) else [])],
+                        *([added] if (added := query.added_filters()) else []),
+                        *([["segment", query.segment_id]] if query.segment_id else [])],
                        ensure_ascii=False).encode()
         ).hexdigest()[:24]
         return filters, order, fingerprint
+
+    async def _segment_filter(self, session: AsyncSession, caller: Principal | None, segment_id: str,
+                              errors: list[FieldError]) -> ListFilter | None:
+        """A saved segment's definition as a list filter (docs/tagging.md, "Segments"): found only
+        when the caller may read it (their own or a shared one), refused when it uses a metric the
+        caller's field policies hide; evaluated under the outer filter's data scope."""
+        try:
+            found = await segment_repository.get_visible(session, uuid.UUID(segment_id.strip()),
+                                                         caller.actor if caller is not None else "")
+        except ValueError:
+            found = None
+        if found is None:
+            errors.append(FieldError("segment_id", "unknown_segment", "no segment with this id that you can read"))
+            return None
+        definition = segment_definition.Definition.from_stored(found.definition)
+        return await self.definition_filter(session, caller, definition, errors, "segment_id")
+
+    async def definition_filter(self, session: AsyncSession, caller: Principal | None,
+                                definition: segment_definition.Definition, errors: list[FieldError],
+                                field: str) -> ListFilter | None:
+        """The list filter of a segment definition (checked when saved), without a data scope of its
+        own: the list it is part of carries the caller's (and sets `own_only` from it)."""
+        if caller is not None and any(
+            uses and not access.readable(caller, governing)
+            for uses, governing in ((definition.uses_spend(), segment_definition.METRIC_FIELDS["spend_12m"]),)
+        ):
+            errors.append(FieldError(field, "field_hidden", "your role may not see or filter by spend"))
+            return None
+        try:
+            inner, _, _ = await self.list_filter(session, order_by="", caller=caller, query=definition.list_query())
+        except InvalidInput as exc:
+            if field == "segment_id":
+                errors.append(FieldError(field, "segment_invalid",
+                                         "the segment's filters are no longer valid: "
+                                         + ", ".join(f"{e.field} {e.code}" for e in exc.errors)))
+            else:
+                errors.extend(FieldError(f"{field}.filters.{e.field}" if e.field != "tag_id"
+                                         else f"{field}.all_tags", e.code, e.message) for e in exc.errors)
+            return None
+        inner.scope, inner.own_only = None, False
+        definition.extend(inner)
+        return inner
 
     async def count(self, session: AsyncSession, *, caller: Principal | None = None,
                     query: ListQuery = NO_FILTERS) -> int:

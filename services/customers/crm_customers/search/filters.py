@@ -30,7 +30,7 @@ MAX_IDS_VALUE: Final = 500 * 37
 # never the plaintext of a sensitive field).
 FILTER_KEYS: Final = (
     "q", "status", "owner_id", "industry", "region", "source", "type", "created_after", "created_before",
-    "first_contact_after", "first_contact_before", TAG_KEY, IDS_KEY, *ADDED_FILTERS,
+    "first_contact_after", "first_contact_before", TAG_KEY, IDS_KEY, *ADDED_FILTERS, "segment_id",
 )
 CUSTOM_PREFIX: Final = "cf."
 # Columns a view can show / an export can contain, in their default order (plus `cf.<key>`).

@@ -9,9 +9,10 @@ meaning (docs/tagging.md, "Conditions").
 Fields: the standard ones in FIELDS and custom fields as `cf.<key>`. Text comparisons are on the
 folded form (NFKC, casefold, trimmed): the projection stores fields folded, values are folded here.
 Metrics: `order_amount` (the largest order), `orders_in_days` (orders dated in the last `days`
-days, cancelled and refunded ones excluded), `days_since_last_interaction`. A metric computed
-elsewhere later (spend in the last 12 months from reporting, follow-up records as interactions)
-joins by adding a column to `rule_facts` fed by its events and one entry in METRICS."""
+days, cancelled and refunded ones excluded), `days_since_last_interaction`, and the value metrics
+`spend_12m` (counted spend in the last 12 months in `currency`, default CNY) and `orders_30d`
+(counted orders dated in the last 30 days): "counted" as customers' `annual_spend` and reporting's
+value figures count (kind order, confirmed or paid), over tagging's own order projection."""
 
 from __future__ import annotations
 
@@ -30,9 +31,14 @@ FIELDS = ("name", "type", "industry", "region", "status", "source", "email", "mo
           "first_contact_date", "employees", "annual_revenue", "owner_id", "code", "needs")
 FIELD_OPS = ("equals", "not_equals", "in", "contains", "gte", "lte", "between", "empty", "not_empty")
 METRIC_OPS = ("gte", "lte", "between")
-METRICS = ("order_amount", "orders_in_days", "days_since_last_interaction")
+METRICS = ("order_amount", "orders_in_days", "days_since_last_interaction", "spend_12m", "orders_30d")
 # Metrics that change with time alone: rules using them need the scheduled sweep.
-TIME_BASED = frozenset({"orders_in_days", "days_since_last_interaction"})
+TIME_BASED = frozenset({"orders_in_days", "days_since_last_interaction", "spend_12m", "orders_30d"})
+# Spend counts as customers' `annual_spend` and reporting's value figures count it: orders (not
+# contracts) confirmed or paid, dated within the last 365 days, in one currency.
+SPEND_STATUSES = ("confirmed", "paid")
+DEFAULT_CURRENCY = "CNY"
+CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_DEPTH = 4
 MAX_LEAVES = 20
 MAX_VALUES = 100
@@ -173,7 +179,7 @@ class _Checker:
         if op not in METRIC_OPS:
             self.error(f"{path}.op", "invalid_choice", f"op must be one of {', '.join(METRIC_OPS)}")
             return None
-        allowed = {"metric", "op", "value", "min", "max", "days"}
+        allowed = {"metric", "op", "value", "min", "max", "days", "currency"}
         if set(node) - allowed:
             self.error(path, "unknown_field", f"unexpected: {', '.join(sorted(set(node) - allowed))}")
             return None
@@ -184,6 +190,14 @@ class _Checker:
                 self.error(f"{path}.days", "out_of_range", "days must be a whole number from 1 to 3660")
                 return None
             leaf["days"] = days
+        if "currency" in node:
+            currency = node["currency"]
+            if metric != "spend_12m" or not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
+                self.error(f"{path}.currency", "invalid_currency", "an ISO 4217 code such as CNY, on spend_12m")
+                return None
+            leaf["currency"] = currency
+        elif metric == "spend_12m":
+            leaf["currency"] = DEFAULT_CURRENCY
         bounds = self.bounds(node, path, as_text=False)
         return None if bounds is None else {**leaf, **bounds}
 
@@ -261,6 +275,14 @@ def _metric(leaf: dict[str, Any]) -> sa.ColumnElement[bool]:
                         rule_orders.c.status.notin_(CANCELLED))
                  .scalar_subquery())
         return _compare(count, leaf, Decimal)
+    if metric in ("spend_12m", "orders_30d"):
+        days = 365 if metric == "spend_12m" else 30
+        counted = [rule_orders.c.customer_id == rule_facts.c.customer_id, rule_orders.c.kind == "order",
+                   rule_orders.c.status.in_(SPEND_STATUSES), rule_orders.c.ordered_on > sa.func.current_date() - days]
+        if metric == "spend_12m":
+            counted.append(rule_orders.c.currency == leaf["currency"])
+        figure = sa.func.coalesce(sa.func.sum(rule_orders.c.amount), 0) if metric == "spend_12m" else sa.func.count()
+        return _compare(sa.select(figure).select_from(rule_orders).where(*counted).scalar_subquery(), leaf, Decimal)
     # days_since_last_interaction, as a bound on the timestamp so the index serves it: "at least N
     # days" is last_interaction_at <= now() - N days.
     def before(days: Any) -> sa.ColumnElement[Any]:

@@ -82,11 +82,12 @@ async def record_order(session: AsyncSession, order: dict[str, Any]) -> uuid.UUI
         rule_orders.c.order_id == order_id))).scalar_one_or_none()
     statement = pg_insert(rule_orders).values(
         order_id=order_id, customer_id=customer_id, amount=amount, currency=str(order.get("currency") or ""),
-        ordered_on=ordered_on, status=str(order.get("status") or ""), version=version)
+        ordered_on=ordered_on, status=str(order.get("status") or ""), version=version,
+        kind=str(order.get("kind") or "order"))
     kept = await session.execute(statement.on_conflict_do_update(
         index_elements=[rule_orders.c.order_id],
         set_={c: statement.excluded[c] for c in ("customer_id", "amount", "currency", "ordered_on", "status",
-                                                  "version")},
+                                                  "version", "kind")},
         where=rule_orders.c.version <= statement.excluded.version,
     ).returning(rule_orders.c.order_id))
     if kept.first() is None:

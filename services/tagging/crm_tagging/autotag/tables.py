@@ -57,5 +57,6 @@ rule_orders = sa.Table(
     sa.Column("ordered_on", sa.Date, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False, server_default="order"),  # migration tg0180
     schema=TENANT,
 )

@@ -1,0 +1,226 @@
+"""Segment live counts (issue 14, "Segments": <= 200 ms at 1,000,000 customers): a saved segment's
+count through the code path the gRPC servicer uses (`Segments.count` with the caller's principal:
+the customer list's filter with the segment's tags, field filters and value metrics, data scope
+and field policies compiled into one count).
+
+    .venv/bin/python -m tests.bench.bench_segments --scale 1000000
+
+Starts its own embedded Postgres, migrates one tenant schema with the real migrations, loads
+customers as tests/bench/bench_customer_list.py does (tags on 30%, 10% and 0.1% of them) plus
+orders (about 1.5 per customer over two years), saves the segments below, and times each count at
+`--baseline` customers and at `--scale`, printing p50/p95 next to the baseline and next to the
+plain count of every customer (what any exact count over that many rows costs). Not collected by
+pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import psycopg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_customers.customer import repository as customer_repository
+from crm_customers.customer.list_query import ListQuery
+from crm_customers.main import DEFINITION
+from crm_customers.segments.definition import Definition
+from crm_customers.segments.service import SegmentChanges, Segments
+from crm_platform import migrations
+from crm_platform.db import create_engine, tenant_session
+from tests.bench.bench_customer_list import (
+    TAG_COMMON,
+    TAG_MID,
+    TAG_RARE,
+    Timing,
+    World,
+    copy_rows,
+    define_fields,
+    generate,
+    load_dictionaries,
+    make_world,
+    new_service,
+    prepare_tenant,
+    principal,
+)
+
+ORDER_STATUSES: Final = [("paid", 60), ("confirmed", 20), ("pending", 10), ("cancelled", 7), ("refunded", 3)]
+
+
+@dataclass(frozen=True)
+class SegmentShape:
+    name: str
+    who: str
+    definition: Definition
+
+
+SHAPES: Final[list[SegmentShape]] = [
+    SegmentShape("tag 30% AND NOT tag 10%", "all",
+                 Definition(all_tags=(str(TAG_COMMON),), none_tags=(str(TAG_MID),))),
+    SegmentShape("any of tag 10% / tag 0.1%", "all", Definition(any_tags=(str(TAG_MID), str(TAG_RARE)))),
+    SegmentShape("tag 30% + status + cf.level", "all",
+                 Definition(all_tags=(str(TAG_COMMON),), filters={"status": "won", "cf.level": "A"})),
+    SegmentShape("spend 12m >= 50,000", "all", Definition(spend_12m_min="50000")),
+    SegmentShape("spend 12m <= 1,000 (incl. no orders)", "all", Definition(spend_12m_max="1000")),
+    SegmentShape("orders 30d >= 1", "all", Definition(orders_30d_min="1")),
+    SegmentShape("tag 30% NOT tag 10% + spend >= 10,000", "all",
+                 Definition(all_tags=(str(TAG_COMMON),), none_tags=(str(TAG_MID),), spend_12m_min="10000")),
+    SegmentShape("rep (own): tag 30% + spend >= 10,000", "own",
+                 Definition(all_tags=(str(TAG_COMMON),), spend_12m_min="10000")),
+    SegmentShape("manager (team): tag NOT + orders 30d", "team",
+                 Definition(none_tags=(str(TAG_MID),), orders_30d_min="1")),
+]
+
+
+def orders_for(customer_ids: list[uuid.UUID], seed: int = 5) -> Iterator[list[Any]]:
+    """About 1.5 orders per customer: 40% of customers order, 1-7 times over two years."""
+    rng = random.Random(seed)
+    today = date.today()
+    statuses = [s for s, _ in ORDER_STATUSES]
+    weights = [w for _, w in ORDER_STATUSES]
+    for customer_id in customer_ids:
+        if rng.random() >= 0.4:
+            continue
+        for _ in range(rng.randint(1, 7)):
+            yield [uuid.UUID(int=rng.getrandbits(128), version=4), f"E{rng.getrandbits(64):x}", "order", customer_id,
+                   f"{rng.randrange(100, 200_000)}.00", "CNY", today - timedelta(days=rng.randrange(730)),
+                   rng.choices(statuses, weights)[0], 1, "bench", "bench"]
+
+
+def copy_orders(sync_url: str, schema: str, customer_ids: list[uuid.UUID], seed: int) -> int:
+    count = 0
+    with psycopg.connect(sync_url) as conn, conn.cursor() as cur:
+        with cur.copy(f'COPY "{schema}".orders (id, external_id, kind, customer_id, amount, currency, ordered_on, '
+                      "status, version, created_by, updated_by) FROM STDIN") as copy:
+            for row in orders_for(customer_ids, seed):
+                copy.write_row(row)
+                count += 1
+        conn.commit()
+        conn.autocommit = True
+        conn.execute(f'ANALYZE "{schema}".orders')
+    return count
+
+
+def load(sync_url: str, schema: str, start: int, count: int, world: World) -> tuple[int, int]:
+    rows = list(generate(start, count, world))
+    loaded = copy_rows(sync_url, schema, iter(rows))
+    orders = copy_orders(sync_url, schema, [r["id"] for r in rows], seed=start + 1)
+    return loaded, orders
+
+
+async def save_segments(engine: AsyncEngine, tenant: uuid.UUID, world: World) -> dict[str, str]:
+    service = Segments(new_service())
+    admin = principal(tenant, "all", world, 0)
+    ids = {}
+    async with tenant_session(engine, tenant) as session:
+        for shape in SHAPES:
+            row = await service.create(session, admin, SegmentChanges(
+                name=shape.name, visibility="shared", definition=shape.definition))
+            ids[shape.name] = str(row.id)
+    return ids
+
+
+async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids: dict[str, str],
+                      runs: int) -> tuple[dict[str, Timing], dict[str, int]]:
+    service = Segments(new_service())
+    timings: dict[str, Timing] = {}
+    counts: dict[str, int] = {}
+
+    async def plain(i: int) -> int:
+        caller = principal(tenant, "all", world, i)
+        async with tenant_session(engine, tenant) as session:
+            filters, _, _ = await service.customers.list_filter(session, order_by="", caller=caller,
+                                                                query=ListQuery())
+            return await customer_repository.count(session, filters)
+
+    async def segment(shape: SegmentShape, i: int) -> int:
+        async with tenant_session(engine, tenant) as session:
+            counted = await service.count(session, principal(tenant, shape.who, world, i), ids[shape.name])
+            return counted.count
+
+    cases: list[tuple[str, Any]] = [("(reference) count of every customer", plain)]
+    cases += [(shape.name, lambda i, s=shape: segment(s, i)) for shape in SHAPES]
+    for name, run in cases:
+        counts[name] = await run(0)  # warm the plan and the cache
+        timing = timings.setdefault(name, Timing())
+        for i in range(runs):
+            started = time.perf_counter()
+            await run(i)
+            timing.samples.append((time.perf_counter() - started) * 1000)
+    return timings, counts
+
+
+def report(title: str, customers: int, orders: int, timings: dict[str, Timing], counts: dict[str, int],
+           baseline: dict[str, Timing] | None) -> None:
+    print(f"\n{title}: {customers:,} customers, {orders:,} orders")
+    head = f"{'segment':42} {'count':>9} {'p50 ms':>8} {'p95 ms':>8}"
+    print(head + (f" {'base p50':>9} {'base p95':>9}" if baseline else ""))
+    for name, timing in timings.items():
+        line = f"{name:42} {counts[name]:9,} {statistics.median(timing.samples):8.1f} {timing.p(0.95):8.1f}"
+        if baseline:
+            line += f" {statistics.median(baseline[name].samples):9.1f} {baseline[name].p(0.95):9.1f}"
+        print(line)
+
+
+async def run(scale: int, baseline_rows: int, runs: int) -> None:
+    from crm_dev.infra import EmbeddedPostgres, free_port
+
+    base = Path(tempfile.mkdtemp(prefix="bench-segments-"))
+    print(f"data in {base} (delete it when done)")
+    postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
+    postgres.start()
+    try:
+        postgres.create_database("crm_customers")
+        url = postgres.url("crm_customers")
+        sync_url = url.replace("postgresql+psycopg", "postgresql")
+        migrations.upgrade_control(url, DEFINITION.control_tree)
+        tenant = uuid.uuid4()
+        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+        engine = create_engine(url, pool_size=2)
+        try:
+            await define_fields(engine, tenant)
+            industries, regions = await load_dictionaries(engine, tenant)
+            world = make_world(industries, regions)
+            prepare_tenant(sync_url, schema, world)
+            ids = await save_segments(engine, tenant, world)
+            started = time.perf_counter()
+            customers, orders = load(sync_url, schema, 0, baseline_rows, world)
+            print(f"loaded {customers:,} customers and {orders:,} orders in {time.perf_counter() - started:.1f} s")
+            base_timings, base_counts = await time_counts(engine, tenant, world, ids, runs)
+            report("baseline", customers, orders, base_timings, base_counts, None)
+            for start in range(baseline_rows, scale, 250_000):
+                more, more_orders = load(sync_url, schema, start, min(250_000, scale - start), world)
+                customers, orders = customers + more, orders + more_orders
+                print(f"loaded {customers:,} customers, {orders:,} orders ({time.perf_counter() - started:.0f} s)",
+                      flush=True)
+            timings, counts = await time_counts(engine, tenant, world, ids, runs)
+            report("target", customers, orders, timings, counts, base_timings)
+            worst = max(t.p(0.95) for name, t in timings.items() if not name.startswith("(reference)"))
+            print(f"\nworst segment p95 {worst:.1f} ms (target <= 200 ms at 1,000,000 customers)")
+        finally:
+            await engine.dispose()
+    finally:
+        postgres.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="customers at the target size")
+    parser.add_argument("--baseline", type=int, default=10_000, help="customers at the baseline size")
+    parser.add_argument("--runs", type=int, default=30, help="timed counts per segment and size")
+    args = parser.parse_args()
+    asyncio.run(run(args.scale, min(args.baseline, args.scale), args.runs))
+
+
+if __name__ == "__main__":
+    main()
