@@ -29,6 +29,7 @@ from crm_gateway.api import (
     customer_views,
     customers,
     dashboards,
+    feedback,
     followup_records,
     followup_tasks,
     health,
@@ -75,6 +76,7 @@ from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dashboard as web_dashboard
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
+from crm_gateway.web import feedback as web_feedback
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
@@ -123,6 +125,7 @@ ROUTERS = (
     customer_duplicates.router,
     customer_owners.router,
     web_webhooks.router,
+    feedback.router, feedback.surveys, web_feedback.router,
 )
 
 

@@ -14,10 +14,15 @@ from pydantic_settings import SettingsConfigDict
 from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
+from crm_followups.feedback.service import FeedbackService
+from crm_followups.feedback.servicer import PUBLIC_METHODS as FEEDBACK_PUBLIC
+from crm_followups.feedback.servicer import SERVICE_NAME as FEEDBACK_SERVICE_NAME
+from crm_followups.feedback.servicer import FeedbackServicer
 from crm_followups.merging import events as merging_events
 from crm_followups.record.service import RecordService
 from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
 from crm_followups.servicer import SERVICE_NAME, FollowupServicer
+from crm_followups.surveys.service import ContactsOverGrpc, SurveyService
 from crm_followups.task.service import DUE_KIND, TaskService
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
@@ -25,7 +30,7 @@ from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_platform.scheduler import ScheduleHandler
-from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -48,6 +53,8 @@ class Components:
     tasks: TaskService
     cadences: CadenceService
     records: RecordService
+    feedback: FeedbackService
+    surveys: SurveyService
 
 
 @functools.cache
@@ -56,7 +63,11 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
-    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks))
+    feedback = FeedbackService(tasks)
+    surveys = SurveyService(tasks, feedback, ContactsOverGrpc(settings.customers_addr), runtime.mailer,
+                            settings.public_url)
+    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks), feedback=feedback,
+                      surveys=surveys)
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
@@ -64,7 +75,10 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
         FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
-    return [SERVICE_NAME]
+    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(
+        FeedbackServicer(runtime.engine, parts.feedback, parts.surveys), server
+    )
+    return [SERVICE_NAME, FEEDBACK_SERVICE_NAME]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -83,7 +97,7 @@ def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
 
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
-    schedules=_schedules, sends_mail=True,
+    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC,
 )
 
 
