@@ -194,7 +194,8 @@ async def send_survey(request: Request, customer_id: str, session: SessionDep, s
 
 def _survey_page(request: Request, token: str, survey: Any, *, state: str, error: str = "",
                  status_code: int = 200) -> Response:
-    language: Locale = "en" if survey.language == "en" else "zh-CN"
+    # The survey's language; an unknown link has none: the visitor's then.
+    language: Locale | None = "en" if survey.language == "en" else "zh-CN" if survey.language else None
     scale = list(range(1, 6)) if survey.kind == "csat" else list(range(0, 11))
     return render(request, "survey_answer.html", {"token": token, "kind": survey.kind, "state": state,
                                                   "scale": scale, "error": error}, status_code=status_code,

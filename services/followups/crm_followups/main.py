@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
+from crm_followups.feedback import sentiment
 from crm_followups.feedback.service import FeedbackService
 from crm_followups.feedback.servicer import PUBLIC_METHODS as FEEDBACK_PUBLIC
 from crm_followups.feedback.servicer import SERVICE_NAME as FEEDBACK_SERVICE_NAME
@@ -95,9 +97,13 @@ def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
     return {DUE_KIND: reminders.fire_due, DIGEST_KIND: reminders.fire_digest}
 
 
+async def _warm_up(runtime: ServiceRuntime) -> None:
+    await asyncio.to_thread(sentiment.warm_up)  # the sentiment models, before the first request
+
+
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
-    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC,
+    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC, on_start=_warm_up,
 )
 
 

@@ -8,11 +8,13 @@ A text counts as Chinese when at least a fifth of its letters are CJK ideographs
 
 The thresholds below were chosen on tests/bench/data/ (figures in docs/benchmarks.md): VADER's own
 recommended cut-offs (±0.05) for English; for SnowNLP a band around 0.5, since its probabilities of
-short neutral remarks sit in the middle. Both models load once per process, on first use.
+short neutral remarks sit in the middle. Both models load once per process, at the service's
+start (`warm_up`, main.py), and score on a worker thread (`analyse_off_loop`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import threading
@@ -84,3 +86,14 @@ def analyse(text: str) -> Sentiment | None:
         compound = float(_vader().polarity_scores(text)["compound"])
     score = round(compound, 4)
     return Sentiment(_label(score, EN_POSITIVE, EN_NEGATIVE), score, language)
+
+
+async def analyse_off_loop(text: str) -> Sentiment | None:
+    """`analyse` on a worker thread: scoring takes about a millisecond, but must never hold the loop."""
+    return await asyncio.to_thread(analyse, text)
+
+
+def warm_up() -> None:
+    """Loads both models (SnowNLP's takes seconds), so no request pays for it."""
+    analyse("预热")
+    analyse("warm up")

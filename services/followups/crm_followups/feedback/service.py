@@ -80,7 +80,7 @@ class FeedbackService:
                      category: str, rating: int | None, nps_score: int | None, text: str, received_at: datetime,
                      created_by: str, survey_id: uuid.UUID | None = None, survey_kind: str = "") -> sa.Row[Any]:
         """Stores checked feedback with its sentiment and emits `crm.feedback.created`."""
-        scored = sentiment.analyse(text) if text else None
+        scored = await sentiment.analyse_off_loop(text) if text else None
         row = await repository.insert(session, {
             "id": new_id(), "customer_id": customer_id, "channel": channel, "category": category, "rating": rating,
             "nps_score": nps_score, "text": text, "language": scored.language if scored else "",
