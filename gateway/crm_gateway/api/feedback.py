@@ -65,6 +65,22 @@ class FeedbackCreate(RequestBody):
     rating: int | None = Field(None, ge=1, le=5, description="1-5")
     text: Multiline = Field("", description="What the customer said (up to 10,000 characters)")
     received_at: AwareDatetime | None = Field(None, description="When it was given (default now)")
+    nps_score: int | None = Field(None, ge=0, le=10,
+                                  description="0-10: an NPS answer collected elsewhere (channel survey only)")
+
+
+class FeedbackBatch(RequestBody):
+    items: list[FeedbackCreate] = Field(min_length=1, max_length=500)
+
+
+class FeedbackBatchResult(Resource):
+    ids: list[str] = Field(description="The created feedback, in the order of the items")
+
+
+def _create_request(body: FeedbackCreate) -> pb.CreateFeedbackRequest:
+    return pb.CreateFeedbackRequest(
+        customer_id=body.customer_id, channel=body.channel, category=body.category, rating=body.rating or 0,
+        text=body.text, received_at=_timestamp(body.received_at), nps_score=body.nps_score)
 
 
 class FeedbackQuery(PageQuery):
@@ -99,11 +115,23 @@ async def list_feedback(query: Annotated[FeedbackQuery, Query()], caller: Caller
 )
 async def create_feedback(body: FeedbackCreate, response: Response, caller: CallerDep,
                           services: BackendsDep) -> Feedback:
-    reply = await caller.call(services.feedback.CreateFeedback, pb.CreateFeedbackRequest(
-        customer_id=body.customer_id, channel=body.channel, category=body.category, rating=body.rating or 0,
-        text=body.text, received_at=_timestamp(body.received_at)))
+    reply = await caller.call(services.feedback.CreateFeedback, _create_request(body))
     response.headers["Location"] = f"{router.prefix}/{reply.id}"
     return feedback_out(reply)
+
+
+@router.post(
+    ":batch-create",
+    response_model=FeedbackBatchResult,
+    **operation(operation_id="createFeedbackBatch", summary="Log up to 500 pieces of feedback at once",
+                scopes=[Scope.FOLLOWUPS_WRITE], errors=[*WRITE_ERRORS, 404], status_code=201,
+                description="All or none: errors name `items[i].<field>`; every customer must be one you may see "
+                            "(404 otherwise). Emits `crm.feedback.created` for each."),
+)
+async def create_feedback_batch(body: FeedbackBatch, caller: CallerDep, services: BackendsDep) -> FeedbackBatchResult:
+    reply = await caller.call(services.feedback.CreateFeedbackBatch, pb.CreateFeedbackBatchRequest(
+        items=[_create_request(item) for item in body.items]))
+    return FeedbackBatchResult(ids=list(reply.ids))
 
 
 @router.get(

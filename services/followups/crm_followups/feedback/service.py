@@ -9,6 +9,7 @@ Creating feedback emits `crm.feedback.created`, which reporting projects for the
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -30,17 +31,50 @@ from crm_platform.pagination import page_size
 from crm_proto.crm.followups.v1 import feedback_pb2 as pb
 
 CHANNELS: Final = ("survey", "phone", "online_review", "email")
+MAX_BATCH: Final = 500
 CATEGORY_DICTIONARY: Final = "feedback_category"
 FUTURE_SLACK: Final = timedelta(minutes=5)
 
 
-def _rating(value: int, errors: list[FieldError], *, required: bool = False) -> int | None:
-    if value == 0 and not required:
-        return None
-    if not 1 <= value <= 5:
-        errors.append(FieldError("rating", "out_of_range", "a rating is 1 to 5"))
-        return None
-    return value
+@dataclass(frozen=True)
+class NewFeedback:
+    customer_id: str
+    channel: str
+    category: str
+    rating: int = 0
+    text: str = ""
+    received_at: datetime | None = None
+    nps_score: int | None = None
+
+
+def _check(item: NewFeedback, categories: dictionaries.Dictionary, now: datetime, prefix: str) -> dict[str, Any]:
+    """The values to store; InvalidInput naming `<prefix><field>`."""
+    errors: list[FieldError] = []
+    customer = parse_id(item.customer_id, f"{prefix}customer_id", errors, required=True)
+    channel = item.channel.strip().lower()
+    if not channel:
+        errors.append(FieldError(f"{prefix}channel", "required", "channel is required"))
+    elif channel not in CHANNELS:
+        errors.append(FieldError(f"{prefix}channel", "unknown_code", f"one of {', '.join(CHANNELS)}"))
+    code = dictionaries.clean_code(categories, item.category, f"{prefix}category", errors, required=True)
+    stars: int | None = item.rating or None
+    if stars is not None and not 1 <= stars <= 5:
+        errors.append(FieldError(f"{prefix}rating", "out_of_range", "a rating is 1 to 5"))
+    nps = item.nps_score
+    if nps is not None and not 0 <= nps <= 10:
+        errors.append(FieldError(f"{prefix}nps_score", "out_of_range", "an NPS answer is 0 to 10"))
+    elif nps is not None and channel != "survey":
+        errors.append(FieldError(f"{prefix}nps_score", "not_allowed", "an NPS score comes from a survey"))
+    body = clean_content(item.text, f"{prefix}text", errors, required=False)
+    if stars is None and nps is None and not body and not errors:
+        errors.append(FieldError(f"{prefix}text", "required", "give a rating, a text or both"))
+    at = item.received_at or now
+    if at > now + FUTURE_SLACK:
+        errors.append(FieldError(f"{prefix}received_at", "in_future", "feedback was given: not in the future"))
+    if errors:
+        raise InvalidInput(errors)
+    return {"customer_id": customer, "channel": channel, "category": code, "rating": stars, "nps_score": nps,
+            "text": body, "received_at": at, "survey_kind": "nps" if nps is not None else ""}
 
 
 class FeedbackService:
@@ -48,33 +82,39 @@ class FeedbackService:
         self.access = tasks.access
         self.page_tokens = tasks.page_tokens
 
-    async def create(self, session: AsyncSession, caller: Principal, *, customer_id: str, channel: str,
-                     category: str, rating: int, text: str, received_at: datetime | None) -> sa.Row[Any]:
-        now = datetime.now(UTC)
-        errors: list[FieldError] = []
-        customer = parse_id(customer_id, "customer_id", errors, required=True)
-        channel = channel.strip().lower()
-        if not channel:
-            errors.append(FieldError("channel", "required", "channel is required"))
-        elif channel not in CHANNELS:
-            errors.append(FieldError("channel", "unknown_code", f"one of {', '.join(CHANNELS)}"))
+    async def create(self, session: AsyncSession, caller: Principal, item: NewFeedback) -> sa.Row[Any]:
         categories = await dictionaries.load(session, CATEGORY_DICTIONARY)
-        code = dictionaries.clean_code(categories, category, "category", errors, required=True)
-        stars = _rating(rating, errors)
-        body = clean_content(text, "text", errors, required=False)
-        if stars is None and not body and not any(e.field == "rating" for e in errors):
-            errors.append(FieldError("text", "required", "give a rating, a text or both"))
-        at = received_at or now
-        if at > now + FUTURE_SLACK:
-            errors.append(FieldError("received_at", "in_future", "feedback was given: not in the future"))
+        checked = _check(item, categories, datetime.now(UTC), "")
+        await self._require_customers(session, caller, [checked])
+        return await self.insert(session, caller.tenant_id, **checked, created_by=caller.actor)
+
+    async def create_many(self, session: AsyncSession, caller: Principal, items: list[NewFeedback]) -> list[str]:
+        """All or none; errors name `items[i].<field>`. Each customer must be one the caller may see."""
+        if not items or len(items) > MAX_BATCH:
+            raise InvalidInput([FieldError("items", "required" if not items else "too_many",
+                                           f"1 to {MAX_BATCH} items")])
+        categories = await dictionaries.load(session, CATEGORY_DICTIONARY)
+        now = datetime.now(UTC)
+        checked: list[dict[str, Any]] = []
+        errors: list[FieldError] = []
+        for index, item in enumerate(items):
+            try:
+                checked.append(_check(item, categories, now, f"items[{index}]."))
+            except InvalidInput as exc:
+                errors += exc.errors
         if errors:
             raise InvalidInput(errors)
-        assert customer is not None
-        if await is_erased(session, caller.tenant_id, customer):
-            raise InvalidInput([FieldError("customer_id", "customer_erased", "the customer was erased")])
-        await self.access.require_visible(session, caller, customer)
-        return await self.insert(session, caller.tenant_id, customer_id=customer, channel=channel, category=code,
-                                 rating=stars, nps_score=None, text=body, received_at=at, created_by=caller.actor)
+        await self._require_customers(session, caller, checked)
+        return [str((await self.insert(session, caller.tenant_id, **values, created_by=caller.actor)).id)
+                for values in checked]
+
+    async def _require_customers(self, session: AsyncSession, caller: Principal,
+                                 checked: list[dict[str, Any]]) -> None:
+        scope = await self.access.scope(session, caller)
+        for customer in dict.fromkeys(values["customer_id"] for values in checked):
+            if await is_erased(session, caller.tenant_id, customer):
+                raise InvalidInput([FieldError("customer_id", "customer_erased", "the customer was erased")])
+            await self.access.require_visible(session, caller, customer, scope)
 
     async def insert(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: uuid.UUID, channel: str,
                      category: str, rating: int | None, nps_score: int | None, text: str, received_at: datetime,

@@ -9,7 +9,7 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_followups.feedback.schemas import feedback_to_proto, survey_to_proto
-from crm_followups.feedback.service import FeedbackService
+from crm_followups.feedback.service import FeedbackService, NewFeedback
 from crm_followups.surveys.service import PublicView, SurveyService
 from crm_followups.task.schemas import sent_datetime
 from crm_platform.auth import Scope
@@ -20,6 +20,13 @@ from crm_proto.crm.followups.v1 import feedback_pb2_grpc
 SERVICE_NAME: Final = "crm.followups.v1.FeedbackService"
 # The answer page is reached by a link in an email: its token is the only credential.
 PUBLIC_METHODS: Final = frozenset(f"/{SERVICE_NAME}/{m}" for m in ("GetPublicSurvey", "AnswerSurvey"))
+
+
+def _new(request: pb.CreateFeedbackRequest) -> NewFeedback:
+    return NewFeedback(
+        customer_id=request.customer_id, channel=request.channel, category=request.category, rating=request.rating,
+        text=request.text, received_at=sent_datetime(request, "received_at"),
+        nps_score=request.nps_score if request.HasField("nps_score") else None)
 
 
 def _public(view: PublicView) -> pb.PublicSurvey:
@@ -34,11 +41,13 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
 
     @rpc(Scope.FOLLOWUPS_WRITE)
     async def CreateFeedback(self, request: pb.CreateFeedbackRequest, call: Call) -> pb.Feedback:
-        row = await self.feedback.create(
-            call.session, call.principal, customer_id=request.customer_id, channel=request.channel,
-            category=request.category, rating=request.rating, text=request.text,
-            received_at=sent_datetime(request, "received_at"))
-        return feedback_to_proto(row)
+        return feedback_to_proto(await self.feedback.create(call.session, call.principal, _new(request)))
+
+    @rpc(Scope.FOLLOWUPS_WRITE)
+    async def CreateFeedbackBatch(self, request: pb.CreateFeedbackBatchRequest,
+                                  call: Call) -> pb.CreateFeedbackBatchResponse:
+        ids = await self.feedback.create_many(call.session, call.principal, [_new(item) for item in request.items])
+        return pb.CreateFeedbackBatchResponse(ids=ids)
 
     @rpc(Scope.FOLLOWUPS_READ)
     async def GetFeedback(self, request: pb.GetFeedbackRequest, call: Call) -> pb.Feedback:

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/followups/v1/feedback.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xda\x02\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x0e\n\x06rating\x18\x05 \x01(\x05\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x11\n\tsentiment\x18\x07 \x01(\t\x12\x17\n\x0fsentiment_score\x18\x08 \x01(\x01\x12\x10\n\x08language\x18\t \x01(\t\x12/\n\x0breceived_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsurvey_id\x18\r \x01(\t\x12\x13\n\x0bsurvey_kind\x18\x0e \x01(\t\x12\x11\n\tnps_score\x18\x0f \x01(\x05\"\xa4\x01\n\x15\x43reateFeedbackRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x12\n\x04text\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x02\x12/\n\x0breceived_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\x13ListFeedbackRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x11\n\tsentiment\x18\x04 \x01(\t\x12\x0e\n\x06rating\x18\x05 \x01(\x05\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"Z\n\x14ListFeedbackResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.crm.followups.v1.Feedback\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\" \n\x12GetFeedbackRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9c\x02\n\x06Survey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0f\n\x07sent_by\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61nswered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x0b \x01(\t\"H\n\x11SendSurveyRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"`\n\x12ListSurveysRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x13ListSurveysResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.crm.followups.v1.Survey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x10GetSurveyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x13PublicSurveyRequest\x12\r\n\x05token\x18\x01 \x01(\t\"N\n\x0cPublicSurvey\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07\x63ompany\x18\x04 \x01(\t\"J\n\x13\x41nswerSurveyRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\x15\n\x07\x63omment\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x02\"?\n\x0f\x46\x65\x65\x64\x62\x61\x63kCreated\x12,\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32\x1a.crm.followups.v1.Feedback2\xbd\x05\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12U\n\x0e\x43reateFeedback\x12\'.crm.followups.v1.CreateFeedbackRequest\x1a\x1a.crm.followups.v1.Feedback\x12]\n\x0cListFeedback\x12%.crm.followups.v1.ListFeedbackRequest\x1a&.crm.followups.v1.ListFeedbackResponse\x12O\n\x0bGetFeedback\x12$.crm.followups.v1.GetFeedbackRequest\x1a\x1a.crm.followups.v1.Feedback\x12K\n\nSendSurvey\x12#.crm.followups.v1.SendSurveyRequest\x1a\x18.crm.followups.v1.Survey\x12Z\n\x0bListSurveys\x12$.crm.followups.v1.ListSurveysRequest\x1a%.crm.followups.v1.ListSurveysResponse\x12I\n\tGetSurvey\x12\".crm.followups.v1.GetSurveyRequest\x1a\x18.crm.followups.v1.Survey\x12X\n\x0fGetPublicSurvey\x12%.crm.followups.v1.PublicSurveyRequest\x1a\x1e.crm.followups.v1.PublicSurvey\x12U\n\x0c\x41nswerSurvey\x12%.crm.followups.v1.AnswerSurveyRequest\x1a\x1e.crm.followups.v1.PublicSurveyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/followups/v1/feedback.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xda\x02\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x0e\n\x06rating\x18\x05 \x01(\x05\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x11\n\tsentiment\x18\x07 \x01(\t\x12\x17\n\x0fsentiment_score\x18\x08 \x01(\x01\x12\x10\n\x08language\x18\t \x01(\t\x12/\n\x0breceived_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsurvey_id\x18\r \x01(\t\x12\x13\n\x0bsurvey_kind\x18\x0e \x01(\t\x12\x11\n\tnps_score\x18\x0f \x01(\x05\"\xca\x01\n\x15\x43reateFeedbackRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x12\n\x04text\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x02\x12/\n\x0breceived_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\tnps_score\x18\x07 \x01(\x05H\x00\x88\x01\x01\x42\x0c\n\n_nps_score\"T\n\x1a\x43reateFeedbackBatchRequest\x12\x36\n\x05items\x18\x01 \x03(\x0b\x32\'.crm.followups.v1.CreateFeedbackRequest\"*\n\x1b\x43reateFeedbackBatchResponse\x12\x0b\n\x03ids\x18\x01 \x03(\t\"\x97\x01\n\x13ListFeedbackRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x11\n\tsentiment\x18\x04 \x01(\t\x12\x0e\n\x06rating\x18\x05 \x01(\x05\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"Z\n\x14ListFeedbackResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.crm.followups.v1.Feedback\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\" \n\x12GetFeedbackRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9c\x02\n\x06Survey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0f\n\x07sent_by\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61nswered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x0b \x01(\t\"H\n\x11SendSurveyRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"`\n\x12ListSurveysRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x13ListSurveysResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.crm.followups.v1.Survey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x10GetSurveyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x13PublicSurveyRequest\x12\r\n\x05token\x18\x01 \x01(\t\"N\n\x0cPublicSurvey\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07\x63ompany\x18\x04 \x01(\t\"J\n\x13\x41nswerSurveyRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\x15\n\x07\x63omment\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x02\"?\n\x0f\x46\x65\x65\x64\x62\x61\x63kCreated\x12,\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32\x1a.crm.followups.v1.Feedback2\xb1\x06\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12U\n\x0e\x43reateFeedback\x12\'.crm.followups.v1.CreateFeedbackRequest\x1a\x1a.crm.followups.v1.Feedback\x12r\n\x13\x43reateFeedbackBatch\x12,.crm.followups.v1.CreateFeedbackBatchRequest\x1a-.crm.followups.v1.CreateFeedbackBatchResponse\x12]\n\x0cListFeedback\x12%.crm.followups.v1.ListFeedbackRequest\x1a&.crm.followups.v1.ListFeedbackResponse\x12O\n\x0bGetFeedback\x12$.crm.followups.v1.GetFeedbackRequest\x1a\x1a.crm.followups.v1.Feedback\x12K\n\nSendSurvey\x12#.crm.followups.v1.SendSurveyRequest\x1a\x18.crm.followups.v1.Survey\x12Z\n\x0bListSurveys\x12$.crm.followups.v1.ListSurveysRequest\x1a%.crm.followups.v1.ListSurveysResponse\x12I\n\tGetSurvey\x12\".crm.followups.v1.GetSurveyRequest\x1a\x18.crm.followups.v1.Survey\x12X\n\x0fGetPublicSurvey\x12%.crm.followups.v1.PublicSurveyRequest\x1a\x1e.crm.followups.v1.PublicSurvey\x12U\n\x0c\x41nswerSurvey\x12%.crm.followups.v1.AnswerSurveyRequest\x1a\x1e.crm.followups.v1.PublicSurveyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,31 +40,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEEDBACK']._serialized_start=111
   _globals['_FEEDBACK']._serialized_end=457
   _globals['_CREATEFEEDBACKREQUEST']._serialized_start=460
-  _globals['_CREATEFEEDBACKREQUEST']._serialized_end=624
-  _globals['_LISTFEEDBACKREQUEST']._serialized_start=627
-  _globals['_LISTFEEDBACKREQUEST']._serialized_end=778
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=780
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=870
-  _globals['_GETFEEDBACKREQUEST']._serialized_start=872
-  _globals['_GETFEEDBACKREQUEST']._serialized_end=904
-  _globals['_SURVEY']._serialized_start=907
-  _globals['_SURVEY']._serialized_end=1191
-  _globals['_SENDSURVEYREQUEST']._serialized_start=1193
-  _globals['_SENDSURVEYREQUEST']._serialized_end=1265
-  _globals['_LISTSURVEYSREQUEST']._serialized_start=1267
-  _globals['_LISTSURVEYSREQUEST']._serialized_end=1363
-  _globals['_LISTSURVEYSRESPONSE']._serialized_start=1365
-  _globals['_LISTSURVEYSRESPONSE']._serialized_end=1452
-  _globals['_GETSURVEYREQUEST']._serialized_start=1454
-  _globals['_GETSURVEYREQUEST']._serialized_end=1484
-  _globals['_PUBLICSURVEYREQUEST']._serialized_start=1486
-  _globals['_PUBLICSURVEYREQUEST']._serialized_end=1522
-  _globals['_PUBLICSURVEY']._serialized_start=1524
-  _globals['_PUBLICSURVEY']._serialized_end=1602
-  _globals['_ANSWERSURVEYREQUEST']._serialized_start=1604
-  _globals['_ANSWERSURVEYREQUEST']._serialized_end=1678
-  _globals['_FEEDBACKCREATED']._serialized_start=1680
-  _globals['_FEEDBACKCREATED']._serialized_end=1743
-  _globals['_FEEDBACKSERVICE']._serialized_start=1746
-  _globals['_FEEDBACKSERVICE']._serialized_end=2447
+  _globals['_CREATEFEEDBACKREQUEST']._serialized_end=662
+  _globals['_CREATEFEEDBACKBATCHREQUEST']._serialized_start=664
+  _globals['_CREATEFEEDBACKBATCHREQUEST']._serialized_end=748
+  _globals['_CREATEFEEDBACKBATCHRESPONSE']._serialized_start=750
+  _globals['_CREATEFEEDBACKBATCHRESPONSE']._serialized_end=792
+  _globals['_LISTFEEDBACKREQUEST']._serialized_start=795
+  _globals['_LISTFEEDBACKREQUEST']._serialized_end=946
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=948
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=1038
+  _globals['_GETFEEDBACKREQUEST']._serialized_start=1040
+  _globals['_GETFEEDBACKREQUEST']._serialized_end=1072
+  _globals['_SURVEY']._serialized_start=1075
+  _globals['_SURVEY']._serialized_end=1359
+  _globals['_SENDSURVEYREQUEST']._serialized_start=1361
+  _globals['_SENDSURVEYREQUEST']._serialized_end=1433
+  _globals['_LISTSURVEYSREQUEST']._serialized_start=1435
+  _globals['_LISTSURVEYSREQUEST']._serialized_end=1531
+  _globals['_LISTSURVEYSRESPONSE']._serialized_start=1533
+  _globals['_LISTSURVEYSRESPONSE']._serialized_end=1620
+  _globals['_GETSURVEYREQUEST']._serialized_start=1622
+  _globals['_GETSURVEYREQUEST']._serialized_end=1652
+  _globals['_PUBLICSURVEYREQUEST']._serialized_start=1654
+  _globals['_PUBLICSURVEYREQUEST']._serialized_end=1690
+  _globals['_PUBLICSURVEY']._serialized_start=1692
+  _globals['_PUBLICSURVEY']._serialized_end=1770
+  _globals['_ANSWERSURVEYREQUEST']._serialized_start=1772
+  _globals['_ANSWERSURVEYREQUEST']._serialized_end=1846
+  _globals['_FEEDBACKCREATED']._serialized_start=1848
+  _globals['_FEEDBACKCREATED']._serialized_end=1911
+  _globals['_FEEDBACKSERVICE']._serialized_start=1914
+  _globals['_FEEDBACKSERVICE']._serialized_end=2731
 # @@protoc_insertion_point(module_scope)

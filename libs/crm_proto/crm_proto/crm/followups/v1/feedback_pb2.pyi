@@ -45,20 +45,34 @@ class Feedback(_message.Message):
     def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., category: _Optional[str] = ..., rating: _Optional[int] = ..., text: _Optional[str] = ..., sentiment: _Optional[str] = ..., sentiment_score: _Optional[float] = ..., language: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., survey_kind: _Optional[str] = ..., nps_score: _Optional[int] = ...) -> None: ...
 
 class CreateFeedbackRequest(_message.Message):
-    __slots__ = ("customer_id", "channel", "category", "rating", "text", "received_at")
+    __slots__ = ("customer_id", "channel", "category", "rating", "text", "received_at", "nps_score")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    NPS_SCORE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     channel: str
     category: str
     rating: int
     text: str
     received_at: _timestamp_pb2.Timestamp
-    def __init__(self, customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., category: _Optional[str] = ..., rating: _Optional[int] = ..., text: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    nps_score: int
+    def __init__(self, customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., category: _Optional[str] = ..., rating: _Optional[int] = ..., text: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nps_score: _Optional[int] = ...) -> None: ...
+
+class CreateFeedbackBatchRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CreateFeedbackRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[CreateFeedbackRequest, _Mapping]]] = ...) -> None: ...
+
+class CreateFeedbackBatchResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListFeedbackRequest(_message.Message):
     __slots__ = ("customer_id", "channel", "category", "sentiment", "rating", "page_size", "page_token")

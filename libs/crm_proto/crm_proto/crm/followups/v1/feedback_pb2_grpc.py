@@ -42,6 +42,11 @@ class FeedbackServiceStub:
                 request_serializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_feedback__pb2.Feedback.FromString,
                 _registered_method=True)
+        self.CreateFeedbackBatch = channel.unary_unary(
+                '/crm.followups.v1.FeedbackService/CreateFeedbackBatch',
+                request_serializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchResponse.FromString,
+                _registered_method=True)
         self.ListFeedback = channel.unary_unary(
                 '/crm.followups.v1.FeedbackService/ListFeedback',
                 request_serializer=crm_dot_followups_dot_v1_dot_feedback__pb2.ListFeedbackRequest.SerializeToString,
@@ -87,6 +92,13 @@ class FeedbackServiceServicer:
 
     def CreateFeedback(self, request, context):
         """Requires `followups:write`. Logs a customer's feedback; sentiment is computed from the text.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateFeedbackBatch(self, request, context):
+        """Requires `followups:write`. Up to 500 feedback records at once, all or none (bulk loads, the demo seeder).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,6 +160,11 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.CreateFeedback,
                     request_deserializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_feedback__pb2.Feedback.SerializeToString,
+            ),
+            'CreateFeedbackBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFeedbackBatch,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchResponse.SerializeToString,
             ),
             'ListFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFeedback,
@@ -215,6 +232,33 @@ class FeedbackService:
             '/crm.followups.v1.FeedbackService/CreateFeedback',
             crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_feedback__pb2.Feedback.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFeedbackBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FeedbackService/CreateFeedbackBatch',
+            crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_feedback__pb2.CreateFeedbackBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
