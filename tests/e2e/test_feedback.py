@@ -110,6 +110,33 @@ def test_bad_feedback_is_a_problem_naming_the_field(org: Org) -> None:  # noqa: 
     assert rep.get("/v1/feedback", params={"customer_id": customer["id"]}).json()["items"] == []
 
 
+def test_the_batch_path_is_all_or_none_and_checks_every_customer(
+    org: Org, other_tenant: TenantContext,  # noqa: F811
+) -> None:
+    rep, customers = org.http["a1"], org.customers
+    good = {"customer_id": customers["a1"]["id"], "channel": "survey", "category": "service", "nps_score": 9,
+            "received_at": "2025-06-01T10:00:00+08:00"}
+    bad = {"customer_id": customers["a1"]["id"], "channel": "phone", "category": "nope", "nps_score": 3}
+    refused = rep.post("/v1/feedback:batch-create", json={"items": [good, bad]})
+    assert refused.status_code == 400
+    assert sorted((e["field"], e["code"]) for e in refused.json()["errors"]) == [
+        ("items[1].category", "unknown_code"), ("items[1].nps_score", "not_allowed")]
+    assert rep.get("/v1/feedback").json()["items"] == []
+    # Another rep's customer, or another tenant's: nothing is written.
+    other = {**good, "customer_id": customers["b1"]["id"]}
+    assert rep.post("/v1/feedback:batch-create", json={"items": [good, other]}).status_code == 404
+    with admin_http(other_tenant) as stranger:
+        assert stranger.post("/v1/feedback:batch-create", json={"items": [good]}).status_code == 404
+    assert rep.get("/v1/feedback").json()["items"] == []
+    done = rep.post("/v1/feedback:batch-create", json={"items": [good, {**good, "nps_score": 4}]})
+    assert done.status_code == 201, done.text
+    listed = {f["id"]: f for f in rep.get("/v1/feedback").json()["items"]}
+    assert list(listed) == done.json()["ids"] or set(listed) == set(done.json()["ids"])
+    assert sorted((f["nps_score"], f["survey_kind"], f["sentiment"]) for f in listed.values()) == [
+        (4, "nps", ""), (9, "nps", "")]
+    assert rep.post("/v1/feedback:batch-create", json={"items": []}).status_code == 400
+
+
 def _survey_link(platform: Platform, address: str, count: int = 1) -> tuple[str, Any]:
     mail = wait_for_mail(platform.mail_dir, address, count=count)[-1]
     match = re.search(re.escape(platform.gateway_url) + r"/s/(\S+)", mail.text)
