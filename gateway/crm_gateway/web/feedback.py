@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import grpc
 from fastapi import APIRouter, Request
@@ -115,7 +116,9 @@ async def feedback_list(request: Request, session: SessionDep, services: Backend
         return render(request, "feedback.html", context, status_code=400 if exc.error.errors else 502)
     context.update(categories=cats, rows=_rows(reply.items, names.customers, dict(cats), locale,
                                                _when(request, zone, locale)),
-                   next_token=reply.next_page_token)
+                   next_href=("?" + urlencode({**{k: v for k, v in chosen.items() if v},
+                                               "page_token": reply.next_page_token})
+                              if reply.next_page_token else ""))
     return render(request, "feedback.html", context)
 
 
