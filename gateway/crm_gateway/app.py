@@ -30,6 +30,7 @@ from crm_gateway.api import (
     customer_views,
     customers,
     dashboards,
+    feedback,
     followup_records,
     followup_sla,
     followup_tasks,
@@ -78,6 +79,7 @@ from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dashboard as web_dashboard
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
+from crm_gateway.web import feedback as web_feedback
 from crm_gateway.web import followup_rules as web_followup_rules
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
@@ -131,6 +133,7 @@ ROUTERS = (
     customer_duplicates.router,
     customer_owners.router,
     web_webhooks.router,
+    feedback.router, feedback.surveys, web_feedback.router,
 )
 
 

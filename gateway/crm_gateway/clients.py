@@ -31,7 +31,7 @@ from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_
 from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_grpc
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import automation_pb2_grpc as followup_automation_pb2_grpc
-from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
 from crm_proto.crm.reporting.v1 import reporting_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
@@ -77,6 +77,8 @@ class Backends:
     followup_automation: Any = None
     # crm.customers.v1.SegmentService (saved dynamic segments, on the customers channel).
     segments: Any = None
+    # crm.followups.v1.FeedbackService (feedback and surveys, on the followups channel).
+    feedback: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -106,6 +108,7 @@ class Backends:
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
             followup_automation=followup_automation_pb2_grpc.FollowupAutomationServiceStub(channels["followups"]),
             segments=segments_pb2_grpc.SegmentServiceStub(channels["customers"]),
+            feedback=feedback_pb2_grpc.FeedbackServiceStub(channels["followups"]),
         )
 
     async def close(self) -> None:

@@ -52,7 +52,7 @@ VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
                                "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
-                               "segment_id"})
+                               "segment_id", "feedback_id", "survey_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -90,6 +90,11 @@ BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
                                      "due_at": "2030-01-01T09:00:00+08:00"},
     "createFollowupRecord": lambda w: {"customer_id": w.ids["customer_id"], "method": "phone", "content": "x",
                                        "result": "interested", "task_id": w.ids["task_id"]},
+    "createFeedback": lambda w: {"customer_id": w.ids["customer_id"], "channel": "phone", "category": "price",
+                                 "rating": 2},
+    "createFeedbackBatch": lambda w: {"items": [{"customer_id": w.ids["customer_id"], "channel": "survey",
+                                                 "category": "service", "nps_score": 9}]},
+    "sendSurvey": lambda w: {"customer_id": w.spare_customer, "kind": "csat"},
     "mergeCustomers": lambda w: {"survivor_id": w.ids["customer_id"], "merged_ids": [w.spare_customer]},
     "createSegment": lambda w: {"name": f"M-{secrets.token_hex(3)}",
                                 "definition": {"tags": {"all": [w.ids["tag_id"]]}}},
@@ -198,6 +203,12 @@ def _build(platform: Platform, api: ApiClient) -> World:
         "customer_id": customer["id"], "title": "矩阵回访", "due_at": "2030-01-01T09:00:00+08:00"}))["id"]
     ids["record_id"] = _ok(rep_a.post("/v1/followup-records", json={
         "customer_id": customer["id"], "method": "visit", "content": "矩阵拜访", "result": "interested"}))["id"]
+    ids["feedback_id"] = _ok(rep_a.post("/v1/feedback", json={
+        "customer_id": customer["id"], "channel": "phone", "category": "service", "rating": 4,
+        "text": "矩阵反馈：服务很好"}))["id"]
+    surveyed = _ok(rep_a.post("/v1/customers", json={"name": "矩阵问卷客户", "mobile": "13700990007",
+                                                      "email": "matrix.survey@example.org"}))
+    ids["survey_id"] = _ok(rep_a.post("/v1/surveys", json={"customer_id": surveyed["id"], "kind": "nps"}))["id"]
     ids["view_id"] = _ok(rep_a.post("/v1/customer-views", json={"name": "矩阵视图",
                                                                  "filters": {"status": "potential"}}))["id"]
     # Rep A's private segment (another rep's is not found).
@@ -379,6 +390,7 @@ def test_bodies_naming_anothers_objects_are_refused(schema: dict[str, Any], worl
     for op_id, body in BODY_REFERENCES.items():
         op = by_id[op_id]
         findings.expect("tenant B's admin", op, call(world.other_admin, op, op.path, body(world)), (400, 403, 404))
-        if op.id in ("createFollowupTask", "mergeCustomers", "upsertOrder"):  # rep A's customers
+        if op.id in ("createFollowupTask", "mergeCustomers", "upsertOrder", "createFeedback",
+                     "createFeedbackBatch", "sendSurvey"):  # rep A's customers
             findings.expect("rep B", op, call(world.rep_b, op, op.path, body(world)), (400, 403, 404))
     assert not findings.holes, "\n".join(findings.holes)

@@ -96,6 +96,10 @@ EXPECTED = {
     ("/v1/followup-records", "get"), ("/v1/followup-records", "post"), ("/v1/followup-records/{record_id}", "get"),
     ("/v1/followup-tasks/{task_id}", "patch"), ("/v1/notification-preferences", "get"),
     ("/v1/notification-preferences", "put"), ("/v1/notifications", "get"), ("/v1/notifications:mark-read", "post"),
+    # Feedback and satisfaction surveys (issue 12).
+    ("/v1/feedback", "get"), ("/v1/feedback", "post"), ("/v1/feedback/{feedback_id}", "get"),
+    ("/v1/feedback:batch-create", "post"),
+    ("/v1/surveys", "get"), ("/v1/surveys", "post"), ("/v1/surveys/{survey_id}", "get"),
     # Customer imports (issue 13).
     ("/v1/customer-imports", "get"), ("/v1/imports/{import_id}:validate", "post"),
     ("/v1/imports/{import_id}:start", "post"), ("/v1/imports/{import_id}:cancel", "post"),

@@ -18,7 +18,7 @@ from crm_gateway.api.customers import client_metadata, reveal
 from crm_gateway.clients import Caller
 from crm_gateway.i18n import N_, Msg, messages
 from crm_gateway.problems import GRPC_TO_HTTP, INTERNAL, UpstreamError, localise_field_errors
-from crm_gateway.web import followups, formatting, possible_duplicates, timeline
+from crm_gateway.web import feedback, followups, formatting, possible_duplicates, timeline
 from crm_gateway.web.auth import session_caller, token_claims
 from crm_gateway.web.common import (
     SessionDep,
@@ -135,6 +135,7 @@ async def detail_page(
     owners = await owner_choices(caller, services)
     tags = await tags_section(caller, services, session, customer.id)
     followup_section = await followups.customer_section(caller, services, session, request, customer.id)
+    feedback_section = await feedback.customer_section(caller, services, session, request, customer.id)
     value = await value_card(caller, services, customer.id)
     activity = await timeline.load(caller, services, request, customer.id,
                                    timeline.shown_count(request.query_params.get("timeline")), me)
@@ -183,6 +184,7 @@ async def detail_page(
         "timeline": activity,
         "tags": tags,
         "fu": followup_section,
+        "fb": feedback_section,
         "fu_values": followup_values or {},
         "fu_errors": followup_errors or {},
         "request_task": request.query_params.get("task", ""),

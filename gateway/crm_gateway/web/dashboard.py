@@ -68,11 +68,22 @@ PANEL_TITLES: Final[dict[str, Msg]] = {
     "value_trend": N_("Customer value trend"),
     "new_by_source": N_("New customers by source"),
     "top_customers": N_("Top customers by value"),
+    "csat": N_("Customer satisfaction (CSAT)"),
+    "nps": N_("Net promoter score (NPS)"),
+    "sentiment_trend": N_("Feedback sentiment trend"),
+    "complaint_categories": N_("Complaints by category"),
 }
+# Satisfaction panels (feedback from followups): in the catalogue, not in the built-in layout.
+SATISFACTION: Final = ("csat", "nps", "sentiment_trend", "complaint_categories")
+SENTIMENT_NAMES: Final[dict[str, Msg]] = {"positive": N_("Positive"), "neutral": N_("Neutral"),
+                                          "negative": N_("Negative")}
+CATEGORY_NAMES: Final[dict[str, Msg]] = {"product": N_("Product"), "service": N_("Service"), "price": N_("Price"),
+                                         "other": N_("Other")}
 # Panels drawn across both columns of the grid.
 WIDE: Final = frozenset({"kpis", "funnel", "top_customers"})
 # The built-in order (reporting's `layouts.BUILTIN`), for "Restore the default layout".
 BUILTIN: Final = ("kpis", "value_trend", "industry", "region", "new_by_source", "top_customers")
+CATALOGUE: Final = (*BUILTIN, *SATISFACTION)
 
 
 # -- the viewer's choices: time range and object ------------------------------------------------------
@@ -226,6 +237,60 @@ def kpis_panel(reply: Any, ctx: Context) -> Panel:
                            "value": formatting.money(str(now), currency, ctx.locale),
                            "note": " · ".join(n for n in notes if n) or t.gettext("no orders yet"),
                            "trend": trend, "link": ""})
+    if "csat" in by_key:  # the satisfaction card, once rated feedback exists
+        card = by_key["csat"]
+        panel.kpis.append({"key": "csat", "label": t.gettext("Satisfaction (CSAT)"),
+                           "value": _percent(card.value, ctx.locale),
+                           "note": t.gettext("rated 4-5 of %(count)s, 12 months",
+                                             count=formatting.number(card.count, ctx.locale)),
+                           "trend": "flat", "link": "/app/followups/feedback"})
+    return panel
+
+
+def satisfaction_panel(reply: Any, ctx: Context, span: str) -> Panel:
+    """CSAT and NPS as key figures; the sentiment trend as lines per sentiment; complaints as bars."""
+    t = messages(ctx.locale)
+    key = reply.panel
+    by_key = {p.key: p for p in reply.points}
+    number = lambda n: formatting.number(n, ctx.locale)  # noqa: E731
+    if key in ("csat", "nps"):
+        panel = Panel(key, "kpis", t.text(PANEL_TITLES[key]), span)
+        if key == "csat":
+            head = by_key["csat"]
+            cards = [("csat", t.gettext("Satisfied (4-5)"), _percent(head.value, ctx.locale),
+                      t.gettext("%(count)s ratings", count=number(head.count))),
+                     ("average_rating", t.gettext("Average rating"), by_key["average_rating"].value or "—",
+                      t.gettext("out of 5"))]
+        else:
+            head = by_key["nps"]
+            cards = [("nps", t.gettext("NPS"), head.value or "—",
+                      t.gettext("%(count)s answers", count=number(head.count))),
+                     ("promoters", t.gettext("Promoters (9-10)"), number(by_key["promoters"].count), ""),
+                     ("detractors", t.gettext("Detractors (0-6)"), number(by_key["detractors"].count), "")]
+        for card_key, label_text, value, note in cards:
+            panel.kpis.append({"key": card_key, "label": label_text, "value": value, "note": note, "trend": "flat",
+                               "link": "/app/followups/feedback"})
+        return panel
+    if key == "sentiment_trend":
+        panel = Panel(key, "line", t.text(PANEL_TITLES[key]), t.gettext("feedback per month, %(span)s", span=span))
+        months = sorted({p.key for p in reply.points})
+        counts = {(p.key, p.label): int(p.count) for p in reply.points}
+        panel.categories = [m[:7] for m in months]
+        panel.series = [{"name": t.text(SENTIMENT_NAMES[s]), "values": [counts.get((m, s), 0) for m in months]}
+                        for s in SENTIMENT_NAMES]
+        panel.table_head = [t.gettext("Month"), *(t.text(SENTIMENT_NAMES[s]) for s in SENTIMENT_NAMES)]
+        panel.table_rows = [[m[:7], *(number(counts.get((m, s), 0)) for s in SENTIMENT_NAMES)] for m in months]
+        return panel
+    panel = Panel(key, "bar", t.text(PANEL_TITLES[key]), t.gettext("negative or rated 1-2, %(span)s", span=span))
+    values: list[int] = []
+    for p in reply.points:
+        name = t.text(CATEGORY_NAMES[p.key]) if p.key in CATEGORY_NAMES else p.key
+        panel.categories.append(name)
+        values.append(int(p.count))
+        panel.links.append(f"/app/followups/feedback?category={p.key}&sentiment=negative")
+        panel.table_rows.append([name, number(p.count)])
+    panel.series = [{"name": t.gettext("Complaints"), "values": values}]
+    panel.table_head = [t.gettext("Category"), t.gettext("Complaints")]
     return panel
 
 
@@ -444,7 +509,7 @@ async def dashboard_page(
     at = 1 if rest and rest[0].key == "kpis" else 0
     context.update(panels=rest[:at] + funnel + rest[at:], failed=failed, subject=subject, tags=tags,
                    views=views, layout=keys, origin=origin,
-                   catalogue=[(k, t.text(PANEL_TITLES[k]), k in keys) for k in BUILTIN])
+                   catalogue=[(k, t.text(PANEL_TITLES[k]), k in keys) for k in CATALOGUE])
     return _page(request, context)
 
 
@@ -471,6 +536,8 @@ def _panel(key: str, reply: Any, ctx: Context, span: str) -> Panel:
                                   t.gettext("created in %(span)s", span=span))
     if key == "value_trend":
         return value_trend_panel(reply, ctx, span)
+    if key in SATISFACTION:
+        return satisfaction_panel(reply, ctx, span)
     return top_customers_panel(reply, ctx, span)
 
 
@@ -489,7 +556,7 @@ async def change_layout(request: Request, session: SessionDep, services: Backend
         layout, _ = await my_layout(caller, services)
         if action == "reset":
             layout = list(BUILTIN)
-        elif key in BUILTIN:
+        elif key in CATALOGUE:
             if action == "add" and key not in layout:
                 layout.append(key)
             elif action == "remove" and key in layout:

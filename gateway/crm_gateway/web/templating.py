@@ -124,8 +124,10 @@ def render(
     *,
     status_code: int = 200,
     form_targets: Iterable[str] = (),
+    locale: Locale | None = None,
 ) -> Response:
-    locale = page_locale(request)
+    """`locale`: the page's language when it is the page's own (a survey's), not the viewer's."""
+    locale = locale or page_locale(request)
     other: Locale = "en" if locale == "zh-CN" else "zh-CN"
 
     def label(group: str, code: str, **params: object) -> str:

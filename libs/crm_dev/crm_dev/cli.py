@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from crm_dev.api_client import ApiClient
-from crm_dev.demo_history import DemoHistory, plan_customers, plan_followups, plan_orders
+from crm_dev.demo_history import DemoHistory, plan_customers, plan_feedback, plan_followups, plan_orders
 from crm_dev.infra import free_port
 from crm_dev.platform import Platform
 from crm_dev.progress import ProgressPrinter
@@ -133,6 +133,12 @@ def seed_demo(platform: Platform) -> dict[str, str]:
             print("re-running the time-based tag rules and saving segments...")
             history.segments()
             state["segments_seeded"] = True
+            save()
+        if not state.get("feedback_seeded"):
+            feedback = plan_feedback([c[0] for c in customers], datetime.now(UTC))
+            print(f"logging {len(feedback)} pieces of customer feedback (batches of 500)...")
+            history.feedback(feedback, lambda n, total: _progress(n, total, "feedback"))
+            state["feedback_seeded"] = True
             save()
         print(f"demo data ready in {time.monotonic() - started:.1f}s")
     finally:

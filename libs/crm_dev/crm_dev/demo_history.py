@@ -5,7 +5,9 @@ lost) made through the mass-change jobs, three years of orders with seasonality 
 through `/v1/orders:batch-upsert` (1,000 a request), tags by auto-tag rules (applied as customers are
 created) and a VIP tag on the big accounts, and follow-up records of the last four months on about a
 fifth of the customers, logged in their owners' names, whose next follow-ups leave each rep tasks that
-are overdue, due today and due later (so "My follow-ups", reminders and the timeline have content).
+are overdue, due today and due later (so "My follow-ups", reminders and the timeline have content), and
+two years of customer feedback with ratings, texts and NPS answers (`/v1/feedback:batch-create`) plus a
+few CSAT surveys mailed out, so the satisfaction panels have content.
 
 Plans are pure and deterministic (`plan_customers`, `plan_orders`); `DemoHistory` sends them.
 
@@ -75,6 +77,28 @@ FOLLOWUP_NOTES: Final = ("电话沟通了采购计划，对方关注价格和交
                          "发送了报价单，等待对方内部审批。", "线上会议讨论实施方案，需要补充技术资料。",
                          "客户暂无预算，约定下季度再联系。")
 NEXT_ACTIONS: Final = ("回访确认报价", "发送技术方案", "约见采购负责人", "跟进合同条款")
+# Customer feedback over the last two years (docs/followups.md, "Feedback"): on about a quarter of the
+# customers, one to three each, rating-led texts (sentiment is computed by followups), and NPS answers
+# from an earlier survey tool (channel survey) on about a tenth.
+FEEDBACK_SHARE: Final = 0.25
+NPS_SHARE: Final = 0.1
+FEEDBACK_BATCH: Final = 500
+DEMO_SURVEYS: Final = 6
+FEEDBACK_CHANNELS: Final = (("phone", 5), ("email", 3), ("online_review", 2), ("survey", 2))
+FEEDBACK_CATEGORIES: Final = (("service", 5), ("product", 5), ("price", 3), ("other", 1))
+RATINGS: Final = (("5", 5), ("4", 6), ("3", 3), ("2", 2), ("1", 1))
+FEEDBACK_TEXTS: Final = {
+    5: ("产品质量很好，我们很满意。", "客服响应非常及时，问题当天就解决了。", "合作很愉快，明年继续采购。",
+        "Great product, it saved our sales team hours every week."),
+    4: ("整体不错，交货准时，沟通顺畅。", "设备运行稳定，效率提升明显。",
+        "The new version is faster and easier to use."),
+    3: ("", "请把下个季度的价格表发给我。", "还可以，希望培训再详细一些。"),
+    2: ("交货又延迟了，也没人通知我们。", "价格太贵了，比别家高很多。",
+        "The invoice was wrong and it took a month to fix."),
+    1: ("产品用了两个星期就坏了，很失望。", "客服一直不回邮件，太让人失望了。",
+        "Terrible support, nobody called back."),
+}
+NPS_SCORES: Final = (("10", 3), ("9", 4), ("8", 3), ("7", 2), ("6", 1), ("5", 1), ("3", 1))
 
 
 @dataclass(frozen=True)
@@ -176,6 +200,30 @@ def plan_followups(customers: list[tuple[str, str]], now: datetime, seed: int = 
                            "next_action": rng.choice(NEXT_ACTIONS)}
             records.append(record)
     return records
+
+
+def plan_feedback(customers: list[str], now: datetime, seed: int = 14) -> list[dict[str, Any]]:
+    """`POST /v1/feedback:batch-create` items for customer ids, spread over the last 730 days, oldest
+    first, so the sentiment trend and the CSAT / NPS panels have two years of history."""
+    rng = random.Random(seed)
+    items: list[dict[str, Any]] = []
+    for customer_id in customers:
+        if rng.random() < FEEDBACK_SHARE:
+            for _ in range(rng.randint(1, 3)):
+                rating = int(_weighted(rng, RATINGS))
+                channel = _weighted(rng, FEEDBACK_CHANNELS)
+                at = now - timedelta(days=rng.uniform(0, 730), hours=rng.uniform(0, 10))
+                items.append({"customer_id": customer_id, "channel": channel,
+                              "category": _weighted(rng, FEEDBACK_CATEGORIES), "rating": rating,
+                              "text": rng.choice(FEEDBACK_TEXTS[rating]),
+                              "received_at": at.isoformat(timespec="seconds")})
+        if rng.random() < NPS_SHARE:
+            at = now - timedelta(days=rng.uniform(0, 730))
+            items.append({"customer_id": customer_id, "channel": "survey", "category": "service",
+                          "nps_score": int(_weighted(rng, NPS_SCORES)),
+                          "received_at": at.isoformat(timespec="seconds")})
+    items.sort(key=lambda item: str(item["received_at"]))
+    return items
 
 
 class SeedFailed(RuntimeError):
@@ -290,6 +338,15 @@ class DemoHistory:
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(send, records))
+
+    def feedback(self, items: list[dict[str, Any]], progress: Callable[[int, int], None]) -> None:
+        """The feedback history through the batch path (500 a request), then a few real CSAT surveys
+        mailed to customers (to the local SMTP server: their links are in /app/dev/mail)."""
+        for start in range(0, len(items), FEEDBACK_BATCH):
+            self.post("/v1/feedback:batch-create", {"items": items[start:start + FEEDBACK_BATCH]}, 201)
+            progress(min(start + FEEDBACK_BATCH, len(items)), len(items))
+        for item in items[-DEMO_SURVEYS:]:
+            self.post("/v1/surveys", {"customer_id": item["customer_id"], "kind": "csat"}, 201)
 
     def vip(self, customer_ids: list[str]) -> None:
         tag = self.post("/v1/tags", {"name": VIP_TAG[0], "color": VIP_TAG[1],

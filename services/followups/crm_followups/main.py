@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,10 +19,16 @@ from crm_followups.automation.service import AutomationService
 from crm_followups.cadence.escalation import Escalations
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CADENCE_KIND, ESCALATE_KIND, CadenceService
+from crm_followups.feedback import sentiment
+from crm_followups.feedback.service import FeedbackService
+from crm_followups.feedback.servicer import PUBLIC_METHODS as FEEDBACK_PUBLIC
+from crm_followups.feedback.servicer import SERVICE_NAME as FEEDBACK_SERVICE_NAME
+from crm_followups.feedback.servicer import FeedbackServicer
 from crm_followups.merging import events as merging_events
 from crm_followups.record.service import RecordService
 from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
 from crm_followups.servicer import SERVICE_NAME, FollowupServicer
+from crm_followups.surveys.service import ContactsOverGrpc, SurveyService
 from crm_followups.task.service import DUE_KIND, TaskService
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
@@ -29,7 +36,7 @@ from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_platform.scheduler import ScheduleHandler
-from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -53,6 +60,8 @@ class Components:
     cadences: CadenceService
     records: RecordService
     automation: AutomationService
+    feedback: FeedbackService
+    surveys: SurveyService
 
 
 @functools.cache
@@ -61,8 +70,12 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
+    feedback = FeedbackService(tasks)
+    surveys = SurveyService(tasks, feedback, ContactsOverGrpc(settings.customers_addr), runtime.mailer,
+                            settings.public_url)
     return Components(tasks=tasks, cadences=CadenceService(tasks, settings.default_time_zone),
-                      records=RecordService(tasks), automation=AutomationService())
+                      records=RecordService(tasks), automation=AutomationService(), feedback=feedback,
+                      surveys=surveys)
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
@@ -70,8 +83,11 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
         FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
-    return [SERVICE_NAME, automation_servicer.add_to_server(server, runtime.engine, parts.tasks, parts.cadences,
-                                                           parts.automation)]
+    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(
+        FeedbackServicer(runtime.engine, parts.feedback, parts.surveys), server
+    )
+    return [SERVICE_NAME, FEEDBACK_SERVICE_NAME,
+            automation_servicer.add_to_server(server, runtime.engine, parts.tasks, parts.cadences, parts.automation)]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -91,9 +107,13 @@ def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
             CADENCE_KIND: components(runtime).cadences.fire_recurring, ESCALATE_KIND: escalations.fire}
 
 
+async def _warm_up(runtime: ServiceRuntime) -> None:
+    await asyncio.to_thread(sentiment.warm_up)  # the sentiment models, before the first request
+
+
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
-    schedules=_schedules, sends_mail=True,
+    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC, on_start=_warm_up,
 )
 
 

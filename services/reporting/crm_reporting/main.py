@@ -20,12 +20,14 @@ from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
 from crm_reporting.scope.service import users_subscription
 
-ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS)
+ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
+                                             FEEDBACK)
 
 
 class Settings(ServiceSettings):

@@ -23,6 +23,7 @@ from crm_reporting.customers.service import customer_service
 from crm_reporting.erasure import erase_customer
 from crm_reporting.event_log.service import event_row
 from crm_reporting.event_log.tables import EVENTS
+from crm_reporting.feedback.service import feedback_rows
 from crm_reporting.orders.service import order_reports
 
 DURABLE_NAME = "reporting"
@@ -47,6 +48,7 @@ class EventProjector:
         if order_reports.projects(event):
             rows += order_reports.rows(event)
         rows += customer_service.tag_rows(event)
+        rows += feedback_rows(event)
         return rows
 
     async def insert(self, rows: Sequence[tuple[TenantTable, Row]]) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_followups.record.tables import dictionary_entries
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 
-NAMES: Final = ("method", "result")
+NAMES: Final = ("method", "result", "feedback_category")
 MAX_ENTRIES: Final = 50
 MAX_LABEL: Final = 50
 CODE_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

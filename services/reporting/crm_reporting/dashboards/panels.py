@@ -18,6 +18,8 @@ from crm_platform.errors import FieldError, InvalidInput, NotFound, PermissionDe
 from crm_reporting.analytics import Analytics, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, DateRange, add_months, quarter_start, rfc3339
+from crm_reporting.feedback import panels as satisfaction
+from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, SPEND_KIND, SPEND_STATUSES, money
 from crm_reporting.orders.tables import ORDERS
 
@@ -133,6 +135,14 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
         Point("conversion_rate", won_now, value=rate(won_now, customers), filter=audience.filter(status=WON)),
         Point("churn_rate", churned, value=rate(churned, won_now)),
     ]
+    # Satisfaction card (once feedback with a rating exists): CSAT over the last 12 months.
+    rated = await satisfaction.csat_counts(analytics, audience.by_customer(
+        TenantQuery(FEEDBACK, request.tenant_id, final=True)
+        .where("toDate32(received_at) > {csat_since:Date32}", csat_since=add_months(today, -12))))
+    answers = sum(rated.values())
+    if answers:
+        satisfied = sum(n for rating, n in rated.items() if rating >= satisfaction.SATISFIED_FROM)
+        points.append(Point("csat", answers, value=satisfaction.share(satisfied, answers)))
     if not _readable(request.principal, MONEY_FIELD):
         return PanelResult(points, omitted_fields=[MONEY_FIELD])
     last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
@@ -248,6 +258,63 @@ async def top_customers(analytics: Analytics, request: PanelRequest) -> PanelRes
     ])
 
 
+# -- satisfaction (feedback from followups) -------------------------------------------------------------
+
+def _feedback(request: PanelRequest) -> TenantQuery:
+    """Feedback of the audience's customers given in the request's range (UTC days)."""
+    span = request.range
+    return (request.audience.by_customer(TenantQuery(FEEDBACK, request.tenant_id, final=True))
+            .where("toDate32(received_at) >= {range_start:Date32}", range_start=span.start)
+            .where("toDate32(received_at) < {range_stop:Date32}", range_stop=span.stop))
+
+
+async def csat(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    """`csat`: count rated feedback, value the share rated 4-5; `average_rating`; `rating_1`..`rating_5`."""
+    counts = await satisfaction.csat_counts(analytics, _feedback(request))
+    answers = sum(counts.values())
+    satisfied = sum(n for rating, n in counts.items() if rating >= satisfaction.SATISFIED_FROM)
+    average = (f"{Decimal(sum(r * n for r, n in counts.items())) / Decimal(answers):.2f}" if answers else "")
+    return PanelResult([
+        Point("csat", answers, value=satisfaction.share(satisfied, answers)),
+        Point("average_rating", answers, value=average),
+        *(Point(f"rating_{rating}", counts.get(rating, 0)) for rating in range(1, 6)),
+    ])
+
+
+async def nps(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    """`nps`: count NPS answers, value promoters% - detractors% (-100..100); then each group's count."""
+    promoters, passives, detractors = await satisfaction.nps_counts(analytics, _feedback(request))
+    answers = promoters + passives + detractors
+    return PanelResult([
+        Point("nps", answers, value=satisfaction.nps_value(promoters, detractors, answers)),
+        Point("promoters", promoters), Point("passives", passives), Point("detractors", detractors),
+    ])
+
+
+async def sentiment_trend(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    """Per month (`key` its first day) and sentiment (`label`): count, and the average score as value."""
+    rows = await analytics.query(
+        _feedback(request).where("sentiment != {no_sentiment:String}", no_sentiment="")
+        .select("toString(toStartOfMonth(received_at)) AS month", "sentiment", "count() AS answers",
+                "round(avg(sentiment_score), 4) AS score")
+        .group_by("month", "sentiment").order_by("month ASC", "sentiment ASC")
+    )
+    return PanelResult([Point(str(r["month"]), int(r["answers"]), value=f"{float(r['score']):.4f}",
+                              label=str(r["sentiment"])) for r in rows])
+
+
+async def complaint_categories(analytics: Analytics, request: PanelRequest) -> PanelResult:
+    """Complaints (negative text, or a rating of 1-2) by category code, most first."""
+    rows = await analytics.query(
+        _feedback(request)
+        .where("sentiment = {negative:String} OR (rating > 0 AND rating <= {complaint_rating:Int8})",
+               negative="negative", complaint_rating=satisfaction.COMPLAINT_RATING)
+        .select("category AS key", "count() AS complaints")
+        .group_by("key").order_by("complaints DESC", "key ASC")
+    )
+    return PanelResult([Point(str(r["key"]), int(r["complaints"])) for r in rows])
+
+
 PANELS: Final[dict[str, Panel]] = {
     panel.id: panel for panel in (
         # KPIs need no field: the money cards are omitted instead when `annual_spend` is hidden.
@@ -257,6 +324,10 @@ PANELS: Final[dict[str, Panel]] = {
         Panel("value_trend", "line", ("annual_spend",), True, value_trend),
         Panel("new_by_source", "bar", ("source",), True, new_by_source),
         Panel("top_customers", "table", ("lifetime_value",), True, top_customers),
+        Panel("csat", "kpi", (), True, csat),
+        Panel("nps", "kpi", (), True, nps),
+        Panel("sentiment_trend", "line", (), True, sentiment_trend),
+        Panel("complaint_categories", "bar", (), True, complaint_categories),
     )
 }
 
