@@ -43,6 +43,7 @@ from crm_gateway.api import (
     tags,
     teams,
     tenant,
+    tenant_backups,
     user_imports,
     user_security,
     users,
@@ -63,6 +64,7 @@ from crm_gateway.web import account as web_account
 from crm_gateway.web import api_clients as web_api_clients
 from crm_gateway.web import audit as web_audit
 from crm_gateway.web import auth as web_auth
+from crm_gateway.web import backups as web_backups
 from crm_gateway.web import customer_bulk as web_customer_bulk
 from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customer_duplicates as web_customer_duplicates
@@ -110,7 +112,8 @@ ROUTERS = (
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
-    audit_events.router, web_audit.router, tenant.router, web_settings.router,
+    audit_events.router, web_audit.router, tenant.router, tenant_backups.router, web_backups.router,
+    web_settings.router,
     invitations.router, customer_imports.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,
