@@ -63,7 +63,7 @@ def backup_out(message: Any) -> TenantBackup:
 
 @router.post("", response_model=TenantBackup, **operation(
     operation_id="createTenantBackup", summary="Back up all of the tenant's data (a job; 202 with its `Location`)",
-    scopes=_SCOPES, errors=[409], status_code=202,
+    scopes=_SCOPES, errors=[409, 413], status_code=202,
     description="Customers, orders, custom fields and settings, tags, follow-ups, webhooks, users, roles, teams "
                 "and the audit log, from every service, into one ZIP (`crm-tenant-export/1`). Nothing is "
                 "suspended or erased. Sensitive customer fields stay encrypted and credentials are left out. "
@@ -89,14 +89,14 @@ async def get_backup(backup_id: BACKUP_ID, caller: CallerDep, services: Backends
 
 @router.post("/{backup_id}:cancel", response_model=TenantBackup, **operation(
     operation_id="cancelTenantBackup", summary="Stop a backup after its current page", scopes=_SCOPES,
-    errors=[404, 409], description="409 `not_cancellable` unless queued or running. Audited."))
+    errors=[404, 409, 413], description="409 `not_cancellable` unless queued or running. Audited."))
 async def cancel_backup(backup_id: BACKUP_ID, caller: CallerDep, services: BackendsDep) -> TenantBackup:
     return backup_out(await caller.call(services.tenant_backups.CancelBackup, pb.BackupIdRequest(id=backup_id)))
 
 
 @router.post("/{backup_id}:resume", response_model=TenantBackup, **operation(
     operation_id="resumeTenantBackup", summary="Continue a cancelled or failed backup after its last finished table",
-    scopes=_SCOPES, errors=[404, 409],
+    scopes=_SCOPES, errors=[404, 409, 413],
     description="409 `not_resumable` unless cancelled or failed; `backup_in_progress` while another runs."))
 async def resume_backup(backup_id: BACKUP_ID, caller: CallerDep, services: BackendsDep) -> TenantBackup:
     return backup_out(await caller.call(services.tenant_backups.ResumeBackup, pb.BackupIdRequest(id=backup_id)))
