@@ -29,6 +29,7 @@ from crm_gateway.api import (
     customer_views,
     customers,
     dashboards,
+    followup_inbound,
     followup_records,
     followup_tasks,
     health,
@@ -99,7 +100,7 @@ ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
-    followup_records.dictionaries, notifications.router,
+    followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id

@@ -29,7 +29,7 @@ from crm_proto.crm.customers.v1 import duplicates_pb2_grpc as customer_duplicate
 from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_grpc
 from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_grpc
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
-from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.followups.v1 import followups_pb2_grpc, inbound_pb2_grpc
 from crm_proto.crm.identity.v1 import (
     account_security_pb2_grpc,
     backups_pb2_grpc,
@@ -79,6 +79,8 @@ class Backends:
     customer_duplicates: Any = None
     # crm.identity.v1.TenantBackupService (a tenant admin's backups, on the identity channel).
     tenant_backups: Any = None
+    # crm.followups.v1.InboundMailService (the inbound email address, on the followups channel).
+    inbound_mail: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -107,6 +109,7 @@ class Backends:
             merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
             tenant_backups=backups_pb2_grpc.TenantBackupServiceStub(channels["identity"]),
+            inbound_mail=inbound_pb2_grpc.InboundMailServiceStub(channels["followups"]),
         )
 
     async def close(self) -> None:

@@ -14,6 +14,11 @@ from pydantic_settings import SettingsConfigDict
 from crm_followups import access, erasure
 from crm_followups.cadence.events import subscription
 from crm_followups.cadence.service import CadenceService
+from crm_followups.inbound import directory as inbound_directory
+from crm_followups.inbound.server import InboundSmtpServer
+from crm_followups.inbound.service import InboundService
+from crm_followups.inbound.servicer import SERVICE_NAME as INBOUND_SERVICE
+from crm_followups.inbound.servicer import InboundMailServicer
 from crm_followups.merging import events as merging_events
 from crm_followups.record.service import RecordService
 from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
@@ -23,9 +28,9 @@ from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
-from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.runtime import Background, ServiceDefinition, ServiceRuntime, serve
 from crm_platform.scheduler import ScheduleHandler
-from crm_proto.crm.followups.v1 import followups_pb2_grpc
+from crm_proto.crm.followups.v1 import followups_pb2_grpc, inbound_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -39,6 +44,11 @@ class Settings(ServiceSettings):
     public_url: str = ""
     # The zone of a user who chose none, for reminder times and the 08:00 digest.
     default_time_zone: str = DEFAULT_ZONE
+    # Email into the timeline (inbound/): the SMTP server for the tenants' inbound addresses
+    # (`<slug>+<tenant>.<token>@<inbound_domain>`); port 0 runs no server.
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 0
+    inbound_domain: str = "inbound.localhost"
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class Components:
     tasks: TaskService
     cadences: CadenceService
     records: RecordService
+    inbound: InboundService
 
 
 @functools.cache
@@ -56,7 +67,9 @@ def components(runtime: ServiceRuntime) -> Components:
     assert isinstance(settings, Settings)
     tasks = TaskService(PageTokens(settings.page_token_key),
                         access.customer_access(CustomersOverGrpc(settings.customers_addr)))
-    return Components(tasks=tasks, cadences=CadenceService(tasks), records=RecordService(tasks))
+    records = RecordService(tasks)
+    return Components(tasks=tasks, cadences=CadenceService(tasks), records=records,
+                      inbound=InboundService(runtime.engine, records, settings.inbound_domain))
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
@@ -64,14 +77,16 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     followups_pb2_grpc.add_FollowupServiceServicer_to_server(
         FollowupServicer(runtime.engine, parts.tasks, parts.cadences, parts.records), server
     )
-    return [SERVICE_NAME]
+    inbound_pb2_grpc.add_InboundMailServiceServicer_to_server(InboundMailServicer(runtime.engine, parts.inbound),
+                                                               server)
+    return [SERVICE_NAME, INBOUND_SERVICE]
 
 
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription(),
-            *access.subscriptions(settings.default_time_zone)]
+            *access.subscriptions(settings.default_time_zone), inbound_directory.subscription()]
 
 
 def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
@@ -81,9 +96,19 @@ def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
     return {DUE_KIND: reminders.fire_due, DIGEST_KIND: reminders.fire_digest}
 
 
+def _workers(runtime: ServiceRuntime) -> list[Background]:
+    """The inbound SMTP server (email into the timeline), when a port is set."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    if not settings.inbound_smtp_port:
+        return []
+    return [InboundSmtpServer(components(runtime).inbound, settings.inbound_smtp_host, settings.inbound_smtp_port,
+                              settings.inbound_domain)]
+
+
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
-    schedules=_schedules, sends_mail=True,
+    schedules=_schedules, sends_mail=True, workers=_workers,
 )
 
 
