@@ -204,6 +204,7 @@ def test_restore_round_trip(platform: Platform, api: Any, tenant: TenantContext,
                "--admin-password", "Restored-pass-42")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "restored" in done.stdout and slug in done.stdout
+    print(done.stdout)
     taken = crm(platform, "tenant", "restore", "--from", str(archive), "--slug", slug)
     assert taken.returncode == 1 and "taken" in taken.stderr
     broken = tmp_path / "broken.zip"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_identity.audit import log as audit
 from crm_identity.keys.service import KeyRing
-from crm_identity.tables import tenant_backup_pages, tenant_backups
+from crm_identity.tables import tenant_backup_pages, tenant_backups, tenant_directory
 from crm_platform import jobs, offboarding, telemetry
 from crm_platform.auth import Principal, Scope
 from crm_platform.db import tenant_session
@@ -44,6 +45,7 @@ RETRY_SCHEDULE: Final = (timedelta(seconds=5), timedelta(seconds=30), timedelta(
 RETENTION: Final = timedelta(hours=24)
 PAGE: Final = 500
 CALL_DEADLINE: Final = 60.0
+TOKEN_TTL: Final = 600
 ACTIVE: Final = ("queued", "running", "cancelling")
 
 BACKUP_STARTED: Final = "tenant.backup_started"
@@ -161,8 +163,6 @@ class TenantBackups:
 
     @staticmethod
     async def _slug(session: AsyncSession, tenant_id: uuid.UUID) -> str:
-        from crm_identity.tables import tenant_directory
-
         return str((await session.execute(
             sa.select(tenant_directory.c.slug).where(tenant_directory.c.id == tenant_id))).scalar() or "")
 
@@ -208,10 +208,22 @@ class TenantBackups:
                                 error=f"{type(exc).__name__}: {exc}"[:500])
             raise
 
+    def _metadata(self, tenant_id: uuid.UUID) -> Callable[[], Any]:
+        """Call metadata with a short-lived `system:tenants` token of the tenant, minted again
+        before it runs out (a large tenant's export takes longer than one token lives)."""
+        minted: dict[str, Any] = {}
+
+        def current() -> Any:
+            if not minted or time.monotonic() - minted["at"] > TOKEN_TTL / 2:
+                token = self.keys.issue(subject="service:identity", tenant_id=tenant_id, client_id="crm-identity",
+                                        scopes=[Scope.SYSTEM_TENANTS.value], ttl=TOKEN_TTL)
+                minted.update(at=time.monotonic(), metadata=call_metadata(token))
+            return minted["metadata"]
+
+        return current
+
     async def _sources(self, tenant_id: uuid.UUID) -> list[Source]:
-        token = self.keys.issue(subject="service:identity", tenant_id=tenant_id, client_id="crm-identity",
-                                scopes=[Scope.SYSTEM_TENANTS.value], ttl=600)
-        metadata = call_metadata(token)
+        metadata = self._metadata(tenant_id)
         local_hook = self.local_data()
         local_tables = await offboarding.schema_tables(self.engine, tenant_id)
         if local_hook is not None:
@@ -226,7 +238,7 @@ class TenantBackups:
         for address in self.addresses:
             stub = tenancy_pb2_grpc.TenancyServiceStub(channel(address))
             listing = await stub.ListTenantData(tenancy_pb2.ListTenantDataRequest(tenant_id=str(tenant_id)),
-                                                metadata=metadata, timeout=CALL_DEADLINE)
+                                                metadata=metadata(), timeout=CALL_DEADLINE)
 
             def remote_export(table: str, offset: int, limit: int,
                               stub: tenancy_pb2_grpc.TenancyServiceStub = stub) -> Awaitable[list[str]]:
@@ -300,11 +312,11 @@ class TenantBackups:
         await jobs.report_progress(self.engine, job.id, done, total)
 
 
-async def _remote_page(stub: tenancy_pb2_grpc.TenancyServiceStub, metadata: Any, tenant_id: uuid.UUID, table: str,
-                       offset: int, limit: int) -> list[str]:
+async def _remote_page(stub: tenancy_pb2_grpc.TenancyServiceStub, metadata: Callable[[], Any], tenant_id: uuid.UUID,
+                       table: str, offset: int, limit: int) -> list[str]:
     reply = await stub.ExportTenant(
         tenancy_pb2.ExportTenantRequest(tenant_id=str(tenant_id), table=table, offset=offset, page_size=limit),
-        metadata=metadata, timeout=CALL_DEADLINE)
+        metadata=metadata(), timeout=CALL_DEADLINE)
     return list(reply.rows)
 
 
