@@ -31,6 +31,7 @@ from crm_gateway.api import (
     customers,
     dashboards,
     feedback,
+    followup_inbound,
     followup_records,
     followup_sla,
     followup_tasks,
@@ -47,6 +48,7 @@ from crm_gateway.api import (
     tags,
     teams,
     tenant,
+    tenant_backups,
     user_imports,
     user_security,
     users,
@@ -67,6 +69,7 @@ from crm_gateway.web import account as web_account
 from crm_gateway.web import api_clients as web_api_clients
 from crm_gateway.web import audit as web_audit
 from crm_gateway.web import auth as web_auth
+from crm_gateway.web import backups as web_backups
 from crm_gateway.web import customer_bulk as web_customer_bulk
 from crm_gateway.web import customer_detail as web_customer_detail
 from crm_gateway.web import customer_duplicates as web_customer_duplicates
@@ -104,7 +107,7 @@ ROUTERS = (
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
-    followup_records.dictionaries, notifications.router,
+    followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)
     reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
@@ -119,7 +122,8 @@ ROUTERS = (
     user_security.router, login_steps.router, web_account.router,
     # web_user_admin before web_access_admin: /app/users/import must not be taken for a user id.
     roles.router, teams.router, web_user_admin.router, web_access_admin.router,
-    audit_events.router, web_audit.router, tenant.router, web_settings.router,
+    audit_events.router, web_audit.router, tenant.router, tenant_backups.router, web_backups.router,
+    web_settings.router,
     invitations.router, customer_imports.router, user_imports.router,
     account_security.router,
     customer_erasure.router, web_customer_erasure.router,

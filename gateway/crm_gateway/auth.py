@@ -43,6 +43,7 @@ SCOPE_DESCRIPTIONS: Final[dict[str, str]] = {
     Scope.AUDIT_READ: "Search and export the audit log",
     Scope.ORDERS_READ: "Read orders and contracts of customers in the caller's data scope",
     Scope.ORDERS_WRITE: "Record orders and contracts from outside systems",
+    Scope.TENANT_BACKUP: "Take and download backups of all of the tenant's data; audited",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(TENANT_SCOPES), "every tenant scope needs a description"
 

@@ -31,8 +31,14 @@ from crm_proto.crm.customers.v1 import exports_pb2_grpc as customer_exports_pb2_
 from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_grpc
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import automation_pb2_grpc as followup_automation_pb2_grpc
-from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc
-from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
+from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc, inbound_pb2_grpc
+from crm_proto.crm.identity.v1 import (
+    account_security_pb2_grpc,
+    backups_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    user_admin_pb2_grpc,
+)
 from crm_proto.crm.reporting.v1 import reporting_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
@@ -79,6 +85,10 @@ class Backends:
     segments: Any = None
     # crm.followups.v1.FeedbackService (feedback and surveys, on the followups channel).
     feedback: Any = None
+    # crm.identity.v1.TenantBackupService (a tenant admin's backups, on the identity channel).
+    tenant_backups: Any = None
+    # crm.followups.v1.InboundMailService (the inbound email address, on the followups channel).
+    inbound_mail: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -109,6 +119,8 @@ class Backends:
             followup_automation=followup_automation_pb2_grpc.FollowupAutomationServiceStub(channels["followups"]),
             segments=segments_pb2_grpc.SegmentServiceStub(channels["customers"]),
             feedback=feedback_pb2_grpc.FeedbackServiceStub(channels["followups"]),
+            tenant_backups=backups_pb2_grpc.TenantBackupServiceStub(channels["identity"]),
+            inbound_mail=inbound_pb2_grpc.InboundMailServiceStub(channels["followups"]),
         )
 
     async def close(self) -> None:

@@ -91,6 +91,12 @@ PROBLEM_TITLES: Final[dict[str, Msg]] = {
     "endpoint_disabled": N_("Endpoint disabled"),
     "delivery_in_progress": N_("Delivery in progress"),
     "delivery_purged": N_("Delivery payload erased"),
+    # tenant backups (docs/tenancy.md#backups-for-the-tenant-admin)
+    "backup_in_progress": N_("Backup in progress"),
+    "backup_not_ready": N_("Backup not ready"),
+    "backup_expired": N_("Backup expired"),
+    "backup_not_found": N_("Backup not found"),
+    "not_cancellable": N_("Cannot be cancelled"),
 }
 
 # Details: one sentence per code.
@@ -182,6 +188,11 @@ PROBLEM_DETAILS: Final[dict[str, Msg]] = {
     "endpoint_disabled": N_("The webhook endpoint is disabled; enable it (PATCH enabled=true) before replaying."),
     "delivery_in_progress": N_("An attempt of this delivery is in flight; try again when it has finished."),
     "delivery_purged": N_("This delivery's payload was erased with its customer; it cannot be sent again."),
+    "backup_in_progress": N_("A backup is already being taken; wait for it to finish or cancel it."),
+    "backup_not_ready": N_("The backup is not finished yet."),
+    "backup_expired": N_("This backup has expired; take a new one."),
+    "backup_not_found": N_("There is no such backup."),
+    "not_cancellable": N_("Only a backup that is waiting or running can be cancelled."),
     "task_done": N_("This follow-up task is done already; it cannot be changed."),
 }
 

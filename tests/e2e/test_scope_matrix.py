@@ -4,8 +4,8 @@
 Tenant A holds one object of every kind a path parameter can name, made once for the module:
 customers, follow-up tasks, views, segments, exports, mass changes, orders, merges, duplicate scans and
 groups, tags and tag categories, custom fields, users, teams, roles, API clients, webhook endpoints, deliveries and
-replays, invitations, user imports, sign-in sessions. Rep A (team A, data scope `own`) owns the customer-side objects;
-rep B has the same role in team B. Every operation is then called
+replays, invitations, user imports, sign-in sessions, tenant backups. Rep A (team A, data scope `own`) owns the
+customer-side objects; rep B has the same role in team B. Every operation is then called
 
 1. with tenant B's admin token, naming tenant A's objects: must be 403 or 404 (a 400, 409 or 412
    would tell B that the object exists; a 2xx is a hole);
@@ -245,6 +245,10 @@ def _build(platform: Platform, api: ApiClient) -> World:
     ids["customer_import_id"] = _ok(rep_a.post("/v1/imports", params={"kind": "customers"}, files={
         "file": ("c.csv", customers_file, "application/octet-stream")}))["id"]
     ids["session_id"] = _ok(rep_a.get("/v1/users/me/sessions"))["items"][0]["id"]
+    # A tenant backup (admins only: `tenant:backup`), finished so its archive can be named.
+    ids["backup_id"] = _ok(admin.post("/v1/tenant/backups"))["id"]
+    wait_for(lambda: admin.get(f"/v1/tenant/backups/{ids['backup_id']}").json()["status"] == "succeeded",
+             timeout=90)
     # Tenant B has objects of its own, so its lists are not trivially empty.
     _ok(world.other_admin.post("/v1/customers", json={"name": "别家客户", "mobile": "13700990009"}))
     return world

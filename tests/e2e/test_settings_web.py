@@ -40,7 +40,7 @@ def test_settings_forms_save_with_inline_errors(chromium: Browser, platform: Pla
 
         page.locator("#app-nav a[data-nav=settings]").click()
         page.wait_for_url("**/app/settings")
-        expect(page.locator(".settings-cards a")).to_have_count(6)
+        expect(page.locator(".settings-cards a")).to_have_count(7)
         shot(page, "en-1280-home")
 
         # Company: an unknown time zone cannot be chosen from the list, a blank name is refused inline.

@@ -51,6 +51,12 @@ EXPECTED = {
     # user security
     ("/v1/tenant/password-policy", "get"), ("/v1/tenant/password-policy", "patch"), ("/v1/tenant", "get"),
     ("/v1/tenant", "patch"),
+    # tenant backups (issue 10)
+    ("/v1/tenant/backups", "get"), ("/v1/tenant/backups", "post"), ("/v1/tenant/backups/{backup_id}", "get"),
+    ("/v1/tenant/backups/{backup_id}:cancel", "post"), ("/v1/tenant/backups/{backup_id}:resume", "post"),
+    ("/v1/tenant/backups/{backup_id}/archive", "get"),
+    # email into the timeline (issue 12)
+    ("/v1/followup-inbound-address", "get"), ("/v1/followup-inbound-address:rotate", "post"),
     ("/v1/users/me:change-password", "post"), ("/v1/users/me/preferences", "get"),
     ("/v1/users/me/preferences", "patch"), ("/v1/users/{user_id}:reset-password", "post"),
     # OAuth: API clients management
@@ -143,7 +149,8 @@ EXPECTED = {
 ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
             "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay",
             "/v1/webhook-endpoints/{endpoint_id}:send-test-event",
-            "/v1/tag-rules/{rule_id}:rerun", "/v1/tag-batches", "/v1/tag-batches/{batch_id}:undo"}
+            "/v1/tag-rules/{rule_id}:rerun", "/v1/tag-batches", "/v1/tag-batches/{batch_id}:undo",
+            "/v1/tenant/backups"}
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",

@@ -60,6 +60,7 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "clients:manage": N_("Manage API clients"),
         "roles:manage": N_("Manage roles"),
         "audit:read": N_("Read the audit log"),
+        "tenant:backup": N_("Back up all of the company's data"),
     },
     "filter": {
         "q": N_("Search"),
@@ -235,6 +236,15 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "sales_manager": N_("Customers, tags, follow-ups and reports of the manager's team"),
         "sales_rep": N_("Own customers and follow-ups"),
         "customer_service": N_("All customers without spend figures; follow-ups"),
+    },
+    "backup.status": {
+        "queued": N_("Waiting to start"),
+        "running": N_("Backing up"),
+        "cancelling": N_("Stopping"),
+        "cancelled": N_("Cancelled"),
+        "succeeded": N_("Ready to download"),
+        "failed": N_("Failed"),
+        "expired": N_("Expired"),
     },
     "import.status": {
         "queued": N_("Waiting to start"),

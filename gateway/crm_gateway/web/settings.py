@@ -70,6 +70,8 @@ SECTIONS: Final = (
             N_("Industries, regions and sources, in both languages"), "customers:admin"),
     Section("api_clients", "/app/api-clients", N_("API clients"), N_("Systems that use the API"),
             "clients:manage"),
+    Section("backup", f"{HOME}/backup", N_("Data backup"), N_("Download all of the company's data as one archive"),
+            "tenant:backup"),
 )
 # Who may open the settings at all (the menu entry): any section's scope.
 SETTINGS_SCOPES: Final = tuple(dict.fromkeys(s.scope for s in SECTIONS))

@@ -333,6 +333,35 @@ def tenant_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def tenant_restore(args: argparse.Namespace) -> int:
+    """`crm tenant restore`: a backup archive loaded into a new tenant (docs/tenancy.md#restore-into-a-new-tenant)."""
+    import asyncio
+
+    from crm_dev.operator import OperatorError, RestoreJob
+
+    platform = _operator_platform(Path(args.data_dir))
+    if platform is None:
+        return 2
+    print(f"restoring {args.from_} into the new tenant {args.slug}")
+    try:
+        report = asyncio.run(RestoreJob(platform, Path(args.from_), args.slug, admin_email=args.admin_email,
+                                        admin_password=args.admin_password, progress=_progress).run())
+    except OperatorError as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 1
+    print(f"\nrestored {sum(report.restored.values())} rows in {len(report.restored)} tables into tenant "
+          f"{report.slug} ({report.tenant_id})")
+    for table, why in sorted(report.skipped.items()):
+        print(f"  not restored: {table}: {why}")
+    if report.generated_password:
+        print(f"sign in as {report.admin_email} with the one-time password {report.admin_password}"
+              " (to be changed at the first sign-in); other users choose a password with 'forgot password'"
+              " or a new invitation")
+    else:
+        print(f"sign in as {report.admin_email} with the password given")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="crm")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -375,6 +404,16 @@ def main() -> None:
     backup.add_argument("--tenant", required=True, help="the tenant's company identifier (slug)")
     backup.add_argument("--to", required=True, help="the archive to write, e.g. acme-2026-12-07.zip")
     backup.set_defaults(func=tenant_backup)
+    restore = tenant_commands.add_parser(
+        "restore", help="create a new tenant from a backup archive (ids kept; users must set passwords again)"
+    )
+    restore.add_argument("--data-dir", default=str(ROOT / ".crm"))
+    restore.add_argument("--from", dest="from_", required=True, help="the archive, e.g. acme-2026-12-07.zip")
+    restore.add_argument("--slug", required=True, help="the new tenant's company identifier (must be free)")
+    restore.add_argument("--admin-email", default="", help="the tenant admin who gets a password (default: the first)")
+    restore.add_argument("--admin-password", default="",
+                         help="that admin's password (default: a one-time password, printed, changed at sign-in)")
+    restore.set_defaults(func=tenant_restore)
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
     test_parser.set_defaults(func=test)
     # Anything `crm test` does not know is handed to pytest (e.g. `crm test tests/e2e -x`).

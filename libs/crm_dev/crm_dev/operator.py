@@ -384,3 +384,224 @@ def _sha256_file(path: Path) -> str:
 
 class _NotYetSuspended(Exception):
     pass
+
+
+# -- restore into a new tenant --------------------------------------------------------------------
+
+RESTORE_JOB = "tenant.restore"
+RESTORE_PAGE = 500
+
+
+@dataclass
+class RestoreReport:
+    tenant_id: uuid.UUID
+    slug: str
+    admin_email: str
+    admin_password: str  # generated when the operator gave none: shown once
+    generated_password: bool
+    restored: dict[str, int]  # "<service>/<table>" -> rows inserted
+    skipped: dict[str, str]  # "<service>/<table>" -> why it was not restored
+
+
+class RestoreJob:
+    """`crm tenant restore`: a backup archive (`crm-tenant-export/1`, from `crm tenant backup` or a
+    tenant admin's download) loaded into a NEW tenant. The tenant is registered `provisioning` and
+    provisioned in every service, then every table of the archive is sent page by page to its
+    service's `TenancyService/ImportTenant` (ids kept; a table whose rows reference one not restored
+    yet is retried after the others), one admin gets a password, the restore is written to the new
+    tenant's audit log, and only then is the tenant `active`. Its record is a job row in identity's
+    `control.jobs` (kind `tenant.restore`) with progress in rows."""
+
+    def __init__(self, platform: Platform, archive: Path, slug: str, *, admin_email: str = "",
+                 admin_password: str = "", progress: Progress = _no_progress):
+        self.platform = platform
+        self.path = archive.resolve()
+        self.slug = slug.strip().lower()
+        self.admin_email = admin_email.strip().lower()
+        self.admin_password = admin_password
+        self.progress = progress
+        self.engine: AsyncEngine = create_engine(platform.database_url("identity"), pool_size=2)
+        self.record: dict[str, Any] = {}
+
+    async def run(self) -> RestoreReport:
+        from crm_platform.tenant_archive import Archive, ArchiveError
+
+        try:
+            try:
+                archive = Archive(self.path)
+            except ArchiveError as exc:
+                raise OperatorError(str(exc)) from None
+            try:
+                return await self._restore(archive)
+            finally:
+                archive.close()
+        finally:
+            await self.engine.dispose()
+
+    async def _restore(self, archive: Any) -> RestoreReport:
+        from crm_identity.tenants.service import TenantService
+        from crm_platform.errors import DomainError
+        from crm_platform.tenant_archive import service_rank
+
+        settings = self._settings(archive)
+        users = self._users(archive)
+        admin = self._admin(users)
+        ring = KeyRing(self.engine, self.platform.secrets["master_key"], self.platform.gateway_url, "crm-api")
+        await ring.load()
+        tenants = TenantService(self.engine, ring, [self.platform.addr(s) for s in TENANT_SERVICES],
+                                self._provision_identity)
+        try:
+            tenant_id = await tenants.register_restored(
+                slug=self.slug, name=settings.get("name", ""), default_locale=settings.get("default_locale", ""),
+                time_zone=settings.get("time_zone", ""))
+        except DomainError as exc:
+            raise OperatorError(f"cannot create the tenant {self.slug!r}: {exc.message}") from None
+        job_id = await self._job(tenant_id, archive)
+        total = sum(f.rows for f in archive.files)
+        done = 0
+        restored: dict[str, int] = {}
+        skipped: dict[str, str] = {}
+        pending = sorted(archive.files, key=lambda f: service_rank(f.service))
+        token = await operator_token(self.platform, tenant_id)
+        while pending:
+            waiting = []
+            for entry in pending:
+                key = f"{entry.service}/{entry.table}"
+                try:
+                    inserted = 0
+                    for rows in archive.rows(entry.path, RESTORE_PAGE):
+                        reply = await self._import(entry.service, tenant_id, archive.source_tenant_id, entry.table,
+                                                   rows, token)
+                        inserted += reply.inserted
+                    restored[key] = inserted
+                    done += entry.rows
+                    self.progress(done, total, f"restore {entry.service}")
+                except _ImportOrder:
+                    waiting.append(entry)
+                except OperatorError as exc:
+                    skipped[key] = str(exc)
+                    done += entry.rows
+            if len(waiting) == len(pending):
+                for entry in waiting:
+                    skipped[f"{entry.service}/{entry.table}"] = "references rows that are not in the archive"
+                break
+            pending = waiting
+            token = await operator_token(self.platform, tenant_id)
+        password, generated = await self._set_admin_password(tenant_id, admin)
+        await self._audit_and_activate(tenant_id, archive, restored, skipped)
+        await self._finish(job_id, done, total, restored, skipped)
+        log.info("audit: tenant restored", extra={"fields": {"tenant": str(tenant_id), "by": operator_name(),
+                                                             "from": str(self.path)}})
+        return RestoreReport(tenant_id, self.slug, admin, password, generated, restored, skipped)
+
+    # -- archive contents ----------------------------------------------------------------------
+    @staticmethod
+    def _lines(archive: Any, service: str, table: str) -> list[dict[str, Any]]:
+        for entry in archive.files:
+            if entry.service == service and entry.table == table:
+                return [json.loads(line) for rows in archive.rows(entry.path, RESTORE_PAGE) for line in rows]
+        return []
+
+    def _settings(self, archive: Any) -> dict[str, str]:
+        rows = self._lines(archive, "identity", "control.tenant")
+        return {k: str(v) for k, v in rows[0].items() if isinstance(v, str)} if rows else {}
+
+    def _users(self, archive: Any) -> list[dict[str, Any]]:
+        return self._lines(archive, "identity", "users")
+
+    def _admin(self, users: list[dict[str, Any]]) -> str:
+        admins = [u for u in users if "tenant_admin" in (u.get("roles") or []) and not u.get("disabled")]
+        if self.admin_email:
+            if not any(str(u.get("email", "")).lower() == self.admin_email for u in admins):
+                raise OperatorError(f"{self.admin_email} is not an enabled tenant admin in the archive")
+            return self.admin_email
+        if not admins:
+            raise OperatorError("the archive has no enabled tenant admin; nobody could sign in")
+        admins.sort(key=lambda u: str(u.get("created_at", "")))
+        return str(admins[0]["email"]).lower()
+
+    # -- calls ---------------------------------------------------------------------------------
+    async def _provision_identity(self, tenant_id: uuid.UUID) -> str:
+        token = await operator_token(self.platform, tenant_id, [Scope.SYSTEM_PROVISION.value])
+        async with channel(self.platform.addr("identity")) as ch:
+            reply = await tenancy_pb2_grpc.TenancyServiceStub(ch).ProvisionTenant(
+                tenancy_pb2.ProvisionTenantRequest(tenant_id=str(tenant_id)), metadata=call_metadata(token),
+                timeout=60)
+        return str(reply.schema)
+
+    async def _import(self, service: str, tenant_id: uuid.UUID, source: str, table: str, rows: list[str],
+                      token: str) -> Any:
+        async with channel(self.platform.addr(service)) as ch:
+            try:
+                return await tenancy_pb2_grpc.TenancyServiceStub(ch).ImportTenant(
+                    tenancy_pb2.ImportTenantRequest(tenant_id=str(tenant_id), source_tenant_id=source, table=table,
+                                                    rows=rows),
+                    metadata=call_metadata(token), timeout=120)
+            except grpc.aio.AioRpcError as exc:
+                detail = decode_rpc_error(exc)
+                if detail.code == "import_order":
+                    raise _ImportOrder() from None
+                raise OperatorError(f"{service} {table}: {detail.message or exc.details()}") from None
+
+    async def _set_admin_password(self, tenant_id: uuid.UUID, email: str) -> tuple[str, bool]:
+        from crm_identity.tables import users
+        from crm_identity.users.service import hash_password
+        from crm_platform.db import tenant_session
+
+        generated = not self.admin_password
+        password = self.admin_password or secrets_token()
+        async with tenant_session(self.engine, tenant_id) as session:
+            changed = await session.execute(sa.update(users).where(sa.func.lower(users.c.email) == email).values(
+                password_hash=await hash_password(password), must_change_password=generated, status="active"))
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                raise OperatorError(f"the admin {email} was not restored")
+        return password, generated
+
+    async def _audit_and_activate(self, tenant_id: uuid.UUID, archive: Any, restored: dict[str, int],
+                                  skipped: dict[str, str]) -> None:
+        from crm_identity.audit import log as audit
+        from crm_platform.db import tenant_session
+
+        async with tenant_session(self.engine, tenant_id) as session:
+            await audit.record(session, "tenant.restored", actor=f"service:{OPERATOR_CLIENT}", actor_kind="system",
+                               target_type="tenant", target_id=str(tenant_id), details={
+                                   "source_tenant_id": archive.source_tenant_id, "source_slug": archive.source_slug,
+                                   "exported_at": archive.manifest.get("exported_at", ""),
+                                   "rows": sum(restored.values()), "skipped": sorted(skipped),
+                                   "by": operator_name()})
+            await session.execute(sa.update(tenant_directory).where(tenant_directory.c.id == tenant_id)
+                                  .values(status="active"))
+
+    async def _job(self, tenant_id: uuid.UUID, archive: Any) -> uuid.UUID:
+        key = f"{RESTORE_JOB}:{tenant_id}"
+        self.record = {"by": operator_name(), "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "tenant_id": str(tenant_id), "slug": self.slug}
+        async with control_session(self.engine) as session:
+            await jobs_lib.enqueue(session, RESTORE_JOB, {"tenant_id": str(tenant_id), "slug": self.slug,
+                                                          "from": str(self.path),
+                                                          "source_tenant_id": archive.source_tenant_id},
+                                   dedupe_key=key, max_attempts=1)
+            row = (await session.execute(sa.select(jobs.c.id).where(jobs.c.dedupe_key == key))).one()
+            await session.execute(sa.update(jobs).where(jobs.c.id == row.id).values(
+                status="running", attempts=1, locked_by="crm-cli",
+                result=self.record,
+                progress_total=sum(f.rows for f in archive.files)))
+        return uuid.UUID(str(row.id))
+
+    async def _finish(self, job_id: uuid.UUID, done: int, total: int, restored: dict[str, int],
+                      skipped: dict[str, str]) -> None:
+        async with control_session(self.engine) as session:
+            await session.execute(sa.update(jobs).where(jobs.c.id == job_id).values(
+                status="succeeded", locked_by=None, progress_done=done, progress_total=total, updated_at=sa.func.now(),
+                result={**self.record, "restored": restored, "skipped": skipped,
+                        "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}))
+
+
+def secrets_token() -> str:
+    import secrets
+
+    return "Rs-" + secrets.token_urlsafe(12)
+
+
+class _ImportOrder(Exception):
+    pass

@@ -22,6 +22,8 @@ from crm_dev.smtp_sink import SmtpSink
 
 SERVICES = ("identity", "customers", "tagging", "followups", "reporting", "webhooks")
 # Services that keep per-tenant schemas and are provisioned by identity at sign-up.
+# The inbound address domain of `crm dev` and the tests (followups' inbound SMTP server).
+INBOUND_DOMAIN = "inbound.localhost"
 TENANT_SERVICES = ("customers", "tagging", "followups", "reporting", "webhooks")
 
 
@@ -62,6 +64,8 @@ class Platform:
                     "nats": free_port(),
                     "gateway": self.gateway_port or free_port(),
                     "smtp": free_port(),
+                    # followups' inbound SMTP server (email into the timeline)
+                    "inbound_smtp": free_port(),
                     **{name: free_port() for name in SERVICES},
                 },
             ).items()
@@ -131,8 +135,10 @@ class Platform:
         elif name in ("followups", "tagging"):
             # Data scope's read-your-writes: they ask customers about a customer they have not seen yet.
             env[f"CRM_{name.upper()}_CUSTOMERS_ADDR"] = self.addr("customers")
-            if name == "followups":  # links in reminder emails
+            if name == "followups":  # links in reminder emails; inbound mail (crm_followups/inbound)
                 env["CRM_FOLLOWUPS_PUBLIC_URL"] = self.gateway_url
+                env["CRM_FOLLOWUPS_INBOUND_SMTP_PORT"] = str(self.ports["inbound_smtp"])
+                env["CRM_FOLLOWUPS_INBOUND_DOMAIN"] = INBOUND_DOMAIN
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
         elif name == "webhooks":

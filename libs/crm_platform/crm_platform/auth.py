@@ -64,6 +64,8 @@ class Scope(StrEnum):
     # Orders and contracts recorded from outside systems (issue 4); amounts follow the spend field policy.
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
+    # Take and download a backup of all of the tenant's data (issue 10); tenant admins only.
+    TENANT_BACKUP = "tenant:backup"
     # Held only by service tokens identity mints for itself.
     SYSTEM_PROVISION = "system:provision"
     # Held only by operator tokens (`crm tenant ...`): suspend, resume, export and erase a tenant.

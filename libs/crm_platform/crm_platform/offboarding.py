@@ -10,20 +10,22 @@ never reused (docs/tenancy.md).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform import telemetry
 from crm_platform.db import CONTROL, control_session
-from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.errors import FieldError, InvalidInput, PreconditionFailed
 from crm_platform.ids import tenant_schema
 from crm_platform.tables import erased_tenants, tenants
 
@@ -36,7 +38,9 @@ DEFAULT_PAGE = 500
 SECRET_COLUMN = re.compile(r"(^password|_hash$|_sealed$|_encrypted$|^secret)")
 # Kept when a tenant is erased: the registry that refuses its id and slug forever.
 KEPT_CONTROL_TABLES = frozenset({"tenant_directory", "erased_tenants", "tenants"})
-SKIPPED_TABLES = frozenset({"alembic_version"})
+# Not exported: migration state, and identity's stored backups themselves (a backup would otherwise
+# hold every earlier backup).
+SKIPPED_TABLES = frozenset({"alembic_version", "tenant_backups", "tenant_backup_pages"})
 
 
 async def _no_tables(tenant_id: uuid.UUID) -> list[tuple[str, int]]:
@@ -51,6 +55,17 @@ async def _nothing_erased(tenant_id: uuid.UUID) -> dict[str, int]:
     return {}
 
 
+Row = dict[str, Any]
+
+
+async def _rows_as_they_are(tenant_id: uuid.UUID, source_id: uuid.UUID, table: str, rows: list[Row]) -> list[Row]:
+    return rows
+
+
+async def _no_external_import(tenant_id: uuid.UUID, source_id: uuid.UUID, table: str, rows: list[Row]) -> int:
+    return 0
+
+
 @dataclass
 class TenantDataHook:
     """What a service adds to the generic export and erase: data kept outside its schema (e.g.
@@ -62,6 +77,11 @@ class TenantDataHook:
     # Runs before the schema is dropped; returns rows deleted per table.
     erase: Callable[[uuid.UUID], Awaitable[dict[str, int]]] = _nothing_erased
     prefixes: tuple[str, ...] = field(default=("clickhouse.",))
+    # Restore: rows of a schema table changed before they are inserted into the new tenant (values
+    # bound to the source tenant, e.g. customers' sealed fields, identity's missing password hashes).
+    prepare_import: Callable[[uuid.UUID, uuid.UUID, str, list[Row]], Awaitable[list[Row]]] = _rows_as_they_are
+    # Restore of a table named with one of `prefixes` (kept outside Postgres); returns rows written.
+    import_external: Callable[[uuid.UUID, uuid.UUID, str, list[Row]], Awaitable[int]] = _no_external_import
 
 
 def _quote(name: str) -> str:
@@ -119,6 +139,54 @@ async def export_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, off
     )
     async with control_session(engine) as session:
         return [str(v) for v in (await session.execute(sa.text(sql), {"o": offset, "l": limit})).scalars()]
+
+
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, rows: list[Row]) -> int:
+    """Restore: inserts rows of a backup (JSON objects as `export_page` wrote them) into a table of
+    the tenant's schema, ids and all, in one statement (`jsonb_populate_recordset`: Postgres parses
+    its own JSON rendering back, bytea, arrays and JSONB included). Only the columns the rows carry
+    are written, so the others take their defaults; a row whose key is already there is skipped
+    (a page sent twice inserts nothing). A row referencing one not restored yet raises
+    PreconditionFailed `import_order`: the caller retries the table after the others. Serial and
+    identity columns' sequences are moved past the restored values."""
+    schema = tenant_schema(tenant_id)
+    async with control_session(engine) as session:
+        found = (await session.execute(sa.text(
+            "SELECT column_name, is_generated, is_identity, column_default FROM information_schema.columns"
+            " WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"), {"s": schema, "t": table})).all()
+    if not found or table in SKIPPED_TABLES:
+        raise InvalidInput([FieldError("table", "unknown_table", f"no table {table!r} for this tenant")])
+    if not rows:
+        return 0
+    carried = {key for row in rows for key in row}
+    columns = [c.column_name for c in found if c.is_generated != "ALWAYS" and c.column_name in carried]
+    if not columns:
+        return 0
+    sequenced = [c.column_name for c in found
+                 if c.is_identity == "YES" or str(c.column_default or "").startswith("nextval(")]
+    qualified = f"{_quote(schema)}.{_quote(table)}"
+    listed = ", ".join(_quote(c) for c in columns)
+    overriding = " OVERRIDING SYSTEM VALUE" if any(c.is_identity == "YES" for c in found) else ""
+    sql = (f"INSERT INTO {qualified} ({listed}){overriding} SELECT {listed}"
+           f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) ON CONFLICT DO NOTHING")
+    try:
+        async with control_session(engine) as session:
+            result = await session.execute(sa.text(sql), {"rows": json.dumps(rows, ensure_ascii=False)})
+            inserted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            for column in sequenced:
+                await session.execute(sa.text(
+                    f"SELECT setval(pg_get_serial_sequence(:q, :c), GREATEST(coalesce(max({_quote(column)}), 0), 1))"
+                    f" FROM {qualified}"), {"q": f"{schema}.{table}", "c": column})
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION or "foreign key" in str(exc.orig):
+            raise PreconditionFailed(f"{table} references rows not restored yet", code="import_order") from None
+        raise InvalidInput([FieldError("rows", "invalid_rows", f"{table}: {exc.orig}")]) from None
+    except DBAPIError as exc:
+        raise InvalidInput([FieldError("rows", "invalid_rows", f"{table}: {exc.orig}")]) from None
+    return inserted
 
 
 async def _tenant_control_tables(engine: AsyncEngine) -> list[str]:

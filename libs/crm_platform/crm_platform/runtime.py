@@ -113,7 +113,8 @@ class TenancyServicer(tenancy_pb2_grpc.TenancyServiceServicer):
         if hook is not None:
             tables += await hook.tables(tenant_id)
         return tenancy_pb2.ListTenantDataResponse(
-            tables=[tenancy_pb2.TenantDataTable(name=name, rows=rows) for name, rows in tables]
+            tables=[tenancy_pb2.TenantDataTable(name=name, rows=rows) for name, rows in tables],
+            service=self.runtime.definition.name,
         )
 
     async def ExportTenant(
@@ -131,6 +132,28 @@ class TenancyServicer(tenancy_pb2_grpc.TenancyServiceServicer):
         return tenancy_pb2.ExportTenantResponse(
             rows=rows, next_offset=request.offset + len(rows), done=len(rows) < limit
         )
+
+    async def ImportTenant(
+        self, request: tenancy_pb2.ImportTenantRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ImportTenantResponse:
+        """Restore (docs/tenancy.md#restore-into-a-new-tenant): one page of a backup's table into
+        the new tenant, which is still `provisioning` (nobody uses it until the restore ends)."""
+        tenant_id = self._operator_target(request.tenant_id)
+        source_id = parse_uuid(request.source_tenant_id, "source_tenant_id")
+        try:
+            rows = [json.loads(line) for line in request.rows]
+        except ValueError:
+            raise InvalidInput([FieldError("rows", "invalid_rows", "each row must be a JSON object")]) from None
+        if not all(isinstance(row, dict) for row in rows):
+            raise InvalidInput([FieldError("rows", "invalid_rows", "each row must be a JSON object")])
+        hook = self.runtime.tenant_data
+        if hook is not None and request.table.startswith(hook.prefixes):
+            inserted = await hook.import_external(tenant_id, source_id, request.table, rows)
+        else:
+            if hook is not None:
+                rows = await hook.prepare_import(tenant_id, source_id, request.table, rows)
+            inserted = await offboarding.import_page(self.runtime.engine, tenant_id, request.table, rows)
+        return tenancy_pb2.ImportTenantResponse(inserted=inserted)
 
     async def EraseTenant(
         self, request: tenancy_pb2.EraseTenantRequest, context: grpc.aio.ServicerContext

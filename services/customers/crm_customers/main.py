@@ -31,11 +31,13 @@ from crm_customers.orders.servicer import OrderServicer
 from crm_customers.segments import servicer as segments_servicer
 from crm_customers.sensitive.keys import LocalKeyWrapper, decode_master_key
 from crm_customers.sensitive.resealing import reseal_targets
+from crm_customers.sensitive.restore import restore_hook
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.tags.events import tags_subscription
 from crm_customers.views import servicer as views_servicer
 from crm_platform import resealing
 from crm_platform.config import ServiceSettings
+from crm_platform.offboarding import TenantDataHook
 from crm_platform.pagination import PageTokens
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.customers.v1 import customers_pb2_grpc, orders_pb2_grpc
@@ -83,8 +85,15 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
             duplicates_servicer.add_to_server(server, runtime.engine, PageTokens(settings.page_token_key))]
 
 
+def _tenant_data(runtime: ServiceRuntime) -> TenantDataHook:
+    """Restore: the data key and sealed fields re-bound to the new tenant (sensitive/restore.py)."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    return restore_hook(runtime.engine, LocalKeyWrapper(settings.master_key))
+
+
 DEFINITION = ServiceDefinition(
-    name="customers", package_dir=Path(__file__).parent, register=_register,
+    name="customers", package_dir=Path(__file__).parent, register=_register, tenant_data=_tenant_data,
     # Owner -> team map for data scope `team` (customer/users.py).
     subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription(),
                                    automation.subscription(_customer_service(runtime))],

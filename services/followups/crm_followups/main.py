@@ -24,6 +24,11 @@ from crm_followups.feedback.service import FeedbackService
 from crm_followups.feedback.servicer import PUBLIC_METHODS as FEEDBACK_PUBLIC
 from crm_followups.feedback.servicer import SERVICE_NAME as FEEDBACK_SERVICE_NAME
 from crm_followups.feedback.servicer import FeedbackServicer
+from crm_followups.inbound import directory as inbound_directory
+from crm_followups.inbound.server import InboundSmtpServer
+from crm_followups.inbound.service import InboundService
+from crm_followups.inbound.servicer import SERVICE_NAME as INBOUND_SERVICE
+from crm_followups.inbound.servicer import InboundMailServicer
 from crm_followups.merging import events as merging_events
 from crm_followups.record.service import RecordService
 from crm_followups.reminders.service import DEFAULT_ZONE, DIGEST_KIND, Reminders
@@ -34,9 +39,9 @@ from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.customer_scope import CustomersOverGrpc
 from crm_platform.pagination import PageTokens
-from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.runtime import Background, ServiceDefinition, ServiceRuntime, serve
 from crm_platform.scheduler import ScheduleHandler
-from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc
+from crm_proto.crm.followups.v1 import feedback_pb2_grpc, followups_pb2_grpc, inbound_pb2_grpc
 
 
 class Settings(ServiceSettings):
@@ -50,6 +55,11 @@ class Settings(ServiceSettings):
     public_url: str = ""
     # The zone of a user who chose none, for reminder times and the 08:00 digest.
     default_time_zone: str = DEFAULT_ZONE
+    # Email into the timeline (inbound/): the SMTP server for the tenants' inbound addresses
+    # (`<slug>+<tenant>.<token>@<inbound_domain>`); port 0 runs no server.
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 0
+    inbound_domain: str = "inbound.localhost"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Components:
     automation: AutomationService
     feedback: FeedbackService
     surveys: SurveyService
+    inbound: InboundService
 
 
 @functools.cache
@@ -73,9 +84,10 @@ def components(runtime: ServiceRuntime) -> Components:
     feedback = FeedbackService(tasks)
     surveys = SurveyService(tasks, feedback, ContactsOverGrpc(settings.customers_addr), runtime.mailer,
                             settings.public_url)
+    records = RecordService(tasks)
     return Components(tasks=tasks, cadences=CadenceService(tasks, settings.default_time_zone),
-                      records=RecordService(tasks), automation=AutomationService(), feedback=feedback,
-                      surveys=surveys)
+                      records=records, automation=AutomationService(), feedback=feedback,
+                      surveys=surveys, inbound=InboundService(runtime.engine, records, settings.inbound_domain))
 
 
 def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
@@ -86,7 +98,9 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(
         FeedbackServicer(runtime.engine, parts.feedback, parts.surveys), server
     )
-    return [SERVICE_NAME, FEEDBACK_SERVICE_NAME,
+    inbound_pb2_grpc.add_InboundMailServiceServicer_to_server(InboundMailServicer(runtime.engine, parts.inbound),
+                                                               server)
+    return [SERVICE_NAME, FEEDBACK_SERVICE_NAME, INBOUND_SERVICE,
             automation_servicer.add_to_server(server, runtime.engine, parts.tasks, parts.cadences, parts.automation)]
 
 
@@ -95,7 +109,7 @@ def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     assert isinstance(settings, Settings)
     return [subscription(components(runtime).cadences), erasure.subscription(), merging_events.subscription(),
             *access.subscriptions(settings.default_time_zone),
-            automation_events.subscription(components(runtime).automation)]
+            automation_events.subscription(components(runtime).automation), inbound_directory.subscription()]
 
 
 def _schedules(runtime: ServiceRuntime) -> dict[str, ScheduleHandler]:
@@ -111,9 +125,19 @@ async def _warm_up(runtime: ServiceRuntime) -> None:
     await asyncio.to_thread(sentiment.warm_up)  # the sentiment models, before the first request
 
 
+def _workers(runtime: ServiceRuntime) -> list[Background]:
+    """The inbound SMTP server (email into the timeline), when a port is set."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    if not settings.inbound_smtp_port:
+        return []
+    return [InboundSmtpServer(components(runtime).inbound, settings.inbound_smtp_host, settings.inbound_smtp_port,
+                              settings.inbound_domain)]
+
+
 DEFINITION = ServiceDefinition(
     name="followups", package_dir=Path(__file__).parent, register=_register, subscriptions=_subscriptions,
-    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC, on_start=_warm_up,
+    schedules=_schedules, sends_mail=True, public_methods=FEEDBACK_PUBLIC, on_start=_warm_up, workers=_workers,
 )
 
 

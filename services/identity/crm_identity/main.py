@@ -14,6 +14,11 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from crm_identity.audit.revealed import revealed_subscription
+from crm_identity.backups.service import JOB_KIND as BACKUP_JOB
+from crm_identity.backups.service import RETRY_SCHEDULE as BACKUP_RETRIES
+from crm_identity.backups.service import TenantBackups
+from crm_identity.backups.servicer import SERVICE_NAME as BACKUP_SERVICE
+from crm_identity.backups.servicer import TenantBackupServicer
 from crm_identity.imports.service import JOB_KIND as IMPORT_JOB
 from crm_identity.imports.service import RETRY_SCHEDULE, UserImports
 from crm_identity.invitations.service import Invitations
@@ -27,6 +32,7 @@ from crm_identity.sealing import Sealer, reseal_targets
 from crm_identity.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from crm_identity.sessions.servicer import SERVICE_NAME as ACCOUNT_SECURITY_SERVICE
 from crm_identity.sessions.servicer import AccountSecurityServicer
+from crm_identity.tenants.restore import tenant_settings_data
 from crm_identity.tenants.service import TenantService
 from crm_identity.users.account import AccountSecurity
 from crm_identity.users.login import LoginSecurity
@@ -39,7 +45,12 @@ from crm_platform.pagination import PageTokens
 from crm_platform.resealing import JOB_KIND as RESEAL_JOB
 from crm_platform.resealing import Resealer
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2_grpc, user_admin_pb2_grpc
+from crm_proto.crm.identity.v1 import (
+    account_security_pb2_grpc,
+    backups_pb2_grpc,
+    identity_pb2_grpc,
+    user_admin_pb2_grpc,
+)
 
 
 class Settings(ServiceSettings):
@@ -69,6 +80,7 @@ class Identity:
     oauth: OAuthService
     tenants: TenantService
     imports: UserImports
+    backups: TenantBackups
     reloader: KeyReloader | None = None
     reload_task: asyncio.Task[None] | None = None
 
@@ -107,7 +119,12 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     )
     account_security_pb2_grpc.add_AccountSecurityServiceServicer_to_server(
         AccountSecurityServicer(runtime.engine, AccountSecurity(runtime.engine, mfa)), server)
-    return [SERVICE_NAME, ACCOUNT_SECURITY_SERVICE, USER_ADMIN_SERVICE]
+    # A tenant admin's backups (backups/, docs/tenancy.md#backups-for-the-tenant-admin).
+    _state.backups = TenantBackups(runtime.engine, keys, [a for a in settings.tenant_services.split(",") if a],
+                                   lambda: runtime.tenant_data)
+    backups_pb2_grpc.add_TenantBackupServiceServicer_to_server(
+        TenantBackupServicer(runtime.engine, _state.backups), server)
+    return [SERVICE_NAME, ACCOUNT_SECURITY_SERVICE, USER_ADMIN_SERVICE, BACKUP_SERVICE]
 
 
 def _register_user_admin(server: grpc.aio.Server, runtime: ServiceRuntime, settings: Settings) -> None:
@@ -125,7 +142,8 @@ def _workers(runtime: ServiceRuntime) -> list[JobWorker]:
     assert isinstance(settings, Settings)
     resealer = Resealer(runtime.engine, reseal_targets(Sealer(settings.master_key)))
     return [JobWorker(runtime.engine, {IMPORT_JOB: _state.imports.run, RESEAL_JOB: resealer.run}, RETRY_SCHEDULE,
-                      concurrency=2)]
+                      concurrency=2),
+            JobWorker(runtime.engine, {BACKUP_JOB: _state.backups.run}, BACKUP_RETRIES, concurrency=1)]
 
 
 async def _on_start(runtime: ServiceRuntime) -> None:
@@ -158,12 +176,14 @@ def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
 
 
 def _tenant_data(runtime: ServiceRuntime) -> TenantDataHook:
-    """Offboarding: the directory row is marked offboarded before the schema (users) is dropped."""
+    """Offboarding: the directory row is marked offboarded before the schema (users) is dropped.
+    Backups and restore: the tenant's settings (`control.tenant`) travel with its data, and restored
+    users get no usable password (tenants/restore.py)."""
 
     async def erase(tenant_id: uuid.UUID) -> dict[str, int]:
         return await _state.tenants.mark_offboarded(tenant_id)
 
-    return TenantDataHook(erase=erase)
+    return tenant_settings_data(runtime.engine, erase)
 
 
 DEFINITION = ServiceDefinition(

@@ -342,3 +342,32 @@ user_import_rows = sa.Table(
     sa.Column("error_code", sa.Text),
     schema=TENANT,
 )
+
+# A tenant admin's backups (it0070, backups/service.py): progress and the exported files' pages.
+tenant_backups = sa.Table(
+    "tenant_backups",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False),
+    sa.Column("requested_by_kind", sa.Text, nullable=False),
+    sa.Column("progress_done", sa.BigInteger, nullable=False),
+    sa.Column("progress_total", sa.BigInteger, nullable=False),
+    sa.Column("files", pg.JSONB, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    schema=TENANT,
+)
+
+tenant_backup_pages = sa.Table(
+    "tenant_backup_pages",
+    metadata,
+    sa.Column("backup_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    schema=TENANT,
+)

@@ -8,10 +8,11 @@ import json
 import uuid
 
 from crm_platform.errors import FieldError, InvalidInput
-from crm_platform.offboarding import TenantDataHook
+from crm_platform.offboarding import Row, TenantDataHook
 from crm_reporting.analytics import TenantTable
 from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.query import TenantDelete, TenantQuery
+from crm_reporting.analytics.tables import TENANT_COLUMN
 
 PREFIX = "clickhouse."
 
@@ -40,4 +41,18 @@ def tenant_data(analytics: PendingAnalytics, tables: tuple[TenantTable, ...]) ->
             await analytics.delete_tenant(TenantDelete(table, tenant_id))
         return deleted
 
-    return TenantDataHook(tables=list_tables, export=export, erase=erase, prefixes=(PREFIX,))
+    async def import_rows(tenant_id: uuid.UUID, source_id: uuid.UUID, name: str, rows: list[Row]) -> int:
+        """Restore (docs/tenancy.md#restore-into-a-new-tenant): the exported rows (ClickHouse's own
+        JSON rendering) inserted under the new tenant's id, the only value that changes; the
+        JSONEachRow reader parses them back. Unlike the Postgres tables a page sent twice is
+        inserted twice: the restore sends each page once."""
+        table = by_name.get(name)
+        if table is None:
+            raise InvalidInput([FieldError("table", "unknown_table", f"no table {name!r} for this tenant")])
+        known = table.column_names
+        await analytics.insert(table, [{**{k: v for k, v in row.items() if k in known}, TENANT_COLUMN: tenant_id}
+                                       for row in rows])
+        return len(rows)
+
+    return TenantDataHook(tables=list_tables, export=export, erase=erase, prefixes=(PREFIX,),
+                          import_external=import_rows)

@@ -32,6 +32,7 @@ PERMISSIONS: Final[dict[str, Msg]] = {
     Scope.AUDIT_READ: N_("Search and export the audit log"),
     Scope.ORDERS_READ: N_("Read orders and contracts of customers in the caller's data scope"),
     Scope.ORDERS_WRITE: N_("Record orders and contracts from outside systems"),
+    Scope.TENANT_BACKUP: N_("Take and download backups of all of the tenant's data; every download is audited"),
 }
 
 

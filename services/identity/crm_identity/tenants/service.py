@@ -132,6 +132,24 @@ class TenantService:
         log.info("tenant created", extra=telemetry.log_fields(tenant=str(tenant_id)))
         return tenant, admin
 
+    async def register_restored(self, *, slug: str, name: str, default_locale: str, time_zone: str) -> uuid.UUID:
+        """`crm tenant restore`: a new tenant for a backup's data, provisioned everywhere and left
+        `provisioning` (nobody can sign in) until the restore marks it active."""
+        slug = slug.strip().lower()
+        if not SLUG_RE.match(slug):
+            raise InvalidInput([FieldError("slug", "invalid_slug", "3-40 lowercase letters, digits or hyphens")])
+        locale = default_locale if default_locale in LOCALES else "zh-CN"
+        tenant_id = new_id()
+        try:
+            async with control_session(self.engine) as session:
+                await session.execute(sa.insert(tenant_directory).values(
+                    id=tenant_id, slug=slug, name=name.strip() or slug, status=STATUS_PROVISIONING,
+                    default_locale=locale, time_zone=time_zone or default_time_zone(locale)))
+        except IntegrityError:
+            raise Conflict("this company identifier is taken", code="slug_taken", extra={"field": "slug"}) from None
+        await self._provision_everywhere(tenant_id)
+        return tenant_id
+
     async def _provision_everywhere(self, tenant_id: uuid.UUID) -> None:
         """Identity's own schema and every other service's, in parallel. Each call is idempotent,
         so a failed sign-up can be provisioned again; until then the tenant stays 'provisioning'."""

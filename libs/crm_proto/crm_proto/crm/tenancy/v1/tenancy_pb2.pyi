@@ -6,6 +6,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ImportTenantRequest(_message.Message):
+    __slots__ = ("tenant_id", "source_tenant_id", "table", "rows")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    source_tenant_id: str
+    table: str
+    rows: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., source_tenant_id: _Optional[str] = ..., table: _Optional[str] = ..., rows: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImportTenantResponse(_message.Message):
+    __slots__ = ("inserted",)
+    INSERTED_FIELD_NUMBER: _ClassVar[int]
+    inserted: int
+    def __init__(self, inserted: _Optional[int] = ...) -> None: ...
+
 class ListTenantDataRequest(_message.Message):
     __slots__ = ("tenant_id",)
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -21,10 +39,12 @@ class TenantDataTable(_message.Message):
     def __init__(self, name: _Optional[str] = ..., rows: _Optional[int] = ...) -> None: ...
 
 class ListTenantDataResponse(_message.Message):
-    __slots__ = ("tables",)
+    __slots__ = ("tables", "service")
     TABLES_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     tables: _containers.RepeatedCompositeFieldContainer[TenantDataTable]
-    def __init__(self, tables: _Optional[_Iterable[_Union[TenantDataTable, _Mapping]]] = ...) -> None: ...
+    service: str
+    def __init__(self, tables: _Optional[_Iterable[_Union[TenantDataTable, _Mapping]]] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ExportTenantRequest(_message.Message):
     __slots__ = ("tenant_id", "table", "offset", "page_size")

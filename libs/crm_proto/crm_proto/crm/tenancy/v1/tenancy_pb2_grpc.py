@@ -56,6 +56,11 @@ class TenancyServiceStub:
                 request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.SerializeToString,
                 response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.FromString,
                 _registered_method=True)
+        self.ImportTenant = channel.unary_unary(
+                '/crm.tenancy.v1.TenancyService/ImportTenant',
+                request_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantRequest.SerializeToString,
+                response_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantResponse.FromString,
+                _registered_method=True)
 
 
 class TenancyServiceServicer:
@@ -97,6 +102,17 @@ class TenancyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportTenant(self, request, context):
+        """Restore (`crm tenant restore`, docs/tenancy.md#restore-into-a-new-tenant), operator token of the
+        NEW tenant: inserts one page of a table of a backup archive (JSON objects as ExportTenant wrote
+        them) into the new tenant's schema, ids kept. A row already present is skipped, so a page can
+        be sent again. FAILED_PRECONDITION `import_order` when a row references one not imported yet
+        (the caller retries the table after the others).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenancyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -119,6 +135,11 @@ def add_TenancyServiceServicer_to_server(servicer, server):
                     servicer.EraseTenant,
                     request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.FromString,
                     response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.SerializeToString,
+            ),
+            'ImportTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportTenant,
+                    request_deserializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantRequest.FromString,
+                    response_serializer=crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -231,6 +252,33 @@ class TenancyService:
             '/crm.tenancy.v1.TenancyService/EraseTenant',
             crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantRequest.SerializeToString,
             crm_dot_tenancy_dot_v1_dot_tenancy__pb2.EraseTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.tenancy.v1.TenancyService/ImportTenant',
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantRequest.SerializeToString,
+            crm_dot_tenancy_dot_v1_dot_tenancy__pb2.ImportTenantResponse.FromString,
             options,
             channel_credentials,
             insecure,
