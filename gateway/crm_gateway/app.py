@@ -37,6 +37,7 @@ from crm_gateway.api import (
     orders,
     reports,
     roles,
+    saved_reports,
     signup,
     tag_batches,
     tag_rules,
@@ -98,7 +99,8 @@ ROUTERS = (
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, notifications.router,
-    cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    cadence_rules.router, reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router,
+    webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
