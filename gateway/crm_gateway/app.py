@@ -79,6 +79,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import reports as web_reports
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
@@ -119,7 +120,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router, web_value.router,
+    web_dashboard.router, web_value.router, web_reports.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_gateway.api.common import BackendsDep, CallerDep, Multiline, Name, RequestBody, operation
+from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, Multiline, Name, RequestBody, operation
 from crm_gateway.clients import Backends, Caller, UpstreamError
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import views_pb2
@@ -237,7 +237,7 @@ async def list_reports(caller: CallerDep, services: BackendsDep) -> ReportList:
 
 @router.post("/v1/reports", response_model=Report,
              **operation(operation_id="createSavedReport", summary="Save a report definition",
-                         scopes=[Scope.REPORTS_READ], status_code=201, errors=[400],
+                         scopes=[Scope.REPORTS_READ], status_code=201, errors=[*WRITE_ERRORS],
                          description="Visibility: " + VISIBILITY_DOC + ". Definition errors are 400 naming the "
                                      "field (`definition.rows[1].field` `unknown_dimension`, ...)."))
 async def create_report(body: ReportIn, caller: CallerDep, services: BackendsDep, response: Response) -> Report:
@@ -250,7 +250,7 @@ async def create_report(body: ReportIn, caller: CallerDep, services: BackendsDep
 
 @router.post("/v1/reports:run", response_model=RunResult,
              **operation(operation_id="runReportDefinition", summary="Run an unsaved report definition",
-                         scopes=[Scope.REPORTS_READ], errors=[400, 404], description=RUN_DOC))
+                         scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], description=RUN_DOC))
 async def run_definition(body: RunIn, caller: CallerDep, services: BackendsDep) -> RunResult:
     return await _run(caller, services, definition=body.definition, view_id=body.definition.view_id)
 
@@ -258,16 +258,16 @@ async def run_definition(body: RunIn, caller: CallerDep, services: BackendsDep) 
 ReportId = Annotated[str, Path(max_length=40, description="A saved report's id")]
 
 
-@router.get("/v1/reports/{report_id:uuid}", response_model=Report,
+@router.get("/v1/reports/{report_id}", response_model=Report,
             **operation(operation_id="getSavedReport", summary="One saved report", scopes=[Scope.REPORTS_READ],
                         errors=[404], description="404 for a report you may not see (another user's private one)."))
 async def get_report(report_id: ReportId, caller: CallerDep, services: BackendsDep) -> Report:
     return _report(await caller.call(services.reports.GetReport, pb.GetReportRequest(id=str(report_id))))
 
 
-@router.patch("/v1/reports/{report_id:uuid}", response_model=Report,
+@router.patch("/v1/reports/{report_id}", response_model=Report,
               **operation(operation_id="updateSavedReport", summary="Change a saved report",
-                          scopes=[Scope.REPORTS_READ], errors=[400, 404, 412],
+                          scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404, 412],
                           description="The fields present change. The owner may change a report; a shared one "
                                       "also anyone with `reports:manage` (else 403 `not_editable`)."))
 async def update_report(report_id: ReportId, body: ReportPatch, caller: CallerDep,
@@ -281,26 +281,28 @@ async def update_report(report_id: ReportId, body: ReportPatch, caller: CallerDe
     return _report(await caller.call(services.reports.UpdateReport, request))
 
 
-@router.delete("/v1/reports/{report_id:uuid}", response_class=Response,
+@router.delete("/v1/reports/{report_id}", response_model=Report,
                **operation(operation_id="deleteSavedReport", summary="Delete a saved report",
-                           scopes=[Scope.REPORTS_READ], errors=[404], status_code=204))
-async def delete_report(report_id: ReportId, caller: CallerDep, services: BackendsDep) -> Response:
-    await caller.call(services.reports.DeleteReport, pb.DeleteReportRequest(id=str(report_id)))
-    return Response(status_code=204)
+                           scopes=[Scope.REPORTS_READ], errors=[404],
+                           description="Returns the report as it was. The owner, or `reports:manage` for a shared "
+                                       "report (else 403 `not_editable`)."))
+async def delete_report(report_id: ReportId, caller: CallerDep, services: BackendsDep) -> Report:
+    reply = await caller.call(services.reports.DeleteReport, pb.DeleteReportRequest(id=str(report_id)))
+    return _report(reply.report)
 
 
-@router.post("/v1/reports/{report_id:uuid}:run", response_model=RunResult,
+@router.post("/v1/reports/{report_id}:run", response_model=RunResult,
              **operation(operation_id="runSavedReport", summary="Run a saved report", scopes=[Scope.REPORTS_READ],
-                         errors=[404], description=RUN_DOC))
+                         errors=[*WRITE_ERRORS, 404], description=RUN_DOC))
 async def run_report(report_id: ReportId, caller: CallerDep, services: BackendsDep) -> RunResult:
     saved = await caller.call(services.reports.GetReport, pb.GetReportRequest(id=str(report_id)))
     view_id = str(json.loads(saved.definition_json).get("view_id") or "")
     return await _run(caller, services, report_id=str(report_id), view_id=view_id)
 
 
-@router.post("/v1/reports/{report_id:uuid}:clone", response_model=Report,
+@router.post("/v1/reports/{report_id}:clone", response_model=Report,
              **operation(operation_id="cloneSavedReport", summary="A private copy of a report you may see",
-                         scopes=[Scope.REPORTS_READ], errors=[404], status_code=201))
+                         scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], status_code=201))
 async def clone_report(report_id: ReportId, body: CloneIn, caller: CallerDep, services: BackendsDep) -> Report:
     return _report(await caller.call(services.reports.CloneReport, pb.CloneReportRequest(
         source_id=str(report_id), name=body.name, locale=caller.locale)))
@@ -319,7 +321,7 @@ async def list_templates(caller: CallerDep, services: BackendsDep) -> TemplateLi
 
 @router.post("/v1/report-templates/{template_key}:clone", response_model=Report,
              **operation(operation_id="cloneReportTemplate", summary="Save a quick template as your own report",
-                         scopes=[Scope.REPORTS_READ], errors=[404], status_code=201))
+                         scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], status_code=201))
 async def clone_template(template_key: Annotated[str, Path(max_length=60)], body: CloneIn, caller: CallerDep,
                          services: BackendsDep) -> Report:
     return _report(await caller.call(services.reports.CloneReport, pb.CloneReportRequest(

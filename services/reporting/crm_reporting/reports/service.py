@@ -203,12 +203,13 @@ class SavedReportService:
             )
         return await self.get(session, principal, report_id)
 
-    async def delete(self, session: AsyncSession, principal: Principal, report_id: str) -> None:
+    async def delete(self, session: AsyncSession, principal: Principal, report_id: str) -> SavedReport:
         current = await self.get(session, principal, report_id, for_update=True)
         if not current.editable:
             raise PermissionDenied("only the owner (or reports:manage for a shared report) may delete it",
                                    code="not_editable")
         await session.execute(sa.delete(saved_reports).where(saved_reports.c.id == current.id))
+        return current
 
 
 saved_report_service = SavedReportService()

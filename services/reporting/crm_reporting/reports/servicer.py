@@ -99,8 +99,8 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
 
     @rpc(Scope.REPORTS_READ)
     async def DeleteReport(self, request: pb.DeleteReportRequest, call: Call) -> pb.DeleteReportResponse:
-        await saved_report_service.delete(call.session, call.principal, request.id)
-        return pb.DeleteReportResponse()
+        deleted = await saved_report_service.delete(call.session, call.principal, request.id)
+        return pb.DeleteReportResponse(report=report_pb(deleted))
 
     @rpc(Scope.REPORTS_READ, read_only=True)
     async def RunReport(self, request: pb.RunReportRequest, call: Call) -> pb.RunReportResponse:

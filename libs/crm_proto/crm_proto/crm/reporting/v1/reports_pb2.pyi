@@ -91,8 +91,10 @@ class DeleteReportRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class DeleteReportResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("report",)
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    report: Report
+    def __init__(self, report: _Optional[_Union[Report, _Mapping]] = ...) -> None: ...
 
 class RunReportRequest(_message.Message):
     __slots__ = ("id", "definition_json", "locale", "time_zone", "view_filters")
