@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from crm_gateway.api.common import BackendsDep
-from crm_gateway.clients import Caller
+from crm_gateway.api.saved_reports import saved_view_filters, tenant_time_zone
 from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
 from crm_gateway.web import formatting
@@ -39,7 +39,6 @@ from crm_gateway.web.common import (
 )
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import page_locale, render
-from crm_proto.crm.identity.v1 import identity_pb2
 from crm_proto.crm.reporting.v1 import reports_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -268,14 +267,6 @@ def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None
             "stacked": stacked, "title": result["title"]}
 
 
-async def _time_zone(caller: Caller, services: Any) -> str:
-    try:
-        tenant = await caller.call(services.identity.GetTenant, identity_pb2.GetTenantRequest())
-    except UpstreamError:
-        return "UTC"
-    return str(tenant.time_zone) or "UTC"
-
-
 def _options(t: Any, table: dict[str, Msg]) -> list[tuple[str, str]]:
     return [(key, t.text(msg)) for key, msg in table.items()]
 
@@ -343,9 +334,9 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     if context["can_read"]:
         try:
             request_pb = pb.RunReportRequest(
-                locale=locale, time_zone=await _time_zone(caller, services),
-                **({"id": saved.id} if saved is not None else
-                   {"definition_json": json.dumps(definition, ensure_ascii=False)}))
+                locale=locale, time_zone=await tenant_time_zone(caller, services), id=saved.id if saved else "",
+                view_filters=await saved_view_filters(caller, services, str(definition.get("view_id") or "")),
+                definition_json="" if saved else json.dumps(definition, ensure_ascii=False))
             reply = await caller.call(services.reports.RunReport, request_pb)
         except UpstreamError as exc:
             raise_if_signed_out(request, exc)

@@ -140,8 +140,8 @@ def _policies(definition: Definition, principal: Principal) -> tuple[list[Measur
                                extra={"fields": refused})
     kept, omitted = [], []
     for measure in definition.measures:
-        policy = "status" if measure.agg == "conversion" else (
-            field_info(measure.field).policy if measure.field and field_info(measure.field) else None)
+        info = field_info(measure.field) if measure.field else None
+        policy = "status" if measure.agg == "conversion" else (info.policy if info is not None else None)
         if _hidden(principal, policy):
             omitted.append(str(policy))
         else:
@@ -669,7 +669,8 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         if not column.bucket:
             def column_total(key: str) -> float:
                 total = cells.get(((None,) * rows_n, key), ())
-                return float(total[sort_index]) if total and total[sort_index] is not None else float("-inf")
+                value = total[sort_index] if total else None
+                return float(value) if value is not None else float("-inf")
             present = sorted(present, key=lambda k: (k == OTHERS_KEY, -column_total(k), k))
         column_keys = present
     column_position = {key: i for i, key in enumerate(column_keys)}
