@@ -35,6 +35,7 @@ from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, mess
 from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
+from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.reports.definition import (
     FIELDS,
@@ -111,7 +112,8 @@ class _Plan:
     omitted: list[str]
     dims: list[str] = field(default_factory=list)  # SQL expression per dimension (rows, then column)
     params: dict[str, Any] = field(default_factory=dict)
-    needs_value: bool = False
+    needs_value: bool = False  # per-customer spend (money measures)
+    needs_segment: bool = False  # the value segment (a dimension or filter): the value model's query
     needs_customer_join: bool = False
     conversions: list[MeasureSpec] = field(default_factory=list)
 
@@ -196,7 +198,7 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
     info = FIELDS.get(spec.field) or field_info(spec.field)
     assert info is not None
     if spec.field == "value_segment":
-        plan.needs_value = True
+        plan.needs_segment = True
         return "toString(v.segment)"
     if spec.field == "customer":
         return "toString(customer_id)"
@@ -312,7 +314,7 @@ def _grouping_sets(rows: int, column: bool) -> str:
 
 
 async def _compile(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest,
-                   scope: ReportScope) -> tuple[TenantQuery, _Plan, Audience, list[str]]:
+                   scope: ReportScope) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
     definition = request.definition
     measures, omitted = _policies(definition, principal)
     zone = _zone(request.time_zone)
@@ -357,17 +359,32 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
 
     plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
     if any(f.field == "value_segment" for _, f in filters):
-        plan.needs_value = True
+        plan.needs_segment = True
     measure_sql = [_measure_sql(plan, m, i) for i, m in enumerate(measures)]
+    # What the cell count reads: the joins only when a row or column (or a filter) needs them.
+    counting = query
 
     if plan.needs_customer_join:
         query = query.left_join("c", TenantQuery(CUSTOMERS, tenant, final=True).select(
             "customer_id", *(f"{column} AS c_{column}" for column in sorted(set(_CUSTOMER_COLUMNS.values()))),
             "custom AS c_custom"))
-    if plan.needs_value:
+    if plan.needs_segment:
         rules = await value_rule_store.read(session)
         # Every customer in scope, in the report's currency, up to today (the value model's own rules).
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
+    elif plan.needs_value:
+        # Only the spend: the value model's spend rule without its scores and prediction.
+        spend = Audience(scope).by_customer(
+            TenantQuery(ORDERS, tenant, final=True)
+            .where("kind = {kind:String}", kind=SPEND_KIND)
+            .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+            .where("currency = {currency:String}", currency=definition.currency)
+            .where("ordered_on <= {today:Date32}", today=today)
+        ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
+                 "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
+        query = query.left_join("v", spend.group_by("customer_id"))
+    if plan.needs_customer_join or plan.needs_segment:
+        counting = query
     if plan.conversions:
         history = TenantQuery(CUSTOMER_STATUS_CHANGES, tenant, final=True).select("customer_id")
         for position, measure in enumerate(plan.conversions):
@@ -379,7 +396,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
                 **{f"conv_from_{position}": measure.from_status, f"conv_to_{position}": measure.to_status},
             )
         query = query.left_join("s", history.group_by("customer_id"))
-    return query, plan, audience, measure_sql
+    return query, counting, plan, audience, measure_sql
 
 
 def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str, Any]:
@@ -390,7 +407,7 @@ def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str
 async def run(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest) -> PivotResult:
     """The definition computed under the principal's own data scope and field policies."""
     scope = await report_scope(session, principal)
-    base, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
+    base, counting, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     rows_n = len(definition.rows)
     has_column = definition.column is not None
@@ -413,7 +430,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
         row_part = f"uniqExact({', '.join(dims[:rows_n])})" if rows_n else "1"
         column_part = f"uniqExact({dims[-1]})" if has_column else "1"
         exprs = [f"{row_part} AS row_keys", f"{column_part} AS column_keys"]
-        [sizes] = await analytics.query(base.select(*exprs, **_used_params(exprs, plan.params)))
+        [sizes] = await analytics.query(counting.select(*exprs, **_used_params(exprs, plan.params)))
         cells = int(sizes["row_keys"]) * max(int(sizes["column_keys"]), 1) * len(measure_sql)
         if cells > MAX_CELLS:
             error = InvalidInput([FieldError(
