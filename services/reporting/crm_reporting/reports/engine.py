@@ -16,9 +16,10 @@ pivot runs); a larger result is refused (400 `too_many_cells`), never cut.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,7 +46,15 @@ from crm_reporting.reports.definition import (
     MeasureSpec,
     field_info,
 )
-from crm_reporting.reports.result import CellValue, Dimension, Measure, MeasureKind, PivotCell, PivotResult
+from crm_reporting.reports.result import (
+    CellValue,
+    Dimension,
+    Measure,
+    MeasureKind,
+    PivotCell,
+    PivotResult,
+    UnderlyingRows,
+)
 from crm_reporting.scope.service import ReportScope, report_scope
 from crm_reporting.scope.tables import user_teams
 from crm_reporting.value.rules import value_rule_store
@@ -748,3 +757,83 @@ def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tup
 
 def locale_of(tag: str) -> Locale:
     return locale_or_default(tag)
+
+
+# -- the underlying rows (the XLSX's Excel Table and PivotTable source) -------------------------------
+
+UNDERLYING_PAGE: Final = 50_000
+
+
+async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
+                          request: RunRequest) -> UnderlyingRows:
+    """The records the pivot counts, one row per customer (or order), under the same audience,
+    filters, time range and field policies as `run`: the record's id, the customer's name (when the
+    viewer may read it), each dimension's label and each measure's per-record figure (money and
+    numbers; counts and conversions have none). Read in pages of `UNDERLYING_PAGE` as the renderer
+    iterates, so a million rows are never held at once."""
+    scope = await report_scope(session, principal)
+    base, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
+    definition = plan.definition
+    text = messages(locale_or_default(request.locale))
+    key = "toString(order_id)" if definition.object == "orders" else "toString(customer_id)"
+    exprs = [f"{key} AS record_id"]
+    headers = [text.gettext("Order") if definition.object == "orders" else text.gettext("Customer")]
+    with_name = definition.object == "customers" and not _hidden(principal, "name")
+    if with_name:
+        exprs.append("name AS record_name")
+        headers.append(_field_label(text, "name"))
+    exprs += [f"{expr} AS d{i}" for i, expr in enumerate(plan.dims)]
+    headers += [dimension_label(text, d) for d in definition.dimensions]
+    figures: list[MeasureSpec] = []
+    for measure in plan.measures:
+        if measure.field and measure.field not in {m.field for m in figures}:
+            figures.append(measure)
+    for i, measure in enumerate(figures):
+        if measure.field in _VALUE_MEASURES:
+            exprs.append(f"toString({_VALUE_MEASURES[measure.field]}) AS f{i}")
+        elif measure.field == "amount":
+            plan.params["currency"] = definition.currency
+            exprs.append(f"toString(if(currency = {{currency:String}}, amount, 0)) AS f{i}")
+        else:
+            column = _column(plan, measure.field, outer=True)
+            exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
+        headers.append(_field_label(text, measure.field))
+    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC")
+    dims = definition.dimensions
+
+    def shaped(row: Row) -> list[object]:
+        values: list[object] = [str(row["record_id"])]
+        if with_name:
+            values.append(str(row["record_name"]))
+        values += [value_label(text, spec, str(row[f"d{i}"])) for i, spec in enumerate(dims)]
+        values += [None if row[f"f{i}"] is None else Decimal(str(row[f"f{i}"])) for i in range(len(figures))]
+        return values
+
+    return UnderlyingRows(columns=headers, rows=_PagedRows(analytics, query, shaped, asyncio.get_running_loop()))
+
+
+class _PagedRows:
+    """`UnderlyingRows.rows`: a plain iterable for a renderer that runs in a worker thread
+    (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): each page is read from
+    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it."""
+
+    def __init__(self, analytics: Analytics, query: TenantQuery, shaped: Callable[[Row], list[object]],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._analytics, self._query, self._shaped, self._loop = analytics, query, shaped, loop
+
+    def __iter__(self) -> Iterator[list[object]]:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("iterate the underlying rows in a worker thread (asyncio.to_thread), not on the loop")
+        offset = 0
+        while True:
+            page = asyncio.run_coroutine_threadsafe(
+                self._analytics.query(self._query.limit(UNDERLYING_PAGE, offset)), self._loop).result()
+            for row in page:
+                yield self._shaped(row)
+            offset += len(page)
+            if len(page) < UNDERLYING_PAGE:
+                return
