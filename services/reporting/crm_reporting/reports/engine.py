@@ -357,9 +357,13 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
     customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
+    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level)
     if definition.object == "customers":
         query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
-        query = _apply_filters(plan, query, filters, outer=True, team_owners=team_owners)
+        query = _apply_filters(plan, query, customer_level, outer=True, team_owners=team_owners)
+        # The customers counted, for narrowing the per-customer joins (spend, status history).
+        members = query.select("customer_id")
+        query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
     else:
         members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
@@ -383,7 +387,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
     elif plan.needs_value:
         # Only the spend: the value model's spend rule without its scores and prediction.
-        spend = Audience(scope).by_customer(
+        spend = (
             TenantQuery(ORDERS, tenant, final=True)
             .where("kind = {kind:String}", kind=SPEND_KIND)
             .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
@@ -391,7 +395,8 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
             .where("ordered_on <= {today:Date32}", today=today)
         ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
                  "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
-        query = query.left_join("v", spend.group_by("customer_id"))
+        query = query.left_join("v", (spend.where_in("customer_id", members) if narrowed else spend)
+                                .group_by("customer_id"))
     if plan.needs_customer_join or plan.needs_segment:
         counting = query
     if plan.conversions:
@@ -404,6 +409,8 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
                 f"minIf(changed_at, status = {{conv_from_{position}:String}}) AS converted_{position}",
                 **{f"conv_from_{position}": measure.from_status, f"conv_to_{position}": measure.to_status},
             )
+        if narrowed:
+            history = history.where_in("customer_id", members)
         query = query.left_join("s", history.group_by("customer_id"))
     return query, counting, plan, audience, measure_sql
 
