@@ -3,8 +3,8 @@
 the viewer's scope, the cell count, GROUPING SETS subtotals, the labelled PivotResult) on chDB,
 against the same question with GROUPING SETS on PostgreSQL over the same rows, in the same run.
 
-    nice -n 10 .venv/bin/python tests/bench/bench_report_pivot.py              # 1,000,000 customers, 10,000,000 orders
-    .venv/bin/python tests/bench/bench_report_pivot.py --scale 0.1 --runs 20   # reduced: 100,000 / 1,000,000
+    nice -n 10 .venv/bin/python -m tests.bench.bench_report_pivot              # 1,000,000 customers, 10,000,000 orders
+    .venv/bin/python -m tests.bench.bench_report_pivot --scale 0.1 --runs 20   # reduced: 100,000 / 1,000,000
 
 The rows are generated straight into chDB as bench_dashboards.py does (customers in 8 industries, 7
 regions, 4 sources, 50 owners; status history; orders over three years), then copied into PostgreSQL

@@ -109,7 +109,8 @@ def test_report_builder_in_the_browser(chromium: Browser, platform: Platform, te
     try:
         sign_in(cs, platform, tenant.slug, business["emails"]["cs"], first_time=True)
         cs.goto(f"{platform.gateway_url}/app/reports/build?{QUERY}")
-        expect(cs.locator("#report-omitted")).to_contain_text("lifetime_value")
+        expect(cs.locator("#report-omitted")).to_have_attribute("data-fields", "lifetime_value")
+        expect(cs.locator("#report-omitted")).to_contain_text("累计消费")
         assert rows(cs)[-1][:2] == ["总计", "4"]
         shot(cs, "builder-zh-1280-service")
     finally:

@@ -84,6 +84,9 @@ RANGES: Final[dict[str, Msg]] = {"all": N_("All time"), "3m": N_("Last 3 months"
                                  "ytd": N_("This year"), "custom": N_("Custom")}
 CHARTS: Final[dict[str, Msg]] = {"table": N_("Table only"), "bar": N_("Bar chart"), "line": N_("Line chart"),
                                  "pie": N_("Pie chart")}
+# Field names `omitted_fields` may carry, as the page shows them.
+OMITTED_LABELS: Final[dict[str, Msg]] = {"annual_spend": N_("Annual spend"), "lifetime_value": N_("Lifetime value"),
+                                         "status": N_("Status")}
 VISIBILITIES: Final[dict[str, Msg]] = {"private": N_("Only me"), "team": N_("My team"), "tenant": N_("Everyone")}
 
 
@@ -232,7 +235,7 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
                 raw = cell["values"][index] if cell else None
                 values.append({"text": _format(raw, measure["kind"], measure["currency"], locale) if cell else "",
                                "link": link if index == 0 else ""})
-        table.lines.append({"kind": kind, "labels": shown, "values": values})
+        table.lines.append({"kind": kind, "labels": shown, "cells": values})
     table.chart = _chart(result, by_row, order, depth)
     return table
 
@@ -315,7 +318,7 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     measures = ORDER_MEASURES if object_name == "orders" else CUSTOMER_MEASURES
     form = dict(query_from_definition(definition))
     context: dict[str, Any] = {
-        "session": session, "saved": saved, "error": "", "errors": [], "table": None, "result": None,
+        "session": session, "saved": saved, "error": "", "errors": [], "table": None, "result": None, "omitted": [],
         "can_read": "reports:read" in scopes, "can_share_tenant": "reports:manage" in scopes,
         "object": object_name, "form": form,
         "rows": [form.get(f"row{i}", "") for i in range(3)], "col": form.get("col", ""),
@@ -345,6 +348,8 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         else:
             result = json.loads(reply.result_json)
             context["result"] = result
+            context["omitted"] = [t.text(OMITTED_LABELS[f]) if f in OMITTED_LABELS else f
+                                  for f in result["omitted_fields"]]
             context["table"] = pivot_table(result, locale)
     response = render(request, "report_builder.html", context)
     cookies.clear_flash(request, response)

@@ -526,7 +526,7 @@ def dimension_label(text: Messages, spec: DimensionSpec) -> str:
 
 def measure_label(text: Messages, measure: MeasureSpec, object_name: str) -> str:
     if measure.agg == "count":
-        return text.gettext("Customers") if object_name == "customers" else text.gettext("Orders")
+        return text.gettext("Number of customers") if object_name == "customers" else text.gettext("Number of orders")
     if measure.agg == "distinct_customers":
         return text.gettext("Distinct customers")
     if measure.agg == "conversion":
@@ -758,7 +758,8 @@ def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tup
     if any(m.field in ("amount", "annual_spend", "lifetime_value") for m in plan.measures):
         lines.append((text.gettext("Currency"), definition.currency))
     if plan.omitted:
-        lines.append((text.gettext("Left out (field policies)"), ", ".join(plan.omitted)))
+        omitted = ", ".join(_field_label(text, f) for f in plan.omitted)
+        lines.append((text.gettext("Left out (field policies)"), omitted))
     return tuple(lines)
 
 
