@@ -41,6 +41,7 @@ from crm_gateway.api import (
     orders,
     reports,
     roles,
+    saved_reports,
     segments,
     signup,
     tag_batches,
@@ -87,6 +88,7 @@ from crm_gateway.web import followup_rules as web_followup_rules
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import reports as web_reports
 from crm_gateway.web import segments as web_segments
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
@@ -109,7 +111,7 @@ ROUTERS = (
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)
-    reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
@@ -131,7 +133,7 @@ ROUTERS = (
     segments.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router, web_value.router,
+    web_dashboard.router, web_value.router, web_reports.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

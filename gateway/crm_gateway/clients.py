@@ -39,7 +39,7 @@ from crm_proto.crm.identity.v1 import (
     identity_pb2_grpc,
     user_admin_pb2_grpc,
 )
-from crm_proto.crm.reporting.v1 import reporting_pb2_grpc
+from crm_proto.crm.reporting.v1 import reporting_pb2_grpc, reports_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
 
@@ -89,6 +89,8 @@ class Backends:
     tenant_backups: Any = None
     # crm.followups.v1.InboundMailService (the inbound email address, on the followups channel).
     inbound_mail: Any = None
+    # crm.reporting.v1.ReportService (saved reports and the report builder, on the reporting channel).
+    reports: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -121,6 +123,7 @@ class Backends:
             feedback=feedback_pb2_grpc.FeedbackServiceStub(channels["followups"]),
             tenant_backups=backups_pb2_grpc.TenantBackupServiceStub(channels["identity"]),
             inbound_mail=inbound_pb2_grpc.InboundMailServiceStub(channels["followups"]),
+            reports=reports_pb2_grpc.ReportServiceStub(channels["reporting"]),
         )
 
     async def close(self) -> None:
