@@ -12,6 +12,7 @@ from typing import IO, Final
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from jinja2 import Environment
 from markupsafe import Markup
 
@@ -96,6 +97,7 @@ def render_html(result: PivotResult) -> str:
     layout = lay_out(result)
     locale = result.locale
     text = messages(report_locale(locale))
+    babel_locale = BABEL_LOCALES[report_locale(locale)]
     dims = len(result.rows)
     figures = chart_data(layout)
     group_header: list[tuple[str, int]] = []
@@ -108,7 +110,10 @@ def render_html(result: PivotResult) -> str:
                 group_header.append((group, 1))
     body = []
     previous: tuple[str, ...] = ()
-    for row in layout.rows[:PDF_MAX_ROWS]:
+    shown_rows = list(layout.rows)
+    if len(shown_rows) > PDF_MAX_ROWS:  # the first rows, and the grand total whatever is left out
+        shown_rows = shown_rows[:PDF_MAX_ROWS] + [r for r in shown_rows[PDF_MAX_ROWS:] if r.kind == "total"]
+    for row in shown_rows:
         # A parent's label once per group: the rows under it leave it blank.
         labels = list(row.labels)
         if row.kind == "detail":
@@ -122,12 +127,14 @@ def render_html(result: PivotResult) -> str:
         body.append((row.kind, labels, values))
     note = ""
     if len(layout.rows) > PDF_MAX_ROWS:
+        shown, total = format_decimal(PDF_MAX_ROWS, locale=babel_locale), format_decimal(len(layout.rows),
+                                                                                        locale=babel_locale)
         note = text.gettext("This PDF shows the first %(shown)s of %(total)s rows; the XLSX and CSV files have all "
-                            "of them.", shown=f"{PDF_MAX_ROWS:,}", total=f"{len(layout.rows):,}")
+                            "of them.", shown=shown, total=total)
     generated = ""
     if result.generated_at is not None:
         at: datetime = result.generated_at.astimezone(ZoneInfo(result.time_zone))
-        generated = f"{format_datetime(at, 'medium', locale=BABEL_LOCALES[report_locale(locale)])} ({result.time_zone})"
+        generated = f"{format_datetime(at, 'medium', locale=babel_locale)} ({result.time_zone})"
     width = dims + len(layout.columns)
     return _env.from_string(_TEMPLATE).render(
         lang=report_locale(locale),
