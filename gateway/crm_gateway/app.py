@@ -37,6 +37,7 @@ from crm_gateway.api import (
     orders,
     reports,
     roles,
+    saved_reports,
     signup,
     tag_batches,
     tag_rules,
@@ -78,6 +79,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import reports as web_reports
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
@@ -98,7 +100,8 @@ ROUTERS = (
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, notifications.router,
-    cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    cadence_rules.router, reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router,
+    webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
@@ -117,7 +120,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router, web_value.router,
+    web_dashboard.router, web_value.router, web_reports.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,
