@@ -23,6 +23,7 @@ from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
+from crm_reporting.reports.exports import export_worker
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
 
@@ -93,6 +94,8 @@ DEFINITION = ServiceDefinition(
     register=register,
     subscriptions=subscriptions,
     on_start=open_store,
+    # Report exports as jobs (reports/exports.py).
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime))],
     # Offboarding: the tenant's ClickHouse rows are exported and erased with its schema.
     tenant_data=lambda runtime: tenant_data(analytics_of(runtime), ANALYTICS_TABLES),
 )
