@@ -29,6 +29,7 @@ from crm_platform.ids import new_id
 from crm_platform.jobs import JobWorker
 from crm_platform.origin import current_origin
 from crm_platform.runtime import ServiceRuntime
+from crm_platform.tables import jobs as jobs_table
 from crm_reporting.analytics import Analytics
 from crm_reporting.reports import engine as report_engine
 from crm_reporting.reports.files.groupings import groupings_as_rows
@@ -81,6 +82,14 @@ class ReportExports:
             row = (await session.execute(sa.update(report_exports).where(report_exports.c.id == row.id)
                                          .values(status=EXPIRED, parts=0).returning(report_exports))).one()
         return row
+
+    async def progress(self, session: AsyncSession, row: Any) -> int:
+        """Rows written so far by the export's job (the platform's jobs table)."""
+        if row.status != RUNNING:
+            return int(row.rows_done)
+        done = (await session.execute(sa.select(jobs_table.c.progress_done).where(
+            jobs_table.c.dedupe_key == f"{JOB_KIND}:{row.id}"))).scalar()
+        return int(done or 0)
 
     async def read_part(self, session: AsyncSession, caller: Principal, export_id: str,
                         seq: int) -> tuple[bytes, sa.Row[Any], bool]:
