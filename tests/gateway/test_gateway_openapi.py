@@ -88,8 +88,8 @@ EXPECTED = {
     ("/v1/reports/{report_id}:run", "post"), ("/v1/reports/{report_id}:clone", "post"),
     ("/v1/report-templates", "get"), ("/v1/report-templates/{template_key}:clone", "post"),
     # report exports (issue 15, "Exports")
-    ("/v1/reports/{report_id}/exports", "post"), ("/v1/reports/{report_id}/exports/{export_id}", "get"),
-    ("/v1/reports/{report_id}/exports/{export_id}/file", "get"),
+    ("/v1/reports/{report_id}/exports", "post"), ("/v1/reports/{report_id}/exports/{report_export_id}", "get"),
+    ("/v1/reports/{report_id}/exports/{report_export_id}/file", "get"),
     # invitations and user import (issue 3)
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),

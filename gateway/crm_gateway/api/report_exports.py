@@ -96,14 +96,14 @@ async def create_report_export(report_id: ReportId, body: ReportExportCreate, re
 
 
 @router.get(
-    "/v1/reports/{report_id}/exports/{export_id}",
+    "/v1/reports/{report_id}/exports/{report_export_id}",
     response_model=ReportExport,
     **operation(operation_id="getReportExport", summary="A report export's progress and state",
                 scopes=[Scope.REPORTS_READ], errors=[404]),
 )
-async def get_report_export(report_id: ReportId, export_id: ExportId, caller: CallerDep,
+async def get_report_export(report_id: ReportId, report_export_id: ExportId, caller: CallerDep,
                             services: BackendsDep) -> ReportExport:
-    return export_out(await _owned(caller, services, str(report_id), str(export_id)))
+    return export_out(await _owned(caller, services, str(report_id), str(report_export_id)))
 
 
 async def _parts(caller: Caller, services: Backends, export_id: str, first: Any) -> AsyncIterator[bytes]:
@@ -127,17 +127,18 @@ DOWNLOAD["responses"][200] = {
 }
 
 
-@router.get("/v1/reports/{report_id}/exports/{export_id}/file", response_class=StreamingResponse, **DOWNLOAD)
-async def download_report_export(report_id: ReportId, export_id: ExportId, caller: CallerDep,
+@router.get("/v1/reports/{report_id}/exports/{report_export_id}/file", response_class=StreamingResponse,
+            **DOWNLOAD)
+async def download_report_export(report_id: ReportId, report_export_id: ExportId, caller: CallerDep,
                                  services: BackendsDep) -> StreamingResponse:
-    await _owned(caller, services, str(report_id), str(export_id))
+    await _owned(caller, services, str(report_id), str(report_export_id))
     # The first part is read before answering, so a refusal is a proper problem response.
     first = await caller.call(services.report_exports.ReadReportExportFile,
-                              pb.ReadReportExportFileRequest(id=str(export_id), part=0))
+                              pb.ReadReportExportFileRequest(id=str(report_export_id), part=0))
     headers = {
         "Content-Disposition": f"attachment; filename=\"{quote(first.file_name)}\"; "
                                f"filename*=UTF-8''{quote(first.file_name)}",
         "Cache-Control": "no-store",
     }
-    return StreamingResponse(_parts(caller, services, str(export_id), first), media_type=first.content_type,
-                             headers=headers)
+    return StreamingResponse(_parts(caller, services, str(report_export_id), first),
+                             media_type=first.content_type, headers=headers)
