@@ -39,6 +39,7 @@ from crm_gateway.api import (
     invitations,
     notifications,
     orders,
+    report_exports,
     reports,
     roles,
     saved_reports,
@@ -111,7 +112,8 @@ ROUTERS = (
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)
-    reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    reports.router, saved_reports.router, report_exports.router, dashboards.router, webhook_endpoints.router,
+    webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change

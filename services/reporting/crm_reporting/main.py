@@ -13,7 +13,14 @@ from pydantic_settings import SettingsConfigDict
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc, reports_pb2, reports_pb2_grpc
+from crm_proto.crm.reporting.v1 import (
+    report_exports_pb2,
+    report_exports_pb2_grpc,
+    reporting_pb2,
+    reporting_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
+)
 from crm_reporting.analytics import TenantTable, open_analytics
 from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
@@ -24,6 +31,8 @@ from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
+from crm_reporting.reports.exports import export_worker
+from crm_reporting.reports.exports_servicer import ReportExportServicer
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
 
@@ -78,8 +87,11 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     )
     # Saved reports and the report builder (issue 15, reports.proto).
     reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportServicer(runtime.engine, analytics_of(runtime)), server)
+    # Report exports as jobs (reports/exports.py, report_exports.proto).
+    report_exports_pb2_grpc.add_ReportExportServiceServicer_to_server(ReportExportServicer(runtime.engine), server)
     return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
-            reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name]
+            reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+            report_exports_pb2.DESCRIPTOR.services_by_name["ReportExportService"].full_name]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -95,6 +107,8 @@ DEFINITION = ServiceDefinition(
     register=register,
     subscriptions=subscriptions,
     on_start=open_store,
+    # Report exports as jobs (reports/exports.py).
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime))],
     # Offboarding: the tenant's ClickHouse rows are exported and erased with its schema.
     tenant_data=lambda runtime: tenant_data(analytics_of(runtime), ANALYTICS_TABLES),
 )
