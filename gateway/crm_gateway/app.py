@@ -37,6 +37,7 @@ from crm_gateway.api import (
     orders,
     reports,
     roles,
+    share_links,
     signup,
     tag_batches,
     tag_rules,
@@ -79,6 +80,7 @@ from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
 from crm_gateway.web import settings as web_settings
+from crm_gateway.web import share as web_share
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web import value as web_value
@@ -123,6 +125,7 @@ ROUTERS = (
     customer_duplicates.router,
     customer_owners.router,
     web_webhooks.router,
+    share_links.router, web_share.router,
 )
 
 

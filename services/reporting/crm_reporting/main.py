@@ -13,12 +13,13 @@ from pydantic_settings import SettingsConfigDict
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from crm_proto.crm.reporting.v1 import delivery_pb2, delivery_pb2_grpc, reporting_pb2, reporting_pb2_grpc
 from crm_reporting.analytics import TenantTable, open_analytics
 from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.delivery.servicer import DeliveryServicer
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
@@ -73,7 +74,11 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
         ReportingServicer(runtime.engine, analytics_of(runtime)), server
     )
-    return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name]
+    delivery_pb2_grpc.add_ReportDeliveryServiceServicer_to_server(
+        DeliveryServicer(runtime.engine, analytics_of(runtime), runtime), server
+    )
+    return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
+            delivery_pb2.DESCRIPTOR.services_by_name["ReportDeliveryService"].full_name]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -89,6 +94,9 @@ DEFINITION = ServiceDefinition(
     register=register,
     subscriptions=subscriptions,
     on_start=open_store,
+    # The share page and the unsubscribe link carry their own secret instead of a bearer token.
+    public_methods=frozenset({"/crm.reporting.v1.ReportDeliveryService/OpenShareLink",
+                              "/crm.reporting.v1.ReportDeliveryService/Unsubscribe"}),
     # Offboarding: the tenant's ClickHouse rows are exported and erased with its schema.
     tenant_data=lambda runtime: tenant_data(analytics_of(runtime), ANALYTICS_TABLES),
 )

@@ -1,0 +1,99 @@
+"""ReportDeliveryService: share links and subscriptions (translation only: share_links.py,
+subscriptions.py, dashboard.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_platform.auth import Scope
+from crm_platform.grpc_server import Call, rpc
+from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
+from crm_proto.crm.reporting.v1 import delivery_pb2_grpc
+from crm_reporting.analytics import Analytics
+from crm_reporting.delivery import share_links
+from crm_reporting.delivery.dashboard import Target, check_target, compute_dashboard
+
+
+def rfc3339(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else ""
+
+
+def link_message(row: Any, now: datetime, names: dict[str, str] | None = None) -> pb.ShareLink:
+    snapshot = share_links.snapshot(row)
+    return pb.ShareLink(
+        id=str(row.id), target=Target.from_json(row.target).as_pb(), title=row.title,
+        created_by=str(row.created_by), created_by_name=(names or {}).get(str(row.created_by), ""),
+        created_at=rfc3339(row.created_at), expires_at=rfc3339(row.expires_at),
+        revoked_at=rfc3339(row.revoked_at) if row.revoked_at else "",
+        password_protected=bool(row.password_hash), state=share_links.link_state(row, now),
+        views=int(row.views), last_viewed_at=rfc3339(row.last_viewed_at) if row.last_viewed_at else "",
+        data_scope=snapshot.data_scope, personal_fields_masked=bool(row.personal_masked),
+    )
+
+
+class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
+    def __init__(self, engine: AsyncEngine, analytics: Analytics, runtime: Any = None):
+        self.engine = engine
+        self.analytics = analytics
+        self.runtime = runtime
+
+    @rpc(Scope.REPORTS_READ)
+    async def CreateShareLink(self, request: pb.CreateShareLinkRequest, call: Call) -> pb.CreatedShareLink:
+        target = check_target(request.target, share_links.today())
+        row, token = await share_links.create(call.session, call.principal, target, request.title,
+                                              request.expires_in_days, request.password)
+        return pb.CreatedShareLink(link=link_message(row, row.created_at), token=token)
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def ListShareLinks(self, request: pb.ListShareLinksRequest, call: Call) -> pb.ListShareLinksResponse:
+        rows = await share_links.list_links(call.session, call.principal, request.state)
+        now = datetime.now(UTC)
+        return pb.ListShareLinksResponse(items=[link_message(r, now) for r in rows])
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def GetShareLink(self, request: pb.ShareLinkIdRequest, call: Call) -> pb.ShareLink:
+        row = await share_links.get(call.session, call.principal, request.id)
+        return link_message(row, datetime.now(UTC))
+
+    @rpc(Scope.REPORTS_READ)
+    async def RevokeShareLink(self, request: pb.ShareLinkIdRequest, call: Call) -> pb.ShareLink:
+        row = await share_links.revoke(call.session, call.principal, request.id)
+        return link_message(row, datetime.now(UTC))
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def GetShareSettings(self, request: pb.GetShareSettingsRequest, call: Call) -> pb.ShareSettings:
+        allow, version = await share_links.allow_personal_fields(call.session)
+        return pb.ShareSettings(allow_personal_fields=allow, version=version)
+
+    @rpc(Scope.REPORTS_READ, Scope.REPORTS_MANAGE)
+    async def UpdateShareSettings(self, request: pb.ShareSettings, call: Call) -> pb.ShareSettings:
+        allow, version = await share_links.save_settings(call.session, call.principal, request.allow_personal_fields)
+        return pb.ShareSettings(allow_personal_fields=allow, version=version)
+
+    async def OpenShareLink(self, request: pb.OpenShareLinkRequest, context: Any) -> pb.SharedContent:
+        """Public: the gateway's /s/<token> page. A suspended tenant's links answer not_found."""
+        found = await share_links.tenant_of(self.engine, request.token)
+        if found is None:
+            return pb.SharedContent(state="not_found")
+        tenant_id, _ = found
+        gate = getattr(self.runtime, "tenant_gate", None)
+        if gate is not None and gate.refusal(tenant_id) is not None:
+            return pb.SharedContent(state="not_found")
+        opened = await share_links.open_token(self.engine, request.token, request.password)
+        if opened.link is None or opened.tenant_id is None:
+            return pb.SharedContent(state=opened.state)
+        now = datetime.now(UTC)
+        link = link_message(opened.link, now)
+        if opened.state != "ok":
+            # Only what the page needs to say why: no target, no figures.
+            return pb.SharedContent(state=opened.state, link=pb.ShareLink(
+                title=link.title if opened.state.startswith("password") else "", state=link.state,
+                password_protected=link.password_protected))
+        computed = await compute_dashboard(self.analytics, opened.tenant_id, Target.from_json(opened.link.target),
+                                           share_links.snapshot(opened.link), share_links.today(),
+                                           f"share-link:{opened.link.id}")
+        return pb.SharedContent(state="ok", link=link, panels=computed.panels, funnel=computed.funnel,
+                                has_funnel=computed.funnel is not None, hidden_panels=computed.hidden)
