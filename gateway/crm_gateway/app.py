@@ -35,6 +35,7 @@ from crm_gateway.api import (
     invitations,
     notifications,
     orders,
+    report_subscriptions,
     reports,
     roles,
     share_links,
@@ -74,6 +75,7 @@ from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dashboard as web_dashboard
+from crm_gateway.web import delivery as web_delivery
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
@@ -125,7 +127,7 @@ ROUTERS = (
     customer_duplicates.router,
     customer_owners.router,
     web_webhooks.router,
-    share_links.router, web_share.router,
+    share_links.router, report_subscriptions.router, web_share.router, web_delivery.router,
 )
 
 

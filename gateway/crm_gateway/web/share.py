@@ -196,3 +196,22 @@ async def share_password(request: Request, token: str, caller: AnonymousDep, ser
     if not password:
         return _password_page(request, token, "", wrong=True)
     return await _show(request, token, password, caller, services)
+
+
+@router.get("/unsubscribe/{token}")
+async def unsubscribe_page(request: Request, token: str, caller: AnonymousDep, services: BackendsDep) -> Response:
+    """The link in every subscription mail: GET only shows a button (mail scanners follow links)."""
+    return _headers(render(request, "unsubscribe.html", {"token": token, "done": ""}))
+
+
+@router.post("/unsubscribe/{token}")
+async def unsubscribe(request: Request, token: str, caller: AnonymousDep, services: BackendsDep) -> Response:
+    wait = limiter(request).take((("unsubscribe", _address(request)), VIEWS_PER_ADDRESS))
+    if wait:
+        return _too_many(request, wait)
+    reply = await caller.call(services.delivery.Unsubscribe, pb.UnsubscribeRequest(token=token[:200]))
+    t = messages(page_locale(request))
+    if reply.state == "invalid":
+        return _headers(message_page(request, t.gettext("Link not found"), t.gettext(
+            "This unsubscribe link is not valid. The subscription may have been deleted."), status_code=404))
+    return _headers(render(request, "unsubscribe.html", {"token": token, "done": reply.state, "title": reply.title}))

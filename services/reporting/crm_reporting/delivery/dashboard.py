@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from crm_platform.errors import FieldError, InvalidInput
@@ -90,6 +91,13 @@ def check_target(message: Any, today: date) -> Target:
     return target
 
 
+def _nonzero(value: str) -> bool:
+    try:
+        return Decimal(value or "0") != 0
+    except InvalidOperation:
+        return bool(value)
+
+
 @dataclass
 class ComputedDashboard:
     panels: list[pb.DashboardPanel]
@@ -100,7 +108,7 @@ class ComputedDashboard:
     def empty(self) -> bool:
         """Nothing to report: every point is zero or absent."""
         counts = [p.count for panel in self.panels for p in panel.points]
-        values = [p.value for panel in self.panels for p in panel.points if p.value not in ("", "0", "0.00")]
+        values = [p.value for panel in self.panels for p in panel.points if _nonzero(p.value)]
         cohort = self.funnel.cohort if self.funnel is not None else 0
         return not any(counts) and not values and not cohort
 

@@ -13,7 +13,7 @@ from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
 from crm_proto.crm.reporting.v1 import delivery_pb2_grpc
 from crm_reporting.analytics import Analytics
-from crm_reporting.delivery import share_links
+from crm_reporting.delivery import share_links, subscriptions
 from crm_reporting.delivery.dashboard import Target, check_target, compute_dashboard
 
 
@@ -34,11 +34,75 @@ def link_message(row: Any, now: datetime, names: dict[str, str] | None = None) -
     )
 
 
+def subscription_message(row: Any, people: list[Any], next_at: datetime | None) -> pb.ReportSubscription:
+    return pb.ReportSubscription(
+        id=str(row.id), target=Target.from_json(row.target).as_pb(), title=row.title, frequency=row.frequency,
+        weekday=row.weekday, day_of_month=row.day_of_month, time_of_day=row.time_of_day, time_zone=row.time_zone,
+        format=row.format, created_by=str(row.created_by), created_at=rfc3339(row.created_at),
+        next_run_at=rfc3339(next_at), rrule=row.rrule,
+        recipients=[pb.SubscriptionRecipient(user_id=str(p.user_id), email=p.email or "",
+                                             display_name=p.display_name or "", locale=p.locale or "",
+                                             unsubscribed=p.unsubscribed_at is not None) for p in people],
+    )
+
+
 class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
-    def __init__(self, engine: AsyncEngine, analytics: Analytics, runtime: Any = None):
+    def __init__(self, engine: AsyncEngine, analytics: Analytics, runtime: Any = None, link_key: bytes = b""):
         self.engine = engine
         self.analytics = analytics
         self.runtime = runtime
+        self.link_key = link_key
+
+    async def _subscription(self, call: Call, row: Any) -> pb.ReportSubscription:
+        people = await subscriptions.recipients(call.session, row.id)
+        return subscription_message(row, people, await subscriptions.next_run(call.session, call.principal.tenant_id,
+                                                                              row.id))
+
+    @rpc(Scope.REPORTS_READ)
+    async def CreateReportSubscription(self, request: pb.CreateReportSubscriptionRequest,
+                                       call: Call) -> pb.ReportSubscription:
+        target = check_target(request.target, share_links.today())
+        definition = await subscriptions.check_definition(call.session, request)
+        row = await subscriptions.create(call.session, call.principal, target, definition)
+        return await self._subscription(call, row)
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def ListReportSubscriptions(self, request: pb.ListReportSubscriptionsRequest,
+                                      call: Call) -> pb.ListReportSubscriptionsResponse:
+        rows = await subscriptions.list_subscriptions(call.session, call.principal, request.target_kind,
+                                                      request.target_id)
+        return pb.ListReportSubscriptionsResponse(items=[await self._subscription(call, r) for r in rows])
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def GetReportSubscription(self, request: pb.ReportSubscriptionIdRequest,
+                                    call: Call) -> pb.ReportSubscription:
+        return await self._subscription(call, await subscriptions.get(call.session, call.principal, request.id))
+
+    @rpc(Scope.REPORTS_READ)
+    async def DeleteReportSubscription(self, request: pb.ReportSubscriptionIdRequest,
+                                       call: Call) -> pb.ReportSubscription:
+        row = await subscriptions.get(call.session, call.principal, request.id)
+        reply = await self._subscription(call, row)
+        await subscriptions.delete(call.session, call.principal, request.id)
+        reply.next_run_at = ""
+        return reply
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def ListSubscriptionDeliveries(self, request: pb.ListSubscriptionDeliveriesRequest,
+                                         call: Call) -> pb.ListSubscriptionDeliveriesResponse:
+        row = await subscriptions.get(call.session, call.principal, request.subscription_id)
+        limit = request.limit if 0 < request.limit <= 500 else 100
+        items = await subscriptions.deliveries(call.session, row.id, limit)
+        return pb.ListSubscriptionDeliveriesResponse(items=[pb.SubscriptionDelivery(
+            id=str(i["id"]), subscription_id=str(i["subscription_id"]), recipient_id=str(i["recipient_id"]),
+            occurrence_at=rfc3339(i["occurrence_at"]), status=i["status"], reason=i["reason"] or "",
+            created_at=rfc3339(i["created_at"]), sent_at=rfc3339(i["sent_at"]), attempts=i["attempts"],
+        ) for i in items])
+
+    async def Unsubscribe(self, request: pb.UnsubscribeRequest, context: Any) -> pb.UnsubscribeResponse:
+        """Public: the signed token from a delivered mail."""
+        state, title = await subscriptions.unsubscribe(self.engine, self.link_key, request.token)
+        return pb.UnsubscribeResponse(state=state, title=title)
 
     @rpc(Scope.REPORTS_READ)
     async def CreateShareLink(self, request: pb.CreateShareLinkRequest, call: Call) -> pb.CreatedShareLink:

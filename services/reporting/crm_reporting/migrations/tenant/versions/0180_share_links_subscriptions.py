@@ -103,12 +103,20 @@ def upgrade() -> None:
     for column in (sa.Column("display_name", sa.Text, nullable=False, server_default=""),
                    sa.Column("email", sa.Text, nullable=False, server_default=""),
                    sa.Column("locale", sa.Text, nullable=False, server_default=""),
-                   sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false())):
+                   sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+                   # The user's effective access from identity (events' access_* fields): a
+                   # subscription computes each recipient's report under it. false: not known yet.
+                   sa.Column("access_known", sa.Boolean, nullable=False, server_default=sa.false()),
+                   sa.Column("access_scopes", pg.JSONB, nullable=False, server_default="[]"),
+                   sa.Column("data_scope", sa.Text, nullable=False, server_default="own"),
+                   sa.Column("team_ids", pg.JSONB, nullable=False, server_default="[]"),
+                   sa.Column("field_policies", pg.JSONB, nullable=False, server_default="{}")):
         op.add_column("user_teams", column, schema=current_schema())
 
 
 def downgrade() -> None:
-    for name in ("display_name", "email", "locale", "disabled"):
+    for name in ("display_name", "email", "locale", "disabled", "access_known", "access_scopes", "data_scope",
+                 "team_ids", "field_policies"):
         op.drop_column("user_teams", name, schema=current_schema())
     op.drop_table("subscription_deliveries", schema=T)
     op.drop_table("subscription_recipients", schema=T)
