@@ -51,7 +51,8 @@ RESIDENT_ID: Final = "11010519491231002X"
 VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
-                               "order_id", "merge_id", "group_id", "session_id", "customer_import_id"})
+                               "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
+                               "link_id", "subscription_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -216,6 +217,12 @@ def _build(platform: Platform, api: ApiClient) -> World:
     ids["customer_import_id"] = _ok(rep_a.post("/v1/imports", params={"kind": "customers"}, files={
         "file": ("c.csv", customers_file, "application/octet-stream")}))["id"]
     ids["session_id"] = _ok(rep_a.get("/v1/users/me/sessions"))["items"][0]["id"]
+    ids["link_id"] = _ok(rep_a.post("/v1/share-links", json={"target": {"panels": ["kpis"]}}))["id"]
+    # Reporting learns rep A (a recipient must be a user it knows) from identity's user events.
+    subscribed = wait_for(lambda: (r := rep_a.post("/v1/report-subscriptions", json={
+        "target": {"panels": ["kpis"]}, "frequency": "daily", "recipient_ids": [rep_a_id]})).status_code == 201
+        and r, timeout=60)
+    ids["subscription_id"] = subscribed.json()["id"]
     # Tenant B has objects of its own, so its lists are not trivially empty.
     _ok(world.other_admin.post("/v1/customers", json={"name": "别家客户", "mobile": "13700990009"}))
     return world
