@@ -38,6 +38,7 @@ from crm_gateway.api import (
     report_subscriptions,
     reports,
     roles,
+    saved_reports,
     share_links,
     signup,
     tag_batches,
@@ -81,6 +82,7 @@ from crm_gateway.web import errors as web_errors
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
+from crm_gateway.web import reports as web_reports
 from crm_gateway.web import settings as web_settings
 from crm_gateway.web import share as web_share
 from crm_gateway.web import tag_library as web_tag_library
@@ -102,7 +104,8 @@ ROUTERS = (
     api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, notifications.router,
-    cadence_rules.router, reports.router, dashboards.router, webhook_endpoints.router, webhook_deliveries.router,
+    cadence_rules.router, reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router,
+    webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
@@ -121,7 +124,7 @@ ROUTERS = (
     customer_views.router,
     customer_exports.router, web_customer_lists.router,
     customer_activity.router, customer_bulk_changes.router,
-    web_dashboard.router, web_value.router,
+    web_dashboard.router, web_value.router, web_reports.router,
     orders.router,
     customer_merges.router,
     customer_duplicates.router,

@@ -31,7 +31,7 @@ from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
-from crm_proto.crm.reporting.v1 import delivery_pb2_grpc, reporting_pb2_grpc
+from crm_proto.crm.reporting.v1 import delivery_pb2_grpc, reporting_pb2_grpc, reports_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
 
@@ -73,6 +73,8 @@ class Backends:
     customer_duplicates: Any = None
     # crm.reporting.v1.ReportDeliveryService (share links and subscriptions, on the reporting channel).
     delivery: Any = None
+    # crm.reporting.v1.ReportService (saved reports and the report builder, on the reporting channel).
+    reports: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -101,6 +103,7 @@ class Backends:
             merges=merges_pb2_grpc.MergeServiceStub(channels["customers"]),
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
             delivery=delivery_pb2_grpc.ReportDeliveryServiceStub(channels["reporting"]),
+            reports=reports_pb2_grpc.ReportServiceStub(channels["reporting"]),
         )
 
     async def close(self) -> None:

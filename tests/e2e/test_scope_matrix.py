@@ -48,11 +48,11 @@ REP_SCOPES: Final = ["customers:read", "customers:write", "customers:export", "t
 RESIDENT_ID: Final = "11010519491231002X"
 # Path parameters that name a word every tenant has, not an object of one tenant: another
 # tenant's call answers about its own (a dictionary, the import template).
-VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis"}
+VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis", "template_key": "conversion_by_source"}
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
                                "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
-                               "link_id", "subscription_id"})
+                               "link_id", "subscription_id", "report_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -80,6 +80,9 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
                                                          "label_zh": "矩阵"}]},
     "remapCustomerImport": lambda w: {"mapping": {"0": "name", "1": "mobile"}},
     "startCustomerImport": lambda w: {"duplicate_mode": "skip"},
+    "updateSavedReport": lambda w: {"name": "Renamed report"},
+    "cloneSavedReport": lambda w: {"name": "Copied report"},
+    "cloneReportTemplate": lambda w: {"name": "From a template"},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
@@ -223,6 +226,9 @@ def _build(platform: Platform, api: ApiClient) -> World:
         "target": {"panels": ["kpis"]}, "frequency": "daily", "recipient_ids": [rep_a_id]})).status_code == 201
         and r, timeout=60)
     ids["subscription_id"] = subscribed.json()["id"]
+    # Rep A's private saved report (the report builder): nobody else may see it.
+    ids["report_id"] = _ok(rep_a.post("/v1/reports", json={"name": "矩阵报表", "definition": {
+        "object": "customers", "rows": [{"field": "industry"}]}}))["id"]
     # Tenant B has objects of its own, so its lists are not trivially empty.
     _ok(world.other_admin.post("/v1/customers", json={"name": "别家客户", "mobile": "13700990009"}))
     return world

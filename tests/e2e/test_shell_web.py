@@ -25,9 +25,9 @@ from tests.e2e.test_web_ui import ARTIFACTS
 
 SHOTS = ARTIFACTS / "shell"
 DESKTOP, PHONE = 1280, 390
-ADMIN_MENU = ["home", "customers", "value", "followups", "tags", "users", "teams", "roles", "api_clients", "webhooks",
-              "audit", "settings"]
-REP_MENU = ["home", "customers", "value", "followups", "tags"]
+ADMIN_MENU = ["home", "customers", "value", "reports", "followups", "tags", "users", "teams", "roles", "api_clients",
+              "webhooks", "audit", "settings"]
+REP_MENU = ["home", "customers", "value", "reports", "followups", "tags"]
 HEADINGS = {"zh-CN": {"customers": "客户", "404": "页面不存在"},
             "en": {"customers": "Customers", "404": "Page not found"}}
 

@@ -88,6 +88,11 @@ EXPECTED = {
     ("/v1/report-subscriptions/{subscription_id}", "get"), ("/v1/report-subscriptions/{subscription_id}", "delete"),
     ("/v1/report-subscriptions/{subscription_id}/deliveries", "get"),
     ("/v1/reports/value-rules", "get"), ("/v1/reports/value-rules", "put"),
+    # saved reports and the report builder (issue 15)
+    ("/v1/reports", "get"), ("/v1/reports", "post"), ("/v1/reports:run", "post"),
+    ("/v1/reports/{report_id}", "get"), ("/v1/reports/{report_id}", "patch"), ("/v1/reports/{report_id}", "delete"),
+    ("/v1/reports/{report_id}:run", "post"), ("/v1/reports/{report_id}:clone", "post"),
+    ("/v1/report-templates", "get"), ("/v1/report-templates/{template_key}:clone", "post"),
     # invitations and user import (issue 3)
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),

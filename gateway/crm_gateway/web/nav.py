@@ -44,6 +44,7 @@ NAV: Final[tuple[NavEntry, ...]] = (
     NavEntry("customer_import", "/app/customers/import", N_("Import customers"), scope="customers:write", icon="dot",
              parent="customers"),
     NavEntry("value", "/app/value", N_("Customer value"), scope="reports:read", icon="reports"),
+    NavEntry("reports", "/app/reports", N_("Reports"), scope="reports:read", icon="reports"),
     NavEntry("followups", "/app/followups", N_("Follow-ups"), scope="followups:read", icon="followups"),
     NavEntry("tags", "/app/tags", N_("Tags"), scope="tags:read", icon="tags"),
     NavEntry("users", "/app/users", N_("Users"), ADMIN, scope="users:manage", icon="user"),

@@ -17,7 +17,14 @@ from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.jobs import JobWorker
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
-from crm_proto.crm.reporting.v1 import delivery_pb2, delivery_pb2_grpc, reporting_pb2, reporting_pb2_grpc
+from crm_proto.crm.reporting.v1 import (
+    delivery_pb2,
+    delivery_pb2_grpc,
+    reporting_pb2,
+    reporting_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
+)
 from crm_reporting.analytics import TenantTable, open_analytics
 from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
@@ -29,6 +36,7 @@ from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
+from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
 
 DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
@@ -85,8 +93,11 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     delivery_pb2_grpc.add_ReportDeliveryServiceServicer_to_server(
         DeliveryServicer(runtime.engine, analytics_of(runtime), runtime, link_key(runtime)), server
     )
+    # Saved reports and the report builder (issue 15, reports.proto).
+    reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportServicer(runtime.engine, analytics_of(runtime)), server)
     return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
-            delivery_pb2.DESCRIPTOR.services_by_name["ReportDeliveryService"].full_name]
+            delivery_pb2.DESCRIPTOR.services_by_name["ReportDeliveryService"].full_name,
+            reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name]
 
 
 _link_keys: weakref.WeakKeyDictionary[ServiceRuntime, bytes] = weakref.WeakKeyDictionary()

@@ -27,6 +27,7 @@ TENANT_PARAM = "tenant_id"
 # semicolons, `#`, `$` or `?`: a fragment cannot hold a literal string, heredoc or second statement.
 _SAFE_FRAGMENT = re.compile(r"[A-Za-z0-9_\s.,()*+\-/%<>=!{}:]+\Z")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9_(), ]+)\}")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words that would let a fragment read other rows or tables, or restructure the statement.
 # (`IN` is among them because `x IN some_table` reads a table: use `has({list:Array(T)}, x)`.)
@@ -95,6 +96,9 @@ class TenantQuery:
     # `SELECT <outer> FROM (<this query>)`: a second aggregation over this query's rows (medians
     # of per-customer durations, counts of per-customer groups). It reads only the inner rows.
     _outer: tuple[str, ...] = ()
+    # `LEFT JOIN (<subquery>) AS <alias> USING (<column>)`: per-customer figures (spend, value segment,
+    # status history) beside each row. Each subquery is a `TenantQuery` of the same tenant.
+    _joins: tuple[tuple[str, str, TenantQuery], ...] = ()
     _params: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +146,27 @@ class TenantQuery:
         checked = self._with((expression,), {}, _where_in=(*self._where_in, (expression, subquery)))
         return dataclasses.replace(checked, _params=checked._merged_params(sub_params))
 
+    def left_join(self, alias: str, subquery: TenantQuery, using: str = "customer_id") -> TenantQuery:
+        """`LEFT JOIN (subquery) AS alias USING (using)`: the report builder's per-customer figures
+        (orders' spend, value segment, status history) beside each customer or order. The subquery
+        is a `TenantQuery` of the same tenant (its own tenant filter), `using` a column of this
+        table, and the alias a plain name; rows without a match read the columns' defaults. The
+        tenant filter of this query is then written `<table>.tenant_id`, so no joined column can
+        stand in for it."""
+        if not isinstance(subquery, TenantQuery):
+            raise TypeError("the joined query must be a TenantQuery")
+        if subquery.tenant_id != self.tenant_id:
+            raise UnsafeFragment("a joined query must read the same tenant")
+        taken = {a for a, _, _ in self._joins}
+        if not _IDENTIFIER.match(alias) or alias.lower() in _FORBIDDEN_WORDS or alias in taken:
+            raise UnsafeFragment(f"join alias {alias!r} is not a fresh plain name")
+        if using not in self.table.column_names or using == TENANT_COLUMN:
+            raise UnsafeFragment(f"{using!r} is not a column of {self.table.name} to join on")
+        sub_params = subquery.build().params
+        sub_params.pop(TENANT_PARAM)
+        return dataclasses.replace(self, _joins=(*self._joins, (alias, using, subquery)),
+                                   _params=self._merged_params(sub_params))
+
     def _merged_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """One value per placeholder name: a name reused with another value would silently change
         an earlier condition (or a subquery's), so it is refused."""
@@ -175,11 +200,14 @@ class TenantQuery:
     def build(self) -> BuiltQuery:
         if not self._select:
             raise ValueError("a query needs at least one select expression")
-        conditions = [f"{TENANT_COLUMN} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
+        tenant_column = f"{self.table.name}.{TENANT_COLUMN}" if self._joins else TENANT_COLUMN
+        conditions = [f"{tenant_column} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
         conditions += [f"({expression} IN ({subquery.build().sql}))" for expression, subquery in self._where_in]
         parts = [
             f"SELECT {', '.join(self._select)}",
-            f"FROM {self.table.name}" + (" FINAL" if self.final else ""),
+            f"FROM {self.table.name}" + (" FINAL" if self.final else "") + "".join(
+                f"\nLEFT JOIN ({subquery.build().sql}) AS {alias} USING ({using})"
+                for alias, using, subquery in self._joins),
             "WHERE " + " AND ".join(conditions),
         ]
         if self._group_by:

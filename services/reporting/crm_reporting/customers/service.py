@@ -112,11 +112,33 @@ def _version_row(event: CloudEvent, customer: dict[str, Any], deleted: bool) -> 
         "region_top": texts["region"].split("/", 1)[0],
         "first_contact_on": _first_contact(customer) or created_at.date(),
         "first_contact_date": _first_contact(customer),
+        "custom": _custom_fields(customer),
         "created_at": created_at,
         "updated_at": updated_at,
         "deleted": int(deleted),
         "event_id": event.id,
     }
+
+
+def _custom_fields(customer: dict[str, Any]) -> dict[str, str]:
+    """Custom field values as text, for the report builder: numbers as written (`12.5`, `3`),
+    booleans `true` / `false`, a multi select's options joined by `,`."""
+    raw = customer.get("custom_fields")
+    if not isinstance(raw, dict):
+        return {}
+    values: dict[str, str] = {}
+    for key, value in raw.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            values[str(key)] = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            values[str(key)] = str(int(value))
+        elif isinstance(value, list):
+            values[str(key)] = ",".join(str(v) for v in value)
+        else:
+            values[str(key)] = str(value)
+    return values
 
 
 def _first_contact(customer: dict[str, Any]) -> date | None:

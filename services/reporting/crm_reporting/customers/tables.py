@@ -34,6 +34,9 @@ CUSTOMERS = TenantTable(
         Column("first_contact_on", "Date32"),
         # As the customer holds it (NULL when unset): what the list's first_contact_* filters test.
         Column("first_contact_date", "Nullable(Date32)"),
+        # Custom field values as text (a number as written, a multi select joined by commas), by key:
+        # the report builder's `cf.<key>` dimensions, filters and (numbers) measures (issue 15).
+        Column("custom", "Map(String, String)"),
     ),
     engine="ReplacingMergeTree(version)",
     order_by=("tenant_id", "customer_id"),

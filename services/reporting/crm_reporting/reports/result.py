@@ -51,6 +51,12 @@ class PivotCell:
     rows: tuple[str | None, ...]
     column: str | None
     values: tuple[CellValue, ...]
+    # Added by the report builder (optional): the raw values behind `rows` / `column` (a status code,
+    # a bucket's first day, an owner id; `None` where rolled up), and the `GET /v1/customers`
+    # parameters listing exactly the customers behind the cell (empty when no list filter can).
+    keys: tuple[str | None, ...] = ()
+    column_key: str | None = None
+    filter: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class PivotResult:
     locale: str = "en"
     time_zone: str = "UTC"
     generated_at: datetime | None = None
+    # Added by the report builder (optional): raw values of `column_values`, in the same order, and
+    # the fields whose measures the viewer's field policies dropped (docs/reporting.md).
+    column_keys: tuple[str, ...] = ()
+    omitted_fields: tuple[str, ...] = ()
 
 
 @dataclass

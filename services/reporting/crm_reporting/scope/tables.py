@@ -47,3 +47,21 @@ value_rules = sa.Table(
     sa.Column("updated_by", sa.Text, nullable=False),
     schema=TENANT,
 )
+
+# Saved report definitions of the report builder (migration r0150, reports/service.py).
+saved_reports = sa.Table(
+    "saved_reports", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("definition", JSONB, nullable=False),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("team_id", sa.Uuid),
+    sa.Column("owner_id", sa.Text, nullable=False),
+    sa.Column("template", sa.Text, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+    schema=TENANT,
+)

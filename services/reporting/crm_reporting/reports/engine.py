@@ -1,0 +1,732 @@
+"""Running a report definition (docs/reporting.md, "Report builder"): one `TenantQuery` with GROUPING
+SETS over the customers or orders projection, narrowed to the viewer's audience (their data scope,
+the definition's tags / saved view, filters and time range: all compiled into the query), with the
+per-customer figures it needs joined beside each row (spend and value segment from the orders,
+conversions from the status history). The grouping sets give every subtotal and the grand total
+in ClickHouse; Python only orders and labels the rows into a `PivotResult`.
+
+Field policies are the viewer's: a dimension, filter or time field the viewer may not see (hidden
+or masked) refuses the run (403 `field_hidden`), a measure over such a field is dropped and named
+in `omitted_fields` (customer service gets a spend report's counts without the money), and a
+report left with no measure is refused.
+
+At most `MAX_CELLS` cells (row groups x column values x measures, counted in ClickHouse before the
+pivot runs); a larger result is refused (400 `too_many_cells`), never cut.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_platform.access import field_policy
+from crm_platform.auth import Principal
+from crm_platform.errors import FieldError, InvalidInput, PermissionDenied
+from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, messages
+from crm_reporting.analytics import Analytics, Row, TenantQuery
+from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
+from crm_reporting.orders.tables import ORDERS
+from crm_reporting.reports.definition import (
+    FIELDS,
+    Definition,
+    DimensionSpec,
+    Filter,
+    MeasureSpec,
+    field_info,
+)
+from crm_reporting.reports.result import CellValue, Dimension, Measure, MeasureKind, PivotCell, PivotResult
+from crm_reporting.scope.service import ReportScope, report_scope
+from crm_reporting.scope.tables import user_teams
+from crm_reporting.value.rules import value_rule_store
+from crm_reporting.value.service import SEGMENTS, value_query
+
+MAX_CELLS: Final = 1_000_000
+OTHERS_KEY: Final = "\u2063others"  # an invisible separator: no real value equals it
+SEGMENT_CODES: Final = {"none": 0, **{name: index + 1 for index, name in enumerate(SEGMENTS)}}
+# Customer columns an orders report reads through the order's customer (join `c`).
+_CUSTOMER_COLUMNS: Final = {
+    "industry": "industry", "region": "region", "status": "status", "type": "type", "owner": "owner_id",
+    "team": "owner_id", "source": "source", "created_at": "created_at", "first_contact_date": "first_contact_date",
+}
+_ORDER_COLUMNS: Final = {"order_status": "status", "order_kind": "kind", "currency": "currency",
+                         "ordered_on": "ordered_on"}
+_VALUE_MEASURES: Final = {"annual_spend": "v.annual_spend", "lifetime_value": "v.lifetime_value",
+                          "order_count": "v.orders"}
+_SQL_AGG: Final = {"sum": "sum", "avg": "avg", "min": "min", "max": "max"}
+
+_LABELS: Final[dict[str, Msg]] = {
+    "potential": N_("Potential"), "intent": N_("Intent"), "won": N_("Won"), "lost": N_("Lost"),
+    "individual": N_("Individual"), "enterprise": N_("Enterprise"),
+    "high_value": N_("High value"), "normal": N_("Normal"), "low_value": N_("Low value"), "none": N_("No orders"),
+    "draft": N_("Draft"), "confirmed": N_("Confirmed"), "paid": N_("Paid"), "cancelled": N_("Cancelled"),
+    "refunded": N_("Refunded"), "order": N_("Order"), "contract": N_("Contract"),
+}
+_SEGMENT_LABELS: Final[dict[str, Msg]] = {
+    "0": N_("No orders"), "1": N_("High value"), "2": N_("Potential"), "3": N_("Normal"), "4": N_("Low value"),
+}
+_AGG_LABELS: Final[dict[str, Msg]] = {
+    "sum": N_("%(field)s (sum)"), "avg": N_("%(field)s (average)"), "min": N_("%(field)s (minimum)"),
+    "max": N_("%(field)s (maximum)"),
+}
+_BUCKET_LABELS: Final[dict[str, Msg]] = {
+    "day": N_("%(field)s (day)"), "week": N_("%(field)s (week)"), "month": N_("%(field)s (month)"),
+    "quarter": N_("%(field)s (quarter)"), "year": N_("%(field)s (year)"),
+}
+_OPERATOR_LABELS: Final[dict[str, str]] = {
+    "eq": "=", "ne": "≠", "in": "∈", "not_in": "∉", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
+    "contains": "∋", "prefix": "^", "is_empty": "∅", "not_empty": "≠ ∅",
+}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    definition: Definition
+    title: str = ""
+    locale: str = "en"
+    time_zone: str = "UTC"
+    # The saved view's filters (definition.view_id), read by the gateway as the viewer.
+    view_filters: dict[str, str] = field(default_factory=dict)
+    today: date | None = None
+
+
+@dataclass
+class _Plan:
+    """What the compilation decided: expressions, their parameters, and what to join."""
+
+    definition: Definition
+    principal: Principal
+    zone: str
+    today: date
+    measures: list[MeasureSpec]
+    omitted: list[str]
+    dims: list[str] = field(default_factory=list)  # SQL expression per dimension (rows, then column)
+    params: dict[str, Any] = field(default_factory=dict)
+    needs_value: bool = False
+    needs_customer_join: bool = False
+    conversions: list[MeasureSpec] = field(default_factory=list)
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput([FieldError("time_zone", "invalid_time_zone", "an IANA time zone")]) from None
+    return name or "UTC"
+
+
+def _hidden(principal: Principal, policy: str | None) -> bool:
+    return policy is not None and field_policy(principal, policy) in ("hidden", "masked")
+
+
+def _policies(definition: Definition, principal: Principal) -> tuple[list[MeasureSpec], list[str]]:
+    """Dimensions, filters and the time field must be readable (else 403); measures over unreadable
+    fields are dropped and named."""
+    refused = sorted({
+        info.policy for name in definition.fields_used
+        if (info := field_info(name)) is not None and info.policy and _hidden(principal, info.policy)
+    })
+    if refused:
+        raise PermissionDenied(f"your role may not see {', '.join(refused)}", code="field_hidden",
+                               extra={"fields": refused})
+    kept, omitted = [], []
+    for measure in definition.measures:
+        policy = "status" if measure.agg == "conversion" else (
+            field_info(measure.field).policy if measure.field and field_info(measure.field) else None)
+        if _hidden(principal, policy):
+            omitted.append(str(policy))
+        else:
+            kept.append(measure)
+    if not kept:
+        fields = sorted(set(omitted))
+        raise PermissionDenied(f"your role may not see {', '.join(fields)}", code="field_hidden",
+                               extra={"fields": fields})
+    return kept, sorted(set(omitted))
+
+
+# -- compiling -------------------------------------------------------------------------------------
+
+def _column(plan: _Plan, name: str, *, outer: bool) -> str:
+    """The SQL column of a field where the query reads it: on a customers report the customers
+    projection; on an orders report the order's own columns, or the customer's through join `c`
+    (`outer`) / the customers subquery (not `outer`)."""
+    if name in _ORDER_COLUMNS:
+        return _ORDER_COLUMNS[name]
+    if name == "value_segment":
+        return "v.segment"
+    column = "custom" if name.startswith("cf.") else _CUSTOMER_COLUMNS[name]
+    if plan.definition.object == "orders" and outer:
+        plan.needs_customer_join = True
+        return f"c_{column}"
+    return column
+
+
+def _custom(plan: _Plan, name: str, column: str, param: str) -> str:
+    plan.params[param] = name.removeprefix("cf.")
+    return f"{column}[{{{param}:String}}]"
+
+
+def _time_bucket(expression: str, kind: str, bucket: str) -> str:
+    zone = ", {zone:String}" if kind == "datetime" else ""
+    if bucket == "day":
+        return f"toString(toDate({expression}{zone}))"
+    if bucket == "week":
+        return f"toString(toStartOfWeek({expression}, 1{zone}))"
+    function = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}[bucket]
+    return f"toString({function}({expression}{zone}))"
+
+
+async def _team_map(session: AsyncSession) -> tuple[list[str], list[str]]:
+    rows = (await session.execute(
+        sa.select(user_teams.c.user_id, user_teams.c.team_id).where(user_teams.c.team_id.is_not(None))
+    )).all()
+    return [str(r.user_id) for r in rows], [str(r.team_id) for r in rows]
+
+
+def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
+    info = FIELDS.get(spec.field) or field_info(spec.field)
+    assert info is not None
+    if spec.field == "value_segment":
+        plan.needs_value = True
+        return "toString(v.segment)"
+    if spec.field == "customer":
+        return "toString(customer_id)"
+    column = _column(plan, spec.field, outer=True)
+    if spec.field.startswith("cf."):
+        return _custom(plan, spec.field, column, f"dim_cf_{index}")
+    if info.kind == "datetime":
+        plan.params["zone"] = plan.zone
+        return _time_bucket(column, "datetime", spec.bucket)
+    if info.kind == "date":
+        plan.params["empty"] = ""
+        return f"ifNull({_time_bucket(column, 'date', spec.bucket)}, {{empty:String}})"
+    if info.kind == "region":
+        plan.params["slash"] = "/"
+        plan.params[f"region_level_{spec.level}"] = spec.level
+        return (f"arrayStringConcat(arraySlice(splitByChar({{slash:String}}, {column}), 1, "
+                f"{{region_level_{spec.level}:UInt8}}), {{slash:String}})")
+    if info.kind == "team":
+        plan.params["empty"] = ""
+        return f"transform({column}, {{team_owner_ids:Array(String)}}, {{team_ids:Array(String)}}, {{empty:String}})"
+    return column
+
+
+def _condition(plan: _Plan, spec: Filter, index: int, column: str) -> tuple[str, dict[str, Any]]:
+    """One filter as a condition on `column` (a custom field: its map entry)."""
+    info = field_info(spec.field)
+    assert info is not None
+    p = f"f{index}"
+    params: dict[str, Any] = {}
+    if spec.field.startswith("cf."):
+        params[f"{p}_key"] = spec.field.removeprefix("cf.")
+        column = f"{column}[{{{p}_key:String}}]"
+    values = list(spec.values)
+    if info.kind == "segment":
+        params[p] = [SEGMENT_CODES[v] for v in values]
+        return f"has({{{p}:Array(UInt8)}}, {column})", params
+    if info.kind == "team":
+        return f"has({{{p}_owners:Array(String)}}, {column})", {f"{p}_owners": values}  # resolved in _compile
+    if info.kind in ("datetime", "date"):
+        if spec.op in ("is_empty", "not_empty"):
+            return f"{column} IS {'NOT ' if spec.op == 'not_empty' else ''}NULL", params
+        op = {"gte": ">=", "lt": "<", "lte": "<=", "gt": ">"}[spec.op]
+        params[p] = date.fromisoformat(values[0])
+        if info.kind == "datetime":
+            params["zone"] = plan.zone
+            return f"toDate({column}, {{zone:String}}) {op} {{{p}:Date32}}", params
+        return f"{column} {op} {{{p}:Date32}}", params
+    if spec.op == "is_empty":
+        return f"empty({column})", params
+    if spec.op == "not_empty":
+        return f"notEmpty({column})", params
+    if spec.op in ("in", "not_in"):
+        params[p] = values
+        return f"{'NOT ' if spec.op == 'not_in' else ''}has({{{p}:Array(String)}}, {column})", params
+    params[p] = values[0]
+    if spec.op == "contains":
+        return f"positionCaseInsensitiveUTF8({column}, {{{p}:String}}) > 0", params
+    if spec.op == "prefix" or (info.kind == "region" and spec.op == "eq"):
+        if info.kind == "region":  # a region and everything under it
+            params[f"{p}_path"] = values[0] + "/"
+            return f"{column} = {{{p}:String}} OR startsWith({column}, {{{p}_path:String}})", params
+        return f"startsWith({column}, {{{p}:String}})", params
+    return f"{column} {'!=' if spec.op == 'ne' else '='} {{{p}:String}}", params
+
+
+def _apply_filters(plan: _Plan, query: TenantQuery, filters: Sequence[tuple[int, Filter]], *,
+                   outer: bool, team_owners: dict[str, list[str]]) -> TenantQuery:
+    for index, spec in filters:
+        if spec.field == "tag":  # carrying the tag (`in`: any of the tags)
+            carrying = (TenantQuery(CUSTOMER_TAGS, query.tenant_id, final=True).select("customer_id")
+                        .where(f"has({{f{index}:Array(UUID)}}, tag_id)",
+                               **{f"f{index}": [uuid.UUID(t) for t in spec.values]})
+                        .where("removed = 0"))
+            query = query.where_in("customer_id", carrying)
+            continue
+        column = _column(plan, spec.field, outer=outer)
+        condition, params = _condition(plan, spec, index, column)
+        if spec.field == "team":
+            params = {f"f{index}_owners": [o for team in spec.values for o in team_owners.get(team, [])]}
+        query = query.where(condition, **params)
+    return query
+
+
+def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
+    if measure.agg == "count":
+        return "count()"
+    if measure.agg == "distinct_customers":
+        return "uniqExact(customer_id)"
+    if measure.agg == "conversion":
+        position = len(plan.conversions)
+        plan.conversions.append(measure)
+        return f"sum(s.converted_{position}) / nullIf(sum(s.entered_{position}), 0)"
+    function = _SQL_AGG[measure.agg]
+    if measure.field in _VALUE_MEASURES:
+        plan.needs_value = True
+        return f"toString({function}({_VALUE_MEASURES[measure.field]}))"
+    if measure.field == "amount":
+        plan.params["currency"] = plan.definition.currency
+        return f"toString({function}If(amount, currency = {{currency:String}}))"
+    column = _column(plan, measure.field, outer=True)
+    return f"{function}(toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')}))"
+
+
+def _grouping_sets(rows: int, column: bool) -> str:
+    names = [f"d{i}" for i in range(rows)]
+    sets = []
+    for size in range(rows, -1, -1):
+        prefix = names[:size]
+        if column:
+            sets.append("(" + ", ".join([*prefix, "c0"]) + ")")
+        sets.append("(" + ", ".join(prefix) + ")")
+    return "GROUPING SETS (" + ", ".join(sets) + ")"
+
+
+async def _compile(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest,
+                   scope: ReportScope) -> tuple[TenantQuery, _Plan, Audience, list[str]]:
+    definition = request.definition
+    measures, omitted = _policies(definition, principal)
+    zone = _zone(request.time_zone)
+    today = request.today or datetime.now(ZoneInfo(zone)).date()
+    plan = _Plan(definition, principal, zone, today, measures, omitted)
+    tenant = principal.tenant_id
+    audience = (parse_object(f"view:{definition.view_id}", scope, request.view_filters) if definition.view_id
+                else Audience(scope))
+    if definition.tags:
+        tags = tuple(uuid.UUID(t) for t in definition.tags)
+        list_filter = dict(audience.list_filter)
+        list_filter["tag_id"] = ",".join(str(t) for t in (*audience.tag_ids, *tags))
+        audience = dataclasses.replace(audience, tag_ids=(*audience.tag_ids, *tags), list_filter=list_filter)
+    team_owners: dict[str, list[str]] = {}
+    if "team" in {d.field for d in definition.dimensions} | {f.field for f in definition.filters}:
+        owners, teams = await _team_map(session)
+        plan.params["team_owner_ids"], plan.params["team_ids"] = owners, teams
+        for owner, team in zip(owners, teams, strict=True):
+            team_owners.setdefault(team, []).append(owner)
+
+    # The time range is a filter on its field.
+    filters = list(enumerate(definition.filters))
+    if definition.time_range.range != "all":
+        tr = definition.time_range
+        span = parse_range(tr.range, tr.start, tr.end, today, prefix="time_range.")
+        bound = len(filters)
+        upper = "lt" if field_info(tr.field) and field_info(tr.field).kind == "datetime" else "lte"  # type: ignore[union-attr]
+        end = span.stop if upper == "lt" else span.end
+        filters += [(bound, Filter(tr.field, "gte", (span.start.isoformat(),))),
+                    (bound + 1, Filter(tr.field, upper, (end.isoformat(),)))]
+    customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
+    outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
+
+    if definition.object == "customers":
+        query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
+        query = _apply_filters(plan, query, filters, outer=True, team_owners=team_owners)
+    else:
+        members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
+        members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
+        query = TenantQuery(ORDERS, tenant, final=True).where_in("customer_id", members)
+        query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
+
+    plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
+    if any(f.field == "value_segment" for _, f in filters):
+        plan.needs_value = True
+    measure_sql = [_measure_sql(plan, m, i) for i, m in enumerate(measures)]
+
+    if plan.needs_customer_join:
+        query = query.left_join("c", TenantQuery(CUSTOMERS, tenant, final=True).select(
+            "customer_id", *(f"{column} AS c_{column}" for column in sorted(set(_CUSTOMER_COLUMNS.values()))),
+            "custom AS c_custom"))
+    if plan.needs_value:
+        rules = await value_rule_store.read(session)
+        # Every customer in scope, in the report's currency, up to today (the value model's own rules).
+        query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
+    if plan.conversions:
+        history = TenantQuery(CUSTOMER_STATUS_CHANGES, tenant, final=True).select("customer_id")
+        for position, measure in enumerate(plan.conversions):
+            history = history.select(
+                f"countIf(status = {{conv_from_{position}:String}}) > 0 AS entered_{position}",
+                f"entered_{position} AND countIf(status = {{conv_to_{position}:String}}) > 0 AND "
+                f"maxIf(changed_at, status = {{conv_to_{position}:String}}) >= "
+                f"minIf(changed_at, status = {{conv_from_{position}:String}}) AS converted_{position}",
+                **{f"conv_from_{position}": measure.from_status, f"conv_to_{position}": measure.to_status},
+            )
+        query = query.left_join("s", history.group_by("customer_id"))
+    return query, plan, audience, measure_sql
+
+
+def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str, Any]:
+    text = " ".join(expressions)
+    return {name: value for name, value in params.items() if f"{{{name}:" in text}
+
+
+async def run(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest) -> PivotResult:
+    """The definition computed under the principal's own data scope and field policies."""
+    scope = await report_scope(session, principal)
+    base, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
+    definition = plan.definition
+    rows_n = len(definition.rows)
+    has_column = definition.column is not None
+    dims = list(plan.dims)
+
+    # Top N of the first row dimension by the sort measure; the rest become "others".
+    if definition.top_n and rows_n:
+        sort_index = min(definition.sort.measure, len(measure_sql) - 1)
+        exprs = [f"{dims[0]} AS d0", f"{measure_sql[sort_index]} AS m0"]
+        top_rows = await analytics.query(
+            base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
+            .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
+                      "m0 ASC", "d0 ASC").limit(definition.top_n))
+        plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
+        plan.params["others_key"] = OTHERS_KEY
+        dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"
+
+    # Refuse (never cut) a result over MAX_CELLS.
+    if dims:
+        row_part = f"uniqExact({', '.join(dims[:rows_n])})" if rows_n else "1"
+        column_part = f"uniqExact({dims[-1]})" if has_column else "1"
+        exprs = [f"{row_part} AS row_keys", f"{column_part} AS column_keys"]
+        [sizes] = await analytics.query(base.select(*exprs, **_used_params(exprs, plan.params)))
+        cells = int(sizes["row_keys"]) * max(int(sizes["column_keys"]), 1) * len(measure_sql)
+        if cells > MAX_CELLS:
+            error = InvalidInput([FieldError(
+                "rows", "too_many_cells",
+                f"the report has {cells:,} cells; at most {MAX_CELLS:,}: add filters, use fewer or coarser "
+                f"dimensions, or top N")], f"the report would have {cells:,} cells, more than {MAX_CELLS:,}")
+            error.extra = {"cells": cells, "max_cells": MAX_CELLS}
+            raise error
+
+    names_ = [f"d{i}" for i in range(rows_n)] + (["c0"] if has_column else [])
+    exprs = [*[f"{expr} AS {name}" for expr, name in zip(dims, names_, strict=True)],
+             *[f"{m} AS m{i}" for i, m in enumerate(measure_sql)],
+             *[f"grouping({name}) AS g_{name}" for name in names_]]
+    query = base.select(*exprs, **_used_params(exprs, plan.params))
+    if names_:
+        query = query.group_by(_grouping_sets(rows_n, has_column))
+    found = await analytics.query(query)
+    names: dict[str, str] = {}
+    customer_dims = [i for i, d in enumerate(definition.dimensions) if d.field == "customer"]
+    if customer_dims:
+        ids = sorted({str(r[names_[i]]) for r in found for i in customer_dims
+                      if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY})
+        names = await _customer_names(analytics, principal.tenant_id, ids)
+    return _pivot(found, plan, audience, request, names)
+
+
+async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 10_000):
+        rows = await analytics.query(
+            TenantQuery(CUSTOMERS, tenant, final=True)
+            .where("has({page_ids:Array(String)}, toString(customer_id))", page_ids=ids[start:start + 10_000])
+            .select("toString(customer_id) AS customer", "name"))
+        found.update({str(r["customer"]): str(r["name"]) for r in rows})
+    return found
+
+
+# -- the result ------------------------------------------------------------------------------------
+
+def _measure_kind(measure: MeasureSpec) -> MeasureKind:
+    if measure.agg in ("count", "distinct_customers"):
+        return "count"
+    if measure.agg == "conversion":
+        return "percent"
+    info = field_info(measure.field)
+    return "money" if info is not None and info.kind == "money" else "number"
+
+
+def _value(raw: Any, kind: MeasureKind, agg: str) -> CellValue:
+    if raw is None:
+        return None
+    if kind == "count":
+        return int(raw)
+    if kind == "percent":
+        return Decimal(str(raw)).quantize(Decimal("0.0001"))
+    number = Decimal(str(raw))
+    if kind == "money" or agg == "avg":
+        return number.quantize(Decimal("0.01"))
+    return int(number) if number == number.to_integral_value() else number
+
+
+def _field_label(text: Messages, name: str) -> str:
+    info = field_info(name)
+    if info is None or name.startswith("cf."):
+        return name.removeprefix("cf.")
+    return text.text(info.label)
+
+
+def dimension_label(text: Messages, spec: DimensionSpec) -> str:
+    label = _field_label(text, spec.field)
+    if spec.bucket:
+        return text.text(_BUCKET_LABELS[spec.bucket], field=label)
+    if spec.level:
+        return text.gettext("%(field)s (level %(level)s)", field=label, level=spec.level)
+    return label
+
+
+def measure_label(text: Messages, measure: MeasureSpec, object_name: str) -> str:
+    if measure.agg == "count":
+        return text.gettext("Customers") if object_name == "customers" else text.gettext("Orders")
+    if measure.agg == "distinct_customers":
+        return text.gettext("Distinct customers")
+    if measure.agg == "conversion":
+        return text.gettext("Conversion %(from)s → %(to)s", **{
+            "from": text.text(_LABELS[measure.from_status]), "to": text.text(_LABELS[measure.to_status])})
+    return text.text(_AGG_LABELS[measure.agg], field=_field_label(text, measure.field))
+
+
+def _quarter(day: date) -> str:
+    return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+
+
+def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, str] | None = None) -> str:
+    if key == OTHERS_KEY:
+        return text.gettext("Others")
+    if spec.field == "customer":
+        return (names or {}).get(key) or key
+    if spec.field == "value_segment":
+        return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
+    if key == "":
+        return text.gettext("(empty)")
+    if spec.bucket:
+        try:
+            day = date.fromisoformat(key[:10])
+        except ValueError:
+            return key
+        return {"day": day.isoformat(), "week": text.gettext("week of %(day)s", day=day.isoformat()),
+                "month": day.strftime("%Y-%m"), "quarter": _quarter(day), "year": str(day.year)}[spec.bucket]
+    if spec.field in ("status", "type", "order_status", "order_kind") and key in _LABELS:
+        return text.text(_LABELS[key])
+    return key
+
+
+def _bucket_end(day: date, bucket: str) -> date:
+    if bucket == "day":
+        return day + timedelta(days=1)
+    if bucket == "week":
+        return day + timedelta(days=7)
+    return add_months(day, {"month": 1, "quarter": 3, "year": 12}[bucket])
+
+
+def _utc(day: date, zone: str) -> str:
+    return datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_LIST_PARAMS: Final = {"industry": "industry", "status": "status", "type": "type", "source": "source",
+                       "owner": "owner_id", "region": "region"}
+
+
+def _base_filter(plan: _Plan, audience: Audience) -> dict[str, str] | None:
+    """The definition's own conditions as `GET /v1/customers` parameters, or None when some
+    condition has no list parameter (then no cell opens a list)."""
+    definition = plan.definition
+    if definition.object != "customers":
+        return None
+    found = dict(audience.list_filter)
+    if "tag_id" in found and "," in found["tag_id"]:
+        return None  # the list's tag_id takes one tag
+    conditions = list(definition.filters)
+    if definition.time_range.range != "all":
+        tr = definition.time_range
+        span = parse_range(tr.range, tr.start, tr.end, plan.today, prefix="time_range.")
+        if tr.field == "created_at":
+            conditions += [Filter("created_at", "gte", (span.start.isoformat(),)),
+                           Filter("created_at", "lt", (span.stop.isoformat(),))]
+        else:
+            conditions += [Filter(tr.field, "gte", (span.start.isoformat(),)),
+                           Filter(tr.field, "lte", (span.end.isoformat(),))]
+    for spec in conditions:
+        if spec.field in _LIST_PARAMS and (spec.op == "eq" or (spec.field == "region" and spec.op == "prefix")):
+            name, value = _LIST_PARAMS[spec.field], spec.values[0]
+        elif spec.field.startswith("cf.") and spec.op == "eq":
+            name, value = spec.field, spec.values[0]
+        elif spec.field == "created_at":
+            name = "created_after" if spec.op == "gte" else "created_before"
+            value = _utc(date.fromisoformat(spec.values[0]), plan.zone)
+        elif spec.field == "first_contact_date" and spec.op in ("gte", "lte"):
+            name = "first_contact_after" if spec.op == "gte" else "first_contact_before"
+            value = spec.values[0]
+        elif spec.field == "tag" and len(spec.values) == 1 and "tag_id" not in found:
+            name, value = "tag_id", spec.values[0]
+        else:
+            return None
+        if name in found and found[name] != value:
+            return None
+        found[name] = value
+    return found
+
+
+def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | None]) -> tuple[tuple[str, str], ...]:
+    if base is None:
+        return ()
+    found = dict(base)
+    for spec, key in zip(plan.definition.dimensions, keys, strict=True):
+        if key is None:
+            continue
+        if key in ("", OTHERS_KEY):
+            return ()
+        if spec.field in _LIST_PARAMS and not spec.bucket:
+            name, value = _LIST_PARAMS[spec.field], key
+        elif spec.field.startswith("cf."):
+            name, value = spec.field, key
+        elif spec.field == "created_at":
+            start = date.fromisoformat(key[:10])
+            after, before = _utc(start, plan.zone), _utc(_bucket_end(start, spec.bucket), plan.zone)
+            found["created_after"] = max(found.get("created_after", after), after)
+            found["created_before"] = min(found.get("created_before", before), before)
+            continue
+        elif spec.field == "first_contact_date":
+            start = date.fromisoformat(key[:10])
+            after, before = start.isoformat(), (_bucket_end(start, spec.bucket) - timedelta(days=1)).isoformat()
+            found["first_contact_after"] = max(found.get("first_contact_after", after), after)
+            found["first_contact_before"] = min(found.get("first_contact_before", before), before)
+            continue
+        else:
+            return ()
+        if name in found and found[name] != value:
+            return ()
+        found[name] = value
+    return tuple(sorted(found.items()))
+
+
+def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunRequest,
+           names: dict[str, str]) -> PivotResult:
+    definition = plan.definition
+    text = messages(locale_or_default(request.locale))
+    rows_n = len(definition.rows)
+    column = definition.column
+    kinds = [_measure_kind(m) for m in plan.measures]
+
+    cells: dict[tuple[tuple[str | None, ...], str | None], tuple[CellValue, ...]] = {}
+    for row in found:
+        keys = tuple(None if int(row.get(f"g_d{i}", 0)) else str(row[f"d{i}"]) for i in range(rows_n))
+        column_key = None if column is None or int(row.get("g_c0", 0)) else str(row["c0"])
+        values = tuple(_value(row[f"m{i}"], kind, m.agg) for i, (kind, m) in enumerate(
+            zip(kinds, plan.measures, strict=True)))
+        cells[(keys, column_key)] = values
+
+    # Order: each level's siblings by the sort measure of their subtotal (or by label); time buckets
+    # chronologically; "others" last; subtotals after their members, the grand total last.
+    sort = definition.sort
+    sort_index = min(sort.measure, len(plan.measures) - 1)
+    rank: dict[tuple[str | None, ...], int] = {}
+    for level in range(rows_n):
+        spec = definition.rows[level]
+        siblings: dict[tuple[str | None, ...], list[str]] = {}
+        for keys, _ in cells:
+            if keys[level] is not None:
+                siblings.setdefault(keys[:level], [])
+                if keys[level] not in siblings[keys[:level]]:
+                    siblings[keys[:level]].append(str(keys[level]))
+        for parent, members in siblings.items():
+            def order(key: str, parent: tuple[str | None, ...] = parent, spec: DimensionSpec = spec) -> tuple[Any, ...]:
+                if spec.bucket or sort.by == "label":
+                    return (key == OTHERS_KEY, key)
+                total = cells.get(((*parent, key, *([None] * (rows_n - len(parent) - 1))), None), ())
+                value = total[sort_index] if total else None
+                number = float(value) if value is not None else float("-inf")
+                return (key == OTHERS_KEY, -number if sort.direction == "desc" else number, key)
+            ordered = sorted(members, key=order)
+            if sort.by == "label" and sort.direction == "desc" and not spec.bucket:
+                ordered = sorted([k for k in ordered if k != OTHERS_KEY], reverse=True) + (
+                    [OTHERS_KEY] if OTHERS_KEY in ordered else [])
+            for position, key in enumerate(ordered):
+                rank[(*parent, key)] = position
+
+    def row_order(keys: tuple[str | None, ...]) -> tuple[tuple[int, int], ...]:
+        return tuple((1, 0) if keys[i] is None else (0, rank.get(keys[: i + 1], 0)) for i in range(rows_n))
+
+    column_keys: list[str] = []
+    if column is not None:
+        present = sorted({c for _, c in cells if c is not None})
+        if not column.bucket:
+            def column_total(key: str) -> float:
+                total = cells.get(((None,) * rows_n, key), ())
+                return float(total[sort_index]) if total and total[sort_index] is not None else float("-inf")
+            present = sorted(present, key=lambda k: (k == OTHERS_KEY, -column_total(k), k))
+        column_keys = present
+    column_position = {key: i for i, key in enumerate(column_keys)}
+
+    base_filter = _base_filter(plan, audience)
+    ordered_cells = []
+    for (keys, column_key), values in sorted(
+            cells.items(), key=lambda item: (row_order(item[0][0]),
+                                             len(column_keys) if item[0][1] is None else column_position[item[0][1]])):
+        labels = tuple(None if k is None else value_label(text, definition.rows[i], k, names)
+                       for i, k in enumerate(keys))
+        column_label = None if column_key is None or column is None else value_label(text, column, column_key)
+        ordered_cells.append(PivotCell(
+            rows=labels, column=column_label, values=values, keys=keys, column_key=column_key,
+            filter=_cell_filter(plan, base_filter, (*keys, *((column_key,) if column is not None else ()))),
+        ))
+    return PivotResult(
+        title=request.title or text.gettext("Report"),
+        rows=tuple(Dimension(d.key, dimension_label(text, d)) for d in definition.rows),
+        column=Dimension(column.key, dimension_label(text, column)) if column else None,
+        measures=tuple(Measure(m.key, measure_label(text, m, definition.object), kind,
+                               definition.currency if kind == "money" else None)
+                       for m, kind in zip(plan.measures, kinds, strict=True)),
+        cells=tuple(ordered_cells),
+        column_values=tuple(value_label(text, column, k) for k in column_keys) if column else (),
+        column_keys=tuple(column_keys),
+        filters=_filter_lines(text, plan, request),
+        chart=definition.chart,  # type: ignore[arg-type]
+        locale=text.locale,
+        time_zone=plan.zone,
+        generated_at=datetime.now(UTC),
+        omitted_fields=tuple(plan.omitted),
+    )
+
+
+def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tuple[str, str], ...]:
+    definition = plan.definition
+    lines = [(text.gettext("Object"), text.gettext("Customers") if definition.object == "customers"
+              else text.gettext("Orders"))]
+    if definition.time_range.range != "all":
+        tr = definition.time_range
+        span = parse_range(tr.range, tr.start, tr.end, plan.today, prefix="time_range.")
+        lines.append((text.gettext("Time range"),
+                      f"{_field_label(text, tr.field)}: {span.start.isoformat()} – {span.end.isoformat()}"))
+    for spec in definition.filters:
+        shown = ", ".join(text.text(_LABELS[v]) if v in _LABELS and spec.field != "tag" else v for v in spec.values)
+        lines.append((_field_label(text, spec.field), f"{_OPERATOR_LABELS[spec.op]} {shown}".strip()))
+    if definition.tags:
+        lines.append((text.gettext("Tags"), ", ".join(definition.tags)))
+    if definition.view_id:
+        lines.append((text.gettext("Saved view"), definition.view_id))
+    if any(m.field in ("amount", "annual_spend", "lifetime_value") for m in plan.measures):
+        lines.append((text.gettext("Currency"), definition.currency))
+    if plan.omitted:
+        lines.append((text.gettext("Left out (field policies)"), ", ".join(plan.omitted)))
+    return tuple(lines)
+
+
+def locale_of(tag: str) -> Locale:
+    return locale_or_default(tag)

@@ -1,0 +1,70 @@
+"""The quick templates (issue 15): definitions a user opens as they are or clones into a saved report
+of their own. Each runs like any definition, under the viewer's data scope and field policies.
+
+Follow-up records are not in the reporting projection yet, so "follow-up performance by rep" counts
+each rep's customers by status with their conversion rates (docs/reporting.md, "Quick templates")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from crm_platform.errors import NotFound
+from crm_platform.i18n import N_, Msg
+from crm_reporting.reports.definition import Definition, check_definition
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    name: Msg
+    description: Msg
+    definition: dict[str, Any]
+
+    @property
+    def checked(self) -> Definition:
+        return check_definition(self.definition)
+
+
+TEMPLATES: Final[dict[str, Template]] = {t.key: t for t in (
+    Template("monthly_customer_activity", N_("Monthly customer activity"),
+             N_("New customers per month over the last 12 months, by their status now (won, lost...)"),
+             {"object": "customers", "rows": [{"field": "created_at", "bucket": "month"}],
+              "column": {"field": "status"}, "measures": [{"agg": "count"}],
+              "time_range": {"range": "12m", "field": "created_at"}, "chart": "bar"}),
+    Template("high_value_customers", N_("High-value customer list"),
+             N_("Customers in the high value segment, biggest 12-month spend first"),
+             {"object": "customers", "rows": [{"field": "customer"}],
+              "filters": [{"field": "value_segment", "op": "eq", "values": ["high_value"]}],
+              "measures": [{"agg": "sum", "field": "annual_spend"}, {"agg": "sum", "field": "lifetime_value"}],
+              "sort": {"by": "measure", "measure": 0, "direction": "desc"}, "top_n": 100, "chart": "table"}),
+    Template("churn_risk", N_("Churn-risk list"),
+             N_("Won customers in the low value segment (no order for a long time), by owner"),
+             {"object": "customers", "rows": [{"field": "owner"}, {"field": "customer"}],
+              "filters": [{"field": "status", "op": "eq", "values": ["won"]},
+                          {"field": "value_segment", "op": "eq", "values": ["low_value"]}],
+              "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"}], "chart": "table"}),
+    Template("followup_performance_by_rep", N_("Follow-up performance by rep"),
+             N_("Each rep's customers by status, and how many potential customers they won"),
+             {"object": "customers", "rows": [{"field": "owner"}], "column": {"field": "status"},
+              "measures": [{"agg": "count"}, {"agg": "conversion", "from": "potential", "to": "won"}],
+              "chart": "bar"}),
+    Template("conversion_by_source", N_("Conversion by source channel"),
+             N_("Customers per source channel and the share that went from potential or intent to won"),
+             {"object": "customers", "rows": [{"field": "source"}],
+              "measures": [{"agg": "count"}, {"agg": "conversion", "from": "potential", "to": "won"},
+                           {"agg": "conversion", "from": "intent", "to": "won"}],
+              "time_range": {"range": "12m", "field": "created_at"}, "chart": "bar"}),
+    Template("value_distribution_by_segment", N_("Value distribution by segment"),
+             N_("Customers, 12-month spend and average spend per value segment"),
+             {"object": "customers", "rows": [{"field": "value_segment"}],
+              "measures": [{"agg": "count"}, {"agg": "sum", "field": "annual_spend"},
+                           {"agg": "avg", "field": "annual_spend"}], "chart": "pie"}),
+)}
+
+
+def template_named(key: str) -> Template:
+    try:
+        return TEMPLATES[key]
+    except KeyError:
+        raise NotFound("no such report template") from None
