@@ -192,3 +192,26 @@ def test_access_to_subscriptions(people: tuple[Org, TenantContext], platform: Pl
     # The creator deletes it: its schedule goes with it.
     assert org.http["a1"].delete(f"/v1/report-subscriptions/{mine['id']}").status_code == 200
     assert org.http["a1"].get(f"/v1/report-subscriptions/{mine['id']}").status_code == 404
+
+
+def test_a_saved_report_as_pdf_per_recipient(people: tuple[Org, TenantContext], platform: Platform) -> None:
+    org, tenant = people
+    admin = org.http["admin"]
+    made = admin.post("/v1/reports", json={"name": "Statuses for all", "visibility": "tenant", "definition": {
+        "object": "customers", "rows": [{"field": "status"}], "measures": [{"agg": "count"}], "chart": "bar"}})
+    assert made.status_code in (200, 201), made.text
+    sub = _subscribe(admin, [org.users["a1"], org.users["manager"]], target={"kind": "report", "id": made.json()["id"]},
+                     format="pdf", title="")
+    assert sub["title"] == "Statuses for all" and sub["format"] == "pdf"
+    before = {w: len(DevMailbox(platform.mail_dir).list(to=_email(tenant, w))) for w in ("a1", "manager")}
+    _make_due(platform, sub["id"])
+    for w in ("a1", "manager"):
+        mail = wait_for_mail(platform.mail_dir, _email(tenant, w), count=before[w] + 1, timeout=90)[-1]
+        assert "Statuses for all" in mail.subject
+        assert [a.filename.rsplit(".", 1)[-1] for a in mail.attachments] == ["pdf"]
+        assert any(p.content_type == "image/svg+xml" for p in mail.inline)
+        part = DevMailbox(platform.mail_dir).part(mail.key, mail.attachments[0].index)
+        assert part is not None and part[2].startswith(b"%PDF")
+        # The mail's table: the grand total is the recipient's own customers, not the creator's.
+        rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td></tr>", mail.html)
+        assert rows and int(rows[-1][1]) == len(_seen(org.http[w])), mail.html  # the last row: the grand total

@@ -235,3 +235,28 @@ def test_bad_input_and_isolation(people: tuple[Org, TenantContext], platform: Pl
     for bad in (_with_claims(token, ds="all"), _identity_signed(platform, tenant.tenant_id, ttl=-120)):
         reply = httpx.get(f"{platform.gateway_url}/v1/share-links", headers={"Authorization": f"Bearer {bad}"})
         assert reply.status_code == 401
+
+
+REPORT = {"object": "customers", "rows": [{"field": "status"}], "measures": [{"agg": "count"}]}
+
+
+def test_a_saved_report_link(people: tuple[Org, TenantContext], platform: Platform) -> None:
+    org, _ = people
+    a1, b1 = org.http["a1"], org.http["b1"]
+    made = a1.post("/v1/reports", json={"name": "My statuses", "definition": REPORT})
+    assert made.status_code in (200, 201), made.text
+    report_id = made.json()["id"]
+    # Another rep may not share a private report that is not theirs: 404, as reading it.
+    assert b1.post("/v1/share-links", json={"target": {"kind": "report", "id": report_id}}).status_code == 404
+    link = a1.post("/v1/share-links", json={"target": {"kind": "report", "id": report_id}})
+    assert link.status_code == 201, link.text
+    assert link.json()["title"] == "My statuses" and link.json()["target"]["kind"] == "report"
+    page = _page(platform, link.json()["token"])
+    assert page.status_code == 200 and 'id="report-pivot"' in page.text
+    # The grand total is what a1 sees through the OLTP API (their own customer).
+    seen = len(_customers_seen(a1))
+    assert re.search(rf'class="pivot-total">.*?<td class="num">{seen}</td>', page.text, re.S), page.text[-3000:]
+    assert "/app/customers" not in page.text
+    # Deleted: the link shows nothing any more.
+    assert a1.delete(f"/v1/reports/{report_id}").status_code in (200, 204)
+    assert _page(platform, link.json()["token"]).status_code == 404

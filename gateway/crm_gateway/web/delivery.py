@@ -49,11 +49,13 @@ LINK_STATES: Final = {"active": N_("Active"), "expired": N_("Expired"), "revoked
 
 def _params(request: Request) -> dict[str, str]:
     """The dashboard's choices, carried through this page's forms."""
-    return {k: request.query_params.get(k, "") for k in ("object", "range", "from", "to")
+    return {k: request.query_params.get(k, "") for k in ("object", "range", "from", "to", "report")
             if request.query_params.get(k)}
 
 
 async def _target(request: Request, caller: Any, services: Any, params: dict[str, str]) -> pb.DeliveryTarget:
+    if params.get("report"):  # a saved report (the report builder's "Share and subscribe")
+        return pb.DeliveryTarget(kind="report", id=params["report"][:40])
     layout, _ = await my_layout(caller, services)
     window, _ = Window.parse(params.get("range", "12m"), params.get("from", ""), params.get("to", ""))
     object_ = params.get("object", "all") or "all"
@@ -75,7 +77,7 @@ async def _page(request: Request, session: Any, services: Any, *, created: Any =
         links, subs, people, (subject, _, _) = await asyncio.gather(
             caller.call(services.delivery.ListShareLinks, pb.ListShareLinksRequest()),
             caller.call(services.delivery.ListReportSubscriptions, pb.ListReportSubscriptionsRequest(
-                target_kind="dashboard")),
+                target_kind="report" if params.get("report") else "dashboard", target_id=params.get("report", ""))),
             owner_choices(caller, services), _subject(caller, services, params.get("object", "all")))
         logs = await asyncio.gather(*(caller.call(services.delivery.ListSubscriptionDeliveries,
                                                   pb.ListSubscriptionDeliveriesRequest(subscription_id=s.id, limit=10))
@@ -88,7 +90,7 @@ async def _page(request: Request, session: Any, services: Any, *, created: Any =
     response = render(request, "dashboard_share.html", {
         "session": session, "links": links.items, "subscriptions": list(zip(subs.items, logs, strict=True)),
         "people": people, "names": names, "created": created, "errors": errors or {}, "form": form or {},
-        "query": urlencode(params), "subject": subject,
+        "query": urlencode(params), "subject": subject, "report_id": params.get("report", ""),
         "span": t.text(RANGE_LABELS[window.key]) if window.key != "custom" else t.gettext(
             "%(start)s to %(end)s", start=window.start, end=window.end),
         "weekdays": [t.text(w) for w in WEEKDAYS], "frequencies": {k: t.text(v) for k, v in FREQUENCIES.items()},
@@ -161,7 +163,8 @@ async def create_subscription(request: Request, session: SessionDep, services: B
     if not csrf_ok(form, session):
         return RedirectResponse(_back(request), status_code=303)
     caller = session_caller(request, session)
-    values = {k: str(form.get(k) or "") for k in ("title", "frequency", "weekday", "day_of_month", "time_of_day")}
+    values = {k: str(form.get(k) or "") for k in ("title", "frequency", "weekday", "day_of_month", "time_of_day",
+                                                  "format")}
     recipients = [str(v) for v in form.getlist("recipient_ids")]
     try:
         target = await _target(request, caller, services, _params(request))
@@ -169,7 +172,8 @@ async def create_subscription(request: Request, session: SessionDep, services: B
             target=target, title=values["title"], frequency=values["frequency"],
             weekday=int(values["weekday"] or 0) if values["weekday"].isdigit() else 0,
             day_of_month=int(values["day_of_month"] or 0) if values["day_of_month"].isdigit() else 0,
-            time_of_day=values["time_of_day"], time_zone=await tenant_zone(caller, services), format="xlsx",
+            time_of_day=values["time_of_day"], time_zone=await tenant_zone(caller, services),
+            format=values["format"] or "xlsx",
             recipient_ids=recipients))
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)

@@ -14,6 +14,7 @@ link (burst 5, one a minute)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from crm_gateway.i18n import messages
 from crm_gateway.ratelimit import BucketPolicy, TokenBucket
 from crm_gateway.web import formatting
 from crm_gateway.web.dashboard import PANEL_TITLES, RANGE_LABELS, WIDE, Context, Panel, _panel
+from crm_gateway.web.reports import PivotTable, pivot_table
 from crm_gateway.web.templating import message_page, page_locale, render
 from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
 
@@ -145,6 +147,17 @@ def _shared_panels(content: pb.SharedContent, ctx: Context, span: str) -> list[P
     return panels
 
 
+def _shared_report(report_json: str, locale: Any) -> PivotTable:
+    """A saved report's pivot as the report builder lays it out, without links into the app."""
+    table = pivot_table(json.loads(report_json), locale)
+    for line in table.lines:
+        for value in line["values"]:
+            value["link"] = ""
+    if table.chart:
+        table.chart["links"] = []
+    return table
+
+
 def _span(target: Any, locale: Any) -> str:
     t = messages(locale)
     if target.range == "custom":
@@ -162,15 +175,21 @@ async def _show(request: Request, token: str, password: str, caller: Any, servic
     # Every panel of the dashboard in one call (the home page asks for them one by one in parallel).
     patient = replace(caller, deadline=max(caller.deadline, OPEN_DEADLINE))
     content = await patient.call(services.delivery.OpenShareLink,
-                                 pb.OpenShareLinkRequest(token=token, password=password))
+                                 pb.OpenShareLinkRequest(token=token, password=password,
+                                                         locale=page_locale(request)))
     if content.state in ("not_found", "expired", "revoked"):
         return _gone(request, content.state)
     if content.state in ("password_required", "password_wrong"):
         return _password_page(request, token, content.link.title, wrong=content.state == "password_wrong")
     locale = page_locale(request)
     t = messages(locale)
-    ctx = Context(locale, DictionaryNames(locale), datetime.now(UTC).date())
     link = content.link
+    if link.target.kind == "report":
+        return _headers(render(request, "share.html", {
+            "link": link, "title": link.title or t.gettext("Shared report"), "panels": [], "hidden": [],
+            "wide": WIDE, "span": "", "report": _shared_report(content.report_json, locale),
+        }))
+    ctx = Context(locale, DictionaryNames(locale), datetime.now(UTC).date())
     panels = _shared_panels(content, ctx, _span(link.target, locale))
     hidden = [t.text(PANEL_TITLES[k]) for k in content.hidden_panels if k in PANEL_TITLES]
     # The funnel right after the key figures, as on the home page.

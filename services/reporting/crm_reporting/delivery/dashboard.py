@@ -63,9 +63,14 @@ def check_target(message: Any, today: date) -> Target:
     if kind not in KINDS:
         raise InvalidInput([FieldError("target.kind", "invalid_choice", "dashboard or report")])
     if kind == "report":
-        if not message.id:
-            raise InvalidInput([FieldError("target.id", "required", "the saved report's id")])
-        raise InvalidInput([FieldError("target.kind", "not_available", "saved reports are not available yet")])
+        # A saved report: its own definition says what and over which time; whether the person may
+        # read it is checked where a session is at hand (servicer.py).
+        try:
+            report_id = str(uuid.UUID(message.id))
+        except ValueError:
+            raise InvalidInput([FieldError("target.id", "required" if not message.id else "invalid_id",
+                                           "the saved report's id")]) from None
+        return Target("report", report_id)
     panels = list(dict.fromkeys(message.panels))
     if not panels:
         errors.append(FieldError("target.panels", "required", "at least one panel"))

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.auth import Scope
+from crm_platform.db import tenant_read_session
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
 from crm_proto.crm.reporting.v1 import delivery_pb2_grpc
 from crm_reporting.analytics import Analytics
-from crm_reporting.delivery import share_links, subscriptions
+from crm_reporting.delivery import report_target, share_links, subscriptions
+from crm_reporting.delivery.access import snapshot_of
 from crm_reporting.delivery.dashboard import Target, check_target, compute_dashboard
 
 
@@ -62,7 +64,11 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
     async def CreateReportSubscription(self, request: pb.CreateReportSubscriptionRequest,
                                        call: Call) -> pb.ReportSubscription:
         target = check_target(request.target, share_links.today())
-        definition = await subscriptions.check_definition(call.session, request)
+        if target.kind == "report" and call.principal.user_id is not None:
+            name = await report_target.check_readable(call.session, await snapshot_of(call.session, call.principal),
+                                                      call.principal.tenant_id, target.id)
+            request.title = request.title or name
+        definition = await subscriptions.check_definition(call.session, request, target.kind)
         row = await subscriptions.create(call.session, call.principal, target, definition)
         return await self._subscription(call, row)
 
@@ -107,6 +113,10 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
     @rpc(Scope.REPORTS_READ)
     async def CreateShareLink(self, request: pb.CreateShareLinkRequest, call: Call) -> pb.CreatedShareLink:
         target = check_target(request.target, share_links.today())
+        if target.kind == "report" and call.principal.user_id is not None:
+            name = await report_target.check_readable(call.session, await snapshot_of(call.session, call.principal),
+                                                      call.principal.tenant_id, target.id)
+            request.title = request.title or name
         row, token = await share_links.create(call.session, call.principal, target, request.title,
                                               request.expires_in_days, request.password)
         return pb.CreatedShareLink(link=link_message(row, row.created_at), token=token)
@@ -156,7 +166,16 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
             return pb.SharedContent(state=opened.state, link=pb.ShareLink(
                 title=link.title if opened.state.startswith("password") else "", state=link.state,
                 password_protected=link.password_protected))
-        computed = await compute_dashboard(self.analytics, opened.tenant_id, Target.from_json(opened.link.target),
+        target = Target.from_json(opened.link.target)
+        if target.kind == "report":
+            async with tenant_read_session(self.engine, opened.tenant_id) as session:
+                result = await report_target.run_report(
+                    self.analytics, session, opened.tenant_id, share_links.snapshot(opened.link), target.id,
+                    request.locale or "zh-CN", request.time_zone or "Asia/Shanghai", frozen=True)
+            if result is None:  # deleted, or no longer readable by the sharer
+                return pb.SharedContent(state="not_found")
+            return pb.SharedContent(state="ok", link=link, report_json=report_target.as_json(result))
+        computed = await compute_dashboard(self.analytics, opened.tenant_id, target,
                                            share_links.snapshot(opened.link), share_links.today(),
                                            f"share-link:{opened.link.id}")
         return pb.SharedContent(state="ok", link=link, panels=computed.panels, funnel=computed.funnel,

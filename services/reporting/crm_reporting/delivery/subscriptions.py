@@ -42,6 +42,7 @@ from crm_platform.scheduler import Firing
 from crm_platform.tables import mail_outbox
 from crm_platform.user_teams import visible_owners
 from crm_reporting.analytics import Analytics
+from crm_reporting.delivery import report_target
 from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.delivery.dashboard import ComputedDashboard, Target, compute_dashboard
 from crm_reporting.delivery.render import XLSX_TYPE, Table, number, png_bars, xlsx
@@ -53,6 +54,7 @@ DELIVER_JOB: Final = "reporting.subscription.deliver"
 MAIL_CATEGORY: Final = "reporting.subscription"
 FREQUENCIES: Final = ("daily", "weekly", "monthly")
 FORMATS: Final = ("xlsx",)
+REPORT_FORMATS: Final = ("xlsx", "pdf")
 WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_RECIPIENTS: Final = 50
 MAX_TITLE: Final = 200
@@ -65,6 +67,7 @@ TEXTS: Final[dict[str, Msg]] = {
     "monthly": NC_("report frequency", "monthly"),
     "intro": N_("Hello %(name)s, here is %(title)s as of %(day)s, counted under your own permissions."),
     "attached": N_("The figures are attached as an Excel workbook."),
+    "attached_file": N_("The report is attached."),
     "unsubscribe": N_("Stop receiving this report: %(link)s"),
     "unsubscribe_link": N_("Unsubscribe"),
     "kpis": N_("Key figures"),
@@ -120,7 +123,7 @@ class Definition:
         return f"FREQ=MONTHLY;BYMONTHDAY={self.day_of_month};{at}"
 
 
-async def check_definition(session: AsyncSession, request: Any) -> Definition:
+async def check_definition(session: AsyncSession, request: Any, kind: str = "dashboard") -> Definition:
     errors: list[FieldError] = []
     frequency = request.frequency
     if frequency not in FREQUENCIES:
@@ -140,9 +143,9 @@ async def check_definition(session: AsyncSession, request: Any) -> Definition:
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(FieldError("time_zone", "invalid_time_zone", "an IANA zone such as Asia/Shanghai"))
     fmt = request.format or "xlsx"
-    if fmt not in FORMATS:
+    if fmt not in (REPORT_FORMATS if kind == "report" else FORMATS):
         errors.append(FieldError("format", "not_available" if fmt == "pdf" else "invalid_choice",
-                                 "xlsx (PDF comes with the saved reports' files)"))
+                                 "xlsx; pdf for saved reports"))
     if len(request.title) > MAX_TITLE:
         errors.append(FieldError("title", "too_long", f"at most {MAX_TITLE} characters"))
     ids: list[uuid.UUID] = []
@@ -481,6 +484,8 @@ class Deliverer:
             return "skipped", "no_access", None
         if self.mailer is None:
             return "failed", "no_mailer", None
+        if target.kind == "report":
+            return await self._report(session, tenant_id, sub, target, person, access, day)
         access = await resolve_scope(session, tenant_id, access)
         computed = await compute_dashboard(self.analytics, tenant_id, target, access, day,
                                            f"subscription:{sub.id}:{person.user_id}")
@@ -489,5 +494,39 @@ class Deliverer:
         tables = tables_of(computed, target, person.locale)
         token = unsubscribe_token(self.key, tenant_id, sub.id, person.user_id)
         mail = mail_of(sub, person, tables, day.isoformat(), f"{self.public_url}/unsubscribe/{token}")
+        mail_id = await self.mailer.queue(session, mail, tenant_id=tenant_id, category=MAIL_CATEGORY)
+        return "queued", "", mail_id
+
+    async def _report(self, session: AsyncSession, tenant_id: uuid.UUID, sub: Any, target: Target, person: Any,
+                      access: AccessSnapshot, day: Any) -> tuple[str, str, uuid.UUID | None]:
+        """A saved report under the recipient's own access (their scope now, their field policies),
+        its chart inline (SVG) and the report file (XLSX or PDF) attached."""
+        assert self.mailer is not None
+        locale = "en" if person.locale == "en" else "zh-CN"
+        result = await report_target.run_report(self.analytics, session, tenant_id, access, target.id, locale,
+                                                sub.time_zone, frozen=False)
+        if result is None:
+            return "skipped", "no_access", None
+        if report_target.empty(result):
+            return "skipped", "empty", None
+        content, extension, content_type = report_target.attachment(result, sub.format)
+        token = unsubscribe_token(self.key, tenant_id, sub.id, person.user_id)
+        link = f"{self.public_url}/unsubscribe/{token}"
+        t = lambda key, **v: text(locale, key, **v)  # noqa: E731
+        title = sub.title or result.title
+        name = person.display_name or person.email
+        svg = report_target.chart(result, locale)
+        html = [f"<p>{escape(t('intro', name=name, title=title, day=day.isoformat()))}</p>"]
+        if svg is not None:
+            html.append(f'<img src="cid:chart-1@crm" alt="{escape(title)}" width="720" height="320">')
+        html += [report_target.html_table(result), f"<p>{escape(t('attached_file'))}</p>",
+                 f'<p><a href="{escape(link)}">{escape(t("unsubscribe_link"))}</a></p>']
+        filename = re.sub(r"[\\/:*?\"<>|]+", "-", title)[:80] + f"-{day.isoformat()}.{extension}"
+        mail = Mail(to=(person.email,), subject=t("subject", title=title, frequency=t(sub.frequency)),
+                    text="\n".join([t("intro", name=name, title=title, day=day.isoformat()), "", t("attached_file"), "",
+                                    t("unsubscribe", link=link)]),
+                    html="".join(html),
+                    inline_images=(InlineImage("chart-1@crm", svg, "image/svg+xml"),) if svg is not None else (),
+                    attachments=(Attachment(filename, content, content_type),))
         mail_id = await self.mailer.queue(session, mail, tenant_id=tenant_id, category=MAIL_CATEGORY)
         return "queued", "", mail_id

@@ -105,12 +105,16 @@ class ShareLinkIdRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class OpenShareLinkRequest(_message.Message):
-    __slots__ = ("token", "password")
+    __slots__ = ("token", "password", "locale", "time_zone")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     token: str
     password: str
-    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    locale: str
+    time_zone: str
+    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class SharedContent(_message.Message):
     __slots__ = ("state", "link", "panels", "funnel", "has_funnel", "hidden_panels", "report_json")
