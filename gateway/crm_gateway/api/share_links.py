@@ -146,7 +146,7 @@ async def get_share_link(link_id: Annotated[str, Path(max_length=40)], caller: C
     "/v1/share-links/{link_id}:revoke",
     response_model=ShareLink,
     **operation(operation_id="revokeShareLink", summary="Revoke a share link at once",
-                scopes=[Scope.REPORTS_READ], errors=[404],
+                scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404],
                 description="Yours, or any with reports:manage; the page then answers 410. Revoking again "
                             "changes nothing."),
 )
