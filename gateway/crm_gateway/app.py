@@ -40,10 +40,12 @@ from crm_gateway.api import (
     notifications,
     orders,
     report_exports,
+    report_subscriptions,
     reports,
     roles,
     saved_reports,
     segments,
+    share_links,
     signup,
     tag_batches,
     tag_rules,
@@ -82,6 +84,7 @@ from crm_gateway.web import customer_merge as web_customer_merge
 from crm_gateway.web import customer_tags as web_customer_tags
 from crm_gateway.web import customers as web_customers
 from crm_gateway.web import dashboard as web_dashboard
+from crm_gateway.web import delivery as web_delivery
 from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import feedback as web_feedback
@@ -92,6 +95,7 @@ from crm_gateway.web import problem_docs
 from crm_gateway.web import reports as web_reports
 from crm_gateway.web import segments as web_segments
 from crm_gateway.web import settings as web_settings
+from crm_gateway.web import share as web_share
 from crm_gateway.web import tag_library as web_tag_library
 from crm_gateway.web import user_admin as web_user_admin
 from crm_gateway.web import value as web_value
@@ -142,6 +146,7 @@ ROUTERS = (
     customer_owners.router,
     web_webhooks.router,
     feedback.router, feedback.surveys, web_feedback.router,
+    share_links.router, report_subscriptions.router, web_share.router, web_delivery.router,
 )
 
 

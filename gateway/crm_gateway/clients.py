@@ -39,7 +39,7 @@ from crm_proto.crm.identity.v1 import (
     identity_pb2_grpc,
     user_admin_pb2_grpc,
 )
-from crm_proto.crm.reporting.v1 import report_exports_pb2_grpc, reporting_pb2_grpc, reports_pb2_grpc
+from crm_proto.crm.reporting.v1 import delivery_pb2_grpc, report_exports_pb2_grpc, reporting_pb2_grpc, reports_pb2_grpc
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
 
@@ -89,6 +89,8 @@ class Backends:
     tenant_backups: Any = None
     # crm.followups.v1.InboundMailService (the inbound email address, on the followups channel).
     inbound_mail: Any = None
+    # crm.reporting.v1.ReportDeliveryService (share links and subscriptions, on the reporting channel).
+    delivery: Any = None
     # crm.reporting.v1.ReportService (saved reports and the report builder, on the reporting channel).
     reports: Any = None
     # crm.reporting.v1.ReportExportService (report exports as jobs, on the reporting channel).
@@ -125,6 +127,7 @@ class Backends:
             feedback=feedback_pb2_grpc.FeedbackServiceStub(channels["followups"]),
             tenant_backups=backups_pb2_grpc.TenantBackupServiceStub(channels["identity"]),
             inbound_mail=inbound_pb2_grpc.InboundMailServiceStub(channels["followups"]),
+            delivery=delivery_pb2_grpc.ReportDeliveryServiceStub(channels["reporting"]),
             reports=reports_pb2_grpc.ReportServiceStub(channels["reporting"]),
             report_exports=report_exports_pb2_grpc.ReportExportServiceStub(channels["reporting"]),
         )

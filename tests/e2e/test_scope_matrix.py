@@ -53,7 +53,8 @@ VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis", "temp
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
                                "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
                                "segment_id", "feedback_id", "survey_id",
-                               "report_id", "report_export_id"})
+                               "report_id", "report_export_id",
+                               "link_id", "subscription_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -254,6 +255,12 @@ def _build(platform: Platform, api: ApiClient) -> World:
     ids["backup_id"] = _ok(admin.post("/v1/tenant/backups"))["id"]
     wait_for(lambda: admin.get(f"/v1/tenant/backups/{ids['backup_id']}").json()["status"] == "succeeded",
              timeout=90)
+    ids["link_id"] = _ok(rep_a.post("/v1/share-links", json={"target": {"panels": ["kpis"]}}))["id"]
+    # Reporting learns rep A (a recipient must be a user it knows) from identity's user events.
+    subscribed = wait_for(lambda: (r := rep_a.post("/v1/report-subscriptions", json={
+        "target": {"panels": ["kpis"]}, "frequency": "daily", "recipient_ids": [rep_a_id]})).status_code == 201
+        and r, timeout=60)
+    ids["subscription_id"] = subscribed.json()["id"]
     # Rep A's private saved report (the report builder): nobody else may see it.
     ids["report_id"] = _ok(rep_a.post("/v1/reports", json={"name": "矩阵报表", "definition": {
         "object": "customers", "rows": [{"field": "industry"}]}}))["id"]

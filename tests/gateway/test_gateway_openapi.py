@@ -92,6 +92,12 @@ EXPECTED = {
     ("/v1/reports/spend", "get"), ("/v1/reports/customer-value", "get"), ("/v1/reports/funnel", "get"),
     ("/v1/dashboards/panels", "get"), ("/v1/dashboards/panels/{panel}", "get"), ("/v1/dashboards/me", "get"),
     ("/v1/dashboards/me", "put"), ("/v1/dashboards/default", "put"), ("/v1/reports/value-analysis", "get"),
+    # Share links and subscriptions (issue 15).
+    ("/v1/share-links", "post"), ("/v1/share-links", "get"), ("/v1/share-links/{link_id}", "get"),
+    ("/v1/share-links/{link_id}:revoke", "post"), ("/v1/share-link-settings", "get"),
+    ("/v1/share-link-settings", "patch"), ("/v1/report-subscriptions", "post"), ("/v1/report-subscriptions", "get"),
+    ("/v1/report-subscriptions/{subscription_id}", "get"), ("/v1/report-subscriptions/{subscription_id}", "delete"),
+    ("/v1/report-subscriptions/{subscription_id}/deliveries", "get"),
     ("/v1/reports/value-rules", "get"), ("/v1/reports/value-rules", "put"),
     # saved reports and the report builder (issue 15)
     ("/v1/reports", "get"), ("/v1/reports", "post"), ("/v1/reports:run", "post"),

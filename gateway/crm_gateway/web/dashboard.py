@@ -469,7 +469,7 @@ async def dashboard_page(
         "session": session, "can_read": "reports:read" in scopes, "can_publish": "reports:manage" in scopes,
         "panels": [], "failed": [], "editing": bool(edit), "wide": WIDE,
         "ranges": [(key, t.text(RANGE_LABELS[key])) for key in RANGES], "tags": [], "views": [],
-        "flash": flash_text(cookies.read_flash(request), locale),
+        "flash": flash_text(cookies.read_flash(request), locale), "share_query": "",
     }
     window, range_error = Window.parse(range_key, start, end)
     context.update(window=window, range_error=range_error, subject=Subject(), layout=[], origin="builtin",
@@ -507,6 +507,8 @@ async def dashboard_page(
     funnel = [p for p in panels if p.key == "funnel"]
     rest = [p for p in panels if p.key != "funnel"]
     at = 1 if rest and rest[0].key == "kpis" else 0
+    # The share page takes the same choices (web/delivery.py).
+    context["share_query"] = urlencode({"object": subject.object, **window.params})
     context.update(panels=rest[:at] + funnel + rest[at:], failed=failed, subject=subject, tags=tags,
                    views=views, layout=keys, origin=origin,
                    catalogue=[(k, t.text(PANEL_TITLES[k]), k in keys) for k in CATALOGUE])

@@ -141,6 +141,7 @@ class Platform:
                 env["CRM_FOLLOWUPS_INBOUND_DOMAIN"] = INBOUND_DOMAIN
         elif name == "reporting":
             env["CRM_REPORTING_CHDB_PATH"] = str(self.data_dir / "chdb")
+            env["CRM_REPORTING_PUBLIC_URL"] = self.gateway_url  # unsubscribe links in subscription mails
         elif name == "webhooks":
             env |= {
                 "CRM_WEBHOOKS_SECRET_KEY": self.secrets["webhook_secret_key"],

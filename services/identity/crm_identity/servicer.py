@@ -397,12 +397,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         values = _masked(request, ("name", "description", "scopes", "data_scope"))
         before = await roles.get_role(call.session, request.id)
         view = await roles.update_role(call.session, call.principal, request.id, values, request.expected_version)
+        await users.announce_access(call.session, call.principal.tenant_id, view.id)
         await _audit_role(call, audit.ROLE_UPDATED, before, view)
         return role_pb(view)
 
     @rpc(Scope.ROLES_MANAGE)
     async def DeleteRole(self, request: pb.DeleteRoleRequest, call: Call) -> pb.Role:
         view = await roles.delete_role(call.session, request.id)
+        await users.announce_access(call.session, call.principal.tenant_id, view.id)
         await _audit_role(call, audit.ROLE_DELETED, view, None)
         return role_pb(view)
 
@@ -412,6 +414,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         view = await roles.set_field_policies(
             call.session, request.id, dict(request.field_policies), request.expected_version
         )
+        await users.announce_access(call.session, call.principal.tenant_id, view.id)
         await _audit_role(call, audit.ROLE_FIELD_POLICIES_UPDATED, before, view)
         return role_pb(view)
 
@@ -456,12 +459,15 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         values = _masked(request, ("name", "parent_id", "manager_id"))
         before = await teams.get_team(call.session, request.id)
         row = await teams.update_team(call.session, request.id, values, request.expected_version)
+        if "parent_id" in values:  # visible teams (data scope team) follow the tree
+            await users.announce_access(call.session, call.principal.tenant_id)
         await _audit_team(call, audit.TEAM_UPDATED, before, row)
         return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
 
     @rpc(Scope.USERS_MANAGE)
     async def DeleteTeam(self, request: pb.DeleteTeamRequest, call: Call) -> pb.Team:
         row = await teams.delete_team(call.session, request.id)
+        await users.announce_access(call.session, call.principal.tenant_id)
         await _audit_team(call, audit.TEAM_DELETED, row, None)
         return team_pb(row)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import weakref
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -12,8 +15,11 @@ from pydantic_settings import SettingsConfigDict
 
 from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
+from crm_platform.jobs import JobWorker
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.reporting.v1 import (
+    delivery_pb2,
+    delivery_pb2_grpc,
     report_exports_pb2,
     report_exports_pb2_grpc,
     reporting_pb2,
@@ -26,6 +32,8 @@ from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.delivery.servicer import DeliveryServicer
+from crm_reporting.delivery.subscriptions import DELIVER_JOB, SCHEDULE_KIND, Deliverer, fire
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.offboarding import tenant_data
@@ -36,6 +44,7 @@ from crm_reporting.reports.exports_servicer import ReportExportServicer
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
 
+DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
                                              FEEDBACK)
 
@@ -52,6 +61,8 @@ class Settings(ServiceSettings):
     # Events the `reporting` consumer fetches and inserts at once (docs/reporting.md, "Freshness");
     # 1 applies one event per transaction and insert, as before batching (the benchmark's baseline).
     consumer_batch_size: int = 500
+    # The gateway's public URL, for links in subscription mails (unsubscribe).
+    public_url: str = ""
 
     @model_validator(mode="after")
     def _needs_an_analytics_store(self) -> Settings:
@@ -85,13 +96,36 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     reporting_pb2_grpc.add_ReportingServiceServicer_to_server(
         ReportingServicer(runtime.engine, analytics_of(runtime)), server
     )
+    delivery_pb2_grpc.add_ReportDeliveryServiceServicer_to_server(
+        DeliveryServicer(runtime.engine, analytics_of(runtime), runtime, link_key(runtime)), server
+    )
     # Saved reports and the report builder (issue 15, reports.proto).
     reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportServicer(runtime.engine, analytics_of(runtime)), server)
     # Report exports as jobs (reports/exports.py, report_exports.proto).
     report_exports_pb2_grpc.add_ReportExportServiceServicer_to_server(ReportExportServicer(runtime.engine), server)
     return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
             reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+            delivery_pb2.DESCRIPTOR.services_by_name["ReportDeliveryService"].full_name,
             report_exports_pb2.DESCRIPTOR.services_by_name["ReportExportService"].full_name]
+
+
+_link_keys: weakref.WeakKeyDictionary[ServiceRuntime, bytes] = weakref.WeakKeyDictionary()
+
+
+def link_key(runtime: ServiceRuntime) -> bytes:
+    """The HMAC key of unsubscribe links: derived from PAGE_TOKEN_KEY (set the same on every replica;
+    unset, a random per-process key: links then stop working after a restart)."""
+    if runtime not in _link_keys:
+        base = runtime.settings.page_token_key.encode() or secrets.token_bytes(32)
+        _link_keys[runtime] = hashlib.sha256(b"crm-reporting-unsubscribe:" + base).digest()
+    return _link_keys[runtime]
+
+
+def delivery_workers(runtime: ServiceRuntime) -> list[JobWorker]:
+    settings = runtime.settings
+    public_url = settings.public_url if isinstance(settings, Settings) else ""
+    deliverer = Deliverer(runtime.engine, analytics_of(runtime), runtime.mailer, public_url, link_key(runtime))
+    return [JobWorker(runtime.engine, {DELIVER_JOB: deliverer.run}, DELIVERY_RETRIES, concurrency=2)]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -107,8 +141,14 @@ DEFINITION = ServiceDefinition(
     register=register,
     subscriptions=subscriptions,
     on_start=open_store,
-    # Report exports as jobs (reports/exports.py).
-    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime))],
+    # Report subscriptions: the scheduler fires, a job computes each recipient's copy, the mailer sends.
+    schedules=lambda runtime: {SCHEDULE_KIND: fire},
+    # Report exports as jobs (reports/exports.py) and subscription deliveries (delivery/subscriptions.py).
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime)],
+    sends_mail=True,
+    # The share page and the unsubscribe link carry their own secret instead of a bearer token.
+    public_methods=frozenset({"/crm.reporting.v1.ReportDeliveryService/OpenShareLink",
+                              "/crm.reporting.v1.ReportDeliveryService/Unsubscribe"}),
     # Offboarding: the tenant's ClickHouse rows are exported and erased with its schema.
     tenant_data=lambda runtime: tenant_data(analytics_of(runtime), ANALYTICS_TABLES),
 )

@@ -58,6 +58,10 @@ TEAM_DELETED: Final = "team.deleted"
 TENANT_SUSPENDED: Final = "tenant.suspended"
 TENANT_UPDATED: Final = "tenant.updated"
 TENANT_RESUMED: Final = "tenant.resumed"
+# Reporting's share links (events crm.share_link.*, audit/revealed.py).
+SHARE_LINK_CREATED: Final = "share_link.created"
+SHARE_LINK_VIEWED: Final = "share_link.viewed"
+SHARE_LINK_REVOKED: Final = "share_link.revoked"
 
 # Keys never stored in details, whoever passes them.
 _SECRET_KEYS: Final = frozenset({"password", "secret", "client_secret", "token", "code", "values", "totp"})

@@ -15,12 +15,16 @@ from crm_platform.events import CloudEvent
 
 DURABLE_NAME = "identity-audit"
 SUBJECTS = ["crm.*.customer.revealed", "crm.*.customer.exported", "crm.*.customer.import_finished",
-            "crm.*.customer.import_undone", "crm.*.report.exported"]
+            "crm.*.customer.import_undone", "crm.*.report.exported", "crm.*.share_link.created",
+            "crm.*.share_link.viewed", "crm.*.share_link.revoked"]
 
 
 async def record_reveal(event: CloudEvent, session: AsyncSession) -> None:
     if event.type.endswith(".report.exported"):
         await record_report_export(event, session)
+        return
+    if ".share_link." in event.type:
+        await record_share_link(event, session)
         return
     if event.type.endswith(".exported"):
         await record_export(event, session)
@@ -102,6 +106,36 @@ async def record_import(event: CloudEvent, session: AsyncSession) -> None:
         session, audit.CUSTOMER_IMPORTED if finished else audit.CUSTOMER_IMPORT_UNDONE, actor=actor,
         actor_kind=kind, target_type="customer_import", target_id=str(data.get("import_id") or ""), at=at,
         details={**details, "event_id": event.id},
+    )
+
+
+SHARE_LINK_ACTIONS = {"created": audit.SHARE_LINK_CREATED, "viewed": audit.SHARE_LINK_VIEWED,
+                      "revoked": audit.SHARE_LINK_REVOKED}
+
+
+async def record_share_link(event: CloudEvent, session: AsyncSession) -> None:
+    """Reporting's share links (crm_reporting/delivery/share_links.py): made, revoked, and every
+    open of the public page (`outcome`: shown, password_required, password_wrong, expired, revoked)
+    with where it came from; never the token or the password."""
+    data = event.data
+    actor = str(data.get("actor") or "")
+    kind = "user" if actor and actor != "anonymous" and not actor.startswith("client:") else (
+        "client" if actor.startswith("client:") else "anonymous")
+    try:
+        at = datetime.fromisoformat(event.time)
+    except (TypeError, ValueError):
+        at = None
+    verb = event.type.rsplit(".", 1)[-1]
+    details = {"title": str(data.get("title") or ""), "target_kind": str(data.get("target_kind") or ""),
+               "created_by": str(data.get("created_by") or ""), "event_id": event.id}
+    for name in ("outcome", "expires_at", "password_protected"):
+        if name in data:
+            details[name] = data[name]
+    await audit.record(
+        session, SHARE_LINK_ACTIONS.get(verb, f"share_link.{verb}"), actor="" if kind == "anonymous" else actor,
+        actor_kind=kind, target_type="share_link", target_id=str(data.get("link_id") or ""), at=at,
+        details=details,
+        origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_identity.audit import log as audit
+from crm_identity.roles.service import load_access
 from crm_identity.sessions import service as sign_in_sessions
 from crm_identity.tables import teams, users
 from crm_identity.users.passwords import DEFAULT_POLICY, PasswordPolicy, password_errors
@@ -111,19 +112,35 @@ async def create_user(
     return row
 
 
-def user_event_data(verb: str, row: Any) -> dict[str, Any]:
+def user_event_data(verb: str, row: Any, access: Any = None) -> dict[str, Any]:
     """`user.created` / `user.updated` data: id, team, roles, name, disabled and version (consumers
-    keep the newest). Also used by migration it0007, which announces every existing user once."""
+    keep the newest), and the effective access when given (roles/access.py `Access`). Also used by
+    migration it0007, which announces every existing user once."""
     message = events_pb2.UserCreated if verb == "created" else events_pb2.UserUpdated
+    extra: dict[str, Any] = {}
+    if access is not None:
+        extra = {"access_known": True, "access_scopes": sorted(access.scopes), "data_scope": access.data_scope,
+                 "team_ids": list(access.team_ids), "field_policies": dict(access.field_policies)}
     return proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
                               version=row.version, display_name=row.display_name, disabled=bool(row.disabled),
                               email=str(getattr(row, "email", "") or ""), locale=str(getattr(row, "locale", "") or ""),
-                              time_zone=str(getattr(row, "time_zone", "") or "")))
+                              time_zone=str(getattr(row, "time_zone", "") or ""), **extra))
 
 
 async def user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
+    access = await load_access(session, row)
     await outbox.add_event(session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="user", verb=verb,
-                           data=user_event_data(verb, row), subject_id=str(row.id))
+                           data=user_event_data(verb, row, access), subject_id=str(row.id))
+
+
+async def announce_access(session: AsyncSession, tenant_id: uuid.UUID | str, role_id: str | None = None) -> None:
+    """A role's definition (`role_id`) or the team tree (None: every user) changed: the holders'
+    effective access did too, so each gets a new version and `user.updated` with it."""
+    query = sa.update(users).values(version=users.c.version + 1, updated_at=sa.func.now()).returning(users)
+    if role_id is not None:
+        query = query.where(users.c.roles.any(role_id))
+    for row in (await session.execute(query)).all():
+        await user_event(session, tenant_id, "updated", row)
 
 
 async def set_disabled(session: AsyncSession, tenant_id: uuid.UUID | str, user_id: uuid.UUID, disabled: bool) -> None:

@@ -420,9 +420,12 @@ def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str
     return {name: value for name, value in params.items() if f"{{{name}:" in text}
 
 
-async def run(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest) -> PivotResult:
-    """The definition computed under the principal's own data scope and field policies."""
-    scope = await report_scope(session, principal)
+async def run(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest, *,
+              scope: ReportScope | None = None) -> PivotResult:
+    """The definition computed under the principal's own data scope and field policies. `scope`:
+    owners resolved beforehand (a share link's scope frozen at creation, crm_reporting/delivery)."""
+    if scope is None:
+        scope = await report_scope(session, principal)
     base, counting, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     rows_n = len(definition.rows)

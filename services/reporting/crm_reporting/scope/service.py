@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.auth import Principal
 from crm_platform.consumer import Subscription
-from crm_platform.user_teams import user_teams_subscription, visible_owners
+from crm_platform.events import CloudEvent
+from crm_platform.user_teams import SUBJECTS, UserChange, save_user_change, visible_owners
 from crm_reporting.analytics import TenantQuery
 from crm_reporting.customers.tables import CUSTOMERS
 from crm_reporting.scope.tables import user_teams
@@ -52,4 +53,20 @@ async def report_scope(session: AsyncSession, principal: Principal) -> ReportSco
 
 
 def users_subscription() -> Subscription:
-    return user_teams_subscription(DURABLE_NAME, user_teams)
+    """Identity's user events into `user_teams`: the team (data scope `team`), and for
+    subscriptions the user's address, name, language, whether disabled, and effective access."""
+
+    async def handle(event: CloudEvent, session: AsyncSession) -> None:
+        change = UserChange.parse(event)
+        data = event.data
+        access: dict[str, object] = {}
+        if data.get("access_known"):
+            access = {"access_known": True, "access_scopes": sorted(str(s) for s in data.get("access_scopes") or ()),
+                      "data_scope": str(data.get("data_scope") or "own"),
+                      "team_ids": [str(t) for t in data.get("team_ids") or ()],
+                      "field_policies": {str(k): str(v) for k, v in dict(data.get("field_policies") or {}).items()}}
+        await save_user_change(session, user_teams, change, display_name=change.display_name,
+                               disabled=change.disabled, email=str(data.get("email") or "").strip(),
+                               locale=str(data.get("locale") or "").strip(), **access)
+
+    return Subscription(durable=DURABLE_NAME, filter_subjects=SUBJECTS, handler=handle)

@@ -11,8 +11,20 @@ from crm_platform.user_teams import user_teams_table
 
 metadata = new_metadata()
 
-# Owner -> team, from identity's user events (migration r0002, scope/service.py), for data scope `team`.
-user_teams = user_teams_table(metadata)
+# Owner -> team, from identity's user events (migration r0002, scope/service.py), for data scope `team`;
+# with the user's address, language and effective access for subscriptions (migration r0180).
+user_teams = user_teams_table(
+    metadata,
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("email", sa.Text, nullable=False, server_default=""),
+    sa.Column("locale", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("access_known", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("access_scopes", JSONB, nullable=False, server_default="[]"),
+    sa.Column("data_scope", sa.Text, nullable=False, server_default="own"),
+    sa.Column("team_ids", JSONB, nullable=False, server_default="[]"),
+    sa.Column("field_policies", JSONB, nullable=False, server_default="{}"),
+)
 
 # A user's dashboard layout and the tenant default (migration r0100, dashboards/layouts.py).
 dashboard_layouts = sa.Table(

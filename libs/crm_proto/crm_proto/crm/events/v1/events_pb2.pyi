@@ -147,7 +147,14 @@ class TenantResumed(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +164,11 @@ class UserCreated(_message.Message):
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
@@ -166,10 +178,22 @@ class UserCreated(_message.Message):
     email: str
     locale: str
     time_zone: str
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    access_known: bool
+    access_scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    team_ids: _containers.RepeatedScalarFieldContainer[str]
+    field_policies: _containers.ScalarMap[str, str]
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class UserUpdated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +203,11 @@ class UserUpdated(_message.Message):
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
@@ -188,7 +217,12 @@ class UserUpdated(_message.Message):
     email: str
     locale: str
     time_zone: str
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    access_known: bool
+    access_scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    team_ids: _containers.RepeatedScalarFieldContainer[str]
+    field_policies: _containers.ScalarMap[str, str]
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class OrderRecorded(_message.Message):
     __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")
