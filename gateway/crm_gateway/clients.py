@@ -172,6 +172,18 @@ def _method_name(method: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
+# Identity operations that run argon2id on a password (deliberately ~0.1 s of CPU each, in a worker
+# thread): on a busy machine they queue behind each other for seconds, so they get a longer deadline
+# than lookups instead of failing the sign-in with 503.
+PASSWORD_METHODS = frozenset({"CreateTenant", "CreateUser", "AuthorizeUser", "ContinueLogin", "ChangeMyPassword",
+                              "ResetUserPassword", "AcceptInvitation"})
+PASSWORD_DEADLINE = 30.0
+
+
+def _deadline_for(method_name: str, deadline: float) -> float:
+    return max(deadline, PASSWORD_DEADLINE) if method_name.rpartition("/")[2] in PASSWORD_METHODS else deadline
+
+
 @dataclass(frozen=True)
 class Caller:
     """On whose behalf gRPC calls are made: the raw bearer token is forwarded as is (each service
@@ -188,8 +200,7 @@ class Caller:
         """`await caller.call(stub.GetCustomer, GetCustomerRequest(id=...))`; `rename` maps the
         service's field names in InvalidInput errors back to the REST body's names."""
         try:
-            return await method(
-                request, metadata=call_metadata(self.token, self.locale) + self.origin, timeout=self.deadline
-            )
+            return await method(request, metadata=call_metadata(self.token, self.locale) + self.origin,
+                                timeout=_deadline_for(_method_name(method), self.deadline))
         except grpc.aio.AioRpcError as exc:
             raise UpstreamError.from_rpc(exc, _method_name(method), rename) from exc
