@@ -342,11 +342,11 @@ def test_write_report_file_names_and_writes_each_format(fmt: FileFormat, tmp_pat
     assert CONTENT_TYPES[fmt]
     if fmt in ("csv", "rows_csv"):
         assert data.startswith(b"\xef\xbb\xbf")
-        assert rows == (6 if fmt == "rows_csv" else 0)
+        assert rows == (6 if fmt == "rows_csv" else 9)  # the records, or the pivot's rows
     elif fmt == "xlsx":
         assert data.startswith(b"PK") and rows == 6
     else:
-        assert data.startswith(b"%PDF")
+        assert data.startswith(b"%PDF") and rows == 9
     assert file_name(PivotResult('a/b:c*"', (), None, (), ()), "pdf") == "a_b_c.pdf"
 
 

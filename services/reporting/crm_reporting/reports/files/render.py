@@ -9,6 +9,7 @@ from typing import IO, Final, Literal
 from zoneinfo import ZoneInfo
 
 from crm_reporting.reports.files.csv_files import CSV_TYPE, pivot_csv, rows_csv
+from crm_reporting.reports.files.layout import lay_out
 from crm_reporting.reports.files.pdf_file import PDF_TYPE, write_pdf
 from crm_reporting.reports.files.xlsx_file import XLSX_TYPE, PivotSource, write_xlsx
 from crm_reporting.reports.result import PivotResult, UnderlyingRows
@@ -49,12 +50,13 @@ def write_report_file(
     fmt: FileFormat, result: PivotResult, underlying: UnderlyingRows | None, out: IO[bytes], *,
     source: PivotSource | None = None, progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Writes the file to `out`; returns the underlying rows written (0 for the pivot CSV and the PDF)."""
+    """Writes the file to `out`; returns the rows written: the underlying rows (rows' CSV, XLSX), or
+    the pivot's rows (pivot CSV, PDF)."""
     rows = underlying if underlying is not None else UnderlyingRows(columns=[], rows=[])
     if fmt == "csv":
         for chunk in pivot_csv(result):
             out.write(chunk)
-        return 0
+        return len(lay_out(result).rows)
     if fmt == "rows_csv":
         counter = _Counter(rows, progress)
         for chunk in rows_csv(UnderlyingRows(rows.columns, counter), result.time_zone):
@@ -63,4 +65,4 @@ def write_report_file(
     if fmt == "xlsx":
         return write_xlsx(result, rows, out, source=source, progress=progress)
     write_pdf(result, out)
-    return 0
+    return len(lay_out(result).rows)
