@@ -350,7 +350,8 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         tr = definition.time_range
         span = parse_range(tr.range, tr.start, tr.end, today, prefix="time_range.")
         bound = len(filters)
-        upper = "lt" if field_info(tr.field) and field_info(tr.field).kind == "datetime" else "lte"  # type: ignore[union-attr]
+        time_field = field_info(tr.field)
+        upper = "lt" if time_field is not None and time_field.kind == "datetime" else "lte"
         end = span.stop if upper == "lt" else span.end
         filters += [(bound, Filter(tr.field, "gte", (span.start.isoformat(),))),
                     (bound + 1, Filter(tr.field, upper, (end.isoformat(),)))]
