@@ -138,7 +138,7 @@ async def rules_page(request: Request, session: SessionDep, services: BackendsDe
         if rule.action == "add_tag":
             return f"{text.text(ACTIONS['add_tag'])}{colon}{tag_names.get(rule.tag_id, rule.tag_id[:8])}"
         status = text.text(STATUSES[rule.status]) if rule.status in STATUSES else rule.status
-        reason = text.gettext("(%(reason)s)", reason=rule.reason)
+        reason = text.gettext(" (%(reason)s)", reason=rule.reason)
         return f"{text.text(ACTIONS['set_status'])}{colon}{status}{reason}"
 
     context.update({
