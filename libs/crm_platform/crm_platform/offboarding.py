@@ -148,10 +148,10 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
     """Restore: inserts rows of a backup (JSON objects as `export_page` wrote them) into a table of
     the tenant's schema, ids and all, in one statement (`jsonb_populate_recordset`: Postgres parses
     its own JSON rendering back, bytea, arrays and JSONB included). Only the columns the rows carry
-    are written, so the others take their defaults; a row whose key is already there is skipped
-    (a page sent twice inserts nothing). A row referencing one not restored yet raises
-    PreconditionFailed `import_order`: the caller retries the table after the others. Serial and
-    identity columns' sequences are moved past the restored values."""
+    are written, so the others take their defaults; a row whose primary key is already there (one
+    the new tenant's migrations seeded, or a page sent twice) takes the archive's values. A row
+    referencing one not restored yet raises PreconditionFailed `import_order`: the caller retries the
+    table after the others. Serial and identity columns' sequences are moved past the restored values."""
     schema = tenant_schema(tenant_id)
     async with control_session(engine) as session:
         found = (await session.execute(sa.text(
@@ -170,8 +170,22 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
     qualified = f"{_quote(schema)}.{_quote(table)}"
     listed = ", ".join(_quote(c) for c in columns)
     overriding = " OVERRIDING SYSTEM VALUE" if any(c.is_identity == "YES" for c in found) else ""
+    async with control_session(engine) as session:
+        key = (await session.execute(sa.text(
+            "SELECT c.conname, array_agg(a.attname::text) AS columns FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+            " WHERE c.conrelid = CAST(:q AS regclass) AND c.contype = 'p' GROUP BY c.conname"),
+            {"q": f"{_quote(schema)}.{_quote(table)}"})).first()
+    # A row the new tenant already has is one its migrations seeded (default dictionaries, settings):
+    # it takes the archive's values. Without a primary key, existing rows are kept.
+    conflict = "ON CONFLICT DO NOTHING"
+    if key is not None:
+        updated = [c for c in columns if c not in key.columns]
+        if updated:
+            conflict = (f"ON CONFLICT ON CONSTRAINT {_quote(key.conname)} DO UPDATE SET "
+                        + ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in updated))
     sql = (f"INSERT INTO {qualified} ({listed}){overriding} SELECT {listed}"
-           f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) ON CONFLICT DO NOTHING")
+           f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) {conflict}")
     try:
         async with control_session(engine) as session:
             result = await session.execute(sa.text(sql), {"rows": json.dumps(rows, ensure_ascii=False)})
