@@ -144,12 +144,15 @@ async def export_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, off
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, rows: list[Row]) -> int:
+async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, rows: list[Row], *,
+                      replace: bool = False) -> int:
     """Restore: inserts rows of a backup (JSON objects as `export_page` wrote them) into a table of
     the tenant's schema, ids and all, in one statement (`jsonb_populate_recordset`: Postgres parses
     its own JSON rendering back, bytea, arrays and JSONB included). Only the columns the rows carry
     are written, so the others take their defaults; a row whose primary key is already there (one
-    the new tenant's migrations seeded, or a page sent twice) takes the archive's values. A row
+    the new tenant's migrations seeded, or a page sent twice) takes the archive's values; with
+    `replace` (a table's first page) the rows already there are deleted first when nothing refers to
+    them, so seeded rows with ids of their own (default categories) make way for the archive's. A row
     referencing one not restored yet raises PreconditionFailed `import_order`: the caller retries the
     table after the others. Serial and identity columns' sequences are moved past the restored values."""
     schema = tenant_schema(tenant_id)
@@ -159,7 +162,7 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
             " WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"), {"s": schema, "t": table})).all()
     if not found or table in SKIPPED_TABLES:
         raise InvalidInput([FieldError("table", "unknown_table", f"no table {table!r} for this tenant")])
-    if not rows:
+    if not rows and not replace:
         return 0
     carried = {key for row in rows for key in row}
     columns = [c.column_name for c in found if c.is_generated != "ALWAYS" and c.column_name in carried]
@@ -188,6 +191,14 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
            f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) {conflict}")
     try:
         async with control_session(engine) as session:
+            if replace:
+                try:
+                    async with session.begin_nested():
+                        await session.execute(sa.text(f"DELETE FROM {qualified}"))
+                except DBAPIError:  # seeded rows other seeded rows refer to: kept, upserted below
+                    pass
+            if not rows:
+                return 0
             result = await session.execute(sa.text(sql), {"rows": json.dumps(rows, ensure_ascii=False)})
             inserted = int(result.rowcount or 0)  # type: ignore[attr-defined]
             for column in sequenced:
