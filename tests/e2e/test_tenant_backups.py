@@ -195,6 +195,11 @@ def test_cancel_and_resume(tenant: TenantContext) -> None:
 def test_restore_round_trip(platform: Platform, api: Any, tenant: TenantContext, tmp_path: Path) -> None:
     admin = admin_http(tenant)
     data = _populate(admin)
+    # Settings the tenant changed from the defaults its migrations seeded come along too.
+    assert admin.patch("/v1/tenant", json={"time_zone": "Europe/Berlin", "name": "备份公司"}).status_code == 200
+    settings = admin.get("/v1/customer-settings")
+    assert admin.patch("/v1/customer-settings", json={"code_pattern": "BK-{seq:05}"},
+                       headers={"If-Match": settings.headers.get("ETag", "*")}).status_code == 200, settings.text
     _, content = _take_backup(admin)
     archive = tmp_path / "a.zip"
     archive.write_bytes(content)
@@ -203,8 +208,7 @@ def test_restore_round_trip(platform: Platform, api: Any, tenant: TenantContext,
     done = crm(platform, "tenant", "restore", "--from", str(archive), "--slug", slug,
                "--admin-password", "Restored-pass-42")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "restored" in done.stdout and slug in done.stdout
-    print(done.stdout)
+    assert "restored" in done.stdout and slug in done.stdout and "not restored" not in done.stdout, done.stdout
     taken = crm(platform, "tenant", "restore", "--from", str(archive), "--slug", slug)
     assert taken.returncode == 1 and "taken" in taken.stderr
     broken = tmp_path / "broken.zip"
@@ -215,7 +219,10 @@ def test_restore_round_trip(platform: Platform, api: Any, tenant: TenantContext,
     signed_in = api.login_code_flow(slug, admin_email(tenant), "Restored-pass-42")
     restored = httpx.Client(base_url=platform.gateway_url, timeout=30,
                             headers={"Authorization": f"Bearer {signed_in['access_token']}"})
-    assert restored.get("/v1/tenant").json()["slug"] == slug
+    restored_tenant = restored.get("/v1/tenant").json()
+    assert restored_tenant["slug"] == slug and restored_tenant["id"] != tenant.tenant_id
+    assert (restored_tenant["name"], restored_tenant["time_zone"]) == ("备份公司", "Europe/Berlin")
+    assert restored.get("/v1/customer-settings").json()["code_pattern"] == "BK-{seq:05}"
 
     def listing(http: httpx.Client, path: str) -> list[dict[str, Any]]:
         reply = http.get(path, params={"page_size": 100})

@@ -469,9 +469,10 @@ class RestoreJob:
                 key = f"{entry.service}/{entry.table}"
                 try:
                     inserted = 0
-                    for rows in archive.rows(entry.path, RESTORE_PAGE):
+                    pages = list(archive.rows(entry.path, RESTORE_PAGE)) or [[]]
+                    for number, rows in enumerate(pages):
                         reply = await self._import(entry.service, tenant_id, archive.source_tenant_id, entry.table,
-                                                   rows, token)
+                                                   rows, token, replace=number == 0)
                         inserted += reply.inserted
                     restored[key] = inserted
                     done += entry.rows
@@ -530,12 +531,12 @@ class RestoreJob:
         return str(reply.schema)
 
     async def _import(self, service: str, tenant_id: uuid.UUID, source: str, table: str, rows: list[str],
-                      token: str) -> Any:
+                      token: str, *, replace: bool) -> Any:
         async with channel(self.platform.addr(service)) as ch:
             try:
                 return await tenancy_pb2_grpc.TenancyServiceStub(ch).ImportTenant(
                     tenancy_pb2.ImportTenantRequest(tenant_id=str(tenant_id), source_tenant_id=source, table=table,
-                                                    rows=rows),
+                                                    rows=rows, replace=replace),
                     metadata=call_metadata(token), timeout=120)
             except grpc.aio.AioRpcError as exc:
                 detail = decode_rpc_error(exc)

@@ -144,14 +144,17 @@ async def export_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, off
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, rows: list[Row]) -> int:
+async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, rows: list[Row], *,
+                      replace: bool = False) -> int:
     """Restore: inserts rows of a backup (JSON objects as `export_page` wrote them) into a table of
     the tenant's schema, ids and all, in one statement (`jsonb_populate_recordset`: Postgres parses
     its own JSON rendering back, bytea, arrays and JSONB included). Only the columns the rows carry
-    are written, so the others take their defaults; a row whose key is already there is skipped
-    (a page sent twice inserts nothing). A row referencing one not restored yet raises
-    PreconditionFailed `import_order`: the caller retries the table after the others. Serial and
-    identity columns' sequences are moved past the restored values."""
+    are written, so the others take their defaults; a row whose primary key is already there (one
+    the new tenant's migrations seeded, or a page sent twice) takes the archive's values; with
+    `replace` (a table's first page) the rows already there are deleted first when nothing refers to
+    them, so seeded rows with ids of their own (default categories) make way for the archive's. A row
+    referencing one not restored yet raises PreconditionFailed `import_order`: the caller retries the
+    table after the others. Serial and identity columns' sequences are moved past the restored values."""
     schema = tenant_schema(tenant_id)
     async with control_session(engine) as session:
         found = (await session.execute(sa.text(
@@ -159,7 +162,7 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
             " WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"), {"s": schema, "t": table})).all()
     if not found or table in SKIPPED_TABLES:
         raise InvalidInput([FieldError("table", "unknown_table", f"no table {table!r} for this tenant")])
-    if not rows:
+    if not rows and not replace:
         return 0
     carried = {key for row in rows for key in row}
     columns = [c.column_name for c in found if c.is_generated != "ALWAYS" and c.column_name in carried]
@@ -170,10 +173,32 @@ async def import_page(engine: AsyncEngine, tenant_id: uuid.UUID, table: str, row
     qualified = f"{_quote(schema)}.{_quote(table)}"
     listed = ", ".join(_quote(c) for c in columns)
     overriding = " OVERRIDING SYSTEM VALUE" if any(c.is_identity == "YES" for c in found) else ""
+    async with control_session(engine) as session:
+        key = (await session.execute(sa.text(
+            "SELECT c.conname, array_agg(a.attname::text) AS columns FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+            " WHERE c.conrelid = CAST(:q AS regclass) AND c.contype = 'p' GROUP BY c.conname"),
+            {"q": f"{_quote(schema)}.{_quote(table)}"})).first()
+    # A row the new tenant already has is one its migrations seeded (default dictionaries, settings):
+    # it takes the archive's values. Without a primary key, existing rows are kept.
+    conflict = "ON CONFLICT DO NOTHING"
+    if key is not None:
+        updated = [c for c in columns if c not in key.columns]
+        if updated:
+            conflict = (f"ON CONFLICT ON CONSTRAINT {_quote(key.conname)} DO UPDATE SET "
+                        + ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in updated))
     sql = (f"INSERT INTO {qualified} ({listed}){overriding} SELECT {listed}"
-           f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) ON CONFLICT DO NOTHING")
+           f" FROM jsonb_populate_recordset(NULL::{qualified}, CAST(:rows AS jsonb)) {conflict}")
     try:
         async with control_session(engine) as session:
+            if replace:
+                try:
+                    async with session.begin_nested():
+                        await session.execute(sa.text(f"DELETE FROM {qualified}"))
+                except DBAPIError:  # seeded rows other seeded rows refer to: kept, upserted below
+                    pass
+            if not rows:
+                return 0
             result = await session.execute(sa.text(sql), {"rows": json.dumps(rows, ensure_ascii=False)})
             inserted = int(result.rowcount or 0)  # type: ignore[attr-defined]
             for column in sequenced:

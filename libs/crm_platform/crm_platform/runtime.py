@@ -152,7 +152,8 @@ class TenancyServicer(tenancy_pb2_grpc.TenancyServiceServicer):
         else:
             if hook is not None:
                 rows = await hook.prepare_import(tenant_id, source_id, request.table, rows)
-            inserted = await offboarding.import_page(self.runtime.engine, tenant_id, request.table, rows)
+            inserted = await offboarding.import_page(self.runtime.engine, tenant_id, request.table, rows,
+                                                     replace=request.replace)
         return tenancy_pb2.ImportTenantResponse(inserted=inserted)
 
     async def EraseTenant(

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/tenancy/v1/tenancy.proto\x12\x0e\x63rm.tenancy.v1\"_\n\x13ImportTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x18\n\x10source_tenant_id\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\x0c\n\x04rows\x18\x04 \x03(\t\"(\n\x14ImportTenantResponse\x12\x10\n\x08inserted\x18\x01 \x01(\x03\"*\n\x15ListTenantDataRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"-\n\x0fTenantDataTable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\"[\n\x16ListTenantDataResponse\x12/\n\x06tables\x18\x01 \x03(\x0b\x32\x1f.crm.tenancy.v1.TenantDataTable\x12\x10\n\x07service\x18\x8e\x02 \x01(\t\"Z\n\x13\x45xportTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05table\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"G\n\x14\x45xportTenantResponse\x12\x0c\n\x04rows\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64one\x18\x03 \x01(\x08\"\'\n\x12\x45raseTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"\xa0\x01\n\x13\x45raseTenantResponse\x12\x41\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32\x30.crm.tenancy.v1.EraseTenantResponse.DeletedEntry\x12\x16\n\x0eschema_dropped\x18\x02 \x01(\x08\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"+\n\x16ProvisionTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"<\n\x17ProvisionTenantResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06schema\x18\x02 \x01(\t2\xe3\x03\n\x0eTenancyService\x12\x62\n\x0fProvisionTenant\x12&.crm.tenancy.v1.ProvisionTenantRequest\x1a\'.crm.tenancy.v1.ProvisionTenantResponse\x12_\n\x0eListTenantData\x12%.crm.tenancy.v1.ListTenantDataRequest\x1a&.crm.tenancy.v1.ListTenantDataResponse\x12Y\n\x0c\x45xportTenant\x12#.crm.tenancy.v1.ExportTenantRequest\x1a$.crm.tenancy.v1.ExportTenantResponse\x12V\n\x0b\x45raseTenant\x12\".crm.tenancy.v1.EraseTenantRequest\x1a#.crm.tenancy.v1.EraseTenantResponse\x12Y\n\x0cImportTenant\x12#.crm.tenancy.v1.ImportTenantRequest\x1a$.crm.tenancy.v1.ImportTenantResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/tenancy/v1/tenancy.proto\x12\x0e\x63rm.tenancy.v1\"p\n\x13ImportTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x18\n\x10source_tenant_id\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\x0c\n\x04rows\x18\x04 \x03(\t\x12\x0f\n\x07replace\x18\x05 \x01(\x08\"(\n\x14ImportTenantResponse\x12\x10\n\x08inserted\x18\x01 \x01(\x03\"*\n\x15ListTenantDataRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"-\n\x0fTenantDataTable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\"[\n\x16ListTenantDataResponse\x12/\n\x06tables\x18\x01 \x03(\x0b\x32\x1f.crm.tenancy.v1.TenantDataTable\x12\x10\n\x07service\x18\x8e\x02 \x01(\t\"Z\n\x13\x45xportTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05table\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"G\n\x14\x45xportTenantResponse\x12\x0c\n\x04rows\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64one\x18\x03 \x01(\x08\"\'\n\x12\x45raseTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"\xa0\x01\n\x13\x45raseTenantResponse\x12\x41\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32\x30.crm.tenancy.v1.EraseTenantResponse.DeletedEntry\x12\x16\n\x0eschema_dropped\x18\x02 \x01(\x08\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"+\n\x16ProvisionTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"<\n\x17ProvisionTenantResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06schema\x18\x02 \x01(\t2\xe3\x03\n\x0eTenancyService\x12\x62\n\x0fProvisionTenant\x12&.crm.tenancy.v1.ProvisionTenantRequest\x1a\'.crm.tenancy.v1.ProvisionTenantResponse\x12_\n\x0eListTenantData\x12%.crm.tenancy.v1.ListTenantDataRequest\x1a&.crm.tenancy.v1.ListTenantDataResponse\x12Y\n\x0c\x45xportTenant\x12#.crm.tenancy.v1.ExportTenantRequest\x1a$.crm.tenancy.v1.ExportTenantResponse\x12V\n\x0b\x45raseTenant\x12\".crm.tenancy.v1.EraseTenantRequest\x1a#.crm.tenancy.v1.EraseTenantResponse\x12Y\n\x0cImportTenant\x12#.crm.tenancy.v1.ImportTenantRequest\x1a$.crm.tenancy.v1.ImportTenantResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,29 +34,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._loaded_options = None
   _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._serialized_options = b'8\001'
   _globals['_IMPORTTENANTREQUEST']._serialized_start=48
-  _globals['_IMPORTTENANTREQUEST']._serialized_end=143
-  _globals['_IMPORTTENANTRESPONSE']._serialized_start=145
-  _globals['_IMPORTTENANTRESPONSE']._serialized_end=185
-  _globals['_LISTTENANTDATAREQUEST']._serialized_start=187
-  _globals['_LISTTENANTDATAREQUEST']._serialized_end=229
-  _globals['_TENANTDATATABLE']._serialized_start=231
-  _globals['_TENANTDATATABLE']._serialized_end=276
-  _globals['_LISTTENANTDATARESPONSE']._serialized_start=278
-  _globals['_LISTTENANTDATARESPONSE']._serialized_end=369
-  _globals['_EXPORTTENANTREQUEST']._serialized_start=371
-  _globals['_EXPORTTENANTREQUEST']._serialized_end=461
-  _globals['_EXPORTTENANTRESPONSE']._serialized_start=463
-  _globals['_EXPORTTENANTRESPONSE']._serialized_end=534
-  _globals['_ERASETENANTREQUEST']._serialized_start=536
-  _globals['_ERASETENANTREQUEST']._serialized_end=575
-  _globals['_ERASETENANTRESPONSE']._serialized_start=578
-  _globals['_ERASETENANTRESPONSE']._serialized_end=738
-  _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._serialized_start=692
-  _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._serialized_end=738
-  _globals['_PROVISIONTENANTREQUEST']._serialized_start=740
-  _globals['_PROVISIONTENANTREQUEST']._serialized_end=783
-  _globals['_PROVISIONTENANTRESPONSE']._serialized_start=785
-  _globals['_PROVISIONTENANTRESPONSE']._serialized_end=845
-  _globals['_TENANCYSERVICE']._serialized_start=848
-  _globals['_TENANCYSERVICE']._serialized_end=1331
+  _globals['_IMPORTTENANTREQUEST']._serialized_end=160
+  _globals['_IMPORTTENANTRESPONSE']._serialized_start=162
+  _globals['_IMPORTTENANTRESPONSE']._serialized_end=202
+  _globals['_LISTTENANTDATAREQUEST']._serialized_start=204
+  _globals['_LISTTENANTDATAREQUEST']._serialized_end=246
+  _globals['_TENANTDATATABLE']._serialized_start=248
+  _globals['_TENANTDATATABLE']._serialized_end=293
+  _globals['_LISTTENANTDATARESPONSE']._serialized_start=295
+  _globals['_LISTTENANTDATARESPONSE']._serialized_end=386
+  _globals['_EXPORTTENANTREQUEST']._serialized_start=388
+  _globals['_EXPORTTENANTREQUEST']._serialized_end=478
+  _globals['_EXPORTTENANTRESPONSE']._serialized_start=480
+  _globals['_EXPORTTENANTRESPONSE']._serialized_end=551
+  _globals['_ERASETENANTREQUEST']._serialized_start=553
+  _globals['_ERASETENANTREQUEST']._serialized_end=592
+  _globals['_ERASETENANTRESPONSE']._serialized_start=595
+  _globals['_ERASETENANTRESPONSE']._serialized_end=755
+  _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._serialized_start=709
+  _globals['_ERASETENANTRESPONSE_DELETEDENTRY']._serialized_end=755
+  _globals['_PROVISIONTENANTREQUEST']._serialized_start=757
+  _globals['_PROVISIONTENANTREQUEST']._serialized_end=800
+  _globals['_PROVISIONTENANTRESPONSE']._serialized_start=802
+  _globals['_PROVISIONTENANTRESPONSE']._serialized_end=862
+  _globals['_TENANCYSERVICE']._serialized_start=865
+  _globals['_TENANCYSERVICE']._serialized_end=1348
 # @@protoc_insertion_point(module_scope)

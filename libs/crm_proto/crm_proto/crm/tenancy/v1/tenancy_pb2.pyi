@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ImportTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "source_tenant_id", "table", "rows")
+    __slots__ = ("tenant_id", "source_tenant_id", "table", "rows", "replace")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     source_tenant_id: str
     table: str
     rows: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., source_tenant_id: _Optional[str] = ..., table: _Optional[str] = ..., rows: _Optional[_Iterable[str]] = ...) -> None: ...
+    replace: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., source_tenant_id: _Optional[str] = ..., table: _Optional[str] = ..., rows: _Optional[_Iterable[str]] = ..., replace: _Optional[bool] = ...) -> None: ...
 
 class ImportTenantResponse(_message.Message):
     __slots__ = ("inserted",)
