@@ -132,26 +132,10 @@ class Segments:
         await repository.delete(session, current.id)
         return current
 
-    async def _count(self, session: AsyncSession, caller: Principal, query: ListQuery,
-                     sample_size: int) -> Counted:
-        filters, _, _ = await self.customers.list_filter(session, order_by="", caller=caller, query=query)
-        count = await customer_repository.count(session, filters)
-        sample = await customer_repository.list_page(
-            session, order_by="created_at desc", limit=sample_size, after=None, filters=filters,
-        ) if sample_size and count else []
-        return Counted(count, sample)
-
-    async def count(self, session: AsyncSession, caller: Principal, segment_id: str) -> Counted:
-        """How many customers are in the segment now, in the caller's data scope."""
-        row = await self.get(session, caller, segment_id)
-        return await self._count(session, caller, ListQuery(segment_id=str(row.id)), 0)
-
-    async def preview(self, session: AsyncSession, caller: Principal, raw: Definition,
-                      sample_size: int) -> Counted:
-        """An unsaved definition's count and up to MAX_SAMPLE of its newest customers."""
-        if not 0 <= sample_size <= MAX_SAMPLE:
-            raise InvalidInput([FieldError("sample_size", "out_of_range", f"0-{MAX_SAMPLE}")])
-        definition = await self.checked_definition(session, caller, raw)
+    async def _counted(self, session: AsyncSession, caller: Principal, definition: Definition,
+                       sample_size: int) -> Counted:
+        """The definition's count (and sample) as the list filter computes it under the caller's
+        scope: the list's filter of no other filter, with the definition's as its segment."""
         errors: list[FieldError] = []
         inner = await self.customers.definition_filter(session, caller, definition, errors, "definition")
         if errors or inner is None:
@@ -164,3 +148,21 @@ class Segments:
             session, order_by="created_at desc", limit=sample_size, after=None, filters=filters,
         ) if sample_size and count else []
         return Counted(count, sample)
+
+    async def count(self, session: AsyncSession, caller: Principal, segment_id: str) -> Counted:
+        """How many customers are in the segment now, in the caller's data scope (the segment read
+        once; the same filter as `/v1/customers?segment_id=`)."""
+        row = await self.get(session, caller, segment_id)
+        try:
+            return await self._counted(session, caller, Definition.from_stored(row.definition), 0)
+        except InvalidInput as exc:  # as the list names it for a saved segment
+            hidden = any(e.code == "field_hidden" for e in exc.errors)
+            raise InvalidInput([FieldError("segment_id", "field_hidden" if hidden else "segment_invalid",
+                                           "; ".join(f"{e.field} {e.code}" for e in exc.errors))]) from None
+
+    async def preview(self, session: AsyncSession, caller: Principal, raw: Definition,
+                      sample_size: int) -> Counted:
+        """An unsaved definition's count and up to MAX_SAMPLE of its newest customers."""
+        if not 0 <= sample_size <= MAX_SAMPLE:
+            raise InvalidInput([FieldError("sample_size", "out_of_range", f"0-{MAX_SAMPLE}")])
+        return await self._counted(session, caller, await self.checked_definition(session, caller, raw), sample_size)
