@@ -9,6 +9,11 @@
   exactly its customers when a list filter can express them.
 - `/app/reports/{id}`: a saved report in the builder (run as the viewer); save, clone, share and
   delete are POST forms with the session's CSRF token.
+- Exports (docs/reporting.md, "Report exports"): the saved report's Export buttons POST
+  `/app/reports/{id}/exports`, which starts the export job (`CreateReportExport`, as the REST API
+  does) and redirects to `/app/reports/{id}/exports/{export_id}`: the job's page, refreshing every
+  second while it runs (the customer export's pattern, so a reload or coming back resumes it), with
+  the download (`.../file`) once it succeeded. An unsaved definition shows a hint to save it first.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 from starlette.responses import RedirectResponse, Response
 
-from crm_gateway.api.common import BackendsDep
+from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.report_exports import _parts as export_parts
 from crm_gateway.api.saved_reports import saved_view_filters, tenant_time_zone
 from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
@@ -39,6 +46,7 @@ from crm_gateway.web.common import (
 )
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import page_locale, render
+from crm_proto.crm.reporting.v1 import report_exports_pb2 as export_pb
 from crm_proto.crm.reporting.v1 import reports_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -88,6 +96,11 @@ CHARTS: Final[dict[str, Msg]] = {"table": N_("Table only"), "bar": N_("Bar chart
 OMITTED_LABELS: Final[dict[str, Msg]] = {"annual_spend": N_("Annual spend"), "lifetime_value": N_("Lifetime value"),
                                          "status": N_("Status")}
 VISIBILITIES: Final[dict[str, Msg]] = {"private": N_("Only me"), "team": N_("My team"), "tenant": N_("Everyone")}
+# The page's export buttons (the API has `rows_csv` too).
+EXPORT_FORMATS: Final[dict[str, Msg]] = {"xlsx": N_("Excel (XLSX)"), "csv": N_("CSV"), "pdf": N_("PDF")}
+EXPORT_FINISHED: Final = frozenset({"succeeded", "failed", "expired"})
+# A flash for the Export card (shown there as an error) rather than the page's banner.
+EXPORT_FLASH: Final = "export"
 
 
 def _dimension(text: str) -> dict[str, Any] | None:
@@ -317,6 +330,8 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     dims = dict(DIMENSIONS) | (ORDER_DIMENSIONS if object_name == "orders" else {})
     measures = ORDER_MEASURES if object_name == "orders" else CUSTOMER_MEASURES
     form = dict(query_from_definition(definition))
+    flash = cookies.read_flash(request)
+    export_flash = bool(flash and flash.get("where") == EXPORT_FLASH)
     context: dict[str, Any] = {
         "session": session, "saved": saved, "error": "", "errors": [], "table": None, "result": None, "omitted": [],
         "can_read": "reports:read" in scopes, "can_share_tenant": "reports:manage" in scopes,
@@ -331,7 +346,10 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         "visibility_options": [(k, v) for k, v in _options(t, VISIBILITIES)
                                if k != "tenant" or "reports:manage" in scopes],
         "query": urlencode(query_from_definition(definition)),
-        "flash": flash_text(cookies.read_flash(request), locale), "template": request.query_params.get("template", ""),
+        "flash": None if export_flash else flash_text(flash, locale),
+        "export_error": flash_text(flash, locale) if export_flash else None,
+        "export_options": _options(t, EXPORT_FORMATS),
+        "template": request.query_params.get("template", ""),
     }
     context["filters"] += [("", "eq", "")] * (MAX_FILTER_ROWS - len(context["filters"]))
     if context["can_read"]:
@@ -452,3 +470,103 @@ async def report_delete(report_id: str, request: Request, session: SessionDep, s
         return response
     cookies.flash(response, flash_message(N_("Report deleted.")))
     return response
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+
+def _export_message(request: Request, session: Any, exc: UpstreamError | None = None) -> Response:
+    """The export (or its report) is not there for this viewer: a 404 page saying why."""
+    t = messages(page_locale(request))
+    return render(request, "message.html", {
+        "session": session, "title": t.gettext("Report export"),
+        "message": problem_text(exc, page_locale(request)) if exc else t.gettext("This export does not exist."),
+        "link": ("/app/reports", t.gettext("Reports"))}, status_code=404)
+
+
+@router.post("/reports/{report_id}/exports")
+async def report_export_start(report_id: str, request: Request, session: SessionDep,
+                              services: BackendsDep) -> Response:
+    """Start an export of the saved report (run again as the viewer, in the page's language)."""
+    form = await request.form()
+    back = RedirectResponse(f"/app/reports/{report_id}#report-export", status_code=303)
+    if not csrf_ok(form, session):
+        return back
+    cookies: WebCookies = request.app.state.web_cookies
+    caller = session_caller(request, session)
+    locale = page_locale(request)
+    export_format = str(form.get("format") or "")
+    try:
+        if export_format not in EXPORT_FORMATS:
+            raise ValueError(export_format)
+        saved = await caller.call(services.reports.GetReport, pb.GetReportRequest(id=report_id))
+        view_id = str(json.loads(saved.definition_json).get("view_id") or "")
+        export = await caller.call(services.report_exports.CreateReportExport, export_pb.CreateReportExportRequest(
+            report_id=saved.id, format=export_format, locale=locale, time_zone=await tenant_time_zone(caller, services),
+            view_filters=await saved_view_filters(caller, services, view_id)))
+    except ValueError:
+        cookies.flash(back, {**flash_message(N_("Choose CSV, Excel (XLSX) or PDF.")), "where": EXPORT_FLASH})
+        return back
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        cookies.flash(back, {**flash_message(N_("The export did not start: %(reason)s"),
+                                             reason=problem_text(exc, locale)), "where": EXPORT_FLASH})
+        return back
+    return RedirectResponse(f"/app/reports/{report_id}/exports/{export.id}", status_code=303)
+
+
+async def _own_export(caller: Any, services: Any, report_id: str, export_id: str) -> Any:
+    export = await caller.call(services.report_exports.GetReportExport,
+                               export_pb.GetReportExportRequest(id=export_id))
+    if export.report_id != report_id:  # an export of another report: as absent as any other
+        raise LookupError(export_id)
+    return export
+
+
+@router.get("/reports/{report_id}/exports/{export_id}")
+async def report_export_page(report_id: str, export_id: str, request: Request, session: SessionDep,
+                             services: BackendsDep) -> Response:
+    """The export job's page: a progress bar refreshed every second until it finished, then the
+    download (or the reason it failed)."""
+    locale = page_locale(request)
+    t = messages(locale)
+    caller = session_caller(request, session)
+    try:
+        export = await _own_export(caller, services, report_id, export_id)
+        saved = await caller.call(services.reports.GetReport, pb.GetReportRequest(id=report_id))
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        return _export_message(request, session, exc)
+    except LookupError:
+        return _export_message(request, session)
+    running = export.status == "running"
+    expires = timestamp(export.expires_at)
+    context = {
+        "session": session, "export": export, "report": saved, "finished": export.status in EXPORT_FINISHED,
+        "format_label": t.text(EXPORT_FORMATS.get(export.format, N_("CSV"))),
+        "rows_done": formatting.number(export.progress_done if running else export.rows_done, locale),
+        "percent": 100 if export.status == "succeeded" else None,
+        "expires": formatting.at(expires, locale) if expires else "",
+        "size_kib": max(1, round(export.size_bytes / 1024)) if export.size_bytes else 0,
+    }
+    return render(request, "report_export.html", context)
+
+
+@router.get("/reports/{report_id}/exports/{export_id}/file")
+async def report_export_file(report_id: str, export_id: str, request: Request, session: SessionDep,
+                             services: BackendsDep) -> Response:
+    caller = session_caller(request, session)
+    try:
+        await _own_export(caller, services, report_id, export_id)
+        first = await caller.call(services.report_exports.ReadReportExportFile,
+                                  export_pb.ReadReportExportFileRequest(id=export_id, part=0))
+    except UpstreamError as exc:
+        raise_if_signed_out(request, exc)
+        return _export_message(request, session, exc)
+    except LookupError:
+        return _export_message(request, session)
+    headers = {"Content-Disposition": f"attachment; filename=\"{quote(first.file_name)}\"; "
+                                      f"filename*=UTF-8''{quote(first.file_name)}",
+               "Cache-Control": "no-store"}
+    return StreamingResponse(export_parts(caller, services, export_id, first), media_type=first.content_type,
+                             headers=headers)
