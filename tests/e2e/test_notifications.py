@@ -78,3 +78,25 @@ def test_a_due_task_reaches_its_assignee_and_the_webhook(
         assert forged.status_code == 401
     finally:
         receiver.close()
+
+
+def test_a_reminder_never_names_a_customer_its_recipient_may_not_see(org: Org) -> None:  # noqa: F811
+    """The manager gives rep A1 (data scope own) a task on A2's customer: A1 cannot open that task,
+    so the reminder must not bring its title either (crm_followups/reminders/visibility.py). The
+    same manager's task for A1 on A1's own customer, due a moment later (the scheduler fires in due
+    order, so the hidden one has been handled by then), does reach A1."""
+    wait_for(lambda: org.http["manager"].post("/v1/followup-tasks", json={
+        "customer_id": org.customers["a1"]["id"], "title": "x", "due_at": "2031-01-01T00:00:00Z",
+        "assignee_id": org.users["a1"]}).status_code == 201, timeout=15)  # a1 and their access are known
+    now = datetime.now(UTC)
+    hidden = created(org.http["manager"].post("/v1/followup-tasks", json={
+        "customer_id": org.customers["a2"]["id"], "title": "同事客户的回访", "assignee_id": org.users["a1"],
+        "due_at": (now - timedelta(seconds=2)).isoformat()}))
+    assert org.http["a1"].get(f"/v1/followup-tasks/{hidden['id']}").status_code == 404  # as the API says
+    shown = created(org.http["manager"].post("/v1/followup-tasks", json={
+        "customer_id": org.customers["a1"]["id"], "title": "自己客户的回访", "assignee_id": org.users["a1"],
+        "due_at": (now - timedelta(seconds=1)).isoformat()}))
+
+    wait_for(lambda: any(n["task_id"] == shown["id"] for n in _unread(org.http["a1"])["items"]), timeout=20)
+    items = _unread(org.http["a1"])["items"]
+    assert all(n["task_id"] != hidden["id"] and n["title"] != hidden["title"] for n in items)

@@ -33,6 +33,10 @@ user_teams = user_teams_table(
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     # Migration fu0120: the user's roles (a team's sales managers are told of escalations).
     sa.Column("roles", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    # Migration fu0150: the user's access as identity announces it (crm_followups/reminders/visibility.py).
+    sa.Column("access_known", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("data_scope", sa.Text, nullable=False, server_default=""),
+    sa.Column("team_ids", pg.ARRAY(pg.UUID(as_uuid=True)), nullable=False, server_default="{}"),
 )
 
 

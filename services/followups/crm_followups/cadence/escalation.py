@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_followups.access import customer_scope, user_teams
@@ -21,6 +22,7 @@ from crm_followups.cadence.service import ESCALATE_KIND
 from crm_followups.cadence.texts import text
 from crm_followups.reminders.service import preferences_of, user_zone
 from crm_followups.reminders.tables import notifications
+from crm_followups.reminders.visibility import recipient_sees_customer
 from crm_followups.task.tables import tasks
 from crm_platform import scheduler
 from crm_platform.ids import new_id
@@ -30,15 +32,17 @@ from crm_platform.scheduler import Firing
 MANAGER_ROLE: Final = "sales_manager"
 
 
-async def managers_of(session: AsyncSession, user_id: uuid.UUID | None) -> list[Any]:
-    """Enabled sales managers of the user's team, the user themself excepted."""
+async def managers_of(session: AsyncSession, user_id: uuid.UUID | None, customer_id: uuid.UUID) -> list[Any]:
+    """Enabled sales managers of the user's team who may see the customer, the user themself excepted."""
     if user_id is None:
         return []
     team = (await session.execute(sa.select(user_teams.c.team_id).where(user_teams.c.user_id == user_id))).scalar()
     if team is None:
         return []
     query = sa.select(user_teams).where(user_teams.c.team_id == team, user_teams.c.user_id != user_id,
-                                        user_teams.c.disabled.is_(False), user_teams.c.roles.any(MANAGER_ROLE))
+                                        user_teams.c.disabled.is_(False), user_teams.c.roles.any(MANAGER_ROLE),
+                                        recipient_sees_customer(user_teams.c.user_id,
+                                                                sa.literal(customer_id, pg.UUID(as_uuid=True))))
     return list((await session.execute(query)).all())
 
 
@@ -69,7 +73,7 @@ class Escalations:
         if responsible is None:
             responsible = (await session.execute(sa.select(customer_scope.c.owner_id).where(
                 customer_scope.c.customer_id == task.customer_id))).scalar()
-        managers = await managers_of(session, responsible)
+        managers = await managers_of(session, responsible, task.customer_id)
         if not managers:
             return
         prefs = await preferences_of(session, [m.user_id for m in managers])

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_followups.access import user_teams
 from crm_followups.reminders.tables import notification_preferences, notifications
 from crm_followups.reminders.texts import text
+from crm_followups.reminders.visibility import recipient_sees_customer
 from crm_followups.task.schemas import task_event_data
 from crm_followups.task.service import DUE_KIND, OVERDUE_AFTER, SOURCE, overdue_key
 from crm_followups.task.tables import tasks
@@ -69,14 +70,16 @@ _USER_ID_PATTERN: Final = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 async def open_tasks_with_recipients(session: AsyncSession, task_ids: list[uuid.UUID]) -> list[Any]:
     """The open ones of these tasks, each with who is reminded (`recipient_id`: the assignee, else
-    the user who created it; nobody for a rule's or an API client's unassigned task), what followups
-    knows of that user and their channels (NULL: never chosen), in one query."""
+    the user who created it; nobody for a rule's or an API client's unassigned task), whether that
+    user may see the task's customer, what followups knows of them and their channels (NULL: never
+    chosen), in one query."""
     recipient_id = sa.func.coalesce(tasks.c.assignee_id, sa.case(
         (tasks.c.created_by.op("~")(_USER_ID_PATTERN), sa.cast(tasks.c.created_by, pg.UUID(as_uuid=True))),
         else_=sa.null())).label("recipient_id")
     inner = sa.select(tasks, recipient_id).where(tasks.c.id.in_(task_ids), tasks.c.status == "open").subquery()
     p = notification_preferences.c
-    query = (sa.select(inner, user_teams.c.email, user_teams.c.locale, user_teams.c.time_zone,
+    visible = recipient_sees_customer(inner.c.recipient_id, inner.c.customer_id).label("recipient_sees_customer")
+    query = (sa.select(inner, visible, user_teams.c.email, user_teams.c.locale, user_teams.c.time_zone,
                        user_teams.c.disabled, p.in_app.label("pref_in_app"), p.email.label("pref_email"),
                        p.digest.label("pref_digest"))
              .select_from(inner.outerjoin(user_teams, user_teams.c.user_id == inner.c.recipient_id)
@@ -124,6 +127,8 @@ class Reminders:
                                    {"task_id": str(task.id), "phase": "overdue"}))
             if user_id is None or task.disabled is not False:  # unknown to followups, or disabled
                 continue
+            if not task.recipient_sees_customer:  # the webhook event above is the tenant's, not the user's
+                continue
             chosen = Preferences(*(default if value is None else value for value, default in (
                 (task.pref_in_app, True), (task.pref_email, True), (task.pref_digest, True))))
             if chosen.in_app:
@@ -165,7 +170,10 @@ class Reminders:
             end = start + timedelta(days=1)
             rows = (await session.execute(
                 sa.select(tasks).where(tasks.c.assignee_id == user_id, tasks.c.status == "open",
-                                       tasks.c.due_at < end).order_by(tasks.c.due_at).limit(DIGEST_LIMIT + 1)
+                                       tasks.c.due_at < end,
+                                       recipient_sees_customer(sa.literal(user_id, pg.UUID(as_uuid=True)),
+                                                               tasks.c.customer_id))
+                .order_by(tasks.c.due_at).limit(DIGEST_LIMIT + 1)
             )).all()
             overdue = [r for r in rows if r.due_at < start]
             today = [r for r in rows if r.due_at >= start]
