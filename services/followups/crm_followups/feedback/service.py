@@ -66,7 +66,8 @@ def _check(item: NewFeedback, categories: dictionaries.Dictionary, now: datetime
     elif nps is not None and channel != "survey":
         errors.append(FieldError(f"{prefix}nps_score", "not_allowed", "an NPS score comes from a survey"))
     body = clean_content(item.text, f"{prefix}text", errors, required=False)
-    if stars is None and nps is None and not body and not errors:
+    if stars is None and nps is None and not body and not any(
+            e.field in (f"{prefix}rating", f"{prefix}nps_score", f"{prefix}text") for e in errors):
         errors.append(FieldError(f"{prefix}text", "required", "give a rating, a text or both"))
     at = item.received_at or now
     if at > now + FUTURE_SLACK:
