@@ -187,7 +187,8 @@ async def _show(request: Request, token: str, password: str, caller: Any, servic
     if link.target.kind == "report":
         return _headers(render(request, "share.html", {
             "link": link, "title": link.title or t.gettext("Shared report"), "panels": [], "hidden": [],
-            "wide": WIDE, "span": "", "report": _shared_report(content.report_json, locale),
+            "wide": WIDE, "span": "", "report": _shared_report(content.report_json, locale) if content.report_json
+            else None, "hidden_report": not content.report_json,
         }))
     ctx = Context(locale, DictionaryNames(locale), datetime.now(UTC).date())
     panels = _shared_panels(content, ctx, _span(link.target, locale))
