@@ -202,7 +202,7 @@ def _report(reply: pb.Report) -> Report:
                   version=reply.version, created_at=reply.created_at, updated_at=reply.updated_at)
 
 
-async def _time_zone(caller: Caller, services: Backends) -> str:
+async def tenant_time_zone(caller: Caller, services: Backends) -> str:
     try:
         tenant = await caller.call(services.identity.GetTenant, identity_pb2.GetTenantRequest())
     except UpstreamError:
@@ -210,7 +210,7 @@ async def _time_zone(caller: Caller, services: Backends) -> str:
     return str(tenant.time_zone) or "UTC"
 
 
-async def _view_filters(caller: Caller, services: Backends, view_id: str) -> dict[str, str]:
+async def saved_view_filters(caller: Caller, services: Backends, view_id: str) -> dict[str, str]:
     if not view_id:
         return {}
     reply = await caller.call(services.customer_views.GetCustomerView, views_pb2.GetCustomerViewRequest(id=view_id))
@@ -220,8 +220,8 @@ async def _view_filters(caller: Caller, services: Backends, view_id: str) -> dic
 async def _run(caller: Caller, services: Backends, *, report_id: str = "", definition: Definition | None = None,
                view_id: str = "") -> RunResult:
     request = pb.RunReportRequest(id=report_id, definition_json=_definition_json(definition) if definition else "",
-                                  locale=caller.locale, time_zone=await _time_zone(caller, services),
-                                  view_filters=await _view_filters(caller, services, view_id))
+                                  locale=caller.locale, time_zone=await tenant_time_zone(caller, services),
+                                  view_filters=await saved_view_filters(caller, services, view_id))
     reply = await caller.call(services.reports.RunReport, request)
     return RunResult(definition=json.loads(reply.definition_json), result=json.loads(reply.result_json))
 

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from crm_gateway.api.common import BackendsDep
-from crm_gateway.clients import Caller
+from crm_gateway.api.saved_reports import saved_view_filters, tenant_time_zone
 from crm_gateway.i18n import N_, Locale, Msg, messages
 from crm_gateway.problems import UpstreamError
 from crm_gateway.web import formatting
@@ -39,7 +39,6 @@ from crm_gateway.web.common import (
 )
 from crm_gateway.web.session import WebCookies
 from crm_gateway.web.templating import page_locale, render
-from crm_proto.crm.identity.v1 import identity_pb2
 from crm_proto.crm.reporting.v1 import reports_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -85,6 +84,9 @@ RANGES: Final[dict[str, Msg]] = {"all": N_("All time"), "3m": N_("Last 3 months"
                                  "ytd": N_("This year"), "custom": N_("Custom")}
 CHARTS: Final[dict[str, Msg]] = {"table": N_("Table only"), "bar": N_("Bar chart"), "line": N_("Line chart"),
                                  "pie": N_("Pie chart")}
+# Field names `omitted_fields` may carry, as the page shows them.
+OMITTED_LABELS: Final[dict[str, Msg]] = {"annual_spend": N_("Annual spend"), "lifetime_value": N_("Lifetime value"),
+                                         "status": N_("Status")}
 VISIBILITIES: Final[dict[str, Msg]] = {"private": N_("Only me"), "team": N_("My team"), "tenant": N_("Everyone")}
 
 
@@ -233,7 +235,7 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
                 raw = cell["values"][index] if cell else None
                 values.append({"text": _format(raw, measure["kind"], measure["currency"], locale) if cell else "",
                                "link": link if index == 0 else ""})
-        table.lines.append({"kind": kind, "labels": shown, "values": values})
+        table.lines.append({"kind": kind, "labels": shown, "cells": values})
     table.chart = _chart(result, by_row, order, depth)
     return table
 
@@ -266,14 +268,6 @@ def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None
         stacked = False
     return {"type": result["chart"], "categories": categories, "series": series, "links": links,
             "stacked": stacked, "title": result["title"]}
-
-
-async def _time_zone(caller: Caller, services: Any) -> str:
-    try:
-        tenant = await caller.call(services.identity.GetTenant, identity_pb2.GetTenantRequest())
-    except UpstreamError:
-        return "UTC"
-    return str(tenant.time_zone) or "UTC"
 
 
 def _options(t: Any, table: dict[str, Msg]) -> list[tuple[str, str]]:
@@ -324,7 +318,7 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     measures = ORDER_MEASURES if object_name == "orders" else CUSTOMER_MEASURES
     form = dict(query_from_definition(definition))
     context: dict[str, Any] = {
-        "session": session, "saved": saved, "error": "", "errors": [], "table": None, "result": None,
+        "session": session, "saved": saved, "error": "", "errors": [], "table": None, "result": None, "omitted": [],
         "can_read": "reports:read" in scopes, "can_share_tenant": "reports:manage" in scopes,
         "object": object_name, "form": form,
         "rows": [form.get(f"row{i}", "") for i in range(3)], "col": form.get("col", ""),
@@ -343,9 +337,9 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     if context["can_read"]:
         try:
             request_pb = pb.RunReportRequest(
-                locale=locale, time_zone=await _time_zone(caller, services),
-                **({"id": saved.id} if saved is not None else
-                   {"definition_json": json.dumps(definition, ensure_ascii=False)}))
+                locale=locale, time_zone=await tenant_time_zone(caller, services), id=saved.id if saved else "",
+                view_filters=await saved_view_filters(caller, services, str(definition.get("view_id") or "")),
+                definition_json="" if saved else json.dumps(definition, ensure_ascii=False))
             reply = await caller.call(services.reports.RunReport, request_pb)
         except UpstreamError as exc:
             raise_if_signed_out(request, exc)
@@ -354,6 +348,8 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         else:
             result = json.loads(reply.result_json)
             context["result"] = result
+            context["omitted"] = [t.text(OMITTED_LABELS[f]) if f in OMITTED_LABELS else f
+                                  for f in result["omitted_fields"]]
             context["table"] = pivot_table(result, locale)
     response = render(request, "report_builder.html", context)
     cookies.clear_flash(request, response)

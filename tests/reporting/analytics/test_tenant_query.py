@@ -175,3 +175,31 @@ def test_builder_calls_do_not_mutate_earlier_queries() -> None:
     assert "deleted" not in base.build().sql
     assert "deleted" in narrowed.build().sql
     assert narrowed.build().params == {TENANT_PARAM: TENANT}
+
+
+def test_left_join_reads_the_same_tenant_and_keeps_the_tenant_filter_first() -> None:
+    """The report builder's per-customer figures: a joined query carries its own tenant filter, the
+    outer filter is qualified with the table, and only fresh plain aliases and real columns join."""
+    from crm_reporting.orders.tables import ORDERS
+
+    spend = (TenantQuery(ORDERS, TENANT, final=True).select("customer_id", "sum(amount) AS spend")
+             .where("currency = {currency:String}", currency="CNY").group_by("customer_id"))
+    joined = TenantQuery(CUSTOMERS, TENANT, final=True).left_join("v", spend).select("count()", "sum(v.spend)")
+    built = joined.build()
+    assert "LEFT JOIN (SELECT customer_id, sum(amount) AS spend\nFROM orders FINAL\nWHERE tenant_id = " \
+           "{tenant_id:UUID}" in built.sql
+    assert "USING (customer_id)\nWHERE customers.tenant_id = {tenant_id:UUID}" in built.sql
+    assert built.params == {"currency": "CNY", TENANT_PARAM: TENANT}
+    other = TenantQuery(ORDERS, uuid.uuid4()).select("customer_id")
+    with pytest.raises(UnsafeFragment):
+        TenantQuery(CUSTOMERS, TENANT).left_join("v", other)
+    for alias in ("v; DROP", "select", "V"):
+        with pytest.raises(UnsafeFragment):
+            TenantQuery(CUSTOMERS, TENANT).left_join(alias, spend)
+    with pytest.raises(UnsafeFragment):
+        TenantQuery(CUSTOMERS, TENANT).left_join("v", spend).left_join("v", spend)
+    for using in ("tenant_id", "nope"):
+        with pytest.raises(UnsafeFragment):
+            TenantQuery(CUSTOMERS, TENANT).left_join("v", spend, using=using)
+    with pytest.raises(ValueError):
+        TenantQuery(CUSTOMERS, TENANT).where("industry = {currency:String}", currency="USD").left_join("v", spend)

@@ -38,6 +38,7 @@
           data: data.categories.map(function (name, i) { return { name: name, value: s.values[i] }; }) }]
       };
     }
+    var twoAxes = !data.stacked && data.series.some(function (s) { return s.kind !== data.series[0].kind; });
     var rotate = data.categories.length > (small ? 3 : 6) ? 35 : 0;
     return {
       color: palette,
@@ -51,9 +52,14 @@
         } },
       xAxis: { type: "category", data: data.categories, axisLabel: { color: textColor, interval: 0, rotate: rotate,
         formatter: function (name) { return shorten(name, small ? 6 : 12); } } },
-      yAxis: { type: "value", axisLabel: { color: textColor }, splitLine: { lineStyle: { color: "#eef0f3" } } },
+      // A measure of another kind than the first (money beside counts) gets its own axis on the right.
+      yAxis: [0, 1].slice(0, twoAxes ? 2 : 1).map(function (i) {
+        return { type: "value", position: i ? "right" : "left", axisLabel: { color: textColor },
+          splitLine: { show: !i, lineStyle: { color: "#eef0f3" } } };
+      }),
       series: data.series.map(function (s) {
         return { name: s.name, type: data.type, data: s.values, barMaxWidth: 40, smooth: 0.2,
+          yAxisIndex: twoAxes && s.kind !== data.series[0].kind ? 1 : 0,
           stack: data.stacked && data.type === "bar" ? "total" : undefined };
       })
     };

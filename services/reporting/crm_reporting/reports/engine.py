@@ -16,9 +16,10 @@ pivot runs); a larger result is refused (400 `too_many_cells`), never cut.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,6 +36,7 @@ from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, mess
 from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
+from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.reports.definition import (
     FIELDS,
@@ -44,7 +46,15 @@ from crm_reporting.reports.definition import (
     MeasureSpec,
     field_info,
 )
-from crm_reporting.reports.result import CellValue, Dimension, Measure, MeasureKind, PivotCell, PivotResult
+from crm_reporting.reports.result import (
+    CellValue,
+    Dimension,
+    Measure,
+    MeasureKind,
+    PivotCell,
+    PivotResult,
+    UnderlyingRows,
+)
 from crm_reporting.scope.service import ReportScope, report_scope
 from crm_reporting.scope.tables import user_teams
 from crm_reporting.value.rules import value_rule_store
@@ -111,7 +121,8 @@ class _Plan:
     omitted: list[str]
     dims: list[str] = field(default_factory=list)  # SQL expression per dimension (rows, then column)
     params: dict[str, Any] = field(default_factory=dict)
-    needs_value: bool = False
+    needs_value: bool = False  # per-customer spend (money measures)
+    needs_segment: bool = False  # the value segment (a dimension or filter): the value model's query
     needs_customer_join: bool = False
     conversions: list[MeasureSpec] = field(default_factory=list)
 
@@ -140,8 +151,8 @@ def _policies(definition: Definition, principal: Principal) -> tuple[list[Measur
                                extra={"fields": refused})
     kept, omitted = [], []
     for measure in definition.measures:
-        policy = "status" if measure.agg == "conversion" else (
-            field_info(measure.field).policy if measure.field and field_info(measure.field) else None)
+        info = field_info(measure.field) if measure.field else None
+        policy = "status" if measure.agg == "conversion" else (info.policy if info is not None else None)
         if _hidden(principal, policy):
             omitted.append(str(policy))
         else:
@@ -196,7 +207,7 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
     info = FIELDS.get(spec.field) or field_info(spec.field)
     assert info is not None
     if spec.field == "value_segment":
-        plan.needs_value = True
+        plan.needs_segment = True
         return "toString(v.segment)"
     if spec.field == "customer":
         return "toString(customer_id)"
@@ -312,7 +323,7 @@ def _grouping_sets(rows: int, column: bool) -> str:
 
 
 async def _compile(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest,
-                   scope: ReportScope) -> tuple[TenantQuery, _Plan, Audience, list[str]]:
+                   scope: ReportScope) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
     definition = request.definition
     measures, omitted = _policies(definition, principal)
     zone = _zone(request.time_zone)
@@ -339,16 +350,21 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         tr = definition.time_range
         span = parse_range(tr.range, tr.start, tr.end, today, prefix="time_range.")
         bound = len(filters)
-        upper = "lt" if field_info(tr.field) and field_info(tr.field).kind == "datetime" else "lte"  # type: ignore[union-attr]
+        time_field = field_info(tr.field)
+        upper = "lt" if time_field is not None and time_field.kind == "datetime" else "lte"
         end = span.stop if upper == "lt" else span.end
         filters += [(bound, Filter(tr.field, "gte", (span.start.isoformat(),))),
                     (bound + 1, Filter(tr.field, upper, (end.isoformat(),)))]
     customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
+    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level)
     if definition.object == "customers":
         query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
-        query = _apply_filters(plan, query, filters, outer=True, team_owners=team_owners)
+        query = _apply_filters(plan, query, customer_level, outer=True, team_owners=team_owners)
+        # The customers counted, for narrowing the per-customer joins (spend, status history).
+        members = query.select("customer_id")
+        query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
     else:
         members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
@@ -357,17 +373,33 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
 
     plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
     if any(f.field == "value_segment" for _, f in filters):
-        plan.needs_value = True
+        plan.needs_segment = True
     measure_sql = [_measure_sql(plan, m, i) for i, m in enumerate(measures)]
+    # What the cell count reads: the joins only when a row or column (or a filter) needs them.
+    counting = query
 
     if plan.needs_customer_join:
         query = query.left_join("c", TenantQuery(CUSTOMERS, tenant, final=True).select(
             "customer_id", *(f"{column} AS c_{column}" for column in sorted(set(_CUSTOMER_COLUMNS.values()))),
             "custom AS c_custom"))
-    if plan.needs_value:
+    if plan.needs_segment:
         rules = await value_rule_store.read(session)
         # Every customer in scope, in the report's currency, up to today (the value model's own rules).
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
+    elif plan.needs_value:
+        # Only the spend: the value model's spend rule without its scores and prediction.
+        spend = (
+            TenantQuery(ORDERS, tenant, final=True)
+            .where("kind = {kind:String}", kind=SPEND_KIND)
+            .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+            .where("currency = {currency:String}", currency=definition.currency)
+            .where("ordered_on <= {today:Date32}", today=today)
+        ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
+                 "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
+        query = query.left_join("v", (spend.where_in("customer_id", members) if narrowed else spend)
+                                .group_by("customer_id"))
+    if plan.needs_customer_join or plan.needs_segment:
+        counting = query
     if plan.conversions:
         history = TenantQuery(CUSTOMER_STATUS_CHANGES, tenant, final=True).select("customer_id")
         for position, measure in enumerate(plan.conversions):
@@ -378,8 +410,10 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
                 f"minIf(changed_at, status = {{conv_from_{position}:String}}) AS converted_{position}",
                 **{f"conv_from_{position}": measure.from_status, f"conv_to_{position}": measure.to_status},
             )
+        if narrowed:
+            history = history.where_in("customer_id", members)
         query = query.left_join("s", history.group_by("customer_id"))
-    return query, plan, audience, measure_sql
+    return query, counting, plan, audience, measure_sql
 
 
 def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str, Any]:
@@ -393,7 +427,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
     owners resolved beforehand (a share link's scope frozen at creation, crm_reporting/delivery)."""
     if scope is None:
         scope = await report_scope(session, principal)
-    base, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
+    base, counting, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     rows_n = len(definition.rows)
     has_column = definition.column is not None
@@ -416,7 +450,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
         row_part = f"uniqExact({', '.join(dims[:rows_n])})" if rows_n else "1"
         column_part = f"uniqExact({dims[-1]})" if has_column else "1"
         exprs = [f"{row_part} AS row_keys", f"{column_part} AS column_keys"]
-        [sizes] = await analytics.query(base.select(*exprs, **_used_params(exprs, plan.params)))
+        [sizes] = await analytics.query(counting.select(*exprs, **_used_params(exprs, plan.params)))
         cells = int(sizes["row_keys"]) * max(int(sizes["column_keys"]), 1) * len(measure_sql)
         if cells > MAX_CELLS:
             error = InvalidInput([FieldError(
@@ -496,7 +530,7 @@ def dimension_label(text: Messages, spec: DimensionSpec) -> str:
 
 def measure_label(text: Messages, measure: MeasureSpec, object_name: str) -> str:
     if measure.agg == "count":
-        return text.gettext("Customers") if object_name == "customers" else text.gettext("Orders")
+        return text.gettext("Number of customers") if object_name == "customers" else text.gettext("Number of orders")
     if measure.agg == "distinct_customers":
         return text.gettext("Distinct customers")
     if measure.agg == "conversion":
@@ -672,7 +706,8 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         if not column.bucket:
             def column_total(key: str) -> float:
                 total = cells.get(((None,) * rows_n, key), ())
-                return float(total[sort_index]) if total and total[sort_index] is not None else float("-inf")
+                value = total[sort_index] if total else None
+                return float(value) if value is not None else float("-inf")
             present = sorted(present, key=lambda k: (k == OTHERS_KEY, -column_total(k), k))
         column_keys = present
     column_position = {key: i for i, key in enumerate(column_keys)}
@@ -727,9 +762,90 @@ def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tup
     if any(m.field in ("amount", "annual_spend", "lifetime_value") for m in plan.measures):
         lines.append((text.gettext("Currency"), definition.currency))
     if plan.omitted:
-        lines.append((text.gettext("Left out (field policies)"), ", ".join(plan.omitted)))
+        omitted = ", ".join(_field_label(text, f) for f in plan.omitted)
+        lines.append((text.gettext("Left out (field policies)"), omitted))
     return tuple(lines)
 
 
 def locale_of(tag: str) -> Locale:
     return locale_or_default(tag)
+
+
+# -- the underlying rows (the XLSX's Excel Table and PivotTable source) -------------------------------
+
+UNDERLYING_PAGE: Final = 50_000
+
+
+async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
+                          request: RunRequest) -> UnderlyingRows:
+    """The records the pivot counts, one row per customer (or order), under the same audience,
+    filters, time range and field policies as `run`: the record's id, the customer's name (when the
+    viewer may read it), each dimension's label and each measure's per-record figure (money and
+    numbers; counts and conversions have none). Read in pages of `UNDERLYING_PAGE` as the renderer
+    iterates, so a million rows are never held at once."""
+    scope = await report_scope(session, principal)
+    base, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
+    definition = plan.definition
+    text = messages(locale_or_default(request.locale))
+    key = "toString(order_id)" if definition.object == "orders" else "toString(customer_id)"
+    exprs = [f"{key} AS record_id"]
+    headers = [text.gettext("Order") if definition.object == "orders" else text.gettext("Customer")]
+    with_name = definition.object == "customers" and not _hidden(principal, "name")
+    if with_name:
+        exprs.append("name AS record_name")
+        headers.append(_field_label(text, "name"))
+    exprs += [f"{expr} AS d{i}" for i, expr in enumerate(plan.dims)]
+    headers += [dimension_label(text, d) for d in definition.dimensions]
+    figures: list[MeasureSpec] = []
+    for measure in plan.measures:
+        if measure.field and measure.field not in {m.field for m in figures}:
+            figures.append(measure)
+    for i, measure in enumerate(figures):
+        if measure.field in _VALUE_MEASURES:
+            exprs.append(f"toString({_VALUE_MEASURES[measure.field]}) AS f{i}")
+        elif measure.field == "amount":
+            plan.params["currency"] = definition.currency
+            exprs.append(f"toString(if(currency = {{currency:String}}, amount, 0)) AS f{i}")
+        else:
+            column = _column(plan, measure.field, outer=True)
+            exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
+        headers.append(_field_label(text, measure.field))
+    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC")
+    dims = definition.dimensions
+
+    def shaped(row: Row) -> list[object]:
+        values: list[object] = [str(row["record_id"])]
+        if with_name:
+            values.append(str(row["record_name"]))
+        values += [value_label(text, spec, str(row[f"d{i}"])) for i, spec in enumerate(dims)]
+        values += [None if row[f"f{i}"] is None else Decimal(str(row[f"f{i}"])) for i in range(len(figures))]
+        return values
+
+    return UnderlyingRows(columns=headers, rows=_PagedRows(analytics, query, shaped, asyncio.get_running_loop()))
+
+
+class _PagedRows:
+    """`UnderlyingRows.rows`: a plain iterable for a renderer that runs in a worker thread
+    (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): each page is read from
+    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it."""
+
+    def __init__(self, analytics: Analytics, query: TenantQuery, shaped: Callable[[Row], list[object]],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._analytics, self._query, self._shaped, self._loop = analytics, query, shaped, loop
+
+    def __iter__(self) -> Iterator[list[object]]:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("iterate the underlying rows in a worker thread (asyncio.to_thread), not on the loop")
+        offset = 0
+        while True:
+            page = asyncio.run_coroutine_threadsafe(
+                self._analytics.query(self._query.limit(UNDERLYING_PAGE, offset)), self._loop).result()
+            for row in page:
+                yield self._shaped(row)
+            offset += len(page)
+            if len(page) < UNDERLYING_PAGE:
+                return

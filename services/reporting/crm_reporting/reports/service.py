@@ -93,7 +93,7 @@ class SavedReportService:
         return sa.or_(c.owner_id == principal.actor, c.visibility == "tenant",
                       sa.and_(c.visibility == "team", c.team_id.in_(teams or {uuid.UUID(int=0)})))
 
-    async def list(self, session: AsyncSession, principal: Principal) -> list[SavedReport]:
+    async def visible(self, session: AsyncSession, principal: Principal) -> list[SavedReport]:
         teams = await self.my_teams(session, principal)
         rows = (await session.execute(
             sa.select(saved_reports).where(self._visible(principal, teams))

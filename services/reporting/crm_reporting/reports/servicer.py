@@ -77,7 +77,7 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
 
     @rpc(Scope.REPORTS_READ, read_only=True)
     async def ListReports(self, request: pb.ListReportsRequest, call: Call) -> pb.ListReportsResponse:
-        reports = await saved_report_service.list(call.session, call.principal)
+        reports = await saved_report_service.visible(call.session, call.principal)
         return pb.ListReportsResponse(reports=[report_pb(r) for r in reports])
 
     @rpc(Scope.REPORTS_READ, read_only=True)
