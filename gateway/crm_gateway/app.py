@@ -35,6 +35,7 @@ from crm_gateway.api import (
     invitations,
     notifications,
     orders,
+    report_exports,
     report_subscriptions,
     reports,
     roles,
@@ -105,6 +106,7 @@ ROUTERS = (
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, notifications.router,
     cadence_rules.router, reports.router, saved_reports.router, dashboards.router, webhook_endpoints.router,
+    report_exports.router,
     webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
     web_customer_merge.router,  # before the detail page: /app/customers/merge(s) is not a customer id

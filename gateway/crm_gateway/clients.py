@@ -31,7 +31,12 @@ from crm_proto.crm.customers.v1 import imports_pb2_grpc as customer_imports_pb2_
 from crm_proto.crm.customers.v1 import views_pb2_grpc as customer_views_pb2_grpc
 from crm_proto.crm.followups.v1 import followups_pb2_grpc
 from crm_proto.crm.identity.v1 import account_security_pb2_grpc, identity_pb2, identity_pb2_grpc, user_admin_pb2_grpc
-from crm_proto.crm.reporting.v1 import delivery_pb2_grpc, reporting_pb2_grpc, reports_pb2_grpc
+from crm_proto.crm.reporting.v1 import (
+    delivery_pb2_grpc,
+    report_exports_pb2_grpc,
+    reporting_pb2_grpc,
+    reports_pb2_grpc,
+)
 from crm_proto.crm.tagging.v1 import tagging_pb2_grpc
 from crm_proto.crm.webhooks.v1 import webhooks_pb2_grpc
 
@@ -75,6 +80,8 @@ class Backends:
     delivery: Any = None
     # crm.reporting.v1.ReportService (saved reports and the report builder, on the reporting channel).
     reports: Any = None
+    # crm.reporting.v1.ReportExportService (report exports as jobs, on the reporting channel).
+    report_exports: Any = None
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Backends:
@@ -104,6 +111,7 @@ class Backends:
             customer_duplicates=customer_duplicates_pb2_grpc.DuplicateServiceStub(channels["customers"]),
             delivery=delivery_pb2_grpc.ReportDeliveryServiceStub(channels["reporting"]),
             reports=reports_pb2_grpc.ReportServiceStub(channels["reporting"]),
+            report_exports=report_exports_pb2_grpc.ReportExportServiceStub(channels["reporting"]),
         )
 
     async def close(self) -> None:

@@ -52,7 +52,7 @@ VOCABULARY: Final = {"name": "industry", "kind": "users", "panel": "kpis", "temp
 # Kinds that live in rep A's data scope or belong to rep A personally: rep B must not reach them.
 REP_SCOPED: Final = frozenset({"customer_id", "task_id", "record_id", "view_id", "export_id", "bulk_change_id",
                                "order_id", "merge_id", "group_id", "session_id", "customer_import_id",
-                               "link_id", "subscription_id", "report_id"})
+                               "link_id", "subscription_id", "report_id", "report_export_id"})
 # A valid body for every addressed operation that takes one (by operationId).
 SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateUser": lambda w: {"display_name": "Renamed"},
@@ -83,6 +83,7 @@ SAMPLE_BODIES: Final[dict[str, Callable[[World], Any]]] = {
     "updateSavedReport": lambda w: {"name": "Renamed report"},
     "cloneSavedReport": lambda w: {"name": "Copied report"},
     "cloneReportTemplate": lambda w: {"name": "From a template"},
+    "createReportExport": lambda w: {"format": "csv"},
 }
 # Collection operations whose body names objects, and a body naming tenant A's / rep A's.
 BODY_REFERENCES: Final[dict[str, Callable[[World], Any]]] = {
@@ -229,6 +230,8 @@ def _build(platform: Platform, api: ApiClient) -> World:
     # Rep A's private saved report (the report builder): nobody else may see it.
     ids["report_id"] = _ok(rep_a.post("/v1/reports", json={"name": "矩阵报表", "definition": {
         "object": "customers", "rows": [{"field": "industry"}]}}))["id"]
+    # Rep A's export of that report (report exports): only rep A may read it.
+    ids["report_export_id"] = _ok(rep_a.post(f"/v1/reports/{ids['report_id']}/exports", json={"format": "csv"}))["id"]
     # Tenant B has objects of its own, so its lists are not trivially empty.
     _ok(world.other_admin.post("/v1/customers", json={"name": "别家客户", "mobile": "13700990009"}))
     return world

@@ -93,6 +93,9 @@ EXPECTED = {
     ("/v1/reports/{report_id}", "get"), ("/v1/reports/{report_id}", "patch"), ("/v1/reports/{report_id}", "delete"),
     ("/v1/reports/{report_id}:run", "post"), ("/v1/reports/{report_id}:clone", "post"),
     ("/v1/report-templates", "get"), ("/v1/report-templates/{template_key}:clone", "post"),
+    # report exports (issue 15, "Exports")
+    ("/v1/reports/{report_id}/exports", "post"), ("/v1/reports/{report_id}/exports/{report_export_id}", "get"),
+    ("/v1/reports/{report_id}/exports/{report_export_id}/file", "get"),
     # invitations and user import (issue 3)
     ("/v1/invitations", "get"), ("/v1/invitations", "post"), ("/v1/invitations/{invitation_id}:resend", "post"),
     ("/v1/invitations/{invitation_id}:revoke", "post"), ("/v1/imports", "post"),
@@ -141,7 +144,8 @@ EXPECTED = {
 ACCEPTED = {"/v1/customer-bulk-changes", "/v1/duplicate-scans", "/v1/exports",
             "/v1/webhook-endpoints/{endpoint_id}:replay", "/v1/webhook-deliveries/{delivery_id}:replay",
             "/v1/webhook-endpoints/{endpoint_id}:send-test-event",
-            "/v1/tag-rules/{rule_id}:rerun", "/v1/tag-batches", "/v1/tag-batches/{batch_id}:undo"}
+            "/v1/tag-rules/{rule_id}:rerun", "/v1/tag-batches", "/v1/tag-batches/{batch_id}:undo",
+            "/v1/reports/{report_id}/exports"}
 # Operations on the caller's own account: any user token, whatever its scopes (identity refuses
 # a client's token with 403), so they state an empty scope list but still require the token.
 SELF_SERVICE = {"/v1/users/me:change-password", "/v1/users/me/sessions", "/v1/users/me/sessions/{session_id}",

@@ -125,6 +125,26 @@ class Principal:
 current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 
 
+def principal_json(principal: Principal) -> dict[str, Any]:
+    """What a job needs to act as the caller (never the token itself): stored with the job's row."""
+    return {
+        "tenant_id": str(principal.tenant_id), "subject": principal.subject, "client_id": principal.client_id,
+        "scopes": sorted(principal.scopes), "roles": list(principal.roles),
+        "user_id": str(principal.user_id) if principal.user_id else None, "data_scope": principal.data_scope,
+        "team_ids": list(principal.team_ids), "field_policies": dict(principal.field_policies),
+    }
+
+
+def principal_from(data: Mapping[str, Any]) -> Principal:
+    """The caller a job acts as, from `principal_json`."""
+    return Principal(
+        tenant_id=uuid.UUID(data["tenant_id"]), subject=data["subject"], client_id=data["client_id"],
+        scopes=frozenset(data["scopes"]), roles=tuple(data["roles"]),
+        user_id=uuid.UUID(data["user_id"]) if data.get("user_id") else None, data_scope=data["data_scope"],
+        team_ids=tuple(data["team_ids"]), field_policies=dict(data["field_policies"]),
+    )
+
+
 def principal() -> Principal:
     value = current_principal.get()
     if value is None:

@@ -20,6 +20,8 @@ from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
 from crm_proto.crm.reporting.v1 import (
     delivery_pb2,
     delivery_pb2_grpc,
+    report_exports_pb2,
+    report_exports_pb2_grpc,
     reporting_pb2,
     reporting_pb2_grpc,
     reports_pb2,
@@ -36,6 +38,8 @@ from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
+from crm_reporting.reports.exports import export_worker
+from crm_reporting.reports.exports_servicer import ReportExportServicer
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
 
@@ -95,9 +99,12 @@ def register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]:
     )
     # Saved reports and the report builder (issue 15, reports.proto).
     reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportServicer(runtime.engine, analytics_of(runtime)), server)
+    # Report exports as jobs (reports/exports.py, report_exports.proto).
+    report_exports_pb2_grpc.add_ReportExportServiceServicer_to_server(ReportExportServicer(runtime.engine), server)
     return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
             delivery_pb2.DESCRIPTOR.services_by_name["ReportDeliveryService"].full_name,
-            reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name]
+            reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+            report_exports_pb2.DESCRIPTOR.services_by_name["ReportExportService"].full_name]
 
 
 _link_keys: weakref.WeakKeyDictionary[ServiceRuntime, bytes] = weakref.WeakKeyDictionary()
@@ -134,7 +141,8 @@ DEFINITION = ServiceDefinition(
     on_start=open_store,
     # Report subscriptions: the scheduler fires, a job computes each recipient's copy, the mailer sends.
     schedules=lambda runtime: {SCHEDULE_KIND: fire},
-    workers=delivery_workers,
+    # Report exports as jobs (reports/exports.py) and subscription deliveries.
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime)],
     sends_mail=True,
     # The share page and the unsubscribe link carry their own secret instead of a bearer token.
     public_methods=frozenset({"/crm.reporting.v1.ReportDeliveryService/OpenShareLink",

@@ -39,7 +39,8 @@ def pivot(locale: str = "zh-CN", *, column: bool = True, chart: str = "bar") -> 
     groups: dict[tuple[tuple[str | None, ...], str | None], list[tuple[str, str, str, Decimal, int, datetime]]] = {}
     for record in RECORDS:
         region, tier, status = _label(locale, record[0]), record[1], STATUS[locale][record[2]]
-        for key in ((region, tier), (region, None), (None, None)):
+        keys: tuple[tuple[str | None, ...], ...] = ((region, tier), (region, None), (None, None))
+        for key in keys:
             for c in ((status, None) if column else (None,)):
                 groups.setdefault((key, c), []).append(record)
     cells = []

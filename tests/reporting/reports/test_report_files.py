@@ -21,8 +21,10 @@ import openpyxl
 import pytest
 
 from crm_reporting.reports.files.csv_files import pivot_csv, rows_csv
+from crm_reporting.reports.files.groupings import groupings_as_rows
 from crm_reporting.reports.files.layout import lay_out
 from crm_reporting.reports.files.pdf_file import PDF_MAX_ROWS, write_pdf
+from crm_reporting.reports.files.render import CONTENT_TYPES, FileFormat, file_name, write_report_file
 from crm_reporting.reports.files.xlsx_file import PivotSource, infer_pivot_source, write_xlsx
 from crm_reporting.reports.result import Dimension, Measure, PivotCell, PivotResult, UnderlyingRows
 from tests.reporting.reports.fixtures import MANY_COLUMNS, many_rows, pivot, underlying
@@ -99,7 +101,8 @@ def test_rows_csv_is_streamed_formula_safe_and_in_the_tenants_time_zone() -> Non
             read += 1
             yield [f"客户{i}", Decimal("1.50"), datetime(2026, 1, 1, 16, 30, tzinfo=UTC), date(2026, 2, 3), None]
 
-    chunks = rows_csv(UnderlyingRows(["客户", "金额", "时间", "日期", "空"], endless()), "Asia/Shanghai", chunk_rows=100)
+    header = ["客户", "金额", "时间", "日期", "空"]
+    chunks = rows_csv(UnderlyingRows(header, endless()), "Asia/Shanghai", chunk_rows=100)
     first = next(chunks)
     assert read <= 101  # one chunk's rows were read, not the (endless) rest
     text = first.decode("utf-8")
@@ -233,7 +236,8 @@ def test_libreoffice_prints_the_xlsx_with_its_chart(workbook_zh: Path, tmp_path:
 def test_xlsx_without_rows_without_column_and_with_unsafe_text(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
     with path.open("wb") as out:
-        assert write_xlsx(pivot("en", column=False, chart="pie"), UnderlyingRows(["Region", "Region", ""], []), out) == 0
+        no_rows = UnderlyingRows(["Region", "Region", ""], [])
+        assert write_xlsx(pivot("en", column=False, chart="pie"), no_rows, out) == 0
     book = openpyxl.load_workbook(path)
     assert book.sheetnames[:2] == ["Customers by region", "Data"]
     sheet = book["Customers by region"]
@@ -321,3 +325,43 @@ def test_pdf_of_a_long_result_repeats_its_header_numbers_pages_and_says_what_it_
     assert "Grand total" in text  # kept after the rows left out
     assert "This PDF shows the first 2,000 of 2,006 rows; the XLSX and CSV files have all of them." in text.replace(
         "\n", " ")
+
+
+# -- one entry -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rows_csv", "xlsx", "pdf"])
+def test_write_report_file_names_and_writes_each_format(fmt: FileFormat, tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    seen: list[int] = []
+    with path.open("wb") as out:
+        rows = write_report_file(fmt, pivot("zh-CN"), underlying("zh-CN"), out, progress=seen.append)
+    data = path.read_bytes()
+    extension = "rows.csv" if fmt == "rows_csv" else fmt
+    assert file_name(pivot("zh-CN"), fmt) == f"客户地区分析-20260401-0900.{extension}"
+    assert CONTENT_TYPES[fmt]
+    if fmt in ("csv", "rows_csv"):
+        assert data.startswith(b"\xef\xbb\xbf")
+        assert rows == (6 if fmt == "rows_csv" else 9)  # the records, or the pivot's rows
+    elif fmt == "xlsx":
+        assert data.startswith(b"PK") and rows == 6
+    else:
+        assert data.startswith(b"%PDF") and rows == 9
+    assert file_name(PivotResult('a/b:c*"', (), None, (), ()), "pdf") == "a_b_c.pdf"
+
+
+def test_groupings_as_rows_feed_a_pivot_table_that_adds_up(tmp_path: Path) -> None:
+    rows, source = groupings_as_rows(pivot("zh-CN"))
+    assert list(rows.columns) == ["地区", "等级", "状态", "客户数", "年消费额（合计）", "赢单率"]
+    listed = [list(r) for r in rows.rows]
+    assert listed[0] == ["华东", "A", "赢单", 1, Decimal("1200.50"), Decimal(1)]
+    assert len(listed) == 6  # the detail cells only: no subtotal, no total across columns
+    # Counts and sums are summed again; the rate does not add up and is left out.
+    assert source == PivotSource(rows=(0, 1), column=2, values=((3, "sum", "客户数"), (4, "sum", "年消费额（合计）")))
+    path = tmp_path / "groupings.xlsx"
+    with path.open("wb") as out:
+        assert write_xlsx(pivot("zh-CN"), rows, out, source=source) == 6
+    _soffice(["--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+              "groupings.xlsx"], tmp_path)
+    pivot_sheet = list(csv.reader((tmp_path / "groupings-数据透视表.csv").read_text("utf-8").splitlines()))
+    assert pivot_sheet[-1][2:] == ["4", "8000.74", "2", "350", "6", "8350.74"]  # the same totals as the records

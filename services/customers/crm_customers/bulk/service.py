@@ -28,7 +28,7 @@ from crm_customers.customer.service import MAX_REASON, CustomerService
 from crm_customers.customer.servicer import list_filters
 from crm_platform import jobs, telemetry
 from crm_platform.access import can_write_field
-from crm_platform.auth import Principal, Scope
+from crm_platform.auth import Principal, Scope, principal_from, principal_json
 from crm_platform.db import tenant_session
 from crm_platform.errors import DomainError, FieldError, InvalidInput, NotFound, PreconditionFailed
 from crm_platform.ids import new_id, parse_uuid
@@ -47,25 +47,6 @@ FINISHED: Final = frozenset({SUCCEEDED, CANCELLED})
 CHANGED, UNCHANGED, FAILED = "changed", "unchanged", "failed"
 SNAPSHOT_ORDER: Final = "created_at asc"
 COUNT_LIMIT: Final = 10_000
-
-
-def principal_json(principal: Principal) -> dict[str, Any]:
-    """What the job needs to act as the caller (never the token itself)."""
-    return {
-        "tenant_id": str(principal.tenant_id), "subject": principal.subject, "client_id": principal.client_id,
-        "scopes": sorted(principal.scopes), "roles": list(principal.roles),
-        "user_id": str(principal.user_id) if principal.user_id else None, "data_scope": principal.data_scope,
-        "team_ids": list(principal.team_ids), "field_policies": dict(principal.field_policies),
-    }
-
-
-def principal_from(data: Mapping[str, Any]) -> Principal:
-    return Principal(
-        tenant_id=uuid.UUID(data["tenant_id"]), subject=data["subject"], client_id=data["client_id"],
-        scopes=frozenset(data["scopes"]), roles=tuple(data["roles"]),
-        user_id=uuid.UUID(data["user_id"]) if data.get("user_id") else None, data_scope=data["data_scope"],
-        team_ids=tuple(data["team_ids"]), field_policies=dict(data["field_policies"]),
-    )
 
 
 def filter_request(data: Mapping[str, Any]) -> pb.ListCustomersRequest:

@@ -21,7 +21,6 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from crm_customers.bulk.service import principal_from, principal_json
 from crm_customers.customer import access
 from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
@@ -30,7 +29,7 @@ from crm_customers.exports import files, repository
 from crm_customers.fields import service as fields
 from crm_customers.search import filters as list_filters
 from crm_platform import jobs, outbox
-from crm_platform.auth import Principal
+from crm_platform.auth import Principal, principal_from, principal_json
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
 from crm_platform.ids import new_id, parse_uuid

@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from crm_customers.bulk.service import principal_from, principal_json
 from crm_customers.customer import access, codes
 from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.schemas import to_proto
@@ -43,7 +42,7 @@ from crm_customers.search.pinyin import name_columns
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.settings import dictionaries, write_config
 from crm_platform import jobs, outbox
-from crm_platform.auth import Principal, Scope
+from crm_platform.auth import Principal, Scope, principal_from, principal_json
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
 from crm_platform.events import proto_data

@@ -1,4 +1,5 @@
-"""The `identity-audit` consumer: customers' `crm.<tenant>.customer.revealed` (and `.exported`) events written into the
+"""The `identity-audit` consumer: customers' `crm.<tenant>.customer.revealed` (and `.exported`, and reporting's
+`report.exported`) events written into the
 tenant's audit log as `customer.revealed` (which fields, by whom; never the values). The inbox makes a
 redelivered event a no-op, so each reveal appears once."""
 
@@ -14,13 +15,16 @@ from crm_platform.events import CloudEvent
 
 DURABLE_NAME = "identity-audit"
 SUBJECTS = ["crm.*.customer.revealed", "crm.*.customer.exported", "crm.*.customer.import_finished",
-            "crm.*.customer.import_undone", "crm.*.share_link.created", "crm.*.share_link.viewed",
-            "crm.*.share_link.revoked"]
+            "crm.*.customer.import_undone", "crm.*.report.exported", "crm.*.share_link.created",
+            "crm.*.share_link.viewed", "crm.*.share_link.revoked"]
 
 
 async def record_reveal(event: CloudEvent, session: AsyncSession) -> None:
     if ".share_link." in event.type:
         await record_share_link(event, session)
+        return
+    if event.type.endswith(".report.exported"):
+        await record_report_export(event, session)
         return
     if event.type.endswith(".exported"):
         await record_export(event, session)
@@ -59,6 +63,26 @@ async def record_export(event: CloudEvent, session: AsyncSession) -> None:
         target_id=str(data.get("export_id") or ""), at=at,
         details={"rows": int(data.get("rows") or 0), "format": str(data.get("format") or ""),
                  "filters": dict(data.get("filters") or {}), "columns": list(data.get("columns") or []),
+                 "client_id": str(data.get("client_id") or ""), "event_id": event.id},
+        origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
+    )
+
+
+async def record_report_export(event: CloudEvent, session: AsyncSession) -> None:
+    """A finished report export (crm_reporting/reports/exports.py): who, which report, which format,
+    how many rows; never the data."""
+    data = event.data
+    actor = str(data.get("actor") or "")
+    kind = "client" if actor.startswith("client:") else ("user" if actor else "anonymous")
+    try:
+        at = datetime.fromisoformat(event.time)
+    except (TypeError, ValueError):
+        at = None
+    await audit.record(
+        session, audit.REPORT_EXPORTED, actor=actor, actor_kind=kind, target_type="report_export",
+        target_id=str(data.get("export_id") or ""), at=at,
+        details={"report_id": str(data.get("report_id") or ""), "format": str(data.get("format") or ""),
+                 "rows": int(data.get("rows") or 0), "size_bytes": int(data.get("size_bytes") or 0),
                  "client_id": str(data.get("client_id") or ""), "event_id": event.id},
         origin=audit.Origin(ip=str(data.get("ip") or ""), user_agent=str(data.get("user_agent") or "")),
     )

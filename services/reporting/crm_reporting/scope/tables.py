@@ -65,3 +65,36 @@ saved_reports = sa.Table(
     sa.Column("updated_by", sa.Text, nullable=False),
     schema=TENANT,
 )
+
+# Report exports and their files in parts (migration r0160, reports/exports.py).
+report_exports = sa.Table(
+    "report_exports", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("access", JSONB, nullable=False),
+    sa.Column("report_id", sa.Uuid, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("locale", sa.Text, nullable=False),
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column("view_filters", JSONB, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("rows_done", sa.BigInteger, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("ip", sa.Text, nullable=False),
+    sa.Column("user_agent", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    schema=TENANT,
+)
+report_export_parts = sa.Table(
+    "report_export_parts", metadata,
+    sa.Column("export_id", sa.Uuid, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    schema=TENANT,
+)

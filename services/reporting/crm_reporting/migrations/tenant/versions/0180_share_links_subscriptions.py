@@ -2,7 +2,7 @@
 and the recipients' address, name and language on `user_teams` (from identity's user events).
 
 Revision ID: r0180
-Revises: r0150
+Revises: r0160
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql as pg
 from crm_platform.migrations import current_schema
 
 revision: str = "r0180"
-down_revision: str | None = "r0150"
+down_revision: str | None = "r0160"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
