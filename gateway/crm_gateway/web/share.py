@@ -151,7 +151,7 @@ def _shared_report(report_json: str, locale: Any) -> PivotTable:
     """A saved report's pivot as the report builder lays it out, without links into the app."""
     table = pivot_table(json.loads(report_json), locale)
     for line in table.lines:
-        for value in line["values"]:
+        for value in line["cells"]:
             value["link"] = ""
     if table.chart:
         table.chart["links"] = []
