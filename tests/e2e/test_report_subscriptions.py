@@ -215,3 +215,35 @@ def test_a_saved_report_as_pdf_per_recipient(people: tuple[Org, TenantContext], 
         # The mail's table: the grand total is the recipient's own customers, not the creator's.
         rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td></tr>", mail.html)
         assert rows and int(rows[-1][1]) == len(_seen(org.http[w])), mail.html  # the last row: the grand total
+
+
+def test_a_refused_mail_is_logged_as_failed(people: tuple[Org, TenantContext], platform: Platform) -> None:
+    """The local SMTP server refuses recipients at refused.invalid with 550: the mailer gives up at
+    once (a permanent refusal) and the log says failed, with the server's answer."""
+    org, tenant = people
+    admin = org.http["admin"]
+    bounce = create_user(tenant, f"bounce-{tenant.slug}@refused.invalid", roles=["customer_service"])["id"]
+    sub = _eventually_subscribe(admin, [bounce])
+    _make_due(platform, sub["id"])
+
+    def entry() -> tuple[str, str]:
+        items = admin.get(f"/v1/report-subscriptions/{sub['id']}/deliveries").json()["items"]
+        return (items[0]["status"], items[0]["reason"]) if items else ("", "")
+
+    _eventually(lambda: entry()[0] == "failed", seconds=90)
+    assert "550" in entry()[1]
+
+
+def _eventually_subscribe(http: httpx.Client, recipients: list[str]) -> dict[str, Any]:
+    """A user just made reaches reporting through identity's events: until then they are unknown."""
+    found: dict[str, Any] = {}
+
+    def attempt() -> bool:
+        reply = http.post("/v1/report-subscriptions", json={
+            "target": {"panels": PANELS}, "frequency": "daily", "recipient_ids": recipients})
+        if reply.status_code == 201:
+            found.update(reply.json())
+        return reply.status_code == 201
+
+    _eventually(attempt, seconds=60)
+    return found

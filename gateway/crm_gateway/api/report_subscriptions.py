@@ -111,8 +111,9 @@ async def create_subscription(body: SubscriptionCreate, caller: Caller, services
     "/v1/report-subscriptions",
     response_model=Subscription,
     **operation(operation_id="createReportSubscription", summary="Mail a dashboard on a schedule",
-                scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS], status_code=201,
-                description="Daily, weekly (`weekday`) or monthly (`day_of_month`) at `time_of_day` in the tenant's "
+                scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], status_code=201,
+                description="404 when `target` names a saved report you cannot read. "
+                            "Daily, weekly (`weekday`) or monthly (`day_of_month`) at `time_of_day` in the tenant's "
                             "time zone, to users of the tenant. Each recipient's copy is computed under their own "
                             "data scope and field policies; a copy with nothing to report is skipped. 400 on "
                             "`recipient_ids[i]` (`unknown_user`), `time_of_day` (`invalid_time`), `format` "

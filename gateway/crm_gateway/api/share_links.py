@@ -96,8 +96,9 @@ def link_out(link: pb.ShareLink) -> dict[str, object]:
     "/v1/share-links",
     response_model=CreatedShareLink,
     **operation(operation_id="createShareLink", summary="Share a dashboard by a read-only link",
-                scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS], status_code=201,
-                description="The link shows what you can see now (your data scope and field policies are "
+                scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], status_code=201,
+                description="404 when `target` names a saved report you cannot read. "
+                            "The link shows what you can see now (your data scope and field policies are "
                             "frozen into it), personal fields masked unless the tenant allows them. The token "
                             "is returned once. 400 on `expires_in_days` (`out_of_range`), `password` "
                             "(`too_short`), `target.panels` (`unknown_panel`, `required`). " + TARGET_DOC),

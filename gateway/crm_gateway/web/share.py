@@ -151,7 +151,7 @@ def _shared_report(report_json: str, locale: Any) -> PivotTable:
     """A saved report's pivot as the report builder lays it out, without links into the app."""
     table = pivot_table(json.loads(report_json), locale)
     for line in table.lines:
-        for value in line["values"]:
+        for value in line["cells"]:
             value["link"] = ""
     if table.chart:
         table.chart["links"] = []
@@ -187,7 +187,8 @@ async def _show(request: Request, token: str, password: str, caller: Any, servic
     if link.target.kind == "report":
         return _headers(render(request, "share.html", {
             "link": link, "title": link.title or t.gettext("Shared report"), "panels": [], "hidden": [],
-            "wide": WIDE, "span": "", "report": _shared_report(content.report_json, locale),
+            "wide": WIDE, "span": "", "report": _shared_report(content.report_json, locale) if content.report_json
+            else None, "hidden_report": not content.report_json,
         }))
     ctx = Context(locale, DictionaryNames(locale), datetime.now(UTC).date())
     panels = _shared_panels(content, ctx, _span(link.target, locale))

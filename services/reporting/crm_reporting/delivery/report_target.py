@@ -12,7 +12,7 @@ from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform.errors import NotFound
+from crm_platform.errors import NotFound, PermissionDenied
 from crm_reporting.analytics import Analytics
 from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.reports import engine
@@ -44,6 +44,15 @@ async def run_report(analytics: Analytics, session: AsyncSession, tenant_id: uui
         return None
     request = engine.RunRequest(saved.definition, title=saved.name, locale=locale, time_zone=time_zone)
     return await engine.run(analytics, session, principal, request, scope=access.scope if frozen else None)
+
+
+async def run_for_recipient(analytics: Analytics, session: AsyncSession, tenant_id: uuid.UUID,
+                            access: AccessSnapshot, report_id: str, locale: str, time_zone: str) -> PivotResult | None:
+    """`run_report` under the recipient's scope now; None also when their field policies refuse it."""
+    try:
+        return await run_report(analytics, session, tenant_id, access, report_id, locale, time_zone, frozen=False)
+    except PermissionDenied:
+        return None
 
 
 def as_json(result: PivotResult) -> str:

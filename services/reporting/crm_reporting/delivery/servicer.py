@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.auth import Scope
 from crm_platform.db import tenant_read_session
+from crm_platform.errors import PermissionDenied
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
 from crm_proto.crm.reporting.v1 import delivery_pb2_grpc
@@ -168,10 +169,13 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
                 password_protected=link.password_protected))
         target = Target.from_json(opened.link.target)
         if target.kind == "report":
-            async with tenant_read_session(self.engine, opened.tenant_id) as session:
-                result = await report_target.run_report(
-                    self.analytics, session, opened.tenant_id, share_links.snapshot(opened.link), target.id,
-                    request.locale or "zh-CN", request.time_zone or "Asia/Shanghai", frozen=True)
+            try:
+                async with tenant_read_session(self.engine, opened.tenant_id) as session:
+                    result = await report_target.run_report(
+                        self.analytics, session, opened.tenant_id, share_links.snapshot(opened.link), target.id,
+                        request.locale or "zh-CN", request.time_zone or "Asia/Shanghai", frozen=True)
+            except PermissionDenied:  # it groups by a field the link masks (customer names)
+                return pb.SharedContent(state="ok", link=link, hidden_panels=["report"])
             if result is None:  # deleted, or no longer readable by the sharer
                 return pb.SharedContent(state="not_found")
             return pb.SharedContent(state="ok", link=link, report_json=report_target.as_json(result))
