@@ -20,11 +20,11 @@ from crm_followups.feedback import repository, sentiment
 from crm_followups.feedback.schemas import feedback_to_proto
 from crm_followups.feedback.tables import feedback
 from crm_followups.record import dictionaries
-from crm_followups.task.service import SOURCE, TaskService, clean_content, parse_id
+from crm_followups.task.service import SOURCE, TaskService, clean_content, parse_id, visible_row
 from crm_platform import outbox
 from crm_platform.auth import Principal
 from crm_platform.erasure import is_erased
-from crm_platform.errors import FieldError, InvalidInput, NotFound
+from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
 from crm_platform.pagination import page_size
@@ -135,18 +135,8 @@ class FeedbackService:
         return row
 
     async def get(self, session: AsyncSession, caller: Principal, feedback_id: str) -> sa.Row[Any]:
-        errors: list[FieldError] = []
-        parsed = parse_id(feedback_id, "id", errors, required=True)
-        if parsed is None:
-            raise InvalidInput(errors)
-        row = await repository.get(session, parsed)
-        if row is None:
-            raise NotFound("feedback not found")
-        try:
-            await self.access.require_visible(session, caller, row.customer_id)
-        except NotFound:
-            raise NotFound("feedback not found") from None
-        return row
+        return await visible_row(session, self.access, caller, feedback_id, "id",
+                                 lambda parsed: repository.get(session, parsed), "feedback")
 
     async def list_page(self, session: AsyncSession, caller: Principal, *, customer_id: str, channel: str,
                         category: str, sentiment_label: str, rating: int, size: int,

@@ -20,11 +20,11 @@ from crm_followups import users
 from crm_followups.record import dictionaries, numbering, repository
 from crm_followups.record.schemas import record_to_proto
 from crm_followups.record.tables import records
-from crm_followups.task.service import MAX_TITLE, SOURCE, TaskService, clean_content, parse_id
+from crm_followups.task.service import MAX_TITLE, SOURCE, TaskService, clean_content, parse_id, visible_row
 from crm_platform import outbox
 from crm_platform.auth import Principal, Scope
 from crm_platform.erasure import is_erased
-from crm_platform.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_platform.errors import FieldError, InvalidInput, PermissionDenied
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
 from crm_platform.pagination import page_size
@@ -124,18 +124,8 @@ class RecordService:
         return str(user) if user else ""
 
     async def get(self, session: AsyncSession, caller: Principal, record_id: str) -> sa.Row[Any]:
-        errors: list[FieldError] = []
-        parsed = parse_id(record_id, "id", errors, required=True)
-        if parsed is None:
-            raise InvalidInput(errors)
-        row = await repository.get(session, parsed)
-        if row is None:
-            raise NotFound("follow-up record not found")
-        try:
-            await self.access.require_visible(session, caller, row.customer_id)
-        except NotFound:
-            raise NotFound("follow-up record not found") from None
-        return row
+        return await visible_row(session, self.access, caller, record_id, "id",
+                                 lambda parsed: repository.get(session, parsed), "follow-up record")
 
     async def list_page(self, session: AsyncSession, caller: Principal, *, customer_id: str, followed_by: str,
                         since: datetime | None, until: datetime | None, size: int,

@@ -27,7 +27,7 @@ from crm_followups.feedback import repository
 from crm_followups.feedback.service import FeedbackService
 from crm_followups.feedback.tables import surveys
 from crm_followups.surveys.texts import text
-from crm_followups.task.service import TaskService, clean_content, parse_id
+from crm_followups.task.service import TaskService, clean_content, parse_id, visible_row
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated, Unavailable
@@ -156,18 +156,8 @@ class SurveyService:
         return row
 
     async def get(self, session: AsyncSession, caller: Principal, survey_id: str) -> sa.Row[Any]:
-        errors: list[FieldError] = []
-        parsed = parse_id(survey_id, "id", errors, required=True)
-        if parsed is None:
-            raise InvalidInput(errors)
-        row = await repository.get_survey(session, parsed)
-        if row is None:
-            raise NotFound("survey not found")
-        try:
-            await self.access.require_visible(session, caller, row.customer_id)
-        except NotFound:
-            raise NotFound("survey not found") from None
-        return row
+        return await visible_row(session, self.access, caller, survey_id, "id",
+                                 lambda parsed: repository.get_survey(session, parsed), "survey")
 
     async def list_page(self, session: AsyncSession, caller: Principal, *, customer_id: str, status: str, size: int,
                         token: str) -> tuple[list[sa.Row[Any]], str]:

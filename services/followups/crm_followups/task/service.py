@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -87,6 +88,25 @@ def parse_id(value: str, field: str, errors: list[FieldError], *, required: bool
         return None
 
 
+async def visible_row(session: AsyncSession, access: CustomerAccess, caller: Principal, raw_id: str, field: str,
+                      fetch: Callable[[uuid.UUID], Awaitable[sa.Row[Any] | None]], noun: str) -> sa.Row[Any]:
+    """The row `fetch` finds for the id in `raw_id` if its customer is in the caller's data scope;
+    NotFound ("<noun> not found") when it does not exist or lies outside the scope, the same answer
+    for both so nobody learns that it exists. A malformed id is a field error on `field`."""
+    errors: list[FieldError] = []
+    parsed = parse_id(raw_id, field, errors, required=True)
+    if parsed is None:
+        raise InvalidInput(errors)
+    row = await fetch(parsed)
+    if row is None:
+        raise NotFound(f"{noun} not found")
+    try:
+        await access.require_visible(session, caller, row.customer_id)
+    except NotFound:
+        raise NotFound(f"{noun} not found") from None
+    return row
+
+
 class TaskService:
     def __init__(self, page_tokens: PageTokens, access: CustomerAccess):
         self.page_tokens = page_tokens
@@ -149,18 +169,8 @@ class TaskService:
         """The task if it exists and its customer is in the caller's data scope; NotFound
         otherwise (the same answer for both, so nobody learns that it exists). A malformed id is
         a field error on `field`."""
-        errors: list[FieldError] = []
-        parsed = parse_id(task_id, field, errors, required=True)
-        if parsed is None:
-            raise InvalidInput(errors)
-        row = await repository.get(session, parsed, lock=lock)
-        if row is None:
-            raise NotFound("follow-up task not found")
-        try:
-            await self.access.require_visible(session, caller, row.customer_id)
-        except NotFound:
-            raise NotFound("follow-up task not found") from None
-        return row
+        return await visible_row(session, self.access, caller, task_id, field,
+                                 lambda parsed: repository.get(session, parsed, lock=lock), "follow-up task")
 
     async def complete(self, session: AsyncSession, caller: Principal, task_id: str) -> sa.Row[Any]:
         """Marks the task done and emits `followup_task.completed` in the same transaction; a task
