@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -240,6 +241,19 @@ class CustomerAccess:
 
     async def facts(self, session: AsyncSession, customer_id: uuid.UUID) -> sa.Row[Any] | None:
         return (await session.execute(sa.select(self.table).where(self.table.c.customer_id == customer_id))).first()
+
+    async def require_all_visible(self, session: AsyncSession, principal: Principal,
+                                  customer_ids: Sequence[uuid.UUID]) -> None:
+        """`require_visible` for many customers: one projection query for all; only those the
+        projection does not know (or knows outside the scope: it may lag a reassignment) are asked
+        of the customers service, one by one."""
+        scope = await self.scope(session, principal)
+        known = {row.customer_id: row for row in (await session.execute(
+            sa.select(self.table).where(self.table.c.customer_id.in_(list(customer_ids))))).all()}
+        for customer_id in customer_ids:
+            facts = known.get(customer_id)
+            if facts is None or not scope.allows(facts):
+                await self.require_visible(session, principal, customer_id, scope)
 
     async def require_visible(self, session: AsyncSession, principal: Principal, customer_id: uuid.UUID,
                               scope: CustomerScope | None = None) -> None:

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_followups.feedback.tables import feedback, surveys
 
 
-async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any]:
-    return (await session.execute(sa.insert(feedback).values(**values).returning(feedback))).one()
+async def insert_many(session: AsyncSession, values: list[dict[str, Any]]) -> list[sa.Row[Any]]:
+    """One INSERT for all (batched VALUES), the rows back in the order given."""
+    statement = sa.insert(feedback).returning(feedback, sort_by_parameter_order=True)
+    return list((await session.execute(statement, values)).all())
 
 
 async def get(session: AsyncSession, feedback_id: uuid.UUID) -> sa.Row[Any] | None:

@@ -9,7 +9,7 @@ A text counts as Chinese when at least a fifth of its letters are CJK ideographs
 The thresholds below were chosen on tests/bench/data/ (figures in docs/benchmarks.md): VADER's own
 recommended cut-offs (±0.05) for English; for SnowNLP a band around 0.5, since its probabilities of
 short neutral remarks sit in the middle. Both models load once per process, at the service's
-start (`warm_up`, main.py), and score on a worker thread (`analyse_off_loop`).
+start (`warm_up`, main.py), and score on a worker thread (`analyse_many_off_loop`).
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def analyse(text: str) -> Sentiment | None:
     return Sentiment(_label(score, EN_POSITIVE, EN_NEGATIVE), score, language)
 
 
-async def analyse_off_loop(text: str) -> Sentiment | None:
-    """`analyse` on a worker thread: scoring takes about a millisecond, but must never hold the loop."""
-    return await asyncio.to_thread(analyse, text)
+async def analyse_many_off_loop(texts: list[str]) -> list[Sentiment | None]:
+    """`analyse` of each text (None for an empty one), all in one worker-thread hop: scoring takes
+    about a millisecond a text, but must never hold the loop."""
+    return await asyncio.to_thread(lambda: [analyse(text) if text else None for text in texts])
 
 
 def warm_up() -> None:

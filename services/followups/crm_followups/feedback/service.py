@@ -23,7 +23,7 @@ from crm_followups.record import dictionaries
 from crm_followups.task.service import SOURCE, TaskService, clean_content, parse_id, visible_row
 from crm_platform import outbox
 from crm_platform.auth import Principal
-from crm_platform.erasure import is_erased
+from crm_platform.erasure import erased_among
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.events import proto_data
 from crm_platform.ids import new_id
@@ -106,33 +106,49 @@ class FeedbackService:
         if errors:
             raise InvalidInput(errors)
         await self._require_customers(session, caller, checked)
-        return [str((await self.insert(session, caller.tenant_id, **values, created_by=caller.actor)).id)
-                for values in checked]
+        rows = await self.insert_many(session, caller.tenant_id, [{**values, "created_by": caller.actor}
+                                                                  for values in checked])
+        return [str(row.id) for row in rows]
 
     async def _require_customers(self, session: AsyncSession, caller: Principal,
                                  checked: list[dict[str, Any]]) -> None:
-        scope = await self.access.scope(session, caller)
-        for customer in dict.fromkeys(values["customer_id"] for values in checked):
-            if await is_erased(session, caller.tenant_id, customer):
-                raise InvalidInput([FieldError("customer_id", "customer_erased", "the customer was erased")])
-            await self.access.require_visible(session, caller, customer, scope)
+        """Every named customer exists, is not erased and is in the caller's scope, in a fixed
+        number of statements however many items name them (customers the projection does not
+        know yet are asked of the customers service one by one)."""
+        customers = list(dict.fromkeys(values["customer_id"] for values in checked))
+        if await erased_among(session, caller.tenant_id, customers):
+            raise InvalidInput([FieldError("customer_id", "customer_erased", "the customer was erased")])
+        await self.access.require_all_visible(session, caller, customers)
 
     async def insert(self, session: AsyncSession, tenant_id: uuid.UUID, *, customer_id: uuid.UUID, channel: str,
                      category: str, rating: int | None, nps_score: int | None, text: str, received_at: datetime,
                      created_by: str, survey_id: uuid.UUID | None = None, survey_kind: str = "") -> sa.Row[Any]:
         """Stores checked feedback with its sentiment and emits `crm.feedback.created`."""
-        scored = await sentiment.analyse_off_loop(text) if text else None
-        row = await repository.insert(session, {
-            "id": new_id(), "customer_id": customer_id, "channel": channel, "category": category, "rating": rating,
-            "nps_score": nps_score, "text": text, "language": scored.language if scored else "",
-            "sentiment": scored.label if scored else "", "sentiment_score": scored.score if scored else 0.0,
-            "received_at": received_at, "survey_id": survey_id, "survey_kind": survey_kind,
-            "created_by": created_by,
-        })
-        await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="feedback", verb="created",
-                               data=proto_data(pb.FeedbackCreated(feedback=feedback_to_proto(row))),
-                               subject_id=str(row.id))
-        return row
+        return (await self.insert_many(session, tenant_id, [{
+            "customer_id": customer_id, "channel": channel, "category": category, "rating": rating,
+            "nps_score": nps_score, "text": text, "received_at": received_at, "created_by": created_by,
+            "survey_id": survey_id, "survey_kind": survey_kind}]))[0]
+
+    async def insert_many(self, session: AsyncSession, tenant_id: uuid.UUID,
+                          items: list[dict[str, Any]]) -> list[sa.Row[Any]]:
+        """`insert` for many: the texts scored in one worker-thread hop, one INSERT, one outbox
+        INSERT (a batch of 500 costs a handful of statements, not 2,500)."""
+        scores = await sentiment.analyse_many_off_loop([str(item.get("text") or "") for item in items])
+        values = []
+        for item, scored in zip(items, scores, strict=True):
+            values.append({
+                "id": new_id(), "customer_id": item["customer_id"], "channel": item["channel"],
+                "category": item["category"], "rating": item["rating"], "nps_score": item["nps_score"],
+                "text": item["text"], "language": scored.language if scored else "",
+                "sentiment": scored.label if scored else "", "sentiment_score": scored.score if scored else 0.0,
+                "received_at": item["received_at"], "survey_id": item.get("survey_id"),
+                "survey_kind": item.get("survey_kind") or "", "created_by": item["created_by"],
+            })
+        rows = await repository.insert_many(session, values)
+        await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="feedback", verb="created",
+                                items=[(proto_data(pb.FeedbackCreated(feedback=feedback_to_proto(row))), str(row.id))
+                                       for row in rows])
+        return rows
 
     async def get(self, session: AsyncSession, caller: Principal, feedback_id: str) -> sa.Row[Any]:
         return await visible_row(session, self.access, caller, feedback_id, "id",
