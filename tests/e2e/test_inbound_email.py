@@ -57,7 +57,11 @@ def _recorded(platform: Platform, http: httpx.Client, message: EmailMessage, bcc
     a moment away), sends it again as a mail server retries; returns the customer's records."""
     deadline = time.monotonic() + 30
     while True:
-        _send(platform, message, [bcc])
+        try:
+            _send(platform, message, [bcc])
+        except smtplib.SMTPDataError as refused:  # 451: not recordable yet, as a mail server is told
+            if refused.smtp_code != 451 or time.monotonic() > deadline:
+                raise
         found = _records(http, customer_id)
         if len(found) >= count or time.monotonic() > deadline:
             return found

@@ -26,7 +26,7 @@ RUN_DOC = ("Computed under YOUR data scope and field policies, whoever saved the
            "named in `omitted_fields`. More than 1,000,000 cells is 400 `too_many_cells` (never cut).")
 
 
-class DimensionIn(BaseModel):
+class DimensionIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
     field: str = Field(max_length=60, description="industry, region, status, type, owner, team, source, customer, "
                        "created_at, first_contact_date, value_segment, cf.<key>; orders also order_status, "
@@ -36,7 +36,7 @@ class DimensionIn(BaseModel):
     level: int | None = Field(default=None, ge=0, le=9, description="region: 1-3, the level of the region tree")
 
 
-class MeasureIn(BaseModel):
+class MeasureIn(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     agg: str = Field(max_length=30, description="count, distinct_customers, sum, avg, min, max, conversion")
     field: str | None = Field(default=None, max_length=60, description="sum/avg/min/max: annual_spend, "
@@ -45,7 +45,7 @@ class MeasureIn(BaseModel):
     to: str | None = Field(default=None, max_length=20, description="conversion: to status")
 
 
-class FilterIn(BaseModel):
+class FilterIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
     field: str = Field(max_length=60)
     op: str = Field(default="eq", max_length=20, description="eq, ne, in, not_in, gt, gte, lt, lte, contains, "
@@ -53,7 +53,7 @@ class FilterIn(BaseModel):
     values: list[str] = Field(default_factory=list, max_length=100)
 
 
-class TimeRangeIn(BaseModel):
+class TimeRangeIn(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     range: str = Field(default="all", max_length=10, description="all, 3m, 12m, ytd, custom")
     field: str = Field(default="", max_length=60, description="created_at (default for customers), "
@@ -62,14 +62,14 @@ class TimeRangeIn(BaseModel):
     to: str = Field(default="", max_length=10, description="custom: YYYY-MM-DD, inclusive")
 
 
-class SortIn(BaseModel):
+class SortIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
     by: str = Field(default="measure", max_length=10, description="measure or label")
     measure: int = Field(default=0, ge=0, le=100, description="Index into measures")
-    direction: str = Field(default="desc", max_length=4)
+    direction: Literal["asc", "desc"] = "desc"
 
 
-class Definition(BaseModel):
+class Definition(RequestBody):
     """A report definition (docs/reporting.md, "Definition")."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +85,8 @@ class Definition(BaseModel):
     top_n: int = Field(default=0, ge=0, le=100000, description="Top N of the first row dimension, the rest as "
                        "Others (0: all)")
     chart: str = Field(default="table", max_length=10, description="table, bar, line, pie")
-    currency: str = Field(default="CNY", max_length=3, description="Money measures count this currency")
+    # The reporting service checks the code (`invalid_currency`); the limit here only bounds the text.
+    currency: str = Field(default="CNY", max_length=10, description="Money measures count this currency (ISO 4217)")
 
 
 class Report(BaseModel):
