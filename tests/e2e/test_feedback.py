@@ -139,7 +139,7 @@ def test_the_batch_path_is_all_or_none_and_checks_every_customer(
 
 def _survey_link(platform: Platform, address: str, count: int = 1) -> tuple[str, Any]:
     mail = wait_for_mail(platform.mail_dir, address, count=count)[-1]
-    match = re.search(re.escape(platform.gateway_url) + r"/s/(\S+)", mail.text)
+    match = re.search(re.escape(platform.gateway_url) + r"/survey/(\S+)", mail.text)
     assert match, mail.text
     return match.group(0), mail
 
@@ -155,7 +155,7 @@ def test_a_survey_is_mailed_answered_once_and_becomes_feedback(
                                                         "language": "en"}))
     assert (sent["status"], sent["email"], sent["kind"], sent["feedback_id"]) == ("sent", address, "nps", "")
     link, mail = _survey_link(platform, address)
-    assert "recommend" in mail.subject and "/s/" in mail.html
+    assert "recommend" in mail.subject and "/survey/" in mail.html
     assert tenant.tenant_id.replace("-", "") in link  # the tenant part; the rest is random
 
     page = httpx.get(link)
@@ -190,7 +190,7 @@ def test_a_survey_is_mailed_answered_once_and_becomes_feedback(
     for token in (f"{head}.{secrets.token_urlsafe(32)}",
                   f"{other_tenant.tenant_id.replace('-', '')}.{link.rsplit('.', 1)[1]}",
                   f"{secrets.token_hex(16)}.{secrets.token_urlsafe(32)}", "garbage"):
-        forged = httpx.post(f"{platform.gateway_url}/s/{token}", data={"score": "1"},
+        forged = httpx.post(f"{platform.gateway_url}/survey/{token}", data={"score": "1"},
                             headers={"Accept-Language": "en"})
         assert forged.status_code == 410 and "not valid" in forged.text
     # An expired link: the page says so in the survey's language (zh-CN here), and nothing is written.

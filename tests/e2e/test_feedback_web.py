@@ -94,7 +94,7 @@ def test_feedback_section_list_survey_page_and_dashboard(
 
     # The public answer page: no sign-in, the survey's language, 390 px.
     mail = wait_for_mail(platform.mail_dir, address)[0]
-    link = re.search(re.escape(base) + r"/s/\S+", mail.text)
+    link = re.search(re.escape(base) + r"/survey/\S+", mail.text)
     assert link, mail.text
     phone = chromium.new_context(locale="en-US", viewport={"width": 390, "height": 844})
     page = phone.new_page()
@@ -121,7 +121,7 @@ def test_feedback_section_list_survey_page_and_dashboard(
                                                      "language": "en"}))
     assert nps["status"] == "sent"
     mail = wait_for_mail(platform.mail_dir, address, count=2)[-1]
-    link = re.search(re.escape(base) + r"/s/\S+", mail.text)
+    link = re.search(re.escape(base) + r"/survey/\S+", mail.text)
     assert link
     phone = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
     page = phone.new_page()

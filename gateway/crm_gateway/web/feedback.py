@@ -1,6 +1,6 @@
 """Feedback pages: the list under /app/followups/feedback (filters by channel, category, sentiment
 and rating), the Feedback section of the customer page (history, the form to log feedback, "send
-survey"), and the public survey answer page /s/{token} (no sign-in: the link is the credential; in the
+survey"), and the public survey answer page /survey/{token} (no sign-in: the link is the credential; in the
 survey's language; one answer). Everything signed in is asked of followups with the viewer's token,
 so its data scope decides what is shown."""
 
@@ -205,14 +205,14 @@ def _survey_page(request: Request, token: str, survey: Any, *, state: str, error
                   locale=language)
 
 
-@router.get("/s/{token}")
+@router.get("/survey/{token}")
 async def survey_page(request: Request, token: str, caller: AnonymousDep, services: BackendsDep) -> Response:
     survey = await caller.call(services.feedback.GetPublicSurvey, pb.PublicSurveyRequest(token=token))
     return _survey_page(request, token, survey, state=survey.state,
                         status_code=200 if survey.state in ("open", "answered") else 410)
 
 
-@router.post("/s/{token}")
+@router.post("/survey/{token}")
 async def answer_survey(request: Request, token: str, caller: AnonymousDep, services: BackendsDep) -> Response:
     form = await request.form()
     survey = await caller.call(services.feedback.GetPublicSurvey, pb.PublicSurveyRequest(token=token))

@@ -144,7 +144,7 @@ class SurveyService:
             "id": new_id(), "customer_id": customer, "kind": kind, "language": language, "email": recipient.email,
             "token_hash": token_hash(token), "sent_by": caller.actor, "sent_at": now, "expires_at": now + SURVEY_TTL,
         })
-        link = f"{self.public_url}/s/{token}"
+        link = f"{self.public_url}/survey/{token}"
         expires = row.expires_at.strftime("%Y-%m-%d")
         body = text(language, f"{kind}_body", name=recipient.name, link=link, expires=expires)
         html = "".join(f"<p>{escape(part)}</p>" for part in body.split("\n\n") if part.strip())
