@@ -1,4 +1,4 @@
-/* The shell's menu button on narrow screens: the only script of the web UI. Served from /static
+/* The shell's menu button on narrow screens, the bell and copy buttons: the shell's script. Served from /static
    (the pages' CSP allows scripts from 'self' only). Without it the menu stays in the page. */
 document.documentElement.classList.add("js");
 
@@ -50,4 +50,26 @@ document.addEventListener("DOMContentLoaded", function () {
   refresh();
   setInterval(refresh, 30000);
   document.addEventListener("visibilitychange", refresh);
+});
+
+/* Copy buttons: <button data-copy="input id" data-copied="Copied"> copies the input's value. */
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.getAttribute("data-copy"));
+      if (!input) return;
+      function done() {
+        button.textContent = button.getAttribute("data-copied") || label;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      }
+      input.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
 });
