@@ -45,7 +45,7 @@ async def recipients_of(session: AsyncSession, responsible_id: uuid.UUID | None,
     """Who is told, each row of `user_teams` with `sees` (may see the customer): the team's
     manager, else the tenant admins; enabled users other than the responsible one."""
     sees = recipient_sees_customer(user_teams.c.user_id, sa.literal(customer_id, pg.UUID(as_uuid=True))).label("sees")
-    enabled = [user_teams.c.disabled.is_(False)]
+    enabled: list[sa.ColumnElement[bool]] = [user_teams.c.disabled.is_(False)]
     if responsible_id is not None:
         enabled.append(user_teams.c.user_id != responsible_id)
     responsible = None
