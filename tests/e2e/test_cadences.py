@@ -191,6 +191,11 @@ def test_overdue_cadence_task_escalates_to_the_team_manager_once(
     org: Org, tenant: TenantContext, platform: Platform,  # noqa: F811
 ) -> None:
     http = org.http
+    # Team A's manager (identity's teams.manager_id, told to followups by the members' user events).
+    from tests.e2e.test_followups_wrap import _set_manager, _team_id, _wait_team_manager
+
+    _set_manager(http["admin"], _team_id(http["admin"], "Team A"), org.users["manager"])
+    _wait_team_manager(platform, tenant, org.users["a1"], org.users["manager"])
     tag = _tag(http["admin"], "升级测试")
     rule = created(http["manager"].post("/v1/cadence-rules", json={
         "tag_id": tag["id"], "due_in_days": 1, "title": "重点客户回访", "escalate_after_days": 2}))
