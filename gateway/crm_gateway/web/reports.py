@@ -56,7 +56,7 @@ DIMENSIONS: Final[dict[str, Msg]] = {
     "industry": N_("Industry"), "region:1": N_("Region (level 1)"), "region:2": N_("Region (level 2)"),
     "region:3": N_("Region (level 3)"), "status": N_("Status"), "type": N_("Customer type"), "owner": N_("Owner"),
     "team": N_("Team"), "source": N_("Source channel"), "value_segment": N_("Value segment"),
-    "customer": N_("Customer"),
+    "tag": N_("Tag"), "customer": N_("Customer"),
     "created_at:day": N_("Created (day)"), "created_at:week": N_("Created (week)"),
     "created_at:month": N_("Created (month)"), "created_at:quarter": N_("Created (quarter)"),
     "created_at:year": N_("Created (year)"), "first_contact_date:month": N_("First contact (month)"),

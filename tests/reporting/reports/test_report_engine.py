@@ -173,3 +173,63 @@ async def test_underlying_rows(engine: AsyncEngine, chdb_analytics: ChdbAnalytic
         assert "Customer name" not in hidden.columns
         with pytest.raises(RuntimeError):
             list(hidden.rows)  # on the event loop: refused, never a deadlock
+
+
+async def test_tag_as_a_dimension_counts_each_tag_and_totals_distinct_records(
+        engine: AsyncEngine, chdb_analytics: ChdbAnalytics, world: World) -> None:
+    import asyncio
+
+    from crm_reporting.projection import EventProjector
+    from tests.reporting.dashboards.test_panels import TODAY, order, tag
+
+    # c1 carries VIP (world.tag) and a second tag; c3 the second tag only; c2's VIP was removed.
+    second = uuid.uuid4()
+    projector = EventProjector(chdb_analytics)
+    added = (named(tag(world.tenant, world.c1, second, 1), "重点"),
+             named(tag(world.tenant, world.c3, second, 1), "重点"), order(world.tenant, world.c3, "30.00", TODAY))
+    await projector.insert([row for event in added for row in projector.rows(event)])
+    definition = {"object": "customers", "rows": [{"field": "tag"}], "column": {"field": "status"},
+                  "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"},
+                               {"agg": "conversion", "from": "potential", "to": "won"}]}
+    result = await run(engine, chdb_analytics, who(world.tenant), definition)
+    found = cells(result)
+    vip, other = str(world.tag), str(second)
+    assert found[(vip, None)][:2] == (1, Decimal("1250.50"))  # c1
+    assert found[(other, None)][:2] == (2, Decimal("1780.50"))  # c1 1250.50 + c3 530
+    assert found[("", None)][:2] == (1, Decimal("0.00"))  # c2: no tag (its VIP removed)
+    assert found[(other, "won")][:2] == (2, Decimal("1780.50"))
+    # Totals count each customer once however many tags it carries: 3 customers, not 4.
+    assert found[(None, None)][:2] == (3, Decimal("1780.50"))
+    assert found[(None, "won")][:2] == (2, Decimal("1780.50"))
+    # c1 and c2 entered potential, c1 reached won: 1/2 overall, not weighted by tags.
+    assert found[(None, None)][2] == Decimal("0.5000")
+    labels = {c.keys[0]: c.rows[0] for c in result.cells if c.keys[0] is not None}
+    assert labels[vip] == "VIP" and labels[other] == "重点" and labels[""] == "(empty)"
+    # Each tag cell opens the customers carrying it; the empty one opens nothing (no list filter).
+    vip_cell = next(c for c in result.cells if c.keys == (vip,) and c.column_key is None)
+    assert dict(vip_cell.filter) == {"tag_id": vip}
+    # Top 1 by count: the second tag, then "Others" (VIP and the untagged) with distinct customers.
+    top = cells(await run(engine, chdb_analytics, who(world.tenant), {**definition, "top_n": 1, "column": None,
+                                                                        "measures": [{"agg": "count"}]}))
+    assert top[(other, None)] == (2,) and top[(report_engine.OTHERS_KEY, None)] == (2,) and top[(None, None)] == (3,)
+    # Orders by tag: each order once in the totals.
+    by_order = {"object": "orders", "measures": [{"agg": "count"}, {"agg": "sum", "field": "amount"}]}
+    orders = cells(await run(engine, chdb_analytics, who(world.tenant), {**by_order, "rows": [{"field": "tag"}]}))
+    untagged = cells(await run(engine, chdb_analytics, who(world.tenant), by_order))
+    # c1's three orders (1000, 250.50, 99 cancelled) and c3's two (500, 30), all CNY.
+    assert orders[(other, None)] == (5, Decimal("1879.50"))
+    assert orders[(None, None)] == untagged[(None,)]  # the same as without the tag dimension
+    # The underlying rows: one per customer and tag.
+    async with tenant_session(engine, world.tenant) as session:
+        rows = await report_engine.underlying_rows(chdb_analytics, session, who(world.tenant), RunRequest(
+            check_definition(definition), time_zone="Asia/Shanghai", today=TODAY))
+        listed = await asyncio.to_thread(lambda: list(rows.rows))
+    assert sorted((r[0], r[2]) for r in listed) == sorted([
+        (str(world.c1), "VIP"), (str(world.c1), "重点"), (str(world.c2), "(empty)"), (str(world.c3), "重点")])
+
+
+def named(event: Any, name: str) -> Any:
+    """The tag event under another tag name."""
+    import dataclasses
+
+    return dataclasses.replace(event, data={**event.data, "tag_name": name})

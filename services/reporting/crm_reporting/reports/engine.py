@@ -46,6 +46,7 @@ from crm_reporting.reports.definition import (
     MeasureSpec,
     field_info,
 )
+from crm_reporting.reports.files.xlsx_file import Aggregate, PivotSource
 from crm_reporting.reports.result import (
     CellValue,
     Dimension,
@@ -124,7 +125,14 @@ class _Plan:
     needs_value: bool = False  # per-customer spend (money measures)
     needs_segment: bool = False  # the value segment (a dimension or filter): the value model's query
     needs_customer_join: bool = False
+    # A tag dimension: each record is repeated once per tag it carries (arrayJoin over join `t`),
+    # so every measure counts each record once per group (`_once`).
+    needs_tags: bool = False
     conversions: list[MeasureSpec] = field(default_factory=list)
+
+    @property
+    def record_key(self) -> str:
+        return "order_id" if self.definition.object == "orders" else "customer_id"
 
 
 def _zone(name: str) -> str:
@@ -211,6 +219,11 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
         return "toString(v.segment)"
     if spec.field == "customer":
         return "toString(customer_id)"
+    if info.kind == "tag":
+        # One row per tag carried; a customer without tags keeps one row with the empty key.
+        plan.needs_tags = True
+        plan.params["empty"] = ""
+        return "arrayJoin(arrayResize(t.tag_ids, greatest(length(t.tag_ids), 1), {empty:String}))"
     column = _column(plan, spec.field, outer=True)
     if spec.field.startswith("cf."):
         return _custom(plan, spec.field, column, f"dim_cf_{index}")
@@ -291,24 +304,37 @@ def _apply_filters(plan: _Plan, query: TenantQuery, filters: Sequence[tuple[int,
     return query
 
 
+def _once(plan: _Plan, function: str, value: str, condition: str = "") -> str:
+    """`function` (sum, avg, min, max) of `value` over a group's records. With a tag dimension a
+    record is repeated once per tag it carries; a group's records are then taken once each (the
+    distinct (record, value) pairs), so a subtotal or total over several tags counts a customer
+    carrying two of them once, as the distinct customers they are."""
+    if not plan.needs_tags or function in ("min", "max"):
+        return f"{function}If({value}, {condition})" if condition else f"{function}({value})"
+    pairs = (f"groupUniqArrayIf(tuple({plan.record_key}, {value}), {condition})" if condition
+             else f"groupUniqArray(tuple({plan.record_key}, {value}))")
+    return f"{'arraySum' if function == 'sum' else 'arrayAvg'}(arrayMap(p -> tupleElement(p, 2), {pairs}))"
+
+
 def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
     if measure.agg == "count":
-        return "count()"
+        return f"uniqExact({plan.record_key})" if plan.needs_tags else "count()"
     if measure.agg == "distinct_customers":
         return "uniqExact(customer_id)"
     if measure.agg == "conversion":
         position = len(plan.conversions)
         plan.conversions.append(measure)
-        return f"sum(s.converted_{position}) / nullIf(sum(s.entered_{position}), 0)"
+        return (f"{_once(plan, 'sum', f's.converted_{position}')} / "
+                f"nullIf({_once(plan, 'sum', f's.entered_{position}')}, 0)")
     function = _SQL_AGG[measure.agg]
     if measure.field in _VALUE_MEASURES:
         plan.needs_value = True
-        return f"toString({function}({_VALUE_MEASURES[measure.field]}))"
+        return f"toString({_once(plan, function, _VALUE_MEASURES[measure.field])})"
     if measure.field == "amount":
         plan.params["currency"] = plan.definition.currency
-        return f"toString({function}If(amount, currency = {{currency:String}}))"
+        return f"toString({_once(plan, function, 'amount', 'currency = {currency:String}')})"
     column = _column(plan, measure.field, outer=True)
-    return f"{function}(toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')}))"
+    return _once(plan, function, f"toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')})")
 
 
 def _grouping_sets(rows: int, column: bool) -> str:
@@ -398,7 +424,12 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
                  "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
         query = query.left_join("v", (spend.where_in("customer_id", members) if narrowed else spend)
                                 .group_by("customer_id"))
-    if plan.needs_customer_join or plan.needs_segment:
+    if plan.needs_tags:
+        carried = (TenantQuery(CUSTOMER_TAGS, tenant, final=True).where("removed = 0")
+                   .select("customer_id", "groupArray(toString(tag_id)) AS tag_ids"))
+        query = query.left_join("t", (carried.where_in("customer_id", members) if narrowed else carried)
+                                .group_by("customer_id"))
+    if plan.needs_customer_join or plan.needs_segment or plan.needs_tags:
         counting = query
     if plan.conversions:
         history = TenantQuery(CUSTOMER_STATUS_CHANGES, tenant, final=True).select("customer_id")
@@ -469,11 +500,12 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
         query = query.group_by(_grouping_sets(rows_n, has_column))
     found = await analytics.query(query)
     names: dict[str, str] = {}
-    customer_dims = [i for i, d in enumerate(definition.dimensions) if d.field == "customer"]
-    if customer_dims:
-        ids = sorted({str(r[names_[i]]) for r in found for i in customer_dims
-                      if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY})
-        names = await _customer_names(analytics, principal.tenant_id, ids)
+    for kind, lookup in (("customer", _customer_names), ("tag", _tag_names)):
+        positions = [i for i, d in enumerate(definition.dimensions) if d.field == kind]
+        if positions:
+            ids = sorted({str(r[names_[i]]) for r in found for i in positions
+                          if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY, ""})
+            names |= await lookup(analytics, principal.tenant_id, ids)
     return _pivot(found, plan, audience, request, names)
 
 
@@ -486,6 +518,19 @@ async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str
             .select("toString(customer_id) AS customer", "name"))
         found.update({str(r["customer"]): str(r["name"]) for r in rows})
     return found
+
+
+async def _tag_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str] | None) -> dict[str, str]:
+    """Tag id -> its name as last applied or removed (`customer_tags.tag_name`); every tag's when
+    `ids` is None."""
+    query = TenantQuery(CUSTOMER_TAGS, tenant).select(
+        "toString(tag_id) AS tag", "argMax(tag_name, change_seq) AS name").where("notEmpty(tag_name)")
+    if ids is not None:
+        if not ids:
+            return {}
+        query = query.where("has({tag_ids:Array(String)}, toString(tag_id))", tag_ids=ids)
+    rows = await analytics.query(query.group_by("tag_id"))
+    return {str(r["tag"]): str(r["name"]) for r in rows}
 
 
 # -- the result ------------------------------------------------------------------------------------
@@ -546,7 +591,7 @@ def _quarter(day: date) -> str:
 def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, str] | None = None) -> str:
     if key == OTHERS_KEY:
         return text.gettext("Others")
-    if spec.field == "customer":
+    if spec.field in ("customer", "tag") and key:
         return (names or {}).get(key) or key
     if spec.field == "value_segment":
         return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
@@ -631,6 +676,10 @@ def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | 
             return ()
         if spec.field in _LIST_PARAMS and not spec.bucket:
             name, value = _LIST_PARAMS[spec.field], key
+        elif spec.field == "tag":  # the list's tag_id: carrying every tag named
+            carried = [t for t in found.get("tag_id", "").split(",") if t]
+            found["tag_id"] = ",".join(sorted({*carried, key}))
+            continue
         elif spec.field.startswith("cf."):
             name, value = spec.field, key
         elif spec.field == "created_at":
@@ -776,14 +825,32 @@ def locale_of(tag: str) -> Locale:
 UNDERLYING_PAGE: Final = 50_000
 
 
+_ROW_AGGREGATES: Final[dict[str, Aggregate]] = {"sum": "sum", "avg": "average", "min": "min", "max": "max"}
+
+
 async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
-                          request: RunRequest) -> UnderlyingRows:
+                          request: RunRequest, *, scope: ReportScope | None = None) -> UnderlyingRows:
     """The records the pivot counts, one row per customer (or order), under the same audience,
     filters, time range and field policies as `run`: the record's id, the customer's name (when the
     viewer may read it), each dimension's label and each measure's per-record figure (money and
     numbers; counts and conversions have none). Read in pages of `UNDERLYING_PAGE` as the renderer
-    iterates, so a million rows are never held at once."""
-    scope = await report_scope(session, principal)
+    iterates, so a million rows are never held at once. A tag dimension gives one row per record
+    and tag it carries (a record without tags: one row, "(empty)")."""
+    rows, _ = await underlying_source(analytics, session, principal, request, scope=scope)
+    return rows
+
+
+async def underlying_source(analytics: Analytics, session: AsyncSession, principal: Principal,
+                            request: RunRequest, *, scope: ReportScope | None = None
+                            ) -> tuple[UnderlyingRows, PivotSource]:
+    """`underlying_rows` and what the XLSX's native PivotTable over them groups and aggregates:
+    the row and column dimensions' columns, a count of the records for `count` (and for
+    `distinct_customers` on a customers report, where each record is a customer), and the
+    per-record figure column with the measure's own aggregate for sum / average / min / max.
+    Distinct customers of orders and conversion rates have no per-record figure: they stay on
+    the report sheet."""
+    if scope is None:
+        scope = await report_scope(session, principal)
     base, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     text = messages(locale_or_default(request.locale))
@@ -810,18 +877,33 @@ async def underlying_rows(analytics: Analytics, session: AsyncSession, principal
             column = _column(plan, measure.field, outer=True)
             exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
         headers.append(_field_label(text, measure.field))
-    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC")
+    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC", *(
+        [f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"]))
     dims = definition.dimensions
+    names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
 
     def shaped(row: Row) -> list[object]:
         values: list[object] = [str(row["record_id"])]
         if with_name:
             values.append(str(row["record_name"]))
-        values += [value_label(text, spec, str(row[f"d{i}"])) for i, spec in enumerate(dims)]
+        values += [value_label(text, spec, str(row[f"d{i}"]), names) for i, spec in enumerate(dims)]
         values += [None if row[f"f{i}"] is None else Decimal(str(row[f"f{i}"])) for i in range(len(figures))]
         return values
 
-    return UnderlyingRows(columns=headers, rows=_PagedRows(analytics, query, shaped, asyncio.get_running_loop()))
+    offset = 2 if with_name else 1
+    values: list[tuple[int, Aggregate, str]] = []
+    figure_position = {m.field: offset + len(dims) + i for i, m in enumerate(figures)}
+    for measure in plan.measures:
+        label = measure_label(text, measure, definition.object)
+        if measure.agg == "count" or (measure.agg == "distinct_customers" and definition.object == "customers"):
+            values.append((0, "count", label))
+        elif measure.agg in _ROW_AGGREGATES and measure.field in figure_position:
+            values.append((figure_position[measure.field], _ROW_AGGREGATES[measure.agg], label))
+    rows_n = len(definition.rows)
+    source = PivotSource(rows=tuple(offset + i for i in range(rows_n)),
+                         column=offset + rows_n if definition.column is not None else None, values=tuple(values))
+    paged = _PagedRows(analytics, query, shaped, asyncio.get_running_loop())
+    return UnderlyingRows(columns=headers, rows=paged), source
 
 
 class _PagedRows:
