@@ -247,3 +247,74 @@ def _eventually_subscribe(http: httpx.Client, recipients: list[str]) -> dict[str
 
     _eventually(attempt, seconds=60)
     return found
+
+
+def test_two_replicas_fire_each_subscription_once(people: tuple[Org, TenantContext], platform: Platform) -> None:
+    """Two more reporting schedulers (as two replicas would run, with reporting's own handler) race
+    the running service's scheduler over its database for ten due subscriptions: each subscription's
+    schedule fires once (its row's `fired_count`, counted by the scheduler itself, and the firings
+    the two replicas' handlers saw), moves to the next week once, and delivers one mail."""
+    from crm_platform.scheduler import Firing, Scheduler
+    from crm_reporting.delivery.subscriptions import SCHEDULE_KIND, fire
+
+    org, tenant = people
+    admin = org.http["admin"]
+    subs = [_subscribe(admin, [org.users["a2"]], title=f"Race {n}") for n in range(10)]
+    keys = [f"sub:{s['id']}" for s in subs]
+    before = len(DevMailbox(platform.mail_dir).list(to=_email(tenant, "a2")))
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+
+    def recording(name: str) -> Any:
+        async def handle(session: Any, firings: Any) -> None:
+            seen[name] += [f.key for f in firings if isinstance(f, Firing)]
+            await fire(session, firings)
+        return handle
+
+    async def race() -> list[Any]:
+        engine = create_engine(platform.database_url("reporting"), pool_size=4)
+        replicas = [Scheduler(engine, {SCHEDULE_KIND: recording(name)}, batch_size=1, concurrency=2,
+                              poll_seconds=0.01, name=name) for name in seen]
+        tasks = [asyncio.create_task(r.run()) for r in replicas]
+        try:
+            async with engine.begin() as conn:  # all due at once, while every scheduler polls
+                changed = await conn.execute(sa.text(
+                    "UPDATE control.schedules SET due_at = now() WHERE kind = :kind AND key = ANY(:keys)"),
+                    {"kind": SCHEDULE_KIND, "keys": keys})
+                assert changed.rowcount == len(keys)
+            for _ in range(200):
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(sa.text(
+                        "SELECT key, fired_count, occurrence_at, due_at FROM control.schedules "
+                        "WHERE kind = :kind AND key = ANY(:keys)"), {"kind": SCHEDULE_KIND, "keys": keys})).all()
+                if all(r.fired_count >= 1 and r.due_at > datetime.now(UTC) for r in rows):
+                    await asyncio.sleep(0.3)  # room for a second firing, if the claim let one through
+                    async with engine.connect() as conn:
+                        return list((await conn.execute(sa.text(
+                            "SELECT key, fired_count, occurrence_at FROM control.schedules "
+                            "WHERE kind = :kind AND key = ANY(:keys)"),
+                            {"kind": SCHEDULE_KIND, "keys": keys})).all())
+                await asyncio.sleep(0.05)
+            raise AssertionError("the subscriptions did not fire")
+        finally:
+            for r in replicas:
+                r.stop()
+            await asyncio.gather(*tasks)
+            await engine.dispose()
+
+    rows = asyncio.run(race())
+    assert sorted(r.key for r in rows) == sorted(keys)
+    assert all(r.fired_count == 1 for r in rows), [(r.key, r.fired_count) for r in rows]
+    # The replicas' handlers never saw one subscription twice (the service's own scheduler fired the rest).
+    fired_here = seen["first"] + seen["second"]
+    assert len(fired_here) == len(set(fired_here)) and set(fired_here) <= set(keys)
+    # Each moved to its next occurrence once: the Monday 09:00 after this week's, not two weeks on.
+    next_runs = {r.key: r.occurrence_at for r in rows}
+    for sub in subs:
+        assert next_runs[f"sub:{sub['id']}"] == datetime.fromisoformat(sub["next_run_at"].replace("Z", "+00:00")) \
+            + timedelta(days=7)
+    # One delivery and one mail per subscription.
+    mails = wait_for_mail(platform.mail_dir, _email(tenant, "a2"), count=before + len(subs), timeout=120)
+    assert len(mails) == before + len(subs)
+    for sub in subs:
+        log = admin.get(f"/v1/report-subscriptions/{sub['id']}/deliveries").json()["items"]
+        assert len(log) == 1 and log[0]["recipient_id"] == org.users["a2"], log

@@ -17,9 +17,11 @@ under that recipient's own access (never the creator's).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import io
 import re
 import uuid
 from dataclasses import dataclass
@@ -47,14 +49,14 @@ from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.delivery.dashboard import ComputedDashboard, Target, compute_dashboard
 from crm_reporting.delivery.render import XLSX_TYPE, Table, number, png_bars, xlsx
 from crm_reporting.delivery.tables import report_subscriptions, subscription_deliveries, subscription_recipients
+from crm_reporting.reports.files.pdf_file import PDF_TYPE, PanelSection, write_panels_pdf
 from crm_reporting.scope.tables import user_teams
 
 SCHEDULE_KIND: Final = "reporting.subscription"
 DELIVER_JOB: Final = "reporting.subscription.deliver"
 MAIL_CATEGORY: Final = "reporting.subscription"
 FREQUENCIES: Final = ("daily", "weekly", "monthly")
-FORMATS: Final = ("xlsx",)
-REPORT_FORMATS: Final = ("xlsx", "pdf")
+FORMATS: Final = ("xlsx", "pdf")
 WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_RECIPIENTS: Final = 50
 MAX_TITLE: Final = 200
@@ -143,9 +145,8 @@ async def check_definition(session: AsyncSession, request: Any, kind: str = "das
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(FieldError("time_zone", "invalid_time_zone", "an IANA zone such as Asia/Shanghai"))
     fmt = request.format or "xlsx"
-    if fmt not in (REPORT_FORMATS if kind == "report" else FORMATS):
-        errors.append(FieldError("format", "not_available" if fmt == "pdf" else "invalid_choice",
-                                 "xlsx; pdf for saved reports"))
+    if fmt not in FORMATS:
+        errors.append(FieldError("format", "invalid_choice", "xlsx or pdf"))
     if len(request.title) > MAX_TITLE:
         errors.append(FieldError("title", "too_long", f"at most {MAX_TITLE} characters"))
     ids: list[uuid.UUID] = []
@@ -396,7 +397,19 @@ def tables_of(computed: ComputedDashboard, target: Target, locale: str) -> list[
     return out
 
 
-def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe_url: str) -> Mail:
+def panels_pdf(tables: list[Table], title: str, locale: str, time_zone: str) -> bytes:
+    """The dashboard's panels as a PDF, through the report files' WeasyPrint page (reports/files/
+    pdf_file.py): each panel's chart and table, in the recipient's language."""
+    out = io.BytesIO()
+    write_panels_pdf(title, [PanelSection(t.title, t.head, t.rows, t.bars, t.head[-1] if t.head else "")
+                             for t in tables], out, locale=locale, time_zone=time_zone,
+                     generated_at=datetime.now(UTC))
+    return out.getvalue()
+
+
+def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe_url: str,
+            pdf: bytes | None = None) -> Mail:
+    """The mail; the panels attached as an XLSX, or as `pdf` when given (format `pdf`)."""
     locale = "en" if recipient.locale == "en" else "zh-CN"
     t = lambda key, **v: text(locale, key, **v)  # noqa: E731
     title = sub.title or t("kpis")
@@ -417,13 +430,15 @@ def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe
                     "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.head) + "</tr>"
                     + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
                     + "</table>")
-    lines += [t("attached"), "", t("unsubscribe", link=unsubscribe_url)]
-    html += [f"<p>{escape(t('attached'))}</p>",
+    attached = t("attached") if pdf is None else t("attached_file")
+    lines += [attached, "", t("unsubscribe", link=unsubscribe_url)]
+    html += [f"<p>{escape(attached)}</p>",
              f'<p><a href="{escape(unsubscribe_url)}">{escape(t("unsubscribe_link"))}</a></p>']
-    filename = re.sub(r"[\\/:*?\"<>|]+", "-", title)[:80] + f"-{day}.xlsx"
+    filename = re.sub(r"[\\/:*?\"<>|]+", "-", title)[:80] + f"-{day}"
+    file = (Attachment(f"{filename}.xlsx", xlsx(tables, title), XLSX_TYPE) if pdf is None
+            else Attachment(f"{filename}.pdf", pdf, PDF_TYPE))
     return Mail(to=(recipient.email,), subject=t("subject", title=title, frequency=t(sub.frequency)),
-                text="\n".join(lines), html="".join(html), inline_images=images,
-                attachments=(Attachment(filename, xlsx(tables, title), XLSX_TYPE),))
+                text="\n".join(lines), html="".join(html), inline_images=images, attachments=(file,))
 
 
 class Deliverer:
@@ -493,7 +508,12 @@ class Deliverer:
             return "skipped", "empty", None
         tables = tables_of(computed, target, person.locale)
         token = unsubscribe_token(self.key, tenant_id, sub.id, person.user_id)
-        mail = mail_of(sub, person, tables, day.isoformat(), f"{self.public_url}/unsubscribe/{token}")
+        pdf = None
+        if sub.format == "pdf":  # WeasyPrint is synchronous: off the event loop
+            locale = "en" if person.locale == "en" else "zh-CN"
+            pdf = await asyncio.to_thread(panels_pdf, tables, sub.title or text(locale, "kpis"), locale,
+                                          sub.time_zone)
+        mail = mail_of(sub, person, tables, day.isoformat(), f"{self.public_url}/unsubscribe/{token}", pdf)
         mail_id = await self.mailer.queue(session, mail, tenant_id=tenant_id, category=MAIL_CATEGORY)
         return "queued", "", mail_id
 
