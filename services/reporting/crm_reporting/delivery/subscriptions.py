@@ -47,6 +47,7 @@ from crm_reporting.analytics import Analytics
 from crm_reporting.delivery import report_target
 from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.delivery.dashboard import ComputedDashboard, Target, compute_dashboard
+from crm_reporting.delivery.identity_access import IdentityAccess
 from crm_reporting.delivery.render import XLSX_TYPE, Table, number, png_bars, xlsx
 from crm_reporting.delivery.tables import report_subscriptions, subscription_deliveries, subscription_recipients
 from crm_reporting.reports.files.pdf_file import PDF_TYPE, PanelSection, write_panels_pdf
@@ -444,12 +445,15 @@ def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe
 class Deliverer:
     """The `reporting.subscription.deliver` job."""
 
-    def __init__(self, engine: AsyncEngine, analytics: Analytics, mailer: Mailer | None, public_url: str, key: bytes):
+    def __init__(self, engine: AsyncEngine, analytics: Analytics, mailer: Mailer | None, public_url: str, key: bytes,
+                 identity: IdentityAccess | None = None):
         self.engine = engine
         self.analytics = analytics
         self.mailer = mailer
         self.public_url = public_url.rstrip("/")
         self.key = key
+        # Asked for a recipient whose access reporting's projection does not know yet.
+        self.identity = identity
 
     async def run(self, job: jobs.Job) -> dict[str, Any]:
         tenant_id = job.tenant_id
@@ -469,16 +473,23 @@ class Deliverer:
                     subscription_deliveries.c.occurrence_at == occurrence)
             )).scalars())
             people = (await session.execute(
-                sa.select(subscription_recipients.c.unsubscribed_at, user_teams)
+                sa.select(subscription_recipients.c.unsubscribed_at,
+                          subscription_recipients.c.user_id.label("recipient_id"), user_teams)
                 .select_from(subscription_recipients.outerjoin(
                     user_teams, user_teams.c.user_id == subscription_recipients.c.user_id))
                 .where(subscription_recipients.c.subscription_id == sub_id)
             )).all()
             target = Target.from_json(sub.target)
             day = occurrence.astimezone(ZoneInfo(sub.time_zone)).date()
-            for person in people:
-                if person.user_id is None or person.user_id in done:
+            for row in people:
+                if row.recipient_id in done:
                     continue
+                person: Any = row
+                if (row.user_id is None or not row.access_known) and self.identity is not None:
+                    # Not learnt from identity's events yet: ask identity (the first delivery works).
+                    person = await self.identity.recipient(tenant_id, row.recipient_id, row)
+                if person is None or person.user_id is None:
+                    continue  # no such user (any more)
                 status, reason, mail_id = await self._one(session, tenant_id, sub, target, person, day)
                 counts[status] = counts.get(status, 0) + 1
                 await session.execute(sa.insert(subscription_deliveries).values(
