@@ -17,8 +17,11 @@ pivot runs); a larger result is refused (400 `too_many_cells`), never cut.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -62,6 +65,10 @@ from crm_reporting.value.rules import value_rule_store
 from crm_reporting.value.service import SEGMENTS, value_query
 
 MAX_CELLS: Final = 1_000_000
+# A customer's tags as the tag dimension groups them ("" for none): one row per element.
+TAG_VALUES: Final = "arrayResize(t.tag_ids, greatest(length(t.tag_ids), 1), {empty:String})"
+# The most customers a cell's click-through lists (`cell_customers`).
+MAX_CELL_CUSTOMERS: Final = 10_000
 OTHERS_KEY: Final = "\u2063others"  # an invisible separator: no real value equals it
 SEGMENT_CODES: Final = {"none": 0, **{name: index + 1 for index, name in enumerate(SEGMENTS)}}
 # Customer columns an orders report reads through the order's customer (join `c`).
@@ -223,7 +230,7 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
         # One row per tag carried; a customer without tags keeps one row with the empty key.
         plan.needs_tags = True
         plan.params["empty"] = ""
-        return "arrayJoin(arrayResize(t.tag_ids, greatest(length(t.tag_ids), 1), {empty:String}))"
+        return f"arrayJoin({TAG_VALUES})"
     column = _column(plan, spec.field, outer=True)
     if spec.field.startswith("cf."):
         return _custom(plan, spec.field, column, f"dim_cf_{index}")
@@ -462,19 +469,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
     definition = plan.definition
     rows_n = len(definition.rows)
     has_column = definition.column is not None
-    dims = list(plan.dims)
-
-    # Top N of the first row dimension by the sort measure; the rest become "others".
-    if definition.top_n and rows_n:
-        sort_index = min(definition.sort.measure, len(measure_sql) - 1)
-        exprs = [f"{dims[0]} AS d0", f"{measure_sql[sort_index]} AS m0"]
-        top_rows = await analytics.query(
-            base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
-            .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
-                      "m0 ASC", "d0 ASC").limit(definition.top_n))
-        plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
-        plan.params["others_key"] = OTHERS_KEY
-        dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"
+    dims = await _top_n(analytics, base, plan, measure_sql)
 
     # Refuse (never cut) a result over MAX_CELLS.
     if dims:
@@ -507,6 +502,104 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
                           if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY, ""})
             names |= await lookup(analytics, principal.tenant_id, ids)
     return _pivot(found, plan, audience, request, names)
+
+
+async def _top_n(analytics: Analytics, base: TenantQuery, plan: _Plan, measure_sql: list[str]) -> list[str]:
+    """The dimensions' expressions, the first row dimension keeping its top N groups by the sort
+    measure and the rest becoming "others" (OTHERS_KEY)."""
+    definition = plan.definition
+    dims = list(plan.dims)
+    if definition.top_n and definition.rows:
+        sort_index = min(definition.sort.measure, len(measure_sql) - 1)
+        exprs = [f"{dims[0]} AS d0", f"{measure_sql[sort_index]} AS m0"]
+        top_rows = await analytics.query(
+            base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
+            .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
+                      "m0 ASC", "d0 ASC").limit(definition.top_n))
+        plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
+        plan.params["others_key"] = OTHERS_KEY
+        dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"
+    return dims
+
+
+# -- click-throughs: the customers of one cell ---------------------------------------------------------
+
+def report_token(request: RunRequest, zone: str, today: date) -> str:
+    """What a cell's customers are computed from again (`cell_customers`): the definition, the saved
+    view's filters, the time zone and the day it ran (so a relative time range means the same
+    days). Not a credential: whoever sends it gets the cells computed under their own access, as
+    running the definition would, so it needs no signature; it is checked like a definition."""
+    data = {"d": request.definition.as_json(), "v": dict(request.view_filters), "z": zone, "t": today.isoformat()}
+    packed = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def cell_token(keys: Sequence[str | None]) -> str:
+    """One cell's keys (row keys, then the column key; None where rolled up)."""
+    return base64.urlsafe_b64encode(json.dumps(list(keys), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _unpack(token: str, field_name: str, *, packed: bool) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if packed:
+            decompressor = zlib.decompressobj()
+            raw = decompressor.decompress(raw, 256 * 1024)
+            if decompressor.unconsumed_tail:
+                raise ValueError("too large")
+        return json.loads(raw)
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        raise InvalidInput([FieldError(field_name, "invalid_token", "not a report cell of this platform")]) from None
+
+
+async def cell_customers(analytics: Analytics, session: AsyncSession, principal: Principal, report: str,
+                         cell: str, *, limit: int = MAX_CELL_CUSTOMERS) -> list[str]:
+    """The ids of the customers behind one cell (`report` from the run's `cell_report`, `cell` from
+    the cell's filter), computed again under the caller's own data scope and field policies:
+    the same audience, filters and time range, top N with "others", every dimension's key
+    (team, value segment, "others", an empty value, a tag included). An orders report's cell lists
+    the customers of its orders. More than `limit` customers: 400 `too_many_customers`."""
+    from crm_reporting.reports.definition import check_definition
+
+    data = _unpack(report, "report", packed=True)
+    keys = _unpack(cell, "report_cell", packed=False)
+    if not isinstance(data, dict) or not isinstance(data.get("d"), dict):
+        raise InvalidInput([FieldError("report", "invalid_token", "not a report of this platform")])
+    try:
+        definition = check_definition(data["d"])
+        today = date.fromisoformat(str(data.get("t") or ""))
+    except InvalidInput as exc:
+        raise InvalidInput([FieldError(f"report.{e.field}", e.code, e.message) for e in exc.errors]) from None
+    except ValueError:
+        raise InvalidInput([FieldError("report", "invalid_token", "not a report of this platform")]) from None
+    dimensions = definition.dimensions
+    if (not isinstance(keys, list) or len(keys) != len(dimensions)
+            or not all(k is None or isinstance(k, str) for k in keys)):
+        raise InvalidInput([FieldError("report_cell", "invalid_token", "not a cell of this report")])
+    views = data.get("v") if isinstance(data.get("v"), dict) else {}
+    request = RunRequest(definition, time_zone=str(data.get("z") or "UTC"), today=today,
+                         view_filters={str(k): str(v) for k, v in views.items()})
+    scope = await report_scope(session, principal)
+    base, _, plan, _, measure_sql = await _compile(analytics, session, principal, request, scope)
+    dims = await _top_n(analytics, base, plan, measure_sql)
+    query = base
+    for index, (spec, key) in enumerate(zip(dimensions, keys, strict=True)):
+        if key is None:
+            continue
+        if spec.field == "tag":  # carrying a tag of the group (a customer is in each of its tags' groups)
+            condition = f"arrayExists(x -> {dims[index].replace(f'arrayJoin({TAG_VALUES})', 'x')} = " \
+                        f"{{cell_{index}:String}}, {TAG_VALUES})"
+        else:
+            condition = f"{dims[index]} = {{cell_{index}:String}}"
+        query = query.where(condition, **_used_params([condition], plan.params), **{f"cell_{index}": key})
+    rows = await analytics.query(query.select("toString(customer_id) AS id").group_by("customer_id")
+                                 .order_by("customer_id ASC").limit(limit + 1))
+    if len(rows) > limit:
+        error = InvalidInput([FieldError("report_cell", "too_many_customers",
+                                         f"the cell has more than {limit:,} customers: narrow the report")])
+        error.extra = {"max_customers": limit}
+        raise error
+    return [str(r["id"]) for r in rows]
 
 
 async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
@@ -665,15 +758,17 @@ def _base_filter(plan: _Plan, audience: Audience) -> dict[str, str] | None:
     return found
 
 
-def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | None]) -> tuple[tuple[str, str], ...]:
+def _cell_filter(plan: _Plan, base: dict[str, str] | None,
+                 keys: Sequence[str | None]) -> tuple[tuple[str, str], ...] | None:
+    """The cell as `GET /v1/customers` parameters, or None when no list parameter expresses it."""
     if base is None:
-        return ()
+        return None
     found = dict(base)
     for spec, key in zip(plan.definition.dimensions, keys, strict=True):
         if key is None:
             continue
         if key in ("", OTHERS_KEY):
-            return ()
+            return None
         if spec.field in _LIST_PARAMS and not spec.bucket:
             name, value = _LIST_PARAMS[spec.field], key
         elif spec.field == "tag":  # the list's tag_id: carrying every tag named
@@ -695,9 +790,9 @@ def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | 
             found["first_contact_before"] = min(found.get("first_contact_before", before), before)
             continue
         else:
-            return ()
+            return None
         if name in found and found[name] != value:
-            return ()
+            return None
         found[name] = value
     return tuple(sorted(found.items()))
 
@@ -769,9 +864,13 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         labels = tuple(None if k is None else value_label(text, definition.rows[i], k, names)
                        for i, k in enumerate(keys))
         column_label = None if column_key is None or column is None else value_label(text, column, column_key)
+        cell_keys = (*keys, *((column_key,) if column is not None else ()))
+        native = _cell_filter(plan, base_filter, cell_keys)
         ordered_cells.append(PivotCell(
             rows=labels, column=column_label, values=values, keys=keys, column_key=column_key,
-            filter=_cell_filter(plan, base_filter, (*keys, *((column_key,) if column is not None else ()))),
+            # No list parameter expresses the cell (team, value segment, "others", an empty value, a
+            # filter the list lacks, an orders report): the list asks reporting for its customers.
+            filter=native if native is not None else (("report_cell", cell_token(cell_keys)),),
         ))
     return PivotResult(
         title=request.title or text.gettext("Report"),
@@ -789,6 +888,7 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         time_zone=plan.zone,
         generated_at=datetime.now(UTC),
         omitted_fields=tuple(plan.omitted),
+        cell_report=report_token(request, plan.zone, plan.today),
     )
 
 
