@@ -576,7 +576,9 @@ async def cell_customers(analytics: Analytics, session: AsyncSession, principal:
     if (not isinstance(keys, list) or len(keys) != len(dimensions)
             or not all(k is None or isinstance(k, str) for k in keys)):
         raise InvalidInput([FieldError("report_cell", "invalid_token", "not a cell of this report")])
-    views = data.get("v") if isinstance(data.get("v"), dict) else {}
+    views = data.get("v")
+    if not isinstance(views, dict):
+        views = {}
     request = RunRequest(definition, time_zone=str(data.get("z") or "UTC"), today=today,
                          view_filters={str(k): str(v) for k, v in views.items()})
     scope = await report_scope(session, principal)
