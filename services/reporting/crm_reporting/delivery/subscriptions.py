@@ -402,10 +402,18 @@ def panels_pdf(tables: list[Table], title: str, locale: str, time_zone: str) -> 
     """The dashboard's panels as a PDF, through the report files' WeasyPrint page (reports/files/
     pdf_file.py): each panel's chart and table, in the recipient's language."""
     out = io.BytesIO()
-    write_panels_pdf(title, [PanelSection(t.title, t.head, t.rows, t.bars, t.head[-1] if t.head else "")
-                             for t in tables], out, locale=locale, time_zone=time_zone,
-                     generated_at=datetime.now(UTC))
+    write_panels_pdf(title, [PanelSection(t.title, t.head, t.rows, t.bars, _bars_label(t)) for t in tables], out,
+                     locale=locale, time_zone=time_zone, generated_at=datetime.now(UTC))
     return out.getvalue()
+
+
+def _bars_label(table: Table) -> str:
+    """The header of the column the chart's bars plot (the first whose figures they are)."""
+    for index in range(1, len(table.head)):
+        if table.rows and all(len(row) > index and number(row[index]) == bar
+                              for row, bar in zip(table.rows, table.bars, strict=False)):
+            return table.head[index]
+    return table.head[-1] if table.head else ""
 
 
 def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe_url: str,
