@@ -22,7 +22,7 @@ import dataclasses
 import json
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -136,6 +136,8 @@ class _Plan:
     # so every measure counts each record once per group (`_once`).
     needs_tags: bool = False
     conversions: list[MeasureSpec] = field(default_factory=list)
+    # The ids of the customers the report counts (audience and customer-level filters).
+    members: TenantQuery | None = None
 
     @property
     def record_key(self) -> str:
@@ -209,6 +211,26 @@ def _time_bucket(expression: str, kind: str, bucket: str) -> str:
         return f"toString(toStartOfWeek({expression}, 1{zone}))"
     function = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}[bucket]
     return f"toString({function}({expression}{zone}))"
+
+
+class _Lookups:
+    """What compiling reads from reporting's Postgres (the owner -> team map, the value rules),
+    read once: a compile per page of the underlying rows runs after the session is gone."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self._teams: tuple[list[str], list[str]] | None = None
+        self._rules: Any = None
+
+    async def team_map(self) -> tuple[list[str], list[str]]:
+        if self._teams is None:
+            self._teams = await _team_map(self.session)
+        return self._teams
+
+    async def value_rules(self) -> Any:
+        if self._rules is None:
+            self._rules = await value_rule_store.read(self.session)
+        return self._rules
 
 
 async def _team_map(session: AsyncSession) -> tuple[list[str], list[str]]:
@@ -355,8 +377,13 @@ def _grouping_sets(rows: int, column: bool) -> str:
     return "GROUPING SETS (" + ", ".join(sets) + ")"
 
 
-async def _compile(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest,
-                   scope: ReportScope) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
+async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, principal: Principal,
+                   request: RunRequest, scope: ReportScope, *,
+                   key_range: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
+                   ) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
+    """`key_range`: only the customers with `after < customer_id <= upto` (None: unbounded), the
+    per-customer joins narrowed to them too (a page of the underlying rows)."""
+    lookups = session if isinstance(session, _Lookups) else _Lookups(session)
     definition = request.definition
     measures, omitted = _policies(definition, principal)
     zone = _zone(request.time_zone)
@@ -372,7 +399,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         audience = dataclasses.replace(audience, tag_ids=(*audience.tag_ids, *tags), list_filter=list_filter)
     team_owners: dict[str, list[str]] = {}
     if "team" in {d.field for d in definition.dimensions} | {f.field for f in definition.filters}:
-        owners, teams = await _team_map(session)
+        owners, teams = await lookups.team_map()
         plan.params["team_owner_ids"], plan.params["team_ids"] = owners, teams
         for owner, team in zip(owners, teams, strict=True):
             team_owners.setdefault(team, []).append(owner)
@@ -391,19 +418,30 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
     customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
-    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level)
+    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level
+                    or key_range is not None)
+
+    def ranged(customers: TenantQuery) -> TenantQuery:
+        after, upto = key_range if key_range is not None else (None, None)
+        if after is not None:
+            customers = customers.where("customer_id > {page_after:UUID}", page_after=after)
+        if upto is not None:
+            customers = customers.where("customer_id <= {page_upto:UUID}", page_upto=upto)
+        return customers
+
     if definition.object == "customers":
-        query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
+        query = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True)))
         query = _apply_filters(plan, query, customer_level, outer=True, team_owners=team_owners)
         # The customers counted, for narrowing the per-customer joins (spend, status history).
         members = query.select("customer_id")
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
     else:
-        members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
+        members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
         query = TenantQuery(ORDERS, tenant, final=True).where_in("customer_id", members)
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
 
+    plan.members = members
     plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
     if any(f.field == "value_segment" for _, f in filters):
         plan.needs_segment = True
@@ -416,7 +454,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
             "customer_id", *(f"{column} AS c_{column}" for column in sorted(set(_CUSTOMER_COLUMNS.values()))),
             "custom AS c_custom"))
     if plan.needs_segment:
-        rules = await value_rule_store.read(session)
+        rules = await lookups.value_rules()
         # Every customer in scope, in the report's currency, up to today (the value model's own rules).
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
     elif plan.needs_value:
@@ -953,7 +991,8 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     the report sheet."""
     if scope is None:
         scope = await report_scope(session, principal)
-    base, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
+    lookups = _Lookups(session)
+    _, _, plan, _, _ = await _compile(analytics, lookups, principal, request, scope)
     definition = plan.definition
     text = messages(locale_or_default(request.locale))
     key = "toString(order_id)" if definition.object == "orders" else "toString(customer_id)"
@@ -979,8 +1018,27 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
             column = _column(plan, measure.field, outer=True)
             exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
         headers.append(_field_label(text, measure.field))
-    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC", *(
-        [f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"]))
+    order = ("customer_id ASC", "record_id ASC", *(
+        f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"))
+    assert plan.members is not None
+    members = plan.members
+    # Customers per page; an orders report's page holds their orders (ten a customer, say).
+    per_page = UNDERLYING_PAGE if definition.object == "customers" else max(1, UNDERLYING_PAGE // 10)
+
+    async def upper_key(after: uuid.UUID | None) -> uuid.UUID | None:
+        """The last customer of the page after `after` (None: the rest fit in one page)."""
+        query = members if after is None else members.where("customer_id > {page_after:UUID}", page_after=after)
+        found = await analytics.query(query.order_by("customer_id ASC").limit(1, per_page - 1))
+        return uuid.UUID(str(found[0]["customer_id"])) if found else None
+
+    async def page(after: uuid.UUID | None, upto: uuid.UUID | None) -> list[Row]:
+        """The rows of the customers in (after, upto]: the report compiled for them alone, so its
+        joins (spend, status history, tags) are computed for the page's customers only."""
+        paged, _, page_plan, _, _ = await _compile(analytics, lookups, principal, request, scope,
+                                                   key_range=(after, upto))
+        return await analytics.query(paged.select(*exprs, **_used_params(exprs, {**page_plan.params, **plan.params}))
+                                     .order_by(*order))
+
     dims = definition.dimensions
     names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
 
@@ -1004,18 +1062,22 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     rows_n = len(definition.rows)
     source = PivotSource(rows=tuple(offset + i for i in range(rows_n)),
                          column=offset + rows_n if definition.column is not None else None, values=tuple(values))
-    paged = _PagedRows(analytics, query, shaped, asyncio.get_running_loop())
+    paged = _PagedRows(upper_key, page, shaped, asyncio.get_running_loop())
     return UnderlyingRows(columns=headers, rows=paged), source
 
 
 class _PagedRows:
     """`UnderlyingRows.rows`: a plain iterable for a renderer that runs in a worker thread
     (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): each page is read from
-    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it."""
+    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it.
+    Pages are ranges of the customer key (`upper_key` finds each page's last customer by an ordered
+    read of the customers projection), each read by a query narrowed to its customers, so the
+    work grows with the rows rather than with pages x data (OFFSET paging recomputed every join)."""
 
-    def __init__(self, analytics: Analytics, query: TenantQuery, shaped: Callable[[Row], list[object]],
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self._analytics, self._query, self._shaped, self._loop = analytics, query, shaped, loop
+    def __init__(self, upper_key: Callable[[uuid.UUID | None], Coroutine[Any, Any, uuid.UUID | None]],
+                 page: Callable[[uuid.UUID | None, uuid.UUID | None], Coroutine[Any, Any, list[Row]]],
+                 shaped: Callable[[Row], list[object]], loop: asyncio.AbstractEventLoop) -> None:
+        self._upper_key, self._page, self._shaped, self._loop = upper_key, page, shaped, loop
 
     def __iter__(self) -> Iterator[list[object]]:
         try:
@@ -1024,12 +1086,12 @@ class _PagedRows:
             running = None
         if running is self._loop:
             raise RuntimeError("iterate the underlying rows in a worker thread (asyncio.to_thread), not on the loop")
-        offset = 0
+        after: uuid.UUID | None = None
         while True:
-            page = asyncio.run_coroutine_threadsafe(
-                self._analytics.query(self._query.limit(UNDERLYING_PAGE, offset)), self._loop).result()
-            for row in page:
+            upto = asyncio.run_coroutine_threadsafe(self._upper_key(after), self._loop).result()
+            rows = asyncio.run_coroutine_threadsafe(self._page(after, upto), self._loop).result()
+            for row in rows:
                 yield self._shaped(row)
-            offset += len(page)
-            if len(page) < UNDERLYING_PAGE:
+            if upto is None:
                 return
+            after = upto
