@@ -152,7 +152,8 @@ class Cell(BaseModel):
     values: list[str | int | None] = Field(description="One per measure: counts as integers, amounts and "
                                            "rates as decimal strings")
     filter: dict[str, str] = Field(description="`GET /v1/customers` parameters listing exactly these customers "
-                                   "({} when no list filter can)")
+                                   "({}: every customer you see); a `report_cell` goes with the result's "
+                                   "`cell_report` as `report`")
 
 
 class FilterLine(BaseModel):
@@ -174,6 +175,8 @@ class PivotResult(BaseModel):
     time_zone: str
     generated_at: str
     omitted_fields: list[str] = Field(description="Fields whose measures your field policies left out")
+    cell_report: str = Field("", description="The `report` list parameter of the cells whose `filter` is a "
+                                             "`report_cell` (docs/reporting.md, \"Click-throughs\")")
 
 
 class RunResult(BaseModel):

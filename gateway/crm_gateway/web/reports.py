@@ -56,7 +56,7 @@ DIMENSIONS: Final[dict[str, Msg]] = {
     "industry": N_("Industry"), "region:1": N_("Region (level 1)"), "region:2": N_("Region (level 2)"),
     "region:3": N_("Region (level 3)"), "status": N_("Status"), "type": N_("Customer type"), "owner": N_("Owner"),
     "team": N_("Team"), "source": N_("Source channel"), "value_segment": N_("Value segment"),
-    "customer": N_("Customer"),
+    "tag": N_("Tag"), "customer": N_("Customer"),
     "created_at:day": N_("Created (day)"), "created_at:week": N_("Created (week)"),
     "created_at:month": N_("Created (month)"), "created_at:quarter": N_("Created (quarter)"),
     "created_at:year": N_("Created (year)"), "first_contact_date:month": N_("First contact (month)"),
@@ -243,7 +243,7 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
         values = []
         for column_key in column_keys:
             cell = by_row[key].get(column_key)
-            link = ("/app/customers?" + urlencode(cell["filter"])) if cell and cell["filter"] else ""
+            link = cell_link(result, cell) if cell else ""
             for index, measure in enumerate(measures):
                 raw = cell["values"][index] if cell else None
                 values.append({"text": _format(raw, measure["kind"], measure["currency"], locale) if cell else "",
@@ -251,6 +251,15 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
         table.lines.append({"kind": kind, "labels": shown, "cells": values})
     table.chart = _chart(result, by_row, order, depth)
     return table
+
+
+def cell_link(result: dict[str, Any], cell: dict[str, Any]) -> str:
+    """The customer list of exactly the cell's customers: its list filter, or (a cell no list
+    parameter expresses) `report_cell` with the run's `cell_report`."""
+    params = dict(cell.get("filter") or {})
+    if "report_cell" in params:
+        params["report"] = result.get("cell_report", "")
+    return "/app/customers" + (f"?{urlencode(params)}" if params else "")
 
 
 def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None, dict[str, Any]]],
@@ -261,8 +270,7 @@ def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None
         return {}
     groups = [k for k in order if k[0] is not None and all(x is None for x in k[1:])]
     categories = [by_row[k][None]["rows"][0] if None in by_row[k] else str(k[0]) for k in groups]
-    links = [("/app/customers?" + urlencode(by_row[k][None]["filter"])) if by_row[k].get(None, {}).get("filter")
-             else "" for k in groups]
+    links = [cell_link(result, by_row[k][None]) if None in by_row[k] else "" for k in groups]
 
     def number(cell: dict[str, Any] | None, index: int) -> float | None:
         if not cell or cell["values"][index] is None:

@@ -114,7 +114,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(
             runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa),
-            page_tokens=PageTokens(settings.page_token_key),
+            page_tokens=PageTokens(settings.page_token_key), service_key=settings.page_token_key,
         ),
         server,
     )

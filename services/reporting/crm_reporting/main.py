@@ -17,6 +17,7 @@ from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.jobs import JobWorker
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.service_tokens import ServiceTokens
 from crm_proto.crm.reporting.v1 import (
     delivery_pb2,
     delivery_pb2_grpc,
@@ -32,6 +33,7 @@ from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.delivery.identity_access import IdentityAccess
 from crm_reporting.delivery.servicer import DeliveryServicer
 from crm_reporting.delivery.subscriptions import DELIVER_JOB, SCHEDULE_KIND, Deliverer, fire
 from crm_reporting.event_log.tables import EVENTS
@@ -124,7 +126,10 @@ def link_key(runtime: ServiceRuntime) -> bytes:
 def delivery_workers(runtime: ServiceRuntime) -> list[JobWorker]:
     settings = runtime.settings
     public_url = settings.public_url if isinstance(settings, Settings) else ""
-    deliverer = Deliverer(runtime.engine, analytics_of(runtime), runtime.mailer, public_url, link_key(runtime))
+    # A recipient reporting has not seen an access event for: identity is asked with a service token.
+    identity = IdentityAccess(ServiceTokens(settings.identity_addr, "reporting", settings.page_token_key))
+    deliverer = Deliverer(runtime.engine, analytics_of(runtime), runtime.mailer, public_url, link_key(runtime),
+                          identity)
     return [JobWorker(runtime.engine, {DELIVER_JOB: deliverer.run}, DELIVERY_RETRIES, concurrency=2)]
 
 

@@ -71,7 +71,9 @@ FIELDS: Final[dict[str, FieldInfo]] = {f.name: f for f in (
     FieldInfo("code", N_("Customer code"), "text", "customer", dimension=False, policy="code"),
     FieldInfo("created_at", N_("Created"), "datetime", "customer"),
     FieldInfo("first_contact_date", N_("First contact"), "date", "customer", policy="first_contact_date"),
-    FieldInfo("tag", N_("Tag"), "tag", "customer", dimension=False),
+    # As a dimension: one group per tag the customer carries (a customer with several tags counts
+    # under each); "(empty)" for customers without tags. Totals count each record once.
+    FieldInfo("tag", N_("Tag"), "tag", "customer"),
     FieldInfo("value_segment", N_("Value segment"), "segment", "customer", policy="annual_spend",
               choices=("none", "high_value", "potential", "normal", "low_value")),
     FieldInfo("annual_spend", N_("Annual spend"), "money", "customer", dimension=False, measure=True,

@@ -117,6 +117,13 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
                                     definition_json=_dumps(definition.as_json()))
 
     @rpc(Scope.REPORTS_READ, read_only=True)
+    async def ListReportCellCustomers(self, request: pb.ListReportCellCustomersRequest,
+                                      call: Call) -> pb.ListReportCellCustomersResponse:
+        ids = await engine.cell_customers(self.analytics, call.session, call.principal, request.report,
+                                          request.report_cell)
+        return pb.ListReportCellCustomersResponse(customer_ids=ids)
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
     async def ListReportTemplates(self, request: pb.ListReportTemplatesRequest,
                                   call: Call) -> pb.ListReportTemplatesResponse:
         text = messages(locale_or_default(request.locale))

@@ -6,6 +6,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListReportCellCustomersRequest(_message.Message):
+    __slots__ = ("report", "report_cell")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_CELL_FIELD_NUMBER: _ClassVar[int]
+    report: str
+    report_cell: str
+    def __init__(self, report: _Optional[str] = ..., report_cell: _Optional[str] = ...) -> None: ...
+
+class ListReportCellCustomersResponse(_message.Message):
+    __slots__ = ("customer_ids",)
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, customer_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class Report(_message.Message):
     __slots__ = ("id", "name", "description", "definition_json", "visibility", "team_id", "owner_id", "created_at", "updated_at", "version", "template", "editable")
     ID_FIELD_NUMBER: _ClassVar[int]
