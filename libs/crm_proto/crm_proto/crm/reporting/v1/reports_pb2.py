@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from crm_proto.crm.customers.v1 import segments_pb2 as crm_dot_customers_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/reporting/v1/reports.proto\x12\x10\x63rm.reporting.v1\"\xe4\x01\n\x06Report\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\x12\x12\n\nvisibility\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x10\n\x08owner_id\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x03\x12\x10\n\x08template\x18\x0b \x01(\t\x12\x10\n\x08\x65\x64itable\x18\x0c \x01(\x08\"\x14\n\x12ListReportsRequest\"@\n\x13ListReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.crm.reporting.v1.Report\"\x1e\n\x10GetReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"v\n\x13\x43reateReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xb1\x01\n\x13UpdateReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x05 \x01(\t\x12\x12\n\nvisibility\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\"!\n\x13\x44\x65leteReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14\x44\x65leteReportResponse\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.crm.reporting.v1.Report\"\xd9\x01\n\x10RunReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12I\n\x0cview_filters\x18\x05 \x03(\x0b\x32\x33.crm.reporting.v1.RunReportRequest.ViewFiltersEntry\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x11RunReportResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\",\n\x1aListReportTemplatesRequest\x12\x0e\n\x06locale\x18\x01 \x01(\t\"Y\n\x0eReportTemplate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\"R\n\x1bListReportTemplatesResponse\x12\x33\n\ttemplates\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.ReportTemplate\"W\n\x12\x43loneReportRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t2\xd0\x05\n\rReportService\x12Z\n\x0bListReports\x12$.crm.reporting.v1.ListReportsRequest\x1a%.crm.reporting.v1.ListReportsResponse\x12I\n\tGetReport\x12\".crm.reporting.v1.GetReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0c\x43reateReport\x12%.crm.reporting.v1.CreateReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0cUpdateReport\x12%.crm.reporting.v1.UpdateReportRequest\x1a\x18.crm.reporting.v1.Report\x12]\n\x0c\x44\x65leteReport\x12%.crm.reporting.v1.DeleteReportRequest\x1a&.crm.reporting.v1.DeleteReportResponse\x12T\n\tRunReport\x12\".crm.reporting.v1.RunReportRequest\x1a#.crm.reporting.v1.RunReportResponse\x12r\n\x13ListReportTemplates\x12,.crm.reporting.v1.ListReportTemplatesRequest\x1a-.crm.reporting.v1.ListReportTemplatesResponse\x12M\n\x0b\x43loneReport\x12$.crm.reporting.v1.CloneReportRequest\x1a\x18.crm.reporting.v1.Reportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/reporting/v1/reports.proto\x12\x10\x63rm.reporting.v1\x1a\x1f\x63rm/customers/v1/segments.proto\"\xe4\x01\n\x06Report\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\x12\x12\n\nvisibility\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x10\n\x08owner_id\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x03\x12\x10\n\x08template\x18\x0b \x01(\t\x12\x10\n\x08\x65\x64itable\x18\x0c \x01(\x08\"\x14\n\x12ListReportsRequest\"@\n\x13ListReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.crm.reporting.v1.Report\"\x1e\n\x10GetReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"v\n\x13\x43reateReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xb1\x01\n\x13UpdateReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x05 \x01(\t\x12\x12\n\nvisibility\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\"!\n\x13\x44\x65leteReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14\x44\x65leteReportResponse\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.crm.reporting.v1.Report\"\x9b\x02\n\x10RunReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12I\n\x0cview_filters\x18\x05 \x03(\x0b\x32\x33.crm.reporting.v1.RunReportRequest.ViewFiltersEntry\x12@\n\x12segment_definition\x18\x8d\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x11RunReportResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\",\n\x1aListReportTemplatesRequest\x12\x0e\n\x06locale\x18\x01 \x01(\t\"Y\n\x0eReportTemplate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\"R\n\x1bListReportTemplatesResponse\x12\x33\n\ttemplates\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.ReportTemplate\"W\n\x12\x43loneReportRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t2\xd0\x05\n\rReportService\x12Z\n\x0bListReports\x12$.crm.reporting.v1.ListReportsRequest\x1a%.crm.reporting.v1.ListReportsResponse\x12I\n\tGetReport\x12\".crm.reporting.v1.GetReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0c\x43reateReport\x12%.crm.reporting.v1.CreateReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0cUpdateReport\x12%.crm.reporting.v1.UpdateReportRequest\x1a\x18.crm.reporting.v1.Report\x12]\n\x0c\x44\x65leteReport\x12%.crm.reporting.v1.DeleteReportRequest\x1a&.crm.reporting.v1.DeleteReportResponse\x12T\n\tRunReport\x12\".crm.reporting.v1.RunReportRequest\x1a#.crm.reporting.v1.RunReportResponse\x12r\n\x13ListReportTemplates\x12,.crm.reporting.v1.ListReportTemplatesRequest\x1a-.crm.reporting.v1.ListReportTemplatesResponse\x12M\n\x0b\x43loneReport\x12$.crm.reporting.v1.CloneReportRequest\x1a\x18.crm.reporting.v1.Reportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,36 +34,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._loaded_options = None
   _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_options = b'8\001'
-  _globals['_REPORT']._serialized_start=53
-  _globals['_REPORT']._serialized_end=281
-  _globals['_LISTREPORTSREQUEST']._serialized_start=283
-  _globals['_LISTREPORTSREQUEST']._serialized_end=303
-  _globals['_LISTREPORTSRESPONSE']._serialized_start=305
-  _globals['_LISTREPORTSRESPONSE']._serialized_end=369
-  _globals['_GETREPORTREQUEST']._serialized_start=371
-  _globals['_GETREPORTREQUEST']._serialized_end=401
-  _globals['_CREATEREPORTREQUEST']._serialized_start=403
-  _globals['_CREATEREPORTREQUEST']._serialized_end=521
-  _globals['_UPDATEREPORTREQUEST']._serialized_start=524
-  _globals['_UPDATEREPORTREQUEST']._serialized_end=701
-  _globals['_DELETEREPORTREQUEST']._serialized_start=703
-  _globals['_DELETEREPORTREQUEST']._serialized_end=736
-  _globals['_DELETEREPORTRESPONSE']._serialized_start=738
-  _globals['_DELETEREPORTRESPONSE']._serialized_end=802
-  _globals['_RUNREPORTREQUEST']._serialized_start=805
-  _globals['_RUNREPORTREQUEST']._serialized_end=1022
-  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=972
-  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=1022
-  _globals['_RUNREPORTRESPONSE']._serialized_start=1024
-  _globals['_RUNREPORTRESPONSE']._serialized_end=1089
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1091
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1135
-  _globals['_REPORTTEMPLATE']._serialized_start=1137
-  _globals['_REPORTTEMPLATE']._serialized_end=1226
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1228
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1310
-  _globals['_CLONEREPORTREQUEST']._serialized_start=1312
-  _globals['_CLONEREPORTREQUEST']._serialized_end=1399
-  _globals['_REPORTSERVICE']._serialized_start=1402
-  _globals['_REPORTSERVICE']._serialized_end=2122
+  _globals['_REPORT']._serialized_start=86
+  _globals['_REPORT']._serialized_end=314
+  _globals['_LISTREPORTSREQUEST']._serialized_start=316
+  _globals['_LISTREPORTSREQUEST']._serialized_end=336
+  _globals['_LISTREPORTSRESPONSE']._serialized_start=338
+  _globals['_LISTREPORTSRESPONSE']._serialized_end=402
+  _globals['_GETREPORTREQUEST']._serialized_start=404
+  _globals['_GETREPORTREQUEST']._serialized_end=434
+  _globals['_CREATEREPORTREQUEST']._serialized_start=436
+  _globals['_CREATEREPORTREQUEST']._serialized_end=554
+  _globals['_UPDATEREPORTREQUEST']._serialized_start=557
+  _globals['_UPDATEREPORTREQUEST']._serialized_end=734
+  _globals['_DELETEREPORTREQUEST']._serialized_start=736
+  _globals['_DELETEREPORTREQUEST']._serialized_end=769
+  _globals['_DELETEREPORTRESPONSE']._serialized_start=771
+  _globals['_DELETEREPORTRESPONSE']._serialized_end=835
+  _globals['_RUNREPORTREQUEST']._serialized_start=838
+  _globals['_RUNREPORTREQUEST']._serialized_end=1121
+  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=1071
+  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=1121
+  _globals['_RUNREPORTRESPONSE']._serialized_start=1123
+  _globals['_RUNREPORTRESPONSE']._serialized_end=1188
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1190
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1234
+  _globals['_REPORTTEMPLATE']._serialized_start=1236
+  _globals['_REPORTTEMPLATE']._serialized_end=1325
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1327
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1409
+  _globals['_CLONEREPORTREQUEST']._serialized_start=1411
+  _globals['_CLONEREPORTREQUEST']._serialized_end=1498
+  _globals['_REPORTSERVICE']._serialized_start=1501
+  _globals['_REPORTSERVICE']._serialized_end=2221
 # @@protoc_insertion_point(module_scope)
