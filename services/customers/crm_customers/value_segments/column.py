@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.db import TENANT
@@ -17,8 +18,11 @@ from crm_platform.db import TENANT
 VALUE_SEGMENTS: Final = ("high_value", "potential", "normal", "low_value")
 VALUE_SEGMENT: Final = sa.literal_column("customers.value_segment", sa.Text)
 # The columns for the consumer's UPDATE (a lightweight table: the customers Table does not declare them).
-_CUSTOMER_SEGMENTS: Final = sa.table("customers", sa.column("id"), sa.column("value_segment"),
-                                     sa.column("value_segment_version"), schema=TENANT)
+# A Table of its own metadata (a TableClause's schema is not translated to the tenant's).
+_CUSTOMER_SEGMENTS: Final = sa.Table(
+    "customers", sa.MetaData(), sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("value_segment", sa.Text), sa.Column("value_segment_version", sa.BigInteger), schema=TENANT,
+)
 
 
 def in_segments(segments: Sequence[str]) -> sa.ColumnElement[bool]:

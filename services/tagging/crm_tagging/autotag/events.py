@@ -86,8 +86,8 @@ def subscription(autotag: AutoTagService) -> Subscription:
             erased = set(await erased_among(session, uuid.UUID(event.tenantid),
                                             {c for c, _, _ in value_segment_changes(event)}))
             changes = [c for c in value_segment_changes(event) if c[0] not in erased]
-            for customer_id in await facts.record_value_segments(session, changes):
-                await autotag.tag_customer(session, event.tenantid, customer_id, trigger_of(event))
+            for valued in await facts.record_value_segments(session, changes):
+                await autotag.tag_customer(session, event.tenantid, valued, trigger_of(event))
             return
         if await about_erased_customer(session, event):
             return
