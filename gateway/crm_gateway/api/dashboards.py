@@ -103,6 +103,11 @@ async def saved_segment(caller: Caller, services: Backends, segment_id: str) -> 
     return reply.definition
 
 
+async def viewer_segments(caller: Caller, services: Backends) -> list[segments_pb2.Segment]:
+    """The segments the caller may read (theirs and the shared ones): the pages' object pickers."""
+    return list((await caller.call(services.segments.ListSegments, segments_pb2.ListSegmentsRequest())).items)
+
+
 def points(reply_points: list[pb.PanelPoint]) -> list[PanelPoint]:
     return [PanelPoint(key=p.key, label=p.label, currency=p.currency, value=p.value, count=p.count,
                        filter=dict(sorted(p.filter.items())), customers_query=urlencode(sorted(p.filter.items())))
