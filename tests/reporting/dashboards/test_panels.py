@@ -199,7 +199,8 @@ def test_bad_ranges_and_objects_are_field_errors() -> None:
 def value_segments_changed(tenant: uuid.UUID, *changes: tuple[uuid.UUID, str, int]) -> CloudEvent:
     return CloudEvent.new(source="reporting", type="crm.value_segment.changed", tenant_id=tenant, data={
         "trigger": "order", "currency": "CNY",
-        "changes": [{"customer_id": str(c), "segment": s, "previous_segment": "", "version": v} for c, s, v in changes]})
+        "changes": [{"customer_id": str(c), "segment": s, "previous_segment": "", "version": v}
+                    for c, s, v in changes]})
 
 
 async def segment_count(analytics: Analytics, world: World, scope: ReportScope = EVERY_CUSTOMER,
