@@ -2,6 +2,7 @@
 (docs/reporting.md, "Segments as the object"): picked in the dashboard's "Customers" choice, the
 figures count the segment's customers and a slice opens the customer list with `segment_id`; the
 report builder's customers choice runs the pivot over the segment and its counts open the list;
+the segment builder offers the value segment;
 en at 1280 px and zh-CN at 390 px. Screenshots go to test-artifacts/segment-objects/."""
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def test_segment_as_the_dashboard_and_report_object(chromium: Browser, platform:
         page.locator("#report-pivot tbody tr").first.locator("td a").first.click()
         page.wait_for_url(re.compile(rf".*/app/customers\?.*segment_id={segment['id']}.*"))
         expect(page.locator("#total-count")).to_have_text("1 customer")
+
+        # The segment builder offers the value segment: nobody has orders, so nobody is in one.
+        page.goto(f"{platform.gateway_url}/app/tags/segments")
+        page.locator("input[name=value_segments][value=high_value]").check()
+        page.locator("#segment-preview-button").click()
+        expect(page.locator("#segment-preview")).to_contain_text("0 customers are in it now")
+        expect(page.locator("input[name=value_segments][value=high_value]")).to_be_checked()
+        shot(page, "en-1280-segment-builder")
     finally:
         context.close()
 
