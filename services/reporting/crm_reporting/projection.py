@@ -25,7 +25,7 @@ from crm_reporting.event_log.service import event_row
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.service import feedback_rows
 from crm_reporting.orders.service import order_reports
-from crm_reporting.value.segment_changes import affected_customers, recompute
+from crm_reporting.value.segment_changes import affected_customers, forget, recompute
 from crm_reporting.value.segments_table import value_segment_rows
 
 DURABLE_NAME = "reporting"
@@ -107,6 +107,7 @@ class EventProjector:
 
     async def _erase(self, session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> None:
         await erase_customer(self.analytics, self.tables, tenant_id, customer_id)
+        await forget(session, customer_id)
 
 
 def reporting_subscription(analytics: Analytics, tables: Sequence[TenantTable] = (),

@@ -149,6 +149,11 @@ async def _publish(session: AsyncSession, tenant_id: uuid.UUID, changes: Sequenc
                          "version": c.version, "reason_en": c.reason_en, "reason_zh": c.reason_zh} for c in batch]})
 
 
+async def forget(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """Erasure: the published segment of an erased customer is not kept (nor announced again)."""
+    await session.execute(sa.delete(value_segments).where(value_segments.c.customer_id == customer_id))
+
+
 async def keep_sweep_scheduled(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Every tenant with value segments has the daily recompute; schedule() upserts, so this is
     idempotent (checked first so the row is not rewritten on every batch)."""
