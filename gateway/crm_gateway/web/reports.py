@@ -29,6 +29,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import RedirectResponse, Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.dashboards import saved_segment, viewer_segments
 from crm_gateway.api.report_exports import _parts as export_parts
 from crm_gateway.api.saved_reports import saved_view_filters, tenant_time_zone
 from crm_gateway.i18n import N_, Locale, Msg, messages
@@ -160,6 +161,8 @@ def definition_from_query(params: Any) -> dict[str, Any]:
         definition["sort"] = {"by": get("sort"), "direction": "asc" if get("sort") == "label" else "desc"}
     if get("currency"):
         definition["currency"] = get("currency")
+    if get("segment"):
+        definition["segment_id"] = get("segment")
     return definition
 
 
@@ -185,6 +188,8 @@ def query_from_definition(definition: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(("chart", str(definition.get("chart", "table"))))
     if definition.get("currency") and definition["currency"] != "CNY":
         items.append(("currency", definition["currency"]))
+    if definition.get("segment_id"):
+        items.append(("segment", str(definition["segment_id"])))
     return items
 
 
@@ -356,15 +361,22 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         "query": urlencode(query_from_definition(definition)),
         "flash": None if export_flash else flash_text(flash, locale),
         "export_error": flash_text(flash, locale) if export_flash else None,
-        "export_options": _options(t, EXPORT_FORMATS),
+        "export_options": _options(t, EXPORT_FORMATS), "segment_options": [],
         "template": request.query_params.get("template", ""),
     }
     context["filters"] += [("", "eq", "")] * (MAX_FILTER_ROWS - len(context["filters"]))
+    if context["can_read"]:
+        try:  # the object picker: the segments the viewer may read (none if customers is unavailable)
+            context["segment_options"] = [(x.id, x.name) for x in await viewer_segments(caller, services)]
+        except UpstreamError as exc:
+            raise_if_signed_out(request, exc)
     if context["can_read"]:
         try:
             request_pb = pb.RunReportRequest(
                 locale=locale, time_zone=await tenant_time_zone(caller, services), id=saved.id if saved else "",
                 view_filters=await saved_view_filters(caller, services, str(definition.get("view_id") or "")),
+                segment_definition=await saved_segment(caller, services, str(definition.get("segment_id") or ""))
+                if definition.get("segment_id") else None,
                 definition_json="" if saved else json.dumps(definition, ensure_ascii=False))
             reply = await caller.call(services.reports.RunReport, request_pb)
         except UpstreamError as exc:

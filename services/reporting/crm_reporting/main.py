@@ -45,10 +45,14 @@ from crm_reporting.reports.exports import export_worker
 from crm_reporting.reports.exports_servicer import ReportExportServicer
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
+from crm_reporting.value.segment_changes import SWEEP_JOB as VALUE_SWEEP_JOB
+from crm_reporting.value.segment_changes import SWEEP_KIND as VALUE_SWEEP_KIND
+from crm_reporting.value.segment_changes import fire_sweeps, recompute_runner
+from crm_reporting.value.segments_table import CUSTOMER_VALUE_SEGMENTS
 
 DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
-                                             FEEDBACK)
+                                             FEEDBACK, CUSTOMER_VALUE_SEGMENTS)
 
 
 class Settings(ServiceSettings):
@@ -133,6 +137,12 @@ def delivery_workers(runtime: ServiceRuntime) -> list[JobWorker]:
     return [JobWorker(runtime.engine, {DELIVER_JOB: deliverer.run}, DELIVERY_RETRIES, concurrency=2)]
 
 
+def value_segment_workers(runtime: ServiceRuntime) -> list[JobWorker]:
+    """The value segments' recompute of a whole tenant (rules changed, the daily sweep)."""
+    return [JobWorker(runtime.engine, {VALUE_SWEEP_JOB: recompute_runner(runtime.engine, analytics_of(runtime))},
+                      DELIVERY_RETRIES, concurrency=1)]
+
+
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     # Owner -> team map for data scope `team` on reports (scope/service.py).
     settings = runtime.settings
@@ -147,9 +157,11 @@ DEFINITION = ServiceDefinition(
     subscriptions=subscriptions,
     on_start=open_store,
     # Report subscriptions: the scheduler fires, a job computes each recipient's copy, the mailer sends.
-    schedules=lambda runtime: {SCHEDULE_KIND: fire},
+    # The value segments' daily recompute (value/segment_changes.py) likewise enqueues a job.
+    schedules=lambda runtime: {SCHEDULE_KIND: fire, VALUE_SWEEP_KIND: fire_sweeps},
     # Report exports as jobs (reports/exports.py) and subscription deliveries (delivery/subscriptions.py).
-    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime)],
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime),
+                             *value_segment_workers(runtime)],
     sends_mail=True,
     # The share page and the unsubscribe link carry their own secret instead of a bearer token.
     public_methods=frozenset({"/crm.reporting.v1.ReportDeliveryService/OpenShareLink",

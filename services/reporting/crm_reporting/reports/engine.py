@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform.access import field_policy
+from crm_platform.access import field_policy, require_readable_fields
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput, PermissionDenied
 from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, messages
@@ -114,6 +114,9 @@ class RunRequest:
     time_zone: str = "UTC"
     # The saved view's filters (definition.view_id), read by the gateway as the viewer.
     view_filters: dict[str, str] = field(default_factory=dict)
+    # The segment's definition (definition.segment_id), a crm.customers.v1.SegmentDefinition read
+    # by the gateway as the viewer.
+    segment: Any = None
     today: date | None = None
 
 
@@ -377,6 +380,14 @@ def _grouping_sets(rows: int, column: bool) -> str:
     return "GROUPING SETS (" + ", ".join(sets) + ")"
 
 
+def _segment_audience(segment_id: str, scope: ReportScope, segment: Any) -> Audience:
+    """The report's customers from a segment; its errors name `segment_id`."""
+    try:
+        return parse_object(f"segment:{segment_id}", scope, {}, segment)
+    except InvalidInput as exc:
+        raise InvalidInput([FieldError("segment_id", e.code, e.message) for e in exc.errors]) from None
+
+
 async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, principal: Principal,
                    request: RunRequest, scope: ReportScope, *,
                    key_range: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
@@ -391,7 +402,9 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     plan = _Plan(definition, principal, zone, today, measures, omitted)
     tenant = principal.tenant_id
     audience = (parse_object(f"view:{definition.view_id}", scope, request.view_filters) if definition.view_id
+                else _segment_audience(definition.segment_id, scope, request.segment) if definition.segment_id
                 else Audience(scope))
+    require_readable_fields(principal, *audience.readable_fields)
     if definition.tags:
         tags = tuple(uuid.UUID(t) for t in definition.tags)
         list_filter = dict(audience.list_filter)
@@ -419,7 +432,7 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
     narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level
-                    or key_range is not None)
+                    or audience.segment is not None or key_range is not None)
 
     def ranged(customers: TenantQuery) -> TenantQuery:
         after, upto = key_range if key_range is not None else (None, None)
@@ -948,6 +961,8 @@ def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tup
         lines.append((text.gettext("Tags"), ", ".join(definition.tags)))
     if definition.view_id:
         lines.append((text.gettext("Saved view"), definition.view_id))
+    if definition.segment_id:
+        lines.append((text.gettext("Saved segment"), definition.segment_id))
     if any(m.field in ("amount", "annual_spend", "lifetime_value") for m in plan.measures):
         lines.append((text.gettext("Currency"), definition.currency))
     if plan.omitted:
