@@ -47,18 +47,30 @@ async def refresh(session: AsyncSession, customer_ids: Iterable[uuid.UUID]) -> N
         sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(
             sa.literal("customer_metrics:") + sa.cast(locked.c.id, sa.Text), 0)))
         .order_by(locked.c.id).subquery()))
+    await _recompute(session, given)
+
+
+async def rebuild(session: AsyncSession) -> None:
+    """Every row from the orders (orders loaded behind the service's back: benchmarks, repairs)."""
+    await _recompute(session, None)
+
+
+async def _recompute(session: AsyncSession, given: sa.ColumnElement[Any] | None) -> None:
+    """Replaces the rows of the customers in the array `given` (None: of everyone) by what their
+    orders give today."""
     for table in (spend_12m, orders_30d):
-        await session.execute(sa.delete(table).where(table.c.customer_id == sa.func.any(given)))
-    mine = orders.c.customer_id == sa.func.any(given)
+        await session.execute(sa.delete(table).where(
+            *([table.c.customer_id == sa.func.any(given)] if given is not None else [])))
+    mine = [orders.c.customer_id == sa.func.any(given)] if given is not None else []
     await session.execute(sa.insert(spend_12m).from_select(
         ["customer_id", "currency", "amount", "stale_from"],
         sa.select(orders.c.customer_id, orders.c.currency, sa.func.sum(orders.c.amount),
                   sa.func.min(orders.c.ordered_on) + SPEND_DAYS)
-        .where(mine, *counted(SPEND_DAYS)).group_by(orders.c.customer_id, orders.c.currency)))
+        .where(*mine, *counted(SPEND_DAYS)).group_by(orders.c.customer_id, orders.c.currency)))
     await session.execute(sa.insert(orders_30d).from_select(
         ["customer_id", "orders", "stale_from"],
         sa.select(orders.c.customer_id, sa.func.count(), sa.func.min(orders.c.ordered_on) + ORDER_DAYS)
-        .where(mine, *counted(ORDER_DAYS)).group_by(orders.c.customer_id)))
+        .where(*mine, *counted(ORDER_DAYS)).group_by(orders.c.customer_id)))
 
 
 async def stale_customers(session: AsyncSession, limit: int) -> list[uuid.UUID]:
