@@ -105,72 +105,12 @@ async def count_and_sample(session: AsyncSession, condition: sa.ColumnElement[bo
     return count, list(ids)
 
 
-async def apply_to_matching(session: AsyncSession, *, rule_id: uuid.UUID, tag_id: uuid.UUID, group: str,
-                            condition: sa.ColumnElement[bool], limit: int, trigger: str,
-                            customer_ids: Sequence[uuid.UUID] | None = None) -> list[uuid.UUID]:
-    """Set-based: puts the tag on every customer matching the condition who lacks it and has
-    room under the limit (tags of the tag's exclusive group do not count: they are replaced).
-    Returns the customers newly tagged."""
-    other = sa.alias(customer_tags, "other")
-    other_tag = sa.alias(tags, "other_tag")
-    occupied = (sa.select(sa.func.count()).select_from(other.join(other_tag, other_tag.c.id == other.c.tag_id))
-                .where(other.c.customer_id == rule_facts.c.customer_id))
-    if group:
-        occupied = occupied.where(other_tag.c.exclusive_group != group)
-    carrying = sa.exists().where(other.c.customer_id == rule_facts.c.customer_id, other.c.tag_id == tag_id)
-    candidates = sa.select(
-        rule_facts.c.customer_id, sa.literal(tag_id, pg.UUID(as_uuid=True)), sa.literal("rule"),
-        sa.literal(rule_id, pg.UUID(as_uuid=True)), sa.literal(trigger),
-    ).where(~rule_facts.c.deleted, condition, ~carrying, occupied.scalar_subquery() < limit)
-    if customer_ids is not None:
-        candidates = candidates.where(rule_facts.c.customer_id.in_(customer_ids))
-    inserted = await session.execute(
-        pg.insert(customer_tags).from_select(["customer_id", "tag_id", "source", "rule_id", "trigger"], candidates)
-        .on_conflict_do_nothing(index_elements=[customer_tags.c.customer_id, customer_tags.c.tag_id])
-        .returning(customer_tags.c.customer_id)
-    )
-    return list(inserted.scalars().all())
-
-
 class Taken(NamedTuple):
     """A tag a rule took off a customer."""
 
     customer_id: uuid.UUID
     tag_id: uuid.UUID
     tag_name: str
-
-
-async def take_group_rivals(session: AsyncSession, tag_id: uuid.UUID, group: str,
-                            customer_ids: Sequence[uuid.UUID]) -> list[Taken]:
-    """Takes the other tags of an exclusive group off these customers; returns what was taken
-    (customer_id, tag_id, tag_name)."""
-    if not group or not customer_ids:
-        return []
-    rivals = sa.select(tags.c.id).where(tags.c.exclusive_group == group, tags.c.id != tag_id)
-    deleted = await session.execute(
-        sa.delete(customer_tags).where(customer_tags.c.tag_id.in_(rivals),
-                                       customer_tags.c.customer_id.in_(customer_ids))
-        .returning(customer_tags.c.customer_id, customer_tags.c.tag_id)
-    )
-    rows = list(deleted.all())
-    if not rows:
-        return []
-    names = {row.id: row.name for row in await session.execute(
-        sa.select(tags.c.id, tags.c.name).where(tags.c.id.in_({r.tag_id for r in rows})))}
-    return [Taken(r.customer_id, r.tag_id, names[r.tag_id]) for r in rows]
-
-
-async def remove_from_matching(session: AsyncSession, *, tag_id: uuid.UUID, condition: sa.ColumnElement[bool],
-                               customer_ids: Sequence[uuid.UUID] | None = None) -> list[uuid.UUID]:
-    """Set-based: takes the tag off every customer matching the condition; returns them."""
-    matching = sa.select(rule_facts.c.customer_id).where(~rule_facts.c.deleted, condition)
-    if customer_ids is not None:
-        matching = matching.where(rule_facts.c.customer_id.in_(customer_ids))
-    deleted = await session.execute(
-        sa.delete(customer_tags).where(customer_tags.c.tag_id == tag_id, customer_tags.c.customer_id.in_(matching))
-        .returning(customer_tags.c.customer_id)
-    )
-    return list(deleted.scalars().all())
 
 
 async def take_back(session: AsyncSession, rule_id: uuid.UUID) -> list[Taken]:
@@ -247,8 +187,10 @@ def _announced(tenant_id: uuid.UUID | str, rule_id: uuid.UUID, *parts: sa.Select
 async def sweep_apply(session: AsyncSession, tenant_id: uuid.UUID | str, *, rule_id: uuid.UUID, tag_id: uuid.UUID,
                       tag_name: str, group: str, condition: sa.ColumnElement[bool], limit: int, trigger: str,
                       after: uuid.UUID | None, upto: uuid.UUID | None) -> Swept:
-    """`apply_to_matching` + `take_group_rivals` + their announcements for the customers of one
-    chunk, in one statement (no row comes to Python)."""
+    """Set-based, for the customers of one chunk, in one statement (no row comes to Python): puts
+    the tag on every customer matching the condition who lacks it and has room under the limit (tags
+    of the tag's exclusive group do not count: they are replaced), takes the group's other tags off
+    those customers, and announces every change (`_announced`)."""
     other = sa.alias(customer_tags, "other")
     other_tag = sa.alias(tags, "other_tag")
     occupied = (sa.select(sa.func.count()).select_from(other.join(other_tag, other_tag.c.id == other.c.tag_id))
@@ -285,7 +227,8 @@ async def sweep_apply(session: AsyncSession, tenant_id: uuid.UUID | str, *, rule
 async def sweep_remove(session: AsyncSession, tenant_id: uuid.UUID | str, *, rule_id: uuid.UUID, tag_id: uuid.UUID,
                        tag_name: str, condition: sa.ColumnElement[bool], after: uuid.UUID | None,
                        upto: uuid.UUID | None) -> Swept:
-    """`remove_from_matching` and its announcements for the customers of one chunk, in one statement."""
+    """Takes the tag off every customer of one chunk matching the condition, announcing each
+    removal, in one statement."""
     matching = sa.select(rule_facts.c.customer_id).where(~rule_facts.c.deleted, condition, *_in_chunk(after, upto))
     removed = (sa.delete(customer_tags)
                .where(customer_tags.c.tag_id == tag_id, customer_tags.c.customer_id.in_(matching))
