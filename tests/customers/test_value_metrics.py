@@ -6,6 +6,7 @@ refreshed rows)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from datetime import date, timedelta
@@ -13,11 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.tables import customers as customers_table
+from crm_customers.main import DEFINITION
 from crm_customers.metrics import service as metrics
 from crm_customers.metrics.tables import orders_30d, spend_12m
 from crm_customers.orders.merging import ORDERS
@@ -34,6 +39,7 @@ from crm_platform.pagination import PageTokens
 from crm_proto.crm.customers.v1 import orders_pb2 as pb
 from tests.customers.conftest import MASTER_KEY
 from tests.customers.test_orders import _customer, meta
+from tests.support import Infra
 
 SCOPES = frozenset({"customers:read", "customers:write", "orders:read", "orders:write"})
 # (min, max, currency) for spend; (min, max) for orders in 30 days. None: unbounded.
@@ -198,3 +204,36 @@ async def test_fresh_rows_are_what_the_count_reads(
     async with tenant_session(engine, tenant_id) as session:
         assert (await segments().preview(session, caller(tenant_id), big, 0)).count == 0
     await assert_rows_exact(engine, tenant_id)
+
+
+def _migrate(database_url: str, schema: str, target: str, *, down: bool) -> None:
+    """Moves one tenant schema to `target` as the runtime's migrator does (schema_translate_map)."""
+    sync = sa.create_engine(database_url.replace("+asyncpg", "+psycopg"), poolclass=NullPool)
+    try:
+        with sync.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(DEFINITION.tenant_tree))
+            config.attributes.update(connection=connection.execution_options(schema_translate_map={"tenant": schema}),
+                                     version_table="alembic_version", version_table_schema=schema)
+            (command.downgrade if down else command.upgrade)(config, target)
+    finally:
+        sync.dispose()
+
+
+async def test_c0200_backfills_the_metrics_of_existing_orders(
+    customers: Any, signing_key: ECKey, engine: AsyncEngine, infra: Infra, tenant_id: uuid.UUID,
+) -> None:
+    md = meta(signing_key, tenant_id)
+    buyer, other = (await _customer(customers, md, name="老客户甲"), await _customer(customers, md, name="老客户乙"))
+    async with tenant_session(engine, tenant_id) as session:
+        await OrderService(PageTokens("test-page-token-key")).batch(session, caller(tenant_id), [
+            order("B-1", buyer.id, "300.00", 5), order("B-2", buyer.id, "200.00", 100, currency="USD"),
+            order("B-3", other.id, "50.00", 400), order("B-4", other.id, "70.00", 20, status="pending")])
+    schema = f"t_{tenant_id.hex}"
+    await asyncio.to_thread(_migrate, infra.database_url, schema, "c0180", down=True)  # orders from before c0200
+    await asyncio.to_thread(_migrate, infra.database_url, schema, "head", down=False)
+    await assert_rows_exact(engine, tenant_id)
+    assert (await stored(engine, tenant_id)) == (
+        {(uuid.UUID(buyer.id), "CNY"): Decimal("300.00"), (uuid.UUID(buyer.id), "USD"): Decimal("200.00")},
+        {uuid.UUID(buyer.id): 1})
+    await assert_counts_exact(engine, tenant_id)
