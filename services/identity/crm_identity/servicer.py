@@ -461,6 +461,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         row = await teams.update_team(call.session, request.id, values, request.expected_version)
         if "parent_id" in values:  # visible teams (data scope team) follow the tree
             await users.announce_access(call.session, call.principal.tenant_id)
+        elif row.manager_id != before.manager_id:  # members' events name their team's manager
+            await users.announce_team(call.session, call.principal.tenant_id, row.id)
         await _audit_team(call, audit.TEAM_UPDATED, before, row)
         return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
 
