@@ -8,9 +8,10 @@ and field policies compiled into one count).
 Starts its own embedded Postgres, migrates one tenant schema with the real migrations, loads
 customers as tests/bench/bench_customer_list.py does (tags on 30%, 10% and 0.1% of them) plus
 orders (about 1.5 per customer over two years), saves the segments below, and times each count at
-`--baseline` customers and at `--scale`, printing p50/p95 next to the baseline and next to the
-plain count of every customer (what any exact count over that many rows costs). Not collected by
-pytest.
+`--baseline` customers and at `--scale`, printing p50/p95 next to the baseline, next to the
+plain count of every customer (what any exact count over that many rows costs) and next to the
+spend and order metrics computed as before the value metrics projection (an aggregate over the
+window's orders), whose counts the projection's must equal. Not collected by pytest.
 """
 
 from __future__ import annotations
