@@ -25,6 +25,7 @@ from crm_customers.exports.worker import export_worker
 from crm_customers.importing import servicer as imports_servicer
 from crm_customers.importing.worker import import_worker
 from crm_customers.merge import servicer as merge_servicer
+from crm_customers.metrics import service as metrics
 from crm_customers.orders.service import OrderService
 from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
 from crm_customers.orders.servicer import OrderServicer
@@ -99,6 +100,8 @@ DEFINITION = ServiceDefinition(
     subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription(),
                                    automation.subscription(_customer_service(runtime)),
                                    value_segments_subscription()],
+    # The value metrics' sliding windows (crm_customers/metrics).
+    schedules=lambda runtime: {metrics.REFRESH_SCHEDULE: metrics.refresh_stale},
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
                              export_worker(runtime, _customer_service(runtime)),

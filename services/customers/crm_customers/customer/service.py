@@ -481,10 +481,12 @@ class CustomerService:
 
     async def list_filter(
         self, session: AsyncSession, *, order_by: str, caller: Principal | None = None,
-        query: ListQuery = NO_FILTERS,
+        query: ListQuery = NO_FILTERS, scoped: bool = True,
     ) -> tuple[ListFilter, str, str]:
         """The checked filter of a list request, its normalised order and its fingerprint (what a
-        page token is bound to). InvalidInput names every bad argument."""
+        page token is bound to). InvalidInput names every bad argument. `scoped=False`: without
+        the caller's data scope (a segment's inner filter: the list it is part of carries it), so
+        its visible owners are not read twice."""
         errors: list[FieldError] = []
         order = " ".join((order_by or "created_at desc").lower().split())
         if order in repository.SORT_COLUMNS:
@@ -524,8 +526,9 @@ class CustomerService:
         )
         if caller is not None:
             filters.common_tag_ids = await tag_projection.common_tags(session, caller.tenant_id, filters.tag_ids)
-            filters.scope = await access.list_scope_clause(session, caller)
-            filters.own_only = caller.data_scope not in ("all", "team")
+            if scoped:
+                filters.scope = await access.list_scope_clause(session, caller)
+                filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
             # parameter -> (the field whose policy governs it, the value sent)
             explicit = {name: (name, getattr(query, name)) for name in (
@@ -600,7 +603,8 @@ class CustomerService:
             errors.append(FieldError(field, "field_hidden", "your role may not see or filter by spend"))
             return None
         try:
-            inner, _, _ = await self.list_filter(session, order_by="", caller=caller, query=definition.list_query())
+            inner, _, _ = await self.list_filter(session, order_by="", caller=caller, query=definition.list_query(),
+                                                 scoped=False)
         except InvalidInput as exc:
             if field == "segment_id":
                 errors.append(FieldError(field, "segment_invalid",

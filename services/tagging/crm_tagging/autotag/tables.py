@@ -63,3 +63,16 @@ rule_orders = sa.Table(
     sa.Column("kind", sa.Text, nullable=False, server_default="order"),  # migration tg0180
     schema=TENANT,
 )
+
+# How far a chunked sweep job got (migration tg0200, autotag/sweeps.py).
+sweep_progress = sa.Table(
+    "sweep_progress",
+    metadata,
+    sa.Column("job_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("after_customer", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("done", sa.BigInteger, nullable=False),
+    sa.Column("applied", sa.BigInteger, nullable=False),
+    sa.Column("removed", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    schema=TENANT,
+)
