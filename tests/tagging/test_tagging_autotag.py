@@ -161,7 +161,8 @@ def test_the_consumer_listens_to_customer_changes_under_its_durable_name(
     assert (sub.durable, sub.filter_subjects) == (
         DURABLE, ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
                   "crm.*.customer.restored", "crm.*.order.recorded", "crm.*.customer.imported",
-                  "crm.*.customer.import_reverted", "crm.*.followup_record.created"])
+                  "crm.*.customer.import_reverted", "crm.*.followup_record.created",
+                  "crm.*.value_segment.changed"])
     assert DURABLE == "tagging-rules"
 
 
