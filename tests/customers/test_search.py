@@ -26,6 +26,31 @@ def test_search_keys(name: str, keys: tuple[str, str]) -> None:
     assert search_keys(name) == keys
 
 
+def _reference_syllables(run: str) -> list[str]:
+    """What search keys were built from before the cached fast path: pypinyin's own lazy_pinyin."""
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(run, style=Style.NORMAL)
+
+
+def test_fast_pinyin_equals_lazy_pinyin_on_a_sample() -> None:
+    """The cached word-by-word path (search/pinyin.py) gives exactly lazy_pinyin's syllables, phrase
+    readings of heteronyms included, on names like the import benchmark's and harder ones."""
+    import random
+
+    from crm_customers.search.pinyin import run_syllables
+
+    rnd = random.Random(13)
+    chars = "北京上海重庆长沙银行音乐行长会计都市调度差额传媒地产和平朝阳单于曾参解放藏族大夫还款只要" \
+            "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑科技贸易电子信息网络餐饮管理建筑工程物流医药文化有限公司"
+    sample = ["重庆银行", "长沙市", "行长", "会计师事务所", "成都市调度中心", "音乐传媒", "朝阳区单县解放路",
+              "藏族服饰", "还款计划", "曾参", "北京王伟科技有限公司", "中国银行股份有限公司", "重庆长安汽车"]
+    sample += ["".join(rnd.choice(chars) for _ in range(rnd.randint(2, 16))) for _ in range(3000)]
+    different = [run for run in sample if run_syllables(run) != _reference_syllables(run)]
+    assert different == []
+    assert run_syllables("重庆银行") == ["chong", "qing", "yin", "hang"]
+
+
 @pytest.mark.parametrize(("q", "spelled"), [
     ("bjkj", "bjkj"), ("Bei Jing", "beijing"), ("xi'an", "xian"), ("北京", ""), ("138", ""), ("a.b", ""),
 ])
