@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.tables import customers
+from crm_customers.duplicates.keys import keys_of
+from crm_customers.duplicates.tables import match_keys
 from crm_customers.importing import repository
 from crm_customers.importing.service import JOB_KIND, CustomerImports, ImportRunner
 from crm_customers.sensitive.keys import LocalKeyWrapper
@@ -153,7 +155,11 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
         events = list(await session.execute(sa.select(outbox.c.subject, outbox.c.payload).where(
             outbox.c.subject.like("%.customer.imported"))))
         after_events = (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
+        stored_keys = {(k.customer_id, k.kind, k.value) for k in await session.execute(sa.select(match_keys))}
     assert len(stored) == 25
+    # The match keys made in SQL from the staged rows (name_del too) are the ones keys_of makes.
+    assert stored_keys == {(c.id, kind, value) for c in stored for kind, value in keys_of(c._mapping)}
+    assert any(kind == "name_del" for _, kind, _ in stored_keys)
     assert len({c.code for c in stored}) == 25 and all(c.code for c in stored)
     assert {c.status for c in stored} == {"intent"} and {c.type for c in stored} == {"enterprise"}
     assert {c.owner_id for c in stored} == {admin.user_id}

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import customers, metadata
+from crm_customers.duplicates import keys as match
 from crm_customers.duplicates.tables import match_keys
 from crm_platform.db import TENANT
 
@@ -142,20 +143,76 @@ async def all_problems(session: AsyncSession, import_id: uuid.UUID) -> list[sa.R
                                       .where(p.import_id == import_id).order_by(p.row, p.column)))
 
 
-async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str], records: Iterable[Sequence[Any]]
-                    ) -> None:
-    """COPY into a tenant table on the session's connection (its transaction)."""
+async def _driver(session: AsyncSession) -> tuple[Any, str]:
+    """The session's psycopg connection (its transaction) and the tenant's schema."""
     connection = await session.connection()
     assert connection.sync_connection is not None
     schema = connection.sync_connection.get_execution_options().get("schema_translate_map", {}).get(TENANT)
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None and schema
+    return driver, schema
+
+
+async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str], records: Iterable[Sequence[Any]]
+                    ) -> None:
+    """COPY into a tenant table on the session's connection (its transaction)."""
+    driver, schema = await _driver(session)
     columns_sql = ", ".join(f'"{n}"' for n in names)
     statement = f'COPY "{schema}"."{table.name}" ({columns_sql}) FROM STDIN'
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for record in records:
             await copy.write_row(record)
+
+
+# Besides the customers' own columns, a staged row carries its status history row's id and its
+# exact match keys (duplicates/keys.py `exact_keys`) as two parallel arrays.
+STAGE_EXTRA: Final = ("history_id", "key_kinds", "key_values")
+
+
+async def stage_customers(session: AsyncSession, names: Sequence[str], records: Iterable[Sequence[Any]]) -> None:
+    """COPY created customers into an unindexed temporary table (dropped at commit): one row per
+    customer crosses from Python, `merge_staged` makes the rest in PostgreSQL."""
+    driver, schema = await _driver(session)
+    own = ", ".join(f'"{n}"' for n in names)
+    async with driver.cursor() as cursor:
+        await cursor.execute(f'CREATE TEMPORARY TABLE import_stage ON COMMIT DROP AS SELECT {own}, '
+                             "NULL::uuid AS history_id, NULL::text[] AS key_kinds, NULL::text[] AS key_values "
+                             f'FROM "{schema}".customers WITH NO DATA')
+        columns_sql = ", ".join(f'"{n}"' for n in (*names, *STAGE_EXTRA))
+        async with cursor.copy(f"COPY pg_temp.import_stage ({columns_sql}) FROM STDIN") as copy:
+            for record in records:
+                await copy.write_row(record)
+
+
+async def merge_staged(session: AsyncSession, names: Sequence[str], import_id: uuid.UUID) -> None:
+    """The staged customers into `customers` with one INSERT ... SELECT, then their status history,
+    match keys and the undo log, each one INSERT ... SELECT. The `name_del` keys (a name key with
+    one character deleted, every way, on its first MAX_FUZZY_LEN characters, when it has at least
+    MIN_FUZZY_LEN) are made here, as duplicates/keys.py `deletions` makes them
+    (tests/customers/test_imports.py compares the stored keys with `keys_of`)."""
+    driver, schema = await _driver(session)
+    own = ", ".join(f'"{n}"' for n in names)
+    async with driver.cursor() as cursor:
+        await cursor.execute(f'INSERT INTO "{schema}".customers ({own}) SELECT {own} FROM pg_temp.import_stage')
+        await cursor.execute(
+            f'INSERT INTO "{schema}".status_history (id, customer_id, from_status, to_status, reason, changed_by, '
+            "changed_at) SELECT history_id, id, '', status, '', created_by, created_at FROM pg_temp.import_stage")
+        await cursor.execute(f"""
+            INSERT INTO "{schema}".customer_match_keys (customer_id, kind, value)
+            SELECT DISTINCT id, kind, value FROM (
+                SELECT s.id, k.kind, k.value
+                FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
+                UNION ALL
+                SELECT n.id, 'name_del', left(n.t, i - 1) || substr(n.t, i + 1)
+                FROM (SELECT s.id, left(k.value, {match.MAX_FUZZY_LEN}) AS t
+                      FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
+                      WHERE k.kind = 'name' AND length(k.value) >= {match.MIN_FUZZY_LEN}) AS n,
+                     generate_series(1, length(n.t)) AS i
+            ) AS keys""")
+        await cursor.execute(f'INSERT INTO "{schema}".customer_import_changes (import_id, customer_id, action, '
+                             "before) SELECT %s, id, 'created', NULL FROM pg_temp.import_stage", (import_id,))
+        await cursor.execute("DROP TABLE pg_temp.import_stage")
 
 
 async def existing_keys(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:

@@ -32,9 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from crm_customers.customer import access, codes
 from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.schemas import to_proto
-from crm_customers.customer.tables import customers, status_history, user_teams
+from crm_customers.customer.tables import customers, user_teams
 from crm_customers.duplicates import keys as match
-from crm_customers.duplicates.tables import match_keys
 from crm_customers.fields import service as fields
 from crm_customers.importing import checking, columns, files, repository
 from crm_customers.importing.repository import import_changes, import_problems
@@ -540,17 +539,10 @@ class ImportRunner:
             # to_proto reads a row: the stored values with the row's `_fields`.
             states.append(SimpleNamespace(_fields=CUSTOMER_FIELDS, **{c: values.get(c) for c in CUSTOMER_FIELDS}))
         if records:
-            await repository.copy_rows(session, customers, CUSTOMER_COLUMNS, (
-                tuple(Jsonb(v["custom_fields"]) if c == "custom_fields" else v.get(c) for c in CUSTOMER_COLUMNS)
-                for v in records))
-            await repository.copy_rows(session, status_history, ("id", "customer_id", "from_status", "to_status",
-                                                                 "reason", "changed_by", "changed_at"),
-                                       ((new_id(), v["id"], "", v["status"], "", caller.actor, now) for v in records))
-            await repository.copy_rows(session, match_keys, ("customer_id", "kind", "value"),
-                                       ((v["id"], kind, value) for v in records
-                                        for kind, value in sorted(match.keys_of(v))))
-            await repository.copy_rows(session, import_changes, ("import_id", "customer_id", "action", "before"),
-                                       ((row.id, v["id"], "created", None) for v in records))
+            await repository.stage_customers(session, CUSTOMER_COLUMNS, (
+                (*(Jsonb(v["custom_fields"]) if c == "custom_fields" else v.get(c) for c in CUSTOMER_COLUMNS),
+                 new_id(), *_key_arrays(v)) for v in records))
+            await repository.merge_staged(session, CUSTOMER_COLUMNS, row.id)
         changed = 0
         for checked, target in updates:
             state = await self._update_one(session, caller, row.id, checker, checked, target)
@@ -653,6 +645,12 @@ async def batch_events(session: AsyncSession, tenant_id: uuid.UUID, verb: str, i
         items.append(({"import_id": str(import_id), "customers": chunk}, None))
     await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer", verb=verb,
                             items=items)
+
+
+def _key_arrays(values: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A created customer's exact match keys as (kinds, values), for the staging table."""
+    found = sorted(match.exact_keys(values))
+    return [kind for kind, _ in found], [value for _, value in found]
 
 
 def _column_of(kind: str) -> str:
