@@ -186,6 +186,12 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert live == 0
     with pytest.raises(Conflict):
         await _act(engine, admin, "undo", upload.row.id)
+    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger).
+    gone = stored[0].id
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(customers).where(customers.c.id.in_([gone, stored[1].id])))
+        left = {k.customer_id for k in await session.execute(sa.select(match_keys.c.customer_id))}
+    assert gone not in left and stored[1].id not in left and stored[2].id in left
 
 
 async def test_update_mode_updates_existing_and_undo_restores_them(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:

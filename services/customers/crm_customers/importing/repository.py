@@ -217,26 +217,45 @@ async def merge_staged(session: AsyncSession, names: Sequence[str], import_id: u
 
 async def existing_keys(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
     """Live customers holding each (kind, value): codes from customers, the rest from the match
-    keys duplicate detection keeps; value -> [(id, code, owner_id), ...]."""
+    keys duplicate detection keeps; (kind, value) -> [customer id, ...].
+
+    Index lookups only (`= ANY(array)` on uq_customers_code, ix_customer_match_keys_kind_value and
+    the primary key), with sequential scans priced out for these statements: an import that grows
+    the tables faster than autovacuum analyses them left the planner with the default selectivity
+    of `deleted_at IS NULL AND merged_into IS NULL` (1 row of 20,000), and a join driven by a scan
+    of every customer took 1.5-9 s per batch of 2,000 keys instead of ~15 ms (docs/benchmarks.md)."""
     found: dict[tuple[str, str], list[Any]] = {}
     c = customers.c
-    live = sa.and_(c.deleted_at.is_(None), c.merged_into.is_(None))
-    wanted_codes = sorted({v for k, v in keys if k == "code"})
-    if wanted_codes:
-        for row in await session.execute(sa.select(c.id, c.code).where(c.code.in_(wanted_codes), live)):
-            found.setdefault(("code", row.code), []).append(row.id)
-    by_kind: dict[str, set[str]] = {}
-    for kind, value in keys:
-        if kind != "code":
-            by_kind.setdefault(kind, set()).add(value)
     m = match_keys.c
-    for kind, values in sorted(by_kind.items()):
-        # One index lookup per value (ix_customer_match_keys_kind_value): `= ANY(array)`, not a
-        # long list of (kind, value) tuples, which the planner answers with a scan of every key.
-        query = (sa.select(m.value, m.customer_id).join(customers, c.id == m.customer_id)
-                 .where(m.kind == kind, m.value == sa.any_(sa.bindparam("values", type_=pg.ARRAY(sa.Text))), live))
-        for hit in await session.execute(query, {"values": sorted(values)}):
-            found.setdefault((kind, hit.value), []).append(hit.customer_id)
+    values_param = sa.bindparam("values", type_=pg.ARRAY(sa.Text))
+    previous = (await session.execute(sa.text("SELECT current_setting('enable_seqscan')"))).scalar_one()
+    await session.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+    try:
+        wanted_codes = sorted({v for k, v in keys if k == "code"})
+        if wanted_codes:
+            query = sa.select(c.id, c.code).where(c.code == sa.any_(values_param), c.deleted_at.is_(None),
+                                                  c.merged_into.is_(None))
+            for row in await session.execute(query, {"values": wanted_codes}):
+                found.setdefault(("code", row.code), []).append(row.id)
+        by_kind: dict[str, set[str]] = {}
+        for kind, value in keys:
+            if kind != "code":
+                by_kind.setdefault(kind, set()).add(value)
+        hits: list[tuple[str, str, uuid.UUID]] = []
+        for kind, values in sorted(by_kind.items()):
+            query = sa.select(m.value, m.customer_id).where(m.kind == kind, m.value == sa.any_(values_param))
+            rows = await session.execute(query, {"values": sorted(values)})
+            hits += [(kind, hit.value, hit.customer_id) for hit in rows]
+        if hits:
+            ids = sorted({customer_id for _, _, customer_id in hits})
+            live = set((await session.execute(
+                sa.select(c.id).where(c.id == sa.any_(sa.bindparam("ids", type_=pg.ARRAY(pg.UUID(as_uuid=True)))),
+                                      c.deleted_at.is_(None), c.merged_into.is_(None)), {"ids": ids})).scalars())
+            for kind, value, customer_id in hits:
+                if customer_id in live:
+                    found.setdefault((kind, value), []).append(customer_id)
+    finally:
+        await session.execute(sa.text("SELECT set_config('enable_seqscan', :previous, true)"), {"previous": previous})
     return found
 
 

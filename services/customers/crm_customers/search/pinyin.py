@@ -4,15 +4,15 @@
 Computed in Python (pypinyin) on every write of `name` (customer/repository.py, the import) and
 by the backfill in migration c0008. Heteronyms (多音字) get one reading: pypinyin's phrase dictionary
 picks the common one for its context (重庆 -> chongqing, 银行 -> yinhang); other readings are not
-indexed.
+indexed. Characters that are not Chinese are kept as they are (lower-cased letters and digits), so
+`abc科技` -> `abckeji` / `abckj`.
 
 Fast, and exactly `lazy_pinyin`: a run of Chinese characters is cut into words by pypinyin's own
 segmenter (forward maximum matching on its phrase dictionary), and each word's syllables come from a
 cache filled by pypinyin's own converter (words repeat: 有限公司, 科技, 北京), so the per-call
 pipeline (a converter per call, deep copies, style conversion of every syllable) runs once per
 distinct word instead of once per name: ~15 us instead of ~80 us a name
-(tests/customers/test_search.py compares both on a sample). Characters that are not Chinese are kept as they are (lower-cased letters and digits), so
-`abc科技` -> `abckeji` / `abckj`."""
+(tests/customers/test_search.py compares both on a sample)."""
 
 from __future__ import annotations
 
