@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.tables import customers
 from crm_customers.duplicates.keys import keys_of
@@ -29,6 +30,7 @@ from crm_platform import jobs
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, InvalidInput, NotFound
+from crm_platform.events import proto_data
 from crm_platform.pagination import PageTokens
 from crm_platform.tables import outbox
 from tests.customers.conftest import MASTER_KEY
@@ -170,6 +172,9 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert len(events) == 3
     carried = [c["id"] for e in events for c in e.payload["data"]["customers"]]
     assert sorted(carried) == sorted(str(c.id) for c in stored)
+    # Each carries the customer as the API shows it (the contract mapping of the stored row).
+    by_id = {c["id"]: c for e in events for c in e.payload["data"]["customers"]}
+    assert all(by_id[str(c.id)] == proto_data(to_proto(c)) for c in stored)
     assert after_events - before_events == 4
     # A second import of the same file finds them all as duplicates of existing customers.
     again = await _upload(engine, admin, _xlsx(rows), "list.xlsx")

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_customers.customer import access, codes
 from crm_customers.customer import repository as customer_repository
-from crm_customers.customer.schemas import to_proto
+from crm_customers.customer.schemas import to_json
 from crm_customers.customer.tables import customers, user_teams
 from crm_customers.duplicates import keys as match
 from crm_customers.fields import service as fields
@@ -44,7 +44,6 @@ from crm_platform import jobs, outbox
 from crm_platform.auth import Principal, Scope, principal_from, principal_json
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
-from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
 
 log = logging.getLogger(__name__)
@@ -536,7 +535,7 @@ class ImportRunner:
                        "created_by": caller.actor, "updated_by": caller.actor}
             values.setdefault("first_contact_date", None)
             records.append(values)
-            # to_proto reads a row: the stored values with the row's `_fields`.
+            # to_json reads a row: the stored values with the row's `_fields`.
             states.append(SimpleNamespace(_fields=CUSTOMER_FIELDS, **{c: values.get(c) for c in CUSTOMER_FIELDS}))
         if records:
             await repository.stage_customers(session, CUSTOMER_COLUMNS, (
@@ -628,13 +627,14 @@ class ImportRunner:
 
 async def batch_events(session: AsyncSession, tenant_id: uuid.UUID, verb: str, import_id: uuid.UUID,
                        states: list[Any]) -> None:
-    """`crm.customer.<verb>` events carrying the customers as the API shows them (to_proto), as
-    few as fit: each at most EVENT_BYTES of customers, under NATS's 1 MiB message limit."""
+    """`crm.customer.<verb>` events carrying the customers as the API shows them (`to_json`: the
+    proto3 JSON of to_proto's message), as few as fit: each at most EVENT_BYTES of customers,
+    under NATS's 1 MiB message limit."""
     items: list[tuple[dict[str, Any], str | None]] = []
     chunk: list[dict[str, Any]] = []
     size = 0
     for state in states:
-        customer = proto_data(to_proto(state))
+        customer = to_json(state)
         weight = len(json.dumps(customer, ensure_ascii=False, default=str).encode())
         if chunk and size + weight > EVENT_BYTES:
             items.append(({"import_id": str(import_id), "customers": chunk}, None))
