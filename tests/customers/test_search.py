@@ -3,7 +3,10 @@ names full pinyin and pinyin initials, through the real gRPC list over a real te
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.search.pinyin import pinyin_query, search_keys
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -141,3 +144,40 @@ async def test_short_query_matches_the_contact_person(
     for q in ("闫", "小明"):
         found = await customers.ListCustomers(pb.ListCustomersRequest(q=q), metadata=as_user())
         assert [c.id for c in found.items] == [created.id], q
+
+
+async def test_short_search_grams_plpgsql_equals_c0012s_sql_body(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:
+    """c0211's PL/pgSQL `short_search_grams` gives exactly the arrays of c0012's SQL body (kept in
+    c0211 as SQL_BODY), for names with spaces, tabs, newlines, ideographic and no-break spaces,
+    single characters, Latin text and the empty string."""
+    import importlib
+    import random
+
+    import sqlalchemy as sa
+
+    from crm_platform.ids import tenant_schema
+
+    c0211 = importlib.import_module("crm_customers.migrations.tenant.versions.0211_short_search_grams_plpgsql")
+    rnd = random.Random(12)
+    pieces = ["北京", "星辰", "科技", "有限公司", "张伟", "bjxckj", "abc", "1", " ", "\t", "\n", "\u3000", "\u00a0",
+              "Ａ", "é", "闫", "-", "  "]
+    texts = ["", " ", "a", "闫", "ab", "a b", "北京 星辰", "北\u3000京", "x\ty", "张\u00a0伟"]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12))) for _ in range(500)]
+    schema = tenant_schema(tenant_id)
+    async with engine.begin() as connection:
+        await connection.execute(sa.text(
+            "CREATE FUNCTION pg_temp.c0012_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT AS "
+            f"$${c0211.SQL_BODY}$$"))
+        body = (await connection.execute(sa.text(
+            "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.proname = 'short_search_grams' AND p.pronamespace = CAST(:schema AS regnamespace)"),
+            {"schema": f'"{schema}"'})).scalar_one()
+        different = (await connection.execute(sa.text(
+            f'SELECT array_agg(t) FROM unnest(CAST(:texts AS text[])) AS t '
+            f'WHERE "{schema}".short_search_grams(t) IS DISTINCT FROM pg_temp.c0012_grams(t)'),
+            {"texts": texts})).scalar_one()
+        sample = (await connection.execute(sa.text(f'SELECT "{schema}".short_search_grams(:t)'),
+                                           {"t": "北京 星辰\tbj"})).scalar_one()
+    assert body == "plpgsql"
+    assert different is None
+    assert sorted(sample) == sorted(["bj", "北", "北京", "京", "星", "星辰", "辰"])
