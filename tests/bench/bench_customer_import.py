@@ -17,7 +17,10 @@ import argparse
 import asyncio
 import csv
 import multiprocessing
+import os
+import queue as queue_module
 import random
+import resource
 import shutil
 import signal
 import sys
@@ -105,6 +108,26 @@ def raw_copy(conninfo: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process, its waited-for children and its live children:
+    for the postmaster, every backend's, ended ones included."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int, *, waited: bool) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        used = int(fields[11]) + int(fields[12])  # utime, stime
+        if waited:
+            used += int(fields[13]) + int(fields[14])  # cutime, cstime
+        return used / ticks
+
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    live = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return own(pid, waited=True) + sum(own(c, waited=False) for c in live)
+
+
 def _peak_rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -167,6 +190,8 @@ async def run_import(database_url: str, tenant_id: uuid.UUID, path: Path, user_i
 def _child(database_url: str, tenant_id: str, path: str, user_id: str, queue: Any) -> None:
     result = asyncio.run(run_import(database_url, uuid.UUID(tenant_id), Path(path), uuid.UUID(user_id)))
     result["peak_mib"] = _peak_rss_mib()
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = used.ru_utime + used.ru_stime
     queue.put(result)
 
 
@@ -176,8 +201,18 @@ def import_in_child(database_url: str, tenant_id: uuid.UUID, path: Path, user_id
     queue = context.Queue()
     process = context.Process(target=_child, args=(database_url, str(tenant_id), str(path), str(user_id), queue))
     process.start()
-    result: dict[str, Any] = queue.get()
-    process.join()
+    try:
+        while True:  # a timed wait, so that SIGTERM (sys.exit) gets through and stops the child too
+            try:
+                result: dict[str, Any] = queue.get(timeout=1)
+                break
+            except queue_module.Empty:
+                if not process.is_alive():
+                    raise RuntimeError(f"the import process ended with {process.exitcode}") from None
+        process.join()
+    finally:
+        if process.is_alive():
+            process.terminate()
     return result
 
 
@@ -220,8 +255,13 @@ def main() -> None:
             write_xlsx(path, args.rows, args.seed)
             print(f"wrote the same rows as XLSX ({path.stat().st_size / 2**20:.0f} MiB) in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
+        postmaster = postgres.process.pid if postgres.process is not None else 0
+        copy_cpu = _cpu_seconds(postmaster)
         copy_seconds = raw_copy(conninfo, csv_path)
+        copy_cpu = _cpu_seconds(postmaster) - copy_cpu
         print(f"raw COPY of the CSV: {copy_seconds:.1f} s", flush=True)
+        load_before = os.getloadavg()
+        pg_cpu = _cpu_seconds(postmaster)
         if args.profile:  # in this process, under cProfile: where the import's own time goes
             import cProfile
             import pstats
@@ -229,9 +269,12 @@ def main() -> None:
             profiler = cProfile.Profile()
             result = profiler.runcall(asyncio.run, run_import(url, tenant_id, path, user_id))
             result["peak_mib"] = _peak_rss_mib()
+            result["cpu_s"] = float("nan")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         else:
             result = import_in_child(url, tenant_id, path, user_id)
+        pg_cpu = _cpu_seconds(postmaster) - pg_cpu
+        load_after = os.getloadavg()
         print(f"import: {result}", flush=True)
         with psycopg.connect(conninfo) as connection:
             schema = tenant_schema(tenant_id)
@@ -250,6 +293,10 @@ def main() -> None:
               + f" | {args.rows / total:,.0f} | {copy_seconds:.1f} s | 1/{total / copy_seconds:.0f} | "
               f"{result['peak_mib']:.0f} | {result['created']:,} | {result['errors']:,} | {result['duplicates']:,} | "
               f"{stored[1]:,} | {events:,} |")
+        per = 100_000 / args.rows
+        print(f"\nload average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after the import; CPU seconds "
+              f"per 100k rows: import process {result['cpu_s'] * per:.1f} s + PostgreSQL {pg_cpu * per:.1f} s "
+              f"(raw COPY: PostgreSQL {copy_cpu * per:.2f} s)")
         assert result["status"] == "succeeded" and stored[0] == result["created"], result
         sys.stdout.flush()
     finally:

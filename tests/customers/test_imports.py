@@ -17,8 +17,11 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.tables import customers
+from crm_customers.duplicates.keys import keys_of
+from crm_customers.duplicates.tables import match_keys
 from crm_customers.importing import repository
 from crm_customers.importing.service import JOB_KIND, CustomerImports, ImportRunner
 from crm_customers.sensitive.keys import LocalKeyWrapper
@@ -27,6 +30,7 @@ from crm_platform import jobs
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, InvalidInput, NotFound
+from crm_platform.events import proto_data
 from crm_platform.pagination import PageTokens
 from crm_platform.tables import outbox
 from tests.customers.conftest import MASTER_KEY
@@ -153,7 +157,11 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
         events = list(await session.execute(sa.select(outbox.c.subject, outbox.c.payload).where(
             outbox.c.subject.like("%.customer.imported"))))
         after_events = (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
+        stored_keys = {(k.customer_id, k.kind, k.value) for k in await session.execute(sa.select(match_keys))}
     assert len(stored) == 25
+    # The match keys made in SQL from the staged rows (name_del too) are the ones keys_of makes.
+    assert stored_keys == {(c.id, kind, value) for c in stored for kind, value in keys_of(c._mapping)}
+    assert any(kind == "name_del" for _, kind, _ in stored_keys)
     assert len({c.code for c in stored}) == 25 and all(c.code for c in stored)
     assert {c.status for c in stored} == {"intent"} and {c.type for c in stored} == {"enterprise"}
     assert {c.owner_id for c in stored} == {admin.user_id}
@@ -164,6 +172,9 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert len(events) == 3
     carried = [c["id"] for e in events for c in e.payload["data"]["customers"]]
     assert sorted(carried) == sorted(str(c.id) for c in stored)
+    # Each carries the customer as the API shows it (the contract mapping of the stored row).
+    by_id = {c["id"]: c for e in events for c in e.payload["data"]["customers"]}
+    assert all(by_id[str(c.id)] == proto_data(to_proto(c)) for c in stored)
     assert after_events - before_events == 4
     # A second import of the same file finds them all as duplicates of existing customers.
     again = await _upload(engine, admin, _xlsx(rows), "list.xlsx")
@@ -180,6 +191,12 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert live == 0
     with pytest.raises(Conflict):
         await _act(engine, admin, "undo", upload.row.id)
+    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger).
+    gone = stored[0].id
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(customers).where(customers.c.id.in_([gone, stored[1].id])))
+        left = {k.customer_id for k in await session.execute(sa.select(match_keys.c.customer_id))}
+    assert gone not in left and stored[1].id not in left and stored[2].id in left
 
 
 async def test_update_mode_updates_existing_and_undo_restores_them(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:

@@ -3,7 +3,10 @@ names full pinyin and pinyin initials, through the real gRPC list over a real te
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.search.pinyin import pinyin_query, search_keys
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
@@ -24,6 +27,31 @@ KEYS = [
 @pytest.mark.parametrize(("name", "keys"), KEYS)
 def test_search_keys(name: str, keys: tuple[str, str]) -> None:
     assert search_keys(name) == keys
+
+
+def _reference_syllables(run: str) -> list[str]:
+    """What search keys were built from before the cached fast path: pypinyin's own lazy_pinyin."""
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(run, style=Style.NORMAL)
+
+
+def test_fast_pinyin_equals_lazy_pinyin_on_a_sample() -> None:
+    """The cached word-by-word path (search/pinyin.py) gives exactly lazy_pinyin's syllables, phrase
+    readings of heteronyms included, on names like the import benchmark's and harder ones."""
+    import random
+
+    from crm_customers.search.pinyin import run_syllables
+
+    rnd = random.Random(13)
+    chars = "北京上海重庆长沙银行音乐行长会计都市调度差额传媒地产和平朝阳单于曾参解放藏族大夫还款只要" \
+            "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑科技贸易电子信息网络餐饮管理建筑工程物流医药文化有限公司"
+    sample = ["重庆银行", "长沙市", "行长", "会计师事务所", "成都市调度中心", "音乐传媒", "朝阳区单县解放路",
+              "藏族服饰", "还款计划", "曾参", "北京王伟科技有限公司", "中国银行股份有限公司", "重庆长安汽车"]
+    sample += ["".join(rnd.choice(chars) for _ in range(rnd.randint(2, 16))) for _ in range(3000)]
+    different = [run for run in sample if run_syllables(run) != _reference_syllables(run)]
+    assert different == []
+    assert run_syllables("重庆银行") == ["chong", "qing", "yin", "hang"]
 
 
 @pytest.mark.parametrize(("q", "spelled"), [
@@ -116,3 +144,40 @@ async def test_short_query_matches_the_contact_person(
     for q in ("闫", "小明"):
         found = await customers.ListCustomers(pb.ListCustomersRequest(q=q), metadata=as_user())
         assert [c.id for c in found.items] == [created.id], q
+
+
+async def test_short_search_grams_plpgsql_equals_c0012s_sql_body(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:
+    """c0211's PL/pgSQL `short_search_grams` gives exactly the arrays of c0012's SQL body (kept in
+    c0211 as SQL_BODY), for names with spaces, tabs, newlines, ideographic and no-break spaces,
+    single characters, Latin text and the empty string."""
+    import importlib
+    import random
+
+    import sqlalchemy as sa
+
+    from crm_platform.ids import tenant_schema
+
+    c0211 = importlib.import_module("crm_customers.migrations.tenant.versions.0211_short_search_grams_plpgsql")
+    rnd = random.Random(12)
+    pieces = ["北京", "星辰", "科技", "有限公司", "张伟", "bjxckj", "abc", "1", " ", "\t", "\n", "\u3000", "\u00a0",
+              "Ａ", "é", "闫", "-", "  "]
+    texts = ["", " ", "a", "闫", "ab", "a b", "北京 星辰", "北\u3000京", "x\ty", "张\u00a0伟"]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12))) for _ in range(500)]
+    schema = tenant_schema(tenant_id)
+    async with engine.begin() as connection:
+        await connection.execute(sa.text(
+            "CREATE FUNCTION pg_temp.c0012_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT AS "
+            f"$${c0211.SQL_BODY}$$"))
+        body = (await connection.execute(sa.text(
+            "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.proname = 'short_search_grams' AND p.pronamespace = CAST(:schema AS regnamespace)"),
+            {"schema": f'"{schema}"'})).scalar_one()
+        different = (await connection.execute(sa.text(
+            f'SELECT array_agg(t) FROM unnest(CAST(:texts AS text[])) AS t '
+            f'WHERE "{schema}".short_search_grams(t) IS DISTINCT FROM pg_temp.c0012_grams(t)'),
+            {"texts": texts})).scalar_one()
+        sample = (await connection.execute(sa.text(f'SELECT "{schema}".short_search_grams(:t)'),
+                                           {"t": "北京 星辰\tbj"})).scalar_one()
+    assert body == "plpgsql"
+    assert different is None
+    assert sorted(sample) == sorted(["bj", "北", "北京", "京", "星", "星辰", "辰"])

@@ -109,6 +109,16 @@ def contact_key(contact_person: str) -> str:
 
 def keys_of(row: Mapping[str, Any]) -> set[tuple[str, str]]:
     """Every (kind, value) of one customer, from its stored columns."""
+    found = exact_keys(row)
+    key = next((value for kind, value in found if kind == "name"), "")
+    if len(key) >= MIN_FUZZY_LEN:
+        found.update(("name_del", v) for v in deletions(key))
+    return found
+
+
+def exact_keys(row: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The keys of one customer without the `name_del` neighbourhood (which the import derives from
+    the `name` key in SQL: importing/repository.py `merge_staged`)."""
     found: set[tuple[str, str]] = set()
     for column in ("mobile", "phone"):
         if row.get(column):
@@ -126,8 +136,6 @@ def keys_of(row: Mapping[str, Any]) -> set[tuple[str, str]]:
     key = name_key(str(row.get("name") or ""))
     if key:
         found.add(("name", key))
-        if len(key) >= MIN_FUZZY_LEN:
-            found.update(("name_del", v) for v in deletions(key))
     return found
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.tables import customers, metadata
+from crm_customers.duplicates import keys as match
 from crm_customers.duplicates.tables import match_keys
 from crm_platform.db import TENANT
 
@@ -142,15 +143,21 @@ async def all_problems(session: AsyncSession, import_id: uuid.UUID) -> list[sa.R
                                       .where(p.import_id == import_id).order_by(p.row, p.column)))
 
 
-async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str], records: Iterable[Sequence[Any]]
-                    ) -> None:
-    """COPY into a tenant table on the session's connection (its transaction)."""
+async def _driver(session: AsyncSession) -> tuple[Any, str]:
+    """The session's psycopg connection (its transaction) and the tenant's schema."""
     connection = await session.connection()
     assert connection.sync_connection is not None
     schema = connection.sync_connection.get_execution_options().get("schema_translate_map", {}).get(TENANT)
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None and schema
+    return driver, schema
+
+
+async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str], records: Iterable[Sequence[Any]]
+                    ) -> None:
+    """COPY into a tenant table on the session's connection (its transaction)."""
+    driver, schema = await _driver(session)
     columns_sql = ", ".join(f'"{n}"' for n in names)
     statement = f'COPY "{schema}"."{table.name}" ({columns_sql}) FROM STDIN'
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -158,28 +165,97 @@ async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str]
             await copy.write_row(record)
 
 
+# Besides the customers' own columns, a staged row carries its status history row's id and its
+# exact match keys (duplicates/keys.py `exact_keys`) as two parallel arrays.
+STAGE_EXTRA: Final = ("history_id", "key_kinds", "key_values")
+
+
+async def stage_customers(session: AsyncSession, names: Sequence[str], records: Iterable[Sequence[Any]]) -> None:
+    """COPY created customers into an unindexed temporary table (dropped at commit): one row per
+    customer crosses from Python, `merge_staged` makes the rest in PostgreSQL."""
+    driver, schema = await _driver(session)
+    own = ", ".join(f'"{n}"' for n in names)
+    async with driver.cursor() as cursor:
+        await cursor.execute(f'CREATE TEMPORARY TABLE import_stage ON COMMIT DROP AS SELECT {own}, '
+                             "NULL::uuid AS history_id, NULL::text[] AS key_kinds, NULL::text[] AS key_values "
+                             f'FROM "{schema}".customers WITH NO DATA')
+        columns_sql = ", ".join(f'"{n}"' for n in (*names, *STAGE_EXTRA))
+        async with cursor.copy(f"COPY pg_temp.import_stage ({columns_sql}) FROM STDIN") as copy:
+            for record in records:
+                await copy.write_row(record)
+
+
+async def merge_staged(session: AsyncSession, names: Sequence[str], import_id: uuid.UUID) -> None:
+    """The staged customers into `customers` with one INSERT ... SELECT, then their status history,
+    match keys and the undo log, each one INSERT ... SELECT. The `name_del` keys (a name key with
+    one character deleted, every way, on its first MAX_FUZZY_LEN characters, when it has at least
+    MIN_FUZZY_LEN) are made here, as duplicates/keys.py `deletions` makes them
+    (tests/customers/test_imports.py compares the stored keys with `keys_of`)."""
+    driver, schema = await _driver(session)
+    own = ", ".join(f'"{n}"' for n in names)
+    async with driver.cursor() as cursor:
+        await cursor.execute(f'INSERT INTO "{schema}".customers ({own}) SELECT {own} FROM pg_temp.import_stage')
+        await cursor.execute(
+            f'INSERT INTO "{schema}".status_history (id, customer_id, from_status, to_status, reason, changed_by, '
+            "changed_at) SELECT history_id, id, '', status, '', created_by, created_at FROM pg_temp.import_stage")
+        await cursor.execute(f"""
+            INSERT INTO "{schema}".customer_match_keys (customer_id, kind, value)
+            SELECT DISTINCT id, kind, value FROM (
+                SELECT s.id, k.kind, k.value
+                FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
+                UNION ALL
+                SELECT n.id, 'name_del', left(n.t, i - 1) || substr(n.t, i + 1)
+                FROM (SELECT s.id, left(k.value, {match.MAX_FUZZY_LEN}) AS t
+                      FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
+                      WHERE k.kind = 'name' AND length(k.value) >= {match.MIN_FUZZY_LEN}) AS n,
+                     generate_series(1, length(n.t)) AS i
+            ) AS keys""")
+        await cursor.execute(f'INSERT INTO "{schema}".customer_import_changes (import_id, customer_id, action, '
+                             "before) SELECT %s, id, 'created', NULL FROM pg_temp.import_stage", (import_id,))
+        await cursor.execute("DROP TABLE pg_temp.import_stage")
+
+
 async def existing_keys(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
     """Live customers holding each (kind, value): codes from customers, the rest from the match
-    keys duplicate detection keeps; value -> [(id, code, owner_id), ...]."""
+    keys duplicate detection keeps; (kind, value) -> [customer id, ...].
+
+    Index lookups only (`= ANY(array)` on uq_customers_code, ix_customer_match_keys_kind_value and
+    the primary key), with sequential scans priced out for these statements: an import that grows
+    the tables faster than autovacuum analyses them left the planner with the default selectivity
+    of `deleted_at IS NULL AND merged_into IS NULL` (1 row of 20,000), and a join driven by a scan
+    of every customer took 1.5-9 s per batch of 2,000 keys instead of ~15 ms (docs/benchmarks.md)."""
     found: dict[tuple[str, str], list[Any]] = {}
     c = customers.c
-    live = sa.and_(c.deleted_at.is_(None), c.merged_into.is_(None))
-    wanted_codes = sorted({v for k, v in keys if k == "code"})
-    if wanted_codes:
-        for row in await session.execute(sa.select(c.id, c.code).where(c.code.in_(wanted_codes), live)):
-            found.setdefault(("code", row.code), []).append(row.id)
-    by_kind: dict[str, set[str]] = {}
-    for kind, value in keys:
-        if kind != "code":
-            by_kind.setdefault(kind, set()).add(value)
     m = match_keys.c
-    for kind, values in sorted(by_kind.items()):
-        # One index lookup per value (ix_customer_match_keys_kind_value): `= ANY(array)`, not a
-        # long list of (kind, value) tuples, which the planner answers with a scan of every key.
-        query = (sa.select(m.value, m.customer_id).join(customers, c.id == m.customer_id)
-                 .where(m.kind == kind, m.value == sa.any_(sa.bindparam("values", type_=pg.ARRAY(sa.Text))), live))
-        for hit in await session.execute(query, {"values": sorted(values)}):
-            found.setdefault((kind, hit.value), []).append(hit.customer_id)
+    values_param = sa.bindparam("values", type_=pg.ARRAY(sa.Text))
+    previous = (await session.execute(sa.text("SELECT current_setting('enable_seqscan')"))).scalar_one()
+    await session.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+    try:
+        wanted_codes = sorted({v for k, v in keys if k == "code"})
+        if wanted_codes:
+            query = sa.select(c.id, c.code).where(c.code == sa.any_(values_param), c.deleted_at.is_(None),
+                                                  c.merged_into.is_(None))
+            for row in await session.execute(query, {"values": wanted_codes}):
+                found.setdefault(("code", row.code), []).append(row.id)
+        by_kind: dict[str, set[str]] = {}
+        for kind, value in keys:
+            if kind != "code":
+                by_kind.setdefault(kind, set()).add(value)
+        hits: list[tuple[str, str, uuid.UUID]] = []
+        for kind, values in sorted(by_kind.items()):
+            query = sa.select(m.value, m.customer_id).where(m.kind == kind, m.value == sa.any_(values_param))
+            rows = await session.execute(query, {"values": sorted(values)})
+            hits += [(kind, hit.value, hit.customer_id) for hit in rows]
+        if hits:
+            ids = sorted({customer_id for _, _, customer_id in hits})
+            live = set((await session.execute(
+                sa.select(c.id).where(c.id == sa.any_(sa.bindparam("ids", type_=pg.ARRAY(pg.UUID(as_uuid=True)))),
+                                      c.deleted_at.is_(None), c.merged_into.is_(None)), {"ids": ids})).scalars())
+            for kind, value, customer_id in hits:
+                if customer_id in live:
+                    found.setdefault((kind, value), []).append(customer_id)
+    finally:
+        await session.execute(sa.text("SELECT set_config('enable_seqscan', :previous, true)"), {"previous": previous})
     return found
 
 

@@ -31,10 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_customers.customer import access, codes
 from crm_customers.customer import repository as customer_repository
-from crm_customers.customer.schemas import to_proto
-from crm_customers.customer.tables import customers, status_history, user_teams
+from crm_customers.customer.schemas import to_json
+from crm_customers.customer.tables import customers, user_teams
 from crm_customers.duplicates import keys as match
-from crm_customers.duplicates.tables import match_keys
 from crm_customers.fields import service as fields
 from crm_customers.importing import checking, columns, files, repository
 from crm_customers.importing.repository import import_changes, import_problems
@@ -45,7 +44,6 @@ from crm_platform import jobs, outbox
 from crm_platform.auth import Principal, Scope, principal_from, principal_json
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
-from crm_platform.events import proto_data
 from crm_platform.ids import new_id, parse_uuid
 
 log = logging.getLogger(__name__)
@@ -537,20 +535,13 @@ class ImportRunner:
                        "created_by": caller.actor, "updated_by": caller.actor}
             values.setdefault("first_contact_date", None)
             records.append(values)
-            # to_proto reads a row: the stored values with the row's `_fields`.
+            # to_json reads a row: the stored values with the row's `_fields`.
             states.append(SimpleNamespace(_fields=CUSTOMER_FIELDS, **{c: values.get(c) for c in CUSTOMER_FIELDS}))
         if records:
-            await repository.copy_rows(session, customers, CUSTOMER_COLUMNS, (
-                tuple(Jsonb(v["custom_fields"]) if c == "custom_fields" else v.get(c) for c in CUSTOMER_COLUMNS)
-                for v in records))
-            await repository.copy_rows(session, status_history, ("id", "customer_id", "from_status", "to_status",
-                                                                 "reason", "changed_by", "changed_at"),
-                                       ((new_id(), v["id"], "", v["status"], "", caller.actor, now) for v in records))
-            await repository.copy_rows(session, match_keys, ("customer_id", "kind", "value"),
-                                       ((v["id"], kind, value) for v in records
-                                        for kind, value in sorted(match.keys_of(v))))
-            await repository.copy_rows(session, import_changes, ("import_id", "customer_id", "action", "before"),
-                                       ((row.id, v["id"], "created", None) for v in records))
+            await repository.stage_customers(session, CUSTOMER_COLUMNS, (
+                (*(Jsonb(v["custom_fields"]) if c == "custom_fields" else v.get(c) for c in CUSTOMER_COLUMNS),
+                 new_id(), *_key_arrays(v)) for v in records))
+            await repository.merge_staged(session, CUSTOMER_COLUMNS, row.id)
         changed = 0
         for checked, target in updates:
             state = await self._update_one(session, caller, row.id, checker, checked, target)
@@ -636,13 +627,14 @@ class ImportRunner:
 
 async def batch_events(session: AsyncSession, tenant_id: uuid.UUID, verb: str, import_id: uuid.UUID,
                        states: list[Any]) -> None:
-    """`crm.customer.<verb>` events carrying the customers as the API shows them (to_proto), as
-    few as fit: each at most EVENT_BYTES of customers, under NATS's 1 MiB message limit."""
+    """`crm.customer.<verb>` events carrying the customers as the API shows them (`to_json`: the
+    proto3 JSON of to_proto's message), as few as fit: each at most EVENT_BYTES of customers,
+    under NATS's 1 MiB message limit."""
     items: list[tuple[dict[str, Any], str | None]] = []
     chunk: list[dict[str, Any]] = []
     size = 0
     for state in states:
-        customer = proto_data(to_proto(state))
+        customer = to_json(state)
         weight = len(json.dumps(customer, ensure_ascii=False, default=str).encode())
         if chunk and size + weight > EVENT_BYTES:
             items.append(({"import_id": str(import_id), "customers": chunk}, None))
@@ -653,6 +645,12 @@ async def batch_events(session: AsyncSession, tenant_id: uuid.UUID, verb: str, i
         items.append(({"import_id": str(import_id), "customers": chunk}, None))
     await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer", verb=verb,
                             items=items)
+
+
+def _key_arrays(values: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A created customer's exact match keys as (kinds, values), for the staging table."""
+    found = sorted(match.exact_keys(values))
+    return [kind for kind, _ in found], [value for _, value in found]
 
 
 def _column_of(kind: str) -> str:
