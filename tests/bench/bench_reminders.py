@@ -69,11 +69,11 @@ def tree_cpu_seconds(root_pid: int) -> float:
     total, stack = 0.0, [root_pid]
     while stack:
         pid = stack.pop()
-        fields = stats.get(pid)
-        if fields is None:
+        found = stats.get(pid)
+        if found is None:
             continue
         # utime, stime, cutime, cstime: fields 14-17 of /proc/<pid>/stat (here offset by the pid and name)
-        total += sum(int(value) for value in fields[11:15]) / TICKS
+        total += sum(int(value) for value in found[11:15]) / TICKS
         stack += children.get(pid, [])
     return total
 
