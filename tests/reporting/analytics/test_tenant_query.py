@@ -203,3 +203,23 @@ def test_left_join_reads_the_same_tenant_and_keeps_the_tenant_filter_first() -> 
             TenantQuery(CUSTOMERS, TENANT).left_join("v", spend, using=using)
     with pytest.raises(ValueError):
         TenantQuery(CUSTOMERS, TENANT).where("industry = {currency:String}", currency="USD").left_join("v", spend)
+
+
+def test_where_not_in_excludes_a_subquery_of_the_same_tenant_only() -> None:
+    tagged = TenantQuery(CUSTOMERS, TENANT, final=True).select("customer_id").where(
+        "industry = {industry:String}", industry="IT")
+    built = TenantQuery(CUSTOMERS, TENANT, final=True).select("count()").where_not_in("customer_id", tagged).build()
+    assert built.sql.splitlines()[2] == (
+        "WHERE tenant_id = {tenant_id:UUID} AND (NOT (customer_id IN (SELECT customer_id\nFROM customers FINAL"
+    ).splitlines()[0]
+    assert "(NOT (customer_id IN (SELECT customer_id\nFROM customers FINAL\nWHERE tenant_id = {tenant_id:UUID} AND " \
+           "(industry = {industry:String}))))" in built.sql
+    assert built.params == {TENANT_PARAM: TENANT, "industry": "IT"}
+    other = TenantQuery(CUSTOMERS, uuid.uuid4(), final=True).select("customer_id")
+    with pytest.raises(UnsafeFragment):
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where_not_in("customer_id", other)
+    with pytest.raises(ValueError):
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where_not_in("customer_id", tagged.select("industry"))
+    with pytest.raises(ValueError):  # one name, two values
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where("industry = {industry:String}", industry="x") \
+            .where_not_in("customer_id", tagged)

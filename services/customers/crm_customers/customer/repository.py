@@ -23,6 +23,7 @@ from crm_customers.orders.tables import orders
 from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
+from crm_customers.value_segments import column as value_segment_column
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -190,6 +191,8 @@ class ListFilter:
     tags_none: list[uuid.UUID] = field(default_factory=list)
     spend_12m: tuple[Decimal | None, Decimal | None, str] | None = None
     orders_30d: tuple[int | None, int | None] | None = None
+    # Reporting's value segment of the customer is one of these (crm_customers/value_segments).
+    value_segments: list[str] = field(default_factory=list)
     # A saved segment's own filter (checked like a list's), ANDed with this one.
     segment: ListFilter | None = None
 
@@ -260,6 +263,8 @@ def _where_segment(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     if f.tags_none:
         query = query.where(sa.not_(sa.func.coalesce(tag_projection.TAG_IDS, sa.literal([], tag_projection.UUIDS))
                                     .overlap(sa.literal(sorted(f.tags_none), tag_projection.UUIDS))))
+    if f.value_segments:
+        query = query.where(value_segment_column.in_segments(f.value_segments))
     metrics: list[tuple[list[sa.ColumnElement[bool]], Any, Any, Any, Any]] = []
     if f.spend_12m is not None:
         lowest, highest, currency = f.spend_12m

@@ -169,6 +169,25 @@ def _parse_tag_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.
 
 
 MAX_IDS: Final = 500
+MAX_CELL_IDS: Final = 10_000
+NO_CUSTOMER: Final = uuid.UUID(int=0)
+
+
+def _cell_ids(query: ListQuery, ids: list[uuid.UUID], errors: list[FieldError]) -> list[uuid.UUID]:
+    """`ids` narrowed to a report cell's customers (docs/reporting.md, "Click-throughs"); an empty
+    intersection matches nothing (the impossible id)."""
+    if query.report_cell_ids is None:
+        return ids
+    if len(query.report_cell_ids) > MAX_CELL_IDS:
+        errors.append(FieldError("report_cell", "too_many_customers", f"at most {MAX_CELL_IDS} customers"))
+        return ids
+    try:
+        cell = {uuid.UUID(value) for value in query.report_cell_ids}
+    except ValueError:
+        errors.append(FieldError("report_cell", "invalid_id", "a cell's customers are ids"))
+        return ids
+    chosen = sorted(cell & set(ids)) if ids else sorted(cell)
+    return chosen or [NO_CUSTOMER]
 
 
 def _parse_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.UUID]:
@@ -496,7 +515,7 @@ class CustomerService:
             show_deleted=query.show_deleted, tag_ids=_parse_tag_ids(query.tag_ids, errors),
             updated_after=_parse_instant("updated_after", query.updated_after, errors),
             updated_before=_parse_instant("updated_before", query.updated_before, errors),
-            ranges=_clean_ranges(query, errors), ids=_parse_ids(query.ids, errors),
+            ranges=_clean_ranges(query, errors), ids=_cell_ids(query, _parse_ids(query.ids, errors), errors),
         )
         filters.equals = _clean_exact(query, errors)
         filters.email = filters.equals.pop("email", "")

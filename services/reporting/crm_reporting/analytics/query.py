@@ -88,6 +88,9 @@ class TenantQuery:
     _where: tuple[str, ...] = ()
     # `expression IN (subquery)` conditions: (expression, a query of the same tenant).
     _where_in: tuple[tuple[str, TenantQuery], ...] = ()
+    # `NOT (expression IN (subquery))`: the same, excluded (a segment's "none of these tags", a value
+    # range that includes customers without orders).
+    _where_not_in: tuple[tuple[str, TenantQuery], ...] = ()
     _group_by: tuple[str, ...] = ()
     _having: tuple[str, ...] = ()
     _order_by: tuple[str, ...] = ()
@@ -146,6 +149,13 @@ class TenantQuery:
         checked = self._with((expression,), {}, _where_in=(*self._where_in, (expression, subquery)))
         return dataclasses.replace(checked, _params=checked._merged_params(sub_params))
 
+    def where_not_in(self, expression: str, subquery: TenantQuery) -> TenantQuery:
+        """`NOT (expression IN (subquery))`, checked as `where_in`: the rows whose expression the
+        subquery (same tenant, one expression) does not return."""
+        included = self.where_in(expression, subquery)
+        return dataclasses.replace(included, _where_in=self._where_in,
+                                   _where_not_in=(*self._where_not_in, (expression, subquery)))
+
     def left_join(self, alias: str, subquery: TenantQuery, using: str = "customer_id") -> TenantQuery:
         """`LEFT JOIN (subquery) AS alias USING (using)`: the report builder's per-customer figures
         (orders' spend, value segment, status history) beside each customer or order. The subquery
@@ -203,6 +213,8 @@ class TenantQuery:
         tenant_column = f"{self.table.name}.{TENANT_COLUMN}" if self._joins else TENANT_COLUMN
         conditions = [f"{tenant_column} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
         conditions += [f"({expression} IN ({subquery.build().sql}))" for expression, subquery in self._where_in]
+        conditions += [f"(NOT ({expression} IN ({subquery.build().sql})))"
+                       for expression, subquery in self._where_not_in]
         parts = [
             f"SELECT {', '.join(self._select)}",
             f"FROM {self.table.name}" + (" FINAL" if self.final else "") + "".join(

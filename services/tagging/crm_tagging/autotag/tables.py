@@ -44,6 +44,9 @@ rule_facts = sa.Table(
     sa.Column("max_order_amount", sa.Numeric(18, 2)),
     sa.Column("last_followup_at", sa.DateTime(timezone=True)),  # the latest follow-up record (tg0171)
     sa.Column("last_interaction_at", sa.DateTime(timezone=True), nullable=False),
+    # Reporting's value segment ("" none) and its per-customer version (crm.value_segment.changed, tg0190).
+    sa.Column("value_segment", sa.Text, nullable=False, server_default=""),
+    sa.Column("value_segment_version", sa.BigInteger, nullable=False, server_default="0"),
     schema=TENANT,
 )
 
