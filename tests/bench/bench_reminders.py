@@ -1,23 +1,28 @@
 """Reminders benchmark (issue 12): N follow-up tasks over many tenants come due in the same minute
-and are fired by the real `Scheduler` with the real followups handler (`Reminders.fire_due`:
-per batch it reads the tasks, the users' channels, inserts the in-app notifications, the
-`crm.followup_task.due` events into the outbox and the next day's overdue schedules), in real
-followups tenant schemas (migrated by Alembic). Users have no email here: this measures the in-app
-path; mail is queued to the outbox the same way and sent afterwards by the mail sender.
+and are fired by the real `Scheduler` with the real followups handler (`Reminders.fire_due`: per
+tenant group one statement reading the open tasks with their recipients and channels and inserting
+the in-app notifications; per batch one INSERT of the `crm.followup_task.due` events into the
+outbox and one of the next day's overdue schedules), in real followups tenant schemas (migrated by
+Alembic). Users have no email here: this measures the in-app path; mail is rendered and queued to
+the mail outbox at the end of the batch the same way and sent afterwards by the mail sender.
 
-    .venv/bin/python tests/bench/bench_reminders.py --tasks 100000
+    nice -n 10 .venv/bin/python -m tests.bench.bench_reminders --tasks 100000 [--profile FILE]
 
 Prints the scheduler's lag (notification row written - task due) p50/p95/p99/max, and when the last
 notification became visible (committed) after the first task was due, next to the bare claim loop
-of bench_scheduler.py on the same rows (the baseline, same run). Targets: all delivered in-app
-within 60 s, lag p99 <= 5 s.
+of bench_scheduler.py on the same rows (the baseline, same run); the CPU seconds per 1,000
+reminders of the scheduler's thread (the watcher polls from another) and of Postgres (the
+postmaster's process tree), and the load average. Targets: each delivered in-app within 60 s of
+its due time, lag p99 <= 5 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import io
+import os
 import random
 import shutil
 import signal
@@ -43,6 +48,38 @@ from crm_platform.scheduler import Scheduler
 from tests.bench.bench_scheduler import percentile, report, run_baseline, wait_until
 
 USERS_PER_TENANT = 20
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds (user + system) of a process, its live descendants and its reaped children
+    (Postgres: the postmaster, its backends, and those that have exited)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        found = stats.get(pid)
+        if found is None:
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of /proc/<pid>/stat (here offset by the pid and name)
+        total += sum(int(value) for value in found[11:15]) / TICKS
+        stack += children.get(pid, [])
+    return total
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def setup_tenants(url: str, plain: str, tenants: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
@@ -99,34 +136,53 @@ def load(plain: str, users: dict[uuid.UUID, list[uuid.UUID]], count: int, lead: 
     return due_at
 
 
-async def delivered(engine: Any, tenants: list[uuid.UUID]) -> int:
-    async with engine.connect() as conn:
-        total = 0
-        for tenant in tenants:
-            total += int((await conn.execute(sa.text(
-                f'SELECT count(*) FROM "{tenant_schema(tenant)}".notifications'))).scalar_one())
-        return total
+def count_delivered(conn: psycopg.Connection[Any], tenants: list[uuid.UUID]) -> int:
+    """Notifications committed so far, over every tenant, in one statement."""
+    union = " UNION ALL ".join(f'SELECT count(*) AS n FROM "{tenant_schema(t)}".notifications' for t in tenants)
+    row = conn.execute(f"SELECT sum(n) FROM ({union}) counted").fetchone()
+    return int(row[0] or 0) if row else 0
 
 
-async def run_reminders(url: str, tenants: list[uuid.UUID], due_at: datetime, args: argparse.Namespace
-                        ) -> dict[str, Any]:
+def watch(plain: str, tenants: list[uuid.UUID], expected: int, timeout: float, result: dict[str, Any]) -> None:
+    """In a thread of its own (its CPU is not the scheduler's): polls every 0.25 s until every
+    notification is visible to another connection (committed) or the time is up."""
+    started = time.perf_counter()
+    with psycopg.connect(plain, autocommit=True) as conn:
+        while time.perf_counter() - started < timeout:
+            seen = count_delivered(conn, tenants)
+            result["visible_at"] = datetime.now(UTC)
+            if seen >= expected:
+                return
+            time.sleep(0.25)
+
+
+async def run_reminders(url: str, tenants: list[uuid.UUID], due_at: datetime, args: argparse.Namespace,
+                        postmaster_pid: int) -> dict[str, Any]:
     engine = create_engine(url, pool_size=args.concurrency + 4)
+    plain = url.replace("postgresql+psycopg", "postgresql")
     handler = Reminders(None, "https://crm.example.cn").fire_due
     # The runtime's own settings (batch, concurrency, poll 0.5 s), as a followups replica runs it.
     worker = Scheduler(engine, {DUE_KIND: handler}, batch_size=args.batch, concurrency=args.concurrency)
+    watched: dict[str, Any] = {"visible_at": datetime.now(UTC)}
     try:
         await wait_until(due_at)
-        started = time.perf_counter()
+        load_at_start = load_average()
+        thread_cpu, pg_cpu = time.thread_time(), tree_cpu_seconds(postmaster_pid)
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         task = asyncio.create_task(worker.run())
-        seen, visible_at = 0, datetime.now(UTC)
-        while time.perf_counter() - started < args.timeout:
-            seen = await delivered(engine, tenants)
-            visible_at = datetime.now(UTC)  # committed: another connection counts them
-            if seen >= args.tasks:
-                break
-            await asyncio.sleep(0.25)
+        await asyncio.to_thread(watch, plain, tenants, args.tasks, args.timeout, watched)
         worker.stop()
         await task
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        # The event loop's thread: the scheduler, its handler, SQLAlchemy and the driver (the watcher
+        # runs in another thread).
+        thread_cpu = time.thread_time() - thread_cpu
+        pg_cpu = tree_cpu_seconds(postmaster_pid) - pg_cpu
+        load_at_end = load_average()
         lags: list[float] = []
         async with engine.connect() as conn:
             for tenant in tenants:
@@ -142,7 +198,8 @@ async def run_reminders(url: str, tenants: list[uuid.UUID], due_at: datetime, ar
     finally:
         await engine.dispose()
     return {"fired": len(lags), "left": args.tasks - len(lags), "lags": lags, "overdue": overdue, "events": events,
-            "all_fired_s": (visible_at - due_at).total_seconds()}
+            "all_fired_s": (watched["visible_at"] - due_at).total_seconds(), "python_cpu_s": thread_cpu,
+            "postgres_cpu_s": pg_cpu, "load": f"{load_at_start} at the start, {load_at_end} at the end"}
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -163,7 +220,8 @@ async def main_async(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         due_at = load(plain, users, args.tasks, args.lead, args.spread)
         print(f"  loaded in {time.perf_counter() - started:.1f} s")
-        result = await run_reminders(url, tenants, due_at, args)
+        assert postgres.process is not None
+        result = await run_reminders(url, tenants, due_at, args, postgres.process.pid)
 
         # The baseline: the same number of schedules claimed by the bare loop (bench_scheduler.py).
         with psycopg.connect(plain, autocommit=True) as conn:
@@ -177,11 +235,20 @@ async def main_async(args: argparse.Namespace) -> int:
         report("reminders (real handler)", result)
         report("baseline (bare SKIP LOCKED)", baseline)
         lags = result["lags"]
-        ok = (result["fired"] == args.tasks and bool(lags) and result["all_fired_s"] <= 60
+        # "All delivered in-app within 60 s": each notification within 60 s of its task's due time (as
+        # bench_scheduler.py), and all of them visible (committed) within 60 s after the last was due.
+        after_last = result["all_fired_s"] - args.spread
+        ok = (result["fired"] == args.tasks and bool(lags) and max(lags) <= 60 and after_last <= 60
               and percentile(lags, 99) <= 5)
         print(f"\nnotifications {result['fired']:,}, due events {result['events']:,}, overdue schedules "
-              f"{result['overdue']:,}; all visible {result['all_fired_s']:.1f} s after the first was due")
-        print(f"targets (all delivered in-app within 60 s, lag p99 <= 5 s): {'met' if ok else 'NOT met'}")
+              f"{result['overdue']:,}; all visible {result['all_fired_s']:.1f} s after the first was due "
+              f"({after_last:.1f} s after the last)")
+        per_1000 = 1000 / max(result["fired"], 1)
+        print(f"CPU per 1,000 reminders: scheduler + handler (Python) {result['python_cpu_s'] * per_1000:.2f} s, "
+              f"Postgres {result['postgres_cpu_s'] * per_1000:.2f} s ({result['python_cpu_s']:.1f} s and "
+              f"{result['postgres_cpu_s']:.1f} s in all); load average (1/5/15 min) {result['load']}")
+        print(f"targets (each delivered in-app within 60 s of its due time and all within 60 s of the last, "
+              f"lag p99 <= 5 s): {'met' if ok else 'NOT met'}")
         return 0 if ok else 1
     finally:
         postgres.stop()
@@ -199,6 +266,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=60.0, help="seconds the due times spread over")
     parser.add_argument("--lead", type=float, default=15.0, help="seconds between loading and the first due time")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--profile", default="", help="write the scheduler run's cProfile stats to this file")
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))
 
 

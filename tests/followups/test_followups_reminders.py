@@ -39,11 +39,14 @@ def reminders() -> Reminders:
 
 
 async def announce_user(world: World, user_id: uuid.UUID, email: str, *,  # noqa: F811
-                        locale: str = "", time_zone: str = "", version: int = 2) -> None:
-    """identity's `user.updated` with what reminders need, through the real consumer wrapper."""
+                        locale: str = "", time_zone: str = "", version: int = 2, team_id: uuid.UUID | None = None,
+                        access: dict[str, Any] | None = None) -> None:
+    """identity's `user.updated` with what reminders need (and the user's access, when given),
+    through the real consumer wrapper."""
     event = CloudEvent.new(source="crm/identity", type=event_type("user", "updated"), tenant_id=world.tenant_id,
-                           data={"user_id": str(user_id), "team_id": str(world.team_1), "version": str(version),
-                                 "display_name": "王芳", "email": email, "locale": locale, "time_zone": time_zone})
+                           data={"user_id": str(user_id), "team_id": str(team_id or world.team_1),
+                                 "version": str(version), "display_name": "王芳", "email": email, "locale": locale,
+                                 "time_zone": time_zone, **(access or {})})
     assert await world.users_consumer.apply(event)
 
 
@@ -128,6 +131,34 @@ async def test_preferences_decide_the_channels_and_done_tasks_remind_nobody(
     # The event still goes out (webhooks), for the open task only.
     assert [e["data"]["task"]["id"] for e in await events(engine, world.tenant_id, "followup_task", "due")] == [
         quiet.id]
+
+
+async def test_a_team_scoped_recipient_is_reminded_only_of_customers_of_their_teams(
+    followups: Stub, engine: AsyncEngine, world: World,  # noqa: F811
+) -> None:
+    """Reps A (team 1) and B (team 2), both of data scope `team`, each get a task on the customer of
+    a team-2 colleague, due together (one scheduler batch, one statement for the tenant): B sees
+    that customer and is reminded; A does not and is not, although the same statement reminds B
+    (the team rule is asked of each task's own recipient; it once held for all of a batch's
+    recipients when any of them was of the owner's team). Both tasks' webhook events go out."""
+    for rep, team in ((world.rep_a, world.team_1), (world.rep_b, world.team_2)):
+        await announce_user(world, rep, "", team_id=team, access={
+            "access_known": True, "data_scope": "team", "team_ids": [str(team)]})
+    colleague = uuid.uuid4()
+    await announce_user(world, colleague, "", team_id=world.team_2, version=1)
+    customer = await world.customer(colleague)
+    due = stamp(datetime.now(UTC) - timedelta(seconds=5))
+    hidden = await followups.CreateTask(task_request(customer_id=str(customer), title="not A's", due_at=due,
+                                                     assignee_id=str(world.rep_a)), metadata=world.admin)
+    shown = await followups.CreateTask(task_request(customer_id=str(customer), title="B's team", due_at=due,
+                                                    assignee_id=str(world.rep_b)), metadata=world.admin)
+
+    await fire(engine, DUE_KIND, Reminders(None, "").fire_due)
+
+    assert [(n.user_id, str(n.task_id)) for n in await notices(engine, world.tenant_id)] == [
+        (world.rep_b, shown.id)]
+    announced = await events(engine, world.tenant_id, "followup_task", "due")
+    assert sorted(e["data"]["task"]["id"] for e in announced) == sorted([hidden.id, shown.id])
 
 
 async def test_the_morning_digest_lists_todays_and_overdue_tasks_in_the_users_language(

@@ -389,3 +389,106 @@ async def test_backlog_reports_how_late_the_oldest_due_schedule_is(engine: Async
     await Scheduler(engine, {kind: recorder()}).run_batch()
     async with control_session(engine) as session:
         assert await scheduler.backlog(session, [kind]) == scheduler.Backlog(0, None, 0.0)
+
+
+# -- writes deferred to the end of the batch ----------------------------------------------------------
+
+def deferring(kind: str, calls: list[int], fail_keys: frozenset[str] = frozenset(),
+              poison: frozenset[str] = frozenset()) -> tuple[scheduler.ScheduleHandler, scheduler.BatchWriter]:
+    """A handler that fires like `recorder` and defers a follow-up one-shot `next:<key>` per firing
+    (in `kind` + ".next"), and its writer, which counts its calls (items each) and refuses a batch
+    holding a follow-up of a key in `poison`."""
+
+    async def write(session: AsyncSession, items: list[Any]) -> None:
+        calls.append(len(items))
+        if any(item.key.removeprefix("next:") in poison for item in items):
+            raise RuntimeError("the writer refuses this batch")
+        await scheduler.schedule_rows(session, items)
+
+    handle = recorder(fail_keys=fail_keys)
+
+    async def fire(session: AsyncSession, firings: Sequence[Firing]) -> None:
+        await scheduler.defer(session, write, [
+            scheduler.OneShot(f.tenant_id, f"{kind}.next", f"next:{f.key}", f.occurrence_at + timedelta(days=1),
+                              {"after": f.key}) for f in firings])
+        await handle(session, firings)
+
+    return fire, write
+
+
+async def follow_ups(engine: AsyncEngine, kind: str) -> list[tuple[uuid.UUID, str]]:
+    async with control_session(engine) as session:
+        rows = (await session.execute(sa.select(schedules.c.tenant_id, schedules.c.key)
+                                      .where(schedules.c.kind == f"{kind}.next"))).all()
+    return sorted((r.tenant_id, r.key) for r in rows)
+
+
+async def due_in(engine: AsyncEngine, infra: Infra, kind: str, keys: Sequence[str], tenants: int = 3
+                 ) -> list[uuid.UUID]:
+    made = [new_id() for _ in range(tenants)]
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    for tenant in made:
+        await asyncio.to_thread(migrations.upgrade_tenant, infra.database_url, TENANT_TREE, tenant)
+        async with tenant_session(engine, tenant) as session:
+            for key in keys:
+                await scheduler.schedule(session, tenant, kind, key, at=past)
+    return made
+
+
+async def test_deferred_writes_of_every_tenant_group_are_written_once_per_batch(engine: AsyncEngine,
+                                                                               infra: Infra) -> None:
+    """Three tenants' firings in one batch: three handler calls, one call of the writer with all
+    nine follow-ups (written in the batch's commit, with the firings)."""
+    kind = new_kind()
+    made = await due_in(engine, infra, kind, ["a", "b", "c"])
+    calls: list[int] = []
+    handler, _ = deferring(kind, calls)
+    assert await Scheduler(engine, {kind: handler}).run_batch() == 9
+    assert calls == [9]
+    assert await follow_ups(engine, kind) == sorted((t, f"next:{k}") for t in made for k in "abc")
+    for tenant in made:
+        assert sorted(r.schedule_key for r in await fired_rows(engine, tenant)) == ["a", "b", "c"]
+
+
+async def test_a_failing_group_leaves_no_deferred_writes_and_the_others_keep_theirs(engine: AsyncEngine,
+                                                                                   infra: Infra) -> None:
+    """One firing's handler fails: the batch runs again carefully, each group (and then each of the
+    failing group's firings) writing its own deferred items in its savepoint; the failed firing's
+    follow-up is rolled back with it."""
+    kind = new_kind()
+    made = await due_in(engine, infra, kind, ["ok", "broken"], tenants=2)
+    calls: list[int] = []
+    handler, _ = deferring(kind, calls, fail_keys=frozenset({"broken"}))
+    assert await Scheduler(engine, {kind: handler}, retry_schedule=NO_WAIT).run_batch() == 4
+    assert await follow_ups(engine, kind) == sorted((t, "next:ok") for t in made)
+    for tenant in made:
+        assert [r.schedule_key for r in await fired_rows(engine, tenant)] == ["ok"]
+        assert (await schedule_row(engine, tenant, kind, "broken")).attempts == 1
+
+
+async def test_a_failing_writer_rolls_the_batch_back_and_fails_only_its_firing(engine: AsyncEngine,
+                                                                              infra: Infra) -> None:
+    """The writer refuses the batch (one poisoned item among six): nothing of that attempt stays;
+    run carefully, only the poisoned firing fails (its rows rolled back), the rest fire."""
+    kind = new_kind()
+    made = await due_in(engine, infra, kind, ["ok", "poison"], tenants=3)
+    calls: list[int] = []
+    handler, _ = deferring(kind, calls, poison=frozenset({"poison"}))
+    assert await Scheduler(engine, {kind: handler}, retry_schedule=NO_WAIT).run_batch() == 6
+    assert calls[0] == 6  # the whole batch once, refused; then per group and per firing
+    assert await follow_ups(engine, kind) == sorted((t, "next:ok") for t in made)
+    for tenant in made:
+        assert [r.schedule_key for r in await fired_rows(engine, tenant)] == ["ok"]
+        row = await schedule_row(engine, tenant, kind, "poison")
+        assert row.attempts == 1 and "the writer refuses this batch" in row.last_error
+
+
+async def test_outside_a_batch_a_deferred_write_happens_at_once(engine: AsyncEngine, tenant: uuid.UUID) -> None:
+    kind = new_kind()
+    calls: list[int] = []
+    handler, _ = deferring(kind, calls)
+    firing = Firing(new_id(), tenant, kind, "by-hand", {}, datetime.now(UTC), 1, False)
+    async with tenant_session(engine, tenant) as session:
+        await handler(session, [firing])
+        assert calls == [1]  # written before the handler returned, in the caller's transaction
+    assert await follow_ups(engine, kind) == [(tenant, "next:by-hand")]

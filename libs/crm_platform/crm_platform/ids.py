@@ -8,7 +8,7 @@ import uuid_utils
 
 
 def new_id() -> uuid.UUID:
-    return uuid.UUID(str(uuid_utils.uuid7()))
+    return uuid.UUID(int=uuid_utils.uuid7().int)
 
 
 def tenant_schema(tenant_id: uuid.UUID | str) -> str:

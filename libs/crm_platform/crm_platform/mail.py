@@ -144,6 +144,37 @@ def wire_bytes(message: EmailMessage) -> bytes:
 
 # -- queueing (in the caller's transaction) ---------------------------------------------------------
 
+@dataclass(frozen=True)
+class QueuedMail:
+    """A rendered message as its `control.mail_outbox` row will hold it (`Mailer.render`), not yet
+    written (`insert_queued`)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    category: str
+    sender: str
+    recipients: list[str]
+    subject: str
+    message_id: str
+    message: bytes
+
+
+async def insert_queued(session: AsyncSession, items: list[QueuedMail]) -> None:
+    """Writes rendered messages (of any tenants) to the mail outbox in the caller's transaction, in
+    one INSERT (multi-row VALUES batches); they are sent only if that commits. A scheduler handler
+    reminding many users hands this to the end of its batch (`scheduler.defer`)."""
+    if not items:
+        return
+    statement = sa.insert(mail_outbox).values(next_attempt_at=sa.func.now()).returning(mail_outbox.c.id)
+    await session.execute(statement, [
+        {"id": item.id, "tenant_id": item.tenant_id, "category": item.category, "sender": item.sender,
+         "recipients": item.recipients, "subject": item.subject, "message_id": item.message_id,
+         "message": item.message, "status": "pending", "attempts": 0}
+        for item in items
+    ])
+    session.info["mail_queued"] = True
+
+
 class Mailer:
     """Queues mail from one sender address (the service's `mail_from`)."""
 
@@ -151,20 +182,21 @@ class Mailer:
         self.sender = _check_address(sender)
         self.sender_name = sender_name
 
+    def render(self, mail: Mail, *, tenant_id: uuid.UUID | None, category: str) -> QueuedMail:
+        """The whole message, rendered, with its new id (for `insert_queued`)."""
+        message = build_message(mail, self.sender, self.sender_name)
+        return QueuedMail(id=new_id(), tenant_id=tenant_id, category=category, sender=self.sender,
+                          recipients=list(mail.recipients), subject=mail.subject[:500],
+                          message_id=str(message["Message-ID"]), message=wire_bytes(message))
+
     async def queue(
         self, session: AsyncSession, mail: Mail, *, tenant_id: uuid.UUID | None, category: str
     ) -> uuid.UUID:
         """Adds the rendered message to the caller's transaction; it is sent only if that commits.
         `category` names what it is (e.g. "identity.invitation") in logs, metrics and listings."""
-        message = build_message(mail, self.sender, self.sender_name)
-        mail_id = new_id()
-        await session.execute(sa.insert(mail_outbox).values(
-            id=mail_id, tenant_id=tenant_id, category=category, sender=self.sender,
-            recipients=list(mail.recipients), subject=mail.subject[:500], message_id=str(message["Message-ID"]),
-            message=wire_bytes(message), status="pending", attempts=0, next_attempt_at=sa.func.now(),
-        ))
-        session.info["mail_queued"] = True
-        return mail_id
+        queued = self.render(mail, tenant_id=tenant_id, category=category)
+        await insert_queued(session, [queued])
+        return queued.id
 
 
 # -- SMTP ----------------------------------------------------------------------------------------

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 import sqlalchemy as sa
 from nats.aio.client import Client as NATS
@@ -16,7 +19,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_platform import events, telemetry
-from crm_platform.db import control_session, outbox_committed
+from crm_platform.db import control_session, json_rows, json_rows_param, outbox_committed
 from crm_platform.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,56 @@ def event_insert(
     return event, statement
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event and its outbox row's fields, not yet written (`new_events`, then `insert_events`)."""
+
+    event: events.CloudEvent
+    tenant_id: uuid.UUID
+    subject: str
+    headers: Mapping[str, Any]
+
+
+def new_events(*, source: str, tenant_id: uuid.UUID | str, aggregate: str, verb: str,
+               items: list[tuple[dict[str, Any], str | None]]) -> list[NewEvent]:
+    """The events of `add_events`, built but not written: for a caller that writes events of many
+    tenants at once (a scheduler handler `defer`ring `insert_events`)."""
+    headers = telemetry.inject({})
+    subject = events.subject_for(tenant_id, aggregate, verb)
+    tenant = uuid.UUID(str(tenant_id))
+    return [
+        NewEvent(events.CloudEvent.new(source=source, type=events.event_type(aggregate, verb), tenant_id=tenant_id,
+                                       data=data, subject=subject_id), tenant, subject, headers)
+        for data, subject_id in items
+    ]
+
+
+_EVENT_COLUMNS: Final = (("event_id", pg.UUID(as_uuid=True)), ("tenant_id", pg.UUID(as_uuid=True)),
+                         ("subject", sa.Text), ("payload", pg.JSONB), ("headers", pg.JSONB))
+
+
+@functools.cache
+def _events_insert() -> sa.Insert:
+    rows = json_rows("event", _EVENT_COLUMNS)
+    return sa.insert(outbox).from_select(
+        ["event_id", "tenant_id", "subject", "payload", "headers"],
+        sa.select(rows.c.event_id, rows.c.tenant_id, rows.c.subject, rows.c.payload, rows.c.headers)
+        .order_by(rows.c.ordinality))
+
+
+async def insert_events(session: AsyncSession, pending: list[NewEvent]) -> None:
+    """Writes events (of any tenants) in one INSERT, in the order given (the relay publishes by
+    `seq`): one statement text for any number of rows, the rows sent as one JSON parameter."""
+    if not pending:
+        return
+    await session.execute(_events_insert(), json_rows_param("event", [
+        {"event_id": p.event.id, "tenant_id": p.tenant_id, "subject": p.subject, "payload": p.event.to_json(),
+         "headers": p.headers}
+        for p in pending
+    ]))
+    session.info["outbox_written"] = True
+
+
 async def add_events(
     session: AsyncSession,
     *,
@@ -83,25 +136,9 @@ async def add_events(
 ) -> list[events.CloudEvent]:
     """`add_event` for many events of one kind in one INSERT (a batch write of 1,000 records then
     costs one statement, not 1,000 round trips). `items`: (data, subject id) in publishing order."""
-    if not items:
-        return []
-    created = [
-        events.CloudEvent.new(source=source, type=events.event_type(aggregate, verb), tenant_id=tenant_id,
-                              data=data, subject=subject_id)
-        for data, subject_id in items
-    ]
-    headers = telemetry.inject({})
-    subject = events.subject_for(tenant_id, aggregate, verb)
-    # One cached INSERT sent as multi-row VALUES batches: with RETURNING, SQLAlchemy's
-    # "insertmanyvalues" batches the rows (compiling a VALUES list per call cost more than the rows,
-    # and plain executemany sends one statement per row).
-    await session.execute(sa.insert(outbox).returning(outbox.c.event_id), [
-        {"event_id": uuid.UUID(e.id), "tenant_id": uuid.UUID(str(tenant_id)), "subject": subject,
-         "payload": e.to_json(), "headers": headers}
-        for e in created
-    ])
-    session.info["outbox_written"] = True
-    return created
+    pending = new_events(source=source, tenant_id=tenant_id, aggregate=aggregate, verb=verb, items=items)
+    await insert_events(session, pending)
+    return [p.event for p in pending]
 
 
 # A UUIDv7 in SQL (PostgreSQL 15 has no uuidv7()): the millisecond clock over a random UUID's first

@@ -14,6 +14,9 @@ owner upserts and cancels by (tenant, kind, key). Each service process runs one 
   same commit that advances or deletes the schedule: an occurrence fires exactly once. If a handler
   fails, the batch is rolled back and run again with a savepoint per group, and a failing group's
   firings one by one, so one bad row holds back nobody (and the common case pays no savepoints).
+- lets handlers hand shared-table writes to the end of the batch (`defer`): a handler of many
+  tenants' firings writes its outbox events or next schedules (`control` tables, not the tenant's)
+  once per batch for every group, not once per tenant group, in the same transaction.
 - moves a one-shot schedule out (deleted) after it fired, and a recurring one to its next RFC 5545
   occurrence computed in the row's IANA time zone (wall-clock times, DST-correct). Occurrences
   missed while nothing ran (downtime, a suspended tenant) fire once, then the schedule continues
@@ -47,11 +50,12 @@ import sqlalchemy as sa
 from dateutil.rrule import rrule as RRule
 from dateutil.rrule import rrulestr
 from opentelemetry import metrics
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm_platform import telemetry
-from crm_platform.db import TENANT, signal_commit
+from crm_platform.db import TENANT, json_rows, json_rows_param, signal_commit
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id, tenant_schema
 from crm_platform.tables import schedules, tenants
@@ -87,6 +91,34 @@ class Firing:
 # Called with the due firings of one tenant and kind (oldest first), on a session bound to that
 # tenant inside the scheduler's transaction; raising fails them (they are retried one by one).
 ScheduleHandler = Callable[[AsyncSession, Sequence[Firing]], Awaitable[None]]
+
+# Writes many items in one go (`defer`): e.g. `outbox.insert_events`, `schedule_rows`, a mailer's
+# `insert_queued`. Items from several tenants: it must write only shared (`control`) tables.
+BatchWriter = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+# session.info key of the writes a handler's group deferred (present only while the scheduler
+# collects them for the end of its batch).
+_DEFERRED: Final = "crm.scheduler.deferred"
+
+
+async def defer(session: AsyncSession, writer: BatchWriter, items: Sequence[Any]) -> None:
+    """`await writer(session, items)`, or, inside a scheduler's batch, once at the end of the batch.
+
+    In a handler the scheduler runs its groups straight in one transaction (the common case), this
+    only collects the items; after every group of the batch ran, the scheduler calls each writer
+    once with the items of all groups, in order, on a session in the same transaction (before the
+    fired schedules are deleted or advanced): 100 tenant groups cost one INSERT, not 100. If a
+    writer fails, the batch is rolled back and run again carefully, and then, as anywhere outside a
+    batch (an RPC, a test calling the handler), the writer runs at once with this group's items, in
+    the group's savepoint. Writers are told apart by equality (a function, or the bound method of
+    one object)."""
+    if not items:
+        return
+    pending: dict[BatchWriter, list[Any]] | None = session.info.get(_DEFERRED)
+    if pending is None:
+        await writer(session, list(items))
+    else:
+        pending.setdefault(writer, []).extend(items)
 
 
 # -- recurrence rules -----------------------------------------------------------------------------
@@ -224,32 +256,65 @@ async def schedule(
     return first
 
 
-async def schedule_many(session: AsyncSession, tenant_id: uuid.UUID, kind: str,
-                        items: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
-    """`schedule(at=...)` for many one-shots of one kind in one statement: (key, at, payload) each
-    (a handler scheduling a follow-up of each of its 3,000 firings pays one round trip, not 3,000)."""
-    if not items:
-        return
-    rows = []
-    for key, at, payload in items:
-        if not key or len(key) > MAX_KEY:
-            raise ValueError(f"a schedule needs a key of 1..{MAX_KEY} characters")
-        if at.tzinfo is None:
-            raise InvalidInput([FieldError("at", "naive_datetime", "a time with its UTC offset")])
-        first = at.astimezone(UTC)
-        rows.append({"id": new_id(), "tenant_id": tenant_id, "kind": kind, "key": key, "fired_count": 0,
-                     "payload": payload, "due_at": first, "occurrence_at": first, "rrule": None, "dtstart": None,
-                     "time_zone": "UTC", "status": "active", "attempts": 0, "last_error": None,
-                     "last_error_at": None})
-    # One cached statement sent as multi-row VALUES batches (RETURNING makes SQLAlchemy's
-    # "insertmanyvalues" batch them; a VALUES list compiled per call costs more than the rows).
-    statement = pg_insert(schedules)
+@dataclass(frozen=True)
+class OneShot:
+    """A one-shot schedule for `schedule_rows`: `schedule(session, tenant_id, kind, key, at=at,
+    payload=payload)` as a value."""
+
+    tenant_id: uuid.UUID
+    kind: str
+    key: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+_ONE_SHOT_COLUMNS: Final = (("id", pg.UUID(as_uuid=True)), ("tenant_id", pg.UUID(as_uuid=True)), ("kind", sa.Text),
+                            ("key", sa.Text), ("payload", pg.JSONB), ("at", sa.DateTime(timezone=True)))
+
+
+@functools.cache
+def _one_shot_upsert() -> sa.Insert:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:rows) ON CONFLICT (tenant, kind, key) DO UPDATE: one
+    statement text whatever the number of rows (crm_platform/db.py `json_rows`)."""
+    rows = json_rows("one_shot", _ONE_SHOT_COLUMNS)
+    statement = pg_insert(schedules).from_select(
+        ["id", "tenant_id", "kind", "key", "payload", "due_at", "occurrence_at", "rrule", "dtstart", "time_zone",
+         "status", "attempts", "last_error", "last_error_at", "fired_count"],
+        sa.select(rows.c.id, rows.c.tenant_id, rows.c.kind, rows.c.key, rows.c.payload,
+                  rows.c.at, rows.c.at, sa.null(), sa.null(), sa.literal("UTC"), sa.literal("active"), sa.literal(0),
+                  sa.null(), sa.null(), sa.literal(0))
+        .order_by(rows.c.ordinality))
     replaced = ("payload", "due_at", "occurrence_at", "rrule", "dtstart", "time_zone", "status", "attempts",
                 "last_error", "last_error_at")
-    await session.execute(statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["tenant_id", "kind", "key"],
         set_={**{name: statement.excluded[name] for name in replaced}, "updated_at": sa.func.now()},
-    ).returning(schedules.c.id), rows)
+    )
+
+
+async def schedule_rows(session: AsyncSession, items: list[OneShot]) -> None:
+    """`schedule(at=...)` for many one-shots, of any tenants and kinds, in one statement (a handler
+    scheduling a follow-up of each of its 3,000 firings pays one round trip, not 3,000; as a
+    `defer` writer, one per batch). A (tenant, kind, key) given twice: the last one counts."""
+    if not items:
+        return
+    latest: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
+    for item in items:
+        if not item.kind or not item.key or len(item.key) > MAX_KEY:
+            raise ValueError(f"a schedule needs a kind and a key of 1..{MAX_KEY} characters")
+        if item.at.tzinfo is None:
+            raise InvalidInput([FieldError("at", "naive_datetime", "a time with its UTC offset")])
+        latest.pop((item.tenant_id, item.kind, item.key), None)  # keeps the order of the last one
+        latest[(item.tenant_id, item.kind, item.key)] = {
+            "id": new_id(), "tenant_id": item.tenant_id, "kind": item.kind, "key": item.key,
+            "payload": item.payload, "at": item.at.astimezone(UTC)}
+    await session.execute(_one_shot_upsert(), json_rows_param("one_shot", list(latest.values())))
+
+
+async def schedule_many(session: AsyncSession, tenant_id: uuid.UUID, kind: str,
+                        items: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
+    """`schedule_rows` for one tenant and kind: (key, at, payload) each."""
+    await schedule_rows(session, [OneShot(tenant_id, kind, key, at, payload) for key, at, payload in items])
 
 
 async def cancel(session: AsyncSession, tenant_id: uuid.UUID, kind: str, key: str) -> bool:
@@ -389,17 +454,26 @@ class Scheduler:
         return claimed, rows[0].db_now, rows[0].clock
 
     async def _fire(self, conn: AsyncConnection, tenant_id: uuid.UUID, kind: str, group: list[_Claimed],
-                    info: dict[str, Any], *, savepoint: bool) -> Exception | None:
+                    info: dict[str, Any], deferred: dict[BatchWriter, list[Any]] | None, *,
+                    savepoint: bool) -> Exception | None:
         """Runs the handler on a session bound to the tenant, inside a savepoint when asked (else an
-        error leaves the whole batch to be rolled back); returns the error, if any."""
+        error leaves the whole batch to be rolled back); returns the error, if any. With `deferred`
+        (not in a savepoint) the group's `defer`red writes are added to it when the handler succeeds."""
         await conn.execution_options(schema_translate_map={TENANT: tenant_schema(tenant_id)})
         session = AsyncSession(bind=conn, expire_on_commit=False,
                                join_transaction_mode="create_savepoint" if savepoint else "rollback_only")
+        collected: dict[BatchWriter, list[Any]] = {}
+        if deferred is not None:
+            session.info[_DEFERRED] = collected
         token = telemetry.tenant_var.set(str(tenant_id))
         try:
             async with session.begin():
                 await self.handlers[kind](session, [c.firing for c in group])
+            session.info.pop(_DEFERRED, None)
             info.update(session.info)
+            if deferred is not None:
+                for writer, items in collected.items():
+                    deferred.setdefault(writer, []).extend(items)
             return None
         except asyncio.CancelledError:
             raise
@@ -407,6 +481,21 @@ class Scheduler:
             return exc
         finally:
             telemetry.tenant_var.reset(token)
+            await session.close()
+
+    async def _write_deferred(self, conn: AsyncConnection, deferred: dict[BatchWriter, list[Any]],
+                              info: dict[str, Any]) -> None:
+        """Each writer once with what every group of the batch left for it (`defer`)."""
+        if not deferred:
+            return
+        await conn.execution_options(schema_translate_map=None)
+        session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+        try:
+            async with session.begin():
+                for writer, items in deferred.items():
+                    await writer(session, items)
+            info.update(session.info)
+        finally:
             await session.close()
 
     async def _finish(self, conn: AsyncConnection, done: list[_Claimed], now: datetime) -> None:
@@ -424,8 +513,9 @@ class Scheduler:
                 gone.append(row.id)
             else:
                 advanced.append({"b_id": row.id, "b_next": following})
-        if gone:
-            await conn.execute(sa.delete(schedules).where(s.id.in_(gone)))
+        if gone:  # = ANY(array): one statement text for any number (an IN list of 3,000 is re-parsed each time)
+            await conn.execute(sa.delete(schedules).where(
+                s.id == sa.any_(sa.bindparam("gone", gone, type_=pg.ARRAY(pg.UUID(as_uuid=True))))))
         if advanced:
             await conn.execute(
                 sa.update(schedules).where(s.id == sa.bindparam("b_id")).values(
@@ -486,6 +576,8 @@ class Scheduler:
 
     async def _batch(self, *, careful: bool) -> int:
         info: dict[str, Any] = {}
+        # Careful: each group writes its deferred items itself, in its savepoint.
+        deferred: dict[BatchWriter, list[Any]] | None = None if careful else {}
         async with self.engine.connect() as conn, conn.begin():
             claimed, now, clock = await self._claim(conn)
             if not claimed:
@@ -496,7 +588,7 @@ class Scheduler:
             done: list[_Claimed] = []
             failures: list[tuple[_Claimed, Exception]] = []
             for (tenant_id, kind), group in groups.items():
-                error = await self._fire(conn, tenant_id, kind, group, info, savepoint=careful)
+                error = await self._fire(conn, tenant_id, kind, group, info, deferred, savepoint=careful)
                 if error is None:
                     done += group
                 elif not careful:
@@ -505,11 +597,18 @@ class Scheduler:
                     failures.append((group[0], error))
                 else:  # find the firings that fail on their own; the rest go through
                     for item in group:
-                        alone = await self._fire(conn, tenant_id, kind, [item], info, savepoint=True)
+                        alone = await self._fire(conn, tenant_id, kind, [item], info, None, savepoint=True)
                         if alone is None:
                             done.append(item)
                         else:
                             failures.append((item, alone))
+            if deferred:
+                try:
+                    await self._write_deferred(conn, deferred, info)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    raise _HandlerFailed from error
             await self._finish(conn, done, now)
             await self._record_failures(conn, failures, now)
         signal_commit(info)

@@ -9,10 +9,13 @@
   crm_followups/reminders/users.py): one email with the user's open tasks due today and overdue.
 
 Handlers only write rows in the scheduler's transaction (notifications, outbox events, the mail
-outbox, schedules), in one statement each per batch, so 3,000 firings cost a handful of round trips."""
+outbox, schedules). `fire_due` costs one statement per tenant group (the tasks, with the in-app
+notifications written by a data-modifying CTE of that statement); its outbox events and overdue
+schedules are written once per scheduler batch for all its tenants (`scheduler.defer`)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +37,9 @@ from crm_followups.task.schemas import task_event_data
 from crm_followups.task.service import DUE_KIND, OVERDUE_AFTER, SOURCE, overdue_key
 from crm_followups.task.tables import tasks
 from crm_platform import outbox, scheduler
+from crm_platform.db import json_rows, json_rows_param
 from crm_platform.ids import new_id
-from crm_platform.mail import Mail, Mailer
+from crm_platform.mail import Mail, Mailer, QueuedMail, insert_queued
 from crm_platform.scheduler import Firing
 
 DIGEST_KIND: Final = "followups.digest"
@@ -67,24 +71,49 @@ async def users_of(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict
 # A user id in `tasks.created_by` (else "client:<id>" or "" for a rule).
 _USER_ID_PATTERN: Final = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
+_WANTED_COLUMNS: Final = (("task_id", pg.UUID(as_uuid=True)), ("phase", sa.Text),
+                          ("notice_id", pg.UUID(as_uuid=True)))
 
-async def open_tasks_with_recipients(session: AsyncSession, task_ids: list[uuid.UUID]) -> list[Any]:
-    """The open ones of these tasks, each with who is reminded (`recipient_id`: the assignee, else
+
+@functools.cache
+def _remind_statement() -> sa.Select[Any]:
+    """One statement per tenant group (built once; the firings are sent as one JSON parameter, `json_rows`):
+    the open ones of the wanted tasks, each with who is reminded (`recipient_id`: the assignee, else
     the user who created it; nobody for a rule's or an API client's unassigned task), whether that
     user may see the task's customer, what followups knows of them and their channels (NULL: never
-    chosen), in one query."""
+    chosen); and, as a data-modifying CTE of the same statement, the in-app notifications of those
+    whose recipient is a known, enabled user who sees the customer and did not turn in-app off
+    (with the ids `notice_id` sent along)."""
+    wanted = json_rows("wanted", _WANTED_COLUMNS)
     recipient_id = sa.func.coalesce(tasks.c.assignee_id, sa.case(
         (tasks.c.created_by.op("~")(_USER_ID_PATTERN), sa.cast(tasks.c.created_by, pg.UUID(as_uuid=True))),
         else_=sa.null())).label("recipient_id")
-    inner = sa.select(tasks, recipient_id).where(tasks.c.id.in_(task_ids), tasks.c.status == "open").subquery()
+    inner = (sa.select(tasks, wanted.c.phase, wanted.c.notice_id, recipient_id)
+             .join_from(tasks, wanted, wanted.c.task_id == tasks.c.id)
+             .where(tasks.c.status == "open").subquery("open_task"))
     p = notification_preferences.c
     visible = recipient_sees_customer(inner.c.recipient_id, inner.c.customer_id).label("recipient_sees_customer")
-    query = (sa.select(inner, visible, user_teams.c.email, user_teams.c.locale, user_teams.c.time_zone,
+    found = (sa.select(inner, visible, user_teams.c.email, user_teams.c.locale, user_teams.c.time_zone,
                        user_teams.c.disabled, p.in_app.label("pref_in_app"), p.email.label("pref_email"),
                        p.digest.label("pref_digest"))
              .select_from(inner.outerjoin(user_teams, user_teams.c.user_id == inner.c.recipient_id)
-                          .outerjoin(notification_preferences, p.user_id == inner.c.recipient_id)))
-    return list((await session.execute(query)).all())
+                          .outerjoin(notification_preferences, p.user_id == inner.c.recipient_id))
+             .cte("found"))
+    in_app = sa.and_(found.c.recipient_id.is_not(None), found.c.disabled.is_(False), found.c.recipient_sees_customer,
+                     sa.func.coalesce(found.c.pref_in_app, sa.true()))
+    notified = sa.insert(notifications).from_select(
+        ["id", "user_id", "kind", "task_id", "customer_id", "title", "due_at"],
+        sa.select(found.c.notice_id, found.c.recipient_id, sa.literal("task_") + found.c.phase, found.c.id,
+                  found.c.customer_id, found.c.title, found.c.due_at).where(in_app),
+    ).cte("notified")
+    return sa.select(found).add_cte(notified)
+
+
+async def remind_open_tasks(session: AsyncSession, wanted: dict[uuid.UUID, str]) -> list[Any]:
+    """Runs `_remind_statement` for these tasks (id: phase "due" or "overdue"): writes the in-app
+    notifications and returns the open tasks with their recipients, in one round trip."""
+    rows = [{"task_id": task_id, "phase": phase, "notice_id": new_id()} for task_id, phase in wanted.items()]
+    return list((await session.execute(_remind_statement(), json_rows_param("wanted", rows))).all())
 
 
 def user_zone(user: Any, default: str) -> ZoneInfo:
@@ -104,18 +133,21 @@ class Reminders:
         return f"{self.public_url}{path}"
 
     async def fire_due(self, session: AsyncSession, firings: Sequence[Firing]) -> None:
-        """A batch of one tenant's `followups.task_due` firings (phase "due" or "overdue")."""
+        """A batch of one tenant's `followups.task_due` firings (phase "due" or "overdue"): one
+        statement here (the open tasks, and their in-app notifications written by it); the events,
+        the overdue schedules and the rendered mails go to the scheduler's end of batch
+        (`scheduler.defer`: one INSERT each for every tenant of the batch)."""
         tenant_id = firings[0].tenant_id
         wanted = {uuid.UUID(f.payload["task_id"]): str(f.payload.get("phase") or "due") for f in firings}
-        found = await open_tasks_with_recipients(session, list(wanted))
+        found = await remind_open_tasks(session, wanted)
         if not found:
             return
         now = datetime.now(UTC)
         events: dict[str, list[tuple[dict[str, Any], str | None]]] = {"due": [], "overdue": []}
-        rows: list[dict[str, Any]] = []
-        follow_ups: list[tuple[str, datetime, dict[str, Any]]] = []
+        follow_ups: list[scheduler.OneShot] = []
+        mails: list[QueuedMail] = []
         for task in found:
-            phase = wanted[task.id]
+            phase = task.phase
             user_id = task.recipient_id
             # FollowupTaskDue in proto3 JSON (task_event_data: the fast form of proto_data(task_to_proto(...))).
             data: dict[str, Any] = {"task": task_event_data(task, now)}
@@ -123,34 +155,29 @@ class Reminders:
                 data["user_id"] = str(user_id)
             events[phase].append((data, str(task.id)))
             if phase == "due":
-                follow_ups.append((overdue_key(task.id), task.due_at + OVERDUE_AFTER,
-                                   {"task_id": str(task.id), "phase": "overdue"}))
-            if user_id is None or task.disabled is not False:  # unknown to followups, or disabled
+                follow_ups.append(scheduler.OneShot(tenant_id, DUE_KIND, overdue_key(task.id),
+                                                    task.due_at + OVERDUE_AFTER,
+                                                    {"task_id": str(task.id), "phase": "overdue"}))
+            # The in-app notification is written by the statement above, on the same conditions.
+            if (user_id is None or task.disabled is not False  # unknown to followups, or disabled
+                    or not task.recipient_sees_customer):  # the webhook event is the tenant's, not the user's
                 continue
-            if not task.recipient_sees_customer:  # the webhook event above is the tenant's, not the user's
-                continue
-            chosen = Preferences(*(default if value is None else value for value, default in (
-                (task.pref_in_app, True), (task.pref_email, True), (task.pref_digest, True))))
-            if chosen.in_app:
-                rows.append({"id": new_id(), "user_id": user_id, "kind": f"task_{phase}", "task_id": task.id,
-                             "customer_id": task.customer_id, "title": task.title, "due_at": task.due_at})
-            if chosen.email and task.email and self.mailer is not None:
-                await self._mail_task(session, tenant_id, task, task, phase)
-        if rows:
-            # RETURNING: batched multi-row VALUES ("insertmanyvalues"), not one statement per row.
-            await session.execute(sa.insert(notifications).returning(notifications.c.id), rows)
-        for phase, items in events.items():
-            await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
-                                    verb=phase, items=items)
-        await scheduler.schedule_many(session, tenant_id, DUE_KIND, follow_ups)
+            wants_email = True if task.pref_email is None else task.pref_email
+            if wants_email and task.email and self.mailer is not None:
+                mails.append(self._task_mail(tenant_id, task, task, phase))
+        await scheduler.defer(session, outbox.insert_events, [
+            event for phase, items in events.items()
+            for event in outbox.new_events(source=SOURCE, tenant_id=tenant_id, aggregate="followup_task",
+                                           verb=phase, items=items)])
+        await scheduler.defer(session, scheduler.schedule_rows, follow_ups)
+        await scheduler.defer(session, insert_queued, mails)
 
-    async def _mail_task(self, session: AsyncSession, tenant_id: uuid.UUID, user: Any, task: Any,
-                         phase: str) -> None:
+    def _task_mail(self, tenant_id: uuid.UUID, user: Any, task: Any, phase: str) -> QueuedMail:
         assert self.mailer is not None
         zone = user_zone(user, self.default_zone)
         when = task.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         link = self.link(f"/app/customers/{task.customer_id}#followups")
-        await self.mailer.queue(session, Mail(
+        return self.mailer.render(Mail(
             to=user.email, subject=text(user.locale, f"{phase}_subject", title=task.title),
             text=text(user.locale, f"{phase}_body", title=task.title, when=when, link=link),
         ), tenant_id=tenant_id, category=f"followups.task_{phase}")

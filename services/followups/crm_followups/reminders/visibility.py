@@ -38,9 +38,11 @@ def recipient_sees_customer(recipient_id: sa.ColumnElement[Any],
     sees_all = sa.exists().where(recipient.c.user_id == recipient_id, recipient.c.access_known,
                                  recipient.c.data_scope == ALL)
     owns = sa.exists().where(known.c.customer_id == customer_id, known.c.owner_id == recipient_id)
+    # One level of EXISTS with the recipient's row in its own FROM: a nested EXISTS would not be
+    # correlated with the outer query's recipient (SQLAlchemy correlates one level up), so the team
+    # rule held if any task of the statement had a recipient of that team.
     in_team = (sa.exists().select_from(known.join(owner, owner.c.user_id == known.c.owner_id))
-               .where(known.c.customer_id == customer_id,
-                      sa.exists().where(recipient.c.user_id == recipient_id, recipient.c.access_known,
-                                        recipient.c.data_scope == TEAM,
-                                        owner.c.team_id == sa.any_(recipient.c.team_ids))))
+               .where(known.c.customer_id == customer_id, recipient.c.user_id == recipient_id,
+                      recipient.c.access_known, recipient.c.data_scope == TEAM,
+                      owner.c.team_id == sa.any_(recipient.c.team_ids)))
     return sa.and_(~deleted, sa.or_(access_unknown, sees_all, owns, in_team))
