@@ -14,18 +14,18 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
+from crm_platform.migrations import current_schema
+
 revision: str = "r0220"
 down_revision: str | None = "r0190"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-T = "tenant"
-
 
 def upgrade() -> None:
     # NULL: the report names no segment.
-    op.add_column("report_exports", sa.Column("segment_definition", pg.JSONB), schema=T)
+    op.add_column("report_exports", sa.Column("segment_definition", pg.JSONB), schema=current_schema())
 
 
 def downgrade() -> None:
-    op.drop_column("report_exports", "segment_definition", schema=T)
+    op.drop_column("report_exports", "segment_definition", schema=current_schema())
