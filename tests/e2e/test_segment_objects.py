@@ -172,10 +172,10 @@ def test_money_segments_and_access(segmented: Segmented, other_tenant: TenantCon
     both = admin.post("/v1/reports:run", json={"definition": {"object": "customers", "segment_id": vip["id"],
                                                               "view_id": view["id"]}})
     assert _field_errors(both) == [("definition.segment_id", "not_allowed")]
-    # A share link freezes no segment: refused rather than counted wrong.
+    # A share link keeps the segment as the sharer read it (tests/e2e/test_segment_deliveries.py).
     share = admin.post("/v1/share-links", json={"target": {"kind": "dashboard", "panels": ["kpis"],
                                                            "object": f"segment:{vip['id']}"}})
-    assert share.status_code == 400 and share.json()["errors"][0]["code"] == "not_available", share.text
+    assert share.status_code == 201, share.text
 
 
 def test_value_segment_condition_in_rules_and_segments(tenant: TenantContext) -> None:

@@ -5,7 +5,6 @@ data scope and field policies; only the requester sees the export; the file stre
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -16,12 +15,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, Resource, operation, timestamp
-from crm_gateway.api.saved_reports import ReportId, saved_view_filters, tenant_time_zone
+from crm_gateway.api.saved_reports import ReportId, report_audience, tenant_time_zone
 from crm_gateway.clients import Backends, Caller
 from crm_gateway.problems import Problem
 from crm_platform.auth import Scope
 from crm_proto.crm.reporting.v1 import report_exports_pb2 as pb
-from crm_proto.crm.reporting.v1 import reports_pb2
 
 router = APIRouter(tags=["report exports"])
 ExportFormat = Literal["csv", "rows_csv", "xlsx", "pdf"]
@@ -85,12 +83,10 @@ async def _owned(caller: Caller, services: Backends, report_id: str, export_id: 
 )
 async def create_report_export(report_id: ReportId, body: ReportExportCreate, response: Response, caller: CallerDep,
                                services: BackendsDep) -> ReportExport:
-    saved = await caller.call(services.reports.GetReport, reports_pb2.GetReportRequest(id=str(report_id)))
-    view_id = str(json.loads(saved.definition_json).get("view_id") or "")
+    saved_id, filters, segment = await report_audience(caller, services, str(report_id))
     reply = await caller.call(services.report_exports.CreateReportExport, pb.CreateReportExportRequest(
-        report_id=saved.id, format=body.format, locale=caller.locale,
-        time_zone=await tenant_time_zone(caller, services),
-        view_filters=await saved_view_filters(caller, services, view_id)))
+        report_id=saved_id, format=body.format, locale=caller.locale,
+        time_zone=await tenant_time_zone(caller, services), view_filters=filters, segment_definition=segment))
     response.headers["Location"] = _path(reply.report_id, reply.id)
     return export_out(reply)
 

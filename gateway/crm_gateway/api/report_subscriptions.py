@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, operation
-from crm_gateway.api.dashboards import view_filters
-from crm_gateway.api.share_links import ShareTarget, TargetOut
+from crm_gateway.api.share_links import ShareTarget, TargetOut, delivery_target, target_message
 from crm_gateway.clients import Backends, Caller
 from crm_platform.auth import Scope
 from crm_proto.crm.identity.v1 import identity_pb2
@@ -98,11 +97,8 @@ async def tenant_zone(caller: Caller, services: Backends) -> str:
 
 async def create_subscription(body: SubscriptionCreate, caller: Caller, services: Backends) -> pb.ReportSubscription:
     target = body.target
-    filters = await view_filters(caller, services, target.object)
     return await caller.call(services.delivery.CreateReportSubscription, pb.CreateReportSubscriptionRequest(
-        target=pb.DeliveryTarget(kind=target.kind, id=target.id, panels=target.panels, object=target.object,
-                                 range=target.range, range_from=target.range_from, range_to=target.range_to,
-                                 view_filters=filters),
+        target=await delivery_target(caller, services, target_message(target)),
         title=body.title, frequency=body.frequency, weekday=body.weekday, day_of_month=body.day_of_month,
         time_of_day=body.time_of_day, time_zone=await tenant_zone(caller, services), format=body.format,
         recipient_ids=body.recipient_ids))

@@ -14,7 +14,7 @@ from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, Multili
 from crm_gateway.api.dashboards import saved_segment
 from crm_gateway.clients import Backends, Caller, UpstreamError
 from crm_platform.auth import Scope
-from crm_proto.crm.customers.v1 import views_pb2
+from crm_proto.crm.customers.v1 import segments_pb2, views_pb2
 from crm_proto.crm.identity.v1 import identity_pb2
 from crm_proto.crm.reporting.v1 import reports_pb2 as pb
 
@@ -222,6 +222,18 @@ async def saved_view_filters(caller: Caller, services: Backends, view_id: str) -
         return {}
     reply = await caller.call(services.customer_views.GetCustomerView, views_pb2.GetCustomerViewRequest(id=view_id))
     return dict(reply.filters)
+
+
+async def report_audience(caller: Caller, services: Backends,
+                          report_id: str) -> tuple[str, dict[str, str], segments_pb2.SegmentDefinition | None]:
+    """(id, the view's filters, the segment's definition) of a saved report the caller may read
+    (else 404), both read with the caller's token: what a run that is only queued (an export, a share
+    link, a subscription) keeps as the caller saw it, as `view_filters` are kept."""
+    saved = await caller.call(services.reports.GetReport, pb.GetReportRequest(id=report_id))
+    stored = json.loads(saved.definition_json)
+    segment_id = str(stored.get("segment_id") or "")
+    return (saved.id, await saved_view_filters(caller, services, str(stored.get("view_id") or "")),
+            await saved_segment(caller, services, segment_id) if segment_id else None)
 
 
 async def _run(caller: Caller, services: Backends, *, report_id: str = "", definition: Definition | None = None,

@@ -3,13 +3,16 @@ ReportDeliveryService; docs/reporting.md, "Share links"). The public page is web
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, RequestBody, operation
-from crm_gateway.api.dashboards import view_filters
+from crm_gateway.api.dashboards import segment_definition, view_filters
+from crm_gateway.api.saved_reports import report_audience
+from crm_gateway.clients import Backends, Caller
 from crm_platform.auth import Scope
 from crm_proto.crm.reporting.v1 import delivery_pb2 as pb
 
@@ -23,7 +26,8 @@ class ShareTarget(RequestBody):
     kind: Literal["dashboard", "report"] = "dashboard"
     id: str = Field("", max_length=40, description="The saved report's id (kind report)")
     panels: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=12)
-    object: str = Field("all", max_length=60, description="`all`, `tag:<id>` or `view:<id>` (read as you now)")
+    object: str = Field("all", max_length=60,
+                        description="`all`, `tag:<id>`, `view:<id>` or `segment:<id>` (read as you now)")
     range: str = Field("12m", max_length=10, description="`3m`, `12m`, `ytd` or `custom`")
     range_from: str = Field("", max_length=10, description="YYYY-MM-DD (custom)")
     range_to: str = Field("", max_length=10, description="YYYY-MM-DD (custom)")
@@ -80,6 +84,30 @@ class ShareSettingsPatch(RequestBody):
     allow_personal_fields: bool
 
 
+def target_message(target: ShareTarget) -> pb.DeliveryTarget:
+    return pb.DeliveryTarget(kind=target.kind, id=target.id, panels=target.panels, object=target.object,
+                             range=target.range, range_from=target.range_from, range_to=target.range_to)
+
+
+async def delivery_target(caller: Caller, services: Backends, message: pb.DeliveryTarget) -> pb.DeliveryTarget:
+    """The target with what the creator sees now, read with their token: a saved report's view
+    filters and segment (kind report), else the object's view filters or segment; reporting keeps
+    them with the link or subscription (docs/reporting.md, "Segments as the object")."""
+    if message.kind == "report":
+        try:
+            uuid.UUID(message.id)
+        except ValueError:
+            return message  # reporting answers 400 on target.id
+        _, filters, segment = await report_audience(caller, services, message.id)
+    else:
+        filters = await view_filters(caller, services, message.object)
+        segment = await segment_definition(caller, services, message.object)
+    message.view_filters.update(filters)
+    if segment is not None:
+        message.segment_definition.CopyFrom(segment)
+    return message
+
+
 def link_out(link: pb.ShareLink) -> dict[str, object]:
     t = link.target
     return {
@@ -106,11 +134,8 @@ def link_out(link: pb.ShareLink) -> dict[str, object]:
 async def create_share_link(body: ShareLinkCreate, request: Request, response: Response, caller: CallerDep,
                             services: BackendsDep) -> CreatedShareLink:
     target = body.target
-    filters = await view_filters(caller, services, target.object)
     reply = await caller.call(services.delivery.CreateShareLink, pb.CreateShareLinkRequest(
-        target=pb.DeliveryTarget(kind=target.kind, id=target.id, panels=target.panels, object=target.object,
-                                 range=target.range, range_from=target.range_from, range_to=target.range_to,
-                                 view_filters=filters),
+        target=await delivery_target(caller, services, target_message(target)),
         title=body.title, expires_in_days=body.expires_in_days, password=body.password))
     response.headers["Location"] = f"/v1/share-links/{reply.link.id}"
     public = request.app.state.settings.public_url

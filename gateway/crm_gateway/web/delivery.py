@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
-from crm_gateway.api.dashboards import view_filters
 from crm_gateway.api.report_subscriptions import tenant_zone
+from crm_gateway.api.share_links import delivery_target
 from crm_gateway.i18n import N_, messages
 from crm_gateway.problems import UpstreamError, localise_field_errors
 from crm_gateway.web.auth import session_caller
@@ -55,14 +55,14 @@ def _params(request: Request) -> dict[str, str]:
 
 async def _target(request: Request, caller: Any, services: Any, params: dict[str, str]) -> pb.DeliveryTarget:
     if params.get("report"):  # a saved report (the report builder's "Share and subscribe")
-        return pb.DeliveryTarget(kind="report", id=params["report"][:40])
+        return await delivery_target(caller, services, pb.DeliveryTarget(kind="report", id=params["report"][:40]))
     layout, _ = await my_layout(caller, services)
     window, _ = Window.parse(params.get("range", "12m"), params.get("from", ""), params.get("to", ""))
     object_ = params.get("object", "all") or "all"
-    filters = await view_filters(caller, services, object_)
-    return pb.DeliveryTarget(kind="dashboard", panels=[*dict.fromkeys(layout), "funnel"], object=object_,
-                             range=window.key, range_from=window.start.isoformat() if window.start else "",
-                             range_to=window.end.isoformat() if window.end else "", view_filters=filters)
+    return await delivery_target(caller, services, pb.DeliveryTarget(
+        kind="dashboard", panels=[*dict.fromkeys(layout), "funnel"], object=object_, range=window.key,
+        range_from=window.start.isoformat() if window.start else "",
+        range_to=window.end.isoformat() if window.end else ""))
 
 
 async def _page(request: Request, session: Any, services: Any, *, created: Any = None,

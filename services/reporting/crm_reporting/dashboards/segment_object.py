@@ -25,7 +25,10 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from google.protobuf import json_format
+
 from crm_platform.errors import FieldError, InvalidInput
+from crm_proto.crm.customers.v1 import segments_pb2
 from crm_reporting.analytics import TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_TAGS
 from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
@@ -174,3 +177,18 @@ def segment_object(definition: Any) -> tuple[SegmentObject, dict[str, str]]:
 def requested_segment(request: Any) -> Any:
     """A request's `segment_definition` when the gateway sent one, else None."""
     return request.segment_definition if request.HasField("segment_definition") else None
+
+
+def segment_json(definition: Any) -> dict[str, Any] | None:
+    """A `SegmentDefinition` as stored beside view filters (an export's row, a share link's or a
+    subscription's target): read by the gateway as the creator, kept as they saw it."""
+    if definition is None:
+        return None
+    return dict(json_format.MessageToDict(definition, preserving_proto_field_name=True))
+
+
+def segment_from_json(data: Any) -> segments_pb2.SegmentDefinition | None:
+    """The stored form back as a `SegmentDefinition` (None: no segment was stored)."""
+    if not isinstance(data, dict):
+        return None
+    return json_format.ParseDict(data, segments_pb2.SegmentDefinition(), ignore_unknown_fields=True)

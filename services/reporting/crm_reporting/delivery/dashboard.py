@@ -10,13 +10,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from crm_platform.access import field_policy
 from crm_platform.errors import FieldError, InvalidInput
+from crm_proto.crm.customers.v1 import segments_pb2
 from crm_proto.crm.reporting.v1 import delivery_pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 from crm_reporting.analytics import Analytics
 from crm_reporting.dashboards.audience import DateRange, parse_object, parse_range
 from crm_reporting.dashboards.funnel import sales_funnel
 from crm_reporting.dashboards.panels import PANELS, PanelRequest
+from crm_reporting.dashboards.segment_object import requested_segment, segment_from_json, segment_json
 from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.scope.service import EVERY_CUSTOMER
 
@@ -35,24 +38,34 @@ class Target:
     range: str = "12m"
     range_from: str = ""
     range_to: str = ""
+    # A saved view's filters (object view:<id>, or the saved report's view_id) and a segment's
+    # definition as JSON (object segment:<id>, or the saved report's segment_id), both read by the
+    # gateway as the creator when the link or subscription was made.
     view_filters: dict[str, str] = field(default_factory=dict)
+    segment: dict[str, Any] | None = None
+
+    @property
+    def segment_definition(self) -> segments_pb2.SegmentDefinition | None:
+        return segment_from_json(self.segment)
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "panels": list(self.panels), "object": self.object,
                 "range": self.range, "range_from": self.range_from, "range_to": self.range_to,
-                "view_filters": dict(self.view_filters)}
+                "view_filters": dict(self.view_filters), "segment_definition": self.segment}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Target:
         return cls(str(data.get("kind") or "dashboard"), str(data.get("id") or ""),
                    tuple(data.get("panels") or ()), str(data.get("object") or "all"),
                    str(data.get("range") or "12m"), str(data.get("range_from") or ""),
-                   str(data.get("range_to") or ""), dict(data.get("view_filters") or {}))
+                   str(data.get("range_to") or ""), dict(data.get("view_filters") or {}),
+                   data.get("segment_definition") if isinstance(data.get("segment_definition"), dict) else None)
 
     def as_pb(self) -> delivery_pb2.DeliveryTarget:
         return delivery_pb2.DeliveryTarget(kind=self.kind, id=self.id, panels=list(self.panels), object=self.object,
                                            range=self.range, range_from=self.range_from, range_to=self.range_to,
-                                           view_filters=self.view_filters)
+                                           view_filters=self.view_filters,
+                                           segment_definition=self.segment_definition)
 
 
 def check_target(message: Any, today: date) -> Target:
@@ -70,7 +83,8 @@ def check_target(message: Any, today: date) -> Target:
         except ValueError:
             raise InvalidInput([FieldError("target.id", "required" if not message.id else "invalid_id",
                                            "the saved report's id")]) from None
-        return Target("report", report_id)
+        return Target("report", report_id, view_filters=dict(message.view_filters),
+                      segment=segment_json(requested_segment(message)))
     panels = list(dict.fromkeys(message.panels))
     if not panels:
         errors.append(FieldError("target.panels", "required", "at least one panel"))
@@ -82,15 +96,17 @@ def check_target(message: Any, today: date) -> Target:
                                      f"one of {', '.join([*PANELS, FUNNEL])}"))
     if errors:
         raise InvalidInput(errors)
-    target = Target(kind, "", tuple(panels), message.object or "all", message.range or "12m",
-                    message.range_from, message.range_to, dict(message.view_filters))
+    object_ = message.object or "all"
+    segment = segment_json(requested_segment(message)) if object_.startswith("segment:") else None
+    target = Target(kind, "", tuple(panels), object_, message.range or "12m",
+                    message.range_from, message.range_to, dict(message.view_filters), segment)
     try:
         parse_range(target.range, target.range_from, target.range_to, today, prefix="target.")
     except InvalidInput as exc:
         names = {"target.from": "target.range_from", "target.to": "target.range_to"}
         raise InvalidInput([FieldError(names.get(e.field, e.field), e.code, e.message) for e in exc.errors]) from None
     try:
-        parse_object(target.object, EVERY_CUSTOMER, dict(target.view_filters))
+        parse_object(target.object, EVERY_CUSTOMER, dict(target.view_filters), target.segment_definition)
     except InvalidInput as exc:
         raise InvalidInput([FieldError(f"target.{e.field}", e.code, e.message) for e in exc.errors]) from None
     return target
@@ -122,8 +138,12 @@ async def compute_dashboard(analytics: Analytics, tenant_id: uuid.UUID, target: 
                             today: date, subject: str) -> ComputedDashboard:
     principal = access.principal(tenant_id, subject)
     span: DateRange = parse_range(target.range, target.range_from, target.range_to, today)
-    audience = parse_object(target.object, access.scope, dict(target.view_filters))
+    audience = parse_object(target.object, access.scope, dict(target.view_filters), target.segment_definition)
     computed = ComputedDashboard([], None, [])
+    if any(field_policy(principal, f) in ("hidden", "masked") for f in audience.readable_fields):
+        # A segment judged by spend, for someone who may not see spend: nothing is counted.
+        computed.hidden = list(target.panels)
+        return computed
     for key in target.panels:
         if key == FUNNEL:
             if principal.field_policies.get("status") in ("hidden", "masked"):

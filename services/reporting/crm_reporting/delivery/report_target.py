@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_platform.errors import NotFound, PermissionDenied
 from crm_reporting.analytics import Analytics
 from crm_reporting.delivery.access import AccessSnapshot
+from crm_reporting.delivery.dashboard import Target
 from crm_reporting.reports import engine
 from crm_reporting.reports.files.chart import chart_data, chart_svg
 from crm_reporting.reports.files.layout import lay_out
@@ -27,30 +28,36 @@ from crm_reporting.reports.service import saved_report_service
 PDF_TYPE = "application/pdf"
 
 
-async def check_readable(session: AsyncSession, access: AccessSnapshot, tenant_id: uuid.UUID, report_id: str) -> str:
-    """The report's name if the person may read it; NotFound otherwise."""
-    saved = await saved_report_service.get(session, access.principal(tenant_id, f"user:{access.user_id}"), report_id)
+async def check_readable(session: AsyncSession, access: AccessSnapshot, tenant_id: uuid.UUID, target: Target) -> str:
+    """The report's name if the person may read it (NotFound otherwise) and count by its segment
+    (the one the gateway read as them: 400 on `segment_id`, 403 `field_hidden`)."""
+    principal = access.principal(tenant_id, f"user:{access.user_id}")
+    saved = await saved_report_service.get(session, principal, target.id)
+    engine.check_segment(saved.definition, principal, target.segment_definition)
     return saved.name
 
 
 async def run_report(analytics: Analytics, session: AsyncSession, tenant_id: uuid.UUID, access: AccessSnapshot,
-                     report_id: str, locale: str, time_zone: str, *, frozen: bool) -> PivotResult | None:
+                     target: Target, locale: str, time_zone: str, *, frozen: bool) -> PivotResult | None:
     """The saved report under `access` (`frozen`: its owners as resolved in the snapshot, else the
-    person's scope now); None when they may no longer read it."""
+    person's scope now), its view's filters and segment as the creator read them; None when they
+    may no longer read it."""
     principal = access.principal(tenant_id, f"user:{access.user_id}")
     try:
-        saved = await saved_report_service.get(session, principal, report_id)
+        saved = await saved_report_service.get(session, principal, target.id)
     except NotFound:
         return None
-    request = engine.RunRequest(saved.definition, title=saved.name, locale=locale, time_zone=time_zone)
+    request = engine.RunRequest(saved.definition, title=saved.name, locale=locale, time_zone=time_zone,
+                                view_filters=dict(target.view_filters), segment=target.segment_definition)
     return await engine.run(analytics, session, principal, request, scope=access.scope if frozen else None)
 
 
 async def run_for_recipient(analytics: Analytics, session: AsyncSession, tenant_id: uuid.UUID,
-                            access: AccessSnapshot, report_id: str, locale: str, time_zone: str) -> PivotResult | None:
-    """`run_report` under the recipient's scope now; None also when their field policies refuse it."""
+                            access: AccessSnapshot, target: Target, locale: str, time_zone: str) -> PivotResult | None:
+    """`run_report` under the recipient's scope now; None also when their field policies refuse it
+    (a segment judged by spend for someone who may not see spend, too)."""
     try:
-        return await run_report(analytics, session, tenant_id, access, report_id, locale, time_zone, frozen=False)
+        return await run_report(analytics, session, tenant_id, access, target, locale, time_zone, frozen=False)
     except PermissionDenied:
         return None
 

@@ -67,7 +67,7 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
         target = check_target(request.target, share_links.today())
         if target.kind == "report" and call.principal.user_id is not None:
             name = await report_target.check_readable(call.session, await snapshot_of(call.session, call.principal),
-                                                      call.principal.tenant_id, target.id)
+                                                      call.principal.tenant_id, target)
             request.title = request.title or name
         definition = await subscriptions.check_definition(call.session, request, target.kind)
         row = await subscriptions.create(call.session, call.principal, target, definition)
@@ -116,7 +116,7 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
         target = check_target(request.target, share_links.today())
         if target.kind == "report" and call.principal.user_id is not None:
             name = await report_target.check_readable(call.session, await snapshot_of(call.session, call.principal),
-                                                      call.principal.tenant_id, target.id)
+                                                      call.principal.tenant_id, target)
             request.title = request.title or name
         row, token = await share_links.create(call.session, call.principal, target, request.title,
                                               request.expires_in_days, request.password)
@@ -172,7 +172,7 @@ class DeliveryServicer(delivery_pb2_grpc.ReportDeliveryServiceServicer):
             try:
                 async with tenant_read_session(self.engine, opened.tenant_id) as session:
                     result = await report_target.run_report(
-                        self.analytics, session, opened.tenant_id, share_links.snapshot(opened.link), target.id,
+                        self.analytics, session, opened.tenant_id, share_links.snapshot(opened.link), target,
                         request.locale or "zh-CN", request.time_zone or "Asia/Shanghai", frozen=True)
             except PermissionDenied:  # it groups by a field the link masks (customer names)
                 return pb.SharedContent(state="ok", link=link, hidden_panels=["report"])

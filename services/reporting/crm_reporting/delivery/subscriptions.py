@@ -542,7 +542,7 @@ class Deliverer:
         its chart inline (SVG) and the report file (XLSX or PDF) attached."""
         assert self.mailer is not None
         locale = "en" if person.locale == "en" else "zh-CN"
-        result = await report_target.run_for_recipient(self.analytics, session, tenant_id, access, target.id,
+        result = await report_target.run_for_recipient(self.analytics, session, tenant_id, access, target,
                                                        locale, sub.time_zone)
         if result is None:
             return "skipped", "no_access", None

@@ -59,7 +59,7 @@ from crm_reporting.reports.result import (
     PivotResult,
     UnderlyingRows,
 )
-from crm_reporting.scope.service import ReportScope, report_scope
+from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope, report_scope
 from crm_reporting.scope.tables import user_teams
 from crm_reporting.value.rules import value_rule_store
 from crm_reporting.value.service import SEGMENTS, value_query
@@ -386,6 +386,15 @@ def _segment_audience(segment_id: str, scope: ReportScope, segment: Any) -> Audi
         return parse_object(f"segment:{segment_id}", scope, {}, segment)
     except InvalidInput as exc:
         raise InvalidInput([FieldError("segment_id", e.code, e.message) for e in exc.errors]) from None
+
+
+def check_segment(definition: Definition, principal: Principal, segment: Any) -> None:
+    """Where a run is only queued (an export, a share link, a subscription): the definition's
+    segment is there, parses, and the principal may count by it (400 on `segment_id`, 403
+    `field_hidden`), so the job does not fail later for what could be said now."""
+    if definition.segment_id and not definition.view_id:
+        audience = _segment_audience(definition.segment_id, EVERY_CUSTOMER, segment)
+        require_readable_fields(principal, *audience.readable_fields)
 
 
 async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, principal: Principal,

@@ -25,13 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from crm_platform import jobs, outbox
 from crm_platform.auth import Principal, principal_from, principal_json
 from crm_platform.db import tenant_session
-from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from crm_platform.ids import new_id
 from crm_platform.jobs import JobWorker
 from crm_platform.origin import current_origin
 from crm_platform.runtime import ServiceRuntime
 from crm_platform.tables import jobs as jobs_table
 from crm_reporting.analytics import Analytics
+from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
 from crm_reporting.reports import engine as report_engine
 from crm_reporting.reports.files.render import CONTENT_TYPES, FORMATS, FileFormat, file_name, write_report_file
 from crm_reporting.reports.service import saved_report_service
@@ -56,15 +57,19 @@ def _uuid(value: str) -> uuid.UUID:
 class ReportExports:
     async def create(self, session: AsyncSession, caller: Principal, report_id: str, fmt: str, *,
                      locale: str = "en", time_zone: str = "UTC",
-                     view_filters: dict[str, str] | None = None) -> sa.Row[Any]:
+                     view_filters: dict[str, str] | None = None, segment: Any = None) -> sa.Row[Any]:
+        """`segment`: the `SegmentDefinition` of the report's `segment_id`, read by the gateway as
+        the caller; kept with the export (as the view's filters are) for the job."""
         if fmt not in FORMATS:
             raise InvalidInput([FieldError("format", "invalid_choice", f"format must be one of {', '.join(FORMATS)}")])
         saved = await saved_report_service.get(session, caller, report_id)  # NotFound unless the caller sees it
+        report_engine.check_segment(saved.definition, caller, segment)
         origin = current_origin()
         export_id = new_id()
         row = (await session.execute(sa.insert(report_exports).values(
             id=export_id, owner=caller.actor, access=principal_json(caller), report_id=saved.id,
-            format=fmt, locale=locale, time_zone=time_zone, view_filters=view_filters or {}, status=QUEUED,
+            format=fmt, locale=locale, time_zone=time_zone, view_filters=view_filters or {},
+            segment_definition=segment_json(segment), status=QUEUED,
             rows_done=0, file_name="", content_type=CONTENT_TYPES[fmt], size_bytes=0, parts=0, error="",
             ip=origin.ip, user_agent=origin.user_agent, created_at=sa.func.now(),
             expires_at=datetime.now(UTC) + EXPIRES_AFTER,
@@ -130,13 +135,14 @@ class ExportRunner:
                 saved = await saved_report_service.get(session, caller, str(row.report_id))
                 request = report_engine.RunRequest(
                     saved.definition, title=saved.name, locale=row.locale, time_zone=row.time_zone,
-                    view_filters=dict(row.view_filters))
+                    view_filters=dict(row.view_filters), segment=segment_from_json(row.segment_definition))
                 scope = await report_scope(session, caller)
                 result = await report_engine.run(self.analytics, session, caller, request, scope=scope)
                 underlying, source = (
                     await report_engine.underlying_source(self.analytics, session, caller, request, scope=scope)
                     if row.format in ("xlsx", "rows_csv") else (None, None))
-        except (NotFound, InvalidInput) as exc:  # the report was deleted, unshared, or no longer valid
+        # The report was deleted, unshared, or no longer valid; or the requester may no longer count it.
+        except (NotFound, InvalidInput, PermissionDenied) as exc:
             await self._fail(job.tenant_id, export_id, str(exc))
             return {"status": FAILED}
         await jobs.report_progress(self.engine, job.id, 0, None)

@@ -12,6 +12,7 @@ from crm_platform.auth import Scope
 from crm_platform.grpc_server import Call, rpc
 from crm_proto.crm.reporting.v1 import report_exports_pb2 as pb
 from crm_proto.crm.reporting.v1 import report_exports_pb2_grpc
+from crm_reporting.dashboards.segment_object import requested_segment
 from crm_reporting.reports.exports import report_exports_service
 
 
@@ -39,7 +40,8 @@ class ReportExportServicer(report_exports_pb2_grpc.ReportExportServiceServicer):
     async def CreateReportExport(self, request: pb.CreateReportExportRequest, call: Call) -> pb.ReportExport:
         return export_proto(await report_exports_service.create(
             call.session, call.principal, request.report_id, request.format, locale=request.locale or "en",
-            time_zone=request.time_zone or "UTC", view_filters=dict(request.view_filters)))
+            time_zone=request.time_zone or "UTC", view_filters=dict(request.view_filters),
+            segment=requested_segment(request)))
 
     @rpc(Scope.REPORTS_READ, read_only=True)
     async def GetReportExport(self, request: pb.GetReportExportRequest, call: Call) -> pb.ReportExport:

@@ -77,6 +77,8 @@ report_exports = sa.Table(
     sa.Column("locale", sa.Text, nullable=False),
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("view_filters", JSONB, nullable=False),
+    # The report's segment as the requester read it (migration r0220); NULL: none.
+    sa.Column("segment_definition", JSONB),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("rows_done", sa.BigInteger, nullable=False),
     sa.Column("file_name", sa.Text, nullable=False),

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from crm_proto.crm.customers.v1 import segments_pb2 as crm_dot_customers_dot_v1_dot_segments__pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2 as crm_dot_reporting_dot_v1_dot_reporting__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/reporting/v1/delivery.proto\x12\x10\x63rm.reporting.v1\x1a crm/reporting/v1/reporting.proto\"\xfc\x01\n\x0e\x44\x65liveryTarget\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06panels\x18\x03 \x03(\t\x12\x0e\n\x06object\x18\x04 \x01(\t\x12\r\n\x05range\x18\x05 \x01(\t\x12\x12\n\nrange_from\x18\x06 \x01(\t\x12\x10\n\x08range_to\x18\x07 \x01(\t\x12G\n\x0cview_filters\x18\x08 \x03(\x0b\x32\x31.crm.reporting.v1.DeliveryTarget.ViewFiltersEntry\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x01\n\x16\x43reateShareLinkRequest\x12\x30\n\x06target\x18\x01 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0f\x65xpires_in_days\x18\x03 \x01(\x05\x12\x10\n\x08password\x18\x04 \x01(\t\"\xc7\x02\n\tShareLink\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x03 \x01(\t\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x17\n\x0f\x63reated_by_name\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\t\x12\x12\n\nrevoked_at\x18\x08 \x01(\t\x12\x1a\n\x12password_protected\x18\t \x01(\x08\x12\r\n\x05state\x18\n \x01(\t\x12\r\n\x05views\x18\x0b \x01(\x03\x12\x16\n\x0elast_viewed_at\x18\x0c \x01(\t\x12\x12\n\ndata_scope\x18\r \x01(\t\x12\x1e\n\x16personal_fields_masked\x18\x0e \x01(\x08\"L\n\x10\x43reatedShareLink\x12)\n\x04link\x18\x01 \x01(\x0b\x32\x1b.crm.reporting.v1.ShareLink\x12\r\n\x05token\x18\x02 \x01(\t\"&\n\x15ListShareLinksRequest\x12\r\n\x05state\x18\x01 \x01(\t\"D\n\x16ListShareLinksResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.reporting.v1.ShareLink\" \n\x12ShareLinkIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Z\n\x14OpenShareLinkRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"\xf0\x01\n\rSharedContent\x12\r\n\x05state\x18\x01 \x01(\t\x12)\n\x04link\x18\x02 \x01(\x0b\x32\x1b.crm.reporting.v1.ShareLink\x12\x30\n\x06panels\x18\x03 \x03(\x0b\x32 .crm.reporting.v1.DashboardPanel\x12\x33\n\x06\x66unnel\x18\x04 \x01(\x0b\x32#.crm.reporting.v1.GetFunnelResponse\x12\x12\n\nhas_funnel\x18\x05 \x01(\x08\x12\x15\n\rhidden_panels\x18\x06 \x03(\t\x12\x13\n\x0breport_json\x18\x07 \x01(\t\"\x19\n\x17GetShareSettingsRequest\"?\n\rShareSettings\x12\x1d\n\x15\x61llow_personal_fields\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xeb\x01\n\x1f\x43reateReportSubscriptionRequest\x12\x30\n\x06target\x18\x01 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x02 \x01(\t\x12\x11\n\tfrequency\x18\x03 \x01(\t\x12\x0f\n\x07weekday\x18\x04 \x01(\x05\x12\x14\n\x0c\x64\x61y_of_month\x18\x05 \x01(\x05\x12\x13\n\x0btime_of_day\x18\x06 \x01(\t\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x08 \x01(\t\x12\x15\n\rrecipient_ids\x18\t \x03(\t\"s\n\x15SubscriptionRecipient\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x14\n\x0cunsubscribed\x18\x05 \x01(\x08\"\xdc\x02\n\x12ReportSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x03 \x01(\t\x12\x11\n\tfrequency\x18\x04 \x01(\t\x12\x0f\n\x07weekday\x18\x05 \x01(\x05\x12\x14\n\x0c\x64\x61y_of_month\x18\x06 \x01(\x05\x12\x13\n\x0btime_of_day\x18\x07 \x01(\t\x12\x11\n\ttime_zone\x18\x08 \x01(\t\x12\x0e\n\x06\x66ormat\x18\t \x01(\t\x12;\n\nrecipients\x18\n \x03(\x0b\x32\'.crm.reporting.v1.SubscriptionRecipient\x12\x12\n\ncreated_by\x18\x0b \x01(\t\x12\x12\n\ncreated_at\x18\x0c \x01(\t\x12\x13\n\x0bnext_run_at\x18\r \x01(\t\x12\r\n\x05rrule\x18\x0e \x01(\t\"H\n\x1eListReportSubscriptionsRequest\x12\x13\n\x0btarget_kind\x18\x01 \x01(\t\x12\x11\n\ttarget_id\x18\x02 \x01(\t\"V\n\x1fListReportSubscriptionsResponse\x12\x33\n\x05items\x18\x01 \x03(\x0b\x32$.crm.reporting.v1.ReportSubscription\")\n\x1bReportSubscriptionIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n!ListSubscriptionDeliveriesRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\xbf\x01\n\x14SubscriptionDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x14\n\x0crecipient_id\x18\x03 \x01(\t\x12\x15\n\roccurrence_at\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x0f\n\x07sent_at\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\"[\n\"ListSubscriptionDeliveriesResponse\x12\x35\n\x05items\x18\x01 \x03(\x0b\x32&.crm.reporting.v1.SubscriptionDelivery\"#\n\x12UnsubscribeRequest\x12\r\n\x05token\x18\x01 \x01(\t\"3\n\x13UnsubscribeResponse\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t2\xd3\n\n\x15ReportDeliveryService\x12_\n\x0f\x43reateShareLink\x12(.crm.reporting.v1.CreateShareLinkRequest\x1a\".crm.reporting.v1.CreatedShareLink\x12\x63\n\x0eListShareLinks\x12\'.crm.reporting.v1.ListShareLinksRequest\x1a(.crm.reporting.v1.ListShareLinksResponse\x12Q\n\x0cGetShareLink\x12$.crm.reporting.v1.ShareLinkIdRequest\x1a\x1b.crm.reporting.v1.ShareLink\x12T\n\x0fRevokeShareLink\x12$.crm.reporting.v1.ShareLinkIdRequest\x1a\x1b.crm.reporting.v1.ShareLink\x12X\n\rOpenShareLink\x12&.crm.reporting.v1.OpenShareLinkRequest\x1a\x1f.crm.reporting.v1.SharedContent\x12^\n\x10GetShareSettings\x12).crm.reporting.v1.GetShareSettingsRequest\x1a\x1f.crm.reporting.v1.ShareSettings\x12W\n\x13UpdateShareSettings\x12\x1f.crm.reporting.v1.ShareSettings\x1a\x1f.crm.reporting.v1.ShareSettings\x12s\n\x18\x43reateReportSubscription\x12\x31.crm.reporting.v1.CreateReportSubscriptionRequest\x1a$.crm.reporting.v1.ReportSubscription\x12~\n\x17ListReportSubscriptions\x12\x30.crm.reporting.v1.ListReportSubscriptionsRequest\x1a\x31.crm.reporting.v1.ListReportSubscriptionsResponse\x12l\n\x15GetReportSubscription\x12-.crm.reporting.v1.ReportSubscriptionIdRequest\x1a$.crm.reporting.v1.ReportSubscription\x12o\n\x18\x44\x65leteReportSubscription\x12-.crm.reporting.v1.ReportSubscriptionIdRequest\x1a$.crm.reporting.v1.ReportSubscription\x12\x87\x01\n\x1aListSubscriptionDeliveries\x12\x33.crm.reporting.v1.ListSubscriptionDeliveriesRequest\x1a\x34.crm.reporting.v1.ListSubscriptionDeliveriesResponse\x12Z\n\x0bUnsubscribe\x12$.crm.reporting.v1.UnsubscribeRequest\x1a%.crm.reporting.v1.UnsubscribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/reporting/v1/delivery.proto\x12\x10\x63rm.reporting.v1\x1a\x1f\x63rm/customers/v1/segments.proto\x1a crm/reporting/v1/reporting.proto\"\xbe\x02\n\x0e\x44\x65liveryTarget\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06panels\x18\x03 \x03(\t\x12\x0e\n\x06object\x18\x04 \x01(\t\x12\r\n\x05range\x18\x05 \x01(\t\x12\x12\n\nrange_from\x18\x06 \x01(\t\x12\x10\n\x08range_to\x18\x07 \x01(\t\x12G\n\x0cview_filters\x18\x08 \x03(\x0b\x32\x31.crm.reporting.v1.DeliveryTarget.ViewFiltersEntry\x12@\n\x12segment_definition\x18\xc9\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x01\n\x16\x43reateShareLinkRequest\x12\x30\n\x06target\x18\x01 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0f\x65xpires_in_days\x18\x03 \x01(\x05\x12\x10\n\x08password\x18\x04 \x01(\t\"\xc7\x02\n\tShareLink\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x03 \x01(\t\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x17\n\x0f\x63reated_by_name\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\t\x12\x12\n\nrevoked_at\x18\x08 \x01(\t\x12\x1a\n\x12password_protected\x18\t \x01(\x08\x12\r\n\x05state\x18\n \x01(\t\x12\r\n\x05views\x18\x0b \x01(\x03\x12\x16\n\x0elast_viewed_at\x18\x0c \x01(\t\x12\x12\n\ndata_scope\x18\r \x01(\t\x12\x1e\n\x16personal_fields_masked\x18\x0e \x01(\x08\"L\n\x10\x43reatedShareLink\x12)\n\x04link\x18\x01 \x01(\x0b\x32\x1b.crm.reporting.v1.ShareLink\x12\r\n\x05token\x18\x02 \x01(\t\"&\n\x15ListShareLinksRequest\x12\r\n\x05state\x18\x01 \x01(\t\"D\n\x16ListShareLinksResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.crm.reporting.v1.ShareLink\" \n\x12ShareLinkIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Z\n\x14OpenShareLinkRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"\xf0\x01\n\rSharedContent\x12\r\n\x05state\x18\x01 \x01(\t\x12)\n\x04link\x18\x02 \x01(\x0b\x32\x1b.crm.reporting.v1.ShareLink\x12\x30\n\x06panels\x18\x03 \x03(\x0b\x32 .crm.reporting.v1.DashboardPanel\x12\x33\n\x06\x66unnel\x18\x04 \x01(\x0b\x32#.crm.reporting.v1.GetFunnelResponse\x12\x12\n\nhas_funnel\x18\x05 \x01(\x08\x12\x15\n\rhidden_panels\x18\x06 \x03(\t\x12\x13\n\x0breport_json\x18\x07 \x01(\t\"\x19\n\x17GetShareSettingsRequest\"?\n\rShareSettings\x12\x1d\n\x15\x61llow_personal_fields\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xeb\x01\n\x1f\x43reateReportSubscriptionRequest\x12\x30\n\x06target\x18\x01 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x02 \x01(\t\x12\x11\n\tfrequency\x18\x03 \x01(\t\x12\x0f\n\x07weekday\x18\x04 \x01(\x05\x12\x14\n\x0c\x64\x61y_of_month\x18\x05 \x01(\x05\x12\x13\n\x0btime_of_day\x18\x06 \x01(\t\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x08 \x01(\t\x12\x15\n\rrecipient_ids\x18\t \x03(\t\"s\n\x15SubscriptionRecipient\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x14\n\x0cunsubscribed\x18\x05 \x01(\x08\"\xdc\x02\n\x12ReportSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .crm.reporting.v1.DeliveryTarget\x12\r\n\x05title\x18\x03 \x01(\t\x12\x11\n\tfrequency\x18\x04 \x01(\t\x12\x0f\n\x07weekday\x18\x05 \x01(\x05\x12\x14\n\x0c\x64\x61y_of_month\x18\x06 \x01(\x05\x12\x13\n\x0btime_of_day\x18\x07 \x01(\t\x12\x11\n\ttime_zone\x18\x08 \x01(\t\x12\x0e\n\x06\x66ormat\x18\t \x01(\t\x12;\n\nrecipients\x18\n \x03(\x0b\x32\'.crm.reporting.v1.SubscriptionRecipient\x12\x12\n\ncreated_by\x18\x0b \x01(\t\x12\x12\n\ncreated_at\x18\x0c \x01(\t\x12\x13\n\x0bnext_run_at\x18\r \x01(\t\x12\r\n\x05rrule\x18\x0e \x01(\t\"H\n\x1eListReportSubscriptionsRequest\x12\x13\n\x0btarget_kind\x18\x01 \x01(\t\x12\x11\n\ttarget_id\x18\x02 \x01(\t\"V\n\x1fListReportSubscriptionsResponse\x12\x33\n\x05items\x18\x01 \x03(\x0b\x32$.crm.reporting.v1.ReportSubscription\")\n\x1bReportSubscriptionIdRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n!ListSubscriptionDeliveriesRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\xbf\x01\n\x14SubscriptionDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x14\n\x0crecipient_id\x18\x03 \x01(\t\x12\x15\n\roccurrence_at\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x0f\n\x07sent_at\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\"[\n\"ListSubscriptionDeliveriesResponse\x12\x35\n\x05items\x18\x01 \x03(\x0b\x32&.crm.reporting.v1.SubscriptionDelivery\"#\n\x12UnsubscribeRequest\x12\r\n\x05token\x18\x01 \x01(\t\"3\n\x13UnsubscribeResponse\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t2\xd3\n\n\x15ReportDeliveryService\x12_\n\x0f\x43reateShareLink\x12(.crm.reporting.v1.CreateShareLinkRequest\x1a\".crm.reporting.v1.CreatedShareLink\x12\x63\n\x0eListShareLinks\x12\'.crm.reporting.v1.ListShareLinksRequest\x1a(.crm.reporting.v1.ListShareLinksResponse\x12Q\n\x0cGetShareLink\x12$.crm.reporting.v1.ShareLinkIdRequest\x1a\x1b.crm.reporting.v1.ShareLink\x12T\n\x0fRevokeShareLink\x12$.crm.reporting.v1.ShareLinkIdRequest\x1a\x1b.crm.reporting.v1.ShareLink\x12X\n\rOpenShareLink\x12&.crm.reporting.v1.OpenShareLinkRequest\x1a\x1f.crm.reporting.v1.SharedContent\x12^\n\x10GetShareSettings\x12).crm.reporting.v1.GetShareSettingsRequest\x1a\x1f.crm.reporting.v1.ShareSettings\x12W\n\x13UpdateShareSettings\x12\x1f.crm.reporting.v1.ShareSettings\x1a\x1f.crm.reporting.v1.ShareSettings\x12s\n\x18\x43reateReportSubscription\x12\x31.crm.reporting.v1.CreateReportSubscriptionRequest\x1a$.crm.reporting.v1.ReportSubscription\x12~\n\x17ListReportSubscriptions\x12\x30.crm.reporting.v1.ListReportSubscriptionsRequest\x1a\x31.crm.reporting.v1.ListReportSubscriptionsResponse\x12l\n\x15GetReportSubscription\x12-.crm.reporting.v1.ReportSubscriptionIdRequest\x1a$.crm.reporting.v1.ReportSubscription\x12o\n\x18\x44\x65leteReportSubscription\x12-.crm.reporting.v1.ReportSubscriptionIdRequest\x1a$.crm.reporting.v1.ReportSubscription\x12\x87\x01\n\x1aListSubscriptionDeliveries\x12\x33.crm.reporting.v1.ListSubscriptionDeliveriesRequest\x1a\x34.crm.reporting.v1.ListSubscriptionDeliveriesResponse\x12Z\n\x0bUnsubscribe\x12$.crm.reporting.v1.UnsubscribeRequest\x1a%.crm.reporting.v1.UnsubscribeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,52 +35,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._loaded_options = None
   _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._serialized_options = b'8\001'
-  _globals['_DELIVERYTARGET']._serialized_start=88
-  _globals['_DELIVERYTARGET']._serialized_end=340
-  _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._serialized_start=290
-  _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._serialized_end=340
-  _globals['_CREATESHARELINKREQUEST']._serialized_start=343
-  _globals['_CREATESHARELINKREQUEST']._serialized_end=475
-  _globals['_SHARELINK']._serialized_start=478
-  _globals['_SHARELINK']._serialized_end=805
-  _globals['_CREATEDSHARELINK']._serialized_start=807
-  _globals['_CREATEDSHARELINK']._serialized_end=883
-  _globals['_LISTSHARELINKSREQUEST']._serialized_start=885
-  _globals['_LISTSHARELINKSREQUEST']._serialized_end=923
-  _globals['_LISTSHARELINKSRESPONSE']._serialized_start=925
-  _globals['_LISTSHARELINKSRESPONSE']._serialized_end=993
-  _globals['_SHARELINKIDREQUEST']._serialized_start=995
-  _globals['_SHARELINKIDREQUEST']._serialized_end=1027
-  _globals['_OPENSHARELINKREQUEST']._serialized_start=1029
-  _globals['_OPENSHARELINKREQUEST']._serialized_end=1119
-  _globals['_SHAREDCONTENT']._serialized_start=1122
-  _globals['_SHAREDCONTENT']._serialized_end=1362
-  _globals['_GETSHARESETTINGSREQUEST']._serialized_start=1364
-  _globals['_GETSHARESETTINGSREQUEST']._serialized_end=1389
-  _globals['_SHARESETTINGS']._serialized_start=1391
-  _globals['_SHARESETTINGS']._serialized_end=1454
-  _globals['_CREATEREPORTSUBSCRIPTIONREQUEST']._serialized_start=1457
-  _globals['_CREATEREPORTSUBSCRIPTIONREQUEST']._serialized_end=1692
-  _globals['_SUBSCRIPTIONRECIPIENT']._serialized_start=1694
-  _globals['_SUBSCRIPTIONRECIPIENT']._serialized_end=1809
-  _globals['_REPORTSUBSCRIPTION']._serialized_start=1812
-  _globals['_REPORTSUBSCRIPTION']._serialized_end=2160
-  _globals['_LISTREPORTSUBSCRIPTIONSREQUEST']._serialized_start=2162
-  _globals['_LISTREPORTSUBSCRIPTIONSREQUEST']._serialized_end=2234
-  _globals['_LISTREPORTSUBSCRIPTIONSRESPONSE']._serialized_start=2236
-  _globals['_LISTREPORTSUBSCRIPTIONSRESPONSE']._serialized_end=2322
-  _globals['_REPORTSUBSCRIPTIONIDREQUEST']._serialized_start=2324
-  _globals['_REPORTSUBSCRIPTIONIDREQUEST']._serialized_end=2365
-  _globals['_LISTSUBSCRIPTIONDELIVERIESREQUEST']._serialized_start=2367
-  _globals['_LISTSUBSCRIPTIONDELIVERIESREQUEST']._serialized_end=2442
-  _globals['_SUBSCRIPTIONDELIVERY']._serialized_start=2445
-  _globals['_SUBSCRIPTIONDELIVERY']._serialized_end=2636
-  _globals['_LISTSUBSCRIPTIONDELIVERIESRESPONSE']._serialized_start=2638
-  _globals['_LISTSUBSCRIPTIONDELIVERIESRESPONSE']._serialized_end=2729
-  _globals['_UNSUBSCRIBEREQUEST']._serialized_start=2731
-  _globals['_UNSUBSCRIBEREQUEST']._serialized_end=2766
-  _globals['_UNSUBSCRIBERESPONSE']._serialized_start=2768
-  _globals['_UNSUBSCRIBERESPONSE']._serialized_end=2819
-  _globals['_REPORTDELIVERYSERVICE']._serialized_start=2822
-  _globals['_REPORTDELIVERYSERVICE']._serialized_end=4185
+  _globals['_DELIVERYTARGET']._serialized_start=121
+  _globals['_DELIVERYTARGET']._serialized_end=439
+  _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._serialized_start=389
+  _globals['_DELIVERYTARGET_VIEWFILTERSENTRY']._serialized_end=439
+  _globals['_CREATESHARELINKREQUEST']._serialized_start=442
+  _globals['_CREATESHARELINKREQUEST']._serialized_end=574
+  _globals['_SHARELINK']._serialized_start=577
+  _globals['_SHARELINK']._serialized_end=904
+  _globals['_CREATEDSHARELINK']._serialized_start=906
+  _globals['_CREATEDSHARELINK']._serialized_end=982
+  _globals['_LISTSHARELINKSREQUEST']._serialized_start=984
+  _globals['_LISTSHARELINKSREQUEST']._serialized_end=1022
+  _globals['_LISTSHARELINKSRESPONSE']._serialized_start=1024
+  _globals['_LISTSHARELINKSRESPONSE']._serialized_end=1092
+  _globals['_SHARELINKIDREQUEST']._serialized_start=1094
+  _globals['_SHARELINKIDREQUEST']._serialized_end=1126
+  _globals['_OPENSHARELINKREQUEST']._serialized_start=1128
+  _globals['_OPENSHARELINKREQUEST']._serialized_end=1218
+  _globals['_SHAREDCONTENT']._serialized_start=1221
+  _globals['_SHAREDCONTENT']._serialized_end=1461
+  _globals['_GETSHARESETTINGSREQUEST']._serialized_start=1463
+  _globals['_GETSHARESETTINGSREQUEST']._serialized_end=1488
+  _globals['_SHARESETTINGS']._serialized_start=1490
+  _globals['_SHARESETTINGS']._serialized_end=1553
+  _globals['_CREATEREPORTSUBSCRIPTIONREQUEST']._serialized_start=1556
+  _globals['_CREATEREPORTSUBSCRIPTIONREQUEST']._serialized_end=1791
+  _globals['_SUBSCRIPTIONRECIPIENT']._serialized_start=1793
+  _globals['_SUBSCRIPTIONRECIPIENT']._serialized_end=1908
+  _globals['_REPORTSUBSCRIPTION']._serialized_start=1911
+  _globals['_REPORTSUBSCRIPTION']._serialized_end=2259
+  _globals['_LISTREPORTSUBSCRIPTIONSREQUEST']._serialized_start=2261
+  _globals['_LISTREPORTSUBSCRIPTIONSREQUEST']._serialized_end=2333
+  _globals['_LISTREPORTSUBSCRIPTIONSRESPONSE']._serialized_start=2335
+  _globals['_LISTREPORTSUBSCRIPTIONSRESPONSE']._serialized_end=2421
+  _globals['_REPORTSUBSCRIPTIONIDREQUEST']._serialized_start=2423
+  _globals['_REPORTSUBSCRIPTIONIDREQUEST']._serialized_end=2464
+  _globals['_LISTSUBSCRIPTIONDELIVERIESREQUEST']._serialized_start=2466
+  _globals['_LISTSUBSCRIPTIONDELIVERIESREQUEST']._serialized_end=2541
+  _globals['_SUBSCRIPTIONDELIVERY']._serialized_start=2544
+  _globals['_SUBSCRIPTIONDELIVERY']._serialized_end=2735
+  _globals['_LISTSUBSCRIPTIONDELIVERIESRESPONSE']._serialized_start=2737
+  _globals['_LISTSUBSCRIPTIONDELIVERIESRESPONSE']._serialized_end=2828
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_start=2830
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_end=2865
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_start=2867
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_end=2918
+  _globals['_REPORTDELIVERYSERVICE']._serialized_start=2921
+  _globals['_REPORTDELIVERYSERVICE']._serialized_end=4284
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from crm_proto.crm.customers.v1 import segments_pb2 as _segments_pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2 as _reporting_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -8,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DeliveryTarget(_message.Message):
-    __slots__ = ("kind", "id", "panels", "object", "range", "range_from", "range_to", "view_filters")
+    __slots__ = ("kind", "id", "panels", "object", "range", "range_from", "range_to", "view_filters", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +25,7 @@ class DeliveryTarget(_message.Message):
     RANGE_FROM_FIELD_NUMBER: _ClassVar[int]
     RANGE_TO_FIELD_NUMBER: _ClassVar[int]
     VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     kind: str
     id: str
     panels: _containers.RepeatedScalarFieldContainer[str]
@@ -32,7 +34,8 @@ class DeliveryTarget(_message.Message):
     range_from: str
     range_to: str
     view_filters: _containers.ScalarMap[str, str]
-    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., panels: _Optional[_Iterable[str]] = ..., object: _Optional[str] = ..., range: _Optional[str] = ..., range_from: _Optional[str] = ..., range_to: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., panels: _Optional[_Iterable[str]] = ..., object: _Optional[str] = ..., range: _Optional[str] = ..., range_from: _Optional[str] = ..., range_to: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ...) -> None: ...
 
 class CreateShareLinkRequest(_message.Message):
     __slots__ = ("target", "title", "expires_in_days", "password")

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from crm_proto.crm.customers.v1 import segments_pb2 as crm_dot_customers_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%crm/reporting/v1/report_exports.proto\x12\x10\x63rm.reporting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x02\n\x0cReportExport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\treport_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x11\n\trows_done\x18\x05 \x01(\x03\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12\x12\n\nsize_bytes\x18\x07 \x01(\x03\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rprogress_done\x18\x0c \x01(\x03\"\xe9\x01\n\x19\x43reateReportExportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12R\n\x0cview_filters\x18\x05 \x03(\x0b\x32<.crm.reporting.v1.CreateReportExportRequest.ViewFiltersEntry\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x16GetReportExportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x1bReadReportExportFileRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04part\x18\x02 \x01(\x05\"n\n\x14ReportExportFilePart\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x11\n\tnext_part\x18\x05 \x01(\x05\x32\xc4\x02\n\x13ReportExportService\x12\x61\n\x12\x43reateReportExport\x12+.crm.reporting.v1.CreateReportExportRequest\x1a\x1e.crm.reporting.v1.ReportExport\x12[\n\x0fGetReportExport\x12(.crm.reporting.v1.GetReportExportRequest\x1a\x1e.crm.reporting.v1.ReportExport\x12m\n\x14ReadReportExportFile\x12-.crm.reporting.v1.ReadReportExportFileRequest\x1a&.crm.reporting.v1.ReportExportFilePartb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%crm/reporting/v1/report_exports.proto\x12\x10\x63rm.reporting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1f\x63rm/customers/v1/segments.proto\"\xbe\x02\n\x0cReportExport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\treport_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x11\n\trows_done\x18\x05 \x01(\x03\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12\x12\n\nsize_bytes\x18\x07 \x01(\x03\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rprogress_done\x18\x0c \x01(\x03\"\xab\x02\n\x19\x43reateReportExportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12R\n\x0cview_filters\x18\x05 \x03(\x0b\x32<.crm.reporting.v1.CreateReportExportRequest.ViewFiltersEntry\x12@\n\x12segment_definition\x18\xc9\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x16GetReportExportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x1bReadReportExportFileRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04part\x18\x02 \x01(\x05\"n\n\x14ReportExportFilePart\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x11\n\tnext_part\x18\x05 \x01(\x05\x32\xc4\x02\n\x13ReportExportService\x12\x61\n\x12\x43reateReportExport\x12+.crm.reporting.v1.CreateReportExportRequest\x1a\x1e.crm.reporting.v1.ReportExport\x12[\n\x0fGetReportExport\x12(.crm.reporting.v1.GetReportExportRequest\x1a\x1e.crm.reporting.v1.ReportExport\x12m\n\x14ReadReportExportFile\x12-.crm.reporting.v1.ReadReportExportFileRequest\x1a&.crm.reporting.v1.ReportExportFilePartb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,18 +35,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._loaded_options = None
   _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._serialized_options = b'8\001'
-  _globals['_REPORTEXPORT']._serialized_start=93
-  _globals['_REPORTEXPORT']._serialized_end=411
-  _globals['_CREATEREPORTEXPORTREQUEST']._serialized_start=414
-  _globals['_CREATEREPORTEXPORTREQUEST']._serialized_end=647
-  _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=597
-  _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=647
-  _globals['_GETREPORTEXPORTREQUEST']._serialized_start=649
-  _globals['_GETREPORTEXPORTREQUEST']._serialized_end=685
-  _globals['_READREPORTEXPORTFILEREQUEST']._serialized_start=687
-  _globals['_READREPORTEXPORTFILEREQUEST']._serialized_end=742
-  _globals['_REPORTEXPORTFILEPART']._serialized_start=744
-  _globals['_REPORTEXPORTFILEPART']._serialized_end=854
-  _globals['_REPORTEXPORTSERVICE']._serialized_start=857
-  _globals['_REPORTEXPORTSERVICE']._serialized_end=1181
+  _globals['_REPORTEXPORT']._serialized_start=126
+  _globals['_REPORTEXPORT']._serialized_end=444
+  _globals['_CREATEREPORTEXPORTREQUEST']._serialized_start=447
+  _globals['_CREATEREPORTEXPORTREQUEST']._serialized_end=746
+  _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=696
+  _globals['_CREATEREPORTEXPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=746
+  _globals['_GETREPORTEXPORTREQUEST']._serialized_start=748
+  _globals['_GETREPORTEXPORTREQUEST']._serialized_end=784
+  _globals['_READREPORTEXPORTFILEREQUEST']._serialized_start=786
+  _globals['_READREPORTEXPORTFILEREQUEST']._serialized_end=841
+  _globals['_REPORTEXPORTFILEPART']._serialized_start=843
+  _globals['_REPORTEXPORTFILEPART']._serialized_end=953
+  _globals['_REPORTEXPORTSERVICE']._serialized_start=956
+  _globals['_REPORTEXPORTSERVICE']._serialized_end=1280
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from crm_proto.crm.customers.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -38,7 +39,7 @@ class ReportExport(_message.Message):
     def __init__(self, id: _Optional[str] = ..., report_id: _Optional[str] = ..., status: _Optional[str] = ..., format: _Optional[str] = ..., rows_done: _Optional[int] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress_done: _Optional[int] = ...) -> None: ...
 
 class CreateReportExportRequest(_message.Message):
-    __slots__ = ("report_id", "format", "locale", "time_zone", "view_filters")
+    __slots__ = ("report_id", "format", "locale", "time_zone", "view_filters", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,12 +52,14 @@ class CreateReportExportRequest(_message.Message):
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     report_id: str
     format: str
     locale: str
     time_zone: str
     view_filters: _containers.ScalarMap[str, str]
-    def __init__(self, report_id: _Optional[str] = ..., format: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, report_id: _Optional[str] = ..., format: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ...) -> None: ...
 
 class GetReportExportRequest(_message.Message):
     __slots__ = ("id",)
