@@ -39,6 +39,7 @@ from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, mess
 from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
+from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
 from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.reports.definition import (
@@ -589,7 +590,10 @@ def report_token(request: RunRequest, zone: str, today: date) -> str:
     view's filters, the time zone and the day it ran (so a relative time range means the same
     days). Not a credential: whoever sends it gets the cells computed under their own access, as
     running the definition would, so it needs no signature; it is checked like a definition."""
-    data = {"d": request.definition.as_json(), "v": dict(request.view_filters), "z": zone, "t": today.isoformat()}
+    data: dict[str, Any] = {"d": request.definition.as_json(), "v": dict(request.view_filters), "z": zone,
+                            "t": today.isoformat()}
+    if request.segment is not None:  # the definition's segment as the viewer read it for this run
+        data["s"] = segment_json(request.segment)
     packed = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 9)
     return base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
@@ -639,8 +643,12 @@ async def cell_customers(analytics: Analytics, session: AsyncSession, principal:
     views = data.get("v")
     if not isinstance(views, dict):
         views = {}
+    try:
+        segment = segment_from_json(data.get("s")) if data.get("s") is not None else None
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput([FieldError("report", "invalid_token", "not a report of this platform")]) from None
     request = RunRequest(definition, time_zone=str(data.get("z") or "UTC"), today=today,
-                         view_filters={str(k): str(v) for k, v in views.items()})
+                         view_filters={str(k): str(v) for k, v in views.items()}, segment=segment)
     scope = await report_scope(session, principal)
     base, _, plan, _, measure_sql = await _compile(analytics, session, principal, request, scope)
     dims = await _top_n(analytics, base, plan, measure_sql)
