@@ -88,7 +88,7 @@ def counted_orders(request: PanelRequest) -> TenantQuery:
     return request.audience.by_customer(
         TenantQuery(ORDERS, request.tenant_id, final=True)
         .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+        .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
     )
 
 
@@ -118,7 +118,7 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     recent_buyers = (
         TenantQuery(ORDERS, request.tenant_id, final=True).select("customer_id")
         .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+        .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
         .where("ordered_on > {year_ago:Date32}", year_ago=add_months(today, -12))
     )
     [active] = await analytics.query(
@@ -247,7 +247,7 @@ async def top_customers(analytics: Analytics, request: PanelRequest) -> PanelRes
     if ids and _readable(request.principal, "name"):
         found = await analytics.query(
             TenantQuery(CUSTOMERS, request.tenant_id, final=True)
-            .where("has({top_ids:Array(String)}, toString(customer_id))", top_ids=ids)
+            .where("customer_id IN {top_ids:Array(UUID)}", top_ids=[uuid.UUID(i) for i in ids])
             .select("toString(customer_id) AS customer", "name")
         )
         names = {str(r["customer"]): str(r["name"]) for r in found}

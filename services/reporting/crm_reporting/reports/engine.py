@@ -245,7 +245,7 @@ def _condition(plan: _Plan, spec: Filter, index: int, column: str) -> tuple[str,
         params[p] = [SEGMENT_CODES[v] for v in values]
         return f"has({{{p}:Array(UInt8)}}, {column})", params
     if info.kind == "team":
-        return f"has({{{p}_owners:Array(String)}}, {column})", {f"{p}_owners": values}  # resolved in _compile
+        return f"{column} IN {{{p}_owners:Array(String)}}", {f"{p}_owners": values}  # resolved in _compile
     if info.kind in ("datetime", "date"):
         if spec.op in ("is_empty", "not_empty"):
             return f"{column} IS {'NOT ' if spec.op == 'not_empty' else ''}NULL", params
@@ -261,7 +261,7 @@ def _condition(plan: _Plan, spec: Filter, index: int, column: str) -> tuple[str,
         return f"notEmpty({column})", params
     if spec.op in ("in", "not_in"):
         params[p] = values
-        return f"{'NOT ' if spec.op == 'not_in' else ''}has({{{p}:Array(String)}}, {column})", params
+        return f"{column} {'NOT ' if spec.op == 'not_in' else ''}IN {{{p}:Array(String)}}", params
     params[p] = values[0]
     if spec.op == "contains":
         return f"positionCaseInsensitiveUTF8({column}, {{{p}:String}}) > 0", params
@@ -278,7 +278,7 @@ def _apply_filters(plan: _Plan, query: TenantQuery, filters: Sequence[tuple[int,
     for index, spec in filters:
         if spec.field == "tag":  # carrying the tag (`in`: any of the tags)
             carrying = (TenantQuery(CUSTOMER_TAGS, query.tenant_id, final=True).select("customer_id")
-                        .where(f"has({{f{index}:Array(UUID)}}, tag_id)",
+                        .where(f"tag_id IN {{f{index}:Array(UUID)}}",
                                **{f"f{index}": [uuid.UUID(t) for t in spec.values]})
                         .where("removed = 0"))
             query = query.where_in("customer_id", carrying)
@@ -368,7 +368,9 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
     else:
         members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
-        query = TenantQuery(ORDERS, tenant, final=True).where_in("customer_id", members)
+        orders = TenantQuery(ORDERS, tenant, final=True)
+        # Orders of every live customer: the audience's anti-join on the deleted ones.
+        query = orders.where_in("customer_id", members) if customer_level else audience.by_customer(orders)
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
 
     plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
@@ -391,7 +393,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         spend = (
             TenantQuery(ORDERS, tenant, final=True)
             .where("kind = {kind:String}", kind=SPEND_KIND)
-            .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+            .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
             .where("currency = {currency:String}", currency=definition.currency)
             .where("ordered_on <= {today:Date32}", today=today)
         ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
