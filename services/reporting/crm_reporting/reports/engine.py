@@ -67,6 +67,8 @@ SEGMENT_CODES: Final = {"none": 0, **{name: index + 1 for index, name in enumera
 _CUSTOMER_COLUMNS: Final = {
     "industry": "industry", "region": "region", "status": "status", "type": "type", "owner": "owner_id",
     "team": "owner_id", "source": "source", "created_at": "created_at", "first_contact_date": "first_contact_date",
+    # Not a field: the first segment of `region`, kept by the projection (a region dimension at level 1).
+    "region_top": "region_top",
 }
 _ORDER_COLUMNS: Final = {"order_status": "status", "order_kind": "kind", "currency": "currency",
                          "ordered_on": "ordered_on"}
@@ -223,8 +225,14 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
     if info.kind == "region":
         plan.params["slash"] = "/"
         plan.params[f"region_level_{spec.level}"] = spec.level
-        return (f"arrayStringConcat(arraySlice(splitByChar({{slash:String}}, {column}), 1, "
+        path = (f"arrayStringConcat(arraySlice(splitByChar({{slash:String}}, {column}), 1, "
                 f"{{region_level_{spec.level}:UInt8}}), {{slash:String}})")
+        if spec.level != 1:
+            return path
+        # Level 1 is the projection's `region_top` (no split per row); a row projected before that
+        # column existed reads it empty and takes the split.
+        top = _column(plan, "region_top", outer=True)
+        return f"if(empty({top}), {path}, {top})"
     if info.kind == "team":
         plan.params["empty"] = ""
         return f"transform({column}, {{team_owner_ids:Array(String)}}, {{team_ids:Array(String)}}, {{empty:String}})"
