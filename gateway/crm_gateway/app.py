@@ -33,6 +33,7 @@ from crm_gateway.api import (
     feedback,
     followup_inbound,
     followup_records,
+    followup_settings,
     followup_sla,
     followup_tasks,
     health,
@@ -89,6 +90,7 @@ from crm_gateway.web import dev_mail as web_dev_mail
 from crm_gateway.web import errors as web_errors
 from crm_gateway.web import feedback as web_feedback
 from crm_gateway.web import followup_rules as web_followup_rules
+from crm_gateway.web import followup_settings as web_followup_settings
 from crm_gateway.web import followups as web_followups
 from crm_gateway.web import notifications as web_notifications
 from crm_gateway.web import problem_docs
@@ -116,6 +118,7 @@ ROUTERS = (
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)
+    followup_settings.router,
     reports.router, saved_reports.router, report_exports.router, dashboards.router, webhook_endpoints.router,
     webhook_deliveries.router,
     webhook_deliveries.replays_router, web_auth.router, web_customers.router,
@@ -123,7 +126,8 @@ ROUTERS = (
     web_customer_bulk.router,  # likewise /app/customers/bulk-change
     web_customer_duplicates.router,  # likewise /app/customers/duplicates
     web_customer_import.router,  # likewise /app/customers/import
-    web_customer_detail.router, web_customer_tags.router, web_followup_rules.router, web_followups.router,
+    web_customer_detail.router, web_customer_tags.router, web_followup_rules.router, web_followup_settings.router,
+    web_followups.router,
     web_tag_library.router, web_segments.router,
     web_notifications.router,
     problem_docs.router, api_docs.router, revocation.router, consent.router, web_api_clients.router,

@@ -3,8 +3,9 @@ interaction spread over 400 days, one order for half of them), three rules of th
 names — a field rule (industry = 制造, ~5 %), "ordered in the last 30 days" (~4 %) and "no
 interaction for 365 days" (~9 %) — then the real `AutoTagService.sweep` (set-based INSERT per rule,
 every change announced to the outbox with its history row) twice: the first sweep tags every
-match; the second (the daily steady state) finds nothing new. Baseline in the same run: the bare
-`SELECT count(*)` of each rule's matches over the same table.
+match; the second (the daily steady state) finds nothing new. Both run as the job runs them
+(`sweeps.sweep_runner`: chunks of 50,000 customers, one commit each; the slowest chunk is printed).
+Baseline in the same run: the bare `SELECT count(*)` of each rule's matches over the same table.
 
     .venv/bin/python tests/bench/bench_tag_rules.py --customers 1000000
 
@@ -16,25 +17,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_dev.infra import EmbeddedPostgres, free_port
-from crm_platform import migrations
+from crm_platform import jobs, migrations
 from crm_platform.customer_scope import CustomerAccess
 from crm_platform.db import create_engine, tenant_session
 from crm_platform.ids import new_id, tenant_schema
 from crm_platform.pagination import PageTokens
 from crm_tagging import access
+from crm_tagging.autotag import sweeps
 from crm_tagging.autotag.conditions import compile_conditions
-from crm_tagging.autotag.service import AutoTagService, RuleInput
+from crm_tagging.autotag.service import SWEEP_JOB, AutoTagService, RuleInput
 from crm_tagging.autotag.tables import rule_facts
 from crm_tagging.main import DEFINITION
 from crm_tagging.tag.service import TagService
@@ -44,6 +50,22 @@ RULES = (
     ("近30天下单", {"metric": "orders_in_days", "days": 30, "op": "gte", "value": 1}),
     ("流失风险", {"metric": "days_since_last_interaction", "op": "gte", "value": 365}),
 )
+
+
+class TimedChunks(AutoTagService):
+    """The real service, timing each chunk (each is one commit in the job)."""
+
+    def __init__(self, tags: TagService):
+        super().__init__(tags)
+        self.seconds: list[float] = []
+
+    async def sweep_chunk(self, session: AsyncSession, tenant_id: uuid.UUID | str, **given: Any
+                          ) -> tuple[dict[str, int], uuid.UUID | None]:
+        started = time.perf_counter()
+        try:
+            return await super().sweep_chunk(session, tenant_id, **given)
+        finally:
+            self.seconds.append(time.perf_counter() - started)
 
 
 class NobodyAsked:
@@ -84,7 +106,8 @@ async def main_async(args: argparse.Namespace) -> int:
         migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
         started = time.perf_counter()
         load(plain, tenant_schema(tenant), args.customers)
-        print(f"{args.customers:,} customers' rule facts loaded in {time.perf_counter() - started:.1f} s")
+        print(f"{args.customers:,} customers' rule facts loaded in {time.perf_counter() - started:.1f} s; "
+              f"load average {os.getloadavg()}")
 
         engine = create_engine(url)
         tags = TagService(PageTokens("bench"), CustomerAccess(access.customer_scope, access.user_teams,
@@ -108,16 +131,23 @@ async def main_async(args: argparse.Namespace) -> int:
 
         runs = []
         for label in ("first sweep (tags every match)", "second sweep (steady state, nothing new)"):
+            timed = TimedChunks(tags)
             sweep_started = time.perf_counter()
-            async with tenant_session(engine, tenant) as session:
-                result = await autotag.sweep(session, tenant, trigger="sweep")
+            cpu_started = time.process_time()
+            result = await sweeps.sweep_runner(engine, timed)(jobs.Job(
+                id=new_id(), kind=SWEEP_JOB, tenant_id=tenant, payload={"trigger": "sweep"}, attempts=1,
+                max_attempts=1))
             elapsed = time.perf_counter() - sweep_started
+            assert result is not None
+            print(f"{label}: {len(timed.seconds)} chunks, slowest {max(timed.seconds):.1f} s, "
+                  f"benchmark process CPU {time.process_time() - cpu_started:.1f} s")
             runs.append((label, elapsed, result))
         with psycopg.connect(plain, autocommit=True) as conn:
             events = conn.execute("SELECT count(*) FROM control.outbox WHERE tenant_id = %s", (tenant,)).fetchone()
         await engine.dispose()
 
-        print(f"\nrules: {', '.join(f'{n} ({c:,} match)' for (n, _), c in zip(RULES, counts, strict=True))}")
+        print(f"\nload average at the end: {os.getloadavg()}")
+        print(f"rules: {', '.join(f'{n} ({c:,} match)' for (n, _), c in zip(RULES, counts, strict=True))}")
         print(f"baseline (bare count of each rule's matches): {baseline:.1f} s")
         for label, elapsed, result in runs:
             print(f"{label}: {elapsed:.1f} s, applied {result['applied']:,}, removed {result['removed']:,}")

@@ -259,3 +259,27 @@ def test_saved_filter_maps_accept_the_new_keys() -> None:
     assert [(e.field, e.code) for e in unknown] == [("filters.created_by", "unknown_filter"),
                                                     ("filters.mobile_min", "unknown_filter"),
                                                     ("filters.needs", "unknown_filter")]
+
+
+async def test_a_report_cells_customers_narrow_the_list(customers: Stub, as_user: Metadata) -> None:
+    """`report_cell_ids` (a report cell's customers, resolved by the gateway): ANDed with the other
+    filters and the selected `ids`; an empty cell matches nothing; more than 10,000 or a bad id is
+    a 400 on `report_cell`."""
+    ids = await create_all(customers, as_user())
+    by_name = {name: cid for cid, name in ids.items()}
+
+    async def cell(members: list[str], **filters: Any) -> set[str]:
+        reply = await customers.ListCustomers(pb.ListCustomersRequest(
+            page_size=50, report_cell_ids=members, report_cell_set=True, **filters), metadata=as_user())
+        return {ids.get(c.id, c.id) for c in reply.items}
+
+    assert await cell([by_name["a"], by_name["b"]]) == {"a", "b"}
+    assert await cell([by_name["a"], by_name["b"]], ids=[by_name["b"], by_name["c"]]) == {"b"}
+    assert await cell([by_name["a"]], ids=[by_name["c"]]) == set()
+    assert await cell([]) == set()  # an empty cell: nothing, not everything
+    assert await cell([str(uuid.uuid4())]) == set()
+    for members, code in (([str(uuid.uuid4()) for _ in range(10_001)], "too_many_customers"), (["x"], "invalid_id")):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await customers.ListCustomers(pb.ListCustomersRequest(report_cell_ids=members, report_cell_set=True),
+                                          metadata=as_user())
+        assert [(e["field"], e["code"]) for e in decode_rpc_error(caught.value).errors] == [("report_cell", code)]

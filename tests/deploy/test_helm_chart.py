@@ -145,7 +145,8 @@ def test_probes_use_grpc_health_or_http(docs: list[Doc]) -> None:
     deployments = of_kind(docs, "Deployment")
     for service in GRPC_SERVICES:
         c = container(deployments[f"crm-{service}"])
-        assert c["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"}]
+        assert c["ports"][0] == {"name": "grpc", "containerPort": 50051, "protocol": "TCP"}
+        assert [p["name"] for p in c["ports"][1:]] == (["smtp"] if service == "followups" else [])
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert c[probe]["grpc"] == {"port": 50051}, f"{service} {probe}"
     gateway = container(deployments["crm-gateway"])
@@ -339,7 +340,9 @@ def test_grpc_services_accept_only_gateway_and_identity(docs: list[Doc]) -> None
     policies = of_kind(docs, "NetworkPolicy")
     for service in GRPC_SERVICES:
         spec = policies[f"crm-{service}"]["spec"]
-        (ingress,) = spec["ingress"]
+        ingress, *others = spec["ingress"]
+        # followups also takes inbound mail on its SMTP port (test_followups_receives_inbound_mail).
+        assert [_ports(rule) for rule in others] == ([{2525}] if service == "followups" else [])
         assert _ports(ingress) == {50051}
         (peer,) = ingress["from"]
         # identity is called by every service (token verification); the others only by gateway and
@@ -475,3 +478,48 @@ def test_manifests_match_kubernetes_schemas(docs: list[Doc], kube_version: str) 
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} (Kubernetes {version}): {error.message}")
+
+
+def test_followups_receives_inbound_mail(default_docs: list[Doc]) -> None:
+    """The inbound SMTP server (docs/followups.md, "Email into the timeline"; docs/deploy.md): a
+    container port above 1024, its own Service on 25, the settings, open in the NetworkPolicy."""
+    deployment = of_kind(default_docs, "Deployment")["crm-followups"]
+    ports = {p["name"]: p for p in container(deployment)["ports"]}
+    assert ports["smtp"] == {"name": "smtp", "containerPort": 2525, "protocol": "TCP"}
+    env = env_of(deployment)
+    assert env["CRM_FOLLOWUPS_INBOUND_SMTP_HOST"]["value"] == "0.0.0.0"
+    assert env["CRM_FOLLOWUPS_INBOUND_SMTP_PORT"]["value"] == "2525"
+    assert env["CRM_FOLLOWUPS_INBOUND_DOMAIN"]["value"] == "inbound.crm.example.com"
+    service = of_kind(default_docs, "Service")["crm-followups-smtp"]["spec"]
+    assert service["type"] == "ClusterIP"
+    assert service["ports"] == [{"name": "smtp", "port": 25, "targetPort": "smtp", "protocol": "TCP",
+                                 "appProtocol": "smtp"}]
+    assert service["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    mail = of_kind(default_docs, "NetworkPolicy")["crm-followups"]["spec"]["ingress"][1]
+    assert _ports(mail) == {2525} and "from" not in mail
+
+
+def test_inbound_mail_is_configurable_and_can_be_off() -> None:
+    docs = render("--set", "followups.inboundSmtp.containerPort=2600",
+                  "--set", "followups.inboundSmtp.domain=mx.acme.example",
+                  "--set", "followups.inboundSmtp.service.type=LoadBalancer",
+                  "--set", "followups.inboundSmtp.service.port=2525",
+                  "--set", "followups.inboundSmtp.ingressFrom[0].ipBlock.cidr=10.0.0.0/8")
+    deployment = of_kind(docs, "Deployment")["crm-followups"]
+    assert {p["name"]: p["containerPort"] for p in container(deployment)["ports"]}["smtp"] == 2600
+    env = env_of(deployment)
+    assert (env["CRM_FOLLOWUPS_INBOUND_SMTP_PORT"]["value"], env["CRM_FOLLOWUPS_INBOUND_DOMAIN"]["value"]) == \
+        ("2600", "mx.acme.example")
+    service = of_kind(docs, "Service")["crm-followups-smtp"]["spec"]
+    assert (service["type"], service["ports"][0]["port"], service["externalTrafficPolicy"]) == \
+        ("LoadBalancer", 2525, "Local")
+    mail = of_kind(docs, "NetworkPolicy")["crm-followups"]["spec"]["ingress"][1]
+    assert _ports(mail) == {2600} and mail["from"] == [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
+    assert "/followups/inboundSmtp/containerPort" in render_error("--set", "followups.inboundSmtp.containerPort=25")
+
+    off = render("--set", "followups.inboundSmtp.enabled=false")
+    deployment = of_kind(off, "Deployment")["crm-followups"]
+    assert [p["name"] for p in container(deployment)["ports"]] == ["grpc"]
+    assert "CRM_FOLLOWUPS_INBOUND_SMTP_PORT" not in env_of(deployment)
+    assert "crm-followups-smtp" not in of_kind(off, "Service")
+    assert len(of_kind(off, "NetworkPolicy")["crm-followups"]["spec"]["ingress"]) == 1

@@ -34,6 +34,25 @@ def _error(reply: httpx.Response, status: int) -> dict[str, Any]:
     return dict(body["errors"][0]) if body.get("errors") else body
 
 
+def _make_due_now(platform: Platform, kind: str, key_prefix: str) -> None:
+    """The active schedules of a kind whose key starts so become due now (their next occurrence kept)."""
+    import sqlalchemy as sa
+
+    from crm_platform.db import create_engine
+
+    async def update() -> None:
+        engine = create_engine(platform.database_url("followups"), pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(
+                    "UPDATE control.schedules SET due_at = now() WHERE kind = :kind AND key LIKE :prefix "
+                    "AND status = 'active' AND due_at > now()"), {"kind": kind, "prefix": f"{key_prefix}%"})
+        finally:
+            await engine.dispose()
+
+    asyncio.run(update())
+
+
 def _schedules(platform: Platform, kind: str, key_prefix: str) -> list[Any]:
     """The platform scheduler's rows (control.schedules) of a kind whose key starts so."""
     import sqlalchemy as sa
@@ -143,9 +162,16 @@ def test_recurring_cadence_fires_on_the_scheduler_and_stops_when_the_tag_goes(
     schedule = wait_for(lambda: _schedules(platform, "followups.cadence", f"cadence:{every_minute['id']}:"),
                         timeout=15)
     assert schedule[0].rrule == "FREQ=MINUTELY;INTERVAL=1" and schedule[0].time_zone  # the tenant's zone
-    # Two real occurrences, a minute apart, each one task due two days after its occurrence.
-    recurring = wait_for(lambda: (lambda found: found if len(found) >= 2 else None)(of_rule(every_minute)),
-                         timeout=150, interval=2)
+    # Two occurrences, a minute apart by the RRULE, each one task due two days after its occurrence.
+    # The test does not wait for the wall clock: it makes each next occurrence due now (the schedule's
+    # `due_at`), as if that minute had come; `occurrence_at` and the RRULE stay the scheduler's own.
+    def two_occurrences() -> list[dict[str, Any]] | None:
+        found = of_rule(every_minute)
+        if len(found) < 2:
+            _make_due_now(platform, "followups.cadence", f"cadence:{every_minute['id']}:")
+        return found if len(found) >= 2 else None
+
+    recurring = wait_for(two_occurrences, timeout=30, interval=0.5)
     dues = sorted(datetime.fromisoformat(t["due_at"]) for t in recurring)
     assert timedelta(seconds=50) <= dues[1] - dues[0] <= timedelta(seconds=70)
     assert all(t["assignee_id"] == org.users["a1"] and t["title"] == "定期回访" for t in recurring)
@@ -165,6 +191,11 @@ def test_overdue_cadence_task_escalates_to_the_team_manager_once(
     org: Org, tenant: TenantContext, platform: Platform,  # noqa: F811
 ) -> None:
     http = org.http
+    # Team A's manager (identity's teams.manager_id, told to followups by the members' user events).
+    from tests.e2e.test_followups_wrap import _set_manager, _team_id, _wait_team_manager
+
+    _set_manager(http["admin"], _team_id(http["admin"], "Team A"), org.users["manager"])
+    _wait_team_manager(platform, tenant, org.users["a1"], org.users["manager"])
     tag = _tag(http["admin"], "升级测试")
     rule = created(http["manager"].post("/v1/cadence-rules", json={
         "tag_id": tag["id"], "due_in_days": 1, "title": "重点客户回访", "escalate_after_days": 2}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import openpyxl
 from crm_dev.platform import Platform
 from tests.conftest import TenantContext, wait_for
 from tests.e2e.test_audit_log import events
-from tests.e2e.test_dashboards import Business, business  # noqa: F401  (the module's fixture)
+from tests.e2e.test_dashboards import Business, _all, business  # noqa: F401  (the module's fixture)
 from tests.e2e.test_isolation import _identity_signed
 from tests.e2e.test_login_security import admin_http
 from tests.e2e.test_orders import _eventually
@@ -116,3 +117,52 @@ def test_only_the_requester_sees_an_export(business: Business, platform: Platfor
     for bad_token in (_with_claims(token, ds="all"), _identity_signed(platform, business.tenant.tenant_id, ttl=-120)):
         reply = httpx.get(f"{platform.gateway_url}{path}", headers={"Authorization": f"Bearer {bad_token}"})
         assert reply.status_code == 401, reply.text
+
+
+def _data_sheet(content: bytes) -> tuple[list[str], list[list[Any]]]:
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    rows = [[c.value for c in row] for row in book["Data"].iter_rows()]
+    return [str(h) for h in rows[0]], rows[1:]
+
+
+def test_the_xlsx_data_sheet_holds_each_viewers_raw_records(business: Business) -> None:  # noqa: F811
+    """One row per customer the viewer may see (not one per grouping), with the viewer's field
+    policies: each role's rows are compared with the customers `/v1/customers` lists for them and
+    the lifetime value computed from `/v1/orders`; the PivotTable's cache spans every row."""
+    admin = business.http["admin"]
+    made = admin.post("/v1/reports", json={"name": "Raw", "definition": PIVOT, "visibility": "tenant"})
+    assert made.status_code == 201, made.text
+    report_id = made.json()["id"]
+    orders = _all(admin, "/v1/orders")
+    spend: dict[str, Decimal] = {}
+    for o in orders:
+        if o["kind"] == "order" and o["status"] in ("paid", "confirmed") and o["currency"] == "CNY":
+            spend[o["customer_id"]] = spend.get(o["customer_id"], Decimal(0)) + Decimal(o["amount"])
+    for who in ("admin", "manager", "a1", "cs"):
+        http = business.http[who]
+        listed = {c["id"]: c for c in _all(http, "/v1/customers")}
+        state, file = _export(http, report_id, "xlsx")
+        header, records = _data_sheet(file.content)
+        assert state["rows_done"] == len(records) == len(listed), (who, len(records), len(listed))
+        assert {r[0] for r in records} == set(listed), who
+        for record in records:
+            customer = listed[record[0]]
+            assert record[1] == customer["name"] and record[2] == (customer["industry"] or "(empty)")
+        if who == "cs":  # customer service: no money column at all
+            assert header == ["Customer", "Customer name", "Industry", "Status"], header
+        else:
+            assert header == ["Customer", "Customer name", "Industry", "Status", "Lifetime value"], header
+            for record in records:
+                assert Decimal(str(record[4])) == spend.get(record[0], Decimal(0)), (who, record)
+        with zipfile.ZipFile(io.BytesIO(file.content)) as package:
+            cache = package.read("xl/pivotCache/pivotCacheDefinition1.xml").decode()
+        assert f':{"E" if who != "cs" else "D"}{len(records) + 1}"' in cache, cache[:600]
+    # Filters and the time range narrow the records as they narrow the pivot.
+    narrowed = admin.post("/v1/reports", json={"name": "Raw 制造业", "visibility": "tenant", "definition": {
+        **PIVOT, "filters": [{"field": "industry", "op": "eq", "values": ["制造业"]}],
+        "time_range": {"range": "12m"}}})
+    assert narrowed.status_code == 201, narrowed.text
+    _, file = _export(business.http["a1"], narrowed.json()["id"], "xlsx")
+    _, records = _data_sheet(file.content)
+    expected = {c["id"] for c in _all(business.http["a1"], "/v1/customers", industry="制造业")}
+    assert {r[0] for r in records} == expected and len(expected) >= 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -181,7 +182,7 @@ def test_access_to_subscriptions(people: tuple[Org, TenantContext], platform: Pl
         reply = httpx.get(f"{platform.gateway_url}/v1/report-subscriptions", headers={"Authorization": f"Bearer {bad}"})
         assert reply.status_code == 401
     # Bad input, each on its field.
-    cases = [({"time_of_day": "25:00"}, "time_of_day"), ({"format": "pdf"}, "format"),
+    cases = [({"time_of_day": "25:00"}, "time_of_day"), ({"format": "docx"}, "format"),
              ({"recipient_ids": []}, "recipient_ids"), ({"recipient_ids": ["nobody"]}, "recipient_ids[0]"),
              ({"frequency": "hourly"}, "frequency"), ({"target": {"panels": ["nope"]}}, "target.panels[0]")]
     for change, field in cases:
@@ -247,3 +248,184 @@ def _eventually_subscribe(http: httpx.Client, recipients: list[str]) -> dict[str
 
     _eventually(attempt, seconds=60)
     return found
+
+
+def test_two_replicas_fire_each_subscription_once(people: tuple[Org, TenantContext], platform: Platform) -> None:
+    """Two more reporting schedulers (as two replicas would run, with reporting's own handler) race
+    the running service's scheduler over its database for ten due subscriptions: each subscription's
+    schedule fires once (its row's `fired_count`, counted by the scheduler itself, and the firings
+    the two replicas' handlers saw), moves to the next week once, and delivers one mail."""
+    from crm_platform.scheduler import Firing, Scheduler
+    from crm_reporting.delivery.subscriptions import SCHEDULE_KIND, fire
+
+    org, tenant = people
+    admin = org.http["admin"]
+    subs = [_subscribe(admin, [org.users["a2"]], title=f"Race {n}") for n in range(10)]
+    keys = [f"sub:{s['id']}" for s in subs]
+    before = len(DevMailbox(platform.mail_dir).list(to=_email(tenant, "a2")))
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+
+    def recording(name: str) -> Any:
+        async def handle(session: Any, firings: Any) -> None:
+            seen[name] += [f.key for f in firings if isinstance(f, Firing)]
+            await fire(session, firings)
+        return handle
+
+    async def race() -> list[Any]:
+        engine = create_engine(platform.database_url("reporting"), pool_size=4)
+        replicas = [Scheduler(engine, {SCHEDULE_KIND: recording(name)}, batch_size=1, concurrency=2,
+                              poll_seconds=0.01, name=name) for name in seen]
+        tasks = [asyncio.create_task(r.run()) for r in replicas]
+        try:
+            async with engine.begin() as conn:  # all due at once, while every scheduler polls
+                changed = await conn.execute(sa.text(
+                    "UPDATE control.schedules SET due_at = now() WHERE kind = :kind AND key = ANY(:keys)"),
+                    {"kind": SCHEDULE_KIND, "keys": keys})
+                assert changed.rowcount == len(keys)
+            for _ in range(200):
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(sa.text(
+                        "SELECT key, fired_count, occurrence_at, due_at FROM control.schedules "
+                        "WHERE kind = :kind AND key = ANY(:keys)"), {"kind": SCHEDULE_KIND, "keys": keys})).all()
+                if all(r.fired_count >= 1 and r.due_at > datetime.now(UTC) for r in rows):
+                    await asyncio.sleep(0.3)  # room for a second firing, if the claim let one through
+                    async with engine.connect() as conn:
+                        return list((await conn.execute(sa.text(
+                            "SELECT key, fired_count, occurrence_at FROM control.schedules "
+                            "WHERE kind = :kind AND key = ANY(:keys)"),
+                            {"kind": SCHEDULE_KIND, "keys": keys})).all())
+                await asyncio.sleep(0.05)
+            raise AssertionError("the subscriptions did not fire")
+        finally:
+            for r in replicas:
+                r.stop()
+            await asyncio.gather(*tasks)
+            await engine.dispose()
+
+    rows = asyncio.run(race())
+    assert sorted(r.key for r in rows) == sorted(keys)
+    assert all(r.fired_count == 1 for r in rows), [(r.key, r.fired_count) for r in rows]
+    # The replicas' handlers never saw one subscription twice (the service's own scheduler fired the rest).
+    fired_here = seen["first"] + seen["second"]
+    assert len(fired_here) == len(set(fired_here)) and set(fired_here) <= set(keys)
+    # Each moved to its next occurrence once: the Monday 09:00 after this week's, not two weeks on.
+    next_runs = {r.key: r.occurrence_at for r in rows}
+    for sub in subs:
+        assert next_runs[f"sub:{sub['id']}"] == datetime.fromisoformat(sub["next_run_at"].replace("Z", "+00:00")) \
+            + timedelta(days=7)
+    # One delivery and one mail per subscription.
+    mails = wait_for_mail(platform.mail_dir, _email(tenant, "a2"), count=before + len(subs), timeout=120)
+    assert len(mails) == before + len(subs)
+    for sub in subs:
+        log = admin.get(f"/v1/report-subscriptions/{sub['id']}/deliveries").json()["items"]
+        assert len(log) == 1 and log[0]["recipient_id"] == org.users["a2"], log
+
+
+def test_a_dashboard_as_pdf_per_recipient(people: tuple[Org, TenantContext], platform: Platform,
+                                          tmp_path: Any) -> None:
+    """A dashboard subscription with `format: pdf`: each recipient's panels as a PDF made by the
+    report files' WeasyPrint page, computed under their own access (the manager's customer count,
+    the rep's own; customer service's copy has no money panel)."""
+    import shutil
+    import subprocess
+
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext is not installed; ./crm test installs poppler-utils")
+    org, tenant = people
+    admin = org.http["admin"]
+    sub = _subscribe(admin, [org.users[w] for w in ("manager", "a1", "cs")], format="pdf", title="PDF panels")
+    assert sub["format"] == "pdf"
+    before = {w: len(DevMailbox(platform.mail_dir).list(to=_email(tenant, w))) for w in ("manager", "a1", "cs")}
+    _make_due(platform, sub["id"])
+    for w in ("manager", "a1", "cs"):
+        mail = wait_for_mail(platform.mail_dir, _email(tenant, w), count=before[w] + 1, timeout=90)[-1]
+        assert "PDF panels" in mail.subject
+        assert [a.filename.rsplit(".", 1)[-1] for a in mail.attachments] == ["pdf"]
+        part = DevMailbox(platform.mail_dir).part(mail.key, mail.attachments[0].index)
+        assert part is not None and part[2].startswith(b"%PDF")
+        path = tmp_path / f"{w}.pdf"
+        path.write_bytes(part[2])
+        text = subprocess.run([pdftotext, "-layout", str(path), "-"], capture_output=True, check=True,
+                              text=True).stdout
+        # In the recipient's language (en or zh-CN), with page numbers.
+        assert "PDF panels" in text and re.search(r"Page 1 of|第 1 页", text), text
+        # The key figures' first row: this recipient's own customer count.
+        customers = re.search(r"(?:Customers|客户)\s+(\d+)", text)
+        assert customers and int(customers.group(1)) == len(_seen(org.http[w])), (w, text)
+        top = re.search(r"Top customers by value|高价值客户排行", text)
+        if w == "cs":  # no money panel for customer service
+            assert top is None and "CNY" not in text, text
+        else:
+            assert top is not None and "CNY" in text, text
+
+
+def test_a_recipient_reporting_has_not_seen_access_for_gets_the_first_delivery(
+        people: tuple[Org, TenantContext], platform: Platform, other_tenant: TenantContext) -> None:
+    """Reporting's projection of b1 lacks their access (as for a user not changed since identity's
+    events began to carry it): the delivery asks identity (`GetUserAccess`, with reporting's
+    service token) and b1 gets their own figures instead of being skipped as `no_access`. Service
+    tokens: a wrong credential is refused, a service token reads only its own tenant's users, and
+    a user's token may not ask."""
+    import grpc
+
+    from crm_platform.grpc_client import call_metadata, channel
+    from crm_platform.ids import tenant_schema
+    from crm_platform.service_tokens import ServiceTokens, service_credential
+    from crm_proto.crm.identity.v1 import identity_pb2, identity_pb2_grpc
+
+    org, tenant = people
+    admin = org.http["admin"]
+    sub = _subscribe(admin, [org.users["b1"]], title="First delivery")
+
+    async def forget_access() -> None:
+        engine = create_engine(platform.database_url("reporting"), pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                changed = await conn.execute(sa.text(
+                    f"UPDATE {tenant_schema(tenant.tenant_id)}.user_teams SET access_known = false, "
+                    "access_scopes = '[]', data_scope = 'own', field_policies = '{}' WHERE user_id = :user"),
+                    {"user": org.users["b1"]})
+                assert changed.rowcount == 1
+        finally:
+            await engine.dispose()
+
+    asyncio.run(forget_access())
+    before = len(DevMailbox(platform.mail_dir).list(to=_email(tenant, "b1")))
+    _make_due(platform, sub["id"])
+    mail = wait_for_mail(platform.mail_dir, _email(tenant, "b1"), count=before + 1, timeout=90)[-1]
+    assert "First delivery" in mail.subject
+    kpis = _workbook(platform, mail)[0]
+    assert kpis[0][1] == len(_seen(org.http["b1"]))  # b1's own customers, by identity's answer
+    _eventually(lambda: [(d["status"], d["reason"]) for d in admin.get(
+        f"/v1/report-subscriptions/{sub['id']}/deliveries").json()["items"]] == [("sent", "")], seconds=30)
+
+    async def service_tokens() -> None:
+        key = platform.secrets["page_token_key"]
+        stub = identity_pb2_grpc.IdentityServiceStub(channel(platform.addr("identity")))
+        tokens = ServiceTokens(platform.addr("identity"), "reporting", key)
+        token = await tokens.token(uuid.UUID(str(tenant.tenant_id)))
+        found = await stub.GetUserAccess(identity_pb2.GetUserAccessRequest(user_id=org.users["b1"]),
+                                         metadata=call_metadata(token))
+        assert "reports:read" in found.scopes and found.data_scope == "own" and found.email == _email(tenant, "b1")
+        # Another tenant's service token does not find this tenant's user.
+        stranger = await tokens.token(uuid.UUID(str(other_tenant.tenant_id)))
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await stub.GetUserAccess(identity_pb2.GetUserAccessRequest(user_id=org.users["b1"]),
+                                     metadata=call_metadata(stranger))
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        # A user's own token lacks system:access.
+        user_token = str(org.http["admin"].headers["authorization"]).removeprefix("Bearer ")
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await stub.GetUserAccess(identity_pb2.GetUserAccessRequest(user_id=org.users["b1"]),
+                                     metadata=call_metadata(user_token))
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # A wrong credential, or a service that may not have tokens, gets none.
+        for service, credential in (("reporting", service_credential("not the key", "reporting")),
+                                    ("webhooks", service_credential(key, "webhooks"))):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.IssueServiceToken(identity_pb2.IssueServiceTokenRequest(
+                    service=service, credential=credential, tenant_id=str(tenant.tenant_id)))
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    asyncio.run(service_tokens())

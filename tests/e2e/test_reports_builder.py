@@ -34,6 +34,14 @@ def _cells(result: dict[str, Any]) -> dict[tuple[Any, ...], list[Any]]:
     return {(*c["keys"], c["column_key"]): c["values"] for c in result["cells"]}
 
 
+def _cell_params(result: dict[str, Any], cell: dict[str, Any]) -> dict[str, str]:
+    """The list parameters of a cell: its filter, with the run's `cell_report` for a `report_cell`."""
+    params = dict(cell["filter"])
+    if "report_cell" in params:
+        params["report"] = result["cell_report"]
+    return params
+
+
 def _expected(http: httpx.Client, money: bool) -> dict[tuple[Any, ...], list[Any]]:
     """The pivot computed from what the OLTP API shows this caller: customers per industry x status
     with every subtotal, and their lifetime value (CNY orders confirmed or paid, to date)."""
@@ -63,8 +71,8 @@ def test_each_role_gets_its_own_pivot(business: Business, other_tenant: TenantCo
         # The grand total is last; every cell's filter lists exactly its customers.
         assert result["cells"][-1]["rows"] == [None] and result["cells"][-1]["column"] is None
         for cell in result["cells"]:
-            if cell["filter"]:
-                assert len(_all(http, "/v1/customers", **cell["filter"])) == cell["values"][0], (who, cell)
+            params = _cell_params(result, cell)
+            assert len(_all(http, "/v1/customers", **params)) == cell["values"][0], (who, cell)
     assert _run(business.http["a1"], PIVOT)["cells"][-1]["values"][0] == 3
     zh = business.http["admin"].post("/v1/reports:run", json={"definition": PIVOT},
                                      headers={"Accept-Language": "zh-CN"}).json()["result"]
@@ -161,3 +169,49 @@ def test_validation_errors_name_the_field(business: Business) -> None:  # noqa: 
     empty_name = admin.post("/v1/reports", json={"name": "", "definition": PIVOT})
     assert empty_name.status_code == 400
     assert admin.get("/v1/reports/not-a-uuid").status_code == 404
+
+
+CLICK_THROUGHS = [
+    {"object": "customers", "rows": [{"field": "team"}], "column": {"field": "status"}},
+    {"object": "customers", "rows": [{"field": "value_segment"}, {"field": "industry"}]},
+    {"object": "customers", "rows": [{"field": "industry"}], "column": {"field": "source"}, "top_n": 1},
+    {"object": "customers", "rows": [{"field": "tag"}], "column": {"field": "owner"}},
+    {"object": "customers", "rows": [{"field": "region", "level": 1}],
+     "filters": [{"field": "status", "op": "ne", "values": ["lost"]}]},
+]
+
+
+def test_every_cell_opens_exactly_its_customers(business: Business) -> None:  # noqa: F811
+    """Every cell — team, value segment, "Others" of a top N, empty values, tags, a filter the list
+    has no parameter for, subtotals and totals — opens the customer list of exactly its customers
+    (its filter, with the run's `cell_report` for a `report_cell`): the list's total is the cell's
+    count, per role."""
+    seen_kinds: set[str] = set()
+    for who in ("admin", "manager", "a1"):
+        http = business.http[who]
+        for definition in CLICK_THROUGHS:
+            result = _run(http, {**definition, "measures": [{"agg": "count"}]})
+            for cell in result["cells"]:
+                params = _cell_params(result, cell)
+                if "report_cell" in params:
+                    seen_kinds.add("report_cell")
+                listed = http.get("/v1/customers", params={**params, "include_total": "true", "page_size": 1})
+                assert listed.status_code == 200, listed.text
+                assert listed.json()["total_size"] == cell["values"][0], (who, definition, cell)
+                if "others" in str(cell["keys"]).lower() or "\u2063" in str(cell["keys"]):
+                    seen_kinds.add("others")
+                if "" in cell["keys"] or cell["column_key"] == "":
+                    seen_kinds.add("empty")
+    assert seen_kinds == {"report_cell", "others", "empty"}, seen_kinds
+    # Bad input and access: one parameter alone, a forged token, a missing scope.
+    a1 = business.http["a1"]
+    result = _run(a1, {**CLICK_THROUGHS[0], "measures": [{"agg": "count"}]})
+    cell = next(c for c in result["cells"] if "report_cell" in c["filter"])
+    alone = a1.get("/v1/customers", params={"report_cell": cell["filter"]["report_cell"]})
+    assert alone.status_code == 400 and alone.json()["errors"][0]["field"] == "report", alone.text
+    forged = a1.get("/v1/customers", params={"report": "forged", "report_cell": cell["filter"]["report_cell"]})
+    assert forged.status_code == 400 and forged.json()["errors"][0]["field"] == "report", forged.text
+    without = business.tenant.http(["customers:read"])
+    denied = without.get("/v1/customers", params={"report": result["cell_report"],
+                                                  "report_cell": cell["filter"]["report_cell"]})
+    assert denied.status_code == 403, denied.text

@@ -70,6 +70,22 @@ def test_report_builder_in_the_browser(chromium: Browser, platform: Platform, te
         page.locator("#report-pivot tbody tr").first.locator("td a").first.click()
         page.wait_for_url(re.compile(r".*/app/customers\?industry=IT$"))
         expect(page.locator("#total-count")).to_have_text("3 customers")
+        # A value segment has no list parameter: its cell opens the list through report_cell, with a chip.
+        page.goto(f"{platform.gateway_url}/app/reports/build?" + urlencode(
+            [("object", "customers"), ("row0", "value_segment"), ("m", "count"), ("chart", "table")]))
+        first = rows(page)[0]
+        page.locator("#report-pivot tbody tr").first.locator("td a").first.click()
+        page.wait_for_url(re.compile(r".*/app/customers\?.*report_cell="))
+        count = int(first[1])
+        expect(page.locator("#total-count")).to_have_text(f"{count} customer" + ("" if count == 1 else "s"))
+        expect(page.locator("[data-filter=report_cell]")).to_contain_text("the cell's customers")
+        shot(page, "cell-customers-en-1280")
+        # Tag as a row dimension (the builder offers it): one group per tag, "(empty)" for the untagged.
+        page.goto(f"{platform.gateway_url}/app/reports/build?" + urlencode(
+            [("object", "customers"), ("row0", "tag"), ("col", "status"), ("m", "count"), ("chart", "bar")]))
+        expect(page.locator("select[name=row0] option[value=tag]")).to_have_count(1)
+        assert rows(page)[-1][0] == "Grand total"
+        shot(page, "builder-tag-en-1280")
         # Save it for everyone.
         page.goto(f"{platform.gateway_url}/app/reports/build?{QUERY}")
         page.fill("#report-save input[name=name]", "Industry overview")

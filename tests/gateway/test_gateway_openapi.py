@@ -57,6 +57,7 @@ EXPECTED = {
     ("/v1/tenant/backups/{backup_id}/archive", "get"),
     # email into the timeline (issue 12)
     ("/v1/followup-inbound-address", "get"), ("/v1/followup-inbound-address:rotate", "post"),
+    ("/v1/followup-settings", "get"), ("/v1/followup-settings", "put"),
     ("/v1/users/me:change-password", "post"), ("/v1/users/me/preferences", "get"),
     ("/v1/users/me/preferences", "patch"), ("/v1/users/{user_id}:reset-password", "post"),
     # OAuth: API clients management

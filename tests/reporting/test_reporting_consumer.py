@@ -161,7 +161,7 @@ def test_the_tenant_migration_tree_provisions_a_schema(infra: tuple[str, str]) -
             version = conn.execute(sa.text(f'SELECT version_num FROM "{schema}".alembic_version')).scalar_one()
     finally:
         sync.dispose()
-    assert version == "r0180"
+    assert version == "r0190"
 
 
 READ_REPORT = """

@@ -87,6 +87,10 @@ async def age(engine: AsyncEngine, tenant_id: uuid.UUID, customer: uuid.UUID, da
     ({"field": "employees", "op": "gte", "value": "many"}, [("conditions.all[0].value", "invalid_number")]),
     ({"metric": "orders_in_days", "op": "gte", "value": 1}, [("conditions.all[0].days", "out_of_range")]),
     ({"metric": "spend", "op": "gte", "value": 1}, [("conditions.all[0].metric", "unknown_metric")]),
+    ({"field": "value_segment", "op": "equals", "value": "vip"}, [("conditions.all[0].value", "invalid_choice")]),
+    ({"field": "value_segment", "op": "in", "values": ["high_value", "x"]},
+     [("conditions.all[0].values", "invalid_choice")]),
+    ({"field": "value_segment", "op": "contains", "value": "high"}, [("conditions.all[0].op", "invalid_choice")]),
     ({"any": []}, [("conditions", "invalid_condition")]),
     ({"all": [{"any": [{"all": [{"any": [{"all": [{"field": "name", "op": "empty"}]}]}]}]}]},
      [("conditions.all[0].any[0].all[0].any[0]", "too_deep")]),
@@ -254,7 +258,8 @@ async def test_delete_takes_back_only_its_tags_and_rerun_is_a_job(
     result = await sweeps.sweep_runner(engine, autotag_service)(mine[0])
     await jobs.complete(engine, mine[0].id, result)
     done = await tagging.GetTagJob(pb.GetTagJobRequest(id=job.id), metadata=md)
-    assert (done.status, json.loads(done.result_json)["applied"], done.done) == ("succeeded", 1, 1)
+    # Progress counts customers swept (both the tenant has), not rules.
+    assert (done.status, json.loads(done.result_json)["applied"], done.done, done.total) == ("succeeded", 1, 2, 2)
     assert (await carried(tagging, md, old))["IT"].trigger == "rerun"
 
     deleted = await tagging.DeleteTagRule(pb.DeleteTagRuleRequest(id=it.id, take_back=True), metadata=md)
@@ -376,3 +381,42 @@ async def test_value_metrics_count_spend_like_annual_spend_on_events_and_in_the_
     preview = await tagging.PreviewTagRule(pb.PreviewTagRuleRequest(conditions_json=json.dumps(
         {"metric": "orders_30d", "op": "between", "min": 1, "max": 1})), metadata=md)
     assert (preview.count, preview.time_based) == (1, True)
+
+
+def value_event(tenant_id: uuid.UUID, *changes: tuple[uuid.UUID, str, int]) -> CloudEvent:
+    return CloudEvent.new(source="crm/reporting", type=event_type("value_segment", "changed"), tenant_id=tenant_id,
+                          data={"trigger": "order", "currency": "CNY", "changes": [
+                              {"customer_id": str(c), "segment": s, "previous_segment": "", "version": v}
+                              for c, s, v in changes]})
+
+
+async def test_value_segment_changes_run_the_rules_newest_version_wins(
+    tagging: Stub, engine: AsyncEngine, nc: NATS, tenant_id: uuid.UUID, token_for: TokenFor,
+    autotag_service: AutoTagService,
+) -> None:
+    """Reporting's `value_segment.changed` keeps each customer's segment (a late older version
+    changes nothing) and runs the rules with the event as trigger; the sweep reads the same column."""
+    md = token_for(tenant_id, MANAGE)
+    high = await rule(tagging, md, "高价值", {"field": "value_segment", "op": "equals", "value": "high_value"})
+    await rule(tagging, md, "有价值分层", {"field": "value_segment", "op": "in", "values": ["potential", "normal"]})
+    consumer = EventConsumer(engine, nc, subscription(autotag_service))
+    first, second, unseen = new_id(), new_id(), new_id()
+    for customer in (first, second):
+        assert await consumer.apply(customer_event(tenant_id, customer))
+    changed = value_event(tenant_id, (first, "high_value", 2), (second, "normal", 1))
+    assert await consumer.apply(changed)
+    tags = await carried(tagging, md, first)
+    assert sorted(tags) == ["高价值"]
+    assert (tags["高价值"].rule_id, tags["高价值"].trigger) == (high.id, f"crm.value_segment.changed {changed.id}")
+    assert sorted(await carried(tagging, md, second)) == ["有价值分层"]
+    # An older change arriving late is ignored; a customer tagging has not seen yet is kept for later.
+    assert await consumer.apply(value_event(tenant_id, (first, "low_value", 1), (unseen, "potential", 1)))
+    async with tenant_session(engine, tenant_id) as session:
+        held = dict((await session.execute(sa.select(rule_facts.c.customer_id, rule_facts.c.value_segment))).all())
+    assert (held[first], held[second], held[unseen]) == ("high_value", "normal", "potential")
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(customer_tags))
+    async with tenant_session(engine, tenant_id) as session:
+        result = await autotag_service.sweep(session, tenant_id, trigger="sweep")
+    assert result["applied"] == 3
+    assert sorted(await carried(tagging, md, first)) == ["高价值"]

@@ -32,8 +32,9 @@ CSV_COLUMNS = ("id", "occurred_at", "actor", "actor_kind", "action", "target_typ
 class AuditEvent(Resource):
     id: str
     occurred_at: datetime | None
-    actor: str = Field(description='A user id, `client:<client id>`, or "" when nobody is known (unknown email)')
-    actor_kind: str = Field(description='"user", "client", "anonymous" or "system"')
+    actor: str = Field(description='A user id, `client:<client id>`, `automation:<rule id>` (an outcome automation '
+                       'rule; `details.rule_name` names it), or "" when nobody is known (unknown email)')
+    actor_kind: str = Field(description='"user", "client", "automation", "anonymous" or "system"')
     action: str = Field(description="Stable dotted name, e.g. `login.failed`, `client.created`")
     target_type: str
     target_id: str

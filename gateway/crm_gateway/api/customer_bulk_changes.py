@@ -30,7 +30,9 @@ from crm_proto.crm.customers.v1 import bulk_changes_pb2 as pb
 router = APIRouter(prefix="/v1/customer-bulk-changes", tags=["customers"])
 
 # List parameters that are paging, not filters.
-NOT_FILTERS = frozenset({"page_size", "page_token", "order_by"})
+NOT_FILTERS = frozenset({"page_size", "page_token", "order_by",
+                         # a report cell opens a list to read, not a mass change's target
+                         "report", "report_cell"})
 FILTERS = tuple(name for name in CustomerListQuery.model_fields if name not in NOT_FILTERS)
 TAG_FILTER = "tag_id"
 IDS_FILTER = "ids"  # only these customers (at most 500), joined by commas

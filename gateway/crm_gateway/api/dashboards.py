@@ -3,6 +3,7 @@ docs/reporting.md "Dashboards")."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -12,12 +13,13 @@ from pydantic import BaseModel, Field
 from crm_gateway.api.common import BackendsDep, Caller, CallerDep, operation
 from crm_gateway.clients import Backends
 from crm_platform.auth import Scope
-from crm_proto.crm.customers.v1 import views_pb2
+from crm_proto.crm.customers.v1 import segments_pb2, views_pb2
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 
 router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
 
-OBJECT_DOC = "`all` (default), `tag:<tag id>` or `view:<saved view id>` (the view's filters, read as you)"
+OBJECT_DOC = ("`all` (default), `tag:<tag id>`, `view:<saved view id>` (the view's filters, read as you) or "
+              "`segment:<segment id>` (a saved segment you may read: its tags, filters and value parts)")
 RANGE_DOC = "`3m`, `12m` (default), `ytd`, or `custom` with `from` and `to`"
 
 
@@ -85,6 +87,27 @@ async def view_filters(caller: Caller, services: Backends, object_: str) -> dict
     return dict(reply.filters)
 
 
+async def segment_definition(caller: Caller, services: Backends, object_: str) -> segments_pb2.SegmentDefinition | None:
+    """A saved segment's definition, read with the caller's token (theirs or a shared one, else 404),
+    for the object `segment:<id>`; None for any other object (or an id reporting refuses)."""
+    kind, _, segment_id = object_.partition(":")
+    return await saved_segment(caller, services, segment_id) if kind == "segment" else None
+
+
+async def saved_segment(caller: Caller, services: Backends, segment_id: str) -> segments_pb2.SegmentDefinition | None:
+    try:
+        uuid.UUID(segment_id)
+    except ValueError:
+        return None  # reporting answers 400 invalid_id on the field
+    reply = await caller.call(services.segments.GetSegment, segments_pb2.GetSegmentRequest(id=segment_id))
+    return reply.definition
+
+
+async def viewer_segments(caller: Caller, services: Backends) -> list[segments_pb2.Segment]:
+    """The segments the caller may read (theirs and the shared ones): the pages' object pickers."""
+    return list((await caller.call(services.segments.ListSegments, segments_pb2.ListSegmentsRequest())).items)
+
+
 def points(reply_points: list[pb.PanelPoint]) -> list[PanelPoint]:
     return [PanelPoint(key=p.key, label=p.label, currency=p.currency, value=p.value, count=p.count,
                        filter=dict(sorted(p.filter.items())), customers_query=urlencode(sorted(p.filter.items())))
@@ -127,7 +150,8 @@ async def get_panel(
     limit: Annotated[int, Query(ge=1, le=50, description="top_customers: how many (default 10)")] = 10,
 ) -> DashboardPanel:
     request = pb.GetDashboardPanelRequest(panel=panel, object=object_, range=range_, to=to, currency=currency,
-                                          limit=limit, view_filters=await view_filters(caller, services, object_))
+                                          limit=limit, view_filters=await view_filters(caller, services, object_),
+                                          segment_definition=await segment_definition(caller, services, object_))
     setattr(request, "from", from_)
     reply = await caller.call(services.reporting.GetDashboardPanel, request)
     return DashboardPanel.model_validate({

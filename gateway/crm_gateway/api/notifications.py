@@ -27,7 +27,8 @@ router = APIRouter(prefix="/v1", tags=["follow-ups"])
 
 class NotificationOut(Resource):
     id: str
-    kind: str = Field(description='"task_due" or "task_overdue"')
+    kind: str = Field(description='"task_due", "task_overdue" or "task_escalated" (a task of your team; '
+                      'without task, customer and title when the customer is outside your data scope)')
     task_id: str
     customer_id: str
     title: str

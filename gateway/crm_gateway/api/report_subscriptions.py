@@ -27,7 +27,8 @@ class SubscriptionCreate(RequestBody):
     weekday: int = Field(0, ge=0, le=7, description="weekly: 1 (Monday) .. 7 (Sunday); default Monday")
     day_of_month: int = Field(0, ge=0, le=28, description="monthly: 1..28; default the 1st")
     time_of_day: str = Field("09:00", max_length=5, description="HH:MM in the tenant's time zone")
-    format: Literal["xlsx", "pdf"] = Field("xlsx", description="The attachment (PDF: with saved reports' files)")
+    format: Literal["xlsx", "pdf"] = Field(
+        "xlsx", description="The attachment: the dashboard's panels or the report as an Excel workbook or a PDF")
     recipient_ids: list[Annotated[str, Field(max_length=40)]] = Field(max_length=50,
                                                                        description="Users of the tenant")
 
@@ -117,7 +118,7 @@ async def create_subscription(body: SubscriptionCreate, caller: Caller, services
                             "time zone, to users of the tenant. Each recipient's copy is computed under their own "
                             "data scope and field policies; a copy with nothing to report is skipped. 400 on "
                             "`recipient_ids[i]` (`unknown_user`), `time_of_day` (`invalid_time`), `format` "
-                            "(`not_available`), `target.panels`."),
+                            "(`invalid_choice`), `target.panels`."),
 )
 async def create_report_subscription(body: SubscriptionCreate, response: Response, caller: CallerDep,
                                      services: BackendsDep) -> Subscription:

@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from pydantic import BaseModel, Field
 
 from crm_gateway.api.common import BackendsDep, CallerDep, Int32, RequestBody, operation
-from crm_gateway.api.dashboards import OBJECT_DOC, view_filters
+from crm_gateway.api.dashboards import OBJECT_DOC, segment_definition, view_filters
 from crm_platform.auth import Scope
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 
@@ -148,7 +148,8 @@ async def sales_funnel(
     to: Annotated[str, Query(max_length=10, description="YYYY-MM-DD, inclusive; default today")] = "",
     object_: Annotated[str, Query(alias="object", max_length=60, description=OBJECT_DOC)] = "all",
 ) -> Funnel:
-    request = pb.GetFunnelRequest(to=to, object=object_, view_filters=await view_filters(caller, services, object_))
+    request = pb.GetFunnelRequest(to=to, object=object_, view_filters=await view_filters(caller, services, object_),
+                                  segment_definition=await segment_definition(caller, services, object_))
     setattr(request, "from", from_)
     reply = await caller.call(services.reporting.GetFunnel, request)
     return Funnel.model_validate({
@@ -215,7 +216,8 @@ async def value_analysis(
 ) -> ValueAnalysis:
     reply = await caller.call(services.reporting.GetValueAnalysis, pb.GetValueAnalysisRequest(
         currency=currency, order_by=order_by, segment=segment, page_size=page_size, page_token=page_token,
-        object=object_, view_filters=await view_filters(caller, services, object_)))
+        object=object_, view_filters=await view_filters(caller, services, object_),
+        segment_definition=await segment_definition(caller, services, object_)))
     return ValueAnalysis(currency=reply.currency, items=[figures_out(v) for v in reply.items],
                          total_size=reply.total_size, next_page_token=reply.next_page_token)
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_gateway.api.common import WRITE_ERRORS, BackendsDep, CallerDep, Multiline, Name, RequestBody, operation
+from crm_gateway.api.dashboards import saved_segment
 from crm_gateway.clients import Backends, Caller, UpstreamError
 from crm_platform.auth import Scope
 from crm_proto.crm.customers.v1 import views_pb2
@@ -80,6 +81,8 @@ class Definition(RequestBody):
     filters: list[FilterIn] = Field(default_factory=list, max_length=40)
     tags: list[str] = Field(default_factory=list, max_length=20, description="Customers carrying every tag")
     view_id: str = Field(default="", max_length=40, description="A saved customer view (its filters, read as you)")
+    segment_id: str = Field(default="", max_length=40, description="A saved segment (read as you): the report "
+                            "counts its customers; not with view_id")
     time_range: TimeRangeIn = Field(default_factory=TimeRangeIn)
     sort: SortIn = Field(default_factory=SortIn)
     top_n: int = Field(default=0, ge=0, le=100000, description="Top N of the first row dimension, the rest as "
@@ -152,7 +155,8 @@ class Cell(BaseModel):
     values: list[str | int | None] = Field(description="One per measure: counts as integers, amounts and "
                                            "rates as decimal strings")
     filter: dict[str, str] = Field(description="`GET /v1/customers` parameters listing exactly these customers "
-                                   "({} when no list filter can)")
+                                   "({}: every customer you see); a `report_cell` goes with the result's "
+                                   "`cell_report` as `report`")
 
 
 class FilterLine(BaseModel):
@@ -174,6 +178,8 @@ class PivotResult(BaseModel):
     time_zone: str
     generated_at: str
     omitted_fields: list[str] = Field(description="Fields whose measures your field policies left out")
+    cell_report: str = Field("", description="The `report` list parameter of the cells whose `filter` is a "
+                                             "`report_cell` (docs/reporting.md, \"Click-throughs\")")
 
 
 class RunResult(BaseModel):
@@ -219,10 +225,12 @@ async def saved_view_filters(caller: Caller, services: Backends, view_id: str) -
 
 
 async def _run(caller: Caller, services: Backends, *, report_id: str = "", definition: Definition | None = None,
-               view_id: str = "") -> RunResult:
+               view_id: str = "", segment_id: str = "") -> RunResult:
     request = pb.RunReportRequest(id=report_id, definition_json=_definition_json(definition) if definition else "",
                                   locale=caller.locale, time_zone=await tenant_time_zone(caller, services),
-                                  view_filters=await saved_view_filters(caller, services, view_id))
+                                  view_filters=await saved_view_filters(caller, services, view_id),
+                                  segment_definition=await saved_segment(caller, services, segment_id)
+                                  if segment_id else None)
     reply = await caller.call(services.reports.RunReport, request)
     return RunResult(definition=json.loads(reply.definition_json), result=json.loads(reply.result_json))
 
@@ -253,7 +261,8 @@ async def create_report(body: ReportIn, caller: CallerDep, services: BackendsDep
              **operation(operation_id="runReportDefinition", summary="Run an unsaved report definition",
                          scopes=[Scope.REPORTS_READ], errors=[*WRITE_ERRORS, 404], description=RUN_DOC))
 async def run_definition(body: RunIn, caller: CallerDep, services: BackendsDep) -> RunResult:
-    return await _run(caller, services, definition=body.definition, view_id=body.definition.view_id)
+    return await _run(caller, services, definition=body.definition, view_id=body.definition.view_id,
+                      segment_id=body.definition.segment_id)
 
 
 ReportId = Annotated[str, Path(max_length=40, description="A saved report's id")]
@@ -297,8 +306,9 @@ async def delete_report(report_id: ReportId, caller: CallerDep, services: Backen
                          errors=[*WRITE_ERRORS, 404], description=RUN_DOC))
 async def run_report(report_id: ReportId, caller: CallerDep, services: BackendsDep) -> RunResult:
     saved = await caller.call(services.reports.GetReport, pb.GetReportRequest(id=str(report_id)))
-    view_id = str(json.loads(saved.definition_json).get("view_id") or "")
-    return await _run(caller, services, report_id=str(report_id), view_id=view_id)
+    stored = json.loads(saved.definition_json)
+    return await _run(caller, services, report_id=str(report_id), view_id=str(stored.get("view_id") or ""),
+                      segment_id=str(stored.get("segment_id") or ""))
 
 
 @router.post("/v1/reports/{report_id}:clone", response_model=Report,

@@ -56,7 +56,8 @@ DEFINITION_DESCRIPTION = (
     "Every part optional, the parts ANDed: `tags` (`all`: carries every one, `any`: at least one, `none`: "
     "none of them), `filters` (the customer list's filters as a saved view holds them: `status`, `industry`, "
     "`region`, `cf.<key>`, ...), `spend_12m` (counted spend in the last 12 months in one currency, "
-    "`min`/`max` inclusive decimal strings) and `orders_30d` (counted orders dated in the last 30 days)."
+    "`min`/`max` inclusive decimal strings), `orders_30d` (counted orders dated in the last 30 days) and "
+    "`value_segments` (reporting's value segment of the customer: `high_value`, `potential`, `normal`, `low_value`)."
 )
 
 
@@ -82,6 +83,8 @@ class Definition(BaseModel):
     filters: dict[str, str] = Field(default_factory=dict)
     spend_12m: SpendRange | None = None
     orders_30d: CountRange | None = None
+    value_segments: list[str] = Field(default_factory=list, description="The customer's value segment is one "
+                                      "of these: high_value, potential, normal, low_value")
 
 
 class TagPartsIn(RequestBody, TagParts):
@@ -101,6 +104,7 @@ class DefinitionIn(RequestBody):
     filters: dict[str, str] = Field(default_factory=dict)
     spend_12m: SpendRangeIn | None = None
     orders_30d: CountRangeIn | None = None
+    value_segments: list[str] = Field(default_factory=list, max_length=4)
 
 
 class Segment(Resource):
@@ -159,6 +163,7 @@ def definition_message(body: Definition | DefinitionIn) -> pb.SegmentDefinition:
         spend_12m_min=_text(spend.min if spend else None), spend_12m_max=_text(spend.max if spend else None),
         spend_currency=_text(spend.currency if spend else None),
         orders_30d_min=_text(orders.min if orders else None), orders_30d_max=_text(orders.max if orders else None),
+        value_segments=body.value_segments,
     )
 
 
@@ -171,7 +176,8 @@ def definition_out(message: pb.SegmentDefinition) -> Definition:
               if message.orders_30d_min or message.orders_30d_max else None)
     return Definition(tags=TagParts(all=list(message.all_tags), any=list(message.any_tags),
                                     none=list(message.none_tags)),
-                      filters=dict(message.filters), spend_12m=spend, orders_30d=orders)
+                      filters=dict(message.filters), spend_12m=spend, orders_30d=orders,
+                      value_segments=list(message.value_segments))
 
 
 def segment_out(message: Any) -> Segment:

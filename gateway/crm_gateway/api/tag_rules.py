@@ -34,7 +34,10 @@ CONDITIONS_DESCRIPTION = (
     '"op": "equals" | "not_equals" | "in" | "contains" | "gte" | "lte" | "between" | "empty" | "not_empty", '
     '"value" | "values" | "min"/"max"}. Metric leaf: {"metric": "order_amount" | "orders_in_days" | '
     '"days_since_last_interaction" | "spend_12m" | "orders_30d", "op": "gte" | "lte" | "between", '
-    '"value" | "min"/"max", "days" (orders_in_days), "currency" (spend_12m, default CNY)}. See docs/tagging.md.'
+    '"value" | "min"/"max", "days" (orders_in_days), "currency" (spend_12m, default CNY)}. '
+    'Value segment leaf: {"field": "value_segment", "op": "equals" | '
+    '"not_equals" | "in" | "empty" | "not_empty", "value" | "values": "high_value" | "potential" | "normal" | '
+    '"low_value"} (reporting\'s value segment). See docs/tagging.md.'
 )
 
 

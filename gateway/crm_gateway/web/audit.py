@@ -30,6 +30,7 @@ from crm_gateway.web.labels import label
 from crm_gateway.web.session import WebSession
 from crm_gateway.web.templating import render
 from crm_platform.pagination import MAX_PAGE_SIZE
+from crm_proto.crm.followups.v1 import automation_pb2 as apb
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -71,6 +72,8 @@ class People:
 
     users: dict[str, str] = dataclasses.field(default_factory=dict)
     clients: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Automation rules by id: the name an entry recorded (`rule_name`), else followups' current one.
+    automations: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def name(self, ref: str, locale: Locale) -> str:
         """A user id, `client:<id>`, `automation:<rule>`, `system` or a bare client id, in words."""
@@ -82,7 +85,7 @@ class People:
         if ref in self.clients:
             return self.clients[ref]
         if kind == "automation":
-            return messages(locale).gettext("Automation (%(rule)s)", rule=rest)
+            return messages(locale).gettext("Automation (%(rule)s)", rule=self.automations.get(rest, rest))
         if ref == "system":
             return label("audit.kind", "system", locale)
         return ref
@@ -103,8 +106,16 @@ async def people(caller: Caller, services: Any) -> People:
             return {}
         return {c.client_id: c.name for c in reply.items}
 
-    found_users, found_clients = await asyncio.gather(users(), clients())
-    return People(found_users, found_clients)
+    async def automations() -> dict[str, str]:
+        try:
+            reply = await caller.call(services.followup_automation.ListAutomationRules,
+                                      apb.ListAutomationRulesRequest())
+        except UpstreamError:  # no followups:read, or followups down: the names the entries recorded
+            return {}
+        return {r.id: r.name for r in reply.items}
+
+    found_users, found_clients, found_rules = await asyncio.gather(users(), clients(), automations())
+    return People(found_users, found_clients, found_rules)
 
 
 # Scopes listed by name up to this many; more are counted.
@@ -133,6 +144,8 @@ def _detail(key: str, value: Any, known: People, locale: Locale) -> str:
 
 def _row(message: Any, known: People, locale: Locale) -> dict[str, Any]:
     details = json.loads(message.details_json or "{}")
+    if message.actor_kind == "automation" and details.get("rule_name"):  # the name it had then
+        known.automations[str(details.get("rule_id") or "")] = str(details["rule_name"])
     target = message.target_id
     return {
         "when": formatting.at(timestamp(message.occurred_at), locale), "actor": known.name(message.actor, locale),

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
+from crm_gateway.api.customers import report_cell_ids
 from crm_gateway.clients import Caller
 from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, messages
@@ -134,6 +135,9 @@ class Filters:
     chosen: dict[str, str] = field(default_factory=dict)
     # The sort the viewer picked by a column heading (over the view's `order_by`).
     sort: str = ""
+    # A report cell's customers (a report's click-through, docs/reporting.md "Click-throughs").
+    report: str = ""
+    report_cell: str = ""
 
     @property
     def order(self) -> str:
@@ -142,7 +146,7 @@ class Filters:
     def query(self, **changes: str | list[str]) -> str:
         values = {"view": self.view, "q": self.q, "industry": self.industry, "owner_id": self.owner_id,
                   **self.chosen, "tag_id": self.tag_ids, "order_by": self.sort, "page_token": self.page_token,
-                  **changes}
+                  "report": self.report, "report_cell": self.report_cell, **changes}
         return urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
     def form_values(self) -> list[tuple[str, str]]:
@@ -190,6 +194,10 @@ def active_filters(filters: Filters, choices: Choices, locale: Locale) -> list[d
         dropped = filters.query(**{name: "", "page_token": ""}) + (f"&{name}=" if filters.view else "")
         chips.append({"name": name, "label": label("filter", name, locale), "value": shown,
                       "drop_query": dropped})
+    if filters.report and filters.report_cell:  # a report's click-through
+        chips.append({"name": "report_cell", "label": messages(locale).gettext("Report"),
+                      "value": messages(locale).gettext("the cell's customers"),
+                      "drop_query": filters.query(report="", report_cell="", page_token="")})
     return chips
 
 
@@ -261,11 +269,14 @@ def customer_input(sent: dict[str, str]) -> Any:
 
 async def load_listing(request: Request, caller: Caller, services: Any, filters: Filters) -> Listing:
     try:
+        cell_ids = (await report_cell_ids(caller, services, filters.report, filters.report_cell)
+                    if filters.report and filters.report_cell else None)
         reply, zone = await asyncio.gather(
             caller.call(services.customers.ListCustomers, list_request(
                 {**filters.extra, **filters.chosen}, page_size=PAGE_SIZE, page_token=filters.page_token,
                 industry=filters.industry, include_total=True,
                 q=filters.q, owner_id=filters.owner_id, order_by=filters.order, tag_ids=filters.tag_ids,
+                report_cell_ids=cell_ids or [], report_cell_set=cell_ids is not None,
             )),
             formatting.page_zone(caller, services, request),
         )
@@ -357,11 +368,12 @@ def total_text(listing: Listing, locale: Locale) -> str:
 async def list_page(
     request: Request, session: SessionDep, services: BackendsDep, q: str = "", industry: str = "",
     page_token: str = "", view: str = "", owner_id: str = "", order_by: str = "",
-    tag_id: Annotated[list[str] | None, Query()] = None,
+    tag_id: Annotated[list[str] | None, Query()] = None, report: str = "", report_cell: str = "",
 ) -> Response:
     filters = Filters(q.strip(), industry.strip(), page_token, owner_id.strip(), tag_ids=split_tag_ids(tag_id or []))
     filters.chosen = {name: value for name in CHOSEN_FILTERS if (value := request.query_params.get(name, "").strip())}
     filters.sort = order_by.strip() if order_by.strip().split(" ")[0] in SORT_KEYS.values() else ""
+    filters.report, filters.report_cell = report.strip(), report_cell.strip()
     active = await load_view(session_caller(request, session), services, view)
     if active is not None:  # a saved view: its filters, the page's controls as chosen (or the view's)
         filters.view, filters.view_name, filters.order_by = active.id, active.name, active.order_by

@@ -28,7 +28,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from crm_gateway.api.common import BackendsDep
-from crm_gateway.api.dashboards import view_filters
+from crm_gateway.api.dashboards import view_filters, viewer_segments
 from crm_gateway.clients import Caller
 from crm_gateway.dictionary_names import DictionaryNames
 from crm_gateway.i18n import N_, Locale, Msg, messages
@@ -123,9 +123,11 @@ class Window:
 class Subject:
     """Which customers the panels count: all in the viewer's scope, a tag's, or a saved view's."""
 
-    kind: str = "all"  # all | tag | view
+    kind: str = "all"  # all | tag | view | segment
     id: str = ""
     name: str = ""
+    # A saved segment's definition (object segment:<id>), as the viewer's segment list holds it.
+    definition: Any = None
 
     @property
     def object(self) -> str:
@@ -391,6 +393,7 @@ class Load:
 
 async def fetch_panel(load: Load, key: str) -> Any:
     request = pb.GetDashboardPanelRequest(panel=key, object=load.subject.object, view_filters=load.filters,
+                                          segment_definition=load.subject.definition,
                                           range=load.window.params["range"], to=load.window.params.get("to", ""),
                                           limit=TOP_CUSTOMERS if key == "top_customers" else 0)
     setattr(request, "from", load.window.params.get("from", ""))
@@ -406,7 +409,8 @@ async def fetch_funnel(load: Load, today: date) -> Any:
         start, end = date(today.year, 1, 1), today
     else:
         start, end = _months_back(today, 12), today
-    request = pb.GetFunnelRequest(to=end.isoformat(), object=load.subject.object, view_filters=load.filters)
+    request = pb.GetFunnelRequest(to=end.isoformat(), object=load.subject.object, view_filters=load.filters,
+                                  segment_definition=load.subject.definition)
     setattr(request, "from", start.isoformat())
     return await load.caller.call(load.services.reporting.GetFunnel, request)
 
@@ -428,18 +432,23 @@ def _hidden(exc: UpstreamError) -> bool:
     return exc.error.status == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def _subject(caller: Caller, services: Any, object_: str) -> tuple[Subject, list[Any], list[Any]]:
-    tags, views = await asyncio.gather(tenant_tags(caller, services), list_views(caller, services))
+async def _subject(caller: Caller, services: Any, object_: str) -> tuple[Subject, list[Any], list[Any], list[Any]]:
+    tags, views, segments = await asyncio.gather(tenant_tags(caller, services), list_views(caller, services),
+                                                 viewer_segments(caller, services))
     kind, _, ident = object_.partition(":")
+    if kind == "segment":
+        found = next((s for s in segments if s.id == ident), None)
+        if found:
+            return Subject("segment", found.id, found.name, found.definition), tags, views, segments
     if kind == "tag":
         match = next((tag for tag in tags if tag.id == ident), None)
         if match:
-            return Subject("tag", match.id, match.name), tags, views
+            return Subject("tag", match.id, match.name), tags, views, segments
     if kind == "view":
         saved = next((v for v in views if v.id == ident), None)
         if saved:
-            return Subject("view", saved.id, saved.name), tags, views
-    return Subject(), tags, views
+            return Subject("view", saved.id, saved.name), tags, views, segments
+    return Subject(), tags, views, segments
 
 
 async def my_layout(caller: Caller, services: Any) -> tuple[list[str], str]:
@@ -468,7 +477,7 @@ async def dashboard_page(
     context: dict[str, Any] = {
         "session": session, "can_read": "reports:read" in scopes, "can_publish": "reports:manage" in scopes,
         "panels": [], "failed": [], "editing": bool(edit), "wide": WIDE,
-        "ranges": [(key, t.text(RANGE_LABELS[key])) for key in RANGES], "tags": [], "views": [],
+        "ranges": [(key, t.text(RANGE_LABELS[key])) for key in RANGES], "tags": [], "views": [], "segments": [],
         "flash": flash_text(cookies.read_flash(request), locale), "share_query": "",
     }
     window, range_error = Window.parse(range_key, start, end)
@@ -477,7 +486,7 @@ async def dashboard_page(
     if not context["can_read"]:  # a role without reports: a page that says so, not panels that each fail
         return _page(request, context)
     today = datetime.now(formatting.viewer_zone(request, locale)).date()
-    subject, tags, views = await _subject(caller, services, object_)
+    subject, tags, views, segments = await _subject(caller, services, object_)
     try:
         (layout, origin), choices, filters = await asyncio.gather(
             my_layout(caller, services), load_choices(caller, services),
@@ -510,7 +519,7 @@ async def dashboard_page(
     # The share page takes the same choices (web/delivery.py).
     context["share_query"] = urlencode({"object": subject.object, **window.params})
     context.update(panels=rest[:at] + funnel + rest[at:], failed=failed, subject=subject, tags=tags,
-                   views=views, layout=keys, origin=origin,
+                   views=views, segments=segments, layout=keys, origin=origin,
                    catalogue=[(k, t.text(PANEL_TITLES[k]), k in keys) for k in CATALOGUE])
     return _page(request, context)
 

@@ -74,7 +74,7 @@ async def _page(request: Request, session: Any, services: Any, *, created: Any =
     params = _params(request)
     cookies: WebCookies = request.app.state.web_cookies
     try:
-        links, subs, people, (subject, _, _) = await asyncio.gather(
+        links, subs, people, (subject, _, _, _) = await asyncio.gather(
             caller.call(services.delivery.ListShareLinks, pb.ListShareLinksRequest()),
             caller.call(services.delivery.ListReportSubscriptions, pb.ListReportSubscriptionsRequest(
                 target_kind="report" if params.get("report") else "dashboard", target_id=params.get("report", ""))),

@@ -215,6 +215,7 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "client": N_("API client"),
         "anonymous": N_("unknown"),
         "system": N_("system"),
+        "automation": N_("automation rule"),
     },
     "sensitive": {
         "resident_id": N_("Resident ID number"),

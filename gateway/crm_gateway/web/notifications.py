@@ -25,7 +25,8 @@ from crm_proto.crm.followups.v1 import followups_pb2 as pb
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 SHOWN: Final = 50
-KIND_LABELS: Final = {"task_due": N_("Follow-up due"), "task_overdue": N_("Follow-up overdue")}
+KIND_LABELS: Final = {"task_due": N_("Follow-up due"), "task_overdue": N_("Follow-up overdue"),
+                      "task_escalated": N_("Follow-up escalated")}
 
 
 @router.get("/notifications/count")

@@ -29,6 +29,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import RedirectResponse, Response
 
 from crm_gateway.api.common import BackendsDep, timestamp
+from crm_gateway.api.dashboards import saved_segment, viewer_segments
 from crm_gateway.api.report_exports import _parts as export_parts
 from crm_gateway.api.saved_reports import saved_view_filters, tenant_time_zone
 from crm_gateway.i18n import N_, Locale, Msg, messages
@@ -56,7 +57,7 @@ DIMENSIONS: Final[dict[str, Msg]] = {
     "industry": N_("Industry"), "region:1": N_("Region (level 1)"), "region:2": N_("Region (level 2)"),
     "region:3": N_("Region (level 3)"), "status": N_("Status"), "type": N_("Customer type"), "owner": N_("Owner"),
     "team": N_("Team"), "source": N_("Source channel"), "value_segment": N_("Value segment"),
-    "customer": N_("Customer"),
+    "tag": N_("Tag"), "customer": N_("Customer"),
     "created_at:day": N_("Created (day)"), "created_at:week": N_("Created (week)"),
     "created_at:month": N_("Created (month)"), "created_at:quarter": N_("Created (quarter)"),
     "created_at:year": N_("Created (year)"), "first_contact_date:month": N_("First contact (month)"),
@@ -160,6 +161,8 @@ def definition_from_query(params: Any) -> dict[str, Any]:
         definition["sort"] = {"by": get("sort"), "direction": "asc" if get("sort") == "label" else "desc"}
     if get("currency"):
         definition["currency"] = get("currency")
+    if get("segment"):
+        definition["segment_id"] = get("segment")
     return definition
 
 
@@ -185,6 +188,8 @@ def query_from_definition(definition: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(("chart", str(definition.get("chart", "table"))))
     if definition.get("currency") and definition["currency"] != "CNY":
         items.append(("currency", definition["currency"]))
+    if definition.get("segment_id"):
+        items.append(("segment", str(definition["segment_id"])))
     return items
 
 
@@ -243,7 +248,7 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
         values = []
         for column_key in column_keys:
             cell = by_row[key].get(column_key)
-            link = ("/app/customers?" + urlencode(cell["filter"])) if cell and cell["filter"] else ""
+            link = cell_link(result, cell) if cell else ""
             for index, measure in enumerate(measures):
                 raw = cell["values"][index] if cell else None
                 values.append({"text": _format(raw, measure["kind"], measure["currency"], locale) if cell else "",
@@ -251,6 +256,15 @@ def pivot_table(result: dict[str, Any], locale: Locale) -> PivotTable:
         table.lines.append({"kind": kind, "labels": shown, "cells": values})
     table.chart = _chart(result, by_row, order, depth)
     return table
+
+
+def cell_link(result: dict[str, Any], cell: dict[str, Any]) -> str:
+    """The customer list of exactly the cell's customers: its list filter, or (a cell no list
+    parameter expresses) `report_cell` with the run's `cell_report`."""
+    params = dict(cell.get("filter") or {})
+    if "report_cell" in params:
+        params["report"] = result.get("cell_report", "")
+    return "/app/customers" + (f"?{urlencode(params)}" if params else "")
 
 
 def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None, dict[str, Any]]],
@@ -261,8 +275,7 @@ def _chart(result: dict[str, Any], by_row: dict[tuple[Any, ...], dict[str | None
         return {}
     groups = [k for k in order if k[0] is not None and all(x is None for x in k[1:])]
     categories = [by_row[k][None]["rows"][0] if None in by_row[k] else str(k[0]) for k in groups]
-    links = [("/app/customers?" + urlencode(by_row[k][None]["filter"])) if by_row[k].get(None, {}).get("filter")
-             else "" for k in groups]
+    links = [cell_link(result, by_row[k][None]) if None in by_row[k] else "" for k in groups]
 
     def number(cell: dict[str, Any] | None, index: int) -> float | None:
         if not cell or cell["values"][index] is None:
@@ -348,15 +361,22 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         "query": urlencode(query_from_definition(definition)),
         "flash": None if export_flash else flash_text(flash, locale),
         "export_error": flash_text(flash, locale) if export_flash else None,
-        "export_options": _options(t, EXPORT_FORMATS),
+        "export_options": _options(t, EXPORT_FORMATS), "segment_options": [],
         "template": request.query_params.get("template", ""),
     }
     context["filters"] += [("", "eq", "")] * (MAX_FILTER_ROWS - len(context["filters"]))
+    if context["can_read"]:
+        try:  # the object picker: the segments the viewer may read (none if customers is unavailable)
+            context["segment_options"] = [(x.id, x.name) for x in await viewer_segments(caller, services)]
+        except UpstreamError as exc:
+            raise_if_signed_out(request, exc)
     if context["can_read"]:
         try:
             request_pb = pb.RunReportRequest(
                 locale=locale, time_zone=await tenant_time_zone(caller, services), id=saved.id if saved else "",
                 view_filters=await saved_view_filters(caller, services, str(definition.get("view_id") or "")),
+                segment_definition=await saved_segment(caller, services, str(definition.get("segment_id") or ""))
+                if definition.get("segment_id") else None,
                 definition_json="" if saved else json.dumps(definition, ensure_ascii=False))
             reply = await caller.call(services.reports.RunReport, request_pb)
         except UpstreamError as exc:

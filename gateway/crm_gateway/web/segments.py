@@ -23,9 +23,13 @@ from crm_gateway.web.common import SessionDep, csrf_ok, problem_text, raise_if_s
 from crm_gateway.web.labels import label
 from crm_gateway.web.tag_library import PAGE, _redirect, _render, _status
 from crm_gateway.web.templating import page_locale
+from crm_gateway.web.value import SEGMENTS as SEGMENT_LABELS
 from crm_proto.crm.customers.v1 import segments_pb2 as pb
 
 router = APIRouter(prefix="/app", include_in_schema=False)
+
+# Reporting's value segments (the value list's labels), a segment part.
+VALUE_SEGMENTS: Final = SEGMENT_LABELS
 
 SEGMENTS_PAGE: Final = f"{PAGE}/segments"
 TAG_PARTS: Final = ("all_tags", "any_tags", "none_tags")
@@ -41,13 +45,14 @@ def _text(form: FormData, name: str) -> str:
 
 def definition_from_form(form: FormData) -> tuple[pb.SegmentDefinition, dict[str, Any]]:
     """The builder's controls as a definition, and the values to show again."""
-    values: dict[str, Any] = {part: [str(v) for v in form.getlist(part) if str(v).strip()] for part in TAG_PARTS}
+    values: dict[str, Any] = {part: [str(v) for v in form.getlist(part) if str(v).strip()]
+                              for part in (*TAG_PARTS, "value_segments")}
     values |= {name: _text(form, name) for name in (*FIELD_FILTERS, *NUMBERS, "name", "description")}
     values["visibility"] = "shared" if _text(form, "visibility") == "shared" else "private"
     definition = pb.SegmentDefinition(
         all_tags=values["all_tags"], any_tags=values["any_tags"], none_tags=values["none_tags"],
         filters={name: values[name] for name in FIELD_FILTERS if values[name]},
-        **{name: values[name] for name in NUMBERS},
+        **{name: values[name] for name in NUMBERS}, value_segments=values["value_segments"],
     )
     return definition, values
 
@@ -83,6 +88,9 @@ def _summary(definition: pb.SegmentDefinition, tag_names: dict[str, str], locale
     if definition.orders_30d_min or definition.orders_30d_max:
         parts.append(t.gettext("orders in 30 days %(low)s – %(high)s", low=definition.orders_30d_min or "0",
                                high=definition.orders_30d_max or "∞"))
+    if definition.value_segments:
+        parts.append(t.gettext("value segment: %(segments)s", segments="、".join(
+            t.text(VALUE_SEGMENTS[v]) if v in VALUE_SEGMENTS else v for v in definition.value_segments)))
     return parts or [t.gettext("every customer")]
 
 
@@ -115,7 +123,8 @@ async def _page(request: Request, session: Any, services: Any, form: dict[str, A
 
     return await _render(request, session, services, "tags_segments.html", "segments", {
         "rows": rows, "form": form, "statuses": [(s, label("status", s, locale)) for s in STATUSES],
-        "types": [(s, label("type", s, locale)) for s in TYPES], **extra,
+        "types": [(s, label("type", s, locale)) for s in TYPES],
+        "value_segments": [(k, messages(locale).text(v)) for k, v in VALUE_SEGMENTS.items()], **extra,
     }, status_code)
 
 

@@ -6,7 +6,7 @@
   and region must come from the dictionaries (customers, `customers:admin`);
 - `fields`: custom fields, defined, changed and deleted (customers, `customers:admin`);
 - `dictionaries/{industry|region|source}`: entries with their English and Chinese names;
-- API clients (/app/api-clients) are linked.
+- API clients (/app/api-clients) and the follow-up settings (/app/followups/settings) are linked.
 
 Each form posts to the same gRPC operation as the REST API with the session's token (so the
 services enforce the scopes), carries the CSRF token, and shows the service's field errors next to
@@ -70,6 +70,8 @@ SECTIONS: Final = (
             N_("Industries, regions and sources, in both languages"), "customers:admin"),
     Section("api_clients", "/app/api-clients", N_("API clients"), N_("Systems that use the API"),
             "clients:manage"),
+    Section("followups", "/app/followups/settings", N_("Follow-ups"),
+            N_("Escalation of overdue follow-ups, the inbound email address"), "followups:manage"),
     Section("backup", f"{HOME}/backup", N_("Data backup"), N_("Download all of the company's data as one archive"),
             "tenant:backup"),
 )

@@ -43,6 +43,8 @@ FIELD_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
     ("industry", N_("Industry")), ("region", N_("Region")), ("status", N_("Status")), ("type", N_("Type")),
     ("source", N_("Source")), ("name", N_("Name")), ("employees", N_("Employees")),
     ("annual_revenue", N_("Annual revenue")), ("first_contact_date", N_("First contact date")),
+    # Reporting's value segment: the value is high_value, potential, normal or low_value.
+    ("value_segment", N_("Value segment (high_value, potential, normal, low_value)")),
 )
 METRIC_SUBJECTS: Final[tuple[tuple[str, Msg], ...]] = (
     ("metric:order_amount", N_("Largest order amount")),

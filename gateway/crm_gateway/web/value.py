@@ -78,13 +78,13 @@ async def value_page(
     }
     if not context["can_read"]:
         return render(request, "value.html", context)
-    subject, tags, views = await _subject(caller, services, object_)
-    context.update(tags=tags, views=views, object=subject.object)
+    subject, tags, views, segments = await _subject(caller, services, object_)
+    context.update(tags=tags, views=views, segments=segments, object=subject.object)
     try:
         filters = await view_filters(caller, services, subject.object)
         reply = await caller.call(services.reporting.GetValueAnalysis, pb.GetValueAnalysisRequest(
             currency=currency, order_by=order_by, segment=segment, page_size=PAGE_SIZE, page_token=page_token,
-            object=subject.object, view_filters=filters))
+            object=subject.object, view_filters=filters, segment_definition=subject.definition))
     except UpstreamError as exc:
         raise_if_signed_out(request, exc)
         if exc.error.status == grpc.StatusCode.PERMISSION_DENIED:

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
 
 import psycopg
 
@@ -139,6 +143,7 @@ class EmbeddedPostgres:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a second postmaster on this directory must never meet an orphan
         )
         self._wait_ready(60)
 
@@ -188,7 +193,8 @@ class NatsServer:
         )
         binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
         log = open(self.log_file, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log, start_new_session=True)
+        self.process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log, start_new_session=True,
+                                        preexec_fn=die_with_parent)
         wait_for_port(self.port, 30, self.process)
 
     def stop(self) -> None:
@@ -197,11 +203,31 @@ class NatsServer:
 
 
 def _terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    terminate_all([process] if process is not None else [], timeout)
+
+
+def terminate_all(processes: Iterable[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM to every process at once, then one shared deadline: stopping the platform costs the
+    slowest service's shutdown, not the sum of them; whatever is still running then is killed."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for the processes we start: the kernel sends them SIGTERM when the process that
+    started them dies, even by SIGKILL, so a killed runner leaves no services behind reconnecting to
+    a NATS that is gone. (Resolved before fork; in the child only the system call runs.)"""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -17,7 +17,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from crm_dev.infra import EmbeddedPostgres, NatsServer, _terminate, free_port
+from crm_dev.infra import EmbeddedPostgres, NatsServer, _terminate, die_with_parent, free_port, terminate_all
 from crm_dev.smtp_sink import SmtpSink
 
 SERVICES = ("identity", "customers", "tagging", "followups", "reporting", "webhooks")
@@ -182,7 +182,8 @@ class Platform:
         }
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"crm_{name}"], env=env, stdout=log, stderr=log, start_new_session=True
+            [sys.executable, "-m", f"crm_{name}"], env=env, stdout=log, stderr=log, start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def wait_healthy(self, name: str, timeout: float = 90) -> None:
@@ -230,8 +231,8 @@ class Platform:
         _terminate(self.processes.pop(name, None), 20)
 
     def stop(self) -> None:
-        for name in ["gateway", *reversed(SERVICES)]:
-            self.stop_process(name)
+        self.stop_process("gateway")  # first: no new requests while the services go
+        terminate_all([self.processes.pop(name) for name in reversed(SERVICES) if name in self.processes], 20)
         self.smtp.stop()
         self.nats.stop()
         self.postgres.stop()

@@ -70,6 +70,8 @@ class Scope(StrEnum):
     SYSTEM_PROVISION = "system:provision"
     # Held only by operator tokens (`crm tenant ...`): suspend, resume, export and erase a tenant.
     SYSTEM_TENANTS = "system:tenants"
+    # Held only by service tokens (crm_platform/service_tokens.py): read a user's effective access.
+    SYSTEM_ACCESS = "system:access"
 
 
 # Data scopes (claim `ds`), narrowest first: a user's own records, their team's (with sub-teams), all.

@@ -25,6 +25,7 @@ from crm_customers.exports.worker import export_worker
 from crm_customers.importing import servicer as imports_servicer
 from crm_customers.importing.worker import import_worker
 from crm_customers.merge import servicer as merge_servicer
+from crm_customers.metrics import service as metrics
 from crm_customers.orders.service import OrderService
 from crm_customers.orders.servicer import SERVICE_NAME as ORDERS_SERVICE_NAME
 from crm_customers.orders.servicer import OrderServicer
@@ -34,6 +35,7 @@ from crm_customers.sensitive.resealing import reseal_targets
 from crm_customers.sensitive.restore import restore_hook
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.tags.events import tags_subscription
+from crm_customers.value_segments.events import value_segments_subscription
 from crm_customers.views import servicer as views_servicer
 from crm_platform import resealing
 from crm_platform.config import ServiceSettings
@@ -96,7 +98,10 @@ DEFINITION = ServiceDefinition(
     name="customers", package_dir=Path(__file__).parent, register=_register, tenant_data=_tenant_data,
     # Owner -> team map for data scope `team` (customer/users.py).
     subscriptions=lambda runtime: [users_subscription(), activity_subscription(), tags_subscription(),
-                                   automation.subscription(_customer_service(runtime))],
+                                   automation.subscription(_customer_service(runtime)),
+                                   value_segments_subscription()],
+    # The value metrics' sliding windows (crm_customers/metrics).
+    schedules=lambda runtime: {metrics.REFRESH_SCHEDULE: metrics.refresh_stale},
     workers=lambda runtime: [bulk_change_worker(runtime, _customer_service(runtime)),
                              duplicate_scan_worker(runtime),
                              export_worker(runtime, _customer_service(runtime)),

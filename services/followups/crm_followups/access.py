@@ -37,6 +37,9 @@ user_teams = user_teams_table(
     sa.Column("access_known", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("data_scope", sa.Text, nullable=False, server_default=""),
     sa.Column("team_ids", pg.ARRAY(pg.UUID(as_uuid=True)), nullable=False, server_default="{}"),
+    # Migration fu0160: the manager of the user's team (escalations go to them).
+    sa.Column("team_manager_id", pg.UUID(as_uuid=True)),
+    sa.Column("team_manager_known", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 

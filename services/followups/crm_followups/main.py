@@ -18,7 +18,8 @@ from crm_followups.automation import servicer as automation_servicer
 from crm_followups.automation.service import AutomationService
 from crm_followups.cadence.escalation import Escalations
 from crm_followups.cadence.events import subscription
-from crm_followups.cadence.service import CADENCE_KIND, ESCALATE_KIND, CadenceService
+from crm_followups.cadence.service import CADENCE_KIND, CadenceService
+from crm_followups.cadence.settings import ESCALATE_KIND
 from crm_followups.feedback import sentiment
 from crm_followups.feedback.service import FeedbackService
 from crm_followups.feedback.servicer import PUBLIC_METHODS as FEEDBACK_PUBLIC

@@ -13,6 +13,7 @@ import grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from crm_identity.audit.automation import automation_audit_subscription
 from crm_identity.audit.revealed import revealed_subscription
 from crm_identity.backups.service import JOB_KIND as BACKUP_JOB
 from crm_identity.backups.service import RETRY_SCHEDULE as BACKUP_RETRIES
@@ -113,7 +114,7 @@ def _register(server: grpc.aio.Server, runtime: ServiceRuntime) -> Iterable[str]
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(
             runtime.engine, keys, tenants, oauth, AccountSecurity(runtime.engine, mfa),
-            page_tokens=PageTokens(settings.page_token_key),
+            page_tokens=PageTokens(settings.page_token_key), service_key=settings.page_token_key,
         ),
         server,
     )
@@ -172,7 +173,8 @@ def _local_jwks(runtime: ServiceRuntime) -> Callable[[], Awaitable[dict[str, Any
 def _subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    return [revealed_subscription(), webhook_notice_subscription(runtime.mailer, settings.public_url)]
+    return [revealed_subscription(), automation_audit_subscription(),
+            webhook_notice_subscription(runtime.mailer, settings.public_url)]
 
 
 def _tenant_data(runtime: ServiceRuntime) -> TenantDataHook:

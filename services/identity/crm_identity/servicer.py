@@ -25,9 +25,10 @@ from crm_identity.users import service as users
 from crm_identity.users.account import AccountSecurity, SecurityState
 from crm_identity.users.passwords import PasswordPolicy
 from crm_platform.auth import Scope, principal
-from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from crm_platform.grpc_server import Call, rpc
 from crm_platform.pagination import PageTokens, page_size
+from crm_platform.service_tokens import SERVICE_TOKEN_TTL, credential_ok
 from crm_proto.crm.identity.v1 import identity_pb2 as pb
 from crm_proto.crm.identity.v1 import identity_pb2_grpc
 
@@ -40,6 +41,8 @@ PUBLIC_METHODS = frozenset(
         "RefreshAccessToken", "RevokeToken", "IntrospectToken", "ResolveConsent",
         # The login ticket of a sign-in past its password (users/login.py).
         "ContinueLogin",
+        # A platform service's own credential (crm_platform/service_tokens.py).
+        "IssueServiceToken",
     )
 )
 TENANT_STATUS = {
@@ -169,9 +172,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(
         self, engine: Any, keys: KeyRing, tenants: TenantService, oauth: OAuthService,
         account: AccountSecurity | None = None, page_tokens: PageTokens | None = None,
+        service_key: str = "",
     ):
         self.engine = engine
         self.page_tokens = page_tokens or PageTokens("")
+        # The key every service shares, under which a service's credential is checked.
+        self.service_key = service_key
         self.keys = keys
         self.tenants = tenants
         self.oauth = oauth
@@ -303,6 +309,34 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 scope=request.scope,
             )
         )
+
+    async def IssueServiceToken(
+        self, request: pb.IssueServiceTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TokenResponse:
+        if not credential_ok(self.service_key, request.service, request.credential):
+            raise Unauthenticated("unknown service or wrong credential")
+        try:
+            tenant_id = uuid.UUID(request.tenant_id)
+        except ValueError:
+            raise InvalidInput([FieldError("tenant_id", "invalid_id", "a tenant id")]) from None
+        tenant = await self.tenants.get(tenant_id)  # NotFound for an unknown tenant
+        if tenant.status != "active":
+            raise NotFound("tenant not found")
+        token = self.keys.issue(subject=f"service:{request.service}", tenant_id=tenant_id,
+                                client_id=f"crm-{request.service}", scopes=[Scope.SYSTEM_ACCESS.value],
+                                ttl=SERVICE_TOKEN_TTL)
+        return pb.TokenResponse(access_token=token, token_type="Bearer", expires_in=SERVICE_TOKEN_TTL,
+                                scope=Scope.SYSTEM_ACCESS.value)
+
+    @rpc(Scope.SYSTEM_ACCESS, read_only=True)
+    async def GetUserAccess(self, request: pb.GetUserAccessRequest, call: Call) -> pb.UserAccess:
+        row = await users.get_user(call.session, request.user_id)
+        access = await roles.load_access(call.session, row)
+        return pb.UserAccess(
+            user_id=str(row.id), scopes=sorted(access.scopes), data_scope=access.data_scope,
+            team_ids=list(access.team_ids), field_policies=dict(access.field_policies), disabled=bool(row.disabled),
+            email=str(row.email or ""), locale=str(getattr(row, "locale", "") or ""),
+            display_name=str(row.display_name or ""), team_id=str(row.team_id or ""), version=int(row.version))
 
     async def RefreshAccessToken(
         self, request: pb.RefreshAccessTokenRequest, context: grpc.aio.ServicerContext
@@ -461,6 +495,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         row = await teams.update_team(call.session, request.id, values, request.expected_version)
         if "parent_id" in values:  # visible teams (data scope team) follow the tree
             await users.announce_access(call.session, call.principal.tenant_id)
+        elif row.manager_id != before.manager_id:  # members' events name their team's manager
+            await users.announce_team(call.session, call.principal.tenant_id, row.id)
         await _audit_team(call, audit.TEAM_UPDATED, before, row)
         return team_pb(row, (await teams.member_counts(call.session)).get(str(row.id), 0))
 

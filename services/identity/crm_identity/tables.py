@@ -289,6 +289,17 @@ audit_events = sa.Table(
     schema=TENANT,
 )
 
+# The names of followups' automation rules as their `automation_rule.fired` events told them (it0080):
+# the audit log names the rule behind an automatic change (crm_identity/audit/automation.py).
+automation_rule_names = sa.Table(
+    "automation_rule_names",
+    metadata,
+    sa.Column("rule_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    schema=TENANT,
+)
+
 
 # -- invitations and user import (tenant schema, it0006) --------------------------------------------
 

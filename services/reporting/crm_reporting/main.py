@@ -17,6 +17,7 @@ from crm_platform.config import ServiceSettings
 from crm_platform.consumer import Subscription
 from crm_platform.jobs import JobWorker
 from crm_platform.runtime import ServiceDefinition, ServiceRuntime, serve
+from crm_platform.service_tokens import ServiceTokens
 from crm_proto.crm.reporting.v1 import (
     delivery_pb2,
     delivery_pb2_grpc,
@@ -32,6 +33,7 @@ from crm_reporting.analytics.pending import PendingAnalytics
 from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.customers.servicer import ReportingServicer
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.delivery.identity_access import IdentityAccess
 from crm_reporting.delivery.servicer import DeliveryServicer
 from crm_reporting.delivery.subscriptions import DELIVER_JOB, SCHEDULE_KIND, Deliverer, fire
 from crm_reporting.event_log.tables import EVENTS
@@ -43,10 +45,14 @@ from crm_reporting.reports.exports import export_worker
 from crm_reporting.reports.exports_servicer import ReportExportServicer
 from crm_reporting.reports.servicer import ReportServicer
 from crm_reporting.scope.service import users_subscription
+from crm_reporting.value.segment_changes import SWEEP_JOB as VALUE_SWEEP_JOB
+from crm_reporting.value.segment_changes import SWEEP_KIND as VALUE_SWEEP_KIND
+from crm_reporting.value.segment_changes import fire_sweeps, recompute_runner
+from crm_reporting.value.segments_table import CUSTOMER_VALUE_SEGMENTS
 
 DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
-                                             FEEDBACK)
+                                             FEEDBACK, CUSTOMER_VALUE_SEGMENTS)
 
 
 class Settings(ServiceSettings):
@@ -124,8 +130,17 @@ def link_key(runtime: ServiceRuntime) -> bytes:
 def delivery_workers(runtime: ServiceRuntime) -> list[JobWorker]:
     settings = runtime.settings
     public_url = settings.public_url if isinstance(settings, Settings) else ""
-    deliverer = Deliverer(runtime.engine, analytics_of(runtime), runtime.mailer, public_url, link_key(runtime))
+    # A recipient reporting has not seen an access event for: identity is asked with a service token.
+    identity = IdentityAccess(ServiceTokens(settings.identity_addr, "reporting", settings.page_token_key))
+    deliverer = Deliverer(runtime.engine, analytics_of(runtime), runtime.mailer, public_url, link_key(runtime),
+                          identity)
     return [JobWorker(runtime.engine, {DELIVER_JOB: deliverer.run}, DELIVERY_RETRIES, concurrency=2)]
+
+
+def value_segment_workers(runtime: ServiceRuntime) -> list[JobWorker]:
+    """The value segments' recompute of a whole tenant (rules changed, the daily sweep)."""
+    return [JobWorker(runtime.engine, {VALUE_SWEEP_JOB: recompute_runner(runtime.engine, analytics_of(runtime))},
+                      DELIVERY_RETRIES, concurrency=1)]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
@@ -142,9 +157,11 @@ DEFINITION = ServiceDefinition(
     subscriptions=subscriptions,
     on_start=open_store,
     # Report subscriptions: the scheduler fires, a job computes each recipient's copy, the mailer sends.
-    schedules=lambda runtime: {SCHEDULE_KIND: fire},
+    # The value segments' daily recompute (value/segment_changes.py) likewise enqueues a job.
+    schedules=lambda runtime: {SCHEDULE_KIND: fire, VALUE_SWEEP_KIND: fire_sweeps},
     # Report exports as jobs (reports/exports.py) and subscription deliveries (delivery/subscriptions.py).
-    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime)],
+    workers=lambda runtime: [export_worker(runtime, analytics_of(runtime)), *delivery_workers(runtime),
+                             *value_segment_workers(runtime)],
     sends_mail=True,
     # The share page and the unsubscribe link carry their own secret instead of a bearer token.
     public_methods=frozenset({"/crm.reporting.v1.ReportDeliveryService/OpenShareLink",

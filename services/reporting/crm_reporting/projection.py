@@ -25,6 +25,8 @@ from crm_reporting.event_log.service import event_row
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.service import feedback_rows
 from crm_reporting.orders.service import order_reports
+from crm_reporting.value.segment_changes import affected_customers, forget, recompute
+from crm_reporting.value.segments_table import value_segment_rows
 
 DURABLE_NAME = "reporting"
 # Events fetched and inserted at once: an import's burst lands in a few inserts instead of one per
@@ -49,6 +51,7 @@ class EventProjector:
             rows += order_reports.rows(event)
         rows += customer_service.tag_rows(event)
         rows += feedback_rows(event)
+        rows += value_segment_rows(event)
         return rows
 
     async def insert(self, rows: Sequence[tuple[TenantTable, Row]]) -> None:
@@ -70,6 +73,7 @@ class EventProjector:
             return
         await apply_erasure(session, event, self._erase)
         await self.project(event)
+        await self._value_segments(session, [event], set())
 
     async def handle_batch(self, batch: list[CloudEvent], session: AsyncSession) -> None:
         """consumer.BatchHandler: one tenant's events in stream order, one analytics insert per table
@@ -91,9 +95,19 @@ class EventProjector:
                 continue
             pending += self.rows(event)
         await self.insert(pending)
+        await self._value_segments(session, batch, erased)
+
+    async def _value_segments(self, session: AsyncSession, events: list[CloudEvent], erased: set[uuid.UUID]) -> None:
+        """Recomputes the value segments of the customers these events may have moved (their
+        orders, deletion, merge), now that the events are projected, and publishes the changes in
+        this transaction (value/segment_changes.py)."""
+        customers = affected_customers(events) - erased
+        if customers:
+            await recompute(session, self.analytics, uuid.UUID(events[0].tenantid), customers, "order")
 
     async def _erase(self, session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> None:
         await erase_customer(self.analytics, self.tables, tenant_id, customer_id)
+        await forget(session, customer_id)
 
 
 def reporting_subscription(analytics: Analytics, tables: Sequence[TenantTable] = (),

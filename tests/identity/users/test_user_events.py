@@ -101,3 +101,30 @@ async def test_migration_announces_every_existing_user_once(users_database_url: 
     assert {e["user_id"] for e in events} == {str(first.id), str(second.id)}
     async with tenant_session(users_engine, tenant_id) as session:
         assert (await user_service.get_user(session, str(first.id))).version == 2
+
+
+async def test_events_name_the_team_manager_and_a_new_manager_is_announced_to_the_members(
+    users_engine: AsyncEngine, tenant_id: uuid.UUID,
+) -> None:
+    """`team_manager_id` / `team_manager_known` (followups escalates to the team's manager): set on
+    creation, re-announced to the team's members (only them) by `announce_team`."""
+    from crm_identity.teams import service as teams
+
+    caller = await admin(users_engine, tenant_id)
+    async with tenant_session(users_engine, tenant_id) as session:
+        boss = await user_service.create_user(session, "boss@example.com", PASSWORD, "经理", ["sales_manager"],
+                                              tenant_id=tenant_id)
+        team = await teams.create_team(session, {"name": "华东", "manager_id": str(boss.id)})
+        rep = await user_service.create_user(session, "rep2@example.com", PASSWORD, "李雷", ["sales_rep"],
+                                             team_id=team.id, tenant_id=tenant_id)
+    async with tenant_session(users_engine, tenant_id) as session:
+        await teams.update_team(session, str(team.id), {"manager_id": ""}, team.version)
+        await user_service.announce_team(session, tenant_id, team.id)
+    events = await user_events(users_engine, tenant_id)
+    mine = [(e["type"], e.get("team_manager_id", ""), e.get("team_manager_known")) for e in events
+            if e["user_id"] == str(rep.id)]
+    assert mine == [("crm.user.created", str(boss.id), True), ("crm.user.updated", "", True)]
+    # Users of no team are told they have no manager; nobody else is re-announced.
+    others = [e for e in events if e["user_id"] in (str(boss.id), str(caller.user_id))]
+    assert {(e["type"], e.get("team_manager_id", ""), e.get("team_manager_known")) for e in others} == \
+        {("crm.user.created", "", True)}

@@ -219,16 +219,21 @@ def test_membership_in_a_bound_array_is_the_one_in_a_fragment_may_use() -> None:
     assert built.params == {"statuses": ["won"], "owners": ["a"], TENANT_PARAM: TENANT}
 
 
-def test_where_not_in_is_an_anti_join_on_the_same_tenant() -> None:
-    from crm_reporting.orders.tables import ORDERS
-
-    deleted = TenantQuery(CUSTOMERS, TENANT, final=True).select("customer_id").where("deleted = {gone:UInt8}", gone=1)
-    built = TenantQuery(ORDERS, TENANT).select("count()").where_not_in("customer_id", deleted).build()
-    assert where_clause(built.sql) == (f"{TENANT_FILTER} AND (customer_id NOT IN (SELECT customer_id")
-    assert built.sql.endswith("FROM customers FINAL\nWHERE tenant_id = {tenant_id:UUID} AND (deleted = {gone:UInt8})))")
-    assert built.params == {"gone": 1, TENANT_PARAM: TENANT}
-    elsewhere = TenantQuery(CUSTOMERS, uuid.uuid4()).select("customer_id")
+def test_where_not_in_excludes_a_subquery_of_the_same_tenant_only() -> None:
+    tagged = TenantQuery(CUSTOMERS, TENANT, final=True).select("customer_id").where(
+        "industry = {industry:String}", industry="IT")
+    built = TenantQuery(CUSTOMERS, TENANT, final=True).select("count()").where_not_in("customer_id", tagged).build()
+    assert built.sql.splitlines()[2] == (
+        "WHERE tenant_id = {tenant_id:UUID} AND (NOT (customer_id IN (SELECT customer_id\nFROM customers FINAL"
+    ).splitlines()[0]
+    assert "(NOT (customer_id IN (SELECT customer_id\nFROM customers FINAL\nWHERE tenant_id = {tenant_id:UUID} AND " \
+           "(industry = {industry:String}))))" in built.sql
+    assert built.params == {TENANT_PARAM: TENANT, "industry": "IT"}
+    other = TenantQuery(CUSTOMERS, uuid.uuid4(), final=True).select("customer_id")
     with pytest.raises(UnsafeFragment):
-        TenantQuery(ORDERS, TENANT).where_not_in("customer_id", elsewhere)
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where_not_in("customer_id", other)
     with pytest.raises(ValueError):
-        TenantQuery(ORDERS, TENANT).where_not_in("customer_id", TenantQuery(CUSTOMERS, TENANT).select("a", "b"))
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where_not_in("customer_id", tagged.select("industry"))
+    with pytest.raises(ValueError):  # one name, two values
+        TenantQuery(CUSTOMERS, TENANT).select("count()").where("industry = {industry:String}", industry="x") \
+            .where_not_in("customer_id", tagged)

@@ -13,7 +13,7 @@ import pytest
 from crm_platform.auth import Principal
 from crm_platform.errors import InvalidInput, PermissionDenied
 from crm_platform.events import CloudEvent, event_type, proto_data
-from crm_proto.crm.customers.v1 import customers_pb2
+from crm_proto.crm.customers.v1 import customers_pb2, segments_pb2
 from crm_proto.crm.events.v1 import events_pb2
 from crm_reporting.analytics import Analytics
 from crm_reporting.dashboards.audience import DateRange, add_months, parse_object, parse_range, quarter_start
@@ -232,3 +232,82 @@ async def test_orders_of_deleted_customers_stay_out_and_a_restored_customer_coun
 def request_for(tenant: uuid.UUID) -> PanelRequest:
     return PanelRequest(tenant, parse_object("all", EVERY_CUSTOMER, {}), parse_range("12m", "", "", TODAY), TODAY,
                         principal(tenant))
+
+
+def value_segments_changed(tenant: uuid.UUID, *changes: tuple[uuid.UUID, str, int]) -> CloudEvent:
+    return CloudEvent.new(source="reporting", type="crm.value_segment.changed", tenant_id=tenant, data={
+        "trigger": "order", "currency": "CNY",
+        "changes": [{"customer_id": str(c), "segment": s, "previous_segment": "", "version": v}
+                    for c, s, v in changes]})
+
+
+async def segment_count(analytics: Analytics, world: World, scope: ReportScope = EVERY_CUSTOMER,
+                        **parts: Any) -> int:
+    audience = parse_object(f"segment:{uuid.uuid4()}", scope, {}, segments_pb2.SegmentDefinition(**parts))
+    result = await PANELS["kpis"].compute(analytics, PanelRequest(
+        world.tenant, audience, parse_range("12m", "", "", TODAY), TODAY, principal(world.tenant)))
+    return points(result)["customers", ""].count
+
+
+async def test_a_segment_as_the_object_compiles_every_part(analytics: Analytics, world: World) -> None:
+    """Tags all / any / none, list filters, spend in 12 months and orders in 30 days with the
+    customers service's meaning (a range including 0 keeps customers without orders), and the
+    published value segment (latest version wins); deleted customers never count."""
+    tag = str(world.tag)
+    assert await segment_count(analytics, world) == 3
+    assert await segment_count(analytics, world, all_tags=[tag]) == 1  # c1: c2's tag was removed
+    assert await segment_count(analytics, world, any_tags=[tag, str(uuid.uuid4())]) == 1
+    assert await segment_count(analytics, world, none_tags=[tag]) == 2  # c2, c3
+    assert await segment_count(analytics, world, spend_12m_min="1000") == 1  # c1: 1,250.50 in 12 months
+    assert await segment_count(analytics, world, spend_12m_min="1250.51") == 0
+    assert await segment_count(analytics, world, spend_12m_max="100") == 2  # c2 (USD only), c3 (older order)
+    assert await segment_count(analytics, world, spend_12m_max="100", spend_currency="USD") == 3
+    assert await segment_count(analytics, world, spend_12m_min="5", spend_currency="USD") == 1  # c2
+    assert await segment_count(analytics, world, orders_30d_min="1") == 2  # c1, c2 (c4 is deleted)
+    assert await segment_count(analytics, world, orders_30d_max="0") == 1  # c3
+    assert await segment_count(analytics, world, orders_30d_min="1", filters={"industry": "IT"},
+                               none_tags=[tag]) == 1  # c2
+    assert await segment_count(analytics, world, ReportScope((REP_B,)), orders_30d_max="0") == 1
+    assert await segment_count(analytics, world, ReportScope((REP_A,)), orders_30d_max="0") == 0
+    projector = EventProjector(analytics)
+    await projector.insert(projector.rows(value_segments_changed(
+        world.tenant, (world.c1, "high_value", 1), (world.c3, "high_value", 1))))
+    await projector.insert(projector.rows(value_segments_changed(world.tenant, (world.c3, "", 2))))
+    await projector.insert(projector.rows(value_segments_changed(world.tenant, (world.c1, "normal", 0))))  # older
+    assert await segment_count(analytics, world, value_segments=["high_value"]) == 1
+    assert await segment_count(analytics, world, value_segments=["potential", "normal"]) == 0
+
+
+async def test_a_segment_object_lists_by_segment_id_and_checks_its_parts(analytics: Analytics, world: World) -> None:
+    segment_id = uuid.uuid4()
+    definition = segments_pb2.SegmentDefinition(all_tags=[str(world.tag)], spend_12m_min="1")
+    audience = parse_object(f"segment:{segment_id}", EVERY_CUSTOMER, {}, definition)
+    assert audience.list_filter == {"segment_id": str(segment_id)} and audience.readable_fields == ("annual_spend",)
+    industry = points(await PANELS["industry"].compute(analytics, PanelRequest(
+        world.tenant, audience, parse_range("12m", "", "", TODAY), TODAY, principal(world.tenant))))
+    assert {k: (p.count, p.filter) for (k, _), p in industry.items()} == {
+        "IT": (1, {"industry": "IT", "segment_id": str(segment_id)})}
+    tags_only = parse_object(f"segment:{segment_id}", EVERY_CUSTOMER, {},
+                             segments_pb2.SegmentDefinition(any_tags=[str(world.tag)]))
+    assert tags_only.readable_fields == ()
+    bad = [
+        (None, "not_available"),
+        (segments_pb2.SegmentDefinition(value_segments=["vip"]), "invalid_choice"),
+        (segments_pb2.SegmentDefinition(filters={"cf.level": "A"}), "unsupported_filter"),
+        (segments_pb2.SegmentDefinition(all_tags=["nope"]), "invalid_id"),
+    ]
+    for part, code in bad:
+        with pytest.raises(InvalidInput) as refused:
+            parse_object(f"segment:{segment_id}", EVERY_CUSTOMER, {}, part)
+        assert [(e.field, e.code) for e in refused.value.errors] == [("object", code)]
+    with pytest.raises(InvalidInput) as refused:
+        parse_object("segment:nope", EVERY_CUSTOMER, {}, definition)
+    assert [(e.field, e.code) for e in refused.value.errors] == [("object", "invalid_id")]
+
+
+def test_only_the_unnarrowed_audience_takes_the_anti_join() -> None:
+    """Scope, tag, view (and a segment, which carries its own conditions) keep the semi-join."""
+    assert parse_object("all", EVERY_CUSTOMER, {}).everyone
+    assert not parse_object("all", ReportScope((REP_A,)), {}).everyone
+    assert not parse_object(f"tag:{uuid.uuid4()}", EVERY_CUSTOMER, {}).everyone
+    assert not parse_object(f"view:{uuid.uuid4()}", EVERY_CUSTOMER, {"industry": "IT"}).everyone

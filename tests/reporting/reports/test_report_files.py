@@ -21,7 +21,6 @@ import openpyxl
 import pytest
 
 from crm_reporting.reports.files.csv_files import pivot_csv, rows_csv
-from crm_reporting.reports.files.groupings import groupings_as_rows
 from crm_reporting.reports.files.layout import lay_out
 from crm_reporting.reports.files.pdf_file import PDF_MAX_ROWS, write_pdf
 from crm_reporting.reports.files.render import CONTENT_TYPES, FileFormat, file_name, write_report_file
@@ -348,20 +347,3 @@ def test_write_report_file_names_and_writes_each_format(fmt: FileFormat, tmp_pat
     else:
         assert data.startswith(b"%PDF") and rows == 9
     assert file_name(PivotResult('a/b:c*"', (), None, (), ()), "pdf") == "a_b_c.pdf"
-
-
-def test_groupings_as_rows_feed_a_pivot_table_that_adds_up(tmp_path: Path) -> None:
-    rows, source = groupings_as_rows(pivot("zh-CN"))
-    assert list(rows.columns) == ["地区", "等级", "状态", "客户数", "年消费额（合计）", "赢单率"]
-    listed = [list(r) for r in rows.rows]
-    assert listed[0] == ["华东", "A", "赢单", 1, Decimal("1200.50"), Decimal(1)]
-    assert len(listed) == 6  # the detail cells only: no subtotal, no total across columns
-    # Counts and sums are summed again; the rate does not add up and is left out.
-    assert source == PivotSource(rows=(0, 1), column=2, values=((3, "sum", "客户数"), (4, "sum", "年消费额（合计）")))
-    path = tmp_path / "groupings.xlsx"
-    with path.open("wb") as out:
-        assert write_xlsx(pivot("zh-CN"), rows, out, source=source) == 6
-    _soffice(["--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-              "groupings.xlsx"], tmp_path)
-    pivot_sheet = list(csv.reader((tmp_path / "groupings-数据透视表.csv").read_text("utf-8").splitlines()))
-    assert pivot_sheet[-1][2:] == ["4", "8000.74", "2", "350", "6", "8350.74"]  # the same totals as the records

@@ -222,6 +222,9 @@ ports:
     containerPort: {{ include "crm.grpcPort" . }}
     protocol: TCP
   {{- end }}
+  {{- with .extraPorts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 securityContext:
   {{- toYaml $g.containerSecurityContext | nindent 2 }}
 resources:

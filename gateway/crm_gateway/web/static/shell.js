@@ -1,4 +1,4 @@
-/* The shell's menu button on narrow screens: the only script of the web UI. Served from /static
+/* The shell's menu button on narrow screens, the bell and copy buttons: the shell's script. Served from /static
    (the pages' CSP allows scripts from 'self' only). Without it the menu stays in the page. */
 document.documentElement.classList.add("js");
 
@@ -50,4 +50,49 @@ document.addEventListener("DOMContentLoaded", function () {
   refresh();
   setInterval(refresh, 30000);
   document.addEventListener("visibilitychange", refresh);
+});
+
+/* Copy buttons: <button data-copy="element id" data-copied="Copied"> copies the element's value (an
+   input) or text. */
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source) return;
+      var text = "value" in source ? source.value : source.textContent.trim();
+      function done() {
+        button.textContent = button.getAttribute("data-copied") || label;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      }
+      function fallback() {
+        if ("select" in source) {
+          source.select();
+        } else {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        }
+        document.execCommand("copy");
+        done();
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+});
+
+/* Tab rows that scroll sideways on a phone (.fu-tabs) show their current tab. */
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".fu-tabs").forEach(function (tabs) {
+    var current = tabs.querySelector("a.active");
+    if (current && tabs.scrollWidth > tabs.clientWidth) {
+      tabs.scrollLeft = current.offsetLeft - tabs.offsetLeft - 16;
+    }
+  });
 });

@@ -48,13 +48,18 @@ class ListQuery:
     annual_revenue_currency: str = ""
     # A saved segment (crm_customers/segments), ANDed with the other filters.
     segment_id: str = ""
+    # A report cell's customers (resolved by the gateway from reporting), ANDed; None: no cell.
+    report_cell_ids: tuple[str, ...] | None = None
 
     @classmethod
     def from_request(cls, request: Any) -> ListQuery:
         """From a `ListCustomersRequest` (a list call, or the one a mass change stored): every filter
         has the proto field of its name, except `custom` (`custom_fields`) and `tag_ids` (repeated)."""
-        plain = {f.name: getattr(request, f.name) for f in fields(cls) if f.name not in ("custom", "tag_ids", "ids")}
-        return cls(**plain, custom=dict(request.custom_fields), tag_ids=tuple(request.tag_ids), ids=tuple(request.ids))
+        plain = {f.name: getattr(request, f.name) for f in fields(cls)
+                 if f.name not in ("custom", "tag_ids", "ids", "report_cell_ids")}
+        cell = tuple(request.report_cell_ids) if request.report_cell_set or request.report_cell_ids else None
+        return cls(**plain, custom=dict(request.custom_fields), tag_ids=tuple(request.tag_ids), ids=tuple(request.ids),
+                   report_cell_ids=cell)
 
     def added_filters(self) -> dict[str, str]:
         """The filters added after the first page tokens were issued, those that are set: a page

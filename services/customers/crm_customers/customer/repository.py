@@ -18,11 +18,12 @@ from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
 from crm_customers.duplicates.keys import email_key
 from crm_customers.duplicates.tables import match_keys
-from crm_customers.orders.repository import SPEND_STATUSES, spend_column
-from crm_customers.orders.tables import orders
+from crm_customers.metrics import repository as metrics_repository
+from crm_customers.orders.repository import spend_column
 from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
+from crm_customers.value_segments import column as value_segment_column
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -190,6 +191,8 @@ class ListFilter:
     tags_none: list[uuid.UUID] = field(default_factory=list)
     spend_12m: tuple[Decimal | None, Decimal | None, str] | None = None
     orders_30d: tuple[int | None, int | None] | None = None
+    # Reporting's value segment of the customer is one of these (crm_customers/value_segments).
+    value_segments: list[str] = field(default_factory=list)
     # A saved segment's own filter (checked like a list's), ANDed with this one.
     segment: ListFilter | None = None
 
@@ -246,54 +249,22 @@ def _where(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     return query
 
 
-def _counted(days: int, currency: str | None = None) -> list[sa.ColumnElement[bool]]:
-    """Orders counted as spend (orders/repository.py `_spend_sums`: kind order, confirmed or paid)
-    dated in the last `days` days, today included (ix_orders_counted_on, migration c0180)."""
-    conditions = [orders.c.kind == "order", orders.c.status.in_(SPEND_STATUSES),
-                  orders.c.ordered_on > sa.func.current_date() - days]
-    return conditions + ([orders.c.currency == currency] if currency is not None else [])
-
-
 def _where_segment(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     if f.tags_any:
         query = query.where(tag_projection.TAG_IDS.overlap(sa.literal(sorted(f.tags_any), tag_projection.UUIDS)))
     if f.tags_none:
         query = query.where(sa.not_(sa.func.coalesce(tag_projection.TAG_IDS, sa.literal([], tag_projection.UUIDS))
                                     .overlap(sa.literal(sorted(f.tags_none), tag_projection.UUIDS))))
-    metrics: list[tuple[list[sa.ColumnElement[bool]], Any, Any, Any, Any]] = []
+    if f.value_segments:
+        query = query.where(value_segment_column.in_segments(f.value_segments))
+    # Value metrics from their projection (crm_customers/metrics): an index range each.
+    condition = metrics_repository.per_customer if f.own_only else metrics_repository.in_range
     if f.spend_12m is not None:
         lowest, highest, currency = f.spend_12m
-        metrics.append((_counted(365, currency), sa.func.sum(orders.c.amount), lowest, highest, Decimal(0)))
+        query = query.where(condition(customers.c.id, "spend_12m", lowest, highest, currency))
     if f.orders_30d is not None:
-        metrics.append((_counted(30), sa.func.count(), f.orders_30d[0], f.orders_30d[1], 0))
-    for counted, figure, lowest, highest, zero in metrics:
-        if f.own_only:
-            query = query.where(_per_customer(counted, figure, lowest, highest, zero))
-        else:
-            grouped = sa.select(orders.c.customer_id).where(*counted).group_by(orders.c.customer_id)
-            query = query.where(_in_range(grouped, figure, lowest, highest, zero))
+        query = query.where(condition(customers.c.id, "orders_30d", f.orders_30d[0], f.orders_30d[1]))
     return query
-
-
-def _per_customer(counted: list[sa.ColumnElement[bool]], figure: Any, lowest: Any, highest: Any,
-                  zero: Any) -> sa.ColumnElement[bool]:
-    """The figure computed for each candidate row from its own orders (ix_orders_customer_ordered_on):
-    for a reader who sees few customers (data scope `own`), cheaper than aggregating every order."""
-    value = (sa.select(sa.func.coalesce(figure, zero)).select_from(orders)
-             .where(*counted, orders.c.customer_id == customers.c.id).correlate(customers).scalar_subquery())
-    bounds = ([value >= lowest] if lowest is not None else []) + ([value <= highest] if highest is not None else [])
-    return sa.and_(*bounds) if bounds else sa.true()
-
-
-def _in_range(grouped: sa.Select[Any], figure: Any, lowest: Any, highest: Any, zero: Any) -> sa.ColumnElement[bool]:
-    """Customers whose figure over `grouped` (0 without orders) lies in [lowest, highest]: those
-    with orders in range when the range excludes 0, else everyone except those outside it."""
-    if lowest is not None and lowest > zero:
-        having = [figure >= lowest] + ([figure <= highest] if highest is not None else [])
-        return customers.c.id.in_(grouped.having(sa.and_(*having)))
-    if highest is None:
-        return sa.true()
-    return customers.c.id.notin_(grouped.having(figure > highest))
 
 
 def _with_match_key(kind: str, value: str) -> sa.ColumnElement[bool]:

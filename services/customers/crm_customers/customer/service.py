@@ -169,6 +169,25 @@ def _parse_tag_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.
 
 
 MAX_IDS: Final = 500
+MAX_CELL_IDS: Final = 10_000
+NO_CUSTOMER: Final = uuid.UUID(int=0)
+
+
+def _cell_ids(query: ListQuery, ids: list[uuid.UUID], errors: list[FieldError]) -> list[uuid.UUID]:
+    """`ids` narrowed to a report cell's customers (docs/reporting.md, "Click-throughs"); an empty
+    intersection matches nothing (the impossible id)."""
+    if query.report_cell_ids is None:
+        return ids
+    if len(query.report_cell_ids) > MAX_CELL_IDS:
+        errors.append(FieldError("report_cell", "too_many_customers", f"at most {MAX_CELL_IDS} customers"))
+        return ids
+    try:
+        cell = {uuid.UUID(value) for value in query.report_cell_ids}
+    except ValueError:
+        errors.append(FieldError("report_cell", "invalid_id", "a cell's customers are ids"))
+        return ids
+    chosen = sorted(cell & set(ids)) if ids else sorted(cell)
+    return chosen or [NO_CUSTOMER]
 
 
 def _parse_ids(raw: tuple[str, ...], errors: list[FieldError]) -> list[uuid.UUID]:
@@ -462,10 +481,12 @@ class CustomerService:
 
     async def list_filter(
         self, session: AsyncSession, *, order_by: str, caller: Principal | None = None,
-        query: ListQuery = NO_FILTERS,
+        query: ListQuery = NO_FILTERS, scoped: bool = True,
     ) -> tuple[ListFilter, str, str]:
         """The checked filter of a list request, its normalised order and its fingerprint (what a
-        page token is bound to). InvalidInput names every bad argument."""
+        page token is bound to). InvalidInput names every bad argument. `scoped=False`: without
+        the caller's data scope (a segment's inner filter: the list it is part of carries it), so
+        its visible owners are not read twice."""
         errors: list[FieldError] = []
         order = " ".join((order_by or "created_at desc").lower().split())
         if order in repository.SORT_COLUMNS:
@@ -496,7 +517,7 @@ class CustomerService:
             show_deleted=query.show_deleted, tag_ids=_parse_tag_ids(query.tag_ids, errors),
             updated_after=_parse_instant("updated_after", query.updated_after, errors),
             updated_before=_parse_instant("updated_before", query.updated_before, errors),
-            ranges=_clean_ranges(query, errors), ids=_parse_ids(query.ids, errors),
+            ranges=_clean_ranges(query, errors), ids=_cell_ids(query, _parse_ids(query.ids, errors), errors),
         )
         filters.equals = _clean_exact(query, errors)
         filters.email = filters.equals.pop("email", "")
@@ -505,8 +526,9 @@ class CustomerService:
         )
         if caller is not None:
             filters.common_tag_ids = await tag_projection.common_tags(session, caller.tenant_id, filters.tag_ids)
-            filters.scope = await access.list_scope_clause(session, caller)
-            filters.own_only = caller.data_scope not in ("all", "team")
+            if scoped:
+                filters.scope = await access.list_scope_clause(session, caller)
+                filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
             # parameter -> (the field whose policy governs it, the value sent)
             explicit = {name: (name, getattr(query, name)) for name in (
@@ -581,7 +603,8 @@ class CustomerService:
             errors.append(FieldError(field, "field_hidden", "your role may not see or filter by spend"))
             return None
         try:
-            inner, _, _ = await self.list_filter(session, order_by="", caller=caller, query=definition.list_query())
+            inner, _, _ = await self.list_filter(session, order_by="", caller=caller, query=definition.list_query(),
+                                                 scoped=False)
         except InvalidInput as exc:
             if field == "segment_id":
                 errors.append(FieldError(field, "segment_invalid",

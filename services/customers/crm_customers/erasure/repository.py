@@ -15,6 +15,7 @@ from crm_customers.duplicates import repository as duplicates_repository
 from crm_customers.duplicates.tables import match_keys
 from crm_customers.erasure.tables import customer_erasures
 from crm_customers.merge.tables import merges
+from crm_customers.metrics.tables import orders_30d, spend_12m
 from crm_customers.orders.tables import orders
 from crm_customers.tags.tables import customer_tags
 from crm_platform.tables import outbox
@@ -28,6 +29,8 @@ from crm_platform.tables import outbox
 RELATED: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (status_history, ("customer_id",)),
     (orders, ("customer_id",)),
+    (spend_12m, ("customer_id",)),  # the value metrics projection (crm_customers/metrics)
+    (orders_30d, ("customer_id",)),
     (customer_activity, ("customer_id",)),  # also ON DELETE CASCADE
     (bulk_change_items, ("customer_id",)),  # also ON DELETE CASCADE
     (match_keys, ("customer_id",)),  # also ON DELETE CASCADE

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.metrics import service as metrics
 from crm_customers.orders import events
 from crm_customers.orders.tables import orders
 
@@ -34,9 +35,14 @@ class OrderRecords:
                 moved[str(merged_id)] = sorted(str(r.id) for r in rows)
             for row in rows:
                 await events.recorded(session, row, moved=True)
+        if moved:
+            await metrics.recompute(session, events.session_tenant(session), [*merged_ids, survivor_id])
         return moved
 
     async def undo(self, session: AsyncSession, undo_info: dict[str, Any]) -> None:
+        # The orders go back from the survivor (whose figures go down) to the merged customers.
+        touched = set((await session.execute(sa.select(orders.c.customer_id).where(
+            orders.c.id.in_([uuid.UUID(i) for ids in undo_info.values() for i in ids])))).scalars())
         for merged_id, order_ids in sorted(undo_info.items()):
             rows = (await session.execute(
                 sa.update(orders)
@@ -45,7 +51,9 @@ class OrderRecords:
                 .returning(orders)
             )).all()
             for row in rows:
+                touched.add(row.customer_id)
                 await events.recorded(session, row, moved=True)
+        await metrics.recompute(session, events.session_tenant(session), touched)
 
 
 ORDERS = OrderRecords()

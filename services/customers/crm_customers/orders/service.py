@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer import access
 from crm_customers.customer.cleaning import clean_text
+from crm_customers.metrics import service as metrics
 from crm_customers.orders import events, repository
 from crm_customers.orders.currencies import MINOR_UNITS
 from crm_customers.orders.repository import OrderFilter
@@ -261,6 +262,7 @@ class OrderService:
         by_code = {r.code: r for r in visible}
         results: dict[int, RowResult] = {}
         recorded: list[Any] = []  # rows whose `order.recorded` goes out, in row order
+        moved_from: set[uuid.UUID] = set()  # customers of updated orders before the update
         new_rows: list[tuple[int, dict[str, Any], Any]] = []
         checked: list[tuple[int, dict[str, Any], Any, Any]] = []
         for index, c in enumerate(cleaned):
@@ -312,8 +314,11 @@ class OrderService:
                 continue
             updated = await repository.update(session, current.id, {**values, "updated_by": caller.actor})
             recorded.append(updated)
+            moved_from.add(current.customer_id)
             results[index] = RowResult(index, ext, "updated", to_proto(updated, customer.code, show_amounts=show))
         await events.recorded_many(session, recorded, tenant_id=caller.tenant_id)
+        # The value metrics of every customer an order was written for or moved away from.
+        await metrics.recompute(session, caller.tenant_id, {r.customer_id for r in recorded} | moved_from)
         return [results[i] for i in range(len(cleaned))]
 
     async def get(self, session: AsyncSession, caller: Principal, order_id: str) -> pb.Order:

@@ -16,6 +16,7 @@ from typing import Any, Final
 from crm_customers.customer.list_query import ListQuery
 from crm_customers.customer.repository import ListFilter
 from crm_customers.search import filters as list_filters
+from crm_customers.value_segments.column import VALUE_SEGMENTS
 from crm_platform.errors import FieldError
 
 MAX_TAGS: Final = 20
@@ -42,12 +43,15 @@ class Definition:
     spend_currency: str = ""
     orders_30d_min: str = ""
     orders_30d_max: str = ""
+    # Reporting's value segment of the customer (crm_customers/value_segments), one of these.
+    value_segments: tuple[str, ...] = ()
 
     def stored(self) -> dict[str, Any]:
         return {"all_tags": list(self.all_tags), "any_tags": list(self.any_tags), "none_tags": list(self.none_tags),
                 "filters": dict(self.filters), "spend_12m_min": self.spend_12m_min,
                 "spend_12m_max": self.spend_12m_max, "spend_currency": self.spend_currency,
-                "orders_30d_min": self.orders_30d_min, "orders_30d_max": self.orders_30d_max}
+                "orders_30d_min": self.orders_30d_min, "orders_30d_max": self.orders_30d_max,
+                "value_segments": list(self.value_segments)}
 
     @classmethod
     def from_stored(cls, raw: dict[str, Any]) -> Definition:
@@ -57,10 +61,12 @@ class Definition:
             spend_12m_min=str(raw.get("spend_12m_min", "")), spend_12m_max=str(raw.get("spend_12m_max", "")),
             spend_currency=str(raw.get("spend_currency", "")), orders_30d_min=str(raw.get("orders_30d_min", "")),
             orders_30d_max=str(raw.get("orders_30d_max", "")),
+            value_segments=tuple(raw.get("value_segments", ())),
         )
 
     def uses_spend(self) -> bool:
-        return bool(self.spend_12m_min or self.spend_12m_max)
+        """Judged by spend: the spend range, or the value segment (reporting's, from spend)."""
+        return bool(self.spend_12m_min or self.spend_12m_max or self.value_segments)
 
     def list_query(self) -> ListQuery:
         """The list's own filters: the filter map plus `all_tags` as the list's `tag_id`."""
@@ -78,6 +84,7 @@ class Definition:
         if self.orders_30d_min or self.orders_30d_max:
             target.orders_30d = (int(self.orders_30d_min) if self.orders_30d_min else None,
                                  int(self.orders_30d_max) if self.orders_30d_max else None)
+        target.value_segments = list(self.value_segments)
 
 
 def _tags(values: list[str], path: str, errors: list[FieldError]) -> tuple[str, ...]:
@@ -134,10 +141,13 @@ def check(raw: Definition, prefix: str = "definition") -> tuple[Definition, list
     currency = raw.spend_currency.strip().upper()
     if currency and not _CURRENCY.fullmatch(currency):
         errors.append(FieldError(f"{prefix}.spend_currency", "invalid_currency", "an ISO 4217 code such as CNY"))
+    segments = tuple(sorted({v.strip() for v in raw.value_segments if v.strip()}))
+    if any(v not in VALUE_SEGMENTS for v in segments):
+        errors.append(FieldError(f"{prefix}.value_segments", "invalid_choice", f"one of {', '.join(VALUE_SEGMENTS)}"))
     cleaned = Definition(
         all_tags=tags["all_tags"], any_tags=tags["any_tags"], none_tags=tags["none_tags"],
         filters={k: v.strip() for k, v in sorted(raw.filters.items()) if v.strip()},
         spend_currency=(currency or DEFAULT_CURRENCY) if (bounds["spend_12m_min"] or bounds["spend_12m_max"]) else "",
-        **bounds,
+        value_segments=segments, **bounds,
     )
     return cleaned, errors

@@ -24,7 +24,7 @@ def definition_proto(stored: dict[str, Any]) -> pb.SegmentDefinition:
     return pb.SegmentDefinition(
         all_tags=list(d.all_tags), any_tags=list(d.any_tags), none_tags=list(d.none_tags), filters=d.filters,
         spend_12m_min=d.spend_12m_min, spend_12m_max=d.spend_12m_max, spend_currency=d.spend_currency,
-        orders_30d_min=d.orders_30d_min, orders_30d_max=d.orders_30d_max,
+        orders_30d_min=d.orders_30d_min, orders_30d_max=d.orders_30d_max, value_segments=list(d.value_segments),
     )
 
 
@@ -33,7 +33,7 @@ def definition_from(message: pb.SegmentDefinition) -> Definition:
         all_tags=tuple(message.all_tags), any_tags=tuple(message.any_tags), none_tags=tuple(message.none_tags),
         filters=dict(message.filters), spend_12m_min=message.spend_12m_min, spend_12m_max=message.spend_12m_max,
         spend_currency=message.spend_currency, orders_30d_min=message.orders_30d_min,
-        orders_30d_max=message.orders_30d_max,
+        orders_30d_max=message.orders_30d_max, value_segments=tuple(message.value_segments),
     )
 
 

@@ -3,6 +3,7 @@ cadence SLA report and outcome automation rules. Translation only."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_followups.automation.service import AutomationService, RuleInput
+from crm_followups.cadence import settings as followup_settings
 from crm_followups.cadence import sla
 from crm_followups.cadence.schemas import rule_to_proto
 from crm_followups.cadence.service import CadenceService
@@ -95,6 +97,24 @@ class FollowupAutomationServicer(automation_pb2_grpc.FollowupAutomationServiceSe
     async def DeleteAutomationRule(self, request: apb.DeleteAutomationRuleRequest,
                                    call: Call) -> apb.AutomationRule:
         return automation_rule_to_proto(await self.automation.delete(call.session, request.id))
+
+    @rpc(Scope.FOLLOWUPS_READ)
+    async def GetFollowupSettings(self, request: apb.GetFollowupSettingsRequest,
+                                  call: Call) -> apb.FollowupSettings:
+        return _settings(await followup_settings.read(call.session))
+
+    @rpc(Scope.FOLLOWUPS_MANAGE)
+    async def UpdateFollowupSettings(self, request: apb.UpdateFollowupSettingsRequest,
+                                     call: Call) -> apb.FollowupSettings:
+        found = await followup_settings.update(
+            call.session, call.principal.tenant_id, call.principal.actor, list(request.update_mask),
+            {"escalate_after_days": request.settings.escalate_after_days}, datetime.now(UTC))
+        return _settings(found)
+
+
+def _settings(found: followup_settings.Settings) -> apb.FollowupSettings:
+    return apb.FollowupSettings(escalate_after_days=found.escalate_after_days,
+                                updated_at=optional_timestamp(found.updated_at), updated_by=found.updated_by)
 
 
 def add_to_server(server: grpc.aio.Server, engine: AsyncEngine, tasks: TaskService, cadences: CadenceService,

@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_followups.access import customer_scope
 from crm_followups.cadence import repository
+from crm_followups.cadence.settings import ESCALATE_KIND, MAX_ESCALATE_DAYS, escalate_key, reschedule_open
 from crm_followups.task.schemas import task_to_proto
 from crm_followups.task.service import (
     DUE_KIND,
-    ESCALATE_KIND,
     SOURCE,
     TaskService,
     clean_title,
@@ -45,17 +45,12 @@ from crm_platform.scheduler import Firing
 from crm_proto.crm.events.v1 import events_pb2
 
 MIN_DAYS, MAX_DAYS = 1, 365
-MAX_ESCALATE_DAYS: Final = 365
 CADENCE_KIND: Final = "followups.cadence"
 RULE_FIELDS: Final = ("title", "due_in_days", "rrule", "escalate_after_days", "enabled")
 
 
 def cadence_key(rule_id: uuid.UUID, customer_id: uuid.UUID) -> str:
     return f"cadence:{rule_id}:{customer_id}"
-
-
-def escalate_key(task_id: uuid.UUID) -> str:
-    return f"task-escalate:{task_id}"
 
 
 def _check_days(value: int, errors: list[FieldError]) -> None:
@@ -156,6 +151,8 @@ class CadenceService:
         row = await repository.update(session, current.id, changes)
         if row.rrule and ({"rrule", "enabled"} & set(changes)):
             await self._reschedule_all(session, tenant_id, row)
+        if "escalate_after_days" in changes:  # its open tasks' escalations move along
+            await reschedule_open(session, tenant_id, rule_id=row.id)
         return row
 
     async def delete_rule(self, session: AsyncSession, tenant_id: uuid.UUID, rule_id: str) -> int:
@@ -198,11 +195,7 @@ class CadenceService:
             due_at=start + timedelta(days=rule.due_in_days), cadence_rule_id=rule.id, source_event_id=cause,
             assignee_id=await self._owner(session, customer_id),
         )
-        if task is not None and rule.escalate_after_days > 0:
-            await scheduler.schedule(session, tenant_id, ESCALATE_KIND, escalate_key(task.id),
-                                     at=task.due_at + timedelta(days=rule.escalate_after_days),
-                                     payload={"task_id": str(task.id), "days": rule.escalate_after_days})
-        return task
+        return task  # with its escalation (TaskService._schedule_reminder)
 
     async def tag_applied(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, customer_id: uuid.UUID,
                           tag_id: uuid.UUID, applied_at: datetime, event_id: str) -> list[sa.Row[Any]]:

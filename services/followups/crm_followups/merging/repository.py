@@ -1,4 +1,5 @@
-"""Every SQL statement about re-pointing follow-up tasks for a merge and putting them back."""
+"""Every SQL statement about re-pointing follow-up tasks, records, feedback and surveys for a merge
+and putting them back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_followups.merging.tables import merge_log, merge_task_moves
+from crm_followups.feedback.tables import feedback, surveys
+from crm_followups.merging.tables import merge_log, merge_row_moves, merge_task_moves
+from crm_followups.record.tables import records
 from crm_followups.task.tables import tasks
 
 
@@ -59,3 +62,44 @@ async def put_back(session: AsyncSession, merge_id: uuid.UUID, survivor_id: uuid
         .values(customer_id=merge_task_moves.c.customer_id)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# What else a merge moves, by the `kind` kept in `merge_row_moves`.
+MOVED_TABLES: dict[str, sa.Table] = {"record": records, "feedback": feedback, "survey": surveys}
+
+
+async def move_rows(
+    session: AsyncSession, merge_id: uuid.UUID, merged_ids: Sequence[uuid.UUID], survivor_id: uuid.UUID
+) -> dict[str, int]:
+    """Records, feedback and surveys of the merged customers: each noted with the customer it
+    came from, then re-pointed to the survivor. Returns how many of each kind."""
+    moved = {}
+    for kind, table in MOVED_TABLES.items():
+        noted = await session.execute(
+            pg_insert(merge_row_moves).from_select(
+                ["merge_id", "kind", "row_id", "customer_id"],
+                sa.select(sa.literal(merge_id, merge_row_moves.c.merge_id.type), sa.literal(kind),
+                          table.c.id, table.c.customer_id)
+                .where(table.c.customer_id.in_(merged_ids)),
+            ).on_conflict_do_nothing().returning(merge_row_moves.c.row_id)
+        )
+        ids = [row.row_id for row in noted]
+        if ids:
+            await session.execute(sa.update(table).where(table.c.id.in_(ids)).values(customer_id=survivor_id))
+        moved[kind] = len(ids)
+    return moved
+
+
+async def put_back_rows(session: AsyncSession, merge_id: uuid.UUID, survivor_id: uuid.UUID) -> dict[str, int]:
+    """The merge's records, feedback and surveys still on the survivor go back to where they came
+    from (erased or deleted ones are gone)."""
+    back = {}
+    for kind, table in MOVED_TABLES.items():
+        result = await session.execute(
+            sa.update(table)
+            .where(table.c.id == merge_row_moves.c.row_id, merge_row_moves.c.merge_id == merge_id,
+                   merge_row_moves.c.kind == kind, table.c.customer_id == survivor_id)
+            .values(customer_id=merge_row_moves.c.customer_id)
+        )
+        back[kind] = int(getattr(result, "rowcount", 0) or 0)
+    return back

@@ -1,5 +1,6 @@
-"""Follow-up tasks follow a merged customer to its survivor (`customer.merged`) and go back on
-undo (`customer.unmerged`)."""
+"""Follow-up tasks, records, feedback and surveys follow a merged customer to its survivor
+(`customer.merged`), so the survivor's history is complete, and go back on undo
+(`customer.unmerged`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ async def apply_merge(session: AsyncSession, event: MergeEvent) -> int:
         return 0
     if await is_erased(session, event.tenant_id, event.survivor_id):  # erased before this merge arrived
         return 0
-    return await repository.move_tasks(session, event.merge_id, event.merged_ids, event.survivor_id)
+    moved = await repository.move_tasks(session, event.merge_id, event.merged_ids, event.survivor_id)
+    others = await repository.move_rows(session, event.merge_id, event.merged_ids, event.survivor_id)
+    return moved + sum(others.values())
 
 
 async def undo_merge(session: AsyncSession, event: MergeEvent) -> int:
     if not await repository.begin_undo(session, event.merge_id, event.survivor_id):
         return 0
-    return await repository.put_back(session, event.merge_id, event.survivor_id)
+    back = await repository.put_back(session, event.merge_id, event.survivor_id)
+    others = await repository.put_back_rows(session, event.merge_id, event.survivor_id)
+    return back + sum(others.values())

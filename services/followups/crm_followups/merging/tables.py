@@ -1,4 +1,4 @@
-"""Merge bookkeeping tables (migration fu0002)."""
+"""Merge bookkeeping tables (migrations fu0002, fu0160)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,17 @@ merge_task_moves = sa.Table(
     metadata,
     sa.Column("merge_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("task_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=False),
+    schema=TENANT,
+)
+
+# Records, feedback and surveys a merge moved (migration fu0160): `kind` names the table.
+merge_row_moves = sa.Table(
+    "merge_row_moves",
+    metadata,
+    sa.Column("merge_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("row_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=False),
     schema=TENANT,
 )

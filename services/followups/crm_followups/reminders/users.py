@@ -1,5 +1,5 @@
 """The `followups-users` consumer: identity's user events kept on `user_teams` with what reminders
-need (email, name, language, zone, disabled, data scope and teams), and each user's morning digest
+need (email, name, language, zone, disabled, data scope, teams and the team's manager), and each user's morning digest
 (re)scheduled from the row as it stands after the version-guarded upsert (an old event never moves it
 back)."""
 
@@ -35,13 +35,28 @@ def _access(event: CloudEvent) -> dict[str, object]:
     return {"access_known": True, "data_scope": str(data.get("data_scope") or "own"), "team_ids": teams}
 
 
+def _team_manager(event: CloudEvent) -> dict[str, object]:
+    """The manager of the user's team (crm_followups/cadence/escalation.py); nothing from an
+    identity that does not announce it (`team_manager_known` stays false)."""
+    data = event.data
+    if not data.get("team_manager_known"):
+        return {}
+    raw = str(data.get("team_manager_id") or "")
+    try:
+        manager = uuid.UUID(raw) if raw else None
+    except ValueError:
+        manager = None
+    return {"team_manager_known": True, "team_manager_id": manager}
+
+
 def users_subscription(durable: str, default_zone: str = DEFAULT_ZONE) -> Subscription:
     async def handle(event: CloudEvent, session: AsyncSession) -> None:
         change = UserChange.parse(event)
         extra = {name: str(event.data.get(name) or "").strip() for name in EXTRA}
         roles = sorted({str(r) for r in event.data.get("roles") or []})
         await save_user_change(session, user_teams, change, display_name=change.display_name,
-                               disabled=change.disabled, roles=roles, **extra, **_access(event))
+                               disabled=change.disabled, roles=roles, **extra, **_access(event),
+                               **_team_manager(event))
         row = (await session.execute(sa.select(user_teams).where(user_teams.c.user_id == change.user_id))).one()
         await schedule_digest(session, uuid.UUID(event.tenantid), row, default_zone)
 

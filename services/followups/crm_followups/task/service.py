@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_followups import users
+from crm_followups.cadence.settings import schedule_escalation
 from crm_followups.record import dictionaries
 from crm_followups.task import repository
 from crm_followups.task.schemas import task_to_proto
@@ -43,8 +44,6 @@ CANCELLED: Final = "cancelled"
 # once that fired, one a day later if the task is still open ("overdue"). docs/followups.md.
 DUE_KIND: Final = "followups.task_due"
 OVERDUE_AFTER: Final = timedelta(days=1)
-# Cadence tasks' escalation to the team's managers (crm_followups/cadence/escalation.py).
-ESCALATE_KIND: Final = "followups.escalate"
 
 
 def due_key(task_id: uuid.UUID) -> str:
@@ -231,17 +230,13 @@ class TaskService:
         return row
 
     async def _schedule_reminder(self, session: AsyncSession, tenant_id: uuid.UUID, row: sa.Row[Any]) -> None:
-        """The task's reminder at its planned time (replacing an earlier one), no overdue one yet; a
-        cadence task's escalation (crm_followups/cadence/escalation.py) moves with its planned time."""
+        """The task's reminder at its planned time (replacing an earlier one), no overdue one yet;
+        its escalation (its rule's days, else the tenant's: crm_followups/cadence/settings.py)
+        moves with its planned time."""
         await scheduler.schedule(session, tenant_id, DUE_KIND, due_key(row.id), at=row.due_at,
                                  payload={"task_id": str(row.id), "phase": "due"})
         await scheduler.cancel(session, tenant_id, DUE_KIND, overdue_key(row.id))
-        if row.cadence_rule_id is not None and row.escalated_at is None:
-            escalation = await scheduler.get(session, tenant_id, ESCALATE_KIND, f"task-escalate:{row.id}")
-            if escalation is not None:
-                days = int(escalation.payload.get("days") or 0)
-                await scheduler.schedule(session, tenant_id, ESCALATE_KIND, f"task-escalate:{row.id}",
-                                         at=row.due_at + timedelta(days=days), payload=dict(escalation.payload))
+        await schedule_escalation(session, tenant_id, row)
 
     async def _announce(self, session: AsyncSession, tenant_id: uuid.UUID | str, row: sa.Row[Any]) -> None:
         """followup_task.created, in the same transaction as the task row."""

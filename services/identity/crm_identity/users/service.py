@@ -112,15 +112,19 @@ async def create_user(
     return row
 
 
-def user_event_data(verb: str, row: Any, access: Any = None) -> dict[str, Any]:
+def user_event_data(verb: str, row: Any, access: Any = None,
+                    team_manager: uuid.UUID | bool | None = False) -> dict[str, Any]:
     """`user.created` / `user.updated` data: id, team, roles, name, disabled and version (consumers
-    keep the newest), and the effective access when given (roles/access.py `Access`). Also used by
-    migration it0007, which announces every existing user once."""
+    keep the newest), the effective access when given (roles/access.py `Access`), and the manager
+    of the user's team when given (`team_manager`: an id or None for none; False: not told). Also
+    used by migration it0007, which announces every existing user once."""
     message = events_pb2.UserCreated if verb == "created" else events_pb2.UserUpdated
     extra: dict[str, Any] = {}
     if access is not None:
         extra = {"access_known": True, "access_scopes": sorted(access.scopes), "data_scope": access.data_scope,
                  "team_ids": list(access.team_ids), "field_policies": dict(access.field_policies)}
+    if team_manager is not False:
+        extra.update(team_manager_known=True, team_manager_id=str(team_manager or ""))
     return proto_data(message(user_id=str(row.id), team_id=str(row.team_id or ""), roles=list(row.roles),
                               version=row.version, display_name=row.display_name, disabled=bool(row.disabled),
                               email=str(getattr(row, "email", "") or ""), locale=str(getattr(row, "locale", "") or ""),
@@ -129,8 +133,19 @@ def user_event_data(verb: str, row: Any, access: Any = None) -> dict[str, Any]:
 
 async def user_event(session: AsyncSession, tenant_id: uuid.UUID | str, verb: str, row: sa.Row[Any]) -> None:
     access = await load_access(session, row)
+    manager = None
+    if row.team_id is not None:
+        manager = (await session.execute(sa.select(teams.c.manager_id).where(teams.c.id == row.team_id))).scalar()
     await outbox.add_event(session, source=EVENT_SOURCE, tenant_id=tenant_id, aggregate="user", verb=verb,
-                           data=user_event_data(verb, row, access), subject_id=str(row.id))
+                           data=user_event_data(verb, row, access, manager), subject_id=str(row.id))
+
+
+async def announce_team(session: AsyncSession, tenant_id: uuid.UUID | str, team_id: uuid.UUID) -> None:
+    """A team's manager changed: its members' events carry the new one (a new version each)."""
+    query = (sa.update(users).where(users.c.team_id == team_id)
+             .values(version=users.c.version + 1, updated_at=sa.func.now()).returning(users))
+    for row in (await session.execute(query)).all():
+        await user_event(session, tenant_id, "updated", row)
 
 
 async def announce_access(session: AsyncSession, tenant_id: uuid.UUID | str, role_id: str | None = None) -> None:

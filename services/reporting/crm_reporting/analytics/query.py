@@ -93,7 +93,8 @@ class TenantQuery:
     _where: tuple[str, ...] = ()
     # `expression IN (subquery)` conditions: (expression, a query of the same tenant).
     _where_in: tuple[tuple[str, TenantQuery], ...] = ()
-    # `expression NOT IN (subquery)` conditions, likewise.
+    # `NOT (expression IN (subquery))`: the same, excluded (a segment's "none of these tags", a value
+    # range that includes customers without orders).
     _where_not_in: tuple[tuple[str, TenantQuery], ...] = ()
     _group_by: tuple[str, ...] = ()
     _having: tuple[str, ...] = ()
@@ -142,15 +143,6 @@ class TenantQuery:
         the customers a caller may see). The subquery is itself a `TenantQuery` of the same tenant,
         so it carries its own tenant filter; it selects one expression, and a parameter name both
         queries use must hold the same value."""
-        return self._semi_join(expression, subquery, negated=False)
-
-    def where_not_in(self, expression: str, subquery: TenantQuery) -> TenantQuery:
-        """`expression NOT IN (subquery)`: an anti-join on another of this tenant's tables (the orders
-        of customers that are not deleted, when the deleted ones are few). The same rules as
-        `where_in`."""
-        return self._semi_join(expression, subquery, negated=True)
-
-    def _semi_join(self, expression: str, subquery: TenantQuery, *, negated: bool) -> TenantQuery:
         if not isinstance(subquery, TenantQuery):
             raise TypeError("the subquery must be a TenantQuery")
         if subquery.tenant_id != self.tenant_id:
@@ -159,10 +151,15 @@ class TenantQuery:
             raise ValueError("an IN subquery selects exactly one expression")
         sub_params = subquery.build().params
         sub_params.pop(TENANT_PARAM)
-        entry = (expression, subquery)
-        checked = (self._with((expression,), {}, _where_not_in=(*self._where_not_in, entry)) if negated
-                   else self._with((expression,), {}, _where_in=(*self._where_in, entry)))
+        checked = self._with((expression,), {}, _where_in=(*self._where_in, (expression, subquery)))
         return dataclasses.replace(checked, _params=checked._merged_params(sub_params))
+
+    def where_not_in(self, expression: str, subquery: TenantQuery) -> TenantQuery:
+        """`NOT (expression IN (subquery))`, checked as `where_in`: the rows whose expression the
+        subquery (same tenant, one expression) does not return."""
+        included = self.where_in(expression, subquery)
+        return dataclasses.replace(included, _where_in=self._where_in,
+                                   _where_not_in=(*self._where_not_in, (expression, subquery)))
 
     def left_join(self, alias: str, subquery: TenantQuery, using: str = "customer_id") -> TenantQuery:
         """`LEFT JOIN (subquery) AS alias USING (using)`: the report builder's per-customer figures
@@ -221,7 +218,7 @@ class TenantQuery:
         tenant_column = f"{self.table.name}.{TENANT_COLUMN}" if self._joins else TENANT_COLUMN
         conditions = [f"{tenant_column} = {{{TENANT_PARAM}:UUID}}", *(f"({c})" for c in self._where)]
         conditions += [f"({expression} IN ({subquery.build().sql}))" for expression, subquery in self._where_in]
-        conditions += [f"({expression} NOT IN ({subquery.build().sql}))"
+        conditions += [f"(NOT ({expression} IN ({subquery.build().sql})))"
                        for expression, subquery in self._where_not_in]
         parts = [
             f"SELECT {', '.join(self._select)}",

@@ -204,6 +204,7 @@ class CustomerService:
         return [(CUSTOMER_TAGS, {
             "tenant_id": uuid.UUID(event.tenantid), "tag_id": tag_id, "customer_id": customer_id,
             "change_seq": change_seq, "removed": removed, "event_id": event.id,
+            "tag_name": str(event.data.get("tag_name") or ""),
         })]
 
     async def customers_by_industry(

@@ -72,6 +72,8 @@ CUSTOMER_TAGS = TenantTable(
         Column("change_seq", "UInt64"),
         Column("removed", "UInt8"),
         Column("event_id", "String"),
+        # The tag's name when this change was made (the report builder's tag dimension labels).
+        Column("tag_name", "String"),
     ),
     engine="ReplacingMergeTree(change_seq)",
     order_by=("tenant_id", "tag_id", "customer_id"),

@@ -10,11 +10,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 from crm_platform.errors import FieldError, InvalidInput
 from crm_reporting.analytics import TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_TAGS, CUSTOMERS
+from crm_reporting.dashboards.segment_object import SegmentObject, segment_object
 from crm_reporting.scope.service import ReportScope
 
 DEFAULT_RANGE: Final = "12m"
@@ -123,6 +124,14 @@ class Audience:
     # The object's conditions as `GET /v1/customers` parameters (a view's filters, `tag_id`).
     list_filter: dict[str, str] = field(default_factory=dict)
     view_filters: dict[str, str] = field(default_factory=dict)
+    # A saved segment's parts beyond its tags `all` and list filters (segment_object.py).
+    segment: SegmentObject | None = None
+
+    @property
+    def readable_fields(self) -> tuple[str, ...]:
+        """Customer fields the viewer must be able to read to count this audience (a segment
+        judged by spend): servicers check them (`require_readable_fields`)."""
+        return self.segment.readable_fields if self.segment is not None else ()
 
     def customers(self, query: TenantQuery) -> TenantQuery:
         """Narrows a query on the customers projection (read with FINAL) to the audience."""
@@ -134,12 +143,16 @@ class Audience:
                 .where("removed = 0")
             )
             query = query.where_in("customer_id", carrying)
-        return _view_conditions(query, self.view_filters)
+        query = _view_conditions(query, self.view_filters)
+        if self.segment is not None:
+            query = self.segment.narrow(query, datetime.now(UTC).date())
+        return query
 
     @property
     def everyone(self) -> bool:
         """Every customer of the tenant but the deleted ones (data scope `all`, object `all`)."""
-        return self.scope.owners is None and not self.tag_ids and not self.view_filters
+        return (self.scope.owners is None and not self.tag_ids and not self.view_filters
+                and self.segment is None)
 
     def by_customer(self, query: TenantQuery) -> TenantQuery:
         """Narrows a query on a table keyed by `customer_id` (orders, status history). For everyone,
@@ -206,9 +219,10 @@ def _check_view_filters(filters: dict[str, str]) -> dict[str, str]:
     return kept
 
 
-def parse_object(text: str, scope: ReportScope, view_filters: dict[str, str]) -> Audience:
-    """`all` (default), `tag:<id>` or `view:<id>` (with the view's filters, which the gateway read
-    as the caller)."""
+def parse_object(text: str, scope: ReportScope, view_filters: dict[str, str], segment: Any = None) -> Audience:
+    """`all` (default), `tag:<id>`, `view:<id>` (with the view's filters, which the gateway read
+    as the caller) or `segment:<id>` (with the segment's definition, a
+    `crm.customers.v1.SegmentDefinition` the gateway read as the caller)."""
     text = text or "all"
     if text == "all":
         return Audience(scope)
@@ -222,4 +236,12 @@ def parse_object(text: str, scope: ReportScope, view_filters: dict[str, str]) ->
         tags = tuple(_uuid("object", t.strip()) for t in filters.pop("tag_id", "").split(",") if t.strip())
         list_filter = dict(filters) | ({"tag_id": ",".join(str(t) for t in tags)} if tags else {})
         return Audience(scope, text, tags, list_filter, filters)
-    raise InvalidInput([FieldError("object", "invalid_object", "all, tag:<id> or view:<id>")])
+    if kind == "segment":
+        segment_id = _uuid("object", ident)
+        if segment is None:
+            raise InvalidInput([FieldError("object", "not_available",
+                                           "a segment is the object of dashboards and reports, not of this")])
+        found, segment_filters = segment_object(segment)
+        filters = _check_view_filters(segment_filters)
+        return Audience(scope, text, found.all_tags, {"segment_id": str(segment_id)}, filters, found)
+    raise InvalidInput([FieldError("object", "invalid_object", "all, tag:<id>, view:<id> or segment:<id>")])

@@ -19,6 +19,7 @@ from crm_reporting.dashboards.panels import (
     check_top_options,
     panel_named,
 )
+from crm_reporting.dashboards.segment_object import requested_segment
 from crm_reporting.scope.service import report_scope
 
 
@@ -55,7 +56,8 @@ class DashboardRpcs(HasEngine):
         span = parse_range(request.range, request.__getattribute__("from"), request.to, today)
         currency, limit = check_top_options(request.currency, request.limit)
         audience = parse_object(request.object, await report_scope(call.session, call.principal),
-                                dict(request.view_filters))
+                                dict(request.view_filters), requested_segment(request))
+        require_readable_fields(call.principal, *audience.readable_fields)
         result = await panel.compute(self.analytics, PanelRequest(
             call.principal.tenant_id, audience, span, today, call.principal, currency, limit))
         reply = pb.DashboardPanel(
@@ -86,7 +88,8 @@ class DashboardRpcs(HasEngine):
         start, end = request.__getattribute__("from"), request.to
         span = parse_range("custom" if start or end else "12m", start, end, datetime.now(UTC).date())
         audience = parse_object(request.object, await report_scope(call.session, call.principal),
-                                dict(request.view_filters))
+                                dict(request.view_filters), requested_segment(request))
+        require_readable_fields(call.principal, *audience.readable_fields)
         funnel = await sales_funnel(self.analytics, call.principal.tenant_id, audience, span)
         reply = pb.GetFunnelResponse(
             to=span.end.isoformat(), cohort=funnel.cohort, filter=funnel.filter,

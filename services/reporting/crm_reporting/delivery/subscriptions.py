@@ -17,9 +17,11 @@ under that recipient's own access (never the creator's).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import io
 import re
 import uuid
 from dataclasses import dataclass
@@ -45,16 +47,17 @@ from crm_reporting.analytics import Analytics
 from crm_reporting.delivery import report_target
 from crm_reporting.delivery.access import AccessSnapshot
 from crm_reporting.delivery.dashboard import ComputedDashboard, Target, compute_dashboard
+from crm_reporting.delivery.identity_access import IdentityAccess
 from crm_reporting.delivery.render import XLSX_TYPE, Table, number, png_bars, xlsx
 from crm_reporting.delivery.tables import report_subscriptions, subscription_deliveries, subscription_recipients
+from crm_reporting.reports.files.pdf_file import PDF_TYPE, PanelSection, write_panels_pdf
 from crm_reporting.scope.tables import user_teams
 
 SCHEDULE_KIND: Final = "reporting.subscription"
 DELIVER_JOB: Final = "reporting.subscription.deliver"
 MAIL_CATEGORY: Final = "reporting.subscription"
 FREQUENCIES: Final = ("daily", "weekly", "monthly")
-FORMATS: Final = ("xlsx",)
-REPORT_FORMATS: Final = ("xlsx", "pdf")
+FORMATS: Final = ("xlsx", "pdf")
 WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_RECIPIENTS: Final = 50
 MAX_TITLE: Final = 200
@@ -143,9 +146,8 @@ async def check_definition(session: AsyncSession, request: Any, kind: str = "das
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(FieldError("time_zone", "invalid_time_zone", "an IANA zone such as Asia/Shanghai"))
     fmt = request.format or "xlsx"
-    if fmt not in (REPORT_FORMATS if kind == "report" else FORMATS):
-        errors.append(FieldError("format", "not_available" if fmt == "pdf" else "invalid_choice",
-                                 "xlsx; pdf for saved reports"))
+    if fmt not in FORMATS:
+        errors.append(FieldError("format", "invalid_choice", "xlsx or pdf"))
     if len(request.title) > MAX_TITLE:
         errors.append(FieldError("title", "too_long", f"at most {MAX_TITLE} characters"))
     ids: list[uuid.UUID] = []
@@ -396,7 +398,27 @@ def tables_of(computed: ComputedDashboard, target: Target, locale: str) -> list[
     return out
 
 
-def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe_url: str) -> Mail:
+def panels_pdf(tables: list[Table], title: str, locale: str, time_zone: str) -> bytes:
+    """The dashboard's panels as a PDF, through the report files' WeasyPrint page (reports/files/
+    pdf_file.py): each panel's chart and table, in the recipient's language."""
+    out = io.BytesIO()
+    write_panels_pdf(title, [PanelSection(t.title, t.head, t.rows, t.bars, _bars_label(t)) for t in tables], out,
+                     locale=locale, time_zone=time_zone, generated_at=datetime.now(UTC))
+    return out.getvalue()
+
+
+def _bars_label(table: Table) -> str:
+    """The header of the column the chart's bars plot (the first whose figures they are)."""
+    for index in range(1, len(table.head)):
+        if table.rows and all(len(row) > index and number(row[index]) == bar
+                              for row, bar in zip(table.rows, table.bars, strict=False)):
+            return table.head[index]
+    return table.head[-1] if table.head else ""
+
+
+def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe_url: str,
+            pdf: bytes | None = None) -> Mail:
+    """The mail; the panels attached as an XLSX, or as `pdf` when given (format `pdf`)."""
     locale = "en" if recipient.locale == "en" else "zh-CN"
     t = lambda key, **v: text(locale, key, **v)  # noqa: E731
     title = sub.title or t("kpis")
@@ -417,24 +439,29 @@ def mail_of(sub: Any, recipient: Any, tables: list[Table], day: str, unsubscribe
                     "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.head) + "</tr>"
                     + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
                     + "</table>")
-    lines += [t("attached"), "", t("unsubscribe", link=unsubscribe_url)]
-    html += [f"<p>{escape(t('attached'))}</p>",
+    attached = t("attached") if pdf is None else t("attached_file")
+    lines += [attached, "", t("unsubscribe", link=unsubscribe_url)]
+    html += [f"<p>{escape(attached)}</p>",
              f'<p><a href="{escape(unsubscribe_url)}">{escape(t("unsubscribe_link"))}</a></p>']
-    filename = re.sub(r"[\\/:*?\"<>|]+", "-", title)[:80] + f"-{day}.xlsx"
+    filename = re.sub(r"[\\/:*?\"<>|]+", "-", title)[:80] + f"-{day}"
+    file = (Attachment(f"{filename}.xlsx", xlsx(tables, title), XLSX_TYPE) if pdf is None
+            else Attachment(f"{filename}.pdf", pdf, PDF_TYPE))
     return Mail(to=(recipient.email,), subject=t("subject", title=title, frequency=t(sub.frequency)),
-                text="\n".join(lines), html="".join(html), inline_images=images,
-                attachments=(Attachment(filename, xlsx(tables, title), XLSX_TYPE),))
+                text="\n".join(lines), html="".join(html), inline_images=images, attachments=(file,))
 
 
 class Deliverer:
     """The `reporting.subscription.deliver` job."""
 
-    def __init__(self, engine: AsyncEngine, analytics: Analytics, mailer: Mailer | None, public_url: str, key: bytes):
+    def __init__(self, engine: AsyncEngine, analytics: Analytics, mailer: Mailer | None, public_url: str, key: bytes,
+                 identity: IdentityAccess | None = None):
         self.engine = engine
         self.analytics = analytics
         self.mailer = mailer
         self.public_url = public_url.rstrip("/")
         self.key = key
+        # Asked for a recipient whose access reporting's projection does not know yet.
+        self.identity = identity
 
     async def run(self, job: jobs.Job) -> dict[str, Any]:
         tenant_id = job.tenant_id
@@ -454,16 +481,23 @@ class Deliverer:
                     subscription_deliveries.c.occurrence_at == occurrence)
             )).scalars())
             people = (await session.execute(
-                sa.select(subscription_recipients.c.unsubscribed_at, user_teams)
+                sa.select(subscription_recipients.c.unsubscribed_at,
+                          subscription_recipients.c.user_id.label("recipient_id"), user_teams)
                 .select_from(subscription_recipients.outerjoin(
                     user_teams, user_teams.c.user_id == subscription_recipients.c.user_id))
                 .where(subscription_recipients.c.subscription_id == sub_id)
             )).all()
             target = Target.from_json(sub.target)
             day = occurrence.astimezone(ZoneInfo(sub.time_zone)).date()
-            for person in people:
-                if person.user_id is None or person.user_id in done:
+            for row in people:
+                if row.recipient_id in done:
                     continue
+                person: Any = row
+                if (row.user_id is None or not row.access_known) and self.identity is not None:
+                    # Not learnt from identity's events yet: ask identity (the first delivery works).
+                    person = await self.identity.recipient(tenant_id, row.recipient_id, row)
+                if person is None or person.user_id is None:
+                    continue  # no such user (any more)
                 status, reason, mail_id = await self._one(session, tenant_id, sub, target, person, day)
                 counts[status] = counts.get(status, 0) + 1
                 await session.execute(sa.insert(subscription_deliveries).values(
@@ -493,7 +527,12 @@ class Deliverer:
             return "skipped", "empty", None
         tables = tables_of(computed, target, person.locale)
         token = unsubscribe_token(self.key, tenant_id, sub.id, person.user_id)
-        mail = mail_of(sub, person, tables, day.isoformat(), f"{self.public_url}/unsubscribe/{token}")
+        pdf = None
+        if sub.format == "pdf":  # WeasyPrint is synchronous: off the event loop
+            locale = "en" if person.locale == "en" else "zh-CN"
+            pdf = await asyncio.to_thread(panels_pdf, tables, sub.title or text(locale, "kpis"), locale,
+                                          sub.time_zone)
+        mail = mail_of(sub, person, tables, day.isoformat(), f"{self.public_url}/unsubscribe/{token}", pdf)
         mail_id = await self.mailer.queue(session, mail, tenant_id=tenant_id, category=MAIL_CATEGORY)
         return "queued", "", mail_id
 

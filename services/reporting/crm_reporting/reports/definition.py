@@ -71,7 +71,9 @@ FIELDS: Final[dict[str, FieldInfo]] = {f.name: f for f in (
     FieldInfo("code", N_("Customer code"), "text", "customer", dimension=False, policy="code"),
     FieldInfo("created_at", N_("Created"), "datetime", "customer"),
     FieldInfo("first_contact_date", N_("First contact"), "date", "customer", policy="first_contact_date"),
-    FieldInfo("tag", N_("Tag"), "tag", "customer", dimension=False),
+    # As a dimension: one group per tag the customer carries (a customer with several tags counts
+    # under each); "(empty)" for customers without tags. Totals count each record once.
+    FieldInfo("tag", N_("Tag"), "tag", "customer"),
     FieldInfo("value_segment", N_("Value segment"), "segment", "customer", policy="annual_spend",
               choices=("none", "high_value", "potential", "normal", "low_value")),
     FieldInfo("annual_spend", N_("Annual spend"), "money", "customer", dimension=False, measure=True,
@@ -182,6 +184,8 @@ class Definition:
     filters: tuple[Filter, ...] = ()
     tags: tuple[str, ...] = ()
     view_id: str = ""
+    # A saved segment as the report's customers (read by the gateway as the viewer).
+    segment_id: str = ""
     time_range: TimeRange = field(default_factory=TimeRange)
     sort: Sort = field(default_factory=Sort)
     top_n: int = 0
@@ -439,8 +443,8 @@ def check_definition(raw: Any) -> Definition:
     data = checker.obj("definition", raw)
     if data is None:
         raise InvalidInput([FieldError("definition", "required", "a report definition")])
-    checker.keys("", data, ("object", "rows", "column", "measures", "filters", "tags", "view_id", "time_range",
-                            "sort", "top_n", "chart", "currency"))
+    checker.keys("", data, ("object", "rows", "column", "measures", "filters", "tags", "view_id", "segment_id",
+                            "time_range", "sort", "top_n", "chart", "currency"))
     object_name = checker.choice("object", data.get("object"), OBJECTS)
     if not object_name:
         raise InvalidInput(checker.errors)
@@ -456,6 +460,9 @@ def check_definition(raw: Any) -> Definition:
     tags = [_uuid_text(checker, f"tags[{i}]", t) for i, t in enumerate(checker.items("tags", data.get("tags"),
                                                                                      MAX_TAGS))]
     view_id = _uuid_text(checker, "view_id", data["view_id"]) if data.get("view_id") else ""
+    segment_id = _uuid_text(checker, "segment_id", data["segment_id"]) if data.get("segment_id") else ""
+    if view_id and segment_id:
+        checker.add("segment_id", "not_allowed", "a report counts a saved view's customers or a segment's, not both")
     time_range = _time_range(checker, data.get("time_range"), object_name)
     sort_data = checker.obj("sort", data.get("sort")) or {}
     checker.keys("sort", sort_data, ("by", "measure", "direction"))
@@ -482,6 +489,7 @@ def check_definition(raw: Any) -> Definition:
     return Definition(
         object=object_name, rows=tuple(found_rows), column=column,
         measures=tuple(m for m in measures if m is not None), filters=tuple(f for f in filters if f is not None),
-        tags=tuple(t for t in tags if t), view_id=view_id, time_range=time_range, sort=sort, top_n=top_n,
+        tags=tuple(t for t in tags if t), view_id=view_id, segment_id=segment_id, time_range=time_range, sort=sort,
+        top_n=top_n,
         chart=chart, currency=currency,
     )

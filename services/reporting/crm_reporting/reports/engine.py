@@ -17,9 +17,12 @@ pivot runs); a larger result is refused (400 `too_many_cells`), never cut.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform.access import field_policy
+from crm_platform.access import field_policy, require_readable_fields
 from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput, PermissionDenied
 from crm_platform.i18n import N_, Locale, Messages, Msg, locale_or_default, messages
@@ -46,6 +49,7 @@ from crm_reporting.reports.definition import (
     MeasureSpec,
     field_info,
 )
+from crm_reporting.reports.files.xlsx_file import Aggregate, PivotSource
 from crm_reporting.reports.result import (
     CellValue,
     Dimension,
@@ -61,6 +65,10 @@ from crm_reporting.value.rules import value_rule_store
 from crm_reporting.value.service import SEGMENTS, value_query
 
 MAX_CELLS: Final = 1_000_000
+# A customer's tags as the tag dimension groups them ("" for none): one row per element.
+TAG_VALUES: Final = "arrayResize(t.tag_ids, greatest(length(t.tag_ids), 1), {empty:String})"
+# The most customers a cell's click-through lists (`cell_customers`).
+MAX_CELL_CUSTOMERS: Final = 10_000
 OTHERS_KEY: Final = "\u2063others"  # an invisible separator: no real value equals it
 SEGMENT_CODES: Final = {"none": 0, **{name: index + 1 for index, name in enumerate(SEGMENTS)}}
 # Customer columns an orders report reads through the order's customer (join `c`).
@@ -108,6 +116,9 @@ class RunRequest:
     time_zone: str = "UTC"
     # The saved view's filters (definition.view_id), read by the gateway as the viewer.
     view_filters: dict[str, str] = field(default_factory=dict)
+    # The segment's definition (definition.segment_id), a crm.customers.v1.SegmentDefinition read
+    # by the gateway as the viewer.
+    segment: Any = None
     today: date | None = None
 
 
@@ -126,7 +137,16 @@ class _Plan:
     needs_value: bool = False  # per-customer spend (money measures)
     needs_segment: bool = False  # the value segment (a dimension or filter): the value model's query
     needs_customer_join: bool = False
+    # A tag dimension: each record is repeated once per tag it carries (arrayJoin over join `t`),
+    # so every measure counts each record once per group (`_once`).
+    needs_tags: bool = False
     conversions: list[MeasureSpec] = field(default_factory=list)
+    # The ids of the customers the report counts (audience and customer-level filters).
+    members: TenantQuery | None = None
+
+    @property
+    def record_key(self) -> str:
+        return "order_id" if self.definition.object == "orders" else "customer_id"
 
 
 def _zone(name: str) -> str:
@@ -198,6 +218,26 @@ def _time_bucket(expression: str, kind: str, bucket: str) -> str:
     return f"toString({function}({expression}{zone}))"
 
 
+class _Lookups:
+    """What compiling reads from reporting's Postgres (the owner -> team map, the value rules),
+    read once: a compile per page of the underlying rows runs after the session is gone."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self._teams: tuple[list[str], list[str]] | None = None
+        self._rules: Any = None
+
+    async def team_map(self) -> tuple[list[str], list[str]]:
+        if self._teams is None:
+            self._teams = await _team_map(self.session)
+        return self._teams
+
+    async def value_rules(self) -> Any:
+        if self._rules is None:
+            self._rules = await value_rule_store.read(self.session)
+        return self._rules
+
+
 async def _team_map(session: AsyncSession) -> tuple[list[str], list[str]]:
     rows = (await session.execute(
         sa.select(user_teams.c.user_id, user_teams.c.team_id).where(user_teams.c.team_id.is_not(None))
@@ -213,6 +253,11 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
         return "toString(v.segment)"
     if spec.field == "customer":
         return "toString(customer_id)"
+    if info.kind == "tag":
+        # One row per tag carried; a customer without tags keeps one row with the empty key.
+        plan.needs_tags = True
+        plan.params["empty"] = ""
+        return f"arrayJoin({TAG_VALUES})"
     column = _column(plan, spec.field, outer=True)
     if spec.field.startswith("cf."):
         return _custom(plan, spec.field, column, f"dim_cf_{index}")
@@ -299,24 +344,37 @@ def _apply_filters(plan: _Plan, query: TenantQuery, filters: Sequence[tuple[int,
     return query
 
 
+def _once(plan: _Plan, function: str, value: str, condition: str = "") -> str:
+    """`function` (sum, avg, min, max) of `value` over a group's records. With a tag dimension a
+    record is repeated once per tag it carries; a group's records are then taken once each (the
+    distinct (record, value) pairs), so a subtotal or total over several tags counts a customer
+    carrying two of them once, as the distinct customers they are."""
+    if not plan.needs_tags or function in ("min", "max"):
+        return f"{function}If({value}, {condition})" if condition else f"{function}({value})"
+    pairs = (f"groupUniqArrayIf(tuple({plan.record_key}, {value}), {condition})" if condition
+             else f"groupUniqArray(tuple({plan.record_key}, {value}))")
+    return f"{'arraySum' if function == 'sum' else 'arrayAvg'}(arrayMap(p -> tupleElement(p, 2), {pairs}))"
+
+
 def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
     if measure.agg == "count":
-        return "count()"
+        return f"uniqExact({plan.record_key})" if plan.needs_tags else "count()"
     if measure.agg == "distinct_customers":
         return "uniqExact(customer_id)"
     if measure.agg == "conversion":
         position = len(plan.conversions)
         plan.conversions.append(measure)
-        return f"sum(s.converted_{position}) / nullIf(sum(s.entered_{position}), 0)"
+        return (f"{_once(plan, 'sum', f's.converted_{position}')} / "
+                f"nullIf({_once(plan, 'sum', f's.entered_{position}')}, 0)")
     function = _SQL_AGG[measure.agg]
     if measure.field in _VALUE_MEASURES:
         plan.needs_value = True
-        return f"toString({function}({_VALUE_MEASURES[measure.field]}))"
+        return f"toString({_once(plan, function, _VALUE_MEASURES[measure.field])})"
     if measure.field == "amount":
         plan.params["currency"] = plan.definition.currency
-        return f"toString({function}If(amount, currency = {{currency:String}}))"
+        return f"toString({_once(plan, function, 'amount', 'currency = {currency:String}')})"
     column = _column(plan, measure.field, outer=True)
-    return f"{function}(toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')}))"
+    return _once(plan, function, f"toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')})")
 
 
 def _grouping_sets(rows: int, column: bool) -> str:
@@ -330,8 +388,21 @@ def _grouping_sets(rows: int, column: bool) -> str:
     return "GROUPING SETS (" + ", ".join(sets) + ")"
 
 
-async def _compile(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest,
-                   scope: ReportScope) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
+def _segment_audience(segment_id: str, scope: ReportScope, segment: Any) -> Audience:
+    """The report's customers from a segment; its errors name `segment_id`."""
+    try:
+        return parse_object(f"segment:{segment_id}", scope, {}, segment)
+    except InvalidInput as exc:
+        raise InvalidInput([FieldError("segment_id", e.code, e.message) for e in exc.errors]) from None
+
+
+async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, principal: Principal,
+                   request: RunRequest, scope: ReportScope, *,
+                   key_range: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
+                   ) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
+    """`key_range`: only the customers with `after < customer_id <= upto` (None: unbounded), the
+    per-customer joins narrowed to them too (a page of the underlying rows)."""
+    lookups = session if isinstance(session, _Lookups) else _Lookups(session)
     definition = request.definition
     measures, omitted = _policies(definition, principal)
     zone = _zone(request.time_zone)
@@ -339,7 +410,9 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
     plan = _Plan(definition, principal, zone, today, measures, omitted)
     tenant = principal.tenant_id
     audience = (parse_object(f"view:{definition.view_id}", scope, request.view_filters) if definition.view_id
+                else _segment_audience(definition.segment_id, scope, request.segment) if definition.segment_id
                 else Audience(scope))
+    require_readable_fields(principal, *audience.readable_fields)
     if definition.tags:
         tags = tuple(uuid.UUID(t) for t in definition.tags)
         list_filter = dict(audience.list_filter)
@@ -347,7 +420,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
         audience = dataclasses.replace(audience, tag_ids=(*audience.tag_ids, *tags), list_filter=list_filter)
     team_owners: dict[str, list[str]] = {}
     if "team" in {d.field for d in definition.dimensions} | {f.field for f in definition.filters}:
-        owners, teams = await _team_map(session)
+        owners, teams = await lookups.team_map()
         plan.params["team_owner_ids"], plan.params["team_ids"] = owners, teams
         for owner, team in zip(owners, teams, strict=True):
             team_owners.setdefault(team, []).append(owner)
@@ -366,21 +439,34 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
     customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
-    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level)
+    narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level
+                    or audience.segment is not None or key_range is not None)
+
+    def ranged(customers: TenantQuery) -> TenantQuery:
+        after, upto = key_range if key_range is not None else (None, None)
+        if after is not None:
+            customers = customers.where("customer_id > {page_after:UUID}", page_after=after)
+        if upto is not None:
+            customers = customers.where("customer_id <= {page_upto:UUID}", page_upto=upto)
+        return customers
+
     if definition.object == "customers":
-        query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
+        query = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True)))
         query = _apply_filters(plan, query, customer_level, outer=True, team_owners=team_owners)
         # The customers counted, for narrowing the per-customer joins (spend, status history).
         members = query.select("customer_id")
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
     else:
-        members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
+        members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
         orders = TenantQuery(ORDERS, tenant, final=True)
-        # Orders of every live customer: the audience's anti-join on the deleted ones.
-        query = orders.where_in("customer_id", members) if customer_level else audience.by_customer(orders)
+        # Without customer-level filters or a key range, the audience narrows the orders itself (for
+        # everyone: its anti-join on the deleted customers); else the semi-join on `members`.
+        query = (audience.by_customer(orders) if not customer_level and key_range is None
+                 else orders.where_in("customer_id", members))
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
 
+    plan.members = members
     plan.dims = [_dimension_sql(plan, spec, i) for i, spec in enumerate(definition.dimensions)]
     if any(f.field == "value_segment" for _, f in filters):
         plan.needs_segment = True
@@ -393,7 +479,7 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
             "customer_id", *(f"{column} AS c_{column}" for column in sorted(set(_CUSTOMER_COLUMNS.values()))),
             "custom AS c_custom"))
     if plan.needs_segment:
-        rules = await value_rule_store.read(session)
+        rules = await lookups.value_rules()
         # Every customer in scope, in the report's currency, up to today (the value model's own rules).
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
     elif plan.needs_value:
@@ -408,7 +494,12 @@ async def _compile(analytics: Analytics, session: AsyncSession, principal: Princ
                  "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
         query = query.left_join("v", (spend.where_in("customer_id", members) if narrowed else spend)
                                 .group_by("customer_id"))
-    if plan.needs_customer_join or plan.needs_segment:
+    if plan.needs_tags:
+        carried = (TenantQuery(CUSTOMER_TAGS, tenant, final=True).where("removed = 0")
+                   .select("customer_id", "groupArray(toString(tag_id)) AS tag_ids"))
+        query = query.left_join("t", (carried.where_in("customer_id", members) if narrowed else carried)
+                                .group_by("customer_id"))
+    if plan.needs_customer_join or plan.needs_segment or plan.needs_tags:
         counting = query
     if plan.conversions:
         history = TenantQuery(CUSTOMER_STATUS_CHANGES, tenant, final=True).select("customer_id")
@@ -441,19 +532,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
     definition = plan.definition
     rows_n = len(definition.rows)
     has_column = definition.column is not None
-    dims = list(plan.dims)
-
-    # Top N of the first row dimension by the sort measure; the rest become "others".
-    if definition.top_n and rows_n:
-        sort_index = min(definition.sort.measure, len(measure_sql) - 1)
-        exprs = [f"{dims[0]} AS d0", f"{measure_sql[sort_index]} AS m0"]
-        top_rows = await analytics.query(
-            base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
-            .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
-                      "m0 ASC", "d0 ASC").limit(definition.top_n))
-        plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
-        plan.params["others_key"] = OTHERS_KEY
-        dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"
+    dims = await _top_n(analytics, base, plan, measure_sql)
 
     # Refuse (never cut) a result over MAX_CELLS.
     if dims:
@@ -479,12 +558,113 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
         query = query.group_by(_grouping_sets(rows_n, has_column))
     found = await analytics.query(query)
     names: dict[str, str] = {}
-    customer_dims = [i for i, d in enumerate(definition.dimensions) if d.field == "customer"]
-    if customer_dims:
-        ids = sorted({str(r[names_[i]]) for r in found for i in customer_dims
-                      if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY})
-        names = await _customer_names(analytics, principal.tenant_id, ids)
+    for kind, lookup in (("customer", _customer_names), ("tag", _tag_names)):
+        positions = [i for i, d in enumerate(definition.dimensions) if d.field == kind]
+        if positions:
+            ids = sorted({str(r[names_[i]]) for r in found for i in positions
+                          if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY, ""})
+            names |= await lookup(analytics, principal.tenant_id, ids)
     return _pivot(found, plan, audience, request, names)
+
+
+async def _top_n(analytics: Analytics, base: TenantQuery, plan: _Plan, measure_sql: list[str]) -> list[str]:
+    """The dimensions' expressions, the first row dimension keeping its top N groups by the sort
+    measure and the rest becoming "others" (OTHERS_KEY)."""
+    definition = plan.definition
+    dims = list(plan.dims)
+    if definition.top_n and definition.rows:
+        sort_index = min(definition.sort.measure, len(measure_sql) - 1)
+        exprs = [f"{dims[0]} AS d0", f"{measure_sql[sort_index]} AS m0"]
+        top_rows = await analytics.query(
+            base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
+            .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
+                      "m0 ASC", "d0 ASC").limit(definition.top_n))
+        plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
+        plan.params["others_key"] = OTHERS_KEY
+        dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"
+    return dims
+
+
+# -- click-throughs: the customers of one cell ---------------------------------------------------------
+
+def report_token(request: RunRequest, zone: str, today: date) -> str:
+    """What a cell's customers are computed from again (`cell_customers`): the definition, the saved
+    view's filters, the time zone and the day it ran (so a relative time range means the same
+    days). Not a credential: whoever sends it gets the cells computed under their own access, as
+    running the definition would, so it needs no signature; it is checked like a definition."""
+    data = {"d": request.definition.as_json(), "v": dict(request.view_filters), "z": zone, "t": today.isoformat()}
+    packed = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def cell_token(keys: Sequence[str | None]) -> str:
+    """One cell's keys (row keys, then the column key; None where rolled up)."""
+    return base64.urlsafe_b64encode(json.dumps(list(keys), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _unpack(token: str, field_name: str, *, packed: bool) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if packed:
+            decompressor = zlib.decompressobj()
+            raw = decompressor.decompress(raw, 256 * 1024)
+            if decompressor.unconsumed_tail:
+                raise ValueError("too large")
+        return json.loads(raw)
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        raise InvalidInput([FieldError(field_name, "invalid_token", "not a report cell of this platform")]) from None
+
+
+async def cell_customers(analytics: Analytics, session: AsyncSession, principal: Principal, report: str,
+                         cell: str, *, limit: int = MAX_CELL_CUSTOMERS) -> list[str]:
+    """The ids of the customers behind one cell (`report` from the run's `cell_report`, `cell` from
+    the cell's filter), computed again under the caller's own data scope and field policies:
+    the same audience, filters and time range, top N with "others", every dimension's key
+    (team, value segment, "others", an empty value, a tag included). An orders report's cell lists
+    the customers of its orders. More than `limit` customers: 400 `too_many_customers`."""
+    from crm_reporting.reports.definition import check_definition
+
+    data = _unpack(report, "report", packed=True)
+    keys = _unpack(cell, "report_cell", packed=False)
+    if not isinstance(data, dict) or not isinstance(data.get("d"), dict):
+        raise InvalidInput([FieldError("report", "invalid_token", "not a report of this platform")])
+    try:
+        definition = check_definition(data["d"])
+        today = date.fromisoformat(str(data.get("t") or ""))
+    except InvalidInput as exc:
+        raise InvalidInput([FieldError(f"report.{e.field}", e.code, e.message) for e in exc.errors]) from None
+    except ValueError:
+        raise InvalidInput([FieldError("report", "invalid_token", "not a report of this platform")]) from None
+    dimensions = definition.dimensions
+    if (not isinstance(keys, list) or len(keys) != len(dimensions)
+            or not all(k is None or isinstance(k, str) for k in keys)):
+        raise InvalidInput([FieldError("report_cell", "invalid_token", "not a cell of this report")])
+    views = data.get("v")
+    if not isinstance(views, dict):
+        views = {}
+    request = RunRequest(definition, time_zone=str(data.get("z") or "UTC"), today=today,
+                         view_filters={str(k): str(v) for k, v in views.items()})
+    scope = await report_scope(session, principal)
+    base, _, plan, _, measure_sql = await _compile(analytics, session, principal, request, scope)
+    dims = await _top_n(analytics, base, plan, measure_sql)
+    query = base
+    for index, (spec, key) in enumerate(zip(dimensions, keys, strict=True)):
+        if key is None:
+            continue
+        if spec.field == "tag":  # carrying a tag of the group (a customer is in each of its tags' groups)
+            condition = f"arrayExists(x -> {dims[index].replace(f'arrayJoin({TAG_VALUES})', 'x')} = " \
+                        f"{{cell_{index}:String}}, {TAG_VALUES})"
+        else:
+            condition = f"{dims[index]} = {{cell_{index}:String}}"
+        query = query.where(condition, **_used_params([condition], plan.params), **{f"cell_{index}": key})
+    rows = await analytics.query(query.select("toString(customer_id) AS id").group_by("customer_id")
+                                 .order_by("customer_id ASC").limit(limit + 1))
+    if len(rows) > limit:
+        error = InvalidInput([FieldError("report_cell", "too_many_customers",
+                                         f"the cell has more than {limit:,} customers: narrow the report")])
+        error.extra = {"max_customers": limit}
+        raise error
+    return [str(r["id"]) for r in rows]
 
 
 async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
@@ -496,6 +676,19 @@ async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str
             .select("toString(customer_id) AS customer", "name"))
         found.update({str(r["customer"]): str(r["name"]) for r in rows})
     return found
+
+
+async def _tag_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str] | None) -> dict[str, str]:
+    """Tag id -> its name as last applied or removed (`customer_tags.tag_name`); every tag's when
+    `ids` is None."""
+    query = TenantQuery(CUSTOMER_TAGS, tenant).select(
+        "toString(tag_id) AS tag", "argMax(tag_name, change_seq) AS name").where("notEmpty(tag_name)")
+    if ids is not None:
+        if not ids:
+            return {}
+        query = query.where("has({tag_ids:Array(String)}, toString(tag_id))", tag_ids=ids)
+    rows = await analytics.query(query.group_by("tag_id"))
+    return {str(r["tag"]): str(r["name"]) for r in rows}
 
 
 # -- the result ------------------------------------------------------------------------------------
@@ -556,7 +749,7 @@ def _quarter(day: date) -> str:
 def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, str] | None = None) -> str:
     if key == OTHERS_KEY:
         return text.gettext("Others")
-    if spec.field == "customer":
+    if spec.field in ("customer", "tag") and key:
         return (names or {}).get(key) or key
     if spec.field == "value_segment":
         return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
@@ -630,17 +823,23 @@ def _base_filter(plan: _Plan, audience: Audience) -> dict[str, str] | None:
     return found
 
 
-def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | None]) -> tuple[tuple[str, str], ...]:
+def _cell_filter(plan: _Plan, base: dict[str, str] | None,
+                 keys: Sequence[str | None]) -> tuple[tuple[str, str], ...] | None:
+    """The cell as `GET /v1/customers` parameters, or None when no list parameter expresses it."""
     if base is None:
-        return ()
+        return None
     found = dict(base)
     for spec, key in zip(plan.definition.dimensions, keys, strict=True):
         if key is None:
             continue
         if key in ("", OTHERS_KEY):
-            return ()
+            return None
         if spec.field in _LIST_PARAMS and not spec.bucket:
             name, value = _LIST_PARAMS[spec.field], key
+        elif spec.field == "tag":  # the list's tag_id: carrying every tag named
+            carried = [t for t in found.get("tag_id", "").split(",") if t]
+            found["tag_id"] = ",".join(sorted({*carried, key}))
+            continue
         elif spec.field.startswith("cf."):
             name, value = spec.field, key
         elif spec.field == "created_at":
@@ -656,9 +855,9 @@ def _cell_filter(plan: _Plan, base: dict[str, str] | None, keys: Sequence[str | 
             found["first_contact_before"] = min(found.get("first_contact_before", before), before)
             continue
         else:
-            return ()
+            return None
         if name in found and found[name] != value:
-            return ()
+            return None
         found[name] = value
     return tuple(sorted(found.items()))
 
@@ -730,9 +929,13 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         labels = tuple(None if k is None else value_label(text, definition.rows[i], k, names)
                        for i, k in enumerate(keys))
         column_label = None if column_key is None or column is None else value_label(text, column, column_key)
+        cell_keys = (*keys, *((column_key,) if column is not None else ()))
+        native = _cell_filter(plan, base_filter, cell_keys)
         ordered_cells.append(PivotCell(
             rows=labels, column=column_label, values=values, keys=keys, column_key=column_key,
-            filter=_cell_filter(plan, base_filter, (*keys, *((column_key,) if column is not None else ()))),
+            # No list parameter expresses the cell (team, value segment, "others", an empty value, a
+            # filter the list lacks, an orders report): the list asks reporting for its customers.
+            filter=native if native is not None else (("report_cell", cell_token(cell_keys)),),
         ))
     return PivotResult(
         title=request.title or text.gettext("Report"),
@@ -750,6 +953,7 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
         time_zone=plan.zone,
         generated_at=datetime.now(UTC),
         omitted_fields=tuple(plan.omitted),
+        cell_report=report_token(request, plan.zone, plan.today),
     )
 
 
@@ -769,6 +973,8 @@ def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tup
         lines.append((text.gettext("Tags"), ", ".join(definition.tags)))
     if definition.view_id:
         lines.append((text.gettext("Saved view"), definition.view_id))
+    if definition.segment_id:
+        lines.append((text.gettext("Saved segment"), definition.segment_id))
     if any(m.field in ("amount", "annual_spend", "lifetime_value") for m in plan.measures):
         lines.append((text.gettext("Currency"), definition.currency))
     if plan.omitted:
@@ -786,15 +992,34 @@ def locale_of(tag: str) -> Locale:
 UNDERLYING_PAGE: Final = 50_000
 
 
+_ROW_AGGREGATES: Final[dict[str, Aggregate]] = {"sum": "sum", "avg": "average", "min": "min", "max": "max"}
+
+
 async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
-                          request: RunRequest) -> UnderlyingRows:
+                          request: RunRequest, *, scope: ReportScope | None = None) -> UnderlyingRows:
     """The records the pivot counts, one row per customer (or order), under the same audience,
     filters, time range and field policies as `run`: the record's id, the customer's name (when the
     viewer may read it), each dimension's label and each measure's per-record figure (money and
     numbers; counts and conversions have none). Read in pages of `UNDERLYING_PAGE` as the renderer
-    iterates, so a million rows are never held at once."""
-    scope = await report_scope(session, principal)
-    base, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
+    iterates, so a million rows are never held at once. A tag dimension gives one row per record
+    and tag it carries (a record without tags: one row, "(empty)")."""
+    rows, _ = await underlying_source(analytics, session, principal, request, scope=scope)
+    return rows
+
+
+async def underlying_source(analytics: Analytics, session: AsyncSession, principal: Principal,
+                            request: RunRequest, *, scope: ReportScope | None = None
+                            ) -> tuple[UnderlyingRows, PivotSource]:
+    """`underlying_rows` and what the XLSX's native PivotTable over them groups and aggregates:
+    the row and column dimensions' columns, a count of the records for `count` (and for
+    `distinct_customers` on a customers report, where each record is a customer), and the
+    per-record figure column with the measure's own aggregate for sum / average / min / max.
+    Distinct customers of orders and conversion rates have no per-record figure: they stay on
+    the report sheet."""
+    if scope is None:
+        scope = await report_scope(session, principal)
+    lookups = _Lookups(session)
+    _, _, plan, _, _ = await _compile(analytics, lookups, principal, request, scope)
     definition = plan.definition
     text = messages(locale_or_default(request.locale))
     key = "toString(order_id)" if definition.object == "orders" else "toString(customer_id)"
@@ -820,28 +1045,66 @@ async def underlying_rows(analytics: Analytics, session: AsyncSession, principal
             column = _column(plan, measure.field, outer=True)
             exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
         headers.append(_field_label(text, measure.field))
-    query = base.select(*exprs, **_used_params(exprs, plan.params)).order_by("record_id ASC")
+    order = ("customer_id ASC", "record_id ASC", *(
+        f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"))
+    assert plan.members is not None
+    members = plan.members
+    # Customers per page; an orders report's page holds their orders (ten a customer, say).
+    per_page = UNDERLYING_PAGE if definition.object == "customers" else max(1, UNDERLYING_PAGE // 10)
+
+    async def upper_key(after: uuid.UUID | None) -> uuid.UUID | None:
+        """The last customer of the page after `after` (None: the rest fit in one page)."""
+        query = members if after is None else members.where("customer_id > {page_after:UUID}", page_after=after)
+        found = await analytics.query(query.order_by("customer_id ASC").limit(1, per_page - 1))
+        return uuid.UUID(str(found[0]["customer_id"])) if found else None
+
+    async def page(after: uuid.UUID | None, upto: uuid.UUID | None) -> list[Row]:
+        """The rows of the customers in (after, upto]: the report compiled for them alone, so its
+        joins (spend, status history, tags) are computed for the page's customers only."""
+        paged, _, page_plan, _, _ = await _compile(analytics, lookups, principal, request, scope,
+                                                   key_range=(after, upto))
+        return await analytics.query(paged.select(*exprs, **_used_params(exprs, {**page_plan.params, **plan.params}))
+                                     .order_by(*order))
+
     dims = definition.dimensions
+    names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
 
     def shaped(row: Row) -> list[object]:
         values: list[object] = [str(row["record_id"])]
         if with_name:
             values.append(str(row["record_name"]))
-        values += [value_label(text, spec, str(row[f"d{i}"])) for i, spec in enumerate(dims)]
+        values += [value_label(text, spec, str(row[f"d{i}"]), names) for i, spec in enumerate(dims)]
         values += [None if row[f"f{i}"] is None else Decimal(str(row[f"f{i}"])) for i in range(len(figures))]
         return values
 
-    return UnderlyingRows(columns=headers, rows=_PagedRows(analytics, query, shaped, asyncio.get_running_loop()))
+    offset = 2 if with_name else 1
+    values: list[tuple[int, Aggregate, str]] = []
+    figure_position = {m.field: offset + len(dims) + i for i, m in enumerate(figures)}
+    for measure in plan.measures:
+        label = measure_label(text, measure, definition.object)
+        if measure.agg == "count" or (measure.agg == "distinct_customers" and definition.object == "customers"):
+            values.append((0, "count", label))
+        elif measure.agg in _ROW_AGGREGATES and measure.field in figure_position:
+            values.append((figure_position[measure.field], _ROW_AGGREGATES[measure.agg], label))
+    rows_n = len(definition.rows)
+    source = PivotSource(rows=tuple(offset + i for i in range(rows_n)),
+                         column=offset + rows_n if definition.column is not None else None, values=tuple(values))
+    paged = _PagedRows(upper_key, page, shaped, asyncio.get_running_loop())
+    return UnderlyingRows(columns=headers, rows=paged), source
 
 
 class _PagedRows:
     """`UnderlyingRows.rows`: a plain iterable for a renderer that runs in a worker thread
     (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): each page is read from
-    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it."""
+    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it.
+    Pages are ranges of the customer key (`upper_key` finds each page's last customer by an ordered
+    read of the customers projection), each read by a query narrowed to its customers, so the
+    work grows with the rows rather than with pages x data (OFFSET paging recomputed every join)."""
 
-    def __init__(self, analytics: Analytics, query: TenantQuery, shaped: Callable[[Row], list[object]],
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self._analytics, self._query, self._shaped, self._loop = analytics, query, shaped, loop
+    def __init__(self, upper_key: Callable[[uuid.UUID | None], Coroutine[Any, Any, uuid.UUID | None]],
+                 page: Callable[[uuid.UUID | None, uuid.UUID | None], Coroutine[Any, Any, list[Row]]],
+                 shaped: Callable[[Row], list[object]], loop: asyncio.AbstractEventLoop) -> None:
+        self._upper_key, self._page, self._shaped, self._loop = upper_key, page, shaped, loop
 
     def __iter__(self) -> Iterator[list[object]]:
         try:
@@ -850,12 +1113,12 @@ class _PagedRows:
             running = None
         if running is self._loop:
             raise RuntimeError("iterate the underlying rows in a worker thread (asyncio.to_thread), not on the loop")
-        offset = 0
+        after: uuid.UUID | None = None
         while True:
-            page = asyncio.run_coroutine_threadsafe(
-                self._analytics.query(self._query.limit(UNDERLYING_PAGE, offset)), self._loop).result()
-            for row in page:
+            upto = asyncio.run_coroutine_threadsafe(self._upper_key(after), self._loop).result()
+            rows = asyncio.run_coroutine_threadsafe(self._page(after, upto), self._loop).result()
+            for row in rows:
                 yield self._shaped(row)
-            offset += len(page)
-            if len(page) < UNDERLYING_PAGE:
+            if upto is None:
                 return
+            after = upto

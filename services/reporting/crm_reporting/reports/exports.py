@@ -7,8 +7,9 @@ by the engine). Only the requester sees the export; files expire after `EXPIRES_
 finished export emits `crm.report.exported` (report, format, rows; never the data) for the audit
 log.
 
-The XLSX's data sheet holds the pivot's finest groupings (files/groupings.py) until the engine
-streams the underlying records."""
+The XLSX's data sheet (and the rows' CSV) holds the raw records the pivot counts, one row per
+customer or order (`engine.underlying_source`, streamed from ClickHouse in pages while the file is
+written), with the native PivotTable built over them."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ from crm_platform.runtime import ServiceRuntime
 from crm_platform.tables import jobs as jobs_table
 from crm_reporting.analytics import Analytics
 from crm_reporting.reports import engine as report_engine
-from crm_reporting.reports.files.groupings import groupings_as_rows
 from crm_reporting.reports.files.render import CONTENT_TYPES, FORMATS, FileFormat, file_name, write_report_file
 from crm_reporting.reports.service import saved_report_service
+from crm_reporting.scope.service import report_scope
 from crm_reporting.scope.tables import report_export_parts, report_exports
 
 SOURCE: Final = "crm/reporting"
@@ -127,9 +128,14 @@ class ExportRunner:
         try:
             async with tenant_session(self.engine, job.tenant_id) as session:
                 saved = await saved_report_service.get(session, caller, str(row.report_id))
-                result = await report_engine.run(self.analytics, session, caller, report_engine.RunRequest(
+                request = report_engine.RunRequest(
                     saved.definition, title=saved.name, locale=row.locale, time_zone=row.time_zone,
-                    view_filters=dict(row.view_filters)))
+                    view_filters=dict(row.view_filters))
+                scope = await report_scope(session, caller)
+                result = await report_engine.run(self.analytics, session, caller, request, scope=scope)
+                underlying, source = (
+                    await report_engine.underlying_source(self.analytics, session, caller, request, scope=scope)
+                    if row.format in ("xlsx", "rows_csv") else (None, None))
         except (NotFound, InvalidInput) as exc:  # the report was deleted, unshared, or no longer valid
             await self._fail(job.tenant_id, export_id, str(exc))
             return {"status": FAILED}
@@ -141,10 +147,8 @@ class ExportRunner:
             asyncio.run_coroutine_threadsafe(jobs.report_progress(self.engine, job.id, done, None), loop)
 
         def render(out: IO[bytes]) -> int:
-            groupings, source = groupings_as_rows(result)
-            if fmt == "xlsx":
-                return write_report_file(fmt, result, groupings, out, source=source, progress=progress)
-            return write_report_file(fmt, result, groupings if fmt == "rows_csv" else None, out, progress=progress)
+            # The records are read from ClickHouse page by page as the writer reaches them.
+            return write_report_file(fmt, result, underlying, out, source=source, progress=progress)
 
         with tempfile.TemporaryFile() as handle:
             # The renderers are synchronous (openpyxl, WeasyPrint): in a thread, so the service keeps serving.

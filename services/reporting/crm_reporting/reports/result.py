@@ -78,6 +78,8 @@ class PivotResult:
     # the fields whose measures the viewer's field policies dropped (docs/reporting.md).
     column_keys: tuple[str, ...] = ()
     omitted_fields: tuple[str, ...] = ()
+    # The list parameter `report` of the cells whose filter is a `report_cell` (engine.report_token).
+    cell_report: str = ""
 
 
 @dataclass

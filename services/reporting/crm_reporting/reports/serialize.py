@@ -35,4 +35,5 @@ def result_json(result: PivotResult) -> dict[str, Any]:
         "time_zone": result.time_zone,
         "generated_at": result.generated_at.isoformat() if result.generated_at else "",
         "omitted_fields": list(result.omitted_fields),
+        "cell_report": result.cell_report,
     }

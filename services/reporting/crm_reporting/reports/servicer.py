@@ -15,6 +15,7 @@ from crm_platform.i18n import locale_or_default, messages
 from crm_proto.crm.reporting.v1 import reports_pb2 as pb
 from crm_proto.crm.reporting.v1 import reports_pb2_grpc
 from crm_reporting.analytics import Analytics
+from crm_reporting.dashboards.segment_object import requested_segment
 from crm_reporting.reports import engine
 from crm_reporting.reports.definition import check_definition
 from crm_reporting.reports.serialize import result_json
@@ -112,9 +113,16 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
             title = ""
         result = await _prefixed_async(engine.run(self.analytics, call.session, call.principal, engine.RunRequest(
             definition, title=title, locale=request.locale or "en", time_zone=request.time_zone or "UTC",
-            view_filters=dict(request.view_filters))))
+            view_filters=dict(request.view_filters), segment=requested_segment(request))))
         return pb.RunReportResponse(result_json=_dumps(result_json(result)),
                                     definition_json=_dumps(definition.as_json()))
+
+    @rpc(Scope.REPORTS_READ, read_only=True)
+    async def ListReportCellCustomers(self, request: pb.ListReportCellCustomersRequest,
+                                      call: Call) -> pb.ListReportCellCustomersResponse:
+        ids = await engine.cell_customers(self.analytics, call.session, call.principal, request.report,
+                                          request.report_cell)
+        return pb.ListReportCellCustomersResponse(customer_ids=ids)
 
     @rpc(Scope.REPORTS_READ, read_only=True)
     async def ListReportTemplates(self, request: pb.ListReportTemplatesRequest,

@@ -15,8 +15,10 @@ from crm_platform.grpc_server import Call, HasEngine, rpc
 from crm_proto.crm.reporting.v1 import reporting_pb2 as pb
 from crm_reporting.analytics import Analytics
 from crm_reporting.dashboards.audience import parse_object
+from crm_reporting.dashboards.segment_object import requested_segment
 from crm_reporting.scope.service import report_scope
 from crm_reporting.value.rules import ValueRules, value_rule_store
+from crm_reporting.value.segment_changes import enqueue_recompute
 from crm_reporting.value.service import CustomerValue, customer_value, value_analysis
 
 SPEND_FIELDS = ("annual_spend", "lifetime_value")
@@ -59,7 +61,8 @@ class ValueRpcs(HasEngine):
     async def GetValueAnalysis(self, request: pb.GetValueAnalysisRequest, call: Call) -> pb.GetValueAnalysisResponse:
         require_readable_fields(call.principal, *SPEND_FIELDS)
         audience = parse_object(request.object, await report_scope(call.session, call.principal),
-                                dict(request.view_filters))
+                                dict(request.view_filters), requested_segment(request))
+        require_readable_fields(call.principal, *audience.readable_fields)
         rules = await value_rule_store.read(call.session)
         page = await value_analysis(
             self.analytics, call.principal.tenant_id, audience, rules, datetime.now(UTC).date(),
@@ -97,4 +100,7 @@ class ValueRpcs(HasEngine):
             "low_value_inactive_days": request.low_value_inactive_days, "recency_days": list(request.recency_days),
             "frequency_orders": list(request.frequency_orders), "monetary_amounts": list(request.monetary_amounts),
         }
-        return _rules(await value_rule_store.write(call.session, raw, call.principal.actor))
+        rules = await value_rule_store.write(call.session, raw, call.principal.actor)
+        # Every customer's segment is judged again under the new rules (published if it changed).
+        await enqueue_recompute(call.session, call.principal.tenant_id, "rules")
+        return _rules(rules)

@@ -12,7 +12,9 @@ Metrics: `order_amount` (the largest order), `orders_in_days` (orders dated in t
 days, cancelled and refunded ones excluded), `days_since_last_interaction`, and the value metrics
 `spend_12m` (counted spend in the last 12 months in `currency`, default CNY) and `orders_30d`
 (counted orders dated in the last 30 days): "counted" as customers' `annual_spend` and reporting's
-value figures count (kind order, confirmed or paid), over tagging's own order projection."""
+value figures count (kind order, confirmed or paid), over tagging's own order projection.
+The field `value_segment` is reporting's value segment of the customer (`high_value`, `potential`,
+`normal`, `low_value`; "" none), projected from `crm.value_segment.changed`."""
 
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ FIELDS = ("name", "type", "industry", "region", "status", "source", "email", "mo
           "first_contact_date", "employees", "annual_revenue", "owner_id", "code", "needs")
 FIELD_OPS = ("equals", "not_equals", "in", "contains", "gte", "lte", "between", "empty", "not_empty")
 METRIC_OPS = ("gte", "lte", "between")
+# Reporting's value segment (crm.value_segment.changed, autotag/facts.py `record_value_segments`):
+# a field leaf `{"field": "value_segment", "op": "equals"|"not_equals"|"in"|"empty"|"not_empty", ...}`.
+VALUE_SEGMENT = "value_segment"
+VALUE_SEGMENTS = ("high_value", "potential", "normal", "low_value")
+VALUE_SEGMENT_OPS = ("equals", "not_equals", "in", "empty", "not_empty")
 METRICS = ("order_amount", "orders_in_days", "days_since_last_interaction", "spend_12m", "orders_30d")
 # Metrics that change with time alone: rules using them need the scheduled sweep.
 TIME_BASED = frozenset({"orders_in_days", "days_since_last_interaction", "spend_12m", "orders_30d"})
@@ -134,8 +141,30 @@ class _Checker:
                 out[name] = value
         return out
 
+    def value_segment(self, node: dict[str, Any], path: str) -> dict[str, Any] | None:
+        op = node.get("op")
+        if op not in VALUE_SEGMENT_OPS:
+            self.error(f"{path}.op", "invalid_choice", f"op must be one of {', '.join(VALUE_SEGMENT_OPS)}")
+            return None
+        allowed = {"field", "op", "value", "values"}
+        if set(node) - allowed:
+            self.error(path, "unknown_field", f"unexpected: {', '.join(sorted(set(node) - allowed))}")
+            return None
+        leaf: dict[str, Any] = {"field": VALUE_SEGMENT, "op": op}
+        if op in ("empty", "not_empty"):
+            return leaf
+        name = "values" if op == "in" else "value"
+        raw = node.get(name)
+        values = raw if op == "in" and isinstance(raw, list) else [raw]
+        if not values or any(v not in VALUE_SEGMENTS for v in values):
+            self.error(f"{path}.{name}", "invalid_choice", f"one of {', '.join(VALUE_SEGMENTS)}")
+            return None
+        return {**leaf, "values": sorted(set(values))} if op == "in" else {**leaf, "value": values[0]}
+
     def field(self, node: dict[str, Any], path: str) -> dict[str, Any] | None:
         field, op = node.get("field"), node.get("op")
+        if field == VALUE_SEGMENT:
+            return self.value_segment(node, path)
         if not isinstance(field, str) or not (field in FIELDS or CUSTOM_KEY.fullmatch(field)):
             self.error(f"{path}.field", "unknown_field", f"a field: {', '.join(FIELDS)} or cf.<key>")
             return None
@@ -243,7 +272,20 @@ def _compare(column: sa.ColumnElement[Any], leaf: dict[str, Any], convert: Calla
     return sa.and_(column >= convert(leaf["min"]), column <= convert(leaf["max"]))
 
 
+def _value_segment(leaf: dict[str, Any]) -> sa.ColumnElement[bool]:
+    column, op = rule_facts.c.value_segment, leaf["op"]
+    if op == "empty":
+        return column == ""
+    if op == "not_empty":
+        return column != ""
+    if op == "in":
+        return column.in_(leaf["values"])
+    return column == leaf["value"] if op == "equals" else column != leaf["value"]
+
+
 def _field(leaf: dict[str, Any]) -> sa.ColumnElement[bool]:
+    if leaf["field"] == VALUE_SEGMENT:
+        return _value_segment(leaf)
     text = rule_facts.c.fields[leaf["field"]].astext
     op = leaf["op"]
     if op == "empty":

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform import telemetry
 from crm_platform.consumer import Subscription
-from crm_platform.erasure import about_erased_customer
+from crm_platform.erasure import about_erased_customer, erased_among
 from crm_platform.events import CloudEvent
 from crm_tagging.autotag import facts
+from crm_tagging.autotag.conditions import VALUE_SEGMENTS
 from crm_tagging.autotag.service import AutoTagService
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ DURABLE = "tagging-rules"
 # `customer.imported` / `.import_reverted` carry a batch of customers (crm_customers/importing).
 CUSTOMER_CHANGES = ["crm.*.customer.created", "crm.*.customer.updated", "crm.*.customer.deleted",
                     "crm.*.customer.restored", "crm.*.order.recorded", "crm.*.customer.imported",
-                    "crm.*.customer.import_reverted", "crm.*.followup_record.created"]
+                    "crm.*.customer.import_reverted", "crm.*.followup_record.created",
+                    "crm.*.value_segment.changed"]
 BATCH_SUFFIXES = (".customer.imported", ".customer.import_reverted")
 
 
@@ -62,8 +64,31 @@ def trigger_of(event: CloudEvent) -> str:
     return f"{event.type} {event.id}"
 
 
+def value_segment_changes(event: CloudEvent) -> list[tuple[uuid.UUID, str, int]]:
+    """(customer, segment, version) of a `value_segment.changed` event's well-formed changes."""
+    found: list[tuple[uuid.UUID, str, int]] = []
+    for change in event.data.get("changes") or ():
+        try:
+            segment = str(change.get("segment") or "")
+            if segment and segment not in VALUE_SEGMENTS:
+                raise ValueError(segment)
+            found.append((uuid.UUID(str(change["customer_id"])), segment, int(change.get("version") or 0)))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("value segment change skipped", extra=telemetry.log_fields(event_id=event.id))
+    return found
+
+
 def subscription(autotag: AutoTagService) -> Subscription:
     async def tag_customer(event: CloudEvent, session: AsyncSession) -> None:
+        if event.type.endswith(".value_segment.changed"):
+            # Reporting's batch: each customer's rules run with the change as trigger (erased
+            # customers have no facts and get none: reporting publishes nothing for them).
+            erased = set(await erased_among(session, uuid.UUID(event.tenantid),
+                                            {c for c, _, _ in value_segment_changes(event)}))
+            changes = [c for c in value_segment_changes(event) if c[0] not in erased]
+            for valued in await facts.record_value_segments(session, changes):
+                await autotag.tag_customer(session, event.tenantid, valued, trigger_of(event))
+            return
         if await about_erased_customer(session, event):
             return
         if event.type.endswith(".followup_record.created"):

@@ -139,3 +139,25 @@ async def forget(session: AsyncSession, customer_id: uuid.UUID) -> None:
     """Erasure: nothing about the customer stays (crm_tagging/erasure.py)."""
     await session.execute(sa.delete(rule_orders).where(rule_orders.c.customer_id == customer_id))
     await session.execute(sa.delete(rule_facts).where(rule_facts.c.customer_id == customer_id))
+
+
+async def record_value_segments(session: AsyncSession, changes: list[tuple[uuid.UUID, str, int]]) -> list[uuid.UUID]:
+    """Reporting's value segment changes (customer, segment, version): each kept unless the facts
+    hold a newer version; returns the customers whose segment was kept (their rules then run). A
+    customer tagging has not seen yet gets a placeholder row, as an order does (its creation event
+    fills the fields)."""
+    kept: list[uuid.UUID] = []
+    for customer_id, segment, version in changes:
+        await session.execute(
+            pg_insert(rule_facts).values(customer_id=customer_id, fields={}, deleted=False, version=0,
+                                         created_at=sa.func.now(), last_interaction_at=sa.func.now())
+            .on_conflict_do_nothing(index_elements=[rule_facts.c.customer_id])
+        )
+        updated = await session.execute(
+            sa.update(rule_facts).where(rule_facts.c.customer_id == customer_id,
+                                        rule_facts.c.value_segment_version < version)
+            .values(value_segment=segment, value_segment_version=version).returning(rule_facts.c.customer_id)
+        )
+        if updated.first() is not None:
+            kept.append(customer_id)
+    return kept

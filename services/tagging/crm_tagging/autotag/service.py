@@ -41,6 +41,8 @@ SWEEP_SCHEDULE = "tagging.rule_sweep"
 SWEEP_JOB = "tagging.rule_sweep"
 SWEEP_RRULE = "FREQ=DAILY;BYHOUR=3;BYMINUTE=0;BYSECOND=0"
 SWEEP_TIME_ZONE = "Asia/Shanghai"
+# Customers per sweep chunk: the job commits each chunk (a few seconds of work at most).
+SWEEP_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -245,33 +247,47 @@ class AutoTagService:
                 applied.append(rule)
         return applied
 
-    async def sweep(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, trigger: str,
-                    rule_ids: Sequence[uuid.UUID] | None = None) -> dict[str, int]:
-        """Runs the enabled rules (or these) over every customer, set-based, one statement per
-        rule in rule order; announces every change. Returns counts of tags applied and removed."""
+    async def sweep_chunk(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, trigger: str,
+                          rule_ids: Sequence[uuid.UUID] | None = None, after: uuid.UUID | None = None,
+                          size: int = SWEEP_CHUNK) -> tuple[dict[str, int], uuid.UUID | None]:
+        """Runs the enabled rules (or these) over the next `size` customers after `after` (by id),
+        set-based: one statement per rule in rule order, which also writes every change's history
+        row and `tag.applied` / `tag.removed` event (autotag/repository.py `sweep_apply`). Rules
+        run in order within a chunk, so a customer's limit and exclusive groups work out as in one
+        pass. Returns the counts and the chunk's last customer, None when this was the last chunk
+        (the rules are then marked as run)."""
         limit = (await tag_repository.get_settings(session)).max_tags_per_customer
         rules = [_rule(row) for row in await repository.enabled_rules(session, rule_ids)]
+        upto = await repository.chunk_end(session, after, size)
         applied = removed = 0
         for rule in rules:
             if rule.action == "remove":
-                gone = await repository.remove_from_matching(session, tag_id=rule.tag_id, condition=rule.condition)
-                await announce_many(session, tenant_id, "removed",
-                                    [Change(c, rule.tag_id, rule.tag_name, rule.id) for c in gone], source=SOURCE_RULE)
-                removed += len(gone)
-                continue
-            tagged = await repository.apply_to_matching(
-                session, rule_id=rule.id, tag_id=rule.tag_id, group=rule.tag_group, condition=rule.condition,
-                limit=limit, trigger=trigger)
-            rivals = await repository.take_group_rivals(session, rule.tag_id, rule.tag_group, tagged)
-            await announce_many(session, tenant_id, "removed",
-                                [Change(r.customer_id, r.tag_id, r.tag_name, rule.id) for r in rivals],
-                                source=SOURCE_RULE)
-            await announce_many(session, tenant_id, "applied",
-                                [Change(c, rule.tag_id, rule.tag_name, rule.id) for c in tagged], source=SOURCE_RULE)
-            applied += len(tagged)
-            removed += len(rivals)
-        await repository.mark_run(session, [r.id for r in rules])
-        return {"rules": len(rules), "applied": applied, "removed": removed}
+                swept = await repository.sweep_remove(session, tenant_id, rule_id=rule.id, tag_id=rule.tag_id,
+                                                      tag_name=rule.tag_name, condition=rule.condition,
+                                                      after=after, upto=upto)
+            else:
+                swept = await repository.sweep_apply(
+                    session, tenant_id, rule_id=rule.id, tag_id=rule.tag_id, tag_name=rule.tag_name,
+                    group=rule.tag_group, condition=rule.condition, limit=limit, trigger=trigger,
+                    after=after, upto=upto)
+            applied += swept.applied
+            removed += swept.removed
+        if upto is None:
+            await repository.mark_run(session, [r.id for r in rules])
+        return {"rules": len(rules), "applied": applied, "removed": removed}, upto
+
+    async def sweep(self, session: AsyncSession, tenant_id: uuid.UUID | str, *, trigger: str,
+                    rule_ids: Sequence[uuid.UUID] | None = None, size: int = SWEEP_CHUNK) -> dict[str, int]:
+        """Every chunk of `sweep_chunk` in the caller's transaction (the job commits per chunk
+        instead: autotag/sweeps.py). Returns counts of tags applied and removed."""
+        applied = removed = 0
+        after: uuid.UUID | None = None
+        while True:
+            result, after = await self.sweep_chunk(session, tenant_id, trigger=trigger, rule_ids=rule_ids,
+                                                   after=after, size=size)
+            applied, removed = applied + result["applied"], removed + result["removed"]
+            if after is None:
+                return {"rules": result["rules"], "applied": applied, "removed": removed}
 
     async def request_rerun(self, session: AsyncSession, tenant_id: uuid.UUID | str, rule_id: str) -> uuid.UUID:
         """Queues a re-run of one rule over existing customers (a job); returns the job id."""

@@ -44,6 +44,9 @@ rule_facts = sa.Table(
     sa.Column("max_order_amount", sa.Numeric(18, 2)),
     sa.Column("last_followup_at", sa.DateTime(timezone=True)),  # the latest follow-up record (tg0171)
     sa.Column("last_interaction_at", sa.DateTime(timezone=True), nullable=False),
+    # Reporting's value segment ("" none) and its per-customer version (crm.value_segment.changed, tg0190).
+    sa.Column("value_segment", sa.Text, nullable=False, server_default=""),
+    sa.Column("value_segment_version", sa.BigInteger, nullable=False, server_default="0"),
     schema=TENANT,
 )
 
@@ -58,5 +61,18 @@ rule_orders = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("kind", sa.Text, nullable=False, server_default="order"),  # migration tg0180
+    schema=TENANT,
+)
+
+# How far a chunked sweep job got (migration tg0200, autotag/sweeps.py).
+sweep_progress = sa.Table(
+    "sweep_progress",
+    metadata,
+    sa.Column("job_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("after_customer", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("done", sa.BigInteger, nullable=False),
+    sa.Column("applied", sa.BigInteger, nullable=False),
+    sa.Column("removed", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     schema=TENANT,
 )

@@ -7,6 +7,8 @@ rows it shows of how many, pointing to the XLSX or CSV for all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Final
 from zoneinfo import ZoneInfo
@@ -17,16 +19,18 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from crm_platform.i18n import BABEL_LOCALES, messages
-from crm_reporting.reports.files.chart import chart_data, chart_svg
+from crm_reporting.reports.files.chart import CHART_CATEGORIES, ChartData, chart_data, chart_svg
 from crm_reporting.reports.files.layout import lay_out, report_locale
 from crm_reporting.reports.files.values import display
-from crm_reporting.reports.result import PivotResult
+from crm_reporting.reports.result import Measure, PivotResult
 
 PDF_TYPE: Final = "application/pdf"
 PDF_MAX_ROWS: Final = 2000
 LANDSCAPE_FROM_COLUMNS: Final = 8
 
-_TEMPLATE = """<!doctype html>
+# The page shell every PDF shares (a report's pivot, a dashboard's panels): A4, CJK fonts, the
+# title and "Page n of N" at the foot of every page, tables whose header repeats on each page.
+_HEAD = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
 @page { size: A4 {{ orientation }}; margin: 16mm 12mm 18mm 12mm;
@@ -49,9 +53,13 @@ td.num { text-align: right; white-space: nowrap; }
 tr.subtotal td { background: #EEF2FA; font-weight: bold; }
 tr.total td { background: #D6E0F5; font-weight: bold; }
 .note { margin-top: 6pt; color: #A33; }
+h2 { font-size: 12pt; margin: 14pt 0 4pt; page-break-after: avoid; }
+section { page-break-inside: avoid; }
 </style></head>
 <body>
-<h1>{{ title }}</h1>
+<h1>{{ title }}</h1>"""
+
+_TEMPLATE = _HEAD + """
 {% for label, value in filters %}<p class="meta"><b>{{ label }}:</b> {{ value }}</p>{% endfor %}
 {% if generated %}<p class="meta"><b>{{ generated_label }}:</b> {{ generated }}</p>{% endif %}
 {% if chart %}<div class="chart">{{ chart }}</div>{% endif %}
@@ -156,6 +164,72 @@ def render_html(result: PivotResult) -> str:
 
 
 def write_pdf(result: PivotResult, out: IO[bytes]) -> None:
+    _write(render_html(result), out)
+
+
+def _write(html: str, out: IO[bytes]) -> None:
     from weasyprint import HTML  # loads Pango: only the processes that make PDFs pay for it
 
-    HTML(string=render_html(result)).write_pdf(out)
+    HTML(string=html).write_pdf(out)
+
+
+# -- a dashboard's panels (subscriptions) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PanelSection:
+    """One dashboard panel as the PDF shows it: its title, a header and text cells (already
+    formatted in the reader's language), and the bars of its chart when it has one (the first
+    column's labels as categories)."""
+
+    title: str
+    head: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    bars: Sequence[float] = ()
+    bars_label: str = ""
+
+
+_PANELS_TEMPLATE = _HEAD + """
+{% for label, value in filters %}<p class="meta"><b>{{ label }}:</b> {{ value }}</p>{% endfor %}
+{% if generated %}<p class="meta"><b>{{ generated_label }}:</b> {{ generated }}</p>{% endif %}
+{% for section in sections %}<section>
+<h2>{{ section.title }}</h2>
+{% if section.chart %}<div class="chart">{{ section.chart }}</div>{% endif %}
+<table><thead><tr>{% for text in section.head %}<th>{{ text }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in section.rows %}<tr>{% for text in row %}
+<td{% if not loop.first %} class="num"{% endif %}>{{ text }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+</section>{% endfor %}
+</body></html>
+"""
+
+
+def render_panels_html(title: str, sections: Sequence[PanelSection], locale: str, time_zone: str,
+                       generated_at: datetime | None = None,
+                       filters: Sequence[tuple[str, str]] = ()) -> str:
+    """The panels in the report PDF's shell: each panel's chart (the report files' SVG bars) and
+    its table, a panel kept on one page where it fits."""
+    text = messages(report_locale(locale))
+    babel_locale = BABEL_LOCALES[report_locale(locale)]
+    shown = []
+    for section in sections:
+        chart = None
+        if section.bars and len(section.bars) == len(section.rows):
+            figures = ChartData("bar", tuple(str(r[0]) for r in section.rows[:CHART_CATEGORIES]),
+                                ((section.bars_label, tuple(section.bars[:CHART_CATEGORIES])),),
+                                Measure("panel", section.bars_label, "number"))
+            chart = Markup(chart_svg(figures, locale, height=240))
+        shown.append({"title": section.title, "head": section.head, "rows": section.rows, "chart": chart})
+    generated = ""
+    if generated_at is not None:
+        at = generated_at.astimezone(ZoneInfo(time_zone))
+        generated = f"{format_datetime(at, 'medium', locale=babel_locale)} ({time_zone})"
+    return _env.from_string(_PANELS_TEMPLATE).render(
+        lang=report_locale(locale), title=title, title_css=_css_string(title),
+        page_css=Markup(_page_css(locale)), orientation="portrait", filters=filters, generated=generated,
+        generated_label=text.gettext("Generated"), sections=shown)
+
+
+def write_panels_pdf(title: str, sections: Sequence[PanelSection], out: IO[bytes], *, locale: str,
+                     time_zone: str, generated_at: datetime | None = None,
+                     filters: Sequence[tuple[str, str]] = ()) -> None:
+    _write(render_panels_html(title, sections, locale, time_zone, generated_at, filters), out)

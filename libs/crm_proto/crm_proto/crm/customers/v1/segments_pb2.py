@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/customers/v1/segments.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xb3\x02\n\x11SegmentDefinition\x12\x10\n\x08\x61ll_tags\x18\x01 \x03(\t\x12\x10\n\x08\x61ny_tags\x18\x02 \x03(\t\x12\x11\n\tnone_tags\x18\x03 \x03(\t\x12\x41\n\x07\x66ilters\x18\x04 \x03(\x0b\x32\x30.crm.customers.v1.SegmentDefinition.FiltersEntry\x12\x15\n\rspend_12m_min\x18\x05 \x01(\t\x12\x15\n\rspend_12m_max\x18\x06 \x01(\t\x12\x16\n\x0espend_currency\x18\x07 \x01(\t\x12\x16\n\x0eorders_30d_min\x18\x08 \x01(\t\x12\x16\n\x0eorders_30d_max\x18\t \x01(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x02\n\x07Segment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\r\n\x05owner\x18\x05 \x01(\t\x12\x37\n\ndefinition\x18\x06 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x12\x0f\n\x07version\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x01\n\x0cSegmentInput\x12\x17\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01H\x00\x88\x01\x01\x12\x1e\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x02H\x01\x88\x01\x01\x12\x17\n\nvisibility\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66inition_set\x18\x04 \x01(\x08\x12\x37\n\ndefinition\x18\x05 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinitionB\x07\n\x05_nameB\x0e\n\x0c_descriptionB\r\n\x0b_visibility\"\x15\n\x13ListSegmentsRequest\"@\n\x14ListSegmentsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.customers.v1.Segment\"\x1f\n\x11GetSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x14\x43reateSegmentRequest\x12/\n\x07segment\x18\x01 \x01(\x0b\x32\x1e.crm.customers.v1.SegmentInput\"m\n\x14UpdateSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07segment\x18\x02 \x01(\x0b\x32\x1e.crm.customers.v1.SegmentInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\"\n\x14\x44\x65leteSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"!\n\x13\x43ountSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"e\n\x15PreviewSegmentRequest\x12\x37\n\ndefinition\x18\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x12\x13\n\x0bsample_size\x18\x02 \x01(\x05\"7\n\rSegmentSample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"N\n\x0cSegmentCount\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12/\n\x06sample\x18\x02 \x03(\x0b\x32\x1f.crm.customers.v1.SegmentSample2\xeb\x04\n\x0eSegmentService\x12]\n\x0cListSegments\x12%.crm.customers.v1.ListSegmentsRequest\x1a&.crm.customers.v1.ListSegmentsResponse\x12L\n\nGetSegment\x12#.crm.customers.v1.GetSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rCreateSegment\x12&.crm.customers.v1.CreateSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rUpdateSegment\x12&.crm.customers.v1.UpdateSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rDeleteSegment\x12&.crm.customers.v1.DeleteSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12U\n\x0c\x43ountSegment\x12%.crm.customers.v1.CountSegmentRequest\x1a\x1e.crm.customers.v1.SegmentCount\x12Y\n\x0ePreviewSegment\x12\'.crm.customers.v1.PreviewSegmentRequest\x1a\x1e.crm.customers.v1.SegmentCountb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rm/customers/v1/segments.proto\x12\x10\x63rm.customers.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16\x63rm/text/v1/text.proto\"\xcc\x02\n\x11SegmentDefinition\x12\x10\n\x08\x61ll_tags\x18\x01 \x03(\t\x12\x10\n\x08\x61ny_tags\x18\x02 \x03(\t\x12\x11\n\tnone_tags\x18\x03 \x03(\t\x12\x41\n\x07\x66ilters\x18\x04 \x03(\x0b\x32\x30.crm.customers.v1.SegmentDefinition.FiltersEntry\x12\x15\n\rspend_12m_min\x18\x05 \x01(\t\x12\x15\n\rspend_12m_max\x18\x06 \x01(\t\x12\x16\n\x0espend_currency\x18\x07 \x01(\t\x12\x16\n\x0eorders_30d_min\x18\x08 \x01(\t\x12\x16\n\x0eorders_30d_max\x18\t \x01(\t\x12\x17\n\x0evalue_segments\x18\x8d\x01 \x03(\t\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x02\n\x07Segment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\r\n\x05owner\x18\x05 \x01(\t\x12\x37\n\ndefinition\x18\x06 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x12\x0f\n\x07version\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x01\n\x0cSegmentInput\x12\x17\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01H\x00\x88\x01\x01\x12\x1e\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x02H\x01\x88\x01\x01\x12\x17\n\nvisibility\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66inition_set\x18\x04 \x01(\x08\x12\x37\n\ndefinition\x18\x05 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinitionB\x07\n\x05_nameB\x0e\n\x0c_descriptionB\r\n\x0b_visibility\"\x15\n\x13ListSegmentsRequest\"@\n\x14ListSegmentsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.customers.v1.Segment\"\x1f\n\x11GetSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x14\x43reateSegmentRequest\x12/\n\x07segment\x18\x01 \x01(\x0b\x32\x1e.crm.customers.v1.SegmentInput\"m\n\x14UpdateSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07segment\x18\x02 \x01(\x0b\x32\x1e.crm.customers.v1.SegmentInput\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\"\n\x14\x44\x65leteSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"!\n\x13\x43ountSegmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"e\n\x15PreviewSegmentRequest\x12\x37\n\ndefinition\x18\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x12\x13\n\x0bsample_size\x18\x02 \x01(\x05\"7\n\rSegmentSample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"N\n\x0cSegmentCount\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12/\n\x06sample\x18\x02 \x03(\x0b\x32\x1f.crm.customers.v1.SegmentSample2\xeb\x04\n\x0eSegmentService\x12]\n\x0cListSegments\x12%.crm.customers.v1.ListSegmentsRequest\x1a&.crm.customers.v1.ListSegmentsResponse\x12L\n\nGetSegment\x12#.crm.customers.v1.GetSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rCreateSegment\x12&.crm.customers.v1.CreateSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rUpdateSegment\x12&.crm.customers.v1.UpdateSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12R\n\rDeleteSegment\x12&.crm.customers.v1.DeleteSegmentRequest\x1a\x19.crm.customers.v1.Segment\x12U\n\x0c\x43ountSegment\x12%.crm.customers.v1.CountSegmentRequest\x1a\x1e.crm.customers.v1.SegmentCount\x12Y\n\x0ePreviewSegment\x12\'.crm.customers.v1.PreviewSegmentRequest\x1a\x1e.crm.customers.v1.SegmentCountb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,33 +40,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEGMENTINPUT'].fields_by_name['description']._loaded_options = None
   _globals['_SEGMENTINPUT'].fields_by_name['description']._serialized_options = b'\310\363\030\002'
   _globals['_SEGMENTDEFINITION']._serialized_start=111
-  _globals['_SEGMENTDEFINITION']._serialized_end=418
-  _globals['_SEGMENTDEFINITION_FILTERSENTRY']._serialized_start=372
-  _globals['_SEGMENTDEFINITION_FILTERSENTRY']._serialized_end=418
-  _globals['_SEGMENT']._serialized_start=421
-  _globals['_SEGMENT']._serialized_end=682
-  _globals['_SEGMENTINPUT']._serialized_start=685
-  _globals['_SEGMENTINPUT']._serialized_end=902
-  _globals['_LISTSEGMENTSREQUEST']._serialized_start=904
-  _globals['_LISTSEGMENTSREQUEST']._serialized_end=925
-  _globals['_LISTSEGMENTSRESPONSE']._serialized_start=927
-  _globals['_LISTSEGMENTSRESPONSE']._serialized_end=991
-  _globals['_GETSEGMENTREQUEST']._serialized_start=993
-  _globals['_GETSEGMENTREQUEST']._serialized_end=1024
-  _globals['_CREATESEGMENTREQUEST']._serialized_start=1026
-  _globals['_CREATESEGMENTREQUEST']._serialized_end=1097
-  _globals['_UPDATESEGMENTREQUEST']._serialized_start=1099
-  _globals['_UPDATESEGMENTREQUEST']._serialized_end=1208
-  _globals['_DELETESEGMENTREQUEST']._serialized_start=1210
-  _globals['_DELETESEGMENTREQUEST']._serialized_end=1244
-  _globals['_COUNTSEGMENTREQUEST']._serialized_start=1246
-  _globals['_COUNTSEGMENTREQUEST']._serialized_end=1279
-  _globals['_PREVIEWSEGMENTREQUEST']._serialized_start=1281
-  _globals['_PREVIEWSEGMENTREQUEST']._serialized_end=1382
-  _globals['_SEGMENTSAMPLE']._serialized_start=1384
-  _globals['_SEGMENTSAMPLE']._serialized_end=1439
-  _globals['_SEGMENTCOUNT']._serialized_start=1441
-  _globals['_SEGMENTCOUNT']._serialized_end=1519
-  _globals['_SEGMENTSERVICE']._serialized_start=1522
-  _globals['_SEGMENTSERVICE']._serialized_end=2141
+  _globals['_SEGMENTDEFINITION']._serialized_end=443
+  _globals['_SEGMENTDEFINITION_FILTERSENTRY']._serialized_start=397
+  _globals['_SEGMENTDEFINITION_FILTERSENTRY']._serialized_end=443
+  _globals['_SEGMENT']._serialized_start=446
+  _globals['_SEGMENT']._serialized_end=707
+  _globals['_SEGMENTINPUT']._serialized_start=710
+  _globals['_SEGMENTINPUT']._serialized_end=927
+  _globals['_LISTSEGMENTSREQUEST']._serialized_start=929
+  _globals['_LISTSEGMENTSREQUEST']._serialized_end=950
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_start=952
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_end=1016
+  _globals['_GETSEGMENTREQUEST']._serialized_start=1018
+  _globals['_GETSEGMENTREQUEST']._serialized_end=1049
+  _globals['_CREATESEGMENTREQUEST']._serialized_start=1051
+  _globals['_CREATESEGMENTREQUEST']._serialized_end=1122
+  _globals['_UPDATESEGMENTREQUEST']._serialized_start=1124
+  _globals['_UPDATESEGMENTREQUEST']._serialized_end=1233
+  _globals['_DELETESEGMENTREQUEST']._serialized_start=1235
+  _globals['_DELETESEGMENTREQUEST']._serialized_end=1269
+  _globals['_COUNTSEGMENTREQUEST']._serialized_start=1271
+  _globals['_COUNTSEGMENTREQUEST']._serialized_end=1304
+  _globals['_PREVIEWSEGMENTREQUEST']._serialized_start=1306
+  _globals['_PREVIEWSEGMENTREQUEST']._serialized_end=1407
+  _globals['_SEGMENTSAMPLE']._serialized_start=1409
+  _globals['_SEGMENTSAMPLE']._serialized_end=1464
+  _globals['_SEGMENTCOUNT']._serialized_start=1466
+  _globals['_SEGMENTCOUNT']._serialized_end=1544
+  _globals['_SEGMENTSERVICE']._serialized_start=1547
+  _globals['_SEGMENTSERVICE']._serialized_end=2166
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SegmentDefinition(_message.Message):
-    __slots__ = ("all_tags", "any_tags", "none_tags", "filters", "spend_12m_min", "spend_12m_max", "spend_currency", "orders_30d_min", "orders_30d_max")
+    __slots__ = ("all_tags", "any_tags", "none_tags", "filters", "spend_12m_min", "spend_12m_max", "spend_currency", "orders_30d_min", "orders_30d_max", "value_segments")
     class FiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class SegmentDefinition(_message.Message):
     SPEND_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     ORDERS_30D_MIN_FIELD_NUMBER: _ClassVar[int]
     ORDERS_30D_MAX_FIELD_NUMBER: _ClassVar[int]
+    VALUE_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     all_tags: _containers.RepeatedScalarFieldContainer[str]
     any_tags: _containers.RepeatedScalarFieldContainer[str]
     none_tags: _containers.RepeatedScalarFieldContainer[str]
@@ -37,7 +38,8 @@ class SegmentDefinition(_message.Message):
     spend_currency: str
     orders_30d_min: str
     orders_30d_max: str
-    def __init__(self, all_tags: _Optional[_Iterable[str]] = ..., any_tags: _Optional[_Iterable[str]] = ..., none_tags: _Optional[_Iterable[str]] = ..., filters: _Optional[_Mapping[str, str]] = ..., spend_12m_min: _Optional[str] = ..., spend_12m_max: _Optional[str] = ..., spend_currency: _Optional[str] = ..., orders_30d_min: _Optional[str] = ..., orders_30d_max: _Optional[str] = ...) -> None: ...
+    value_segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, all_tags: _Optional[_Iterable[str]] = ..., any_tags: _Optional[_Iterable[str]] = ..., none_tags: _Optional[_Iterable[str]] = ..., filters: _Optional[_Mapping[str, str]] = ..., spend_12m_min: _Optional[str] = ..., spend_12m_max: _Optional[str] = ..., spend_currency: _Optional[str] = ..., orders_30d_min: _Optional[str] = ..., orders_30d_max: _Optional[str] = ..., value_segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Segment(_message.Message):
     __slots__ = ("id", "name", "description", "visibility", "owner", "definition", "version", "created_at", "updated_at")

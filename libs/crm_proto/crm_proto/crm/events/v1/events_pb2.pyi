@@ -147,7 +147,7 @@ class TenantResumed(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies", "team_manager_id", "team_manager_known")
     class FieldPoliciesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +169,8 @@ class UserCreated(_message.Message):
     DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
     TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
     FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    TEAM_MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_MANAGER_KNOWN_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
@@ -183,10 +185,12 @@ class UserCreated(_message.Message):
     data_scope: str
     team_ids: _containers.RepeatedScalarFieldContainer[str]
     field_policies: _containers.ScalarMap[str, str]
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    team_manager_id: str
+    team_manager_known: bool
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., team_manager_id: _Optional[str] = ..., team_manager_known: _Optional[bool] = ...) -> None: ...
 
 class UserUpdated(_message.Message):
-    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies")
+    __slots__ = ("user_id", "team_id", "roles", "version", "display_name", "disabled", "email", "locale", "time_zone", "access_known", "access_scopes", "data_scope", "team_ids", "field_policies", "team_manager_id", "team_manager_known")
     class FieldPoliciesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +212,8 @@ class UserUpdated(_message.Message):
     DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
     TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
     FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    TEAM_MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_MANAGER_KNOWN_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     team_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
@@ -222,7 +228,9 @@ class UserUpdated(_message.Message):
     data_scope: str
     team_ids: _containers.RepeatedScalarFieldContainer[str]
     field_policies: _containers.ScalarMap[str, str]
-    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    team_manager_id: str
+    team_manager_known: bool
+    def __init__(self, user_id: _Optional[str] = ..., team_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., access_known: _Optional[bool] = ..., access_scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., team_manager_id: _Optional[str] = ..., team_manager_known: _Optional[bool] = ...) -> None: ...
 
 class OrderRecorded(_message.Message):
     __slots__ = ("order_id", "external_id", "customer_id", "kind", "amount", "currency", "ordered_on", "status", "version", "moved")

@@ -27,7 +27,7 @@ from crm_proto.crm.followups.v1 import followups_pb2 as crm_dot_followups_dot_v1
 from crm_proto.crm.text.v1 import text_pb2 as crm_dot_text_dot_v1_dot_text__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!crm/followups/v1/automation.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/followups/v1/followups.proto\x1a\x16\x63rm/text/v1/text.proto\"\xb5\x01\n\x18UpdateCadenceRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x13\n\x0b\x64ue_in_days\x18\x04 \x01(\x05\x12\r\n\x05rrule\x18\x05 \x01(\t\x12\x1b\n\x13\x65scalate_after_days\x18\x06 \x01(\x05\x12\x0f\n\x07\x65nabled\x18\x07 \x01(\x08\x12\x11\n\ttime_zone\x18\x08 \x01(\t\"&\n\x18\x44\x65leteCadenceRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x19\x44\x65leteCadenceRuleResponse\x12\x17\n\x0f\x63\x61ncelled_tasks\x18\x01 \x01(\x05\"l\n\x14GetCadenceSlaRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x07SlaLine\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0f\n\x07on_time\x18\x03 \x01(\x05\x12\x0c\n\x04late\x18\x04 \x01(\x05\x12\x14\n\x0coverdue_open\x18\x05 \x01(\x05\x12\x15\n\ron_time_share\x18\x06 \x01(\x01\"\xe1\x01\n\nCadenceSla\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04reps\x18\x03 \x03(\x0b\x32\x19.crm.followups.v1.SlaLine\x12(\n\x05teams\x18\x04 \x03(\x0b\x32\x19.crm.followups.v1.SlaLine\x12*\n\x07overall\x18\x05 \x01(\x0b\x32\x19.crm.followups.v1.SlaLine\"\xcb\x02\n\x0e\x41utomationRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07trigger\x18\x03 \x01(\t\x12\x15\n\rtrigger_value\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06tag_id\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x13\n\x0b\x66ired_count\x18\n \x01(\x05\x12\x31\n\rlast_fired_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa9\x01\n\x13\x41utomationRuleInput\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x0f\n\x07trigger\x18\x02 \x01(\t\x12\x15\n\rtrigger_value\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06tag_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x14\n\x06reason\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x00\x12\x10\n\x08\x64isabled\x18\x08 \x01(\x08\"\x84\x01\n\x1bUpdateAutomationRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x33\n\x04rule\x18\x03 \x01(\x0b\x32%.crm.followups.v1.AutomationRuleInput\x12\x0f\n\x07\x65nabled\x18\x04 \x01(\x08\")\n\x1b\x44\x65leteAutomationRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x1aListAutomationRulesRequest\"N\n\x1bListAutomationRulesResponse\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .crm.followups.v1.AutomationRule\"\xd3\x01\n\x13\x41utomationRuleFired\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\trule_name\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06tag_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x18\n\x10trigger_event_id\x18\t \x01(\t\x12\x1a\n\x12trigger_event_type\x18\n \x01(\t2\xe7\x05\n\x19\x46ollowupAutomationService\x12^\n\x11UpdateCadenceRule\x12*.crm.followups.v1.UpdateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12l\n\x11\x44\x65leteCadenceRule\x12*.crm.followups.v1.DeleteCadenceRuleRequest\x1a+.crm.followups.v1.DeleteCadenceRuleResponse\x12U\n\rGetCadenceSla\x12&.crm.followups.v1.GetCadenceSlaRequest\x1a\x1c.crm.followups.v1.CadenceSla\x12r\n\x13ListAutomationRules\x12,.crm.followups.v1.ListAutomationRulesRequest\x1a-.crm.followups.v1.ListAutomationRulesResponse\x12_\n\x14\x43reateAutomationRule\x12%.crm.followups.v1.AutomationRuleInput\x1a .crm.followups.v1.AutomationRule\x12g\n\x14UpdateAutomationRule\x12-.crm.followups.v1.UpdateAutomationRuleRequest\x1a .crm.followups.v1.AutomationRule\x12g\n\x14\x44\x65leteAutomationRule\x12-.crm.followups.v1.DeleteAutomationRuleRequest\x1a .crm.followups.v1.AutomationRuleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!crm/followups/v1/automation.proto\x12\x10\x63rm.followups.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a crm/followups/v1/followups.proto\x1a\x16\x63rm/text/v1/text.proto\"\x1c\n\x1aGetFollowupSettingsRequest\"s\n\x10\x46ollowupSettings\x12\x1b\n\x13\x65scalate_after_days\x18\x01 \x01(\x05\x12.\n\nupdated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x03 \x01(\t\"j\n\x1dUpdateFollowupSettingsRequest\x12\x13\n\x0bupdate_mask\x18\x01 \x03(\t\x12\x34\n\x08settings\x18\x02 \x01(\x0b\x32\".crm.followups.v1.FollowupSettings\"\xb5\x01\n\x18UpdateCadenceRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x13\n\x0b\x64ue_in_days\x18\x04 \x01(\x05\x12\r\n\x05rrule\x18\x05 \x01(\t\x12\x1b\n\x13\x65scalate_after_days\x18\x06 \x01(\x05\x12\x0f\n\x07\x65nabled\x18\x07 \x01(\x08\x12\x11\n\ttime_zone\x18\x08 \x01(\t\"&\n\x18\x44\x65leteCadenceRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x19\x44\x65leteCadenceRuleResponse\x12\x17\n\x0f\x63\x61ncelled_tasks\x18\x01 \x01(\x05\"l\n\x14GetCadenceSlaRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x07SlaLine\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0f\n\x07on_time\x18\x03 \x01(\x05\x12\x0c\n\x04late\x18\x04 \x01(\x05\x12\x14\n\x0coverdue_open\x18\x05 \x01(\x05\x12\x15\n\ron_time_share\x18\x06 \x01(\x01\"\xe1\x01\n\nCadenceSla\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04reps\x18\x03 \x03(\x0b\x32\x19.crm.followups.v1.SlaLine\x12(\n\x05teams\x18\x04 \x03(\x0b\x32\x19.crm.followups.v1.SlaLine\x12*\n\x07overall\x18\x05 \x01(\x0b\x32\x19.crm.followups.v1.SlaLine\"\xcb\x02\n\x0e\x41utomationRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07trigger\x18\x03 \x01(\t\x12\x15\n\rtrigger_value\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06tag_id\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x13\n\x0b\x66ired_count\x18\n \x01(\x05\x12\x31\n\rlast_fired_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa9\x01\n\x13\x41utomationRuleInput\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x0f\n\x07trigger\x18\x02 \x01(\t\x12\x15\n\rtrigger_value\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06tag_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x14\n\x06reason\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x00\x12\x10\n\x08\x64isabled\x18\x08 \x01(\x08\"\x84\x01\n\x1bUpdateAutomationRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x33\n\x04rule\x18\x03 \x01(\x0b\x32%.crm.followups.v1.AutomationRuleInput\x12\x0f\n\x07\x65nabled\x18\x04 \x01(\x08\")\n\x1b\x44\x65leteAutomationRuleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x1aListAutomationRulesRequest\"N\n\x1bListAutomationRulesResponse\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .crm.followups.v1.AutomationRule\"\xd3\x01\n\x13\x41utomationRuleFired\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\trule_name\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06tag_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x18\n\x10trigger_event_id\x18\t \x01(\t\x12\x1a\n\x12trigger_event_type\x18\n \x01(\t2\xbf\x07\n\x19\x46ollowupAutomationService\x12^\n\x11UpdateCadenceRule\x12*.crm.followups.v1.UpdateCadenceRuleRequest\x1a\x1d.crm.followups.v1.CadenceRule\x12l\n\x11\x44\x65leteCadenceRule\x12*.crm.followups.v1.DeleteCadenceRuleRequest\x1a+.crm.followups.v1.DeleteCadenceRuleResponse\x12U\n\rGetCadenceSla\x12&.crm.followups.v1.GetCadenceSlaRequest\x1a\x1c.crm.followups.v1.CadenceSla\x12r\n\x13ListAutomationRules\x12,.crm.followups.v1.ListAutomationRulesRequest\x1a-.crm.followups.v1.ListAutomationRulesResponse\x12_\n\x14\x43reateAutomationRule\x12%.crm.followups.v1.AutomationRuleInput\x1a .crm.followups.v1.AutomationRule\x12g\n\x14UpdateAutomationRule\x12-.crm.followups.v1.UpdateAutomationRuleRequest\x1a .crm.followups.v1.AutomationRule\x12g\n\x14\x44\x65leteAutomationRule\x12-.crm.followups.v1.DeleteAutomationRuleRequest\x1a .crm.followups.v1.AutomationRule\x12g\n\x13GetFollowupSettings\x12,.crm.followups.v1.GetFollowupSettingsRequest\x1a\".crm.followups.v1.FollowupSettings\x12m\n\x16UpdateFollowupSettings\x12/.crm.followups.v1.UpdateFollowupSettingsRequest\x1a\".crm.followups.v1.FollowupSettingsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,32 +40,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTOMATIONRULEINPUT'].fields_by_name['name']._serialized_options = b'\310\363\030\001'
   _globals['_AUTOMATIONRULEINPUT'].fields_by_name['reason']._loaded_options = None
   _globals['_AUTOMATIONRULEINPUT'].fields_by_name['reason']._serialized_options = b'\310\363\030\000'
-  _globals['_UPDATECADENCERULEREQUEST']._serialized_start=147
-  _globals['_UPDATECADENCERULEREQUEST']._serialized_end=328
-  _globals['_DELETECADENCERULEREQUEST']._serialized_start=330
-  _globals['_DELETECADENCERULEREQUEST']._serialized_end=368
-  _globals['_DELETECADENCERULERESPONSE']._serialized_start=370
-  _globals['_DELETECADENCERULERESPONSE']._serialized_end=422
-  _globals['_GETCADENCESLAREQUEST']._serialized_start=424
-  _globals['_GETCADENCESLAREQUEST']._serialized_end=532
-  _globals['_SLALINE']._serialized_start=534
-  _globals['_SLALINE']._serialized_end=646
-  _globals['_CADENCESLA']._serialized_start=649
-  _globals['_CADENCESLA']._serialized_end=874
-  _globals['_AUTOMATIONRULE']._serialized_start=877
-  _globals['_AUTOMATIONRULE']._serialized_end=1208
-  _globals['_AUTOMATIONRULEINPUT']._serialized_start=1211
-  _globals['_AUTOMATIONRULEINPUT']._serialized_end=1380
-  _globals['_UPDATEAUTOMATIONRULEREQUEST']._serialized_start=1383
-  _globals['_UPDATEAUTOMATIONRULEREQUEST']._serialized_end=1515
-  _globals['_DELETEAUTOMATIONRULEREQUEST']._serialized_start=1517
-  _globals['_DELETEAUTOMATIONRULEREQUEST']._serialized_end=1558
-  _globals['_LISTAUTOMATIONRULESREQUEST']._serialized_start=1560
-  _globals['_LISTAUTOMATIONRULESREQUEST']._serialized_end=1588
-  _globals['_LISTAUTOMATIONRULESRESPONSE']._serialized_start=1590
-  _globals['_LISTAUTOMATIONRULESRESPONSE']._serialized_end=1668
-  _globals['_AUTOMATIONRULEFIRED']._serialized_start=1671
-  _globals['_AUTOMATIONRULEFIRED']._serialized_end=1882
-  _globals['_FOLLOWUPAUTOMATIONSERVICE']._serialized_start=1885
-  _globals['_FOLLOWUPAUTOMATIONSERVICE']._serialized_end=2628
+  _globals['_GETFOLLOWUPSETTINGSREQUEST']._serialized_start=146
+  _globals['_GETFOLLOWUPSETTINGSREQUEST']._serialized_end=174
+  _globals['_FOLLOWUPSETTINGS']._serialized_start=176
+  _globals['_FOLLOWUPSETTINGS']._serialized_end=291
+  _globals['_UPDATEFOLLOWUPSETTINGSREQUEST']._serialized_start=293
+  _globals['_UPDATEFOLLOWUPSETTINGSREQUEST']._serialized_end=399
+  _globals['_UPDATECADENCERULEREQUEST']._serialized_start=402
+  _globals['_UPDATECADENCERULEREQUEST']._serialized_end=583
+  _globals['_DELETECADENCERULEREQUEST']._serialized_start=585
+  _globals['_DELETECADENCERULEREQUEST']._serialized_end=623
+  _globals['_DELETECADENCERULERESPONSE']._serialized_start=625
+  _globals['_DELETECADENCERULERESPONSE']._serialized_end=677
+  _globals['_GETCADENCESLAREQUEST']._serialized_start=679
+  _globals['_GETCADENCESLAREQUEST']._serialized_end=787
+  _globals['_SLALINE']._serialized_start=789
+  _globals['_SLALINE']._serialized_end=901
+  _globals['_CADENCESLA']._serialized_start=904
+  _globals['_CADENCESLA']._serialized_end=1129
+  _globals['_AUTOMATIONRULE']._serialized_start=1132
+  _globals['_AUTOMATIONRULE']._serialized_end=1463
+  _globals['_AUTOMATIONRULEINPUT']._serialized_start=1466
+  _globals['_AUTOMATIONRULEINPUT']._serialized_end=1635
+  _globals['_UPDATEAUTOMATIONRULEREQUEST']._serialized_start=1638
+  _globals['_UPDATEAUTOMATIONRULEREQUEST']._serialized_end=1770
+  _globals['_DELETEAUTOMATIONRULEREQUEST']._serialized_start=1772
+  _globals['_DELETEAUTOMATIONRULEREQUEST']._serialized_end=1813
+  _globals['_LISTAUTOMATIONRULESREQUEST']._serialized_start=1815
+  _globals['_LISTAUTOMATIONRULESREQUEST']._serialized_end=1843
+  _globals['_LISTAUTOMATIONRULESRESPONSE']._serialized_start=1845
+  _globals['_LISTAUTOMATIONRULESRESPONSE']._serialized_end=1923
+  _globals['_AUTOMATIONRULEFIRED']._serialized_start=1926
+  _globals['_AUTOMATIONRULEFIRED']._serialized_end=2137
+  _globals['_FOLLOWUPAUTOMATIONSERVICE']._serialized_start=2140
+  _globals['_FOLLOWUPAUTOMATIONSERVICE']._serialized_end=3099
 # @@protoc_insertion_point(module_scope)

@@ -11,6 +11,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetFollowupSettingsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FollowupSettings(_message.Message):
+    __slots__ = ("escalate_after_days", "updated_at", "updated_by")
+    ESCALATE_AFTER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    escalate_after_days: int
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, escalate_after_days: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class UpdateFollowupSettingsRequest(_message.Message):
+    __slots__ = ("update_mask", "settings")
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    settings: FollowupSettings
+    def __init__(self, update_mask: _Optional[_Iterable[str]] = ..., settings: _Optional[_Union[FollowupSettings, _Mapping]] = ...) -> None: ...
+
 class UpdateCadenceRuleRequest(_message.Message):
     __slots__ = ("id", "update_mask", "title", "due_in_days", "rrule", "escalate_after_days", "enabled", "time_zone")
     ID_FIELD_NUMBER: _ClassVar[int]

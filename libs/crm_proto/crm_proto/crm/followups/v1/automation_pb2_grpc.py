@@ -71,6 +71,16 @@ class FollowupAutomationServiceStub:
                 request_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.DeleteAutomationRuleRequest.SerializeToString,
                 response_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.AutomationRule.FromString,
                 _registered_method=True)
+        self.GetFollowupSettings = channel.unary_unary(
+                '/crm.followups.v1.FollowupAutomationService/GetFollowupSettings',
+                request_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.GetFollowupSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.FromString,
+                _registered_method=True)
+        self.UpdateFollowupSettings = channel.unary_unary(
+                '/crm.followups.v1.FollowupAutomationService/UpdateFollowupSettings',
+                request_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.UpdateFollowupSettingsRequest.SerializeToString,
+                response_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.FromString,
+                _registered_method=True)
 
 
 class FollowupAutomationServiceServicer:
@@ -126,6 +136,20 @@ class FollowupAutomationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFollowupSettings(self, request, context):
+        """Requires `followups:read`. The tenant's follow-up settings (the default escalation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateFollowupSettings(self, request, context):
+        """Requires `followups:manage`. Only the fields named in `update_mask` change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FollowupAutomationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +187,16 @@ def add_FollowupAutomationServiceServicer_to_server(servicer, server):
                     servicer.DeleteAutomationRule,
                     request_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.DeleteAutomationRuleRequest.FromString,
                     response_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.AutomationRule.SerializeToString,
+            ),
+            'GetFollowupSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFollowupSettings,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.GetFollowupSettingsRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.SerializeToString,
+            ),
+            'UpdateFollowupSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFollowupSettings,
+                    request_deserializer=crm_dot_followups_dot_v1_dot_automation__pb2.UpdateFollowupSettingsRequest.FromString,
+                    response_serializer=crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +389,60 @@ class FollowupAutomationService:
             '/crm.followups.v1.FollowupAutomationService/DeleteAutomationRule',
             crm_dot_followups_dot_v1_dot_automation__pb2.DeleteAutomationRuleRequest.SerializeToString,
             crm_dot_followups_dot_v1_dot_automation__pb2.AutomationRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFollowupSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupAutomationService/GetFollowupSettings',
+            crm_dot_followups_dot_v1_dot_automation__pb2.GetFollowupSettingsRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFollowupSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.followups.v1.FollowupAutomationService/UpdateFollowupSettings',
+            crm_dot_followups_dot_v1_dot_automation__pb2.UpdateFollowupSettingsRequest.SerializeToString,
+            crm_dot_followups_dot_v1_dot_automation__pb2.FollowupSettings.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,6 +24,55 @@ TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
 TENANT_STATUS_OFFBOARDED: TenantStatus
 
+class IssueServiceTokenRequest(_message.Message):
+    __slots__ = ("service", "credential", "tenant_id")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    credential: str
+    tenant_id: str
+    def __init__(self, service: _Optional[str] = ..., credential: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+
+class GetUserAccessRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class UserAccess(_message.Message):
+    __slots__ = ("user_id", "scopes", "data_scope", "team_ids", "field_policies", "disabled", "email", "locale", "display_name", "team_id", "version")
+    class FieldPoliciesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DATA_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    data_scope: str
+    team_ids: _containers.RepeatedScalarFieldContainer[str]
+    field_policies: _containers.ScalarMap[str, str]
+    disabled: bool
+    email: str
+    locale: str
+    display_name: str
+    team_id: str
+    version: int
+    def __init__(self, user_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., data_scope: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., field_policies: _Optional[_Mapping[str, str]] = ..., disabled: _Optional[bool] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., display_name: _Optional[str] = ..., team_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
 class Tenant(_message.Message):
     __slots__ = ("id", "slug", "name", "status", "default_locale", "created_at", "time_zone")
     ID_FIELD_NUMBER: _ClassVar[int]

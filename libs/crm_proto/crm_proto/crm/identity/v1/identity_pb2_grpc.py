@@ -262,6 +262,16 @@ class IdentityServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.FromString,
                 _registered_method=True)
+        self.IssueServiceToken = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/IssueServiceToken',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.IssueServiceTokenRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
+                _registered_method=True)
+        self.GetUserAccess = channel.unary_unary(
+                '/crm.identity.v1.IdentityService/GetUserAccess',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetUserAccessRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.UserAccess.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -585,6 +595,26 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueServiceToken(self, request, context):
+        """Service tokens (client credentials of a platform service, not of a tenant's API client): a
+        service calling on the system's own behalf proves itself with its credential (HMAC-SHA256 of
+        `crm-service-credential:<service>` under the key every service shares, `*_PAGE_TOKEN_KEY`)
+        and gets a short-lived token for one tenant with scope `system:access`
+        (crm_platform/service_tokens.py). Unknown service or wrong credential: UNAUTHENTICATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserAccess(self, request, context):
+        """A user's effective access (what their next token would carry: scopes, data scope, visible
+        teams, field policies) and contact details; requires `system:access` (a service token).
+        Reporting asks it for a subscription recipient whose access events it has not seen yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -812,6 +842,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'IssueServiceToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueServiceToken,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.IssueServiceTokenRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.SerializeToString,
+            ),
+            'GetUserAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserAccess,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__pb2.GetUserAccessRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__pb2.UserAccess.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2032,6 +2072,60 @@ class IdentityService:
             '/crm.identity.v1.IdentityService/ListAuditEvents',
             crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueServiceToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/IssueServiceToken',
+            crm_dot_identity_dot_v1_dot_identity__pb2.IssueServiceTokenRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.TokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.IdentityService/GetUserAccess',
+            crm_dot_identity_dot_v1_dot_identity__pb2.GetUserAccessRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__pb2.UserAccess.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,3 +1,4 @@
+from crm_proto.crm.customers.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -7,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetValueAnalysisRequest(_message.Message):
-    __slots__ = ("currency", "order_by", "segment", "page_size", "page_token", "object", "view_filters")
+    __slots__ = ("currency", "order_by", "segment", "page_size", "page_token", "object", "view_filters", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +23,7 @@ class GetValueAnalysisRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     currency: str
     order_by: str
     segment: str
@@ -29,7 +31,8 @@ class GetValueAnalysisRequest(_message.Message):
     page_token: str
     object: str
     view_filters: _containers.ScalarMap[str, str]
-    def __init__(self, currency: _Optional[str] = ..., order_by: _Optional[str] = ..., segment: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, currency: _Optional[str] = ..., order_by: _Optional[str] = ..., segment: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ...) -> None: ...
 
 class CustomerValueFigures(_message.Message):
     __slots__ = ("customer_id", "name", "currency", "annual_spend", "orders_12m", "lifetime_value", "orders", "first_ordered_on", "last_ordered_on", "average_order_value", "predicted_value", "segment", "recency_score", "frequency_score", "monetary_score", "reason_en", "reason_zh")
@@ -148,7 +151,7 @@ class ListDashboardPanelsResponse(_message.Message):
     def __init__(self, panels: _Optional[_Iterable[_Union[PanelInfo, _Mapping]]] = ...) -> None: ...
 
 class GetDashboardPanelRequest(_message.Message):
-    __slots__ = ("panel", "object", "view_filters", "range", "to", "currency", "limit")
+    __slots__ = ("panel", "object", "view_filters", "range", "to", "currency", "limit", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +167,7 @@ class GetDashboardPanelRequest(_message.Message):
     TO_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     panel: str
     object: str
     view_filters: _containers.ScalarMap[str, str]
@@ -171,7 +175,8 @@ class GetDashboardPanelRequest(_message.Message):
     to: str
     currency: str
     limit: int
-    def __init__(self, panel: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., range: _Optional[str] = ..., to: _Optional[str] = ..., currency: _Optional[str] = ..., limit: _Optional[int] = ..., **kwargs) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, panel: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., range: _Optional[str] = ..., to: _Optional[str] = ..., currency: _Optional[str] = ..., limit: _Optional[int] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ..., **kwargs) -> None: ...
 
 class PanelPoint(_message.Message):
     __slots__ = ("key", "label", "currency", "value", "count", "filter")
@@ -249,7 +254,7 @@ class PutDashboardRequest(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[DashboardItem, _Mapping]]] = ...) -> None: ...
 
 class GetFunnelRequest(_message.Message):
-    __slots__ = ("to", "object", "view_filters")
+    __slots__ = ("to", "object", "view_filters", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -261,10 +266,12 @@ class GetFunnelRequest(_message.Message):
     TO_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     to: str
     object: str
     view_filters: _containers.ScalarMap[str, str]
-    def __init__(self, to: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., **kwargs) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, to: _Optional[str] = ..., object: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ..., **kwargs) -> None: ...
 
 class FunnelStage(_message.Message):
     __slots__ = ("stage", "customers", "conversion_from_previous", "conversion_overall", "median_days_in_stage")

@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from crm_proto.crm.customers.v1 import segments_pb2 as crm_dot_customers_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/reporting/v1/reports.proto\x12\x10\x63rm.reporting.v1\"\xe4\x01\n\x06Report\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\x12\x12\n\nvisibility\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x10\n\x08owner_id\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x03\x12\x10\n\x08template\x18\x0b \x01(\t\x12\x10\n\x08\x65\x64itable\x18\x0c \x01(\x08\"\x14\n\x12ListReportsRequest\"@\n\x13ListReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.crm.reporting.v1.Report\"\x1e\n\x10GetReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"v\n\x13\x43reateReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xb1\x01\n\x13UpdateReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x05 \x01(\t\x12\x12\n\nvisibility\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\"!\n\x13\x44\x65leteReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14\x44\x65leteReportResponse\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.crm.reporting.v1.Report\"\xd9\x01\n\x10RunReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12I\n\x0cview_filters\x18\x05 \x03(\x0b\x32\x33.crm.reporting.v1.RunReportRequest.ViewFiltersEntry\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x11RunReportResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\",\n\x1aListReportTemplatesRequest\x12\x0e\n\x06locale\x18\x01 \x01(\t\"Y\n\x0eReportTemplate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\"R\n\x1bListReportTemplatesResponse\x12\x33\n\ttemplates\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.ReportTemplate\"W\n\x12\x43loneReportRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t2\xd0\x05\n\rReportService\x12Z\n\x0bListReports\x12$.crm.reporting.v1.ListReportsRequest\x1a%.crm.reporting.v1.ListReportsResponse\x12I\n\tGetReport\x12\".crm.reporting.v1.GetReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0c\x43reateReport\x12%.crm.reporting.v1.CreateReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0cUpdateReport\x12%.crm.reporting.v1.UpdateReportRequest\x1a\x18.crm.reporting.v1.Report\x12]\n\x0c\x44\x65leteReport\x12%.crm.reporting.v1.DeleteReportRequest\x1a&.crm.reporting.v1.DeleteReportResponse\x12T\n\tRunReport\x12\".crm.reporting.v1.RunReportRequest\x1a#.crm.reporting.v1.RunReportResponse\x12r\n\x13ListReportTemplates\x12,.crm.reporting.v1.ListReportTemplatesRequest\x1a-.crm.reporting.v1.ListReportTemplatesResponse\x12M\n\x0b\x43loneReport\x12$.crm.reporting.v1.CloneReportRequest\x1a\x18.crm.reporting.v1.Reportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/reporting/v1/reports.proto\x12\x10\x63rm.reporting.v1\x1a\x1f\x63rm/customers/v1/segments.proto\"E\n\x1eListReportCellCustomersRequest\x12\x0e\n\x06report\x18\x01 \x01(\t\x12\x13\n\x0breport_cell\x18\x02 \x01(\t\"7\n\x1fListReportCellCustomersResponse\x12\x14\n\x0c\x63ustomer_ids\x18\x01 \x03(\t\"\xe4\x01\n\x06Report\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\x12\x12\n\nvisibility\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x10\n\x08owner_id\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x03\x12\x10\n\x08template\x18\x0b \x01(\t\x12\x10\n\x08\x65\x64itable\x18\x0c \x01(\x08\"\x14\n\x12ListReportsRequest\"@\n\x13ListReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.crm.reporting.v1.Report\"\x1e\n\x10GetReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"v\n\x13\x43reateReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x12\n\nvisibility\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xb1\x01\n\x13UpdateReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bupdate_mask\x18\x02 \x03(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x05 \x01(\t\x12\x12\n\nvisibility\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\"!\n\x13\x44\x65leteReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14\x44\x65leteReportResponse\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.crm.reporting.v1.Report\"\x9b\x02\n\x10RunReportRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12I\n\x0cview_filters\x18\x05 \x03(\x0b\x32\x33.crm.reporting.v1.RunReportRequest.ViewFiltersEntry\x12@\n\x12segment_definition\x18\x8d\x01 \x01(\x0b\x32#.crm.customers.v1.SegmentDefinition\x1a\x32\n\x10ViewFiltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x11RunReportResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x02 \x01(\t\",\n\x1aListReportTemplatesRequest\x12\x0e\n\x06locale\x18\x01 \x01(\t\"Y\n\x0eReportTemplate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x04 \x01(\t\"R\n\x1bListReportTemplatesResponse\x12\x33\n\ttemplates\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.ReportTemplate\"W\n\x12\x43loneReportRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t2\xd0\x06\n\rReportService\x12Z\n\x0bListReports\x12$.crm.reporting.v1.ListReportsRequest\x1a%.crm.reporting.v1.ListReportsResponse\x12I\n\tGetReport\x12\".crm.reporting.v1.GetReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0c\x43reateReport\x12%.crm.reporting.v1.CreateReportRequest\x1a\x18.crm.reporting.v1.Report\x12O\n\x0cUpdateReport\x12%.crm.reporting.v1.UpdateReportRequest\x1a\x18.crm.reporting.v1.Report\x12]\n\x0c\x44\x65leteReport\x12%.crm.reporting.v1.DeleteReportRequest\x1a&.crm.reporting.v1.DeleteReportResponse\x12T\n\tRunReport\x12\".crm.reporting.v1.RunReportRequest\x1a#.crm.reporting.v1.RunReportResponse\x12r\n\x13ListReportTemplates\x12,.crm.reporting.v1.ListReportTemplatesRequest\x1a-.crm.reporting.v1.ListReportTemplatesResponse\x12M\n\x0b\x43loneReport\x12$.crm.reporting.v1.CloneReportRequest\x1a\x18.crm.reporting.v1.Report\x12~\n\x17ListReportCellCustomers\x12\x30.crm.reporting.v1.ListReportCellCustomersRequest\x1a\x31.crm.reporting.v1.ListReportCellCustomersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,36 +34,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._loaded_options = None
   _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_options = b'8\001'
-  _globals['_REPORT']._serialized_start=53
-  _globals['_REPORT']._serialized_end=281
-  _globals['_LISTREPORTSREQUEST']._serialized_start=283
-  _globals['_LISTREPORTSREQUEST']._serialized_end=303
-  _globals['_LISTREPORTSRESPONSE']._serialized_start=305
-  _globals['_LISTREPORTSRESPONSE']._serialized_end=369
-  _globals['_GETREPORTREQUEST']._serialized_start=371
-  _globals['_GETREPORTREQUEST']._serialized_end=401
-  _globals['_CREATEREPORTREQUEST']._serialized_start=403
-  _globals['_CREATEREPORTREQUEST']._serialized_end=521
-  _globals['_UPDATEREPORTREQUEST']._serialized_start=524
-  _globals['_UPDATEREPORTREQUEST']._serialized_end=701
-  _globals['_DELETEREPORTREQUEST']._serialized_start=703
-  _globals['_DELETEREPORTREQUEST']._serialized_end=736
-  _globals['_DELETEREPORTRESPONSE']._serialized_start=738
-  _globals['_DELETEREPORTRESPONSE']._serialized_end=802
-  _globals['_RUNREPORTREQUEST']._serialized_start=805
-  _globals['_RUNREPORTREQUEST']._serialized_end=1022
-  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=972
-  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=1022
-  _globals['_RUNREPORTRESPONSE']._serialized_start=1024
-  _globals['_RUNREPORTRESPONSE']._serialized_end=1089
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1091
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1135
-  _globals['_REPORTTEMPLATE']._serialized_start=1137
-  _globals['_REPORTTEMPLATE']._serialized_end=1226
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1228
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1310
-  _globals['_CLONEREPORTREQUEST']._serialized_start=1312
-  _globals['_CLONEREPORTREQUEST']._serialized_end=1399
-  _globals['_REPORTSERVICE']._serialized_start=1402
-  _globals['_REPORTSERVICE']._serialized_end=2122
+  _globals['_LISTREPORTCELLCUSTOMERSREQUEST']._serialized_start=85
+  _globals['_LISTREPORTCELLCUSTOMERSREQUEST']._serialized_end=154
+  _globals['_LISTREPORTCELLCUSTOMERSRESPONSE']._serialized_start=156
+  _globals['_LISTREPORTCELLCUSTOMERSRESPONSE']._serialized_end=211
+  _globals['_REPORT']._serialized_start=214
+  _globals['_REPORT']._serialized_end=442
+  _globals['_LISTREPORTSREQUEST']._serialized_start=444
+  _globals['_LISTREPORTSREQUEST']._serialized_end=464
+  _globals['_LISTREPORTSRESPONSE']._serialized_start=466
+  _globals['_LISTREPORTSRESPONSE']._serialized_end=530
+  _globals['_GETREPORTREQUEST']._serialized_start=532
+  _globals['_GETREPORTREQUEST']._serialized_end=562
+  _globals['_CREATEREPORTREQUEST']._serialized_start=564
+  _globals['_CREATEREPORTREQUEST']._serialized_end=682
+  _globals['_UPDATEREPORTREQUEST']._serialized_start=685
+  _globals['_UPDATEREPORTREQUEST']._serialized_end=862
+  _globals['_DELETEREPORTREQUEST']._serialized_start=864
+  _globals['_DELETEREPORTREQUEST']._serialized_end=897
+  _globals['_DELETEREPORTRESPONSE']._serialized_start=899
+  _globals['_DELETEREPORTRESPONSE']._serialized_end=963
+  _globals['_RUNREPORTREQUEST']._serialized_start=966
+  _globals['_RUNREPORTREQUEST']._serialized_end=1249
+  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_start=1199
+  _globals['_RUNREPORTREQUEST_VIEWFILTERSENTRY']._serialized_end=1249
+  _globals['_RUNREPORTRESPONSE']._serialized_start=1251
+  _globals['_RUNREPORTRESPONSE']._serialized_end=1316
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1318
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1362
+  _globals['_REPORTTEMPLATE']._serialized_start=1364
+  _globals['_REPORTTEMPLATE']._serialized_end=1453
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1455
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1537
+  _globals['_CLONEREPORTREQUEST']._serialized_start=1539
+  _globals['_CLONEREPORTREQUEST']._serialized_end=1626
+  _globals['_REPORTSERVICE']._serialized_start=1629
+  _globals['_REPORTSERVICE']._serialized_end=2477
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from crm_proto.crm.customers.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -5,6 +6,20 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListReportCellCustomersRequest(_message.Message):
+    __slots__ = ("report", "report_cell")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_CELL_FIELD_NUMBER: _ClassVar[int]
+    report: str
+    report_cell: str
+    def __init__(self, report: _Optional[str] = ..., report_cell: _Optional[str] = ...) -> None: ...
+
+class ListReportCellCustomersResponse(_message.Message):
+    __slots__ = ("customer_ids",)
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, customer_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Report(_message.Message):
     __slots__ = ("id", "name", "description", "definition_json", "visibility", "team_id", "owner_id", "created_at", "updated_at", "version", "template", "editable")
@@ -97,7 +112,7 @@ class DeleteReportResponse(_message.Message):
     def __init__(self, report: _Optional[_Union[Report, _Mapping]] = ...) -> None: ...
 
 class RunReportRequest(_message.Message):
-    __slots__ = ("id", "definition_json", "locale", "time_zone", "view_filters")
+    __slots__ = ("id", "definition_json", "locale", "time_zone", "view_filters", "segment_definition")
     class ViewFiltersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -110,12 +125,14 @@ class RunReportRequest(_message.Message):
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     VIEW_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEFINITION_FIELD_NUMBER: _ClassVar[int]
     id: str
     definition_json: str
     locale: str
     time_zone: str
     view_filters: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., definition_json: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    segment_definition: _segments_pb2.SegmentDefinition
+    def __init__(self, id: _Optional[str] = ..., definition_json: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., view_filters: _Optional[_Mapping[str, str]] = ..., segment_definition: _Optional[_Union[_segments_pb2.SegmentDefinition, _Mapping]] = ...) -> None: ...
 
 class RunReportResponse(_message.Message):
     __slots__ = ("result_json", "definition_json")

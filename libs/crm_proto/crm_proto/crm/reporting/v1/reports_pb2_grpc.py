@@ -79,6 +79,11 @@ class ReportServiceStub:
                 request_serializer=crm_dot_reporting_dot_v1_dot_reports__pb2.CloneReportRequest.SerializeToString,
                 response_deserializer=crm_dot_reporting_dot_v1_dot_reports__pb2.Report.FromString,
                 _registered_method=True)
+        self.ListReportCellCustomers = channel.unary_unary(
+                '/crm.reporting.v1.ReportService/ListReportCellCustomers',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersResponse.FromString,
+                _registered_method=True)
 
 
 class ReportServiceServicer:
@@ -147,6 +152,15 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReportCellCustomers(self, request, context):
+        """Requires `reports:read`. The ids of the customers behind one cell of a run (`report`: the
+        result's `cell_report`; `report_cell`: the cell's filter), computed again under the caller's
+        own access. INVALID_ARGUMENT `invalid_token` on the field, `too_many_customers` past 10,000.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +203,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.CloneReport,
                     request_deserializer=crm_dot_reporting_dot_v1_dot_reports__pb2.CloneReportRequest.FromString,
                     response_serializer=crm_dot_reporting_dot_v1_dot_reports__pb2.Report.SerializeToString,
+            ),
+            'ListReportCellCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReportCellCustomers,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -412,6 +431,33 @@ class ReportService:
             '/crm.reporting.v1.ReportService/CloneReport',
             crm_dot_reporting_dot_v1_dot_reports__pb2.CloneReportRequest.SerializeToString,
             crm_dot_reporting_dot_v1_dot_reports__pb2.Report.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReportCellCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportService/ListReportCellCustomers',
+            crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reports__pb2.ListReportCellCustomersResponse.FromString,
             options,
             channel_credentials,
             insecure,
