@@ -114,6 +114,9 @@ ESCAPES = [
     "customer_id IN (SELECT customer_id FROM customers)",
     "customer_id IN customers",
     "customer_id GLOBAL IN other_table",
+    "customer_id IN {t:UUID}",  # only a bound array may follow IN
+    "customer_id GLOBAL IN {t:Array(UUID)}",
+    "customer_id IN {t:Array(UUID)} OR customer_id IN customers",
     "dictGet('d', 'x', customer_id) = 1",
     "joinGet(j, 'x', customer_id) = 1",
     "exists(SELECT 1)",
@@ -203,6 +206,17 @@ def test_left_join_reads_the_same_tenant_and_keeps_the_tenant_filter_first() -> 
             TenantQuery(CUSTOMERS, TENANT).left_join("v", spend, using=using)
     with pytest.raises(ValueError):
         TenantQuery(CUSTOMERS, TENANT).where("industry = {currency:String}", currency="USD").left_join("v", spend)
+
+
+def test_membership_in_a_bound_array_is_the_one_in_a_fragment_may_use() -> None:
+    """`x IN {list:Array(T)}` reads no table (the list is a bound value) and is far cheaper than
+    `has()` over millions of rows; it is accepted and ANDed after the tenant filter like any other."""
+    built = (TenantQuery(CUSTOMERS, TENANT).select("count()")
+             .where("status IN {statuses:Array(String)}", statuses=["won"])
+             .where("owner_id NOT IN {owners:Array(String)}", owners=["a"]).build())
+    assert where_clause(built.sql) == (f"{TENANT_FILTER} AND (status IN {{statuses:Array(String)}}) "
+                                       "AND (owner_id NOT IN {owners:Array(String)})")
+    assert built.params == {"statuses": ["won"], "owners": ["a"], TENANT_PARAM: TENANT}
 
 
 def test_where_not_in_excludes_a_subquery_of_the_same_tenant_only() -> None:

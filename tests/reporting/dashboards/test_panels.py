@@ -196,6 +196,44 @@ def test_bad_ranges_and_objects_are_field_errors() -> None:
         assert bad.value.errors[0].field == "object"
 
 
+async def test_orders_of_deleted_customers_stay_out_and_a_restored_customer_counts_again(
+        analytics: Analytics, tenant: uuid.UUID, other_tenant: uuid.UUID) -> None:
+    """For everyone, orders are narrowed by an anti-join on the deleted customers (their latest
+    version): a customer deleted and then restored counts, one deleted (even after an earlier
+    restore) does not, and another tenant's deleted customer with the same id changes nothing."""
+    kept, restored, gone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def life(t: uuid.UUID, cid: uuid.UUID, verbs: tuple[str, ...]) -> list[CloudEvent]:
+        return [customer(t, cid, version=v, status="won", created=TODAY, changed=TODAY, verb=verb, owner_id=REP_A)
+                for v, verb in enumerate(verbs, start=1)]
+
+    events = [*life(tenant, kept, ("created",)), *life(tenant, restored, ("created", "deleted", "restored")),
+              *life(tenant, gone, ("created", "deleted", "restored", "deleted")),
+              *life(other_tenant, kept, ("created", "deleted")),
+              order(tenant, kept, "1.00", TODAY), order(tenant, restored, "20.00", TODAY),
+              order(tenant, gone, "300.00", TODAY), order(other_tenant, kept, "4000.00", TODAY)]
+    projector = EventProjector(analytics)
+    await projector.insert([row for event in events for row in projector.rows(event)])
+    everyone = request_for(tenant)
+    trend = (await PANELS["value_trend"].compute(analytics, everyone)).points
+    assert [(p.value, p.count) for p in trend] == [("21.00", 2)]
+    top = (await PANELS["top_customers"].compute(analytics, everyone)).points
+    assert {p.key: p.value for p in top} == {str(restored): "20.00", str(kept): "1.00"}
+    kpis = points(await PANELS["kpis"].compute(analytics, everyone))
+    assert kpis["customers", ""].count == 2 and kpis["spend_this_quarter", "CNY"].value == "21.00"
+    assert kpis["won_this_quarter", ""].count == 2
+    # The same figures through the semi-join a narrowed audience takes (data scope `own`).
+    mine = PanelRequest(tenant, parse_object("all", ReportScope((REP_A,)), {}), everyone.range, TODAY,
+                        everyone.principal)
+    assert [(p.value, p.count) for p in (await PANELS["value_trend"].compute(analytics, mine)).points] == \
+        [("21.00", 2)]
+
+
+def request_for(tenant: uuid.UUID) -> PanelRequest:
+    return PanelRequest(tenant, parse_object("all", EVERY_CUSTOMER, {}), parse_range("12m", "", "", TODAY), TODAY,
+                        principal(tenant))
+
+
 def value_segments_changed(tenant: uuid.UUID, *changes: tuple[uuid.UUID, str, int]) -> CloudEvent:
     return CloudEvent.new(source="reporting", type="crm.value_segment.changed", tenant_id=tenant, data={
         "trigger": "order", "currency": "CNY",
@@ -265,3 +303,11 @@ async def test_a_segment_object_lists_by_segment_id_and_checks_its_parts(analyti
     with pytest.raises(InvalidInput) as refused:
         parse_object("segment:nope", EVERY_CUSTOMER, {}, definition)
     assert [(e.field, e.code) for e in refused.value.errors] == [("object", "invalid_id")]
+
+
+def test_only_the_unnarrowed_audience_takes_the_anti_join() -> None:
+    """Scope, tag, view (and a segment, which carries its own conditions) keep the semi-join."""
+    assert parse_object("all", EVERY_CUSTOMER, {}).everyone
+    assert not parse_object("all", ReportScope((REP_A,)), {}).everyone
+    assert not parse_object(f"tag:{uuid.uuid4()}", EVERY_CUSTOMER, {}).everyone
+    assert not parse_object(f"view:{uuid.uuid4()}", EVERY_CUSTOMER, {"industry": "IT"}).everyone

@@ -175,6 +175,19 @@ async def test_underlying_rows(engine: AsyncEngine, chdb_analytics: ChdbAnalytic
             list(hidden.rows)  # on the event loop: refused, never a deadlock
 
 
+async def test_region_levels_on_orders_through_the_customer(engine: AsyncEngine, chdb_analytics: ChdbAnalytics,
+                                                            world: World) -> None:
+    """Level 1 reads the projection's first region segment (`region_top`) through the order's
+    customer; level 2 the split path. The deleted customer's order (西南) is not counted."""
+    definition = {"object": "orders", "rows": [{"field": "region", "level": 1}], "measures": [{"agg": "count"}],
+                  "filters": [{"field": "order_status", "op": "in", "values": ["confirmed", "paid"]}]}
+    top = cells(await run(engine, chdb_analytics, who(world.tenant), definition))
+    assert top == {("华北", None): (3,), ("华东", None): (1,), (None, None): (4,)}
+    second = cells(await run(engine, chdb_analytics, who(world.tenant),
+                             {**definition, "rows": [{"field": "region", "level": 2}]}))
+    assert second == {("华北/北京", None): (2,), ("华北/天津", None): (1,), ("华东", None): (1,), (None, None): (4,)}
+
+
 async def test_tag_as_a_dimension_counts_each_tag_and_totals_distinct_records(
         engine: AsyncEngine, chdb_analytics: ChdbAnalytics, world: World) -> None:
     import asyncio

@@ -238,7 +238,7 @@ async def test_scoped_queries_stay_parameterised_and_tenant_bound(org: Org) -> N
     assert built.sql == (
         "SELECT count()\nFROM orders FINAL\nWHERE tenant_id = {tenant_id:UUID} AND (customer_id IN "
         "(SELECT customer_id\nFROM customers FINAL\nWHERE tenant_id = {tenant_id:UUID} AND "
-        "(has({scope_owners:Array(String)}, owner_id))))"
+        "(owner_id IN {scope_owners:Array(String)})))"
     )
     assert built.params == {"tenant_id": org.tenant, "scope_owners": list(owners)}
     assert "OR 1=1" not in built.sql

@@ -88,7 +88,7 @@ def counted_orders(request: PanelRequest) -> TenantQuery:
     return request.audience.by_customer(
         TenantQuery(ORDERS, request.tenant_id, final=True)
         .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+        .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
     )
 
 
@@ -114,19 +114,38 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
         .where("toDate32(changed_at) >= {quarter_start:Date32}", quarter_start=quarter)
         .select("uniqExact(customer_id) AS won_quarter")
     )
-    # Churn: won customers with no counted order in the last 12 months.
-    recent_buyers = (
-        TenantQuery(ORDERS, request.tenant_id, final=True).select("customer_id")
-        .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
-        .where("ordered_on > {year_ago:Date32}", year_ago=add_months(today, -12))
-    )
-    [active] = await analytics.query(
-        _customers(request).where("status = {won:String}", won=WON).where_in("customer_id", recent_buyers)
-        .select("count() AS active_won")
-    )
+    # Orders, one scan for the churn and the spend cards: a won customer (today's status, joined) of
+    # the audience with a counted order in the last 12 months is active (the grand-total row of the
+    # grouping sets); the per-currency rows hold the spend, only for callers who may see money.
+    last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
+    year_ago = add_months(today, -12)
+    show_money = _readable(request.principal, MONEY_FIELD)
+    won_customers = (TenantQuery(CUSTOMERS, request.tenant_id, final=True).select("customer_id", "1 AS won_customer")
+                     .where("status = {won:String}", won=WON).where("deleted = 0"))
+    orders = (counted_orders(request).left_join("c", won_customers)
+              .where("ordered_on >= {year_start:Date32}", year_start=min(year_before, year_ago))
+              .select("uniqExactIf(customer_id, c.won_customer = 1 AND ordered_on > {year_ago:Date32}) AS active_won",
+                      year_ago=year_ago))
+    if show_money:
+        in_range = "ordered_on <= {today:Date32} AND ordered_on >= {year_before:Date32}"
+        orders = orders.select(
+            "currency", "grouping(currency) AS every_currency", f"countIf({in_range}) AS in_range",
+            f"toString(sumIf(amount, {in_range} AND ordered_on >= {{quarter_start:Date32}})) AS this_quarter",
+            f"countIf({in_range} AND ordered_on >= {{quarter_start:Date32}}) AS this_orders",
+            f"toString(sumIf(amount, {in_range} AND ordered_on >= {{last_quarter:Date32}} AND "
+            "ordered_on < {quarter_start:Date32})) AS last_quarter",
+            f"countIf({in_range} AND ordered_on >= {{last_quarter:Date32}} AND ordered_on < {{quarter_start:Date32}})"
+            " AS last_orders",
+            f"toString(sumIf(amount, {in_range} AND ordered_on < {{year_before_end:Date32}})) AS year_before",
+            f"countIf({in_range} AND ordered_on < {{year_before_end:Date32}}) AS year_before_orders",
+            today=today, year_before=year_before, quarter_start=quarter, last_quarter=last_quarter,
+            year_before_end=add_months(year_before, 3),
+        ).group_by("GROUPING SETS ((currency), ())").order_by("every_currency DESC", "currency ASC")
+    order_rows = await analytics.query(orders)
+    # Without money: one row; with: the grand total first, then one row per currency.
+    active_won = int(order_rows[0]["active_won"]) if order_rows else 0
     customers, won_now = int(counts["customers"]), int(counts["won_now"])
-    churned = won_now - int(active["active_won"])
+    churned = won_now - active_won
     points = [
         Point("customers", customers, filter=audience.filter()),
         Point("new_this_month", int(counts["new_month"]), filter=audience.filter(created_after=rfc3339(month))),
@@ -143,26 +162,10 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     if answers:
         satisfied = sum(n for rating, n in rated.items() if rating >= satisfaction.SATISFIED_FROM)
         points.append(Point("csat", answers, value=satisfaction.share(satisfied, answers)))
-    if not _readable(request.principal, MONEY_FIELD):
+    if not show_money:
         return PanelResult(points, omitted_fields=[MONEY_FIELD])
-    last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
-    spend = await analytics.query(
-        counted_orders(request)
-        .where("ordered_on >= {year_before:Date32}", year_before=year_before)
-        .where("ordered_on <= {today:Date32}", today=today)
-        .select(
-            "currency",
-            "toString(sumIf(amount, ordered_on >= {quarter_start:Date32})) AS this_quarter",
-            "countIf(ordered_on >= {quarter_start:Date32}) AS this_orders",
-            "toString(sumIf(amount, ordered_on >= {last_quarter:Date32} AND ordered_on < {quarter_start:Date32}))"
-            " AS last_quarter",
-            "countIf(ordered_on >= {last_quarter:Date32} AND ordered_on < {quarter_start:Date32}) AS last_orders",
-            "toString(sumIf(amount, ordered_on < {year_before_end:Date32})) AS year_before",
-            "countIf(ordered_on < {year_before_end:Date32}) AS year_before_orders",
-            quarter_start=quarter, last_quarter=last_quarter, year_before_end=add_months(year_before, 3),
-        )
-        .group_by("currency").order_by("currency ASC")
-    )
+    # A currency shows when it has a counted order from a year before this quarter to today.
+    spend = [row for row in order_rows if not int(row["every_currency"]) and int(row["in_range"])]
     for row in spend:
         currency = str(row["currency"])
         points += [
@@ -247,7 +250,7 @@ async def top_customers(analytics: Analytics, request: PanelRequest) -> PanelRes
     if ids and _readable(request.principal, "name"):
         found = await analytics.query(
             TenantQuery(CUSTOMERS, request.tenant_id, final=True)
-            .where("has({top_ids:Array(String)}, toString(customer_id))", top_ids=ids)
+            .where("customer_id IN {top_ids:Array(UUID)}", top_ids=[uuid.UUID(i) for i in ids])
             .select("toString(customer_id) AS customer", "name")
         )
         names = {str(r["customer"]): str(r["name"]) for r in found}

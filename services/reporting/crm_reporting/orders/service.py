@@ -108,7 +108,7 @@ def _spend(tenant_id: uuid.UUID, scope: ReportScope) -> TenantQuery:
     return scope.by_customer(
         TenantQuery(ORDERS, tenant_id, final=True)
         .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+        .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
     )
 
 

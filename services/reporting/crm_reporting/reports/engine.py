@@ -76,6 +76,8 @@ SEGMENT_CODES: Final = {"none": 0, **{name: index + 1 for index, name in enumera
 _CUSTOMER_COLUMNS: Final = {
     "industry": "industry", "region": "region", "status": "status", "type": "type", "owner": "owner_id",
     "team": "owner_id", "source": "source", "created_at": "created_at", "first_contact_date": "first_contact_date",
+    # Not a field: the first segment of `region`, kept by the projection (a region dimension at level 1).
+    "region_top": "region_top",
 }
 _ORDER_COLUMNS: Final = {"order_status": "status", "order_kind": "kind", "currency": "currency",
                          "ordered_on": "ordered_on"}
@@ -269,8 +271,14 @@ def _dimension_sql(plan: _Plan, spec: DimensionSpec, index: int) -> str:
     if info.kind == "region":
         plan.params["slash"] = "/"
         plan.params[f"region_level_{spec.level}"] = spec.level
-        return (f"arrayStringConcat(arraySlice(splitByChar({{slash:String}}, {column}), 1, "
+        path = (f"arrayStringConcat(arraySlice(splitByChar({{slash:String}}, {column}), 1, "
                 f"{{region_level_{spec.level}:UInt8}}), {{slash:String}})")
+        if spec.level != 1:
+            return path
+        # Level 1 is the projection's `region_top` (no split per row); a row projected before that
+        # column existed reads it empty and takes the split.
+        top = _column(plan, "region_top", outer=True)
+        return f"if(empty({top}), {path}, {top})"
     if info.kind == "team":
         plan.params["empty"] = ""
         return f"transform({column}, {{team_owner_ids:Array(String)}}, {{team_ids:Array(String)}}, {{empty:String}})"
@@ -291,7 +299,7 @@ def _condition(plan: _Plan, spec: Filter, index: int, column: str) -> tuple[str,
         params[p] = [SEGMENT_CODES[v] for v in values]
         return f"has({{{p}:Array(UInt8)}}, {column})", params
     if info.kind == "team":
-        return f"has({{{p}_owners:Array(String)}}, {column})", {f"{p}_owners": values}  # resolved in _compile
+        return f"{column} IN {{{p}_owners:Array(String)}}", {f"{p}_owners": values}  # resolved in _compile
     if info.kind in ("datetime", "date"):
         if spec.op in ("is_empty", "not_empty"):
             return f"{column} IS {'NOT ' if spec.op == 'not_empty' else ''}NULL", params
@@ -307,7 +315,7 @@ def _condition(plan: _Plan, spec: Filter, index: int, column: str) -> tuple[str,
         return f"notEmpty({column})", params
     if spec.op in ("in", "not_in"):
         params[p] = values
-        return f"{'NOT ' if spec.op == 'not_in' else ''}has({{{p}:Array(String)}}, {column})", params
+        return f"{column} {'NOT ' if spec.op == 'not_in' else ''}IN {{{p}:Array(String)}}", params
     params[p] = values[0]
     if spec.op == "contains":
         return f"positionCaseInsensitiveUTF8({column}, {{{p}:String}}) > 0", params
@@ -324,7 +332,7 @@ def _apply_filters(plan: _Plan, query: TenantQuery, filters: Sequence[tuple[int,
     for index, spec in filters:
         if spec.field == "tag":  # carrying the tag (`in`: any of the tags)
             carrying = (TenantQuery(CUSTOMER_TAGS, query.tenant_id, final=True).select("customer_id")
-                        .where(f"has({{f{index}:Array(UUID)}}, tag_id)",
+                        .where(f"tag_id IN {{f{index}:Array(UUID)}}",
                                **{f"f{index}": [uuid.UUID(t) for t in spec.values]})
                         .where("removed = 0"))
             query = query.where_in("customer_id", carrying)
@@ -461,7 +469,11 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     else:
         members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
-        query = TenantQuery(ORDERS, tenant, final=True).where_in("customer_id", members)
+        orders = TenantQuery(ORDERS, tenant, final=True)
+        # Without customer-level filters or a key range, the audience narrows the orders itself (for
+        # everyone: its anti-join on the deleted customers); else the semi-join on `members`.
+        query = (audience.by_customer(orders) if not customer_level and key_range is None
+                 else orders.where_in("customer_id", members))
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
 
     plan.members = members
@@ -485,7 +497,7 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
         spend = (
             TenantQuery(ORDERS, tenant, final=True)
             .where("kind = {kind:String}", kind=SPEND_KIND)
-            .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+            .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
             .where("currency = {currency:String}", currency=definition.currency)
             .where("ordered_on <= {today:Date32}", today=today)
         ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",

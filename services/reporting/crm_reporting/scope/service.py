@@ -32,7 +32,7 @@ class ReportScope:
         """Narrows a query on the customers projection to customers in scope."""
         if self.owners is None:
             return query
-        return query.where("has({scope_owners:Array(String)}, owner_id)", scope_owners=list(self.owners))
+        return query.where("owner_id IN {scope_owners:Array(String)}", scope_owners=list(self.owners))
 
     def by_customer(self, query: TenantQuery) -> TenantQuery:
         """Narrows a query on a table keyed by `customer_id` (orders) to customers in scope, by

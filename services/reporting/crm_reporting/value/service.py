@@ -96,7 +96,7 @@ def value_query(tenant_id: uuid.UUID, audience: Audience, rules: ValueRules, cur
         audience.by_customer(
             TenantQuery(ORDERS, tenant_id, final=True)
             .where("kind = {kind:String}", kind=SPEND_KIND)
-            .where("has({statuses:Array(String)}, status)", statuses=SPEND_STATUSES)
+            .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
             .where("currency = {currency:String}", currency=currency)
             .where("ordered_on <= {today:Date32}", today=today)
         )
