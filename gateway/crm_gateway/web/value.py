@@ -71,7 +71,8 @@ async def value_page(
     order_by = order_by if order_by in SORTS else "annual_spend desc"
     context: dict[str, Any] = {
         "session": session, "rows": [], "segment": segment, "order_by": order_by, "error": "", "hidden": False,
-        "segments": [(key, t.text(text)) for key, text in SEGMENTS.items()],
+        # The value segments' tabs; `segments` are the saved customer segments of the object picker.
+        "value_segments": [(key, t.text(text)) for key, text in SEGMENTS.items()], "segments": [],
         "sorts": [(key, t.text(text)) for key, text in SORTS.items()],
         "can_read": "reports:read" in session_scopes(session), "next_link": "", "total": None, "currency": "",
         "tags": [], "views": [], "object": object_,
