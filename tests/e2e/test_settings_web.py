@@ -40,7 +40,8 @@ def test_settings_forms_save_with_inline_errors(chromium: Browser, platform: Pla
 
         page.locator("#app-nav a[data-nav=settings]").click()
         page.wait_for_url("**/app/settings")
-        expect(page.locator(".settings-cards a")).to_have_count(7)
+        expect(page.locator(".settings-cards a")).to_have_count(8)  # with follow-ups (escalation, inbound mail)
+        expect(page.locator(".settings-cards a[href='/app/followups/settings']")).to_have_count(1)
         shot(page, "en-1280-home")
 
         # Company: an unknown time zone cannot be chosen from the list, a blank name is refused inline.
