@@ -71,7 +71,7 @@ def event_insert(
         payload=event.to_json(),
         headers=telemetry.inject({}),
     )
-    session.info["outbox_written"] = True
+    mark_written(session)
     return event, statement
 
 
@@ -122,7 +122,7 @@ async def insert_events(session: AsyncSession, pending: list[NewEvent]) -> None:
          "headers": p.headers}
         for p in pending
     ]))
-    session.info["outbox_written"] = True
+    mark_written(session)
 
 
 async def add_events(
