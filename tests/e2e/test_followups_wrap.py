@@ -246,15 +246,27 @@ def test_merge_moves_records_feedback_and_surveys_and_undo_gives_them_back(
 
         mine = ({record["id"]}, {feedback["id"]}, {survey["id"]})
         assert everything(merged["id"]) == mine and everything(survivor["id"]) == (set(), set(), set())
+
+        def rated_and_customers() -> tuple[int, int]:
+            """The CSAT panel's rated feedback and the customers card, as reporting counts them:
+            a merged-away customer is deleted there, so its feedback counts only once it moved."""
+            csat = {p["key"]: p for p in http.get("/v1/dashboards/panels/csat").json()["points"]}
+            kpis = {p["key"]: p for p in http.get("/v1/dashboards/panels/kpis").json()["points"]}
+            return int(csat["csat"]["count"]), int(kpis["customers"]["count"])
+
+        wait_for(lambda: rated_and_customers() == (1, 2), timeout=30)
         reply = http.post("/v1/customers:merge", json={"survivor_id": survivor["id"], "merged_ids": [merged["id"]]},
                           headers={"If-Match": f'W/"{survivor["version"]}"'})
         merge = created(reply)
         wait_for(lambda: everything(survivor["id"]) == mine, timeout=30)
         assert http.get(f"/v1/followup-records/{record['id']}").json()["customer_id"] == survivor["id"]
         assert http.get(f"/v1/feedback/{feedback['id']}").json()["customer_id"] == survivor["id"]
+        # Reporting deleted the merged-away customer and still counts the feedback (under the survivor).
+        wait_for(lambda: rated_and_customers() == (1, 1), timeout=30)
 
         undone = http.post(f"/v1/merges/{merge['id']}:undo")
         assert undone.status_code == 200, undone.text
         wait_for(lambda: everything(merged["id"]) == mine and everything(survivor["id"]) == (set(), set(), set()),
                  timeout=30)
         assert http.get(f"/v1/surveys/{survey['id']}").json()["customer_id"] == merged["id"]
+        wait_for(lambda: rated_and_customers() == (1, 2), timeout=30)

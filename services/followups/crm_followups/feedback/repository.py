@@ -22,6 +22,10 @@ async def get(session: AsyncSession, feedback_id: uuid.UUID) -> sa.Row[Any] | No
     return (await session.execute(sa.select(feedback).where(feedback.c.id == feedback_id))).first()
 
 
+async def get_many(session: AsyncSession, feedback_ids: list[uuid.UUID]) -> list[sa.Row[Any]]:
+    return list((await session.execute(sa.select(feedback).where(feedback.c.id.in_(feedback_ids)))).all())
+
+
 async def list_page(session: AsyncSession, *, visible: sa.ColumnElement[bool], limit: int,
                     customer_id: uuid.UUID | None, channel: str, category: str, sentiment: str, rating: int,
                     before: tuple[datetime, uuid.UUID] | None) -> list[sa.Row[Any]]:

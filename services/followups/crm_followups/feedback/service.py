@@ -150,6 +150,17 @@ class FeedbackService:
                                        for row in rows])
         return rows
 
+    @staticmethod
+    async def announce_moved(session: AsyncSession, tenant_id: uuid.UUID, feedback_ids: list[uuid.UUID]) -> None:
+        """Emits `crm.feedback.moved` for feedback a merge (or its undo) re-pointed, so reporting
+        counts it under the customer that holds it now (the satisfaction panels)."""
+        if not feedback_ids:
+            return
+        rows = await repository.get_many(session, feedback_ids)
+        await outbox.add_events(session, source=SOURCE, tenant_id=tenant_id, aggregate="feedback", verb="moved",
+                                items=[(proto_data(pb.FeedbackMoved(feedback=feedback_to_proto(row))), str(row.id))
+                                       for row in rows])
+
     async def get(self, session: AsyncSession, caller: Principal, feedback_id: str) -> sa.Row[Any]:
         return await visible_row(session, self.access, caller, feedback_id, "id",
                                  lambda parsed: repository.get(session, parsed), "feedback")

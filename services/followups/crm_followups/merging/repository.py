@@ -70,9 +70,9 @@ MOVED_TABLES: dict[str, sa.Table] = {"record": records, "feedback": feedback, "s
 
 async def move_rows(
     session: AsyncSession, merge_id: uuid.UUID, merged_ids: Sequence[uuid.UUID], survivor_id: uuid.UUID
-) -> dict[str, int]:
+) -> dict[str, list[uuid.UUID]]:
     """Records, feedback and surveys of the merged customers: each noted with the customer it
-    came from, then re-pointed to the survivor. Returns how many of each kind."""
+    came from, then re-pointed to the survivor. Returns the ids moved, by kind."""
     moved = {}
     for kind, table in MOVED_TABLES.items():
         noted = await session.execute(
@@ -86,13 +86,14 @@ async def move_rows(
         ids = [row.row_id for row in noted]
         if ids:
             await session.execute(sa.update(table).where(table.c.id.in_(ids)).values(customer_id=survivor_id))
-        moved[kind] = len(ids)
+        moved[kind] = ids
     return moved
 
 
-async def put_back_rows(session: AsyncSession, merge_id: uuid.UUID, survivor_id: uuid.UUID) -> dict[str, int]:
+async def put_back_rows(session: AsyncSession, merge_id: uuid.UUID,
+                        survivor_id: uuid.UUID) -> dict[str, list[uuid.UUID]]:
     """The merge's records, feedback and surveys still on the survivor go back to where they came
-    from (erased or deleted ones are gone)."""
+    from (erased or deleted ones are gone). Returns the ids moved back, by kind."""
     back = {}
     for kind, table in MOVED_TABLES.items():
         result = await session.execute(
@@ -100,6 +101,7 @@ async def put_back_rows(session: AsyncSession, merge_id: uuid.UUID, survivor_id:
             .where(table.c.id == merge_row_moves.c.row_id, merge_row_moves.c.merge_id == merge_id,
                    merge_row_moves.c.kind == kind, table.c.customer_id == survivor_id)
             .values(customer_id=merge_row_moves.c.customer_id)
+            .returning(table.c.id)
         )
-        back[kind] = int(getattr(result, "rowcount", 0) or 0)
+        back[kind] = [row.id for row in result]
     return back

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_followups.feedback.service import FeedbackService
 from crm_followups.merging import repository
 from crm_platform.erasure import is_erased
 from crm_platform.merges import MergeEvent
@@ -18,7 +19,8 @@ async def apply_merge(session: AsyncSession, event: MergeEvent) -> int:
         return 0
     moved = await repository.move_tasks(session, event.merge_id, event.merged_ids, event.survivor_id)
     others = await repository.move_rows(session, event.merge_id, event.merged_ids, event.survivor_id)
-    return moved + sum(others.values())
+    await FeedbackService.announce_moved(session, event.tenant_id, others["feedback"])
+    return moved + sum(len(ids) for ids in others.values())
 
 
 async def undo_merge(session: AsyncSession, event: MergeEvent) -> int:
@@ -26,4 +28,5 @@ async def undo_merge(session: AsyncSession, event: MergeEvent) -> int:
         return 0
     back = await repository.put_back(session, event.merge_id, event.survivor_id)
     others = await repository.put_back_rows(session, event.merge_id, event.survivor_id)
-    return back + sum(others.values())
+    await FeedbackService.announce_moved(session, event.tenant_id, others["feedback"])
+    return back + sum(len(ids) for ids in others.values())

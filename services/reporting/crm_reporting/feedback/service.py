@@ -1,4 +1,5 @@
-"""Projecting `crm.feedback.created` into the `feedback` table (docs/reporting.md, "Satisfaction panels")."""
+"""Projecting `crm.feedback.created` and `crm.feedback.moved` into the `feedback` table (docs/reporting.md,
+"Satisfaction panels")."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from crm_reporting.timestamps import parse_rfc3339
 log = logging.getLogger(__name__)
 
 FEEDBACK_CREATED: Final = "crm.feedback.created"
+# A merge moved the feedback to the surviving customer (or its undo moved it back): the same row
+# with its new customer, inserted after the first; the table keeps the last inserted row of a
+# feedback id (tables.py), and followups emits a feedback's events in order.
+FEEDBACK_MOVED: Final = "crm.feedback.moved"
 
 
 def feedback_rows(event: CloudEvent) -> list[tuple[TenantTable, Row]]:
-    if event.type != FEEDBACK_CREATED:
+    if event.type not in (FEEDBACK_CREATED, FEEDBACK_MOVED):
         return []
     data = event.data.get("feedback") or {}
     try:

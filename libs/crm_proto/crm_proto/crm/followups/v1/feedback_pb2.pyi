@@ -201,3 +201,9 @@ class FeedbackCreated(_message.Message):
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     feedback: Feedback
     def __init__(self, feedback: _Optional[_Union[Feedback, _Mapping]] = ...) -> None: ...
+
+class FeedbackMoved(_message.Message):
+    __slots__ = ("feedback",)
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    feedback: Feedback
+    def __init__(self, feedback: _Optional[_Union[Feedback, _Mapping]] = ...) -> None: ...
