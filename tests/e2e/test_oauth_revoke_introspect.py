@@ -111,7 +111,8 @@ def test_key_rotation_keeps_old_tokens_and_signs_new_ones_with_the_new_key(platf
     before = tenant.api.client_credentials(client["client_id"], client["client_secret"])
     old_kid = _kid(before)
     rotated = subprocess.run(
-        [sys.executable, "-m", "crm_dev", "rotate-keys", "--data-dir", str(platform.data_dir)],
+        # Published 6 s before it signs (the default 15 s would only slow the test down).
+        [sys.executable, "-m", "crm_dev", "rotate-keys", "--data-dir", str(platform.data_dir), "--publish-ahead", "6"],
         capture_output=True, text=True, timeout=60,
     )
     assert rotated.returncode == 0, rotated.stderr

@@ -247,11 +247,13 @@ def rotate_keys(args: argparse.Namespace) -> int:
         print("that platform's PostgreSQL is not running; start it with `crm dev`", file=sys.stderr)
         return 2
     kid, published = asyncio.run(rotate_signing_keys(
-        platform.database_url("identity"), platform.secrets["master_key"], timedelta(seconds=args.retire_after)
+        platform.database_url("identity"), platform.secrets["master_key"], timedelta(seconds=args.retire_after),
+        publish_ahead=timedelta(seconds=args.publish_ahead),
     ))
     print(f"new signing key: {kid}")
     print(f"published keys:  {', '.join(published)}")
-    print(f"previous keys are retired in {args.retire_after}s; identity signs with the new key within seconds")
+    print(f"identity signs with the new key in {args.publish_ahead}s; "
+          f"previous keys are retired {args.retire_after}s after that")
     return 0
 
 
@@ -377,6 +379,12 @@ def main() -> None:
     rotate_parser.add_argument(
         "--retire-after", type=int, default=1200,
         help="seconds the previous keys stay in the JWKS; at least the access-token lifetime (900 s) plus leeway",
+    )
+    rotate_parser.add_argument(
+        "--publish-ahead", type=int, default=15,
+        help="seconds the new key is published before it signs: more than identity's key reload interval (5 s) "
+             "plus the verifiers' JWKS refetch interval (5 s); 0 with --retire-after 0 replaces a compromised key "
+             "at once",
     )
     rotate_parser.set_defaults(func=rotate_keys)
     tenant_parser = commands.add_parser("tenant", help="platform-operator actions on a tenant")

@@ -70,6 +70,8 @@ signing_keys = sa.Table(
     sa.Column("public_jwk", pg.JSONB, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("retired_at", sa.DateTime(timezone=True)),
+    # When the key starts signing (NULL: when it was made); published in the JWKS before that (i0037).
+    sa.Column("activates_at", sa.DateTime(timezone=True)),
     schema=CONTROL,
 )
 

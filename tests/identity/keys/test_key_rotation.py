@@ -98,3 +98,30 @@ async def test_wrong_master_key_changes_nothing(engine: AsyncEngine, master_key:
         await rotate_signing_keys(database_url, base64.b64encode(secrets.token_bytes(32)).decode(), timedelta(0))
     await ring.load()
     assert ring.active_kid == kid
+
+
+async def test_a_new_key_is_published_before_it_signs(engine: AsyncEngine, master_key: str) -> None:
+    """A verifier that fetched the JWKS just before a rotation may not refetch for its minimum
+    interval; the new key is published `publish_ahead` before its first token, so that verifier
+    can verify the first token signed with it (it refused it when the key signed at once)."""
+    ring = KeyRing(engine, master_key, ISSUER, AUDIENCE)
+    await ring.load()
+
+    async def fetch() -> dict[str, object]:
+        return ring.jwks()
+
+    verifier = TokenVerifier(JwksCache(fetch, min_refresh_interval=0.5), ISSUER, AUDIENCE)
+    old_kid = ring.active_kid
+    assert (await verifier.verify(issue(ring))).subject == "u"  # the cache is filled now
+
+    new_kid = await ring.rotate(retire_after=timedelta(minutes=20), publish_ahead=timedelta(seconds=0.8))
+    assert new_kid in {k["kid"] for k in ring.jwks()["keys"]}  # published at once
+    assert ring.active_kid == old_kid  # ... but not signing yet
+    assert ring.decode(issue(ring)) is not None
+    await asyncio.sleep(0.9)
+    assert ring.active_kid == new_kid  # on time, without a reload
+    first = issue(ring)
+    from joserfc import jws
+
+    assert jws.extract_compact(first.encode()).protected["kid"] == new_kid
+    assert (await verifier.verify(first)).subject == "u"

@@ -1,10 +1,13 @@
 """Token signing keys: ES256 keys whose private half is stored encrypted (AES-GCM under the
-master key). The newest key signs; every key not yet retired is published in the JWKS, so
-tokens signed before a rotation stay verifiable until they expire.
+master key). The newest key whose activation time has come signs; every key not yet retired is
+published in the JWKS, so tokens signed before a rotation stay verifiable until they expire.
 
 Rotation (`KeyRing.rotate`, run by `crm rotate-keys`) writes the database only; every identity
 replica re-reads the keys every few seconds (`KeyReloader`), and services' JWKS caches refetch
-when a token names a key id they do not know."""
+when a token names a key id they do not know, at most once per few seconds. So a rotation
+publishes the new key `publish_ahead` before it signs anything (longer than the replicas' reload
+plus the verifiers' refetch interval): by the time the first token with the new kid arrives, every
+verifier either holds the key or may refetch."""
 
 from __future__ import annotations
 
@@ -37,7 +40,8 @@ class KeyRing:
         self._sealer = Sealer(master_key_b64)  # shared with TOTP secrets (crm_identity/sealing.py)
         self.issuer = issuer
         self.audience = audience
-        self._active: ECKey | None = None
+        # Every live key, oldest first, with when it starts signing (None: at once).
+        self._signing: list[tuple[datetime | None, ECKey]] = []
         self._public: list[dict[str, Any]] = []
         self._claims = jwt.JWTClaimsRegistry(
             leeway=30,
@@ -68,27 +72,40 @@ class KeyRing:
         if not rows:
             await self.rotate(retire_after=timedelta(0))
             return
-        newest = rows[-1]
-        self._active = ECKey.import_key(json.loads(self._open(newest.private_jwk_encrypted, newest.kid)))
+        self._signing = [
+            (row.activates_at, ECKey.import_key(json.loads(self._open(row.private_jwk_encrypted, row.kid))))
+            for row in rows
+        ]
         self._public = [row.public_jwk for row in rows]
 
-    async def rotate(self, retire_after: timedelta) -> str:
-        """Makes a new signing key; the previous ones are retired after `retire_after`
-        (the access-token lifetime), so their tokens keep verifying until they expire."""
+    def _active(self) -> ECKey | None:
+        """The newest key whose activation time has come: a published key waiting for its time
+        does not sign yet (the switch happens on time, not at the next reload)."""
+        now = datetime.now(UTC)
+        active = [key for activates_at, key in self._signing if activates_at is None or activates_at <= now]
+        return active[-1] if active else None
+
+    async def rotate(self, retire_after: timedelta, publish_ahead: timedelta = timedelta(0)) -> str:
+        """Makes a new signing key, published at once and signing after `publish_ahead`; the
+        previous ones are retired `retire_after` (the access-token lifetime) after that, so their
+        tokens keep verifying until they expire. `publish_ahead` 0 with `retire_after` 0 replaces a
+        compromised key at once."""
         key = ECKey.generate_key("P-256", private=True)
         key.ensure_kid()
         kid = str(key.kid)
         private = json.dumps(key.as_dict(private=True)).encode()
         public = {**key.as_dict(private=False), "use": "sig", "alg": SIGNING_ALGORITHM}
+        activates_at = datetime.now(UTC) + publish_ahead
         async with control_session(self.engine) as session:
             await session.execute(
                 sa.update(signing_keys)
                 .where(signing_keys.c.retired_at.is_(None))
-                .values(retired_at=datetime.now(UTC) + retire_after)
+                .values(retired_at=activates_at + retire_after)
             )
             await session.execute(
                 sa.insert(signing_keys).values(
-                    kid=kid, private_jwk_encrypted=self._seal(private, kid), public_jwk=public
+                    kid=kid, private_jwk_encrypted=self._seal(private, kid), public_jwk=public,
+                    activates_at=activates_at if publish_ahead > timedelta(0) else None,
                 )
             )
         await self.load()
@@ -99,7 +116,8 @@ class KeyRing:
 
     @property
     def active_kid(self) -> str | None:
-        return str(self._active.kid) if self._active is not None else None
+        active = self._active()
+        return str(active.kid) if active is not None else None
 
     def decode(self, raw: str) -> dict[str, Any] | None:
         """The claims of an access token this issuer signed with a published key and that has
@@ -134,7 +152,8 @@ class KeyRing:
         visible with data scope "team") and `fp` (restricted customer fields): docs/access.md.
         `jti` may be chosen by the caller (to audit it); `session_id` becomes `sid`, the sign-in
         session (refresh-token family) the token belongs to."""
-        if self._active is None:
+        signing = self._active()
+        if signing is None:
             raise RuntimeError("signing keys not loaded")
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -162,8 +181,8 @@ class KeyRing:
             claims["ds"] = data_scope
             claims["teams"] = list(team_ids or [])
             claims["fp"] = dict(field_policies or {})
-        header = {"alg": SIGNING_ALGORITHM, "kid": self._active.kid, "typ": ACCESS_TOKEN_TYPE}
-        return jwt.encode(header, claims, self._active, algorithms=[SIGNING_ALGORITHM])
+        header = {"alg": SIGNING_ALGORITHM, "kid": signing.kid, "typ": ACCESS_TOKEN_TYPE}
+        return jwt.encode(header, claims, signing, algorithms=[SIGNING_ALGORITHM])
 
 
 class KeyReloader:
@@ -190,18 +209,20 @@ class KeyReloader:
         self._stopping.set()
 
 
-async def rotate_signing_keys(database_url: str, master_key_b64: str, retire_after: timedelta) -> tuple[str, list[str]]:
-    """What `crm rotate-keys` runs against identity's database: a new signing key, with every
-    current key retired after `retire_after` (keep it at least the access-token lifetime plus the
-    verifiers' leeway). Returns the new kid and every kid now published. Running identity
-    replicas pick the new key up within their reload interval."""
+async def rotate_signing_keys(database_url: str, master_key_b64: str, retire_after: timedelta,
+                              publish_ahead: timedelta = timedelta(0)) -> tuple[str, list[str]]:
+    """What `crm rotate-keys` runs against identity's database: a new signing key, published at
+    once and signing after `publish_ahead` (keep it longer than identity's key reload interval plus
+    the verifiers' JWKS refetch interval), with every current key retired `retire_after` after that
+    (keep it at least the access-token lifetime plus the verifiers' leeway). Returns the new kid and
+    every kid now published."""
     from crm_platform.db import create_engine
 
     engine = create_engine(database_url, pool_size=1)
     try:
         keys = KeyRing(engine, master_key_b64, issuer="", audience="")
         await keys.load()  # fails here, before any change, if the master key is wrong
-        kid = await keys.rotate(retire_after=retire_after)
+        kid = await keys.rotate(retire_after=retire_after, publish_ahead=publish_ahead)
         return kid, [str(k["kid"]) for k in keys.jwks()["keys"]]
     finally:
         await engine.dispose()
