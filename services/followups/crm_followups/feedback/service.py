@@ -151,7 +151,7 @@ class FeedbackService:
         return rows
 
     @staticmethod
-    async def announce_moved(session: AsyncSession, tenant_id: uuid.UUID, feedback_ids: list[uuid.UUID]) -> None:
+    async def announce_moved(session: AsyncSession, tenant_id: uuid.UUID | str, feedback_ids: list[uuid.UUID]) -> None:
         """Emits `crm.feedback.moved` for feedback a merge (or its undo) re-pointed, so reporting
         counts it under the customer that holds it now (the satisfaction panels)."""
         if not feedback_ids:
