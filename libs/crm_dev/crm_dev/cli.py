@@ -87,12 +87,17 @@ def seed_demo(platform: Platform) -> dict[str, str]:
                 number, row = numbered
                 # A stable Idempotency-Key per row: a batch resumed within 24 h creates nothing twice.
                 headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-customer-{number}"}
+                timeouts = 0
                 while True:
                     reply = api.http.post("/v1/customers", json=row, headers=headers)
                     in_use = reply.status_code == 409 and reply.json().get("code") == "idempotency_key_in_use"
-                    if reply.status_code != 429 and not in_use:
+                    # A busy machine can run past the gateway's deadline: the same key makes a retry
+                    # safe (it replays the first create if that one finished).
+                    timed_out = reply.status_code == 503 and timeouts < 5
+                    timeouts += timed_out
+                    if reply.status_code != 429 and not in_use and not timed_out:
                         break
-                    # Over the client's rate limit, or the same row still running: wait as told.
+                    # Over the client's rate limit, the same row still running, or timed out: wait as told.
                     time.sleep(float(reply.headers.get("retry-after", "1")))
                 if reply.status_code != 201:
                     raise RuntimeError(f"seeding failed: {reply.status_code} {reply.text[:300]}")
