@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -154,3 +155,20 @@ class ApiClient:
         reply = self.http.post("/oauth/token", data=data, auth=(client_id, client_secret))
         reply.raise_for_status()
         return str(reply.json()["access_token"])
+
+
+def post_idempotent(http: httpx.Client, path: str, body: Any, headers: dict[str, str], key: str,
+                    timeout: float = 120.0, attempts: int = 6) -> httpx.Response:
+    """POSTs `body` under `Idempotency-Key: key`, waiting as told while over the rate limit (429) or
+    while the same key is still running (409 `idempotency_key_in_use`), and retrying a request that
+    ran past the gateway's deadline (503) up to `attempts` times: the key makes every retry safe
+    (a create that did finish is replayed, not repeated). The seed's one way to write."""
+    timeouts = 0
+    while True:
+        reply = http.post(path, json=body, headers={**headers, "Idempotency-Key": key}, timeout=timeout)
+        in_use = reply.status_code == 409 and reply.json().get("code") == "idempotency_key_in_use"
+        timed_out = reply.status_code == 503 and timeouts < attempts - 1
+        timeouts += timed_out
+        if reply.status_code != 429 and not in_use and not timed_out:
+            return reply
+        time.sleep(float(reply.headers.get("retry-after", "1")))

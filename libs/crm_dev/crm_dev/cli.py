@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from crm_dev.api_client import ApiClient
+from crm_dev.api_client import ApiClient, post_idempotent
 from crm_dev.demo_history import DemoHistory, plan_customers, plan_feedback, plan_followups, plan_orders
 from crm_dev.infra import free_port
 from crm_dev.platform import Platform
@@ -86,19 +86,8 @@ def seed_demo(platform: Platform) -> dict[str, str]:
             def create(numbered: tuple[int, dict[str, str]]) -> list[str]:
                 number, row = numbered
                 # A stable Idempotency-Key per row: a batch resumed within 24 h creates nothing twice.
-                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-customer-{number}"}
-                timeouts = 0
-                while True:
-                    reply = api.http.post("/v1/customers", json=row, headers=headers)
-                    in_use = reply.status_code == 409 and reply.json().get("code") == "idempotency_key_in_use"
-                    # A busy machine can run past the gateway's deadline: the same key makes a retry
-                    # safe (it replays the first create if that one finished).
-                    timed_out = reply.status_code == 503 and timeouts < 5
-                    timeouts += timed_out
-                    if reply.status_code != 429 and not in_use and not timed_out:
-                        break
-                    # Over the client's rate limit, the same row still running, or timed out: wait as told.
-                    time.sleep(float(reply.headers.get("retry-after", "1")))
+                reply = post_idempotent(api.http, "/v1/customers", row, {"Authorization": f"Bearer {token}"},
+                                        f"demo-customer-{number}")
                 if reply.status_code != 201:
                     raise RuntimeError(f"seeding failed: {reply.status_code} {reply.text[:300]}")
                 with lock:

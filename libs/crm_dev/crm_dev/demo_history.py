@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 import httpx
+
+from crm_dev.api_client import post_idempotent
 
 DAYS: Final = 3 * 365
 SOURCES: Final = (("trade_show", 3), ("referral", 4), ("online", 6), ("cold_call", 3), ("advertising", 2),
@@ -244,7 +247,7 @@ class DemoHistory:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def post(self, path: str, body: Any, *expected: int) -> Any:
-        return _ok(self.http.post(path, json=body, headers=self.headers, timeout=120), *expected)
+        return _ok(post_idempotent(self.http, path, body, self.headers, str(uuid.uuid4())), *expected)
 
     def organisation(self) -> list[dict[str, str]]:
         """Two teams with a manager and two reps each, and a customer-service user. Returns the
