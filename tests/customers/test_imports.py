@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
-from crm_customers.customer.tables import customers
+from crm_customers.customer.tables import customer_settings, customers
 from crm_customers.duplicates.keys import keys_of
 from crm_customers.duplicates.tables import match_keys
 from crm_customers.importing import repository
@@ -293,3 +293,78 @@ async def test_error_file_keeps_the_uploads_format_with_an_error_column(engine: 
     values = [[c.value for c in r] for r in sheet.iter_rows()]
     assert values[0] == ["客户名称", "手机号码", "错误"]
     assert len(values) == 2 and "客户名称: 必填" in values[1][2] and "手机号码: 手机号无效" in values[1][2]
+
+
+async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_changed(engine: AsyncEngine,
+                                                                                  tenant_id: uuid.UUID) -> None:
+    """The dry run keeps its checked rows (customer_import_checked) and the import goes through
+    them, not the file; a setting changed in between (here the code pattern) makes it check again."""
+    admin = _user(tenant_id)
+    checked = repository.import_checked
+
+    async def kept(import_id: Any) -> int:
+        async with tenant_session(engine, tenant_id) as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(checked)
+                                          .where(checked.c.import_id == import_id))).scalar_one()
+
+    content = _csv([["客户名称", "手机"]] + [[f"留存公司{n}", f"1380000{n:04d}"] for n in range(5)]
+                   + [["", "13800009999"]])
+    upload = await _upload(engine, admin, content)
+    await _run(engine, batch=4)
+    assert await kept(upload.row.id) == 2
+    # Without the file the import can only have used the kept rows.
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(repository.import_parts)
+                              .where(repository.import_parts.c.import_id == upload.row.id))
+    await _act(engine, admin, "start", upload.row.id, "skip")
+    await _run(engine, batch=3)
+    row = await _get(engine, admin, upload.row.id)
+    assert (row.status, row.created_count, row.skipped_count, row.error_rows) == ("succeeded", 5, 1, 1)
+    assert await kept(upload.row.id) == 0
+    async with tenant_session(engine, tenant_id) as session:
+        names = set((await session.execute(sa.select(customers.c.name)
+                                           .where(customers.c.deleted_at.is_(None)))).scalars())
+    assert names == {f"留存公司{n}" for n in range(5)}
+
+    # The code pattern changes after the dry run: the import checks the file again, so the new
+    # customers' codes follow the new pattern.
+    content = _csv([["客户名称", "手机"]] + [[f"新规则公司{n}", f"1370000{n:04d}"] for n in range(3)])
+    upload = await _upload(engine, admin, content)
+    await _run(engine)
+    assert await kept(upload.row.id) == 1
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.update(customer_settings).where(customer_settings.c.id == 1).values(
+            code_pattern="NEW{seq:04}", version=customer_settings.c.version + 1))
+    await _act(engine, admin, "start", upload.row.id, "skip")
+    await _run(engine)
+    row = await _get(engine, admin, upload.row.id)
+    assert (row.status, row.created_count) == ("succeeded", 3)
+    async with tenant_session(engine, tenant_id) as session:
+        new_codes = sorted((await session.execute(sa.select(customers.c.code)
+                                                  .where(customers.c.name.like("新规则公司%")))).scalars())
+    assert new_codes == ["NEW0001", "NEW0002", "NEW0003"]
+
+
+class NotAStoredClass:
+    """A class a stored batch must not be able to name (pickle would build anything it names)."""
+
+
+def test_a_kept_batch_loads_as_it_was_dumped_and_names_no_other_class() -> None:
+    import pickle
+    import zlib
+    from datetime import date
+    from decimal import Decimal
+
+    from crm_customers.customer.codes import CodePrefix
+    from crm_customers.importing import checking
+
+    rows = [(2, checking.Checked(values={"name": "甲", "owner_id": uuid.uuid4(), "resident_id_enc": b"\x00\x01",
+                                         "first_contact_date": date(2024, 1, 5), "annual_revenue": Decimal("1.50"),
+                                         "custom_fields": {"tags": ["a"]}},
+                                 problems=[], keys=[("phone", "+8613800000000")], given={"name", "mobile"},
+                                 prefix=CodePrefix("C-\x00", 4))),
+            (3, checking.Checked(problems=[("mobile", "invalid_mobile")], given={"mobile"}))]
+    assert checking.load_batch(checking.dump_batch(rows)) == rows
+    hostile = zlib.compress(pickle.dumps([(1, NotAStoredClass, [], [], set(), None)]))
+    with pytest.raises(pickle.UnpicklingError):
+        checking.load_batch(hostile)

@@ -84,6 +84,19 @@ import_changes = sa.Table(
     schema=TENANT,
 )
 
+# The dry run's checked rows per batch (migration c0250), read by the import instead of the file.
+import_checked = sa.Table(
+    "customer_import_checked",
+    metadata,
+    sa.Column("import_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("batch", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("last", sa.Boolean, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    schema=TENANT,
+)
+
 _i = customer_imports.c
 
 
@@ -141,6 +154,31 @@ async def all_problems(session: AsyncSession, import_id: uuid.UUID) -> list[sa.R
     p = import_problems.c
     return list(await session.execute(sa.select(p.row, p.column, p.code, p.level, p.detail)
                                       .where(p.import_id == import_id).order_by(p.row, p.column)))
+
+
+async def clear_checked(session: AsyncSession, import_id: uuid.UUID) -> None:
+    await session.execute(sa.delete(import_checked).where(import_checked.c.import_id == import_id))
+
+
+async def add_checked(session: AsyncSession, import_id: uuid.UUID, batch: int, fingerprint: str, rows: int,
+                      last: bool, data: bytes) -> None:
+    await session.execute(sa.insert(import_checked).values(import_id=import_id, batch=batch, fingerprint=fingerprint,
+                                                           rows=rows, last=last, data=data))
+
+
+async def checked_summary(session: AsyncSession, import_id: uuid.UUID) -> tuple[int, int, set[str]]:
+    """(batches, the last batch's number or -1, fingerprints) of an import's stored batches."""
+    k = import_checked.c
+    row = (await session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(k.batch).filter(k.last), -1),
+                  sa.func.array_agg(sa.distinct(k.fingerprint))).where(k.import_id == import_id))).one()
+    return int(row[0]), int(row[1]), set(row[2] or ())
+
+
+async def checked_batch(session: AsyncSession, import_id: uuid.UUID, batch: int) -> bytes:
+    k = import_checked.c
+    return bytes((await session.execute(
+        sa.select(k.data).where(k.import_id == import_id, k.batch == batch))).scalar_one())
 
 
 async def _driver(session: AsyncSession) -> tuple[Any, str]:

@@ -13,11 +13,13 @@ only (its writes were rolled back with it); a cancelled import resumes after its
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import tempfile
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -392,50 +394,84 @@ class ImportRunner:
         return current.status if current is not None else CANCELLED
 
     async def run_pass(self, tenant_id: uuid.UUID, row: Any) -> None:
+        """The dry run reads and checks the file and keeps each batch's checked rows
+        (`customer_import_checked`, with `checking.fingerprint`); the import goes through those
+        instead of reading and checking every row again, unless what checking depended on
+        changed meanwhile (a setting, a dictionary, an owner, the date), when it checks again."""
         importing = row.phase == "import"
         with tempfile.TemporaryDirectory(prefix="crm-import-") as folder:
             async with tenant_session(self.engine, tenant_id) as session:
                 checker = await self._checker(session, tenant_id, row)
-                if not importing:
+                stamp = checking.fingerprint(checker, dict(row.mapping))
+                stored = 0
+                if importing:
+                    count, last_batch, stamps = await repository.checked_summary(session, row.id)
+                    if count and last_batch == count - 1 and stamps == {stamp}:
+                        stored = count
+                else:
                     await repository.clear_problems(session, row.id)
+                    await repository.clear_checked(session, row.id)
                 path = Path(folder) / "upload"
-                with path.open("wb") as target:
-                    async for part in repository.parts(session, row.id):
-                        target.write(part)
+                if not stored:
+                    with path.open("wb") as target:
+                        async for part in repository.parts(session, row.id):
+                            target.write(part)
                 if not importing:
                     await repository.update(session, row.id, {"total_rows": files.estimate_rows(path, row.format)})
-            header_number = 0
             # Key -> the first row holding it, by the key's 64-bit hash: at a million rows the keys
             # themselves would take several hundred MiB (a collision, ~1e-8 at 5M keys, would
             # report one false duplicate).
             seen: dict[int, int] = {}
-            pending: list[tuple[int, checking.Checked]] = []
             counts = {"total": 0, "errors": 0, "duplicates": 0}
+            source = (self._stored_rows(tenant_id, row.id, stored) if stored
+                      else self._checked_rows(checker, path, row))
+            batch = 0
+            pending: list[tuple[int, checking.Checked]] = []
             problems: list[tuple[int, str, str, str, str]] = []
-            for number, cells in enumerate(files.rows(path, row.format, row.encoding), start=1):
-                if not header_number:
-                    header_number = number if any(cells) else 0
-                    continue
-                if not any(cells):
-                    continue
-                counts["total"] += 1
-                if number > files.MAX_ROWS:
-                    raise files.NotASpreadsheet("too_many_rows", f"at most {files.MAX_ROWS} rows", number)
-                checked = await checker.check(None, cells)
-                pending.append((number, checked))
-                if len(pending) >= self.batch:
-                    if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems):
-                        return
-                    pending, problems = [], []
-            if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems, last=True):
-                return
+            async with contextlib.aclosing(source):
+                async for number, checked in source:
+                    counts["total"] += 1
+                    pending.append((number, checked))
+                    if len(pending) >= self.batch:
+                        if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems,
+                                                 keep=(stamp, batch)):
+                            return
+                        pending, problems = [], []
+                        batch += 1
+                if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems, last=True,
+                                         keep=(stamp, batch)):
+                    return
+
+    async def _checked_rows(self, checker: checking.RowChecker, path: Path, row: Any
+                            ) -> AsyncGenerator[tuple[int, checking.Checked], None]:
+        """The file's rows after its header, each checked (empty rows left out)."""
+        header_number = 0
+        for number, cells in enumerate(files.rows(path, row.format, row.encoding), start=1):
+            if not header_number:
+                header_number = number if any(cells) else 0
+                continue
+            if not any(cells):
+                continue
+            if number > files.MAX_ROWS:
+                raise files.NotASpreadsheet("too_many_rows", f"at most {files.MAX_ROWS} rows", number)
+            yield number, await checker.check(None, cells)
+
+    async def _stored_rows(self, tenant_id: uuid.UUID, import_id: uuid.UUID, batches: int
+                           ) -> AsyncGenerator[tuple[int, checking.Checked], None]:
+        """The dry run's checked rows, batch by batch (one batch in memory at a time)."""
+        for batch in range(batches):
+            async with tenant_session(self.engine, tenant_id) as session:
+                data = await repository.checked_batch(session, import_id, batch)
+            for item in checking.load_batch(data):
+                yield item
 
     async def _batch(self, tenant_id: uuid.UUID, row: Any, checker: checking.RowChecker,
                      pending: list[tuple[int, checking.Checked]], seen: dict[int, int],
-                     counts: dict[str, int], problems: list[tuple[int, str, str, str, str]], *, last: bool = False
-                     ) -> bool:
+                     counts: dict[str, int], problems: list[tuple[int, str, str, str, str]], *, last: bool = False,
+                     keep: tuple[str, int] | None = None) -> bool:
         """Duplicates, then (importing, rows after the cursor) the writes, in one transaction with
-        the import's progress. False when the import was cancelled."""
+        the import's progress. The dry run keeps the batch's checked rows (`keep`: the fingerprint
+        and the batch's number). False when the import was cancelled."""
         importing = row.phase == "import"
         mode = row.duplicate_mode
         plan: list[tuple[int, checking.Checked, str, uuid.UUID | None]] = []  # (row, checked, action, target)
@@ -498,10 +534,14 @@ class ImportRunner:
                            + sum(1 for n, c in pending if c.problems and n > current.cursor)}
             else:
                 await self._problems(session, row.id, problems)
+                if keep is not None:
+                    await repository.add_checked(session, row.id, keep[1], keep[0], len(pending), last,
+                                                 checking.dump_batch(pending))
             if last:
                 values |= {"total_rows": counts["total"], "status": SUCCEEDED if importing else VALIDATED,
                            "finished_at" if importing else "validated_at": sa.func.now()}
                 if importing:
+                    await repository.clear_checked(session, row.id)
                     await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer",
                                            verb="import_finished", subject_id=str(row.id), data={
                                                "import_id": str(row.id), "actor": caller.actor,
