@@ -39,6 +39,7 @@ from crm_customers.duplicates import keys as match
 from crm_customers.fields import service as fields
 from crm_customers.importing import checking, columns, files, repository
 from crm_customers.importing.repository import import_changes, import_problems
+from crm_customers.search import grams
 from crm_customers.search.pinyin import name_columns
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.settings import dictionaries, write_config
@@ -69,7 +70,7 @@ CUSTOMER_COLUMNS: Final = (
     "created_at", "updated_at", "created_by", "updated_by", "contact_person", "phone", "first_contact_date", "source",
     "employees", "annual_revenue", "annual_revenue_currency", "needs", "notes", "credit_code", "custom_fields",
     "resident_id_enc", "resident_id_bidx", "resident_id_masked", "bank_card_enc", "bank_card_bidx",
-    "bank_card_masked", "name_pinyin", "name_initials",
+    "bank_card_masked", "name_pinyin", "name_initials", "short_search_grams",
 )
 CUSTOMER_FIELDS: Final = tuple(c.name for c in customers.c)
 # A created customer's text columns the row leaves empty (as a create stores them).
@@ -571,6 +572,9 @@ class ImportRunner:
         records = []
         for checked in creates:
             values = {**TEXT_DEFAULTS, **checked.values, **name_columns(str(checked.values["name"]))}
+            # Computed here rather than by PostgreSQL's trigger (migration c0251): ~5 vs ~38 us.
+            values["short_search_grams"] = grams.short_search_grams(grams.short_search_text(
+                str(values["name"]), str(values.get("contact_person") or ""), values["name_initials"]))
             values |= {"id": new_id(), "version": 1, "created_at": now, "updated_at": now,
                        "created_by": caller.actor, "updated_by": caller.actor}
             values.setdefault("first_contact_date", None)
