@@ -21,7 +21,7 @@ from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
 from crm_customers.customer.tables import customer_settings, customers
 from crm_customers.duplicates.keys import keys_of
-from crm_customers.duplicates.tables import match_keys
+from crm_customers.duplicates.tables import match_keys, name_deletions
 from crm_customers.importing import repository
 from crm_customers.importing.service import JOB_KIND, CustomerImports, ImportRunner
 from crm_customers.sensitive.keys import LocalKeyWrapper
@@ -158,6 +158,8 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
             outbox.c.subject.like("%.customer.imported"))))
         after_events = (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
         stored_keys = {(k.customer_id, k.kind, k.value) for k in await session.execute(sa.select(match_keys))}
+        stored_keys |= {(n.customer_id, "name_del", value) for n in await session.execute(sa.select(name_deletions))
+                        for value in n.deletions}
     assert len(stored) == 25
     # The match keys made in SQL from the staged rows (name_del too) are the ones keys_of makes.
     assert stored_keys == {(c.id, kind, value) for c in stored for kind, value in keys_of(c._mapping)}
@@ -191,12 +193,15 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert live == 0
     with pytest.raises(Conflict):
         await _act(engine, admin, "undo", upload.row.id)
-    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger).
+    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger) and
+    # name neighbourhoods (c0252).
     gone = stored[0].id
     async with tenant_session(engine, tenant_id) as session:
         await session.execute(sa.delete(customers).where(customers.c.id.in_([gone, stored[1].id])))
         left = {k.customer_id for k in await session.execute(sa.select(match_keys.c.customer_id))}
+        neighbours = set((await session.execute(sa.select(name_deletions.c.customer_id))).scalars())
     assert gone not in left and stored[1].id not in left and stored[2].id in left
+    assert gone not in neighbours and stored[1].id not in neighbours and stored[2].id in neighbours
 
 
 async def test_update_mode_updates_existing_and_undo_restores_them(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:

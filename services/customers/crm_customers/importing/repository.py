@@ -225,9 +225,10 @@ async def stage_customers(session: AsyncSession, names: Sequence[str], records: 
 
 async def merge_staged(session: AsyncSession, names: Sequence[str], import_id: uuid.UUID) -> None:
     """The staged customers into `customers` with one INSERT ... SELECT, then their status history,
-    match keys and the undo log, each one INSERT ... SELECT. The `name_del` keys (a name key with
-    one character deleted, every way, on its first MAX_FUZZY_LEN characters, when it has at least
-    MIN_FUZZY_LEN) are made here, as duplicates/keys.py `deletions` makes them
+    match keys, name neighbourhoods and the undo log, each one INSERT ... SELECT. The `name_del` keys
+    (a name key with one character deleted, every way, on its first MAX_FUZZY_LEN characters, when it
+    has at least MIN_FUZZY_LEN; one array per customer, migration c0252) are made here, as
+    duplicates/keys.py `deletions` makes them
     (tests/customers/test_imports.py compares the stored keys with `keys_of`)."""
     driver, schema = await _driver(session)
     own = ", ".join(f'"{n}"' for n in names)
@@ -238,16 +239,15 @@ async def merge_staged(session: AsyncSession, names: Sequence[str], import_id: u
             "changed_at) SELECT history_id, id, '', status, '', created_by, created_at FROM pg_temp.import_stage")
         await cursor.execute(f"""
             INSERT INTO "{schema}".customer_match_keys (customer_id, kind, value)
-            SELECT DISTINCT id, kind, value FROM (
-                SELECT s.id, k.kind, k.value
-                FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
-                UNION ALL
-                SELECT n.id, 'name_del', left(n.t, i - 1) || substr(n.t, i + 1)
-                FROM (SELECT s.id, left(k.value, {match.MAX_FUZZY_LEN}) AS t
-                      FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
-                      WHERE k.kind = 'name' AND length(k.value) >= {match.MIN_FUZZY_LEN}) AS n,
-                     generate_series(1, length(n.t)) AS i
-            ) AS keys""")
+            SELECT DISTINCT s.id, k.kind, k.value
+            FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)""")
+        await cursor.execute(f"""
+            INSERT INTO "{schema}".customer_name_deletions (customer_id, deletions)
+            SELECT n.id, ARRAY(SELECT DISTINCT left(n.t, i - 1) || substr(n.t, i + 1)
+                               FROM generate_series(1, length(n.t)) AS i ORDER BY 1)
+            FROM (SELECT s.id, left(k.value, {match.MAX_FUZZY_LEN}) AS t
+                  FROM pg_temp.import_stage AS s, unnest(s.key_kinds, s.key_values) AS k(kind, value)
+                  WHERE k.kind = 'name' AND length(k.value) >= {match.MIN_FUZZY_LEN}) AS n""")
         await cursor.execute(f'INSERT INTO "{schema}".customer_import_changes (import_id, customer_id, action, '
                              "before) SELECT %s, id, 'created', NULL FROM pg_temp.import_stage", (import_id,))
         await cursor.execute("DROP TABLE pg_temp.import_stage")
