@@ -167,9 +167,12 @@ async def run_import(database_url: str, tenant_id: uuid.UUID, path: Path, user_i
             await imports.finish_upload(session, caller, str(row.id), {}, "skip")
         seconds["upload"] = time.perf_counter() - started
 
+        job_results: list[dict[str, Any]] = []
+
         async def run_jobs() -> None:
             for job in await jobs.claim(engine, [JOB_KIND], 1, timedelta(minutes=30)):
-                await jobs.complete(engine, job.id, await ImportRunner(engine, sensitive)(job))
+                job_results.append(await ImportRunner(engine, sensitive)(job))
+                await jobs.complete(engine, job.id, job_results[-1])
 
         started = time.perf_counter()
         await run_jobs()
@@ -184,7 +187,9 @@ async def run_import(database_url: str, tenant_id: uuid.UUID, path: Path, user_i
     finally:
         await engine.dispose()
     return {"seconds": seconds, "status": done.status, "total": done.total_rows, "errors": done.error_rows,
-            "duplicates": done.duplicate_rows, "created": done.created_count, "skipped": done.skipped_count}
+            "duplicates": done.duplicate_rows, "created": done.created_count, "skipped": done.skipped_count,
+            # Whether the import went through the dry run's kept checked rows (not the file again).
+            "kept_rows": bool(job_results[-1].get("kept_rows"))}
 
 
 def _child(database_url: str, tenant_id: str, path: str, user_id: str, queue: Any) -> None:

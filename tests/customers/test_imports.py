@@ -80,10 +80,13 @@ async def _upload(engine: AsyncEngine, caller: Principal, content: bytes, filena
         return await imports.finish_upload(session, caller, str(row.id), mapping or {}, mode)
 
 
-async def _run(engine: AsyncEngine, batch: int = 2000) -> None:
+async def _run(engine: AsyncEngine, batch: int = 2000) -> list[dict[str, Any]]:
+    results = []
     for job in await jobs.claim(engine, [JOB_KIND], 10, timedelta(minutes=1)):
         result = await ImportRunner(engine, _sensitive(), batch=batch)(job)
         await jobs.complete(engine, job.id, result)
+        results.append(result)
+    return results
 
 
 async def _get(engine: AsyncEngine, caller: Principal, import_id: Any) -> Any:
@@ -322,7 +325,7 @@ async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_change
         await session.execute(sa.delete(repository.import_parts)
                               .where(repository.import_parts.c.import_id == upload.row.id))
     await _act(engine, admin, "start", upload.row.id, "skip")
-    await _run(engine, batch=3)
+    assert [r["kept_rows"] for r in await _run(engine, batch=3)] == [True]
     row = await _get(engine, admin, upload.row.id)
     assert (row.status, row.created_count, row.skipped_count, row.error_rows) == ("succeeded", 5, 1, 1)
     assert await kept(upload.row.id) == 0
@@ -341,7 +344,7 @@ async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_change
         await session.execute(sa.update(customer_settings).where(customer_settings.c.id == 1).values(
             code_pattern="NEW{seq:04}", version=customer_settings.c.version + 1))
     await _act(engine, admin, "start", upload.row.id, "skip")
-    await _run(engine)
+    assert [r["kept_rows"] for r in await _run(engine)] == [False]
     row = await _get(engine, admin, upload.row.id)
     assert (row.status, row.created_count) == ("succeeded", 3)
     async with tenant_session(engine, tenant_id) as session:

@@ -351,11 +351,12 @@ class ImportRunner:
             row = await repository.get(session, import_id)
         if row is None or str(row.job_id) != str(job.id):
             return {"skipped": "superseded"}
+        kept = False
         try:
             if row.phase == "undo":
                 await self.undo(job.tenant_id, row)
             else:
-                await self.run_pass(job.tenant_id, row)
+                kept = await self.run_pass(job.tenant_id, row)
         except files.NotASpreadsheet as exc:
             async with tenant_session(self.engine, job.tenant_id) as session:
                 await repository.update(session, import_id, {"status": FAILED, "error": exc.code,
@@ -364,7 +365,9 @@ class ImportRunner:
         async with tenant_session(self.engine, job.tenant_id) as session:
             done = await repository.get(session, import_id)
         assert done is not None
-        return {"status": done.status, "created": done.created_count, "updated": done.updated_count}
+        # kept_rows: the import went through the dry run's checked rows (not the file).
+        return {"status": done.status, "created": done.created_count, "updated": done.updated_count,
+                "kept_rows": kept}
 
     async def _problems(self, session: AsyncSession, import_id: uuid.UUID,
                         found: list[tuple[int, str, str, str, str]]) -> None:
@@ -394,11 +397,12 @@ class ImportRunner:
             current = await repository.get(session, import_id)
         return current.status if current is not None else CANCELLED
 
-    async def run_pass(self, tenant_id: uuid.UUID, row: Any) -> None:
+    async def run_pass(self, tenant_id: uuid.UUID, row: Any) -> bool:
         """The dry run reads and checks the file and keeps each batch's checked rows
         (`customer_import_checked`, with `checking.fingerprint`); the import goes through those
         instead of reading and checking every row again, unless what checking depended on
-        changed meanwhile (a setting, a dictionary, an owner, the date), when it checks again."""
+        changed meanwhile (a setting, a dictionary, an owner, the date), when it checks again.
+        True when the import went through the kept rows."""
         importing = row.phase == "import"
         with tempfile.TemporaryDirectory(prefix="crm-import-") as folder:
             async with tenant_session(self.engine, tenant_id) as session:
@@ -436,12 +440,12 @@ class ImportRunner:
                     if len(pending) >= self.batch:
                         if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems,
                                                  keep=(stamp, batch)):
-                            return
+                            return bool(stored)
                         pending, problems = [], []
                         batch += 1
-                if not await self._batch(tenant_id, row, checker, pending, seen, counts, problems, last=True,
-                                         keep=(stamp, batch)):
-                    return
+                await self._batch(tenant_id, row, checker, pending, seen, counts, problems, last=True,
+                                  keep=(stamp, batch))
+        return bool(stored)
 
     async def _checked_rows(self, checker: checking.RowChecker, path: Path, row: Any
                             ) -> AsyncGenerator[tuple[int, checking.Checked], None]:
