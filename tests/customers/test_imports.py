@@ -31,6 +31,7 @@ from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, InvalidInput, NotFound
 from crm_platform.events import proto_data
+from crm_platform.ids import tenant_schema
 from crm_platform.pagination import PageTokens
 from crm_platform.tables import outbox
 from tests.customers.conftest import MASTER_KEY
@@ -315,7 +316,9 @@ async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_change
             return (await session.execute(sa.select(sa.func.count()).select_from(checked)
                                           .where(checked.c.import_id == import_id))).scalar_one()
 
-    content = _csv([["客户名称", "手机"]] + [[f"留存公司{n}", f"1380000{n:04d}"] for n in range(5)]
+    # Quotes and backslashes: the staged arrays are literals (repository.text_array).
+    names = [f'留存"公司\\{n}' if n % 2 else f"留存公司{n}" for n in range(5)]
+    content = _csv([["客户名称", "手机"]] + [[name, f"1380000{n:04d}"] for n, name in enumerate(names)]
                    + [["", "13800009999"]])
     upload = await _upload(engine, admin, content)
     await _run(engine, batch=4)
@@ -330,9 +333,14 @@ async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_change
     assert (row.status, row.created_count, row.skipped_count, row.error_rows) == ("succeeded", 5, 1, 1)
     assert await kept(upload.row.id) == 0
     async with tenant_session(engine, tenant_id) as session:
-        names = set((await session.execute(sa.select(customers.c.name)
-                                           .where(customers.c.deleted_at.is_(None)))).scalars())
-    assert names == {f"留存公司{n}" for n in range(5)}
+        schema = tenant_schema(tenant_id)
+        stored = (await session.execute(sa.text(
+            f'SELECT name, short_search_grams AS given, "{schema}".short_search_grams(lower(name || \' \' || '
+            f"contact_person || ' ' || name_initials)) AS expected FROM \"{schema}\".customers "
+            "WHERE deleted_at IS NULL"))).all()
+    assert {r.name for r in stored} == set(names)
+    # The grams the import gave (search/grams.py) are PostgreSQL's.
+    assert all(sorted(r.given) == sorted(r.expected) for r in stored)
 
     # The code pattern changes after the dry run: the import checks the file again, so the new
     # customers' codes follow the new pattern.

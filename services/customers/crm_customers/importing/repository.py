@@ -203,6 +203,13 @@ async def copy_rows(session: AsyncSession, table: sa.Table, names: Sequence[str]
             await copy.write_row(record)
 
 
+def text_array(values: Sequence[str]) -> str:
+    """A text[] literal for COPY: psycopg's list dumper was ~10% of the importing process (cProfile;
+    three arrays per created customer), this ~1 us. Every element quoted; backslash and double
+    quote escaped (PostgreSQL's array input); COPY's own escaping is psycopg's."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 # Besides the customers' own columns, a staged row carries its status history row's id and its
 # exact match keys (duplicates/keys.py `exact_keys`) as two parallel arrays.
 STAGE_EXTRA: Final = ("history_id", "key_kinds", "key_values")
