@@ -2,8 +2,10 @@
 mapping the user may correct, a dry run listing every row's problems (and an error file), then
 the import as a resumable, cancellable job, and an undo within 7 days.
 
-One pass over the file does both the dry run and the import (`ImportRunner.run_pass`): rows are
-checked by `checking.RowChecker` (the create path's rules), duplicates are found within the file
+One pass does both the dry run and the import (`ImportRunner.run_pass`): the dry run reads the
+file and checks its rows with `checking.RowChecker` (the create path's rules), keeping the checked
+rows per batch for the import, which reads those instead (or checks the file again when a setting
+it depended on changed); duplicates are found within the file
 (a dict of keys -> first row) and against live customers (one query per batch on the match keys
 duplicate detection keeps), and, when importing, each batch of rows is written in one
 transaction with COPY together with the import's cursor, one `crm.customer.imported` event for
@@ -645,6 +647,7 @@ class ImportRunner:
                 after = current.undo_cursor
                 changes = await repository.changes_page(session, row.id, after, self.batch)
                 if not changes:
+                    await repository.clear_checked(session, row.id)  # a cancelled import's, never resumed now
                     await repository.update(session, row.id, {"status": UNDONE, "undone_at": sa.func.now()})
                     await outbox.add_event(session, source=SOURCE, tenant_id=tenant_id, aggregate="customer",
                                            verb="import_undone", subject_id=str(row.id),
