@@ -519,7 +519,7 @@ def load(conninfo: str, tenant_id: uuid.UUID, data: Dataset) -> list[uuid.UUID]:
         # identical, the load is much faster than maintaining them row by row.
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
-            "AND tablename IN ('customers', 'customer_match_keys') AND indexname NOT IN "
+            "AND tablename IN ('customers', 'customer_match_keys', 'customer_name_deletions') AND indexname NOT IN "
             "(SELECT conname FROM pg_constraint WHERE connamespace = %s::regnamespace)",
             (schema, f'"{schema}"'),
         ).fetchall()
@@ -536,15 +536,24 @@ def load(conninfo: str, tenant_id: uuid.UUID, data: Dataset) -> list[uuid.UUID]:
                 )
                 with cur.copy(f'COPY "{schema}".customers ({", ".join(COLUMNS)}) FROM STDIN') as copy:
                     copy.write(_copy_text(customers))
-                keys = ((ids[i], kind, value) for i in part for kind, value in keys_of(data.rows[i]))
+                found = [(ids[i], keys_of(data.rows[i])) for i in part]
+                keys = ((customer_id, kind, value) for customer_id, pairs in found for kind, value in pairs
+                        if kind != "name_del")
                 with cur.copy(f'COPY "{schema}".customer_match_keys (customer_id, kind, value) FROM STDIN') as copy:
                     copy.write(_copy_text(keys))
+                # The name_del keys: one array per customer (migration c0252).
+                with cur.copy(f'COPY "{schema}".customer_name_deletions (customer_id, deletions) FROM STDIN') as copy:
+                    for customer_id, pairs in found:
+                        deleted = sorted(value for kind, value in pairs if kind == "name_del")
+                        if deleted:
+                            copy.write_row((customer_id, deleted))
         conn.execute("SET maintenance_work_mem = '512MB'")
         for _name, definition in indexes:
             conn.execute(definition)
         conn.commit()
         conn.execute(f'ANALYZE "{schema}".customers')
         conn.execute(f'ANALYZE "{schema}".customer_match_keys')
+        conn.execute(f'ANALYZE "{schema}".customer_name_deletions')
     return ids
 
 

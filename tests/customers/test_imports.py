@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer.schemas import to_proto
 from crm_customers.customer.service import CustomerService
-from crm_customers.customer.tables import customers
+from crm_customers.customer.tables import customer_settings, customers
 from crm_customers.duplicates.keys import keys_of
-from crm_customers.duplicates.tables import match_keys
+from crm_customers.duplicates.tables import match_keys, name_deletions
 from crm_customers.importing import repository
 from crm_customers.importing.service import JOB_KIND, CustomerImports, ImportRunner
 from crm_customers.sensitive.keys import LocalKeyWrapper
@@ -31,6 +31,7 @@ from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import Conflict, InvalidInput, NotFound
 from crm_platform.events import proto_data
+from crm_platform.ids import tenant_schema
 from crm_platform.pagination import PageTokens
 from crm_platform.tables import outbox
 from tests.customers.conftest import MASTER_KEY
@@ -80,10 +81,13 @@ async def _upload(engine: AsyncEngine, caller: Principal, content: bytes, filena
         return await imports.finish_upload(session, caller, str(row.id), mapping or {}, mode)
 
 
-async def _run(engine: AsyncEngine, batch: int = 2000) -> None:
+async def _run(engine: AsyncEngine, batch: int = 2000) -> list[dict[str, Any]]:
+    results = []
     for job in await jobs.claim(engine, [JOB_KIND], 10, timedelta(minutes=1)):
         result = await ImportRunner(engine, _sensitive(), batch=batch)(job)
         await jobs.complete(engine, job.id, result)
+        results.append(result)
+    return results
 
 
 async def _get(engine: AsyncEngine, caller: Principal, import_id: Any) -> Any:
@@ -158,6 +162,8 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
             outbox.c.subject.like("%.customer.imported"))))
         after_events = (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
         stored_keys = {(k.customer_id, k.kind, k.value) for k in await session.execute(sa.select(match_keys))}
+        stored_keys |= {(n.customer_id, "name_del", value) for n in await session.execute(sa.select(name_deletions))
+                        for value in n.deletions}
     assert len(stored) == 25
     # The match keys made in SQL from the staged rows (name_del too) are the ones keys_of makes.
     assert stored_keys == {(c.id, kind, value) for c in stored for kind, value in keys_of(c._mapping)}
@@ -191,12 +197,15 @@ async def test_import_creates_with_codes_sealed_fields_one_event_per_batch_and_u
     assert live == 0
     with pytest.raises(Conflict):
         await _act(engine, admin, "undo", upload.row.id)
-    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger).
+    # Deleting customer rows (erasure does) removes their match keys (migration c0210's trigger) and
+    # name neighbourhoods (c0252).
     gone = stored[0].id
     async with tenant_session(engine, tenant_id) as session:
         await session.execute(sa.delete(customers).where(customers.c.id.in_([gone, stored[1].id])))
         left = {k.customer_id for k in await session.execute(sa.select(match_keys.c.customer_id))}
+        neighbours = set((await session.execute(sa.select(name_deletions.c.customer_id))).scalars())
     assert gone not in left and stored[1].id not in left and stored[2].id in left
+    assert gone not in neighbours and stored[1].id not in neighbours and stored[2].id in neighbours
 
 
 async def test_update_mode_updates_existing_and_undo_restores_them(engine: AsyncEngine, tenant_id: uuid.UUID) -> None:
@@ -293,3 +302,85 @@ async def test_error_file_keeps_the_uploads_format_with_an_error_column(engine: 
     values = [[c.value for c in r] for r in sheet.iter_rows()]
     assert values[0] == ["客户名称", "手机号码", "错误"]
     assert len(values) == 2 and "客户名称: 必填" in values[1][2] and "手机号码: 手机号无效" in values[1][2]
+
+
+async def test_the_import_uses_the_dry_runs_checked_rows_unless_a_setting_changed(engine: AsyncEngine,
+                                                                                  tenant_id: uuid.UUID) -> None:
+    """The dry run keeps its checked rows (customer_import_checked) and the import goes through
+    them, not the file; a setting changed in between (here the code pattern) makes it check again."""
+    admin = _user(tenant_id)
+    checked = repository.import_checked
+
+    async def kept(import_id: Any) -> int:
+        async with tenant_session(engine, tenant_id) as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(checked)
+                                          .where(checked.c.import_id == import_id))).scalar_one()
+
+    # Quotes and backslashes: the staged arrays are literals (repository.text_array).
+    names = [f'留存"公司\\{n}' if n % 2 else f"留存公司{n}" for n in range(5)]
+    content = _csv([["客户名称", "手机"]] + [[name, f"1380000{n:04d}"] for n, name in enumerate(names)]
+                   + [["", "13800009999"]])
+    upload = await _upload(engine, admin, content)
+    await _run(engine, batch=4)
+    assert await kept(upload.row.id) == 2
+    # Without the file the import can only have used the kept rows.
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.delete(repository.import_parts)
+                              .where(repository.import_parts.c.import_id == upload.row.id))
+    await _act(engine, admin, "start", upload.row.id, "skip")
+    assert [r["kept_rows"] for r in await _run(engine, batch=3)] == [True]
+    row = await _get(engine, admin, upload.row.id)
+    assert (row.status, row.created_count, row.skipped_count, row.error_rows) == ("succeeded", 5, 1, 1)
+    assert await kept(upload.row.id) == 0
+    async with tenant_session(engine, tenant_id) as session:
+        schema = tenant_schema(tenant_id)
+        stored = (await session.execute(sa.text(
+            f'SELECT name, short_search_grams AS given, "{schema}".short_search_grams(lower(name || \' \' || '
+            f"contact_person || ' ' || name_initials)) AS expected FROM \"{schema}\".customers "
+            "WHERE deleted_at IS NULL"))).all()
+    assert {r.name for r in stored} == set(names)
+    # The grams the import gave (search/grams.py) are PostgreSQL's.
+    assert all(sorted(r.given) == sorted(r.expected) for r in stored)
+
+    # The code pattern changes after the dry run: the import checks the file again, so the new
+    # customers' codes follow the new pattern.
+    content = _csv([["客户名称", "手机"]] + [[f"新规则公司{n}", f"1370000{n:04d}"] for n in range(3)])
+    upload = await _upload(engine, admin, content)
+    await _run(engine)
+    assert await kept(upload.row.id) == 1
+    async with tenant_session(engine, tenant_id) as session:
+        await session.execute(sa.update(customer_settings).where(customer_settings.c.id == 1).values(
+            code_pattern="NEW{seq:04}", version=customer_settings.c.version + 1))
+    await _act(engine, admin, "start", upload.row.id, "skip")
+    assert [r["kept_rows"] for r in await _run(engine)] == [False]
+    row = await _get(engine, admin, upload.row.id)
+    assert (row.status, row.created_count) == ("succeeded", 3)
+    async with tenant_session(engine, tenant_id) as session:
+        new_codes = sorted((await session.execute(sa.select(customers.c.code)
+                                                  .where(customers.c.name.like("新规则公司%")))).scalars())
+    assert new_codes == ["NEW0001", "NEW0002", "NEW0003"]
+
+
+class NotAStoredClass:
+    """A class a stored batch must not be able to name (pickle would build anything it names)."""
+
+
+def test_a_kept_batch_loads_as_it_was_dumped_and_names_no_other_class() -> None:
+    import pickle
+    import zlib
+    from datetime import date
+    from decimal import Decimal
+
+    from crm_customers.customer.codes import CodePrefix
+    from crm_customers.importing import checking
+
+    rows = [(2, checking.Checked(values={"name": "甲", "owner_id": uuid.uuid4(), "resident_id_enc": b"\x00\x01",
+                                         "first_contact_date": date(2024, 1, 5), "annual_revenue": Decimal("1.50"),
+                                         "custom_fields": {"tags": ["a"]}},
+                                 problems=[], keys=[("phone", "+8613800000000")], given={"name", "mobile"},
+                                 prefix=CodePrefix("C-\x00", 4))),
+            (3, checking.Checked(problems=[("mobile", "invalid_mobile")], given={"mobile"}))]
+    assert checking.load_batch(checking.dump_batch(rows)) == rows
+    hostile = zlib.compress(pickle.dumps([(1, NotAStoredClass, [], [], set(), None)]))
+    with pytest.raises(pickle.UnpicklingError):
+        checking.load_batch(hostile)

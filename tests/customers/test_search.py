@@ -181,3 +181,54 @@ async def test_short_search_grams_plpgsql_equals_c0012s_sql_body(engine: AsyncEn
     assert body == "plpgsql"
     assert different is None
     assert sorted(sample) == sorted(["bj", "北", "北京", "京", "星", "星辰", "辰"])
+
+
+async def test_short_search_grams_in_python_and_by_the_trigger_equal_postgresqls(engine: AsyncEngine,
+                                                                                 tenant_id: uuid.UUID) -> None:
+    """search/grams.py (the import's) gives the grams of PostgreSQL's `short_search_grams(lower(t))`
+    for plain texts (printable ASCII and ideographs) and None for any other text; c0251's trigger
+    fills the column on an INSERT that does not give it and on an UPDATE of its sources, and an
+    UPDATE cannot set it."""
+    import random
+
+    import sqlalchemy as sa
+
+    from crm_customers.search import grams
+    from crm_platform.ids import tenant_schema
+
+    rnd = random.Random(251)
+    plain = ["北京", "星辰", "科技", "有限公司", "张伟", "BJxckj", "ABC", "1", " ", "  ", "-", "闫", "(", "Z9"]
+    odd = ["\t", "\n", "\u3000", "\u00a0", "Ａ", "é", "İ", "Σ", "（"]
+    texts = [" ", "a", "闫", "aB", "A b", "北京 星辰"]
+    texts += ["".join(rnd.choice(plain) for _ in range(rnd.randint(1, 12))) for _ in range(400)]
+    others = ["".join(rnd.choice(plain) for _ in range(rnd.randint(0, 6))) + rnd.choice(odd) for _ in range(50)]
+    schema = tenant_schema(tenant_id)
+    async with engine.begin() as connection:
+        stored = (await connection.execute(sa.text(
+            f'SELECT t, "{schema}".short_search_grams(lower(t)) FROM unnest(CAST(:texts AS text[])) AS t'),
+            {"texts": texts})).all()
+        assert len(stored) == len(texts)
+        assert all(grams.short_search_grams(t) == sorted(g) for t, g in stored)
+        assert all(grams.short_search_grams(t) is None for t in others)
+        # The trigger: computed on INSERT when not given, kept when given, recomputed on UPDATE.
+        customer_id = uuid.uuid4()
+        await connection.execute(sa.text(
+            f'INSERT INTO "{schema}".customers (id, code, name, type, contact_person, name_initials, owner_id, status, '
+            "version, created_by, updated_by) "
+            "VALUES (:id, 'T1', '北京星辰', 'enterprise', '张 伟', 'bjxc', :id, 'lead', 1, 'u', 'u')"),
+            {"id": customer_id})
+
+        async def column() -> list[str]:
+            return sorted((await connection.execute(sa.text(
+                f'SELECT short_search_grams FROM "{schema}".customers WHERE id = :id'), {"id": customer_id})
+            ).scalar_one())
+
+        assert await column() == grams.short_search_grams("北京星辰 张 伟 bjxc")
+        await connection.execute(sa.text(f'UPDATE "{schema}".customers SET short_search_grams = :g WHERE id = :id'),
+                                 {"g": ["zz"], "id": customer_id})
+        assert await column() == grams.short_search_grams("北京星辰 张 伟 bjxc")
+        await connection.execute(sa.text(f'UPDATE "{schema}".customers SET contact_person = :c WHERE id = :id'),
+                                 {"c": "闫\u3000明", "id": customer_id})
+        expected = (await connection.execute(sa.text(f'SELECT "{schema}".short_search_grams(:t)'),
+                                             {"t": "北京星辰 闫\u3000明 bjxc"})).scalar_one()
+        assert await column() == sorted(expected)

@@ -18,6 +18,7 @@ from crm_customers.duplicates.tables import (
     duplicate_scans,
     group_members,
     match_keys,
+    name_deletions,
     scan_pairs,
 )
 
@@ -44,18 +45,33 @@ async def replace_keys(
     session: AsyncSession, customer_id: uuid.UUID, keys: Iterable[tuple[str, str]], *, replace: bool = True
 ) -> None:
     """One statement: the new keys added (those already there are kept) and, when `replace`, the
-    old ones not among them deleted. Both halves see the same snapshot, so neither undoes the other."""
-    pairs = sorted(set(keys))
-    added = (pg.insert(match_keys).values([{"customer_id": customer_id, "kind": k, "value": v} for k, v in pairs])
-             .on_conflict_do_nothing()) if pairs else None
-    if not replace:
-        if added is not None:
-            await session.execute(added)
-        return
-    stale = sa.delete(match_keys).where(match_keys.c.customer_id == customer_id)
+    old ones not among them deleted. Both halves see the same snapshot, so neither undoes the other.
+    The `name_del` keys go into the customer's one `customer_name_deletions` row (migration c0252),
+    written in the same statement."""
+    pairs = sorted({(k, v) for k, v in keys if k != "name_del"})
+    deleted = sorted({v for k, v in keys if k == "name_del"})
+    statements: list[Any] = []
     if pairs:
-        stale = stale.where(sa.tuple_(match_keys.c.kind, match_keys.c.value).not_in(pairs))
-    await session.execute(stale.add_cte(added.cte("added_keys")) if added is not None else stale)
+        statements.append(pg.insert(match_keys).values(
+            [{"customer_id": customer_id, "kind": k, "value": v} for k, v in pairs]).on_conflict_do_nothing())
+    if deleted:
+        upsert = pg.insert(name_deletions).values(customer_id=customer_id, deletions=deleted)
+        statements.append(upsert.on_conflict_do_update(
+            index_elements=[name_deletions.c.customer_id], set_={"deletions": upsert.excluded.deletions},
+            where=name_deletions.c.deletions.is_distinct_from(upsert.excluded.deletions)))
+    if replace:
+        if not deleted:
+            statements.append(sa.delete(name_deletions).where(name_deletions.c.customer_id == customer_id))
+        stale = sa.delete(match_keys).where(match_keys.c.customer_id == customer_id)
+        if pairs:
+            stale = stale.where(sa.tuple_(match_keys.c.kind, match_keys.c.value).not_in(pairs))
+        statements.append(stale)
+    if not statements:
+        return
+    *others, main = statements
+    for number, other in enumerate(others):
+        main = main.add_cte(other.cte(f"key_write_{number}"))
+    await session.execute(main)
 
 
 async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[str]) -> None:
@@ -99,18 +115,27 @@ async def matching_keys(
         sa.and_(match_keys.c.kind == kind, match_keys.c.value == value) for kind, value in exact
     ]
     if probes:
-        conditions.append(sa.and_(match_keys.c.kind.in_(("name", "name_del")), match_keys.c.value.in_(list(probes))))
+        conditions.append(sa.and_(match_keys.c.kind == "name", match_keys.c.value.in_(list(probes))))
     if not conditions:
         return []
-    query = (
+    query: Any = (
         sa.select(match_keys.c.customer_id, match_keys.c.kind, match_keys.c.value)
         .join(customers, customers.c.id == match_keys.c.customer_id)
         .where(sa.or_(*conditions), _c.deleted_at.is_(None))
-        .limit(2000)
     )
     if exclude is not None:
         query = query.where(match_keys.c.customer_id != exclude)
-    return list((await session.execute(query)).all())
+    if probes:  # names whose neighbourhood holds a probe: `&&` on the GIN index (migration c0252)
+        neighbours = (
+            sa.select(name_deletions.c.customer_id, sa.literal("name_del").label("kind"), sa.literal("").label("value"))
+            .join(customers, customers.c.id == name_deletions.c.customer_id)
+            .where(name_deletions.c.deletions.overlap(sa.literal(sorted(probes), pg.ARRAY(sa.Text))),
+                   _c.deleted_at.is_(None))
+        )
+        if exclude is not None:
+            neighbours = neighbours.where(name_deletions.c.customer_id != exclude)
+        query = sa.union_all(query, neighbours)
+    return list((await session.execute(sa.select(query.subquery()).limit(2000))).all())
 
 
 async def customer_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:

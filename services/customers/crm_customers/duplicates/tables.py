@@ -18,6 +18,16 @@ match_keys = sa.Table(
     schema=TENANT,
 )
 
+# A company name key's one-deletion neighbourhood (`name_del` keys, keys.py `deletions`), one array
+# per customer with a GIN index (migration c0252); customers without one have no row.
+name_deletions = sa.Table(
+    "customer_name_deletions",
+    metadata,
+    sa.Column("customer_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("deletions", pg.ARRAY(sa.Text), nullable=False),
+    schema=TENANT,
+)
+
 duplicate_scans = sa.Table(
     "duplicate_scans",
     metadata,

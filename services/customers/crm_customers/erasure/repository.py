@@ -12,7 +12,7 @@ from crm_customers.activity.tables import customer_activity
 from crm_customers.bulk.tables import bulk_change_items
 from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates import repository as duplicates_repository
-from crm_customers.duplicates.tables import match_keys
+from crm_customers.duplicates.tables import match_keys, name_deletions
 from crm_customers.erasure.tables import customer_erasures
 from crm_customers.merge.tables import merges
 from crm_customers.metrics.tables import orders_30d, spend_12m
@@ -34,6 +34,7 @@ RELATED: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (customer_activity, ("customer_id",)),  # also ON DELETE CASCADE
     (bulk_change_items, ("customer_id",)),  # also ON DELETE CASCADE
     (match_keys, ("customer_id",)),  # also ON DELETE CASCADE
+    (name_deletions, ("customer_id",)),  # also deleted with the customer row (c0252's trigger)
     (customer_tags, ("customer_id",)),  # also ON DELETE CASCADE; the tag filter's projection
 )
 

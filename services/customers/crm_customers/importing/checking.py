@@ -8,8 +8,13 @@ Problems are (field, code); field is a customer field key or `cf.<key>`."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import pickle
 import re
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -26,7 +31,7 @@ from crm_customers.sensitive import crypto
 from crm_customers.sensitive import values as sensitive_values
 from crm_customers.sensitive.keys import TenantKeys
 from crm_customers.settings import write_config
-from crm_platform.auth import Principal
+from crm_platform.auth import Principal, principal_json
 from crm_platform.errors import FieldError
 
 DICTIONARY_FIELDS: Final = ("industry", "region", "source")
@@ -249,6 +254,49 @@ class RowChecker:
         return out
 
 
+# The classes a stored batch may name (`load_batch`): the values' own types, nothing else.
+_STORED_CLASSES: Final = frozenset({("uuid", "UUID"), ("uuid", "SafeUUID"), ("datetime", "date"),
+                                    ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
+                                    ("decimal", "Decimal")})
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles only plain data and the classes above: a stored batch can build nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _STORED_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a stored batch")
+        return super().find_class(module, name)
+
+
+def dump_batch(rows: list[tuple[int, Checked]]) -> bytes:
+    """A batch of checked rows for `customer_import_checked` (the dry run keeps them so that the
+    import need not read and check the file again): plain tuples, pickled, compressed."""
+    plain = [(number, c.values, c.problems, c.keys, c.given,
+              (c.prefix.text, c.prefix.width) if c.prefix is not None else None) for number, c in rows]
+    return zlib.compress(pickle.dumps(plain, protocol=5), 1)
+
+
+def load_batch(data: bytes) -> list[tuple[int, Checked]]:
+    plain = _BatchUnpickler(io.BytesIO(zlib.decompress(data))).load()
+    return [(number, Checked(values, problems, keys, given,
+                             codes.CodePrefix(*prefix) if prefix is not None else None))
+            for number, values, problems, keys, given, prefix in plain]
+
+
+def fingerprint(checker: RowChecker, mapping: dict[str, str]) -> str:
+    """What a row's checked values depend on besides its cells: the write configuration (settings,
+    dictionaries, custom fields), the owners and their checks, the importer, the sealing key and
+    today's date (code patterns may hold it). A stored batch is used only while this is equal."""
+    key = hashlib.sha256(checker.keys.data_key).hexdigest() if checker.keys is not None else ""
+    parts = (repr(checker.config), sorted(mapping.items()),
+             sorted((name, [str(i) for i in ids]) for name, ids in checker.owners.items()),
+             sorted((str(owner), problem) for owner, problem in checker.owner_checks.items()),
+             json.dumps(principal_json(checker.caller), sort_keys=True, default=str), key,
+             checker.today.isoformat())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def duplicate_keys(values: dict[str, Any]) -> list[tuple[str, str]]:
     """The exact keys a duplicate is found by (duplicates/keys.py's kinds; `code` too)."""
     found: list[tuple[str, str]] = []
@@ -282,4 +330,7 @@ def write_problems(caller: Principal, mapping: dict[str, str]) -> list[tuple[str
             for e in access.write_errors(caller, sent, custom)]
 
 
-__all__ = ["Checked", "RowChecker", "duplicate_keys", "field_error", "iso_date", "write_problems"]
+__all__ = [
+    "Checked", "RowChecker", "dump_batch", "duplicate_keys", "field_error", "fingerprint", "iso_date", "load_batch",
+    "write_problems",
+]
