@@ -113,8 +113,11 @@ client credentials for systems, authorization code + PKCE for people. Errors are
 """
 
 ROUTERS = (
+    # The hottest API paths first: every request is matched against the routers in this order
+    # (FastAPI's matching cost ~0.03 ms per router passed). No router before it has a /v1/customers path.
+    customers.router,
     health.router, metadata.router, token.router, authorize.router, signup.router, users.router,
-    api_clients.router, customers.router, customer_settings.router, customer_fields.router, tags.router,
+    api_clients.router, customer_settings.router, customer_fields.router, tags.router,
     tag_rules.router, tag_rules.jobs_router, tag_batches.router, followup_tasks.router, followup_records.router,
     followup_records.dictionaries, followup_inbound.router, notifications.router,
     cadence_rules.router, automation_rules.router, followup_sla.router,  # cadences / automation (issue 12)

@@ -12,6 +12,8 @@ from crm_gateway.app import create_app
 from crm_gateway.settings import GatewaySettings
 from crm_platform import telemetry
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def load_settings() -> GatewaySettings:
     try:
@@ -42,6 +44,9 @@ def serve_http(factory: str, *, host: str, port: int, workers: int = 1) -> None:
         log_config=None,  # JSON logs from crm_platform.telemetry
         server_header=False,
         proxy_headers=True,
+        # The supervisor kills a worker that does not answer its ping within this: uvicorn's 5 s
+        # killed workers still importing on a loaded machine, again and again (none ever started).
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,6 +66,8 @@ BRAND_CHARS: Final = ("华信星辰云帆锦程博远恒通瑞丰天成宏图创
                       "海纳百川嘉禾明德润泽凯旋永泰东方长城远景佳源银河九州同心广厦启明欣荣聚力兴业盛世")
 BATCH_SIZE: Final = 1000
 TARGETS: Final = {"get": 0.5, "list": 0.25}
+# Seconds of no load before each scenario, to measure the platform's background CPU (see Load.run).
+IDLE_SAMPLE_SECONDS: Final = 5.0
 
 
 @dataclass
@@ -323,28 +326,48 @@ class Load:
     profiled: dict[str, int] = field(default_factory=dict)
     # Process group -> root pids whose CPU time is accounted per request.
     accounted: dict[str, list[int]] = field(default_factory=dict)
+    # Longest wait for the platform to go idle before a scenario (on a busy machine it may never).
+    settle_timeout: float = 180.0
 
     def run(self, name: str, base_url: str, script: str, connections: int) -> Result:
         path = self.work_dir / f"{name}.lua"
         path.write_text(script)
         if self.accounted:
-            waited = settle(self.accounted)
+            waited = settle(self.accounted, self.settle_timeout)
             if waited > 3:
                 print(f"  waited {waited:.0f} s for the platform to go idle before {name}", flush=True)
+        idle = self._idle_cpu_rate()
         if self.warmup > 0:
             self._wrk(base_url, path, connections, self.warmup)
         load_average = os.getloadavg()[0]
         before = cpu_seconds(self.accounted)
+        started = time.monotonic()
         with self._profiling(name):
             raw = self._wrk(base_url, path, connections, self.duration)
         after = cpu_seconds(self.accounted)
+        elapsed = time.monotonic() - started
         requests = max(1, raw["requests"])
-        return Result(
+        result = Result(
             name=name, requests_per_second=raw["requests"] / (raw["duration_us"] / 1e6),
             p50_ms=raw["p50_us"] / 1000, p95_ms=raw["p95_us"] / 1000, p99_ms=raw["p99_us"] / 1000,
             requests=raw["requests"], errors=raw["errors"], load_average=load_average,
-            cpu_ms={k: 1000 * (after[k] - before[k]) / requests for k in after},
+            cpu_ms={k: 1000 * max(0.0, after[k] - before[k] - idle.get(k, 0.0) * elapsed) / requests for k in after},
         )
+        print(f"  {name}: {result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} ms, "
+              f"{result.errors} errors, load {load_average:.1f}; CPU ms per request: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in result.cpu_ms.items() if v >= 0.01), flush=True)
+        return result
+
+    def _idle_cpu_rate(self, seconds: float = IDLE_SAMPLE_SECONDS) -> dict[str, float]:
+        """CPU seconds per second each group spends with no load (pollers, relays, job claims):
+        subtracted from a run's CPU, so a slow run's requests are not charged for the background
+        work of its longer wall time."""
+        if not self.accounted:
+            return {}
+        before = cpu_seconds(self.accounted)
+        time.sleep(seconds)
+        after = cpu_seconds(self.accounted)
+        return {k: (after[k] - before[k]) / seconds for k in after}
 
     def _wrk(self, base_url: str, script: Path, connections: int, seconds: float) -> dict[str, Any]:
         if self.wrk is None:
@@ -377,7 +400,11 @@ class Load:
             yield
         finally:
             for spy in spies:
-                spy.wait(timeout=60)
+                try:
+                    spy.wait(timeout=60)
+                except subprocess.TimeoutExpired:  # a starved machine: lose the profile, not the run
+                    spy.kill()
+                    spy.wait()
 
 
 # -- platform, hop and seed --------------------------------------------------------------------------
@@ -389,15 +416,35 @@ def start_hop(work_dir: Path, workers: int) -> tuple[str, list[subprocess.Popen[
     log = open(work_dir / "hop.log", "ab")  # noqa: SIM115 - lives as long as the processes
     servicer = subprocess.Popen([sys.executable, "-m", "tests.bench.hop", "grpc", str(grpc_port)], cwd=ROOT,
                                 env=env, stdout=log, stderr=log, start_new_session=True)
-    wait_for_port(grpc_port, 60, servicer)
-    front = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.hop", "http", str(http_port), f"127.0.0.1:{grpc_port}"], cwd=ROOT,
-        env=env, stdout=log, stderr=log, start_new_session=True,
-    )
-    wait_for_port(http_port, 60, front)
-    url = f"http://127.0.0.1:{http_port}"
-    httpx.get(f"{url}/hop/warm", timeout=10).raise_for_status()
-    return url, [front, servicer]
+    started = [servicer]
+    try:
+        # Generous: on a loaded machine importing FastAPI in each worker takes more than a minute.
+        wait_for_port(grpc_port, 240, servicer)
+        front = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.hop", "http", str(http_port), f"127.0.0.1:{grpc_port}"], cwd=ROOT,
+            env=env, stdout=log, stderr=log, start_new_session=True,
+        )
+        started.insert(0, front)
+        wait_for_port(http_port, 240, front)
+        url = f"http://127.0.0.1:{http_port}"
+        httpx.get(f"{url}/hop/warm", timeout=10).raise_for_status()
+    except BaseException:
+        stop_processes(started)
+        raise
+    return url, started
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Each process's whole group (uvicorn's worker processes too: they run in the group)."""
+    for process in processes:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def accounted_groups(platform: Platform, hop: list[subprocess.Popen[bytes]]) -> dict[str, list[int]]:
@@ -516,7 +563,8 @@ def report(results: list[Result], hop: float) -> None:
               f"{ratio:>7} {r.load_average:>5.1f}  {r.note}")
     groups = [g for g in next((r.cpu_ms for r in results if r.cpu_ms), {})]
     if groups:
-        print("\nCPU milliseconds per request during the measured run (process and its descendants):")
+        print("\nCPU milliseconds per request during the measured run (process and its descendants; each "
+              "process's background CPU, measured idle just before, subtracted):")
         print(f"{'scenario':<8} " + " ".join(f"{g:>9}" for g in groups) + f" {'total':>9}")
         for r in results:
             if r.cpu_ms:
@@ -539,6 +587,8 @@ def main() -> None:
     parser.add_argument("--only", default="get,list,create,patch,batch", help="scenarios, comma separated")
     parser.add_argument("--data-dir", type=Path, default=None, help="platform data (default: a temporary dir)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs into this directory")
+    parser.add_argument("--settle-timeout", type=float, default=180.0,
+                        help="longest wait, in seconds, for the platform to go idle before each scenario")
     args = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -565,7 +615,8 @@ def main() -> None:
 
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-        load = Load(wrk, args.threads, args.duration, args.warmup, work_dir, args.profile)
+        load = Load(wrk, args.threads, args.duration, args.warmup, work_dir, args.profile,
+                    settle_timeout=args.settle_timeout)
         if args.profile:
             load.profiled = {name: platform.processes[name].pid for name in ("gateway", "customers")}
         load.accounted = accounted_groups(platform, processes)
@@ -596,7 +647,7 @@ def main() -> None:
                          args.write_connections)
             time.sleep(3)  # requests the warm-up left running still change versions
             measured = Load(wrk, args.threads, args.duration, 0, work_dir, args.profile, load.profiled,
-                            load.accounted)
+                            load.accounted, args.settle_timeout)
             results.append(measured.run("patch", gateway,
                                         patch_script(token, current_versions(setup, token), args.threads),
                                         args.write_connections))
@@ -611,13 +662,7 @@ def main() -> None:
         report(results, hop)
         api.close()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         platform.stop()
 
 

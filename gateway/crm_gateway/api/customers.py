@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 import grpc
 from fastapi import APIRouter, Header, Query, Request, Response
-from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 from pydantic import ConfigDict, Field, field_validator
 
@@ -26,6 +25,7 @@ from crm_gateway.api.common import (
     RequestBody,
     Resource,
     expected_version,
+    json_reply,
     operation,
     timestamp,
 )
@@ -52,6 +52,28 @@ ADDED_FILTERS = (
     "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before",
     "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency",
 )
+
+
+def struct_json(value: Struct) -> dict[str, Any]:
+    """A Struct as `plain_json(MessageToDict(value))` gives it, read directly (the general walk
+    cost most of a list page's conversion)."""
+    return {key: _value_json(item) for key, item in value.fields.items()}
+
+
+def _value_json(value: Any) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number: float = value.number_value
+        return int(number) if number.is_integer() else number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct_json(value.struct_value)
+    if kind == "list_value":
+        return [_value_json(item) for item in value.list_value.values]
+    return None
 
 
 def plain_json(value: Any) -> Any:
@@ -171,26 +193,34 @@ class Customer(Resource):
     )
 
 
+def customer_reply(message: Any) -> dict[str, Any]:
+    """The one mapping from a `crm.customers.v1.Customer` to the REST `Customer`: its fields in the
+    model's order, as values the model holds (hot reads send them as JSON at once, `json_reply`;
+    tests/gateway/test_customer_reply.py checks that the model gives the same document)."""
+    return {
+        "id": message.id, "code": message.code, "name": message.name, "type": message.type,
+        "contact_person": message.contact_person, "mobile": message.mobile, "phone": message.phone,
+        "email": message.email, "industry": message.industry, "region": message.region, "source": message.source,
+        "first_contact_date": message.first_contact_date or None, "owner_id": message.owner_id,
+        "owner_name": message.owner_name, "status": message.status,
+        "employees": message.employees if message.HasField("employees") else None,
+        "annual_revenue": message.annual_revenue or None,
+        "annual_revenue_currency": message.annual_revenue_currency or None,
+        "needs": message.needs, "notes": message.notes, "credit_code": message.credit_code,
+        "custom_fields": struct_json(message.custom_fields),
+        "version": message.version, "created_at": timestamp(message.created_at),
+        "updated_at": timestamp(message.updated_at), "created_by": message.created_by,
+        "updated_by": message.updated_by, "created_by_name": message.created_by_name,
+        "updated_by_name": message.updated_by_name,
+        "deleted_at": timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
+        "resident_id": message.resident_id or None, "bank_card": message.bank_card or None,
+        "annual_spend": dict(message.annual_spend.amounts) if message.HasField("annual_spend") else None,
+        "lifetime_value": dict(message.lifetime_value.amounts) if message.HasField("lifetime_value") else None,
+    }
+
+
 def customer_out(message: Any) -> Customer:
-    return Customer(
-        id=message.id, code=message.code, name=message.name, type=message.type,
-        contact_person=message.contact_person, mobile=message.mobile, phone=message.phone, email=message.email,
-        industry=message.industry, region=message.region, source=message.source,
-        first_contact_date=message.first_contact_date or None, owner_id=message.owner_id,
-        owner_name=message.owner_name, status=message.status,
-        employees=message.employees if message.HasField("employees") else None,
-        annual_revenue=message.annual_revenue or None,
-        annual_revenue_currency=message.annual_revenue_currency or None,
-        needs=message.needs, notes=message.notes, credit_code=message.credit_code,
-        custom_fields=plain_json(json_format.MessageToDict(message.custom_fields)),
-        version=message.version, created_at=timestamp(message.created_at),
-        updated_at=timestamp(message.updated_at), created_by=message.created_by, updated_by=message.updated_by,
-        created_by_name=message.created_by_name, updated_by_name=message.updated_by_name,
-        deleted_at=timestamp(message.deleted_at) if message.HasField("deleted_at") else None,
-        resident_id=message.resident_id or None, bank_card=message.bank_card or None,
-        annual_spend=dict(message.annual_spend.amounts) if message.HasField("annual_spend") else None,
-        lifetime_value=dict(message.lifetime_value.amounts) if message.HasField("lifetime_value") else None,
-    )
+    return Customer.model_validate(customer_reply(message))
 
 
 class CustomerCreate(RequestBody):
@@ -408,7 +438,7 @@ class CustomerPage(Page[Customer]):
 )
 async def list_customers(
     request: Request, query: Annotated[CustomerListQuery, Query()], caller: CallerDep, services: BackendsDep
-) -> CustomerPage:
+) -> Response:
     custom = _custom_filters(request, query)
     await check_tag_filter(caller, services, query.tag_id, "tag_id")
     cell_ids = await report_cell_ids(caller, services, query.report, query.report_cell)
@@ -416,12 +446,17 @@ async def list_customers(
         services.customers.ListCustomers, list_request(query, custom, cell_ids),
         rename=rename_fields({}, strip_prefix="custom_fields."),
     )
-    items = [customer_out(c).model_copy(update={"tag_ids": list(c.tag_ids)}) for c in reply.items]
-    listed = CustomerPage(items=items, next_page_token=reply.next_page_token or None, total_size=None,
-                          total_size_capped=None)
-    if query.include_total:
-        listed.total_size, listed.total_size_capped = reply.total_size, reply.total_size_capped
-    return listed
+    return json_reply(customer_page(reply, include_total=query.include_total))
+
+
+def customer_page(reply: Any, *, include_total: bool = False) -> dict[str, Any]:
+    """A `ListCustomersResponse` as the REST `CustomerPage` (each item with its `tag_ids`)."""
+    page: dict[str, Any] = {"items": [customer_reply(c) | {"tag_ids": list(c.tag_ids)} for c in reply.items]}
+    if reply.next_page_token:
+        page["next_page_token"] = reply.next_page_token
+    if include_total:
+        page |= {"total_size": reply.total_size, "total_size_capped": reply.total_size_capped}
+    return page
 
 
 @router.post(
@@ -450,30 +485,35 @@ async def create_customer(body: CustomerCreate, response: Response, caller: Call
                 errors=[404]),
 )
 async def get_customer(
-    customer_id: str, response: Response, caller: CallerDep, services: BackendsDep,
+    customer_id: str, caller: CallerDep, services: BackendsDep,
     show_deleted: Annotated[bool, Query(description="Also find a soft-deleted customer (customers:admin)")] = False,
-) -> Customer:
+) -> Response:
     # The record and its value figures are asked at once: the figures add no round trip to a read.
-    record = asyncio.ensure_future(caller.call(
-        services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id, show_deleted=show_deleted)
-    ))
-    value = asyncio.ensure_future(_customer_value(caller, services, customer_id))
+    value = (asyncio.ensure_future(_customer_value(caller, services, customer_id))
+             if _may_read_value(caller) else None)
     try:
-        reply = await record
+        reply = await caller.call(
+            services.customers.GetCustomer, pb.GetCustomerRequest(id=customer_id, show_deleted=show_deleted)
+        )
     except BaseException:
-        value.cancel()
+        if value is not None:
+            value.cancel()
         raise
-    customer = customer_out(reply)
-    customer.value = await value
-    return _single(response, customer)
+    customer = customer_reply(reply)
+    figures = await value if value is not None else None
+    if figures is not None:
+        customer["value"] = figures
+    return json_reply(customer, headers={"ETag": etag(reply.version)})
+
+
+def _may_read_value(caller: Caller) -> bool:
+    """A caller without `reports:read` is not asked about (reporting would refuse)."""
+    return caller.principal is None or Scope.REPORTS_READ.value in caller.principal.scopes
 
 
 async def _customer_value(caller: Caller, services: Backends, customer_id: str) -> CustomerValueFigures | None:
     """The value figures reporting computes (under the same token: its data scope and field
-    policies). The record does not depend on them: reporting down leaves them out, and a caller
-    without `reports:read` is not asked about (reporting would refuse)."""
-    if caller.principal is not None and Scope.REPORTS_READ.value not in caller.principal.scopes:
-        return None
+    policies). The record does not depend on them: reporting down leaves them out."""
     try:
         found = await caller.call(services.reporting.GetCustomerValue,
                                   reporting_pb2.GetCustomerValueRequest(customer_id=customer_id))

@@ -24,10 +24,11 @@ from crm_gateway.api.common import (
     RequestBody,
     Resource,
     expected_version,
+    json_reply,
     operation,
     timestamp,
 )
-from crm_gateway.api.customers import Customer, customer_out
+from crm_gateway.api.customers import Customer, customer_page
 from crm_gateway.api.tags import check_saved_tag_filter, check_tag_filter
 from crm_gateway.problems import etag
 from crm_platform.auth import Scope
@@ -308,9 +309,8 @@ class MembersQuery(PageQuery):
                         summary="The segment's customers (the customer list with `segment_id`)",
                         scopes=SCOPES, errors=[404]))
 async def list_members(segment_id: str, query: Annotated[MembersQuery, Query()], caller: CallerDep,
-                       services: BackendsDep) -> Page[Customer]:
+                       services: BackendsDep) -> Response:
     segment = await caller.call(services.segments.GetSegment, pb.GetSegmentRequest(id=segment_id))
     reply = await caller.call(services.customers.ListCustomers, customers_pb.ListCustomersRequest(
         page_size=query.page_size, page_token=query.page_token, order_by=query.order_by, segment_id=segment.id))
-    items = [customer_out(c).model_copy(update={"tag_ids": list(c.tag_ids)}) for c in reply.items]
-    return Page[Customer](items=items, next_page_token=reply.next_page_token or None)
+    return json_reply(customer_page(reply))

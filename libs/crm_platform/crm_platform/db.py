@@ -100,8 +100,25 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise exc.DisconnectionError(f"connection unusable after {IDLE_PING_SECONDS:.0f} s idle") from error
 
 
-def tenant_engine(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncEngine:
-    return engine.execution_options(schema_translate_map={TENANT: tenant_schema(tenant_id)})
+# (engine, tenant, autocommit) -> the engine bound to that tenant's schema. Making one (SQLAlchemy
+# copies the options and sets up its events) cost more than a hot read's statement
+# (docs/benchmarks.md); they are views of the same pool, so they are made once per tenant and kept.
+# Each holds its parent engine, so an id here is never reused by another engine while cached.
+_TENANT_ENGINES: dict[tuple[int, str, bool], AsyncEngine] = {}
+TENANT_ENGINES_KEPT: Final = 10_000
+
+
+def tenant_engine(engine: AsyncEngine, tenant_id: uuid.UUID | str, *, autocommit: bool = False) -> AsyncEngine:
+    key = (id(engine.sync_engine), str(tenant_id), autocommit)
+    bound = _TENANT_ENGINES.get(key)
+    if bound is None:
+        bound = engine.execution_options(schema_translate_map={TENANT: tenant_schema(tenant_id)})
+        if autocommit:
+            bound = bound.execution_options(isolation_level="AUTOCOMMIT")
+        if len(_TENANT_ENGINES) >= TENANT_ENGINES_KEPT:
+            _TENANT_ENGINES.clear()
+        _TENANT_ENGINES[key] = bound
+    return bound
 
 
 @asynccontextmanager
@@ -127,8 +144,7 @@ async def tenant_read_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -
     """For read-only RPCs: a session bound to one tenant's schema on a connection in autocommit, so a
     read that is one statement costs one round trip (no BEGIN, no COMMIT). Each statement sees the
     data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here."""
-    bound = tenant_engine(engine, tenant_id).execution_options(isolation_level="AUTOCOMMIT")
-    async with AsyncSession(bound, expire_on_commit=False) as session:
+    async with AsyncSession(tenant_engine(engine, tenant_id, autocommit=True), expire_on_commit=False) as session:
         yield session
 
 
