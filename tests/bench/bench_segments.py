@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -146,10 +147,35 @@ async def save_segments(engine: AsyncEngine, tenant: uuid.UUID, world: World) ->
     return ids
 
 
+TICK_MS: Final = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_ms(postmaster: int) -> float:
+    """CPU time (user + system) of the PostgreSQL server so far: the postmaster, its live children
+    (the pool's backends) and the children it has reaped (a count's parallel workers)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid, parent = int(entry), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        elif parent == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total * TICK_MS
+
+
 async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids: dict[str, str],
-                      runs: int) -> tuple[dict[str, Timing], dict[str, int]]:
+                      runs: int, postmaster: int) -> tuple[dict[str, Timing], dict[str, Timing], dict[str, int]]:
+    """Wall ms and CPU ms (this process plus PostgreSQL, summed over the runs: the clock ticks
+    are 10 ms) of each case, and its count."""
     service = Segments(new_service())
     timings: dict[str, Timing] = {}
+    cpu: dict[str, Timing] = {}
     counts: dict[str, int] = {}
 
     async def plain(i: int) -> int:
@@ -184,72 +210,129 @@ async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids:
     for name, run in cases:
         counts[name] = await run(0)  # warm the plan and the cache
         timing = timings.setdefault(name, Timing())
+        spent = cpu.setdefault(name, Timing())
         for i in range(runs):
+            server_before, own_before = postgres_cpu_ms(postmaster), time.process_time()
             started = time.perf_counter()
             await run(i)
             timing.samples.append((time.perf_counter() - started) * 1000)
-    return timings, counts
+            own = (time.process_time() - own_before) * 1000
+            spent.samples.append(postgres_cpu_ms(postmaster) - server_before + own)
+    return timings, cpu, counts
 
 
-def report(title: str, customers: int, orders: int, timings: dict[str, Timing], counts: dict[str, int],
-           baseline: dict[str, Timing] | None) -> None:
+def report(title: str, customers: int, orders: int, timings: dict[str, Timing], cpu: dict[str, Timing],
+           counts: dict[str, int], baseline: dict[str, Timing] | None) -> None:
     print(f"\n{title}: {customers:,} customers, {orders:,} orders")
-    head = f"{'segment':42} {'count':>9} {'p50 ms':>8} {'p95 ms':>8}"
+    head = f"{'segment':42} {'count':>9} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>7}"
     print(head + (f" {'base p50':>9} {'base p95':>9}" if baseline else ""))
     for name, timing in timings.items():
-        line = f"{name:42} {counts[name]:9,} {statistics.median(timing.samples):8.1f} {timing.p(0.95):8.1f}"
+        line = (f"{name:42} {counts[name]:9,} {statistics.median(timing.samples):8.1f} {timing.p(0.95):8.1f} "
+                f"{statistics.mean(cpu[name].samples):7.0f}")
         if baseline:
             line += f" {statistics.median(baseline[name].samples):9.1f} {baseline[name].p(0.95):9.1f}"
         print(line)
 
 
-async def run(scale: int, baseline_rows: int, runs: int) -> None:
+@dataclass(frozen=True)
+class Loaded:
+    """One database of the cluster holding `customers` generated customers and their orders."""
+
+    url: str
+    sync_url: str
+    tenant: uuid.UUID
+    schema: str
+    customers: int
+    orders: int
+
+
+async def loaded(postgres: Any, data: Path, size: int) -> Loaded:
+    """The database `segments_<size>`: loaded now, or by an earlier run with the same `--data`
+    (its marker file names the tenant). An earlier database is migrated to head first (a new
+    migration's backfill runs as it would in production)."""
+    database = f"segments_{size}"
+    marker = data / f"{database}.json"
+    url = postgres.url(database)
+    sync_url = url.replace("postgresql+psycopg", "postgresql")
+    migrations_started = time.perf_counter()
+    if marker.exists():
+        saved = json.loads(marker.read_text())
+        tenant = uuid.UUID(saved["tenant"])
+        migrations.upgrade_control(url, DEFINITION.control_tree)
+        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+        print(f"{database}: reused from {data} ({saved['customers']:,} customers, {saved['orders']:,} orders; "
+              f"migrated to head in {time.perf_counter() - migrations_started:.1f} s)", flush=True)
+        return Loaded(url, sync_url, tenant, schema, saved["customers"], saved["orders"])
+    with psycopg.connect(postgres.url("postgres").replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')  # a load stopped half-way
+    postgres.create_database(database)
+    migrations.upgrade_control(url, DEFINITION.control_tree)
+    tenant = uuid.uuid4()
+    schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+    engine = create_engine(url, pool_size=2)
+    try:
+        await define_fields(engine, tenant)
+        industries, regions = await load_dictionaries(engine, tenant)
+        world = make_world(industries, regions)
+        prepare_tenant(sync_url, schema, world)
+        started = time.perf_counter()
+        customers = orders = 0
+        for start in range(0, size, 250_000):
+            more, more_orders = load(sync_url, schema, start, min(250_000, size - start), world)
+            customers, orders = customers + more, orders + more_orders
+            print(f"{database}: loaded {customers:,} customers, {orders:,} orders "
+                  f"({time.perf_counter() - started:.0f} s; load average {os.getloadavg()})", flush=True)
+        await project_metrics(engine, tenant, sync_url, schema)
+    finally:
+        await engine.dispose()
+    with psycopg.connect(sync_url, autocommit=True) as conn:
+        conn.execute(f'VACUUM ANALYZE "{schema}".customers')  # as autovacuum leaves a table loaded once
+    print(f"{database}: loaded, projected and vacuumed in {time.perf_counter() - started:.0f} s", flush=True)
+    marker.write_text(json.dumps({"tenant": str(tenant), "customers": customers, "orders": orders}))
+    return Loaded(url, sync_url, tenant, schema, customers, orders)
+
+
+async def timed(db: Loaded, runs: int, postmaster: int) -> tuple[dict[str, Timing], dict[str, Timing], dict[str, int]]:
+    """(wall ms, CPU ms of this process and its PostgreSQL backends, count) of each case."""
+    engine = create_engine(db.url, pool_size=2)
+    try:
+        industries, regions = await load_dictionaries(engine, db.tenant)
+        world = make_world(industries, regions)
+        with psycopg.connect(db.sync_url, autocommit=True) as conn:
+            conn.execute(f'DELETE FROM "{db.schema}".segments')  # an earlier run's
+        ids = await save_segments(engine, db.tenant, world)
+        return await time_counts(engine, db.tenant, world, ids, runs, postmaster)
+    finally:
+        await engine.dispose()
+
+
+async def run(scale: int, baseline_rows: int, runs: int, data: Path | None) -> None:
     from crm_dev.infra import EmbeddedPostgres, free_port
 
-    base = Path(tempfile.mkdtemp(prefix="bench-segments-"))
-    print(f"data in {base} (delete it when done)")
+    base = data or Path(tempfile.mkdtemp(prefix="bench-segments-"))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"data in {base}" + ("" if data else " (delete it when done; --data DIR keeps and reuses it)"))
     postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
     postgres.start()
+    assert postgres.process is not None
+    postmaster = postgres.process.pid
     try:
-        postgres.create_database("crm_customers")
-        url = postgres.url("crm_customers")
-        sync_url = url.replace("postgresql+psycopg", "postgresql")
-        migrations.upgrade_control(url, DEFINITION.control_tree)
-        tenant = uuid.uuid4()
-        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
-        engine = create_engine(url, pool_size=2)
-        try:
-            await define_fields(engine, tenant)
-            industries, regions = await load_dictionaries(engine, tenant)
-            world = make_world(industries, regions)
-            prepare_tenant(sync_url, schema, world)
-            ids = await save_segments(engine, tenant, world)
-            started = time.perf_counter()
-            customers, orders = load(sync_url, schema, 0, baseline_rows, world)
-            await project_metrics(engine, tenant, sync_url, schema)
-            print(f"loaded {customers:,} customers and {orders:,} orders in {time.perf_counter() - started:.1f} s")
-            base_timings, base_counts = await time_counts(engine, tenant, world, ids, runs)
-            report("baseline", customers, orders, base_timings, base_counts, None)
-            for start in range(baseline_rows, scale, 250_000):
-                more, more_orders = load(sync_url, schema, start, min(250_000, scale - start), world)
-                customers, orders = customers + more, orders + more_orders
-                print(f"loaded {customers:,} customers, {orders:,} orders ({time.perf_counter() - started:.0f} s)",
-                      flush=True)
-            projected = time.perf_counter()
-            await project_metrics(engine, tenant, sync_url, schema)
-            print(f"value metrics projected in {time.perf_counter() - projected:.1f} s; load average {os.getloadavg()}")
-            timings, counts = await time_counts(engine, tenant, world, ids, runs)
-            print(f"load average after timing: {os.getloadavg()}")
-            report("target", customers, orders, timings, counts, base_timings)
-            worst = max(t.p(0.95) for name, t in timings.items() if not name.startswith("("))
-            pairs = (("spend 12m >= 50,000", "(before c0200) spend >= 50,000 by aggregate"),
-                     ("orders 30d >= 1", "(before c0200) orders 30d >= 1 by aggregate"))
-            for projected_name, aggregate_name in pairs:
-                same = counts[projected_name] == counts[aggregate_name]
-                print(f"{projected_name}: projection count {'equals' if same else 'DIFFERS FROM'} the aggregate's")
-            print(f"\nworst segment p95 {worst:.1f} ms (target <= 200 ms at 1,000,000 customers)")
-        finally:
-            await engine.dispose()
+        small = await loaded(postgres, base, baseline_rows)
+        base_timings, base_cpu, base_counts = await timed(small, runs, postmaster)
+        report("baseline", small.customers, small.orders, base_timings, base_cpu, base_counts, None)
+        large = await loaded(postgres, base, scale)
+        print(f"load average before timing: {os.getloadavg()}", flush=True)
+        timings, cpu, counts = await timed(large, runs, postmaster)
+        print(f"load average after timing: {os.getloadavg()}")
+        report("target", large.customers, large.orders, timings, cpu, counts, base_timings)
+        worst = max(t.p(0.95) for name, t in timings.items() if not name.startswith("("))
+        pairs = (("spend 12m >= 50,000", "(before c0200) spend >= 50,000 by aggregate"),
+                 ("orders 30d >= 1", "(before c0200) orders 30d >= 1 by aggregate"))
+        for projected_name, aggregate_name in pairs:
+            same = counts[projected_name] == counts[aggregate_name]
+            print(f"{projected_name}: projection count {'equals' if same else 'DIFFERS FROM'} the aggregate's")
+        print(f"\nworst segment p95 {worst:.1f} ms (target <= 200 ms at 1,000,000 customers)")
     finally:
         postgres.stop()
 
@@ -259,8 +342,10 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="customers at the target size")
     parser.add_argument("--baseline", type=int, default=10_000, help="customers at the baseline size")
     parser.add_argument("--runs", type=int, default=30, help="timed counts per segment and size")
+    parser.add_argument("--data", type=Path, help="keep the generated databases here and reuse them in later runs "
+                                                  "(e.g. /tmp/segcount-data)")
     args = parser.parse_args()
-    asyncio.run(run(args.scale, min(args.baseline, args.scale), args.runs))
+    asyncio.run(run(args.scale, min(args.baseline, args.scale), args.runs, args.data))
 
 
 if __name__ == "__main__":
