@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.list_query import ListQuery
+from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.tables import customers
 from crm_customers.main import DEFINITION
 from crm_customers.metrics import repository as metrics_repository
@@ -88,6 +89,10 @@ SHAPES: Final[list[SegmentShape]] = [
     SegmentShape("manager (team): tag NOT + orders 30d", "team",
                  Definition(none_tags=(str(TAG_MID),), orders_30d_min="1")),
 ]
+
+
+# Segments also timed as counted before c0240 (on the customers rows), in the same run.
+BEFORE_C0240: Final = ("tag 30% AND NOT tag 10%", "spend 12m >= 50,000", "tag 30% NOT tag 10% + spend >= 10,000")
 
 
 def orders_for(customer_ids: list[uuid.UUID], seed: int = 5) -> Iterator[list[Any]]:
@@ -178,12 +183,30 @@ async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids:
     cpu: dict[str, Timing] = {}
     counts: dict[str, int] = {}
 
-    async def plain(i: int) -> int:
+    async def plain(i: int, on_customers: bool) -> int:
         caller = principal(tenant, "all", world, i)
         async with tenant_session(engine, tenant) as session:
             filters, _, _ = await service.customers.list_filter(session, order_by="", caller=caller,
                                                                 query=ListQuery())
+            if on_customers:
+                return await on_customers_table(session, filters)
             return await customer_repository.count(session, filters)
+
+    async def on_customers_table(session: Any, filters: ListFilter) -> int:
+        """The count as it was before c0240: the list's statement on the wide customers rows."""
+        query = customer_repository._where(sa.select(sa.func.count()).select_from(customers), filters)
+        return int((await session.execute(query)).scalar_one())
+
+    async def segment_before(shape: SegmentShape, i: int) -> int:
+        caller = principal(tenant, shape.who, world, i)
+        async with tenant_session(engine, tenant) as session:
+            inner = await service.customers.definition_filter(session, caller, shape.definition, [], "definition")
+            assert inner is not None
+            filters, _, _ = await service.customers.list_filter(session, order_by="", caller=caller,
+                                                                query=ListQuery())
+            inner.own_only = filters.own_only
+            filters.segment = inner
+            return await on_customers_table(session, filters)
 
     async def segment(shape: SegmentShape, i: int) -> int:
         async with tenant_session(engine, tenant) as session:
@@ -201,8 +224,11 @@ async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids:
             return int((await session.execute(sa.select(sa.func.count()).select_from(customers).where(
                 customers.c.deleted_at.is_(None), customers.c.id.in_(grouped)))).scalar_one())
 
+    before = {shape.name: shape for shape in SHAPES if shape.name in BEFORE_C0240}
     cases: list[tuple[str, Any]] = [
-        ("(reference) count of every customer", plain),
+        ("(before c0240) count of every customer", lambda i: plain(i, True)),
+        *((f"(before c0240) {name}", lambda i, s=shape: segment_before(s, i)) for name, shape in before.items()),
+        ("(reference) count of every customer", lambda i: plain(i, False)),
         ("(before c0200) spend >= 50,000 by aggregate", lambda i: aggregated(("CNY", 365), Decimal(50000), i)),
         ("(before c0200) orders 30d >= 1 by aggregate", lambda i: aggregated((None, 30), 1, i)),
     ]
