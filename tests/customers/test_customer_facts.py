@@ -28,6 +28,7 @@ from crm_customers.segments.service import SegmentChanges, Segments
 from crm_customers.sensitive.keys import LocalKeyWrapper
 from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.tags.events import record_tag_change
+from crm_customers.value_segments import column as value_segment_column
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_session
 from crm_platform.errors import InvalidInput
@@ -117,6 +118,7 @@ async def test_facts_follow_every_write_of_customers_tags_and_orders(
         await OrderService(PageTokens("test-key")).batch(session, admin, [
             order("F-1", a.id, "500.00", 3), order("F-2", b.id, "70.00", 40),
             order("F-3", b.id, "9.00", 100, currency="USD")])
+        await value_segment_column.record(session, [(b.id, "high_value", 1)])  # reporting's value segment
     await assert_facts_follow(engine, tenant_id)
     async with tenant_session(engine, tenant_id) as session:
         current = await repository.get(session, c.id)
