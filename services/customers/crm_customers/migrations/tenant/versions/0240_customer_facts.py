@@ -1,4 +1,4 @@
-"""`customer_facts`: one narrow row per customer (~150 bytes against the customers row's ~900)
+"""`customer_facts`: one narrow row per customer (~210 bytes against the customers row's ~900)
 holding what a segment or list count filters on besides text search: owner, status, industry,
 region, source, type, created and deleted times, tags, custom fields, value segment, and the value
 metrics (spend in the last 12 months when it is in one currency, orders in the last 30 days, each
