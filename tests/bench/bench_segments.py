@@ -3,7 +3,7 @@ count through the code path the gRPC servicer uses (`Segments.count` with the ca
 the customer list's filter with the segment's tags, field filters and value metrics, data scope
 and field policies compiled into one count).
 
-    .venv/bin/python -m tests.bench.bench_segments --scale 1000000
+    .venv/bin/python -m tests.bench.bench_segments --scale 1000000 --data /tmp/segcount-data
 
 Starts its own embedded Postgres, migrates one tenant schema with the real migrations, loads
 customers as tests/bench/bench_customer_list.py does (tags on 30%, 10% and 0.1% of them) plus
@@ -11,13 +11,17 @@ orders (about 1.5 per customer over two years), saves the segments below, and ti
 `--baseline` customers and at `--scale`, printing p50/p95 next to the baseline, next to the
 plain count of every customer (what any exact count over that many rows costs) and next to the
 spend and order metrics computed as before the value metrics projection (an aggregate over the
-window's orders), whose counts the projection's must equal. Not collected by pytest.
+window's orders), whose counts the projection's must equal, and next to three segments counted on
+the customers rows as before the facts table (c0240). CPU per count (this process and PostgreSQL's)
+is printed next to wall time. `--data DIR` keeps the generated databases and reuses them later.
+Not collected by pytest.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -37,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer import repository as customer_repository
 from crm_customers.customer.list_query import ListQuery
+from crm_customers.customer.repository import ListFilter
 from crm_customers.customer.tables import customers
 from crm_customers.main import DEFINITION
 from crm_customers.metrics import repository as metrics_repository
@@ -87,6 +92,12 @@ SHAPES: Final[list[SegmentShape]] = [
     SegmentShape("manager (team): tag NOT + orders 30d", "team",
                  Definition(none_tags=(str(TAG_MID),), orders_30d_min="1")),
 ]
+
+
+# --cases: only the cases whose names contain one of these (empty: all).
+CASE_FILTER: list[str] = []
+# Segments also timed as counted before c0240 (on the customers rows), in the same run.
+BEFORE_C0240: Final = ("tag 30% AND NOT tag 10%", "spend 12m >= 50,000", "tag 30% NOT tag 10% + spend >= 10,000")
 
 
 def orders_for(customer_ids: list[uuid.UUID], seed: int = 5) -> Iterator[list[Any]]:
@@ -146,18 +157,61 @@ async def save_segments(engine: AsyncEngine, tenant: uuid.UUID, world: World) ->
     return ids
 
 
+TICK_MS: Final = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_ms(postmaster: int) -> float:
+    """CPU time (user + system) of the PostgreSQL server so far: the postmaster, its live children
+    (the pool's backends) and the children it has reaped (a count's parallel workers)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid, parent = int(entry), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        elif parent == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total * TICK_MS
+
+
 async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids: dict[str, str],
-                      runs: int) -> tuple[dict[str, Timing], dict[str, int]]:
+                      runs: int, postmaster: int) -> tuple[dict[str, Timing], dict[str, Timing], dict[str, int]]:
+    """Wall ms and CPU ms (this process plus PostgreSQL, summed over the runs: the clock ticks
+    are 10 ms) of each case, and its count."""
     service = Segments(new_service())
     timings: dict[str, Timing] = {}
+    cpu: dict[str, Timing] = {}
     counts: dict[str, int] = {}
 
-    async def plain(i: int) -> int:
+    async def plain(i: int, on_customers: bool) -> int:
         caller = principal(tenant, "all", world, i)
         async with tenant_session(engine, tenant) as session:
             filters, _, _ = await service.customers.list_filter(session, order_by="", caller=caller,
                                                                 query=ListQuery())
+            if on_customers:
+                return await on_customers_table(session, filters)
             return await customer_repository.count(session, filters)
+
+    async def on_customers_table(session: Any, filters: ListFilter) -> int:
+        """The count as it was before c0240: the list's statement on the wide customers rows."""
+        query = customer_repository._where(sa.select(sa.func.count()).select_from(customers), filters)
+        return int((await session.execute(query)).scalar_one())
+
+    async def segment_before(shape: SegmentShape, i: int) -> int:
+        caller = principal(tenant, shape.who, world, i)
+        async with tenant_session(engine, tenant) as session:
+            inner = await service.customers.definition_filter(session, caller, shape.definition, [], "definition")
+            assert inner is not None
+            filters, _, _ = await service.customers.list_filter(session, order_by="", caller=caller,
+                                                                query=ListQuery())
+            inner.own_only = filters.own_only
+            filters.segment = inner
+            return await on_customers_table(session, filters)
 
     async def segment(shape: SegmentShape, i: int) -> int:
         async with tenant_session(engine, tenant) as session:
@@ -175,81 +229,152 @@ async def time_counts(engine: AsyncEngine, tenant: uuid.UUID, world: World, ids:
             return int((await session.execute(sa.select(sa.func.count()).select_from(customers).where(
                 customers.c.deleted_at.is_(None), customers.c.id.in_(grouped)))).scalar_one())
 
+    before = {shape.name: shape for shape in SHAPES if shape.name in BEFORE_C0240}
     cases: list[tuple[str, Any]] = [
-        ("(reference) count of every customer", plain),
+        ("(before c0240) count of every customer", lambda i: plain(i, True)),
+        *((f"(before c0240) {name}", lambda i, s=shape: segment_before(s, i)) for name, shape in before.items()),
+        ("(reference) count of every customer", lambda i: plain(i, False)),
         ("(before c0200) spend >= 50,000 by aggregate", lambda i: aggregated(("CNY", 365), Decimal(50000), i)),
         ("(before c0200) orders 30d >= 1 by aggregate", lambda i: aggregated((None, 30), 1, i)),
     ]
     cases += [(shape.name, lambda i, s=shape: segment(s, i)) for shape in SHAPES]
     for name, run in cases:
+        if CASE_FILTER and not any(part in name for part in CASE_FILTER):
+            continue
         counts[name] = await run(0)  # warm the plan and the cache
         timing = timings.setdefault(name, Timing())
+        spent = cpu.setdefault(name, Timing())
         for i in range(runs):
+            server_before, own_before = postgres_cpu_ms(postmaster), time.process_time()
             started = time.perf_counter()
             await run(i)
             timing.samples.append((time.perf_counter() - started) * 1000)
-    return timings, counts
+            own = (time.process_time() - own_before) * 1000
+            spent.samples.append(postgres_cpu_ms(postmaster) - server_before + own)
+    return timings, cpu, counts
 
 
-def report(title: str, customers: int, orders: int, timings: dict[str, Timing], counts: dict[str, int],
-           baseline: dict[str, Timing] | None) -> None:
+def report(title: str, customers: int, orders: int, timings: dict[str, Timing], cpu: dict[str, Timing],
+           counts: dict[str, int], baseline: dict[str, Timing] | None) -> None:
     print(f"\n{title}: {customers:,} customers, {orders:,} orders")
-    head = f"{'segment':42} {'count':>9} {'p50 ms':>8} {'p95 ms':>8}"
+    head = f"{'segment':52} {'count':>9} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>7}"
     print(head + (f" {'base p50':>9} {'base p95':>9}" if baseline else ""))
     for name, timing in timings.items():
-        line = f"{name:42} {counts[name]:9,} {statistics.median(timing.samples):8.1f} {timing.p(0.95):8.1f}"
+        line = (f"{name:52} {counts[name]:9,} {statistics.median(timing.samples):8.1f} {timing.p(0.95):8.1f} "
+                f"{statistics.mean(cpu[name].samples):7.0f}")
         if baseline:
             line += f" {statistics.median(baseline[name].samples):9.1f} {baseline[name].p(0.95):9.1f}"
         print(line)
 
 
-async def run(scale: int, baseline_rows: int, runs: int) -> None:
+@dataclass(frozen=True)
+class Loaded:
+    """One database of the cluster holding `customers` generated customers and their orders."""
+
+    url: str
+    sync_url: str
+    tenant: uuid.UUID
+    schema: str
+    customers: int
+    orders: int
+
+
+def vacuum(sync_url: str, schema: str) -> None:
+    """As autovacuum leaves a table after a bulk load (cheap when nothing changed since)."""
+    with psycopg.connect(sync_url, autocommit=True) as conn:
+        for table in ("customers", "customer_facts"):
+            conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
+
+
+async def loaded(postgres: Any, data: Path, size: int) -> Loaded:
+    """The database `segments_<size>`: loaded now, or by an earlier run with the same `--data`
+    (its marker file names the tenant). An earlier database is migrated to head first (a new
+    migration's backfill runs as it would in production) and vacuumed."""
+    database = f"segments_{size}"
+    marker = data / f"{database}.json"
+    url = postgres.url(database)
+    sync_url = url.replace("postgresql+psycopg", "postgresql")
+    migrations_started = time.perf_counter()
+    if marker.exists():
+        saved = json.loads(marker.read_text())
+        tenant = uuid.UUID(saved["tenant"])
+        migrations.upgrade_control(url, DEFINITION.control_tree)
+        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+        vacuum(sync_url, schema)  # after a new migration's backfill, as autovacuum would
+        print(f"{database}: reused from {data} ({saved['customers']:,} customers, {saved['orders']:,} orders; "
+              f"migrated to head in {time.perf_counter() - migrations_started:.1f} s)", flush=True)
+        return Loaded(url, sync_url, tenant, schema, saved["customers"], saved["orders"])
+    with psycopg.connect(postgres.url("postgres").replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')  # a load stopped half-way
+    postgres.create_database(database)
+    migrations.upgrade_control(url, DEFINITION.control_tree)
+    tenant = uuid.uuid4()
+    schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+    engine = create_engine(url, pool_size=2)
+    try:
+        await define_fields(engine, tenant)
+        industries, regions = await load_dictionaries(engine, tenant)
+        world = make_world(industries, regions)
+        prepare_tenant(sync_url, schema, world)
+        started = time.perf_counter()
+        customers = orders = 0
+        for start in range(0, size, 250_000):
+            more, more_orders = load(sync_url, schema, start, min(250_000, size - start), world)
+            customers, orders = customers + more, orders + more_orders
+            print(f"{database}: loaded {customers:,} customers, {orders:,} orders "
+                  f"({time.perf_counter() - started:.0f} s; load average {os.getloadavg()})", flush=True)
+        await project_metrics(engine, tenant, sync_url, schema)
+    finally:
+        await engine.dispose()
+    vacuum(sync_url, schema)
+    print(f"{database}: loaded, projected and vacuumed in {time.perf_counter() - started:.0f} s", flush=True)
+    marker.write_text(json.dumps({"tenant": str(tenant), "customers": customers, "orders": orders}))
+    return Loaded(url, sync_url, tenant, schema, customers, orders)
+
+
+async def timed(db: Loaded, runs: int, postmaster: int) -> tuple[dict[str, Timing], dict[str, Timing], dict[str, int]]:
+    """(wall ms, CPU ms of this process and its PostgreSQL backends, count) of each case."""
+    engine = create_engine(db.url, pool_size=2)
+    try:
+        industries, regions = await load_dictionaries(engine, db.tenant)
+        world = make_world(industries, regions)
+        with psycopg.connect(db.sync_url, autocommit=True) as conn:
+            conn.execute(f'DELETE FROM "{db.schema}".segments')  # an earlier run's
+        ids = await save_segments(engine, db.tenant, world)
+        return await time_counts(engine, db.tenant, world, ids, runs, postmaster)
+    finally:
+        await engine.dispose()
+
+
+async def run(scale: int, baseline_rows: int, runs: int, data: Path | None) -> None:
     from crm_dev.infra import EmbeddedPostgres, free_port
 
-    base = Path(tempfile.mkdtemp(prefix="bench-segments-"))
-    print(f"data in {base} (delete it when done)")
+    base = data or Path(tempfile.mkdtemp(prefix="bench-segments-"))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"data in {base}" + ("" if data else " (delete it when done; --data DIR keeps and reuses it)"))
     postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
     postgres.start()
+    assert postgres.process is not None
+    postmaster = postgres.process.pid
     try:
-        postgres.create_database("crm_customers")
-        url = postgres.url("crm_customers")
-        sync_url = url.replace("postgresql+psycopg", "postgresql")
-        migrations.upgrade_control(url, DEFINITION.control_tree)
-        tenant = uuid.uuid4()
-        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
-        engine = create_engine(url, pool_size=2)
-        try:
-            await define_fields(engine, tenant)
-            industries, regions = await load_dictionaries(engine, tenant)
-            world = make_world(industries, regions)
-            prepare_tenant(sync_url, schema, world)
-            ids = await save_segments(engine, tenant, world)
-            started = time.perf_counter()
-            customers, orders = load(sync_url, schema, 0, baseline_rows, world)
-            await project_metrics(engine, tenant, sync_url, schema)
-            print(f"loaded {customers:,} customers and {orders:,} orders in {time.perf_counter() - started:.1f} s")
-            base_timings, base_counts = await time_counts(engine, tenant, world, ids, runs)
-            report("baseline", customers, orders, base_timings, base_counts, None)
-            for start in range(baseline_rows, scale, 250_000):
-                more, more_orders = load(sync_url, schema, start, min(250_000, scale - start), world)
-                customers, orders = customers + more, orders + more_orders
-                print(f"loaded {customers:,} customers, {orders:,} orders ({time.perf_counter() - started:.0f} s)",
-                      flush=True)
-            projected = time.perf_counter()
-            await project_metrics(engine, tenant, sync_url, schema)
-            print(f"value metrics projected in {time.perf_counter() - projected:.1f} s; load average {os.getloadavg()}")
-            timings, counts = await time_counts(engine, tenant, world, ids, runs)
-            print(f"load average after timing: {os.getloadavg()}")
-            report("target", customers, orders, timings, counts, base_timings)
-            worst = max(t.p(0.95) for name, t in timings.items() if not name.startswith("("))
-            pairs = (("spend 12m >= 50,000", "(before c0200) spend >= 50,000 by aggregate"),
-                     ("orders 30d >= 1", "(before c0200) orders 30d >= 1 by aggregate"))
-            for projected_name, aggregate_name in pairs:
-                same = counts[projected_name] == counts[aggregate_name]
-                print(f"{projected_name}: projection count {'equals' if same else 'DIFFERS FROM'} the aggregate's")
-            print(f"\nworst segment p95 {worst:.1f} ms (target <= 200 ms at 1,000,000 customers)")
-        finally:
-            await engine.dispose()
+        small = await loaded(postgres, base, baseline_rows)
+        base_timings, base_cpu, base_counts = await timed(small, runs, postmaster)
+        report("baseline", small.customers, small.orders, base_timings, base_cpu, base_counts, None)
+        large = await loaded(postgres, base, scale)
+        print(f"load average before timing: {os.getloadavg()}", flush=True)
+        timings, cpu, counts = await timed(large, runs, postmaster)
+        print(f"load average after timing: {os.getloadavg()}")
+        report("target", large.customers, large.orders, timings, cpu, counts, base_timings)
+        worst = max((t.p(0.95) for name, t in timings.items() if not name.startswith("(")), default=0.0)
+        pairs = (("spend 12m >= 50,000", "(before c0200) spend >= 50,000 by aggregate"),
+                 ("orders 30d >= 1", "(before c0200) orders 30d >= 1 by aggregate"))
+        for projected_name, aggregate_name in pairs:
+            if projected_name not in counts or aggregate_name not in counts:
+                continue
+            same = counts[projected_name] == counts[aggregate_name]
+            print(f"{projected_name}: projection count {'equals' if same else 'DIFFERS FROM'} the aggregate's")
+        print(f"\nworst segment p95 {worst:.1f} ms (target <= 200 ms at 1,000,000 customers)")
     finally:
         postgres.stop()
 
@@ -259,8 +384,12 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="customers at the target size")
     parser.add_argument("--baseline", type=int, default=10_000, help="customers at the baseline size")
     parser.add_argument("--runs", type=int, default=30, help="timed counts per segment and size")
+    parser.add_argument("--data", type=Path, help="keep the generated databases here and reuse them in later runs "
+                                                  "(e.g. /tmp/segcount-data)")
+    parser.add_argument("--cases", nargs="*", default=[], help="only the cases whose names contain one of these")
     args = parser.parse_args()
-    asyncio.run(run(args.scale, min(args.baseline, args.scale), args.runs))
+    CASE_FILTER.extend(args.cases)
+    asyncio.run(run(args.scale, min(args.baseline, args.scale), args.runs, args.data))
 
 
 if __name__ == "__main__":

@@ -46,13 +46,23 @@ def _field_errors(reply: httpx.Response) -> list[tuple[str, str]]:
 
 
 def _segment_count(http: httpx.Client, segment: dict[str, Any]) -> int:
-    """The customers service's count of the segment for this caller, checked against its list."""
-    reply = http.get(f"/v1/segments/{segment['id']}/count")
-    assert reply.status_code == 200, reply.text
-    listed = http.get("/v1/customers", params={"segment_id": segment["id"], "include_total": True})
-    assert listed.status_code == 200, listed.text
-    assert listed.json()["total_size"] == reply.json()["count"]
-    return int(reply.json()["count"])
+    """The customers service's count of the segment for this caller, checked against its list.
+    The list is read between two counts: when they differ, an event (a value segment recomputed)
+    changed the segment in between, and the comparison is made again."""
+
+    def count() -> int:
+        reply = http.get(f"/v1/segments/{segment['id']}/count")
+        assert reply.status_code == 200, reply.text
+        return int(reply.json()["count"])
+
+    for _ in range(5):
+        before = count()
+        listed = http.get("/v1/customers", params={"segment_id": segment["id"], "include_total": True})
+        assert listed.status_code == 200, listed.text
+        if count() == before:
+            assert listed.json()["total_size"] == before
+            return before
+    raise AssertionError("the segment kept changing while it was counted")
 
 
 def _kpi_customers(http: httpx.Client, segment: dict[str, Any]) -> int:

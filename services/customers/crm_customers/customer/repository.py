@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.customer import facts as customer_facts
 from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
@@ -423,6 +425,37 @@ def _ordered(column: Any, tie: Any, descending: bool) -> tuple[Any, Any]:
 
 
 async def count(session: AsyncSession, filters: ListFilter) -> int:
-    """How many customers match (every page of the list)."""
-    query = _where(sa.select(sa.func.count()).select_from(customers), filters)
+    """How many customers match (every page of the list): on the narrow facts rows when the filter
+    names only columns they hold (customer/facts.py), else on customers."""
+    query = _facts_count(filters)
+    if query is None:
+        query = _where(sa.select(sa.func.count()).select_from(customers), filters)
     return int((await session.execute(query)).scalar_one())
+
+
+def _facts_count(filters: ListFilter) -> sa.Select[Any] | None:
+    """The count of `_where(filters)` on `customer_facts`, the value metrics read from the facts
+    row; None when a condition needs the customers row (text search, or a column not copied)."""
+    metrics: list[sa.ColumnElement[bool]] = []
+
+    def without_metrics(f: ListFilter) -> ListFilter | None:
+        if f.q:
+            return None
+        if f.spend_12m is not None:
+            metrics.append(customer_facts.spend_in_range(*f.spend_12m))
+        if f.orders_30d is not None:
+            metrics.append(customer_facts.orders_in_range(*f.orders_30d))
+        inner = None
+        if f.segment is not None:
+            inner = without_metrics(f.segment)
+            if inner is None:
+                return None
+        return dataclasses.replace(f, spend_12m=None, orders_30d=None, segment=inner)
+
+    plain = without_metrics(filters)
+    if plain is None:
+        return None
+    try:
+        return customer_facts.on_facts(_where(sa.select(sa.func.count()).select_from(customers), plain)).where(*metrics)
+    except customer_facts.NotOnFacts:
+        return None

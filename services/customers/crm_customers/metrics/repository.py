@@ -127,17 +127,20 @@ def in_range(customer_id: sa.ColumnElement[uuid.UUID], metric: str, lowest: Any,
     return customer_id.notin_(_split(table, scope, [value > highest], [live > highest]))
 
 
+def live_value(customer_id: sa.ColumnElement[uuid.UUID], metric: str, currency: str = "") -> sa.ColumnElement[Any]:
+    """The customer's `spend_12m` (in `currency`) or `orders_30d` as its orders give it today."""
+    if metric == "spend_12m":
+        return (sa.select(sa.func.coalesce(sa.func.sum(orders.c.amount), Decimal(0))).select_from(orders)
+                .where(orders.c.customer_id == customer_id, *counted(SPEND_DAYS, currency))
+                .correlate_except(orders).scalar_subquery())
+    return (sa.select(sa.func.count()).select_from(orders)
+            .where(orders.c.customer_id == customer_id, *counted(ORDER_DAYS))
+            .correlate_except(orders).scalar_subquery())
+
+
 def per_customer(customer_id: sa.ColumnElement[uuid.UUID], metric: str, lowest: Any, highest: Any,
                  currency: str = "") -> sa.ColumnElement[bool]:
     """The same condition computed for each candidate row from its own orders: for a reader who
     sees few customers (data scope `own`), cheaper than any set of customers."""
-    if metric == "spend_12m":
-        value = (sa.select(sa.func.coalesce(sa.func.sum(orders.c.amount), Decimal(0))).select_from(orders)
-                 .where(orders.c.customer_id == customer_id, *counted(SPEND_DAYS, currency))
-                 .correlate_except(orders).scalar_subquery())
-    else:
-        value = (sa.select(sa.func.count()).select_from(orders)
-                 .where(orders.c.customer_id == customer_id, *counted(ORDER_DAYS))
-                 .correlate_except(orders).scalar_subquery())
-    bounds = _range(value, lowest, highest)
+    bounds = _range(live_value(customer_id, metric, currency), lowest, highest)
     return sa.and_(*bounds) if bounds else sa.true()
