@@ -142,7 +142,7 @@ async def test_c0240_backfills_the_facts_of_existing_customers(
             order("B-1", made[0].id, "300.00", 5), order("B-2", made[0].id, "200.00", 100, currency="USD"),
             order("B-3", made[1].id, "50.00", 10)])
     schema = f"t_{tenant_id.hex}"
-    await asyncio.to_thread(_migrate, infra.database_url, schema, "c0211", down=True)
+    await asyncio.to_thread(_migrate, infra.database_url, schema, "c0252", down=True)
     async with tenant_session(engine, tenant_id) as session:
         await customers.create(session, admin, {"name": "旧客户3", "mobile": "13800138000"}, allow_duplicates=True)
     await asyncio.to_thread(_migrate, infra.database_url, schema, "head", down=False)

@@ -11,7 +11,7 @@ projection's `tag_ids`, the value segment consumer) and the value metrics projec
 (`customer_spend_12m`, `customer_orders_30d`, c0200). Backfilled here.
 
 Revision ID: c0240
-Revises: c0211
+Revises: c0252
 Create Date: 2026-12-07
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from crm_platform.migrations import current_schema
 
 revision: str = "c0240"
-down_revision: str | None = "c0211"
+down_revision: str | None = "c0252"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
