@@ -34,7 +34,7 @@ def _kpis(http: httpx.Client) -> dict[str, int]:
 def _run(http: httpx.Client, definition: dict[str, Any]) -> dict[tuple[Any, ...], list[Any]]:
     reply = http.post("/v1/reports:run", json={"definition": definition})
     assert reply.status_code == 200, reply.text
-    result = reply.json()
+    result = reply.json()["result"]
     return {(*cell["keys"], cell.get("column_key")): cell["values"] for cell in result["cells"]}
 
 

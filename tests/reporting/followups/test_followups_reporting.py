@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.auth import Principal
@@ -31,6 +32,7 @@ from crm_reporting.reports.engine import RunRequest
 from crm_reporting.reports.result import PivotResult
 from crm_reporting.reports.templates import TEMPLATES
 from crm_reporting.scope.service import ReportScope
+from crm_reporting.scope.tables import user_teams
 from tests.reporting.dashboards.test_panels import REP_A, REP_B, TODAY, World, points, request
 from tests.reporting.followups.events import FollowupWorld, last_month_day, merge_event, record_event, task_event
 
@@ -185,6 +187,12 @@ async def test_followup_records_by_rep_per_role(engine: AsyncEngine, chdb_analyt
     assert {k[0] for k in found if k[0] is not None} == set(expected)
     # Rep A contacted c1 (potential -> won) and c2 (potential): half of them won.
     assert str(found[(REP_A, None)][2]) == "0.5000"
+    # The rep's name where reporting knows it (identity's user events), else the id.
+    async with tenant_session(engine, tenant) as session:
+        await session.execute(sa.insert(user_teams).values(user_id=uuid.UUID(REP_A), version=1, display_name="王销售"))
+    named = await run(engine, chdb_analytics, principal, definition, locale="zh-CN")
+    labels = {c.keys[0]: c.rows[0] for c in named.cells if c.keys[0] is not None}
+    assert labels[REP_A] == "王销售" and all(labels[k] == k for k in labels if k != REP_A)
     if role == "customer_service":  # the customer's owner as a dimension: refused under the policy
         with pytest.raises(PermissionDenied):
             await run(engine, chdb_analytics, principal, {**definition, "rows": [{"field": "owner"}]})

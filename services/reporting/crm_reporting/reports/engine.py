@@ -592,6 +592,8 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
             ids = sorted({str(r[names_[i]]) for r in found for i in positions
                           if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY, ""})
             names |= await lookup(analytics, principal.tenant_id, ids)
+    if any(d.field == "followed_by" for d in definition.dimensions):
+        names |= await _user_names(session)
     return _pivot(found, plan, audience, request, names)
 
 
@@ -702,6 +704,13 @@ async def cell_customers(analytics: Analytics, session: AsyncSession, principal:
     return [str(r["id"]) for r in rows]
 
 
+async def _user_names(session: AsyncSession) -> dict[str, str]:
+    """User id -> display name (else email), from reporting's `user_teams` (identity's user events):
+    the reps of a follow-up records report."""
+    rows = (await session.execute(sa.select(user_teams.c.user_id, user_teams.c.display_name, user_teams.c.email))).all()
+    return {str(r.user_id): r.display_name or r.email for r in rows if r.display_name or r.email}
+
+
 async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(ids), 10_000):
@@ -794,7 +803,7 @@ def _quarter(day: date) -> str:
 def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, str] | None = None) -> str:
     if key == OTHERS_KEY:
         return text.gettext("Others")
-    if spec.field in ("customer", "tag") and key:
+    if spec.field in ("customer", "tag", "followed_by") and key:
         return (names or {}).get(key) or key
     if spec.field == "value_segment":
         return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
@@ -1120,6 +1129,8 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
 
     dims = definition.dimensions
     names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
+    if any(d.field == "followed_by" for d in definition.dimensions):
+        names |= await _user_names(session)
 
     def shaped(row: Row) -> list[object]:
         values: list[object] = [str(row["underlying_id"])]
