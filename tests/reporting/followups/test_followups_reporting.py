@@ -90,6 +90,16 @@ async def test_records_and_tasks_survive_redelivery_merges_undo_and_erasure(anal
     for table, key in ((FOLLOWUP_RECORDS, "record_id"), (FOLLOWUP_TASKS, "task_id"), (CUSTOMER_ACTIVITY, "source_id")):
         assert await customers_of(analytics, table, tenant, key) == {}
 
+    # Merged again, then the merged-away customer erased: the rows stay with the survivor that holds
+    # them, and no version names the erased customer any more.
+    await project(analytics, [record_event(tenant, merged, REP_A, TODAY, record_id=record),
+                              merge_event(tenant, uuid.uuid4(), kept, [merged])])
+    await erase_customer(analytics, ANALYTICS_TABLES, tenant, merged)
+    assert await customers_of(analytics, FOLLOWUP_RECORDS, tenant, "record_id") == {str(record): str(kept)}
+    every_version = await analytics.query(TenantQuery(FOLLOWUP_RECORDS, tenant).select(
+        "toString(customer_id) AS c", "moved_from"))
+    assert every_version and all(str(merged) not in (r["c"], r["moved_from"]) for r in every_version)
+
 
 def expected_followups(fw: FollowupWorld, owners: set[str] | None) -> tuple[int, int, int]:
     """Counted from the events: records this month and last month and overdue open tasks, of live

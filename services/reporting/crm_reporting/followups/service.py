@@ -154,7 +154,8 @@ async def erase_moved(analytics: Analytics, tables: Sequence[TenantTable], tenan
     activity the customer holds now, so an older version (before a merge or its undo, under another
     customer) cannot come back as the latest once the customer's own is deleted. Versions the
     customer held before a merge took the row to another customer go with the generic delete by
-    `customer_id` (erasure.py); the row itself stays with the customer that holds it."""
+    `customer_id` (erasure.py); the row itself stays with the customer that holds it, its
+    `moved_from` cleared."""
     for table, key, _ in _MOVED:
         if table not in tables:
             continue
@@ -164,3 +165,12 @@ async def erase_moved(analytics: Analytics, tables: Sequence[TenantTable], tenan
         if keys:
             await analytics.delete_tenant(TenantDelete(table, tenant_id).where(
                 f"toString({key}) IN {{keys:Array(String)}}", keys=keys))
+        # Rows a merge took from this customer to the survivor stay with the survivor, without the
+        # erased id (their undo can no longer give them back: followups does not either).
+        survivors = await analytics.query(TenantQuery(table, tenant_id, final=True).select("*")
+                                          .where("moved_from = {moved_from:String}", moved_from=str(customer_id)))
+        if survivors:
+            await analytics.insert(table, [{**row, "tenant_id": tenant_id, "moved_from": "", "merge_id": "",
+                                            "version": int(row["version"]) + 1} for row in survivors])
+            await analytics.delete_tenant(TenantDelete(table, tenant_id).where(
+                "moved_from = {moved_from:String}", moved_from=str(customer_id)))
