@@ -6,9 +6,12 @@ here from the events themselves; another tenant's rows never counted."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +32,7 @@ from crm_reporting.projection import EventProjector
 from crm_reporting.reports import engine as report_engine
 from crm_reporting.reports.definition import check_definition
 from crm_reporting.reports.engine import RunRequest
+from crm_reporting.reports.files.render import write_report_file
 from crm_reporting.reports.result import PivotResult
 from crm_reporting.reports.templates import TEMPLATES
 from crm_reporting.scope.service import ReportScope
@@ -283,3 +287,26 @@ async def test_followup_templates_run_and_another_tenant_is_never_counted(
         assert (await run(engine, chdb_analytics, who(rworld.world.tenant), TEMPLATES[key].definition)).cells
         assert not [c for c in (await run(engine, chdb_analytics, stranger, TEMPLATES[key].definition)).cells
                     if c.values[0]]
+
+
+async def test_exports_of_follow_up_records_hold_the_records(engine: AsyncEngine, chdb_analytics: ChdbAnalytics,
+                                                            rworld: FollowupWorld, tmp_path: Path) -> None:
+    """XLSX (its data sheet: one row per record in scope), CSV and PDF through the same engine."""
+    from tests.reporting.reports.test_report_files_engine import _data_sheet, _files
+
+    definition = {"object": "followup_records", "rows": [{"field": "followed_by"}],
+                  "measures": [{"agg": "count"}, {"agg": "distinct_customers"}]}
+    path = tmp_path / "records.xlsx"
+    result, _, count = await _files(engine, chdb_analytics, who(rworld.world.tenant, scope="own", user=REP_B),
+                                    definition, path)
+    header, records = _data_sheet(path)
+    expected = records_by_rep(rworld, {REP_B})
+    assert count == len(records) == sum(n for n, _ in expected.values()) == 2
+    assert header[:2] == ["跟进记录", "跟进人"] and {r[1] for r in records} == {REP_B}
+    out = io.BytesIO()
+    write_report_file("csv", result, None, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert rows[-1][:3] == ["总计", "2", "1"]
+    pdf = io.BytesIO()
+    write_report_file("pdf", result, None, pdf)
+    assert pdf.getvalue().startswith(b"%PDF")
