@@ -74,7 +74,7 @@ class Definition(RequestBody):
     """A report definition (docs/reporting.md, "Definition")."""
 
     model_config = ConfigDict(extra="forbid")
-    object: str = Field(max_length=20, description="customers or orders")
+    object: str = Field(max_length=20, description="customers, orders, followup_records, feedback or customer_activity")
     rows: list[DimensionIn] = Field(default_factory=list, max_length=10, description="Up to 3 row dimensions")
     column: DimensionIn | None = Field(default=None, description="One column dimension")
     measures: list[MeasureIn] = Field(default_factory=lambda: [MeasureIn(agg="count")], max_length=20)

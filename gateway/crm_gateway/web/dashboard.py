@@ -246,6 +246,18 @@ def kpis_panel(reply: Any, ctx: Context) -> Panel:
                            "note": t.gettext("rated 4-5 of %(count)s, 12 months",
                                              count=formatting.number(card.count, ctx.locale)),
                            "trend": "flat", "link": "/app/followups/feedback"})
+    if "followups_this_month" in by_key:  # the follow-up cards (issue 11)
+        this_month, last_month = by_key["followups_this_month"].count, by_key["followups_last_month"].count
+        vs_last, trend = _change(Decimal(this_month), Decimal(last_month), ctx.locale)
+        panel.kpis.append({"key": "followups_this_month", "label": t.gettext("Follow-ups this month"),
+                           "value": number(this_month),
+                           "note": t.gettext("%(change)s vs last month", change=vs_last) if vs_last else
+                           t.gettext("none last month") if this_month else t.gettext("records logged since the 1st"),
+                           "trend": trend, "link": "/app/followups"})
+        overdue = by_key["overdue_tasks"].count
+        panel.kpis.append({"key": "overdue_tasks", "label": t.gettext("Overdue tasks"), "value": number(overdue),
+                           "note": t.gettext("open follow-up tasks past due"), "trend": "flat",
+                           "link": "/app/followups"})
     return panel
 
 

@@ -82,6 +82,39 @@ ORDER_MEASURES: Final[dict[str, Msg]] = {
     "sum:amount": N_("Amount (sum)"), "avg:amount": N_("Amount (average)"), "min:amount": N_("Amount (minimum)"),
     "max:amount": N_("Amount (maximum)"),
 }
+# The follow-up objects' own dimensions, measures and filters (besides the customer's, as on orders).
+RECORD_DIMENSIONS: Final[dict[str, dict[str, Msg]]] = {
+    "followup_records": {
+        "followed_by": N_("Followed up by"), "method": N_("Follow-up method"), "result": N_("Follow-up result"),
+        "followed_at:day": N_("Followed up at (day)"), "followed_at:week": N_("Followed up at (week)"),
+        "followed_at:month": N_("Followed up at (month)"), "followed_at:quarter": N_("Followed up at (quarter)"),
+        "followed_at:year": N_("Followed up at (year)")},
+    "feedback": {
+        "channel": N_("Feedback channel"), "category": N_("Feedback category"), "rating": N_("Rating"),
+        "sentiment": N_("Sentiment"), "survey_kind": N_("Survey kind"),
+        "received_at:day": N_("Feedback received (day)"), "received_at:week": N_("Feedback received (week)"),
+        "received_at:month": N_("Feedback received (month)"),
+        "received_at:quarter": N_("Feedback received (quarter)"), "received_at:year": N_("Feedback received (year)")},
+    "customer_activity": {
+        "activity": N_("Activity"), "happened_at:day": N_("Happened (day)"), "happened_at:week": N_("Happened (week)"),
+        "happened_at:month": N_("Happened (month)"), "happened_at:quarter": N_("Happened (quarter)"),
+        "happened_at:year": N_("Happened (year)")},
+}
+RECORD_MEASURES: Final[dict[str, dict[str, Msg]]] = {
+    "followup_records": {"count": N_("Number of follow-ups"), "distinct_customers": N_("Distinct customers"),
+                         "conversion:potential:won": N_("Conversion potential → won")},
+    "feedback": {"count": N_("Number of feedback"), "distinct_customers": N_("Distinct customers"),
+                 "avg:rating": N_("Rating (average)"), "csat": N_("CSAT (rated 4-5)"), "nps": N_("NPS")},
+    "customer_activity": {"distinct_customers": N_("Distinct customers"),
+                          "count": N_("Number of activities")},
+}
+RECORD_FILTERS: Final[dict[str, dict[str, Msg]]] = {
+    "followup_records": {"followed_by": N_("Followed up by"), "method": N_("Follow-up method"),
+                         "result": N_("Follow-up result")},
+    "feedback": {"channel": N_("Feedback channel"), "category": N_("Feedback category"), "rating": N_("Rating"),
+                 "sentiment": N_("Sentiment")},
+    "customer_activity": {"activity": N_("Activity")},
+}
 FILTER_FIELDS: Final[dict[str, Msg]] = {
     "industry": N_("Industry"), "region": N_("Region"), "status": N_("Status"), "type": N_("Customer type"),
     "source": N_("Source channel"), "owner": N_("Owner"), "value_segment": N_("Value segment"),
@@ -340,8 +373,9 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
     cookies: WebCookies = request.app.state.web_cookies
     scopes = session_scopes(session)
     object_name = str(definition.get("object") or "customers")
-    dims = dict(DIMENSIONS) | (ORDER_DIMENSIONS if object_name == "orders" else {})
-    measures = ORDER_MEASURES if object_name == "orders" else CUSTOMER_MEASURES
+    dims = dict(DIMENSIONS) | (ORDER_DIMENSIONS if object_name == "orders" else {}) | RECORD_DIMENSIONS.get(
+        object_name, {})
+    measures = RECORD_MEASURES.get(object_name) or (ORDER_MEASURES if object_name == "orders" else CUSTOMER_MEASURES)
     form = dict(query_from_definition(definition))
     flash = cookies.read_flash(request)
     export_flash = bool(flash and flash.get("where") == EXPORT_FLASH)
@@ -354,7 +388,8 @@ async def _builder(request: Request, session: Any, services: Any, definition: di
         "filters": [(f.get("field", ""), f.get("op", "eq"), ",".join(f.get("values") or []))
                     for f in (definition.get("filters") or [])][:MAX_FILTER_ROWS],
         "dimension_options": _options(t, dims), "measure_options": _options(t, measures),
-        "filter_options": _options(t, FILTER_FIELDS), "operator_options": _options(t, OPERATORS),
+        "filter_options": _options(t, FILTER_FIELDS | RECORD_FILTERS.get(object_name, {})),
+        "operator_options": _options(t, OPERATORS),
         "range_options": _options(t, RANGES), "chart_options": _options(t, CHARTS),
         "visibility_options": [(k, v) for k, v in _options(t, VISIBILITIES)
                                if k != "tenant" or "reports:manage" in scopes],

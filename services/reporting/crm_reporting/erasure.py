@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from crm_reporting.analytics import Analytics, TenantTable
 from crm_reporting.analytics.query import TenantDelete
+from crm_reporting.followups.service import erase_moved
 
 BY_CUSTOMER = "toString(customer_id) = {customer_id:String}"
 MENTIONING = "subject = {customer_id:String} OR position(data, {customer_id:String}) > 0"
@@ -37,5 +38,6 @@ def customer_deletes(tables: Sequence[TenantTable], tenant_id: uuid.UUID, custom
 async def erase_customer(
     analytics: Analytics, tables: Sequence[TenantTable], tenant_id: uuid.UUID, customer_id: uuid.UUID
 ) -> None:
+    await erase_moved(analytics, tables, tenant_id, customer_id)  # rows a merge moved: every version (followups/)
     for delete in customer_deletes(tables, tenant_id, customer_id):
         await analytics.delete_tenant(delete)

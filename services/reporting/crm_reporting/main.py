@@ -38,6 +38,7 @@ from crm_reporting.delivery.servicer import DeliveryServicer
 from crm_reporting.delivery.subscriptions import DELIVER_JOB, SCHEDULE_KIND, Deliverer, fire
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.tables import FEEDBACK
+from crm_reporting.followups.tables import CUSTOMER_ACTIVITY, FOLLOWUP_RECORDS, FOLLOWUP_TASKS
 from crm_reporting.offboarding import tenant_data
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
@@ -52,7 +53,8 @@ from crm_reporting.value.segments_table import CUSTOMER_VALUE_SEGMENTS
 
 DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
-                                             FEEDBACK, CUSTOMER_VALUE_SEGMENTS)
+                                             FEEDBACK, CUSTOMER_VALUE_SEGMENTS, FOLLOWUP_RECORDS, FOLLOWUP_TASKS,
+                                             CUSTOMER_ACTIVITY)
 
 
 class Settings(ServiceSettings):

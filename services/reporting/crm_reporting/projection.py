@@ -24,6 +24,7 @@ from crm_reporting.erasure import erase_customer
 from crm_reporting.event_log.service import event_row
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.service import feedback_rows
+from crm_reporting.followups import service as followups
 from crm_reporting.orders.service import order_reports
 from crm_reporting.value.segment_changes import affected_customers, forget, recompute
 from crm_reporting.value.segments_table import value_segment_rows
@@ -51,6 +52,8 @@ class EventProjector:
             rows += order_reports.rows(event)
         rows += customer_service.tag_rows(event)
         rows += feedback_rows(event)
+        rows += followups.followup_rows(event)
+        rows += followups.activity_rows(event, rows)
         rows += value_segment_rows(event)
         return rows
 
@@ -73,6 +76,8 @@ class EventProjector:
             return
         await apply_erasure(session, event, self._erase)
         await self.project(event)
+        if followups.moves(event):
+            await followups.apply_move(self.analytics, event)
         await self._value_segments(session, [event], set())
 
     async def handle_batch(self, batch: list[CloudEvent], session: AsyncSession) -> None:
@@ -93,6 +98,10 @@ class EventProjector:
                 erased.add(gone)
             elif customers_in(event) & erased:
                 continue
+            elif followups.moves(event):  # a merge moves the rows gathered before it too
+                await self.insert(pending)
+                pending = []
+                await followups.apply_move(self.analytics, event)
             pending += self.rows(event)
         await self.insert(pending)
         await self._value_segments(session, batch, erased)

@@ -21,13 +21,16 @@ from crm_reporting.reports.definition import check_definition
 from crm_reporting.reports.engine import RunRequest
 from crm_reporting.reports.result import PivotResult
 from tests.reporting.dashboards.test_panels import REP_A, REP_B, TODAY, World
+from tests.reporting.followups.events import FollowupWorld
 
 
 @pytest.fixture
 async def world(chdb_analytics: ChdbAnalytics, tenant_id: uuid.UUID, other_tenant: uuid.UUID) -> World:
     built, noise = World(tenant_id), World(other_tenant)
     projector = EventProjector(chdb_analytics)
-    await projector.insert([row for event in built.events + noise.events for row in projector.rows(event)])
+    # With follow-up records and feedback (the templates over them), which no customer or order figure reads.
+    events = built.events + noise.events + FollowupWorld(built).events
+    await projector.insert([row for event in events for row in projector.rows(event)])
     return built
 
 

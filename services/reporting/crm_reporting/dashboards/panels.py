@@ -20,6 +20,7 @@ from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, DateRange, add_months, quarter_start, rfc3339
 from crm_reporting.feedback import panels as satisfaction
 from crm_reporting.feedback.tables import FEEDBACK
+from crm_reporting.followups.panels import followup_counts
 from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, SPEND_KIND, SPEND_STATUSES, money
 from crm_reporting.orders.tables import ORDERS
 
@@ -162,6 +163,10 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     if answers:
         satisfied = sum(n for rating, n in rated.items() if rating >= satisfaction.SATISFIED_FROM)
         points.append(Point("csat", answers, value=satisfaction.share(satisfied, answers)))
+    # Follow-up cards: records logged this month (and last month, for the change) and overdue tasks.
+    this_month, last_month, overdue = await followup_counts(analytics, audience, request.tenant_id, today)
+    points += [Point("followups_this_month", this_month), Point("followups_last_month", last_month),
+               Point("overdue_tasks", overdue)]
     if not show_money:
         return PanelResult(points, omitted_fields=[MONEY_FIELD])
     # A currency shows when it has a counted order from a year before this quarter to today.

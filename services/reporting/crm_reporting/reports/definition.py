@@ -17,15 +17,18 @@ from typing import Any, Final, Literal
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.i18n import N_, Msg
 
-ObjectName = Literal["customers", "orders"]
-OBJECTS: Final = ("customers", "orders")
+ObjectName = Literal["customers", "orders", "followup_records", "feedback", "customer_activity"]
+OBJECTS: Final = ("customers", "orders", "followup_records", "feedback", "customer_activity")
 RANGES: Final = ("all", "3m", "12m", "ytd", "custom")
 BUCKETS: Final = ("day", "week", "month", "quarter", "year")
-AGGREGATES: Final = ("count", "distinct_customers", "sum", "avg", "min", "max", "conversion")
+AGGREGATES: Final = ("count", "distinct_customers", "sum", "avg", "min", "max", "conversion", "csat", "nps")
+# Feedback only: the share of ratings 4-5 among the rated, and the net promoter score (-100..100).
+FEEDBACK_AGGREGATES: Final = ("csat", "nps")
 CHARTS: Final = ("table", "bar", "line", "pie")
 OPERATORS: Final = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "prefix", "is_empty",
                     "not_empty")
 STATUSES: Final = ("potential", "intent", "won", "lost")
+ACTIVITIES: Final = ("new", "contacted", "won", "lost")
 MAX_ROWS: Final = 3
 MAX_MEASURES: Final = 10
 MAX_FILTERS: Final = 20
@@ -47,8 +50,9 @@ class FieldInfo:
     name: str
     label: Msg
     kind: Kind
-    # "customer": a customer attribute (on orders through the order's customer), "order": orders only.
-    source: Literal["customer", "order"]
+    # "customer": a customer attribute (on the other objects through the record's customer); the
+    # others belong to one object (`SOURCE_OBJECTS`).
+    source: Literal["customer", "order", "followup_record", "feedback", "customer_activity"]
     dimension: bool = True
     measure: bool = False
     filter: bool = True
@@ -89,7 +93,28 @@ FIELDS: Final[dict[str, FieldInfo]] = {f.name: f for f in (
     FieldInfo("ordered_on", N_("Order date"), "date", "order"),
     # Orders' money is spend: governed by `annual_spend`, as `/v1/reports/spend` is.
     FieldInfo("amount", N_("Amount"), "money", "order", dimension=False, measure=True, policy="annual_spend"),
+    # Follow-up records (crm_reporting/followups): who followed up, how, with what result, when.
+    FieldInfo("followed_by", N_("Followed up by"), "owner", "followup_record"),
+    FieldInfo("method", N_("Follow-up method"), "text", "followup_record"),
+    FieldInfo("result", N_("Follow-up result"), "text", "followup_record"),
+    FieldInfo("followed_at", N_("Followed up at"), "datetime", "followup_record"),
+    # Feedback: the rating 1-5 as a group ("0": not rated) and, averaged, as a measure.
+    FieldInfo("channel", N_("Feedback channel"), "text", "feedback"),
+    FieldInfo("category", N_("Feedback category"), "text", "feedback"),
+    FieldInfo("rating", N_("Rating"), "choice", "feedback", measure=True, choices=("0", "1", "2", "3", "4", "5")),
+    FieldInfo("sentiment", N_("Sentiment"), "text", "feedback"),
+    FieldInfo("survey_kind", N_("Survey kind"), "text", "feedback"),
+    FieldInfo("received_at", N_("Feedback received"), "datetime", "feedback"),
+    # Customer activity: what happened (new, contacted, won, lost) and when.
+    FieldInfo("activity", N_("Activity"), "choice", "customer_activity", choices=ACTIVITIES),
+    FieldInfo("happened_at", N_("Happened"), "datetime", "customer_activity"),
 )}
+SOURCE_OBJECTS: Final[dict[str, str]] = {"order": "orders", "followup_record": "followup_records",
+                                         "feedback": "feedback", "customer_activity": "customer_activity"}
+# The time field a time range is on unless the definition names one.
+DEFAULT_TIME_FIELDS: Final[dict[str, str]] = {"customers": "created_at", "orders": "ordered_on",
+                                              "followup_records": "followed_at", "feedback": "received_at",
+                                              "customer_activity": "happened_at"}
 TIME_KINDS: Final = ("datetime", "date")
 NUMERIC_KINDS: Final = ("money", "number")
 # Filters on money fields are not offered (they are per-customer figures computed at read time).
@@ -120,7 +145,7 @@ def field_info(name: str) -> FieldInfo | None:
 
 
 def available_on(info: FieldInfo, object_name: str) -> bool:
-    return info.source == "customer" or object_name == "orders"
+    return info.source == "customer" or SOURCE_OBJECTS[info.source] == object_name
 
 
 @dataclass(frozen=True)
@@ -336,9 +361,18 @@ def _measure(checker: _Checker, path: str, raw: Any, object_name: str) -> Measur
         if data.get("field"):
             checker.add(f"{path}.field", "not_applicable", f"{agg} takes no field")
         return MeasureSpec(agg)
+    if agg in FEEDBACK_AGGREGATES:
+        if object_name != "feedback":
+            checker.add(f"{path}.agg", "not_available", f"{agg} is computed over feedback")
+            return None
+        if data.get("field"):
+            checker.add(f"{path}.field", "not_applicable", f"{agg} takes no field")
+        return MeasureSpec(agg)
     if agg == "conversion":
-        if object_name != "customers":
-            checker.add(f"{path}.agg", "not_available", "conversion rates are computed over customers")
+        # Over customers, or the distinct customers of follow-up records (those a rep contacted).
+        if object_name not in ("customers", "followup_records"):
+            checker.add(f"{path}.agg", "not_available",
+                        "conversion rates are computed over customers or follow-up records")
             return None
         start = checker.choice(f"{path}.from", data.get("from"), STATUSES)
         end = checker.choice(f"{path}.to", data.get("to"), STATUSES)
@@ -433,7 +467,7 @@ def _time_range(checker: _Checker, raw: Any, object_name: str) -> TimeRange:
 
 
 def _default_time_field(object_name: str) -> str:
-    return "ordered_on" if object_name == "orders" else "created_at"
+    return DEFAULT_TIME_FIELDS[object_name]
 
 
 def check_definition(raw: Any) -> Definition:

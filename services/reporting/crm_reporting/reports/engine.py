@@ -40,6 +40,7 @@ from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS, CUSTOMERS
 from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
 from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
+from crm_reporting.followups.report_objects import CSAT_SQL, NPS_SQL, RECORD_COLUMNS, RECORD_FIGURES, RECORD_OBJECTS
 from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.reports.definition import (
@@ -91,6 +92,7 @@ _LABELS: Final[dict[str, Msg]] = {
     "high_value": N_("High value"), "normal": N_("Normal"), "low_value": N_("Low value"), "none": N_("No orders"),
     "draft": N_("Draft"), "confirmed": N_("Confirmed"), "paid": N_("Paid"), "cancelled": N_("Cancelled"),
     "refunded": N_("Refunded"), "order": N_("Order"), "contract": N_("Contract"),
+    "new": N_("New"), "contacted": N_("Contacted"),
 }
 _SEGMENT_LABELS: Final[dict[str, Msg]] = {
     "0": N_("No orders"), "1": N_("High value"), "2": N_("Potential"), "3": N_("Normal"), "4": N_("Low value"),
@@ -147,6 +149,8 @@ class _Plan:
 
     @property
     def record_key(self) -> str:
+        if self.definition.object in RECORD_OBJECTS:
+            return RECORD_OBJECTS[self.definition.object].key
         return "order_id" if self.definition.object == "orders" else "customer_id"
 
 
@@ -195,10 +199,12 @@ def _column(plan: _Plan, name: str, *, outer: bool) -> str:
     (`outer`) / the customers subquery (not `outer`)."""
     if name in _ORDER_COLUMNS:
         return _ORDER_COLUMNS[name]
+    if name in RECORD_COLUMNS:
+        return RECORD_COLUMNS[name]
     if name == "value_segment":
         return "v.segment"
     column = "custom" if name.startswith("cf.") else _CUSTOMER_COLUMNS[name]
-    if plan.definition.object == "orders" and outer:
+    if plan.definition.object != "customers" and outer:
         plan.needs_customer_join = True
         return f"c_{column}"
     return column
@@ -362,9 +368,17 @@ def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
         return f"uniqExact({plan.record_key})" if plan.needs_tags else "count()"
     if measure.agg == "distinct_customers":
         return "uniqExact(customer_id)"
+    if measure.agg in ("csat", "nps"):
+        sql = CSAT_SQL if measure.agg == "csat" else NPS_SQL
+        if plan.needs_tags:  # each feedback once per group, not once per tag it is repeated for
+            sql = sql.replace("countIf(", "uniqExactIf(feedback_id, ")
+        return sql
     if measure.agg == "conversion":
         position = len(plan.conversions)
         plan.conversions.append(measure)
+        if plan.definition.object != "customers":  # over the distinct customers of the records
+            return (f"uniqExactIf(customer_id, s.converted_{position}) / "
+                    f"nullIf(uniqExactIf(customer_id, s.entered_{position}), 0)")
         return (f"{_once(plan, 'sum', f's.converted_{position}')} / "
                 f"nullIf({_once(plan, 'sum', f's.entered_{position}')}, 0)")
     function = _SQL_AGG[measure.agg]
@@ -374,6 +388,8 @@ def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
     if measure.field == "amount":
         plan.params["currency"] = plan.definition.currency
         return f"toString({_once(plan, function, 'amount', 'currency = {currency:String}')})"
+    if measure.field in RECORD_FIGURES:
+        return _once(plan, function, RECORD_FIGURES[measure.field])
     column = _column(plan, measure.field, outer=True)
     return _once(plan, function, f"toFloat64OrNull({_custom(plan, measure.field, column, f'measure_cf_{index}')})")
 
@@ -446,7 +462,8 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
         end = span.stop if upper == "lt" else span.end
         filters += [(bound, Filter(tr.field, "gte", (span.start.isoformat(),))),
                     (bound + 1, Filter(tr.field, upper, (end.isoformat(),)))]
-    customer_level = [(i, f) for i, f in filters if f.field not in _ORDER_COLUMNS and f.field != "value_segment"]
+    customer_level = [(i, f) for i, f in filters
+                      if f.field not in _ORDER_COLUMNS and f.field not in RECORD_COLUMNS and f.field != "value_segment"]
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
     narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level
@@ -469,7 +486,8 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     else:
         members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
-        orders = TenantQuery(ORDERS, tenant, final=True)
+        orders = TenantQuery(RECORD_OBJECTS[definition.object].table if definition.object in RECORD_OBJECTS
+                             else ORDERS, tenant, final=True)
         # Without customer-level filters or a key range, the audience narrows the orders itself (for
         # everyone: its anti-join on the deleted customers); else the semi-join on `members`.
         query = (audience.by_customer(orders) if not customer_level and key_range is None
@@ -574,6 +592,8 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
             ids = sorted({str(r[names_[i]]) for r in found for i in positions
                           if not int(r.get(f"g_{names_[i]}", 0))} - {OTHERS_KEY, ""})
             names |= await lookup(analytics, principal.tenant_id, ids)
+    if any(d.field == "followed_by" for d in definition.dimensions):
+        names |= await _user_names(session)
     return _pivot(found, plan, audience, request, names)
 
 
@@ -684,6 +704,13 @@ async def cell_customers(analytics: Analytics, session: AsyncSession, principal:
     return [str(r["id"]) for r in rows]
 
 
+async def _user_names(session: AsyncSession) -> dict[str, str]:
+    """User id -> display name (else email), from reporting's `user_teams` (identity's user events):
+    the reps of a follow-up records report."""
+    rows = (await session.execute(sa.select(user_teams.c.user_id, user_teams.c.display_name, user_teams.c.email))).all()
+    return {str(r.user_id): r.display_name or r.email for r in rows if r.display_name or r.email}
+
+
 async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(ids), 10_000):
@@ -713,8 +740,10 @@ async def _tag_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str] | N
 def _measure_kind(measure: MeasureSpec) -> MeasureKind:
     if measure.agg in ("count", "distinct_customers"):
         return "count"
-    if measure.agg == "conversion":
+    if measure.agg in ("conversion", "csat"):
         return "percent"
+    if measure.agg == "nps":
+        return "number"
     info = field_info(measure.field)
     return "money" if info is not None and info.kind == "money" else "number"
 
@@ -727,6 +756,8 @@ def _value(raw: Any, kind: MeasureKind, agg: str) -> CellValue:
     if kind == "percent":
         return Decimal(str(raw)).quantize(Decimal("0.0001"))
     number = Decimal(str(raw))
+    if agg == "nps":
+        return number.quantize(Decimal("0.1"))
     if kind == "money" or agg == "avg":
         return number.quantize(Decimal("0.01"))
     return int(number) if number == number.to_integral_value() else number
@@ -750,7 +781,13 @@ def dimension_label(text: Messages, spec: DimensionSpec) -> str:
 
 def measure_label(text: Messages, measure: MeasureSpec, object_name: str) -> str:
     if measure.agg == "count":
+        if object_name in RECORD_OBJECTS:
+            return text.text(RECORD_OBJECTS[object_name].count)
         return text.gettext("Number of customers") if object_name == "customers" else text.gettext("Number of orders")
+    if measure.agg == "csat":
+        return text.gettext("CSAT (rated 4-5)")
+    if measure.agg == "nps":
+        return text.gettext("NPS")
     if measure.agg == "distinct_customers":
         return text.gettext("Distinct customers")
     if measure.agg == "conversion":
@@ -766,12 +803,14 @@ def _quarter(day: date) -> str:
 def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, str] | None = None) -> str:
     if key == OTHERS_KEY:
         return text.gettext("Others")
-    if spec.field in ("customer", "tag") and key:
+    if spec.field in ("customer", "tag", "followed_by") and key:
         return (names or {}).get(key) or key
     if spec.field == "value_segment":
         return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
     if key == "":
         return text.gettext("(empty)")
+    if spec.field == "rating" and key == "0":
+        return text.gettext("Not rated")
     if spec.bucket:
         try:
             day = date.fromisoformat(key[:10])
@@ -779,7 +818,7 @@ def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, 
             return key
         return {"day": day.isoformat(), "week": text.gettext("week of %(day)s", day=day.isoformat()),
                 "month": day.strftime("%Y-%m"), "quarter": _quarter(day), "year": str(day.year)}[spec.bucket]
-    if spec.field in ("status", "type", "order_status", "order_kind") and key in _LABELS:
+    if spec.field in ("status", "type", "order_status", "order_kind", "activity") and key in _LABELS:
         return text.text(_LABELS[key])
     return key
 
@@ -977,6 +1016,7 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
 def _filter_lines(text: Messages, plan: _Plan, request: RunRequest) -> tuple[tuple[str, str], ...]:
     definition = plan.definition
     lines = [(text.gettext("Object"), text.gettext("Customers") if definition.object == "customers"
+              else text.text(RECORD_OBJECTS[definition.object].label) if definition.object in RECORD_OBJECTS
               else text.gettext("Orders"))]
     if definition.time_range.range != "all":
         tr = definition.time_range
@@ -1039,9 +1079,11 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     _, _, plan, _, _ = await _compile(analytics, lookups, principal, request, scope)
     definition = plan.definition
     text = messages(locale_or_default(request.locale))
-    key = "toString(order_id)" if definition.object == "orders" else "toString(customer_id)"
-    exprs = [f"{key} AS record_id"]
-    headers = [text.gettext("Order") if definition.object == "orders" else text.gettext("Customer")]
+    key = f"toString({plan.record_key})"
+    exprs = [f"{key} AS underlying_id"]
+    headers = [text.gettext("Order") if definition.object == "orders"
+               else text.text(RECORD_OBJECTS[definition.object].record) if definition.object in RECORD_OBJECTS
+               else text.gettext("Customer")]
     with_name = definition.object == "customers" and not _hidden(principal, "name")
     if with_name:
         exprs.append("name AS record_name")
@@ -1058,11 +1100,13 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
         elif measure.field == "amount":
             plan.params["currency"] = definition.currency
             exprs.append(f"toString(if(currency = {{currency:String}}, amount, 0)) AS f{i}")
+        elif measure.field in RECORD_FIGURES:
+            exprs.append(f"{RECORD_FIGURES[measure.field]} AS f{i}")
         else:
             column = _column(plan, measure.field, outer=True)
             exprs.append(f"toFloat64OrNull({_custom(plan, measure.field, column, f'row_cf_{i}')}) AS f{i}")
         headers.append(_field_label(text, measure.field))
-    order = ("customer_id ASC", "record_id ASC", *(
+    order = ("customer_id ASC", "underlying_id ASC", *(
         f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"))
     assert plan.members is not None
     members = plan.members
@@ -1085,9 +1129,11 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
 
     dims = definition.dimensions
     names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
+    if any(d.field == "followed_by" for d in definition.dimensions):
+        names |= await _user_names(session)
 
     def shaped(row: Row) -> list[object]:
-        values: list[object] = [str(row["record_id"])]
+        values: list[object] = [str(row["underlying_id"])]
         if with_name:
             values.append(str(row["record_name"]))
         values += [value_label(text, spec, str(row[f"d{i}"]), names) for i, spec in enumerate(dims)]

@@ -1,8 +1,6 @@
 """The quick templates (issue 15): definitions a user opens as they are or clones into a saved report
-of their own. Each runs like any definition, under the viewer's data scope and field policies.
-
-Follow-up records are not in the reporting projection yet, so "follow-up performance by rep" counts
-each rep's customers by status with their conversion rates (docs/reporting.md, "Quick templates")."""
+of their own. Each runs like any definition, under the viewer's data scope and field policies
+(docs/reporting.md, "Quick templates")."""
 
 from __future__ import annotations
 
@@ -28,10 +26,10 @@ class Template:
 
 TEMPLATES: Final[dict[str, Template]] = {t.key: t for t in (
     Template("monthly_customer_activity", N_("Monthly customer activity"),
-             N_("New customers per month over the last 12 months, by their status now (won, lost...)"),
-             {"object": "customers", "rows": [{"field": "created_at", "bucket": "month"}],
-              "column": {"field": "status"}, "measures": [{"agg": "count"}],
-              "time_range": {"range": "12m", "field": "created_at"}, "chart": "bar"}),
+             N_("Customers new, contacted (a follow-up record), won and lost per month over the last 12 months"),
+             {"object": "customer_activity", "rows": [{"field": "happened_at", "bucket": "month"}],
+              "column": {"field": "activity"}, "measures": [{"agg": "distinct_customers"}],
+              "time_range": {"range": "12m", "field": "happened_at"}, "chart": "bar"}),
     Template("high_value_customers", N_("High-value customer list"),
              N_("Customers in the high value segment, biggest 12-month spend first"),
              {"object": "customers", "rows": [{"field": "customer"}],
@@ -45,10 +43,12 @@ TEMPLATES: Final[dict[str, Template]] = {t.key: t for t in (
                           {"field": "value_segment", "op": "eq", "values": ["low_value"]}],
               "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"}], "chart": "table"}),
     Template("followup_performance_by_rep", N_("Follow-up performance by rep"),
-             N_("Each rep's customers by status, and how many potential customers they won"),
-             {"object": "customers", "rows": [{"field": "owner"}], "column": {"field": "status"},
-              "measures": [{"agg": "count"}, {"agg": "conversion", "from": "potential", "to": "won"}],
-              "chart": "bar"}),
+             N_("Follow-ups each rep logged in the last 12 months, the customers they contacted, and the share "
+                "of those potential customers that were won"),
+             {"object": "followup_records", "rows": [{"field": "followed_by"}],
+              "measures": [{"agg": "count"}, {"agg": "distinct_customers"},
+                           {"agg": "conversion", "from": "potential", "to": "won"}],
+              "time_range": {"range": "12m", "field": "followed_at"}, "chart": "bar"}),
     Template("conversion_by_source", N_("Conversion by source channel"),
              N_("Customers per source channel and the share that went from potential or intent to won"),
              {"object": "customers", "rows": [{"field": "source"}],
