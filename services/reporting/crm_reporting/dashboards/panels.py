@@ -122,10 +122,8 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
     year_ago = add_months(today, -12)
     show_money = _readable(request.principal, MONEY_FIELD)
-    buyers = (TenantQuery(ORDERS, request.tenant_id, final=True).select("customer_id")
-              .where("kind = {kind:String}", kind=SPEND_KIND)
-              .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
-              .where("ordered_on > {year_ago:Date32}", year_ago=year_ago))
+    # The buyers are narrowed to the audience too: a rep's set is then a rep's customers, not every buyer.
+    buyers = counted_orders(request).where("ordered_on > {year_ago:Date32}", year_ago=year_ago).select("customer_id")
     [active] = await analytics.query(
         _customers(request).where("status = {won:String}", won=WON).where_in("customer_id", buyers)
         .select("count() AS active_won"))
