@@ -36,6 +36,7 @@ from crm_reporting.analytics.schema import ensure_schema
 from crm_reporting.dashboards.audience import add_months, parse_object, parse_range, quarter_start
 from crm_reporting.dashboards.panels import PANELS, PanelRequest
 from crm_reporting.main import ANALYTICS_TABLES
+from crm_reporting.orders.tables import ORDER_PARTITIONS
 from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
 
 TENANT = uuid.UUID("0193a000-0000-7000-8000-00000000b1e5")
@@ -130,6 +131,22 @@ def postgres_questions(rep: bool) -> dict[str, list[str]]:
     }
 
 
+ORDER_PARTS = "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'orders' AND active"
+
+
+async def settle_orders(analytics: ChdbAnalytics, limit_s: float = 600) -> None:
+    """Waits (bounded) for the orders' forced merges (orders/tables.py: each partition folds into one
+    part a minute after its last write), the state the dashboards read between bursts of writes,
+    and prints the parts the timings below read."""
+    started = time.monotonic()
+    parts = int(await analytics._run(analytics._execute, ORDER_PARTS))
+    while parts > ORDER_PARTITIONS and time.monotonic() - started < limit_s:
+        await asyncio.sleep(5)
+        parts = int(await analytics._run(analytics._execute, ORDER_PARTS))
+    print(f"orders: {parts} active parts in {ORDER_PARTITIONS} partitions "
+          f"(waited {time.monotonic() - started:.0f} s for the forced merges)", flush=True)
+
+
 async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, float, float]:
     """p50 and p95 wall ms, and the p50 CPU ms of this process (chDB runs in it: its threads'
     time counts, PostgreSQL's backend does not), a figure the other sessions' load barely moves."""
@@ -169,6 +186,7 @@ async def main_async(customers: int, orders: int, runs: int) -> None:
             conn.execute(POSTGRES_INDEXES)
         print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
 
+        await settle_orders(analytics)
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         today = datetime.now(UTC).date()
         principal = Principal(subject="bench", tenant_id=TENANT, user_id=uuid.uuid4(), client_id="bench",

@@ -30,7 +30,7 @@ from crm_reporting.reports import engine as report_engine
 from crm_reporting.reports.definition import check_definition
 from crm_reporting.reports.files.render import write_report_file
 from crm_reporting.reports.result import UnderlyingRows
-from tests.bench.bench_dashboards import TENANT, customers_sql, orders_sql, status_sql
+from tests.bench.bench_dashboards import TENANT, customers_sql, orders_sql, settle_orders, status_sql
 
 REPORT = {"object": "customers", "rows": [{"field": "industry"}], "column": {"field": "status"},
           "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"}]}
@@ -64,6 +64,7 @@ async def main_async(scale: float) -> None:
         migrations.upgrade_control(service_url, DEFINITION.control_tree)
         migrations.upgrade_tenant(service_url, DEFINITION.tenant_tree, TENANT)
         engine = create_engine(service_url, pool_size=2)
+        await settle_orders(analytics)
         principal = Principal(subject="bench", tenant_id=TENANT, client_id="bench", user_id=uuid.uuid4(),
                               scopes=frozenset({"reports:read"}))
         request = report_engine.RunRequest(check_definition(REPORT), title="Bench", time_zone="Asia/Shanghai")

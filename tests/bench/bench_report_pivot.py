@@ -45,6 +45,7 @@ from tests.bench.bench_dashboards import (
     TENANT,
     customers_sql,
     orders_sql,
+    settle_orders,
     status_sql,
 )
 
@@ -148,6 +149,7 @@ async def main_async(scale: float, runs: int) -> None:
         migrations.upgrade_control(service_url, DEFINITION.control_tree)
         migrations.upgrade_tenant(service_url, DEFINITION.tenant_tree, TENANT)
         engine = create_engine(service_url, pool_size=2)
+        await settle_orders(analytics)
 
         print(f"\n{'pivot':34} {'viewer':6} {'cells':>6} {'chDB p50':>9} {'p95':>7} {'p99':>7} "
               f"{'CPU p50':>8} {'PG p50':>9} {'p95':>8} {'p99':>8} {'PG/chDB':>8}")

@@ -20,7 +20,11 @@ from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable
 Row = dict[str, Any]
 
 # Statements `command` accepts: schema changes and maintenance, never reads.
-_DDL = re.compile(r"\s*(CREATE|ALTER|DROP|RENAME|OPTIMIZE|TRUNCATE)\s", re.IGNORECASE)
+_DDL = re.compile(r"\s*(CREATE|ALTER|DROP|RENAME|EXCHANGE|OPTIMIZE|TRUNCATE)\s", re.IGNORECASE)
+# ... and one copy between two of this service's tables, a rebuild's backfill (schema.py): plain
+# names only, every row of the source into the target, nothing returned.
+_NAMES = r"[a-z_][a-z0-9_]*(?:, [a-z_][a-z0-9_]*)*"
+_TABLE_COPY = re.compile(rf"INSERT INTO [a-z_][a-z0-9_]* \(({_NAMES})\) SELECT ({_NAMES}) FROM [a-z_][a-z0-9_]*\Z")
 
 
 class AnalyticsError(Exception):
@@ -36,6 +40,10 @@ class Analytics(Protocol):
 
     async def command(self, sql: str) -> None:
         """Runs a DDL statement (schema set-up), never a read."""
+
+    async def partition_key(self, table_name: str) -> str | None:
+        """The PARTITION BY expression of an existing table as the engine writes it ("" when it has
+        none), or None when there is no such table: how `ensure_schema` finds a table to rebuild."""
 
     async def delete_tenant(self, delete: TenantDelete) -> None:
         """Deletes one tenant's rows from one table (offboarding); returns when they are gone."""
@@ -84,8 +92,16 @@ def build_delete(delete: TenantDelete) -> BuiltQuery:
 
 
 def check_ddl(sql: str) -> None:
+    copy = _TABLE_COPY.match(sql)
+    if copy and copy.group(1) == copy.group(2):
+        return
     if not _DDL.match(sql):
         raise ValueError("command() runs schema statements only; read through TenantQuery")
+
+
+# The one read outside the builder: a table's partition key from the engine's catalogue.
+PARTITION_KEY_SQL = ("SELECT partition_key FROM system.tables "
+                     "WHERE database = currentDatabase() AND name = {table_name:String}")
 
 
 def decode_rows(raw: bytes | str) -> list[Row]:

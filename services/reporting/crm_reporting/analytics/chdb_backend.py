@@ -19,6 +19,7 @@ from clickhouse_connect.driver.binding import format_bind_value
 
 from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
+    PARTITION_KEY_SQL,
     AnalyticsError,
     Row,
     build_delete,
@@ -92,6 +93,11 @@ class ChdbAnalytics:
     async def command(self, sql: str) -> None:
         check_ddl(sql)
         await self._run(self._execute, sql)
+
+    async def partition_key(self, table_name: str) -> str | None:
+        raw = await self._run(self._execute, PARTITION_KEY_SQL, "JSONEachRow", bind_params({"table_name": table_name}))
+        rows = decode_rows(raw)
+        return str(rows[0]["partition_key"]) if rows else None
 
     async def delete_tenant(self, delete: TenantDelete) -> None:
         built = build_delete(delete)

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
+    PARTITION_KEY_SQL,
     AnalyticsError,
     Row,
     build_delete,
@@ -67,6 +68,12 @@ class ClickHouseAnalytics:
     async def command(self, sql: str) -> None:
         check_ddl(sql)
         await self._run(self._client.command, sql)
+
+    async def partition_key(self, table_name: str) -> str | None:
+        raw = await self._run(self._client.raw_query, PARTITION_KEY_SQL, parameters={"table_name": table_name},
+                              fmt="JSONEachRow")
+        rows = decode_rows(raw)
+        return str(rows[0]["partition_key"]) if rows else None
 
     async def delete_tenant(self, delete: TenantDelete) -> None:
         built = build_delete(delete)

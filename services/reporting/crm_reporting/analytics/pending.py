@@ -36,6 +36,9 @@ class PendingAnalytics:
     async def command(self, sql: str) -> None:
         await self.backend.command(sql)
 
+    async def partition_key(self, table_name: str) -> str | None:
+        return await self.backend.partition_key(table_name)
+
     async def delete_tenant(self, delete: TenantDelete) -> None:
         await self.backend.delete_tenant(delete)
 

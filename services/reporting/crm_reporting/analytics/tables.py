@@ -15,6 +15,8 @@ TENANT_COLUMN = "tenant_id"
 # Plain identifiers only: table and column names are interpolated into SQL, so they must never
 # need quoting (and never come from outside the code).
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
+# A MergeTree setting as the DDL writes it: a plain name and an integer.
+_SETTING = re.compile(r"[a-z_][a-z0-9_]* = [0-9]+\Z")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class TenantTable:
     engine: str
     order_by: tuple[str, ...]
     partition_by: str | None = None
+    # MergeTree settings (`name = 123`), applied to an existing table at start too.
+    settings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -46,6 +50,9 @@ class TenantTable:
             raise ValueError(f"table {self.name} must have a `{TENANT_COLUMN} UUID` column")
         if not self.order_by or self.order_by[0] != TENANT_COLUMN:
             raise ValueError(f"table {self.name} must start its ORDER BY with {TENANT_COLUMN}")
+        for setting in self.settings:
+            if not _SETTING.match(setting):
+                raise ValueError(f"table {self.name}: setting {setting!r} is not `name = integer`")
         unknown = set(self.order_by) - set(names)
         if unknown:
             raise ValueError(f"table {self.name} orders by unknown columns {sorted(unknown)}")
@@ -60,10 +67,18 @@ class TenantTable:
         columns = ", ".join(f"ADD COLUMN IF NOT EXISTS {c.ddl()}" for c in self.columns)
         return f"ALTER TABLE {self.name} {columns}"
 
-    def create_sql(self) -> str:
+    def modify_settings_sql(self) -> str | None:
+        """Applies the declared settings to a table created before they were declared."""
+        return f"ALTER TABLE {self.name} MODIFY SETTING {', '.join(self.settings)}" if self.settings else None
+
+    def create_sql(self, name: str | None = None) -> str:
+        """The table's DDL; `name` creates the same layout under another name (a rebuild's copy)."""
+        if name is not None and not _IDENTIFIER.match(name):
+            raise ValueError(f"{name!r} is not a plain identifier")
         columns = ",\n    ".join(c.ddl() for c in self.columns)
         partition = f"\nPARTITION BY {self.partition_by}" if self.partition_by else ""
+        settings = f"\nSETTINGS {', '.join(self.settings)}" if self.settings else ""
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {columns}\n)\n"
-            f"ENGINE = {self.engine}{partition}\nORDER BY ({', '.join(self.order_by)})"
+            f"CREATE TABLE IF NOT EXISTS {name or self.name} (\n    {columns}\n)\n"
+            f"ENGINE = {self.engine}{partition}\nORDER BY ({', '.join(self.order_by)}){settings}"
         )
