@@ -13,14 +13,20 @@ from crm_reporting.dashboards.audience import add_months
 from tests.reporting.dashboards.test_panels import REP_A, REP_B, TODAY, World, at
 from tests.reporting.reporting_events import timestamp
 
+# The names followups' default `method` dictionary gives these codes, as its events carry them.
+METHOD_NAMES: dict[str, tuple[str, str]] = {"phone": ("Phone", "电话"), "visit": ("Visit", "拜访"),
+                                            "email": ("Email", "邮件")}
+
 
 def record_event(tenant: uuid.UUID, cid: uuid.UUID, by: str, day: date, *, method: str = "phone",
                  result: str = "interested", record_id: uuid.UUID | None = None) -> CloudEvent:
     record = followups_pb2.Record(id=str(record_id or uuid.uuid4()), number="F1", customer_id=str(cid),
                                   followed_at=timestamp(at(day)), method=method, result=result, followed_by=by,
                                   created_at=timestamp(at(day)), created_by=by)
+    method_en, method_zh = METHOD_NAMES.get(method, ("", ""))
     return CloudEvent.new(source="followups", type=event_type("followup_record", "created"), tenant_id=tenant,
-                          data=proto_data(events_pb2.FollowupRecordCreated(record=record, method_en="Phone")),
+                          data=proto_data(events_pb2.FollowupRecordCreated(record=record, method_en=method_en,
+                                                                           method_zh=method_zh)),
                           subject=str(cid))
 
 

@@ -279,6 +279,26 @@ async def test_a_record_cell_lists_its_customers_and_underlying_rows_page(
     assert len(got) == sum(n for n, _ in records_by_rep(rworld, None).values())
 
 
+async def test_methods_show_their_dictionary_names_in_the_viewers_language(
+        engine: AsyncEngine, chdb_analytics: ChdbAnalytics, rworld: FollowupWorld) -> None:
+    """Rows and columns of `method` read 拜访 / Visit (the names the records' events carried), not
+    the code `visit`; the cell keeps the code for its click-through."""
+    w = rworld.world
+    definition = check_definition({"object": "followup_records", "rows": [{"field": "method"}],
+                                   "measures": [{"agg": "count"}]})
+    as_column = check_definition({"object": "followup_records", "rows": [{"field": "followed_by"}],
+                                  "column": {"field": "method"}, "measures": [{"agg": "count"}]})
+    for locale, visit, email in (("zh-CN", "拜访", "邮件"), ("en", "Visit", "Email")):
+        async with tenant_session(engine, w.tenant) as session:
+            result = await report_engine.run(chdb_analytics, session, who(w.tenant),
+                                             RunRequest(definition, today=TODAY, locale=locale))
+            by_column = await report_engine.run(chdb_analytics, session, who(w.tenant),
+                                                RunRequest(as_column, today=TODAY, locale=locale))
+        labels = {c.keys[0]: c.rows[0] for c in result.cells if c.keys and c.keys[0] is not None}
+        assert labels["visit"] == visit and labels["email"] == email
+        assert {visit, email} <= set(by_column.column_values)
+
+
 async def test_followup_templates_run_and_another_tenant_is_never_counted(
         engine: AsyncEngine, chdb_analytics: ChdbAnalytics, rworld: FollowupWorld,
         provision_tenant: Callable[[], uuid.UUID]) -> None:

@@ -51,6 +51,10 @@ def followup_rows(event: CloudEvent) -> list[tuple[TenantTable, Row]]:
     return []
 
 
+# The dictionary names `crm.followup_record.created` carries beside the record.
+_LABEL_COLUMNS: Final = ("method_en", "method_zh", "result_en", "result_zh")
+
+
 def _record_row(event: CloudEvent) -> list[tuple[TenantTable, Row]]:
     data = event.data.get("record") or {}
     try:
@@ -62,6 +66,7 @@ def _record_row(event: CloudEvent) -> list[tuple[TenantTable, Row]]:
             "method": str(data.get("method", "")), "result": str(data.get("result", "")),
             "followed_at": parse_rfc3339(data.get("followed_at") or data.get("created_at")),
             "moved_from": "", "merge_id": "", "event_id": event.id,
+            **{name: str(event.data.get(name) or "") for name in _LABEL_COLUMNS},
         }
     except (KeyError, ValueError, TypeError):
         row = {}

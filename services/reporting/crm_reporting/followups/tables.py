@@ -26,6 +26,10 @@ FOLLOWUP_RECORDS = TenantTable(
         Column("moved_from", "String"),
         Column("merge_id", "String"),
         Column("event_id", "String"),
+        # The method's and result's names in the tenant's dictionaries when the record was logged
+        # (the event carries them): what the report builder shows instead of the codes.
+        Column("method_en", "String"), Column("method_zh", "String"),
+        Column("result_en", "String"), Column("result_zh", "String"),
     ),
     engine="ReplacingMergeTree(version)",
     order_by=("tenant_id", "record_id"),

@@ -41,6 +41,7 @@ from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMER_TAG
 from crm_reporting.dashboards.audience import Audience, add_months, parse_object, parse_range
 from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
 from crm_reporting.followups.report_objects import CSAT_SQL, NPS_SQL, RECORD_COLUMNS, RECORD_FIGURES, RECORD_OBJECTS
+from crm_reporting.followups.tables import FOLLOWUP_RECORDS
 from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.reports.definition import (
@@ -594,6 +595,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
             names |= await lookup(analytics, principal.tenant_id, ids)
     if any(d.field == "followed_by" for d in definition.dimensions):
         names |= await _user_names(session)
+    names |= await _dictionary_labels(analytics, principal.tenant_id, definition.dimensions, request.locale)
     return _pivot(found, plan, audience, request, names)
 
 
@@ -711,6 +713,30 @@ async def _user_names(session: AsyncSession) -> dict[str, str]:
     return {str(r.user_id): r.display_name or r.email for r in rows if r.display_name or r.email}
 
 
+# Follow-up record dimensions whose values are codes of the tenant's dictionaries.
+_DICTIONARY_FIELDS: Final = ("method", "result")
+
+
+def _dictionary_key(field: str, code: str) -> str:
+    return f"{field}:{code}"
+
+
+async def _dictionary_labels(analytics: Analytics, tenant: uuid.UUID, dimensions: Sequence[DimensionSpec],
+                             locale: str) -> dict[str, str]:
+    """`method:<code>` / `result:<code>` -> the name in the viewer's language, as the latest record
+    with that code carried it (`followup_records.method_zh` ...): the report shows 电话 or Phone, not
+    `phone`. Codes no record named keep showing the code."""
+    language = "zh" if locale_or_default(locale).lower().startswith("zh") else "en"
+    found: dict[str, str] = {}
+    for coded in sorted({d.field for d in dimensions} & set(_DICTIONARY_FIELDS)):
+        rows = await analytics.query(
+            TenantQuery(FOLLOWUP_RECORDS, tenant, final=True)
+            .select(f"{coded} AS code", f"argMax({coded}_{language}, followed_at) AS name")
+            .where(f"notEmpty({coded}_{language})").group_by(coded))
+        found |= {_dictionary_key(coded, str(r["code"])): str(r["name"]) for r in rows if r["name"]}
+    return found
+
+
 async def _customer_names(analytics: Analytics, tenant: uuid.UUID, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(ids), 10_000):
@@ -805,6 +831,8 @@ def value_label(text: Messages, spec: DimensionSpec, key: str, names: dict[str, 
         return text.gettext("Others")
     if spec.field in ("customer", "tag", "followed_by") and key:
         return (names or {}).get(key) or key
+    if spec.field in _DICTIONARY_FIELDS and key:
+        return (names or {}).get(_dictionary_key(spec.field, key)) or key
     if spec.field == "value_segment":
         return text.text(_SEGMENT_LABELS.get(key, _LABELS["none"]))
     if key == "":
@@ -984,7 +1012,8 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
                                              len(column_keys) if item[0][1] is None else column_position[item[0][1]])):
         labels = tuple(None if k is None else value_label(text, definition.rows[i], k, names)
                        for i, k in enumerate(keys))
-        column_label = None if column_key is None or column is None else value_label(text, column, column_key)
+        column_label = (None if column_key is None or column is None
+                        else value_label(text, column, column_key, names))
         cell_keys = (*keys, *((column_key,) if column is not None else ()))
         native = _cell_filter(plan, base_filter, cell_keys)
         ordered_cells.append(PivotCell(
@@ -1001,7 +1030,7 @@ def _pivot(found: list[Row], plan: _Plan, audience: Audience, request: RunReques
                                definition.currency if kind == "money" else None)
                        for m, kind in zip(plan.measures, kinds, strict=True)),
         cells=tuple(ordered_cells),
-        column_values=tuple(value_label(text, column, k) for k in column_keys) if column else (),
+        column_values=tuple(value_label(text, column, k, names) for k in column_keys) if column else (),
         column_keys=tuple(column_keys),
         filters=_filter_lines(text, plan, request),
         chart=definition.chart,  # type: ignore[arg-type]
@@ -1131,6 +1160,7 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
     if any(d.field == "followed_by" for d in definition.dimensions):
         names |= await _user_names(session)
+    names |= await _dictionary_labels(analytics, principal.tenant_id, definition.dimensions, request.locale)
 
     def shaped(row: Row) -> list[object]:
         values: list[object] = [str(row["underlying_id"])]
