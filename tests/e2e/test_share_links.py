@@ -142,10 +142,13 @@ def test_password_revocation_expiry_and_rate_limit(people: tuple[Org, TenantCont
     wrong = _page(platform, link["token"], "not the password")
     assert wrong.status_code == 403 and "data-kpi" not in wrong.text and "not right" in wrong.text
     # At most five password tries per address and link (shared out between the gateway's worker
-    # processes), then 429: a styled page with Retry-After.
-    statuses = [_page(platform, link["token"], "guess again") for _ in range(4)]
-    assert {r.status_code for r in statuses} <= {403, 429} and statuses[-1].status_code == 429
-    limited = statuses[-1]
+    # processes), then 429: a styled page with Retry-After. Which worker takes a request is the
+    # kernel's choice, so guess until refused and count what was let through: never more than five.
+    statuses = [_page(platform, link["token"], "guess again") for _ in range(10)]
+    assert {r.status_code for r in statuses} <= {403, 429}
+    tried = 2 + sum(1 for r in statuses if r.status_code == 403)  # the right and the wrong one, too
+    assert tried <= 5, [r.status_code for r in statuses]
+    limited = next(r for r in statuses if r.status_code == 429)
     assert int(limited.headers["retry-after"]) > 0 and limited.headers["content-type"].startswith("text/html")
     # Another rep neither sees nor revokes it; the creator revokes it: 410, a page, never JSON.
     assert org.http["a2"].get(f"/v1/share-links/{link['id']}").status_code == 404
