@@ -5,6 +5,7 @@ the start page redirect and the security headers every page carries."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,6 +84,16 @@ def test_a_new_entry_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nav, "NAV", (*nav.NAV, role_only))
     assert "settings" in keys(nav.navigation("/app", [], ["tenant_admin"], "en"), ADMIN)
     assert "settings" not in keys(nav.navigation("/app", [], ["sales_rep"], "en"), ADMIN)
+
+
+def test_every_top_level_entry_has_its_own_drawn_icon() -> None:
+    """A person finds a menu entry by its symbol as much as by its word: no two top-level entries
+    share one, and each names a symbol the icon macro draws (an unknown name falls back to a dot)."""
+    icons = (Path(nav.__file__).parent / "templates" / "_icons.html").read_text()
+    top = [entry for entry in nav.NAV if entry.parent is None]
+    assert len({entry.icon for entry in top}) == len(top)
+    for entry in top:
+        assert f'name == "{entry.icon}"' in icons, entry.key
 
 
 @pytest.mark.parametrize("path", ["/", "/app"])

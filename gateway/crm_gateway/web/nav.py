@@ -43,7 +43,7 @@ NAV: Final[tuple[NavEntry, ...]] = (
              parent="customers"),
     NavEntry("customer_import", "/app/customers/import", N_("Import customers"), scope="customers:write", icon="dot",
              parent="customers"),
-    NavEntry("value", "/app/value", N_("Customer value"), scope="reports:read", icon="reports"),
+    NavEntry("value", "/app/value", N_("Customer value"), scope="reports:read", icon="value"),
     NavEntry("reports", "/app/reports", N_("Reports"), scope="reports:read", icon="reports"),
     NavEntry("followups", "/app/followups", N_("Follow-ups"), scope="followups:read", icon="followups"),
     NavEntry("tags", "/app/tags", N_("Tags"), scope="tags:read", icon="tags"),
