@@ -7,6 +7,7 @@ into a table of text columns in the same run. Peak memory is the importing proce
 
     .venv/bin/python tests/bench/bench_customer_import.py --rows 1000000
     .venv/bin/python tests/bench/bench_customer_import.py --rows 1000000 --format xlsx
+    .venv/bin/python tests/bench/bench_customer_import.py --rows 20000 --floor   # PostgreSQL's own floor
 
 The events reach NATS through the outbox relay like any other; this benchmark counts the outbox
 rows the import wrote (publishing is the relay's, measured in docs/benchmarks.md elsewhere)."""
@@ -225,12 +226,70 @@ def import_in_child(database_url: str, tenant_id: uuid.UUID, path: Path, user_id
     return result
 
 
+def _backend_cpu(connection: psycopg.Connection[Any]) -> float:
+    pid = (connection.execute("SELECT pg_backend_pid()").fetchone() or (0,))[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def schema_floor(conninfo: str, schema: str, breakdown: bool) -> tuple[float, float, int, list[tuple[str, float]]]:
+    """What PostgreSQL alone spends storing customers with this schema: the imported rows copied
+    into `customers` once more (new id, code and distinct keys), through every index and trigger,
+    in one INSERT ... SELECT; no import can write these rows for less (the backend's own CPU).
+    With `breakdown`, the same insert once per index and per trigger with that one dropped (and
+    rolled back), so each one's share shows (needs a quiet machine to mean anything)."""
+    with psycopg.connect(conninfo) as connection:
+        connection.execute(f'SET search_path TO "{schema}", public')
+        connection.execute("CREATE TEMP TABLE floor_rows AS SELECT * FROM customers")
+        columns = [r[0] for r in connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = "
+            "'customers' AND is_generated = 'NEVER' ORDER BY ordinal_position", (schema,))]
+        connection.execute("UPDATE floor_rows SET id = gen_random_uuid(), code = code || 'F'")
+        connection.commit()
+        listed = ", ".join(f'"{c}"' for c in columns)
+        insert = f"INSERT INTO customers ({listed}) SELECT {listed} FROM floor_rows"
+
+        def timed(prepare: str | None) -> tuple[float, float, int]:
+            if prepare:
+                connection.execute(prepare)
+            cpu, started = _backend_cpu(connection), time.perf_counter()
+            copied = connection.execute(insert).rowcount
+            used = _backend_cpu(connection) - cpu, time.perf_counter() - started, copied
+            connection.rollback()
+            connection.execute(f'SET search_path TO "{schema}", public')
+            return used
+
+        full_cpu, full_seconds, copied = timed(None)
+        if not breakdown:
+            return full_cpu, full_seconds, copied, []
+        # CPU time inflates on a busy machine; each figure is the lower of two runs, and the full
+        # insert is measured again at the end (its lower run is the reference).
+        full_cpu = min(full_cpu, timed(None)[0])
+        indexes = [r[0] for r in connection.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'customers' "
+            "AND indexname <> 'customers_pkey'", (schema,))]
+        triggers = [r[0] for r in connection.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+            (f'"{schema}".customers',))]
+        variants = [(f"index {name}", f'DROP INDEX "{schema}"."{name}"') for name in indexes]
+        variants += [(f"trigger {name}", f'ALTER TABLE customers DISABLE TRIGGER "{name}"') for name in triggers]
+        without = {label: min(timed(prepare)[0], timed(prepare)[0]) for label, prepare in variants}
+        full_cpu = min(full_cpu, timed(None)[0])
+        shares = [(label, full_cpu - cpu) for label, cpu in without.items()]
+        shares.sort(key=lambda share: -share[1])
+        return full_cpu, full_seconds, copied, shares
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--profile", action="store_true", help="run the import under cProfile (slower)")
+    parser.add_argument("--floor", action="store_true",
+                        help="afterwards, time PostgreSQL alone storing the imported rows again (the schema's floor)")
+    parser.add_argument("--floor-breakdown", action="store_true",
+                        help="with --floor: each index's and trigger's share of it (slow; a quiet machine)")
     args = parser.parse_args()
 
     from crm_customers.main import DEFINITION
@@ -308,6 +367,17 @@ def main() -> None:
               f"(raw COPY: PostgreSQL {copy_cpu * per:.2f} s); the import process's own per job: "
               + ", ".join(f"{k} {v * per:.1f} s" for k, v in result["cpu_seconds"].items()))
         assert result["status"] == "succeeded" and stored[0] == result["created"], result
+        if args.floor:
+            floor_cpu, floor_seconds, copied, shares = schema_floor(conninfo, tenant_schema(tenant_id),
+                                                                    args.floor_breakdown)
+            per_100k = 100_000 / max(copied, 1)
+            print(f"\nschema floor: PostgreSQL stored the {copied:,} imported customers again (every index and "
+                  f"trigger, no Python) in {floor_seconds:.1f} s, {floor_cpu * per_100k:.1f} CPU s per 100k rows; "
+                  f"at that rate 1,000,000 rows take {floor_cpu * per_100k * 10:.0f} CPU s.")
+            if shares:
+                print("Each index's and trigger's share (CPU s per 100k rows saved without it):")
+            for name, saved in shares:
+                print(f"  {saved * per_100k:6.2f}  {name}")
         sys.stdout.flush()
     finally:
         postgres.stop()
