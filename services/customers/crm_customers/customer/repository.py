@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -43,7 +43,7 @@ REPLY_COLUMNS: Final = (
 # The same columns in the RETURNING of an INSERT or UPDATE of customers: SQLAlchemy does not
 # correlate a subquery there (it would add `customers` to the subquery's FROM and read every
 # customer), so the written row is named as PostgreSQL sees it, by the target table's name.
-_WRITTEN: Final = {name: sa.literal_column(f"customers.{name}", type_=customers.c[name].type)
+_WRITTEN: Final = {name: cast(sa.Column[Any], sa.literal_column(f"customers.{name}", type_=customers.c[name].type))
                    for name in ("id", *REPLY_NAMES)}
 RETURNED_REPLY_COLUMNS: Final = (
     spend_column(_WRITTEN["id"]).label(REPLY_SPEND),

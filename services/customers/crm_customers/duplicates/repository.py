@@ -140,7 +140,7 @@ async def holder_counts(
 @functools.cache
 def _matching_keys(exact: bool, probes: bool, exclude: bool) -> sa.Select[Any]:
     live = _c.deleted_at.is_(None)
-    arms: list[Any] = []
+    arms: list[sa.Select[Any]] = []
     if exact:
         wanted = _pairs("exact")
         arms.append(
@@ -161,7 +161,9 @@ def _matching_keys(exact: bool, probes: bool, exclude: bool) -> sa.Select[Any]:
             .join(customers, customers.c.id == name_deletions.c.customer_id)
             .where(name_deletions.c.deletions.overlap(probed), live,
                    *_not_excluded(name_deletions.c.customer_id, exclude)))
-    query = arms[0] if len(arms) == 1 else sa.union_all(*arms)
+    query: Any = arms[0]
+    for arm in arms[1:]:  # (mypy 2.4 crashes on union_all(*arms))
+        query = sa.union_all(query, arm)
     return sa.select(query.subquery()).limit(2000)
 
 
