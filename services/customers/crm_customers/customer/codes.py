@@ -98,16 +98,20 @@ async def dispose() -> None:
         await engine.dispose()
 
 
+_COUNT: Final = sa.bindparam("count", type_=sa.BigInteger)
+# Built once (a statement built per call is walked for its cache key on every create).
+_TAKE: Final = (
+    pg_insert(code_counters)
+    .values(prefix=sa.bindparam("prefix", type_=sa.Text), last=_COUNT)
+    .on_conflict_do_update(index_elements=["prefix"], set_={"last": code_counters.c.last + _COUNT})
+    .returning(code_counters.c.last)
+)
+
+
 async def take_numbers(session: AsyncSession, tenant_id: uuid.UUID, prefix: CodePrefix, count: int) -> list[int]:
     """`count` consecutive numbers of the prefix's counter, committed at once (see the module)."""
-    statement = (
-        pg_insert(code_counters)
-        .values(prefix=prefix.text, last=count)
-        .on_conflict_do_update(index_elements=["prefix"], set_={"last": code_counters.c.last + count})
-        .returning(code_counters.c.last)
-    )
     async with tenant_engine(_counters(session), tenant_id).connect() as connection:
-        last = int((await connection.execute(statement)).scalar_one())
+        last = int((await connection.execute(_TAKE, {"prefix": prefix.text, "count": count})).scalar_one())
     return list(range(last - count + 1, last + 1))
 
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -18,7 +18,8 @@ from crm_customers.customer import facts as customer_facts
 from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
 from crm_customers.duplicates.check import refresh_keys as refresh_match_keys
-from crm_customers.duplicates.keys import email_key
+from crm_customers.duplicates.keys import email_key, keys_of
+from crm_customers.duplicates.repository import key_writes
 from crm_customers.duplicates.tables import match_keys
 from crm_customers.metrics import repository as metrics_repository
 from crm_customers.orders.repository import spend_column
@@ -39,6 +40,15 @@ REPLY_COLUMNS: Final = (
     spend_column(customers.c.id).label(REPLY_SPEND),
     *(name_column(customers.c[field]).label(label) for field, label in REPLY_NAMES.items()),
 )
+# The same columns in the RETURNING of an INSERT or UPDATE of customers: SQLAlchemy does not
+# correlate a subquery there (it would add `customers` to the subquery's FROM and read every
+# customer), so the written row is named as PostgreSQL sees it, by the target table's name.
+_WRITTEN: Final = {name: cast(sa.Column[Any], sa.literal_column(f"customers.{name}", type_=customers.c[name].type))
+                   for name in ("id", *REPLY_NAMES)}
+RETURNED_REPLY_COLUMNS: Final = (
+    spend_column(_WRITTEN["id"]).label(REPLY_SPEND),
+    *(name_column(_WRITTEN[field]).label(label) for field, label in REPLY_NAMES.items()),
+)
 _REPLY_BY_IDS: Final = sa.select(customers, *REPLY_COLUMNS).where(
     customers.c.id == sa.any_(sa.bindparam("ids", type_=pg.ARRAY(pg.UUID(as_uuid=True))))
 )
@@ -58,14 +68,17 @@ def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> sa.Row[Any] | None:
-    """The new customer with its reply columns, or None when its code is taken (nothing written)."""
+    """The new customer with its reply columns, or None when its code is taken (nothing written
+    but its match keys, which the caller's next try or rollback settles: codes.py). One statement:
+    the row, its match keys (from the values written; no trigger changes a key column) as CTEs, and
+    the reply columns in RETURNING (a create was three round trips: docs/benchmarks.md)."""
     values = _with_search_keys(values)
     statement = (pg.insert(customers).values(**values).on_conflict_do_nothing(index_elements=["code"])
-                 .returning(customers))
-    row = (await session.execute(statement)).first()
-    if row is not None:
-        await refresh_match_keys(session, row, replace=False)  # duplicate detection's keys follow every write
-    return row
+                 .returning(customers, *RETURNED_REPLY_COLUMNS))
+    # Duplicate detection's keys follow every write (duplicates/check.py `refresh_keys`).
+    keys = key_writes(values["id"], keys_of(values), replace=False)
+    statement = statement.add_cte(*(k.cte(f"key_write_{n}") for n, k in enumerate(keys)))
+    return (await session.execute(statement)).first()
 
 
 async def existing_codes(session: AsyncSession, codes: list[str]) -> set[str]:
@@ -93,15 +106,17 @@ _GET_WITH_REPLY: Final = sa.select(customers, *REPLY_COLUMNS).where(customers.c.
 
 
 async def update_if_version(
-    session: AsyncSession, customer_id: uuid.UUID, expected_version: int, values: dict[str, Any]
+    session: AsyncSession, customer_id: uuid.UUID, expected_version: int, values: dict[str, Any], *,
+    reply: bool = False,
 ) -> sa.Row[Any] | None:
-    """Updates only if the stored version is the expected one (optimistic concurrency)."""
+    """Updates only if the stored version is the expected one (optimistic concurrency). `reply`:
+    the row comes back with the reply columns (a write answered with the customer reads it once)."""
     values = _with_search_keys(values)
     statement = (
         sa.update(customers)
         .where(customers.c.id == customer_id, customers.c.version == expected_version)
         .values(**values, version=customers.c.version + 1, updated_at=sa.func.now())
-        .returning(customers)
+        .returning(customers, *(RETURNED_REPLY_COLUMNS if reply else ()))
     )
     if "code" not in values:
         row = (await session.execute(statement)).first()

@@ -382,7 +382,7 @@ class CustomerService:
                                                  policy=tenant_settings.duplicate_policy)
             (duplicates_found if duplicates_found is not None else []).extend(found)
         row = await repository.update_if_version(
-            session, current.id, expected_version, {**columns, "updated_by": caller.actor}
+            session, current.id, expected_version, {**columns, "updated_by": caller.actor}, reply=True
         )
         if row is None:  # changed between our read and our write
             raise _stale((await self.get(session, customer_id)).version)

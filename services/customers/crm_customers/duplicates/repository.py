@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Final
@@ -48,6 +49,17 @@ async def replace_keys(
     old ones not among them deleted. Both halves see the same snapshot, so neither undoes the other.
     The `name_del` keys go into the customer's one `customer_name_deletions` row (migration c0252),
     written in the same statement."""
+    statements = key_writes(customer_id, keys, replace=replace)
+    if not statements:
+        return
+    *others, main = statements
+    await session.execute(main.add_cte(*(other.cte(f"key_write_{n}") for n, other in enumerate(others))))
+
+
+def key_writes(customer_id: uuid.UUID, keys: Iterable[tuple[str, str]], *, replace: bool) -> list[Any]:
+    """The statements of `replace_keys`, for a caller that sends them as CTEs of its own write (a
+    create: customer/repository.py `insert`)."""
+    keys = list(keys)
     pairs = sorted({(k, v) for k, v in keys if k != "name_del"})
     deleted = sorted({v for k, v in keys if k == "name_del"})
     statements: list[Any] = []
@@ -66,12 +78,7 @@ async def replace_keys(
         if pairs:
             stale = stale.where(sa.tuple_(match_keys.c.kind, match_keys.c.value).not_in(pairs))
         statements.append(stale)
-    if not statements:
-        return
-    *others, main = statements
-    for number, other in enumerate(others):
-        main = main.add_cte(other.cte(f"key_write_{number}"))
-    await session.execute(main)
+    return statements
 
 
 async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[str]) -> None:
@@ -85,6 +92,37 @@ async def lock_keys(session: AsyncSession, tenant_id: uuid.UUID, values: list[st
         )
 
 
+# The checks' lookups have one shape whatever the keys (arrays bound as parameters): compiled once
+# per process and prepared by psycopg, instead of a new statement to compile and plan on every
+# write (a VALUES list, an OR per key, an IN list: docs/benchmarks.md, "API hot paths").
+_TEXTS: Final = pg.ARRAY(sa.Text)
+
+
+def _pairs(name: str) -> Any:
+    """`unnest(:<name>_kinds, :<name>_values) AS <name>(kind, value)`: (kind, value) pairs bound as two arrays."""
+    return (sa.func.unnest(sa.bindparam(f"{name}_kinds", type_=_TEXTS), sa.bindparam(f"{name}_values", type_=_TEXTS))
+            .table_valued("kind", "value").render_derived(name=name))
+
+
+def _not_excluded(column: Any, exclude: bool) -> list[sa.ColumnElement[bool]]:
+    return [column != sa.bindparam("exclude", type_=pg.UUID(as_uuid=True))] if exclude else []
+
+
+@functools.cache
+def _holder_counts(exclude: bool) -> sa.Select[Any]:
+    wanted = _pairs("wanted")
+    holders = (
+        sa.select(sa.literal(1))
+        .select_from(match_keys.join(customers, customers.c.id == match_keys.c.customer_id))
+        .where(match_keys.c.kind == wanted.c.kind, match_keys.c.value == wanted.c.value, _c.deleted_at.is_(None),
+               *_not_excluded(match_keys.c.customer_id, exclude))
+        .correlate(wanted)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    counted = sa.select(sa.func.count()).select_from(holders.subquery()).scalar_subquery()
+    return sa.select(wanted.c.kind, wanted.c.value, counted)
+
+
 async def holder_counts(
     session: AsyncSession, keys: Sequence[tuple[str, str]], exclude: uuid.UUID | None, limit: int
 ) -> dict[tuple[str, str], int]:
@@ -92,50 +130,56 @@ async def holder_counts(
     with a hundred thousand holders costs no more than one with `limit`)."""
     if not keys:
         return {}
-    wanted = sa.values(sa.column("kind", sa.Text), sa.column("value", sa.Text), name="wanted").data(list(keys))
-    holders = (
-        sa.select(sa.literal(1))
-        .select_from(match_keys.join(customers, customers.c.id == match_keys.c.customer_id))
-        .where(match_keys.c.kind == wanted.c.kind, match_keys.c.value == wanted.c.value, _c.deleted_at.is_(None))
-        .correlate(wanted)
-    )
-    if exclude is not None:
-        holders = holders.where(match_keys.c.customer_id != exclude)
-    counted = sa.select(sa.func.count()).select_from(holders.limit(limit).subquery()).scalar_subquery()
-    rows = (await session.execute(sa.select(wanted.c.kind, wanted.c.value, counted))).all()
+    rows = (await session.execute(_holder_counts(exclude is not None), {
+        "wanted_kinds": [k for k, _ in keys], "wanted_values": [v for _, v in keys], "limit": limit,
+        "exclude": exclude,
+    })).all()
     return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+@functools.cache
+def _matching_keys(exact: bool, probes: bool, exclude: bool) -> sa.Select[Any]:
+    live = _c.deleted_at.is_(None)
+    arms: list[sa.Select[Any]] = []
+    if exact:
+        wanted = _pairs("exact")
+        arms.append(
+            sa.select(match_keys.c.customer_id, match_keys.c.kind, match_keys.c.value)
+            .join(wanted, sa.and_(match_keys.c.kind == wanted.c.kind, match_keys.c.value == wanted.c.value))
+            .join(customers, customers.c.id == match_keys.c.customer_id)
+            .where(live, *_not_excluded(match_keys.c.customer_id, exclude)))
+    if probes:
+        probed = sa.bindparam("probes", type_=_TEXTS)
+        arms.append(
+            sa.select(match_keys.c.customer_id, match_keys.c.kind, match_keys.c.value)
+            .join(customers, customers.c.id == match_keys.c.customer_id)
+            .where(match_keys.c.kind == "name", match_keys.c.value == sa.any_(probed), live,
+                   *_not_excluded(match_keys.c.customer_id, exclude)))
+        # Names whose neighbourhood holds a probe: `&&` on the GIN index (migration c0252).
+        arms.append(
+            sa.select(name_deletions.c.customer_id, sa.literal("name_del").label("kind"), sa.literal("").label("value"))
+            .join(customers, customers.c.id == name_deletions.c.customer_id)
+            .where(name_deletions.c.deletions.overlap(probed), live,
+                   *_not_excluded(name_deletions.c.customer_id, exclude)))
+    query: Any = arms[0]
+    for arm in arms[1:]:  # (mypy 2.4 crashes on union_all(*arms))
+        query = sa.union_all(query, arm)
+    return sa.select(query.subquery()).limit(2000)
 
 
 async def matching_keys(
     session: AsyncSession, exact: Sequence[tuple[str, str]], probes: Sequence[str], exclude: uuid.UUID | None
 ) -> list[Any]:
     """(customer_id, kind, value) of live customers sharing an exact key, or whose `name` /
-    `name_del` keys equal one of the probes (names one edit away)."""
-    conditions: list[sa.ColumnElement[bool]] = [
-        sa.and_(match_keys.c.kind == kind, match_keys.c.value == value) for kind, value in exact
-    ]
-    if probes:
-        conditions.append(sa.and_(match_keys.c.kind == "name", match_keys.c.value.in_(list(probes))))
-    if not conditions:
+    `name_del` keys equal one of the probes (names one edit away). A customer may come once per
+    key it matched on."""
+    if not exact and not probes:
         return []
-    query: Any = (
-        sa.select(match_keys.c.customer_id, match_keys.c.kind, match_keys.c.value)
-        .join(customers, customers.c.id == match_keys.c.customer_id)
-        .where(sa.or_(*conditions), _c.deleted_at.is_(None))
-    )
-    if exclude is not None:
-        query = query.where(match_keys.c.customer_id != exclude)
-    if probes:  # names whose neighbourhood holds a probe: `&&` on the GIN index (migration c0252)
-        neighbours = (
-            sa.select(name_deletions.c.customer_id, sa.literal("name_del").label("kind"), sa.literal("").label("value"))
-            .join(customers, customers.c.id == name_deletions.c.customer_id)
-            .where(name_deletions.c.deletions.overlap(sa.literal(sorted(probes), pg.ARRAY(sa.Text))),
-                   _c.deleted_at.is_(None))
-        )
-        if exclude is not None:
-            neighbours = neighbours.where(name_deletions.c.customer_id != exclude)
-        query = sa.union_all(query, neighbours)
-    return list((await session.execute(sa.select(query.subquery()).limit(2000))).all())
+    statement = _matching_keys(bool(exact), bool(probes), exclude is not None)
+    return list((await session.execute(statement, {
+        "exact_kinds": [k for k, _ in exact], "exact_values": [v for _, v in exact], "probes": sorted(probes),
+        "exclude": exclude,
+    })).all())
 
 
 async def customer_rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
