@@ -40,6 +40,7 @@ from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.followups.tables import CUSTOMER_ACTIVITY, FOLLOWUP_RECORDS, FOLLOWUP_TASKS
 from crm_reporting.offboarding import tenant_data
+from crm_reporting.orders.rollup import ROLLUP_TABLES
 from crm_reporting.orders.tables import ORDERS
 from crm_reporting.projection import reporting_subscription
 from crm_reporting.reports.exports import export_worker
@@ -52,9 +53,10 @@ from crm_reporting.value.segment_changes import fire_sweeps, recompute_runner
 from crm_reporting.value.segments_table import CUSTOMER_VALUE_SEGMENTS
 
 DELIVERY_RETRIES = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
+# The derived tables (orders/rollup.py) after those they are filled from (schema.py).
 ANALYTICS_TABLES: tuple[TenantTable, ...] = (EVENTS, CUSTOMERS, ORDERS, CUSTOMER_STATUS_CHANGES, CUSTOMER_TAGS,
                                              FEEDBACK, CUSTOMER_VALUE_SEGMENTS, FOLLOWUP_RECORDS, FOLLOWUP_TASKS,
-                                             CUSTOMER_ACTIVITY)
+                                             CUSTOMER_ACTIVITY, *ROLLUP_TABLES)
 
 
 class Settings(ServiceSettings):

@@ -20,12 +20,15 @@ from crm_platform.erasure import about_erased_customer, apply_erasure, customers
 from crm_platform.events import CloudEvent
 from crm_reporting.analytics import Analytics, Row, TenantTable
 from crm_reporting.customers.service import customer_service
+from crm_reporting.customers.tables import CUSTOMERS
 from crm_reporting.erasure import erase_customer
 from crm_reporting.event_log.service import event_row
 from crm_reporting.event_log.tables import EVENTS
 from crm_reporting.feedback.service import feedback_rows
 from crm_reporting.followups import service as followups
+from crm_reporting.orders import rollup
 from crm_reporting.orders.service import order_reports
+from crm_reporting.orders.tables import ORDERS
 from crm_reporting.value.segment_changes import affected_customers, forget, recompute
 from crm_reporting.value.segments_table import value_segment_rows
 
@@ -58,12 +61,27 @@ class EventProjector:
         return rows
 
     async def insert(self, rows: Sequence[tuple[TenantTable, Row]]) -> None:
-        """One insert per table, in declaration order of the rows' first appearance."""
+        """One insert per table, in declaration order of the rows' first appearance; then the orders
+        re-keyed by day and the daily spend rollup recomputed for what these rows changed (the
+        written orders, and customers whose owner or deletion changed: compared before and after)."""
         by_table: dict[TenantTable, list[Row]] = defaultdict(list)
         for table, row in rows:
             by_table[table].append(row)
+        orders: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        customers: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for row in by_table.get(ORDERS, []):
+            orders[row["tenant_id"]].add(row["order_id"])
+        for row in by_table.get(CUSTOMERS, []):
+            customers[row["tenant_id"]].add(row["customer_id"])
+        before = {tenant: await rollup.customer_states(self.analytics, tenant, sorted(ids))
+                  for tenant, ids in customers.items()}
         for table, table_rows in by_table.items():
             await self.analytics.insert(table, table_rows)
+        for tenant in orders.keys() | customers.keys():
+            ids = sorted(customers.get(tenant, ()))
+            after = await rollup.customer_states(self.analytics, tenant, ids)
+            changed = [c for c in ids if before[tenant].get(str(c)) != after.get(str(c))]
+            await rollup.refresh(self.analytics, tenant, sorted(orders.get(tenant, ())), changed)
 
     async def project(self, event: CloudEvent) -> None:
         await self.insert(self.rows(event))
@@ -115,7 +133,8 @@ class EventProjector:
             await recompute(session, self.analytics, uuid.UUID(events[0].tenantid), customers, "order")
 
     async def _erase(self, session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> None:
-        await erase_customer(self.analytics, self.tables, tenant_id, customer_id)
+        await rollup.forget_customer(self.analytics, tenant_id, customer_id,
+                                     lambda: erase_customer(self.analytics, self.tables, tenant_id, customer_id))
         await forget(session, customer_id)
 
 

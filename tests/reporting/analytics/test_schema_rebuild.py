@@ -13,6 +13,7 @@ from crm_reporting.analytics import Analytics, TenantQuery
 from crm_reporting.analytics.backend import check_ddl
 from crm_reporting.analytics.schema import REBUILD_SUFFIX, ensure_schema
 from crm_reporting.analytics.tables import Column, TenantTable
+from crm_reporting.orders.rollup import ORDERS_BY_DAY
 
 
 def layouts(name: str) -> tuple[TenantTable, TenantTable]:
@@ -58,3 +59,13 @@ def test_command_takes_only_the_plain_copy() -> None:
                 "SELECT x FROM b"):
         with pytest.raises(ValueError):
             check_ddl(sql)
+
+
+def test_command_runs_an_insert_select_only_when_it_is_a_declared_backfill() -> None:
+    columns = ", ".join(c.name for c in ORDERS_BY_DAY.columns)
+    assert ORDERS_BY_DAY.backfill is not None
+    check_ddl(f"INSERT INTO orders_by_day_rebuild ({columns}) {ORDERS_BY_DAY.backfill}")
+    for undeclared in (f"INSERT INTO orders_by_day_rebuild ({columns}) SELECT * FROM customers",
+                       f"INSERT INTO orders_by_day_rebuild ({columns}) {ORDERS_BY_DAY.backfill} WHERE 1"):
+        with pytest.raises(ValueError):
+            check_ddl(undeclared)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from crm_reporting.analytics.query import BuiltQuery, TenantDelete, TenantQuery
-from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable
+from crm_reporting.analytics.tables import TENANT_COLUMN, TenantTable, is_declared_backfill
 
 Row = dict[str, Any]
 
@@ -25,6 +25,8 @@ _DDL = re.compile(r"\s*(CREATE|ALTER|DROP|RENAME|EXCHANGE|OPTIMIZE|TRUNCATE)\s",
 # names only, every row of the source into the target, nothing returned.
 _NAMES = r"[a-z_][a-z0-9_]*(?:, [a-z_][a-z0-9_]*)*"
 _TABLE_COPY = re.compile(rf"INSERT INTO [a-z_][a-z0-9_]* \(({_NAMES})\) SELECT ({_NAMES}) FROM [a-z_][a-z0-9_]*\Z")
+# ... and a derived table's fill, when its SELECT is one a `TenantTable` declares (`backfill`).
+_TABLE_FILL = re.compile(rf"INSERT INTO [a-z_][a-z0-9_]* \(({_NAMES})\) (SELECT .*)\Z", re.DOTALL)
 
 
 class AnalyticsError(Exception):
@@ -94,6 +96,9 @@ def build_delete(delete: TenantDelete) -> BuiltQuery:
 def check_ddl(sql: str) -> None:
     copy = _TABLE_COPY.match(sql)
     if copy and copy.group(1) == copy.group(2):
+        return
+    fill = _TABLE_FILL.match(sql)
+    if fill and is_declared_backfill(fill.group(2)):
         return
     if not _DDL.match(sql):
         raise ValueError("command() runs schema statements only; read through TenantQuery")

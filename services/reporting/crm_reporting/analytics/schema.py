@@ -1,6 +1,7 @@
 """Creates the analytics tables at start-up, adds the columns a table created by an older release
 lacks, applies the declared MergeTree settings, and rebuilds a table whose declared partitioning
-changed (copying its rows into the new layout); every step is idempotent and safe to repeat after
+changed (copying its rows into the new layout), and fills a new table derived from others (its
+declared backfill); every step is idempotent and safe to repeat after
 a crash (docs/reporting.md, "Analytics schema")."""
 
 from __future__ import annotations
@@ -26,11 +27,24 @@ async def ensure_schema(analytics: Analytics, tables: Sequence[TenantTable]) -> 
         existing = await analytics.partition_key(table.name)
         if existing is not None and not _same_expression(existing, table.partition_by or ""):
             await rebuild(analytics, table)
+        if existing is None and table.backfill is not None:
+            await backfill(analytics, table)
         await analytics.command(table.create_sql())
         await analytics.command(table.add_columns_sql())
         settings = table.modify_settings_sql()
         if settings:
             await analytics.command(settings)
+
+
+async def backfill(analytics: Analytics, table: TenantTable) -> None:
+    """Creates a derived table filled from the tables it derives from (`TenantTable.backfill`): into a
+    copy first, renamed only once full, so a crash leaves no half-filled table (the copy goes at the
+    next start, which fills again). Run at start, before the consumer writes."""
+    copy = table.name + REBUILD_SUFFIX
+    await analytics.command(table.create_sql(copy))
+    columns = ", ".join(c.name for c in table.columns)
+    await analytics.command(f"INSERT INTO {copy} ({columns}) {table.backfill}")
+    await analytics.command(f"RENAME TABLE {copy} TO {table.name}")
 
 
 async def rebuild(analytics: Analytics, table: TenantTable) -> None:

@@ -17,6 +17,12 @@ TENANT_COLUMN = "tenant_id"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
 # A MergeTree setting as the DDL writes it: a plain name and an integer.
 _SETTING = re.compile(r"[a-z_][a-z0-9_]* = [0-9]+\Z")
+# Every declared backfill: `command` runs an INSERT ... SELECT only when the SELECT is one of these.
+_BACKFILLS: set[str] = set()
+
+
+def is_declared_backfill(select: str) -> bool:
+    return select in _BACKFILLS
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class TenantTable:
     partition_by: str | None = None
     # MergeTree settings (`name = 123`), applied to an existing table at start too.
     settings: tuple[str, ...] = ()
+    # A SELECT of the table's columns, in order, from this service's other tables: how a table
+    # derived from them is filled when it is first created (schema.py); written by code, never input.
+    backfill: str | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -53,6 +62,8 @@ class TenantTable:
         for setting in self.settings:
             if not _SETTING.match(setting):
                 raise ValueError(f"table {self.name}: setting {setting!r} is not `name = integer`")
+        if self.backfill is not None:
+            _BACKFILLS.add(self.backfill)
         unknown = set(self.order_by) - set(names)
         if unknown:
             raise ValueError(f"table {self.name} orders by unknown columns {sorted(unknown)}")

@@ -149,6 +149,12 @@ class Audience:
         return query
 
     @property
+    def whole_scope(self) -> bool:
+        """Every customer of the data scope but the deleted ones (object `all`, or a view without
+        filters): what the per-owner spend rollup can answer (orders/rollup.py)."""
+        return not self.tag_ids and not self.view_filters and self.segment is None
+
+    @property
     def everyone(self) -> bool:
         """Every customer of the tenant but the deleted ones (data scope `all`, object `all`)."""
         return (self.scope.owners is None and not self.tag_ids and not self.view_filters

@@ -21,8 +21,8 @@ from crm_reporting.dashboards.audience import Audience, DateRange, add_months, q
 from crm_reporting.feedback import panels as satisfaction
 from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.followups.panels import followup_counts
-from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, SPEND_KIND, SPEND_STATUSES, money
-from crm_reporting.orders.tables import ORDERS
+from crm_reporting.orders.rollup import counted_orders_by_day, spend_days
+from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, money
 
 WON: Final = "won"
 MONEY_FIELD: Final = "annual_spend"
@@ -85,12 +85,19 @@ def _customers(request: PanelRequest) -> TenantQuery:
 
 
 def counted_orders(request: PanelRequest) -> TenantQuery:
-    """Orders counted as spend (kind order, confirmed or paid), of customers in the audience."""
-    return request.audience.by_customer(
-        TenantQuery(ORDERS, request.tenant_id, final=True)
-        .where("kind = {kind:String}", kind=SPEND_KIND)
-        .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
-    )
+    """Orders counted as spend (kind order, confirmed or paid), of customers in the audience: their
+    latest versions keyed by day (orders/rollup.py), so a date range reads only its days."""
+    return request.audience.by_customer(counted_orders_by_day(request.tenant_id))
+
+
+def _spend(request: PanelRequest) -> tuple[TenantQuery, Callable[[str], str]]:
+    """Where the money panels sum spend, and how they count orders under a condition there: for
+    every customer in the data scope (object `all`), the per-owner daily rollup (a few rows per
+    day); for a tag, view or segment, the audience's orders themselves."""
+    audience = request.audience
+    if audience.whole_scope:
+        return spend_days(request.tenant_id, audience.scope.owners), lambda condition: f"sumIf(orders, {condition})"
+    return counted_orders(request), lambda condition: f"countIf({condition})"
 
 
 # -- KPI cards -------------------------------------------------------------------------------------
@@ -132,17 +139,16 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     order_rows: list[Row] = []
     if show_money:
         in_range = "ordered_on <= {today:Date32}"
+        this = f"{in_range} AND ordered_on >= {{quarter_start:Date32}}"
+        last = f"{in_range} AND ordered_on >= {{last_quarter:Date32}} AND ordered_on < {{quarter_start:Date32}}"
+        before = f"{in_range} AND ordered_on < {{year_before_end:Date32}}"
+        slices, count_if = _spend(request)
         order_rows = await analytics.query(
-            counted_orders(request).where("ordered_on >= {year_before:Date32}", year_before=year_before).select(
-                "currency", f"countIf({in_range}) AS in_range",
-                f"toString(sumIf(amount, {in_range} AND ordered_on >= {{quarter_start:Date32}})) AS this_quarter",
-                f"countIf({in_range} AND ordered_on >= {{quarter_start:Date32}}) AS this_orders",
-                f"toString(sumIf(amount, {in_range} AND ordered_on >= {{last_quarter:Date32}} AND "
-                "ordered_on < {quarter_start:Date32})) AS last_quarter",
-                f"countIf({in_range} AND ordered_on >= {{last_quarter:Date32}} AND "
-                "ordered_on < {quarter_start:Date32}) AS last_orders",
-                f"toString(sumIf(amount, {in_range} AND ordered_on < {{year_before_end:Date32}})) AS year_before",
-                f"countIf({in_range} AND ordered_on < {{year_before_end:Date32}}) AS year_before_orders",
+            slices.where("ordered_on >= {year_before:Date32}", year_before=year_before).select(
+                "currency", f"{count_if(in_range)} AS in_range",
+                f"toString(sumIf(amount, {this})) AS this_quarter", f"{count_if(this)} AS this_orders",
+                f"toString(sumIf(amount, {last})) AS last_quarter", f"{count_if(last)} AS last_orders",
+                f"toString(sumIf(amount, {before})) AS year_before", f"{count_if(before)} AS year_before_orders",
                 today=today, quarter_start=quarter, last_quarter=last_quarter,
                 year_before_end=add_months(year_before, 3),
             ).group_by("currency").order_by("currency ASC"))
@@ -229,16 +235,17 @@ async def new_by_source(analytics: Analytics, request: PanelRequest) -> PanelRes
 
 async def value_trend(analytics: Analytics, request: PanelRequest) -> PanelResult:
     span = request.range
+    spend, count_if = _spend(request)
     rows = await analytics.query(
-        counted_orders(request)
+        spend
         .where("ordered_on >= {range_start:Date32}", range_start=span.start)
         .where("ordered_on < {range_stop:Date32}", range_stop=span.stop)
         .select("toString(toStartOfQuarter(ordered_on)) AS quarter", "currency",
-                "toString(sum(amount)) AS spend", "count() AS orders")
+                "toString(sum(amount)) AS spend", f"{count_if('1')} AS order_count")
         .group_by("quarter", "currency").order_by("quarter ASC", "currency ASC")
     )
     return PanelResult([
-        Point(str(r["quarter"]), int(r["orders"]), money(r["spend"]), str(r["currency"])) for r in rows
+        Point(str(r["quarter"]), int(r["order_count"]), money(r["spend"]), str(r["currency"])) for r in rows
     ])
 
 

@@ -42,8 +42,7 @@ from crm_reporting.dashboards.audience import Audience, add_months, parse_object
 from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
 from crm_reporting.followups.report_objects import CSAT_SQL, NPS_SQL, RECORD_COLUMNS, RECORD_FIGURES, RECORD_OBJECTS
 from crm_reporting.followups.tables import FOLLOWUP_RECORDS
-from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
-from crm_reporting.orders.tables import ORDERS
+from crm_reporting.orders.rollup import ORDERS_BY_DAY, counted_orders_by_day
 from crm_reporting.reports.definition import (
     FIELDS,
     Definition,
@@ -487,8 +486,9 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     else:
         members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
+        # Orders: their latest versions keyed by day (orders/rollup.py), so a time range reads its days.
         orders = TenantQuery(RECORD_OBJECTS[definition.object].table if definition.object in RECORD_OBJECTS
-                             else ORDERS, tenant, final=True)
+                             else ORDERS_BY_DAY, tenant, final=True)
         # Without customer-level filters or a key range, the audience narrows the orders itself (for
         # everyone: its anti-join on the deleted customers); else the semi-join on `members`.
         query = (audience.by_customer(orders) if not customer_level and key_range is None
@@ -514,9 +514,7 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     elif plan.needs_value:
         # Only the spend: the value model's spend rule without its scores and prediction.
         spend = (
-            TenantQuery(ORDERS, tenant, final=True)
-            .where("kind = {kind:String}", kind=SPEND_KIND)
-            .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES)
+            counted_orders_by_day(tenant)
             .where("currency = {currency:String}", currency=definition.currency)
             .where("ordered_on <= {today:Date32}", today=today)
         ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",

@@ -1,0 +1,248 @@
+"""The orders re-keyed by day and the per-owner daily spend rollup (docs/reporting.md, "Orders by
+day and the daily spend rollup"): what the home page's money panels read instead of scanning every
+order with FINAL (issue 11 P4).
+
+Both are kept exact by recomputing from the current state after each write, never by deltas, so a
+redelivered, late or repeated event rewrites the same rows:
+
+- `orders_by_day` holds each order's latest version under its day. After the orders' rows are
+  written, the written orders' versions are read from `orders` and the days they were ever written
+  under from `order_days` (both through their primary keys); per order, the latest version is
+  written live under its day and a tombstone (`is_deleted`, at the latest version) under every other
+  day. `order_days` is needed because `orders` forgets older versions when it merges: a late version
+  can be merged into its successor before it is read. Which rows are written depends only on the
+  latest version and the days recorded, so any order of delivery ends in the same state.
+- `owner_spend_days` holds, per (current owner, day, currency), the counted orders (kind order,
+  confirmed or paid) of non-deleted customers: recomputed for whole days from `orders_by_day` joined
+  with the customers' latest versions, whenever an order of that day changes or a customer with
+  orders that day changes owner, is deleted, appears or is erased. Orders of a customer the
+  projection does not know (yet) are counted under owner '' (everyone sees them, no rep does), as
+  the raw path's anti-join on deleted customers does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import date
+from typing import Any, Final
+
+from crm_reporting.analytics import Analytics, Row, TenantQuery
+from crm_reporting.analytics.tables import Column, TenantTable
+from crm_reporting.customers.tables import CUSTOMERS
+from crm_reporting.orders.service import SPEND_KIND, SPEND_STATUSES
+from crm_reporting.orders.tables import ORDERS
+
+_FORCE_MERGE = ("min_age_to_force_merge_seconds = 60", "min_age_to_force_merge_on_partition_only = 1")
+
+# Every (order, day) a live `orders_by_day` row was written for, recorded before the row: the days a
+# later version must tombstone. Never shrinks (a day no longer used costs one row).
+ORDER_DAYS = TenantTable(
+    name="order_days",
+    columns=(Column("tenant_id", "UUID"), Column("order_id", "UUID"), Column("ordered_on", "Date32")),
+    engine="ReplacingMergeTree",
+    order_by=("tenant_id", "order_id", "ordered_on"),
+    backfill="SELECT DISTINCT tenant_id, order_id, ordered_on FROM orders",
+)
+
+# ReplacingMergeTree(version, is_deleted): FINAL keeps the highest version of each (day, order) and
+# drops it when that row is a tombstone. Partitioned by year (an insert of historical orders spans
+# few partitions) with the forced merge of `orders`, so FINAL skips the merged years.
+ORDERS_BY_DAY = TenantTable(
+    name="orders_by_day",
+    columns=(
+        Column("tenant_id", "UUID"),
+        Column("ordered_on", "Date32"),
+        Column("order_id", "UUID"),
+        Column("version", "UInt64"),
+        Column("is_deleted", "UInt8"),
+        Column("customer_id", "UUID"),
+        Column("kind", "LowCardinality(String)"),
+        Column("amount", "Decimal(38, 4)"),
+        Column("currency", "LowCardinality(String)"),
+        Column("status", "LowCardinality(String)"),
+    ),
+    engine="ReplacingMergeTree(version, is_deleted)",
+    order_by=("tenant_id", "ordered_on", "order_id"),
+    partition_by="toYear(ordered_on)",
+    settings=_FORCE_MERGE,
+    backfill=("SELECT tenant_id, ordered_on, order_id, version, 0, customer_id, kind, amount, currency, status "
+              "FROM orders FINAL"),
+)
+
+# One row per (owner, day, currency) slice, replaced whole on each recompute (`stamp`: the time the
+# recompute began reading, so a slower, older read never wins). A slice that lost its orders is
+# written with `orders = 0` and read past.
+OWNER_SPEND_DAYS = TenantTable(
+    name="owner_spend_days",
+    columns=(
+        Column("tenant_id", "UUID"),
+        Column("ordered_on", "Date32"),
+        Column("owner_id", "String"),
+        Column("currency", "LowCardinality(String)"),
+        Column("amount", "Decimal(38, 4)"),
+        Column("orders", "UInt64"),
+        Column("stamp", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(stamp)",
+    order_by=("tenant_id", "ordered_on", "owner_id", "currency"),
+    backfill=(
+        "SELECT o.tenant_id, o.ordered_on, c.owner_id, o.currency, sum(o.amount), count(), 1 "
+        "FROM orders_by_day AS o FINAL LEFT JOIN (SELECT tenant_id, customer_id, owner_id, deleted FROM customers "
+        "FINAL) AS c ON c.tenant_id = o.tenant_id AND c.customer_id = o.customer_id "
+        f"WHERE o.kind = '{SPEND_KIND}' AND o.status IN ({', '.join(repr(s) for s in SPEND_STATUSES)}) "
+        "AND c.deleted = 0 GROUP BY o.tenant_id, o.ordered_on, c.owner_id, o.currency"
+    ),
+)
+
+ROLLUP_TABLES: Final = (ORDER_DAYS, ORDERS_BY_DAY, OWNER_SPEND_DAYS)
+# A tombstone's customer: none, so a customer's erasure (which deletes its rows by `customer_id`)
+# never brings a superseded version back.
+NO_CUSTOMER: Final = uuid.UUID(int=0)
+
+
+def _counted(query: TenantQuery) -> TenantQuery:
+    return (query.where("kind = {kind:String}", kind=SPEND_KIND)
+            .where("status IN {statuses:Array(String)}", statuses=SPEND_STATUSES))
+
+
+def counted_orders_by_day(tenant_id: uuid.UUID) -> TenantQuery:
+    """Every counted order's latest version (kind order, confirmed or paid), keyed by day: a date
+    range reads only its days."""
+    return _counted(TenantQuery(ORDERS_BY_DAY, tenant_id, final=True))
+
+
+def spend_days(tenant_id: uuid.UUID, owners: tuple[str, ...] | None) -> TenantQuery:
+    """The rollup's slices of the given owners (None: every owner, and orders of unknown customers)."""
+    query = TenantQuery(OWNER_SPEND_DAYS, tenant_id, final=True).where("orders > 0")
+    if owners is not None:
+        query = query.where("owner_id IN {scope_owners:Array(String)}", scope_owners=list(owners))
+    return query
+
+
+def _key(value: Any) -> str:
+    return str(value)
+
+
+def by_day_rows(tenant_id: uuid.UUID, versions: Iterable[Row], seen: dict[str, set[date]]) -> list[Row]:
+    """The `orders_by_day` rows for the given orders: per order its latest version live under its
+    day, and a tombstone at that version under each other day of its versions or `seen`."""
+    per_order: dict[str, list[Row]] = defaultdict(list)
+    for row in versions:
+        per_order[_key(row["order_id"])].append(row)
+    rows: list[Row] = []
+    for order_id, order_versions in per_order.items():
+        latest = max(order_versions, key=lambda r: int(r["version"]))
+        base = {"tenant_id": tenant_id, "order_id": uuid.UUID(order_id), "version": int(latest["version"]),
+                "kind": str(latest["kind"]), "amount": str(latest["amount"]), "currency": str(latest["currency"]),
+                "status": str(latest["status"])}
+        day = date.fromisoformat(str(latest["ordered_on"]))
+        rows.append({**base, "ordered_on": day, "is_deleted": 0, "customer_id": uuid.UUID(_key(latest["customer_id"]))})
+        others = {date.fromisoformat(str(r["ordered_on"])) for r in order_versions} | seen.get(order_id, set())
+        for other in sorted(others - {day}):
+            rows.append({**base, "ordered_on": other, "is_deleted": 1, "customer_id": NO_CUSTOMER})
+    return rows
+
+
+def _versions(tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]) -> TenantQuery:
+    return (TenantQuery(ORDERS, tenant_id).where("order_id IN {order_ids:Array(UUID)}", order_ids=list(order_ids))
+            .select("order_id", "version", "customer_id", "kind", "toString(amount) AS amount", "currency",
+                    "ordered_on", "status"))
+
+
+async def customer_states(analytics: Analytics, tenant_id: uuid.UUID,
+                          customer_ids: Sequence[uuid.UUID]) -> dict[str, tuple[str, int]]:
+    """(owner, deleted) of each known customer's latest version: what decides its orders' slice."""
+    if not customer_ids:
+        return {}
+    rows = await analytics.query(
+        TenantQuery(CUSTOMERS, tenant_id, final=True)
+        .where("customer_id IN {state_ids:Array(UUID)}", state_ids=list(customer_ids))
+        .select("toString(customer_id) AS customer", "owner_id", "deleted"))
+    return {str(r["customer"]): (str(r["owner_id"]), int(r["deleted"])) for r in rows}
+
+
+async def customer_days(analytics: Analytics, tenant_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> set[date]:
+    """The days of every order version of these customers `orders` holds (each order's latest among
+    them): a superset of the slices their change of owner, deletion or erasure can move."""
+    if not customer_ids:
+        return set()
+    rows = await analytics.query(
+        TenantQuery(ORDERS, tenant_id).select("DISTINCT ordered_on AS day")
+        .where("customer_id IN {day_customers:Array(UUID)}", day_customers=list(customer_ids)))
+    return {date.fromisoformat(str(r["day"])) for r in rows}
+
+
+async def forget_customer(analytics: Analytics, tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                          erase: Callable[[], Awaitable[None]]) -> None:
+    """Customer erasure (erasure.py deletes its rows from every table with `customer_id`, so its
+    live `orders_by_day` rows too; tombstones carry no customer and stay): its days recomputed."""
+    days = await customer_days(analytics, tenant_id, [customer_id])
+    await erase()
+    await recompute_days(analytics, tenant_id, days)
+
+
+async def write_orders_by_day(analytics: Analytics, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]) -> set[date]:
+    """Rewrites the given orders' `orders_by_day` rows from their versions in `orders` (written
+    before) and the days recorded for them; returns every day involved."""
+    if not order_ids:
+        return set()
+    versions = await analytics.query(_versions(tenant_id, order_ids))
+    recorded = await analytics.query(
+        TenantQuery(ORDER_DAYS, tenant_id).where("order_id IN {seen_ids:Array(UUID)}", seen_ids=list(order_ids))
+        .select("toString(order_id) AS id", "ordered_on"))
+    seen: dict[str, set[date]] = defaultdict(set)
+    for r in recorded:
+        seen[str(r["id"])].add(date.fromisoformat(str(r["ordered_on"])))
+    rows = by_day_rows(tenant_id, versions, seen)
+    live = [r for r in rows if not r["is_deleted"]]
+    new_days = [r for r in live if r["ordered_on"] not in seen.get(str(r["order_id"]), set())]
+    # Recorded before the live row is written: a crash in between leaves a day to tombstone, never a
+    # live row no later version knows of.
+    await analytics.insert(ORDER_DAYS, [{"tenant_id": tenant_id, "order_id": r["order_id"],
+                                         "ordered_on": r["ordered_on"]} for r in new_days])
+    await analytics.insert(ORDERS_BY_DAY, rows)
+    return {r["ordered_on"] for r in rows}
+
+
+async def recompute_days(analytics: Analytics, tenant_id: uuid.UUID, days: Iterable[date]) -> None:
+    """Rewrites every slice of these days from `orders_by_day` and the customers' latest versions;
+    slices that no longer have counted orders are written empty."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return
+    stamp = time.time_ns()
+    in_days = {"rollup_days": wanted}
+    orders = counted_orders_by_day(tenant_id).where("ordered_on IN {rollup_days:Array(Date32)}", **in_days)
+    owners = (TenantQuery(CUSTOMERS, tenant_id, final=True).select("customer_id", "owner_id", "deleted")
+              .where_in("customer_id", orders.select("customer_id")))
+    fresh = await analytics.query(
+        orders.left_join("c", owners).where("c.deleted = 0")
+        .select("ordered_on", "c.owner_id AS owner", "currency", "toString(sum(amount)) AS amount",
+                "count() AS orders")
+        .group_by("ordered_on", "owner", "currency"))
+    old = await analytics.query(
+        spend_days(tenant_id, None).where("ordered_on IN {rollup_days:Array(Date32)}", **in_days)
+        .select("ordered_on", "owner_id AS owner", "currency"))
+    rows: dict[tuple[str, str, str], Row] = {}
+    for r in old:
+        key = (str(r["ordered_on"]), str(r["owner"]), str(r["currency"]))
+        rows[key] = {"amount": "0", "orders": 0}
+    for r in fresh:
+        key = (str(r["ordered_on"]), str(r["owner"]), str(r["currency"]))
+        rows[key] = {"amount": str(r["amount"]), "orders": int(r["orders"])}
+    await analytics.insert(OWNER_SPEND_DAYS, [
+        {"tenant_id": tenant_id, "ordered_on": date.fromisoformat(day), "owner_id": owner, "currency": currency,
+         "stamp": stamp, **values}
+        for (day, owner, currency), values in rows.items()])
+
+
+async def refresh(analytics: Analytics, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID],
+                  changed_customers: Sequence[uuid.UUID]) -> None:
+    """After the orders' and customers' rows of a batch are written: the written orders re-keyed,
+    then every day they or the changed customers' orders are on recomputed."""
+    days = await write_orders_by_day(analytics, tenant_id, order_ids)
+    days |= await customer_days(analytics, tenant_id, changed_customers)
+    await recompute_days(analytics, tenant_id, days)

@@ -1,0 +1,169 @@
+"""The home page's money panels read from the orders re-keyed by day and the per-owner daily spend
+rollup (orders/rollup.py) against the previous code (`main`'s panels.py before the rollup, loaded
+from git), on the same chDB rows in the same run (docs/benchmarks.md, "Orders by day and the daily
+spend rollup"):
+
+    nice -n 10 .venv/bin/python -m tests.bench.bench_orders_rollup --data /tmp/ordersroll-data/full
+
+`--data` holds (or gets: 1,000,000 customers, 9,000,000 orders by default, the generators of
+bench_dashboards.py) the chDB data. The derived tables are dropped and filled again from `orders`
+(the start-up backfill, timed). Printed per panel and viewer (admin: everyone; a rep: one of 50
+owners): wall p50 / p95 and CPU p50 (this process, chDB's threads included) old and new, the home
+page (the six panels in turn), then the upkeep: CPU of projecting one new order, a new order's
+freshness on the panels, and a batch of 500 order versions (some moving day and customer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+import types
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from crm_platform.auth import Principal
+from crm_platform.events import CloudEvent, event_type, proto_data
+from crm_proto.crm.events.v1 import events_pb2
+from crm_reporting.analytics.chdb_backend import ChdbAnalytics
+from crm_reporting.dashboards.audience import parse_object, parse_range
+from crm_reporting.dashboards.panels import PANELS, PanelRequest
+from crm_reporting.projection import EventProjector
+from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
+from tests.bench.bench_dashboards import (
+    REP,
+    TENANT,
+    customers_sql,
+    orders_sql,
+    refill_derived,
+    settle_orders,
+    status_sql,
+    timed,
+)
+
+HOME = ("kpis", "industry", "region", "value_trend", "new_by_source", "top_customers")
+MONEY = ("kpis", "value_trend", "top_customers")
+OLD_REF = "9b3cfab"  # main before the rollup
+
+
+def old_panels() -> Any:
+    """`main`'s panels module before the rollup, as a module of its own (its imports all still exist)."""
+    source = subprocess.run(["git", "show", f"{OLD_REF}:services/reporting/crm_reporting/dashboards/panels.py"],
+                            check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType("old_panels")
+    sys.modules["old_panels"] = module  # its dataclasses look their module up
+    exec(compile(source, "old_panels.py", "exec"), module.__dict__)  # the repo's own code at a commit
+    return module
+
+
+async def same(old: Any, analytics: ChdbAnalytics, name: str, request: PanelRequest) -> None:
+    """The old and the new code give the same points (the rollup's exactness at scale)."""
+    figures = [[dataclasses.astuple(p) for p in (await panels[name].compute(analytics, request)).points]
+               for panels in (old.PANELS, PANELS)]
+    assert figures[0] == figures[1], (name, figures)
+
+
+def order_event(order_id: uuid.UUID, version: int, customer: int, day: str, amount: str) -> CloudEvent:
+    message = events_pb2.OrderRecorded(
+        order_id=str(order_id), external_id="", kind="order", amount=amount, currency="CNY", ordered_on=day,
+        status="paid", version=version,
+        customer_id=f"00000000-0000-4000-8000-{customer:012x}")
+    return CloudEvent.new(source="customers", type=event_type("order", "recorded"), tenant_id=TENANT,
+                          data=proto_data(message))
+
+
+async def main_async(data: Path, customers: int, orders: int, runs: int) -> None:
+    analytics = await ChdbAnalytics.open(data / "chdb")
+    try:
+        if not (data / "loaded").exists():
+            from crm_reporting.analytics.schema import ensure_schema
+            from crm_reporting.main import ANALYTICS_TABLES
+            await ensure_schema(analytics, ANALYTICS_TABLES)
+            for statement in (customers_sql(customers), status_sql(), orders_sql(orders, customers)):
+                await analytics._run(analytics._execute, statement)
+            (data / "loaded").write_text("")
+        started, cpu = time.monotonic(), time.process_time()
+        await refill_derived(analytics)
+        print(f"derived tables filled from orders in {time.monotonic() - started:.1f} s wall, "
+              f"{time.process_time() - cpu:.1f} s CPU", flush=True)
+        await settle_orders(analytics)
+        old = old_panels()
+        today = datetime.now(UTC).date()
+        principal = Principal(subject="bench", tenant_id=TENANT, user_id=uuid.uuid4(), client_id="bench",
+                              scopes=frozenset({"reports:read"}))
+        requests = {viewer: PanelRequest(TENANT, parse_object("all", scope, {}), parse_range("12m", "", "", today),
+                                         today, principal)
+                    for viewer, scope in (("admin", EVERY_CUSTOMER), ("rep", ReportScope((REP,))))}
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, {datetime.now(UTC):%H:%M} UTC")
+        print(f"{'panel':14} {'viewer':6} {'old wall p50/p95':>18} {'old CPU':>8} {'new wall p50/p95':>18} "
+              f"{'new CPU':>8}", flush=True)
+        for viewer, request in requests.items():
+            for name in (*MONEY, "home"):
+                names = HOME if name == "home" else (name,)
+                figures = []
+                for panels in (old.PANELS, PANELS):
+                    async def compute(panels: Any = panels, names: tuple[str, ...] = names,
+                                      request: PanelRequest = request) -> None:
+                        for n in names:
+                            await panels[n].compute(analytics, request)
+                    figures.append(await timed(max(3, runs // 2) if name == "home" else runs, compute))
+                (o50, o95, ocpu), (n50, n95, ncpu) = figures
+                print(f"{name:14} {viewer:6} {o50:8.1f} /{o95:8.1f} {ocpu:7.1f}  {n50:8.1f} /{n95:8.1f} {ncpu:7.1f}",
+                      flush=True)
+                # Same figures, old and new (the money ones): the rollup's exactness at scale.
+                if name != "home":
+                    await same(old, analytics, name, request)
+
+        projector = EventProjector(analytics)
+        # One new order (as a sale recorded now): CPU of its projection, and until the panels show it.
+        before = (await PANELS["kpis"].compute(analytics, requests["admin"])).points
+        cpu, started = time.process_time(), time.monotonic()
+        await projector.insert(projector.rows(order_event(uuid.uuid4(), 1, 7, today.isoformat(), "1234.5")))
+        projected = time.monotonic() - started
+        after = (await PANELS["kpis"].compute(analytics, requests["admin"])).points
+        shown = time.monotonic() - started
+        spend = {p.key: Decimal(p.value) for p in after if p.currency == "CNY" and p.key == "spend_this_quarter"}
+        spent = {p.key: Decimal(p.value) for p in before if p.currency == "CNY" and p.key == "spend_this_quarter"}
+        assert spend["spend_this_quarter"] - spent["spend_this_quarter"] == Decimal("1234.5")
+        print(f"\none new order: projected (orders, orders_by_day, rollup) in {projected * 1000:.0f} ms wall, "
+              f"{(time.process_time() - cpu) * 1000:.0f} ms CPU; on the KPI panel after {shown * 1000:.0f} ms",
+              flush=True)
+        # 500 versions: 250 new orders, then 250 of them again one day earlier and moved to another customer.
+        ids = [uuid.uuid4() for _ in range(250)]
+        events = [order_event(i, 1, n * 37 % customers, (today - timedelta(days=n)).isoformat(), "10")
+                  for n, i in enumerate(ids)]
+        events += [order_event(i, 2, n * 41 % customers, (today - timedelta(days=n + 1)).isoformat(), "20")
+                   for n, i in enumerate(ids)]
+        cpu, started = time.process_time(), time.monotonic()
+        await projector.insert([row for event in events for row in projector.rows(event)])
+        print(f"500 order versions in one batch: {(time.monotonic() - started) * 1000:.0f} ms wall, "
+              f"{(time.process_time() - cpu) * 1000:.0f} ms CPU", flush=True)
+        for name in MONEY:
+            for request in requests.values():
+                await same(old, analytics, name, request)
+        print(f"old and new panels agree after the writes; load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {datetime.now(UTC):%H:%M} UTC", flush=True)
+    finally:
+        await analytics.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/bench-orders-rollup"))
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=9_000_000)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main_async(args.data, args.customers, args.orders, args.runs))
+
+
+if __name__ == "__main__":
+    main()
