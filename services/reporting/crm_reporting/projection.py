@@ -80,8 +80,10 @@ class EventProjector:
         for tenant in orders.keys() | customers.keys():
             ids = sorted(customers.get(tenant, ()))
             after = await rollup.customer_states(self.analytics, tenant, ids)
-            changed = [c for c in ids if before[tenant].get(str(c)) != after.get(str(c))]
-            await rollup.refresh(self.analytics, tenant, sorted(orders.get(tenant, ())), changed)
+            known = before.get(tenant, {})
+            changed = [c for c in ids if str(c) in known and known[str(c)] != after.get(str(c))]
+            appeared = [c for c in ids if str(c) not in known]
+            await rollup.refresh(self.analytics, tenant, sorted(orders.get(tenant, ())), changed, appeared)
 
     async def project(self, event: CloudEvent) -> None:
         await self.insert(self.rows(event))
