@@ -8,7 +8,7 @@ placeholders server-side.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import clickhouse_connect
@@ -18,11 +18,13 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
     PARTITION_KEY_SQL,
+    STREAM_SETTINGS,
     AnalyticsError,
     Row,
     build_delete,
     build_query,
     check_ddl,
+    decode_compact,
     decode_rows,
     encode_rows,
 )
@@ -64,6 +66,18 @@ class ClickHouseAnalytics:
             settings=dict(JSON_OUTPUT_SETTINGS),
         )
         return decode_rows(raw)
+
+    def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
+        built = build_query(builder)
+        try:
+            raw = self._client.raw_stream(built.sql, parameters=built.params, fmt="JSONCompactEachRow",
+                                          settings=dict(STREAM_SETTINGS))
+            try:
+                yield from decode_compact(raw)
+            finally:
+                raw.close()
+        except ClickHouseError as exc:
+            raise AnalyticsError(str(exc)) from exc
 
     async def command(self, sql: str) -> None:
         check_ddl(sql)
