@@ -130,7 +130,7 @@ def digest(path: Path) -> str:
     return sha.hexdigest()[:16]
 
 
-async def main_async(scale: float, data: Path | None, compare: Path | None) -> None:
+async def main_async(scale: float, data: Path | None, compare: Path | None, formats: list[str]) -> None:
     data = data or Path(tempfile.mkdtemp(prefix="bench-export-rows-"))
     data.mkdir(parents=True, exist_ok=True)
     await prepare(data, scale)
@@ -147,7 +147,7 @@ async def main_async(scale: float, data: Path | None, compare: Path | None) -> N
               f"{'(opened / after run)':>21} {'file MiB':>9}  sha256", flush=True)
         checkouts = [("this", ROOT), *([("compare", compare)] if compare is not None else [])]
         digests: dict[tuple[str, str], str] = {}
-        for fmt in FORMATS:
+        for fmt in formats:
             for name, code_root in checkouts:
                 out_path = base / f"{name}.{fmt}"
                 found = run_child(code_root, data, service_url, fmt, out_path)
@@ -157,7 +157,7 @@ async def main_async(scale: float, data: Path | None, compare: Path | None) -> N
                       f"{found['size'] / 2**20:9.1f}  {digests[name, fmt]}  "
                       f"(load {os.getloadavg()[0]:.1f})", flush=True)
                 out_path.unlink()
-        if compare is not None:
+        if compare is not None and "rows_csv" in formats:
             same = digests["this", "rows_csv"] == digests["compare", "rows_csv"]
             print(f"\nrows' CSV identical to the compared checkout's: {same}", flush=True)
     finally:
@@ -170,6 +170,7 @@ def main() -> None:
                         help="1.0 = 1,000,000 customers and 10,000,000 orders; 0.1 = a tenth")
     parser.add_argument("--data", type=Path, help="keep (and reuse) the generated chDB data here")
     parser.add_argument("--compare", type=Path, help="another checkout to run on the same data")
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--child", choices=FORMATS, help=argparse.SUPPRESS)
     parser.add_argument("--service-url", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -177,7 +178,7 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args.data, args.service_url, args.child, args.out))
     else:
-        asyncio.run(main_async(args.scale, args.data, args.compare))
+        asyncio.run(main_async(args.scale, args.data, args.compare, args.formats))
 
 
 if __name__ == "__main__":
