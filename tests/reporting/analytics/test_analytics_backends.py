@@ -148,7 +148,7 @@ async def test_a_stream_gives_the_query_rows_in_order_across_blocks(analytics: A
 
 
 def test_compact_rows_split_across_chunks_are_joined() -> None:
-    text = '["a",1,null]\n["b\\n",2.5,"\\u96f6"]\n'.encode()
+    text = b'["a",1,null]\n["b\\n",2.5,"\\u96f6"]\n'
     for cut in range(len(text) + 1):
         assert list(decode_compact([text[:cut], text[cut:]])) == [["a", 1, None], ["b\n", 2.5, "零"]]
 
