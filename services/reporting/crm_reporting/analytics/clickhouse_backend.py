@@ -8,8 +8,9 @@ placeholders server-side.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -70,8 +71,9 @@ class ClickHouseAnalytics:
     def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
         built = build_query(builder)
         try:
-            raw = self._client.raw_stream(built.sql, parameters=built.params, fmt="JSONCompactEachRow",
-                                          settings=dict(STREAM_SETTINGS))
+            # The synchronous client's stream is a file-like of bytes (the async client's differs).
+            raw = cast(io.IOBase, self._client.raw_stream(built.sql, parameters=built.params,
+                                                          fmt="JSONCompactEachRow", settings=dict(STREAM_SETTINGS)))
             try:
                 yield from decode_compact(raw)
             finally:

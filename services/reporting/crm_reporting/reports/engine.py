@@ -1065,6 +1065,7 @@ def locale_of(tag: str) -> Locale:
 # -- the underlying rows (the XLSX's Excel Table and PivotTable source) -------------------------------
 
 _ROW_AGGREGATES: Final[dict[str, Aggregate]] = {"sum": "sum", "avg": "average", "min": "min", "max": "max"}
+_LABELS_KEPT: Final = 10_000
 
 
 async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
@@ -1132,13 +1133,17 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
         names |= await _user_names(session)
     names |= await _dictionary_labels(analytics, principal.tenant_id, definition.dimensions, request.locale)
     offset = 2 if with_name else 1
-    # A dimension has few distinct values: each is labelled once (per export), not once per row.
+    # A dimension has few distinct values: each is labelled once (per export), not once per row; a
+    # dimension of many (the customer) stops being remembered at `_LABELS_KEPT`, so memory stays flat.
     labels: list[dict[Any, str]] = [{} for _ in dims]
 
     def labelled(position: int, raw: Any) -> str:
-        found = labels[position].get(raw)
+        known = labels[position]
+        found = known.get(raw)
         if found is None:
-            found = labels[position][raw] = value_label(text, dims[position], str(raw), names)
+            found = value_label(text, dims[position], str(raw), names)
+            if len(known) < _LABELS_KEPT:
+                known[raw] = found
         return found
 
     def shaped(row: list[Any]) -> list[object]:
