@@ -302,26 +302,37 @@ async def test_every_cell_lists_exactly_its_customers(engine: AsyncEngine, chdb_
         assert big.value.errors[0].code == "too_many_customers"
 
 
-@pytest.mark.parametrize("page", [1, 2, 50_000])
-async def test_underlying_rows_page_by_customer_key(engine: AsyncEngine, chdb_analytics: ChdbAnalytics,
-                                                    world: World, page: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages of `page` customers (key ranges, each compiled for its customers alone) give every
-    record exactly once, whatever the page size: customers with spend joined, orders, tag rows."""
+async def test_underlying_rows_add_up_to_the_pivot_per_role(engine: AsyncEngine, chdb_analytics: ChdbAnalytics,
+                                                            world: World) -> None:
+    """The streamed rows (one query for the whole export) are the records the pivot counts, for
+    each role's data scope: per row label, as many rows as the pivot's count and figures summing to
+    its sum; each record (or record and tag) once; read after the session closed."""
     import asyncio
 
-    monkeypatch.setattr(report_engine, "UNDERLYING_PAGE", page)
     cases = {
-        "customers": ({"object": "customers", "rows": [{"field": "industry"}],
-                       "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"}]}, 3),
-        "orders": ({"object": "orders", "rows": [{"field": "order_status"}],
-                    "measures": [{"agg": "count"}, {"agg": "sum", "field": "amount"}]}, 5),
-        "tags": ({"object": "customers", "rows": [{"field": "tag"}], "measures": [{"agg": "count"}]}, 3),
+        "customers": {"object": "customers", "rows": [{"field": "industry"}],
+                      "measures": [{"agg": "count"}, {"agg": "sum", "field": "lifetime_value"}]},
+        "orders": {"object": "orders", "rows": [{"field": "order_status"}],
+                   "measures": [{"agg": "count"}, {"agg": "sum", "field": "amount"}]},
+        "tags": {"object": "customers", "rows": [{"field": "tag"}], "measures": [{"agg": "count"}]},
     }
-    for name, (definition, count) in cases.items():
-        async with tenant_session(engine, world.tenant) as session:
-            rows = await report_engine.underlying_rows(chdb_analytics, session, who(world.tenant), RunRequest(
-                check_definition(definition), time_zone="Asia/Shanghai", today=TODAY))
-        listed = await asyncio.to_thread(lambda rows=rows: list(rows.rows))  # after the session closed
-        assert len(listed) == count and len({r[0] for r in listed}) == count, (name, page, listed)
-        if name == "customers":
-            assert {r[0]: r[3] for r in listed}[str(world.c1)] == Decimal("1250.50")
+    for principal in (who(world.tenant), who(world.tenant, scope="own", user=REP_A),
+                      who(world.tenant, scope="own", user=REP_B)):
+        for name, definition in cases.items():
+            result = await run(engine, chdb_analytics, principal, definition)
+            async with tenant_session(engine, world.tenant) as session:
+                rows = await report_engine.underlying_rows(chdb_analytics, session, principal, RunRequest(
+                    check_definition(definition), title="T", time_zone="Asia/Shanghai", today=TODAY))
+            listed = await asyncio.to_thread(lambda rows=rows: list(rows.rows))
+            label = 2 if name != "orders" else 1  # customers reports carry the name
+            keys = [(r[0], r[label]) for r in listed]
+            assert len(set(keys)) == len(keys), (name, listed)
+            pivot = {c.rows[0]: c.values for c in result.cells if c.rows[0] is not None}
+            counted: dict[Any, int] = {}
+            summed: dict[Any, Decimal] = {}
+            for row in listed:
+                counted[row[label]] = counted.get(row[label], 0) + 1
+                if len(row) > label + 1:
+                    summed[row[label]] = summed.get(row[label], Decimal(0)) + row[label + 1]
+            assert counted == {k: v[0] for k, v in pivot.items()}, (name, principal.data_scope, listed)
+            assert summed == {k: v[1] for k, v in pivot.items() if len(v) > 1}, (name, listed)

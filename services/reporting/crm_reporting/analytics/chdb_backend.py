@@ -1,30 +1,35 @@
 """chDB: ClickHouse in-process, persisted in a data directory (the one-machine default).
 
 chDB is synchronous and allows one embedded engine (one data path) per process, so every call
-runs on one dedicated thread: calls never block the event loop and never overlap.
+runs on one dedicated thread: calls never block the event loop and never overlap. A stream (`stream`)
+is the exception: it runs on a connection of its own to the same engine, read by the caller's
+worker thread, because any other query on the session ends the streaming query open on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
+import chdb
 from chdb.session import Session
 from clickhouse_connect.driver.binding import format_bind_value
 
 from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
     PARTITION_KEY_SQL,
+    STREAM_SETTINGS,
     AnalyticsError,
     Row,
     build_delete,
     build_query,
     check_ddl,
+    decode_compact,
     decode_rows,
     encode_rows,
 )
@@ -89,6 +94,26 @@ class ChdbAnalytics:
         built = build_query(builder)
         raw = await self._run(self._execute, built.sql, "JSONEachRow", bind_params(built.params))
         return decode_rows(raw)
+
+    def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
+        built = build_query(builder)
+        self._connected()
+        try:
+            connection = chdb.connect(str(self.path.resolve()))
+        except RuntimeError as exc:
+            raise AnalyticsError(str(exc)) from exc
+        try:
+            for name, value in STREAM_SETTINGS.items():
+                connection.query(f"SET {name} = {value!r}")
+            result = connection.send_query(built.sql, "JSONCompactEachRow", params=bind_params(built.params))
+            try:
+                yield from decode_compact(chunk.bytes() for chunk in result)
+            finally:
+                result.close()
+        except RuntimeError as exc:  # ChdbError
+            raise AnalyticsError(str(exc)) from exc
+        finally:
+            connection.close()
 
     async def command(self, sql: str) -> None:
         check_ddl(sql)

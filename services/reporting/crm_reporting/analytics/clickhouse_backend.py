@@ -8,8 +8,9 @@ placeholders server-side.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+import io
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -18,11 +19,13 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from crm_reporting.analytics.backend import (
     JSON_OUTPUT_SETTINGS,
     PARTITION_KEY_SQL,
+    STREAM_SETTINGS,
     AnalyticsError,
     Row,
     build_delete,
     build_query,
     check_ddl,
+    decode_compact,
     decode_rows,
     encode_rows,
 )
@@ -64,6 +67,19 @@ class ClickHouseAnalytics:
             settings=dict(JSON_OUTPUT_SETTINGS),
         )
         return decode_rows(raw)
+
+    def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
+        built = build_query(builder)
+        try:
+            # The synchronous client's stream is a file-like of bytes (the async client's differs).
+            raw = cast(io.IOBase, self._client.raw_stream(built.sql, parameters=built.params,
+                                                          fmt="JSONCompactEachRow", settings=dict(STREAM_SETTINGS)))
+            try:
+                yield from decode_compact(raw)
+            finally:
+                raw.close()
+        except ClickHouseError as exc:
+            raise AnalyticsError(str(exc)) from exc
 
     async def command(self, sql: str) -> None:
         check_ddl(sql)

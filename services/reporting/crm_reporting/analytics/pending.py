@@ -7,6 +7,9 @@ stand-in at registration and the start hook opens the real backend behind it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from crm_reporting.analytics.backend import Analytics, AnalyticsError, Row
 from crm_reporting.analytics.query import TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TenantTable
@@ -32,6 +35,9 @@ class PendingAnalytics:
 
     async def query(self, builder: TenantQuery) -> list[Row]:
         return await self.backend.query(builder)
+
+    def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
+        return self.backend.stream(builder)
 
     async def command(self, sql: str) -> None:
         await self.backend.command(sql)

@@ -22,7 +22,7 @@ import dataclasses
 import json
 import uuid
 import zlib
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -227,7 +227,7 @@ def _time_bucket(expression: str, kind: str, bucket: str) -> str:
 
 class _Lookups:
     """What compiling reads from reporting's Postgres (the owner -> team map, the value rules),
-    read once: a compile per page of the underlying rows runs after the session is gone."""
+    read at most once per compile."""
 
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -423,11 +423,8 @@ def check_segment(definition: Definition, principal: Principal, segment: Any) ->
 
 
 async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, principal: Principal,
-                   request: RunRequest, scope: ReportScope, *,
-                   key_range: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
+                   request: RunRequest, scope: ReportScope,
                    ) -> tuple[TenantQuery, TenantQuery, _Plan, Audience, list[str]]:
-    """`key_range`: only the customers with `after < customer_id <= upto` (None: unbounded), the
-    per-customer joins narrowed to them too (a page of the underlying rows)."""
     lookups = session if isinstance(session, _Lookups) else _Lookups(session)
     definition = request.definition
     measures, omitted = _policies(definition, principal)
@@ -467,31 +464,23 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
     outer_level = [(i, f) for i, f in filters if (i, f) not in customer_level]
 
     narrowed = bool(scope.owners is not None or audience.tag_ids or audience.view_filters or customer_level
-                    or audience.segment is not None or key_range is not None)
-
-    def ranged(customers: TenantQuery) -> TenantQuery:
-        after, upto = key_range if key_range is not None else (None, None)
-        if after is not None:
-            customers = customers.where("customer_id > {page_after:UUID}", page_after=after)
-        if upto is not None:
-            customers = customers.where("customer_id <= {page_upto:UUID}", page_upto=upto)
-        return customers
+                    or audience.segment is not None)
 
     if definition.object == "customers":
-        query = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True)))
+        query = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True))
         query = _apply_filters(plan, query, customer_level, outer=True, team_owners=team_owners)
         # The customers counted, for narrowing the per-customer joins (spend, status history).
         members = query.select("customer_id")
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
     else:
-        members = ranged(audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id")))
+        members = audience.customers(TenantQuery(CUSTOMERS, tenant, final=True).select("customer_id"))
         members = _apply_filters(plan, members, customer_level, outer=False, team_owners=team_owners)
         # Orders: their latest versions keyed by day (orders/rollup.py), so a time range reads its days.
         orders = TenantQuery(RECORD_OBJECTS[definition.object].table if definition.object in RECORD_OBJECTS
                              else ORDERS_BY_DAY, tenant, final=True)
-        # Without customer-level filters or a key range, the audience narrows the orders itself (for
-        # everyone: its anti-join on the deleted customers); else the semi-join on `members`.
-        query = (audience.by_customer(orders) if not customer_level and key_range is None
+        # Without customer-level filters, the audience narrows the orders itself (for everyone: its
+        # anti-join on the deleted customers); else the semi-join on `members`.
+        query = (audience.by_customer(orders) if not customer_level
                  else orders.where_in("customer_id", members))
         query = _apply_filters(plan, query, outer_level, outer=True, team_owners=team_owners)
 
@@ -1073,10 +1062,8 @@ def locale_of(tag: str) -> Locale:
 
 # -- the underlying rows (the XLSX's Excel Table and PivotTable source) -------------------------------
 
-UNDERLYING_PAGE: Final = 50_000
-
-
 _ROW_AGGREGATES: Final[dict[str, Aggregate]] = {"sum": "sum", "avg": "average", "min": "min", "max": "max"}
+_LABELS_KEPT: Final = 10_000
 
 
 async def underlying_rows(analytics: Analytics, session: AsyncSession, principal: Principal,
@@ -1084,8 +1071,8 @@ async def underlying_rows(analytics: Analytics, session: AsyncSession, principal
     """The records the pivot counts, one row per customer (or order), under the same audience,
     filters, time range and field policies as `run`: the record's id, the customer's name (when the
     viewer may read it), each dimension's label and each measure's per-record figure (money and
-    numbers; counts and conversions have none). Read in pages of `UNDERLYING_PAGE` as the renderer
-    iterates, so a million rows are never held at once. A tag dimension gives one row per record
+    numbers; counts and conversions have none). One query, streamed as the renderer iterates, so a
+    million rows are never held at once. A tag dimension gives one row per record
     and tag it carries (a record without tags: one row, "(empty)")."""
     rows, _ = await underlying_source(analytics, session, principal, request, scope=scope)
     return rows
@@ -1102,8 +1089,7 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     the report sheet."""
     if scope is None:
         scope = await report_scope(session, principal)
-    lookups = _Lookups(session)
-    _, _, plan, _, _ = await _compile(analytics, lookups, principal, request, scope)
+    query, _, plan, _, _ = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     text = messages(locale_or_default(request.locale))
     key = f"toString({plan.record_key})"
@@ -1135,40 +1121,35 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
         headers.append(_field_label(text, measure.field))
     order = ("customer_id ASC", "underlying_id ASC", *(
         f"d{i}" for i, d in enumerate(definition.dimensions) if d.field == "tag"))
-    assert plan.members is not None
-    members = plan.members
-    # Customers per page; an orders report's page holds their orders (ten a customer, say).
-    per_page = UNDERLYING_PAGE if definition.object == "customers" else max(1, UNDERLYING_PAGE // 10)
-
-    async def upper_key(after: uuid.UUID | None) -> uuid.UUID | None:
-        """The last customer of the page after `after` (None: the rest fit in one page)."""
-        query = members if after is None else members.where("customer_id > {page_after:UUID}", page_after=after)
-        found = await analytics.query(query.order_by("customer_id ASC").limit(1, per_page - 1))
-        return uuid.UUID(str(found[0]["customer_id"])) if found else None
-
-    async def page(after: uuid.UUID | None, upto: uuid.UUID | None) -> list[Row]:
-        """The rows of the customers in (after, upto]: the report compiled for them alone, so its
-        joins (spend, status history, tags) are computed for the page's customers only."""
-        paged, _, page_plan, _, _ = await _compile(analytics, lookups, principal, request, scope,
-                                                   key_range=(after, upto))
-        return await analytics.query(paged.select(*exprs, **_used_params(exprs, {**page_plan.params, **plan.params}))
-                                     .order_by(*order))
+    # One query for every row, streamed as the writer reads it: the per-customer joins (spend, status
+    # history, tags) are computed once per export, not once per page of rows.
+    records = query.select(*exprs, **_used_params(exprs, plan.params)).order_by(*order)
 
     dims = definition.dimensions
     names = await _tag_names(analytics, principal.tenant_id, None) if plan.needs_tags else {}
     if any(d.field == "followed_by" for d in definition.dimensions):
         names |= await _user_names(session)
     names |= await _dictionary_labels(analytics, principal.tenant_id, definition.dimensions, request.locale)
+    offset = 2 if with_name else 1
+    # A dimension has few distinct values: each is labelled once (per export), not once per row; a
+    # dimension of many (the customer) stops being remembered at `_LABELS_KEPT`, so memory stays flat.
+    labels: list[dict[Any, str]] = [{} for _ in dims]
 
-    def shaped(row: Row) -> list[object]:
-        values: list[object] = [str(row["underlying_id"])]
-        if with_name:
-            values.append(str(row["record_name"]))
-        values += [value_label(text, spec, str(row[f"d{i}"]), names) for i, spec in enumerate(dims)]
-        values += [None if row[f"f{i}"] is None else Decimal(str(row[f"f{i}"])) for i in range(len(figures))]
+    def labelled(position: int, raw: Any) -> str:
+        known = labels[position]
+        found = known.get(raw)
+        if found is None:
+            found = value_label(text, dims[position], str(raw), names)
+            if len(known) < _LABELS_KEPT:
+                known[raw] = found
+        return found
+
+    def shaped(row: list[Any]) -> list[object]:
+        values: list[object] = row[:offset]
+        values += [labelled(i, raw) for i, raw in enumerate(row[offset:offset + len(dims)])]
+        values += [None if raw is None else Decimal(str(raw)) for raw in row[offset + len(dims):]]
         return values
 
-    offset = 2 if with_name else 1
     values: list[tuple[int, Aggregate, str]] = []
     figure_position = {m.field: offset + len(dims) + i for i, m in enumerate(figures)}
     for measure in plan.measures:
@@ -1180,22 +1161,19 @@ async def underlying_source(analytics: Analytics, session: AsyncSession, princip
     rows_n = len(definition.rows)
     source = PivotSource(rows=tuple(offset + i for i in range(rows_n)),
                          column=offset + rows_n if definition.column is not None else None, values=tuple(values))
-    paged = _PagedRows(upper_key, page, shaped, asyncio.get_running_loop())
-    return UnderlyingRows(columns=headers, rows=paged), source
+    streamed = _StreamedRows(analytics, records, shaped, asyncio.get_running_loop())
+    return UnderlyingRows(columns=headers, rows=streamed), source
 
 
-class _PagedRows:
+class _StreamedRows:
     """`UnderlyingRows.rows`: a plain iterable for a renderer that runs in a worker thread
-    (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): each page is read from
-    ClickHouse on the service's event loop (`run_coroutine_threadsafe`) as iteration reaches it.
-    Pages are ranges of the customer key (`upper_key` finds each page's last customer by an ordered
-    read of the customers projection), each read by a query narrowed to its customers, so the
-    work grows with the rows rather than with pages x data (OFFSET paging recomputed every join)."""
+    (`asyncio.to_thread`, as openpyxl and the PDF writer are synchronous): the records' one query is
+    streamed from ClickHouse (`Analytics.stream`) as iteration reaches its rows, so neither the
+    service nor the engine holds the million rows at once."""
 
-    def __init__(self, upper_key: Callable[[uuid.UUID | None], Coroutine[Any, Any, uuid.UUID | None]],
-                 page: Callable[[uuid.UUID | None, uuid.UUID | None], Coroutine[Any, Any, list[Row]]],
-                 shaped: Callable[[Row], list[object]], loop: asyncio.AbstractEventLoop) -> None:
-        self._upper_key, self._page, self._shaped, self._loop = upper_key, page, shaped, loop
+    def __init__(self, analytics: Analytics, records: TenantQuery, shaped: Callable[[list[Any]], list[object]],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._analytics, self._records, self._shaped, self._loop = analytics, records, shaped, loop
 
     def __iter__(self) -> Iterator[list[object]]:
         try:
@@ -1204,12 +1182,6 @@ class _PagedRows:
             running = None
         if running is self._loop:
             raise RuntimeError("iterate the underlying rows in a worker thread (asyncio.to_thread), not on the loop")
-        after: uuid.UUID | None = None
-        while True:
-            upto = asyncio.run_coroutine_threadsafe(self._upper_key(after), self._loop).result()
-            rows = asyncio.run_coroutine_threadsafe(self._page(after, upto), self._loop).result()
-            for row in rows:
-                yield self._shaped(row)
-            if upto is None:
-                return
-            after = upto
+        shaped = self._shaped
+        for row in self._analytics.stream(self._records):
+            yield shaped(row)

@@ -8,7 +8,7 @@ finished export emits `crm.report.exported` (report, format, rows; never the dat
 log.
 
 The XLSX's data sheet (and the rows' CSV) holds the raw records the pivot counts, one row per
-customer or order (`engine.underlying_source`, streamed from ClickHouse in pages while the file is
+customer or order (`engine.underlying_source`, one query streamed from ClickHouse while the file is
 written), with the native PivotTable built over them."""
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ class ExportRunner:
             asyncio.run_coroutine_threadsafe(jobs.report_progress(self.engine, job.id, done, None), loop)
 
         def render(out: IO[bytes]) -> int:
-            # The records are read from ClickHouse page by page as the writer reaches them.
+            # The records are streamed from ClickHouse as the writer reaches them.
             return write_report_file(fmt, result, underlying, out, source=source, progress=progress)
 
         with tempfile.TemporaryFile() as handle:
