@@ -34,12 +34,11 @@ customer_facts = sa.Table(
     sa.Column("spend_stale_from", sa.Date), sa.Column("orders_stale_from", sa.Date),
     sa.Column("orders_30d", sa.Integer),
     sa.Column("spend_currency", sa.Text), sa.Column("spend_12m", sa.Numeric(20, 4)),
-    sa.Column("owner_id", pg.UUID(as_uuid=True)),
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("status", sa.Text), sa.Column("owner_id", pg.UUID(as_uuid=True)), sa.Column("custom_fields", pg.JSONB),
+    sa.Column("industry", sa.Text), sa.Column("region", sa.Text), sa.Column("source", sa.Text),
+    sa.Column("type", sa.Text), sa.Column("value_segment", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True)),
-    sa.Column("status", sa.Text), sa.Column("industry", sa.Text), sa.Column("region", sa.Text),
-    sa.Column("source", sa.Text), sa.Column("type", sa.Text),
-    sa.Column("value_segment", sa.Text), sa.Column("custom_fields", pg.JSONB),
     schema=TENANT,
 )
 # Read under the customers table's name: literal columns such as `customers.tag_ids` resolve to it.
