@@ -9,7 +9,7 @@
   or paid, in the last 365 / 30 days); tests/customers/test_customer_facts.py compares them.
 - The table is rebuilt with the columns most counts read first (deleted_at, tag_ids, the metric
   columns): PostgreSQL decodes a row's columns up to the last one a condition reads, so a tag count
-  now decodes two columns instead of ten, a metric count eight instead of seventeen (c0240 had the
+  now decodes two columns instead of ten, a metric count eight instead of 15-17 (c0240 had the
   metrics last). The rebuild also leaves the table compact.
 
 Revision ID: c0261
