@@ -231,6 +231,33 @@ async def load_dictionaries(engine: AsyncEngine, tenant: uuid.UUID) -> tuple[lis
     return [e.label for e in industry.entries], [e.path for e in region.entries if e.code not in leaves]
 
 
+@dataclass(frozen=True)
+class BenchTenant:
+    """One tenant schema ready for generated customers (`new_tenant`)."""
+
+    tenant: uuid.UUID
+    schema: str
+    world: World
+
+
+async def new_tenant(url: str) -> BenchTenant:
+    """The set-up every customers benchmark starts from: the control and one tenant schema migrated
+    to head, the custom fields `level` and `score`, the world drawn from the tenant's industry and
+    region dictionaries, and the owners' team rows."""
+    migrations.upgrade_control(url, DEFINITION.control_tree)
+    tenant = uuid.uuid4()
+    schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+    engine = create_engine(url, pool_size=2)
+    try:
+        await define_fields(engine, tenant)
+        industries, regions = await load_dictionaries(engine, tenant)
+    finally:
+        await engine.dispose()
+    world = make_world(industries, regions)
+    prepare_tenant(url.replace("postgresql+psycopg", "postgresql"), schema, world)
+    return BenchTenant(tenant, schema, world)
+
+
 # -- query shapes ----------------------------------------------------------------------------
 
 
@@ -438,15 +465,10 @@ async def run(total: int, baseline: int, runs: int, explain: bool) -> None:
         postgres.create_database("crm_customers")
         url = postgres.url("crm_customers")
         sync_url = url.replace("postgresql+psycopg", "postgresql")
-        migrations.upgrade_control(url, DEFINITION.control_tree)
-        tenant = uuid.uuid4()
-        schema = migrations.upgrade_tenant(url, DEFINITION.tenant_tree, tenant)
+        made = await new_tenant(url)
+        tenant, schema, world = made.tenant, made.schema, made.world
         engine = create_engine(url, pool_size=2)
         try:
-            await define_fields(engine, tenant)
-            industries, regions = await load_dictionaries(engine, tenant)
-            world = make_world(industries, regions)
-            prepare_tenant(sync_url, schema, world)
             sample = list(generate(0, 2000, world))
             print(f"pinyin keys joined per part equal the whole name's keys for {check_keys(sample):.1%} "
                   "of a 2,000-name sample")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,9 +31,10 @@ from crm_customers.sensitive.service import SensitiveFields
 from crm_customers.tags.events import record_tag_change
 from crm_customers.value_segments import column as value_segment_column
 from crm_platform.auth import Principal
-from crm_platform.db import tenant_session
+from crm_platform.db import TENANT, tenant_session
 from crm_platform.errors import InvalidInput
 from crm_platform.events import CloudEvent
+from crm_platform.ids import tenant_schema
 from crm_platform.pagination import PageTokens
 from crm_proto.crm.customers.v1 import orders_pb2 as opb
 from tests.customers.conftest import MASTER_KEY
@@ -236,3 +238,61 @@ async def listed_ids_of_definition(engine: AsyncEngine, customers: CustomerServi
         saved = await segments.create(session, caller, SegmentChanges(name=f"s{uuid.uuid4().hex[:8]}",
                                                                       definition=definition))
     return await listed_ids(engine, customers, caller, ListQuery(segment_id=str(saved.id)))
+
+
+async def test_stale_and_multi_currency_facts_are_counted_from_the_orders(
+    engine: AsyncEngine, tenant_id: uuid.UUID, customers: CustomerService
+) -> None:
+    """A facts row whose figure went stale (an order left the window since) or is in several
+    currencies is counted by what its orders give today (c0261's functions), as the list counts it."""
+    admin = person(tenant_id)
+    async with tenant_session(engine, tenant_id) as session:
+        stale, mixed, fresh = [await customers.create(session, admin, {"name": f"过期{i}", "mobile": "13800138000"},
+                                                      allow_duplicates=True) for i in range(3)]
+        await OrderService(PageTokens("test-key")).batch(session, admin, [
+            order("S-1", stale.id, "500.00", 100), order("S-2", stale.id, "70.00", 10),
+            order("S-3", mixed.id, "60000.00", 20), order("S-4", mixed.id, "5.00", 30, currency="USD"),
+            order("S-5", fresh.id, "60000.00", 3)])
+        # As if a 100,000 order had left the 12-month window today and a recent order the 30 days.
+        await session.execute(sa.update(spend_12m).where(spend_12m.c.customer_id == stale.id)
+                              .values(amount=spend_12m.c.amount + 100_000, stale_from=sa.func.current_date()))
+        await session.execute(sa.update(orders_30d).where(orders_30d.c.customer_id == stale.id)
+                              .values(orders=orders_30d.c.orders + 5, stale_from=sa.func.current_date()))
+    async with tenant_session(engine, tenant_id) as session:
+        facts = {r.id: r for r in await session.execute(sa.select(customer_facts))}
+    assert facts[stale.id].spend_12m == Decimal("100570") and facts[mixed.id].spend_currency == "*"
+    cases = [
+        (Definition(spend_12m_min="50000"), {mixed.id, fresh.id}),
+        (Definition(spend_12m_max="1000"), {stale.id}),
+        (Definition(spend_12m_min="1", spend_currency="USD"), {mixed.id}),
+        (Definition(orders_30d_min="2"), set()),
+        (Definition(orders_30d_min="1", orders_30d_max="1"), {stale.id, mixed.id, fresh.id}),
+    ]
+    segments = Segments(customers)
+    for definition, expected in cases:
+        async with tenant_session(engine, tenant_id) as session:
+            counted = await segments.preview(session, admin, definition, 0)
+        assert await listed_ids_of_definition(engine, customers, admin, definition) == expected, definition
+        assert counted.count == len(expected), definition
+
+
+async def test_metric_counts_on_facts_may_run_in_parallel(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                          customers: CustomerService) -> None:
+    """A count with a value metric is one parallel scan like a tag count: before c0261 its live
+    figure was a correlated subquery, which PostgreSQL runs on one core only."""
+    admin = person(tenant_id)
+    definition = Definition(none_tags=(str(uuid.uuid4()),), spend_12m_min="10000", orders_30d_min="1")
+    async with tenant_session(engine, tenant_id) as session:
+        inner = await customers.definition_filter(session, admin, definition, [], "definition")
+        assert inner is not None
+        filters, _, _ = await customers.list_filter(session, order_by="", caller=admin, query=ListQuery())
+        filters.segment = inner
+        query = repository._facts_count(filters)
+        assert query is not None
+        # Puts a Gather over any plan that may run in a worker (whatever the table's size).
+        await session.execute(sa.text("SET LOCAL debug_parallel_query = on"))
+        connection = await session.connection()
+        compiled = query.compile(dialect=connection.dialect, render_schema_translate=True,
+                                 schema_translate_map={TENANT: tenant_schema(tenant_id)})
+        plan = "\n".join(r[0] for r in await connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "Gather" in plan and "SubPlan" not in plan, plan
