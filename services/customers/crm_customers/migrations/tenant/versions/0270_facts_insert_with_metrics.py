@@ -18,7 +18,7 @@ from alembic import op
 from crm_platform.migrations import current_schema
 
 revision: str = "c0270"
-down_revision: str | None = "c0240"
+down_revision: str | None = "c0261"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
