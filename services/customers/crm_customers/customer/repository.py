@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.customer import access
 from crm_customers.customer import facts as customer_facts
 from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
@@ -26,6 +27,8 @@ from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
 from crm_customers.value_segments import column as value_segment_column
+from crm_platform.auth import Principal
+from crm_platform.db import DriverStatement
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -90,6 +93,25 @@ async def get(
 # for API clients) skips building the statement and walking it for its key (docs/benchmarks.md).
 _GET: Final = sa.select(customers).where(customers.c.id == sa.bindparam("customer_id"))
 _GET_WITH_REPLY: Final = sa.select(customers, *REPLY_COLUMNS).where(customers.c.id == sa.bindparam("customer_id"))
+# The read for a reply (GetCustomer) per data scope shape (customer/access.py), run on the driver.
+_READ_FOR_REPLY: Final = {
+    None: DriverStatement(_GET_WITH_REPLY, required=["customer_id"]),
+    **{shape: DriverStatement(_GET_WITH_REPLY.where(access.scope_condition(shape)),
+                              required=["customer_id", "scope_user", "scope_teams"])
+       for shape in ((True, False), (True, True), (False, False), (False, True))},
+}
+
+
+async def read_for_reply(session: AsyncSession, customer_id: uuid.UUID, caller: Principal | None) -> Any | None:
+    """`get(..., scope_clause(caller), reply=True)` as one prepared statement on the driver: the
+    same row (a named tuple of the same columns), or None outside the caller's data scope."""
+    rule = access.scope_rule(caller) if caller is not None else None
+    if rule is None:
+        rows = await _READ_FOR_REPLY[None].rows(session, {"customer_id": customer_id})
+    else:
+        shape, values = rule
+        rows = await _READ_FOR_REPLY[shape].rows(session, {"customer_id": customer_id, **values})
+    return rows[0] if rows else None
 
 
 async def update_if_version(
