@@ -14,8 +14,8 @@ from crm_customers.customer import access, repository
 from crm_platform.auth import Principal
 from crm_platform.db import tenant_read_session, tenant_session
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
-from tests.customers.test_owners import Token, record, user_event
-from tests.customers.test_owners import token  # noqa: F401  (the fixture)
+from tests.customers.conftest import Metadata
+from tests.customers.test_owners import record, user_event
 
 
 def _principal(tenant_id: uuid.UUID, **extra: Any) -> Principal:
@@ -23,7 +23,7 @@ def _principal(tenant_id: uuid.UUID, **extra: Any) -> Principal:
 
 
 async def test_the_driver_read_is_the_sqlalchemy_row_in_every_scope(engine: AsyncEngine, tenant_id: uuid.UUID,
-                                                                    customers: Any, token: Token) -> None:
+                                                                    customers: Any, as_user: Metadata) -> None:
     team, me, mate, stranger = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await record(engine, tenant_id, user_event(tenant_id, me, 1, "王芳", team=team),
                  user_event(tenant_id, mate, 1, "李雷", team=team), user_event(tenant_id, stranger, 1, "Stranger"))
@@ -32,7 +32,7 @@ async def test_the_driver_read_is_the_sqlalchemy_row_in_every_scope(engine: Asyn
         made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
             name=f"星辰科技{number}", mobile=f"1380013800{number}", owner_id=str(owner or ""), notes="多行\n备注",
             annual_revenue="1250000.50", first_contact_date="2026-01-02", email=f"c{number}@example.cn")),
-            metadata=token())
+            metadata=as_user())
         ids.append(uuid.UUID(made.id))
     callers = [
         None,

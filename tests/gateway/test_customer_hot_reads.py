@@ -42,14 +42,14 @@ class RecordingCustomers:
         self.calls.append((name, request.SerializeToString(deterministic=True),
                            tuple((k, v) for k, v in metadata if k != "traceparent")))
 
-    async def GetCustomer(self, request: Any, *, metadata: Any = (), timeout: Any = None) -> pb.Customer:
+    async def GetCustomer(self, request: Any, *, metadata: Any = (), **call: Any) -> pb.Customer:
         self._record("GetCustomer", request, metadata)
         if request.id == MISSING:
             raise grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(),
                                        details="customer not found")
         return pb.Customer.FromString(ONE.SerializeToString())
 
-    async def ListCustomers(self, request: Any, *, metadata: Any = (), timeout: Any = None) -> Any:
+    async def ListCustomers(self, request: Any, *, metadata: Any = (), **call: Any) -> Any:
         self._record("ListCustomers", request, metadata)
         return pb.ListCustomersResponse.FromString(PAGE.SerializeToString())
 
