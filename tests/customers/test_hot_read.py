@@ -60,3 +60,53 @@ async def test_the_driver_read_is_the_sqlalchemy_row_in_every_scope(engine: Asyn
     per_caller = [sum(found[i * 5:(i + 1) * 5]) for i in range(len(callers))]
     assert per_caller == [4, 4, 1, 2, 0, 2]
 
+
+
+async def test_plain_pages_on_the_driver_are_the_sqlalchemy_pages(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                                 customers: Any, as_user: Metadata) -> None:
+    """A list page without filters (any order, first page or after a cursor, with or without a data
+    scope of owners, none of whom may be visible) is the page SQLAlchemy's statement gives."""
+    owner, other = uuid.uuid4(), uuid.uuid4()
+    await record(engine, tenant_id, user_event(tenant_id, owner, 1, "王芳"), user_event(tenant_id, other, 1, "李雷"))
+    for number, (name, status, industry) in enumerate([("星辰科技", "intent", "IT"), ("阿里", "won", "制造"),
+                                                       ("Zeta", "potential", ""), ("星辰科技", "lost", "IT"),
+                                                       ("北京", "won", "零售")]):
+        await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+            name=name, status=status, industry=industry, mobile=f"1390013900{number}",
+            owner_id=str(owner if number % 2 else other), region="华北/北京" if number % 3 else "")),
+            metadata=as_user())
+    scopes: list[list[uuid.UUID] | None] = [None, [owner], [owner, other], []]
+    async with tenant_read_session(engine, tenant_id) as session:
+        for order_by in repository.ORDERINGS:
+            for owners in scopes:
+                filters = repository.ListFilter(scope=access.owners_clause(owners), scope_owners=owners)
+                expected = list((await session.execute(
+                    repository._page_query(order_by, 2, None, filters, True))).all())
+                got = await repository.list_page(session, order_by=order_by, limit=2, after=None, filters=filters,
+                                                 reply=True)
+                _same_rows(got, expected)
+                if not expected:
+                    continue
+                column = order_by.split()[0]
+                after = (getattr(expected[-1], column), expected[-1].id)
+                expected = list((await session.execute(
+                    repository._page_query(order_by, 10, after, filters, True))).all())
+                got = await repository.list_page(session, order_by=order_by, limit=10, after=after, filters=filters,
+                                                 reply=True)
+                assert len(expected) == (3 if owners is None or len(owners) == 2 else 0)
+                _same_rows(got, expected)
+
+
+def _same_rows(got: list[Any], expected: list[Any]) -> None:
+    assert [tuple(row) for row in got] == [tuple(row) for row in expected]
+    assert all(row._fields == expected[0]._fields for row in got)
+    assert [[type(value) for value in row] for row in got] == [[type(value) for value in row] for row in expected]
+
+
+def test_only_a_plain_list_takes_the_driver() -> None:
+    plain = [repository.ListFilter(), repository.ListFilter(scope=access.owners_clause([]), scope_owners=[],
+                                                            own_only=True, hidden=frozenset({"mobile"}))]
+    filtered = [repository.ListFilter(status="won"), repository.ListFilter(q="星辰"), repository.ListFilter(
+        show_deleted=True), repository.ListFilter(tag_ids=[uuid.uuid4()]), repository.ListFilter(ranges={
+            "employees": (1, None)}), repository.ListFilter(scope=access.owners_clause([]))]
+    assert [repository._plain(f) for f in plain + filtered] == [True] * len(plain) + [False] * len(filtered)

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -190,11 +190,10 @@ class DriverStatement:
     SQLAlchemy's execution layers (cache key, compiled cache lookup, execution context, result and
     Row objects): for hot reads, where those cost more than PostgreSQL's work (docs/benchmarks.md,
     "API hot paths"). The SQL is SQLAlchemy's own, compiled once per tenant schema, its parameters
-    put through SQLAlchemy's bind processors as an execution would; the columns come back as psycopg
-    reads them, so a statement whose columns SQLAlchemy would process for this dialect is refused
-    (checked on its first run). Rows are named tuples of the statement's column names. It runs in
-    the session's connection and transaction (an autocommit read session: one round trip),
-    prepared by psycopg."""
+    put through SQLAlchemy's bind processors and the columns through its result processors (the
+    few types that have one for this dialect, found on the first run), as an execution would. Rows
+    are named tuples of the statement's column names. It runs in the session's connection and
+    transaction (an autocommit read session: one round trip), prepared by psycopg."""
 
     def __init__(self, statement: sa.Select[Any], *, required: Sequence[str]) -> None:
         """`required`: the names of the bound parameters each run gives (they have no value here)."""
@@ -206,7 +205,8 @@ class DriverStatement:
         compiled = self.statement.compile(dialect=dialect, schema_translate_map=translate,
                                           render_schema_translate=translate is not None)
         state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
-        processors = {name: processor for name, processor in compiled._bind_processors.items() if processor}
+        processors: dict[str, Any] = {name: processor for name, processor in compiled._bind_processors.items()
+                                      if processor}
         defaults = {name: processors[name](value) if name in processors else value
                     for name, value in state.parameters.items()}
         return _DriverSql(state.statement, defaults, processors, [entry.type for entry in compiled._result_columns])
@@ -219,18 +219,28 @@ class DriverStatement:
         sql = known or self._compile(connection.dialect, schema)
         parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
                                      for name, value in values.items()}
-        driver = (await connection.get_raw_connection()).driver_connection
+        driver: Any = (await connection.get_raw_connection()).driver_connection
         async with driver.cursor(row_factory=namedtuple_row) as cursor:
             await cursor.execute(sql.text, parameters, prepare=True)
             if known is None:  # the first run in this schema: the columns' types as PostgreSQL sent them
-                processed = [column.name for column, kind in zip(cursor.description or (), sql.types, strict=True)
-                             if kind._cached_result_processor(connection.dialect, column.type_code) is not None]
-                if processed:
-                    raise TypeError(f"DriverStatement: SQLAlchemy processes the columns {processed}")
+                sql.results.extend(
+                    (index, processor) for index, (column, kind) in enumerate(
+                        zip(cursor.description or (), sql.types, strict=True))
+                    if (processor := kind._cached_result_processor(connection.dialect, column.type_code)) is not None)
                 if len(self._compiled) >= TENANT_ENGINES_KEPT:
                     self._compiled.clear()
                 self._compiled[schema] = sql
-            return await cursor.fetchall()
+            rows = await cursor.fetchall()
+        if not sql.results:
+            return rows
+        return [_processed(row, sql.results) for row in rows]
+
+
+def _processed(row: Any, processors: list[tuple[int, Any]]) -> Any:
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return row._make(values)
 
 
 @dataclass(frozen=True)
@@ -239,3 +249,5 @@ class _DriverSql:
     defaults: dict[str, Any]
     processors: dict[str, Any]
     types: list[Any]
+    # (column index, SQLAlchemy's result processor), found on the first run
+    results: list[tuple[int, Any]] = field(default_factory=list)

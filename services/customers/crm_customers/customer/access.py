@@ -78,7 +78,16 @@ async def list_scope_clause(session: AsyncSession, principal: Principal) -> sa.C
     reporting applies too), so the condition is a list of ids the planner can size and serve from
     the owner indexes (an `IN (subquery)` it cannot size sent a manager's filtered search down the
     wrong index: docs/benchmarks.md)."""
-    owners = await visible_owners(session, user_teams, principal)
+    return owners_clause(await list_scope_owners(session, principal))
+
+
+async def list_scope_owners(session: AsyncSession, principal: Principal) -> list[uuid.UUID] | None:
+    """The owners whose customers the caller may list; None for every customer (`all`)."""
+    return await visible_owners(session, user_teams, principal)
+
+
+def owners_clause(owners: list[uuid.UUID] | None) -> sa.ColumnElement[bool] | None:
+    """`list_scope_clause` of these owners."""
     if owners is None:
         return None
     return customers.c.owner_id.in_(owners) if owners else sa.false()

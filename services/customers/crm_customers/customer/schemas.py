@@ -73,7 +73,7 @@ def to_proto(row: sa.Row[Any]) -> pb.Customer:
     )
     if row.employees is not None:
         message.employees = row.employees
-    tag_ids = getattr(row, "tag_ids", _NO_TAGS)  # list pages read the tag projection with the row
+    tag_ids: Any = getattr(row, "tag_ids", _NO_TAGS)  # list pages read the tag projection with the row
     if tag_ids is not _NO_TAGS:  # (`row._fields` builds a tuple on every use: a tenth of a page's work)
         message.tag_ids.extend(str(t) for t in tag_ids or ())
     return message

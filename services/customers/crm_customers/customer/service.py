@@ -529,7 +529,8 @@ class CustomerService:
         if caller is not None:
             filters.common_tag_ids = await tag_projection.common_tags(session, caller.tenant_id, filters.tag_ids)
             if scoped:
-                filters.scope = await access.list_scope_clause(session, caller)
+                filters.scope_owners = await access.list_scope_owners(session, caller)
+                filters.scope = access.owners_clause(filters.scope_owners)
                 filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
             # parameter -> (the field whose policy governs it, the value sent)
