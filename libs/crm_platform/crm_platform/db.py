@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from psycopg import AsyncRawCursor
 from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.dialects import postgresql as pg
@@ -201,15 +202,21 @@ class DriverStatement:
         self._compiled: dict[str | None, _DriverSql] = {}
 
     def _compile(self, dialect: sa.Dialect, schema: str | None) -> _DriverSql:
+        # `$1` placeholders, run by a raw cursor: psycopg converts `%(name)s` queries longer than 4 kB
+        # (these are) again on every run.
+        numbered = _NUMBERED_DIALECTS.get(type(dialect))
+        if numbered is None:
+            numbered = _NUMBERED_DIALECTS[type(dialect)] = type(dialect)(paramstyle="numeric_dollar")  # type: ignore[call-arg]
         translate = {TENANT: schema} if schema is not None else None
-        compiled = self.statement.compile(dialect=dialect, schema_translate_map=translate,
+        compiled = self.statement.compile(dialect=numbered, schema_translate_map=translate,
                                           render_schema_translate=translate is not None)
         state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
         processors: dict[str, Any] = {name: processor for name, processor in compiled._bind_processors.items()
                                       if processor}
         defaults = {name: processors[name](value) if name in processors else value
                     for name, value in state.parameters.items()}
-        return _DriverSql(state.statement, defaults, processors, [entry.type for entry in compiled._result_columns])
+        return _DriverSql(state.statement, defaults, processors, [entry.type for entry in compiled._result_columns],
+                          tuple(state.positiontup or ()))
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
         connection = await session.connection()
@@ -220,8 +227,8 @@ class DriverStatement:
         parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
                                      for name, value in values.items()}
         driver: Any = (await connection.get_raw_connection()).driver_connection
-        async with driver.cursor(row_factory=namedtuple_row) as cursor:
-            await cursor.execute(sql.text, parameters, prepare=True)
+        async with AsyncRawCursor(driver, row_factory=namedtuple_row) as cursor:
+            await cursor.execute(sql.text, [parameters[name] for name in sql.order], prepare=True)
             if known is None:  # the first run in this schema: the columns' types as PostgreSQL sent them
                 sql.results.extend(
                     (index, processor) for index, (column, kind) in enumerate(
@@ -243,11 +250,15 @@ def _processed(row: Any, processors: list[tuple[int, Any]]) -> Any:
     return row._make(values)
 
 
+_NUMBERED_DIALECTS: dict[type[sa.Dialect], sa.Dialect] = {}
+
+
 @dataclass(frozen=True)
 class _DriverSql:
     text: str
     defaults: dict[str, Any]
     processors: dict[str, Any]
     types: list[Any]
+    order: tuple[str, ...]  # the parameters' names for $1, $2, ...
     # (column index, SQLAlchemy's result processor), found on the first run
     results: list[tuple[int, Any]] = field(default_factory=list)
