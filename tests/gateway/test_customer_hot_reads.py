@@ -153,4 +153,5 @@ def test_hot_reads_are_charged(apps: Any, signing_key: ECKey) -> None:
     token = make_token(signing_key, uid=None, scope="customers:read", client_id=f"c-{uuid.uuid4()}")
     replies = [hot.get(CUSTOMER, headers={"Authorization": f"Bearer {token}"}) for _ in range(3)]
     assert [r.status_code for r in replies] == [200] * 3
-    assert all({"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(r.headers) for r in replies)
+    names = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+    assert all(name in r.headers for r in replies for name in names)
