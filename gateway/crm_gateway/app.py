@@ -205,6 +205,8 @@ def create_app(
     app.add_exception_handler(web_auth.LoginRequired, web_auth.login_redirect)
     for router in ROUTERS:
         app.include_router(router)
+    # Before every other route: each takes only requests its FastAPI route would answer the same.
+    app.router.routes[0:0] = customers.HOT_READS
     if settings.dev_mailbox_dir:  # `crm dev` and the test platform only: the developers' mail page
         app.include_router(web_dev_mail.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

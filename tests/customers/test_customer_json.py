@@ -4,14 +4,15 @@ contract mapping, for rows with every kind of value."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm_customers.customer.schemas import to_json, to_proto
+from crm_customers.customer.schemas import to_json, to_proto, ts
 from crm_customers.customer.tables import customers
 from crm_platform.events import proto_data
 
@@ -46,3 +47,18 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS)
 def test_to_json_is_the_proto_json_of_to_proto(row: Any) -> None:
     assert to_json(row) == proto_data(to_proto(row))
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2026, 12, 7, 11, 0, 0, 123456, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 3, 4, 5, 6, 7, 1),
+    datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=timezone(timedelta(hours=8))),
+    datetime(2026, 3, 4, 0, 30, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+])
+def test_timestamps_are_protobufs_own(value: datetime) -> None:
+    """`ts` is `Timestamp.FromDatetime` without its overhead: the same seconds and nanos for aware
+    datetimes in any zone, naive ones (taken as UTC), before 1970 and at the ends of the range."""
+    expected = Timestamp()
+    expected.FromDatetime(value)
+    assert ts(value) == expected

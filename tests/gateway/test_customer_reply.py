@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm_gateway.api.common import Page, json_reply
+from crm_gateway.api.common import Page, json_reply, timestamp
 from crm_gateway.api.customers import (
     Customer,
     CustomerPage,
@@ -109,3 +109,16 @@ def test_a_page_is_the_models_document(next_token: str, include_total: bool) -> 
     assert ("total_size" in document) == include_total
     if not include_total:  # a segment's members: the plain page
         assert sent == Page[Customer](items=items, next_page_token=next_token or None).model_dump_json().encode()
+
+
+@pytest.mark.parametrize(("seconds", "nanos"), [
+    (1, 0), (0, 1), (0, 999), (1_765_000_000, 123_456_789), (1_765_000_000, 999_999_999), (-1, 500_000_001),
+    (-62_135_596_800, 0), (253_402_300_799, 999_999_999), (1_765_000_000, 1_000),
+])
+def test_timestamps_convert_as_protobuf_does(seconds: int, nanos: int) -> None:
+    """`timestamp` is `ToDatetime(tzinfo=UTC)` without its overhead: the same datetime for any valid
+    Timestamp (sub-microsecond nanos, before 1970, the ends of the range)."""
+    value = Timestamp(seconds=seconds, nanos=nanos)
+    converted = timestamp(value)
+    assert converted == value.ToDatetime(tzinfo=UTC) and converted is not None
+    assert converted.tzinfo is UTC and converted.isoformat() == value.ToDatetime(tzinfo=UTC).isoformat()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Generic, TypeVar, get_args
 
 from fastapi import Depends, Request, Response, Security
@@ -345,12 +345,17 @@ def json_reply(body: Any, *, status_code: int = 200, headers: dict[str, str] | N
     return Response(to_json(body), status_code=status_code, headers=headers, media_type="application/json")
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: Any) -> datetime | None:
-    """A google.protobuf.Timestamp as an aware UTC datetime (RFC 3339 with `Z` in JSON); unset -> None."""
+    """A google.protobuf.Timestamp as an aware UTC datetime (RFC 3339 with `Z` in JSON); unset -> None.
+    What `value.ToDatetime(tzinfo=UTC)` gives (nanos are never negative, so truncating is its
+    rounding toward zero), at a third of its cost: a list page has two per customer
+    (tests/gateway/test_customer_reply.py)."""
     if value is None or (value.seconds == 0 and value.nanos == 0):
         return None
-    stamp: datetime = value.ToDatetime(tzinfo=UTC)
-    return stamp
+    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')

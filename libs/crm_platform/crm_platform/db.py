@@ -13,10 +13,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from psycopg import AsyncRawCursor
+from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -181,3 +184,81 @@ def json_rows_param(name: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, s
     types, UUIDs, aware datetimes; a dict or list for a `jsonb` column)."""
     numbered = [{**row, "ordinality": number} for number, row in enumerate(rows)]
     return {name: json.dumps(numbered, default=_json_value, separators=(",", ":"))}
+
+
+class DriverStatement:
+    """A statement built once and run on the session's psycopg connection itself, past
+    SQLAlchemy's execution layers (cache key, compiled cache lookup, execution context, result and
+    Row objects): for hot reads, where those cost more than PostgreSQL's work (docs/benchmarks.md,
+    "API hot paths"). The SQL is SQLAlchemy's own, compiled once per tenant schema, its parameters
+    put through SQLAlchemy's bind processors and the columns through its result processors (the
+    few types that have one for this dialect, found on the first run), as an execution would. Rows
+    are named tuples of the statement's column names. It runs in the session's connection and
+    transaction (an autocommit read session: one round trip), prepared by psycopg."""
+
+    def __init__(self, statement: sa.Select[Any], *, required: Sequence[str]) -> None:
+        """`required`: the names of the bound parameters each run gives (they have no value here)."""
+        self.statement = statement.params(dict.fromkeys(required))
+        self._compiled: dict[str | None, _DriverSql] = {}
+
+    def _compile(self, dialect: sa.Dialect, schema: str | None) -> _DriverSql:
+        # `$1` placeholders, run by a raw cursor: psycopg converts `%(name)s` queries longer than 4 kB
+        # (these are) again on every run.
+        numbered = _NUMBERED_DIALECTS.get(type(dialect))
+        if numbered is None:
+            numbered = _NUMBERED_DIALECTS[type(dialect)] = type(dialect)(paramstyle="numeric_dollar")  # type: ignore[call-arg]
+        translate = {TENANT: schema} if schema is not None else None
+        compiled = self.statement.compile(dialect=numbered, schema_translate_map=translate,
+                                          render_schema_translate=translate is not None)
+        state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
+        processors: dict[str, Any] = {name: processor for name, processor in compiled._bind_processors.items()
+                                      if processor}
+        defaults = {name: processors[name](value) if name in processors else value
+                    for name, value in state.parameters.items()}
+        return _DriverSql(state.statement, defaults, processors, [entry.type for entry in compiled._result_columns],
+                          tuple(state.positiontup or ()))
+
+    async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        connection = await session.connection()
+        options = connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
+        schema = (options.get("schema_translate_map") or {}).get(TENANT)
+        known = self._compiled.get(schema)
+        sql = known or self._compile(connection.dialect, schema)
+        parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
+                                     for name, value in values.items()}
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with AsyncRawCursor(driver, row_factory=namedtuple_row) as cursor:
+            await cursor.execute(sql.text, [parameters[name] for name in sql.order], prepare=True)
+            if known is None:  # the first run in this schema: the columns' types as PostgreSQL sent them
+                sql.results.extend(
+                    (index, processor) for index, (column, kind) in enumerate(
+                        zip(cursor.description or (), sql.types, strict=True))
+                    if (processor := kind._cached_result_processor(connection.dialect, column.type_code)) is not None)
+                if len(self._compiled) >= TENANT_ENGINES_KEPT:
+                    self._compiled.clear()
+                self._compiled[schema] = sql
+            rows = await cursor.fetchall()
+        if not sql.results:
+            return rows
+        return [_processed(row, sql.results) for row in rows]
+
+
+def _processed(row: Any, processors: list[tuple[int, Any]]) -> Any:
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return row._make(values)
+
+
+_NUMBERED_DIALECTS: dict[type[sa.Dialect], sa.Dialect] = {}
+
+
+@dataclass(frozen=True)
+class _DriverSql:
+    text: str
+    defaults: dict[str, Any]
+    processors: dict[str, Any]
+    types: list[Any]
+    order: tuple[str, ...]  # the parameters' names for $1, $2, ...
+    # (column index, SQLAlchemy's result processor), found on the first run
+    results: list[tuple[int, Any]] = field(default_factory=list)

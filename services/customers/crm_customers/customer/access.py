@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_customers.customer.schemas import WRITABLE_FIELDS
@@ -36,13 +37,39 @@ def scope_clause(principal: Principal) -> sa.ColumnElement[bool] | None:
     """None for data scope `all` (client-credentials and service tokens have `all`). `team`: the
     caller's own customers and those whose owner is in one of the caller's visible teams (owner
     -> team from `user_teams`). `own`, and anything unknown: the caller's own customers only."""
+    rule = scope_rule(principal)
+    return None if rule is None else scope_condition(*rule)
+
+
+# The data scope as the shape of its condition (whether it has the caller's own customers, whether
+# it has their teams') and the values: statements built once per shape (a hot read's
+# `DriverStatement`) take the values as parameters.
+ScopeShape = tuple[bool, bool]
+
+
+def scope_rule(principal: Principal) -> tuple[ScopeShape, dict[str, Any]] | None:
+    """`scope_clause`'s rule: None for `all`, else the condition's shape and its values."""
     if principal.data_scope == ALL:
         return None
-    own = customers.c.owner_id == principal.user_id if principal.user_id else sa.false()
     teams = visible_team_ids(principal)
-    if not teams:
+    return (principal.user_id is not None, bool(teams)), {"scope_user": principal.user_id, "scope_teams": teams}
+
+
+def scope_condition(shape: ScopeShape, values: dict[str, Any] | None = None) -> sa.ColumnElement[bool]:
+    """The condition of a shape, with `values` bound (anonymous parameters, so one statement may
+    hold it twice), or without (parameters `scope_user` and `scope_teams`, given at each run)."""
+    with_user, with_teams = shape
+
+    def parameter(name: str, kind: Any) -> sa.BindParameter[Any]:
+        if values is None:
+            return sa.bindparam(name, type_=kind)
+        return sa.bindparam(name, values[name], type_=kind, unique=True)
+
+    own = customers.c.owner_id == parameter("scope_user", pg.UUID(as_uuid=True)) if with_user else sa.false()
+    if not with_teams:
         return own
-    members = sa.select(user_teams.c.user_id).where(user_teams.c.team_id.in_(teams))
+    members = sa.select(user_teams.c.user_id).where(
+        user_teams.c.team_id == sa.any_(parameter("scope_teams", pg.ARRAY(pg.UUID(as_uuid=True)))))
     return sa.or_(own, customers.c.owner_id.in_(members))
 
 
@@ -51,7 +78,16 @@ async def list_scope_clause(session: AsyncSession, principal: Principal) -> sa.C
     reporting applies too), so the condition is a list of ids the planner can size and serve from
     the owner indexes (an `IN (subquery)` it cannot size sent a manager's filtered search down the
     wrong index: docs/benchmarks.md)."""
-    owners = await visible_owners(session, user_teams, principal)
+    return owners_clause(await list_scope_owners(session, principal))
+
+
+async def list_scope_owners(session: AsyncSession, principal: Principal) -> list[uuid.UUID] | None:
+    """The owners whose customers the caller may list; None for every customer (`all`)."""
+    return await visible_owners(session, user_teams, principal)
+
+
+def owners_clause(owners: list[uuid.UUID] | None) -> sa.ColumnElement[bool] | None:
+    """`list_scope_clause` of these owners."""
     if owners is None:
         return None
     return customers.c.owner_id.in_(owners) if owners else sa.false()

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_customers.customer import access
 from crm_customers.customer import facts as customer_facts
 from crm_customers.customer.tables import customers, status_history
 from crm_customers.duplicates.check import MATCH_KEY_COLUMNS
@@ -27,6 +28,8 @@ from crm_customers.owners.repository import name_column
 from crm_customers.search.pinyin import name_columns, pinyin_query
 from crm_customers.tags import repository as tag_projection
 from crm_customers.value_segments import column as value_segment_column
+from crm_platform.auth import Principal
+from crm_platform.db import DriverStatement
 from crm_platform.errors import Conflict
 from crm_platform.ids import new_id
 
@@ -103,6 +106,25 @@ async def get(
 # for API clients) skips building the statement and walking it for its key (docs/benchmarks.md).
 _GET: Final = sa.select(customers).where(customers.c.id == sa.bindparam("customer_id"))
 _GET_WITH_REPLY: Final = sa.select(customers, *REPLY_COLUMNS).where(customers.c.id == sa.bindparam("customer_id"))
+# The read for a reply (GetCustomer) per data scope shape (customer/access.py), run on the driver.
+_READ_FOR_REPLY: Final[dict[access.ScopeShape | None, DriverStatement]] = {
+    None: DriverStatement(_GET_WITH_REPLY, required=["customer_id"]),
+    **{shape: DriverStatement(_GET_WITH_REPLY.where(access.scope_condition(shape)),
+                              required=["customer_id", "scope_user", "scope_teams"])
+       for shape in ((True, False), (True, True), (False, False), (False, True))},
+}
+
+
+async def read_for_reply(session: AsyncSession, customer_id: uuid.UUID, caller: Principal | None) -> Any | None:
+    """`get(..., scope_clause(caller), reply=True)` as one prepared statement on the driver: the
+    same row (a named tuple of the same columns), or None outside the caller's data scope."""
+    rule = access.scope_rule(caller) if caller is not None else None
+    if rule is None:
+        rows = await _READ_FOR_REPLY[None].rows(session, {"customer_id": customer_id})
+    else:
+        shape, values = rule
+        rows = await _READ_FOR_REPLY[shape].rows(session, {"customer_id": customer_id, **values})
+    return rows[0] if rows else None
 
 
 async def update_if_version(
@@ -189,6 +211,8 @@ class ListFilter:
     ids: list[uuid.UUID] = field(default_factory=list)
     # The caller's data scope (customer/access.py scope_clause); None = every customer.
     scope: sa.ColumnElement[bool] | None = None
+    # When `scope` is the list's (access.list_scope_clause): the owners it was made from.
+    scope_owners: list[uuid.UUID] | None = None
     # Fields hidden from the caller: `q` does not match on them.
     hidden: frozenset[str] = frozenset()
     # The caller sees only their own customers (data scope `own`): few rows, found by owner.
@@ -407,12 +431,26 @@ def _short_search(f: ListFilter, pattern: str, spelled: str) -> sa.ColumnElement
 async def list_page(
     session: AsyncSession, *, order_by: str, limit: int, after: tuple[Any, uuid.UUID] | None, filters: ListFilter,
     reply: bool = False,
-) -> list[sa.Row[Any]]:
+) -> list[Any]:
     """One statement. Plans are made for these values, never generic (`plan_cache_mode` is
     `force_custom_plan` on every connection, crm_platform/db.py): how selective a filter or `q` is
     decides between walking the sort index and reading the matches (docs/benchmarks.md).
     `reply`: with the reply columns, computed for the page's rows only (the page's ids are found
-    first, then joined back by primary key)."""
+    first, then joined back by primary key). A page for a reply with no filter but the data scope
+    (the plain list, any order, any page) runs on the driver, the statement built once
+    (`_PLAIN_PAGES`): the same rows as named tuples of the same columns."""
+    if reply and _plain(filters):
+        owners = {} if filters.scope is None else {"scope_owners": filters.scope_owners}
+        statement = _plain_page(order_by, after is not None, filters.scope is not None)
+        values: dict[str, Any] = {"page_limit": limit, **owners}
+        if after is not None:
+            values |= {"after_key": after[0], "after_id": after[1]}
+        return await statement.rows(session, values)
+    return list((await session.execute(_page_query(order_by, limit, after, filters, reply))).all())
+
+
+def _page_query(order_by: str, limit: Any, after: tuple[Any, Any] | None, filters: ListFilter,
+                reply: bool) -> sa.Select[Any]:
     column, descending = ORDERINGS[order_by]
     query = _where(sa.select(customers.c.id, column) if reply else sa.select(customers), filters)
     if after is not None:
@@ -425,7 +463,36 @@ async def list_page(
         query = (sa.select(customers, *REPLY_COLUMNS, tag_projection.TAG_IDS.label("tag_ids"))
                  .join(page, customers.c.id == page.c.id)
                  .order_by(*_ordered(page.c[column.name], page.c.id, descending)))
-    return list((await session.execute(query)).all())
+    return query
+
+
+_NO_FILTER: Final = ListFilter()
+
+
+def _plain(filters: ListFilter) -> bool:
+    """No filter but the list's data scope (the scope's own flags aside)."""
+    if filters.scope is not None and filters.scope_owners is None:
+        return False  # a scope not made from owners
+    return dataclasses.replace(filters, scope=None, scope_owners=None, own_only=False, hidden=frozenset()) == _NO_FILTER
+
+
+# (order, after a cursor, scoped) -> the plain page's statement, with the scope as `owner_id = ANY`
+# of the owners (what `owner_id IN (owners)` means) and the limit and cursor as parameters.
+_PLAIN_PAGES: dict[tuple[str, bool, bool], DriverStatement] = {}
+
+
+def _plain_page(order_by: str, after: bool, scoped: bool) -> DriverStatement:
+    key = (order_by, after, scoped)
+    statement = _PLAIN_PAGES.get(key)
+    if statement is None:
+        scope = customers.c.owner_id == sa.any_(sa.bindparam("scope_owners", type_=pg.ARRAY(pg.UUID(as_uuid=True))))
+        column = ORDERINGS[order_by][0]
+        cursor = (sa.bindparam("after_key", type_=column.type), sa.bindparam("after_id", type_=customers.c.id.type))
+        query = _page_query(order_by, sa.bindparam("page_limit", type_=sa.Integer), cursor if after else None,
+                            ListFilter(scope=scope if scoped else None), True)
+        statement = _PLAIN_PAGES[key] = DriverStatement(
+            query, required=["page_limit", "scope_owners", "after_key", "after_id"])
+    return statement
 
 
 async def count_upto(session: AsyncSession, filters: ListFilter, cap: int) -> int:

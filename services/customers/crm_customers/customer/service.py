@@ -311,9 +311,11 @@ class CustomerService:
     ) -> sa.Row[Any]:
         """The customer if it exists and is in the caller's data scope (else 404, the same answer
         as for a missing one, so nobody learns that it exists)."""
-        scope = access.scope_clause(caller) if caller is not None else None
         parsed = parse_uuid(customer_id, "customer")
-        row = await repository.get(session, parsed, scope, reply=reply)
+        if reply:  # the hot read (GetCustomer): one prepared statement on the driver
+            row = await repository.read_for_reply(session, parsed, caller)
+        else:
+            row = await repository.get(session, parsed, access.scope_clause(caller) if caller is not None else None)
         if row is None:
             await check_not_erased(session, parsed)  # an erased id: 404 `customer_erased`
         if row is not None and row.merged_into is not None and not show_deleted:
@@ -527,7 +529,8 @@ class CustomerService:
         if caller is not None:
             filters.common_tag_ids = await tag_projection.common_tags(session, caller.tenant_id, filters.tag_ids)
             if scoped:
-                filters.scope = await access.list_scope_clause(session, caller)
+                filters.scope_owners = await access.list_scope_owners(session, caller)
+                filters.scope = access.owners_clause(filters.scope_owners)
                 filters.own_only = caller.data_scope not in ("all", "team")
             filters.hidden = frozenset(n for n in access.GOVERNED if not access.readable(caller, n))
             # parameter -> (the field whose policy governs it, the value sent)

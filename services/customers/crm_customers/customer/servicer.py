@@ -99,7 +99,7 @@ class CustomerServicer(customers_pb2_grpc.CustomerServiceServicer):
         (orders/spend.py) and the caller's field policies applied (which may hide spend too), then
         the people's names, all read with the record (customer/repository.py reply columns): rows
         read for a reply carry them; rows just written are read again with them (one query)."""
-        if not all(REPLY_SPEND in row._fields for row in rows):
+        if rows and REPLY_SPEND not in rows[0]._fields:  # the rows of one statement: the same columns
             rows = await customer_repository.with_reply(call.session, [row.id for row in rows])
         messages = [to_proto(row) for row in rows]
         spend.attach_from(messages, [getattr(row, REPLY_SPEND) for row in rows])
