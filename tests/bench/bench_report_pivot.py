@@ -5,6 +5,11 @@ against the same question with GROUPING SETS on PostgreSQL over the same rows, i
 
     nice -n 10 .venv/bin/python -m tests.bench.bench_report_pivot              # 1,000,000 customers, 10,000,000 orders
     .venv/bin/python -m tests.bench.bench_report_pivot --scale 0.1 --runs 20   # reduced: 100,000 / 1,000,000
+    .venv/bin/python -m tests.bench.bench_report_pivot --data DIR --no-postgres  # chDB only, on kept data
+
+`--data DIR` reuses the chDB data bench_report_export_rows.py keeps in DIR (the same generators;
+its derived tables filled at open by `ensure_schema`); `--no-postgres` leaves out the PostgreSQL
+copy and its questions (the copy of 10,000,000 orders takes minutes).
 
 The rows are generated straight into chDB as bench_dashboards.py does (customers in 8 industries, 7
 regions, 4 sources, 50 owners; status history; orders over three years), then copied into PostgreSQL
@@ -121,32 +126,37 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, f
     return (*percentiles(samples), statistics.median(cpu))
 
 
-async def main_async(scale: float, runs: int) -> None:
+async def main_async(scale: float, runs: int, data: Path | None, with_postgres: bool) -> None:
     customers, orders = int(1_000_000 * scale), int(10_000_000 * scale)
     base = Path(tempfile.mkdtemp(prefix="bench-report-pivot-"))
-    analytics = await ChdbAnalytics.open(base / "chdb")
+    kept = data is not None and (data / f"loaded-{customers}-{orders}").exists()
+    analytics = await ChdbAnalytics.open(data / "chdb" if data is not None and kept else base / "chdb")
     postgres = EmbeddedPostgres(base / "pg", free_port(), base / "postgres.log")
     postgres.start()
     engine = None
     try:
         await ensure_schema(analytics, ANALYTICS_TABLES)
-        started = time.monotonic()
-        for sql in (customers_sql(customers), status_sql(), orders_sql(orders, customers)):
-            await analytics._run(analytics._execute, sql)  # bench data, straight into the engine
-        await refill_derived(analytics)  # the orders object reads orders_by_day
-        print(f"chDB: {customers:,} customers, {orders:,} orders (and the status changes) loaded in "
-              f"{time.monotonic() - started:.1f} s (scale {scale})", flush=True)
+        if kept:
+            print(f"chDB: reusing {customers:,} customers, {orders:,} orders in {data}", flush=True)
+        else:
+            started = time.monotonic()
+            for sql in (customers_sql(customers), status_sql(), orders_sql(orders, customers)):
+                await analytics._run(analytics._execute, sql)  # bench data, straight into the engine
+            await refill_derived(analytics)  # the orders object reads orders_by_day
+            print(f"chDB: {customers:,} customers, {orders:,} orders (and the status changes) loaded in "
+                  f"{time.monotonic() - started:.1f} s (scale {scale})", flush=True)
         postgres.create_database("bench")
         url = postgres.url("bench", driver="postgresql")
         started = time.monotonic()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(POSTGRES_DDL)
-            for table, query in EXPORTS.items():
-                data: bytes = await analytics._run(analytics._execute, query.format(t=TENANT), "CSV")
-                with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv)") as copy:
-                    copy.write(data)
-            conn.execute(POSTGRES_INDEXES)
-        print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
+        if with_postgres:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(POSTGRES_DDL)
+                for table, query in EXPORTS.items():
+                    rows: bytes = await analytics._run(analytics._execute, query.format(t=TENANT), "CSV")
+                    with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv)") as copy:
+                        copy.write(rows)
+                conn.execute(POSTGRES_INDEXES)
+            print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
         service_url = postgres.url("bench")
         migrations.upgrade_control(service_url, DEFINITION.control_tree)
         migrations.upgrade_tenant(service_url, DEFINITION.tenant_tree, TENANT)
@@ -180,10 +190,11 @@ async def main_async(scale: float, runs: int) -> None:
                     async def ask(sql: str = questions[name]) -> None:
                         conn.execute(sql).fetchall()
 
-                    pg = await timed(max(3, runs // 4), ask)
+                    pg = await timed(max(3, runs // 4), ask) if with_postgres else None
+                    asked = (f"{pg[0]:8.1f}ms {pg[1]:7.1f}ms {pg[2]:7.1f}ms {pg[0] / ch[0]:7.1f}x" if pg is not None
+                             else "(no PostgreSQL)")
                     print(f"{name:34} {viewer:6} {cells:6d} {ch[0]:8.1f}ms {ch[1]:6.1f}ms {ch[2]:6.1f}ms "
-                          f"{ch[3]:6.1f}ms "
-                          f"{pg[0]:8.1f}ms {pg[1]:7.1f}ms {pg[2]:7.1f}ms {pg[0] / ch[0]:7.1f}x", flush=True)
+                          f"{ch[3]:6.1f}ms {asked}", flush=True)
     finally:
         if engine is not None:
             await engine.dispose()
@@ -196,8 +207,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1.0 = 1,000,000 customers and 10,000,000 orders; 0.1 = a tenth")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--data", type=Path, help="reuse the chDB data bench_report_export_rows.py keeps here")
+    parser.add_argument("--no-postgres", action="store_true", help="chDB only: no PostgreSQL copy or questions")
     args = parser.parse_args()
-    asyncio.run(main_async(args.scale, args.runs))
+    asyncio.run(main_async(args.scale, args.runs, args.data, not args.no_postgres))
 
 
 if __name__ == "__main__":
