@@ -15,7 +15,7 @@ from decimal import Decimal
 from crm_platform.events import CloudEvent, event_type, proto_data
 from crm_proto.crm.events.v1 import events_pb2
 from crm_reporting.analytics import Analytics
-from crm_reporting.dashboards.audience import parse_object, parse_range, quarter_start
+from crm_reporting.dashboards.audience import DateRange, parse_object, parse_range, quarter_start
 from crm_reporting.dashboards.panels import PANELS, PanelRequest
 from crm_reporting.projection import EventProjector
 from crm_reporting.scope.service import EVERY_CUSTOMER, ReportScope
@@ -84,21 +84,31 @@ async def test_versions_redelivered_late_moved_and_reassigned_count_once(analyti
     for scope, owners_seen in ((EVERY_CUSTOMER, {REP_A, REP_B}), (ReportScope((REP_A,)), {REP_A}),
                                (ReportScope((REP_B,)), {REP_B})):
         mine = [v for v in counted if final_owner[v.customer_id] in owners_seen]
-        request = PanelRequest(tenant, parse_object("all", scope, {}), range_, TODAY, principal(tenant))
-        by_quarter: dict[str, list[Decimal]] = defaultdict(list)
-        for v in mine:
-            by_quarter[quarter_start(v.day).isoformat()].append(v.amount)
-        trend = (await PANELS["value_trend"].compute(analytics, request)).points
-        assert [(p.key, Decimal(p.value), p.count) for p in trend] == \
-            [(q, sum(amounts, Decimal(0)), len(amounts)) for q, amounts in sorted(by_quarter.items())]
-        by_customer: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
-        for v in mine:
-            by_customer[v.customer_id] += v.amount
-        top = (await PANELS["top_customers"].compute(analytics, request)).points
-        assert {uuid.UUID(p.key): Decimal(p.value) for p in top} == dict(by_customer)
-        kpis = points(await PANELS["kpis"].compute(analytics, request))
-        quarter = [v.amount for v in mine if v.day >= quarter_start(TODAY)]
-        if quarter:
-            assert (Decimal(kpis["spend_this_quarter", "CNY"].value), kpis["spend_this_quarter", "CNY"].count) == \
-                (sum(quarter, Decimal(0)), len(quarter))
+        await assert_money_panels(analytics, tenant, scope, range_, mine)
     assert not [v for v in counted if final_owner[v.customer_id] == REP_B]  # rep B kept nothing
+
+
+async def assert_money_panels(analytics: Analytics, tenant: uuid.UUID, scope: ReportScope, range_: DateRange,
+                              mine: list[OrderVersion]) -> None:
+    """The value trend, the top customers and this quarter's spend card of `scope`'s home page equal
+    what `mine` (the counted latest versions that scope sees in the range) adds up to."""
+    request = PanelRequest(tenant, parse_object("all", scope, {}), range_, TODAY, principal(tenant))
+    by_quarter: dict[str, list[Decimal]] = defaultdict(list)
+    for v in mine:
+        by_quarter[quarter_start(v.day).isoformat()].append(v.amount)
+    trend = (await PANELS["value_trend"].compute(analytics, request)).points
+    assert [(p.key, Decimal(p.value), p.count) for p in trend] == \
+        [(q, sum(amounts, Decimal(0)), len(amounts)) for q, amounts in sorted(by_quarter.items())]
+    by_customer: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for v in mine:
+        by_customer[v.customer_id] += v.amount
+    top = (await PANELS["top_customers"].compute(analytics, request)).points
+    assert {uuid.UUID(p.key): Decimal(p.value) for p in top} == \
+        dict(sorted(by_customer.items(), key=lambda kv: -kv[1])[:10])
+    kpis = points(await PANELS["kpis"].compute(analytics, request))
+    quarter = [v.amount for v in mine if v.day >= quarter_start(TODAY)]
+    if quarter:
+        assert (Decimal(kpis["spend_this_quarter", "CNY"].value), kpis["spend_this_quarter", "CNY"].count) == \
+            (sum(quarter, Decimal(0)), len(quarter))
+    else:
+        assert ("spend_this_quarter", "CNY") not in kpis or kpis["spend_this_quarter", "CNY"].count == 0
