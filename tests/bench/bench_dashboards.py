@@ -135,6 +135,19 @@ def postgres_questions(rep: bool) -> dict[str, list[str]]:
 ORDER_PARTS = "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'orders' AND active"
 
 
+async def copy_to_postgres(analytics: ChdbAnalytics, url: str) -> None:
+    """The same rows as chDB's into PostgreSQL (the comparison's tables, then its OLTP indexes)."""
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(POSTGRES_DDL)
+        for table, query in EXPORTS.items():
+            data: bytes = await analytics._run(analytics._execute, query.format(t=TENANT), "CSV")
+            with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(data)
+        conn.execute(POSTGRES_INDEXES)
+    print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
+
+
 async def refill_derived(analytics: ChdbAnalytics) -> None:
     """The tables derived from the orders (orders/rollup.py) dropped and filled again from the rows
     generated straight into `orders` (the projector never saw them), as the start-up backfill fills them."""
@@ -186,15 +199,7 @@ async def main_async(customers: int, orders: int, runs: int) -> None:
               f"{time.monotonic() - started:.1f} s", flush=True)
         postgres.create_database("bench")
         url = postgres.url("bench", driver="postgresql")
-        started = time.monotonic()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(POSTGRES_DDL)
-            for table, query in EXPORTS.items():
-                data: bytes = await analytics._run(analytics._execute, query.format(t=TENANT), "CSV")
-                with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv)") as copy:
-                    copy.write(data)
-            conn.execute(POSTGRES_INDEXES)
-        print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
+        await copy_to_postgres(analytics, url)
 
         await settle_orders(analytics)
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)

@@ -43,11 +43,9 @@ from crm_reporting.main import ANALYTICS_TABLES, DEFINITION
 from crm_reporting.reports import engine as report_engine
 from crm_reporting.reports.definition import check_definition
 from tests.bench.bench_dashboards import (
-    EXPORTS,
-    POSTGRES_DDL,
-    POSTGRES_INDEXES,
     REP,
     TENANT,
+    copy_to_postgres,
     customers_sql,
     orders_sql,
     refill_derived,
@@ -147,16 +145,8 @@ async def main_async(scale: float, runs: int, data: Path | None, with_postgres: 
                   f"{time.monotonic() - started:.1f} s (scale {scale})", flush=True)
         postgres.create_database("bench")
         url = postgres.url("bench", driver="postgresql")
-        started = time.monotonic()
         if with_postgres:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(POSTGRES_DDL)
-                for table, query in EXPORTS.items():
-                    rows: bytes = await analytics._run(analytics._execute, query.format(t=TENANT), "CSV")
-                    with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv)") as copy:
-                        copy.write(rows)
-                conn.execute(POSTGRES_INDEXES)
-            print(f"PostgreSQL: same rows copied and indexed in {time.monotonic() - started:.1f} s", flush=True)
+            await copy_to_postgres(analytics, url)
         service_url = postgres.url("bench")
         migrations.upgrade_control(service_url, DEFINITION.control_tree)
         migrations.upgrade_tenant(service_url, DEFINITION.tenant_tree, TENANT)
