@@ -109,6 +109,28 @@ def test_a_bcc_becomes_a_follow_up_record(platform: Platform, tenant: TenantCont
         f"/v1/customers/{buyer['id']}/timeline").json()["items"]), timeout=30)
 
 
+def test_a_customer_known_later_gets_the_mail_when_it_is_delivered_again(platform: Platform,
+                                                                          tenant: TenantContext) -> None:
+    """Once per customer, not per mail: the same mail delivered again (a colleague's BCC, a resend)
+    after a named address became a customer's records it for that customer, and for no one twice."""
+    admin = admin_http(tenant)
+    buyer = _customer(admin, "先到客户", "first@customer.example")
+    later = _customer(admin, "后到客户", "old-address@customer.example")
+    bcc = admin.get(ADDRESS).json()["address"]
+    message = _mail(admin_email(tenant), ["first@customer.example", "late@customer.example"], "报价", "正文")
+    [first] = _recorded(platform, admin, message, bcc, buyer["id"])
+    assert _records(admin, later["id"]) == []  # its address was not named then
+    reply = admin.patch(f"/v1/customers/{later['id']}", json={"email": "late@customer.example"},
+                        headers={"If-Match": f'W/"{later["version"]}"'})
+    assert reply.status_code == 200, reply.text
+    [record] = _recorded(platform, admin, message, bcc, later["id"])
+    assert record["content"].startswith("报价\n\n正文")
+    assert [r["id"] for r in _records(admin, buyer["id"])] == [first["id"]]
+    _send(platform, message, [bcc])
+    time.sleep(1)
+    assert len(_records(admin, later["id"])) == 1 and len(_records(admin, buyer["id"])) == 1
+
+
 def test_html_mail_from_the_customer_and_a_long_body(platform: Platform, tenant: TenantContext) -> None:
     admin = admin_http(tenant)
     buyer = _customer(admin, "HTML 客户", "html@customer.example")

@@ -4,7 +4,7 @@ the slug is for people and not checked). Mail delivered to it by the inbound SMT
 (server.py) becomes a follow-up record of method `email` on every customer whose email address is
 among the mail's From / To / Cc (up to 20), written through `RecordService.create` (numbering,
 events, timeline) with the actor being the tenant user who sent it (From, else the first user among
-To / Cc; none: `client:inbound-mail`). A mail is recorded once per tenant (Message-ID)."""
+To / Cc; none: `client:inbound-mail`). A mail is recorded once per customer (Message-ID)."""
 
 from __future__ import annotations
 
@@ -102,11 +102,8 @@ class InboundService:
             if not customers:
                 log.info("inbound mail matched no customer", extra=telemetry.log_fields(tenant=str(tenant_id)))
                 return 0
-            # Once per tenant: a mail delivered again (or BCC'd by two colleagues) is not recorded twice.
-            seen = await session.execute(pg_insert(inbound_messages).values(
-                message_id=mail.message_id, sender=mail.sender[:320], records=0,
-            ).on_conflict_do_nothing(index_elements=["message_id"]).returning(inbound_messages.c.message_id))
-            if seen.first() is None:
+            customers = await self._not_recorded_yet(session, mail, customers)
+            if not customers:
                 return 0
             actor = await directory.user_by_email(session, [*mail.senders, *mail.recipients])
             caller = Principal(tenant_id=tenant_id, subject=f"user:{actor}" if actor else f"service:{CLIENT_ID}",
@@ -126,10 +123,29 @@ class InboundService:
                     # Known here but not yet to the data-scope projection, or erased meanwhile.
                     raise TryLater(exc.message) from None
                 written += 1
-            await session.execute(sa.update(inbound_messages).where(inbound_messages.c.message_id == mail.message_id)
-                                  .values(records=written))
+            recorded = inbound_messages.c
+            await session.execute(sa.update(inbound_messages).where(recorded.message_id == mail.message_id).values(
+                records=recorded.records + written,
+                customers=sa.func.array_cat(recorded.customers, sa.cast(customers, recorded.customers.type))))
         log.info("inbound mail recorded", extra=telemetry.log_fields(tenant=str(tenant_id), records=written))
         return written
+
+    @staticmethod
+    async def _not_recorded_yet(session: AsyncSession, mail: InboundMail,
+                                customers: list[uuid.UUID]) -> list[uuid.UUID]:
+        """The customers this mail is not recorded for yet, the mail's row locked until commit. Once
+        per customer, not per mail: a mail that named a customer followups did not know yet (its
+        events a moment behind) is recorded for that customer when delivered again, and for no one
+        twice (a resend, a colleague's BCC)."""
+        await session.execute(pg_insert(inbound_messages).values(
+            message_id=mail.message_id, sender=mail.sender[:320], records=0, customers=[],
+        ).on_conflict_do_nothing(index_elements=["message_id"]))
+        recorded = (await session.execute(
+            sa.select(inbound_messages.c.customers).where(inbound_messages.c.message_id == mail.message_id)
+            .with_for_update())).scalar_one()
+        if recorded is None:  # a row from before fu0170: recorded for everyone it named
+            return []
+        return [customer for customer in customers if customer not in set(recorded)]
 
     @staticmethod
     async def _codes(session: AsyncSession) -> tuple[str, str]:

@@ -34,5 +34,7 @@ inbound_messages = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("sender", sa.Text, nullable=False),
     sa.Column("records", sa.Integer, nullable=False),
+    # The customers recorded for this mail (fu0170); NULL on older rows: every customer it named.
+    sa.Column("customers", pg.ARRAY(pg.UUID(as_uuid=True))),
     schema=TENANT,
 )
