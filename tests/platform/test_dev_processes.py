@@ -11,7 +11,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from crm_dev.infra import terminate_all
+import psycopg
+
+from crm_dev.infra import EmbeddedPostgres, free_port, terminate_all
 
 # Notes when SIGTERM arrives, takes a moment to shut down (as a service drains), notes its exit.
 SLOW_TO_STOP = textwrap.dedent("""
@@ -83,3 +85,29 @@ def test_children_do_not_outlive_a_killed_runner() -> None:
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive, "the child outlived its killed parent"
+
+
+def test_postgres_stops_at_once_with_a_client_still_connected(tmp_path: Path) -> None:
+    """A fast shutdown: a connection left open (a test's forgotten engine) is ended and PostgreSQL
+    stops cleanly, instead of waiting for the client until the stop's timeout and being killed."""
+    postgres = EmbeddedPostgres(tmp_path / "pg", free_port(), tmp_path / "postgres.log")
+    postgres.start()
+    left_open = psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres")
+    try:
+        process = postgres.process
+        assert process is not None
+        postgres.stop()
+        log = (tmp_path / "postgres.log").read_text()
+        assert "received fast shutdown request" in log and "database system is shut down" in log
+        assert process.returncode == 0  # exited by itself, not killed
+        assert left_open.closed or left_open.broken or _server_gone(left_open)
+    finally:
+        left_open.close()
+
+
+def _server_gone(connection: psycopg.Connection[tuple[object, ...]]) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False
