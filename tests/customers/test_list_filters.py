@@ -157,9 +157,10 @@ async def test_every_filter_matches_exactly_what_it_says(customers: Stub, as_use
 
 
 async def test_updated_range_follows_the_last_change(customers: Stub, as_user: Metadata) -> None:
+    # Taken before the creates (not after, less a second): under load they can take longer than that.
+    before = datetime.now(UTC) - timedelta(seconds=1)
     ids = await create_all(customers, as_user())
     by_name = {name: customer_id for customer_id, name in ids.items()}
-    before = datetime.now(UTC) - timedelta(seconds=1)
     mark = (await customers.ListCustomers(request(), metadata=as_user())).items
     changed_after = max(c.updated_at.ToDatetime(tzinfo=UTC) for c in mark) + timedelta(microseconds=1)
     a = await customers.GetCustomer(pb.GetCustomerRequest(id=by_name["a"]), metadata=as_user())
