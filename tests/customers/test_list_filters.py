@@ -36,7 +36,8 @@ CREDIT_CODE = "91350100M000100Y43"
 
 CUSTOMERS: dict[str, dict[str, str]] = {
     "a": {"name": "甲公司", "code": "A-001", "contact_person": "张伟", "mobile": "13800138000",
-          "email": "Info@Acme.CN", "credit_code": CREDIT_CODE, "employees": "50", "annual_revenue": "1000000.00"},
+          "email": "Info@Acme.CN", "credit_code": CREDIT_CODE, "employees": "50", "annual_revenue": "1000000.00",
+          "first_contact_date": "2024-03-01"},
     "b": {"name": "乙公司", "code": "B-002", "contact_person": "张伟明", "mobile": "13900139000",
           "phone": "010-62345678", "email": "sales@beta.com", "employees": "500", "annual_revenue": "5000000",
           "annual_revenue_currency": "USD"},
@@ -92,6 +93,12 @@ MATCHES: list[tuple[dict[str, str], set[str]]] = [
     ({"contact_person": "张伟", "mobile": "13900139000"}, set()),  # AND
     ({"updated_before": "2000-01-01"}, set()),
     ({"updated_after": "2000-01-01T00:00:00Z", "code": "C-003"}, {"c"}),
+    # Acquired: the first contact, else the day created (b and c: today).
+    ({"acquired_after": "2024-03-01", "acquired_before": "2024-03-01"}, {"a"}),  # inclusive
+    ({"acquired_before": "2024-12-31"}, {"a"}),
+    ({"acquired_after": "2024-03-02", "acquired_before": "2024-12-31"}, set()),
+    ({"acquired_after": "2024-01-01"}, {"a", "b", "c"}),
+    ({"first_contact_after": "2024-01-01"}, {"a"}),            # the field itself: only a has one
 ]
 
 # request fields -> (parameter, code) of the field errors
@@ -110,6 +117,8 @@ BAD: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
     ({"annual_revenue_currency": "yuan"}, [("annual_revenue_currency", "invalid_currency")]),
     ({"updated_after": "yesterday"}, [("updated_after", "invalid_date")]),
     ({"updated_before": "2024-02-30"}, [("updated_before", "invalid_date")]),
+    ({"acquired_after": "2024-02-30"}, [("acquired_after", "invalid_date")]),
+    ({"acquired_before": "last week"}, [("acquired_before", "invalid_date")]),
     ({"cf.budget_min": "lots"}, [("cf.budget_min", "invalid_type")]),
     ({"cf.signed_on_max": "2024-13-01"}, [("cf.signed_on_max", "invalid_date")]),
     ({"cf.tier_min": "a"}, [("cf.tier_min", "range_not_supported")]),
@@ -156,6 +165,15 @@ async def test_every_filter_matches_exactly_what_it_says(customers: Stub, as_use
         assert await found(customers, as_user(), ids, **filters) == expected, filters
 
 
+async def test_acquired_today_is_the_day_created_without_a_first_contact(customers: Stub, as_user: Metadata) -> None:
+    ids = await create_all(customers, as_user())
+    listed = (await customers.ListCustomers(request(), metadata=as_user())).items
+    created_on = {ids[c.id]: c.created_at.ToDatetime(tzinfo=UTC).date().isoformat() for c in listed}
+    day = created_on["b"]
+    assert await found(customers, as_user(), ids, acquired_after=day, acquired_before=day) == {
+        name for name in ("b", "c") if created_on[name] == day}
+
+
 async def test_updated_range_follows_the_last_change(customers: Stub, as_user: Metadata) -> None:
     # Taken before the creates (not after, less a second): under load they can take longer than that.
     before = datetime.now(UTC) - timedelta(seconds=1)
@@ -193,6 +211,12 @@ async def test_filters_on_hidden_fields_are_refused(
         ("annual_revenue_max", "field_hidden")]
     assert await refused(customers, hidden, **{"cf.budget_min": "1"}) == [("cf.budget_min", "field_hidden")]
     assert await refused(customers, hidden, email="INFO@acme.cn") == [("email", "field_hidden")]
+    # The day acquired reads first_contact_date: narrowing it down would reveal a hidden date.
+    no_first_contact = with_policies(first_contact_date="hidden")
+    assert await refused(customers, no_first_contact, acquired_after="2024-01-01") == [
+        ("acquired_after", "field_hidden")]
+    assert await refused(customers, no_first_contact, first_contact_before="2024-01-01") == [
+        ("first_contact_before", "field_hidden")]
     # Other filters still work for this caller; a masked field filters as today (like `q` does).
     assert await found(customers, hidden, ids, code="B-002") == {"b"}
     masked = with_policies(mobile="masked")

@@ -123,5 +123,13 @@ def test_status_and_more_filters(chromium: Browser, platform: Platform,  # noqa:
         page.locator("#more-filters-open").click()
         expect(page.locator(".more-filters-panel")).to_be_visible()
         _shot(page, "more-filters-en")
+        # Acquired (first contact, else created): where a dashboard's "new customers" click lands.
+        today = won["created_at"][:10]
+        page.goto(f"{platform.gateway_url}/app/customers?acquired_after={today}&acquired_before={today}")
+        assert len(_names(page)) == 3
+        assert _chips(page) == [f"Acquired from: {today}", f"Acquired until: {today}"]
+        assert page.locator("#filter-acquired_after").input_value() == today
+        page.goto(f"{platform.gateway_url}/app/customers?acquired_before=2000-01-01")
+        assert _names(page) == []
     finally:
         english.close()

@@ -31,6 +31,7 @@ MONEY_PANELS = ("value_trend", "top_customers")
 # (owner, industry, region) of the customers made on top of `org`'s one per owner.
 EXTRA = [("a1", "制造业", "华北/北京"), ("a1", "制造业", "华北/天津"), ("a2", "零售", "华东/上海"),
          ("b1", "制造业", "西南/成都"), ("admin", "教育", "华北/北京")]
+IMPORTED_FIRST_CONTACT = TODAY - timedelta(days=800)
 
 
 def _all(http: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -60,6 +61,11 @@ def _quarter_start(day: date) -> date:
     return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
 
 
+def _acquired(customer: dict[str, Any]) -> str:
+    """The day a customer was acquired: its first contact, else the day it was created (UTC)."""
+    return str(customer.get("first_contact_date") or customer["created_at"][:10])
+
+
 def _expected(http: httpx.Client, money: bool) -> dict[str, Any]:
     """The panels' figures computed from what the OLTP API shows this caller."""
     customers = _all(http, "/v1/customers")
@@ -67,7 +73,7 @@ def _expected(http: httpx.Client, money: bool) -> dict[str, Any]:
     quarter = _quarter_start(TODAY)
     expected: dict[str, Any] = {
         "customers": len(ids),
-        "new_this_month": sum(1 for c in customers if c["created_at"][:10] >= TODAY.replace(day=1).isoformat()),
+        "new_this_month": sum(1 for c in customers if _acquired(c) >= TODAY.replace(day=1).isoformat()),
         "won_now": sum(1 for c in customers if c["status"] == "won"),
         "industry": dict(Counter(c.get("industry") or "" for c in customers)),
         "region": dict(Counter((c.get("region") or "").split("/")[0] for c in customers)),
@@ -123,8 +129,11 @@ def business(platform: Platform, api: ApiClient) -> Business:
     org = Business(built.http, built.users, built.customers, tenant)
     admin = org.http["admin"]
     for n, (who, industry, region) in enumerate(EXTRA):
+        # One was first met long before it was entered (as imported customers are): not new.
+        first_contact = {"first_contact_date": IMPORTED_FIRST_CONTACT.isoformat()} if n == 1 else {}
         made = org.http[who].post("/v1/customers", json={
-            "name": f"{industry}客户{n}", "mobile": f"1370014{n:04d}", "industry": industry, "region": region})
+            "name": f"{industry}客户{n}", "mobile": f"1370014{n:04d}", "industry": industry, "region": region,
+            **first_contact})
         assert made.status_code == 201, made.text
         org.customers[f"{who}-{n}"] = made.json()
     won = org.customers["a1-0"]
@@ -176,11 +185,13 @@ def test_each_role_sees_its_own_figures(business: Business, other_tenant: Tenant
 def test_every_point_opens_exactly_its_customers(business: Business) -> None:
     for who in ("admin", "manager", "a1"):
         http = business.http[who]
-        for panel in ("industry", "region"):
+        for panel in ("industry", "region", "new_by_source", "kpis"):
             for point in _panel(http, panel)["points"]:
-                if point["filter"]:
+                if point.get("filter") and not point["currency"]:
                     listed = _all(http, "/v1/customers", **point["filter"])
                     assert len(listed) == point["count"], (who, panel, point)
+        new = {p["key"]: p for p in _panel(http, "kpis")["points"]}["new_this_month"]
+        assert new["filter"] == {"acquired_after": TODAY.replace(day=1).isoformat()}
         tag_id = business.customers["tag"]["id"]
         tagged = _panel(http, "industry", object=f"tag:{tag_id}")
         expected = Counter(c.get("industry") or "" for c in _all(http, "/v1/customers", tag_id=tag_id))
@@ -206,10 +217,13 @@ def test_every_point_opens_exactly_its_customers(business: Business) -> None:
 def test_funnel_counts_the_cohort_by_status_history(business: Business) -> None:
     for who in ("admin", "a1", "b1"):
         http = business.http[who]
-        customers = _all(http, "/v1/customers")
+        # The cohort: first contact today, else created today (the imported customer is not in it).
+        customers = [c for c in _all(http, "/v1/customers") if _acquired(c) == TODAY.isoformat()]
         reply = http.get("/v1/reports/funnel", params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
         assert reply.status_code == 200, reply.text
         funnel = reply.json()
+        # Its click-through lists exactly those customers (it used to select by first contact date only).
+        assert {c["id"] for c in _all(http, "/v1/customers", **funnel["filter"])} == {c["id"] for c in customers}
         reached = {c["id"]: {h["to_status"] for h in _all(http, f"/v1/customers/{c['id']}/status-history")}
                    for c in customers}
         assert funnel["cohort"] == len(customers)

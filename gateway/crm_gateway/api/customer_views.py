@@ -34,8 +34,9 @@ view_fields = rename_fields({}, strip_prefix="view.")
 FILTERS_DESCRIPTION = (
     "List query parameter -> value, as `/v1/customers` takes them: `q`, `status`, `owner_id`, `industry`, "
     "`region`, `source`, `type`, `created_after`, `created_before`, `first_contact_after`, "
-    "`first_contact_before`, `cf.<key>`, `tag_id` (tag ids joined by commas; the customer carries all of "
-    "them). Validated as the list validates them (an unknown filter or a bad "
+    "`first_contact_before`, `acquired_after`, `acquired_before`, the exact and range filters (`code`, "
+    "`mobile`, `email`, `updated_after`, `employees_min`...), `cf.<key>`, `tag_id` (tag ids joined by commas; "
+    "the customer carries all of them). Validated as the list validates them (an unknown filter or a bad "
     "value is a 400 naming `filters.<name>`)."
 )
 

@@ -47,11 +47,12 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 customer_fields = rename_fields({}, strip_prefix="customer.")
 
 CUSTOM_FILTER_PREFIX = "cf."
-# Filters sent to ListCustomersRequest under their own names (fields 20-32; the customers
+# Filters sent to ListCustomersRequest under their own names (fields 20-34; the customers
 # service's `list_query.ADDED_FILTERS`).
 ADDED_FILTERS = (
     "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before",
     "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency",
+    "acquired_after", "acquired_before",
 )
 
 
@@ -327,6 +328,10 @@ class CustomerListQuery(PageQuery):
     annual_revenue_currency: str = Field("", description="ISO 4217: the currency of the revenue range (amounts "
                                                          "in different currencies are never compared); alone, "
                                                          "an exact filter")
+    acquired_after: str = Field("", description="YYYY-MM-DD (inclusive): acquired on or after, the day being the "
+                                                "customer's `first_contact_date` or, when it has none, the day it was "
+                                                "created (UTC); what dashboards count as new customers")
+    acquired_before: str = Field("", description="YYYY-MM-DD (inclusive): acquired on or before (see `acquired_after`)")
 
     @field_validator("tag_id", "ids")
     @classmethod

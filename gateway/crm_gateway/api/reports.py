@@ -125,9 +125,8 @@ class Funnel(BaseModel):
     to: str
     cohort: int = Field(description="Customers first contacted in the range (first contact date, else created)")
     stages: list[FunnelStage]
-    filter: dict[str, str] = Field(description="`GET /v1/customers` parameters of the cohort (first contact in "
-                                               "the range; customers without a first contact date are not "
-                                               "selected by it)")
+    filter: dict[str, str] = Field(description="`GET /v1/customers` parameters of exactly the cohort "
+                                               "(`acquired_after` / `acquired_before`: first contact, else created)")
 
     model_config = {"populate_by_name": True}
 

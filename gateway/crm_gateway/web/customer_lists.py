@@ -43,7 +43,7 @@ IDS_FILTER: Final = "ids"
 # The list page's "More filters" panel (docs/customers.md, "Web UI").
 PANEL_FILTERS: Final = (
     "type", "region", "source", "created_after", "created_before", "first_contact_after", "first_contact_before",
-    "updated_after", "updated_before", "mobile", "email", "code", "contact_person",
+    "acquired_after", "acquired_before", "updated_after", "updated_before", "mobile", "email", "code", "contact_person",
 )
 # Every filter the page's controls set besides tags: the bar's boxes, then the panel. The views,
 # export and mass-change forms carry each as a hidden input.

@@ -74,6 +74,9 @@ LABELS: Final[dict[str, dict[str, Msg]]] = {
         "created_before": N_("Created before"),
         "first_contact_after": N_("First contact from"),
         "first_contact_before": N_("First contact until"),
+        # The day acquired: first contact, else created (what dashboards count as new).
+        "acquired_after": N_("Acquired from"),
+        "acquired_before": N_("Acquired until"),
         "tag_id": N_("Tags"),
         "ids": N_("Selected"),
         "updated_after": N_("Updated from"),

@@ -46,6 +46,9 @@ class ListQuery:
     annual_revenue_min: str = ""
     annual_revenue_max: str = ""
     annual_revenue_currency: str = ""
+    # The day acquired (first contact, else created), inclusive.
+    acquired_after: str = ""
+    acquired_before: str = ""
     # A saved segment (crm_customers/segments), ANDed with the other filters.
     segment_id: str = ""
     # A report cell's customers (resolved by the gateway from reporting), ANDed; None: no cell.
@@ -67,9 +70,10 @@ class ListQuery:
         return {name: value for name in ADDED_FILTERS if (value := getattr(self, name))}
 
 
-# Plain string filters beyond the original set (proto ListCustomersRequest fields 20-32, saved
+# Plain string filters beyond the original set (proto ListCustomersRequest fields 20-34, saved
 # filter map keys of the same names).
 ADDED_FILTERS: Final[tuple[str, ...]] = (
     "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before",
     "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency",
+    "acquired_after", "acquired_before",
 )

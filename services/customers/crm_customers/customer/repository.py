@@ -228,6 +228,9 @@ class ListFilter:
     email: str = ""
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    # The day acquired (ACQUIRED_ON), inclusive.
+    acquired_after: date | None = None
+    acquired_before: date | None = None
     # Column (employees, annual_revenue) -> inclusive (lowest, highest); None = unbounded.
     ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     # Custom field key (number or date) -> inclusive (lowest, highest) as JSON values.
@@ -252,6 +255,12 @@ MIN_TRIGRAM_QUERY: Final = 3
 # characters of these fields. A `q` shorter than a trigram searches only them (two digits of a phone
 # or two letters of an email match nearly everyone).
 SHORT_SEARCH_GRAMS: Final = sa.literal_column("customers.short_search_grams", pg.ARRAY(sa.Text))
+
+
+# The day a customer was acquired: its first contact, else the day it was created (UTC), as
+# reporting's `first_contact_on` holds it (new customers on dashboards, funnel cohorts).
+ACQUIRED_ON: Final = sa.func.coalesce(customers.c.first_contact_date,
+                                      sa.cast(sa.func.timezone("UTC", customers.c.created_at), sa.Date))
 
 
 def _like(text: str) -> str:
@@ -362,6 +371,7 @@ def _where_added(query: sa.Select[Any], f: ListFilter) -> sa.Select[Any]:
     query = query.where(*_between(f.updated_after, None, c.updated_at))
     if f.updated_before is not None:
         query = query.where(c.updated_at < f.updated_before)
+    query = query.where(*_between(f.acquired_after, f.acquired_before, ACQUIRED_ON))
     for name, (lowest, highest) in sorted(f.ranges.items()):
         query = query.where(*_between(lowest, highest, c[name]))
     for key, (lowest, highest) in sorted(f.custom_ranges.items()):

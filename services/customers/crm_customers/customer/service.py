@@ -91,6 +91,8 @@ RANGE_SUFFIXES: Final = ("_min", "_max")
 # Field policies govern these fields; a filter on one the caller cannot see is refused.
 ADDED_FILTER_FIELDS: Final = {
     **{name: name for name in CLEANED_EXACT}, **RANGE_BOUNDS,
+    **{name: "first_contact_date" for name in ("first_contact_after", "first_contact_before",
+                                               "acquired_after", "acquired_before")},
 }
 
 
@@ -519,6 +521,8 @@ class CustomerService:
             show_deleted=query.show_deleted, tag_ids=_parse_tag_ids(query.tag_ids, errors),
             updated_after=_parse_instant("updated_after", query.updated_after, errors),
             updated_before=_parse_instant("updated_before", query.updated_before, errors),
+            acquired_after=_parse_day("acquired_after", query.acquired_after, errors),
+            acquired_before=_parse_day("acquired_before", query.acquired_before, errors),
             ranges=_clean_ranges(query, errors), ids=_cell_ids(query, _parse_ids(query.ids, errors), errors),
         )
         filters.equals = _clean_exact(query, errors)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from crm_platform.errors import FieldError, InvalidInput
@@ -27,7 +27,7 @@ _CHOICES: Final = {"status": ("potential", "intent", "won", "lost"), "type": ("i
 # docs/customers.md "List filters"); any other filter of a view is refused rather than ignored.
 VIEW_FILTERS: Final = frozenset({
     "status", "type", "owner_id", "industry", "region", "source", "tag_id", "created_after", "created_before",
-    "first_contact_after", "first_contact_before",
+    "first_contact_after", "first_contact_before", "acquired_after", "acquired_before",
 })
 
 
@@ -45,11 +45,6 @@ def add_months(day: date, months: int) -> date:
 
 def quarter_start(day: date) -> date:
     return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-
-
-def rfc3339(day: date) -> str:
-    """Midnight UTC of a day, as the list's `created_after` / `created_before` take it."""
-    return datetime.combine(day, time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(name: str, value: str, errors: list[FieldError]) -> date | None:
@@ -197,6 +192,9 @@ def _view_conditions(query: TenantQuery, filters: dict[str, str]) -> TenantQuery
         elif name in ("first_contact_after", "first_contact_before"):
             op = ">=" if name == "first_contact_after" else "<="
             query = query.where(f"first_contact_date {op} {{{param}:Date32}}", **{param: date.fromisoformat(value)})
+        elif name in ("acquired_after", "acquired_before"):  # first contact, else created: first_contact_on
+            op = ">=" if name == "acquired_after" else "<="
+            query = query.where(f"first_contact_on {op} {{{param}:Date32}}", **{param: date.fromisoformat(value)})
     return query
 
 
@@ -212,7 +210,7 @@ def _check_view_filters(filters: dict[str, str]) -> dict[str, str]:
             continue
         if name in _CHOICES and value not in _CHOICES[name]:
             errors.append(FieldError("object", "invalid_choice", f"the view's {name} is not one of {_CHOICES[name]}"))
-        if name in ("first_contact_after", "first_contact_before"):
+        if name in ("first_contact_after", "first_contact_before", "acquired_after", "acquired_before"):
             try:
                 date.fromisoformat(value)
             except ValueError:

@@ -87,5 +87,6 @@ async def sales_funnel(analytics: Analytics, tenant_id: uuid.UUID, audience: Aud
         Stage(stage, count, "" if index == 0 else rate(count, counts[index - 1]), rate(count, total), medians[index])
         for index, (stage, count) in enumerate(zip(STAGES, counts, strict=True))
     ]
-    return Funnel(span, total, stages, audience.filter(first_contact_after=span.start.isoformat(),
-                                                        first_contact_before=span.end.isoformat()))
+    # acquired_*: the list's own "first contact, else created", as the cohort is counted.
+    return Funnel(span, total, stages, audience.filter(acquired_after=span.start.isoformat(),
+                                                        acquired_before=span.end.isoformat()))

@@ -17,7 +17,7 @@ from crm_platform.auth import Principal
 from crm_platform.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from crm_reporting.analytics import Analytics, Row, TenantQuery
 from crm_reporting.customers.tables import CUSTOMER_STATUS_CHANGES, CUSTOMERS
-from crm_reporting.dashboards.audience import Audience, DateRange, add_months, quarter_start, rfc3339
+from crm_reporting.dashboards.audience import Audience, DateRange, add_months, quarter_start
 from crm_reporting.feedback import panels as satisfaction
 from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.followups.panels import followup_counts
@@ -109,8 +109,9 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     [counts] = await analytics.query(
         _customers(request).select(
             "count() AS customers",
-            "countIf(toDate32(created_at) >= {month_start:Date32}) AS new_month",
-            "countIf(toDate32(created_at) >= {quarter_start:Date32}) AS new_quarter",
+            # New = acquired: first contact, else created (an imported customer is new when first met).
+            "countIf(first_contact_on >= {month_start:Date32}) AS new_month",
+            "countIf(first_contact_on >= {quarter_start:Date32}) AS new_quarter",
             "countIf(status = {won:String}) AS won_now",
             month_start=month, quarter_start=quarter, won=WON,
         )
@@ -157,8 +158,9 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     churned = won_now - active_won
     points = [
         Point("customers", customers, filter=audience.filter()),
-        Point("new_this_month", int(counts["new_month"]), filter=audience.filter(created_after=rfc3339(month))),
-        Point("new_this_quarter", int(counts["new_quarter"]), filter=audience.filter(created_after=rfc3339(quarter))),
+        Point("new_this_month", int(counts["new_month"]), filter=audience.filter(acquired_after=month.isoformat())),
+        Point("new_this_quarter", int(counts["new_quarter"]),
+              filter=audience.filter(acquired_after=quarter.isoformat())),
         Point("won_this_quarter", int(won["won_quarter"])),
         Point("conversion_rate", won_now, value=rate(won_now, customers), filter=audience.filter(status=WON)),
         Point("churn_rate", churned, value=rate(churned, won_now)),
@@ -218,15 +220,15 @@ async def new_by_source(analytics: Analytics, request: PanelRequest) -> PanelRes
     span = request.range
     rows = await analytics.query(
         _customers(request)
-        .where("toDate32(created_at) >= {range_start:Date32}", range_start=span.start)
-        .where("toDate32(created_at) < {range_stop:Date32}", range_stop=span.stop)
+        .where("first_contact_on >= {range_start:Date32}", range_start=span.start)
+        .where("first_contact_on <= {range_end:Date32}", range_end=span.end)
         .select("source AS key", "count() AS customers")
         .group_by("key").order_by("customers DESC", "key ASC")
     )
-    created = {"created_after": rfc3339(span.start), "created_before": rfc3339(span.stop)}
+    acquired = {"acquired_after": span.start.isoformat(), "acquired_before": span.end.isoformat()}
     return PanelResult([
         Point(str(r["key"]), int(r["customers"]),
-              filter=request.audience.filter(source=str(r["key"]), **created) if r["key"] else {})
+              filter=request.audience.filter(source=str(r["key"]), **acquired) if r["key"] else {})
         for r in rows
     ])
 

@@ -187,7 +187,7 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., show_deleted: _Optional[bool] = ...) -> None: ...
 
 class ListCustomersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card", "tag_ids", "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before", "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency", "include_total", "ids", "segment_id", "report_cell_ids", "report_cell_set")
+    __slots__ = ("page_size", "page_token", "order_by", "industry", "status", "q", "owner_id", "region", "source", "type", "created_after", "created_before", "first_contact_after", "first_contact_before", "show_deleted", "custom_fields", "resident_id", "bank_card", "tag_ids", "code", "contact_person", "mobile", "phone", "email", "credit_code", "updated_after", "updated_before", "employees_min", "employees_max", "annual_revenue_min", "annual_revenue_max", "annual_revenue_currency", "acquired_after", "acquired_before", "include_total", "ids", "segment_id", "report_cell_ids", "report_cell_set")
     class CustomFieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +227,8 @@ class ListCustomersRequest(_message.Message):
     ANNUAL_REVENUE_MIN_FIELD_NUMBER: _ClassVar[int]
     ANNUAL_REVENUE_MAX_FIELD_NUMBER: _ClassVar[int]
     ANNUAL_REVENUE_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -264,12 +266,14 @@ class ListCustomersRequest(_message.Message):
     annual_revenue_min: str
     annual_revenue_max: str
     annual_revenue_currency: str
+    acquired_after: str
+    acquired_before: str
     include_total: bool
     ids: _containers.RepeatedScalarFieldContainer[str]
     segment_id: str
     report_cell_ids: _containers.RepeatedScalarFieldContainer[str]
     report_cell_set: bool
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., contact_person: _Optional[str] = ..., mobile: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., credit_code: _Optional[str] = ..., updated_after: _Optional[str] = ..., updated_before: _Optional[str] = ..., employees_min: _Optional[str] = ..., employees_max: _Optional[str] = ..., annual_revenue_min: _Optional[str] = ..., annual_revenue_max: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., include_total: _Optional[bool] = ..., ids: _Optional[_Iterable[str]] = ..., segment_id: _Optional[str] = ..., report_cell_ids: _Optional[_Iterable[str]] = ..., report_cell_set: _Optional[bool] = ...) -> None: ...
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_by: _Optional[str] = ..., industry: _Optional[str] = ..., status: _Optional[str] = ..., q: _Optional[str] = ..., owner_id: _Optional[str] = ..., region: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., created_after: _Optional[str] = ..., created_before: _Optional[str] = ..., first_contact_after: _Optional[str] = ..., first_contact_before: _Optional[str] = ..., show_deleted: _Optional[bool] = ..., custom_fields: _Optional[_Mapping[str, str]] = ..., resident_id: _Optional[str] = ..., bank_card: _Optional[str] = ..., tag_ids: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., contact_person: _Optional[str] = ..., mobile: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., credit_code: _Optional[str] = ..., updated_after: _Optional[str] = ..., updated_before: _Optional[str] = ..., employees_min: _Optional[str] = ..., employees_max: _Optional[str] = ..., annual_revenue_min: _Optional[str] = ..., annual_revenue_max: _Optional[str] = ..., annual_revenue_currency: _Optional[str] = ..., acquired_after: _Optional[str] = ..., acquired_before: _Optional[str] = ..., include_total: _Optional[bool] = ..., ids: _Optional[_Iterable[str]] = ..., segment_id: _Optional[str] = ..., report_cell_ids: _Optional[_Iterable[str]] = ..., report_cell_set: _Optional[bool] = ...) -> None: ...
 
 class ListCustomersResponse(_message.Message):
     __slots__ = ("items", "next_page_token", "total_size", "total_size_capped")
