@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from crm_reporting.analytics import Analytics, AnalyticsError, TenantQuery
-from crm_reporting.analytics.backend import decode_compact
+from crm_reporting.analytics.backend import BOUNDED_SETTINGS, decode_compact
 from crm_reporting.event_log.tables import EVENTS
 
 NASTY_TEXT = [
@@ -145,6 +145,27 @@ async def test_a_stream_gives_the_query_rows_in_order_across_blocks(analytics: A
     assert len(await asyncio.to_thread(read)) == 20_000
     with pytest.raises(AnalyticsError):
         await asyncio.to_thread(list, analytics.stream(TenantQuery(EVENTS, tenant).select("no_such_column")))
+
+
+async def test_a_bounded_query_runs_under_the_bounded_settings_and_only_it(analytics: Analytics,
+                                                                          tenant: uuid.UUID) -> None:
+    """`query(..., bounded=True)` (an export's pivot) runs under `BOUNDED_SETTINGS` (a sorting join,
+    one thread, small blocks, spills), the same rows; the session's other queries keep the engine's
+    defaults."""
+    await analytics.insert(EVENTS, [event_row(tenant, "e1")])
+
+    def settings_of() -> TenantQuery:
+        names = {f"setting_{i}": name for i, name in enumerate(BOUNDED_SETTINGS)}
+        return TenantQuery(EVENTS, tenant, final=True).select(
+            "event_id", *(f"toString(getSetting({{{key}:String}})) AS {key}" for key in names), **names)
+
+    [bounded] = await analytics.query(settings_of(), bounded=True)
+    expected = [str(value) for value in BOUNDED_SETTINGS.values()]
+    assert [bounded[f"setting_{i}"] for i in range(len(BOUNDED_SETTINGS))] == expected
+    [plain] = await analytics.query(settings_of())
+    assert plain["event_id"] == bounded["event_id"] == "e1"
+    assert plain["setting_3"] != "1" or plain["setting_4"] != "8192"  # max_threads / max_block_size: the defaults
+    assert await analytics.query(events_of(tenant), bounded=True) == await analytics.query(events_of(tenant))
 
 
 def test_compact_rows_split_across_chunks_are_joined() -> None:

@@ -11,6 +11,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import openpyxl
 import pytest
@@ -22,6 +23,7 @@ from crm_platform.auth import Principal
 from crm_platform.db import control_session, tenant_session
 from crm_platform.errors import Conflict, InvalidInput, NotFound
 from crm_platform.tables import outbox
+from crm_reporting.analytics import TenantQuery
 from crm_reporting.analytics.chdb_backend import ChdbAnalytics
 from crm_reporting.reports.exports import JOB_KIND, SUCCEEDED, ExportRunner, report_exports_service
 from crm_reporting.reports.service import saved_report_service
@@ -99,6 +101,36 @@ async def test_an_export_obeys_the_requesters_data_scope(
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     everyone_total = 3
     assert rows[-1][0] == "总计" and 0 < int(rows[-1][-1]) < everyone_total
+
+
+class _RecordingAnalytics:
+    """The analytics store, recording each query's SQL and whether it ran bounded."""
+
+    def __init__(self, inner: ChdbAnalytics):
+        self.inner, self.queries = inner, list[tuple[str, bool]]()
+
+    async def query(self, builder: TenantQuery, *, bounded: bool = False) -> list[dict[str, Any]]:
+        self.queries.append((builder.build().sql, bounded))
+        return await self.inner.query(builder, bounded=bounded)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_an_exports_pivot_runs_bounded_with_the_same_result(
+    engine: AsyncEngine, chdb_analytics: ChdbAnalytics, world: World,  # noqa: F811
+) -> None:
+    """The report an export runs again (its report sheet, the pivot CSV, the PDF) reads the same
+    per-customer joins as the rows; its queries run under the engine's bounded-memory settings
+    (docs/benchmarks.md, "Export memory"), the file unchanged."""
+    everyone = who(world.tenant)
+    report_id = await _report(engine, everyone)
+    recording = _RecordingAnalytics(chdb_analytics)
+    data, _ = await _export(engine, recording, everyone, report_id, "csv")  # type: ignore[arg-type]
+    pivots = [bounded for sql, bounded in recording.queries if "GROUPING SETS" in sql]
+    assert pivots and all(pivots)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[-1][0] == "总计" and rows[-1][-1] == "3"
 
 
 async def test_only_the_requester_in_their_tenant_sees_an_export(

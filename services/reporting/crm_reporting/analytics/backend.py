@@ -38,8 +38,9 @@ class Analytics(Protocol):
     async def insert(self, table: TenantTable, rows: list[Row]) -> None:
         """Appends rows; every row must carry its tenant_id."""
 
-    async def query(self, builder: TenantQuery) -> list[Row]:
-        """Runs a tenant-restricted query; the builder is the only way to read."""
+    async def query(self, builder: TenantQuery, *, bounded: bool = False) -> list[Row]:
+        """Runs a tenant-restricted query; the builder is the only way to read. `bounded`: under
+        `BOUNDED_SETTINGS` (an export's queries: the engine's memory bounded, at some speed)."""
 
     def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
         """Runs a tenant-restricted query and yields its rows (values in select order) as the engine
@@ -137,13 +138,24 @@ def decode_rows(raw: bytes | str) -> list[Row]:
 
 # Both backends ask for unquoted 64-bit integers so counts decode as ints, not strings.
 JSON_OUTPUT_SETTINGS = {"output_format_json_quote_64bit_integers": 0}
-# A stream (an export's million rows) trades speed for bounded memory, since with chDB it runs inside
-# the service: joins by sorting rather than a hash table of the right side, sorts and aggregations
-# spilled to disk beyond 32 MiB, one thread and small blocks (docs/benchmarks.md, "The export's raw
-# records read from chDB": 1,000,000 customers' rows peak ~440 MiB of the process this way, against
-# ~720 MiB with the defaults, for ~2 s more CPU).
-STREAM_SETTINGS: dict[str, int | str] = {
-    **JSON_OUTPUT_SETTINGS, "join_algorithm": "full_sorting_merge,hash",
+# An export's queries (issue 15: a million rows in a file, with the process's memory bounded) trade
+# speed for bounded memory, since with chDB they run inside the service: joins by sorting rather than
+# a hash table of the right side, sorts and aggregations spilled to disk beyond 32 MiB, one thread and
+# small blocks. Both the rows' stream and the report's own pivot that the file's report sheet shows
+# (`engine.run(..., bounded=True)`) read the per-customer spend of every order; with the engine's
+# defaults either peaks ~400 MiB above the process's resting size, bounded ~160 MiB
+# (docs/benchmarks.md, "Export memory (branch exportmem, 2026-12-07)").
+BOUNDED_SETTINGS: dict[str, int | str] = {
+    "join_algorithm": "full_sorting_merge,hash",
     "max_bytes_before_external_sort": 32 << 20, "max_bytes_before_external_group_by": 32 << 20,
     "max_threads": 1, "max_block_size": 8192,
 }
+# A stream is always an export's.
+STREAM_SETTINGS: dict[str, int | str] = {**JSON_OUTPUT_SETTINGS, **BOUNDED_SETTINGS}
+
+
+def settings_clause(settings: dict[str, int | str]) -> str:
+    """A query's own SETTINGS clause (chDB: the session's other queries keep theirs); the names
+    and values are this module's constants, never input."""
+    return "\nSETTINGS " + ", ".join(
+        f"{name} = {value}" if isinstance(value, int) else f"{name} = '{value}'" for name, value in settings.items())

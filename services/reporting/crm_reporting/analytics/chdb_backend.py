@@ -21,6 +21,7 @@ from chdb.session import Session
 from clickhouse_connect.driver.binding import format_bind_value
 
 from crm_reporting.analytics.backend import (
+    BOUNDED_SETTINGS,
     JSON_OUTPUT_SETTINGS,
     PARTITION_KEY_SQL,
     STREAM_SETTINGS,
@@ -32,6 +33,7 @@ from crm_reporting.analytics.backend import (
     decode_compact,
     decode_rows,
     encode_rows,
+    settings_clause,
 )
 from crm_reporting.analytics.query import TenantDelete, TenantQuery
 from crm_reporting.analytics.tables import TenantTable
@@ -90,9 +92,10 @@ class ChdbAnalytics:
         payload = encode_rows(table, rows)
         await self._run(self._execute, f"INSERT INTO {table.name} FORMAT JSONEachRow\n{payload}")
 
-    async def query(self, builder: TenantQuery) -> list[Row]:
+    async def query(self, builder: TenantQuery, *, bounded: bool = False) -> list[Row]:
         built = build_query(builder)
-        raw = await self._run(self._execute, built.sql, "JSONEachRow", bind_params(built.params))
+        sql = built.sql + settings_clause(BOUNDED_SETTINGS) if bounded else built.sql
+        raw = await self._run(self._execute, sql, "JSONEachRow", bind_params(built.params))
         return decode_rows(raw)
 
     def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:

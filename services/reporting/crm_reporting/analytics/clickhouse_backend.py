@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from crm_reporting.analytics.backend import (
+    BOUNDED_SETTINGS,
     JSON_OUTPUT_SETTINGS,
     PARTITION_KEY_SQL,
     STREAM_SETTINGS,
@@ -60,11 +61,11 @@ class ClickHouseAnalytics:
         payload = encode_rows(table, rows).encode()
         await self._run(self._client.raw_insert, table.name, None, insert_block=payload, fmt="JSONEachRow")
 
-    async def query(self, builder: TenantQuery) -> list[Row]:
+    async def query(self, builder: TenantQuery, *, bounded: bool = False) -> list[Row]:
         built = build_query(builder)
         raw = await self._run(
             self._client.raw_query, built.sql, parameters=built.params, fmt="JSONEachRow",
-            settings=dict(JSON_OUTPUT_SETTINGS),
+            settings={**JSON_OUTPUT_SETTINGS, **(BOUNDED_SETTINGS if bounded else {})},
         )
         return decode_rows(raw)
 

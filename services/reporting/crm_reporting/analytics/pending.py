@@ -33,8 +33,8 @@ class PendingAnalytics:
     async def insert(self, table: TenantTable, rows: list[Row]) -> None:
         await self.backend.insert(table, rows)
 
-    async def query(self, builder: TenantQuery) -> list[Row]:
-        return await self.backend.query(builder)
+    async def query(self, builder: TenantQuery, *, bounded: bool = False) -> list[Row]:
+        return await self.backend.query(builder, bounded=bounded)
 
     def stream(self, builder: TenantQuery) -> Iterator[list[Any]]:
         return self.backend.stream(builder)

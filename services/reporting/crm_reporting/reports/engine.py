@@ -539,23 +539,26 @@ def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str
 
 
 async def run(analytics: Analytics, session: AsyncSession, principal: Principal, request: RunRequest, *,
-              scope: ReportScope | None = None) -> PivotResult:
+              scope: ReportScope | None = None, bounded: bool = False) -> PivotResult:
     """The definition computed under the principal's own data scope and field policies. `scope`:
-    owners resolved beforehand (a share link's scope frozen at creation, crm_reporting/delivery)."""
+    owners resolved beforehand (a share link's scope frozen at creation, crm_reporting/delivery).
+    `bounded`: the queries run under the engine's bounded-memory settings (`BOUNDED_SETTINGS`), as
+    an export's do (a slower pivot, the same result): on a million customers the per-customer spend
+    join otherwise sets the export's peak memory."""
     if scope is None:
         scope = await report_scope(session, principal)
     base, counting, plan, audience, measure_sql = await _compile(analytics, session, principal, request, scope)
     definition = plan.definition
     rows_n = len(definition.rows)
     has_column = definition.column is not None
-    dims = await _top_n(analytics, base, plan, measure_sql)
+    dims = await _top_n(analytics, base, plan, measure_sql, bounded)
 
     # Refuse (never cut) a result over MAX_CELLS.
     if dims:
         row_part = f"uniqExact({', '.join(dims[:rows_n])})" if rows_n else "1"
         column_part = f"uniqExact({dims[-1]})" if has_column else "1"
         exprs = [f"{row_part} AS row_keys", f"{column_part} AS column_keys"]
-        [sizes] = await analytics.query(counting.select(*exprs, **_used_params(exprs, plan.params)))
+        [sizes] = await analytics.query(counting.select(*exprs, **_used_params(exprs, plan.params)), bounded=bounded)
         cells = int(sizes["row_keys"]) * max(int(sizes["column_keys"]), 1) * len(measure_sql)
         if cells > MAX_CELLS:
             error = InvalidInput([FieldError(
@@ -572,7 +575,7 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
     query = base.select(*exprs, **_used_params(exprs, plan.params))
     if names_:
         query = query.group_by(_grouping_sets(rows_n, has_column))
-    found = await analytics.query(query)
+    found = await analytics.query(query, bounded=bounded)
     names: dict[str, str] = {}
     for kind, lookup in (("customer", _customer_names), ("tag", _tag_names)):
         positions = [i for i, d in enumerate(definition.dimensions) if d.field == kind]
@@ -586,7 +589,8 @@ async def run(analytics: Analytics, session: AsyncSession, principal: Principal,
     return _pivot(found, plan, audience, request, names)
 
 
-async def _top_n(analytics: Analytics, base: TenantQuery, plan: _Plan, measure_sql: list[str]) -> list[str]:
+async def _top_n(analytics: Analytics, base: TenantQuery, plan: _Plan, measure_sql: list[str],
+                 bounded: bool = False) -> list[str]:
     """The dimensions' expressions, the first row dimension keeping its top N groups by the sort
     measure and the rest becoming "others" (OTHERS_KEY)."""
     definition = plan.definition
@@ -597,7 +601,7 @@ async def _top_n(analytics: Analytics, base: TenantQuery, plan: _Plan, measure_s
         top_rows = await analytics.query(
             base.select(*exprs, **_used_params(exprs, plan.params)).group_by("d0")
             .order_by("m0 DESC" if definition.sort.direction == "desc" or definition.sort.by == "label" else
-                      "m0 ASC", "d0 ASC").limit(definition.top_n))
+                      "m0 ASC", "d0 ASC").limit(definition.top_n), bounded=bounded)
         plan.params["top_keys"] = [str(r["d0"]) for r in top_rows]
         plan.params["others_key"] = OTHERS_KEY
         dims[0] = f"if(has({{top_keys:Array(String)}}, {dims[0]}), {dims[0]}, {{others_key:String}})"

@@ -137,7 +137,8 @@ class ExportRunner:
                     saved.definition, title=saved.name, locale=row.locale, time_zone=row.time_zone,
                     view_filters=dict(row.view_filters), segment=segment_from_json(row.segment_definition))
                 scope = await report_scope(session, caller)
-                result = await report_engine.run(self.analytics, session, caller, request, scope=scope)
+                # Bounded: the report sheet's pivot reads the same per-customer joins as the rows.
+                result = await report_engine.run(self.analytics, session, caller, request, scope=scope, bounded=True)
                 underlying, source = (
                     await report_engine.underlying_source(self.analytics, session, caller, request, scope=scope)
                     if row.format in ("xlsx", "rows_csv") else (None, None))
