@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_customers.customer import access, repository
 from crm_platform.auth import Principal
-from crm_platform.db import tenant_read_session, tenant_session
+from crm_platform.db import create_engine, generic_plan_engine, tenant_engine, tenant_read_session, tenant_session
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from tests.customers.conftest import Metadata
 from tests.customers.test_owners import record, user_event
@@ -110,3 +111,69 @@ def test_only_a_plain_list_takes_the_driver() -> None:
         show_deleted=True), repository.ListFilter(tag_ids=[uuid.uuid4()]), repository.ListFilter(ranges={
             "employees": (1, None)}), repository.ListFilter(scope=access.owners_clause([]))]
     assert [repository._plain(f) for f in plain + filtered] == [True] * len(plain) + [False] * len(filtered)
+
+
+async def _plans(connection: Any) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of the statements psycopg prepared on this connection."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    async with driver.cursor() as cursor:
+        await cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE from_sql = false")
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def test_a_read_by_id_is_planned_once_per_connection_and_sees_its_transaction(
+        engine: AsyncEngine, tenant_id: uuid.UUID, customers: Any, as_user: Metadata) -> None:
+    """In a read session GetCustomer's read runs on the engine's generic-plan companion, where
+    PostgreSQL plans it once per connection (it was planned anew on every run, ~5x its execution:
+    docs/benchmarks.md); the list's connections still plan every run. In a transaction it runs on the
+    transaction's connection: a customer written there and not yet committed is found."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138999")), metadata=as_user())
+    companion = generic_plan_engine_of(engine, tenant_id)
+    assert companion is not None
+    for _ in range(8):
+        async with tenant_read_session(engine, tenant_id) as session:
+            assert (await repository.read_for_reply(session, uuid.UUID(made.id), None)).name == "星辰科技"
+    async with companion.connect() as connection:
+        plans = await _plans(connection)
+    assert plans and all(custom == 0 and generic >= 1 for generic, custom in plans), plans
+    async with tenant_read_session(engine, tenant_id) as session:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.cursor() as cursor:
+            await cursor.execute("SHOW plan_cache_mode")
+            assert (await cursor.fetchone()) == ("force_custom_plan",)
+
+    class RollBack(Exception):
+        pass
+
+    with pytest.raises(RollBack):
+        async with tenant_session(engine, tenant_id) as session:
+            await session.execute(repository.customers.update().where(
+                repository.customers.c.id == uuid.UUID(made.id)).values(name="未提交"))
+            assert (await repository.read_for_reply(session, uuid.UUID(made.id), None)).name == "未提交"
+            async with tenant_read_session(engine, tenant_id) as other:  # not committed: not seen outside
+                assert (await repository.read_for_reply(other, uuid.UUID(made.id), None)).name == "星辰科技"
+            raise RollBack
+
+
+async def test_the_generic_plan_companion_is_disposed_with_its_engine(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                                     customers: Any, as_user: Metadata) -> None:
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138998")), metadata=as_user())
+    own = create_engine(engine.url, pool_size=2)
+    for _ in range(2):
+        async with tenant_read_session(own, tenant_id) as session:
+            assert await repository.read_for_reply(session, uuid.UUID(made.id), None) is not None
+        companion = generic_plan_engine_of(own, tenant_id)
+        assert companion is not None and companion.sync_engine.pool.checkedin() == 1
+        await own.dispose()
+        assert companion.sync_engine.pool.checkedin() == 0  # closed with the engine
+        assert generic_plan_engine_of(own, tenant_id) is not companion  # the recreated pool has its own
+    await own.dispose()
+
+
+def generic_plan_engine_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> AsyncEngine | None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    return generic_plan_engine(AsyncSession(tenant_engine(engine, tenant_id, autocommit=True)))

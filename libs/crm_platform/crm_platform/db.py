@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from psycopg import AsyncRawCursor
 from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 
 from crm_platform.ids import tenant_schema
@@ -67,22 +68,64 @@ IDLE_PING_SECONDS: Final = 10.0
 # for each run's values, never with a generic plan: how selective a list's filters are decides its
 # plan (docs/benchmarks.md); planning a simple statement costs microseconds.
 CONNECTION_OPTIONS: Final = "-c plan_cache_mode=force_custom_plan"
+# The connections of an engine's generic-plan pool (`DriverStatement(generic_plan=True)`): a statement
+# whose plan cannot depend on its values (a read by primary key) is planned once per connection, where
+# planning it anew on every run cost PostgreSQL ~5x its execution (docs/benchmarks.md, fourth pass).
+GENERIC_PLAN_OPTIONS: Final = "-c plan_cache_mode=force_generic_plan"
+
+# pool of an engine made by `create_engine` -> its generic-plan companion (autocommit, its own pool)
+_GENERIC_PLAN_ENGINES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
-def create_engine(database_url: str, pool_size: int = 10, **options: Any) -> AsyncEngine:
+def create_engine(database_url: str | sa.URL, pool_size: int = 10, **options: Any) -> AsyncEngine:
     """The pool pings a connection before handing it out only when it has sat idle for more than
     `IDLE_PING_SECONDS` (a restarted or failed-over database is noticed at once), not on every
-    checkout: under load a ping per request was a round trip per request (docs/benchmarks.md)."""
+    checkout: under load a ping per request was a round trip per request (docs/benchmarks.md).
+    A pooled engine gets a generic-plan companion (`DriverStatement`), disposed with it; it opens
+    connections only when such a statement runs."""
+    engine = _engine(database_url, pool_size, CONNECTION_OPTIONS, **options)
+    if options.get("poolclass") is None:
+        _companion_for(engine, pool_size)
+    return engine
+
+
+def _engine(database_url: str | sa.URL, pool_size: int, connection_options: str, **options: Any) -> AsyncEngine:
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        connect_args={"options": CONNECTION_OPTIONS},
+        connect_args={"options": connection_options},
         **options,
     )
     _ping_when_idle(engine)
     return engine
+
+
+def _companion_for(engine: AsyncEngine, pool_size: int) -> None:
+    def make() -> AsyncEngine:
+        companion = _engine(engine.url, max(1, pool_size // 2), GENERIC_PLAN_OPTIONS, isolation_level="AUTOCOMMIT")
+        _GENERIC_PLAN_ENGINES[engine.sync_engine.pool] = companion
+        return companion
+
+    current = [make()]
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _disposed(disposed: Any) -> None:
+        # Called inside `AsyncEngine.dispose()` (a greenlet): the companion's connections close too,
+        # and the engine's recreated pool gets a fresh companion.
+        current[0].sync_engine.dispose()
+        current[0] = make()
+
+
+def generic_plan_engine(session: AsyncSession) -> AsyncEngine | None:
+    """The generic-plan companion of a read session's engine, or None when the session is not an
+    autocommit read session of an engine made by `create_engine` (a statement must then run on the
+    session's own connection: in a transaction it has to see what the transaction wrote)."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        return None
+    return _GENERIC_PLAN_ENGINES.get(bind.sync_engine.pool)
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -194,11 +237,19 @@ class DriverStatement:
     put through SQLAlchemy's bind processors and the columns through its result processors (the
     few types that have one for this dialect, found on the first run), as an execution would. Rows
     are named tuples of the statement's column names. It runs in the session's connection and
-    transaction (an autocommit read session: one round trip), prepared by psycopg."""
+    transaction (an autocommit read session: one round trip), prepared by psycopg.
 
-    def __init__(self, statement: sa.Select[Any], *, required: Sequence[str]) -> None:
+    `generic_plan`: the statement's plan cannot depend on its values (a read by primary key), so in an
+    autocommit read session it runs on a connection of the engine's generic-plan companion
+    (`create_engine`), where PostgreSQL plans it once per connection instead of on every run
+    (`CONNECTION_OPTIONS` force a plan per run, for the list's filters). In autocommit a statement
+    sees what is committed when it starts on any connection, so the rows are the same; in a
+    transaction it runs on the session's connection as any other."""
+
+    def __init__(self, statement: sa.Select[Any], *, required: Sequence[str], generic_plan: bool = False) -> None:
         """`required`: the names of the bound parameters each run gives (they have no value here)."""
         self.statement = statement.params(dict.fromkeys(required))
+        self.generic_plan = generic_plan
         self._compiled: dict[str | None, _DriverSql] = {}
 
     def _compile(self, dialect: sa.Dialect, schema: str | None) -> _DriverSql:
@@ -219,9 +270,16 @@ class DriverStatement:
                           tuple(state.positiontup or ()))
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        companion = generic_plan_engine(session) if self.generic_plan else None
+        if companion is not None:
+            schema = (session.bind.get_execution_options().get("schema_translate_map") or {}).get(TENANT)  # type: ignore[union-attr]
+            async with companion.connect() as connection:
+                return await self._run(connection, schema, values)
         connection = await session.connection()
         options = connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
-        schema = (options.get("schema_translate_map") or {}).get(TENANT)
+        return await self._run(connection, (options.get("schema_translate_map") or {}).get(TENANT), values)
+
+    async def _run(self, connection: AsyncConnection, schema: str | None, values: Mapping[str, Any]) -> list[Any]:
         known = self._compiled.get(schema)
         sql = known or self._compile(connection.dialect, schema)
         parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
