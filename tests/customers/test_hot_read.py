@@ -5,15 +5,25 @@ Real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_customers.customer import access, repository
 from crm_platform.auth import Principal
-from crm_platform.db import create_engine, generic_plan_engine, tenant_engine, tenant_read_session, tenant_session
+from crm_platform.db import (
+    IDLE_PING_SECONDS,
+    GenericPlanPool,
+    create_engine,
+    generic_plan_pool,
+    tenant_engine,
+    tenant_read_session,
+    tenant_session,
+)
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from tests.customers.conftest import Metadata
 from tests.customers.test_owners import record, user_event
@@ -113,9 +123,8 @@ def test_only_a_plain_list_takes_the_driver() -> None:
     assert [repository._plain(f) for f in plain + filtered] == [True] * len(plain) + [False] * len(filtered)
 
 
-async def _plans(connection: Any) -> list[tuple[int, int]]:
+async def _plans(driver: Any) -> list[tuple[int, int]]:
     """(generic plans, custom plans) of the statements psycopg prepared on this connection."""
-    driver = (await connection.get_raw_connection()).driver_connection
     async with driver.cursor() as cursor:
         await cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE from_sql = false")
         return [tuple(row) for row in await cursor.fetchall()]
@@ -129,13 +138,14 @@ async def test_a_read_by_id_is_planned_once_per_connection_and_sees_its_transact
     transaction's connection: a customer written there and not yet committed is found."""
     made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
         name="星辰科技", mobile="13800138999")), metadata=as_user())
-    companion = generic_plan_engine_of(engine, tenant_id)
+    companion = generic_plan_pool_of(engine, tenant_id)
     assert companion is not None
     for _ in range(8):
         async with tenant_read_session(engine, tenant_id) as session:
             assert (await repository.read_for_reply(session, uuid.UUID(made.id), None)).name == "星辰科技"
-    async with companion.connect() as connection:
-        plans = await _plans(connection)
+    assert len(companion.idle) == 1  # one read at a time: one connection, kept
+    async with companion.connection() as driver:
+        plans = await _plans(driver)
     assert plans and all(custom == 0 and generic >= 1 for generic, custom in plans), plans
     async with tenant_read_session(engine, tenant_id) as session:
         connection = await session.connection()
@@ -165,15 +175,59 @@ async def test_the_generic_plan_companion_is_disposed_with_its_engine(engine: As
     for _ in range(2):
         async with tenant_read_session(own, tenant_id) as session:
             assert await repository.read_for_reply(session, uuid.UUID(made.id), None) is not None
-        companion = generic_plan_engine_of(own, tenant_id)
-        assert companion is not None and companion.sync_engine.pool.checkedin() == 1
+        companion = generic_plan_pool_of(own, tenant_id)
+        assert companion is not None and len(companion.idle) == 1
+        [(connection, _, _)] = companion.idle
         await own.dispose()
-        assert companion.sync_engine.pool.checkedin() == 0  # closed with the engine
-        assert generic_plan_engine_of(own, tenant_id) is not companion  # the recreated pool has its own
+        assert companion.idle == [] and connection.closed  # closed with the engine
+        assert generic_plan_pool_of(own, tenant_id) is not companion  # the recreated pool has its own
     await own.dispose()
 
 
-def generic_plan_engine_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> AsyncEngine | None:
-    from sqlalchemy.ext.asyncio import AsyncSession
+def generic_plan_pool_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> GenericPlanPool | None:
+    return generic_plan_pool(AsyncSession(tenant_engine(engine, tenant_id, autocommit=True)))
 
-    return generic_plan_engine(AsyncSession(tenant_engine(engine, tenant_id, autocommit=True)))
+
+async def test_the_generic_plan_pool_replaces_what_it_cannot_use(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                               customers: Any, as_user: Metadata) -> None:
+    """A connection that broke while idle (a restarted database), idle past the ping interval, or
+    left inside a statement is not handed out again; at most `limit` are open at once."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138997")), metadata=as_user())
+    own = create_engine(engine.url, pool_size=2)
+    companion = generic_plan_pool_of(own, tenant_id)
+    assert companion is not None and companion.limit == 2
+
+    async def read() -> Any:
+        async with tenant_read_session(own, tenant_id) as session:
+            return await repository.read_for_reply(session, uuid.UUID(made.id), None)
+
+    assert (await read()).name == "星辰科技"
+    [(first, _, _)] = companion.idle
+    async with engine.connect() as admin:  # the server ends that connection (as a restart would)
+        await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first.info.backend_pid})
+    companion.idle[0] = (first, companion.idle[0][1], companion.idle[0][2] - IDLE_PING_SECONDS)  # idle long
+    assert (await read()).name == "星辰科技"
+    [(second, _, _)] = companion.idle
+    assert second is not first and first.closed
+    with pytest.raises(RuntimeError):
+        async with companion.connection() as driver:
+            await driver.execute("BEGIN")  # left inside a transaction: dropped, not reused
+            raise RuntimeError
+    assert companion.idle == []
+    gate = asyncio.Event()
+    inside = 0
+
+    async def hold() -> None:
+        nonlocal inside
+        async with companion.connection():
+            inside += 1
+            await gate.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(3)]
+    await asyncio.sleep(0.5)
+    assert inside == 2  # the third waits for a connection
+    gate.set()
+    await asyncio.gather(*holders)
+    assert inside == 3 and len(companion.idle) == 2
+    await own.dispose()

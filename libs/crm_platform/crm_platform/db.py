@@ -19,11 +19,13 @@ from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from psycopg import AsyncConnection as AsyncPgConnection
 from psycopg import AsyncRawCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 
 from crm_platform.ids import tenant_schema
@@ -73,8 +75,8 @@ CONNECTION_OPTIONS: Final = "-c plan_cache_mode=force_custom_plan"
 # planning it anew on every run cost PostgreSQL ~5x its execution (docs/benchmarks.md, fourth pass).
 GENERIC_PLAN_OPTIONS: Final = "-c plan_cache_mode=force_generic_plan"
 
-# pool of an engine made by `create_engine` -> its generic-plan companion (autocommit, its own pool)
-_GENERIC_PLAN_ENGINES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
+# pool of an engine made by `create_engine` -> its generic-plan companion
+_GENERIC_PLAN_POOLS: weakref.WeakKeyDictionary[Any, GenericPlanPool] = weakref.WeakKeyDictionary()
 
 
 def create_engine(database_url: str | sa.URL, pool_size: int = 10, **options: Any) -> AsyncEngine:
@@ -103,29 +105,86 @@ def _engine(database_url: str | sa.URL, pool_size: int, connection_options: str,
 
 
 def _companion_for(engine: AsyncEngine, pool_size: int) -> None:
-    def make() -> AsyncEngine:
-        companion = _engine(engine.url, max(1, pool_size // 2), GENERIC_PLAN_OPTIONS, isolation_level="AUTOCOMMIT")
-        _GENERIC_PLAN_ENGINES[engine.sync_engine.pool] = companion
+    def make() -> GenericPlanPool:
+        companion = GenericPlanPool(engine, 2 * max(1, pool_size // 2))
+        _GENERIC_PLAN_POOLS[engine.sync_engine.pool] = companion
         return companion
 
     current = [make()]
 
     @event.listens_for(engine.sync_engine, "engine_disposed")
     def _disposed(disposed: Any) -> None:
-        # Called inside `AsyncEngine.dispose()` (a greenlet): the companion's connections close too,
-        # and the engine's recreated pool gets a fresh companion.
-        current[0].sync_engine.dispose()
+        # Called inside `AsyncEngine.dispose()`: the companion's connections close too, and the
+        # engine's recreated pool gets a fresh companion.
+        current[0].close_idle()
         current[0] = make()
 
 
-def generic_plan_engine(session: AsyncSession) -> AsyncEngine | None:
+class GenericPlanPool:
+    """An engine's companion for `DriverStatement(generic_plan=True)`: psycopg connections in
+    autocommit whose prepared statements PostgreSQL plans once (`GENERIC_PLAN_OPTIONS`), connected as
+    the engine connects (its dialect's connection arguments and adapters) and kept as its pool keeps
+    them: at most `limit` at once, pinged before use after `IDLE_PING_SECONDS` idle, replaced after
+    30 minutes, and dropped when broken or left inside a statement. Plain psycopg rather than a
+    second SQLAlchemy engine: the checkout and return through an engine cost more Python than the
+    read itself (docs/benchmarks.md, fourth pass)."""
+
+    RECYCLE_SECONDS: Final = 1800.0
+
+    def __init__(self, engine: AsyncEngine, limit: int) -> None:
+        self.dialect = engine.dialect
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        self._connect = (list(cargs), {**cparams, "options": GENERIC_PLAN_OPTIONS, "autocommit": True})
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+        self.idle: list[tuple[AsyncPgConnection[Any], float, float]] = []  # (connection, opened, idle since)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncPgConnection[Any]]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
+            connection, opened = await self._checkout()
+            try:
+                yield connection
+            finally:
+                if (connection.closed or connection.broken
+                        or connection.info.transaction_status != TransactionStatus.IDLE):
+                    await connection.close()
+                else:
+                    self.idle.append((connection, opened, time.monotonic()))
+
+    async def _checkout(self) -> tuple[AsyncPgConnection[Any], float]:
+        while self.idle:
+            connection, opened, idle_since = self.idle.pop()
+            now = time.monotonic()
+            if connection.closed or connection.broken or now - opened > self.RECYCLE_SECONDS:
+                await connection.close()
+                continue
+            if now - idle_since >= IDLE_PING_SECONDS:
+                try:
+                    await connection.execute(";")  # SQLAlchemy's ping for psycopg
+                except Exception:  # unusable (a restarted or failed-over database): open another
+                    await connection.close()
+                    continue
+            return connection, opened
+        cargs, cparams = self._connect
+        return await AsyncPgConnection.connect(*cargs, **cparams), time.monotonic()
+
+    def close_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection, _, _ in idle:
+            connection.pgconn.finish()  # what `close` does, without needing the event loop
+
+
+def generic_plan_pool(session: AsyncSession) -> GenericPlanPool | None:
     """The generic-plan companion of a read session's engine, or None when the session is not an
     autocommit read session of an engine made by `create_engine` (a statement must then run on the
     session's own connection: in a transaction it has to see what the transaction wrote)."""
     bind = session.bind
     if not isinstance(bind, AsyncEngine) or bind.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         return None
-    return _GENERIC_PLAN_ENGINES.get(bind.sync_engine.pool)
+    return _GENERIC_PLAN_POOLS.get(bind.sync_engine.pool)
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -270,28 +329,29 @@ class DriverStatement:
                           tuple(state.positiontup or ()))
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
-        companion = generic_plan_engine(session) if self.generic_plan else None
+        companion = generic_plan_pool(session) if self.generic_plan else None
         if companion is not None:
             schema = (session.bind.get_execution_options().get("schema_translate_map") or {}).get(TENANT)  # type: ignore[union-attr]
-            async with companion.connect() as connection:
-                return await self._run(connection, schema, values)
+            async with companion.connection() as pooled:
+                return await self._run(pooled, companion.dialect, schema, values)
         connection = await session.connection()
         options = connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
-        return await self._run(connection, (options.get("schema_translate_map") or {}).get(TENANT), values)
+        driver = (await connection.get_raw_connection()).driver_connection
+        return await self._run(driver, connection.dialect, (options.get("schema_translate_map") or {}).get(TENANT),
+                               values)
 
-    async def _run(self, connection: AsyncConnection, schema: str | None, values: Mapping[str, Any]) -> list[Any]:
+    async def _run(self, driver: Any, dialect: sa.Dialect, schema: str | None, values: Mapping[str, Any]) -> list[Any]:
         known = self._compiled.get(schema)
-        sql = known or self._compile(connection.dialect, schema)
+        sql = known or self._compile(dialect, schema)
         parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
                                      for name, value in values.items()}
-        driver: Any = (await connection.get_raw_connection()).driver_connection
         async with AsyncRawCursor(driver, row_factory=namedtuple_row) as cursor:
             await cursor.execute(sql.text, [parameters[name] for name in sql.order], prepare=True)
             if known is None:  # the first run in this schema: the columns' types as PostgreSQL sent them
                 sql.results.extend(
                     (index, processor) for index, (column, kind) in enumerate(
                         zip(cursor.description or (), sql.types, strict=True))
-                    if (processor := kind._cached_result_processor(connection.dialect, column.type_code)) is not None)
+                    if (processor := kind._cached_result_processor(dialect, column.type_code)) is not None)
                 if len(self._compiled) >= TENANT_ENGINES_KEPT:
                     self._compiled.clear()
                 self._compiled[schema] = sql
