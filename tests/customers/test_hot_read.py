@@ -231,3 +231,25 @@ async def test_the_generic_plan_pool_replaces_what_it_cannot_use(engine: AsyncEn
     await asyncio.gather(*holders)
     assert inside == 3 and len(companion.idle) == 2
     await own.dispose()
+
+
+async def test_a_read_session_releases_what_it_used(engine: AsyncEngine, tenant_id: uuid.UUID, customers: Any,
+                                                    as_user: Metadata) -> None:
+    """A read session that ran a statement returns its connection when it ends, also when the handler
+    raises; one that never used a connection (a read on the generic-plan pool) has nothing to release."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138996")), metadata=as_user())
+    pool = engine.sync_engine.pool
+    before = pool.checkedout()  # type: ignore[attr-defined]
+    async with tenant_read_session(engine, tenant_id) as session:
+        assert await repository.read_for_reply(session, uuid.UUID(made.id), None) is not None
+        assert not session.in_transaction() and pool.checkedout() == before  # type: ignore[attr-defined]
+    async with tenant_read_session(engine, tenant_id) as session:
+        assert await repository.get(session, uuid.UUID(made.id)) is not None
+        assert pool.checkedout() == before + 1  # type: ignore[attr-defined]
+    assert pool.checkedout() == before and not session.in_transaction()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        async with tenant_read_session(engine, tenant_id) as session:
+            await repository.get(session, uuid.UUID(made.id))
+            raise RuntimeError
+    assert pool.checkedout() == before and not session.in_transaction()  # type: ignore[attr-defined]

@@ -248,9 +248,16 @@ async def execute_together(session: AsyncSession, statements: list[UpdateBase]) 
 async def tenant_read_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncSession]:
     """For read-only RPCs: a session bound to one tenant's schema on a connection in autocommit, so a
     read that is one statement costs one round trip (no BEGIN, no COMMIT). Each statement sees the
-    data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here."""
-    async with AsyncSession(tenant_engine(engine, tenant_id, autocommit=True), expire_on_commit=False) as session:
+    data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here.
+    A session that never used a connection (GetCustomer's read runs on the generic-plan pool) holds
+    nothing to release, so it is not closed: closing runs in a task of its own (SQLAlchemy's
+    `_run_to_completion`), one more turn of the event loop per request."""
+    session = AsyncSession(tenant_engine(engine, tenant_id, autocommit=True), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction() or session.sync_session.identity_map:
+            await session.__aexit__(None, None, None)  # what `async with` does
 
 
 @asynccontextmanager
