@@ -5,14 +5,25 @@ Real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_customers.customer import access, repository
 from crm_platform.auth import Principal
-from crm_platform.db import tenant_read_session, tenant_session
+from crm_platform.db import (
+    IDLE_PING_SECONDS,
+    GenericPlanPool,
+    create_engine,
+    generic_plan_pool,
+    tenant_engine,
+    tenant_read_session,
+    tenant_session,
+)
 from crm_proto.crm.customers.v1 import customers_pb2 as pb
 from tests.customers.conftest import Metadata
 from tests.customers.test_owners import record, user_event
@@ -110,3 +121,135 @@ def test_only_a_plain_list_takes_the_driver() -> None:
         show_deleted=True), repository.ListFilter(tag_ids=[uuid.uuid4()]), repository.ListFilter(ranges={
             "employees": (1, None)}), repository.ListFilter(scope=access.owners_clause([]))]
     assert [repository._plain(f) for f in plain + filtered] == [True] * len(plain) + [False] * len(filtered)
+
+
+async def _plans(driver: Any) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of the statements psycopg prepared on this connection."""
+    async with driver.cursor() as cursor:
+        await cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE from_sql = false")
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def test_a_read_by_id_is_planned_once_per_connection_and_sees_its_transaction(
+        engine: AsyncEngine, tenant_id: uuid.UUID, customers: Any, as_user: Metadata) -> None:
+    """In a read session GetCustomer's read runs on the engine's generic-plan companion, where
+    PostgreSQL plans it once per connection (it was planned anew on every run, ~5x its execution:
+    docs/benchmarks.md); the list's connections still plan every run. In a transaction it runs on the
+    transaction's connection: a customer written there and not yet committed is found."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138999")), metadata=as_user())
+    companion = generic_plan_pool_of(engine, tenant_id)
+    assert companion is not None
+    for _ in range(8):
+        async with tenant_read_session(engine, tenant_id) as session:
+            assert (await repository.read_for_reply(session, uuid.UUID(made.id), None)).name == "星辰科技"
+    assert len(companion.idle) == 1  # one read at a time: one connection, kept
+    async with companion.connection() as driver:
+        plans = await _plans(driver)
+    assert plans and all(custom == 0 and generic >= 1 for generic, custom in plans), plans
+    async with tenant_read_session(engine, tenant_id) as session:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.cursor() as cursor:
+            await cursor.execute("SHOW plan_cache_mode")
+            assert (await cursor.fetchone()) == ("force_custom_plan",)
+
+    class RollBack(Exception):
+        pass
+
+    with pytest.raises(RollBack):
+        async with tenant_session(engine, tenant_id) as session:
+            await session.execute(repository.customers.update().where(
+                repository.customers.c.id == uuid.UUID(made.id)).values(name="未提交"))
+            assert (await repository.read_for_reply(session, uuid.UUID(made.id), None)).name == "未提交"
+            async with tenant_read_session(engine, tenant_id) as other:  # not committed: not seen outside
+                assert (await repository.read_for_reply(other, uuid.UUID(made.id), None)).name == "星辰科技"
+            raise RollBack
+
+
+async def test_the_generic_plan_companion_is_disposed_with_its_engine(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                                     customers: Any, as_user: Metadata) -> None:
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138998")), metadata=as_user())
+    own = create_engine(engine.url, pool_size=2)
+    for _ in range(2):
+        async with tenant_read_session(own, tenant_id) as session:
+            assert await repository.read_for_reply(session, uuid.UUID(made.id), None) is not None
+        companion = generic_plan_pool_of(own, tenant_id)
+        assert companion is not None and len(companion.idle) == 1
+        [(connection, _, _)] = companion.idle
+        await own.dispose()
+        assert companion.idle == [] and connection.closed  # closed with the engine
+        assert generic_plan_pool_of(own, tenant_id) is not companion  # the recreated pool has its own
+    await own.dispose()
+
+
+def generic_plan_pool_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> GenericPlanPool | None:
+    return generic_plan_pool(AsyncSession(tenant_engine(engine, tenant_id, autocommit=True)))
+
+
+async def test_the_generic_plan_pool_replaces_what_it_cannot_use(engine: AsyncEngine, tenant_id: uuid.UUID,
+                                                               customers: Any, as_user: Metadata) -> None:
+    """A connection that broke while idle (a restarted database), idle past the ping interval, or
+    left inside a statement is not handed out again; at most `limit` are open at once."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138997")), metadata=as_user())
+    own = create_engine(engine.url, pool_size=2)
+    companion = generic_plan_pool_of(own, tenant_id)
+    assert companion is not None and companion.limit == 2
+
+    async def read() -> Any:
+        async with tenant_read_session(own, tenant_id) as session:
+            return await repository.read_for_reply(session, uuid.UUID(made.id), None)
+
+    assert (await read()).name == "星辰科技"
+    [(first, _, _)] = companion.idle
+    async with engine.connect() as admin:  # the server ends that connection (as a restart would)
+        await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first.info.backend_pid})
+    companion.idle[0] = (first, companion.idle[0][1], companion.idle[0][2] - IDLE_PING_SECONDS)  # idle long
+    assert (await read()).name == "星辰科技"
+    [(second, _, _)] = companion.idle
+    assert second is not first and first.closed
+    with pytest.raises(RuntimeError):
+        async with companion.connection() as driver:
+            await driver.execute("BEGIN")  # left inside a transaction: dropped, not reused
+            raise RuntimeError
+    assert companion.idle == []
+    gate = asyncio.Event()
+    inside = 0
+
+    async def hold() -> None:
+        nonlocal inside
+        async with companion.connection():
+            inside += 1
+            await gate.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(3)]
+    await asyncio.sleep(0.5)
+    assert inside == 2  # the third waits for a connection
+    gate.set()
+    await asyncio.gather(*holders)
+    assert inside == 3 and len(companion.idle) == 2
+    await own.dispose()
+
+
+async def test_a_read_session_releases_what_it_used(engine: AsyncEngine, tenant_id: uuid.UUID, customers: Any,
+                                                    as_user: Metadata) -> None:
+    """A read session that ran a statement returns its connection when it ends, also when the handler
+    raises; one that never used a connection (a read on the generic-plan pool) has nothing to release."""
+    made = await customers.CreateCustomer(pb.CreateCustomerRequest(customer=pb.CustomerInput(
+        name="星辰科技", mobile="13800138996")), metadata=as_user())
+    pool = engine.sync_engine.pool
+    before = pool.checkedout()  # type: ignore[attr-defined]
+    async with tenant_read_session(engine, tenant_id) as session:
+        assert await repository.read_for_reply(session, uuid.UUID(made.id), None) is not None
+        assert not session.in_transaction() and pool.checkedout() == before  # type: ignore[attr-defined]
+    async with tenant_read_session(engine, tenant_id) as session:
+        assert await repository.get(session, uuid.UUID(made.id)) is not None
+        assert pool.checkedout() == before + 1  # type: ignore[attr-defined]
+    assert pool.checkedout() == before and not session.in_transaction()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        async with tenant_read_session(engine, tenant_id) as session:
+            await repository.get(session, uuid.UUID(made.id))
+            raise RuntimeError
+    assert pool.checkedout() == before and not session.in_transaction()  # type: ignore[attr-defined]

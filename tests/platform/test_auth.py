@@ -187,3 +187,59 @@ async def test_refused_tokens_are_not_kept_and_the_cache_is_bounded() -> None:
     assert len(verifier._verified) == 3
     await verifier.verify(tokens[0])  # evicted (least recently used): checked again
     assert verifier.signature_checks == 2 + 5 + 1
+
+
+
+async def _accepts(verifier: TokenVerifier, token: str) -> bool:
+    try:
+        await verifier.verify(token)
+    except Unauthenticated:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+async def test_a_kept_token_answers_as_a_full_verification_at_every_time(
+    monkeypatch: pytest.MonkeyPatch, leeway: int
+) -> None:
+    """A kept token's `exp`, `nbf` and `iat` are compared with the clock directly, not through the
+    claims registry: at every second around each of them (the clock moving back included), with and
+    without leeway, a kept token is accepted exactly when a verifier that never saw it accepts it,
+    and one refused leaves the cache."""
+    key = _key()
+    keys = Keys(key)
+    start = int(time.time())
+    tokens = [_token(key, iat=start, exp=start + 100), _token(key, iat=start - 5, nbf=start + 0.5, exp=start + 90.5),
+              _token(key, iat=None, nbf=start - 1, exp=start + 10)]
+    offsets = [-40, -31, -30, -29, -2, -1, 0, 1, 9, 10, 11, 39, 40, 41, 89, 90, 91, 99, 100, 101, 129, 130, 131]
+    for token in tokens:
+        for offset in offsets:
+            monkeypatch.setattr(time, "time", lambda: start + 1.5)
+            kept = TokenVerifier(JwksCache(keys.fetch, min_refresh_interval=0), ISSUER, "crm-api", leeway=leeway)
+            assert await _accepts(kept, token)  # verified in full, and kept
+            assert token in kept._verified
+            monkeypatch.setattr(time, "time", lambda offset=offset: start + offset + 0.25)
+            fresh = TokenVerifier(JwksCache(keys.fetch, min_refresh_interval=0), ISSUER, "crm-api", leeway=leeway)
+            expected = await _accepts(fresh, token)
+            assert await _accepts(kept, token) == expected, (offset, tokens.index(token), leeway)
+            assert (token in kept._verified) == expected
+
+
+async def test_a_kept_token_asks_for_the_key_set_again_once_it_is_stale() -> None:
+    """While the key set is fresh a kept token's key is found without fetching; once it is older
+    than the cache's ttl the key set is fetched again, and a withdrawn key refuses the token."""
+    key, other = _key(), _key()
+    keys = Keys(key, other)
+    jwks = JwksCache(keys.fetch, ttl=3600, min_refresh_interval=0)
+    verifier = TokenVerifier(jwks, ISSUER, "crm-api", leeway=0)
+    token = _token(key)
+    await verifier.verify(token)
+    await verifier.verify(token)
+    assert keys.fetches == 1
+    keys.keys.remove(key)
+    await verifier.verify(token)  # fresh for an hour: not asked again (as before)
+    assert keys.fetches == 1
+    jwks._fetched_at -= 3601  # the key set is now stale
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(token)
+    assert keys.fetches > 1 and token not in verifier._verified

@@ -7,7 +7,10 @@ names an unknown key id, so identity can rotate keys without restarts.
 A token's signature is checked once per process: the verified claims are kept (a bounded LRU keyed
 by the token string) and every later use re-checks what can change with time: the claims' expiry
 and not-before against the clock, and that the signing key is still published. The answer is the
-same as a full verification; the signature check (ES256, the costly part) is not repeated.
+same as a full verification; the signature check (ES256, the costly part) is not repeated, nor are
+the checks of claims that cannot change (issuer, audience, subject...): a kept token compares its
+`exp`, `nbf` and `iat` with the clock as the claims registry does, and finds its key among the
+published key ids without a coroutine while the key set is fresh.
 """
 
 from __future__ import annotations
@@ -168,6 +171,7 @@ class JwksCache:
         self._ttl = ttl
         self._min_refresh_interval = min_refresh_interval
         self._keys: KeySet | None = None
+        self._kids: frozenset[str] = frozenset()
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -176,8 +180,15 @@ class JwksCache:
             if self._keys is not None and time.monotonic() - self._fetched_at < self._min_refresh_interval:
                 return self._keys
             self._keys = KeySet.import_key_set(await self._fetch())  # type: ignore[arg-type]
+            self._kids = frozenset(k.kid for k in self._keys if k.kid is not None)
             self._fetched_at = time.monotonic()
             return self._keys
+
+    def published_now(self, kid: str) -> bool:
+        """True when the key set is fresh (within `ttl`) and publishes `kid`: what `publishes`
+        answers without fetching. False means "ask `publishes`" (stale, or an unknown kid)."""
+        return (self._keys is not None and time.monotonic() - self._fetched_at <= self._ttl
+                and kid in self._kids)
 
     async def keyset(self, kid: str | None) -> KeySet:
         keys = self._keys
@@ -198,6 +209,10 @@ class _Verified:
     principal: Principal
     claims: Mapping[str, Any]
     kid: str
+    # The claims that depend on the clock (validated as NumericDates when the token was verified).
+    exp: int | float
+    nbf: int | float | None
+    iat: int | float | None
 
 
 # Verified tokens kept per process: bounded by count (a token is ~1 KB; 10,000 callers active
@@ -225,28 +240,28 @@ class TokenVerifier:
         """The principal of a valid access token; Unauthenticated otherwise."""
         known = self._verified.get(raw)
         if known is not None:
-            if await self._still_valid(raw, known):
+            if self._in_time(known) and (self.jwks.published_now(known.kid) or await self.jwks.publishes(known.kid)):
                 self._verified.move_to_end(raw)
                 return known.principal
+            # expired (or not yet valid), or its signing key was withdrawn: verified in full again
+            self._verified.pop(raw, None)
             raise Unauthenticated("invalid or expired access token")
         principal, claims, kid = await self._verify_signature(raw)
         if kid is not None:  # identity always names the key; a token without a kid is not kept
-            self._verified[raw] = _Verified(principal, claims, kid)
+            self._verified[raw] = _Verified(principal, claims, kid, claims["exp"], claims.get("nbf"), claims.get("iat"))
             if len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
         return principal
 
-    async def _still_valid(self, raw: str, known: _Verified) -> bool:
-        """What a full verification of an already verified token could now answer differently."""
-        try:
-            self.claims_registry.validate(dict(known.claims))  # exp, nbf and iat against the clock
-        except JoseError:
-            self._verified.pop(raw, None)
-            return False
-        if not await self.jwks.publishes(known.kid):  # the signing key was withdrawn
-            self._verified.pop(raw, None)
-            return False
-        return True
+    def _in_time(self, known: _Verified) -> bool:
+        """What a full verification of an already verified token could now answer differently, but
+        for its key: the claims registry's `validate_exp`, `validate_nbf` and `validate_iat` against
+        the clock, the same comparisons with the same `now` (every other claim was checked when the
+        token was verified and cannot change)."""
+        now = int(time.time())  # the registry's `now`
+        leeway = self.claims_registry.leeway
+        return not (known.exp <= now - leeway or (known.nbf is not None and known.nbf > now + leeway)
+                    or (known.iat is not None and known.iat > now + leeway))
 
     async def _verify_signature(self, raw: str) -> tuple[Principal, Mapping[str, Any], str | None]:
         try:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from psycopg import AsyncConnection as AsyncPgConnection
 from psycopg import AsyncRawCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.dialects import postgresql as pg
@@ -67,22 +70,121 @@ IDLE_PING_SECONDS: Final = 10.0
 # for each run's values, never with a generic plan: how selective a list's filters are decides its
 # plan (docs/benchmarks.md); planning a simple statement costs microseconds.
 CONNECTION_OPTIONS: Final = "-c plan_cache_mode=force_custom_plan"
+# The connections of an engine's generic-plan pool (`DriverStatement(generic_plan=True)`): a statement
+# whose plan cannot depend on its values (a read by primary key) is planned once per connection, where
+# planning it anew on every run cost PostgreSQL ~5x its execution (docs/benchmarks.md, fourth pass).
+GENERIC_PLAN_OPTIONS: Final = "-c plan_cache_mode=force_generic_plan"
+
+# pool of an engine made by `create_engine` -> its generic-plan companion
+_GENERIC_PLAN_POOLS: weakref.WeakKeyDictionary[Any, GenericPlanPool] = weakref.WeakKeyDictionary()
 
 
-def create_engine(database_url: str, pool_size: int = 10, **options: Any) -> AsyncEngine:
+def create_engine(database_url: str | sa.URL, pool_size: int = 10, **options: Any) -> AsyncEngine:
     """The pool pings a connection before handing it out only when it has sat idle for more than
     `IDLE_PING_SECONDS` (a restarted or failed-over database is noticed at once), not on every
-    checkout: under load a ping per request was a round trip per request (docs/benchmarks.md)."""
+    checkout: under load a ping per request was a round trip per request (docs/benchmarks.md).
+    A pooled engine gets a generic-plan companion (`DriverStatement`), disposed with it; it opens
+    connections only when such a statement runs."""
+    engine = _engine(database_url, pool_size, CONNECTION_OPTIONS, **options)
+    if options.get("poolclass") is None:
+        _companion_for(engine, pool_size)
+    return engine
+
+
+def _engine(database_url: str | sa.URL, pool_size: int, connection_options: str, **options: Any) -> AsyncEngine:
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        connect_args={"options": CONNECTION_OPTIONS},
+        connect_args={"options": connection_options},
         **options,
     )
     _ping_when_idle(engine)
     return engine
+
+
+def _companion_for(engine: AsyncEngine, pool_size: int) -> None:
+    def make() -> GenericPlanPool:
+        companion = GenericPlanPool(engine, 2 * max(1, pool_size // 2))
+        _GENERIC_PLAN_POOLS[engine.sync_engine.pool] = companion
+        return companion
+
+    current = [make()]
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _disposed(disposed: Any) -> None:
+        # Called inside `AsyncEngine.dispose()`: the companion's connections close too, and the
+        # engine's recreated pool gets a fresh companion.
+        current[0].close_idle()
+        current[0] = make()
+
+
+class GenericPlanPool:
+    """An engine's companion for `DriverStatement(generic_plan=True)`: psycopg connections in
+    autocommit whose prepared statements PostgreSQL plans once (`GENERIC_PLAN_OPTIONS`), connected as
+    the engine connects (its dialect's connection arguments and adapters) and kept as its pool keeps
+    them: at most `limit` at once, pinged before use after `IDLE_PING_SECONDS` idle, replaced after
+    30 minutes, and dropped when broken or left inside a statement. Plain psycopg rather than a
+    second SQLAlchemy engine: the checkout and return through an engine cost more Python than the
+    read itself (docs/benchmarks.md, fourth pass)."""
+
+    RECYCLE_SECONDS: Final = 1800.0
+
+    def __init__(self, engine: AsyncEngine, limit: int) -> None:
+        self.dialect = engine.dialect
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        self._connect = (list(cargs), {**cparams, "options": GENERIC_PLAN_OPTIONS, "autocommit": True})
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+        self.idle: list[tuple[AsyncPgConnection[Any], float, float]] = []  # (connection, opened, idle since)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncPgConnection[Any]]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
+            connection, opened = await self._checkout()
+            try:
+                yield connection
+            finally:
+                if (connection.closed or connection.broken
+                        or connection.info.transaction_status != TransactionStatus.IDLE):
+                    await connection.close()
+                else:
+                    self.idle.append((connection, opened, time.monotonic()))
+
+    async def _checkout(self) -> tuple[AsyncPgConnection[Any], float]:
+        while self.idle:
+            connection, opened, idle_since = self.idle.pop()
+            now = time.monotonic()
+            if connection.closed or connection.broken or now - opened > self.RECYCLE_SECONDS:
+                await connection.close()
+                continue
+            if now - idle_since >= IDLE_PING_SECONDS:
+                try:
+                    await connection.execute(";")  # SQLAlchemy's ping for psycopg
+                except Exception:  # unusable (a restarted or failed-over database): open another
+                    await connection.close()
+                    continue
+            return connection, opened
+        cargs, cparams = self._connect
+        return await AsyncPgConnection.connect(*cargs, **cparams), time.monotonic()
+
+    def close_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection, _, _ in idle:
+            connection.pgconn.finish()  # what `close` does, without needing the event loop
+
+
+def generic_plan_pool(session: AsyncSession) -> GenericPlanPool | None:
+    """The generic-plan companion of a read session's engine, or None when the session is not an
+    autocommit read session of an engine made by `create_engine` (a statement must then run on the
+    session's own connection: in a transaction it has to see what the transaction wrote)."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        return None
+    return _GENERIC_PLAN_POOLS.get(bind.sync_engine.pool)
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -146,9 +248,16 @@ async def execute_together(session: AsyncSession, statements: list[UpdateBase]) 
 async def tenant_read_session(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncSession]:
     """For read-only RPCs: a session bound to one tenant's schema on a connection in autocommit, so a
     read that is one statement costs one round trip (no BEGIN, no COMMIT). Each statement sees the
-    data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here."""
-    async with AsyncSession(tenant_engine(engine, tenant_id, autocommit=True), expire_on_commit=False) as session:
+    data committed when it starts, as in a READ COMMITTED transaction; nothing may be written here.
+    A session that never used a connection (GetCustomer's read runs on the generic-plan pool) holds
+    nothing to release, so it is not closed: closing runs in a task of its own (SQLAlchemy's
+    `_run_to_completion`), one more turn of the event loop per request."""
+    session = AsyncSession(tenant_engine(engine, tenant_id, autocommit=True), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction() or session.sync_session.identity_map:
+            await session.__aexit__(None, None, None)  # what `async with` does
 
 
 @asynccontextmanager
@@ -194,11 +303,19 @@ class DriverStatement:
     put through SQLAlchemy's bind processors and the columns through its result processors (the
     few types that have one for this dialect, found on the first run), as an execution would. Rows
     are named tuples of the statement's column names. It runs in the session's connection and
-    transaction (an autocommit read session: one round trip), prepared by psycopg."""
+    transaction (an autocommit read session: one round trip), prepared by psycopg.
 
-    def __init__(self, statement: sa.Select[Any], *, required: Sequence[str]) -> None:
+    `generic_plan`: the statement's plan cannot depend on its values (a read by primary key), so in an
+    autocommit read session it runs on a connection of the engine's generic-plan companion
+    (`create_engine`), where PostgreSQL plans it once per connection instead of on every run
+    (`CONNECTION_OPTIONS` force a plan per run, for the list's filters). In autocommit a statement
+    sees what is committed when it starts on any connection, so the rows are the same; in a
+    transaction it runs on the session's connection as any other."""
+
+    def __init__(self, statement: sa.Select[Any], *, required: Sequence[str], generic_plan: bool = False) -> None:
         """`required`: the names of the bound parameters each run gives (they have no value here)."""
         self.statement = statement.params(dict.fromkeys(required))
+        self.generic_plan = generic_plan
         self._compiled: dict[str | None, _DriverSql] = {}
 
     def _compile(self, dialect: sa.Dialect, schema: str | None) -> _DriverSql:
@@ -219,21 +336,29 @@ class DriverStatement:
                           tuple(state.positiontup or ()))
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        companion = generic_plan_pool(session) if self.generic_plan else None
+        if companion is not None:
+            schema = (session.bind.get_execution_options().get("schema_translate_map") or {}).get(TENANT)  # type: ignore[union-attr]
+            async with companion.connection() as pooled:
+                return await self._run(pooled, companion.dialect, schema, values)
         connection = await session.connection()
         options = connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
-        schema = (options.get("schema_translate_map") or {}).get(TENANT)
+        driver = (await connection.get_raw_connection()).driver_connection
+        return await self._run(driver, connection.dialect, (options.get("schema_translate_map") or {}).get(TENANT),
+                               values)
+
+    async def _run(self, driver: Any, dialect: sa.Dialect, schema: str | None, values: Mapping[str, Any]) -> list[Any]:
         known = self._compiled.get(schema)
-        sql = known or self._compile(connection.dialect, schema)
+        sql = known or self._compile(dialect, schema)
         parameters = sql.defaults | {name: sql.processors[name](value) if name in sql.processors else value
                                      for name, value in values.items()}
-        driver: Any = (await connection.get_raw_connection()).driver_connection
         async with AsyncRawCursor(driver, row_factory=namedtuple_row) as cursor:
             await cursor.execute(sql.text, [parameters[name] for name in sql.order], prepare=True)
             if known is None:  # the first run in this schema: the columns' types as PostgreSQL sent them
                 sql.results.extend(
                     (index, processor) for index, (column, kind) in enumerate(
                         zip(cursor.description or (), sql.types, strict=True))
-                    if (processor := kind._cached_result_processor(connection.dialect, column.type_code)) is not None)
+                    if (processor := kind._cached_result_processor(dialect, column.type_code)) is not None)
                 if len(self._compiled) >= TENANT_ENGINES_KEPT:
                     self._compiled.clear()
                 self._compiled[schema] = sql

@@ -106,11 +106,12 @@ async def get(
 # for API clients) skips building the statement and walking it for its key (docs/benchmarks.md).
 _GET: Final = sa.select(customers).where(customers.c.id == sa.bindparam("customer_id"))
 _GET_WITH_REPLY: Final = sa.select(customers, *REPLY_COLUMNS).where(customers.c.id == sa.bindparam("customer_id"))
-# The read for a reply (GetCustomer) per data scope shape (customer/access.py), run on the driver.
+# The read for a reply (GetCustomer) per data scope shape (customer/access.py), run on the driver. A read by
+# primary key: its plan never depends on the values, so PostgreSQL plans it once per connection (generic_plan).
 _READ_FOR_REPLY: Final[dict[access.ScopeShape | None, DriverStatement]] = {
-    None: DriverStatement(_GET_WITH_REPLY, required=["customer_id"]),
+    None: DriverStatement(_GET_WITH_REPLY, required=["customer_id"], generic_plan=True),
     **{shape: DriverStatement(_GET_WITH_REPLY.where(access.scope_condition(shape)),
-                              required=["customer_id", "scope_user", "scope_teams"])
+                              required=["customer_id", "scope_user", "scope_teams"], generic_plan=True)
        for shape in ((True, False), (True, True), (False, False), (False, True))},
 }
 
