@@ -32,6 +32,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
 from crm_reporting.analytics import Analytics, Row, TenantQuery
@@ -115,9 +116,9 @@ ORDER_CUSTOMERS = TenantTable(
 
 # The orders re-keyed by customer, kept as `orders_by_day` is: each order's latest version live under
 # its customer, a tombstone at that version under every other customer it was written under. A
-# customer's orders are then a primary-key range read (the per-customer spend below). Partitioned
-# by a hash of the customer (every row of a customer in one partition) with the forced merge of
-# `orders`, so FINAL collapses within partitions and skips the merged ones.
+# customer's orders are then a primary-key range read (the per-customer spend below). Nothing reads
+# the whole table with FINAL (only the start-up backfill of `customer_spend`), so it is neither
+# partitioned nor force-merged: a read of a few customers costs a key lookup per part.
 ORDERS_BY_CUSTOMER = TenantTable(
     name="orders_by_customer",
     columns=(
@@ -134,8 +135,6 @@ ORDERS_BY_CUSTOMER = TenantTable(
     ),
     engine="ReplacingMergeTree(version, is_deleted)",
     order_by=("tenant_id", "customer_id", "order_id"),
-    partition_by="cityHash64(customer_id) % 16",
-    settings=_FORCE_MERGE,
     backfill=("SELECT tenant_id, customer_id, order_id, version, 0, ordered_on, kind, amount, currency, status "
               "FROM orders FINAL"),
 )
@@ -347,29 +346,48 @@ _NO_DAY: Final = date(1970, 1, 1)
 
 
 async def recompute_customers(analytics: Analytics, tenant_id: uuid.UUID, customer_ids: Iterable[uuid.UUID]) -> None:
-    """Rewrites these customers' `customer_spend` rows from their orders in `orders_by_customer` (a
-    primary-key read); a currency no longer holding counted orders is written empty."""
+    """Rewrites these customers' `customer_spend` rows from their orders in `orders_by_customer`; a
+    currency no longer holding counted orders is written empty.
+
+    Both reads go through the primary key without FINAL (FINAL costs a merge plan over every part,
+    most of this step's CPU): the rows of these customers are few, and the table's rule is applied
+    here, per (customer, order) the highest version, dropped when a tombstone. Two rows of one
+    (customer, order) at one version are the same row written twice: a version names one customer,
+    so it is live under it and a tombstone under every other. The old spend rows are read only to
+    find the currencies to write empty, so older rows (a superset) are harmless."""
     wanted = sorted(set(customer_ids))
     if not wanted:
         return
     stamp = time.time_ns()
     in_customers = {"spend_customers": wanted}
-    fresh = await analytics.query(
-        counted_orders_by_customer(tenant_id)
+    found = await analytics.query(
+        TenantQuery(ORDERS_BY_CUSTOMER, tenant_id)
         .where("customer_id IN {spend_customers:Array(UUID)}", **in_customers)
-        .select("toString(customer_id) AS customer", "currency", "toString(sum(amount)) AS amount",
-                "count() AS orders", "max(ordered_on) AS last")
-        .group_by("customer_id", "currency"))
+        .select("toString(customer_id) AS customer", "toString(order_id) AS id", "version", "is_deleted", "kind",
+                "status", "currency", "toString(amount) AS amount", "ordered_on"))
+    latest: dict[tuple[str, str], Row] = {}
+    for r in found:
+        key = (str(r["customer"]), str(r["id"]))
+        if key not in latest or int(latest[key]["version"]) < int(r["version"]):
+            latest[key] = r
+    spend: dict[tuple[str, str], Row] = {}
+    for (customer, _), r in latest.items():
+        if int(r["is_deleted"]) or str(r["kind"]) != SPEND_KIND or str(r["status"]) not in SPEND_STATUSES:
+            continue
+        day = date.fromisoformat(str(r["ordered_on"]))
+        slot = spend.setdefault((customer, str(r["currency"])),
+                                {"amount": Decimal(0), "order_count": 0, "last_ordered": day})
+        slot["amount"] += Decimal(str(r["amount"]))
+        slot["order_count"] += 1
+        slot["last_ordered"] = max(slot["last_ordered"], day)
     old = await analytics.query(
-        customer_spend(tenant_id).where("customer_id IN {spend_customers:Array(UUID)}", **in_customers)
-        .select("toString(customer_id) AS customer", "currency"))
-    rows: dict[tuple[str, str], Row] = {}
-    for r in old:
-        rows[(str(r["customer"]), str(r["currency"]))] = {"amount": "0", "order_count": 0, "last_ordered": _NO_DAY}
-    for r in fresh:
-        rows[(str(r["customer"]), str(r["currency"]))] = {
-            "amount": str(r["amount"]), "order_count": int(r["orders"]),
-            "last_ordered": date.fromisoformat(str(r["last"]))}
+        TenantQuery(CUSTOMER_SPEND, tenant_id).where("customer_id IN {spend_customers:Array(UUID)}", **in_customers)
+        .where("order_count > 0").select("DISTINCT toString(customer_id) AS customer", "currency"))
+    rows: dict[tuple[str, str], Row] = {
+        (str(r["customer"]), str(r["currency"])): {"amount": "0", "order_count": 0, "last_ordered": _NO_DAY}
+        for r in old}
+    for key, values in spend.items():
+        rows[key] = {**values, "amount": str(values["amount"])}
     await analytics.insert(CUSTOMER_SPEND, [
         {"tenant_id": tenant_id, "customer_id": uuid.UUID(customer), "currency": currency, "stamp": stamp, **values}
         for (customer, currency), values in rows.items()])
