@@ -50,7 +50,7 @@ ORDER_DAYS = TenantTable(
     columns=(Column("tenant_id", "UUID"), Column("order_id", "UUID"), Column("ordered_on", "Date32")),
     engine="ReplacingMergeTree",
     order_by=("tenant_id", "order_id", "ordered_on"),
-    backfill="SELECT DISTINCT tenant_id, order_id, ordered_on FROM orders",
+    backfill="SELECT tenant_id, order_id, ordered_on FROM orders",
 )
 
 # ReplacingMergeTree(version, is_deleted): FINAL keeps the highest version of each (day, order) and
@@ -111,7 +111,7 @@ ORDER_CUSTOMERS = TenantTable(
     columns=(Column("tenant_id", "UUID"), Column("order_id", "UUID"), Column("customer_id", "UUID")),
     engine="ReplacingMergeTree",
     order_by=("tenant_id", "order_id", "customer_id"),
-    backfill="SELECT DISTINCT tenant_id, order_id, customer_id FROM orders",
+    backfill="SELECT tenant_id, order_id, customer_id FROM orders",
 )
 
 # The orders re-keyed by customer, kept as `orders_by_day` is: each order's latest version live under
