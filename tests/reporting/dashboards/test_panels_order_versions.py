@@ -30,11 +30,12 @@ class OrderVersion:
     amount: Decimal
     day: date
     status: str
+    currency: str = "CNY"
 
     def event(self, tenant: uuid.UUID) -> CloudEvent:
         message = events_pb2.OrderRecorded(
             order_id=str(self.order_id), external_id="X", customer_id=str(self.customer_id), kind="order",
-            amount=str(self.amount), currency="CNY", ordered_on=self.day.isoformat(), status=self.status,
+            amount=str(self.amount), currency=self.currency, ordered_on=self.day.isoformat(), status=self.status,
             version=self.version)
         return CloudEvent.new(source="customers", type=event_type("order", "recorded"), tenant_id=tenant,
                               data=proto_data(message))

@@ -21,7 +21,7 @@ from crm_reporting.dashboards.audience import Audience, DateRange, add_months, q
 from crm_reporting.feedback import panels as satisfaction
 from crm_reporting.feedback.tables import FEEDBACK
 from crm_reporting.followups.panels import followup_counts
-from crm_reporting.orders.rollup import counted_orders_by_day, spend_days
+from crm_reporting.orders.rollup import counted_orders_by_day, customer_spend, spend_days
 from crm_reporting.orders.service import DEFAULT_VALUE_CURRENCY, money
 
 WON: Final = "won"
@@ -106,13 +106,24 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
     today = request.today
     month, quarter = today.replace(day=1), quarter_start(today)
     audience = request.audience
+    # Churn: a won customer (today's status) of the audience with a counted order in the last 12
+    # months is active. Whether a customer bought in the year is its last counted order day in the
+    # per-customer spend (orders/rollup.py: one narrow row per customer and currency), left joined
+    # to the customers' one scan, instead of a year of orders read with FINAL and a second scan of
+    # the customers (docs/benchmarks.md). The buyers are not narrowed to the audience: the
+    # customers are, and a buyer outside it matches nothing.
+    last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
+    year_ago = add_months(today, -12)
+    buyers = (customer_spend(request.tenant_id).where("last_ordered > {year_ago:Date32}", year_ago=year_ago)
+              .select("customer_id", "1 AS bought").group_by("customer_id"))
     [counts] = await analytics.query(
-        _customers(request).select(
+        _customers(request).left_join("b", buyers).select(
             "count() AS customers",
             # New = acquired: first contact, else created (an imported customer is new when first met).
             "countIf(first_contact_on >= {month_start:Date32}) AS new_month",
             "countIf(first_contact_on >= {quarter_start:Date32}) AS new_quarter",
             "countIf(status = {won:String}) AS won_now",
+            "countIf(status = {won:String} AND b.bought = 1) AS active_won",
             month_start=month, quarter_start=quarter, won=WON,
         )
     )
@@ -123,19 +134,7 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
         .where("toDate32(changed_at) >= {quarter_start:Date32}", quarter_start=quarter)
         .select("uniqExact(customer_id) AS won_quarter")
     )
-    # Churn: a won customer (today's status) of the audience with a counted order in the last 12
-    # months is active. Counted as the customers semi-joined on the orders' buyers (one set of
-    # customer ids), not as a distinct count over orders joined with the won customers: that built a
-    # hash join of every won customer and a distinct-count set per grouping, 2 s of CPU at 9,000,000
-    # orders (docs/benchmarks.md).
-    last_quarter, year_before = add_months(quarter, -3), add_months(quarter, -12)
-    year_ago = add_months(today, -12)
     show_money = _readable(request.principal, MONEY_FIELD)
-    # The buyers are narrowed to the audience too: a rep's set is then a rep's customers, not every buyer.
-    buyers = counted_orders(request).where("ordered_on > {year_ago:Date32}", year_ago=year_ago).select("customer_id")
-    [active] = await analytics.query(
-        _customers(request).where("status = {won:String}", won=WON).where_in("customer_id", buyers)
-        .select("count() AS active_won"))
     # Spend per currency, only for callers who may see money.
     order_rows: list[Row] = []
     if show_money:
@@ -153,7 +152,7 @@ async def kpis(analytics: Analytics, request: PanelRequest) -> PanelResult:
                 today=today, quarter_start=quarter, last_quarter=last_quarter,
                 year_before_end=add_months(year_before, 3),
             ).group_by("currency").order_by("currency ASC"))
-    active_won = int(active["active_won"])
+    active_won = int(counts["active_won"])
     customers, won_now = int(counts["customers"]), int(counts["won_now"])
     churned = won_now - active_won
     points = [

@@ -42,7 +42,13 @@ from crm_reporting.dashboards.audience import Audience, add_months, parse_object
 from crm_reporting.dashboards.segment_object import segment_from_json, segment_json
 from crm_reporting.followups.report_objects import CSAT_SQL, NPS_SQL, RECORD_COLUMNS, RECORD_FIGURES, RECORD_OBJECTS
 from crm_reporting.followups.tables import FOLLOWUP_RECORDS
-from crm_reporting.orders.rollup import ORDERS_BY_DAY, counted_orders_by_day
+from crm_reporting.orders.rollup import (
+    CUSTOMER_SPEND,
+    ORDERS_BY_DAY,
+    counted_orders_by_customer,
+    counted_orders_by_day,
+    customer_spend,
+)
 from crm_reporting.reports.definition import (
     FIELDS,
     Definition,
@@ -138,6 +144,7 @@ class _Plan:
     dims: list[str] = field(default_factory=list)  # SQL expression per dimension (rows, then column)
     params: dict[str, Any] = field(default_factory=dict)
     needs_value: bool = False  # per-customer spend (money measures)
+    needs_annual: bool = False  # ... including the 12-month spend (then read from the orders by day)
     needs_segment: bool = False  # the value segment (a dimension or filter): the value model's query
     needs_customer_join: bool = False
     # A tag dimension: each record is repeated once per tag it carries (arrayJoin over join `t`),
@@ -384,6 +391,7 @@ def _measure_sql(plan: _Plan, measure: MeasureSpec, index: int) -> str:
     function = _SQL_AGG[measure.agg]
     if measure.field in _VALUE_MEASURES:
         plan.needs_value = True
+        plan.needs_annual = plan.needs_annual or measure.field == "annual_spend"
         return f"toString({_once(plan, function, _VALUE_MEASURES[measure.field])})"
     if measure.field == "amount":
         plan.params["currency"] = plan.definition.currency
@@ -500,14 +508,12 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
         rules = await lookups.value_rules()
         # Every customer in scope, in the report's currency, up to today (the value model's own rules).
         query = query.left_join("v", value_query(tenant, Audience(scope), rules, definition.currency, today))
+    elif plan.needs_value and not plan.needs_annual:
+        # Lifetime value and order count only: the per-customer spend (orders/rollup.py).
+        lifetime = lifetime_by_customer(tenant, definition.currency, today)
+        query = query.left_join("v", lifetime.where_in("customer_id", members) if narrowed else lifetime)
     elif plan.needs_value:
-        # Only the spend: the value model's spend rule without its scores and prediction.
-        spend = (
-            counted_orders_by_day(tenant)
-            .where("currency = {currency:String}", currency=definition.currency)
-            .where("ordered_on <= {today:Date32}", today=today)
-        ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
-                 "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
+        spend = spend_by_orders(tenant, definition.currency, today)
         query = query.left_join("v", (spend.where_in("customer_id", members) if narrowed else spend)
                                 .group_by("customer_id"))
     if plan.needs_tags:
@@ -531,6 +537,37 @@ async def _compile(analytics: Analytics, session: AsyncSession | _Lookups, princ
             history = history.where_in("customer_id", members)
         query = query.left_join("s", history.group_by("customer_id"))
     return query, counting, plan, audience, measure_sql
+
+
+def spend_by_orders(tenant: uuid.UUID, currency: str, today: date) -> TenantQuery:
+    """Per customer (to group by `customer_id`): the value model's spend rule without its scores and
+    prediction, read from every counted order up to today (the orders by day): 12-month spend,
+    lifetime value and order count in the report's currency."""
+    return (
+        counted_orders_by_day(tenant)
+        .where("currency = {currency:String}", currency=currency)
+        .where("ordered_on <= {today:Date32}", today=today)
+    ).select("customer_id", "sumIf(amount, ordered_on > {year_ago:Date32}) AS annual_spend",
+             "sum(amount) AS lifetime_value", "count() AS orders", year_ago=add_months(today, -12))
+
+
+def lifetime_by_customer(tenant: uuid.UUID, currency: str, today: date) -> TenantQuery:
+    """Per customer: lifetime value and order count in the report's currency, as `spend_by_orders`
+    gives them, from the per-customer spend (one row per customer and currency) instead of every
+    order. That table counts orders dated after today too, which the spend rule leaves out: those
+    (rare) are read back through the primary key of the orders by customer, for the customers whose
+    last order is after today, and subtracted."""
+    in_currency = {"currency": currency}
+    # Without FINAL: a superset (an older row of a customer may still say so), made exact below.
+    late_buyers = (TenantQuery(CUSTOMER_SPEND, tenant).where("currency = {currency:String}", **in_currency)
+                   .where("last_ordered > {today:Date32}", today=today).select("customer_id"))
+    later = (counted_orders_by_customer(tenant).where("currency = {currency:String}", **in_currency)
+             .where("ordered_on > {today:Date32}", today=today).where_in("customer_id", late_buyers)
+             .select("customer_id", "sum(amount) AS later_amount", "count() AS later_orders")
+             .group_by("customer_id"))
+    return (customer_spend(tenant).where("currency = {currency:String}", **in_currency).left_join("w", later)
+            .select("customer_id", "amount - w.later_amount AS lifetime_value",
+                    "order_count - w.later_orders AS orders"))
 
 
 def _used_params(expressions: Sequence[str], params: dict[str, Any]) -> dict[str, Any]:
