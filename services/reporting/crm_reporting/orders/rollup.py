@@ -206,24 +206,40 @@ def _key(value: Any) -> str:
     return str(value)
 
 
-def by_day_rows(tenant_id: uuid.UUID, versions: Iterable[Row], seen: dict[str, set[date]]) -> list[Row]:
-    """The `orders_by_day` rows for the given orders: per order its latest version live under its
-    day, and a tombstone at that version under each other day of its versions or `seen`."""
+def rekeyed_rows(tenant_id: uuid.UUID, versions: Iterable[Row], seen: dict[str, set[Any]], key: str,
+                 tombstone: Row | None = None) -> list[Row]:
+    """The rows of an orders copy keyed by `key` (`ordered_on`: `orders_by_day`; `customer_id`:
+    `orders_by_customer`): per order its latest version live under its value of `key`, and a
+    tombstone at that version (with `tombstone`'s columns) under each other value of its versions or
+    `seen`."""
     per_order: dict[str, list[Row]] = defaultdict(list)
     for row in versions:
         per_order[_key(row["order_id"])].append(row)
     rows: list[Row] = []
     for order_id, order_versions in per_order.items():
         latest = max(order_versions, key=lambda r: int(r["version"]))
-        base = {"tenant_id": tenant_id, "order_id": uuid.UUID(order_id), "version": int(latest["version"]),
-                "kind": str(latest["kind"]), "amount": str(latest["amount"]), "currency": str(latest["currency"]),
-                "status": str(latest["status"])}
-        day = date.fromisoformat(str(latest["ordered_on"]))
-        rows.append({**base, "ordered_on": day, "is_deleted": 0, "customer_id": uuid.UUID(_key(latest["customer_id"]))})
-        others = {date.fromisoformat(str(r["ordered_on"])) for r in order_versions} | seen.get(order_id, set())
-        for other in sorted(others - {day}):
-            rows.append({**base, "ordered_on": other, "is_deleted": 1, "customer_id": NO_CUSTOMER})
+        live = _order_row(tenant_id, latest)
+        rows.append(live)
+        others = {_KEY_VALUE[key](r[key]) for r in order_versions} | seen.get(order_id, set())
+        for other in sorted(others - {live[key]}):
+            rows.append({**live, key: other, "is_deleted": 1, **(tombstone or {})})
     return rows
+
+
+# A version's value of a re-keyed copy's key, as its rows hold it.
+_KEY_VALUE: Final[dict[str, Callable[[Any], Any]]] = {
+    "ordered_on": lambda value: date.fromisoformat(str(value)),
+    "customer_id": lambda value: uuid.UUID(_key(value)),
+}
+
+
+def _order_row(tenant_id: uuid.UUID, version: Row) -> Row:
+    """One version of an order as a live row of a re-keyed copy."""
+    return {"tenant_id": tenant_id, "order_id": uuid.UUID(_key(version["order_id"])),
+            "version": int(version["version"]), "ordered_on": _KEY_VALUE["ordered_on"](version["ordered_on"]),
+            "customer_id": _KEY_VALUE["customer_id"](version["customer_id"]), "kind": str(version["kind"]),
+            "amount": str(version["amount"]), "currency": str(version["currency"]), "status": str(version["status"]),
+            "is_deleted": 0}
 
 
 def _versions(tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]) -> TenantQuery:
@@ -293,7 +309,8 @@ async def _write_by_day(analytics: Analytics, tenant_id: uuid.UUID, order_ids: S
     seen: dict[str, set[date]] = defaultdict(set)
     for r in recorded:
         seen[str(r["id"])].add(date.fromisoformat(str(r["ordered_on"])))
-    rows = by_day_rows(tenant_id, versions, seen)
+    # A tombstone under another day names no customer.
+    rows = rekeyed_rows(tenant_id, versions, seen, "ordered_on", {"customer_id": NO_CUSTOMER})
     live = [r for r in rows if not r["is_deleted"]]
     new_days = [r for r in live if r["ordered_on"] not in seen.get(str(r["order_id"]), set())]
     # Recorded before the live row is written: a crash in between leaves a day to tombstone, never a
@@ -304,37 +321,17 @@ async def _write_by_day(analytics: Analytics, tenant_id: uuid.UUID, order_ids: S
     return {r["ordered_on"] for r in rows}
 
 
-def by_customer_rows(tenant_id: uuid.UUID, versions: Iterable[Row], seen: dict[str, set[str]]) -> list[Row]:
-    """The `orders_by_customer` rows for the given orders: per order its latest version live under
-    its customer, and a tombstone at that version under each other customer of its versions or `seen`."""
-    per_order: dict[str, list[Row]] = defaultdict(list)
-    for row in versions:
-        per_order[_key(row["order_id"])].append(row)
-    rows: list[Row] = []
-    for order_id, order_versions in per_order.items():
-        latest = max(order_versions, key=lambda r: int(r["version"]))
-        base = {"tenant_id": tenant_id, "order_id": uuid.UUID(order_id), "version": int(latest["version"]),
-                "ordered_on": date.fromisoformat(str(latest["ordered_on"])), "kind": str(latest["kind"]),
-                "amount": str(latest["amount"]), "currency": str(latest["currency"]), "status": str(latest["status"])}
-        owner = _key(latest["customer_id"])
-        rows.append({**base, "customer_id": uuid.UUID(owner), "is_deleted": 0})
-        others = {_key(r["customer_id"]) for r in order_versions} | seen.get(order_id, set())
-        for other in sorted(others - {owner}):
-            rows.append({**base, "customer_id": uuid.UUID(other), "is_deleted": 1})
-    return rows
-
-
 async def _write_by_customer(analytics: Analytics, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID],
                              versions: list[Row]) -> set[uuid.UUID]:
     recorded = await analytics.query(
         TenantQuery(ORDER_CUSTOMERS, tenant_id)
         .where("order_id IN {seen_ids:Array(UUID)}", seen_ids=list(order_ids))
         .select("toString(order_id) AS id", "toString(customer_id) AS customer"))
-    seen: dict[str, set[str]] = defaultdict(set)
+    seen: dict[str, set[uuid.UUID]] = defaultdict(set)
     for r in recorded:
-        seen[str(r["id"])].add(str(r["customer"]))
-    rows = by_customer_rows(tenant_id, versions, seen)
-    new = [r for r in rows if not r["is_deleted"] and str(r["customer_id"]) not in seen.get(str(r["order_id"]), set())]
+        seen[str(r["id"])].add(uuid.UUID(str(r["customer"])))
+    rows = rekeyed_rows(tenant_id, versions, seen, "customer_id")
+    new = [r for r in rows if not r["is_deleted"] and r["customer_id"] not in seen.get(str(r["order_id"]), set())]
     # Recorded before the live row is written (as the days above).
     await analytics.insert(ORDER_CUSTOMERS, [{"tenant_id": tenant_id, "order_id": r["order_id"],
                                               "customer_id": r["customer_id"]} for r in new])
